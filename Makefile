@@ -1,0 +1,47 @@
+# One task runner for set-up, lint, types, tests, demo and benchmarks; CI calls `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_HOME := $(CURDIR)/.demo-home
+# glibc keeps freed training buffers instead of returning them every step (see benchmarks/README.md).
+export MALLOC_MMAP_THRESHOLD_ ?= 33554432
+export MALLOC_TRIM_THRESHOLD_ ?= 1073741824
+
+.PHONY: install demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch first, pinned: a bare `torch` requirement would pull a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	rm -rf $(DEMO_HOME)
+	$(BIN)/lstmcast --home $(DEMO_HOME) import sample_data/AAPL.csv --ticker AAPL
+	$(BIN)/lstmcast --home $(DEMO_HOME) import sample_data/MSFT.csv --ticker MSFT
+	$(BIN)/lstmcast --home $(DEMO_HOME) data
+	$(BIN)/lstmcast --home $(DEMO_HOME) train AAPL --model lstm --epochs 8
+	$(BIN)/lstmcast --home $(DEMO_HOME) backtest AAPL --model lstm --folds 3 --epochs 5 --plot $(DEMO_HOME)/backtest.png
+	$(BIN)/lstmcast --home $(DEMO_HOME) forecast AAPL --horizon 5
+	@echo "demo store, models and plot: $(DEMO_HOME)"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python benchmarks/bench_train.py
+	$(BIN)/python benchmarks/bench_backtest.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""Entry point for `python -m lstmcast`."""
+
+from lstmcast.cli.app import main
+
+main()

@@ -1,0 +1,58 @@
+"""The `lstmcast` Typer application: global options and one sub-command per file."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from lstmcast import __version__
+from lstmcast.cli.data import data_app
+from lstmcast.cli.fetch import fetch_cli
+from lstmcast.cli.import_ import import_cli
+
+app = typer.Typer(
+    name="lstmcast",
+    help="Honest daily stock forecasts: LSTM, GRU, RNN and 1D-CNN, always next to the random walk.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"lstmcast {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: Annotated[str | None, typer.Option(help="Data dir (default: $LSTMCAST_HOME or the platform's user data dir).", show_default=False)] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """Honest daily stock forecasts: LSTM, GRU, RNN and 1D-CNN, always next to the random walk."""
+    ctx.obj = {"home": home}
+
+
+app.command("fetch")(fetch_cli)
+app.command("import")(import_cli)
+app.add_typer(data_app, name="data")
+
+
+def main() -> None:
+    """Console entry point: no traceback for the user unless LSTMCAST_DEBUG is set."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    except Exception as exc:  # last line of defence: one line, exit 1
+        if os.environ.get("LSTMCAST_DEBUG"):
+            raise
+        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc} (set LSTMCAST_DEBUG=1 for details)\n")
+        sys.exit(1)

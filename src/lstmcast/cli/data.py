@@ -1,0 +1,82 @@
+"""`lstmcast data`: what is stored, one ticker's last rows, and CSV export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from typer.core import TyperGroup
+
+from lstmcast.cli.common import emit_json, fmt, guarded, home_of, out_console
+
+
+class _TickerOrCommand(TyperGroup):
+    """`data TICKER` shows a ticker, `data export ...` runs the subcommand."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            ctx.meta["lstmcast.ticker"] = args[0]
+            args = args[1:]
+        return super().parse_args(ctx, args)
+
+
+data_app = typer.Typer(
+    cls=_TickerOrCommand,
+    invoke_without_command=True,
+    options_metavar="[TICKER] [OPTIONS]",
+    help="Show stored prices: every ticker, or the last rows of one TICKER.",
+)
+
+
+@data_app.callback()
+@guarded
+def data_cli(
+    ctx: typer.Context,
+    rows: Annotated[int, typer.Option(help="How many recent rows to show for one ticker.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Show stored prices: every ticker with its range, or the last rows of TICKER."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from lstmcast.datasets import stored_tickers, ticker_tail
+
+    ticker = ctx.meta.get("lstmcast.ticker")
+    home = home_of(ctx)
+    if ticker is None:
+        summary = stored_tickers(home)
+        if as_json:
+            emit_json(summary)
+            return
+        table = Table("ticker", "first", "last", "rows", "source", title=f"stored in {home}")
+        for s in summary:
+            table.add_row(s.ticker, s.first, s.last, str(s.rows), s.source)
+        out_console().print(table if summary else "no prices stored yet: try `lstmcast import` or `lstmcast fetch`")
+        return
+    last: list[dict[str, Any]] = ticker_tail(home, ticker, rows)
+    if as_json:
+        emit_json(last)
+        return
+    table = Table(*last[0].keys(), title=f"{ticker.upper()}: last {len(last)} rows")
+    for r in last:
+        table.add_row(*(
+            (f"{v:,.0f}" if k == "volume" else fmt(v, 4 if k == "adj_close" else 2))
+            if isinstance(v, float) else str(v)
+            for k, v in r.items()
+        ))  # fmt: skip
+    out_console().print(table)
+
+
+@data_app.command("export")
+@guarded
+def export_cli(
+    ctx: typer.Context,
+    ticker: Annotated[str, typer.Argument(help="Stored ticker.")],
+    path: Annotated[Path, typer.Argument(help="CSV file to write (Yahoo-style columns).")],
+) -> None:
+    """Write a stored ticker to CSV (Date, Open, High, Low, Close, Adj Close, Volume)."""
+    from lstmcast.datasets import export_csv
+
+    n = export_csv(home_of(ctx), ticker, path)
+    out_console().print(f"wrote {n} rows to {path}")

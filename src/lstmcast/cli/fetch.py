@@ -1,0 +1,59 @@
+"""`lstmcast fetch`: download daily bars from Yahoo Finance into the store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from lstmcast.cli.common import emit_json, err_console, guarded, home_of, out_console
+
+
+def _parse_day(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date like 2024-01-31", param_hint=name)
+
+
+@guarded
+def fetch_cli(
+    ctx: typer.Context,
+    tickers: Annotated[list[str], typer.Argument(help="One or more tickers, e.g. AAPL MSFT ^GSPC.")],
+    start: Annotated[str | None, typer.Option(help="First date (YYYY-MM-DD). Default: everything, or shortly before the last stored bar.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last date, inclusive (YYYY-MM-DD). Default: today.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Download daily prices (OHLC, adjusted close, volume) from Yahoo Finance.
+
+    Incremental: with data stored, only recent bars are asked for; a revised adjusted
+    close (new split or dividend) triggers a full re-download. Exit 75 when a retry may help.
+    """
+    from lstmcast.ingest import fetch
+
+    s, e = _parse_day(start, "--start"), _parse_day(end, "--end")
+    report = fetch(home_of(ctx), tickers, s.date() if s else None, e.date() if e else None)
+    for o in report.outcomes:
+        if o.error:
+            err_console().print(f"[red]error:[/red] {o.error}", soft_wrap=True)
+    if as_json:
+        emit_json({"exit_code": report.exit_code, "tickers": report.outcomes})
+    else:
+        table = Table("ticker", "result", "range", "new", "revised", "unchanged", title="fetch")
+        for o in report.outcomes:
+            if o.error:
+                table.add_row(o.ticker, "[red]failed[/red]", "–", "–", "–", "–")
+                continue
+            assert o.stats is not None
+            result = "updated" if o.stats.changed else "nothing new"
+            if o.revised_history:
+                result += " (history revised)"
+            table.add_row(o.ticker, result, f"{o.start} .. {o.end}", str(o.stats.inserted),
+                          str(o.stats.updated), str(o.stats.unchanged))  # fmt: skip
+        out_console().print(table)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)

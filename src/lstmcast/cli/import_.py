@@ -1,0 +1,39 @@
+"""`lstmcast import`: read a price CSV into the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lstmcast.cli.common import emit_json, guarded, home_of, out_console, warn
+
+
+@guarded
+def import_cli(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="CSV or .csv.gz with a date and a close column.")],
+    ticker: Annotated[str, typer.Option("--ticker", "-t", help="Ticker to store the rows under.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Import daily prices from a Yahoo-style CSV (Date, Open, High, Low, Close, Adj Close, Volume).
+
+    Variants are accepted: lower-case or spaced names, no Adj Close, only date and close,
+    other date formats, gzip. A file that fails validation writes nothing.
+    """
+    from lstmcast.ingest import import_csv
+
+    result = import_csv(home_of(ctx), path, ticker)
+    for w in result.warnings:
+        warn(w)
+    if as_json:
+        emit_json(result)
+        return
+    s = result.stats
+    what = "nothing new: every row was already stored" if not s.changed else (
+        f"{s.inserted} new, {s.updated} revised, {s.unchanged} unchanged"
+    )
+    out_console().print(
+        f"{result.ticker}: {result.rows} rows {result.first} .. {result.last} from {path.name}: {what}"
+    )

@@ -1,0 +1,140 @@
+"""Daily bars from Yahoo Finance through yfinance: the only module that talks to the network.
+
+yfinance reports many failures only by logging and returning an empty frame, and by default
+it hides exceptions, so a dead network and an unknown ticker look alike. We turn its
+exceptions on and classify each failure as temporary (retry later) or permanent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lstmcast.errors import NotFoundError, TemporaryError
+from lstmcast.store.prices import PRICE_COLUMNS
+
+RETRIES = 4  # attempts after the first one when Yahoo rate-limits us
+BACKOFF_S = 2.0  # first wait; doubles each attempt
+
+_YAHOO_COLUMNS = {
+    "Open": "open", "High": "high", "Low": "low", "Close": "close",
+    "Adj Close": "adj_close", "Volume": "volume",
+}  # fmt: skip
+
+_sleep: Callable[[float], None] = time.sleep  # replaced by tests, which must not wait
+
+
+def make_session() -> Any:
+    """The HTTP session yfinance uses; None lets yfinance build its own (curl_cffi)."""
+    return None
+
+
+def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """yfinance output -> our columns, indexed by plain (tz-naive, midnight) dates."""
+    if isinstance(frame.columns, pd.MultiIndex):
+        # yf.download gives (Price, Ticker) columns even for one ticker.
+        frame = frame.copy()
+        frame.columns = frame.columns.get_level_values(0)
+    frame = frame.rename(columns=_YAHOO_COLUMNS)
+    if "adj_close" not in frame.columns:
+        raise TemporaryError("Yahoo returned no adjusted close; refusing to store unadjusted data")
+    frame = frame[PRICE_COLUMNS].astype("float64")
+    index = pd.DatetimeIndex(frame.index)
+    if index.tz is not None:
+        # Daily bars are stamped at midnight exchange time; keep that calendar date.
+        index = index.tz_localize(None)
+    frame.index = index.normalize()
+    frame.index.name = "date"
+    frame = frame[~frame["close"].isna() & ~frame["adj_close"].isna()]
+    return frame[~frame.index.duplicated(keep="last")].sort_index()
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    if isinstance(exc, (OSError, TimeoutError)):
+        return True
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & {"ConnectionError", "Timeout", "ConnectTimeout", "ReadTimeout",
+                         "ProxyError", "SSLError", "DNSError", "RequestException", "CurlError"})  # fmt: skip
+
+
+def _history(ticker: str, start: date | None, end: date | None, session: Any) -> pd.DataFrame:
+    import yfinance as yf
+
+    yf.config.debug.hide_exceptions = False  # let failures raise instead of only logging
+    # Past ranges are lru-cached per process by yfinance; a long-lived caller wants fresh data.
+    yf.data.YfData.cache_get.cache_clear()
+    logging.getLogger("yfinance").setLevel(logging.CRITICAL)
+    handle = yf.Ticker(ticker, session=session)
+    kwargs: dict[str, Any] = {"interval": "1d", "auto_adjust": False, "actions": False,
+                              "repair": False, "timeout": 20}  # fmt: skip
+    if start is None:
+        kwargs["period"] = "max"
+    else:
+        kwargs["start"] = start.isoformat()
+    if end is not None:
+        kwargs["end"] = (end + timedelta(days=1)).isoformat()  # yfinance's end is exclusive
+    return handle.history(**kwargs)  # type: ignore[no-any-return]
+
+
+def download_bars(
+    ticker: str,
+    start: date | None = None,
+    end: date | None = None,
+    *,
+    session: Any = None,
+    cache_dir: Path | None = None,
+    retries: int = RETRIES,
+    backoff_s: float = BACKOFF_S,
+) -> pd.DataFrame:
+    """Daily OHLC, adjusted close and volume for `ticker` from `start` to `end` (inclusive).
+
+    Raises TemporaryError for network trouble or a rate limit that outlasts the retries,
+    NotFoundError for a ticker Yahoo does not know (or returns no rows for).
+    """
+    import yfinance as yf
+    from yfinance.exceptions import YFRateLimitError, YFTickerMissingError
+
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        yf.set_tz_cache_location(str(cache_dir))
+    if session is None:
+        session = make_session()
+    span = f"{start or 'first bar'} to {end or 'today'}"
+    for attempt in range(retries + 1):
+        try:
+            frame = _history(ticker, start, end, session)
+            break
+        except YFRateLimitError as exc:
+            if attempt == retries:
+                raise TemporaryError(
+                    f"{ticker}: Yahoo Finance rate limit persisted after {retries + 1} attempts;"
+                    " try again later"
+                ) from exc
+            _sleep(backoff_s * 2**attempt)
+        except YFTickerMissingError as exc:
+            raise NotFoundError(
+                f"{ticker}: Yahoo Finance has no data for this ticker (unknown or delisted?)"
+            ) from exc
+        except Exception as exc:
+            if _is_network_error(exc):
+                raise TemporaryError(
+                    f"{ticker}: network error while contacting Yahoo Finance"
+                    f" ({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else 'no detail'})"
+                ) from exc
+            raise TemporaryError(
+                f"{ticker}: unexpected answer from Yahoo Finance ({type(exc).__name__}: {exc})"
+            ) from exc
+    if frame is None or frame.empty:
+        raise NotFoundError(
+            f"{ticker}: Yahoo Finance returned no rows for {span} (unknown or delisted ticker?)"
+        )
+    bars = normalize_frame(frame)
+    if bars.empty:
+        raise NotFoundError(f"{ticker}: Yahoo Finance returned only empty rows for {span}")
+    return bars

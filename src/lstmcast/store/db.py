@@ -1,0 +1,118 @@
+"""Opening the SQLite file, WAL mode, transactions and numbered append-only migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from lstmcast.paths import db_path
+
+# Append only: never edit a migration that has shipped; add the next number instead.
+MIGRATIONS: list[str] = [
+    # 1: daily bars, one row per (ticker, date); dates as ISO text sort correctly.
+    """
+    CREATE TABLE prices (
+        ticker     TEXT NOT NULL,
+        date       TEXT NOT NULL,
+        open       REAL,
+        high       REAL,
+        low        REAL,
+        close      REAL NOT NULL,
+        adj_close  REAL NOT NULL,
+        volume     REAL,
+        source     TEXT NOT NULL,
+        fetched_at TEXT NOT NULL,
+        PRIMARY KEY (ticker, date)
+    ) WITHOUT ROWID;
+    """,
+    # 2: every training run, with its config and test metrics as JSON.
+    """
+    CREATE TABLE models (
+        id           TEXT PRIMARY KEY,
+        created_at   TEXT NOT NULL,
+        tickers      TEXT NOT NULL,
+        model        TEXT NOT NULL,
+        target       TEXT NOT NULL,
+        train_start  TEXT NOT NULL,
+        train_end    TEXT NOT NULL,
+        test_start   TEXT NOT NULL,
+        test_end     TEXT NOT NULL,
+        skill        REAL,
+        config_json  TEXT NOT NULL,
+        metrics_json TEXT NOT NULL,
+        path         TEXT NOT NULL
+    );
+    CREATE INDEX models_by_ticker ON models (tickers, model, created_at);
+    """,
+    # 3: every forecast made, unique per (model, last bar used, step) so reruns add nothing.
+    """
+    CREATE TABLE ledger (
+        model_id    TEXT NOT NULL,
+        ticker      TEXT NOT NULL,
+        as_of       TEXT NOT NULL,
+        step        INTEGER NOT NULL,
+        target_date TEXT NOT NULL,
+        made_at     TEXT NOT NULL,
+        last_price  REAL NOT NULL,
+        price       REAL NOT NULL,
+        log_return  REAL NOT NULL,
+        lower_80    REAL NOT NULL,
+        upper_80    REAL NOT NULL,
+        lower_95    REAL NOT NULL,
+        upper_95    REAL NOT NULL,
+        config_json TEXT NOT NULL,
+        PRIMARY KEY (model_id, ticker, as_of, step)
+    );
+    CREATE INDEX ledger_by_ticker ON ledger (ticker, target_date);
+    """,
+]
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def connect(home: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the store under `home` and bring its schema up to date."""
+    home.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: we issue BEGIN ourselves, so every write is one explicit transaction.
+    conn = sqlite3.connect(db_path(home), timeout=30.0, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    migrate(conn)
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error: all of a write or none of it."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply the migrations this file does not have yet, each in its own transaction."""
+    if schema_version(conn) >= len(MIGRATIONS):
+        return
+    with transaction(conn):
+        # Re-read inside the write lock: a concurrent process may have migrated meanwhile.
+        current = schema_version(conn)
+        for number, sql in enumerate(MIGRATIONS[current:], start=current + 1):
+            for statement in sql.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")

@@ -1,0 +1,133 @@
+"""Reading and writing daily bars: idempotent upserts that count what really changed."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from dataclasses import dataclass
+
+import pandas as pd
+
+from lstmcast.store.db import transaction, utcnow
+
+PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close", "volume"]
+
+
+@dataclass(frozen=True)
+class UpsertStats:
+    """What one write did; `unchanged` rows were already stored with the same values."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.inserted or self.updated)
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None or (isinstance(a, float) and math.isnan(a)):
+        return (a is None or math.isnan(a)) and (b is None or math.isnan(b))
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _none_if_nan(value: object) -> float | None:
+    if value is None:
+        return None
+    f = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(f) else f
+
+
+def upsert_prices(
+    conn: sqlite3.Connection, ticker: str, bars: pd.DataFrame, source: str
+) -> UpsertStats:
+    """Insert new dates, replace revised ones, leave identical ones alone; one transaction.
+
+    `bars` is indexed by date with PRICE_COLUMNS (open/high/low/volume may be NaN).
+    """
+    fetched_at = utcnow()
+    rows = [
+        (d.strftime("%Y-%m-%d"), *(_none_if_nan(v) for v in vals))
+        for d, vals in zip(bars.index, bars[PRICE_COLUMNS].itertuples(index=False), strict=True)
+    ]
+    inserted = updated = unchanged = 0
+    existing: dict[str, tuple[float | None, ...]] = {}
+    with transaction(conn):
+        if rows:
+            existing = {
+                r["date"]: tuple(r[c] for c in PRICE_COLUMNS)
+                for r in conn.execute(
+                    "SELECT date, open, high, low, close, adj_close, volume FROM prices "
+                    "WHERE ticker = ? AND date BETWEEN ? AND ?",
+                    (ticker, rows[0][0], rows[-1][0]),
+                )
+            }
+        to_write = []
+        for row in rows:
+            old = existing.get(row[0])
+            if old is None:
+                inserted += 1
+            elif all(_same(a, b) for a, b in zip(old, row[1:], strict=True)):
+                unchanged += 1
+                continue
+            else:
+                updated += 1
+            to_write.append((ticker, *row, source, fetched_at))
+        conn.executemany(
+            "INSERT INTO prices (ticker, date, open, high, low, close, adj_close, volume,"
+            " source, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (ticker, date) DO UPDATE SET open = excluded.open,"
+            " high = excluded.high, low = excluded.low, close = excluded.close,"
+            " adj_close = excluded.adj_close, volume = excluded.volume,"
+            " source = excluded.source, fetched_at = excluded.fetched_at",
+            to_write,
+        )
+    return UpsertStats(inserted, updated, unchanged)
+
+
+def load_prices(conn: sqlite3.Connection, ticker: str) -> pd.DataFrame:
+    """All stored bars of `ticker`, oldest first, indexed by a DatetimeIndex named `date`."""
+    frame = pd.read_sql_query(
+        "SELECT date, open, high, low, close, adj_close, volume FROM prices"
+        " WHERE ticker = ? ORDER BY date",
+        conn,
+        params=(ticker,),
+    )
+    frame["date"] = pd.to_datetime(frame["date"])
+    frame = frame.set_index("date")
+    return frame.astype("float64")
+
+
+def last_date(conn: sqlite3.Connection, ticker: str) -> str | None:
+    row = conn.execute("SELECT max(date) FROM prices WHERE ticker = ?", (ticker,)).fetchone()
+    return row[0] if row and row[0] else None
+
+
+@dataclass(frozen=True)
+class TickerSummary:
+    ticker: str
+    first: str
+    last: str
+    rows: int
+    source: str
+
+
+def summarize(conn: sqlite3.Connection) -> list[TickerSummary]:
+    """One line per stored ticker; `source` lists every source its rows came from."""
+    return [
+        TickerSummary(r[0], r[1], r[2], r[3], r[4])
+        for r in conn.execute(
+            "SELECT ticker, min(date), max(date), count(*), group_concat(DISTINCT source)"
+            " FROM prices GROUP BY ticker ORDER BY ticker"
+        )
+    ]
+
+
+def tail(conn: sqlite3.Connection, ticker: str, n: int) -> list[dict[str, object]]:
+    rows = conn.execute(
+        "SELECT date, open, high, low, close, adj_close, volume, source FROM prices"
+        " WHERE ticker = ? ORDER BY date DESC LIMIT ?",
+        (ticker, n),
+    ).fetchall()
+    return [dict(r) for r in reversed(rows)]
