@@ -122,7 +122,14 @@ def download_bars(
                 f"{ticker}: Yahoo Finance has no data for this ticker (unknown or delisted?)"
             ) from exc
         except Exception as exc:
-            if _is_network_error(exc):
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            if status == 404:
+                # yfinance falls back to the quote endpoint when the timezone lookup finds
+                # nothing; its 404 is Yahoo saying it does not know the symbol.
+                raise NotFoundError(
+                    f"{ticker}: Yahoo Finance does not know this ticker (unknown or delisted?)"
+                ) from exc
+            if _is_network_error(exc) and status is None:
                 raise TemporaryError(
                     f"{ticker}: network error while contacting Yahoo Finance"
                     f" ({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else 'no detail'})"

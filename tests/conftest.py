@@ -1,0 +1,62 @@
+"""Shared fixtures: a temporary LSTMCAST_HOME, the real CLI runner, the fake Yahoo transport."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+# Two cores in CI: one torch thread per test process keeps timing predictable.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "home"
+    monkeypatch.setenv("LSTMCAST_HOME", str(path))
+    return path
+
+
+class Cli:
+    """Runs the real Typer app in-process; stdout and stderr kept apart."""
+
+    def __init__(self) -> None:
+        from lstmcast.cli.app import app
+
+        self.app = app
+        self.runner = CliRunner()
+
+    def __call__(self, *args: Any, code: int | None = 0) -> Any:
+        result = self.runner.invoke(self.app, [str(a) for a in args])
+        if code is not None and result.exit_code != code:
+            raise AssertionError(
+                f"exit {result.exit_code} != {code} for {args}\nstdout:\n{result.stdout}\n"
+                f"stderr:\n{result.stderr}\nexception: {result.exception!r}"
+            )
+        return result
+
+
+@pytest.fixture
+def cli(home: Path) -> Cli:
+    return Cli()
+
+
+@pytest.fixture
+def fake_yahoo(monkeypatch: pytest.MonkeyPatch, home: Path) -> Iterator[Any]:
+    """Route yfinance through the canned transport and make its back-off instant."""
+    from fakeyahoo import FakeYahoo
+
+    from lstmcast.sources import yahoo
+
+    fake = FakeYahoo()
+    monkeypatch.setattr(yahoo, "make_session", fake.session)
+    monkeypatch.setattr(yahoo, "_sleep", lambda s: None)
+    yield fake

@@ -1,0 +1,120 @@
+"""`lstmcast fetch` against the canned Yahoo transport: yfinance's real code, no internet."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from conftest import SAMPLE, Cli
+
+
+def _bars(name: str) -> pd.DataFrame:
+    frame = pd.read_csv(SAMPLE / f"{name}.csv", parse_dates=["Date"], index_col="Date")
+    frame = frame.rename(columns={"Open": "open", "High": "high", "Low": "low", "Close": "close",
+                                  "Adj Close": "adj_close", "Volume": "volume"})  # fmt: skip
+    return frame
+
+
+def _stored(home: Path, ticker: str) -> pd.DataFrame:
+    with sqlite3.connect(home / "lstmcast.db") as conn:
+        return pd.read_sql_query("SELECT * FROM prices WHERE ticker=? ORDER BY date", conn, params=(ticker,))
+
+
+def test_fetch_stores_unadjusted_ohlc_and_adjusted_close(cli: Cli, home: Path, fake_yahoo: Any) -> None:
+    fake_yahoo.bars["IBM"] = _bars("IBM").iloc[-300:]
+    doc = json.loads(cli("fetch", "IBM", "--json").stdout)
+    [ibm] = doc["tickers"]
+    assert ibm["stats"] == {"inserted": 300, "updated": 0, "unchanged": 0}
+    stored = _stored(home, "IBM")
+    assert stored["date"].iloc[-1] == "2013-03-01" and stored["source"].iloc[0] == "yahoo"
+    expected = _bars("IBM").iloc[-1]
+    assert stored["close"].iloc[-1] == pytest.approx(expected["close"])
+    assert stored["adj_close"].iloc[-1] == pytest.approx(expected["adj_close"])
+    # The first ask for a new ticker is for all of its history.
+    symbol, query = fake_yahoo.chart_requests[-1]
+    assert symbol == "IBM" and "period1" in query
+
+
+def test_incremental_top_up_asks_only_recent_bars(cli: Cli, home: Path, fake_yahoo: Any) -> None:
+    full = _bars("MSFT").iloc[-200:]
+    fake_yahoo.bars["MSFT"] = full.iloc[:-5]
+    cli("fetch", "MSFT")
+    fake_yahoo.bars["MSFT"] = full
+    fake_yahoo.chart_requests.clear()
+    doc = json.loads(cli("fetch", "MSFT", "--json").stdout)
+    assert doc["tickers"][0]["stats"]["inserted"] == 5
+    assert doc["tickers"][0]["stats"]["updated"] == 0
+    period1 = int(fake_yahoo.chart_requests[-1][1]["period1"][0])
+    asked_from = pd.Timestamp(period1, unit="s").date()
+    last_before = full.index[-6].date()
+    assert 0 < (last_before - asked_from).days <= 11  # shortly before the last stored bar
+    again = cli("fetch", "MSFT")
+    assert "nothing new" in again.stdout
+    assert len(_stored(home, "MSFT")) == 200
+
+
+def test_revision_of_adjusted_close_refetches_and_reports(cli: Cli, home: Path, fake_yahoo: Any) -> None:
+    bars = _bars("AAPL").iloc[-100:]
+    fake_yahoo.bars["AAPL"] = bars
+    cli("fetch", "AAPL")
+    revised = bars.copy()
+    revised["adj_close"] *= 0.98  # a new dividend re-bases all adjusted history
+    fake_yahoo.bars["AAPL"] = revised
+    doc = json.loads(cli("fetch", "AAPL", "--json").stdout)
+    [o] = doc["tickers"]
+    assert o["revised_history"] is True
+    assert o["stats"]["updated"] == 100
+    assert _stored(home, "AAPL")["adj_close"].iloc[0] == pytest.approx(revised["adj_close"].iloc[0])
+
+
+def test_rate_limit_is_retried_with_backoff(cli: Cli, home: Path, fake_yahoo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lstmcast.sources import yahoo
+
+    waits: list[float] = []
+    monkeypatch.setattr(yahoo, "_sleep", waits.append)
+    fake_yahoo.bars["IBM"] = _bars("IBM").iloc[-50:]
+    fake_yahoo.rate_limit = 2
+    doc = json.loads(cli("fetch", "IBM", "--json").stdout)
+    assert doc["tickers"][0]["stats"]["inserted"] == 50
+    assert waits and waits == sorted(waits) and waits[0] > 0
+
+
+def test_rate_limit_that_persists_is_a_temporary_failure(cli: Cli, home: Path, fake_yahoo: Any) -> None:
+    fake_yahoo.bars["IBM"] = _bars("IBM").iloc[-50:]
+    fake_yahoo.rate_limit = 10_000
+    result = cli("fetch", "IBM", code=75)
+    assert "IBM" in result.stderr and "rate limit" in result.stderr
+
+
+def test_unknown_ticker_exit_1_and_others_still_fetched(cli: Cli, home: Path, fake_yahoo: Any) -> None:
+    fake_yahoo.bars["IBM"] = _bars("IBM").iloc[-20:]
+    result = cli("fetch", "NOSUCHTKR", "IBM", code=1)
+    assert "NOSUCHTKR" in result.stderr and "unknown or delisted" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(_stored(home, "IBM")) == 20
+    assert len(_stored(home, "NOSUCHTKR")) == 0
+
+
+def test_empty_frame_is_a_failure(cli: Cli, home: Path, fake_yahoo: Any) -> None:
+    fake_yahoo.bars["EMPTY"] = _bars("IBM").iloc[-20:]
+    result = cli("fetch", "EMPTY", "--start", "2020-01-01", "--end", "2020-02-01", code=1)
+    assert "no rows" in result.stderr
+
+
+def test_dead_network_exit_75_one_line_nothing_written(cli: Cli, home: Path, fake_yahoo: Any) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    fake_yahoo.down = True
+    result = cli("fetch", "IBM", code=75)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "IBM" in lines[0] and "network" in lines[0]
+    assert len(_stored(home, "IBM")) == 3270
+
+
+def test_bad_ticker_and_date_are_rejected_before_any_request(cli: Cli, home: Path, fake_yahoo: Any) -> None:
+    assert "invalid ticker" in cli("fetch", "A B", code=1).stderr
+    assert cli("fetch", "IBM", "--start", "yesterday", code=2).exit_code == 2
+    assert fake_yahoo.chart_requests == []

@@ -1,0 +1,141 @@
+"""`lstmcast import` through the real CLI against a real SQLite file in a temporary home."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLE, Cli
+
+
+def _rows(home: Path, ticker: str) -> int:
+    with sqlite3.connect(home / "lstmcast.db") as conn:
+        return int(conn.execute("SELECT count(*) FROM prices WHERE ticker=?", (ticker,)).fetchone()[0])
+
+
+@pytest.mark.parametrize("name", ["AAPL", "MSFT", "IBM", "GOOG"])
+def test_every_sample_imports_then_reimport_changes_nothing(cli: Cli, home: Path, name: str) -> None:
+    first = cli("import", SAMPLE / f"{name}.csv", "--ticker", name, "--json")
+    doc = json.loads(first.stdout)
+    expected = len((SAMPLE / f"{name}.csv").read_text().splitlines()) - 1
+    assert doc["stats"] == {"inserted": expected, "updated": 0, "unchanged": 0}
+    again = cli("import", SAMPLE / f"{name}.csv", "--ticker", name)
+    assert "nothing new" in again.stdout
+    assert _rows(home, name) == expected
+
+
+def test_revised_adjusted_close_replaces_old_rows_and_says_how_many(cli: Cli, home: Path, tmp_path: Path) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    lines = (SAMPLE / "IBM.csv").read_text().splitlines()
+    header, body = lines[0], lines[1:]
+    revised = [header]
+    for i, line in enumerate(body):
+        parts = line.split(",")
+        if i >= len(body) - 3:  # a dividend re-bases the last three adjusted closes
+            parts[6] = str(float(parts[6]) * 0.99)
+        revised.append(",".join(parts))
+    path = tmp_path / "ibm2.csv"
+    path.write_text("\n".join(revised) + "\n")
+    doc = json.loads(cli("import", path, "--ticker", "IBM", "--json").stdout)
+    assert doc["stats"] == {"inserted": 0, "updated": 3, "unchanged": len(body) - 3}
+
+
+def _write(tmp_path: Path, text: str, name: str = "t.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_variants_lowercase_spaced_no_adj_close_close_only_other_formats_gzip(cli: Cli, home: Path, tmp_path: Path) -> None:
+    lower = _write(tmp_path, "date,open,high,low,close,adj_close,volume\n2020-01-03,2,2,2,2,1.9,10\n2020-01-02,1,1,1,1,0.9,10\n", "a.csv")
+    doc = json.loads(cli("import", lower, "--ticker", "AAA", "--json").stdout)
+    assert (doc["first"], doc["last"]) == ("2020-01-02", "2020-01-03")  # unsorted rows get sorted
+    spaced = _write(tmp_path, " Date , Close , Volume \n01/02/2020, 10.5 ,100\n01/03/2020,11,100\n", "b.csv")
+    doc = json.loads(cli("import", spaced, "--ticker", "bbb", "--json").stdout)
+    assert doc["ticker"] == "BBB" and doc["first"] == "2020-01-02"
+    fred = _write(tmp_path, "DATE,SP500\n2020-01-02,3257.85\n2020-01-03,3234.85\n", "c.csv")
+    assert json.loads(cli("import", fred, "--ticker", "^GSPC", "--json").stdout)["rows"] == 2
+    gz = tmp_path / "d.csv.gz"
+    gz.write_bytes(gzip.compress((SAMPLE / "GOOG.csv").read_bytes()))
+    assert json.loads(cli("import", gz, "--ticker", "GOOG", "--json").stdout)["rows"] == 2148
+    dotted = _write(tmp_path, "Date,Close\n02.01.2020,5\n03.01.2020,6\n", "e.csv")
+    assert json.loads(cli("import", dotted, "--ticker", "EEE", "--json").stdout)["last"] == "2020-01-03"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("Day of week,Close\nMon,1\n", "no date column"),
+        ("Date,Volume,Other\n2020-01-02,1,2\n", "no price column"),
+        ("Date,Close\n2020-01-02,1\nnot-a-date,2\n", "line 3: cannot parse date 'not-a-date'"),
+        ("Date,Close\n2020-01-02,1\n2020-01-02,2\n", "duplicate date 2020-01-02 (lines 2, 3)"),
+        ("Date,Close\n2020-01-02,1\n2020-01-03,-2\n", "line 3 (2020-01-03): Close must be positive"),
+        ("Date,Close\n2020-01-02,1\n2020-01-03,0\n", "Close must be positive, got 0"),
+        ("Date,Close\n2020-01-02,1\n2020-01-03,\n", "line 3 (2020-01-03): Close is empty"),
+        ("DATE,DGS10\n2020-01-01,.\n2020-01-02,1.88\n", "line 2 (2020-01-01): DGS10 is empty"),
+        ("Date,Close\n", "no rows after the header"),
+        ("", "the file is empty"),
+    ],
+)
+def test_bad_files_fail_with_where_and_write_nothing(cli: Cli, home: Path, tmp_path: Path, text: str, needle: str) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "BAD")  # something already stored must survive
+    path = _write(tmp_path, text)
+    result = cli("import", path, "--ticker", "BAD", code=1)
+    assert needle in result.stderr, result.stderr
+    assert str(path) in result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert _rows(home, "BAD") == 3270
+
+
+def test_missing_file_and_bad_ticker(cli: Cli, home: Path, tmp_path: Path) -> None:
+    assert "no such file" in cli("import", tmp_path / "nope.csv", "--ticker", "X", code=1).stderr
+    bad = cli("import", SAMPLE / "IBM.csv", "--ticker", "../../etc", code=1)
+    assert "invalid ticker" in bad.stderr
+    assert not (home / "lstmcast.db").exists() or _rows(home, "../../ETC") == 0
+
+
+def test_unadjusted_split_warning(cli: Cli, home: Path, tmp_path: Path) -> None:
+    # MSFT's raw Close has the 2003-02-18 2:1 split; without Adj Close that is suspicious.
+    lines = (SAMPLE / "MSFT.csv").read_text().splitlines()
+    raw = ["Date,Close"] + [f"{ln.split(',')[0]},{ln.split(',')[4]}" for ln in lines[1:]]
+    path = _write(tmp_path, "\n".join(raw) + "\n")
+    result = cli("import", path, "--ticker", "MSFTRAW")
+    assert "2003-02-18" in result.stderr and "unadjusted split" in result.stderr
+    assert _rows(home, "MSFTRAW") == 3270
+
+
+def test_two_imports_into_one_store_at_once_both_succeed(home: Path) -> None:
+    from conftest import ROOT
+
+    exe = [sys.executable, "-m", "lstmcast", "--home", str(home)]
+    procs = [
+        subprocess.Popen([*exe, "import", str(SAMPLE / f"{t}.csv"), "--ticker", t],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)  # fmt: skip
+        for t in ("AAPL", "MSFT", "IBM")
+    ]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err.decode()
+    assert [_rows(home, t) for t in ("AAPL", "MSFT", "IBM")] == [3270, 3270, 3270]
+
+
+def test_data_listing_tail_and_export_round_trip(cli: Cli, home: Path, tmp_path: Path) -> None:
+    cli("import", SAMPLE / "GOOG.csv", "--ticker", "GOOG")
+    listing = json.loads(cli("data", "--json").stdout)
+    assert listing == [{"ticker": "GOOG", "first": "2004-08-19", "last": "2013-03-01", "rows": 2148, "source": "csv:GOOG.csv"}]
+    assert "GOOG" in cli("data").stdout
+    last = json.loads(cli("data", "goog", "--rows", "2", "--json").stdout)
+    assert [r["date"] for r in last] == ["2013-02-28", "2013-03-01"]
+    out = tmp_path / "goog.csv"
+    cli("data", "export", "GOOG", out)
+    assert out.read_text().splitlines()[0] == "Date,Open,High,Low,Close,Adj Close,Volume"
+    cli("import", out, "--ticker", "GOOG")  # same values: nothing changes
+    assert "nothing new" in cli("import", out, "--ticker", "GOOG").stdout
+    assert "not stored" in cli("data", "ZZZ", code=1).stderr
