@@ -12,6 +12,8 @@ from lstmcast import __version__
 from lstmcast.cli.data import data_app
 from lstmcast.cli.fetch import fetch_cli
 from lstmcast.cli.import_ import import_cli
+from lstmcast.cli.models import models_app
+from lstmcast.cli.train import train_cli
 
 app = typer.Typer(
     name="lstmcast",
@@ -42,6 +44,8 @@ def root(
 app.command("fetch")(fetch_cli)
 app.command("import")(import_cli)
 app.add_typer(data_app, name="data")
+app.command("train")(train_cli)
+app.add_typer(models_app, name="models")
 
 
 def main() -> None:

@@ -1,0 +1,55 @@
+"""`lstmcast models`: list, show and remove trained models."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from lstmcast.cli.common import emit_json, guarded, home_of, out_console, pct
+
+models_app = typer.Typer(invoke_without_command=True, help="List trained models; `show ID`, `rm ID`.")
+
+
+@models_app.callback()
+@guarded
+def models_cli(
+    ctx: typer.Context,
+    ticker: Annotated[str | None, typer.Option(help="Only models trained on this ticker.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """List trained models with their data ranges and test skill against naive."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from lstmcast.registry import runs
+
+    found = runs(home_of(ctx), ticker.upper() if ticker else None)
+    if as_json:
+        emit_json(found)
+        return
+    table = Table("id", "tickers", "model", "target", "train", "test", "skill vs naive", "created")
+    for r in found:
+        table.add_row(r["id"], ",".join(r["tickers"]), r["model"], r["target"],
+                      f"{r['train_start']}..{r['train_end']}", f"{r['test_start']}..{r['test_end']}",
+                      pct(r["skill"], 2), r["created_at"])  # fmt: skip
+    out_console().print(table if found else "no models yet: try `lstmcast train TICKER`")
+
+
+@models_app.command("show")
+@guarded
+def show_cli(ctx: typer.Context, model_id: Annotated[str, typer.Argument(help="Model id.")]) -> None:
+    """Print a model's manifest (config, scaler, segments, metrics, versions) as JSON."""
+    from lstmcast.registry import load_model
+
+    emit_json(load_model(home_of(ctx), model_id).manifest)
+
+
+@models_app.command("rm")
+@guarded
+def rm_cli(ctx: typer.Context, model_id: Annotated[str, typer.Argument(help="Model id.")]) -> None:
+    """Delete a model's files and its record."""
+    from lstmcast.registry import remove_model
+
+    remove_model(home_of(ctx), model_id)
+    out_console().print(f"removed {model_id}")

@@ -1,0 +1,52 @@
+"""Rich tables for metrics: the model always beside naive, drift and linear."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from lstmcast.cli.common import fmt, pct
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def metrics_table(title: str, target: dict[str, Any], price: dict[str, Any], target_name: str) -> Table:
+    """One row per forecaster; target-unit and price-unit errors side by side."""
+    unit = "ret" if target_name == "log_return" else "$"
+    table = Table(title=title, title_justify="left")
+    table.add_column("forecaster", justify="left")
+    for col in (f"MAE ({unit})", f"RMSE ({unit})", "MAE ($)", "RMSE ($)", "MAPE", "MASE", "dir. acc", "p(coin)",
+                "skill vs naive"):  # fmt: skip
+        table.add_column(col, justify="right")
+    for name in target:
+        t, p = _get(target[name]), _get(price[name])
+        table.add_row(
+            name, fmt(t["mae"], 5 if unit == "ret" else 2), fmt(t["rmse"], 5 if unit == "ret" else 2),
+            fmt(p["mae"], 2), fmt(p["rmse"], 2), pct(p["mape"], 2).lstrip("+"), fmt(p["mase"], 3),
+            pct(t["directional_accuracy"]).lstrip("+") if t["directional_accuracy"] is not None else "–",
+            _p(t["directional_pvalue"]), pct(t["skill_vs_naive"], 2),
+        )  # fmt: skip
+    return table
+
+
+def _get(m: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(m) if dataclasses.is_dataclass(m) else dict(m)
+
+
+def verdict(skill: float | None, pvalue: float | None = None) -> str:
+    """One honest sentence about skill against the random walk."""
+    if skill is None:
+        return "no verdict: skill is undefined"
+    if skill > 0 and (pvalue is None or pvalue < 0.05):
+        qual = "" if pvalue is not None else " on this one test segment; check `lstmcast backtest`"
+        return f"[green]beats the random walk[/green] by {skill:.2%} in MSE{qual}"
+    if skill > 0:
+        return f"beats the random walk by {skill:.2%} in MSE, [yellow]not significantly (DM p={pvalue:.2f})[/yellow]"
+    return f"[red]does not beat the random walk[/red] ({skill:+.2%} in MSE)"

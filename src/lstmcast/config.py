@@ -1,0 +1,86 @@
+"""Every default in one place, and the typed configs saved with each run, model and ledger row."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from lstmcast.errors import ConfigError
+
+MODELS = ("lstm", "gru", "rnn", "cnn")
+TARGETS = ("log_return", "price")
+FEATURES = ("log_volume_change", "hl_range", "oc_return")
+LOSSES = ("mse", "huber")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+DECODERS = ("direct", "recursive", "seq2seq")
+
+# The smallest segments we accept: fewer samples than this make the metrics noise.
+MIN_TRAIN_SAMPLES = 100
+MIN_EVAL_SAMPLES = 20
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run, saved with the model so it can be rebuilt and re-run exactly."""
+
+    model: str = "lstm"
+    target: str = "log_return"  # next-day log return of the adjusted close, or the price itself
+    features: tuple[str, ...] = ()  # causal per-bar extras on top of the target's own history
+    window: int = 50  # bars of history per sample (~ two and a half trading months)
+    horizon: int = 1  # steps forecast from each origin
+    decoder: str = "direct"  # multi-step: one head for all H, recursive, or seq2seq
+    val_frac: float = 0.10
+    test_frac: float = 0.10
+    hidden: int = 64
+    layers: int = 2
+    dropout: float = 0.0
+    kernel_size: int = 5  # cnn only
+    channels: int = 32  # cnn only
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 1e-3
+    loss: str = "mse"
+    clip: float = 1.0  # max gradient norm; 0 disables (recurrent nets explode without it)
+    patience: int = 5  # epochs without validation improvement before stopping
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 0  # torch intra-op threads; 0 = all cores (set 1 per worker in sweeps)
+    extra: dict[str, Any] = field(default_factory=dict)  # reserved for later options
+
+    def validate(self) -> TrainConfig:
+        checks = [
+            (self.model in MODELS, f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}"),
+            (self.target in TARGETS, f"unknown target {self.target!r}; choose {' or '.join(TARGETS)}"),
+            (all(f in FEATURES for f in self.features),
+             f"unknown feature in {list(self.features)}; available: {', '.join(FEATURES)}"),
+            (self.loss in LOSSES, f"unknown loss {self.loss!r}; choose mse or huber"),
+            (self.device in DEVICES, f"unknown device {self.device!r}; choose {', '.join(DEVICES)}"),
+            (self.decoder in DECODERS, f"unknown decoder {self.decoder!r}; choose {', '.join(DECODERS)}"),
+            (self.window >= 2, "--window must be at least 2"),
+            (self.horizon >= 1, "--horizon must be at least 1"),
+            (0 < self.val_frac < 0.5 and 0 < self.test_frac < 0.5 and self.val_frac + self.test_frac < 0.8,
+             "--val and --test must be fractions in (0, 0.5) leaving most data for training"),
+            (self.epochs >= 1 and self.batch_size >= 1 and self.lr > 0, "--epochs, --batch-size and --lr must be positive"),
+            (self.hidden >= 1 and self.layers >= 1 and 0 <= self.dropout < 1, "--hidden and --layers must be positive, --dropout in [0, 1)"),
+            (self.clip >= 0 and self.patience >= 1, "--clip must be >= 0 and --patience >= 1"),
+        ]  # fmt: skip
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["features"] = list(self.features)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        clean = {k: v for k, v in data.items() if k in known}
+        clean["features"] = tuple(clean.get("features", ()))
+        return cls(**clean)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return dataclasses.replace(self, **changes)

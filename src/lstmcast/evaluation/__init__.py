@@ -1,0 +1,1 @@
+"""Judging forecasts: metrics, statistical tests and the baselines every model must beat."""

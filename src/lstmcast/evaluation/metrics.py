@@ -1,0 +1,73 @@
+"""Forecast metrics in target and price units, always relative to the naive forecast."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from lstmcast.evaluation.stats import binomial_two_sided_p
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """`mase` is MAE / MAE of the naive forecast on the same points (1.0 for naive itself);
+    `skill_vs_naive` is 1 - MSE / MSE of naive (0 for naive, > 0 beats it)."""
+
+    n: int
+    mae: float
+    rmse: float
+    mape: float | None
+    mase: float
+    directional_accuracy: float | None
+    directional_pvalue: float | None
+    skill_vs_naive: float
+
+
+def directional(pred_change: np.ndarray, true_change: np.ndarray) -> tuple[float | None, float | None]:
+    """Share of calls whose sign matches the actual move; zero calls and zero moves are skipped.
+    A forecast that never calls a direction (the random walk) has no directional accuracy."""
+    mask = (pred_change != 0) & (true_change != 0)
+    n = int(mask.sum())
+    if n == 0:
+        return None, None
+    hits = int((np.sign(pred_change[mask]) == np.sign(true_change[mask])).sum())
+    return hits / n, binomial_two_sided_p(hits, n)
+
+
+def score(
+    pred: np.ndarray,
+    actual: np.ndarray,
+    naive: np.ndarray,
+    last: np.ndarray | None = None,
+    price_units: bool = False,
+) -> Metrics:
+    """Metrics of `pred` against `actual`, with `naive` on the same points as the yardstick.
+
+    All arrays are (N, H) or (N,); `last` is the value at each origin (N,), used for the
+    direction of each forecast move. MAPE is only reported in price units.
+    """
+    pred, actual, naive = (np.asarray(a, dtype="float64").reshape(len(a), -1) for a in (pred, actual, naive))
+    err = pred - actual
+    mse = float(np.mean(err**2))
+    mae = float(np.mean(np.abs(err)))
+    naive_err = naive - actual
+    naive_mse = float(np.mean(naive_err**2))
+    naive_mae = float(np.mean(np.abs(naive_err)))
+    mape = float(np.mean(np.abs(err / actual))) if price_units else None
+    if last is None:  # target units of returns: the move is the value itself
+        da, p = directional(pred.ravel(), actual.ravel())
+    else:
+        base = np.asarray(last, dtype="float64")[:, None]
+        da, p = directional((pred - base).ravel(), (actual - base).ravel())
+    return Metrics(
+        n=int(err.size),
+        mae=mae,
+        rmse=math.sqrt(mse),
+        mape=mape,
+        mase=mae / naive_mae if naive_mae > 0 else math.nan,
+        directional_accuracy=da,
+        directional_pvalue=p,
+        skill_vs_naive=1.0 - mse / naive_mse if naive_mse > 0 else math.nan,
+    )

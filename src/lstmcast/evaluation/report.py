@@ -1,0 +1,93 @@
+"""Scoring one block of forecasts: the model beside naive, drift and linear, in both units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lstmcast.evaluation import baselines
+from lstmcast.evaluation.metrics import Metrics, score
+from lstmcast.prep.dataset import Frame
+from lstmcast.prep.windows import targets
+
+BASELINES = ("naive", "drift", "linear")
+
+
+def to_price(frame: Frame, at: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Target-unit forecasts (N, H) -> prices: compound returns from the origin's price."""
+    if frame.target == "log_return":
+        return frame.price[at][:, None] * np.exp(np.cumsum(y, axis=1))
+    return y
+
+
+def actuals(frame: Frame, at: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """What really happened after each origin: (target units, prices), each (N, H)."""
+    return targets(frame.x[:, 0], horizon, at), targets(frame.price, horizon, at)
+
+
+@dataclass
+class BlockForecasts:
+    """Forecasts for origins `at` from the model and each baseline, in target units (N, H)."""
+
+    at: np.ndarray
+    by_name: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def baseline_forecasts(
+    frame: Frame, at: np.ndarray, horizon: int, window: int, train_at: np.ndarray,
+    train_end: int, scaler: object,
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """Baselines refitted on the training part only (drift rate, AR coefficients)."""
+    mu = baselines.drift_rate(frame, train_end)
+    coef = baselines.fit_linear(frame, scaler, train_at, window, horizon)  # type: ignore[arg-type]
+    return {
+        "naive": baselines.naive(frame, at, horizon),
+        "drift": baselines.drift(frame, at, horizon, mu),
+        "linear": baselines.linear(frame, scaler, coef, at, window),  # type: ignore[arg-type]
+    }
+
+
+@dataclass
+class Scores:
+    target: dict[str, Metrics]  # model and baselines, target units
+    price: dict[str, Metrics]  # same in price units
+    per_step: list[dict[str, float]]  # for each step: skill vs naive of the model, both units
+
+
+def score_block(frame: Frame, block: BlockForecasts) -> Scores:
+    at = block.at
+    horizon = next(iter(block.by_name.values())).shape[1]
+    y_true, p_true = actuals(frame, at, horizon)
+    naive_t = block.by_name["naive"]
+    naive_p = to_price(frame, at, naive_t)
+    last_t = None if frame.target == "log_return" else frame.price[at]
+    target: dict[str, Metrics] = {}
+    price: dict[str, Metrics] = {}
+    for name, y in block.by_name.items():
+        target[name] = score(y, y_true, naive_t, last_t)
+        price[name] = score(to_price(frame, at, y), p_true, naive_p, frame.price[at], price_units=True)
+    per_step = []
+    if horizon > 1:
+        y_model = block.by_name["model"]
+        for k in range(horizon):
+            m = score(y_model[:, k], y_true[:, k], naive_t[:, k])
+            per_step.append({"step": k + 1, "mae": m.mae, "rmse": m.rmse, "skill_vs_naive": m.skill_vs_naive,
+                             "naive_mae": float(np.mean(np.abs(naive_t[:, k] - y_true[:, k])))})  # fmt: skip
+    return Scores(target, price, per_step)
+
+
+def log_residuals(frame: Frame, at: np.ndarray, y_model: np.ndarray) -> np.ndarray:
+    """log(actual price / forecast price), (N, H): the out-of-sample errors intervals are built from."""
+    _, p_true = actuals(frame, at, y_model.shape[1])
+    return np.log(p_true / to_price(frame, at, y_model))
+
+
+def tracks_previous_value(frame: Frame, at: np.ndarray, y_model: np.ndarray) -> bool:
+    """True when a price-level model's forecasts sit closer to the last price than to the
+    actual one: it learned to copy yesterday, the classic stock-LSTM illusion."""
+    if frame.target != "price":
+        return False
+    _, p_true = actuals(frame, at, 1)
+    pred = y_model[:, 0]
+    return bool(np.mean(np.abs(pred - frame.price[at])) < np.mean(np.abs(pred - p_true[:, 0])))

@@ -1,0 +1,104 @@
+"""A fitted forecaster: config + scaler + weights, and the one function that fits it.
+
+`fit_forecaster(config, frame, train_end, val_end)` is a plain function of (config, data):
+no global state, no I/O, so sweeps can ship it to workers as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from lstmcast.config import TrainConfig
+from lstmcast.models import build_model
+from lstmcast.prep.dataset import Frame, Segments, sample_arrays
+from lstmcast.prep.scaling import Scaler, apply, fit_scaler, invert_target
+from lstmcast.training import runtime
+from lstmcast.training.loop import EpochLog, FitOutcome, fit, predict_scaled
+
+
+@dataclass
+class Fitted:
+    config: TrainConfig
+    columns: tuple[str, ...]
+    scaler: Scaler
+    state: dict[str, torch.Tensor]
+    device: str = "cpu"
+    outcome: FitOutcome | None = None
+    _module: nn.Module | None = field(default=None, repr=False)
+
+    def module(self) -> nn.Module:
+        if self._module is None:
+            m = build_model(self.config, len(self.columns))
+            m.load_state_dict(self.state)
+            self._module = m.to(self.device).eval()
+        return self._module
+
+    def predict(self, frame: Frame, at: np.ndarray) -> np.ndarray:
+        """Forecasts (N, horizon) in target units for origins `at`, batched, no look-ahead:
+        each uses rows at-window+1..at only."""
+        cfg = self.config
+        if len(at) == 0:
+            return np.zeros((0, cfg.horizon))
+        xs = apply(self.scaler, frame.x)
+        x = torch.from_numpy(_windows_only(xs, cfg.window, at)).float().to(self.device)
+        model = self.module()
+        if cfg.decoder == "recursive" and cfg.horizon > 1:
+            steps = []
+            for _ in range(cfg.horizon):
+                step = predict_scaled(model, x)  # (N, 1)
+                steps.append(step)
+                nxt = torch.zeros_like(x[:, :1, :])  # unknown extras stay at their mean (0)
+                nxt[:, 0, 0] = step[:, 0]
+                x = torch.cat([x[:, 1:], nxt], dim=1)
+            out = torch.cat(steps, dim=1)
+        else:
+            out = predict_scaled(model, x)
+        return invert_target(self.scaler, out.double().cpu().numpy())
+
+
+def _windows_only(xs: np.ndarray, window: int, at: np.ndarray) -> np.ndarray:
+    from lstmcast.prep.windows import windows
+
+    return windows(xs, window, at)
+
+
+def fit_forecaster(
+    config: TrainConfig,
+    frame: Frame,
+    train_end: int,
+    val_end: int,
+    on_epoch: Callable[[EpochLog], None] | None = None,
+    init: Fitted | None = None,
+    lr: float | None = None,
+    freeze_encoder: bool = False,
+) -> Fitted:
+    """Fit on rows before `val_end` only: scaler and weights from rows < train_end, early
+    stopping on samples whose targets lie in [train_end, val_end). Rows after val_end are
+    never read. `init` warm-starts from earlier weights (and keeps their scaler)."""
+    runtime.tune_allocator()
+    runtime.set_threads(config.threads)
+    gen = runtime.seed_everything(config.seed)
+    device = runtime.pick_device(config.device)
+    # Leakage cut-off: the scaler sees training rows only.
+    scaler = init.scaler if init is not None else fit_scaler(frame.x[:train_end])
+    xs = apply(scaler, frame.x[:val_end])
+    origins = Segments(train_end, val_end, val_end).origins(config.window, config.horizon)
+    h_fit = 1 if config.decoder == "recursive" else config.horizon
+    xtr, ytr = sample_arrays(xs, config.window, h_fit, origins["train"])
+    xva, yva = sample_arrays(xs, config.window, h_fit, origins["val"])
+    as_t = lambda a: torch.from_numpy(a).float().to(device)  # noqa: E731
+    model = build_model(config, frame.x.shape[1])
+    if init is not None:
+        model.load_state_dict(init.state)
+    if freeze_encoder:
+        for name, p in model.named_parameters():
+            if not name.startswith("head"):
+                p.requires_grad_(False)
+    model.to(device)
+    outcome = fit(model, (as_t(xtr), as_t(ytr)), (as_t(xva), as_t(yva)), config, gen, on_epoch, lr)
+    return Fitted(config, frame.columns, scaler, outcome.state, str(device), outcome, model.eval())

@@ -1,0 +1,29 @@
+"""The forecasters: one batch contract for all, (B, L, F) -> (B, H)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from lstmcast.config import TrainConfig
+
+
+def build_model(config: TrainConfig, n_features: int) -> nn.Module:
+    """The architecture named by `config.model`, sized for `n_features` inputs."""
+    if config.model == "cnn":
+        from lstmcast.models.cnn import ConvForecaster
+
+        return ConvForecaster(n_features, config.window, config.horizon, config.channels,
+                              config.kernel_size, config.layers, config.dropout)  # fmt: skip
+    if config.decoder == "seq2seq":
+        from lstmcast.models.seq2seq import Seq2SeqForecaster
+
+        return Seq2SeqForecaster(config.model, n_features, config.hidden, config.layers,
+                                 config.dropout, config.horizon)  # fmt: skip
+    from lstmcast.models.recurrent import RecurrentForecaster
+
+    out = 1 if config.decoder == "recursive" else config.horizon
+    return RecurrentForecaster(config.model, n_features, config.hidden, config.layers,
+                               config.dropout, out)  # fmt: skip

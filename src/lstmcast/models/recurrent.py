@@ -1,0 +1,22 @@
+"""Stacked LSTM, GRU or tanh RNN with a linear head on the last step's hidden state."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+
+
+class RecurrentForecaster(nn.Module):
+    def __init__(self, cell: str, n_features: int, hidden: int, layers: int, dropout: float,
+                 horizon: int) -> None:  # fmt: skip
+        super().__init__()
+        # Inter-layer dropout only: PyTorch applies it between stacked layers, not in time.
+        self.rnn = CELLS[cell](n_features, hidden, num_layers=layers, batch_first=True,
+                               dropout=dropout if layers > 1 else 0.0)  # fmt: skip
+        self.head = nn.Linear(hidden, horizon)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)  # (B, L, hidden)
+        return self.head(out[:, -1])  # (B, H): the latest bar's state carries the forecast

@@ -1,0 +1,1 @@
+"""Turning bars into model inputs: features, windows, time splits and scaling (numpy only, no torch)."""

@@ -1,0 +1,50 @@
+"""The `models` table: one row per trained model, for listing and for picking the newest."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from lstmcast.store.db import transaction
+
+
+def insert_run(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO models (id, created_at, tickers, model, target, train_start, train_end,"
+            " test_start, test_end, skill, config_json, metrics_json, path)"
+            " VALUES (:id, :created_at, :tickers, :model, :target, :train_start, :train_end,"
+            " :test_start, :test_end, :skill, :config_json, :metrics_json, :path)",
+            row,
+        )
+
+
+def _decode(r: sqlite3.Row) -> dict[str, Any]:
+    d = dict(r)
+    d["tickers"] = d["tickers"].split(",")
+    d["config"] = json.loads(d.pop("config_json"))
+    d["metrics"] = json.loads(d.pop("metrics_json"))
+    return d
+
+
+def list_runs(conn: sqlite3.Connection, ticker: str | None = None) -> list[dict[str, Any]]:
+    rows = conn.execute("SELECT * FROM models ORDER BY created_at, id").fetchall()
+    runs = [_decode(r) for r in rows]
+    return [r for r in runs if ticker is None or ticker in r["tickers"]]
+
+
+def get_run(conn: sqlite3.Connection, model_id: str) -> dict[str, Any] | None:
+    row = conn.execute("SELECT * FROM models WHERE id = ?", (model_id,)).fetchone()
+    return _decode(row) if row else None
+
+
+def newest_run(conn: sqlite3.Connection, ticker: str, model: str | None = None) -> dict[str, Any] | None:
+    runs = [r for r in list_runs(conn, ticker) if model is None or r["model"] == model]
+    return runs[-1] if runs else None
+
+
+def delete_run(conn: sqlite3.Connection, model_id: str) -> bool:
+    with transaction(conn):
+        cur = conn.execute("DELETE FROM models WHERE id = ?", (model_id,))
+    return cur.rowcount > 0

@@ -1,0 +1,1 @@
+"""Fitting a network: the optimisation loop and safe checkpoints."""

@@ -1,0 +1,116 @@
+"""The optimisation loop: whole tensors in memory, shuffled index batches, early stopping.
+
+No DataLoader: the data fits in memory, and indexing a prebuilt tensor per batch is as fast
+as plain PyTorch gets (a DataLoader cost 1.46x on the CNN in our measurements).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from lstmcast.config import TrainConfig
+from lstmcast.errors import LstmcastError, TrainingDiverged
+
+EVAL_CHUNK = 8192  # samples per forward pass when evaluating
+
+
+@dataclass(frozen=True)
+class EpochLog:
+    epoch: int
+    train_loss: float
+    val_loss: float
+    seconds: float
+
+
+class TrainingInterrupted(LstmcastError):
+    exit_code = 130
+
+
+@dataclass
+class FitOutcome:
+    state: dict[str, torch.Tensor]  # best weights (lowest validation loss), on the CPU
+    history: list[EpochLog]
+    best_epoch: int
+    stopped: str  # "early_stop", "max_epochs" or "interrupted"
+    seconds: float
+
+
+def loss_fn(name: str) -> nn.Module:
+    return nn.HuberLoss(delta=1.0) if name == "huber" else nn.MSELoss()
+
+
+@torch.no_grad()
+def predict_scaled(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    model.eval()
+    parts = [model(x[i : i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)]
+    return torch.cat(parts) if parts else x.new_zeros((0, 1))
+
+
+def fit(
+    model: nn.Module,
+    train: tuple[torch.Tensor, torch.Tensor],
+    val: tuple[torch.Tensor, torch.Tensor],
+    config: TrainConfig,
+    generator: torch.Generator,
+    on_epoch: Callable[[EpochLog], None] | None = None,
+    lr: float | None = None,
+) -> FitOutcome:
+    """Train `model` in place on (x (N, L, F), y (N, H)) and return its best validation state."""
+    xtr, ytr = train
+    xva, yva = val
+    criterion = loss_fn(config.loss)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=lr or config.lr)
+    best_val, best_epoch, bad_epochs = math.inf, 0, 0
+    best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    history: list[EpochLog] = []
+    stopped = "max_epochs"
+    started = time.perf_counter()
+    n = len(xtr)
+    try:
+        for epoch in range(1, config.epochs + 1):
+            t0 = time.perf_counter()
+            model.train()
+            order = torch.randperm(n, generator=generator).to(xtr.device)
+            total = 0.0
+            for i in range(0, n, config.batch_size):
+                idx = order[i : i + config.batch_size]
+                optimizer.zero_grad(set_to_none=True)
+                loss = criterion(model(xtr[idx]), ytr[idx])  # (B, H) vs (B, H)
+                loss.backward()
+                if config.clip > 0:
+                    nn.utils.clip_grad_norm_(params, config.clip)
+                optimizer.step()
+                total += loss.detach() * len(idx)  # stays on device: no sync per batch
+            train_loss = float(total) / n
+            val_loss = float(criterion(predict_scaled(model, xva), yva))
+            if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+                raise TrainingDiverged(
+                    f"the loss became {'NaN' if math.isnan(train_loss) else 'infinite'} in epoch"
+                    f" {epoch}: try a smaller --lr (now {lr or config.lr:g}), keep gradient"
+                    f" clipping on (--clip, now {config.clip:g}) or use --loss huber"
+                )
+            log = EpochLog(epoch, train_loss, val_loss, time.perf_counter() - t0)
+            history.append(log)
+            if on_epoch:
+                on_epoch(log)
+            if val_loss < best_val - 1e-9:
+                best_val, best_epoch, bad_epochs = val_loss, epoch, 0
+                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            else:
+                bad_epochs += 1
+                if bad_epochs >= config.patience:
+                    stopped = "early_stop"
+                    break
+    except KeyboardInterrupt:
+        if not history:
+            raise TrainingInterrupted("interrupted before the first epoch finished; nothing saved") from None
+        stopped = "interrupted"
+    model.load_state_dict(best_state)
+    return FitOutcome(best_state, history, best_epoch, stopped, time.perf_counter() - started)
