@@ -1,0 +1,163 @@
+"""Training: leak-free, repeatable, safely saved, and honest on series with known optimum."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import SAMPLE, Cli
+from synth import ar1, random_walk
+
+from lstmcast.config import TrainConfig
+from lstmcast.datasets import Series
+from lstmcast.errors import TrainingDiverged
+from lstmcast.registry import load_model
+from lstmcast.train import run_training, train
+
+TINY = TrainConfig(window=20, hidden=16, layers=1, channels=8, epochs=3, patience=3, threads=1)
+
+
+def _same_state(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_perturbing_everything_after_the_cutoff_leaves_the_model_identical() -> None:
+    bars, _ = ar1(1200, seed=3)
+    first = run_training(TINY, Series("SYN", bars, "synthetic"))
+    cutoff = first.segments.val_end  # weights depend on rows < val_end, the scaler on < train_end
+    noisy = bars.copy()
+    rng = np.random.default_rng(99)
+    tail = noisy.iloc[cutoff + 1 :]  # frame row r is bar r+1
+    noisy.iloc[cutoff + 1 :] = tail.to_numpy() * np.exp(rng.normal(0, 0.2, size=tail.shape))
+    second = run_training(TINY, Series("SYN", noisy, "synthetic"))
+    np.testing.assert_array_equal(first.fitted.scaler.mean, second.fitted.scaler.mean)
+    np.testing.assert_array_equal(first.fitted.scaler.std, second.fitted.scaler.std)
+    assert _same_state(first.fitted.state, second.fitted.state)
+    # ... while the test metrics, which do look at those rows, differ.
+    assert first.scores.target["model"].mae != second.scores.target["model"].mae
+
+
+def test_scaler_sees_training_rows_only() -> None:
+    bars, _ = ar1(1200, seed=4)
+    t = run_training(TINY.replace(epochs=1), Series("SYN", bars, "synthetic"))
+    train_rows = t.frame.x[: t.segments.train_end]
+    np.testing.assert_allclose(t.fitted.scaler.mean, train_rows.mean(axis=0))
+
+
+def test_same_seed_same_model_other_seed_other_model() -> None:
+    bars, _ = ar1(900, seed=5)
+    s = Series("SYN", bars, "synthetic")
+    a, b = run_training(TINY, s), run_training(TINY, s)
+    c = run_training(TINY.replace(seed=1), s)
+    assert _same_state(a.fitted.state, b.fitted.state)
+    assert not _same_state(a.fitted.state, c.fitted.state)
+
+
+def test_save_load_predict_identical(home: Path) -> None:
+    bars, _ = ar1(900, seed=6)
+    series = Series("SYN", bars, "synthetic")
+    report = train(home, TINY.replace(model="gru"), series)
+    loaded = load_model(home, report.model_id)
+    manifest = loaded.manifest
+    assert manifest["versions"]["torch"] == torch.__version__
+    assert {"config", "scaler", "columns", "segments", "data", "metrics", "seed", "device"} <= manifest.keys()
+    trained = run_training(TINY.replace(model="gru"), series)
+    at = trained.segments.origins(20, 1)["test"]
+    np.testing.assert_array_equal(loaded.fitted.predict(trained.frame, at), trained.fitted.predict(trained.frame, at))
+    weights = Path(report.path) / "weights.safetensors"
+    assert weights.read_bytes()[:8] != b"\x80\x04\x95" and not list(Path(report.path).glob("*.pt"))
+
+
+@pytest.mark.parametrize("model", ["lstm", "gru", "rnn", "cnn"])
+def test_ar1_each_model_gets_within_10pct_of_the_optimum_and_beats_naive(model: str) -> None:
+    bars, eps = ar1(3000, phi=0.6, sigma=0.01, seed=11)
+    cfg = TrainConfig(model=model, window=20, hidden=16, layers=1, channels=8, kernel_size=3,
+                      epochs=15, patience=4, lr=3e-3, threads=1, test_frac=0.15)  # fmt: skip
+    t = run_training(cfg, Series("AR1", bars, "synthetic"))
+    at = t.segments.origins(cfg.window, 1)["test"]
+    optimum = float(np.mean(eps[at + 1] ** 2))  # the error of phi * r_t, the best forecast
+    model_mse = t.scores.target["model"].rmse ** 2
+    assert model_mse <= 1.10 * optimum, (model_mse / optimum)
+    assert t.scores.target["model"].skill_vs_naive > 0.2  # naive is 1/(1-phi^2) = 1.56x worse
+
+
+@pytest.mark.parametrize("model", ["lstm", "gru", "rnn", "cnn"])
+def test_random_walk_shows_no_meaningful_skill(model: str) -> None:
+    bars = random_walk(2000, seed=21)
+    t = run_training(TINY.replace(model=model, epochs=5), Series("RW", bars, "synthetic"))
+    skill = t.scores.target["model"].skill_vs_naive
+    assert skill < 0.02
+    da = t.scores.target["model"].directional_pvalue
+    assert da is None or da > 0.001
+
+
+def test_price_target_that_copies_yesterday_is_flagged() -> None:
+    bars = random_walk(1500, seed=8)
+    t = run_training(TINY.replace(target="price", epochs=4), Series("RW", bars, "synthetic"))
+    assert any("copies yesterday" in w for w in t.warnings)
+
+
+def test_nan_loss_stops_with_advice() -> None:
+    from lstmcast.training.loop import fit
+    from lstmcast.training.runtime import seed_everything
+
+    class Exploding(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(1))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return (x[:, -1, :1] * self.w) * float("inf")
+
+    x, y = torch.randn(64, 5, 1), torch.randn(64, 1)
+    with pytest.raises(TrainingDiverged, match="--lr"):
+        fit(Exploding(), (x, y), (x, y), TINY, seed_everything(0))
+
+
+def test_ctrl_c_keeps_the_best_model_so_far() -> None:
+    from lstmcast.training.loop import EpochLog
+
+    def interrupt(log: EpochLog) -> None:
+        if log.epoch == 2:
+            raise KeyboardInterrupt
+
+    bars, _ = ar1(900, seed=7)
+    t = run_training(TINY.replace(epochs=10, patience=10), Series("SYN", bars, "synthetic"), on_epoch=interrupt)
+    assert t.fitted.outcome is not None and t.fitted.outcome.stopped == "interrupted"
+    assert len(t.fitted.outcome.history) == 2
+
+
+def test_train_cli_json_contract_and_models_commands(cli: Cli, home: Path) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    out = cli("train", "IBM", "--model", "cnn", "--epochs", "2", "--window", "30", "--json")
+    doc = json.loads(out.stdout)
+    for key in ("model_id", "ticker", "model", "target", "window", "horizon", "epochs_run", "train_seconds", "test"):
+        assert key in doc
+    for name in ("model", "naive", "drift", "linear"):
+        for field in ("mae", "rmse", "mape", "mase", "directional_accuracy", "skill_vs_naive"):
+            assert field in doc["test"][name] and field in doc["test_price"][name]
+    assert doc["test"]["naive"]["skill_vs_naive"] == 0.0 and doc["test"]["naive"]["mase"] == 1.0
+    listing = json.loads(cli("models", "--json").stdout)
+    assert [m["id"] for m in listing] == [doc["model_id"]]
+    human = cli("models").stdout
+    assert doc["model_id"][:20] in human
+    shown = json.loads(cli("models", "show", doc["model_id"]).stdout)
+    assert shown["config"]["window"] == 30 and shown["scaler"]["mean"]
+    table = cli("train", "--csv", SAMPLE / "GOOG.csv", "--model", "rnn", "--epochs", "1").stdout
+    assert "naive" in table and "drift" in table and "linear" in table and "random walk" in table
+    cli("models", "rm", doc["model_id"])
+    assert len(json.loads(cli("models", "--json").stdout)) == 1
+    assert not Path(doc["path"]).exists()
+
+
+def test_train_cli_errors_are_one_line(cli: Cli, home: Path, tmp_path: Path) -> None:
+    assert "not stored" in cli("train", "NOPE", code=1).stderr
+    assert "unknown model 'transformer'" in cli("train", "--csv", SAMPLE / "IBM.csv", "--model", "transformer", code=1).stderr
+    short = tmp_path / "short.csv"
+    short.write_text("Date,Close\n" + "".join(f"2020-01-{d:02d},{100 + d}\n" for d in range(1, 29)))
+    err = cli("train", "--csv", short, code=1).stderr
+    assert "bars are needed" in err and len(err.strip().splitlines()) == 1
+    assert "give a stored TICKER or --csv" in cli("train", code=1).stderr
