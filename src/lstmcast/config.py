@@ -84,3 +84,39 @@ class TrainConfig:
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
+
+
+SCHEMES = ("expanding", "sliding")
+RULES = ("long_flat", "long_short")
+TRADING_DAYS = 252
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    """Walk-forward settings; the model's own settings stay in TrainConfig."""
+
+    folds: int = 5
+    test_size: float = 0.2  # share of rows forecast out of sample, split into `folds` blocks
+    start: str | None = None  # or: forecast every bar from this date on
+    scheme: str = "expanding"  # train on all the past, or on the last `train_size` bars
+    train_size: int = 1000
+    retrain_every: int = 0  # refit (warm start) every N bars inside a block; 0 = once per block
+    seeds: int = 1  # repeat everything with this many seeds; one run is not evidence
+    rule: str = "long_flat"
+    threshold: float = 0.0  # minimum forecast log return to take a position
+    cost_bps: float = 5.0  # per unit of turnover
+
+    def validate(self) -> BacktestConfig:
+        checks = [
+            (self.folds >= 1, "--folds must be at least 1"),
+            (0 < self.test_size < 0.9, "--test-size must be a fraction in (0, 0.9)"),
+            (self.scheme in SCHEMES, f"unknown scheme {self.scheme!r}; choose expanding or sliding"),
+            (self.train_size >= 100, "--train-size must be at least 100 bars"),
+            (self.retrain_every >= 0 and self.seeds >= 1, "--retrain-every must be >= 0 and --seeds >= 1"),
+            (self.rule in RULES, f"unknown rule {self.rule!r}; choose long_flat or long_short"),
+            (self.threshold >= 0 and self.cost_bps >= 0, "--threshold and --cost-bps must be >= 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        return self

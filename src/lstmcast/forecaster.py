@@ -79,13 +79,13 @@ def fit_forecaster(
 ) -> Fitted:
     """Fit on rows before `val_end` only: scaler and weights from rows < train_end, early
     stopping on samples whose targets lie in [train_end, val_end). Rows after val_end are
-    never read. `init` warm-starts from earlier weights (and keeps their scaler)."""
+    never read. `init` warm-starts from earlier weights; the scaler is always refitted."""
     runtime.tune_allocator()
     runtime.set_threads(config.threads)
     gen = runtime.seed_everything(config.seed)
     device = runtime.pick_device(config.device)
     # Leakage cut-off: the scaler sees training rows only.
-    scaler = init.scaler if init is not None else fit_scaler(frame.x[:train_end])
+    scaler = fit_scaler(frame.x[:train_end])
     xs = apply(scaler, frame.x[:val_end])
     origins = Segments(train_end, val_end, val_end).origins(config.window, config.horizon)
     h_fit = 1 if config.decoder == "recursive" else config.horizon

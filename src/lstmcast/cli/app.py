@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from lstmcast import __version__
+from lstmcast.cli.backtest import audit_cli, backtest_cli
 from lstmcast.cli.data import data_app
 from lstmcast.cli.fetch import fetch_cli
 from lstmcast.cli.import_ import import_cli
@@ -46,6 +47,8 @@ app.command("import")(import_cli)
 app.add_typer(data_app, name="data")
 app.command("train")(train_cli)
 app.add_typer(models_app, name="models")
+app.command("backtest")(backtest_cli)
+app.command("audit")(audit_cli)
 
 
 def main() -> None:

@@ -44,3 +44,20 @@ def train_config(**options: Any) -> Any:
     renames = {"val": "val_frac", "test": "test_frac"}
     given = {renames.get(k, k): v for k, v in given.items()}
     return TrainConfig(**given).validate()
+
+Folds = Annotated[int | None, typer.Option(help="Consecutive test blocks. [default: 5]")]
+TestSize = Annotated[float | None, typer.Option(help="Share of the series forecast out of sample. [default: 0.2]")]
+Start = Annotated[str | None, typer.Option(help="Forecast every bar from this date on (instead of --test-size).")]
+Scheme = Annotated[str | None, typer.Option(help="expanding (all the past) or sliding (last --train-size bars).")]
+TrainSize = Annotated[int | None, typer.Option(help="Bars per fit with --scheme sliding. [default: 1000]")]
+RetrainEvery = Annotated[int | None, typer.Option(help="Refit (warm start) every N bars inside a block.")]
+Seeds = Annotated[int | None, typer.Option(help="Repeat with this many seeds; reports mean ± std. [default: 1]")]
+Rule = Annotated[str | None, typer.Option(help="long_flat or long_short. [default: long_flat]")]
+Threshold = Annotated[float | None, typer.Option(help="Minimum forecast log return to trade. [default: 0]")]
+CostBps = Annotated[float | None, typer.Option(help="Cost per unit of turnover, basis points. [default: 5]")]
+
+
+def backtest_config(**options: Any) -> Any:
+    from lstmcast.config import BacktestConfig
+
+    return BacktestConfig(**{k: v for k, v in options.items() if v is not None}).validate()

@@ -32,6 +32,14 @@ class Frame:
     def n(self) -> int:
         return len(self.dates)
 
+    def head(self, stop: int) -> Frame:
+        """Rows [0, stop): what was known before row `stop` (numpy views, no copy)."""
+        return Frame(self.dates[:stop], self.x[:stop], self.price[:stop], self.columns, self.target)
+
+    def slice(self, start: int, stop: int) -> Frame:
+        return Frame(self.dates[start:stop], self.x[start:stop], self.price[start:stop], self.columns,
+                     self.target)  # fmt: skip
+
     def fingerprint(self) -> str:
         """Identifies the exact data a model saw (dates and values)."""
         h = hashlib.sha256()

@@ -1,0 +1,1 @@
+"""Walk-forward evaluation, the trading simulation, plots and the leakage audit."""

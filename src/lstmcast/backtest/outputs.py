@@ -1,0 +1,112 @@
+"""Backtest files: predictions.csv, equity.csv, metrics.json, and the PNG plot."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lstmcast.backtest.run import BacktestResult
+from lstmcast.backtest.strategy import drawdown_curve
+from lstmcast.evaluation.report import to_price
+from lstmcast.paths import atomic_write_bytes, atomic_write_text
+
+
+def predictions_frame(result: BacktestResult) -> pd.DataFrame:
+    """One row per forecast (step 1, every seed): target date, actual and each forecast in price."""
+    rows = []
+    f = result.frame
+    for run in result.runs:
+        wf = run.wf
+        cols = {"date": f.dates[wf.at + 1].strftime("%Y-%m-%d"), "origin": f.dates[wf.at].strftime("%Y-%m-%d"),
+                "actual": f.price[wf.at + 1]}  # fmt: skip
+        for name, y in wf.preds.items():
+            cols[name] = to_price(f, wf.at, y)[:, 0]
+        cols["fold"] = wf.fold_of
+        cols["seed"] = np.full(len(wf.at), wf.seed)
+        rows.append(pd.DataFrame(cols))
+    return pd.concat(rows, ignore_index=True)
+
+
+def equity_frame(result: BacktestResult) -> pd.DataFrame:
+    run = result.first
+    f = result.frame
+    return pd.DataFrame({
+        "date": f.dates[run.wf.at + 1].strftime("%Y-%m-%d"),
+        "position": run.strategy.positions,
+        "strategy": run.strategy.equity,
+        "buy_and_hold": run.buy_and_hold.equity,
+        "drawdown": drawdown_curve(run.strategy.equity),
+    })  # fmt: skip
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False)
+    return buf.getvalue()
+
+
+def write_outputs(result: BacktestResult, out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {
+        out_dir / "predictions.csv": _csv(predictions_frame(result)),
+        out_dir / "equity.csv": _csv(equity_frame(result)),
+        out_dir / "metrics.json": json.dumps(_finite(result.to_json()), indent=2),
+    }
+    for path, text in files.items():
+        atomic_write_text(path, text)
+    return list(files)
+
+
+def _finite(x: object) -> object:
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_finite(v) for v in x]
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x
+
+
+def plot(result: BacktestResult, path: Path) -> Path:
+    """Three panels: actual vs forecast price, equity vs buy-and-hold, drawdown."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pred = predictions_frame(result)
+    pred = pred[pred["seed"] == result.first.wf.seed]
+    eq = equity_frame(result)
+    dates = pd.to_datetime(pred["date"])
+    fig, axes = plt.subplots(3, 1, figsize=(11, 9), sharex=True, gridspec_kw={"height_ratios": [3, 2, 1]})
+    ax = axes[0]
+    ax.plot(dates, pred["actual"], color="black", lw=1.2, label="actual")
+    ax.plot(dates, pred["model"], color="tab:blue", lw=0.9, label=f"{result.config.model} forecast")
+    ax.plot(dates, pred["naive"], color="tab:gray", lw=0.8, ls="--", label="naive (yesterday)")
+    for fold_start in pred.groupby("fold")["date"].first().iloc[1:]:
+        ax.axvline(pd.Timestamp(fold_start), color="tab:red", lw=0.6, alpha=0.5)
+    skill = result.first.scores.target["model"].skill_vs_naive
+    ax.set_title(f"{result.ticker} walk-forward, {len(result.first.wf.folds)} folds (red lines):"
+                 f" skill vs naive {skill:+.2%}, DM p = {result.first.dm_pvalue:.2f}")  # fmt: skip
+    ax.set_ylabel("price")
+    ax.legend(loc="upper left")
+    axes[1].plot(dates, eq["buy_and_hold"], color="black", lw=1.0, label="buy and hold")
+    axes[1].plot(dates, eq["strategy"], color="tab:blue", lw=1.0, ls="--", zorder=3,
+                 label=f"strategy ({result.bt.rule}, {result.bt.cost_bps:g} bp)")  # fmt: skip
+    axes[1].set_ylabel("equity")
+    axes[1].legend(loc="upper left")
+    axes[2].fill_between(dates, eq["drawdown"] * 100, 0, color="tab:red", alpha=0.4, label="strategy")
+    axes[2].plot(dates, drawdown_curve(eq["buy_and_hold"].to_numpy()) * 100, color="black", lw=0.8,
+                 label="buy and hold")  # fmt: skip
+    axes[2].set_ylabel("drawdown %")
+    axes[2].legend(loc="lower left")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return path

@@ -1,0 +1,119 @@
+"""`backtest`: walk-forward for one or more seeds, pooled metrics, DM test and the trading simulation."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lstmcast.backtest.strategy import Simulation, positions_from, simulate
+from lstmcast.backtest.walkforward import FoldResult, WalkForward, walk_forward
+from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.datasets import Series
+from lstmcast.evaluation.report import BlockForecasts, Scores, score_block, to_price
+from lstmcast.evaluation.stats import diebold_mariano
+from lstmcast.prep.dataset import Frame, build_frame
+from lstmcast.prep.windows import targets
+
+
+@dataclass
+class SeedOutcome:
+    wf: WalkForward
+    scores: Scores
+    dm_stat: float
+    dm_pvalue: float
+    strategy: Simulation
+    buy_and_hold: Simulation
+
+
+@dataclass
+class BacktestResult:
+    ticker: str
+    config: TrainConfig
+    bt: BacktestConfig
+    frame: Frame
+    runs: list[SeedOutcome]
+    across_seeds: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+
+    @property
+    def first(self) -> SeedOutcome:
+        return self.runs[0]
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented --json shape (first seed in detail; `across_seeds` summarises all)."""
+        r = self.first
+        asdict = dataclasses.asdict
+        return {
+            "ticker": self.ticker, "model": self.config.model, "target": self.config.target,
+            "window": self.config.window, "horizon": self.config.horizon,
+            "scheme": self.bt.scheme, "seeds": [o.wf.seed for o in self.runs],
+            "folds": [asdict(f) for f in r.wf.folds],
+            "pooled": {k: asdict(v) for k, v in r.scores.target.items()},
+            "pooled_price": {k: asdict(v) for k, v in r.scores.price.items()},
+            "per_step": r.scores.per_step,
+            "dm_statistic": _none(r.dm_stat), "dm_pvalue": _none(r.dm_pvalue),
+            "strategy": asdict(r.strategy.stats), "buy_and_hold": asdict(r.buy_and_hold.stats),
+            "rule": self.bt.rule, "threshold": self.bt.threshold, "cost_bps": self.bt.cost_bps,
+            "n_predictions": int(len(r.wf.at)),
+            "period": [str(self.frame.dates[r.wf.at[0] + 1].date()), str(self.frame.dates[r.wf.at[-1] + 1].date())],
+            "across_seeds": self.across_seeds,
+        }  # fmt: skip
+
+
+def _none(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def step1_log_return(frame: Frame, at: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The forecast one-step log return, whatever the target."""
+    return np.log(to_price(frame, at, y)[:, 0] / frame.price[at])
+
+
+def score_seed(frame: Frame, wf: WalkForward, bt: BacktestConfig) -> SeedOutcome:
+    scores = score_block(frame, BlockForecasts(wf.at, wf.preds))
+    truth = targets(frame.x[:, 0], wf.preds["model"].shape[1], wf.at)
+    stat, p = diebold_mariano((wf.preds["model"] - truth)[:, 0], (wf.preds["naive"] - truth)[:, 0])
+    realised = np.log(frame.price[wf.at + 1] / frame.price[wf.at])  # earned over t -> t+1
+    forecast = step1_log_return(frame, wf.at, wf.preds["model"])
+    strat = simulate(positions_from(forecast, bt.rule, bt.threshold), realised, bt.cost_bps)
+    hold = simulate(np.ones(len(wf.at)), realised, bt.cost_bps)
+    return SeedOutcome(wf, scores, stat, p, strat, hold)
+
+
+def _summary(runs: list[SeedOutcome]) -> dict[str, dict[str, dict[str, float]]]:
+    def ms(values: list[float | None]) -> dict[str, float]:
+        v = np.array([np.nan if x is None else x for x in values], dtype="float64")
+        if np.isnan(v).all():
+            return {"mean": math.nan, "std": math.nan}
+        return {"mean": float(np.nanmean(v)), "std": float(np.nanstd(v, ddof=1)) if len(v) > 1 else 0.0}
+
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for name in runs[0].scores.target:
+        ms_t = [o.scores.target[name] for o in runs]
+        out[name] = {k: ms([getattr(m, k) for m in ms_t])
+                     for k in ("mae", "rmse", "mase", "directional_accuracy", "skill_vs_naive")}  # fmt: skip
+        out[name]["mape"] = ms([o.scores.price[name].mape for o in runs])
+    out["model"]["dm_pvalue"] = ms([o.dm_pvalue for o in runs])
+    out["strategy"] = {k: ms([getattr(o.strategy.stats, k) for o in runs])
+                       for k in ("total_return", "cagr", "sharpe", "max_drawdown", "turnover", "trades")}  # fmt: skip
+    return out
+
+
+def backtest(cfg: TrainConfig, bt: BacktestConfig, series: Series) -> BacktestResult:
+    """Walk-forward `bt.seeds` times (seeds cfg.seed, cfg.seed+1, ...) and score each run."""
+    cfg.validate()
+    bt.validate()
+    frame = build_frame(series.bars, cfg)
+    runs = [score_seed(frame, walk_forward(cfg.replace(seed=cfg.seed + i), frame, bt), bt) for i in range(bt.seeds)]
+    result = BacktestResult(series.ticker, cfg, bt, frame, runs)
+    result.across_seeds = _summary(runs)
+    return result
+
+
+def fold_table(folds: list[FoldResult]) -> list[dict[str, Any]]:
+    return [{"fold": f.index, "test": f"{f.test_start}..{f.test_end}", "n": f.n,
+             "model": f.metrics["model"], "naive": f.metrics["naive"], "dm_pvalue": f.dm_pvalue}
+            for f in folds]  # fmt: skip

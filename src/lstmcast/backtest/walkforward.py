@@ -1,0 +1,165 @@
+"""Walk-forward (rolling-origin) cross-validation of a forecaster against the baselines.
+
+The last `test_size` of the rows is cut into `folds` consecutive blocks. For each block the
+scaler, the network and the baselines are fitted on rows before the block's first target
+row (the cutoff) and nothing else; every bar of the block is then forecast one batch at a
+time, each forecast using only rows up to its own origin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lstmcast.config import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES, BacktestConfig, TrainConfig
+from lstmcast.errors import DataError
+from lstmcast.evaluation import baselines
+from lstmcast.evaluation.metrics import Metrics, score
+from lstmcast.forecaster import Fitted, fit_forecaster
+from lstmcast.prep.dataset import Frame, Segments
+from lstmcast.prep.windows import targets
+
+
+@dataclass(frozen=True)
+class Fold:
+    index: int  # 1-based
+    lo: int  # first row the fit may use (0 when expanding)
+    cutoff: int  # first target row of the block: the fit uses rows < cutoff only
+    end: int  # block targets are rows [cutoff, end)
+
+
+def plan_folds(frame: Frame, cfg: TrainConfig, bt: BacktestConfig) -> list[Fold]:
+    n = frame.n
+    if bt.start is not None:
+        first = int(np.searchsorted(frame.dates.values, np.datetime64(bt.start)))
+    else:
+        first = n - round(n * bt.test_size)
+    if first >= n - bt.folds:
+        raise DataError(f"nothing to forecast: the test part starting at row {first} of {n} is too short")
+    edges = np.linspace(first, n, bt.folds + 1).round().astype(int)
+    folds = []
+    for k in range(bt.folds):
+        cutoff = int(edges[k])
+        lo = max(0, cutoff - bt.train_size) if bt.scheme == "sliding" else 0
+        folds.append(Fold(k + 1, lo, cutoff, int(edges[k + 1])))
+    _check_fit_size(folds[0], cfg, frame)
+    return folds
+
+
+def fit_split(cfg: TrainConfig, rows: int) -> tuple[int, int]:
+    """(train_end, val_end) inside `rows` fitting rows: the last val_frac validates."""
+    n_val = max(round(rows * cfg.val_frac), MIN_EVAL_SAMPLES + cfg.horizon)
+    return rows - n_val, rows
+
+
+def _check_fit_size(fold: Fold, cfg: TrainConfig, frame: Frame) -> None:
+    rows = fold.cutoff - fold.lo
+    train_end, val_end = fit_split(cfg, rows)
+    o = Segments(train_end, val_end, val_end).origins(cfg.window, cfg.horizon)
+    if len(o["train"]) < MIN_TRAIN_SAMPLES or len(o["val"]) < MIN_EVAL_SAMPLES:
+        raise DataError(
+            f"the first fold would train on {rows} bars ({frame.dates[fold.lo].date()} to"
+            f" {frame.dates[fold.cutoff - 1].date()}), too few for window {cfg.window}:"
+            " use fewer --folds, a smaller --test-size, a larger --train-size or more data"
+        )
+
+
+def fit_fold(cfg: TrainConfig, frame: Frame, lo: int, cutoff: int, init: Fitted | None = None) -> Fitted:
+    """Fit on rows [lo, cutoff) only: the frame handed on ends at the cutoff."""
+    known = frame.slice(lo, cutoff)
+    train_end, val_end = fit_split(cfg, known.n)
+    return fit_forecaster(cfg, known, train_end, val_end, init=init)
+
+
+def block_origins(fold: Fold, n: int, horizon: int, start: int | None = None, stop: int | None = None) -> np.ndarray:
+    """Origins whose first target lies in [start, stop) (default: the whole block)."""
+    first = fold.cutoff if start is None else start
+    last = fold.end if stop is None else stop
+    at = np.arange(first - 1, last - 1)
+    return at[at + horizon <= n - 1]
+
+
+@dataclass
+class FoldResult:
+    index: int
+    fit_start: str
+    fit_end: str
+    test_start: str
+    test_end: str
+    n: int
+    metrics: dict[str, Metrics]
+    dm_pvalue: float | None
+
+
+@dataclass
+class WalkForward:
+    """One seed's walk-forward: every forecast, by origin, with its fold."""
+
+    seed: int
+    at: np.ndarray  # (N,) origins
+    fold_of: np.ndarray  # (N,) 1-based fold index
+    preds: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (N, H) target units
+    folds: list[FoldResult] = field(default_factory=list)
+    fits: list[Fitted] = field(default_factory=list)  # the last fit of each fold
+
+
+FitFn = Callable[[TrainConfig, Frame, int, int, Fitted | None], Fitted]
+
+
+def _baselines(cfg: TrainConfig, frame: Frame, fold_lo: int, cutoff: int, fitted: Fitted,
+               at: np.ndarray) -> dict[str, np.ndarray]:  # fmt: skip
+    """Naive, drift and linear AR refitted on the fold's own fitting rows."""
+    known = frame.slice(fold_lo, cutoff)
+    train_end, _ = fit_split(cfg, known.n)
+    train_at = Segments(train_end, known.n, known.n).origins(cfg.window, cfg.horizon)["train"]
+    coef = baselines.fit_linear(known, fitted.scaler, train_at, cfg.window, cfg.horizon)
+    mu = baselines.drift_rate(known, known.n)
+    return {
+        "naive": baselines.naive(frame, at, cfg.horizon),
+        "drift": baselines.drift(frame, at, cfg.horizon, mu),
+        "linear": baselines.linear(frame, fitted.scaler, coef, at, cfg.window),
+    }
+
+
+def walk_forward(cfg: TrainConfig, frame: Frame, bt: BacktestConfig, fit: FitFn | None = None) -> WalkForward:
+    """Run every fold for `cfg.seed`; `fit` can be replaced (the audit plants leaks with it)."""
+    from lstmcast.evaluation.stats import diebold_mariano
+
+    fit = fit or fit_fold
+    folds = plan_folds(frame, cfg, bt)
+    parts: dict[str, list[np.ndarray]] = {"model": [], "naive": [], "drift": [], "linear": []}
+    ats, fold_ids, results, fits = [], [], [], []
+    for fold in folds:
+        step = bt.retrain_every or (fold.end - fold.cutoff)
+        fitted: Fitted | None = None
+        block: dict[str, list[np.ndarray]] = {k: [] for k in parts}
+        for start in range(fold.cutoff, fold.end, step):
+            lo = max(0, start - bt.train_size) if bt.scheme == "sliding" else 0
+            fitted = fit(cfg, frame, lo, start, fitted)
+            at = block_origins(fold, frame.n, cfg.horizon, start, min(start + step, fold.end))
+            if len(at) == 0:
+                continue
+            block["model"].append(fitted.predict(frame, at))  # one batch for the whole stretch
+            for name, y in _baselines(cfg, frame, lo, start, fitted, at).items():
+                block[name].append(y)
+            ats.append(at)
+        assert fitted is not None
+        fits.append(fitted)
+        at_block = block_origins(fold, frame.n, cfg.horizon)
+        got = {k: np.concatenate(v) for k, v in block.items()}
+        truth = targets(frame.x[:, 0], cfg.horizon, at_block)
+        metrics = {k: score(v, truth, got["naive"]) for k, v in got.items()}
+        _, p = diebold_mariano((got["model"] - truth)[:, 0], (got["naive"] - truth)[:, 0], 1)
+        d = frame.dates
+        results.append(FoldResult(fold.index, str(d[fold.lo].date()), str(d[fold.cutoff - 1].date()),
+                                  str(d[fold.cutoff].date()), str(d[fold.end - 1].date()), len(at_block),
+                                  metrics, None if np.isnan(p) else p))  # fmt: skip
+        fold_ids.append(np.full(len(at_block), fold.index))
+        for k in parts:
+            parts[k].append(got[k])
+    wf = WalkForward(cfg.seed, np.concatenate(ats), np.concatenate(fold_ids))
+    wf.preds = {k: np.concatenate(v) for k, v in parts.items()}
+    wf.folds, wf.fits = results, fits
+    return wf
