@@ -1,0 +1,120 @@
+"""Walk-forward backtest and leakage audit on series whose answer is known."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SAMPLE, Cli
+from synth import ar1, random_walk
+
+from lstmcast.backtest.audit import audit
+from lstmcast.backtest.run import backtest
+from lstmcast.backtest.walkforward import fit_fold, plan_folds
+from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.datasets import Series
+from lstmcast.prep.dataset import build_frame
+
+FAST = TrainConfig(model="lstm", window=10, hidden=8, layers=1, epochs=8, patience=3, lr=5e-3, threads=1)
+
+
+def test_folds_are_consecutive_and_fit_before_their_cutoff() -> None:
+    bars, _ = ar1(1500)
+    frame = build_frame(bars, FAST)
+    folds = plan_folds(frame, FAST, BacktestConfig(folds=4, test_size=0.2))
+    assert folds[0].cutoff == frame.n - 300 and folds[-1].end == frame.n
+    assert all(a.end == b.cutoff for a, b in zip(folds, folds[1:]))
+    sliding = plan_folds(frame, FAST, BacktestConfig(folds=4, scheme="sliding", train_size=500))
+    assert all(f.cutoff - f.lo == 500 for f in sliding)
+
+
+def test_ar1_pooled_skill_is_close_to_the_theoretical_one() -> None:
+    phi = 0.5
+    bars, eps = ar1(2500, phi=phi, seed=2)
+    result = backtest(FAST, BacktestConfig(folds=3, test_size=0.3), Series("AR1", bars, "synthetic"))
+    r = result.first
+    at = r.wf.at
+    r_next = result.frame.x[at + 1, 0]
+    oracle_skill = 1 - np.mean(eps[at + 1] ** 2) / np.mean(r_next**2)  # ~ phi^2 = 0.25
+    skill = r.scores.target["model"].skill_vs_naive
+    assert abs(oracle_skill - phi**2) < 0.06
+    assert skill == pytest.approx(oracle_skill, abs=0.04)
+    assert r.dm_pvalue < 0.001 and r.dm_stat < 0
+    assert len(r.wf.folds) == 3 and r.scores.target["model"].n == len(at)
+
+
+def test_random_walk_skill_near_zero_and_dm_does_not_reject() -> None:
+    bars = random_walk(2000, seed=13)
+    result = backtest(FAST, BacktestConfig(folds=3, test_size=0.3), Series("RW", bars, "synthetic"))
+    r = result.first
+    assert abs(r.scores.target["model"].skill_vs_naive) < 0.03
+    assert r.dm_pvalue > 0.05
+
+
+def test_several_seeds_report_mean_and_std_and_retraining_warm_starts() -> None:
+    bars, _ = ar1(1400, seed=4)
+    bt = BacktestConfig(folds=2, test_size=0.2, seeds=2, retrain_every=70)
+    result = backtest(FAST.replace(epochs=2), bt, Series("AR1", bars, "synthetic"))
+    assert [o.wf.seed for o in result.runs] == [0, 1]
+    s = result.across_seeds["model"]["skill_vs_naive"]
+    assert s["std"] > 0 and np.isfinite(s["mean"])
+    assert result.to_json()["n_predictions"] == len(result.runs[0].wf.at)
+
+
+def test_audit_is_clean_on_lstmcasts_own_pipeline() -> None:
+    bars, _ = ar1(1200, seed=5)
+    report = audit(FAST.replace(epochs=2, features=("log_volume_change", "hl_range")),
+                   BacktestConfig(folds=2), Series("AR1", bars, "synthetic"))  # fmt: skip
+    assert report.clean and len(report.folds) == 2
+
+
+def test_audit_catches_a_scaler_fitted_on_the_whole_series(monkeypatch: pytest.MonkeyPatch) -> None:
+    import lstmcast.forecaster as forecaster
+
+    real_fit_scaler = forecaster.fit_scaler
+
+    def leaky_fit(cfg, frame, lo, cutoff, init):  # type: ignore[no-untyped-def]
+        # The classic bug: normalise with statistics of the whole series, then fit as usual.
+        monkeypatch.setattr(forecaster, "fit_scaler", lambda rows: real_fit_scaler(frame.x))
+        try:
+            return forecaster.fit_forecaster(cfg, frame, cutoff - 60, cutoff)
+        finally:
+            monkeypatch.setattr(forecaster, "fit_scaler", real_fit_scaler)
+
+    bars, _ = ar1(1200, seed=6)
+    report = audit(FAST.replace(epochs=1), BacktestConfig(folds=2), Series("AR1", bars, "synthetic"), fit=leaky_fit)
+    assert not report.clean
+    assert report.folds[0].scaler_identical is False
+    assert "fold 1: scaler statistics" in report.leaks[0]
+    clean = audit(FAST.replace(epochs=1), BacktestConfig(folds=2), Series("AR1", bars, "synthetic"), fit=fit_fold)
+    assert clean.clean
+
+
+def test_backtest_cli_json_files_and_plot(cli: Cli, home: Path, tmp_path: Path) -> None:
+    cli("import", SAMPLE / "MSFT.csv", "--ticker", "MSFT")
+    out, png = tmp_path / "bt", tmp_path / "bt.png"
+    res = cli("backtest", "MSFT", "--model", "cnn", "--window", "20", "--epochs", "2", "--folds", "2",
+              "--test-size", "0.1", "--out", out, "--plot", png, "--json")  # fmt: skip
+    doc = json.loads(res.stdout)
+    for key in ("ticker", "model", "folds", "pooled", "dm_pvalue", "strategy", "buy_and_hold", "n_predictions"):
+        assert key in doc
+    assert set(doc["pooled"]) == {"model", "naive", "drift", "linear"}
+    for key in ("total_return", "cagr", "sharpe", "max_drawdown", "turnover", "trades"):
+        assert key in doc["strategy"] and key in doc["buy_and_hold"]
+    pred = (out / "predictions.csv").read_text().splitlines()
+    assert pred[0] == "date,origin,actual,model,naive,drift,linear,fold,seed"
+    assert len(pred) - 1 == doc["n_predictions"]
+    assert (out / "equity.csv").exists() and json.loads((out / "metrics.json").read_text())["ticker"] == "MSFT"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    human = cli("backtest", "--csv", SAMPLE / "MSFT.csv", "--model", "cnn", "--window", "20", "--epochs", "1",
+                "--folds", "2", "--test-size", "0.1").stdout  # fmt: skip
+    assert "per fold" in human and "buy and hold" in human and "naive" in human
+
+
+def test_audit_cli_exit_codes(cli: Cli, home: Path) -> None:
+    res = cli("audit", "--csv", SAMPLE / "IBM.csv", "--model", "cnn", "--window", "20", "--epochs", "1",
+              "--folds", "2", "--json")  # fmt: skip
+    assert json.loads(res.stdout)["clean"] is True
+    assert "--folds must be" in cli("backtest", "--csv", SAMPLE / "IBM.csv", "--folds", "0", code=1).stderr
