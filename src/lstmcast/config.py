@@ -120,3 +120,12 @@ class BacktestConfig:
             if not ok:
                 raise ConfigError(message)
         return self
+
+
+DEFAULT_CALENDAR = "XNYS"  # New York Stock Exchange
+INTERVAL_LEVELS = (0.80, 0.95)
+STALE_AFTER_DAYS = 30  # warn when the newest bar is this many days past the model's data
+DAILY_CONFIG = "daily.toml"
+DAILY_LOCK = "daily.lock"
+CRON_TIME = (18, 30)  # 18:30 exchange time: well after the 16:00 close, when Yahoo has the bar
+CRON_TZ = "America/New_York"

@@ -12,10 +12,11 @@ if TYPE_CHECKING:
 
 def build_model(config: TrainConfig, n_features: int) -> nn.Module:
     """The architecture named by `config.model`, sized for `n_features` inputs."""
+    out = 1 if config.decoder == "recursive" else config.horizon
     if config.model == "cnn":
         from lstmcast.models.cnn import ConvForecaster
 
-        return ConvForecaster(n_features, config.window, config.horizon, config.channels,
+        return ConvForecaster(n_features, config.window, out, config.channels,
                               config.kernel_size, config.layers, config.dropout)  # fmt: skip
     if config.decoder == "seq2seq":
         from lstmcast.models.seq2seq import Seq2SeqForecaster
@@ -24,6 +25,5 @@ def build_model(config: TrainConfig, n_features: int) -> nn.Module:
                                  config.dropout, config.horizon)  # fmt: skip
     from lstmcast.models.recurrent import RecurrentForecaster
 
-    out = 1 if config.decoder == "recursive" else config.horizon
     return RecurrentForecaster(config.model, n_features, config.hidden, config.layers,
                                config.dropout, out)  # fmt: skip

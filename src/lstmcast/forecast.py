@@ -1,0 +1,143 @@
+"""`forecast`: dated forecasts with calibrated intervals from a saved model, written to the ledger."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lstmcast.calendar import next_sessions
+from lstmcast.config import DEFAULT_CALENDAR, INTERVAL_LEVELS, STALE_AFTER_DAYS
+from lstmcast.datasets import Series, load_stored
+from lstmcast.errors import ConfigError, DataError
+from lstmcast.forecaster import Fitted
+from lstmcast.prep.dataset import build_frame
+from lstmcast.registry import LoadedModel, load_model, newest_model_id
+from lstmcast.store.db import connect
+from lstmcast.store.ledger import record
+
+
+@dataclass
+class Forecast:
+    date: str
+    step: int
+    price: float
+    log_return: float  # from the last close to this date
+    lower_80: float
+    upper_80: float
+    lower_95: float
+    upper_95: float
+
+
+@dataclass
+class ForecastResult:
+    ticker: str
+    model_id: str
+    model: str
+    as_of: str
+    last_price: float
+    calendar: str
+    forecasts: list[Forecast]
+    model_data_end: str
+    stale_days: int
+    retrained: bool = False
+    ledger_new: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def interval_quantiles(residuals: list[list[float]], steps: int) -> np.ndarray:
+    """(steps, 4) quantiles of log(actual/forecast) for the 80% and 95% bands.
+
+    Steps the model was not trained for (recursive extension) widen the last known step's
+    band by sqrt(step / known), as a random walk's would.
+    """
+    qs = [(1 - INTERVAL_LEVELS[0]) / 2, 1 - (1 - INTERVAL_LEVELS[0]) / 2,
+          (1 - INTERVAL_LEVELS[1]) / 2, 1 - (1 - INTERVAL_LEVELS[1]) / 2]  # fmt: skip
+    known = [np.quantile(np.asarray(r, dtype="float64"), qs) for r in residuals]
+    out = []
+    for k in range(steps):
+        if k < len(known):
+            out.append(known[k])
+        else:
+            out.append(known[-1] * np.sqrt((k + 1) / len(known)))
+    return np.array(out)
+
+
+def _for_horizon(loaded: LoadedModel, horizon: int) -> Fitted:
+    f = loaded.fitted
+    if horizon <= f.config.horizon:
+        return f
+    if f.config.horizon != 1 or f.config.decoder == "seq2seq":
+        raise ConfigError(f"model {loaded.id} forecasts {f.config.horizon} steps; ask for at most that,"
+                          " or retrain with --horizon")  # fmt: skip
+    # A one-step model reaches further by feeding its forecasts back in.
+    return Fitted(f.config.replace(decoder="recursive", horizon=horizon), f.columns, f.scaler, f.state)
+
+
+def predict_path(loaded: LoadedModel, series: Series, horizon: int, calendar: str) -> tuple[str, float, list[Forecast]]:
+    """Forecast `horizon` trading days after the newest stored bar."""
+    fitted = _for_horizon(loaded, horizon)
+    frame = build_frame(series.bars, fitted.config)
+    if frame.n < fitted.config.window:
+        raise DataError(f"{series.ticker}: {frame.n} bars stored, the model needs a window of {fitted.config.window}")
+    at = np.array([frame.n - 1])
+    y = fitted.predict(frame, at)[0, :horizon]  # (H,) target units
+    last = float(frame.price[-1])
+    if fitted.config.target == "log_return":
+        cum = np.cumsum(y)
+    else:
+        cum = np.log(y / last)
+    as_of = frame.dates[-1].date()
+    days = next_sessions(as_of, horizon, calendar)
+    q = interval_quantiles(loaded.manifest["residuals_log"], horizon)
+    out = []
+    for k in range(horizon):
+        centre = last * float(np.exp(cum[k]))
+        lo80, hi80, lo95, hi95 = (centre * float(np.exp(v)) for v in q[k])
+        out.append(Forecast(days[k].isoformat(), k + 1, centre, float(cum[k]), lo80, hi80, lo95, hi95))
+    return as_of.isoformat(), last, out
+
+
+def forecast(
+    home: Path, ticker: str, model_id: str | None = None, model: str | None = None,
+    horizon: int = 1, calendar: str = DEFAULT_CALENDAR, retrain_if_older: int | None = None,
+) -> ForecastResult:  # fmt: skip
+    """Forecast from the newest stored bar, retraining first if asked and stale; log to the ledger."""
+    if horizon < 1:
+        raise ConfigError("--horizon must be at least 1")
+    series = load_stored(home, ticker)
+    model_id = model_id or newest_model_id(home, series.ticker, model)
+    loaded = load_model(home, model_id)
+    if series.ticker not in loaded.manifest["tickers"]:
+        raise ConfigError(f"model {model_id} was trained on {', '.join(loaded.manifest['tickers'])}, not {series.ticker}")
+    newest = series.bars.index[-1].date()
+    stale = (newest - date.fromisoformat(loaded.manifest["data"]["last_date"])).days
+    retrained = False
+    if retrain_if_older is not None and stale > retrain_if_older:
+        from lstmcast.train import train
+
+        report = train(home, loaded.config, series)
+        loaded, model_id, stale, retrained = load_model(home, report.model_id), report.model_id, 0, True
+    as_of, last, steps = predict_path(loaded, series, horizon, calendar)
+    rows = [{"model_id": model_id, "ticker": series.ticker, "as_of": as_of, "step": f.step, "target_date": f.date,
+             "last_price": last, "price": f.price, "log_return": f.log_return, "lower_80": f.lower_80,
+             "upper_80": f.upper_80, "lower_95": f.lower_95, "upper_95": f.upper_95} for f in steps]  # fmt: skip
+    conn = connect(home)
+    try:
+        new = record(conn, rows, {**loaded.config.to_dict(), "calendar": calendar})
+    finally:
+        conn.close()
+    warnings = []
+    if stale > STALE_AFTER_DAYS:
+        warnings.append(f"model {model_id} was trained on data up to {loaded.manifest['data']['last_date']},"
+                        f" {stale} days before the newest bar; consider --retrain-if-older {STALE_AFTER_DAYS}")  # fmt: skip
+    return ForecastResult(series.ticker, model_id, loaded.config.model, as_of, last, calendar, steps,
+                          loaded.manifest["data"]["last_date"], stale, retrained, new, warnings)  # fmt: skip
+
+
+def result_json(result: ForecastResult) -> dict[str, Any]:
+    return dataclasses.asdict(result)

@@ -1,0 +1,79 @@
+"""`ledger`: past forecasts scored against the prices that arrived since, per ticker and model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lstmcast.config import INTERVAL_LEVELS
+from lstmcast.store.db import connect
+from lstmcast.store.ledger import scored_rows
+from lstmcast.tickers import validate_ticker
+
+
+@dataclass
+class LedgerSummary:
+    ticker: str
+    model_id: str
+    forecasts: int
+    scored: int
+    pending: int
+    mae: float | None  # live, price units
+    naive_mae: float | None  # the random walk's live MAE on the same dates
+    hit_rate: float | None  # direction right, among scored forecasts that called one
+    coverage_80: float | None  # share of realised prices inside the 80% interval (nominal 0.80)
+    coverage_95: float | None
+
+
+@dataclass
+class LedgerReport:
+    rows: list[dict[str, Any]]
+    summary: list[LedgerSummary]
+
+
+def _scored(row: dict[str, Any]) -> dict[str, Any]:
+    r = dict(row)
+    known = r.pop("adj_target") is not None and r["adj_as_of"] is not None
+    adj0 = r.pop("adj_as_of")
+    if known:
+        realised = r["last_price"] * row["adj_target"] / adj0  # robust to later re-basing
+        r.update(realised=realised, error=r["price"] - realised, naive_error=r["last_price"] - realised,
+                 in_80=r["lower_80"] <= realised <= r["upper_80"], in_95=r["lower_95"] <= realised <= r["upper_95"],
+                 direction_hit=None if realised == r["last_price"] or r["price"] == r["last_price"]
+                 else (realised > r["last_price"]) == (r["price"] > r["last_price"]))  # fmt: skip
+    else:
+        r.update(realised=None, error=None, naive_error=None, in_80=None, in_95=None, direction_hit=None)
+    return r
+
+
+def _mean(values: list[Any]) -> float | None:
+    v = [float(x) for x in values if x is not None]
+    return float(np.mean(v)) if v else None
+
+
+def ledger(home: Path, ticker: str | None = None) -> LedgerReport:
+    t = validate_ticker(ticker) if ticker else None
+    conn = connect(home)
+    try:
+        rows = [_scored(r) for r in scored_rows(conn, t)]
+    finally:
+        conn.close()
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["ticker"], r["model_id"]), []).append(r)
+    summary = []
+    for (tk, mid), rs in groups.items():
+        done = [r for r in rs if r["realised"] is not None]
+        summary.append(LedgerSummary(
+            tk, mid, len(rs), len(done), len(rs) - len(done),
+            _mean([abs(r["error"]) for r in done]), _mean([abs(r["naive_error"]) for r in done]),
+            _mean([r["direction_hit"] for r in done]),
+            _mean([r["in_80"] for r in done]), _mean([r["in_95"] for r in done]),
+        ))  # fmt: skip
+    return LedgerReport(rows, summary)
+
+
+NOMINAL = {"coverage_80": INTERVAL_LEVELS[0], "coverage_95": INTERVAL_LEVELS[1]}

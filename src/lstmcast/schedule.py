@@ -1,0 +1,32 @@
+"""`cron`: a ready crontab line for the daily run, with absolute paths and a time-zone note."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+from lstmcast.config import CRON_TIME, CRON_TZ, DAILY_CONFIG
+
+
+def executable() -> str:
+    """The absolute command that runs this lstmcast (console script beside this Python)."""
+    script = Path(sys.executable).parent / "lstmcast"
+    if script.exists():
+        return shlex.quote(str(script))
+    return f"{shlex.quote(sys.executable)} -m lstmcast"
+
+
+def cron_lines(home: Path) -> list[str]:
+    hour, minute = CRON_TIME
+    log = home / "daily.log"
+    cfg = home / DAILY_CONFIG
+    return [
+        f"# lstmcast daily forecasts: {hour:02d}:{minute:02d} {CRON_TZ} on weekdays, after the 16:00 close.",
+        f"# CRON_TZ needs cronie or systemd-cron; with another cron, convert {hour:02d}:{minute:02d} New York",
+        "# time to this machine's zone (check with `date`) and drop the CRON_TZ line.",
+        "# Holidays need no care: a run with no new bar does nothing and exits 0. Exit 75 means retry later.",
+        f"CRON_TZ={CRON_TZ}",
+        f"{minute} {hour} * * 1-5 LSTMCAST_HOME={shlex.quote(str(home))} {executable()} daily"
+        f" --config {shlex.quote(str(cfg))} --quiet --log-file {shlex.quote(str(log))}",
+    ]

@@ -1,0 +1,57 @@
+"""The forecast ledger: every forecast made, once, joined later with what really happened."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from lstmcast.store.db import transaction, utcnow
+
+_COLUMNS = ("model_id", "ticker", "as_of", "step", "target_date", "made_at", "last_price", "price",
+            "log_return", "lower_80", "upper_80", "lower_95", "upper_95", "config_json")  # fmt: skip
+
+
+def record(conn: sqlite3.Connection, rows: list[dict[str, Any]], config: dict[str, Any]) -> int:
+    """Insert forecasts; one already made from the same bar by the same model is kept as it was.
+    Returns how many rows were new."""
+    made_at = utcnow()
+    cfg = json.dumps(config, sort_keys=True)
+    values = [tuple({**r, "made_at": made_at, "config_json": cfg}[c] for c in _COLUMNS) for r in rows]
+    with transaction(conn):
+        before = conn.total_changes
+        conn.executemany(
+            f"INSERT OR IGNORE INTO ledger ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+            values,
+        )
+        return conn.total_changes - before
+
+
+def has_forecast(conn: sqlite3.Connection, ticker: str, model_id: str, as_of: str) -> bool:
+    row = conn.execute("SELECT 1 FROM ledger WHERE ticker = ? AND model_id = ? AND as_of = ? LIMIT 1",
+                       (ticker, model_id, as_of)).fetchone()  # fmt: skip
+    return row is not None
+
+
+def latest_as_of(conn: sqlite3.Connection, ticker: str) -> str | None:
+    row = conn.execute("SELECT max(as_of) FROM ledger WHERE ticker = ?", (ticker,)).fetchone()
+    return row[0] if row and row[0] else None
+
+
+def scored_rows(conn: sqlite3.Connection, ticker: str | None) -> list[dict[str, Any]]:
+    """Ledger rows with the adjusted close on the origin and target dates (NULL until known).
+
+    Realised prices are taken as a ratio of adjusted closes, so a later dividend or split that
+    re-bases the adjusted history does not turn into a fake forecast error.
+    """
+    sql = (
+        "SELECT l.model_id, l.ticker, l.as_of, l.step, l.target_date, l.made_at, l.last_price, l.price,"
+        " l.log_return, l.lower_80, l.upper_80, l.lower_95, l.upper_95,"
+        " p0.adj_close AS adj_as_of, p1.adj_close AS adj_target"
+        " FROM ledger l"
+        " LEFT JOIN prices p0 ON p0.ticker = l.ticker AND p0.date = l.as_of"
+        " LEFT JOIN prices p1 ON p1.ticker = l.ticker AND p1.date = l.target_date"
+        + (" WHERE l.ticker = ?" if ticker else "")
+        + " ORDER BY l.ticker, l.as_of, l.model_id, l.step"
+    )
+    return [dict(r) for r in conn.execute(sql, (ticker,) if ticker else ())]
