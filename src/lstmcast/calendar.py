@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
 from lstmcast.errors import ConfigError
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """exchange_calendars trips pandas deprecation warnings that are not ours to fix."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        yield
 
 
 def _calendar(name: str, around: date) -> Any:
@@ -20,12 +32,14 @@ def _calendar(name: str, around: date) -> Any:
 
 def next_sessions(last: date, n: int, calendar: str) -> list[date]:
     """The n trading days after `last` on `calendar` (ISO MIC code such as XNYS)."""
-    cal = _calendar(calendar, last)
-    sessions = cal.sessions[cal.sessions > str(last)]
+    with _quiet():
+        cal = _calendar(calendar, last)
+        sessions = cal.sessions[cal.sessions > str(last)]
     if len(sessions) < n:
         raise ConfigError(f"calendar {calendar} has only {len(sessions)} sessions after {last}")
     return [s.date() for s in sessions[:n]]
 
 
 def is_session(day: date, calendar: str) -> bool:
-    return bool(_calendar(calendar, day).is_session(day.isoformat()))
+    with _quiet():
+        return bool(_calendar(calendar, day).is_session(day.isoformat()))

@@ -62,4 +62,4 @@ def cron_cli(ctx: typer.Context) -> None:
     """Print a ready crontab line for `lstmcast daily` (absolute paths, time-zone note)."""
     from lstmcast.schedule import cron_lines
 
-    out_console().print("\n".join(cron_lines(home_of(ctx))), markup=False, highlight=False)
+    typer.echo("\n".join(cron_lines(home_of(ctx))))  # never wrapped: crontab lines must stay whole

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -79,7 +80,11 @@ def _history(ticker: str, start: date | None, end: date | None, session: Any) ->
         kwargs["start"] = start.isoformat()
     if end is not None:
         kwargs["end"] = (end + timedelta(days=1)).isoformat()  # yfinance's end is exclusive
-    return handle.history(**kwargs)  # type: ignore[no-any-return]
+    with warnings.catch_warnings():
+        # yfinance uses pandas APIs that newer pandas deprecates; not ours to fix.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        return handle.history(**kwargs)  # type: ignore[no-any-return]
 
 
 def download_bars(

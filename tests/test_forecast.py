@@ -1,0 +1,178 @@
+"""Forecasting, the ledger and the daily cron job, against a real store in a temporary home."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import ROOT, SAMPLE, Cli
+from synth import ar1
+
+from lstmcast.calendar import next_sessions
+from lstmcast.config import TrainConfig
+from lstmcast.datasets import Series
+from lstmcast.evaluation.report import to_price
+from lstmcast.forecast import interval_quantiles
+from lstmcast.prep.dataset import build_frame
+from lstmcast.registry import load_model
+from lstmcast.train import train
+
+
+def test_dates_skip_weekends_holidays_and_unscheduled_closures() -> None:
+    assert next_sessions(date(2012, 11, 16), 1, "XNYS") == [date(2012, 11, 19)]  # Fri -> Mon
+    assert next_sessions(date(2012, 11, 21), 2, "XNYS") == [date(2012, 11, 23), date(2012, 11, 26)]  # Thanksgiving
+    assert next_sessions(date(2012, 10, 26), 1, "XNYS") == [date(2012, 10, 31)]  # Hurricane Sandy
+    assert next_sessions(date(2013, 2, 15), 1, "XNYS") == [date(2013, 2, 19)]  # Presidents' Day
+
+
+def test_interval_coverage_on_unseen_data_is_near_nominal(home: Path) -> None:
+    bars, _ = ar1(4000, phi=0.3, seed=17)
+    cfg = TrainConfig(model="cnn", window=10, channels=8, layers=1, epochs=6, threads=1)
+    report = train(home, cfg, Series("SYN", bars.iloc[:2000], "synthetic"))
+    loaded = load_model(home, report.model_id)
+    frame = build_frame(bars, cfg)
+    at = np.arange(2000, frame.n - 1)  # origins the model and its residuals never saw
+    centre = to_price(frame, at, loaded.fitted.predict(frame, at))[:, 0]
+    q = interval_quantiles(loaded.manifest["residuals_log"], 1)[0]
+    actual = frame.price[at + 1]
+    cover80 = np.mean((actual >= centre * np.exp(q[0])) & (actual <= centre * np.exp(q[1])))
+    cover95 = np.mean((actual >= centre * np.exp(q[2])) & (actual <= centre * np.exp(q[3])))
+    assert abs(cover80 - 0.80) < 0.05 and abs(cover95 - 0.95) < 0.03, (cover80, cover95)
+
+
+def _truncated(tmp_path: Path, name: str, last: str) -> Path:
+    lines = (SAMPLE / f"{name}.csv").read_text().splitlines()
+    keep = [lines[0]] + [ln for ln in lines[1:] if ln[:10] <= last]
+    path = tmp_path / f"{name}-{last}.csv"
+    path.write_text("\n".join(keep) + "\n")
+    return path
+
+
+def _tiny_model(cli: Cli, ticker: str) -> str:
+    doc = json.loads(cli("train", ticker, "--model", "cnn", "--window", "20", "--epochs", "1", "--json").stdout)
+    return str(doc["model_id"])
+
+
+def _ledger_rows(home: Path) -> int:
+    with sqlite3.connect(home / "lstmcast.db") as conn:
+        return int(conn.execute("SELECT count(*) FROM ledger").fetchone()[0])
+
+
+def test_forecast_ledger_idempotent_then_scored_when_prices_arrive(cli: Cli, home: Path, tmp_path: Path) -> None:
+    cli("import", _truncated(tmp_path, "AAPL", "2013-02-15"), "--ticker", "AAPL")
+    model_id = _tiny_model(cli, "AAPL")
+    doc = json.loads(cli("forecast", "AAPL", "--horizon", "3", "--json").stdout)
+    assert doc["model_id"] == model_id and doc["as_of"] == "2013-02-15"
+    assert [f["date"] for f in doc["forecasts"]] == ["2013-02-19", "2013-02-20", "2013-02-21"]
+    for f in doc["forecasts"]:
+        assert f["lower_95"] < f["lower_80"] < f["price"] < f["upper_80"] < f["upper_95"]
+    assert _ledger_rows(home) == 3
+    again = cli("forecast", "AAPL", "--horizon", "3")
+    assert "already forecast" in again.stdout and _ledger_rows(home) == 3
+    pending = json.loads(cli("ledger", "AAPL", "--json").stdout)
+    assert pending["summary"][0]["pending"] == 3 and pending["summary"][0]["mae"] is None
+    cli("import", SAMPLE / "AAPL.csv", "--ticker", "AAPL")  # the real prices arrive
+    scored = json.loads(cli("ledger", "--json").stdout)
+    s = scored["summary"][0]
+    assert s["scored"] == 3 and s["pending"] == 0
+    actual = {ln.split(",")[0]: float(ln.split(",")[6]) for ln in (SAMPLE / "AAPL.csv").read_text().splitlines()[1:]}
+    for row in scored["rows"]:
+        assert row["realised"] == pytest.approx(actual[row["target_date"]])
+        assert row["error"] == pytest.approx(row["price"] - row["realised"])
+    assert s["mae"] == pytest.approx(np.mean([abs(r["error"]) for r in scored["rows"]]))
+    assert s["naive_mae"] == pytest.approx(np.mean([abs(r["last_price"] - r["realised"]) for r in scored["rows"]]))
+    assert 0 <= s["coverage_80"] <= s["coverage_95"] <= 1
+    human = cli("ledger").stdout
+    assert "live record" in human and "naive MAE" in human
+
+
+def test_stale_model_warns_and_retrain_if_older_retrains(cli: Cli, home: Path, tmp_path: Path) -> None:
+    cli("import", _truncated(tmp_path, "IBM", "2012-12-31"), "--ticker", "IBM")
+    old = _tiny_model(cli, "IBM")
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    res = cli("forecast", "IBM", "--json")
+    assert "days before the newest bar" in res.stderr
+    doc = json.loads(cli("forecast", "IBM", "--retrain-if-older", "30", "--json").stdout)
+    assert doc["retrained"] is True and doc["model_id"] != old
+    assert load_model(Path(home), doc["model_id"]).manifest["data"]["last_date"] == "2013-03-01"
+
+
+def _watchlist(home: Path, fetch: bool) -> Path:
+    path = home / "watch.toml"
+    path.write_text(f'horizon = 2\nfetch = {"true" if fetch else "false"}\nretrain_if_older = 0\n'
+                    '[[ticker]]\nsymbol = "AAPL"\nmodel = "cnn"\n')  # fmt: skip
+    return path
+
+
+def test_daily_runs_then_does_nothing_without_a_new_bar(cli: Cli, home: Path) -> None:
+    cli("import", SAMPLE / "AAPL.csv", "--ticker", "AAPL")
+    _tiny_model(cli, "AAPL")
+    cfg = _watchlist(home, fetch=False)
+    quiet = cli("daily", "--config", cfg, "--quiet")
+    assert quiet.stdout == "" and quiet.stderr == ""
+    assert _ledger_rows(home) == 2
+    second = json.loads(cli("daily", "--config", cfg, "--json").stdout)
+    assert second["tickers"][0]["status"] == "no new bar" and second["exit_code"] == 0
+    assert _ledger_rows(home) == 2
+
+
+def test_daily_network_failure_still_forecasts_stored_data_and_exits_75(cli: Cli, home: Path, fake_yahoo: Any) -> None:
+    cli("import", SAMPLE / "AAPL.csv", "--ticker", "AAPL")
+    _tiny_model(cli, "AAPL")
+    fake_yahoo.down = True
+    log = home / "daily.log"
+    res = cli("daily", "--config", _watchlist(home, fetch=True), "--quiet", "--log-file", log, code=75)
+    assert "network" in res.stderr and res.stdout == ""
+    assert _ledger_rows(home) == 2
+    assert "AAPL forecast" in log.read_text() and "exit 75" in log.read_text()
+
+
+def test_daily_lock_held_exits_75_and_a_stale_lock_file_does_not_block(cli: Cli, home: Path) -> None:
+    from lstmcast.lock import run_lock
+
+    cli("import", SAMPLE / "AAPL.csv", "--ticker", "AAPL")
+    _tiny_model(cli, "AAPL")
+    cfg = _watchlist(home, fetch=False)
+    with run_lock(home / "daily.lock"):
+        held = cli("daily", "--config", cfg, code=75)
+        assert "another lstmcast daily run holds" in held.stderr
+    (home / "daily.lock").write_text("999999\n")  # left behind by a crashed run
+    cli("daily", "--config", cfg, "--quiet")
+    assert _ledger_rows(home) == 2
+
+
+def test_two_daily_runs_started_together(cli: Cli, home: Path) -> None:
+    cli("import", SAMPLE / "AAPL.csv", "--ticker", "AAPL")
+    _tiny_model(cli, "AAPL")
+    cfg = _watchlist(home, fetch=False)
+    cmd = [sys.executable, "-m", "lstmcast", "--home", str(home), "daily", "--config", str(cfg), "--quiet"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env) for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    results = [(p.returncode, err.decode()) for p, (_, err) in zip(procs, outputs)]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 75], results
+    assert any("holds" in err for _, err in results)
+    assert _ledger_rows(home) == 2  # one run's forecasts, once
+
+
+def test_daily_init_bad_config_and_cron_line(cli: Cli, home: Path) -> None:
+    cfg = home / "daily.toml"
+    cli("daily", "--init")
+    text = cfg.read_text()
+    assert "[[ticker]]" in text and "retrain_if_older" in text
+    assert "exists" in cli("daily", "--init", code=1).stderr
+    (home / "bad.toml").write_text("[[ticker]]\nsymbol = 'AAPL'\nmodle = 'lstm'\n")
+    assert "unknown setting(s) modle" in cli("daily", "--config", home / "bad.toml", code=1).stderr
+    line = cli("cron").stdout.strip().splitlines()[-1]
+    assert line.startswith("30 18 * * 1-5 ") and f"LSTMCAST_HOME={home}" in line and " daily " in line
+    exe = line.split()[6]
+    assert Path(exe).is_absolute()
