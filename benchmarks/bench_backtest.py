@@ -41,11 +41,17 @@ def main() -> None:
     result = backtest(cfg, bt, series)
     total = time.perf_counter() - t0
     doc = result.to_json()
-    print(f"{args.csv.name}: {len(series.bars)} bars, 5 folds, LSTM 2x64, {args.epochs} epochs per fold,"
-          f" {doc['n_predictions']} forecasts")  # fmt: skip
-    print(f"total {total:.1f}s; inside the training loop {inside_fit:.1f}s ({inside_fit / total:.0%});"
-          f" everything else {total - inside_fit:.2f}s ({(total - inside_fit) / total:.1%})")  # fmt: skip
-    print(f"pooled skill vs naive {doc['pooled']['model']['skill_vs_naive']:+.2%}, DM p {doc['dm_pvalue']:.2f}")
+    print(
+        f"{args.csv.name}: {len(series.bars)} bars, 5 folds, LSTM 2x64, {args.epochs} epochs per fold,"
+        f" {doc['n_predictions']} forecasts"
+    )
+    print(
+        f"total {total:.1f}s; inside the training loop {inside_fit:.1f}s ({inside_fit / total:.0%});"
+        f" everything else {total - inside_fit:.2f}s ({(total - inside_fit) / total:.1%})"
+    )
+    print(
+        f"pooled skill vs naive {doc['pooled']['model']['skill_vs_naive']:+.2%}, DM p {doc['dm_pvalue']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ from lstmcast.forecaster import fit_forecaster
 from lstmcast.prep.dataset import build_frame, split_rows
 from lstmcast.training.runtime import tune_allocator
 
-CFG = TrainConfig(model="lstm", window=50, hidden=64, layers=2, batch_size=64, lr=1e-3, epochs=10,
-                  patience=100, seed=0)  # fmt: skip
+CFG = TrainConfig(
+    model="lstm", window=50, hidden=64, layers=2, batch_size=64, lr=1e-3, epochs=10, patience=100, seed=0
+)
 
 
 def minimal_loop(returns: np.ndarray, train_end: int) -> float:
@@ -75,8 +76,10 @@ def main() -> None:
     frame = build_frame(load_csv(args.csv).bars, CFG)
     seg = split_rows(frame.n, CFG.val_frac, CFG.test_frac)
     n_train = seg.train_end - CFG.window
-    print(f"{args.csv.name}: {frame.n} returns, ~{n_train} training windows, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")  # fmt: skip
+    print(
+        f"{args.csv.name}: {frame.n} returns, ~{n_train} training windows, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    )
     minimal_loop(frame.x[:, 0], seg.train_end)  # warm-up: first Adam imports torch._dynamo (~1.4 s)
     mins, ours = [], []
     for i in range(args.repeats):
@@ -84,10 +87,14 @@ def main() -> None:
         ours.append(lstmcast_fit(frame, seg))
         print(f"  repeat {i + 1}: minimal {mins[-1]:.2f}s  lstmcast {ours[-1]:.2f}s")
     m, o = statistics.median(mins), statistics.median(ours)
-    print(f"median fit: minimal loop {m:.2f}s ({n_train * CFG.epochs / m:,.0f} samples/s), "
-          f"lstmcast {o:.2f}s ({n_train * CFG.epochs / o:,.0f} samples/s)")
-    print(f"ratio lstmcast / minimal = {o / m:.3f} (target <= 1.15; lstmcast also clips gradients"
-          " and evaluates validation every epoch)")
+    print(
+        f"median fit: minimal loop {m:.2f}s ({n_train * CFG.epochs / m:,.0f} samples/s), "
+        f"lstmcast {o:.2f}s ({n_train * CFG.epochs / o:,.0f} samples/s)"
+    )
+    print(
+        f"ratio lstmcast / minimal = {o / m:.3f} (target <= 1.15; lstmcast also clips gradients"
+        " and evaluates validation every epoch)"
+    )
 
 
 if __name__ == "__main__":

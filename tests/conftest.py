@@ -53,7 +53,6 @@ def cli(home: Path) -> Cli:
 def fake_yahoo(monkeypatch: pytest.MonkeyPatch, home: Path) -> Iterator[Any]:
     """Route yfinance through the canned transport and make its back-off instant."""
     from fakeyahoo import FakeYahoo
-
     from lstmcast.sources import yahoo
 
     fake = FakeYahoo()

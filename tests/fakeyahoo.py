@@ -33,21 +33,54 @@ def chart_json(symbol: str, bars: pd.DataFrame) -> dict[str, Any]:
         int((pd.Timestamp(d).tz_localize("America/New_York") + pd.Timedelta(hours=9, minutes=30)).timestamp())
         for d in bars.index
     ]
-    return {"chart": {"error": None, "result": [{
-        "meta": {"currency": "USD", "symbol": symbol, "instrumentType": "EQUITY",
-                 "exchangeTimezoneName": "America/New_York", "timezone": "EST",
-                 "gmtoffset": -18000, "priceHint": 2, "dataGranularity": "1d",
-                 "validRanges": ["1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max"]},
-        "timestamp": stamps,
-        "indicators": {
-            "quote": [{k: bars[k].tolist() for k in ("open", "high", "low", "close")}
-                      | {"volume": bars["volume"].astype("int64").tolist()}],
-            "adjclose": [{"adjclose": bars["adj_close"].tolist()}]},
-    }]}}  # fmt: skip
+    return {
+        "chart": {
+            "error": None,
+            "result": [
+                {
+                    "meta": {
+                        "currency": "USD",
+                        "symbol": symbol,
+                        "instrumentType": "EQUITY",
+                        "exchangeTimezoneName": "America/New_York",
+                        "timezone": "EST",
+                        "gmtoffset": -18000,
+                        "priceHint": 2,
+                        "dataGranularity": "1d",
+                        "validRanges": [
+                            "1d",
+                            "5d",
+                            "1mo",
+                            "3mo",
+                            "6mo",
+                            "1y",
+                            "2y",
+                            "5y",
+                            "10y",
+                            "ytd",
+                            "max",
+                        ],
+                    },
+                    "timestamp": stamps,
+                    "indicators": {
+                        "quote": [
+                            {k: bars[k].tolist() for k in ("open", "high", "low", "close")}
+                            | {"volume": bars["volume"].astype("int64").tolist()}
+                        ],
+                        "adjclose": [{"adjclose": bars["adj_close"].tolist()}],
+                    },
+                }
+            ],
+        }
+    }
 
 
-NOT_FOUND = {"chart": {"result": None, "error": {"code": "Not Found",
-             "description": "No data found, symbol may be delisted"}}}  # fmt: skip
+NOT_FOUND = {
+    "chart": {
+        "result": None,
+        "error": {"code": "Not Found", "description": "No data found, symbol may be delisted"},
+    }
+}
 
 
 @dataclass
@@ -62,7 +95,7 @@ class FakeYahoo(BaseAdapter):
     def __post_init__(self) -> None:
         super().__init__()
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # noqa: ARG002
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         if self.down:
             raise requests.exceptions.ConnectionError(
                 "Failed to establish a new connection: [Errno -3] Temporary failure in name resolution"

@@ -10,8 +10,17 @@ def bars_from_log_returns(r: np.ndarray, start: str = "2001-01-01", p0: float = 
     """Daily bars on business days whose adjusted close follows the given log returns."""
     price = p0 * np.exp(np.concatenate([[0.0], np.cumsum(r)]))
     dates = pd.bdate_range(start, periods=len(price))
-    frame = pd.DataFrame({"open": price, "high": price * 1.01, "low": price * 0.99, "close": price,
-                          "adj_close": price, "volume": 1e6}, index=dates)  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "open": price,
+            "high": price * 1.01,
+            "low": price * 0.99,
+            "close": price,
+            "adj_close": price,
+            "volume": 1e6,
+        },
+        index=dates,
+    )
     frame.index.name = "date"
     return frame
 

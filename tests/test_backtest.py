@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLE, Cli
-from synth import ar1, random_walk
 
+from conftest import SAMPLE, Cli
 from lstmcast.backtest.audit import audit
 from lstmcast.backtest.run import backtest
 from lstmcast.backtest.walkforward import fit_fold, plan_folds
 from lstmcast.config import BacktestConfig, TrainConfig
 from lstmcast.datasets import Series
 from lstmcast.prep.dataset import build_frame
+from synth import ar1, random_walk
 
 FAST = TrainConfig(model="lstm", window=10, hidden=8, layers=1, epochs=8, patience=3, lr=5e-3, threads=1)
 
@@ -25,7 +26,7 @@ def test_folds_are_consecutive_and_fit_before_their_cutoff() -> None:
     frame = build_frame(bars, FAST)
     folds = plan_folds(frame, FAST, BacktestConfig(folds=4, test_size=0.2))
     assert folds[0].cutoff == frame.n - 300 and folds[-1].end == frame.n
-    assert all(a.end == b.cutoff for a, b in zip(folds, folds[1:]))
+    assert all(a.end == b.cutoff for a, b in itertools.pairwise(folds))
     sliding = plan_folds(frame, FAST, BacktestConfig(folds=4, scheme="sliding", train_size=500))
     assert all(f.cutoff - f.lo == 500 for f in sliding)
 
@@ -65,8 +66,11 @@ def test_several_seeds_report_mean_and_std_and_retraining_warm_starts() -> None:
 
 def test_audit_is_clean_on_lstmcasts_own_pipeline() -> None:
     bars, _ = ar1(1200, seed=5)
-    report = audit(FAST.replace(epochs=2, features=("log_volume_change", "hl_range")),
-                   BacktestConfig(folds=2), Series("AR1", bars, "synthetic"))  # fmt: skip
+    report = audit(
+        FAST.replace(epochs=2, features=("log_volume_change", "hl_range")),
+        BacktestConfig(folds=2),
+        Series("AR1", bars, "synthetic"),
+    )
     assert report.clean and len(report.folds) == 2
 
 
@@ -84,21 +88,51 @@ def test_audit_catches_a_scaler_fitted_on_the_whole_series(monkeypatch: pytest.M
             monkeypatch.setattr(forecaster, "fit_scaler", real_fit_scaler)
 
     bars, _ = ar1(1200, seed=6)
-    report = audit(FAST.replace(epochs=1), BacktestConfig(folds=2), Series("AR1", bars, "synthetic"), fit=leaky_fit)
+    report = audit(
+        FAST.replace(epochs=1), BacktestConfig(folds=2), Series("AR1", bars, "synthetic"), fit=leaky_fit
+    )
     assert not report.clean
     assert report.folds[0].scaler_identical is False
     assert "fold 1: scaler statistics" in report.leaks[0]
-    clean = audit(FAST.replace(epochs=1), BacktestConfig(folds=2), Series("AR1", bars, "synthetic"), fit=fit_fold)
+    clean = audit(
+        FAST.replace(epochs=1), BacktestConfig(folds=2), Series("AR1", bars, "synthetic"), fit=fit_fold
+    )
     assert clean.clean
 
 
 def test_backtest_cli_json_files_and_plot(cli: Cli, home: Path, tmp_path: Path) -> None:
     cli("import", SAMPLE / "MSFT.csv", "--ticker", "MSFT")
     out, png = tmp_path / "bt", tmp_path / "bt.png"
-    res = cli("backtest", "MSFT", "--model", "cnn", "--window", "20", "--epochs", "2", "--folds", "2",
-              "--test-size", "0.1", "--out", out, "--plot", png, "--json")  # fmt: skip
+    res = cli(
+        "backtest",
+        "MSFT",
+        "--model",
+        "cnn",
+        "--window",
+        "20",
+        "--epochs",
+        "2",
+        "--folds",
+        "2",
+        "--test-size",
+        "0.1",
+        "--out",
+        out,
+        "--plot",
+        png,
+        "--json",
+    )
     doc = json.loads(res.stdout)
-    for key in ("ticker", "model", "folds", "pooled", "dm_pvalue", "strategy", "buy_and_hold", "n_predictions"):
+    for key in (
+        "ticker",
+        "model",
+        "folds",
+        "pooled",
+        "dm_pvalue",
+        "strategy",
+        "buy_and_hold",
+        "n_predictions",
+    ):
         assert key in doc
     assert set(doc["pooled"]) == {"model", "naive", "drift", "linear"}
     for key in ("total_return", "cagr", "sharpe", "max_drawdown", "turnover", "trades"):
@@ -106,15 +140,42 @@ def test_backtest_cli_json_files_and_plot(cli: Cli, home: Path, tmp_path: Path) 
     pred = (out / "predictions.csv").read_text().splitlines()
     assert pred[0] == "date,origin,actual,model,naive,drift,linear,fold,seed"
     assert len(pred) - 1 == doc["n_predictions"]
-    assert (out / "equity.csv").exists() and json.loads((out / "metrics.json").read_text())["ticker"] == "MSFT"
+    assert (out / "equity.csv").exists() and json.loads((out / "metrics.json").read_text())[
+        "ticker"
+    ] == "MSFT"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    human = cli("backtest", "--csv", SAMPLE / "MSFT.csv", "--model", "cnn", "--window", "20", "--epochs", "1",
-                "--folds", "2", "--test-size", "0.1").stdout  # fmt: skip
+    human = cli(
+        "backtest",
+        "--csv",
+        SAMPLE / "MSFT.csv",
+        "--model",
+        "cnn",
+        "--window",
+        "20",
+        "--epochs",
+        "1",
+        "--folds",
+        "2",
+        "--test-size",
+        "0.1",
+    ).stdout
     assert "per fold" in human and "buy and hold" in human and "naive" in human
 
 
 def test_audit_cli_exit_codes(cli: Cli, home: Path) -> None:
-    res = cli("audit", "--csv", SAMPLE / "IBM.csv", "--model", "cnn", "--window", "20", "--epochs", "1",
-              "--folds", "2", "--json")  # fmt: skip
+    res = cli(
+        "audit",
+        "--csv",
+        SAMPLE / "IBM.csv",
+        "--model",
+        "cnn",
+        "--window",
+        "20",
+        "--epochs",
+        "1",
+        "--folds",
+        "2",
+        "--json",
+    )
     assert json.loads(res.stdout)["clean"] is True
     assert "--folds must be" in cli("backtest", "--csv", SAMPLE / "IBM.csv", "--folds", "0", code=1).stderr

@@ -9,13 +9,22 @@ from typing import Any
 
 import pandas as pd
 import pytest
+
 from conftest import SAMPLE, Cli
 
 
 def _bars(name: str) -> pd.DataFrame:
     frame = pd.read_csv(SAMPLE / f"{name}.csv", parse_dates=["Date"], index_col="Date")
-    frame = frame.rename(columns={"Open": "open", "High": "high", "Low": "low", "Close": "close",
-                                  "Adj Close": "adj_close", "Volume": "volume"})  # fmt: skip
+    frame = frame.rename(
+        columns={
+            "Open": "open",
+            "High": "high",
+            "Low": "low",
+            "Close": "close",
+            "Adj Close": "adj_close",
+            "Volume": "volume",
+        }
+    )
     return frame
 
 
@@ -71,7 +80,9 @@ def test_revision_of_adjusted_close_refetches_and_reports(cli: Cli, home: Path, 
     assert _stored(home, "AAPL")["adj_close"].iloc[0] == pytest.approx(revised["adj_close"].iloc[0])
 
 
-def test_rate_limit_is_retried_with_backoff(cli: Cli, home: Path, fake_yahoo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rate_limit_is_retried_with_backoff(
+    cli: Cli, home: Path, fake_yahoo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from lstmcast.sources import yahoo
 
     waits: list[float] = []

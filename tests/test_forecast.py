@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import ROOT, SAMPLE, Cli
-from synth import ar1
 
+from conftest import ROOT, SAMPLE, Cli
 from lstmcast.calendar import next_sessions
 from lstmcast.config import TrainConfig
 from lstmcast.datasets import Series
@@ -24,11 +23,15 @@ from lstmcast.forecast import interval_quantiles
 from lstmcast.prep.dataset import build_frame
 from lstmcast.registry import load_model
 from lstmcast.train import train
+from synth import ar1
 
 
 def test_dates_skip_weekends_holidays_and_unscheduled_closures() -> None:
     assert next_sessions(date(2012, 11, 16), 1, "XNYS") == [date(2012, 11, 19)]  # Fri -> Mon
-    assert next_sessions(date(2012, 11, 21), 2, "XNYS") == [date(2012, 11, 23), date(2012, 11, 26)]  # Thanksgiving
+    assert next_sessions(date(2012, 11, 21), 2, "XNYS") == [
+        date(2012, 11, 23),
+        date(2012, 11, 26),
+    ]  # Thanksgiving
     assert next_sessions(date(2012, 10, 26), 1, "XNYS") == [date(2012, 10, 31)]  # Hurricane Sandy
     assert next_sessions(date(2013, 2, 15), 1, "XNYS") == [date(2013, 2, 19)]  # Presidents' Day
 
@@ -57,7 +60,9 @@ def _truncated(tmp_path: Path, name: str, last: str) -> Path:
 
 
 def _tiny_model(cli: Cli, ticker: str) -> str:
-    doc = json.loads(cli("train", ticker, "--model", "cnn", "--window", "20", "--epochs", "1", "--json").stdout)
+    doc = json.loads(
+        cli("train", ticker, "--model", "cnn", "--window", "20", "--epochs", "1", "--json").stdout
+    )
     return str(doc["model_id"])
 
 
@@ -66,7 +71,9 @@ def _ledger_rows(home: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM ledger").fetchone()[0])
 
 
-def test_forecast_ledger_idempotent_then_scored_when_prices_arrive(cli: Cli, home: Path, tmp_path: Path) -> None:
+def test_forecast_ledger_idempotent_then_scored_when_prices_arrive(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
     cli("import", _truncated(tmp_path, "AAPL", "2013-02-15"), "--ticker", "AAPL")
     model_id = _tiny_model(cli, "AAPL")
     doc = json.loads(cli("forecast", "AAPL", "--horizon", "3", "--json").stdout)
@@ -83,12 +90,16 @@ def test_forecast_ledger_idempotent_then_scored_when_prices_arrive(cli: Cli, hom
     scored = json.loads(cli("ledger", "--json").stdout)
     s = scored["summary"][0]
     assert s["scored"] == 3 and s["pending"] == 0
-    actual = {ln.split(",")[0]: float(ln.split(",")[6]) for ln in (SAMPLE / "AAPL.csv").read_text().splitlines()[1:]}
+    actual = {
+        ln.split(",")[0]: float(ln.split(",")[6]) for ln in (SAMPLE / "AAPL.csv").read_text().splitlines()[1:]
+    }
     for row in scored["rows"]:
         assert row["realised"] == pytest.approx(actual[row["target_date"]])
         assert row["error"] == pytest.approx(row["price"] - row["realised"])
     assert s["mae"] == pytest.approx(np.mean([abs(r["error"]) for r in scored["rows"]]))
-    assert s["naive_mae"] == pytest.approx(np.mean([abs(r["last_price"] - r["realised"]) for r in scored["rows"]]))
+    assert s["naive_mae"] == pytest.approx(
+        np.mean([abs(r["last_price"] - r["realised"]) for r in scored["rows"]])
+    )
     assert 0 <= s["coverage_80"] <= s["coverage_95"] <= 1
     human = cli("ledger").stdout
     assert "live record" in human and "naive MAE" in human
@@ -107,8 +118,10 @@ def test_stale_model_warns_and_retrain_if_older_retrains(cli: Cli, home: Path, t
 
 def _watchlist(home: Path, fetch: bool) -> Path:
     path = home / "watch.toml"
-    path.write_text(f'horizon = 2\nfetch = {"true" if fetch else "false"}\nretrain_if_older = 0\n'
-                    '[[ticker]]\nsymbol = "AAPL"\nmodel = "cnn"\n')  # fmt: skip
+    path.write_text(
+        f"horizon = 2\nfetch = {'true' if fetch else 'false'}\nretrain_if_older = 0\n"
+        '[[ticker]]\nsymbol = "AAPL"\nmodel = "cnn"\n'
+    )
     return path
 
 
@@ -124,7 +137,9 @@ def test_daily_runs_then_does_nothing_without_a_new_bar(cli: Cli, home: Path) ->
     assert _ledger_rows(home) == 2
 
 
-def test_daily_network_failure_still_forecasts_stored_data_and_exits_75(cli: Cli, home: Path, fake_yahoo: Any) -> None:
+def test_daily_network_failure_still_forecasts_stored_data_and_exits_75(
+    cli: Cli, home: Path, fake_yahoo: Any
+) -> None:
     cli("import", SAMPLE / "AAPL.csv", "--ticker", "AAPL")
     _tiny_model(cli, "AAPL")
     fake_yahoo.down = True
@@ -155,9 +170,12 @@ def test_two_daily_runs_started_together(cli: Cli, home: Path) -> None:
     cfg = _watchlist(home, fetch=False)
     cmd = [sys.executable, "-m", "lstmcast", "--home", str(home), "daily", "--config", str(cfg), "--quiet"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env) for _ in range(2)]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env)
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=300) for p in procs]
-    results = [(p.returncode, err.decode()) for p, (_, err) in zip(procs, outputs)]
+    results = [(p.returncode, err.decode()) for p, (_, err) in zip(procs, outputs, strict=True)]
     codes = sorted(code for code, _ in results)
     assert codes == [0, 75], results
     assert any("holds" in err for _, err in results)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import SAMPLE, Cli
 
 
@@ -29,7 +30,9 @@ def test_every_sample_imports_then_reimport_changes_nothing(cli: Cli, home: Path
     assert _rows(home, name) == expected
 
 
-def test_revised_adjusted_close_replaces_old_rows_and_says_how_many(cli: Cli, home: Path, tmp_path: Path) -> None:
+def test_revised_adjusted_close_replaces_old_rows_and_says_how_many(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     lines = (SAMPLE / "IBM.csv").read_text().splitlines()
     header, body = lines[0], lines[1:]
@@ -51,8 +54,14 @@ def _write(tmp_path: Path, text: str, name: str = "t.csv") -> Path:
     return path
 
 
-def test_variants_lowercase_spaced_no_adj_close_close_only_other_formats_gzip(cli: Cli, home: Path, tmp_path: Path) -> None:
-    lower = _write(tmp_path, "date,open,high,low,close,adj_close,volume\n2020-01-03,2,2,2,2,1.9,10\n2020-01-02,1,1,1,1,0.9,10\n", "a.csv")
+def test_variants_lowercase_spaced_no_adj_close_close_only_other_formats_gzip(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
+    lower = _write(
+        tmp_path,
+        "date,open,high,low,close,adj_close,volume\n2020-01-03,2,2,2,2,1.9,10\n2020-01-02,1,1,1,1,0.9,10\n",
+        "a.csv",
+    )
     doc = json.loads(cli("import", lower, "--ticker", "AAA", "--json").stdout)
     assert (doc["first"], doc["last"]) == ("2020-01-02", "2020-01-03")  # unsorted rows get sorted
     spaced = _write(tmp_path, " Date , Close , Volume \n01/02/2020, 10.5 ,100\n01/03/2020,11,100\n", "b.csv")
@@ -82,7 +91,9 @@ def test_variants_lowercase_spaced_no_adj_close_close_only_other_formats_gzip(cl
         ("", "the file is empty"),
     ],
 )
-def test_bad_files_fail_with_where_and_write_nothing(cli: Cli, home: Path, tmp_path: Path, text: str, needle: str) -> None:
+def test_bad_files_fail_with_where_and_write_nothing(
+    cli: Cli, home: Path, tmp_path: Path, text: str, needle: str
+) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "BAD")  # something already stored must survive
     path = _write(tmp_path, text)
     result = cli("import", path, "--ticker", "BAD", code=1)
@@ -116,12 +127,16 @@ def test_two_imports_into_one_store_at_once_both_succeed(home: Path) -> None:
 
     exe = [sys.executable, "-m", "lstmcast", "--home", str(home)]
     procs = [
-        subprocess.Popen([*exe, "import", str(SAMPLE / f"{t}.csv"), "--ticker", t],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)  # fmt: skip
+        subprocess.Popen(
+            [*exe, "import", str(SAMPLE / f"{t}.csv"), "--ticker", t],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+        )
         for t in ("AAPL", "MSFT", "IBM")
     ]
     for p in procs:
-        out, err = p.communicate(timeout=120)
+        _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err.decode()
     assert [_rows(home, t) for t in ("AAPL", "MSFT", "IBM")] == [3270, 3270, 3270]
 
@@ -129,7 +144,15 @@ def test_two_imports_into_one_store_at_once_both_succeed(home: Path) -> None:
 def test_data_listing_tail_and_export_round_trip(cli: Cli, home: Path, tmp_path: Path) -> None:
     cli("import", SAMPLE / "GOOG.csv", "--ticker", "GOOG")
     listing = json.loads(cli("data", "--json").stdout)
-    assert listing == [{"ticker": "GOOG", "first": "2004-08-19", "last": "2013-03-01", "rows": 2148, "source": "csv:GOOG.csv"}]
+    assert listing == [
+        {
+            "ticker": "GOOG",
+            "first": "2004-08-19",
+            "last": "2013-03-01",
+            "rows": 2148,
+            "source": "csv:GOOG.csv",
+        }
+    ]
     assert "GOOG" in cli("data").stdout
     last = json.loads(cli("data", "goog", "--rows", "2", "--json").stdout)
     assert [r["date"] for r in last] == ["2013-02-28", "2013-03-01"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from synth import ar1
 
 from lstmcast.config import TrainConfig
 from lstmcast.errors import DataError
@@ -13,6 +12,7 @@ from lstmcast.prep import windows as W
 from lstmcast.prep.dataset import build_frame, check_length, min_bars, sample_arrays, split_rows
 from lstmcast.prep.features import feature_frame
 from lstmcast.prep.scaling import apply, fit_scaler, invert_target
+from synth import ar1
 
 
 def test_windows_and_targets_match_a_naive_loop() -> None:

@@ -50,8 +50,12 @@ def test_a_position_never_uses_the_bar_it_trades_on() -> None:
     frame = build_frame(bars, TrainConfig())
     at = np.arange(300, 398)
     future = frame.x[at + 1, 0][:, None]  # the move over t -> t+1, as if known at t
-    wf = WalkForward(0, at, np.ones(len(at), dtype=int),
-                     {"model": future, "naive": 0 * future, "drift": 0 * future, "linear": 0 * future})  # fmt: skip
+    wf = WalkForward(
+        0,
+        at,
+        np.ones(len(at), dtype=int),
+        {"model": future, "naive": 0 * future, "drift": 0 * future, "linear": 0 * future},
+    )
     outcome = score_seed(frame, wf, BacktestConfig(cost_bps=0))
     # Holding only over up-moves: every bar in the market wins, so the position at t is
     # indeed paid the return of t -> t+1 (the forecast's own target), not of t-1 -> t.

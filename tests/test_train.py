@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import SAMPLE, Cli
-from synth import ar1, random_walk
 
+from conftest import SAMPLE, Cli
 from lstmcast.config import TrainConfig
 from lstmcast.datasets import Series
 from lstmcast.errors import TrainingDiverged
 from lstmcast.registry import load_model
 from lstmcast.train import run_training, train
+from synth import ar1, random_walk
 
 TINY = TrainConfig(window=20, hidden=16, layers=1, channels=8, epochs=3, patience=3, threads=1)
 
@@ -66,7 +66,9 @@ def test_save_load_predict_identical(home: Path) -> None:
     assert {"config", "scaler", "columns", "segments", "data", "metrics", "seed", "device"} <= manifest.keys()
     trained = run_training(TINY.replace(model="gru"), series)
     at = trained.segments.origins(20, 1)["test"]
-    np.testing.assert_array_equal(loaded.fitted.predict(trained.frame, at), trained.fitted.predict(trained.frame, at))
+    np.testing.assert_array_equal(
+        loaded.fitted.predict(trained.frame, at), trained.fitted.predict(trained.frame, at)
+    )
     weights = Path(report.path) / "weights.safetensors"
     assert weights.read_bytes()[:8] != b"\x80\x04\x95" and not list(Path(report.path).glob("*.pt"))
 
@@ -74,13 +76,24 @@ def test_save_load_predict_identical(home: Path) -> None:
 @pytest.mark.parametrize("model", ["lstm", "gru", "rnn", "cnn"])
 def test_ar1_each_model_gets_within_10pct_of_the_optimum_and_beats_naive(model: str) -> None:
     bars, eps = ar1(3000, phi=0.6, sigma=0.01, seed=11)
-    cfg = TrainConfig(model=model, window=20, hidden=16, layers=1, channels=8, kernel_size=3,
-                      epochs=15, patience=4, lr=3e-3, threads=1, test_frac=0.15)  # fmt: skip
+    cfg = TrainConfig(
+        model=model,
+        window=20,
+        hidden=16,
+        layers=1,
+        channels=8,
+        kernel_size=3,
+        epochs=15,
+        patience=4,
+        lr=3e-3,
+        threads=1,
+        test_frac=0.15,
+    )
     t = run_training(cfg, Series("AR1", bars, "synthetic"))
     at = t.segments.origins(cfg.window, 1)["test"]
     optimum = float(np.mean(eps[at + 1] ** 2))  # the error of phi * r_t, the best forecast
     model_mse = t.scores.target["model"].rmse ** 2
-    assert model_mse <= 1.10 * optimum, (model_mse / optimum)
+    assert model_mse <= 1.10 * optimum, model_mse / optimum
     assert t.scores.target["model"].skill_vs_naive > 0.2  # naive is 1/(1-phi^2) = 1.56x worse
 
 
@@ -125,7 +138,9 @@ def test_ctrl_c_keeps_the_best_model_so_far() -> None:
             raise KeyboardInterrupt
 
     bars, _ = ar1(900, seed=7)
-    t = run_training(TINY.replace(epochs=10, patience=10), Series("SYN", bars, "synthetic"), on_epoch=interrupt)
+    t = run_training(
+        TINY.replace(epochs=10, patience=10), Series("SYN", bars, "synthetic"), on_epoch=interrupt
+    )
     assert t.fitted.outcome is not None and t.fitted.outcome.stopped == "interrupted"
     assert len(t.fitted.outcome.history) == 2
 
@@ -134,7 +149,17 @@ def test_train_cli_json_contract_and_models_commands(cli: Cli, home: Path) -> No
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     out = cli("train", "IBM", "--model", "cnn", "--epochs", "2", "--window", "30", "--json")
     doc = json.loads(out.stdout)
-    for key in ("model_id", "ticker", "model", "target", "window", "horizon", "epochs_run", "train_seconds", "test"):
+    for key in (
+        "model_id",
+        "ticker",
+        "model",
+        "target",
+        "window",
+        "horizon",
+        "epochs_run",
+        "train_seconds",
+        "test",
+    ):
         assert key in doc
     for name in ("model", "naive", "drift", "linear"):
         for field in ("mae", "rmse", "mape", "mase", "directional_accuracy", "skill_vs_naive"):
@@ -155,7 +180,10 @@ def test_train_cli_json_contract_and_models_commands(cli: Cli, home: Path) -> No
 
 def test_train_cli_errors_are_one_line(cli: Cli, home: Path, tmp_path: Path) -> None:
     assert "not stored" in cli("train", "NOPE", code=1).stderr
-    assert "unknown model 'transformer'" in cli("train", "--csv", SAMPLE / "IBM.csv", "--model", "transformer", code=1).stderr
+    assert (
+        "unknown model 'transformer'"
+        in cli("train", "--csv", SAMPLE / "IBM.csv", "--model", "transformer", code=1).stderr
+    )
     short = tmp_path / "short.csv"
     short.write_text("Date,Close\n" + "".join(f"2020-01-{d:02d},{100 + d}\n" for d in range(1, 29)))
     err = cli("train", "--csv", short, code=1).stderr

@@ -24,8 +24,11 @@ def _calendar(name: str, around: date) -> Any:
     import exchange_calendars as xcals
 
     try:
-        return xcals.get_calendar(name, start=(around - timedelta(days=30)).isoformat(),
-                                  end=(around + timedelta(days=400)).isoformat())  # fmt: skip
+        return xcals.get_calendar(
+            name,
+            start=(around - timedelta(days=30)).isoformat(),
+            end=(around + timedelta(days=400)).isoformat(),
+        )
     except xcals.errors.InvalidCalendarName as exc:
         raise ConfigError(f"unknown calendar {name!r}; e.g. XNYS (NYSE), XLON, XTKS") from exc
 

@@ -52,19 +52,29 @@ class TrainConfig:
         checks = [
             (self.model in MODELS, f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}"),
             (self.target in TARGETS, f"unknown target {self.target!r}; choose {' or '.join(TARGETS)}"),
-            (all(f in FEATURES for f in self.features),
-             f"unknown feature in {list(self.features)}; available: {', '.join(FEATURES)}"),
+            (
+                all(f in FEATURES for f in self.features),
+                f"unknown feature in {list(self.features)}; available: {', '.join(FEATURES)}",
+            ),
             (self.loss in LOSSES, f"unknown loss {self.loss!r}; choose mse or huber"),
             (self.device in DEVICES, f"unknown device {self.device!r}; choose {', '.join(DEVICES)}"),
             (self.decoder in DECODERS, f"unknown decoder {self.decoder!r}; choose {', '.join(DECODERS)}"),
             (self.window >= 2, "--window must be at least 2"),
             (self.horizon >= 1, "--horizon must be at least 1"),
-            (0 < self.val_frac < 0.5 and 0 < self.test_frac < 0.5 and self.val_frac + self.test_frac < 0.8,
-             "--val and --test must be fractions in (0, 0.5) leaving most data for training"),
-            (self.epochs >= 1 and self.batch_size >= 1 and self.lr > 0, "--epochs, --batch-size and --lr must be positive"),
-            (self.hidden >= 1 and self.layers >= 1 and 0 <= self.dropout < 1, "--hidden and --layers must be positive, --dropout in [0, 1)"),
+            (
+                0 < self.val_frac < 0.5 and 0 < self.test_frac < 0.5 and self.val_frac + self.test_frac < 0.8,
+                "--val and --test must be fractions in (0, 0.5) leaving most data for training",
+            ),
+            (
+                self.epochs >= 1 and self.batch_size >= 1 and self.lr > 0,
+                "--epochs, --batch-size and --lr must be positive",
+            ),
+            (
+                self.hidden >= 1 and self.layers >= 1 and 0 <= self.dropout < 1,
+                "--hidden and --layers must be positive, --dropout in [0, 1)",
+            ),
             (self.clip >= 0 and self.patience >= 1, "--clip must be >= 0 and --patience >= 1"),
-        ]  # fmt: skip
+        ]
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)

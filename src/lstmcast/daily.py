@@ -55,7 +55,13 @@ def load_watchlist(path: Path) -> list[WatchItem]:
         doc = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    defaults = {"model": "lstm", "horizon": 1, "calendar": DEFAULT_CALENDAR, "retrain_if_older": 30, "fetch": True}
+    defaults = {
+        "model": "lstm",
+        "horizon": 1,
+        "calendar": DEFAULT_CALENDAR,
+        "retrain_if_older": 30,
+        "fetch": True,
+    }
     defaults |= {k: doc[k] for k in defaults if k in doc}
     items = []
     for i, entry in enumerate(doc.get("ticker", []), start=1):
@@ -64,7 +70,9 @@ def load_watchlist(path: Path) -> list[WatchItem]:
         merged = defaults | {k: v for k, v in entry.items() if k != "symbol"}
         unknown = set(merged) - set(defaults)
         if unknown:
-            raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))} for {entry['symbol']}")
+            raise ConfigError(
+                f"{path}: unknown setting(s) {', '.join(sorted(unknown))} for {entry['symbol']}"
+            )
         items.append(WatchItem(validate_ticker(entry["symbol"]), **merged))
     if not items:
         raise ConfigError(f"{path}: no [[ticker]] entries")
@@ -130,7 +138,10 @@ def _run_one(home: Path, item: WatchItem, fetch_session: Any) -> TickerRun:
                 done = has_forecast(conn, item.symbol, model_id, newest)
             finally:
                 conn.close()
-            stale = (date.fromisoformat(newest) - date.fromisoformat(load_model(home, model_id).manifest["data"]["last_date"])).days
+            stale = (
+                date.fromisoformat(newest)
+                - date.fromisoformat(load_model(home, model_id).manifest["data"]["last_date"])
+            ).days
             if done and not (item.retrain_if_older and stale > item.retrain_if_older):
                 run.status, run.as_of, run.model_id = "no new bar", newest, model_id
                 run.detail = "; ".join(notes)
@@ -141,8 +152,14 @@ def _run_one(home: Path, item: WatchItem, fetch_session: Any) -> TickerRun:
 
             model_id = train(home, TrainConfig(model=item.model), series).model_id
             notes.append(f"trained {model_id}")
-        result = forecast(home, item.symbol, model_id=model_id, horizon=item.horizon, calendar=item.calendar,
-                          retrain_if_older=item.retrain_if_older or None)  # fmt: skip
+        result = forecast(
+            home,
+            item.symbol,
+            model_id=model_id,
+            horizon=item.horizon,
+            calendar=item.calendar,
+            retrain_if_older=item.retrain_if_older or None,
+        )
         if result.retrained:
             notes.append(f"retrained as {result.model_id}")
         run.model_id, run.as_of = result.model_id, result.as_of

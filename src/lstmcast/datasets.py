@@ -43,7 +43,8 @@ def load_stored(home: Path, ticker: str) -> Series:
         conn.close()
     if bars.empty:
         raise NotFoundError(
-            f"{ticker} is not stored; run `lstmcast fetch {ticker}` or `lstmcast import FILE --ticker {ticker}`"
+            f"{ticker} is not stored; run `lstmcast fetch {ticker}`"
+            f" or `lstmcast import FILE --ticker {ticker}`"
         )
     return Series(ticker, bars, "store")
 
@@ -78,11 +79,17 @@ def ticker_tail(home: Path, ticker: str, n: int) -> list[dict[str, Any]]:
 def export_csv(home: Path, ticker: str, path: Path) -> int:
     """Write a Yahoo-style CSV atomically; returns the number of rows."""
     bars = load_stored(home, ticker).bars
-    out = bars.rename(columns={
-        "open": "Open", "high": "High", "low": "Low", "close": "Close",
-        "adj_close": "Adj Close", "volume": "Volume",
-    })[["Open", "High", "Low", "Close", "Adj Close", "Volume"]]  # fmt: skip
-    out.index = out.index.strftime("%Y-%m-%d")
+    out = bars.rename(
+        columns={
+            "open": "Open",
+            "high": "High",
+            "low": "Low",
+            "close": "Close",
+            "adj_close": "Adj Close",
+            "volume": "Volume",
+        }
+    )[["Open", "High", "Low", "Close", "Adj Close", "Volume"]]
+    out.index = pd.DatetimeIndex(out.index).strftime("%Y-%m-%d")
     out.index.name = "Date"
     buffer = io.StringIO()
     out.to_csv(buffer)

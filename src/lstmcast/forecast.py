@@ -55,8 +55,12 @@ def interval_quantiles(residuals: list[list[float]], steps: int) -> np.ndarray:
     Steps the model was not trained for (recursive extension) widen the last known step's
     band by sqrt(step / known), as a random walk's would.
     """
-    qs = [(1 - INTERVAL_LEVELS[0]) / 2, 1 - (1 - INTERVAL_LEVELS[0]) / 2,
-          (1 - INTERVAL_LEVELS[1]) / 2, 1 - (1 - INTERVAL_LEVELS[1]) / 2]  # fmt: skip
+    qs = [
+        (1 - INTERVAL_LEVELS[0]) / 2,
+        1 - (1 - INTERVAL_LEVELS[0]) / 2,
+        (1 - INTERVAL_LEVELS[1]) / 2,
+        1 - (1 - INTERVAL_LEVELS[1]) / 2,
+    ]
     known = [np.quantile(np.asarray(r, dtype="float64"), qs) for r in residuals]
     out = []
     for k in range(steps):
@@ -72,25 +76,29 @@ def _for_horizon(loaded: LoadedModel, horizon: int) -> Fitted:
     if horizon <= f.config.horizon:
         return f
     if f.config.horizon != 1 or f.config.decoder == "seq2seq":
-        raise ConfigError(f"model {loaded.id} forecasts {f.config.horizon} steps; ask for at most that,"
-                          " or retrain with --horizon")  # fmt: skip
+        raise ConfigError(
+            f"model {loaded.id} forecasts {f.config.horizon} steps; ask for at most that,"
+            " or retrain with --horizon"
+        )
     # A one-step model reaches further by feeding its forecasts back in.
     return Fitted(f.config.replace(decoder="recursive", horizon=horizon), f.columns, f.scaler, f.state)
 
 
-def predict_path(loaded: LoadedModel, series: Series, horizon: int, calendar: str) -> tuple[str, float, list[Forecast]]:
+def predict_path(
+    loaded: LoadedModel, series: Series, horizon: int, calendar: str
+) -> tuple[str, float, list[Forecast]]:
     """Forecast `horizon` trading days after the newest stored bar."""
     fitted = _for_horizon(loaded, horizon)
     frame = build_frame(series.bars, fitted.config)
     if frame.n < fitted.config.window:
-        raise DataError(f"{series.ticker}: {frame.n} bars stored, the model needs a window of {fitted.config.window}")
+        raise DataError(
+            f"{series.ticker}: {frame.n} bars stored, the model needs a window of {fitted.config.window}"
+        )
     at = np.array([frame.n - 1])
     y = fitted.predict(frame, at)[0, :horizon]  # (H,) target units
     last = float(frame.price[-1])
-    if fitted.config.target == "log_return":
-        cum = np.cumsum(y)
-    else:
-        cum = np.log(y / last)
+    # Cumulative log return from the last close to each step.
+    cum = np.cumsum(y) if fitted.config.target == "log_return" else np.log(y / last)
     as_of = frame.dates[-1].date()
     days = next_sessions(as_of, horizon, calendar)
     q = interval_quantiles(loaded.manifest["residuals_log"], horizon)
@@ -103,9 +111,14 @@ def predict_path(loaded: LoadedModel, series: Series, horizon: int, calendar: st
 
 
 def forecast(
-    home: Path, ticker: str, model_id: str | None = None, model: str | None = None,
-    horizon: int = 1, calendar: str = DEFAULT_CALENDAR, retrain_if_older: int | None = None,
-) -> ForecastResult:  # fmt: skip
+    home: Path,
+    ticker: str,
+    model_id: str | None = None,
+    model: str | None = None,
+    horizon: int = 1,
+    calendar: str = DEFAULT_CALENDAR,
+    retrain_if_older: int | None = None,
+) -> ForecastResult:
     """Forecast from the newest stored bar, retraining first if asked and stale; log to the ledger."""
     if horizon < 1:
         raise ConfigError("--horizon must be at least 1")
@@ -113,7 +126,9 @@ def forecast(
     model_id = model_id or newest_model_id(home, series.ticker, model)
     loaded = load_model(home, model_id)
     if series.ticker not in loaded.manifest["tickers"]:
-        raise ConfigError(f"model {model_id} was trained on {', '.join(loaded.manifest['tickers'])}, not {series.ticker}")
+        raise ConfigError(
+            f"model {model_id} was trained on {', '.join(loaded.manifest['tickers'])}, not {series.ticker}"
+        )
     newest = series.bars.index[-1].date()
     stale = (newest - date.fromisoformat(loaded.manifest["data"]["last_date"])).days
     retrained = False
@@ -123,9 +138,23 @@ def forecast(
         report = train(home, loaded.config, series)
         loaded, model_id, stale, retrained = load_model(home, report.model_id), report.model_id, 0, True
     as_of, last, steps = predict_path(loaded, series, horizon, calendar)
-    rows = [{"model_id": model_id, "ticker": series.ticker, "as_of": as_of, "step": f.step, "target_date": f.date,
-             "last_price": last, "price": f.price, "log_return": f.log_return, "lower_80": f.lower_80,
-             "upper_80": f.upper_80, "lower_95": f.lower_95, "upper_95": f.upper_95} for f in steps]  # fmt: skip
+    rows = [
+        {
+            "model_id": model_id,
+            "ticker": series.ticker,
+            "as_of": as_of,
+            "step": f.step,
+            "target_date": f.date,
+            "last_price": last,
+            "price": f.price,
+            "log_return": f.log_return,
+            "lower_80": f.lower_80,
+            "upper_80": f.upper_80,
+            "lower_95": f.lower_95,
+            "upper_95": f.upper_95,
+        }
+        for f in steps
+    ]
     conn = connect(home)
     try:
         new = record(conn, rows, {**loaded.config.to_dict(), "calendar": calendar})
@@ -133,10 +162,24 @@ def forecast(
         conn.close()
     warnings = []
     if stale > STALE_AFTER_DAYS:
-        warnings.append(f"model {model_id} was trained on data up to {loaded.manifest['data']['last_date']},"
-                        f" {stale} days before the newest bar; consider --retrain-if-older {STALE_AFTER_DAYS}")  # fmt: skip
-    return ForecastResult(series.ticker, model_id, loaded.config.model, as_of, last, calendar, steps,
-                          loaded.manifest["data"]["last_date"], stale, retrained, new, warnings)  # fmt: skip
+        warnings.append(
+            f"model {model_id} was trained on data up to {loaded.manifest['data']['last_date']},"
+            f" {stale} days before the newest bar; consider --retrain-if-older {STALE_AFTER_DAYS}"
+        )
+    return ForecastResult(
+        series.ticker,
+        model_id,
+        loaded.config.model,
+        as_of,
+        last,
+        calendar,
+        steps,
+        loaded.manifest["data"]["last_date"],
+        stale,
+        retrained,
+        new,
+        warnings,
+    )
 
 
 def result_json(result: ForecastResult) -> dict[str, Any]:

@@ -91,7 +91,10 @@ def fit_forecaster(
     h_fit = 1 if config.decoder == "recursive" else config.horizon
     xtr, ytr = sample_arrays(xs, config.window, h_fit, origins["train"])
     xva, yva = sample_arrays(xs, config.window, h_fit, origins["val"])
-    as_t = lambda a: torch.from_numpy(a).float().to(device)  # noqa: E731
+
+    def as_t(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a).float().to(device)
+
     model = build_model(config, frame.x.shape[1])
     if init is not None:
         model.load_state_dict(init.state)

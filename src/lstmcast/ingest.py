@@ -43,9 +43,14 @@ def import_csv(home: Path, path: Path, ticker: str, source: str | None = None) -
         conn.close()
     idx = parsed.bars.index
     return ImportResult(
-        ticker, str(path), len(idx), str(idx[0].date()), str(idx[-1].date()), stats,
+        ticker,
+        str(path),
+        len(idx),
+        str(idx[0].date()),
+        str(idx[-1].date()),
+        stats,
         parsed.warnings,
-    )  # fmt: skip
+    )
 
 
 @dataclass

@@ -40,10 +40,16 @@ def _scored(row: dict[str, Any]) -> dict[str, Any]:
     adj0 = r.pop("adj_as_of")
     if known:
         realised = r["last_price"] * row["adj_target"] / adj0  # robust to later re-basing
-        r.update(realised=realised, error=r["price"] - realised, naive_error=r["last_price"] - realised,
-                 in_80=r["lower_80"] <= realised <= r["upper_80"], in_95=r["lower_95"] <= realised <= r["upper_95"],
-                 direction_hit=None if realised == r["last_price"] or r["price"] == r["last_price"]
-                 else (realised > r["last_price"]) == (r["price"] > r["last_price"]))  # fmt: skip
+        r.update(
+            realised=realised,
+            error=r["price"] - realised,
+            naive_error=r["last_price"] - realised,
+            in_80=r["lower_80"] <= realised <= r["upper_80"],
+            in_95=r["lower_95"] <= realised <= r["upper_95"],
+            direction_hit=None
+            if realised == r["last_price"] or r["price"] == r["last_price"]
+            else (realised > r["last_price"]) == (r["price"] > r["last_price"]),
+        )
     else:
         r.update(realised=None, error=None, naive_error=None, in_80=None, in_95=None, direction_hit=None)
     return r
@@ -67,12 +73,20 @@ def ledger(home: Path, ticker: str | None = None) -> LedgerReport:
     summary = []
     for (tk, mid), rs in groups.items():
         done = [r for r in rs if r["realised"] is not None]
-        summary.append(LedgerSummary(
-            tk, mid, len(rs), len(done), len(rs) - len(done),
-            _mean([abs(r["error"]) for r in done]), _mean([abs(r["naive_error"]) for r in done]),
-            _mean([r["direction_hit"] for r in done]),
-            _mean([r["in_80"] for r in done]), _mean([r["in_95"] for r in done]),
-        ))  # fmt: skip
+        summary.append(
+            LedgerSummary(
+                tk,
+                mid,
+                len(rs),
+                len(done),
+                len(rs) - len(done),
+                _mean([abs(r["error"]) for r in done]),
+                _mean([abs(r["naive_error"]) for r in done]),
+                _mean([r["direction_hit"] for r in done]),
+                _mean([r["in_80"] for r in done]),
+                _mean([r["in_95"] for r in done]),
+            )
+        )
     return LedgerReport(rows, summary)
 
 

@@ -24,7 +24,9 @@ def run_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-            raise LockHeldError(f"another lstmcast daily run holds {path} (pid {holder}); try again later") from None
+            raise LockHeldError(
+                f"another lstmcast daily run holds {path} (pid {holder}); try again later"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         try:

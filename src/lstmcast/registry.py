@@ -42,28 +42,44 @@ def manifest_of(trained: Any, model_id: str, origin: str, parent: str | None = N
     def finite(x: Any) -> Any:
         return json.loads(json.dumps(x, default=float).replace("NaN", "null"))
 
-    return finite({
-        "format": MANIFEST_FORMAT,
-        "id": model_id,
-        "created_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-        "tickers": [trained.ticker],
-        "parent": parent,
-        "config": trained.config.to_dict(),
-        "columns": list(frame.columns),
-        "scaler": trained.fitted.scaler.to_dict(),
-        "segments": trained.segment_dates(),
-        "rows": {"train_end": trained.segments.train_end, "val_end": trained.segments.val_end, "n": frame.n},
-        "data": {"fingerprint": frame.fingerprint(), "origin": origin, "first_date": str(frame.dates[0].date()),
-                 "last_date": str(frame.dates[-1].date()), "last_price": float(frame.price[-1])},
-        "metrics": metrics_json(trained.scores),
-        "residuals_log": trained.residuals.T.tolist(),  # per step: out-of-sample log errors
-        "training": {"epochs_run": len(out.history), "best_epoch": out.best_epoch, "stopped": out.stopped,
-                     "seconds": out.seconds, "history": [dataclasses.asdict(h) for h in out.history]},
-        "seed": trained.config.seed,
-        "device": trained.fitted.device,
-        "versions": {"lstmcast": __version__, "torch": torch.__version__, "pandas": pd.__version__},
-        "warnings": trained.warnings,
-    })  # fmt: skip
+    return finite(
+        {
+            "format": MANIFEST_FORMAT,
+            "id": model_id,
+            "created_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+            "tickers": [trained.ticker],
+            "parent": parent,
+            "config": trained.config.to_dict(),
+            "columns": list(frame.columns),
+            "scaler": trained.fitted.scaler.to_dict(),
+            "segments": trained.segment_dates(),
+            "rows": {
+                "train_end": trained.segments.train_end,
+                "val_end": trained.segments.val_end,
+                "n": frame.n,
+            },
+            "data": {
+                "fingerprint": frame.fingerprint(),
+                "origin": origin,
+                "first_date": str(frame.dates[0].date()),
+                "last_date": str(frame.dates[-1].date()),
+                "last_price": float(frame.price[-1]),
+            },
+            "metrics": metrics_json(trained.scores),
+            "residuals_log": trained.residuals.T.tolist(),  # per step: out-of-sample log errors
+            "training": {
+                "epochs_run": len(out.history),
+                "best_epoch": out.best_epoch,
+                "stopped": out.stopped,
+                "seconds": out.seconds,
+                "history": [dataclasses.asdict(h) for h in out.history],
+            },
+            "seed": trained.config.seed,
+            "device": trained.fitted.device,
+            "versions": {"lstmcast": __version__, "torch": torch.__version__, "pandas": pd.__version__},
+            "warnings": trained.warnings,
+        }
+    )
 
 
 def save_trained(home: Path, trained: Any, origin: str, parent: str | None = None) -> tuple[str, Path]:
@@ -74,15 +90,24 @@ def save_trained(home: Path, trained: Any, origin: str, parent: str | None = Non
     seg = manifest["segments"]
     conn = connect(home)
     try:
-        insert_run(conn, {
-            "id": model_id, "created_at": manifest["created_at"], "tickers": ",".join(manifest["tickers"]),
-            "model": trained.config.model, "target": trained.config.target,
-            "train_start": seg["train"][0], "train_end": seg["train"][1],
-            "test_start": seg["test"][0], "test_end": seg["test"][1],
-            "skill": manifest["metrics"]["test"]["model"]["skill_vs_naive"],
-            "config_json": json.dumps(manifest["config"]), "metrics_json": json.dumps(manifest["metrics"]),
-            "path": str(path),
-        })  # fmt: skip
+        insert_run(
+            conn,
+            {
+                "id": model_id,
+                "created_at": manifest["created_at"],
+                "tickers": ",".join(manifest["tickers"]),
+                "model": trained.config.model,
+                "target": trained.config.target,
+                "train_start": seg["train"][0],
+                "train_end": seg["train"][1],
+                "test_start": seg["test"][0],
+                "test_end": seg["test"][1],
+                "skill": manifest["metrics"]["test"]["model"]["skill_vs_naive"],
+                "config_json": json.dumps(manifest["config"]),
+                "metrics_json": json.dumps(manifest["metrics"]),
+                "path": str(path),
+            },
+        )
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)  # no model dir without its record
         raise

@@ -23,7 +23,8 @@ def cron_lines(home: Path) -> list[str]:
     cfg = home / DAILY_CONFIG
     return [
         f"# lstmcast daily forecasts: {hour:02d}:{minute:02d} {CRON_TZ} on weekdays, after the 16:00 close.",
-        f"# CRON_TZ needs cronie or systemd-cron; with another cron, convert {hour:02d}:{minute:02d} New York",
+        "# CRON_TZ needs cronie or systemd-cron; with another cron, convert"
+        f" {hour:02d}:{minute:02d} New York",
         "# time to this machine's zone (check with `date`) and drop the CRON_TZ line.",
         "# Holidays need no care: a run with no new bar does nothing and exits 0. Exit 75 means retry later.",
         f"CRON_TZ={CRON_TZ}",

@@ -13,7 +13,5 @@ def validate_ticker(raw: str) -> str:
     """Return the upper-cased ticker or raise DataError (letters, digits, `.^=-`, <= 15 chars)."""
     ticker = raw.strip().upper()
     if not _TICKER.match(ticker):
-        raise DataError(
-            f"invalid ticker {raw!r}: use letters, digits and . ^ = - (at most 15 characters)"
-        )
+        raise DataError(f"invalid ticker {raw!r}: use letters, digits and . ^ = - (at most 15 characters)")
     return ticker

@@ -17,8 +17,13 @@ from lstmcast.config import TrainConfig
 from lstmcast.datasets import Series
 from lstmcast.evaluation.metrics import Metrics
 from lstmcast.evaluation.report import (
-    BlockForecasts, Scores, baseline_forecasts, log_residuals, score_block, tracks_previous_value,
-)  # fmt: skip
+    BlockForecasts,
+    Scores,
+    baseline_forecasts,
+    log_residuals,
+    score_block,
+    tracks_previous_value,
+)
 from lstmcast.forecaster import Fitted, fit_forecaster
 from lstmcast.prep.dataset import Frame, Segments, build_frame, check_length
 from lstmcast.training.loop import EpochLog
@@ -40,15 +45,25 @@ class Trained:
     def segment_dates(self) -> dict[str, list[str]]:
         d = self.frame.dates
         s = self.segments
-        day = lambda i: str(d[i].date())  # noqa: E731
-        return {"train": [day(0), day(s.train_end - 1)], "validation": [day(s.train_end), day(s.val_end - 1)],
-                "test": [day(s.val_end), day(s.n - 1)]}  # fmt: skip
+
+        def day(i: int) -> str:
+            return str(d[i].date())
+
+        return {
+            "train": [day(0), day(s.train_end - 1)],
+            "validation": [day(s.train_end), day(s.val_end - 1)],
+            "test": [day(s.val_end), day(s.n - 1)],
+        }
 
 
 def run_training(
-    config: TrainConfig, series: Series, on_epoch: Callable[[EpochLog], None] | None = None,
-    init: Fitted | None = None, lr: float | None = None, freeze_encoder: bool = False,
-) -> Trained:  # fmt: skip
+    config: TrainConfig,
+    series: Series,
+    on_epoch: Callable[[EpochLog], None] | None = None,
+    init: Fitted | None = None,
+    lr: float | None = None,
+    freeze_encoder: bool = False,
+) -> Trained:
     """Fit on train (early stopping on validation), then forecast every test origin."""
     config.validate()
     frame = build_frame(series.bars, config)
@@ -60,8 +75,9 @@ def run_training(
 def evaluate_fitted(ticker: str, config: TrainConfig, frame: Frame, seg: Segments, fitted: Fitted) -> Trained:
     o = seg.origins(config.window, config.horizon)
     test_at = o["test"]
-    preds = baseline_forecasts(frame, test_at, config.horizon, config.window, o["train"],
-                               seg.train_end, fitted.scaler)  # fmt: skip
+    preds = baseline_forecasts(
+        frame, test_at, config.horizon, config.window, o["train"], seg.train_end, fitted.scaler
+    )
     y_model = fitted.predict(frame, test_at)
     scores = score_block(frame, BlockForecasts(test_at, {"model": y_model, **preds}))
     oos = np.concatenate([o["val"], test_at])
@@ -74,7 +90,9 @@ def evaluate_fitted(ticker: str, config: TrainConfig, frame: Frame, seg: Segment
         )
     skill = scores.target["model"].skill_vs_naive
     if np.isfinite(skill) and skill <= 0:
-        warnings.append(f"no skill: the model does worse than the random walk on the test segment ({skill:+.1%})")
+        warnings.append(
+            f"no skill: the model does worse than the random walk on the test segment ({skill:+.1%})"
+        )
     return Trained(ticker, config, frame, seg, fitted, scores, residuals, warnings)
 
 
@@ -107,17 +125,33 @@ def report_of(trained: Trained, model_id: str, path: Path) -> TrainReport:
     assert out is not None
     cfg = trained.config
     return TrainReport(
-        model_id, trained.ticker, cfg.model, cfg.target, cfg.window, cfg.horizon, len(out.history),
-        out.best_epoch, out.stopped, round(out.seconds, 3), trained.fitted.device, trained.segment_dates(),
-        trained.scores.target, trained.scores.price, trained.scores.per_step, trained.warnings, str(path),
+        model_id,
+        trained.ticker,
+        cfg.model,
+        cfg.target,
+        cfg.window,
+        cfg.horizon,
+        len(out.history),
+        out.best_epoch,
+        out.stopped,
+        round(out.seconds, 3),
+        trained.fitted.device,
+        trained.segment_dates(),
+        trained.scores.target,
+        trained.scores.price,
+        trained.scores.per_step,
+        trained.warnings,
+        str(path),
         [dataclasses.asdict(h) for h in out.history],
-    )  # fmt: skip
+    )
 
 
 def train(
-    home: Path, config: TrainConfig, series: Series,
+    home: Path,
+    config: TrainConfig,
+    series: Series,
     on_epoch: Callable[[EpochLog], None] | None = None,
-) -> TrainReport:  # fmt: skip
+) -> TrainReport:
     """Train, save the model under `home/models/<id>/`, record the run, and report."""
     from lstmcast.registry import save_trained
 
@@ -127,6 +161,8 @@ def train(
 
 
 def metrics_json(scores: Scores) -> dict[str, Any]:
-    return {"test": {k: dataclasses.asdict(v) for k, v in scores.target.items()},
-            "test_price": {k: dataclasses.asdict(v) for k, v in scores.price.items()},
-            "per_step": scores.per_step}  # fmt: skip
+    return {
+        "test": {k: dataclasses.asdict(v) for k, v in scores.target.items()},
+        "test_price": {k: dataclasses.asdict(v) for k, v in scores.price.items()},
+        "per_step": scores.per_step,
+    }

@@ -45,11 +45,20 @@ class AuditReport:
     def leaks(self) -> list[str]:
         out = []
         for f in self.folds:
-            what = [name for name, ok in (("scaler statistics", f.scaler_identical),
-                                          ("fitted weights", f.weights_identical),
-                                          ("the forecast made at the cutoff", f.forecast_identical)) if not ok]  # fmt: skip
+            what = [
+                name
+                for name, ok in (
+                    ("scaler statistics", f.scaler_identical),
+                    ("fitted weights", f.weights_identical),
+                    ("the forecast made at the cutoff", f.forecast_identical),
+                )
+                if not ok
+            ]
             if what:
-                out.append(f"fold {f.fold}: {', '.join(what)} changed when data from {f.cutoff} on was replaced by noise")
+                out.append(
+                    f"fold {f.fold}: {', '.join(what)} changed when data from {f.cutoff} on"
+                    " was replaced by noise"
+                )
         return out
 
 
@@ -84,10 +93,16 @@ def audit(cfg: TrainConfig, bt: BacktestConfig, series: Series, fit: FitFn | Non
         a = fit(cfg, frame, lo, fold.cutoff, None)
         b = fit(cfg, other, lo, fold.cutoff, None)
         at = np.array([fold.cutoff - 1])  # the forecast made at the close of the cutoff's eve
-        report.folds.append(FoldAudit(
-            fold.index, str(cutoff_date.date()),
-            bool(np.array_equal(a.scaler.mean, b.scaler.mean) and np.array_equal(a.scaler.std, b.scaler.std)),
-            _same_state(a.state, b.state),
-            bool(np.array_equal(a.predict(frame, at), b.predict(other, at))),
-        ))  # fmt: skip
+        report.folds.append(
+            FoldAudit(
+                fold.index,
+                str(cutoff_date.date()),
+                bool(
+                    np.array_equal(a.scaler.mean, b.scaler.mean)
+                    and np.array_equal(a.scaler.std, b.scaler.std)
+                ),
+                _same_state(a.state, b.state),
+                bool(np.array_equal(a.predict(frame, at), b.predict(other, at))),
+            )
+        )
     return report

@@ -21,8 +21,11 @@ def predictions_frame(result: BacktestResult) -> pd.DataFrame:
     f = result.frame
     for run in result.runs:
         wf = run.wf
-        cols = {"date": f.dates[wf.at + 1].strftime("%Y-%m-%d"), "origin": f.dates[wf.at].strftime("%Y-%m-%d"),
-                "actual": f.price[wf.at + 1]}  # fmt: skip
+        cols = {
+            "date": f.dates[wf.at + 1].strftime("%Y-%m-%d"),
+            "origin": f.dates[wf.at].strftime("%Y-%m-%d"),
+            "actual": f.price[wf.at + 1],
+        }
         for name, y in wf.preds.items():
             cols[name] = to_price(f, wf.at, y)[:, 0]
         cols["fold"] = wf.fold_of
@@ -34,13 +37,15 @@ def predictions_frame(result: BacktestResult) -> pd.DataFrame:
 def equity_frame(result: BacktestResult) -> pd.DataFrame:
     run = result.first
     f = result.frame
-    return pd.DataFrame({
-        "date": f.dates[run.wf.at + 1].strftime("%Y-%m-%d"),
-        "position": run.strategy.positions,
-        "strategy": run.strategy.equity,
-        "buy_and_hold": run.buy_and_hold.equity,
-        "drawdown": drawdown_curve(run.strategy.equity),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "date": f.dates[run.wf.at + 1].strftime("%Y-%m-%d"),
+            "position": run.strategy.positions,
+            "strategy": run.strategy.equity,
+            "buy_and_hold": run.buy_and_hold.equity,
+            "drawdown": drawdown_curve(run.strategy.equity),
+        }
+    )
 
 
 def _csv(frame: pd.DataFrame) -> str:
@@ -90,18 +95,32 @@ def plot(result: BacktestResult, path: Path) -> Path:
     for fold_start in pred.groupby("fold")["date"].first().iloc[1:]:
         ax.axvline(pd.Timestamp(fold_start), color="tab:red", lw=0.6, alpha=0.5)
     skill = result.first.scores.target["model"].skill_vs_naive
-    ax.set_title(f"{result.ticker} walk-forward, {len(result.first.wf.folds)} folds (red lines):"
-                 f" skill vs naive {skill:+.2%}, DM p = {result.first.dm_pvalue:.2f}")  # fmt: skip
+    ax.set_title(
+        f"{result.ticker} walk-forward, {len(result.first.wf.folds)} folds (red lines):"
+        f" skill vs naive {skill:+.2%}, DM p = {result.first.dm_pvalue:.2f}"
+    )
     ax.set_ylabel("price")
     ax.legend(loc="upper left")
     axes[1].plot(dates, eq["buy_and_hold"], color="black", lw=1.0, label="buy and hold")
-    axes[1].plot(dates, eq["strategy"], color="tab:blue", lw=1.0, ls="--", zorder=3,
-                 label=f"strategy ({result.bt.rule}, {result.bt.cost_bps:g} bp)")  # fmt: skip
+    axes[1].plot(
+        dates,
+        eq["strategy"],
+        color="tab:blue",
+        lw=1.0,
+        ls="--",
+        zorder=3,
+        label=f"strategy ({result.bt.rule}, {result.bt.cost_bps:g} bp)",
+    )
     axes[1].set_ylabel("equity")
     axes[1].legend(loc="upper left")
     axes[2].fill_between(dates, eq["drawdown"] * 100, 0, color="tab:red", alpha=0.4, label="strategy")
-    axes[2].plot(dates, drawdown_curve(eq["buy_and_hold"].to_numpy()) * 100, color="black", lw=0.8,
-                 label="buy and hold")  # fmt: skip
+    axes[2].plot(
+        dates,
+        drawdown_curve(eq["buy_and_hold"].to_numpy()) * 100,
+        color="black",
+        lw=0.8,
+        label="buy and hold",
+    )
     axes[2].set_ylabel("drawdown %")
     axes[2].legend(loc="lower left")
     fig.tight_layout()

@@ -47,20 +47,31 @@ class BacktestResult:
         r = self.first
         asdict = dataclasses.asdict
         return {
-            "ticker": self.ticker, "model": self.config.model, "target": self.config.target,
-            "window": self.config.window, "horizon": self.config.horizon,
-            "scheme": self.bt.scheme, "seeds": [o.wf.seed for o in self.runs],
+            "ticker": self.ticker,
+            "model": self.config.model,
+            "target": self.config.target,
+            "window": self.config.window,
+            "horizon": self.config.horizon,
+            "scheme": self.bt.scheme,
+            "seeds": [o.wf.seed for o in self.runs],
             "folds": [asdict(f) for f in r.wf.folds],
             "pooled": {k: asdict(v) for k, v in r.scores.target.items()},
             "pooled_price": {k: asdict(v) for k, v in r.scores.price.items()},
             "per_step": r.scores.per_step,
-            "dm_statistic": _none(r.dm_stat), "dm_pvalue": _none(r.dm_pvalue),
-            "strategy": asdict(r.strategy.stats), "buy_and_hold": asdict(r.buy_and_hold.stats),
-            "rule": self.bt.rule, "threshold": self.bt.threshold, "cost_bps": self.bt.cost_bps,
-            "n_predictions": int(len(r.wf.at)),
-            "period": [str(self.frame.dates[r.wf.at[0] + 1].date()), str(self.frame.dates[r.wf.at[-1] + 1].date())],
+            "dm_statistic": _none(r.dm_stat),
+            "dm_pvalue": _none(r.dm_pvalue),
+            "strategy": asdict(r.strategy.stats),
+            "buy_and_hold": asdict(r.buy_and_hold.stats),
+            "rule": self.bt.rule,
+            "threshold": self.bt.threshold,
+            "cost_bps": self.bt.cost_bps,
+            "n_predictions": len(r.wf.at),
+            "period": [
+                str(self.frame.dates[r.wf.at[0] + 1].date()),
+                str(self.frame.dates[r.wf.at[-1] + 1].date()),
+            ],
             "across_seeds": self.across_seeds,
-        }  # fmt: skip
+        }
 
 
 def _none(x: float) -> float | None:
@@ -93,12 +104,16 @@ def _summary(runs: list[SeedOutcome]) -> dict[str, dict[str, dict[str, float]]]:
     out: dict[str, dict[str, dict[str, float]]] = {}
     for name in runs[0].scores.target:
         ms_t = [o.scores.target[name] for o in runs]
-        out[name] = {k: ms([getattr(m, k) for m in ms_t])
-                     for k in ("mae", "rmse", "mase", "directional_accuracy", "skill_vs_naive")}  # fmt: skip
+        out[name] = {
+            k: ms([getattr(m, k) for m in ms_t])
+            for k in ("mae", "rmse", "mase", "directional_accuracy", "skill_vs_naive")
+        }
         out[name]["mape"] = ms([o.scores.price[name].mape for o in runs])
     out["model"]["dm_pvalue"] = ms([o.dm_pvalue for o in runs])
-    out["strategy"] = {k: ms([getattr(o.strategy.stats, k) for o in runs])
-                       for k in ("total_return", "cagr", "sharpe", "max_drawdown", "turnover", "trades")}  # fmt: skip
+    out["strategy"] = {
+        k: ms([getattr(o.strategy.stats, k) for o in runs])
+        for k in ("total_return", "cagr", "sharpe", "max_drawdown", "turnover", "trades")
+    }
     return out
 
 
@@ -107,13 +122,24 @@ def backtest(cfg: TrainConfig, bt: BacktestConfig, series: Series) -> BacktestRe
     cfg.validate()
     bt.validate()
     frame = build_frame(series.bars, cfg)
-    runs = [score_seed(frame, walk_forward(cfg.replace(seed=cfg.seed + i), frame, bt), bt) for i in range(bt.seeds)]
+    runs = [
+        score_seed(frame, walk_forward(cfg.replace(seed=cfg.seed + i), frame, bt), bt)
+        for i in range(bt.seeds)
+    ]
     result = BacktestResult(series.ticker, cfg, bt, frame, runs)
     result.across_seeds = _summary(runs)
     return result
 
 
 def fold_table(folds: list[FoldResult]) -> list[dict[str, Any]]:
-    return [{"fold": f.index, "test": f"{f.test_start}..{f.test_end}", "n": f.n,
-             "model": f.metrics["model"], "naive": f.metrics["naive"], "dm_pvalue": f.dm_pvalue}
-            for f in folds]  # fmt: skip
+    return [
+        {
+            "fold": f.index,
+            "test": f"{f.test_start}..{f.test_end}",
+            "n": f.n,
+            "model": f.metrics["model"],
+            "naive": f.metrics["naive"],
+            "dm_pvalue": f.dm_pvalue,
+        }
+        for f in folds
+    ]

@@ -52,8 +52,9 @@ def simulate(positions: np.ndarray, log_returns: np.ndarray, cost_bps: float) ->
     return Simulation(positions, net, equity, stats(positions, simple, net, equity, changes))
 
 
-def stats(positions: np.ndarray, simple: np.ndarray, net: np.ndarray, equity: np.ndarray,
-          changes: np.ndarray) -> StrategyStats:  # fmt: skip
+def stats(
+    positions: np.ndarray, simple: np.ndarray, net: np.ndarray, equity: np.ndarray, changes: np.ndarray
+) -> StrategyStats:
     n = len(net)
     total = float(equity[-1] - 1.0) if n else 0.0
     years = n / TRADING_DAYS

@@ -73,7 +73,9 @@ def fit_fold(cfg: TrainConfig, frame: Frame, lo: int, cutoff: int, init: Fitted 
     return fit_forecaster(cfg, known, train_end, val_end, init=init)
 
 
-def block_origins(fold: Fold, n: int, horizon: int, start: int | None = None, stop: int | None = None) -> np.ndarray:
+def block_origins(
+    fold: Fold, n: int, horizon: int, start: int | None = None, stop: int | None = None
+) -> np.ndarray:
     """Origins whose first target lies in [start, stop) (default: the whole block)."""
     first = fold.cutoff if start is None else start
     last = fold.end if stop is None else stop
@@ -108,8 +110,9 @@ class WalkForward:
 FitFn = Callable[[TrainConfig, Frame, int, int, Fitted | None], Fitted]
 
 
-def _baselines(cfg: TrainConfig, frame: Frame, fold_lo: int, cutoff: int, fitted: Fitted,
-               at: np.ndarray) -> dict[str, np.ndarray]:  # fmt: skip
+def _baselines(
+    cfg: TrainConfig, frame: Frame, fold_lo: int, cutoff: int, fitted: Fitted, at: np.ndarray
+) -> dict[str, np.ndarray]:
     """Naive, drift and linear AR refitted on the fold's own fitting rows."""
     known = frame.slice(fold_lo, cutoff)
     train_end, _ = fit_split(cfg, known.n)
@@ -153,9 +156,18 @@ def walk_forward(cfg: TrainConfig, frame: Frame, bt: BacktestConfig, fit: FitFn 
         metrics = {k: score(v, truth, got["naive"]) for k, v in got.items()}
         _, p = diebold_mariano((got["model"] - truth)[:, 0], (got["naive"] - truth)[:, 0], 1)
         d = frame.dates
-        results.append(FoldResult(fold.index, str(d[fold.lo].date()), str(d[fold.cutoff - 1].date()),
-                                  str(d[fold.cutoff].date()), str(d[fold.end - 1].date()), len(at_block),
-                                  metrics, None if np.isnan(p) else p))  # fmt: skip
+        results.append(
+            FoldResult(
+                fold.index,
+                str(d[fold.lo].date()),
+                str(d[fold.cutoff - 1].date()),
+                str(d[fold.cutoff].date()),
+                str(d[fold.end - 1].date()),
+                len(at_block),
+                metrics,
+                None if np.isnan(p) else p,
+            )
+        )
         fold_ids.append(np.full(len(at_block), fold.index))
         for k in parts:
             parts[k].append(got[k])

@@ -12,8 +12,8 @@ from lstmcast import __version__
 from lstmcast.cli.backtest import audit_cli, backtest_cli
 from lstmcast.cli.daily import cron_cli, daily_cli
 from lstmcast.cli.data import data_app
-from lstmcast.cli.forecast import forecast_cli, ledger_cli
 from lstmcast.cli.fetch import fetch_cli
+from lstmcast.cli.forecast import forecast_cli, ledger_cli
 from lstmcast.cli.import_ import import_cli
 from lstmcast.cli.models import models_app
 from lstmcast.cli.train import train_cli
@@ -37,8 +37,15 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    home: Annotated[str | None, typer.Option(help="Data dir (default: $LSTMCAST_HOME or the platform's user data dir).", show_default=False)] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    home: Annotated[
+        str | None,
+        typer.Option(
+            help="Data dir (default: $LSTMCAST_HOME or the platform's user data dir).", show_default=False
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
 ) -> None:
     """Honest daily stock forecasts: LSTM, GRU, RNN and 1D-CNN, always next to the random walk."""
     ctx.obj = {"home": home}
@@ -67,5 +74,7 @@ def main() -> None:
     except Exception as exc:  # last line of defence: one line, exit 1
         if os.environ.get("LSTMCAST_DEBUG"):
             raise
-        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc} (set LSTMCAST_DEBUG=1 for details)\n")
+        sys.stderr.write(
+            f"error: unexpected {type(exc).__name__}: {exc} (set LSTMCAST_DEBUG=1 for details)\n"
+        )
         sys.exit(1)

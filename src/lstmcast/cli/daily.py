@@ -15,9 +15,13 @@ from lstmcast.cli.common import emit_json, err_console, guarded, home_of, out_co
 @guarded
 def daily_cli(
     ctx: typer.Context,
-    config: Annotated[Path | None, typer.Option(help="Watchlist TOML. [default: $LSTMCAST_HOME/daily.toml]")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Watchlist TOML. [default: $LSTMCAST_HOME/daily.toml]")
+    ] = None,
     init: Annotated[bool, typer.Option("--init", help="Write a commented example config and exit.")] = False,
-    log_file: Annotated[Path | None, typer.Option(help="Append the summary here instead of printing it.")] = None,
+    log_file: Annotated[
+        Path | None, typer.Option(help="Append the summary here instead of printing it.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing when all went well.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
@@ -36,8 +40,12 @@ def daily_cli(
         return
     report = daily(home, config)
     stamp = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    lines = [f"{stamp} {t.ticker} {t.status}" + (f" {t.next_date} {t.next_price:.4f}" if t.next_price else "")
-             + (f" ({t.detail})" if t.detail else "") for t in report.tickers]  # fmt: skip
+    lines = [
+        f"{stamp} {t.ticker} {t.status}"
+        + (f" {t.next_date} {t.next_price:.4f}" if t.next_price else "")
+        + (f" ({t.detail})" if t.detail else "")
+        for t in report.tickers
+    ]
     for t in report.tickers:
         if t.exit_code:
             err_console().print(f"[red]error:[/red] {t.ticker}: {t.detail}", soft_wrap=True)
@@ -50,8 +58,15 @@ def daily_cli(
     elif not quiet or report.exit_code:
         table = Table("ticker", "status", "as of", "next", "forecast", "model", "detail", title="daily")
         for t in report.tickers:
-            table.add_row(t.ticker, t.status, t.as_of or "–", t.next_date or "–",
-                          f"{t.next_price:,.2f}" if t.next_price else "–", t.model_id or "–", t.detail)  # fmt: skip
+            table.add_row(
+                t.ticker,
+                t.status,
+                t.as_of or "–",
+                t.next_date or "–",
+                f"{t.next_price:,.2f}" if t.next_price else "–",
+                t.model_id or "–",
+                t.detail,
+            )
         out_console().print(table)
     if report.exit_code:
         raise typer.Exit(report.exit_code)

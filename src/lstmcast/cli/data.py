@@ -52,7 +52,9 @@ def data_cli(
         table = Table("ticker", "first", "last", "rows", "source", title=f"stored in {home}")
         for s in summary:
             table.add_row(s.ticker, s.first, s.last, str(s.rows), s.source)
-        out_console().print(table if summary else "no prices stored yet: try `lstmcast import` or `lstmcast fetch`")
+        out_console().print(
+            table if summary else "no prices stored yet: try `lstmcast import` or `lstmcast fetch`"
+        )
         return
     last: list[dict[str, Any]] = ticker_tail(home, ticker, rows)
     if as_json:
@@ -60,11 +62,14 @@ def data_cli(
         return
     table = Table(*last[0].keys(), title=f"{ticker.upper()}: last {len(last)} rows")
     for r in last:
-        table.add_row(*(
-            (f"{v:,.0f}" if k == "volume" else fmt(v, 4 if k == "adj_close" else 2))
-            if isinstance(v, float) else str(v)
-            for k, v in r.items()
-        ))  # fmt: skip
+        table.add_row(
+            *(
+                (f"{v:,.0f}" if k == "volume" else fmt(v, 4 if k == "adj_close" else 2))
+                if isinstance(v, float)
+                else str(v)
+                for k, v in r.items()
+            )
+        )
     out_console().print(table)
 
 

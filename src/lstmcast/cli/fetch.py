@@ -17,15 +17,22 @@ def _parse_day(value: str | None, name: str) -> datetime | None:
     try:
         return datetime.strptime(value, "%Y-%m-%d")
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date like 2024-01-31", param_hint=name)
+        raise typer.BadParameter(f"{value!r} is not a date like 2024-01-31", param_hint=name) from None
 
 
 @guarded
 def fetch_cli(
     ctx: typer.Context,
     tickers: Annotated[list[str], typer.Argument(help="One or more tickers, e.g. AAPL MSFT ^GSPC.")],
-    start: Annotated[str | None, typer.Option(help="First date (YYYY-MM-DD). Default: everything, or shortly before the last stored bar.")] = None,
-    end: Annotated[str | None, typer.Option(help="Last date, inclusive (YYYY-MM-DD). Default: today.")] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            help="First date (YYYY-MM-DD). Default: everything, or shortly before the last stored bar."
+        ),
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Last date, inclusive (YYYY-MM-DD). Default: today.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Download daily prices (OHLC, adjusted close, volume) from Yahoo Finance.
@@ -52,8 +59,14 @@ def fetch_cli(
             result = "updated" if o.stats.changed else "nothing new"
             if o.revised_history:
                 result += " (history revised)"
-            table.add_row(o.ticker, result, f"{o.start} .. {o.end}", str(o.stats.inserted),
-                          str(o.stats.updated), str(o.stats.unchanged))  # fmt: skip
+            table.add_row(
+                o.ticker,
+                result,
+                f"{o.start} .. {o.end}",
+                str(o.stats.inserted),
+                str(o.stats.updated),
+                str(o.stats.unchanged),
+            )
         out_console().print(table)
     if report.exit_code:
         raise typer.Exit(report.exit_code)

@@ -14,11 +14,18 @@ from lstmcast.cli.common import emit_json, fmt, guarded, home_of, out_console, p
 def forecast_cli(
     ctx: typer.Context,
     tickers: Annotated[list[str], typer.Argument(help="Stored tickers to forecast.")],
-    model_id: Annotated[str | None, typer.Option("--model-id", help="Use this model (default: the newest for the ticker).")] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Newest model of this type: lstm, gru, rnn, cnn.")] = None,
+    model_id: Annotated[
+        str | None, typer.Option("--model-id", help="Use this model (default: the newest for the ticker).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Newest model of this type: lstm, gru, rnn, cnn.")
+    ] = None,
     horizon: Annotated[int, typer.Option(help="Trading days to forecast.")] = 1,
     calendar: Annotated[str | None, typer.Option(help="Exchange calendar (ISO MIC). [default: XNYS]")] = None,
-    retrain_if_older: Annotated[int | None, typer.Option(help="Retrain first if the newest bar is more than DAYS past the model's data.")] = None,
+    retrain_if_older: Annotated[
+        int | None,
+        typer.Option(help="Retrain first if the newest bar is more than DAYS past the model's data."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Forecast the next trading days with 80% and 95% intervals, and record them in the ledger.
@@ -29,8 +36,10 @@ def forecast_cli(
     from lstmcast.config import DEFAULT_CALENDAR
     from lstmcast.forecast import forecast
 
-    results = [forecast(home_of(ctx), t, model_id, model, horizon, calendar or DEFAULT_CALENDAR, retrain_if_older)
-               for t in tickers]  # fmt: skip
+    results = [
+        forecast(home_of(ctx), t, model_id, model, horizon, calendar or DEFAULT_CALENDAR, retrain_if_older)
+        for t in tickers
+    ]
     for r in results:
         for w in r.warnings:
             warn(f"{r.ticker}: {w}")
@@ -39,13 +48,28 @@ def forecast_cli(
         return
     con = out_console()
     for r in results:
-        t = Table("date", "price", "return", "80% interval", "95% interval",
-                  title=f"{r.ticker} from {r.as_of} close {r.last_price:,.2f} ({r.model_id})", title_justify="left")  # fmt: skip
+        t = Table(
+            "date",
+            "price",
+            "return",
+            "80% interval",
+            "95% interval",
+            title=f"{r.ticker} from {r.as_of} close {r.last_price:,.2f} ({r.model_id})",
+            title_justify="left",
+        )
         for f in r.forecasts:
-            t.add_row(f.date, fmt(f.price, 2), pct(f.log_return, 2), f"{f.lower_80:,.2f} .. {f.upper_80:,.2f}",
-                      f"{f.lower_95:,.2f} .. {f.upper_95:,.2f}")  # fmt: skip
+            t.add_row(
+                f.date,
+                fmt(f.price, 2),
+                pct(f.log_return, 2),
+                f"{f.lower_80:,.2f} .. {f.upper_80:,.2f}",
+                f"{f.lower_95:,.2f} .. {f.upper_95:,.2f}",
+            )
         con.print(t)
-        con.print(f"ledger: {r.ledger_new} new row(s)" + ("" if r.ledger_new else " (already forecast from this bar)"))
+        con.print(
+            f"ledger: {r.ledger_new} new row(s)"
+            + ("" if r.ledger_new else " (already forecast from this bar)")
+        )
 
 
 @guarded
@@ -66,17 +90,61 @@ def ledger_cli(
     if not report.rows:
         con.print("the ledger is empty: run `lstmcast forecast TICKER`")
         return
-    s = Table("ticker", "model", "forecasts", "scored", "pending", "MAE", "naive MAE", "hit rate",
-              "80% cover", "95% cover", title="live record", title_justify="left")  # fmt: skip
+    s = Table(
+        "ticker",
+        "model",
+        "forecasts",
+        "scored",
+        "pending",
+        "MAE",
+        "naive MAE",
+        "hit rate",
+        "80% cover",
+        "95% cover",
+        title="live record",
+        title_justify="left",
+    )
     for x in report.summary:
-        s.add_row(x.ticker, x.model_id, str(x.forecasts), str(x.scored), str(x.pending), fmt(x.mae, 3),
-                  fmt(x.naive_mae, 3), pct(x.hit_rate).lstrip("+"), pct(x.coverage_80).lstrip("+"),
-                  pct(x.coverage_95).lstrip("+"))  # fmt: skip
+        s.add_row(
+            x.ticker,
+            x.model_id,
+            str(x.forecasts),
+            str(x.scored),
+            str(x.pending),
+            fmt(x.mae, 3),
+            fmt(x.naive_mae, 3),
+            pct(x.hit_rate).lstrip("+"),
+            pct(x.coverage_80).lstrip("+"),
+            pct(x.coverage_95).lstrip("+"),
+        )
     con.print(s)
-    t = Table("ticker", "as of", "target", "step", "forecast", "realised", "error", "in 80%", "in 95%",
-              title="recent forecasts", title_justify="left")  # fmt: skip
-    yes = lambda b: "–" if b is None else ("yes" if b else "no")  # noqa: E731
+    t = Table(
+        "ticker",
+        "as of",
+        "target",
+        "step",
+        "forecast",
+        "realised",
+        "error",
+        "in 80%",
+        "in 95%",
+        title="recent forecasts",
+        title_justify="left",
+    )
+
+    def yes(b: bool | None) -> str:
+        return "–" if b is None else ("yes" if b else "no")
+
     for r in report.rows[-rows:]:
-        t.add_row(r["ticker"], r["as_of"], r["target_date"], str(r["step"]), fmt(r["price"], 2),
-                  fmt(r["realised"], 2), fmt(r["error"], 2), yes(r["in_80"]), yes(r["in_95"]))  # fmt: skip
+        t.add_row(
+            r["ticker"],
+            r["as_of"],
+            r["target_date"],
+            str(r["step"]),
+            fmt(r["price"], 2),
+            fmt(r["realised"], 2),
+            fmt(r["error"], 2),
+            yes(r["in_80"]),
+            yes(r["in_95"]),
+        )
     con.print(t)

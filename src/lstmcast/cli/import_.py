@@ -31,8 +31,10 @@ def import_cli(
         emit_json(result)
         return
     s = result.stats
-    what = "nothing new: every row was already stored" if not s.changed else (
-        f"{s.inserted} new, {s.updated} revised, {s.unchanged} unchanged"
+    what = (
+        "nothing new: every row was already stored"
+        if not s.changed
+        else (f"{s.inserted} new, {s.updated} revised, {s.unchanged} unchanged")
     )
     out_console().print(
         f"{result.ticker}: {result.rows} rows {result.first} .. {result.last} from {path.name}: {what}"

@@ -30,9 +30,16 @@ def models_cli(
         return
     table = Table("id", "tickers", "model", "target", "train", "test", "skill vs naive", "created")
     for r in found:
-        table.add_row(r["id"], ",".join(r["tickers"]), r["model"], r["target"],
-                      f"{r['train_start']}..{r['train_end']}", f"{r['test_start']}..{r['test_end']}",
-                      pct(r["skill"], 2), r["created_at"])  # fmt: skip
+        table.add_row(
+            r["id"],
+            ",".join(r["tickers"]),
+            r["model"],
+            r["target"],
+            f"{r['train_start']}..{r['train_end']}",
+            f"{r['test_start']}..{r['test_end']}",
+            pct(r["skill"], 2),
+            r["created_at"],
+        )
     out_console().print(table if found else "no models yet: try `lstmcast train TICKER`")
 
 

@@ -10,11 +10,17 @@ import typer
 Ticker = Annotated[str | None, typer.Argument(help="A stored ticker (or use --csv).", show_default=False)]
 Csv = Annotated[Path | None, typer.Option("--csv", help="Read prices from this CSV instead of the store.")]
 Model = Annotated[str | None, typer.Option("--model", "-m", help="lstm, gru, rnn or cnn. [default: lstm]")]
-Target = Annotated[str | None, typer.Option(help="log_return (next-day log return) or price. [default: log_return]")]
-Features = Annotated[str | None, typer.Option(help="Comma-separated extras: log_volume_change, hl_range, oc_return.")]
+Target = Annotated[
+    str | None, typer.Option(help="log_return (next-day log return) or price. [default: log_return]")
+]
+Features = Annotated[
+    str | None, typer.Option(help="Comma-separated extras: log_volume_change, hl_range, oc_return.")
+]
 Window = Annotated[int | None, typer.Option(help="Bars of history per sample. [default: 50]")]
 Horizon = Annotated[int | None, typer.Option(help="Steps forecast from each origin. [default: 1]")]
-Decoder = Annotated[str | None, typer.Option(help="Multi-step: direct, recursive or seq2seq. [default: direct]")]
+Decoder = Annotated[
+    str | None, typer.Option(help="Multi-step: direct, recursive or seq2seq. [default: direct]")
+]
 Val = Annotated[float | None, typer.Option("--val", help="Validation fraction. [default: 0.1]")]
 TestFrac = Annotated[float | None, typer.Option("--test", help="Test fraction. [default: 0.1]")]
 Hidden = Annotated[int | None, typer.Option(help="Recurrent hidden size. [default: 64]")]
@@ -45,13 +51,22 @@ def train_config(**options: Any) -> Any:
     given = {renames.get(k, k): v for k, v in given.items()}
     return TrainConfig(**given).validate()
 
+
 Folds = Annotated[int | None, typer.Option(help="Consecutive test blocks. [default: 5]")]
-TestSize = Annotated[float | None, typer.Option(help="Share of the series forecast out of sample. [default: 0.2]")]
-Start = Annotated[str | None, typer.Option(help="Forecast every bar from this date on (instead of --test-size).")]
-Scheme = Annotated[str | None, typer.Option(help="expanding (all the past) or sliding (last --train-size bars).")]
+TestSize = Annotated[
+    float | None, typer.Option(help="Share of the series forecast out of sample. [default: 0.2]")
+]
+Start = Annotated[
+    str | None, typer.Option(help="Forecast every bar from this date on (instead of --test-size).")
+]
+Scheme = Annotated[
+    str | None, typer.Option(help="expanding (all the past) or sliding (last --train-size bars).")
+]
 TrainSize = Annotated[int | None, typer.Option(help="Bars per fit with --scheme sliding. [default: 1000]")]
 RetrainEvery = Annotated[int | None, typer.Option(help="Refit (warm start) every N bars inside a block.")]
-Seeds = Annotated[int | None, typer.Option(help="Repeat with this many seeds; reports mean ± std. [default: 1]")]
+Seeds = Annotated[
+    int | None, typer.Option(help="Repeat with this many seeds; reports mean ± std. [default: 1]")
+]
 Rule = Annotated[str | None, typer.Option(help="long_flat or long_short. [default: long_flat]")]
 Threshold = Annotated[float | None, typer.Option(help="Minimum forecast log return to trade. [default: 0]")]
 CostBps = Annotated[float | None, typer.Option(help="Cost per unit of turnover, basis points. [default: 5]")]

@@ -16,8 +16,13 @@ def epoch_progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[
     if not enabled:
         yield None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("epoch {task.completed}/{task.total}"),
-               TextColumn("train {task.fields[train]}  val {task.fields[val]}"), TimeRemainingColumn())  # fmt: skip
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("epoch {task.completed}/{task.total}"),
+        TextColumn("train {task.fields[train]}  val {task.fields[val]}"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=err_console(), transient=True) as bar:
         task = bar.add_task(label, total=total, train="–", val="–")
 

@@ -20,24 +20,41 @@ def metrics_table(title: str, target: dict[str, Any], price: dict[str, Any], tar
     unit = "ret" if target_name == "log_return" else "$"
     table = Table(title=title, title_justify="left")
     table.add_column("forecaster", justify="left")
-    for col in (f"MAE ({unit})", f"RMSE ({unit})", "MAE ($)", "RMSE ($)", "MAPE", "MASE", "dir. acc", "p(coin)",
-                "skill vs naive"):  # fmt: skip
+    for col in (
+        f"MAE ({unit})",
+        f"RMSE ({unit})",
+        "MAE ($)",
+        "RMSE ($)",
+        "MAPE",
+        "MASE",
+        "dir. acc",
+        "p(coin)",
+        "skill vs naive",
+    ):
         table.add_column(col, justify="right")
     for name in target:
         t, p = _get(target[name]), _get(price[name])
         table.add_row(
-            name, fmt(t["mae"], 5 if unit == "ret" else 2), fmt(t["rmse"], 5 if unit == "ret" else 2),
-            fmt(p["mae"], 2), fmt(p["rmse"], 2), pct(p["mape"], 2).lstrip("+"), fmt(p["mase"], 3),
+            name,
+            fmt(t["mae"], 5 if unit == "ret" else 2),
+            fmt(t["rmse"], 5 if unit == "ret" else 2),
+            fmt(p["mae"], 2),
+            fmt(p["rmse"], 2),
+            pct(p["mape"], 2).lstrip("+"),
+            fmt(p["mase"], 3),
             pct(t["directional_accuracy"]).lstrip("+") if t["directional_accuracy"] is not None else "–",
-            _p(t["directional_pvalue"]), pct(t["skill_vs_naive"], 2),
-        )  # fmt: skip
+            _p(t["directional_pvalue"]),
+            pct(t["skill_vs_naive"], 2),
+        )
     return table
 
 
 def _get(m: Any) -> dict[str, Any]:
     import dataclasses
 
-    return dataclasses.asdict(m) if dataclasses.is_dataclass(m) else dict(m)
+    if dataclasses.is_dataclass(m) and not isinstance(m, type):
+        return dataclasses.asdict(m)
+    return dict(m)
 
 
 def verdict(skill: float | None, pvalue: float | None = None) -> str:
@@ -48,5 +65,6 @@ def verdict(skill: float | None, pvalue: float | None = None) -> str:
         qual = "" if pvalue is not None else " on this one test segment; check `lstmcast backtest`"
         return f"[green]beats the random walk[/green] by {skill:.2%} in MSE{qual}"
     if skill > 0:
-        return f"beats the random walk by {skill:.2%} in MSE, [yellow]not significantly (DM p={pvalue:.2f})[/yellow]"
+        note = f"[yellow]not significantly (DM p={pvalue:.2f})[/yellow]"
+        return f"beats the random walk by {skill:.2%} in MSE, {note}"
     return f"[red]does not beat the random walk[/red] ({skill:+.2%} in MSE)"

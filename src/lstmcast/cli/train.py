@@ -14,22 +14,41 @@ from lstmcast.cli.render import metrics_table, verdict
 
 @guarded
 def train_cli(
-    ctx: typer.Context, ticker: o.Ticker = None, csv: o.Csv = None, model: o.Model = None,
-    target: o.Target = None, features: o.Features = None, window: o.Window = None,
-    horizon: o.Horizon = None, decoder: o.Decoder = None, val: o.Val = None, test: o.TestFrac = None,
-    hidden: o.Hidden = None, layers: o.Layers = None, dropout: o.Dropout = None,
-    kernel_size: o.Kernel = None, channels: o.Channels = None, epochs: o.Epochs = None,
-    batch_size: o.BatchSize = None, lr: o.Lr = None, loss: o.Loss = None, clip: o.Clip = None,
-    patience: o.Patience = None, seed: o.Seed = None, device: o.Device = None,
-    threads: o.Threads = None, as_json: o.Json = False,
-) -> None:  # fmt: skip
+    ctx: typer.Context,
+    ticker: o.Ticker = None,
+    csv: o.Csv = None,
+    model: o.Model = None,
+    target: o.Target = None,
+    features: o.Features = None,
+    window: o.Window = None,
+    horizon: o.Horizon = None,
+    decoder: o.Decoder = None,
+    val: o.Val = None,
+    test: o.TestFrac = None,
+    hidden: o.Hidden = None,
+    layers: o.Layers = None,
+    dropout: o.Dropout = None,
+    kernel_size: o.Kernel = None,
+    channels: o.Channels = None,
+    epochs: o.Epochs = None,
+    batch_size: o.BatchSize = None,
+    lr: o.Lr = None,
+    loss: o.Loss = None,
+    clip: o.Clip = None,
+    patience: o.Patience = None,
+    seed: o.Seed = None,
+    device: o.Device = None,
+    threads: o.Threads = None,
+    as_json: o.Json = False,
+) -> None:
     """Train an LSTM, GRU, RNN or 1D-CNN on a time split and compare it with the baselines.
 
     Splits train/validation/test in time (80/10/10), scales on the training part only,
     stops early on validation loss, and saves the model under $LSTMCAST_HOME/models/.
     """
-    cfg = o.train_config(**{k: v for k, v in locals().items()
-                            if k not in ("ctx", "ticker", "csv", "as_json")})  # fmt: skip
+    cfg = o.train_config(
+        **{k: v for k, v in locals().items() if k not in ("ctx", "ticker", "csv", "as_json")}
+    )
     from lstmcast.datasets import load_series
     from lstmcast.train import train
 
@@ -52,7 +71,10 @@ def render_report(report: Any) -> None:
         f" horizon {report.horizon}: {report.epochs_run} epochs ({report.stopped}, best {report.best_epoch}),"
         f" {report.train_seconds:.1f}s on {report.device}"
     )
-    con.print(f"train {seg['train'][0]}..{seg['train'][1]}  validation {seg['validation'][0]}..{seg['validation'][1]}"
-              f"  test {seg['test'][0]}..{seg['test'][1]}")  # fmt: skip
+    con.print(
+        f"train {seg['train'][0]}..{seg['train'][1]}"
+        f"  validation {seg['validation'][0]}..{seg['validation'][1]}"
+        f"  test {seg['test'][0]}..{seg['test'][1]}"
+    )
     con.print(metrics_table("test segment", report.test, report.test_price, report.target))
     con.print(f"model {report.model_id}: {verdict(report.test['model'].skill_vs_naive)}")

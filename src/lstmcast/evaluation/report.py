@@ -35,9 +35,14 @@ class BlockForecasts:
 
 
 def baseline_forecasts(
-    frame: Frame, at: np.ndarray, horizon: int, window: int, train_at: np.ndarray,
-    train_end: int, scaler: object,
-) -> dict[str, np.ndarray]:  # fmt: skip
+    frame: Frame,
+    at: np.ndarray,
+    horizon: int,
+    window: int,
+    train_at: np.ndarray,
+    train_end: int,
+    scaler: object,
+) -> dict[str, np.ndarray]:
     """Baselines refitted on the training part only (drift rate, AR coefficients)."""
     mu = baselines.drift_rate(frame, train_end)
     coef = baselines.fit_linear(frame, scaler, train_at, window, horizon)  # type: ignore[arg-type]
@@ -72,8 +77,15 @@ def score_block(frame: Frame, block: BlockForecasts) -> Scores:
         y_model = block.by_name["model"]
         for k in range(horizon):
             m = score(y_model[:, k], y_true[:, k], naive_t[:, k])
-            per_step.append({"step": k + 1, "mae": m.mae, "rmse": m.rmse, "skill_vs_naive": m.skill_vs_naive,
-                             "naive_mae": float(np.mean(np.abs(naive_t[:, k] - y_true[:, k])))})  # fmt: skip
+            per_step.append(
+                {
+                    "step": k + 1,
+                    "mae": m.mae,
+                    "rmse": m.rmse,
+                    "skill_vs_naive": m.skill_vs_naive,
+                    "naive_mae": float(np.mean(np.abs(naive_t[:, k] - y_true[:, k]))),
+                }
+            )
     return Scores(target, price, per_step)
 
 

@@ -14,8 +14,9 @@ def binomial_two_sided_p(successes: int, trials: int, p: float = 0.5) -> float:
     k = np.arange(trials + 1)
     log_pmf = (
         np.array([math.lgamma(trials + 1) - math.lgamma(i + 1) - math.lgamma(trials - i + 1) for i in k])
-        + k * math.log(p) + (trials - k) * math.log1p(-p)
-    )  # fmt: skip
+        + k * math.log(p)
+        + (trials - k) * math.log1p(-p)
+    )
     pmf = np.exp(log_pmf)
     observed = pmf[successes]
     return float(min(1.0, pmf[pmf <= observed * (1 + 1e-7)].sum()))

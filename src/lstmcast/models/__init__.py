@@ -16,14 +16,15 @@ def build_model(config: TrainConfig, n_features: int) -> nn.Module:
     if config.model == "cnn":
         from lstmcast.models.cnn import ConvForecaster
 
-        return ConvForecaster(n_features, config.window, out, config.channels,
-                              config.kernel_size, config.layers, config.dropout)  # fmt: skip
+        return ConvForecaster(
+            n_features, config.window, out, config.channels, config.kernel_size, config.layers, config.dropout
+        )
     if config.decoder == "seq2seq":
         from lstmcast.models.seq2seq import Seq2SeqForecaster
 
-        return Seq2SeqForecaster(config.model, n_features, config.hidden, config.layers,
-                                 config.dropout, config.horizon)  # fmt: skip
+        return Seq2SeqForecaster(
+            config.model, n_features, config.hidden, config.layers, config.dropout, config.horizon
+        )
     from lstmcast.models.recurrent import RecurrentForecaster
 
-    return RecurrentForecaster(config.model, n_features, config.hidden, config.layers,
-                               config.dropout, out)  # fmt: skip
+    return RecurrentForecaster(config.model, n_features, config.hidden, config.layers, config.dropout, out)

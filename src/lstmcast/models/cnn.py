@@ -11,8 +11,16 @@ from torch import nn
 
 
 class ConvForecaster(nn.Module):
-    def __init__(self, n_features: int, window: int, horizon: int, channels: int, kernel: int,
-                 layers: int, dropout: float) -> None:  # fmt: skip
+    def __init__(
+        self,
+        n_features: int,
+        window: int,
+        horizon: int,
+        channels: int,
+        kernel: int,
+        layers: int,
+        dropout: float,
+    ) -> None:
         super().__init__()
         blocks: list[nn.Module] = []
         c_in = n_features

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
-CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+CELLS: dict[str, Any] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
 class RecurrentForecaster(nn.Module):
-    def __init__(self, cell: str, n_features: int, hidden: int, layers: int, dropout: float,
-                 horizon: int) -> None:  # fmt: skip
+    def __init__(
+        self, cell: str, n_features: int, hidden: int, layers: int, dropout: float, horizon: int
+    ) -> None:
         super().__init__()
         # Inter-layer dropout only: PyTorch applies it between stacked layers, not in time.
-        self.rnn = CELLS[cell](n_features, hidden, num_layers=layers, batch_first=True,
-                               dropout=dropout if layers > 1 else 0.0)  # fmt: skip
+        self.rnn = CELLS[cell](
+            n_features, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0
+        )
         self.head = nn.Linear(hidden, horizon)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

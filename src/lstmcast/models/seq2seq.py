@@ -9,8 +9,9 @@ from lstmcast.models.recurrent import CELLS
 
 
 class Seq2SeqForecaster(nn.Module):
-    def __init__(self, cell: str, n_features: int, hidden: int, layers: int, dropout: float,
-                 horizon: int) -> None:  # fmt: skip
+    def __init__(
+        self, cell: str, n_features: int, hidden: int, layers: int, dropout: float, horizon: int
+    ) -> None:
         super().__init__()
         drop = dropout if layers > 1 else 0.0
         self.encoder = CELLS[cell](n_features, hidden, num_layers=layers, batch_first=True, dropout=drop)

@@ -37,8 +37,9 @@ class Frame:
         return Frame(self.dates[:stop], self.x[:stop], self.price[:stop], self.columns, self.target)
 
     def slice(self, start: int, stop: int) -> Frame:
-        return Frame(self.dates[start:stop], self.x[start:stop], self.price[start:stop], self.columns,
-                     self.target)  # fmt: skip
+        return Frame(
+            self.dates[start:stop], self.x[start:stop], self.price[start:stop], self.columns, self.target
+        )
 
     def fingerprint(self) -> str:
         """Identifies the exact data a model saw (dates and values)."""
@@ -86,8 +87,11 @@ def split_rows(n: int, val_frac: float, test_frac: float) -> Segments:
 def _fits(n: int, config: TrainConfig) -> bool:
     seg = split_rows(n, config.val_frac, config.test_frac)
     o = seg.origins(config.window, config.horizon)
-    return (len(o["train"]) >= MIN_TRAIN_SAMPLES and len(o["val"]) >= MIN_EVAL_SAMPLES
-            and len(o["test"]) >= MIN_EVAL_SAMPLES)  # fmt: skip
+    return (
+        len(o["train"]) >= MIN_TRAIN_SAMPLES
+        and len(o["val"]) >= MIN_EVAL_SAMPLES
+        and len(o["test"]) >= MIN_EVAL_SAMPLES
+    )
 
 
 def min_bars(config: TrainConfig) -> int:
@@ -111,8 +115,6 @@ def check_length(frame: Frame, config: TrainConfig, ticker: str) -> Segments:
     return split_rows(frame.n, config.val_frac, config.test_frac)
 
 
-def sample_arrays(
-    xs: np.ndarray, window: int, horizon: int, at: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def sample_arrays(xs: np.ndarray, window: int, horizon: int, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Scaled inputs (N, window, F) and scaled targets (N, horizon) for origins `at`."""
     return W.windows(xs, window, at), W.targets(xs[:, 0], horizon, at)

@@ -27,8 +27,11 @@ def feature_frame(bars: pd.DataFrame, target: str, features: tuple[str, ...]) ->
     else:
         cols["price"] = adj.to_numpy(dtype="float64")
     for name in features:
-        needed = {"log_volume_change": ["volume"], "hl_range": ["high", "low"],
-                  "oc_return": ["open", "close"]}[name]  # fmt: skip
+        needed = {
+            "log_volume_change": ["volume"],
+            "hl_range": ["high", "low"],
+            "oc_return": ["open", "close"],
+        }[name]
         missing = [c for c in needed if bars[c].isna().any()]
         if missing:
             raise DataError(f"feature {name} needs the {'/'.join(missing)} column(s), which this data lacks")

@@ -16,12 +16,24 @@ from lstmcast.store.prices import PRICE_COLUMNS
 SPLIT_SUSPECT_MOVE = 0.40
 
 _ALIASES = {
-    "date": "date", "datetime": "date", "timestamp": "date", "time": "date", "day": "date",
-    "open": "open", "high": "high", "low": "low",
-    "close": "close", "price": "close", "last": "close", "closeprice": "close",
-    "adjclose": "adj_close", "adjustedclose": "adj_close", "adjclosing": "adj_close",
-    "volume": "volume", "vol": "volume",
-}  # fmt: skip
+    "date": "date",
+    "datetime": "date",
+    "timestamp": "date",
+    "time": "date",
+    "day": "date",
+    "open": "open",
+    "high": "high",
+    "low": "low",
+    "close": "close",
+    "price": "close",
+    "last": "close",
+    "closeprice": "close",
+    "adjclose": "adj_close",
+    "adjustedclose": "adj_close",
+    "adjclosing": "adj_close",
+    "volume": "volume",
+    "vol": "volume",
+}
 
 # Tried in order when the dates are not ISO 8601; US month-first before day-first.
 _DATE_FORMATS = ["%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y%m%d", "%d-%b-%Y", "%b %d, %Y", "%Y/%m/%d"]

@@ -24,9 +24,13 @@ RETRIES = 4  # attempts after the first one when Yahoo rate-limits us
 BACKOFF_S = 2.0  # first wait; doubles each attempt
 
 _YAHOO_COLUMNS = {
-    "Open": "open", "High": "high", "Low": "low", "Close": "close",
-    "Adj Close": "adj_close", "Volume": "volume",
-}  # fmt: skip
+    "Open": "open",
+    "High": "high",
+    "Low": "low",
+    "Close": "close",
+    "Adj Close": "adj_close",
+    "Volume": "volume",
+}
 
 _sleep: Callable[[float], None] = time.sleep  # replaced by tests, which must not wait
 
@@ -60,8 +64,20 @@ def _is_network_error(exc: BaseException) -> bool:
     if isinstance(exc, (OSError, TimeoutError)):
         return True
     names = {cls.__name__ for cls in type(exc).__mro__}
-    return bool(names & {"ConnectionError", "Timeout", "ConnectTimeout", "ReadTimeout",
-                         "ProxyError", "SSLError", "DNSError", "RequestException", "CurlError"})  # fmt: skip
+    return bool(
+        names
+        & {
+            "ConnectionError",
+            "Timeout",
+            "ConnectTimeout",
+            "ReadTimeout",
+            "ProxyError",
+            "SSLError",
+            "DNSError",
+            "RequestException",
+            "CurlError",
+        }
+    )
 
 
 def _history(ticker: str, start: date | None, end: date | None, session: Any) -> pd.DataFrame:
@@ -72,8 +88,13 @@ def _history(ticker: str, start: date | None, end: date | None, session: Any) ->
     yf.data.YfData.cache_get.cache_clear()
     logging.getLogger("yfinance").setLevel(logging.CRITICAL)
     handle = yf.Ticker(ticker, session=session)
-    kwargs: dict[str, Any] = {"interval": "1d", "auto_adjust": False, "actions": False,
-                              "repair": False, "timeout": 20}  # fmt: skip
+    kwargs: dict[str, Any] = {
+        "interval": "1d",
+        "auto_adjust": False,
+        "actions": False,
+        "repair": False,
+        "timeout": 20,
+    }
     if start is None:
         kwargs["period"] = "max"
     else:
@@ -84,7 +105,7 @@ def _history(ticker: str, start: date | None, end: date | None, session: Any) ->
         # yfinance uses pandas APIs that newer pandas deprecates; not ours to fix.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
-        return handle.history(**kwargs)  # type: ignore[no-any-return]
+        return handle.history(**kwargs)
 
 
 def download_bars(

@@ -77,7 +77,12 @@ def utcnow() -> str:
 
 def connect(home: Path) -> sqlite3.Connection:
     """Open (creating if needed) the store under `home` and bring its schema up to date."""
-    home.mkdir(parents=True, exist_ok=True)
+    from lstmcast.errors import ConfigError
+
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot use {home} as the data dir: {exc.strerror or exc}") from exc
     # isolation_level=None: we issue BEGIN ourselves, so every write is one explicit transaction.
     conn = sqlite3.connect(db_path(home), timeout=30.0, isolation_level=None)
     conn.row_factory = sqlite3.Row

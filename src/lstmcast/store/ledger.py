@@ -8,8 +8,22 @@ from typing import Any
 
 from lstmcast.store.db import transaction, utcnow
 
-_COLUMNS = ("model_id", "ticker", "as_of", "step", "target_date", "made_at", "last_price", "price",
-            "log_return", "lower_80", "upper_80", "lower_95", "upper_95", "config_json")  # fmt: skip
+_COLUMNS = (
+    "model_id",
+    "ticker",
+    "as_of",
+    "step",
+    "target_date",
+    "made_at",
+    "last_price",
+    "price",
+    "log_return",
+    "lower_80",
+    "upper_80",
+    "lower_95",
+    "upper_95",
+    "config_json",
+)
 
 
 def record(conn: sqlite3.Connection, rows: list[dict[str, Any]], config: dict[str, Any]) -> int:
@@ -28,8 +42,10 @@ def record(conn: sqlite3.Connection, rows: list[dict[str, Any]], config: dict[st
 
 
 def has_forecast(conn: sqlite3.Connection, ticker: str, model_id: str, as_of: str) -> bool:
-    row = conn.execute("SELECT 1 FROM ledger WHERE ticker = ? AND model_id = ? AND as_of = ? LIMIT 1",
-                       (ticker, model_id, as_of)).fetchone()  # fmt: skip
+    row = conn.execute(
+        "SELECT 1 FROM ledger WHERE ticker = ? AND model_id = ? AND as_of = ? LIMIT 1",
+        (ticker, model_id, as_of),
+    ).fetchone()
     return row is not None
 
 

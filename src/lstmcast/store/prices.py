@@ -39,9 +39,7 @@ def _none_if_nan(value: object) -> float | None:
     return None if math.isnan(f) else f
 
 
-def upsert_prices(
-    conn: sqlite3.Connection, ticker: str, bars: pd.DataFrame, source: str
-) -> UpsertStats:
+def upsert_prices(conn: sqlite3.Connection, ticker: str, bars: pd.DataFrame, source: str) -> UpsertStats:
     """Insert new dates, replace revised ones, leave identical ones alone; one transaction.
 
     `bars` is indexed by date with PRICE_COLUMNS (open/high/low/volume may be NaN).
@@ -89,8 +87,7 @@ def upsert_prices(
 def load_prices(conn: sqlite3.Connection, ticker: str) -> pd.DataFrame:
     """All stored bars of `ticker`, oldest first, indexed by a DatetimeIndex named `date`."""
     frame = pd.read_sql_query(
-        "SELECT date, open, high, low, close, adj_close, volume FROM prices"
-        " WHERE ticker = ? ORDER BY date",
+        "SELECT date, open, high, low, close, adj_close, volume FROM prices WHERE ticker = ? ORDER BY date",
         conn,
         params=(ticker,),
     )
