@@ -24,8 +24,10 @@ from lstmcast.evaluation.report import (
     score_block,
     tracks_previous_value,
 )
+from lstmcast.evaluation.stats import diebold_mariano
 from lstmcast.forecaster import Fitted, fit_forecaster
 from lstmcast.prep.dataset import Frame, Segments, build_frame, check_length
+from lstmcast.prep.windows import targets
 from lstmcast.training.loop import EpochLog
 
 
@@ -40,6 +42,7 @@ class Trained:
     fitted: Fitted
     scores: Scores
     residuals: np.ndarray  # (N, H) log(actual/forecast) on validation and test origins
+    dm_pvalue: float | None = None  # Diebold-Mariano, model vs naive, step 1 on the test segment
     warnings: list[str] = field(default_factory=list)
 
     def segment_dates(self) -> dict[str, list[str]]:
@@ -88,12 +91,15 @@ def evaluate_fitted(ticker: str, config: TrainConfig, frame: Frame, seg: Segment
             "the model's price forecasts sit closer to the previous price than to the actual one:"
             " it mostly copies yesterday's price (compare with naive, which does exactly that)"
         )
+    truth = targets(frame.x[:, 0], config.horizon, test_at)
+    _, dm_p = diebold_mariano((y_model - truth)[:, 0], (preds["naive"] - truth)[:, 0])
     skill = scores.target["model"].skill_vs_naive
     if np.isfinite(skill) and skill <= 0:
         warnings.append(
             f"no skill: the model does worse than the random walk on the test segment ({skill:+.1%})"
         )
-    return Trained(ticker, config, frame, seg, fitted, scores, residuals, warnings)
+    dm = None if np.isnan(dm_p) else float(dm_p)
+    return Trained(ticker, config, frame, seg, fitted, scores, residuals, dm, warnings)
 
 
 @dataclass
@@ -114,6 +120,7 @@ class TrainReport:
     segments: dict[str, list[str]]
     test: dict[str, Metrics]
     test_price: dict[str, Metrics]
+    dm_pvalue: float | None
     per_step: list[dict[str, float]]
     warnings: list[str]
     path: str
@@ -139,6 +146,7 @@ def report_of(trained: Trained, model_id: str, path: Path) -> TrainReport:
         trained.segment_dates(),
         trained.scores.target,
         trained.scores.price,
+        trained.dm_pvalue,
         trained.scores.per_step,
         trained.warnings,
         str(path),

@@ -57,14 +57,13 @@ def _get(m: Any) -> dict[str, Any]:
     return dict(m)
 
 
-def verdict(skill: float | None, pvalue: float | None = None) -> str:
-    """One honest sentence about skill against the random walk."""
+def verdict(skill: float | None, pvalue: float | None) -> str:
+    """One honest sentence about skill against the random walk, with its Diebold-Mariano p-value."""
     if skill is None:
         return "no verdict: skill is undefined"
-    if skill > 0 and (pvalue is None or pvalue < 0.05):
-        qual = "" if pvalue is not None else " on this one test segment; check `lstmcast backtest`"
-        return f"[green]beats the random walk[/green] by {skill:.2%} in MSE{qual}"
+    p = "" if pvalue is None else f" (DM p={pvalue:.3f})"
+    if skill > 0 and pvalue is not None and pvalue < 0.05:
+        return f"[green]beats the random walk[/green] by {skill:.2%} in MSE{p}"
     if skill > 0:
-        note = f"[yellow]not significantly (DM p={pvalue:.2f})[/yellow]"
-        return f"beats the random walk by {skill:.2%} in MSE, {note}"
-    return f"[red]does not beat the random walk[/red] ({skill:+.2%} in MSE)"
+        return f"[yellow]not significantly better than the random walk[/yellow]: {skill:+.2%} in MSE{p}"
+    return f"[red]does not beat the random walk[/red]: {skill:+.2%} in MSE{p}"

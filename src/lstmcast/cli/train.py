@@ -77,4 +77,4 @@ def render_report(report: Any) -> None:
         f"  test {seg['test'][0]}..{seg['test'][1]}"
     )
     con.print(metrics_table("test segment", report.test, report.test_price, report.target))
-    con.print(f"model {report.model_id}: {verdict(report.test['model'].skill_vs_naive)}")
+    con.print(f"model {report.model_id}: {verdict(report.test['model'].skill_vs_naive, report.dm_pvalue)}")
