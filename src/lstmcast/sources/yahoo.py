@@ -86,7 +86,8 @@ def _history(ticker: str, start: date | None, end: date | None, session: Any) ->
     yf.config.debug.hide_exceptions = False  # let failures raise instead of only logging
     # Past ranges are lru-cached per process by yfinance; a long-lived caller wants fresh data.
     yf.data.YfData.cache_get.cache_clear()
-    logging.getLogger("yfinance").setLevel(logging.CRITICAL)
+    for name in ("yfinance", "bs4", "peewee"):  # they log what we report ourselves
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     handle = yf.Ticker(ticker, session=session)
     kwargs: dict[str, Any] = {
         "interval": "1d",
