@@ -46,6 +46,10 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     threads: int = 0  # torch intra-op threads; 0 = all cores (set 1 per worker in sweeps)
+    stateful: bool = False  # carry the recurrent state across consecutive chunks (TBPTT)
+    ticker_embedding: bool = False  # global models: learn a vector per member ticker
+    embedding_tickers: tuple[str, ...] = ()  # filled in at training time: the embedding's rows
+    exog: tuple[str, ...] = ()  # other stored series whose daily log returns are extra inputs
     extra: dict[str, Any] = field(default_factory=dict)  # reserved for later options
 
     def validate(self) -> TrainConfig:
@@ -74,6 +78,11 @@ class TrainConfig:
                 "--hidden and --layers must be positive, --dropout in [0, 1)",
             ),
             (self.clip >= 0 and self.patience >= 1, "--clip must be >= 0 and --patience >= 1"),
+            (not self.stateful or self.model != "cnn", "--stateful needs a recurrent model (lstm, gru, rnn)"),
+            (
+                not self.stateful or (self.horizon == 1 and self.decoder == "direct"),
+                "--stateful forecasts one step per bar; use --horizon 1 (longer horizons: --decoder)",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -82,14 +91,16 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        d["features"] = list(self.features)
+        for key in ("features", "embedding_tickers", "exog"):
+            d[key] = list(d[key])
         return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         clean = {k: v for k, v in data.items() if k in known}
-        clean["features"] = tuple(clean.get("features", ()))
+        for key in ("features", "embedding_tickers", "exog"):
+            clean[key] = tuple(clean.get(key, ()))
         return cls(**clean)
 
     def replace(self, **changes: Any) -> TrainConfig:

@@ -140,7 +140,7 @@ def _run_one(home: Path, item: WatchItem, fetch_session: Any) -> TickerRun:
                 conn.close()
             stale = (
                 date.fromisoformat(newest)
-                - date.fromisoformat(load_model(home, model_id).manifest["data"]["last_date"])
+                - date.fromisoformat(load_model(home, model_id, item.symbol).data_end())
             ).days
             if done and not (item.retrain_if_older and stale > item.retrain_if_older):
                 run.status, run.as_of, run.model_id = "no new bar", newest, model_id

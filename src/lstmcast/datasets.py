@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +19,17 @@ from lstmcast.tickers import validate_ticker
 
 @dataclass(frozen=True)
 class Series:
-    """One ticker's bars (DatetimeIndex, PRICE_COLUMNS) and where they came from."""
+    """One ticker's bars (DatetimeIndex, PRICE_COLUMNS), where they came from, and the bars of
+    any exogenous series its models read (`--exog`)."""
 
     ticker: str
     bars: pd.DataFrame
     origin: str  # "store" or the CSV path
+    exog: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def with_exog(self, home: Path, tickers: tuple[str, ...]) -> Series:
+        """The same series plus stored bars of each exogenous ticker."""
+        return Series(self.ticker, self.bars, self.origin, {t: load_stored(home, t).bars for t in tickers})
 
 
 def stored_tickers(home: Path) -> list[TickerSummary]:

@@ -89,7 +89,7 @@ def predict_path(
 ) -> tuple[str, float, list[Forecast]]:
     """Forecast `horizon` trading days after the newest stored bar."""
     fitted = _for_horizon(loaded, horizon)
-    frame = build_frame(series.bars, fitted.config)
+    frame = build_frame(series.bars, fitted.config, series.exog)
     if frame.n < fitted.config.window:
         raise DataError(
             f"{series.ticker}: {frame.n} bars stored, the model needs a window of {fitted.config.window}"
@@ -101,7 +101,7 @@ def predict_path(
     cum = np.cumsum(y) if fitted.config.target == "log_return" else np.log(y / last)
     as_of = frame.dates[-1].date()
     days = next_sessions(as_of, horizon, calendar)
-    q = interval_quantiles(loaded.manifest["residuals_log"], horizon)
+    q = interval_quantiles(loaded.residuals(), horizon)
     out = []
     for k in range(horizon):
         centre = last * float(np.exp(cum[k]))
@@ -124,19 +124,22 @@ def forecast(
         raise ConfigError("--horizon must be at least 1")
     series = load_stored(home, ticker)
     model_id = model_id or newest_model_id(home, series.ticker, model)
-    loaded = load_model(home, model_id)
-    if series.ticker not in loaded.manifest["tickers"]:
-        raise ConfigError(
-            f"model {model_id} was trained on {', '.join(loaded.manifest['tickers'])}, not {series.ticker}"
-        )
+    loaded = load_model(home, model_id, series.ticker)  # a global model: seen as this member
+    series = series.with_exog(home, loaded.config.exog)
     newest = series.bars.index[-1].date()
-    stale = (newest - date.fromisoformat(loaded.manifest["data"]["last_date"])).days
+    stale = (newest - date.fromisoformat(loaded.data_end())).days
     retrained = False
     if retrain_if_older is not None and stale > retrain_if_older:
         from lstmcast.train import train
 
-        report = train(home, loaded.config, series)
-        loaded, model_id, stale, retrained = load_model(home, report.model_id), report.model_id, 0, True
+        # Same config, same members; a ticker embedding is rebuilt from the members.
+        members = [
+            load_stored(home, t).with_exog(home, loaded.config.exog) for t in loaded.manifest["tickers"]
+        ]
+        cfg = loaded.config.replace(embedding_tickers=())
+        report = train(home, cfg, members if len(members) > 1 else members[0])
+        model_id, stale, retrained = report.model_id, 0, True
+        loaded = load_model(home, model_id, series.ticker)
     as_of, last, steps = predict_path(loaded, series, horizon, calendar)
     rows = [
         {
@@ -163,7 +166,7 @@ def forecast(
     warnings = []
     if stale > STALE_AFTER_DAYS:
         warnings.append(
-            f"model {model_id} was trained on data up to {loaded.manifest['data']['last_date']},"
+            f"model {model_id} was trained on data up to {loaded.data_end()},"
             f" {stale} days before the newest bar; consider --retrain-if-older {STALE_AFTER_DAYS}"
         )
     return ForecastResult(
@@ -174,7 +177,7 @@ def forecast(
         last,
         calendar,
         steps,
-        loaded.manifest["data"]["last_date"],
+        loaded.data_end(),
         stale,
         retrained,
         new,

@@ -29,11 +29,12 @@ class Fitted:
     state: dict[str, torch.Tensor]
     device: str = "cpu"
     outcome: FitOutcome | None = None
+    ticker_id: int = 0  # row of the ticker embedding (global models with --ticker-embedding)
     _module: nn.Module | None = field(default=None, repr=False)
 
     def module(self) -> nn.Module:
         if self._module is None:
-            m = build_model(self.config, len(self.columns))
+            m = build_model(self.config, n_inputs(self.config, len(self.columns)))
             m.load_state_dict(self.state)
             self._module = m.to(self.device).eval()
         return self._module
@@ -45,8 +46,17 @@ class Fitted:
         if len(at) == 0:
             return np.zeros((0, cfg.horizon))
         xs = apply(self.scaler, frame.x)
-        x = torch.from_numpy(_windows_only(xs, cfg.window, at)).float().to(self.device)
         model = self.module()
+        if cfg.stateful:
+            from lstmcast.training.stateful import run_sequence
+
+            with torch.no_grad():
+                model.eval()
+                seq = torch.from_numpy(xs[: int(at.max()) + 1]).float().to(self.device)
+                out = run_sequence(model, seq).double().cpu().numpy()  # row r forecasts r+1
+            return invert_target(self.scaler, out[at][:, None])
+        x = torch.from_numpy(with_ticker_id(_windows_only(xs, cfg.window, at), cfg, self.ticker_id))
+        x = x.float().to(self.device)
         if cfg.decoder == "recursive" and cfg.horizon > 1:
             steps = []
             for _ in range(cfg.horizon):
@@ -61,10 +71,36 @@ class Fitted:
         return invert_target(self.scaler, out.double().cpu().numpy())
 
 
+def n_inputs(config: TrainConfig, n_features: int) -> int:
+    """Input width of the network: the features, plus the ticker-id column of an embedding."""
+    return n_features + (1 if config.embedding_tickers else 0)
+
+
+def with_ticker_id(x: np.ndarray, config: TrainConfig, ticker_id: int) -> np.ndarray:
+    """Append the ticker's embedding row as a constant last feature when the model has one."""
+    if not config.embedding_tickers:
+        return x
+    return np.concatenate([x, np.full((*x.shape[:2], 1), float(ticker_id))], axis=2)
+
+
 def _windows_only(xs: np.ndarray, window: int, at: np.ndarray) -> np.ndarray:
     from lstmcast.prep.windows import windows
 
     return windows(xs, window, at)
+
+
+def _prepared_model(
+    config: TrainConfig, n_features: int, init: Fitted | None, freeze_encoder: bool
+) -> nn.Module:
+    """A fresh network, or a copy of `init`'s weights; with `freeze_encoder` only the head learns."""
+    model = build_model(config, n_features)
+    if init is not None:
+        model.load_state_dict(init.state)
+    if freeze_encoder:
+        for name, p in model.named_parameters():
+            if "head" not in name.split("."):
+                p.requires_grad_(False)
+    return model
 
 
 def fit_forecaster(
@@ -87,21 +123,27 @@ def fit_forecaster(
     # Leakage cut-off: the scaler sees training rows only.
     scaler = fit_scaler(frame.x[:train_end])
     xs = apply(scaler, frame.x[:val_end])
+    if config.stateful:
+        from lstmcast.training.stateful import fit_stateful
+
+        model = _prepared_model(config, frame.x.shape[1], init, freeze_encoder).to(device)
+        xt = torch.from_numpy(xs).float().to(device)
+        outcome = fit_stateful(model, xt, train_end, val_end, config, on_epoch, lr)
+        return Fitted(
+            config, frame.columns, scaler, outcome.state, str(device), outcome, _module=model.eval()
+        )
     origins = Segments(train_end, val_end, val_end).origins(config.window, config.horizon)
     h_fit = 1 if config.decoder == "recursive" else config.horizon
+    tid = init.ticker_id if init is not None else 0
     xtr, ytr = sample_arrays(xs, config.window, h_fit, origins["train"])
     xva, yva = sample_arrays(xs, config.window, h_fit, origins["val"])
+    xtr, xva = with_ticker_id(xtr, config, tid), with_ticker_id(xva, config, tid)
 
     def as_t(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(a).float().to(device)
 
-    model = build_model(config, frame.x.shape[1])
-    if init is not None:
-        model.load_state_dict(init.state)
-    if freeze_encoder:
-        for name, p in model.named_parameters():
-            if not name.startswith("head"):
-                p.requires_grad_(False)
-    model.to(device)
+    model = _prepared_model(config, n_inputs(config, frame.x.shape[1]), init, freeze_encoder).to(device)
     outcome = fit(model, (as_t(xtr), as_t(ytr)), (as_t(xva), as_t(yva)), config, gen, on_epoch, lr)
-    return Fitted(config, frame.columns, scaler, outcome.state, str(device), outcome, model.eval())
+    return Fitted(
+        config, frame.columns, scaler, outcome.state, str(device), outcome, tid, _module=model.eval()
+    )

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -32,61 +33,63 @@ def new_model_id(ticker: str, model: str) -> str:
     return f"{safe}-{model}-{stamp}-{secrets.token_hex(2)}"
 
 
-def manifest_of(trained: Any, model_id: str, origin: str, parent: str | None = None) -> dict[str, Any]:
-    """Everything needed to rebuild, audit and reuse the run, as plain JSON."""
+def manifest_of(
+    members: list[Any], pooled: Any, model_id: str, origin: str, parent: str | None = None
+) -> dict[str, Any]:
+    """Everything needed to rebuild, audit and reuse the run, as plain JSON. `members` holds
+    one Trained per ticker (one for a single-ticker model); `pooled` their joint scores."""
     from lstmcast.train import metrics_json
 
-    out = trained.fitted.outcome
-    frame = trained.frame
+    first = members[0]
+    out = first.fitted.outcome
 
-    def finite(x: Any) -> Any:
-        return json.loads(json.dumps(x, default=float).replace("NaN", "null"))
-
-    return finite(
-        {
-            "format": MANIFEST_FORMAT,
-            "id": model_id,
-            "created_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-            "tickers": [trained.ticker],
-            "parent": parent,
-            "config": trained.config.to_dict(),
-            "columns": list(frame.columns),
-            "scaler": trained.fitted.scaler.to_dict(),
-            "segments": trained.segment_dates(),
-            "rows": {
-                "train_end": trained.segments.train_end,
-                "val_end": trained.segments.val_end,
-                "n": frame.n,
-            },
-            "data": {
-                "fingerprint": frame.fingerprint(),
-                "origin": origin,
-                "first_date": str(frame.dates[0].date()),
-                "last_date": str(frame.dates[-1].date()),
-                "last_price": float(frame.price[-1]),
-            },
-            "metrics": metrics_json(trained.scores),
-            "residuals_log": trained.residuals.T.tolist(),  # per step: out-of-sample log errors
-            "training": {
-                "epochs_run": len(out.history),
-                "best_epoch": out.best_epoch,
-                "stopped": out.stopped,
-                "seconds": out.seconds,
-                "history": [dataclasses.asdict(h) for h in out.history],
-            },
-            "seed": trained.config.seed,
-            "device": trained.fitted.device,
-            "versions": {"lstmcast": __version__, "torch": torch.__version__, "pandas": pd.__version__},
-            "warnings": trained.warnings,
+    def data_of(t: Any) -> dict[str, Any]:
+        f = t.frame
+        return {
+            "fingerprint": f.fingerprint(),
+            "origin": origin,
+            "first_date": str(f.dates[0].date()),
+            "last_date": str(f.dates[-1].date()),
+            "last_price": float(f.price[-1]),
         }
-    )
+
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "id": model_id,
+        "created_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "tickers": [t.ticker for t in members],
+        "parent": parent,
+        "config": first.config.to_dict(),
+        "columns": list(first.frame.columns),
+        "scaler": first.fitted.scaler.to_dict(),
+        "scalers": {t.ticker: t.fitted.scaler.to_dict() for t in members},
+        "segments": first.segment_dates(),
+        "segments_by_ticker": {t.ticker: t.segment_dates() for t in members},
+        "rows": {"train_end": first.segments.train_end, "val_end": first.segments.val_end, "n": first.frame.n},
+        "data": data_of(first),
+        "data_by_ticker": {t.ticker: data_of(t) for t in members},
+        "metrics": metrics_json(pooled),
+        "metrics_by_ticker": {t.ticker: {**metrics_json(t.scores), "dm_pvalue": t.dm_pvalue} for t in members},
+        "residuals_log": np.concatenate([t.residuals for t in members]).T.tolist(),  # per step, out of sample
+        "residuals_by_ticker": {t.ticker: t.residuals.T.tolist() for t in members},
+        "training": {"epochs_run": len(out.history), "best_epoch": out.best_epoch, "stopped": out.stopped,
+                     "seconds": out.seconds, "history": [dataclasses.asdict(h) for h in out.history]},
+        "seed": first.config.seed,
+        "device": first.fitted.device,
+        "versions": {"lstmcast": __version__, "torch": torch.__version__, "pandas": pd.__version__},
+        "warnings": [w for t in members for w in t.warnings],
+    }  # fmt: skip
+    return json.loads(json.dumps(manifest, default=float).replace("NaN", "null"))
 
 
-def save_trained(home: Path, trained: Any, origin: str, parent: str | None = None) -> tuple[str, Path]:
-    model_id = new_model_id(trained.ticker, trained.config.model)
-    manifest = manifest_of(trained, model_id, origin, parent)
+def save_trained(
+    home: Path, members: list[Any], pooled: Any, origin: str, parent: str | None = None
+) -> tuple[str, Path]:
+    name = members[0].ticker if len(members) == 1 else f"global{len(members)}"
+    model_id = new_model_id(name, members[0].config.model)
+    manifest = manifest_of(members, pooled, model_id, origin, parent)
     path = models_dir(home) / model_id
-    save_checkpoint(path, trained.fitted.state, manifest)
+    save_checkpoint(path, members[0].fitted.state, manifest)
     seg = manifest["segments"]
     conn = connect(home)
     try:
@@ -96,8 +99,8 @@ def save_trained(home: Path, trained: Any, origin: str, parent: str | None = Non
                 "id": model_id,
                 "created_at": manifest["created_at"],
                 "tickers": ",".join(manifest["tickers"]),
-                "model": trained.config.model,
-                "target": trained.config.target,
+                "model": members[0].config.model,
+                "target": members[0].config.target,
                 "train_start": seg["train"][0],
                 "train_end": seg["train"][1],
                 "test_start": seg["test"][0],
@@ -121,13 +124,24 @@ class LoadedModel:
     id: str
     manifest: dict[str, Any]
     fitted: Fitted
+    ticker: str  # the member it was loaded for
+
+    def residuals(self) -> list[list[float]]:
+        """Out-of-sample log errors per step for this member (pooled when not recorded)."""
+        by = self.manifest.get("residuals_by_ticker", {})
+        return by.get(self.ticker) or self.manifest["residuals_log"]
+
+    def data_end(self) -> str:
+        by = self.manifest.get("data_by_ticker", {})
+        return str(by.get(self.ticker, self.manifest["data"])["last_date"])
 
     @property
     def config(self) -> TrainConfig:
         return self.fitted.config
 
 
-def load_model(home: Path, model_id: str) -> LoadedModel:
+def load_model(home: Path, model_id: str, ticker: str | None = None) -> LoadedModel:
+    """Load weights and manifest; for a global model, seen as member `ticker` (default: the first)."""
     conn = connect(home)
     try:
         run = get_run(conn, model_id)
@@ -140,8 +154,13 @@ def load_model(home: Path, model_id: str) -> LoadedModel:
         raise NotFoundError(f"model {model_id}: its files are missing from {path}")
     state, manifest = load_checkpoint(path)
     config = TrainConfig.from_dict(manifest["config"])
-    fitted = Fitted(config, tuple(manifest["columns"]), Scaler.from_dict(manifest["scaler"]), state, "cpu")
-    return LoadedModel(model_id, manifest, fitted)
+    tickers = manifest["tickers"]
+    member = ticker or tickers[0]
+    if member not in tickers:
+        raise NotFoundError(f"model {model_id} was trained on {', '.join(tickers)}, not {member}")
+    scaler = Scaler.from_dict(manifest.get("scalers", {}).get(member, manifest["scaler"]))
+    fitted = Fitted(config, tuple(manifest["columns"]), scaler, state, "cpu", ticker_id=tickers.index(member))
+    return LoadedModel(model_id, manifest, fitted, member)
 
 
 def newest_model_id(home: Path, ticker: str, model: str | None = None) -> str:

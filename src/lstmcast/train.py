@@ -15,6 +15,7 @@ import numpy as np
 
 from lstmcast.config import TrainConfig
 from lstmcast.datasets import Series
+from lstmcast.errors import DataError
 from lstmcast.evaluation.metrics import Metrics
 from lstmcast.evaluation.report import (
     BlockForecasts,
@@ -44,6 +45,7 @@ class Trained:
     residuals: np.ndarray  # (N, H) log(actual/forecast) on validation and test origins
     dm_pvalue: float | None = None  # Diebold-Mariano, model vs naive, step 1 on the test segment
     warnings: list[str] = field(default_factory=list)
+    block: BlockForecasts | None = None  # the test forecasts of the model and each baseline
 
     def segment_dates(self) -> dict[str, list[str]]:
         d = self.frame.dates
@@ -69,7 +71,7 @@ def run_training(
 ) -> Trained:
     """Fit on train (early stopping on validation), then forecast every test origin."""
     config.validate()
-    frame = build_frame(series.bars, config)
+    frame = build_frame(series.bars, config, series.exog)
     seg = check_length(frame, config, series.ticker)
     fitted = fit_forecaster(config, frame, seg.train_end, seg.val_end, on_epoch, init, lr, freeze_encoder)
     return evaluate_fitted(series.ticker, config, frame, seg, fitted)
@@ -85,7 +87,7 @@ def evaluate_fitted(ticker: str, config: TrainConfig, frame: Frame, seg: Segment
     scores = score_block(frame, BlockForecasts(test_at, {"model": y_model, **preds}))
     oos = np.concatenate([o["val"], test_at])
     residuals = log_residuals(frame, oos, fitted.predict(frame, oos))
-    warnings = []
+    warnings = list(frame.notes)
     if tracks_previous_value(frame, test_at, y_model):
         warnings.append(
             "the model's price forecasts sit closer to the previous price than to the actual one:"
@@ -99,7 +101,8 @@ def evaluate_fitted(ticker: str, config: TrainConfig, frame: Frame, seg: Segment
             f"no skill: the model does worse than the random walk on the test segment ({skill:+.1%})"
         )
     dm = None if np.isnan(dm_p) else float(dm_p)
-    return Trained(ticker, config, frame, seg, fitted, scores, residuals, dm, warnings)
+    block = BlockForecasts(test_at, {"model": y_model, **preds})
+    return Trained(ticker, config, frame, seg, fitted, scores, residuals, dm, warnings, block)
 
 
 @dataclass
@@ -125,6 +128,7 @@ class TrainReport:
     warnings: list[str]
     path: str
     history: list[dict[str, float]] = field(default_factory=list)
+    by_ticker: dict[str, dict[str, Any]] = field(default_factory=dict)  # global models: each member
 
 
 def report_of(trained: Trained, model_id: str, path: Path) -> TrainReport:
@@ -154,18 +158,76 @@ def report_of(trained: Trained, model_id: str, path: Path) -> TrainReport:
     )
 
 
+@dataclass
+class GlobalTrained:
+    """A global model's run: one network, every member evaluated on its own test segment."""
+
+    config: TrainConfig
+    members: list[Trained]
+    pooled: Scores
+
+    @property
+    def tickers(self) -> list[str]:
+        return [m.ticker for m in self.members]
+
+
+def run_global_training(
+    config: TrainConfig, series: list[Series], on_epoch: Callable[[EpochLog], None] | None = None
+) -> GlobalTrained:
+    """One network over all `series`, split at the same dates, each ticker scaled on its own."""
+    from lstmcast.global_model import (
+        check_members,
+        fit_global,
+        members_at,
+        pool_blocks,
+        split_dates,
+        view_for,
+    )
+
+    config.validate()
+    tickers = [s.ticker for s in series]
+    if config.ticker_embedding:
+        config = config.replace(embedding_tickers=tuple(tickers))
+    frames = check_members(config, series)
+    val_start, test_start = split_dates(list(frames.values()), config.val_frac, config.test_frac)
+    members = members_at(config, frames, val_start, test_start)
+    for m in members:
+        o = m.segments.origins(config.window, config.horizon)
+        if min(len(o["train"]), len(o["val"]), len(o["test"])) < 20:
+            raise DataError(f"{m.ticker} has too few bars before or after the common split dates {val_start.date()}"
+                            f" and {test_start.date()}; train it on its own or with tickers of similar history")  # fmt: skip
+    _, scalers, fitted = fit_global(config, members, on_epoch)
+    trained = [evaluate_fitted(m.ticker, config, m.frame, m.segments, view_for(fitted, scalers, tickers, m.ticker))
+               for m in members]  # fmt: skip
+    pooled = pool_blocks([(t.frame, t.block) for t in trained if t.block is not None])
+    return GlobalTrained(config, trained, pooled)
+
+
 def train(
     home: Path,
     config: TrainConfig,
-    series: Series,
+    series: Series | list[Series],
     on_epoch: Callable[[EpochLog], None] | None = None,
 ) -> TrainReport:
-    """Train, save the model under `home/models/<id>/`, record the run, and report."""
+    """Train (one ticker, or a global model over several), save under `home/models/<id>/`,
+    record the run, and report."""
     from lstmcast.registry import save_trained
 
-    trained = run_training(config, series, on_epoch)
-    model_id, path = save_trained(home, trained, series.origin)
-    return report_of(trained, model_id, path)
+    many = series if isinstance(series, list) else [series]
+    if len(many) == 1:
+        trained = run_training(config, many[0], on_epoch)
+        model_id, path = save_trained(home, [trained], trained.scores, many[0].origin)
+        return report_of(trained, model_id, path)
+    g = run_global_training(config, many, on_epoch)
+    model_id, path = save_trained(home, g.members, g.pooled, "store")
+    report = report_of(g.members[0], model_id, path)
+    report.ticker = ",".join(g.tickers)
+    report.test, report.test_price, report.per_step = g.pooled.target, g.pooled.price, g.pooled.per_step
+    report.dm_pvalue = None
+    report.warnings = [f"{m.ticker}: {w}" for m in g.members for w in m.warnings]
+    report.by_ticker = {m.ticker: {"test": m.scores.target, "test_price": m.scores.price, "dm_pvalue": m.dm_pvalue,
+                                   "segments": m.segment_dates()} for m in g.members}  # fmt: skip
+    return report
 
 
 def metrics_json(scores: Scores) -> dict[str, Any]:

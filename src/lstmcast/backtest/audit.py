@@ -67,6 +67,8 @@ def noised(bars: pd.DataFrame, cutoff: pd.Timestamp, seed: int) -> pd.DataFrame:
     out = bars.copy()
     future = out.index >= cutoff
     n = int(future.sum())
+    if n == 0 or n == len(out):
+        return out
     rng = np.random.default_rng(seed)
     walk = out["adj_close"].to_numpy()[~future][-1] * np.exp(np.cumsum(rng.normal(0, 0.05, n)))
     for col in ("open", "high", "low", "close", "adj_close"):
@@ -84,11 +86,14 @@ def audit(cfg: TrainConfig, bt: BacktestConfig, series: Series, fit: FitFn | Non
     cfg.validate()
     bt.validate()
     fit = fit or fit_fold
-    frame = build_frame(series.bars, cfg)
+    frame = build_frame(series.bars, cfg, series.exog)
     report = AuditReport(series.ticker)
     for fold in plan_folds(frame, cfg, bt):
         cutoff_date = frame.dates[fold.cutoff]  # frame row r is dated by bar r+1
-        other = build_frame(noised(series.bars, cutoff_date, seed=fold.index), cfg)
+        exog = {
+            t: noised(b, cutoff_date, seed=fold.index + i + 1) for i, (t, b) in enumerate(series.exog.items())
+        }
+        other = build_frame(noised(series.bars, cutoff_date, seed=fold.index), cfg, exog)
         lo = fold.lo
         a = fit(cfg, frame, lo, fold.cutoff, None)
         b = fit(cfg, other, lo, fold.cutoff, None)

@@ -36,6 +36,7 @@ class BacktestResult:
     bt: BacktestConfig
     frame: Frame
     runs: list[SeedOutcome]
+    members: list[str] = field(default_factory=list)  # other tickers of a global model
     across_seeds: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
     @property
@@ -48,6 +49,7 @@ class BacktestResult:
         asdict = dataclasses.asdict
         return {
             "ticker": self.ticker,
+            "global_with": self.members,
             "model": self.config.model,
             "target": self.config.target,
             "window": self.config.window,
@@ -117,16 +119,29 @@ def _summary(runs: list[SeedOutcome]) -> dict[str, dict[str, dict[str, float]]]:
     return out
 
 
-def backtest(cfg: TrainConfig, bt: BacktestConfig, series: Series) -> BacktestResult:
-    """Walk-forward `bt.seeds` times (seeds cfg.seed, cfg.seed+1, ...) and score each run."""
+def backtest(
+    cfg: TrainConfig, bt: BacktestConfig, series: Series, others: list[Series] | None = None
+) -> BacktestResult:
+    """Walk-forward `bt.seeds` times (seeds cfg.seed, cfg.seed+1, ...) and score each run.
+
+    With `others`, every fold trains one global model on `series` and `others` (each ticker's
+    rows before the cutoff date only) and is scored on `series`.
+    """
     cfg.validate()
     bt.validate()
-    frame = build_frame(series.bars, cfg)
+    fit = None
+    if others:
+        from lstmcast.global_model import fold_fitter
+
+        if cfg.ticker_embedding:
+            cfg = cfg.replace(embedding_tickers=(series.ticker, *(o.ticker for o in others)))
+        fit = fold_fitter(series.ticker, {o.ticker: build_frame(o.bars, cfg, o.exog) for o in others})
+    frame = build_frame(series.bars, cfg, series.exog)
     runs = [
-        score_seed(frame, walk_forward(cfg.replace(seed=cfg.seed + i), frame, bt), bt)
+        score_seed(frame, walk_forward(cfg.replace(seed=cfg.seed + i), frame, bt, fit), bt)
         for i in range(bt.seeds)
     ]
-    result = BacktestResult(series.ticker, cfg, bt, frame, runs)
+    result = BacktestResult(series.ticker, cfg, bt, frame, runs, members=[o.ticker for o in others or []])
     result.across_seeds = _summary(runs)
     return result
 

@@ -13,6 +13,7 @@ from lstmcast.cli.backtest import audit_cli, backtest_cli
 from lstmcast.cli.daily import cron_cli, daily_cli
 from lstmcast.cli.data import data_app
 from lstmcast.cli.fetch import fetch_cli
+from lstmcast.cli.finetune import finetune_cli
 from lstmcast.cli.forecast import forecast_cli, ledger_cli
 from lstmcast.cli.import_ import import_cli
 from lstmcast.cli.models import models_app
@@ -58,6 +59,7 @@ app.command("train")(train_cli)
 app.add_typer(models_app, name="models")
 app.command("backtest")(backtest_cli)
 app.command("audit")(audit_cli)
+app.command("finetune")(finetune_cli)
 app.command("forecast")(forecast_cli)
 app.command("ledger")(ledger_cli)
 app.command("daily")(daily_cli)

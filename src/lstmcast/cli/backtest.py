@@ -30,6 +30,9 @@ _TRAIN_KEYS = (
     "seed",
     "device",
     "threads",
+    "stateful",
+    "ticker_embedding",
+    "exog",
 )
 _BT_KEYS = (
     "folds",
@@ -48,7 +51,7 @@ _BT_KEYS = (
 @guarded
 def backtest_cli(
     ctx: typer.Context,
-    ticker: o.Ticker = None,
+    tickers: o.Tickers = None,
     csv: o.Csv = None,
     model: o.Model = None,
     target: o.Target = None,
@@ -66,6 +69,9 @@ def backtest_cli(
     seed: o.Seed = None,
     device: o.Device = None,
     threads: o.Threads = None,
+    stateful: o.Stateful = None,
+    ticker_embedding: o.TickerEmbedding = None,
+    exog: o.Exog = None,
     folds: o.Folds = None,
     test_size: o.TestSize = None,
     start: o.Start = None,
@@ -89,9 +95,9 @@ def backtest_cli(
     from lstmcast.backtest.outputs import plot as draw
     from lstmcast.backtest.outputs import write_outputs
     from lstmcast.backtest.run import backtest
-    from lstmcast.datasets import load_series
 
-    result = backtest(cfg, bt, load_series(home_of(ctx), ticker, csv))
+    series = o.load_inputs(home_of(ctx), tickers, csv, cfg.exog)
+    result = backtest(cfg, bt, series[0], series[1:])
     if out is not None:
         for path in write_outputs(result, out):
             info(f"wrote {path}")
@@ -105,6 +111,10 @@ def backtest_cli(
 
 def render(doc: dict[str, Any]) -> None:
     con = out_console()
+    if doc["global_with"]:
+        con.print(
+            f"global model trained on {doc['ticker']} with {', '.join(doc['global_with'])}; scored on {doc['ticker']}"
+        )
     con.print(
         f"[bold]{doc['ticker']}[/bold] {doc['model']} walk-forward ({doc['scheme']}), "
         f"{len(doc['folds'])} folds, {doc['n_predictions']} forecasts {doc['period'][0]}..{doc['period'][1]}"
@@ -200,6 +210,9 @@ def audit_cli(
     seed: o.Seed = None,
     device: o.Device = None,
     threads: o.Threads = None,
+    stateful: o.Stateful = None,
+    ticker_embedding: o.TickerEmbedding = None,
+    exog: o.Exog = None,
     folds: o.Folds = None,
     test_size: o.TestSize = None,
     start: o.Start = None,
@@ -216,9 +229,8 @@ def audit_cli(
     cfg = o.train_config(**{k: given[k] for k in _TRAIN_KEYS})
     bt = o.backtest_config(**{k: given[k] for k in _BT_KEYS if k in given})
     from lstmcast.backtest.audit import audit
-    from lstmcast.datasets import load_series
 
-    report = audit(cfg, bt, load_series(home_of(ctx), ticker, csv))
+    report = audit(cfg, bt, o.load_inputs(home_of(ctx), [ticker] if ticker else None, csv, cfg.exog)[0])
     if as_json:
         emit_json(
             {"ticker": report.ticker, "clean": report.clean, "folds": report.folds, "leaks": report.leaks}

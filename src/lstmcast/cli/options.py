@@ -38,6 +38,25 @@ Seed = Annotated[int | None, typer.Option(help="Random seed; a CPU run repeats e
 Device = Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps. [default: auto]")]
 Threads = Annotated[int | None, typer.Option(help="Torch threads, 0 = all cores. [default: 0]")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+Tickers = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Stored ticker(s); several train one global model (or use --csv).", show_default=False
+    ),
+]
+Stateful = Annotated[
+    bool | None,
+    typer.Option("--stateful", help="Carry the recurrent state across consecutive chunks (TBPTT)."),
+]
+TickerEmbedding = Annotated[
+    bool | None, typer.Option("--ticker-embedding", help="Global models: learn a vector per ticker.")
+]
+Exog = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Other stored tickers whose daily returns are extra inputs (repeat or comma-separate)."
+    ),
+]
 
 
 def train_config(**options: Any) -> Any:
@@ -47,6 +66,12 @@ def train_config(**options: Any) -> Any:
     given = {k: v for k, v in options.items() if v is not None}
     if "features" in given:
         given["features"] = tuple(f.strip() for f in given["features"].split(",") if f.strip())
+    if "exog" in given:
+        from lstmcast.tickers import validate_ticker
+
+        given["exog"] = tuple(
+            validate_ticker(t) for item in given["exog"] for t in item.split(",") if t.strip()
+        )
     renames = {"val": "val_frac", "test": "test_frac"}
     given = {renames.get(k, k): v for k, v in given.items()}
     return TrainConfig(**given).validate()
@@ -76,3 +101,15 @@ def backtest_config(**options: Any) -> Any:
     from lstmcast.config import BacktestConfig
 
     return BacktestConfig(**{k: v for k, v in options.items() if v is not None}).validate()
+
+
+def load_inputs(home: Any, tickers: list[str] | None, csv: Any, exog: tuple[str, ...]) -> list[Any]:
+    """The series a modelling command works on: each stored ticker, or the one CSV, with exog bars."""
+    from lstmcast.datasets import load_series
+
+    if csv is not None and tickers and len(tickers) > 1:
+        from lstmcast.errors import ConfigError
+
+        raise ConfigError("--csv reads one series; several tickers must come from the store")
+    names: list[str | None] = list(tickers) if tickers else [None]
+    return [load_series(home, t, csv).with_exog(home, exog) for t in names]

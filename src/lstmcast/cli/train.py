@@ -7,7 +7,9 @@ from typing import Any
 import typer
 
 from lstmcast.cli import options as o
-from lstmcast.cli.common import emit_json, guarded, home_of, interactive, out_console, warn
+from rich.table import Table
+
+from lstmcast.cli.common import emit_json, fmt, guarded, home_of, interactive, out_console, pct, warn
 from lstmcast.cli.progress import epoch_progress
 from lstmcast.cli.render import metrics_table, verdict
 
@@ -15,7 +17,7 @@ from lstmcast.cli.render import metrics_table, verdict
 @guarded
 def train_cli(
     ctx: typer.Context,
-    ticker: o.Ticker = None,
+    tickers: o.Tickers = None,
     csv: o.Csv = None,
     model: o.Model = None,
     target: o.Target = None,
@@ -39,6 +41,9 @@ def train_cli(
     seed: o.Seed = None,
     device: o.Device = None,
     threads: o.Threads = None,
+    stateful: o.Stateful = None,
+    ticker_embedding: o.TickerEmbedding = None,
+    exog: o.Exog = None,
     as_json: o.Json = False,
 ) -> None:
     """Train an LSTM, GRU, RNN or 1D-CNN on a time split and compare it with the baselines.
@@ -47,14 +52,14 @@ def train_cli(
     stops early on validation loss, and saves the model under $LSTMCAST_HOME/models/.
     """
     cfg = o.train_config(
-        **{k: v for k, v in locals().items() if k not in ("ctx", "ticker", "csv", "as_json")}
+        **{k: v for k, v in locals().items() if k not in ("ctx", "tickers", "csv", "as_json")}
     )
-    from lstmcast.datasets import load_series
     from lstmcast.train import train
 
-    series = load_series(home_of(ctx), ticker, csv)
-    with epoch_progress(cfg.epochs, f"{series.ticker} {cfg.model}", enabled=interactive()) as on_epoch:
-        report = train(home_of(ctx), cfg, series, on_epoch)
+    series = o.load_inputs(home_of(ctx), tickers, csv, cfg.exog)
+    label = f"{','.join(s.ticker for s in series)} {cfg.model}"
+    with epoch_progress(cfg.epochs, label, enabled=interactive()) as on_epoch:
+        report = train(home_of(ctx), cfg, series if len(series) > 1 else series[0], on_epoch)
     for w in report.warnings:
         warn(w)
     if as_json:
@@ -76,5 +81,20 @@ def render_report(report: Any) -> None:
         f"  validation {seg['validation'][0]}..{seg['validation'][1]}"
         f"  test {seg['test'][0]}..{seg['test'][1]}"
     )
-    con.print(metrics_table("test segment", report.test, report.test_price, report.target))
+    if report.by_ticker:
+        t = Table("ticker", "test period", "MAE model", "MAE naive", "skill vs naive", "dir. acc", "DM p",
+                  title="global model, per ticker", title_justify="left")  # fmt: skip
+        for name, m in report.by_ticker.items():
+            model, naive = m["test"]["model"], m["test"]["naive"]
+            t.add_row(name, "..".join(m["segments"]["test"]), fmt(model.mae, 5), fmt(naive.mae, 5),
+                      pct(model.skill_vs_naive, 2), pct(model.directional_accuracy).lstrip("+"),
+                      fmt(m["dm_pvalue"], 3))  # fmt: skip
+        con.print(t)
+    title = "test segment, all tickers pooled" if report.by_ticker else "test segment"
+    con.print(metrics_table(title, report.test, report.test_price, report.target))
+    if report.per_step:
+        t = Table("step", "MAE model", "MAE naive", "skill vs naive", title="per step", title_justify="left")
+        for s in report.per_step:
+            t.add_row(str(s["step"]), fmt(s["mae"], 5), fmt(s["naive_mae"], 5), pct(s["skill_vs_naive"], 2))
+        con.print(t)
     con.print(f"model {report.model_id}: {verdict(report.test['model'].skill_vs_naive, report.dm_pvalue)}")

@@ -11,7 +11,17 @@ if TYPE_CHECKING:
 
 
 def build_model(config: TrainConfig, n_features: int) -> nn.Module:
-    """The architecture named by `config.model`, sized for `n_features` inputs."""
+    """The architecture named by `config.model`, sized for `n_features` inputs (including the
+    ticker-id column when the config has a ticker embedding)."""
+    if config.embedding_tickers:
+        from lstmcast.models.embedding import EMBEDDING_DIM, TickerEmbedding
+
+        inner = _bare_model(config, n_features - 1 + EMBEDDING_DIM)
+        return TickerEmbedding(inner, len(config.embedding_tickers))
+    return _bare_model(config, n_features)
+
+
+def _bare_model(config: TrainConfig, n_features: int) -> nn.Module:
     out = 1 if config.decoder == "recursive" else config.horizon
     if config.model == "cnn":
         from lstmcast.models.cnn import ConvForecaster

@@ -24,3 +24,8 @@ class RecurrentForecaster(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, _ = self.rnn(x)  # (B, L, hidden)
         return self.head(out[:, -1])  # (B, H): the latest bar's state carries the forecast
+
+    def forward_seq(self, x: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+        """Stateful use: a forecast at every step, and the state to continue from."""
+        out, state = self.rnn(x, state)  # (B, L, hidden)
+        return self.head(out), state  # (B, L, H)

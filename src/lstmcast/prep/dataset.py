@@ -27,6 +27,7 @@ class Frame:
     price: np.ndarray  # (T,) adjusted close on each row's date
     columns: tuple[str, ...]
     target: str
+    notes: tuple[str, ...] = ()  # how the data was aligned (exogenous series), for the report
 
     @property
     def n(self) -> int:
@@ -34,11 +35,16 @@ class Frame:
 
     def head(self, stop: int) -> Frame:
         """Rows [0, stop): what was known before row `stop` (numpy views, no copy)."""
-        return Frame(self.dates[:stop], self.x[:stop], self.price[:stop], self.columns, self.target)
+        return self.slice(0, stop)
 
     def slice(self, start: int, stop: int) -> Frame:
         return Frame(
-            self.dates[start:stop], self.x[start:stop], self.price[start:stop], self.columns, self.target
+            self.dates[start:stop],
+            self.x[start:stop],
+            self.price[start:stop],
+            self.columns,
+            self.target,
+            self.notes,
         )
 
     def fingerprint(self) -> str:
@@ -49,14 +55,38 @@ class Frame:
         return h.hexdigest()[:16]
 
 
-def build_frame(bars: pd.DataFrame, config: TrainConfig) -> Frame:
-    frame = feature_frame(bars, config.target, config.features)
+def build_frame(
+    bars: pd.DataFrame, config: TrainConfig, exog: dict[str, pd.DataFrame] | None = None
+) -> Frame:
+    if config.exog:
+        absent = [t for t in config.exog if not exog or t not in exog]
+        if absent:
+            raise DataError(f"exogenous series {', '.join(absent)} not given; store them first")
+        exog = {t: exog[t] for t in config.exog}  # type: ignore[index]
+    else:
+        exog = None
+    frame = feature_frame(bars, config.target, config.features, exog)
+    notes = []
+    for name, n in frame.attrs.get("exog_missing", {}).items():
+        if n:
+            notes.append(
+                f"exog {name}: no bar on {n} of the target's dates; its last close was carried forward"
+            )
+    if exog:
+        ok = np.isfinite(frame.to_numpy(dtype="float64")).all(axis=1)
+        first = int(np.argmax(ok)) if ok.any() else len(frame)
+        if first:
+            notes.append(f"exog: {first} early rows dropped, before every exogenous series had started")
+            frame = frame.iloc[first:]
+            bars = bars.iloc[first:]
     values = frame.to_numpy(dtype="float64")
     if not np.isfinite(values).all():
         row = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])
         raise DataError(f"non-finite feature value on {frame.index[row].date()}; check the prices there")
     price = bars["adj_close"].to_numpy(dtype="float64")[1:]
-    return Frame(pd.DatetimeIndex(frame.index), values, price, tuple(frame.columns), config.target)
+    return Frame(
+        pd.DatetimeIndex(frame.index), values, price, tuple(frame.columns), config.target, tuple(notes)
+    )
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,28 @@ def _log_ratio(a: pd.Series, b: pd.Series) -> np.ndarray:
     return np.log(a.to_numpy(dtype="float64") / b.to_numpy(dtype="float64"))
 
 
-def feature_frame(bars: pd.DataFrame, target: str, features: tuple[str, ...]) -> pd.DataFrame:
+def exog_returns(bars: pd.DataFrame, other: pd.DataFrame) -> tuple[np.ndarray, int]:
+    """Daily log returns of `other` on `bars`' dates, using only its closes up to each date.
+
+    A target date on which `other` has no bar takes its last earlier close (return 0 that
+    day; the move shows up on its next bar). Returns the values and how many target dates
+    had no bar of their own; dates before `other` starts are NaN.
+    """
+    own = other["adj_close"]
+    union = own.reindex(own.index.union(bars.index)).ffill()  # past values only: ffill, never bfill
+    aligned = union.reindex(bars.index)
+    started = bars.index >= own.index[0]
+    missing = int((~bars.index.isin(own.index) & started).sum())
+    values = aligned.to_numpy(dtype="float64")
+    return np.log(values / np.concatenate([[np.nan], values[:-1]])), missing
+
+
+def feature_frame(
+    bars: pd.DataFrame,
+    target: str,
+    features: tuple[str, ...],
+    exog: dict[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
     """Column 0 is the target's own history; then the requested extras. The first bar is
     dropped because a return needs the bar before it.
 
@@ -42,5 +63,9 @@ def feature_frame(bars: pd.DataFrame, target: str, features: tuple[str, ...]) ->
             cols[name] = _log_ratio(bars["high"], bars["low"])
         else:
             cols[name] = _log_ratio(bars["close"], bars["open"])
-    frame = pd.DataFrame(cols, index=bars.index).iloc[1:]
-    return frame
+    frame = pd.DataFrame(cols, index=bars.index)
+    missing: dict[str, int] = {}
+    for name, other in (exog or {}).items():
+        frame[f"exog:{name}"], missing[name] = exog_returns(bars, other)
+    frame.attrs["exog_missing"] = missing
+    return frame.iloc[1:]

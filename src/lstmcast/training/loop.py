@@ -52,6 +52,65 @@ def predict_scaled(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return torch.cat(parts) if parts else x.new_zeros((0, 1))
 
 
+def optimise(
+    model: nn.Module,
+    config: TrainConfig,
+    train_epoch: Callable[[torch.optim.Optimizer], float],
+    val_loss: Callable[[], float],
+    on_epoch: Callable[[EpochLog], None] | None = None,
+    lr: float | None = None,
+) -> FitOutcome:
+    """Epochs, early stopping on validation loss, the NaN guard and Ctrl-C: shared by the
+    batch and the stateful loops, which differ only in how one epoch walks the data."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=lr or config.lr)
+    best_val, best_epoch, bad_epochs = math.inf, 0, 0
+    best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    history: list[EpochLog] = []
+    stopped = "max_epochs"
+    started = time.perf_counter()
+    try:
+        for epoch in range(1, config.epochs + 1):
+            t0 = time.perf_counter()
+            model.train()
+            train_loss = train_epoch(optimizer)
+            model.eval()
+            with torch.no_grad():
+                v_loss = val_loss()
+            if not (math.isfinite(train_loss) and math.isfinite(v_loss)):
+                raise TrainingDiverged(
+                    f"the loss became {'NaN' if math.isnan(train_loss) else 'infinite'} in epoch"
+                    f" {epoch}: try a smaller --lr (now {lr or config.lr:g}), keep gradient"
+                    f" clipping on (--clip, now {config.clip:g}) or use --loss huber"
+                )
+            log = EpochLog(epoch, train_loss, v_loss, time.perf_counter() - t0)
+            history.append(log)
+            if on_epoch:
+                on_epoch(log)
+            if v_loss < best_val - 1e-9:
+                best_val, best_epoch, bad_epochs = v_loss, epoch, 0
+                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            else:
+                bad_epochs += 1
+                if bad_epochs >= config.patience:
+                    stopped = "early_stop"
+                    break
+    except KeyboardInterrupt:
+        if not history:
+            raise TrainingInterrupted("interrupted before the first epoch finished; nothing saved") from None
+        stopped = "interrupted"
+    model.load_state_dict(best_state)
+    return FitOutcome(best_state, history, best_epoch, stopped, time.perf_counter() - started)
+
+
+def step(model: nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor, clip: float) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip > 0:
+        nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], clip)
+    optimizer.step()
+
+
 def fit(
     model: nn.Module,
     train: tuple[torch.Tensor, torch.Tensor],
@@ -65,52 +124,19 @@ def fit(
     xtr, ytr = train
     xva, yva = val
     criterion = loss_fn(config.loss)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=lr or config.lr)
-    best_val, best_epoch, bad_epochs = math.inf, 0, 0
-    best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    history: list[EpochLog] = []
-    stopped = "max_epochs"
-    started = time.perf_counter()
     n = len(xtr)
-    try:
-        for epoch in range(1, config.epochs + 1):
-            t0 = time.perf_counter()
-            model.train()
-            order = torch.randperm(n, generator=generator).to(xtr.device)
-            total = 0.0
-            for i in range(0, n, config.batch_size):
-                idx = order[i : i + config.batch_size]
-                optimizer.zero_grad(set_to_none=True)
-                loss = criterion(model(xtr[idx]), ytr[idx])  # (B, H) vs (B, H)
-                loss.backward()
-                if config.clip > 0:
-                    nn.utils.clip_grad_norm_(params, config.clip)
-                optimizer.step()
-                total += loss.detach() * len(idx)  # stays on device: no sync per batch
-            train_loss = float(total) / n
-            val_loss = float(criterion(predict_scaled(model, xva), yva))
-            if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-                raise TrainingDiverged(
-                    f"the loss became {'NaN' if math.isnan(train_loss) else 'infinite'} in epoch"
-                    f" {epoch}: try a smaller --lr (now {lr or config.lr:g}), keep gradient"
-                    f" clipping on (--clip, now {config.clip:g}) or use --loss huber"
-                )
-            log = EpochLog(epoch, train_loss, val_loss, time.perf_counter() - t0)
-            history.append(log)
-            if on_epoch:
-                on_epoch(log)
-            if val_loss < best_val - 1e-9:
-                best_val, best_epoch, bad_epochs = val_loss, epoch, 0
-                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-            else:
-                bad_epochs += 1
-                if bad_epochs >= config.patience:
-                    stopped = "early_stop"
-                    break
-    except KeyboardInterrupt:
-        if not history:
-            raise TrainingInterrupted("interrupted before the first epoch finished; nothing saved") from None
-        stopped = "interrupted"
-    model.load_state_dict(best_state)
-    return FitOutcome(best_state, history, best_epoch, stopped, time.perf_counter() - started)
+
+    def train_epoch(optimizer: torch.optim.Optimizer) -> float:
+        order = torch.randperm(n, generator=generator).to(xtr.device)
+        total = torch.zeros((), device=xtr.device)
+        for i in range(0, n, config.batch_size):
+            idx = order[i : i + config.batch_size]
+            loss = criterion(model(xtr[idx]), ytr[idx])  # (B, H) vs (B, H)
+            step(model, optimizer, loss, config.clip)
+            total += loss.detach() * len(idx)  # stays on device: no sync per batch
+        return float(total) / n
+
+    def val_loss() -> float:
+        return float(criterion(predict_scaled(model, xva), yva))
+
+    return optimise(model, config, train_epoch, val_loss, on_epoch, lr)

@@ -1,0 +1,50 @@
+"""`lstmcast finetune`: adapt a trained model to one ticker with a tiny learning rate."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from lstmcast.cli.common import emit_json, fmt, guarded, home_of, interactive, out_console, pct
+from lstmcast.cli.progress import epoch_progress
+
+
+@guarded
+def finetune_cli(
+    ctx: typer.Context,
+    model_id: Annotated[str, typer.Argument(help="The model to start from (often a global one).")],
+    ticker: Annotated[str, typer.Argument(help="The stored ticker to adapt it to.")],
+    lr: Annotated[float | None, typer.Option(help="Learning rate. [default: 1e-5]")] = None,
+    freeze: Annotated[
+        str, typer.Option(help="encoder: train only the output head; none: train everything.")
+    ] = "none",
+    epochs: Annotated[int | None, typer.Option(help="Maximum epochs. [default: the parent's]")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Fine-tune MODEL_ID on TICKER's training segment; compare before, after, from scratch and naive."""
+    from lstmcast.datasets import load_stored
+    from lstmcast.finetune import FINETUNE_LR, finetune
+    from lstmcast.registry import load_model
+
+    home = home_of(ctx)
+    parent = load_model(home, model_id)
+    series = load_stored(home, ticker).with_exog(home, parent.config.exog)
+    with epoch_progress(
+        epochs or parent.config.epochs, f"{series.ticker} fine-tune", interactive()
+    ) as on_epoch:
+        report = finetune(home, model_id, series, lr or FINETUNE_LR, freeze, epochs, on_epoch)
+    if as_json:
+        emit_json(report)
+        return
+    t = Table("forecaster", "MAE", "RMSE", "dir. acc", "skill vs naive", "DM p vs naive",
+              title=f"{report.ticker} test {'..'.join(report.segments['test'])}: fine-tuned from {report.parent}",
+              title_justify="left")  # fmt: skip
+    labels = {"before": "parent, as is", "after": f"fine-tuned (lr {report.lr:g}, freeze {report.freeze})",
+              "scratch": "trained from scratch"}  # fmt: skip
+    for name, m in report.test.items():
+        t.add_row(labels.get(name, name), fmt(m.mae, 5), fmt(m.rmse, 5), pct(m.directional_accuracy).lstrip("+"),
+                  pct(m.skill_vs_naive, 2), fmt(report.dm_pvalue.get(name), 3))  # fmt: skip
+    out_console().print(t)
+    out_console().print(f"saved {report.model_id} (parent {report.parent})")

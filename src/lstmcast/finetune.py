@@ -1,0 +1,96 @@
+"""`finetune`: start from a trained (typically global) model and adapt it to one ticker with a
+tiny learning rate; report it beside the parent as is, a model trained from scratch, and naive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lstmcast.config import TrainConfig
+from lstmcast.datasets import Series
+from lstmcast.errors import ConfigError
+from lstmcast.evaluation.metrics import Metrics
+from lstmcast.forecaster import Fitted
+from lstmcast.prep.dataset import build_frame, check_length
+from lstmcast.prep.scaling import fit_scaler
+from lstmcast.registry import load_model, save_trained
+from lstmcast.train import Trained, evaluate_fitted, run_training
+from lstmcast.training.loop import EpochLog
+
+FINETUNE_LR = 1e-5
+
+
+@dataclass
+class FinetuneReport:
+    model_id: str
+    parent: str
+    ticker: str
+    lr: float
+    freeze: str
+    epochs_run: int
+    test: dict[str, Metrics]  # before (parent as is), after, scratch, naive, drift, linear
+    dm_pvalue: dict[str, float | None]
+    segments: dict[str, list[str]]
+    path: str
+
+
+def _parent_for(parent: Any, ticker: str) -> tuple[TrainConfig, int]:
+    cfg: TrainConfig = parent.config
+    if cfg.stateful:
+        raise ConfigError("fine-tuning a stateful model is not supported; train it on the ticker instead")
+    if cfg.embedding_tickers and ticker not in cfg.embedding_tickers:
+        raise ConfigError(
+            f"model {parent.id} learned a ticker embedding for {', '.join(cfg.embedding_tickers)} only;"
+            f" fine-tune {ticker} from a model trained without --ticker-embedding"
+        )
+    return cfg, cfg.embedding_tickers.index(ticker) if cfg.embedding_tickers else 0
+
+
+def run_finetune(
+    parent: Any,
+    series: Series,
+    lr: float = FINETUNE_LR,
+    freeze: str = "none",
+    epochs: int | None = None,
+    on_epoch: Callable[[EpochLog], None] | None = None,
+) -> tuple[Trained, Trained, Trained]:
+    """(before, after, scratch) on `series`' own split; no I/O."""
+    if freeze not in ("encoder", "none"):
+        raise ConfigError("--freeze must be encoder or none")
+    cfg, tid = _parent_for(parent, series.ticker)
+    cfg = cfg.replace(epochs=epochs or cfg.epochs)
+    frame = build_frame(series.bars, cfg, series.exog)
+    seg = check_length(frame, cfg, series.ticker)
+    # The parent as it is, with this ticker's own scaler (its training rows only).
+    as_is = Fitted(
+        cfg, frame.columns, fit_scaler(frame.x[: seg.train_end]), parent.fitted.state, ticker_id=tid
+    )
+    before = evaluate_fitted(series.ticker, cfg, frame, seg, as_is)
+    init = Fitted(cfg, frame.columns, as_is.scaler, parent.fitted.state, ticker_id=tid)
+    after = run_training(cfg, series, on_epoch, init=init, lr=lr, freeze_encoder=freeze == "encoder")
+    after.fitted.ticker_id = tid
+    scratch = run_training(cfg.replace(embedding_tickers=()), series)
+    return before, after, scratch
+
+
+def finetune(
+    home: Path,
+    parent_id: str,
+    series: Series,
+    lr: float = FINETUNE_LR,
+    freeze: str = "none",
+    epochs: int | None = None,
+    on_epoch: Callable[[EpochLog], None] | None = None,
+) -> FinetuneReport:
+    parent = load_model(home, parent_id)
+    before, after, scratch = run_finetune(parent, series, lr, freeze, epochs, on_epoch)
+    model_id, path = save_trained(home, [after], after.scores, series.origin, parent=parent_id)
+    t = after.scores.target
+    test = {"before": before.scores.target["model"], "after": t["model"], "scratch": scratch.scores.target["model"],
+            "naive": t["naive"], "drift": t["drift"], "linear": t["linear"]}  # fmt: skip
+    dm = {"before": before.dm_pvalue, "after": after.dm_pvalue, "scratch": scratch.dm_pvalue}
+    out = after.fitted.outcome
+    return FinetuneReport(model_id, parent_id, series.ticker, lr, freeze, len(out.history) if out else 0, test, dm,
+                          after.segment_dates(), str(path))  # fmt: skip

@@ -1,0 +1,171 @@
+"""Global models: one network trained on windows drawn from several tickers at once.
+
+Each ticker keeps its own scaler, fitted on its own training rows; all tickers are split in
+time at the same two dates, so no ticker's validation or test period feeds another's fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lstmcast.config import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES, TrainConfig
+from lstmcast.datasets import Series
+from lstmcast.errors import ConfigError, DataError
+from lstmcast.evaluation.metrics import score
+from lstmcast.evaluation.report import BlockForecasts, Scores, actuals, to_price
+from lstmcast.forecaster import Fitted, with_ticker_id
+from lstmcast.prep.dataset import Frame, Segments, build_frame, check_length, sample_arrays
+from lstmcast.prep.scaling import Scaler, apply, fit_scaler
+from lstmcast.training import runtime
+from lstmcast.training.loop import EpochLog, fit
+
+
+@dataclass
+class Member:
+    ticker: str
+    frame: Frame
+    segments: Segments
+
+
+def split_dates(frames: list[Frame], val_frac: float, test_frac: float) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Validation and test start dates, placed on the union of all tickers' dates."""
+    union = frames[0].dates
+    for f in frames[1:]:
+        union = union.union(f.dates)
+    n = len(union)
+    return union[n - round(n * (val_frac + test_frac))], union[n - round(n * test_frac)]
+
+
+def members_at(
+    config: TrainConfig, frames: dict[str, Frame], val_start: pd.Timestamp, test_start: pd.Timestamp
+) -> list[Member]:
+    out = []
+    for ticker, frame in frames.items():
+        a = int(np.searchsorted(frame.dates.values, val_start.to_datetime64()))
+        b = int(np.searchsorted(frame.dates.values, test_start.to_datetime64()))
+        out.append(Member(ticker, frame, Segments(a, b, frame.n)))
+    return out
+
+
+def fit_global(
+    config: TrainConfig,
+    members: list[Member],
+    on_epoch: Callable[[EpochLog], None] | None = None,
+    init: dict[str, torch.Tensor] | None = None,
+) -> tuple[dict[str, torch.Tensor], dict[str, Scaler], Fitted]:
+    """Train one network on every member's training windows; returns the weights, each
+    ticker's scaler, and the fitted network (viewed as the first member)."""
+    if config.stateful:
+        raise ConfigError("--stateful follows one series; it cannot be combined with several tickers")
+    runtime.tune_allocator()
+    runtime.set_threads(config.threads)
+    gen = runtime.seed_everything(config.seed)
+    device = runtime.pick_device(config.device)
+    scalers: dict[str, Scaler] = {}
+    parts: dict[str, list[np.ndarray]] = {"xtr": [], "ytr": [], "xva": [], "yva": []}
+    for i, m in enumerate(members):
+        seg = m.segments
+        scalers[m.ticker] = fit_scaler(m.frame.x[: seg.train_end])  # this ticker's training rows only
+        xs = apply(scalers[m.ticker], m.frame.x[: seg.val_end])
+        o = Segments(seg.train_end, seg.val_end, seg.val_end).origins(config.window, config.horizon)
+        for part, key in (("tr", "train"), ("va", "val")):
+            x, y = sample_arrays(xs, config.window, config.horizon, o[key])
+            parts["x" + part].append(with_ticker_id(x, config, i))
+            parts["y" + part].append(y)
+    xtr, ytr, xva, yva = (torch.from_numpy(np.concatenate(parts[k])).float().to(device) for k in parts)
+    from lstmcast.models import build_model
+
+    model = build_model(config, xtr.shape[2])
+    if init is not None:
+        model.load_state_dict(init)
+    model = model.to(device)
+    outcome = fit(model, (xtr, ytr), (xva, yva), config, gen, on_epoch)
+    first = members[0]
+    view = Fitted(
+        config,
+        first.frame.columns,
+        scalers[first.ticker],
+        outcome.state,
+        str(device),
+        outcome,
+        _module=model.eval(),
+    )
+    return outcome.state, scalers, view
+
+
+def view_for(fitted: Fitted, scalers: dict[str, Scaler], tickers: list[str], ticker: str) -> Fitted:
+    """The shared network seen as one member: its scaler and its embedding row."""
+    return Fitted(
+        fitted.config,
+        fitted.columns,
+        scalers[ticker],
+        fitted.state,
+        fitted.device,
+        fitted.outcome,
+        ticker_id=tickers.index(ticker),
+        _module=fitted._module,
+    )
+
+
+def pool_blocks(blocks: list[tuple[Frame, BlockForecasts]]) -> Scores:
+    """Metrics over every member's test forecasts together (returns are comparable across tickers)."""
+    names = list(blocks[0][1].by_name)
+    y: dict[str, list[np.ndarray]] = {k: [] for k in names}
+    p: dict[str, list[np.ndarray]] = {k: [] for k in names}
+    truths, ptruths, lasts = [], [], []
+    for frame, block in blocks:
+        horizon = block.by_name["model"].shape[1]
+        yt, pt = actuals(frame, block.at, horizon)
+        truths.append(yt)
+        ptruths.append(pt)
+        lasts.append(frame.price[block.at])
+        for k in names:
+            y[k].append(block.by_name[k])
+            p[k].append(to_price(frame, block.at, block.by_name[k]))
+    yt, pt, last = np.concatenate(truths), np.concatenate(ptruths), np.concatenate(lasts)
+    naive_t, naive_p = np.concatenate(y["naive"]), np.concatenate(p["naive"])
+    log_target = blocks[0][0].target == "log_return"
+    target = {k: score(np.concatenate(y[k]), yt, naive_t, None if log_target else last) for k in names}
+    price = {k: score(np.concatenate(p[k]), pt, naive_p, last, price_units=True) for k in names}
+    return Scores(target, price, [])
+
+
+def check_members(config: TrainConfig, series: list[Series]) -> dict[str, Frame]:
+    tickers = [s.ticker for s in series]
+    if len(set(tickers)) != len(tickers):
+        raise DataError(f"each ticker once, please: {', '.join(tickers)}")
+    frames = {s.ticker: build_frame(s.bars, config, s.exog) for s in series}
+    for t, f in frames.items():
+        check_length(f, config, t)
+    return frames
+
+
+def fold_fitter(target: str, others: dict[str, Frame]) -> Callable[..., Fitted]:
+    """A walk-forward fit function for `target` that trains one global model on every
+    ticker's rows dated before the fold's cutoff (and after its start, when sliding)."""
+    from lstmcast.backtest.walkforward import fit_split
+
+    def fit_fold(cfg: TrainConfig, frame: Frame, lo: int, cutoff: int, init: Fitted | None) -> Fitted:
+        start, stop = frame.dates[lo], frame.dates[cutoff]
+        known = {target: frame.slice(lo, cutoff)}
+        for t, f in others.items():
+            a = int(np.searchsorted(f.dates.values, start.to_datetime64()))
+            b = int(np.searchsorted(f.dates.values, stop.to_datetime64()))  # dates < cutoff date only
+            known[t] = f.slice(a, b)
+        train_end, _ = fit_split(cfg, known[target].n)
+        val_start = known[target].dates[train_end]
+        members = []
+        for t, f in known.items():
+            seg = Segments(int(np.searchsorted(f.dates.values, val_start.to_datetime64())), f.n, f.n)
+            o = seg.origins(cfg.window, cfg.horizon)
+            if t == target or (len(o["train"]) >= MIN_TRAIN_SAMPLES and len(o["val"]) >= MIN_EVAL_SAMPLES):
+                members.append(Member(t, f, seg))  # a ticker with too little history yet sits this fold out
+        _, scalers, fitted = fit_global(cfg, members, init=init.state if init is not None else None)
+        return view_for(fitted, scalers, list(cfg.embedding_tickers) or [m.ticker for m in members], target)
+
+    return fit_fold
