@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import SAMPLE, Cli
-from synth import ar1, bars_from_log_returns
 
+from conftest import SAMPLE, Cli
 from lstmcast.config import TrainConfig
 from lstmcast.datasets import Series
 from lstmcast.finetune import run_finetune
 from lstmcast.prep.dataset import build_frame
 from lstmcast.registry import load_model
 from lstmcast.train import run_global_training, run_training, train
+from synth import ar1, bars_from_log_returns
 
 SMALL = TrainConfig(model="lstm", window=20, hidden=16, layers=1, epochs=15, patience=4, lr=3e-3, threads=1)
 
@@ -29,7 +29,9 @@ def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
 def _perturb_from(bars, date):  # type: ignore[no-untyped-def]
     out = bars.copy()
     later = out.index >= date
-    out.loc[later] = out.loc[later].to_numpy() * np.exp(np.random.default_rng(1).normal(0, 0.1, (later.sum(), 1)))
+    out.loc[later] = out.loc[later].to_numpy() * np.exp(
+        np.random.default_rng(1).normal(0, 0.1, (later.sum(), 1))
+    )
     return out
 
 
@@ -48,8 +50,9 @@ def _shared_process(k: int, n: int, seed0: int = 100) -> list[Series]:
 def test_stateful_beats_the_plain_model_when_dependence_outlasts_the_window() -> None:
     r, _ = _regimes(5000, seed=0)
     bars = bars_from_log_returns(r)
-    cfg = TrainConfig(model="lstm", window=10, hidden=16, layers=1, epochs=20, patience=5, lr=3e-3, threads=1,
-                      test_frac=0.2)  # fmt: skip
+    cfg = TrainConfig(
+        model="lstm", window=10, hidden=16, layers=1, epochs=20, patience=5, lr=3e-3, threads=1, test_frac=0.2
+    )
     plain = run_training(cfg, Series("REG", bars, "synthetic")).scores.target["model"].skill_vs_naive
     stateful = run_training(cfg.replace(stateful=True), Series("REG", bars, "synthetic"))
     skill = stateful.scores.target["model"].skill_vs_naive
@@ -134,8 +137,11 @@ def test_exogenous_series_that_leads_by_a_day_is_used_and_does_not_leak() -> Non
     with_exog = run_training(cfg.replace(exog=("E",)), Series("T", target, "synthetic", {"E": leader}))
     assert with_exog.scores.target["model"].skill_vs_naive > 0.3 and plain < 0.05
     assert any("exog E: no bar on 2" in w for w in with_exog.warnings)
-    report = audit(cfg.replace(exog=("E",), epochs=2), BacktestConfig(folds=2),
-                   Series("T", target, "synthetic", {"E": leader}))  # fmt: skip
+    report = audit(
+        cfg.replace(exog=("E",), epochs=2),
+        BacktestConfig(folds=2),
+        Series("T", target, "synthetic", {"E": leader}),
+    )
     assert report.clean
 
 
@@ -153,10 +159,16 @@ def test_cli_global_train_forecast_member_backtest_and_finetune(cli: Cli, home: 
     assert set(ft["test"]) >= {"before", "after", "scratch", "naive"}
     assert load_model(home, ft["model_id"]).manifest["parent"] == doc["model_id"]
     assert "ticker embedding" in cli("finetune", doc["model_id"], "IBM", code=1).stderr
-    st = json.loads(cli("train", "IBM", "--model", "gru", "--stateful", "--window", "20", "--epochs", "1",
-                        "--json").stdout)  # fmt: skip
+    st = json.loads(
+        cli(
+            "train", "IBM", "--model", "gru", "--stateful", "--window", "20", "--epochs", "1", "--json"
+        ).stdout
+    )
     assert st["model"] == "gru"
-    assert "--stateful needs a recurrent model" in cli("train", "IBM", "--stateful", "--model", "cnn", code=1).stderr
+    assert (
+        "--stateful needs a recurrent model"
+        in cli("train", "IBM", "--stateful", "--model", "cnn", code=1).stderr
+    )
     ex = json.loads(cli("train", "AAPL", *fast, "--exog", "MSFT,IBM", "--json").stdout)
     assert load_model(home, ex["model_id"]).config.exog == ("MSFT", "IBM")
     assert "not stored" in cli("train", "AAPL", *fast, "--exog", "NOPE", code=1).stderr

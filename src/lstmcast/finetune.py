@@ -88,9 +88,25 @@ def finetune(
     before, after, scratch = run_finetune(parent, series, lr, freeze, epochs, on_epoch)
     model_id, path = save_trained(home, [after], after.scores, series.origin, parent=parent_id)
     t = after.scores.target
-    test = {"before": before.scores.target["model"], "after": t["model"], "scratch": scratch.scores.target["model"],
-            "naive": t["naive"], "drift": t["drift"], "linear": t["linear"]}  # fmt: skip
+    test = {
+        "before": before.scores.target["model"],
+        "after": t["model"],
+        "scratch": scratch.scores.target["model"],
+        "naive": t["naive"],
+        "drift": t["drift"],
+        "linear": t["linear"],
+    }
     dm = {"before": before.dm_pvalue, "after": after.dm_pvalue, "scratch": scratch.dm_pvalue}
     out = after.fitted.outcome
-    return FinetuneReport(model_id, parent_id, series.ticker, lr, freeze, len(out.history) if out else 0, test, dm,
-                          after.segment_dates(), str(path))  # fmt: skip
+    return FinetuneReport(
+        model_id,
+        parent_id,
+        series.ticker,
+        lr,
+        freeze,
+        len(out.history) if out else 0,
+        test,
+        dm,
+        after.segment_dates(),
+        str(path),
+    )

@@ -65,10 +65,10 @@ class Fitted:
                 nxt = torch.zeros_like(x[:, :1, :])  # unknown extras stay at their mean (0)
                 nxt[:, 0, 0] = step[:, 0]
                 x = torch.cat([x[:, 1:], nxt], dim=1)
-            out = torch.cat(steps, dim=1)
+            scaled = torch.cat(steps, dim=1)
         else:
-            out = predict_scaled(model, x)
-        return invert_target(self.scaler, out.double().cpu().numpy())
+            scaled = predict_scaled(model, x)
+        return invert_target(self.scaler, scaled.double().cpu().numpy())
 
 
 def n_inputs(config: TrainConfig, n_features: int) -> int:

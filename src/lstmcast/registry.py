@@ -65,20 +65,31 @@ def manifest_of(
         "scalers": {t.ticker: t.fitted.scaler.to_dict() for t in members},
         "segments": first.segment_dates(),
         "segments_by_ticker": {t.ticker: t.segment_dates() for t in members},
-        "rows": {"train_end": first.segments.train_end, "val_end": first.segments.val_end, "n": first.frame.n},
+        "rows": {
+            "train_end": first.segments.train_end,
+            "val_end": first.segments.val_end,
+            "n": first.frame.n,
+        },
         "data": data_of(first),
         "data_by_ticker": {t.ticker: data_of(t) for t in members},
         "metrics": metrics_json(pooled),
-        "metrics_by_ticker": {t.ticker: {**metrics_json(t.scores), "dm_pvalue": t.dm_pvalue} for t in members},
+        "metrics_by_ticker": {
+            t.ticker: {**metrics_json(t.scores), "dm_pvalue": t.dm_pvalue} for t in members
+        },
         "residuals_log": np.concatenate([t.residuals for t in members]).T.tolist(),  # per step, out of sample
         "residuals_by_ticker": {t.ticker: t.residuals.T.tolist() for t in members},
-        "training": {"epochs_run": len(out.history), "best_epoch": out.best_epoch, "stopped": out.stopped,
-                     "seconds": out.seconds, "history": [dataclasses.asdict(h) for h in out.history]},
+        "training": {
+            "epochs_run": len(out.history),
+            "best_epoch": out.best_epoch,
+            "stopped": out.stopped,
+            "seconds": out.seconds,
+            "history": [dataclasses.asdict(h) for h in out.history],
+        },
         "seed": first.config.seed,
         "device": first.fitted.device,
         "versions": {"lstmcast": __version__, "torch": torch.__version__, "pandas": pd.__version__},
         "warnings": [w for t in members for w in t.warnings],
-    }  # fmt: skip
+    }
     return json.loads(json.dumps(manifest, default=float).replace("NaN", "null"))
 
 

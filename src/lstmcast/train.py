@@ -194,11 +194,15 @@ def run_global_training(
     for m in members:
         o = m.segments.origins(config.window, config.horizon)
         if min(len(o["train"]), len(o["val"]), len(o["test"])) < 20:
-            raise DataError(f"{m.ticker} has too few bars before or after the common split dates {val_start.date()}"
-                            f" and {test_start.date()}; train it on its own or with tickers of similar history")  # fmt: skip
+            raise DataError(
+                f"{m.ticker} has too few bars before or after the common split dates {val_start.date()}"
+                f" and {test_start.date()}; train it on its own or with tickers of similar history"
+            )
     _, scalers, fitted = fit_global(config, members, on_epoch)
-    trained = [evaluate_fitted(m.ticker, config, m.frame, m.segments, view_for(fitted, scalers, tickers, m.ticker))
-               for m in members]  # fmt: skip
+    trained = [
+        evaluate_fitted(m.ticker, config, m.frame, m.segments, view_for(fitted, scalers, tickers, m.ticker))
+        for m in members
+    ]
     pooled = pool_blocks([(t.frame, t.block) for t in trained if t.block is not None])
     return GlobalTrained(config, trained, pooled)
 
@@ -225,8 +229,15 @@ def train(
     report.test, report.test_price, report.per_step = g.pooled.target, g.pooled.price, g.pooled.per_step
     report.dm_pvalue = None
     report.warnings = [f"{m.ticker}: {w}" for m in g.members for w in m.warnings]
-    report.by_ticker = {m.ticker: {"test": m.scores.target, "test_price": m.scores.price, "dm_pvalue": m.dm_pvalue,
-                                   "segments": m.segment_dates()} for m in g.members}  # fmt: skip
+    report.by_ticker = {
+        m.ticker: {
+            "test": m.scores.target,
+            "test_price": m.scores.price,
+            "dm_pvalue": m.dm_pvalue,
+            "segments": m.segment_dates(),
+        }
+        for m in g.members
+    }
     return report
 
 

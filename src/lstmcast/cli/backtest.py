@@ -112,9 +112,8 @@ def backtest_cli(
 def render(doc: dict[str, Any]) -> None:
     con = out_console()
     if doc["global_with"]:
-        con.print(
-            f"global model trained on {doc['ticker']} with {', '.join(doc['global_with'])}; scored on {doc['ticker']}"
-        )
+        others = ", ".join(doc["global_with"])
+        con.print(f"global model trained on {doc['ticker']} with {others}; scored on {doc['ticker']}")
     con.print(
         f"[bold]{doc['ticker']}[/bold] {doc['model']} walk-forward ({doc['scheme']}), "
         f"{len(doc['folds'])} folds, {doc['n_predictions']} forecasts {doc['period'][0]}..{doc['period'][1]}"

@@ -38,13 +38,29 @@ def finetune_cli(
     if as_json:
         emit_json(report)
         return
-    t = Table("forecaster", "MAE", "RMSE", "dir. acc", "skill vs naive", "DM p vs naive",
-              title=f"{report.ticker} test {'..'.join(report.segments['test'])}: fine-tuned from {report.parent}",
-              title_justify="left")  # fmt: skip
-    labels = {"before": "parent, as is", "after": f"fine-tuned (lr {report.lr:g}, freeze {report.freeze})",
-              "scratch": "trained from scratch"}  # fmt: skip
+    t = Table(
+        "forecaster",
+        "MAE",
+        "RMSE",
+        "dir. acc",
+        "skill vs naive",
+        "DM p vs naive",
+        title=f"{report.ticker} test {'..'.join(report.segments['test'])}: fine-tuned from {report.parent}",
+        title_justify="left",
+    )
+    labels = {
+        "before": "parent, as is",
+        "after": f"fine-tuned (lr {report.lr:g}, freeze {report.freeze})",
+        "scratch": "trained from scratch",
+    }
     for name, m in report.test.items():
-        t.add_row(labels.get(name, name), fmt(m.mae, 5), fmt(m.rmse, 5), pct(m.directional_accuracy).lstrip("+"),
-                  pct(m.skill_vs_naive, 2), fmt(report.dm_pvalue.get(name), 3))  # fmt: skip
+        t.add_row(
+            labels.get(name, name),
+            fmt(m.mae, 5),
+            fmt(m.rmse, 5),
+            pct(m.directional_accuracy).lstrip("+"),
+            pct(m.skill_vs_naive, 2),
+            fmt(report.dm_pvalue.get(name), 3),
+        )
     out_console().print(t)
     out_console().print(f"saved {report.model_id} (parent {report.parent})")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-
-from lstmcast.cli import options as o
 from rich.table import Table
 
+from lstmcast.cli import options as o
 from lstmcast.cli.common import emit_json, fmt, guarded, home_of, interactive, out_console, pct, warn
 from lstmcast.cli.progress import epoch_progress
 from lstmcast.cli.render import metrics_table, verdict
@@ -82,13 +81,28 @@ def render_report(report: Any) -> None:
         f"  test {seg['test'][0]}..{seg['test'][1]}"
     )
     if report.by_ticker:
-        t = Table("ticker", "test period", "MAE model", "MAE naive", "skill vs naive", "dir. acc", "DM p",
-                  title="global model, per ticker", title_justify="left")  # fmt: skip
+        t = Table(
+            "ticker",
+            "test period",
+            "MAE model",
+            "MAE naive",
+            "skill vs naive",
+            "dir. acc",
+            "DM p",
+            title="global model, per ticker",
+            title_justify="left",
+        )
         for name, m in report.by_ticker.items():
             model, naive = m["test"]["model"], m["test"]["naive"]
-            t.add_row(name, "..".join(m["segments"]["test"]), fmt(model.mae, 5), fmt(naive.mae, 5),
-                      pct(model.skill_vs_naive, 2), pct(model.directional_accuracy).lstrip("+"),
-                      fmt(m["dm_pvalue"], 3))  # fmt: skip
+            t.add_row(
+                name,
+                "..".join(m["segments"]["test"]),
+                fmt(model.mae, 5),
+                fmt(naive.mae, 5),
+                pct(model.skill_vs_naive, 2),
+                pct(model.directional_accuracy).lstrip("+"),
+                fmt(m["dm_pvalue"], 3),
+            )
         con.print(t)
     title = "test segment, all tickers pooled" if report.by_ticker else "test segment"
     con.print(metrics_table(title, report.test, report.test_price, report.target))

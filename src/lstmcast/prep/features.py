@@ -53,9 +53,9 @@ def feature_frame(
             "hl_range": ["high", "low"],
             "oc_return": ["open", "close"],
         }[name]
-        missing = [c for c in needed if bars[c].isna().any()]
-        if missing:
-            raise DataError(f"feature {name} needs the {'/'.join(missing)} column(s), which this data lacks")
+        lacking = [c for c in needed if bars[c].isna().any()]
+        if lacking:
+            raise DataError(f"feature {name} needs the {'/'.join(lacking)} column(s), which this data lacks")
         if name == "log_volume_change":
             v = np.log1p(bars["volume"].to_numpy(dtype="float64"))
             cols[name] = v - np.concatenate([[np.nan], v[:-1]])
