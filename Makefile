@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_HOME := $(CURDIR)/.demo-home
-# glibc keeps freed training buffers instead of returning them every step (see benchmarks/README.md).
+# glibc keeps freed training buffers instead of returning them every step (README, "Speed").
 export MALLOC_MMAP_THRESHOLD_ ?= 33554432
 export MALLOC_TRIM_THRESHOLD_ ?= 1073741824
 
@@ -42,6 +42,7 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_backtest.py
+	$(BIN)/python benchmarks/bench_modes.py --epochs 10 --folds 5 --targets AAPL,MSFT,IBM
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache
