@@ -17,9 +17,8 @@ import time
 from pathlib import Path
 
 from lstmcast.backtest.run import backtest
-from lstmcast.backtest.walkforward import fit_fold
 from lstmcast.config import BacktestConfig, TrainConfig
-from lstmcast.datasets import Series, load_csv
+from lstmcast.datasets import load_csv
 from lstmcast.forecaster import Fitted, fit_forecaster
 from lstmcast.global_model import fold_fitter
 from lstmcast.prep.dataset import Frame, build_frame
@@ -67,41 +66,27 @@ def main() -> None:
         }
         for name, (c, kind) in modes.items():
             t0 = time.perf_counter()
-            if kind == "global":
-                result = backtest(c, bt, series, others)
-            elif kind == "finetune":
+            if kind == "finetune":
                 import lstmcast.backtest.run as run
 
                 frames = {o.ticker: build_frame(o.bars, c) for o in others}
-                fit = finetuned_fitter(target, frames)
                 frame = build_frame(series.bars, c)
-                wf = run.walk_forward(c, frame, bt, fit)
-                outcome = run.score_seed(frame, wf, bt)
-                rows.append(
-                    (
-                        target,
-                        name,
-                        outcome.scores.target["model"].skill_vs_naive,
-                        outcome.dm_pvalue,
-                        outcome.scores.target["model"].directional_accuracy,
-                        time.perf_counter() - t0,
-                    )
+                outcome = run.score_seed(
+                    frame, run.walk_forward(c, frame, bt, finetuned_fitter(target, frames)), bt
                 )
-                continue
             else:
-                result = backtest(c, bt, series)
-            r = result.first
-            rows.append(
-                (
-                    target,
-                    name,
-                    r.scores.target["model"].skill_vs_naive,
-                    r.dm_pvalue,
-                    r.scores.target["model"].directional_accuracy,
-                    time.perf_counter() - t0,
-                )
+                outcome = backtest(c, bt, series, others if kind == "global" else None).first
+            m = outcome.scores.target["model"]
+            row = (
+                target,
+                name,
+                m.skill_vs_naive,
+                outcome.dm_pvalue,
+                m.directional_accuracy,
+                time.perf_counter() - t0,
             )
-            print(f"  {target} {name}: done in {rows[-1][-1]:.0f}s", flush=True)
+            rows.append(row)
+            print(f"  {target} {name}: done in {row[-1]:.0f}s", flush=True)
     print(f"\nwalk-forward, {args.folds} folds over the last 20%, LSTM 1x32, window 30, {args.epochs} epochs")
     print("| ticker | mode | skill vs naive (MSE) | DM p vs naive | directional accuracy | seconds |")
     print("|---|---|---|---|---|---|")
@@ -110,5 +95,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    _ = (Series, fit_fold)
     main()

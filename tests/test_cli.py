@@ -19,6 +19,7 @@ COMMANDS = [
     ["models"],
     ["models", "show"],
     ["models", "rm"],
+    ["finetune"],
     ["backtest"],
     ["audit"],
     ["forecast"],

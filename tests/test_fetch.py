@@ -11,21 +11,11 @@ import pandas as pd
 import pytest
 
 from conftest import SAMPLE, Cli
+from lstmcast.sources.csvfile import read_price_csv
 
 
 def _bars(name: str) -> pd.DataFrame:
-    frame = pd.read_csv(SAMPLE / f"{name}.csv", parse_dates=["Date"], index_col="Date")
-    frame = frame.rename(
-        columns={
-            "Open": "open",
-            "High": "high",
-            "Low": "low",
-            "Close": "close",
-            "Adj Close": "adj_close",
-            "Volume": "volume",
-        }
-    )
-    return frame
+    return read_price_csv(SAMPLE / f"{name}.csv").bars
 
 
 def _stored(home: Path, ticker: str) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from lstmcast.errors import DataError, NotFoundError
 from lstmcast.paths import atomic_write_text
 from lstmcast.sources.csvfile import read_price_csv
 from lstmcast.store.db import connect
-from lstmcast.store.prices import TickerSummary, load_prices, summarize, tail
+from lstmcast.store.prices import YAHOO_NAMES, TickerSummary, load_prices, summarize, tail
 from lstmcast.tickers import validate_ticker
 
 
@@ -85,16 +85,7 @@ def ticker_tail(home: Path, ticker: str, n: int) -> list[dict[str, Any]]:
 def export_csv(home: Path, ticker: str, path: Path) -> int:
     """Write a Yahoo-style CSV atomically; returns the number of rows."""
     bars = load_stored(home, ticker).bars
-    out = bars.rename(
-        columns={
-            "open": "Open",
-            "high": "High",
-            "low": "Low",
-            "close": "Close",
-            "adj_close": "Adj Close",
-            "volume": "Volume",
-        }
-    )[["Open", "High", "Low", "Close", "Adj Close", "Volume"]]
+    out = bars.rename(columns=YAHOO_NAMES)[list(YAHOO_NAMES.values())]
     out.index = pd.DatetimeIndex(out.index).strftime("%Y-%m-%d")
     out.index.name = "Date"
     buffer = io.StringIO()

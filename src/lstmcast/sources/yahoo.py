@@ -18,19 +18,12 @@ from typing import Any
 import pandas as pd
 
 from lstmcast.errors import NotFoundError, TemporaryError
-from lstmcast.store.prices import PRICE_COLUMNS
+from lstmcast.store.prices import PRICE_COLUMNS, YAHOO_NAMES
 
 RETRIES = 4  # attempts after the first one when Yahoo rate-limits us
 BACKOFF_S = 2.0  # first wait; doubles each attempt
 
-_YAHOO_COLUMNS = {
-    "Open": "open",
-    "High": "high",
-    "Low": "low",
-    "Close": "close",
-    "Adj Close": "adj_close",
-    "Volume": "volume",
-}
+_YAHOO_COLUMNS = {v: k for k, v in YAHOO_NAMES.items()}
 
 _sleep: Callable[[float], None] = time.sleep  # replaced by tests, which must not wait
 
