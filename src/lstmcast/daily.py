@@ -165,8 +165,11 @@ def _run_one(home: Path, item: WatchItem, fetch_session: Any) -> TickerRun:
         run.model_id, run.as_of = result.model_id, result.as_of
         run.next_date, run.next_price = result.forecasts[0].date, result.forecasts[0].price
     except LstmcastError as exc:
-        run.status, run.exit_code = "failed", max(run.exit_code, exc.exit_code) if run.exit_code != 75 else 75
+        run.status, run.exit_code = "failed", max(run.exit_code, exc.exit_code)  # 75 outranks 1
         notes.append(str(exc))
+    except Exception as exc:  # one ticker's bug must not stop the rest of an unattended run
+        run.status, run.exit_code = "failed", max(run.exit_code, 1)
+        notes.append(f"unexpected {type(exc).__name__}: {exc}")
     run.detail = "; ".join(notes)
     return run
 

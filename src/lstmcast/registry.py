@@ -18,6 +18,7 @@ from lstmcast import __version__
 from lstmcast.config import TrainConfig
 from lstmcast.errors import NotFoundError
 from lstmcast.forecaster import Fitted
+from lstmcast.jsonable import to_jsonable
 from lstmcast.paths import models_dir
 from lstmcast.prep.scaling import Scaler
 from lstmcast.store.db import connect
@@ -90,7 +91,7 @@ def manifest_of(
         "versions": {"lstmcast": __version__, "torch": torch.__version__, "pandas": pd.__version__},
         "warnings": [w for t in members for w in t.warnings],
     }
-    return json.loads(json.dumps(manifest, default=float).replace("NaN", "null"))
+    return to_jsonable(manifest)
 
 
 def save_trained(

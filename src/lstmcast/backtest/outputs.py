@@ -12,6 +12,7 @@ import pandas as pd
 from lstmcast.backtest.run import BacktestResult
 from lstmcast.backtest.strategy import drawdown_curve
 from lstmcast.evaluation.report import to_price
+from lstmcast.jsonable import to_jsonable
 from lstmcast.paths import atomic_write_bytes, atomic_write_text
 
 
@@ -59,21 +60,11 @@ def write_outputs(result: BacktestResult, out_dir: Path) -> list[Path]:
     files = {
         out_dir / "predictions.csv": _csv(predictions_frame(result)),
         out_dir / "equity.csv": _csv(equity_frame(result)),
-        out_dir / "metrics.json": json.dumps(_finite(result.to_json()), indent=2),
+        out_dir / "metrics.json": json.dumps(to_jsonable(result.to_json()), indent=2),
     }
     for path, text in files.items():
         atomic_write_text(path, text)
     return list(files)
-
-
-def _finite(x: object) -> object:
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_finite(v) for v in x]
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    return x
 
 
 def plot(result: BacktestResult, path: Path) -> Path:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import math
 import os
 import sys
 from collections.abc import Callable
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +15,7 @@ import typer
 from rich.console import Console
 
 from lstmcast.errors import LstmcastError
+from lstmcast.jsonable import to_jsonable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,27 +70,9 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: _jsonable(v) for k, v in dataclasses.asdict(value).items()}
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None  # JSON has no NaN; null says "not defined"
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return _jsonable(value.item())
-    return value
-
-
 def emit_json(document: Any) -> None:
     """Exactly one JSON document on stdout."""
-    sys.stdout.write(json.dumps(_jsonable(document), indent=2) + "\n")
+    sys.stdout.write(json.dumps(to_jsonable(document), indent=2) + "\n")
     sys.stdout.flush()
 
 
