@@ -89,6 +89,7 @@ class FakeYahoo(BaseAdapter):
 
     bars: dict[str, pd.DataFrame] = field(default_factory=dict)
     down: bool = False
+    dns_fails: bool = False  # as curl_cffi reports it: DNSError carrying a response with status 0
     rate_limit: int = 0
     chart_requests: list[tuple[str, dict[str, list[str]]]] = field(default_factory=list)
 
@@ -100,6 +101,12 @@ class FakeYahoo(BaseAdapter):
             raise requests.exceptions.ConnectionError(
                 "Failed to establish a new connection: [Errno -3] Temporary failure in name resolution"
             )
+        if self.dns_fails:
+            from curl_cffi.requests.exceptions import DNSError
+
+            exc = DNSError("Failed to perform, curl: (6) Could not resolve host: query2.finance.yahoo.com")
+            exc.response = type("CurlResponse", (), {"status_code": 0})()
+            raise exc
         url = urlparse(request.url or "")
         if url.path.endswith("/getcrumb"):
             return _response(request, 200, "fakecrumb", "text/plain")

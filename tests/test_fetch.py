@@ -115,6 +115,14 @@ def test_dead_network_exit_75_one_line_nothing_written(cli: Cli, home: Path, fak
     assert len(_stored(home, "IBM")) == 3270
 
 
+def test_unresolvable_host_as_curl_reports_it_is_a_network_error(
+    cli: Cli, home: Path, fake_yahoo: Any
+) -> None:
+    fake_yahoo.dns_fails = True
+    result = cli("fetch", "IBM", code=75)
+    assert "network error" in result.stderr and "Could not resolve host" in result.stderr
+
+
 def test_bad_ticker_and_date_are_rejected_before_any_request(cli: Cli, home: Path, fake_yahoo: Any) -> None:
     assert "invalid ticker" in cli("fetch", "A B", code=1).stderr
     assert cli("fetch", "IBM", "--start", "yesterday", code=2).exit_code == 2

@@ -142,7 +142,8 @@ def download_bars(
                 f"{ticker}: Yahoo Finance has no data for this ticker (unknown or delisted?)"
             ) from exc
         except Exception as exc:
-            status = getattr(getattr(exc, "response", None), "status_code", None)
+            # curl_cffi attaches a response with status 0 when no HTTP exchange happened.
+            status = getattr(getattr(exc, "response", None), "status_code", None) or None
             if status == 404:
                 # yfinance falls back to the quote endpoint when the timezone lookup finds
                 # nothing; its 404 is Yahoo saying it does not know the symbol.
@@ -154,8 +155,10 @@ def download_bars(
                     f"{ticker}: network error while contacting Yahoo Finance"
                     f" ({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else 'no detail'})"
                 ) from exc
+            what = f"HTTP {status}" if status else type(exc).__name__
+            first_line = str(exc).splitlines()[0][:160] if str(exc) else "no detail"
             raise TemporaryError(
-                f"{ticker}: unexpected answer from Yahoo Finance ({type(exc).__name__}: {exc})"
+                f"{ticker}: unexpected answer from Yahoo Finance ({what}: {first_line})"
             ) from exc
     if frame is None or frame.empty:
         raise NotFoundError(
