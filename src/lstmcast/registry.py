@@ -182,8 +182,8 @@ def newest_model_id(home: Path, ticker: str, model: str | None = None) -> str:
     finally:
         conn.close()
     if run is None:
-        kind = f" {model}" if model else ""
-        raise NotFoundError(f"no trained{kind} model for {ticker}; run `lstmcast train {ticker}` first")
+        kind, flag = (f" {model}", f" --model {model}") if model else ("", "")
+        raise NotFoundError(f"no trained{kind} model for {ticker}; run `lstmcast train {ticker}{flag}` first")
     return str(run["id"])
 
 
