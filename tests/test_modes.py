@@ -172,3 +172,21 @@ def test_cli_global_train_forecast_member_backtest_and_finetune(cli: Cli, home: 
     ex = json.loads(cli("train", "AAPL", *fast, "--exog", "MSFT,IBM", "--json").stdout)
     assert load_model(home, ex["model_id"]).config.exog == ("MSFT", "IBM")
     assert "not stored" in cli("train", "AAPL", *fast, "--exog", "NOPE", code=1).stderr
+
+
+@pytest.mark.parametrize("mode", ["direct", "recursive", "seq2seq", "finetune"])
+def test_decoders_and_finetuning_do_not_leak(mode: str, home: Path) -> None:
+    bars, _ = ar1(1200, seed=12)
+    cfg = SMALL.replace(epochs=2, horizon=1 if mode == "finetune" else 3,
+                        decoder="direct" if mode == "finetune" else mode)  # fmt: skip
+
+    def fit(b):  # type: ignore[no-untyped-def]
+        series = Series("AR", b, "synthetic")
+        if mode != "finetune":
+            return run_training(cfg, series)
+        parent = load_model(home, train(home, cfg, Series("P", ar1(900, seed=13)[0], "synthetic")).model_id)
+        return run_finetune(parent, series, lr=1e-3, epochs=2)[1]
+
+    a = fit(bars)
+    b = fit(_perturb_from(bars, a.frame.dates[a.segments.val_end]))
+    assert _same(a.fitted.state, b.fitted.state)

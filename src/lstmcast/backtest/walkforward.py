@@ -16,7 +16,8 @@ import numpy as np
 from lstmcast.config import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES, BacktestConfig, TrainConfig
 from lstmcast.errors import DataError
 from lstmcast.evaluation import baselines
-from lstmcast.evaluation.metrics import Metrics, score
+from lstmcast.evaluation.metrics import Metrics
+from lstmcast.evaluation.report import BlockForecasts, score_block
 from lstmcast.forecaster import Fitted, fit_forecaster
 from lstmcast.prep.dataset import Frame, Segments
 from lstmcast.prep.windows import targets
@@ -91,7 +92,8 @@ class FoldResult:
     test_start: str
     test_end: str
     n: int
-    metrics: dict[str, Metrics]
+    metrics: dict[str, Metrics]  # target units
+    metrics_price: dict[str, Metrics]  # price units (MAPE lives here)
     dm_pvalue: float | None
 
 
@@ -153,7 +155,7 @@ def walk_forward(cfg: TrainConfig, frame: Frame, bt: BacktestConfig, fit: FitFn 
         at_block = block_origins(fold, frame.n, cfg.horizon)
         got = {k: np.concatenate(v) for k, v in block.items()}
         truth = targets(frame.x[:, 0], cfg.horizon, at_block)
-        metrics = {k: score(v, truth, got["naive"]) for k, v in got.items()}
+        scores = score_block(frame, BlockForecasts(at_block, got))  # target and price units
         _, p = diebold_mariano((got["model"] - truth)[:, 0], (got["naive"] - truth)[:, 0], 1)
         d = frame.dates
         results.append(
@@ -164,7 +166,8 @@ def walk_forward(cfg: TrainConfig, frame: Frame, bt: BacktestConfig, fit: FitFn 
                 str(d[fold.cutoff].date()),
                 str(d[fold.end - 1].date()),
                 len(at_block),
-                metrics,
+                scores.target,
+                scores.price,
                 None if np.isnan(p) else p,
             )
         )

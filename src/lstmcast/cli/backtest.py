@@ -125,13 +125,16 @@ def render(doc: dict[str, Any]) -> None:
         "MAE model",
         "MAE naive",
         "skill vs naive",
+        "RMSE model",
+        "MAPE",
+        "MASE",
         "dir. acc",
         "DM p",
         title="per fold",
         title_justify="left",
     )
     for f in doc["folds"]:
-        m, nv = f["metrics"]["model"], f["metrics"]["naive"]
+        m, nv, mp = f["metrics"]["model"], f["metrics"]["naive"], f["metrics_price"]["model"]
         folds.add_row(
             str(f["index"]),
             f"{f['test_start']}..{f['test_end']}",
@@ -139,6 +142,9 @@ def render(doc: dict[str, Any]) -> None:
             fmt(m["mae"], 5),
             fmt(nv["mae"], 5),
             pct(m["skill_vs_naive"], 2),
+            fmt(m["rmse"], 5),
+            pct(mp["mape"], 2).lstrip("+"),
+            fmt(m["mase"], 3),
             pct(m["directional_accuracy"]).lstrip("+"),
             fmt(f["dm_pvalue"], 3),
         )
