@@ -194,3 +194,23 @@ def test_daily_init_bad_config_and_cron_line(cli: Cli, home: Path) -> None:
     assert line.startswith("30 18 * * 1-5 ") and f"LSTMCAST_HOME={home}" in line and " daily " in line
     exe = line.split()[6]
     assert Path(exe).is_absolute()
+
+
+def test_forecast_from_csv_is_not_stored_and_levels_are_chosen(cli: Cli, home: Path) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    _tiny_model(cli, "IBM")
+    res = cli("forecast", "--csv", SAMPLE / "IBM.csv", "--horizon", "2", "--levels", "50,80,99", "--json")
+    doc = json.loads(res.stdout)
+    assert doc["ticker"] == "IBM" and "not recorded in the ledger" in res.stderr
+    f = doc["forecasts"][0]
+    assert list(f["intervals"]) == ["50", "80", "99"]
+    lo50, hi50 = f["intervals"]["50"]
+    lo99, hi99 = f["intervals"]["99"]
+    assert lo99 < f["lower_95"] < f["lower_80"] < lo50 < hi50 < f["upper_80"] < f["upper_95"] < hi99
+    assert f["intervals"]["80"] == [f["lower_80"], f["upper_80"]]
+    assert _ledger_rows(home) == 0
+    table = cli("forecast", "IBM", "--levels", "90").stdout
+    assert "90% interval" in table and "80% interval" not in table
+    assert _ledger_rows(home) == 1  # the ledger keeps its 80/95% bounds whatever is shown
+    assert "--levels" in cli("forecast", "IBM", "--levels", "1,2,abc", code=2).stderr
+    assert "between 0 and 100" in cli("forecast", "IBM", "--levels", "120", code=1).stderr

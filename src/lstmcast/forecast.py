@@ -12,7 +12,7 @@ import numpy as np
 
 from lstmcast.calendar import next_sessions
 from lstmcast.config import DEFAULT_CALENDAR, INTERVAL_LEVELS, STALE_AFTER_DAYS
-from lstmcast.datasets import Series, load_stored
+from lstmcast.datasets import Series, load_csv, load_stored
 from lstmcast.errors import ConfigError, DataError
 from lstmcast.forecaster import Fitted
 from lstmcast.prep.dataset import build_frame
@@ -31,6 +31,7 @@ class Forecast:
     upper_80: float
     lower_95: float
     upper_95: float
+    intervals: dict[str, list[float]] = field(default_factory=dict)  # "90" -> [lower, upper], per --levels
 
 
 @dataclass
@@ -47,20 +48,18 @@ class ForecastResult:
     retrained: bool = False
     ledger_new: int = 0
     warnings: list[str] = field(default_factory=list)
+    levels: list[float] = field(default_factory=lambda: list(INTERVAL_LEVELS))
 
 
-def interval_quantiles(residuals: list[list[float]], steps: int) -> np.ndarray:
-    """(steps, 4) quantiles of log(actual/forecast) for the 80% and 95% bands.
+def interval_quantiles(
+    residuals: list[list[float]], steps: int, levels: tuple[float, ...] = INTERVAL_LEVELS
+) -> np.ndarray:
+    """(steps, 2 * len(levels)) quantiles of log(actual/forecast): lower, upper for each level.
 
     Steps the model was not trained for (recursive extension) widen the last known step's
     band by sqrt(step / known), as a random walk's would.
     """
-    qs = [
-        (1 - INTERVAL_LEVELS[0]) / 2,
-        1 - (1 - INTERVAL_LEVELS[0]) / 2,
-        (1 - INTERVAL_LEVELS[1]) / 2,
-        1 - (1 - INTERVAL_LEVELS[1]) / 2,
-    ]
+    qs = [q for level in levels for q in ((1 - level) / 2, 1 - (1 - level) / 2)]
     known = [np.quantile(np.asarray(r, dtype="float64"), qs) for r in residuals]
     out = []
     for k in range(steps):
@@ -69,6 +68,10 @@ def interval_quantiles(residuals: list[list[float]], steps: int) -> np.ndarray:
         else:
             out.append(known[-1] * np.sqrt((k + 1) / len(known)))
     return np.array(out)
+
+
+def _label(level: float) -> str:
+    return f"{level * 100:g}"
 
 
 def _for_horizon(loaded: LoadedModel, horizon: int) -> Fitted:
@@ -85,9 +88,14 @@ def _for_horizon(loaded: LoadedModel, horizon: int) -> Fitted:
 
 
 def predict_path(
-    loaded: LoadedModel, series: Series, horizon: int, calendar: str
+    loaded: LoadedModel,
+    series: Series,
+    horizon: int,
+    calendar: str,
+    levels: tuple[float, ...] = INTERVAL_LEVELS,
 ) -> tuple[str, float, list[Forecast]]:
-    """Forecast `horizon` trading days after the newest stored bar."""
+    """Forecast `horizon` trading days after the newest bar, with the 80/95% intervals the
+    ledger keeps and any other `levels` asked for."""
     fitted = _for_horizon(loaded, horizon)
     frame = build_frame(series.bars, fitted.config, series.exog)
     if frame.n < fitted.config.window:
@@ -101,28 +109,50 @@ def predict_path(
     cum = np.cumsum(y) if fitted.config.target == "log_return" else np.log(y / last)
     as_of = frame.dates[-1].date()
     days = next_sessions(as_of, horizon, calendar)
-    q = interval_quantiles(loaded.residuals(), horizon)
+    every = tuple(dict.fromkeys((*INTERVAL_LEVELS, *levels)))  # the ledger's two first, no repeats
+    q = interval_quantiles(loaded.residuals(), horizon, every)
     out = []
     for k in range(horizon):
         centre = last * float(np.exp(cum[k]))
-        lo80, hi80, lo95, hi95 = (centre * float(np.exp(v)) for v in q[k])
-        out.append(Forecast(days[k].isoformat(), k + 1, centre, float(cum[k]), lo80, hi80, lo95, hi95))
+        bands = {
+            _label(lv): [centre * float(np.exp(q[k, 2 * i])), centre * float(np.exp(q[k, 2 * i + 1]))]
+            for i, lv in enumerate(every)
+        }
+        (lo80, hi80), (lo95, hi95) = bands["80"], bands["95"]
+        chosen = {_label(lv): bands[_label(lv)] for lv in levels}
+        out.append(
+            Forecast(days[k].isoformat(), k + 1, centre, float(cum[k]), lo80, hi80, lo95, hi95, chosen)
+        )
     return as_of.isoformat(), last, out
 
 
 def forecast(
     home: Path,
-    ticker: str,
+    ticker: str | None,
     model_id: str | None = None,
     model: str | None = None,
     horizon: int = 1,
     calendar: str = DEFAULT_CALENDAR,
     retrain_if_older: int | None = None,
+    csv: Path | None = None,
+    levels: tuple[float, ...] = INTERVAL_LEVELS,
 ) -> ForecastResult:
-    """Forecast from the newest stored bar, retraining first if asked and stale; log to the ledger."""
+    """Forecast from the newest bar, retraining first if asked and stale, and log to the ledger.
+
+    With `csv`, the bars come from that file (nothing stored, nothing written to the ledger).
+    """
     if horizon < 1:
         raise ConfigError("--horizon must be at least 1")
-    series = load_stored(home, ticker)
+    if not all(0 < lv < 1 for lv in levels):
+        raise ConfigError("--levels are percentages between 0 and 100, e.g. 50,80,95")
+    if csv is not None and retrain_if_older is not None:
+        raise ConfigError("--retrain-if-older works on stored data; import the CSV first")
+    if csv is not None:
+        series = load_csv(csv, ticker)
+    elif ticker is not None:
+        series = load_stored(home, ticker)
+    else:
+        raise ConfigError("give a stored TICKER or --csv PATH")
     model_id = model_id or newest_model_id(home, series.ticker, model)
     loaded = load_model(home, model_id, series.ticker)  # a global model: seen as this member
     series = series.with_exog(home, loaded.config.exog)
@@ -140,7 +170,7 @@ def forecast(
         report = train(home, cfg, members if len(members) > 1 else members[0])
         model_id, stale, retrained = report.model_id, 0, True
         loaded = load_model(home, model_id, series.ticker)
-    as_of, last, steps = predict_path(loaded, series, horizon, calendar)
+    as_of, last, steps = predict_path(loaded, series, horizon, calendar, levels)
     rows = [
         {
             "model_id": model_id,
@@ -158,12 +188,16 @@ def forecast(
         }
         for f in steps
     ]
-    conn = connect(home)
-    try:
-        new = record(conn, rows, {**loaded.config.to_dict(), "calendar": calendar})
-    finally:
-        conn.close()
     warnings = []
+    new = 0
+    if csv is None:
+        conn = connect(home)
+        try:
+            new = record(conn, rows, {**loaded.config.to_dict(), "calendar": calendar})
+        finally:
+            conn.close()
+    else:
+        warnings.append(f"forecast from {csv}: not recorded in the ledger (nothing from --csv is stored)")
     if stale > STALE_AFTER_DAYS:
         warnings.append(
             f"model {model_id} was trained on data up to {loaded.data_end()},"
@@ -182,6 +216,7 @@ def forecast(
         retrained,
         new,
         warnings,
+        list(levels),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +14,13 @@ from lstmcast.cli.common import emit_json, fmt, guarded, home_of, out_console, p
 @guarded
 def forecast_cli(
     ctx: typer.Context,
-    tickers: Annotated[list[str], typer.Argument(help="Stored tickers to forecast.")],
+    tickers: Annotated[
+        list[str] | None, typer.Argument(help="Stored tickers to forecast (or use --csv).")
+    ] = None,
+    csv: Annotated[
+        Path | None, typer.Option("--csv", help="Forecast from this CSV (not stored, not in the ledger).")
+    ] = None,
+    levels: Annotated[str, typer.Option(help="Interval levels in percent, comma-separated.")] = "80,95",
     model_id: Annotated[
         str | None, typer.Option("--model-id", help="Use this model (default: the newest for the ticker).")
     ] = None,
@@ -36,9 +43,28 @@ def forecast_cli(
     from lstmcast.config import DEFAULT_CALENDAR
     from lstmcast.forecast import forecast
 
+    try:
+        chosen = tuple(float(x) / 100 for x in levels.split(",") if x.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{levels!r} is not a list of percentages like 80,95", param_hint="--levels"
+        ) from None
+    names: list[str | None] = list(tickers) if tickers else [None]
+    if csv is None and tickers is None:
+        raise typer.BadParameter("give stored TICKER(s) or --csv PATH")
     results = [
-        forecast(home_of(ctx), t, model_id, model, horizon, calendar or DEFAULT_CALENDAR, retrain_if_older)
-        for t in tickers
+        forecast(
+            home_of(ctx),
+            t,
+            model_id,
+            model,
+            horizon,
+            calendar or DEFAULT_CALENDAR,
+            retrain_if_older,
+            csv,
+            chosen,
+        )
+        for t in names
     ]
     for r in results:
         for w in r.warnings:
@@ -48,28 +74,24 @@ def forecast_cli(
         return
     con = out_console()
     for r in results:
+        labels = list(r.forecasts[0].intervals) if r.forecasts else []
         t = Table(
             "date",
             "price",
             "return",
-            "80% interval",
-            "95% interval",
+            *(f"{lv}% interval" for lv in labels),
             title=f"{r.ticker} from {r.as_of} close {r.last_price:,.2f} ({r.model_id})",
             title_justify="left",
         )
         for f in r.forecasts:
-            t.add_row(
-                f.date,
-                fmt(f.price, 2),
-                pct(f.log_return, 2),
-                f"{f.lower_80:,.2f} .. {f.upper_80:,.2f}",
-                f"{f.lower_95:,.2f} .. {f.upper_95:,.2f}",
-            )
+            bands = (f"{lo:,.2f} .. {hi:,.2f}" for lo, hi in f.intervals.values())
+            t.add_row(f.date, fmt(f.price, 2), pct(f.log_return, 2), *bands)
         con.print(t)
-        con.print(
-            f"ledger: {r.ledger_new} new row(s)"
-            + ("" if r.ledger_new else " (already forecast from this bar)")
-        )
+        if csv is None:
+            con.print(
+                f"ledger: {r.ledger_new} new row(s)"
+                + ("" if r.ledger_new else " (already forecast from this bar)")
+            )
 
 
 @guarded
