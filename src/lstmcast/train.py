@@ -85,8 +85,13 @@ def evaluate_fitted(ticker: str, config: TrainConfig, frame: Frame, seg: Segment
     )
     y_model = fitted.predict(frame, test_at)
     scores = score_block(frame, BlockForecasts(test_at, {"model": y_model, **preds}))
-    oos = np.concatenate([o["val"], test_at])
-    residuals = log_residuals(frame, oos, fitted.predict(frame, oos))
+    # Out-of-sample errors for the forecast intervals: validation and test (the latter already predicted).
+    residuals = np.concatenate(
+        [
+            log_residuals(frame, o["val"], fitted.predict(frame, o["val"])),
+            log_residuals(frame, test_at, y_model),
+        ]
+    )
     warnings = list(frame.notes)
     if tracks_previous_value(frame, test_at, y_model):
         warnings.append(
