@@ -68,7 +68,8 @@ def write_outputs(result: BacktestResult, out_dir: Path) -> list[Path]:
 
 
 def plot(result: BacktestResult, path: Path) -> Path:
-    """Three panels: actual vs forecast price, equity vs buy-and-hold, drawdown."""
+    """Four panels: actual vs forecast price, cumulative error advantage over naive, equity vs
+    buy-and-hold, drawdown."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -78,8 +79,11 @@ def plot(result: BacktestResult, path: Path) -> Path:
     pred = pred[pred["seed"] == result.first.wf.seed]
     eq = equity_frame(result)
     dates = pd.to_datetime(pred["date"])
-    fig, axes = plt.subplots(3, 1, figsize=(11, 9), sharex=True, gridspec_kw={"height_ratios": [3, 2, 1]})
-    ax = axes[0]
+    fig, axes = plt.subplots(
+        4, 1, figsize=(11, 11), sharex=True, gridspec_kw={"height_ratios": [3, 1.5, 2, 1]}
+    )
+    price_ax, gain_ax, eq_ax, dd_ax = axes
+    ax = price_ax
     ax.plot(dates, pred["actual"], color="black", lw=1.2, label="actual")
     ax.plot(dates, pred["model"], color="tab:blue", lw=0.9, label=f"{result.config.model} forecast")
     ax.plot(dates, pred["naive"], color="tab:gray", lw=0.8, ls="--", label="naive (yesterday)")
@@ -92,8 +96,19 @@ def plot(result: BacktestResult, path: Path) -> Path:
     )
     ax.set_ylabel("price")
     ax.legend(loc="upper left")
-    axes[1].plot(dates, eq["buy_and_hold"], color="black", lw=1.0, label="buy and hold")
-    axes[1].plot(
+    # Where does the model beat the random walk? Rising = better than naive over that stretch.
+    # In log-price (return) units, like the skill in the title; dollar errors would weight
+    # the later, pricier bars more.
+    log_err = {k: np.log(pred[k] / pred["actual"]) for k in ("naive", "model")}
+    gain = np.cumsum(log_err["naive"] ** 2 - log_err["model"] ** 2)
+    gain_ax.plot(dates, gain, color="tab:blue", lw=1.0)
+    gain_ax.axhline(0, color="black", lw=0.6)
+    gain_ax.set_ylabel("Σ sq. log error,\nnaive − model")
+    gain_ax.set_title(
+        "cumulative squared-error advantage over naive in return units (up = model better)", fontsize=9
+    )
+    eq_ax.plot(dates, eq["buy_and_hold"], color="black", lw=1.0, label="buy and hold")
+    eq_ax.plot(
         dates,
         eq["strategy"],
         color="tab:blue",
@@ -102,18 +117,18 @@ def plot(result: BacktestResult, path: Path) -> Path:
         zorder=3,
         label=f"strategy ({result.bt.rule}, {result.bt.cost_bps:g} bp)",
     )
-    axes[1].set_ylabel("equity")
-    axes[1].legend(loc="upper left")
-    axes[2].fill_between(dates, eq["drawdown"] * 100, 0, color="tab:red", alpha=0.4, label="strategy")
-    axes[2].plot(
+    eq_ax.set_ylabel("equity")
+    eq_ax.legend(loc="upper left")
+    dd_ax.fill_between(dates, eq["drawdown"] * 100, 0, color="tab:red", alpha=0.4, label="strategy")
+    dd_ax.plot(
         dates,
         drawdown_curve(eq["buy_and_hold"].to_numpy()) * 100,
         color="black",
         lw=0.8,
         label="buy and hold",
     )
-    axes[2].set_ylabel("drawdown %")
-    axes[2].legend(loc="lower left")
+    dd_ax.set_ylabel("drawdown %")
+    dd_ax.legend(loc="lower left")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
