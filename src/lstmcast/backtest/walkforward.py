@@ -15,9 +15,8 @@ import numpy as np
 
 from lstmcast.config import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES, BacktestConfig, TrainConfig
 from lstmcast.errors import DataError
-from lstmcast.evaluation import baselines
 from lstmcast.evaluation.metrics import Metrics
-from lstmcast.evaluation.report import BlockForecasts, score_block
+from lstmcast.evaluation.report import BlockForecasts, baseline_forecasts, score_block
 from lstmcast.forecaster import Fitted, fit_forecaster
 from lstmcast.prep.dataset import Frame, Segments
 from lstmcast.prep.windows import targets
@@ -119,13 +118,8 @@ def _baselines(
     known = frame.slice(fold_lo, cutoff)
     train_end, _ = fit_split(cfg, known.n)
     train_at = Segments(train_end, known.n, known.n).origins(cfg.window, cfg.horizon)["train"]
-    coef = baselines.fit_linear(known, fitted.scaler, train_at, cfg.window, cfg.horizon)
-    mu = baselines.drift_rate(known, known.n)
-    return {
-        "naive": baselines.naive(frame, at, cfg.horizon),
-        "drift": baselines.drift(frame, at, cfg.horizon, mu),
-        "linear": baselines.linear(frame, fitted.scaler, coef, at, cfg.window),
-    }
+    # Drift from every fitting row; AR coefficients from the fold's training origins.
+    return baseline_forecasts(frame, at, cfg.horizon, cfg.window, train_at, known.n, fitted.scaler, known)
 
 
 def walk_forward(cfg: TrainConfig, frame: Frame, bt: BacktestConfig, fit: FitFn | None = None) -> WalkForward:

@@ -9,6 +9,7 @@ import numpy as np
 from lstmcast.evaluation import baselines
 from lstmcast.evaluation.metrics import Metrics, score
 from lstmcast.prep.dataset import Frame
+from lstmcast.prep.scaling import Scaler
 from lstmcast.prep.windows import targets
 
 BASELINES = ("naive", "drift", "linear")
@@ -40,16 +41,22 @@ def baseline_forecasts(
     horizon: int,
     window: int,
     train_at: np.ndarray,
-    train_end: int,
-    scaler: object,
+    drift_end: int,
+    scaler: Scaler,
+    fit_frame: Frame | None = None,
 ) -> dict[str, np.ndarray]:
-    """Baselines refitted on the training part only (drift rate, AR coefficients)."""
-    mu = baselines.drift_rate(frame, train_end)
-    coef = baselines.fit_linear(frame, scaler, train_at, window, horizon)  # type: ignore[arg-type]
+    """Naive, drift and linear AR forecasts for origins `at` of `frame`.
+
+    The drift rate comes from rows < drift_end and the AR coefficients from origins
+    `train_at`, both of `fit_frame` (default: `frame` itself), so nothing after them is used.
+    """
+    known = fit_frame if fit_frame is not None else frame
+    mu = baselines.drift_rate(known, drift_end)
+    coef = baselines.fit_linear(known, scaler, train_at, window, horizon)
     return {
         "naive": baselines.naive(frame, at, horizon),
         "drift": baselines.drift(frame, at, horizon, mu),
-        "linear": baselines.linear(frame, scaler, coef, at, window),  # type: ignore[arg-type]
+        "linear": baselines.linear(frame, scaler, coef, at, window),
     }
 
 
