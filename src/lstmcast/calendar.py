@@ -41,8 +41,3 @@ def next_sessions(last: date, n: int, calendar: str) -> list[date]:
     if len(sessions) < n:
         raise ConfigError(f"calendar {calendar} has only {len(sessions)} sessions after {last}")
     return [s.date() for s in sessions[:n]]
-
-
-def is_session(day: date, calendar: str) -> bool:
-    with _quiet():
-        return bool(_calendar(calendar, day).is_session(day.isoformat()))

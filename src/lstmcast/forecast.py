@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -218,7 +216,3 @@ def forecast(
         warnings,
         list(levels),
     )
-
-
-def result_json(result: ForecastResult) -> dict[str, Any]:
-    return dataclasses.asdict(result)

@@ -17,6 +17,7 @@ from lstmcast.config import TrainConfig
 from lstmcast.models import build_model
 from lstmcast.prep.dataset import Frame, Segments, sample_arrays
 from lstmcast.prep.scaling import Scaler, apply, fit_scaler, invert_target
+from lstmcast.prep.windows import windows
 from lstmcast.training import runtime
 from lstmcast.training.loop import EpochLog, FitOutcome, fit, predict_scaled
 
@@ -55,7 +56,7 @@ class Fitted:
                 seq = torch.from_numpy(xs[: int(at.max()) + 1]).float().to(self.device)
                 out = run_sequence(model, seq).double().cpu().numpy()  # row r forecasts r+1
             return invert_target(self.scaler, out[at][:, None])
-        x = torch.from_numpy(with_ticker_id(_windows_only(xs, cfg.window, at), cfg, self.ticker_id))
+        x = torch.from_numpy(with_ticker_id(windows(xs, cfg.window, at), cfg, self.ticker_id))
         x = x.float().to(self.device)
         if cfg.decoder == "recursive" and cfg.horizon > 1:
             steps = []
@@ -81,12 +82,6 @@ def with_ticker_id(x: np.ndarray, config: TrainConfig, ticker_id: int) -> np.nda
     if not config.embedding_tickers:
         return x
     return np.concatenate([x, np.full((*x.shape[:2], 1), float(ticker_id))], axis=2)
-
-
-def _windows_only(xs: np.ndarray, window: int, at: np.ndarray) -> np.ndarray:
-    from lstmcast.prep.windows import windows
-
-    return windows(xs, window, at)
 
 
 def _prepared_model(

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from lstmcast.config import INTERVAL_LEVELS
 from lstmcast.store.db import connect
 from lstmcast.store.ledger import scored_rows
 from lstmcast.tickers import validate_ticker
@@ -88,6 +87,3 @@ def ledger(home: Path, ticker: str | None = None) -> LedgerReport:
             )
         )
     return LedgerReport(rows, summary)
-
-
-NOMINAL = {"coverage_80": INTERVAL_LEVELS[0], "coverage_95": INTERVAL_LEVELS[1]}

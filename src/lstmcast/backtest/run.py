@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from lstmcast.backtest.strategy import Simulation, positions_from, simulate
-from lstmcast.backtest.walkforward import FoldResult, WalkForward, walk_forward
+from lstmcast.backtest.walkforward import WalkForward, walk_forward
 from lstmcast.config import BacktestConfig, TrainConfig
 from lstmcast.datasets import Series
 from lstmcast.evaluation.report import BlockForecasts, Scores, score_block, to_price
@@ -144,17 +144,3 @@ def backtest(
     result = BacktestResult(series.ticker, cfg, bt, frame, runs, members=[o.ticker for o in others or []])
     result.across_seeds = _summary(runs)
     return result
-
-
-def fold_table(folds: list[FoldResult]) -> list[dict[str, Any]]:
-    return [
-        {
-            "fold": f.index,
-            "test": f"{f.test_start}..{f.test_end}",
-            "n": f.n,
-            "model": f.metrics["model"],
-            "naive": f.metrics["naive"],
-            "dm_pvalue": f.dm_pvalue,
-        }
-        for f in folds
-    ]

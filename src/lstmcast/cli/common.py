@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -90,7 +89,3 @@ def pct(value: float | None, digits: int = 1) -> str:
     if value is None or not math.isfinite(value):
         return "–"
     return f"{value * 100:+.{digits}f}%"
-
-
-def debug_enabled() -> bool:
-    return os.environ.get("LSTMCAST_DEBUG", "") not in ("", "0")

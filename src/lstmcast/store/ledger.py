@@ -49,11 +49,6 @@ def has_forecast(conn: sqlite3.Connection, ticker: str, model_id: str, as_of: st
     return row is not None
 
 
-def latest_as_of(conn: sqlite3.Connection, ticker: str) -> str | None:
-    row = conn.execute("SELECT max(as_of) FROM ledger WHERE ticker = ?", (ticker,)).fetchone()
-    return row[0] if row and row[0] else None
-
-
 def scored_rows(conn: sqlite3.Connection, ticker: str | None) -> list[dict[str, Any]]:
     """Ledger rows with the adjusted close on the origin and target dates (NULL until known).
 
