@@ -107,7 +107,8 @@ def step(model: nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor,
     optimizer.zero_grad(set_to_none=True)
     loss.backward()  # type: ignore[no-untyped-call]
     if clip > 0:
-        nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], clip)
+        # Frozen parameters have no gradient, and clip_grad_norm_ skips those by itself.
+        nn.utils.clip_grad_norm_(model.parameters(), clip)
     optimizer.step()
 
 
