@@ -15,7 +15,7 @@ from pathlib import Path
 import lstmcast.backtest.walkforward as wf
 from lstmcast.backtest.run import backtest
 from lstmcast.config import BacktestConfig, TrainConfig
-from lstmcast.datasets import load_csv
+from lstmcast.data.series import load_csv
 
 
 def main() -> None:

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from lstmcast.backtest.run import backtest
 from lstmcast.config import BacktestConfig, TrainConfig
-from lstmcast.datasets import load_csv
-from lstmcast.forecaster import Fitted, fit_forecaster
-from lstmcast.global_model import fold_fitter
+from lstmcast.data.series import load_csv
 from lstmcast.prep.dataset import Frame, build_frame
+from lstmcast.training.fitted import Fitted, fit_forecaster
+from lstmcast.training.pooled import fold_fitter
 
 TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")
 

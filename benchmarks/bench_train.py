@@ -19,9 +19,9 @@ import torch
 from torch import nn
 
 from lstmcast.config import TrainConfig
-from lstmcast.datasets import load_csv
-from lstmcast.forecaster import fit_forecaster
+from lstmcast.data.series import load_csv
 from lstmcast.prep.dataset import build_frame, split_rows
+from lstmcast.training.fitted import fit_forecaster
 from lstmcast.training.runtime import tune_allocator
 
 CFG = TrainConfig(

@@ -14,7 +14,7 @@ from lstmcast.backtest.audit import audit
 from lstmcast.backtest.run import backtest
 from lstmcast.backtest.walkforward import fit_fold, plan_folds
 from lstmcast.config import BacktestConfig, TrainConfig
-from lstmcast.datasets import Series
+from lstmcast.data.series import Series
 from lstmcast.prep.dataset import build_frame
 from synth import ar1, random_walk
 
@@ -75,7 +75,7 @@ def test_audit_is_clean_on_lstmcasts_own_pipeline() -> None:
 
 
 def test_audit_catches_a_scaler_fitted_on_the_whole_series(monkeypatch: pytest.MonkeyPatch) -> None:
-    import lstmcast.forecaster as forecaster
+    import lstmcast.training.fitted as forecaster
 
     real_fit_scaler = forecaster.fit_scaler
 

@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, SAMPLE, Cli
-from lstmcast.calendar import next_sessions
 from lstmcast.config import TrainConfig
-from lstmcast.datasets import Series
+from lstmcast.data.series import Series
 from lstmcast.evaluation.report import to_price
-from lstmcast.forecast import interval_quantiles
+from lstmcast.forecasting.calendar import next_sessions
+from lstmcast.forecasting.forecast import interval_quantiles
 from lstmcast.prep.dataset import build_frame
-from lstmcast.registry import load_model
-from lstmcast.train import train
+from lstmcast.training.registry import load_model
+from lstmcast.training.run import train
 from synth import ar1
 
 
@@ -151,7 +151,7 @@ def test_daily_network_failure_still_forecasts_stored_data_and_exits_75(
 
 
 def test_daily_lock_held_exits_75_and_a_stale_lock_file_does_not_block(cli: Cli, home: Path) -> None:
-    from lstmcast.lock import run_lock
+    from lstmcast.jobs.lock import run_lock
 
     cli("import", SAMPLE / "AAPL.csv", "--ticker", "AAPL")
     _tiny_model(cli, "AAPL")

@@ -12,11 +12,11 @@ import torch
 
 from conftest import SAMPLE, Cli
 from lstmcast.config import TrainConfig
-from lstmcast.datasets import Series
-from lstmcast.finetune import run_finetune
+from lstmcast.data.series import Series
 from lstmcast.prep.dataset import build_frame
-from lstmcast.registry import load_model
-from lstmcast.train import run_global_training, run_training, train
+from lstmcast.training.finetune import run_finetune
+from lstmcast.training.registry import load_model
+from lstmcast.training.run import run_global_training, run_training, train
 from synth import ar1, bars_from_log_returns
 
 SMALL = TrainConfig(model="lstm", window=20, hidden=16, layers=1, epochs=15, patience=4, lr=3e-3, threads=1)

@@ -11,10 +11,10 @@ import torch
 
 from conftest import SAMPLE, Cli
 from lstmcast.config import TrainConfig
-from lstmcast.datasets import Series
+from lstmcast.data.series import Series
 from lstmcast.errors import TrainingDiverged
-from lstmcast.registry import load_model
-from lstmcast.train import run_training, train
+from lstmcast.training.registry import load_model
+from lstmcast.training.run import run_training, train
 from synth import ar1, random_walk
 
 TINY = TrainConfig(window=20, hidden=16, layers=1, channels=8, epochs=3, patience=3, threads=1)

@@ -8,6 +8,18 @@ from typing import Any
 
 from lstmcast.errors import ConfigError
 
+# The stored bar columns, shared by the sources, the store and the exports.
+PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close", "volume"]
+# Yahoo's (and Yahoo-style CSVs') names for the same columns, in the same order.
+YAHOO_NAMES = {
+    "open": "Open",
+    "high": "High",
+    "low": "Low",
+    "close": "Close",
+    "adj_close": "Adj Close",
+    "volume": "Volume",
+}
+
 MODELS = ("lstm", "gru", "rnn", "cnn")
 TARGETS = ("log_return", "price")
 FEATURES = ("log_volume_change", "hl_range", "oc_return")

@@ -15,7 +15,7 @@ import torch
 
 from lstmcast.backtest.walkforward import FitFn, fit_fold, plan_folds
 from lstmcast.config import BacktestConfig, TrainConfig
-from lstmcast.datasets import Series
+from lstmcast.data.series import Series
 from lstmcast.prep.dataset import build_frame
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from lstmcast.backtest.strategy import Simulation, positions_from, simulate
 from lstmcast.backtest.walkforward import WalkForward, walk_forward
 from lstmcast.config import BacktestConfig, TrainConfig
-from lstmcast.datasets import Series
+from lstmcast.data.series import Series
 from lstmcast.evaluation.report import BlockForecasts, Scores, score_block, to_price
 from lstmcast.evaluation.stats import diebold_mariano
 from lstmcast.prep.dataset import Frame, build_frame
@@ -131,7 +131,7 @@ def backtest(
     bt.validate()
     fit = None
     if others:
-        from lstmcast.global_model import fold_fitter
+        from lstmcast.backtest.pooled_folds import fold_fitter
 
         if cfg.ticker_embedding:
             cfg = cfg.replace(embedding_tickers=(series.ticker, *(o.ticker for o in others)))

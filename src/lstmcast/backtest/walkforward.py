@@ -17,9 +17,9 @@ from lstmcast.config import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES, BacktestConfig,
 from lstmcast.errors import DataError
 from lstmcast.evaluation.metrics import Metrics
 from lstmcast.evaluation.report import BlockForecasts, baseline_forecasts, score_block
-from lstmcast.forecaster import Fitted, fit_forecaster
 from lstmcast.prep.dataset import Frame, Segments
 from lstmcast.prep.windows import targets
+from lstmcast.training.fitted import Fitted, fit_forecaster
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def daily_cli(
     good, 75 when something should be retried (network, rate limit, another run holding the lock).
     """
     from lstmcast.config import DAILY_CONFIG
-    from lstmcast.daily import daily, init_config
+    from lstmcast.jobs.daily import daily, init_config
 
     home = home_of(ctx)
     if init:
@@ -75,6 +75,6 @@ def daily_cli(
 @guarded
 def cron_cli(ctx: typer.Context) -> None:
     """Print a ready crontab line for `lstmcast daily` (absolute paths, time-zone note)."""
-    from lstmcast.schedule import cron_lines
+    from lstmcast.jobs.schedule import cron_lines
 
     typer.echo("\n".join(cron_lines(home_of(ctx))))  # never wrapped: crontab lines must stay whole

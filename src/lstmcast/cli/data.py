@@ -40,7 +40,7 @@ def data_cli(
     """Show stored prices: every ticker with its range, or the last rows of TICKER."""
     if ctx.invoked_subcommand is not None:
         return
-    from lstmcast.datasets import stored_tickers, ticker_tail
+    from lstmcast.data.series import stored_tickers, ticker_tail
 
     ticker = ctx.meta.get("lstmcast.ticker")
     home = home_of(ctx)
@@ -81,7 +81,7 @@ def export_cli(
     path: Annotated[Path, typer.Argument(help="CSV file to write (Yahoo-style columns).")],
 ) -> None:
     """Write a stored ticker to CSV (Date, Open, High, Low, Close, Adj Close, Volume)."""
-    from lstmcast.datasets import export_csv
+    from lstmcast.data.series import export_csv
 
     n = export_csv(home_of(ctx), ticker, path)
     out_console().print(f"wrote {n} rows to {path}")

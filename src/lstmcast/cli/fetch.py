@@ -40,7 +40,7 @@ def fetch_cli(
     Incremental: with data stored, only recent bars are asked for; a revised adjusted
     close (new split or dividend) triggers a full re-download. Exit 75 when a retry may help.
     """
-    from lstmcast.ingest import fetch
+    from lstmcast.data.ingest import fetch
 
     s, e = _parse_day(start, "--start"), _parse_day(end, "--end")
     report = fetch(home_of(ctx), tickers, s.date() if s else None, e.date() if e else None)

@@ -24,9 +24,9 @@ def finetune_cli(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Fine-tune MODEL_ID on TICKER's training segment; compare before, after, from scratch and naive."""
-    from lstmcast.datasets import load_stored
-    from lstmcast.finetune import FINETUNE_LR, finetune
-    from lstmcast.registry import load_model
+    from lstmcast.data.series import load_stored
+    from lstmcast.training.finetune import FINETUNE_LR, finetune
+    from lstmcast.training.registry import load_model
 
     home = home_of(ctx)
     parent = load_model(home, model_id)

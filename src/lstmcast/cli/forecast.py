@@ -41,7 +41,7 @@ def forecast_cli(
     again from the same bar with the same model adds nothing to the ledger.
     """
     from lstmcast.config import DEFAULT_CALENDAR
-    from lstmcast.forecast import forecast
+    from lstmcast.forecasting.forecast import forecast
 
     try:
         chosen = tuple(float(x) / 100 for x in levels.split(",") if x.strip())
@@ -102,7 +102,7 @@ def ledger_cli(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Score past forecasts against realised prices: live MAE vs naive, hit rate, interval coverage."""
-    from lstmcast.ledger import ledger
+    from lstmcast.forecasting.ledger import ledger
 
     report = ledger(home_of(ctx), ticker)
     if as_json:

@@ -22,7 +22,7 @@ def import_cli(
     Variants are accepted: lower-case or spaced names, no Adj Close, only date and close,
     other date formats, gzip. A file that fails validation writes nothing.
     """
-    from lstmcast.ingest import import_csv
+    from lstmcast.data.ingest import import_csv
 
     result = import_csv(home_of(ctx), path, ticker)
     for w in result.warnings:

@@ -22,7 +22,7 @@ def models_cli(
     """List trained models with their data ranges and test skill against naive."""
     if ctx.invoked_subcommand is not None:
         return
-    from lstmcast.registry import runs
+    from lstmcast.training.registry import runs
 
     found = runs(home_of(ctx), ticker.upper() if ticker else None)
     if as_json:
@@ -47,7 +47,7 @@ def models_cli(
 @guarded
 def show_cli(ctx: typer.Context, model_id: Annotated[str, typer.Argument(help="Model id.")]) -> None:
     """Print a model's manifest (config, scaler, segments, metrics, versions) as JSON."""
-    from lstmcast.registry import load_model
+    from lstmcast.training.registry import load_model
 
     emit_json(load_model(home_of(ctx), model_id).manifest)
 
@@ -56,7 +56,7 @@ def show_cli(ctx: typer.Context, model_id: Annotated[str, typer.Argument(help="M
 @guarded
 def rm_cli(ctx: typer.Context, model_id: Annotated[str, typer.Argument(help="Model id.")]) -> None:
     """Delete a model's files and its record."""
-    from lstmcast.registry import remove_model
+    from lstmcast.training.registry import remove_model
 
     remove_model(home_of(ctx), model_id)
     out_console().print(f"removed {model_id}")

@@ -105,7 +105,7 @@ def backtest_config(**options: Any) -> Any:
 
 def load_inputs(home: Any, tickers: list[str] | None, csv: Any, exog: tuple[str, ...]) -> list[Any]:
     """The series a modelling command works on: each stored ticker, or the one CSV, with exog bars."""
-    from lstmcast.datasets import load_series
+    from lstmcast.data.series import load_series
 
     if csv is not None and tickers and len(tickers) > 1:
         from lstmcast.errors import ConfigError

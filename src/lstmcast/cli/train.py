@@ -53,7 +53,7 @@ def train_cli(
     cfg = o.train_config(
         **{k: v for k, v in locals().items() if k not in ("ctx", "tickers", "csv", "as_json")}
     )
-    from lstmcast.train import train
+    from lstmcast.training.run import train
 
     series = o.load_inputs(home_of(ctx), tickers, csv, cfg.exog)
     label = f"{','.join(s.ticker for s in series)} {cfg.model}"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -110,3 +111,11 @@ def tracks_previous_value(frame: Frame, at: np.ndarray, y_model: np.ndarray) -> 
     _, p_true = actuals(frame, at, 1)
     pred = y_model[:, 0]
     return bool(np.mean(np.abs(pred - frame.price[at])) < np.mean(np.abs(pred - p_true[:, 0])))
+
+
+def metrics_json(scores: Scores) -> dict[str, Any]:
+    return {
+        "test": {k: asdict(v) for k, v in scores.target.items()},
+        "test_price": {k: asdict(v) for k, v in scores.price.items()},
+        "per_step": scores.per_step,
+    }

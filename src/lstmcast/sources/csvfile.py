@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lstmcast.config import PRICE_COLUMNS
 from lstmcast.errors import DataError, NotFoundError
-from lstmcast.store.prices import PRICE_COLUMNS
 
 # A one-day move this large, with no adjusted close to explain it, is most likely a split.
 SPLIT_SUSPECT_MOVE = 0.40

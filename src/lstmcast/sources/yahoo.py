@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from lstmcast.config import PRICE_COLUMNS, YAHOO_NAMES
 from lstmcast.errors import NotFoundError, TemporaryError
-from lstmcast.store.prices import PRICE_COLUMNS, YAHOO_NAMES
 
 RETRIES = 4  # attempts after the first one when Yahoo rate-limits us
 BACKOFF_S = 2.0  # first wait; doubles each attempt

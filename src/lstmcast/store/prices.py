@@ -8,18 +8,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from lstmcast.config import PRICE_COLUMNS
 from lstmcast.store.db import transaction, utcnow
-
-PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close", "volume"]
-# Yahoo's (and Yahoo-style CSVs') names for the same columns, in the same order.
-YAHOO_NAMES = {
-    "open": "Open",
-    "high": "High",
-    "low": "Low",
-    "close": "Close",
-    "adj_close": "Adj Close",
-    "volume": "Volume",
-}
 
 
 @dataclass(frozen=True)

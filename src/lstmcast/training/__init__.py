@@ -1,1 +1,1 @@
-"""Fitting a network: the optimisation loop and safe checkpoints."""
+"""Fitting networks: the loop, fitted forecasters, pooled models, fine-tuning, the model registry."""

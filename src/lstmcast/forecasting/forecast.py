@@ -8,15 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
-from lstmcast.calendar import next_sessions
 from lstmcast.config import DEFAULT_CALENDAR, INTERVAL_LEVELS, STALE_AFTER_DAYS
-from lstmcast.datasets import Series, load_csv, load_stored
+from lstmcast.data.series import Series, load_csv, load_stored
 from lstmcast.errors import ConfigError, DataError
-from lstmcast.forecaster import Fitted
+from lstmcast.forecasting.calendar import next_sessions
 from lstmcast.prep.dataset import build_frame
-from lstmcast.registry import LoadedModel, load_model, newest_model_id
 from lstmcast.store.db import connect
 from lstmcast.store.ledger import record
+from lstmcast.training.fitted import Fitted
+from lstmcast.training.registry import LoadedModel, load_model, newest_model_id
 
 
 @dataclass
@@ -158,7 +158,7 @@ def forecast(
     stale = (newest - date.fromisoformat(loaded.data_end())).days
     retrained = False
     if retrain_if_older is not None and stale > retrain_if_older:
-        from lstmcast.train import train
+        from lstmcast.training.run import train
 
         # Same config, same members; a ticker embedding is rebuilt from the members.
         members = [

@@ -9,11 +9,12 @@ from typing import Any
 
 import pandas as pd
 
+from lstmcast.config import YAHOO_NAMES
 from lstmcast.errors import DataError, NotFoundError
 from lstmcast.paths import atomic_write_text
 from lstmcast.sources.csvfile import read_price_csv
 from lstmcast.store.db import connect
-from lstmcast.store.prices import YAHOO_NAMES, TickerSummary, load_prices, summarize, tail
+from lstmcast.store.prices import TickerSummary, load_prices, summarize, tail
 from lstmcast.tickers import validate_ticker
 
 

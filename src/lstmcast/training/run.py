@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from lstmcast.config import TrainConfig
-from lstmcast.datasets import Series
+from lstmcast.data.series import Series
 from lstmcast.errors import DataError
 from lstmcast.evaluation.metrics import Metrics
 from lstmcast.evaluation.report import (
@@ -26,9 +26,9 @@ from lstmcast.evaluation.report import (
     tracks_previous_value,
 )
 from lstmcast.evaluation.stats import diebold_mariano
-from lstmcast.forecaster import Fitted, fit_forecaster
 from lstmcast.prep.dataset import Frame, Segments, build_frame, check_length
 from lstmcast.prep.windows import targets
+from lstmcast.training.fitted import Fitted, fit_forecaster
 from lstmcast.training.loop import EpochLog
 
 
@@ -180,7 +180,7 @@ def run_global_training(
     config: TrainConfig, series: list[Series], on_epoch: Callable[[EpochLog], None] | None = None
 ) -> GlobalTrained:
     """One network over all `series`, split at the same dates, each ticker scaled on its own."""
-    from lstmcast.global_model import (
+    from lstmcast.training.pooled import (
         check_members,
         fit_global,
         members_at,
@@ -220,7 +220,7 @@ def train(
 ) -> TrainReport:
     """Train (one ticker, or a global model over several), save under `home/models/<id>/`,
     record the run, and report."""
-    from lstmcast.registry import save_trained
+    from lstmcast.training.registry import save_trained
 
     many = series if isinstance(series, list) else [series]
     if len(many) == 1:
@@ -244,11 +244,3 @@ def train(
         for m in g.members
     }
     return report
-
-
-def metrics_json(scores: Scores) -> dict[str, Any]:
-    return {
-        "test": {k: dataclasses.asdict(v) for k, v in scores.target.items()},
-        "test_price": {k: dataclasses.asdict(v) for k, v in scores.price.items()},
-        "per_step": scores.per_step,
-    }

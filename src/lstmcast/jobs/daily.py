@@ -10,7 +10,7 @@ from typing import Any
 
 from lstmcast.config import DAILY_CONFIG, DAILY_LOCK, DEFAULT_CALENDAR
 from lstmcast.errors import ConfigError, LstmcastError, NotFoundError
-from lstmcast.lock import run_lock
+from lstmcast.jobs.lock import run_lock
 from lstmcast.tickers import validate_ticker
 
 if sys.version_info >= (3, 11):
@@ -110,12 +110,12 @@ class DailyReport:
 
 
 def _run_one(home: Path, item: WatchItem, fetch_session: Any) -> TickerRun:
-    from lstmcast.datasets import load_stored
-    from lstmcast.forecast import forecast
-    from lstmcast.ingest import fetch_one
-    from lstmcast.registry import load_model, newest_model_id
+    from lstmcast.data.ingest import fetch_one
+    from lstmcast.data.series import load_stored
+    from lstmcast.forecasting.forecast import forecast
     from lstmcast.store.db import connect
     from lstmcast.store.ledger import has_forecast
+    from lstmcast.training.registry import load_model, newest_model_id
 
     run = TickerRun(item.symbol, "forecast")
     notes = []
@@ -148,7 +148,7 @@ def _run_one(home: Path, item: WatchItem, fetch_session: Any) -> TickerRun:
                 return run
         if model_id is None:
             from lstmcast.config import TrainConfig
-            from lstmcast.train import train
+            from lstmcast.training.run import train
 
             model_id = train(home, TrainConfig(model=item.model), series).model_id
             notes.append(f"trained {model_id}")

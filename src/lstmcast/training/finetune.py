@@ -9,15 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from lstmcast.config import TrainConfig
-from lstmcast.datasets import Series
+from lstmcast.data.series import Series
 from lstmcast.errors import ConfigError
 from lstmcast.evaluation.metrics import Metrics
-from lstmcast.forecaster import Fitted
 from lstmcast.prep.dataset import build_frame, check_length
 from lstmcast.prep.scaling import fit_scaler
-from lstmcast.registry import load_model, save_trained
-from lstmcast.train import Trained, evaluate_fitted, run_training
+from lstmcast.training.fitted import Fitted
 from lstmcast.training.loop import EpochLog
+from lstmcast.training.registry import load_model, save_trained
+from lstmcast.training.run import Trained, evaluate_fitted, run_training
 
 FINETUNE_LR = 1e-5
 

@@ -17,13 +17,14 @@ import torch
 from lstmcast import __version__
 from lstmcast.config import TrainConfig
 from lstmcast.errors import NotFoundError
-from lstmcast.forecaster import Fitted
+from lstmcast.evaluation.report import metrics_json
 from lstmcast.jsonable import to_jsonable
 from lstmcast.paths import models_dir
 from lstmcast.prep.scaling import Scaler
 from lstmcast.store.db import connect
 from lstmcast.store.runs import delete_run, get_run, insert_run, list_runs, newest_run
 from lstmcast.training.checkpoint import load_checkpoint, save_checkpoint
+from lstmcast.training.fitted import Fitted
 
 MANIFEST_FORMAT = 1
 
@@ -39,8 +40,6 @@ def manifest_of(
 ) -> dict[str, Any]:
     """Everything needed to rebuild, audit and reuse the run, as plain JSON. `members` holds
     one Trained per ticker (one for a single-ticker model); `pooled` their joint scores."""
-    from lstmcast.train import metrics_json
-
     first = members[0]
     out = first.fitted.outcome
 

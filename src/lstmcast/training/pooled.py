@@ -13,15 +13,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lstmcast.config import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES, TrainConfig
-from lstmcast.datasets import Series
+from lstmcast.config import TrainConfig
+from lstmcast.data.series import Series
 from lstmcast.errors import ConfigError, DataError
 from lstmcast.evaluation.metrics import score
 from lstmcast.evaluation.report import BlockForecasts, Scores, actuals, to_price
-from lstmcast.forecaster import Fitted, with_ticker_id
 from lstmcast.prep.dataset import Frame, Segments, build_frame, check_length, sample_arrays
 from lstmcast.prep.scaling import Scaler, apply, fit_scaler
 from lstmcast.training import runtime
+from lstmcast.training.fitted import Fitted, with_ticker_id
 from lstmcast.training.loop import EpochLog, fit
 
 
@@ -143,29 +143,3 @@ def check_members(config: TrainConfig, series: list[Series]) -> dict[str, Frame]
     for t, f in frames.items():
         check_length(f, config, t)
     return frames
-
-
-def fold_fitter(target: str, others: dict[str, Frame]) -> Callable[..., Fitted]:
-    """A walk-forward fit function for `target` that trains one global model on every
-    ticker's rows dated before the fold's cutoff (and after its start, when sliding)."""
-    from lstmcast.backtest.walkforward import fit_split
-
-    def fit_fold(cfg: TrainConfig, frame: Frame, lo: int, cutoff: int, init: Fitted | None) -> Fitted:
-        start, stop = frame.dates[lo], frame.dates[cutoff]
-        known = {target: frame.slice(lo, cutoff)}
-        for t, f in others.items():
-            a = int(np.searchsorted(f.dates.values, start.to_datetime64()))
-            b = int(np.searchsorted(f.dates.values, stop.to_datetime64()))  # dates < cutoff date only
-            known[t] = f.slice(a, b)
-        train_end, _ = fit_split(cfg, known[target].n)
-        val_start = known[target].dates[train_end]
-        members = []
-        for t, f in known.items():
-            seg = Segments(int(np.searchsorted(f.dates.values, val_start.to_datetime64())), f.n, f.n)
-            o = seg.origins(cfg.window, cfg.horizon)
-            if t == target or (len(o["train"]) >= MIN_TRAIN_SAMPLES and len(o["val"]) >= MIN_EVAL_SAMPLES):
-                members.append(Member(t, f, seg))  # a ticker with too little history yet sits this fold out
-        _, scalers, fitted = fit_global(cfg, members, init=init.state if init is not None else None)
-        return view_for(fitted, scalers, list(cfg.embedding_tickers) or [m.ticker for m in members], target)
-
-    return fit_fold

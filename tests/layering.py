@@ -1,0 +1,153 @@
+"""The import rule of ARCHITECTURE.md as code: layers import downwards only, and nothing cycles.
+
+Every import counts, including the lazy ones inside functions: a lazy import is still a
+dependency, and the cycles this rule exists to prevent hid in them.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+# Low to high. A module may import its own package and any package of a lower rank.
+# The shared basics (top-level modules) have rank 0; sources and store are peers.
+RANKS = {
+    "sources": 1,
+    "store": 1,
+    "data": 2,
+    "prep": 3,
+    "models": 4,
+    "evaluation": 5,
+    "training": 6,
+    "backtest": 7,
+    "forecasting": 8,
+    "jobs": 9,
+    "cli": 10,
+    "__main__": 11,
+}
+BASICS = {"config", "errors", "paths", "tickers", "jsonable", "__init__"}
+# Third-party modules that only some layers may touch.
+ONLY_IN = {
+    "typer": {"cli"},
+    "rich": {"cli"},
+    "sqlite3": {"store"},
+    "yfinance": {"sources"},
+    "curl_cffi": {"sources"},
+}
+NO_TORCH = {"sources", "store", "data", "prep", "evaluation"}
+
+
+def modules(root: Path) -> dict[str, Path]:
+    """Dotted module name -> file, for every module of the package at `root`."""
+    out = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+def imports_of(path: Path, name: str, is_package: bool) -> set[str]:
+    """Absolute names imported anywhere in the module (functions included)."""
+    tree = ast.parse(path.read_text(), str(path))
+    found: set[str] = set()
+    package = name if is_package else name.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.add(base)
+            found.update(f"{base}.{a.name}" for a in node.names)
+    return found
+
+
+def layer(module: str) -> str:
+    """The layer a module belongs to: its sub-package, or "basics" for a top-level module."""
+    parts = module.split(".")
+    if len(parts) == 1 or parts[1] in BASICS:
+        return "basics"
+    return parts[1]
+
+
+def rank(layer_name: str) -> int:
+    return 0 if layer_name == "basics" else RANKS.get(layer_name, -1)
+
+
+def graph(root: Path) -> dict[str, set[str]]:
+    """Module -> the package modules it imports."""
+    mods = modules(root)
+    out = {}
+    for name, path in mods.items():
+        raw = imports_of(path, name, path.name == "__init__.py")
+        out[name] = {m for m in raw if m in mods and m != name}
+        out[name] |= {m for m in raw if m.split(".")[0] != root.name}  # third-party, for ONLY_IN
+    return out
+
+
+def violations(root: Path) -> list[str]:
+    """Every upward or sideways import, layer-restricted library use, and import cycle."""
+    g = graph(root)
+    internal = {m: {d for d in deps if d in g} for m, deps in g.items()}
+    problems = []
+    for mod, deps in g.items():
+        here = layer(mod)
+        if rank(here) < 0:
+            problems.append(f"{mod}: package {here!r} has no place in the layer order")
+            continue
+        for dep in sorted(deps):
+            if dep in g:
+                there = layer(dep)
+                if there != here and not rank(there) < rank(here):
+                    problems.append(f"{mod} imports {dep}: {there} is not below {here}")
+                continue
+            top = dep.split(".")[0]
+            allowed = ONLY_IN.get(top)
+            if allowed is not None and here not in allowed:
+                problems.append(f"{mod} imports {top}, which only {', '.join(sorted(allowed))} may use")
+            if top == "torch" and here in NO_TORCH:
+                problems.append(f"{mod} imports torch; {here} must work without it")
+    problems.extend(f"import cycle: {' -> '.join(c)}" for c in cycles(internal))
+    return problems
+
+
+def cycles(g: dict[str, set[str]]) -> list[list[str]]:
+    """One representative cycle per strongly connected component larger than one module."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = [0]
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(g[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append([*sorted(component), sorted(component)[0]])
+
+    for v in sorted(g):
+        if v not in index:
+            visit(v)
+    return found
