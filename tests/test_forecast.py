@@ -21,6 +21,7 @@ from lstmcast.evaluation.report import to_price
 from lstmcast.forecasting.calendar import next_sessions
 from lstmcast.forecasting.forecast import interval_quantiles
 from lstmcast.prep.dataset import build_frame
+from lstmcast.store.db import Store
 from lstmcast.training.registry import load_model
 from lstmcast.training.run import train
 from synth import ar1
@@ -39,8 +40,8 @@ def test_dates_skip_weekends_holidays_and_unscheduled_closures() -> None:
 def test_interval_coverage_on_unseen_data_is_near_nominal(home: Path) -> None:
     bars, _ = ar1(4000, phi=0.3, seed=17)
     cfg = TrainConfig(model="cnn", window=10, channels=8, layers=1, epochs=6, threads=1)
-    report = train(home, cfg, Series("SYN", bars.iloc[:2000], "synthetic"))
-    loaded = load_model(home, report.model_id)
+    report = train(Store(home), cfg, Series("SYN", bars.iloc[:2000], "synthetic"))
+    loaded = load_model(Store(home), report.model_id)
     frame = build_frame(bars, cfg)
     at = np.arange(2000, frame.n - 1)  # origins the model and its residuals never saw
     centre = to_price(frame, at, loaded.fitted.predict(frame, at))[:, 0]
@@ -113,7 +114,7 @@ def test_stale_model_warns_and_retrain_if_older_retrains(cli: Cli, home: Path, t
     assert "days before the newest bar" in res.stderr
     doc = json.loads(cli("forecast", "IBM", "--retrain-if-older", "30", "--json").stdout)
     assert doc["retrained"] is True and doc["model_id"] != old
-    assert load_model(Path(home), doc["model_id"]).manifest["data"]["last_date"] == "2013-03-01"
+    assert load_model(Store(Path(home)), doc["model_id"]).manifest["data"]["last_date"] == "2013-03-01"
 
 
 def _watchlist(home: Path, fetch: bool) -> Path:
@@ -189,7 +190,8 @@ def test_daily_init_bad_config_and_cron_line(cli: Cli, home: Path) -> None:
     assert "[[ticker]]" in text and "retrain_if_older" in text
     assert "exists" in cli("daily", "--init", code=1).stderr
     (home / "bad.toml").write_text("[[ticker]]\nsymbol = 'AAPL'\nmodle = 'lstm'\n")
-    assert "unknown setting(s) modle" in cli("daily", "--config", home / "bad.toml", code=1).stderr
+    err = cli("daily", "--config", home / "bad.toml", code=1).stderr
+    assert "line 3: unknown setting 'modle' in [ticker]; did you mean 'model'?" in err
     line = cli("cron").stdout.strip().splitlines()[-1]
     assert line.startswith("30 18 * * 1-5 ") and f"LSTMCAST_HOME={home}" in line and " daily " in line
     exe = line.split()[6]

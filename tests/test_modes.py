@@ -14,6 +14,7 @@ from conftest import SAMPLE, Cli
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.prep.dataset import build_frame
+from lstmcast.store.db import Store
 from lstmcast.training.finetune import run_finetune
 from lstmcast.training.registry import load_model
 from lstmcast.training.run import run_global_training, run_training, train
@@ -105,8 +106,8 @@ def test_multi_step_decoders_report_per_step_and_beat_naive_at_each_step(decoder
 
 
 def test_finetuning_a_global_model_beats_training_from_scratch_on_a_short_series(home: Path) -> None:
-    report = train(home, SMALL, _shared_process(4, 700, seed0=20))
-    parent = load_model(home, report.model_id)
+    report = train(Store(home), SMALL, _shared_process(4, 700, seed0=20))
+    parent = load_model(Store(home), report.model_id)
     newcomer = Series("NEW", ar1(330, phi=0.5, seed=99)[0], "synthetic")
     before, after, scratch = run_finetune(parent, newcomer, lr=1e-4, epochs=5)
     # A 33-bar test segment is too short to rank them: judge both on a long fresh path of
@@ -157,7 +158,7 @@ def test_cli_global_train_forecast_member_backtest_and_finetune(cli: Cli, home: 
     assert bt["global_with"] == ["MSFT"] and bt["n_predictions"] > 0
     ft = json.loads(cli("finetune", doc["model_id"], "MSFT", "--epochs", "1", "--json").stdout)
     assert set(ft["test"]) >= {"before", "after", "scratch", "naive"}
-    assert load_model(home, ft["model_id"]).manifest["parent"] == doc["model_id"]
+    assert load_model(Store(home), ft["model_id"]).manifest["parent"] == doc["model_id"]
     assert "ticker embedding" in cli("finetune", doc["model_id"], "IBM", code=1).stderr
     st = json.loads(
         cli(
@@ -170,7 +171,7 @@ def test_cli_global_train_forecast_member_backtest_and_finetune(cli: Cli, home: 
         in cli("train", "IBM", "--stateful", "--model", "cnn", code=1).stderr
     )
     ex = json.loads(cli("train", "AAPL", *fast, "--exog", "MSFT,IBM", "--json").stdout)
-    assert load_model(home, ex["model_id"]).config.exog == ("MSFT", "IBM")
+    assert load_model(Store(home), ex["model_id"]).config.exog == ("MSFT", "IBM")
     assert "not stored" in cli("train", "AAPL", *fast, "--exog", "NOPE", code=1).stderr
 
 
@@ -184,7 +185,9 @@ def test_decoders_and_finetuning_do_not_leak(mode: str, home: Path) -> None:
         series = Series("AR", b, "synthetic")
         if mode != "finetune":
             return run_training(cfg, series)
-        parent = load_model(home, train(home, cfg, Series("P", ar1(900, seed=13)[0], "synthetic")).model_id)
+        parent = load_model(
+            Store(home), train(Store(home), cfg, Series("P", ar1(900, seed=13)[0], "synthetic")).model_id
+        )
         return run_finetune(parent, series, lr=1e-3, epochs=2)[1]
 
     a = fit(bars)

@@ -13,6 +13,7 @@ from conftest import SAMPLE, Cli
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import TrainingDiverged
+from lstmcast.store.db import Store
 from lstmcast.training.registry import load_model
 from lstmcast.training.run import run_training, train
 from synth import ar1, random_walk
@@ -59,8 +60,8 @@ def test_same_seed_same_model_other_seed_other_model() -> None:
 def test_save_load_predict_identical(home: Path) -> None:
     bars, _ = ar1(900, seed=6)
     series = Series("SYN", bars, "synthetic")
-    report = train(home, TINY.replace(model="gru"), series)
-    loaded = load_model(home, report.model_id)
+    report = train(Store(home), TINY.replace(model="gru"), series)
+    loaded = load_model(Store(home), report.model_id)
     manifest = loaded.manifest
     assert manifest["versions"]["torch"] == torch.__version__
     assert {"config", "scaler", "columns", "segments", "data", "metrics", "seed", "device"} <= manifest.keys()
@@ -188,4 +189,4 @@ def test_train_cli_errors_are_one_line(cli: Cli, home: Path, tmp_path: Path) -> 
     short.write_text("Date,Close\n" + "".join(f"2020-01-{d:02d},{100 + d}\n" for d in range(1, 29)))
     err = cli("train", "--csv", short, code=1).stderr
     assert "bars are needed" in err and len(err.strip().splitlines()) == 1
-    assert "give a stored TICKER or --csv" in cli("train", code=1).stderr
+    assert "give a stored TICKER (or several), or --csv PATH" in cli("train", code=1).stderr

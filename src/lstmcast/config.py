@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import json
+import re
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lstmcast.errors import ConfigError
@@ -32,37 +37,45 @@ MIN_TRAIN_SAMPLES = 100
 MIN_EVAL_SAMPLES = 20
 
 
+def setting(default: Any, help: str, *, flags: tuple[str, ...] = (), cli: bool = True) -> Any:
+    """A config field with its one declaration of help text (and CLI flags, when they differ
+    from --field-name): the command line, --config files and the help are all built from it."""
+    return field(default=default, metadata={"help": help, "flags": flags, "cli": cli})
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """One training run, saved with the model so it can be rebuilt and re-run exactly."""
 
-    model: str = "lstm"
-    target: str = "log_return"  # next-day log return of the adjusted close, or the price itself
-    features: tuple[str, ...] = ()  # causal per-bar extras on top of the target's own history
-    window: int = 50  # bars of history per sample (~ two and a half trading months)
-    horizon: int = 1  # steps forecast from each origin
-    decoder: str = "direct"  # multi-step: one head for all H, recursive, or seq2seq
-    val_frac: float = 0.10
-    test_frac: float = 0.10
-    hidden: int = 64
-    layers: int = 2
-    dropout: float = 0.0
-    kernel_size: int = 5  # cnn only
-    channels: int = 32  # cnn only
-    epochs: int = 30
-    batch_size: int = 64
-    lr: float = 1e-3
-    loss: str = "mse"
-    clip: float = 1.0  # max gradient norm; 0 disables (recurrent nets explode without it)
-    patience: int = 5  # epochs without validation improvement before stopping
-    seed: int = 0
-    device: str = "auto"
-    threads: int = 0  # torch intra-op threads; 0 = all cores (set 1 per worker in sweeps)
-    stateful: bool = False  # carry the recurrent state across consecutive chunks (TBPTT)
-    ticker_embedding: bool = False  # global models: learn a vector per member ticker
-    embedding_tickers: tuple[str, ...] = ()  # filled in at training time: the embedding's rows
-    exog: tuple[str, ...] = ()  # other stored series whose daily log returns are extra inputs
-    extra: dict[str, Any] = field(default_factory=dict)  # reserved for later options
+    model: str = setting("lstm", "Network: lstm, gru, rnn or cnn.", flags=("--model", "-m"))
+    target: str = setting("log_return", "log_return (next-day log return) or price.")
+    features: tuple[str, ...] = setting((), "Extra inputs, comma-separated: " + ", ".join(FEATURES) + ".")
+    window: int = setting(50, "Bars of history per sample (about two and a half trading months).")
+    horizon: int = setting(1, "Steps forecast from each origin.")
+    decoder: str = setting("direct", "Multi-step output: direct (one head), recursive or seq2seq.")
+    val_frac: float = setting(
+        0.10, "Validation fraction (the latest part before the test).", flags=("--val",)
+    )
+    test_frac: float = setting(0.10, "Test fraction (the latest part of the series).", flags=("--test",))
+    hidden: int = setting(64, "Recurrent hidden size.")
+    layers: int = setting(2, "Stacked layers.")
+    dropout: float = setting(0.0, "Dropout between layers.")
+    kernel_size: int = setting(5, "CNN kernel size.")
+    channels: int = setting(32, "CNN channels.")
+    epochs: int = setting(30, "Maximum epochs.")
+    batch_size: int = setting(64, "Batch size.")
+    lr: float = setting(1e-3, "Adam learning rate.")
+    loss: str = setting("mse", "Training loss: mse or huber.")
+    clip: float = setting(1.0, "Gradient-norm clip; 0 = off (recurrent nets explode without it).")
+    patience: int = setting(5, "Epochs without validation improvement before stopping early.")
+    seed: int = setting(0, "Random seed; a CPU run repeats exactly.")
+    device: str = setting("auto", "auto, cpu, cuda or mps.")
+    threads: int = setting(0, "Torch threads; 0 = all cores.")
+    stateful: bool = setting(False, "Carry the recurrent state across consecutive chunks (TBPTT).")
+    ticker_embedding: bool = setting(False, "Global models: learn a vector per member ticker.")
+    # Filled in at training time from the members: the embedding's rows.
+    embedding_tickers: tuple[str, ...] = setting((), "Rows of the ticker embedding.", cli=False)
+    exog: tuple[str, ...] = setting((), "Other stored tickers whose daily returns are extra inputs.")
 
     def validate(self) -> TrainConfig:
         checks = [
@@ -128,16 +141,16 @@ TRADING_DAYS = 252
 class BacktestConfig:
     """Walk-forward settings; the model's own settings stay in TrainConfig."""
 
-    folds: int = 5
-    test_size: float = 0.2  # share of rows forecast out of sample, split into `folds` blocks
-    start: str | None = None  # or: forecast every bar from this date on
-    scheme: str = "expanding"  # train on all the past, or on the last `train_size` bars
-    train_size: int = 1000
-    retrain_every: int = 0  # refit (warm start) every N bars inside a block; 0 = once per block
-    seeds: int = 1  # repeat everything with this many seeds; one run is not evidence
-    rule: str = "long_flat"
-    threshold: float = 0.0  # minimum forecast log return to take a position
-    cost_bps: float = 5.0  # per unit of turnover
+    folds: int = setting(5, "Consecutive test blocks, each refitted on the data before it.")
+    test_size: float = setting(0.2, "Share of the series forecast out of sample.")
+    start: str | None = setting(None, "Forecast every bar from this date on (instead of --test-size).")
+    scheme: str = setting("expanding", "expanding (all the past) or sliding (the last --train-size bars).")
+    train_size: int = setting(1000, "Bars per fit with --scheme sliding.")
+    retrain_every: int = setting(0, "Refit (warm start) every N bars inside a block; 0 = once per block.")
+    seeds: int = setting(1, "Repeat with this many seeds and report mean ± std; one run is not evidence.")
+    rule: str = setting("long_flat", "Trading rule: long_flat or long_short.")
+    threshold: float = setting(0.0, "Minimum forecast log return to take a position.")
+    cost_bps: float = setting(5.0, "Cost per unit of turnover, in basis points.")
 
     def validate(self) -> BacktestConfig:
         checks = [
@@ -162,3 +175,150 @@ DAILY_CONFIG = "daily.toml"
 DAILY_LOCK = "daily.lock"
 CRON_TIME = (18, 30)  # 18:30 exchange time: well after the 16:00 close, when Yahoo has the bar
 CRON_TZ = "America/New_York"
+
+
+# --- Run configs as TOML files (`--config run.toml`, `models show ID --config`) ---------------
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A whole run: what to model (tickers, or one CSV) and how (train and backtest settings)."""
+
+    tickers: tuple[str, ...] = ()
+    csv: str | None = None
+    train: TrainConfig = field(default_factory=TrainConfig)
+    backtest: BacktestConfig = field(default_factory=BacktestConfig)
+
+
+def _type_ok(value: Any, kind: Any) -> bool:
+    """Does a TOML value fit a config field's type? (bool is not an int here, an int is a float)."""
+    if kind in ("int", int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind in ("float", float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind in ("bool", bool):
+        return isinstance(value, bool)
+    if kind in ("str", str):
+        return isinstance(value, str)
+    if kind == "str | None":
+        return isinstance(value, str)
+    if kind in (list, dict):
+        return isinstance(value, kind)
+    if kind == "tuple[str, ...]":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    raise TypeError(f"no TOML check for {kind!r}")  # a new field type needs a line above
+
+
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "str": "a string",
+    "str | None": "a string",
+    "tuple[str, ...]": 'a list of strings like ["a", "b"]',
+    "list": "a list of tables",
+    "dict": "a table",
+}
+
+
+def line_of(text: str, key: str, table: str | None = None, nth: int = 0) -> int | None:
+    """The line where `key = ...` is set: at the top level, in `[table]`, or in the nth
+    `[[table]]` entry. TOML parsers give values, not positions; errors should name the line."""
+    current: tuple[str | None, int] = (None, 0)
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        header = re.match(r"^\[\[?\s*([A-Za-z0-9_.\-]+)\s*\]\]?", line)
+        if header:
+            name = header.group(1)
+            seen[name] = seen.get(name, -1) + 1
+            current = (name, seen[name])
+            continue
+        if re.match(rf"^\"?{re.escape(key)}\"?\s*=", line) and current == (table, nth if table else 0):
+            return number
+    return None
+
+
+def check_table(
+    values: dict[str, Any],
+    fields: dict[str, Any],
+    where: str,
+    text: str,
+    table: str | None = None,
+    nth: int = 0,
+) -> None:
+    """Raise ConfigError naming the key and its line for an unknown key or a value of the wrong type.
+
+    `fields` maps each allowed key to its type (a dataclass field type string or a Python type).
+    """
+    for key, value in values.items():
+        line = line_of(text, key, table, nth)
+        at = f"{where}, line {line}" if line else where
+        scope = f" in [{table}]" if table else ""
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(fields))}"
+            raise ConfigError(f"{at}: unknown setting {key!r}{scope}{hint}")
+        kind = fields[key]
+        if not _type_ok(value, kind):
+            want = _TYPE_WORDS.get(kind if isinstance(kind, str) else kind.__name__, str(kind))
+            raise ConfigError(f"{at}: {key} must be {want}, got {value!r}")
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    return {f.name: f.type for f in dataclasses.fields(cls) if f.metadata.get("cli", True)}
+
+
+def parse_toml(text: str, where: str) -> dict[str, Any]:
+    """tomllib, with its syntax errors turned into a ConfigError naming the file."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+def read_run_config(path: Path) -> dict[str, Any]:
+    """The settings a run file gives, checked key by key: {"tickers", "csv", "train": {...},
+    "backtest": {...}}, only what the file sets. Values not given keep their defaults."""
+    where = str(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read the run config ({exc.strerror or exc})") from exc
+    doc = parse_toml(text, where)
+    check_table(
+        doc, {"tickers": "tuple[str, ...]", "csv": "str", "train": dict, "backtest": dict}, where, text
+    )
+    for section, cls in (("train", TrainConfig), ("backtest", BacktestConfig)):
+        check_table(doc.get(section, {}), _field_types(cls), where, text, section)
+    return doc
+
+
+def run_config_toml(run: RunConfig, sections: tuple[str, ...] = ("train", "backtest")) -> str:
+    """A run config as TOML that `read_run_config` reads back to the same RunConfig."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        if isinstance(v, float):
+            return repr(v)
+        return json.dumps(v) if isinstance(v, str) else str(v)
+
+    lines = ["# lstmcast run config: `lstmcast train --config FILE` repeats this run."]
+    lines.append(f"tickers = {value(list(run.tickers))}")
+    if run.csv is not None:
+        lines.append(f"csv = {value(run.csv)}")
+    for section in sections:
+        cfg = getattr(run, section)
+        lines += ["", f"[{section}]"]
+        for f in dataclasses.fields(cfg):
+            v = getattr(cfg, f.name)
+            if f.metadata.get("cli", True) and v is not None:
+                lines.append(f"{f.name} = {value(v)}")
+    return "\n".join(lines) + "\n"

@@ -1,17 +1,10 @@
-"""Readable library errors; only the CLI turns them into exit codes."""
+"""Readable library errors, by kind; only the CLI decides which exit code each kind gets."""
 
 from __future__ import annotations
 
-EXIT_OK = 0
-EXIT_BAD_INPUT = 1
-EXIT_USAGE = 2
-EXIT_TEMPFAIL = 75  # EX_TEMPFAIL from sysexits.h: a cron wrapper may retry
-
 
 class LstmcastError(Exception):
-    """Base class: a message a user can act on, and the exit code it maps to."""
-
-    exit_code = EXIT_BAD_INPUT
+    """Base class: a message a user can act on."""
 
 
 class DataError(LstmcastError):
@@ -26,10 +19,12 @@ class ConfigError(LstmcastError):
     """An option or a config file holds a value that cannot work."""
 
 
+class DamagedError(LstmcastError):
+    """Something lstmcast wrote earlier (a model's files, the store) is unreadable or too new."""
+
+
 class TemporaryError(LstmcastError):
     """Something that may work if retried later: network, rate limit, a held lock."""
-
-    exit_code = EXIT_TEMPFAIL
 
 
 class LockHeldError(TemporaryError):
@@ -38,3 +33,7 @@ class LockHeldError(TemporaryError):
 
 class TrainingDiverged(LstmcastError):
     """The loss became NaN or infinite."""
+
+
+class Interrupted(LstmcastError):
+    """The user pressed Ctrl-C before anything worth keeping existed."""

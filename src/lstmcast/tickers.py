@@ -1,8 +1,9 @@
-"""Ticker validation: done before a ticker touches a file name or a query."""
+"""Ticker validation (before a ticker touches a file name or a query), and labels for CSV series."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from lstmcast.errors import DataError
 
@@ -15,3 +16,11 @@ def validate_ticker(raw: str) -> str:
     if not _TICKER.match(ticker):
         raise DataError(f"invalid ticker {raw!r}: use letters, digits and . ^ = - (at most 15 characters)")
     return ticker
+
+
+def label_from_filename(path: str) -> str:
+    """A safe series label from a file name (`my prices.csv` -> `MY-PRICES`): a file's name
+    names the data, it is not a ticker, so anything outside the ticker alphabet becomes '-'."""
+    stem = Path(path).name.split(".")[0]
+    label = re.sub(r"-{2,}", "-", re.sub(r"[^A-Z0-9.^=\-]", "-", stem.strip().upper())).strip("-")
+    return (label or "CSV")[:15]

@@ -9,104 +9,41 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from lstmcast.cli import options as o
-from lstmcast.cli.common import emit_json, fmt, guarded, home_of, info, out_console, pct
+from lstmcast.cli.common import emit_json, fail, fmt, guarded, info, out_console, pct, store_of
+from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.render import metrics_table, verdict
+from lstmcast.config import RunConfig
 
-_TRAIN_KEYS = (
-    "model",
-    "target",
-    "features",
-    "window",
-    "horizon",
-    "hidden",
-    "layers",
-    "dropout",
-    "epochs",
-    "batch_size",
-    "lr",
-    "loss",
-    "patience",
-    "seed",
-    "device",
-    "threads",
-    "stateful",
-    "ticker_embedding",
-    "exog",
-)
-_BT_KEYS = (
-    "folds",
-    "test_size",
-    "start",
-    "scheme",
-    "train_size",
-    "retrain_every",
-    "seeds",
-    "rule",
-    "threshold",
-    "cost_bps",
-)
+AUDIT_OPTIONS = ("folds", "test_size", "start", "scheme", "train_size")  # what decides the fits
 
 
 @guarded
+@run_options(backtest=True)
 def backtest_cli(
     ctx: typer.Context,
-    tickers: o.Tickers = None,
-    csv: o.Csv = None,
-    model: o.Model = None,
-    target: o.Target = None,
-    features: o.Features = None,
-    window: o.Window = None,
-    horizon: o.Horizon = None,
-    hidden: o.Hidden = None,
-    layers: o.Layers = None,
-    dropout: o.Dropout = None,
-    epochs: o.Epochs = None,
-    batch_size: o.BatchSize = None,
-    lr: o.Lr = None,
-    loss: o.Loss = None,
-    patience: o.Patience = None,
-    seed: o.Seed = None,
-    device: o.Device = None,
-    threads: o.Threads = None,
-    stateful: o.Stateful = None,
-    ticker_embedding: o.TickerEmbedding = None,
-    exog: o.Exog = None,
-    folds: o.Folds = None,
-    test_size: o.TestSize = None,
-    start: o.Start = None,
-    scheme: o.Scheme = None,
-    train_size: o.TrainSize = None,
-    retrain_every: o.RetrainEvery = None,
-    seeds: o.Seeds = None,
-    rule: o.Rule = None,
-    threshold: o.Threshold = None,
-    cost_bps: o.CostBps = None,
+    run: RunConfig,
     out: Annotated[
         Path | None, typer.Option(help="Write predictions.csv, equity.csv and metrics.json here.")
     ] = None,
     plot: Annotated[Path | None, typer.Option(help="Write a PNG: forecasts, equity, drawdown.")] = None,
-    as_json: o.Json = False,
+    as_json: Json = False,
 ) -> None:
     """Walk-forward backtest against naive, drift and linear AR, with a cost-aware trading simulation."""
-    given = dict(locals())
-    cfg = o.train_config(**{k: given[k] for k in _TRAIN_KEYS})
-    bt = o.backtest_config(**{k: given[k] for k in _BT_KEYS})
     from lstmcast.backtest.outputs import plot as draw
     from lstmcast.backtest.outputs import write_outputs
     from lstmcast.backtest.run import backtest
+    from lstmcast.data.series import load_inputs
 
-    series = o.load_inputs(home_of(ctx), tickers, csv, cfg.exog)
-    result = backtest(cfg, bt, series[0], series[1:])
-    if out is not None:
-        for path in write_outputs(result, out):
-            info(f"wrote {path}")
+    series = load_inputs(store_of(ctx), run.tickers, run.csv, run.train.exog)
+    result = backtest(run.train, run.backtest, series[0], series[1:])
+    for path in write_outputs(result, out) if out is not None else []:
+        info(f"wrote {path}")
     if plot is not None:
         info(f"wrote {draw(result, plot)}")
     if as_json:
         emit_json(result.to_json())
-        return
-    render(result.to_json())
+    else:
+        render(result.to_json())
 
 
 def render(doc: dict[str, Any]) -> None:
@@ -195,79 +132,48 @@ def render(doc: dict[str, Any]) -> None:
 
 
 @guarded
-def audit_cli(
-    ctx: typer.Context,
-    ticker: o.Ticker = None,
-    csv: o.Csv = None,
-    model: o.Model = None,
-    target: o.Target = None,
-    features: o.Features = None,
-    window: o.Window = None,
-    horizon: o.Horizon = None,
-    hidden: o.Hidden = None,
-    layers: o.Layers = None,
-    dropout: o.Dropout = None,
-    epochs: o.Epochs = None,
-    batch_size: o.BatchSize = None,
-    lr: o.Lr = None,
-    loss: o.Loss = None,
-    patience: o.Patience = None,
-    seed: o.Seed = None,
-    device: o.Device = None,
-    threads: o.Threads = None,
-    stateful: o.Stateful = None,
-    ticker_embedding: o.TickerEmbedding = None,
-    exog: o.Exog = None,
-    folds: o.Folds = None,
-    test_size: o.TestSize = None,
-    start: o.Start = None,
-    scheme: o.Scheme = None,
-    train_size: o.TrainSize = None,
-    as_json: o.Json = False,
-) -> None:
+@run_options(backtest=AUDIT_OPTIONS)
+def audit_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None:
     """Check the walk-forward for look-ahead: refit each fold with the future replaced by noise.
 
     Exit 0 when scaler statistics, weights and the forecast at each cutoff are identical;
     exit 1 naming the fold and what changed when a leak is found.
     """
-    given = dict(locals())
-    cfg = o.train_config(**{k: given[k] for k in _TRAIN_KEYS})
-    bt = o.backtest_config(**{k: given[k] for k in _BT_KEYS if k in given})
     from lstmcast.backtest.audit import audit
+    from lstmcast.data.series import load_inputs
 
-    report = audit(cfg, bt, o.load_inputs(home_of(ctx), [ticker] if ticker else None, csv, cfg.exog)[0])
+    series = load_inputs(store_of(ctx), run.tickers[:1], run.csv, run.train.exog)
+    report = audit(run.train, run.backtest, series[0])
     if as_json:
         emit_json(
             {"ticker": report.ticker, "clean": report.clean, "folds": report.folds, "leaks": report.leaks}
         )
     else:
-        t = Table(
-            "fold",
-            "noise from",
-            "scaler",
-            "weights",
-            "forecast at cutoff",
-            title=f"{report.ticker} leakage audit",
-        )
-
-        def ok(b: bool) -> str:
-            return "[green]identical[/green]" if b else "[red]CHANGED[/red]"
-
-        for f in report.folds:
-            t.add_row(
-                str(f.fold),
-                f.cutoff,
-                ok(f.scaler_identical),
-                ok(f.weights_identical),
-                ok(f.forecast_identical),
-            )
-        out_console().print(t)
-        out_console().print(
-            "clean: nothing after a cutoff reached what was fitted before it"
-            if report.clean
-            else "[red]leak found[/red]"
-        )
+        render_audit(report)
     if not report.clean:
-        from lstmcast.cli.common import fail
+        raise fail("; ".join(report.leaks))
 
-        raise fail("; ".join(report.leaks), 1)
+
+def render_audit(report: Any) -> None:
+    t = Table(
+        "fold",
+        "noise from",
+        "scaler",
+        "weights",
+        "forecast at cutoff",
+        title=f"{report.ticker} leakage audit",
+    )
+
+    def ok(b: bool) -> str:
+        return "[green]identical[/green]" if b else "[red]CHANGED[/red]"
+
+    for f in report.folds:
+        t.add_row(
+            str(f.fold), f.cutoff, ok(f.scaler_identical), ok(f.weights_identical), ok(f.forecast_identical)
+        )
+    out_console().print(t)
+    out_console().print(
+        "clean: nothing after a cutoff reached what was fitted before it"
+        if report.clean
+        else "[red]leak found[/red]"
+    )

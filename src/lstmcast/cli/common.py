@@ -6,15 +6,19 @@ import functools
 import json
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from lstmcast.errors import LstmcastError
+from lstmcast.errors import Interrupted, LstmcastError, TemporaryError
 from lstmcast.jsonable import to_jsonable
+
+if TYPE_CHECKING:
+    from lstmcast.store.db import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,6 +30,35 @@ def home_of(ctx: typer.Context) -> Path:
     root = ctx.find_root()
     explicit = (root.obj or {}).get("home") if isinstance(root.obj, dict) else None
     return resolve_home(explicit)
+
+
+def store_of(ctx: typer.Context) -> Store:
+    """The command's one store handle, opened on first use and closed when the command ends."""
+    from lstmcast.store.db import Store
+
+    store = Store(home_of(ctx))
+    ctx.call_on_close(store.close)
+    return store
+
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_TEMPFAIL = 75  # EX_TEMPFAIL from sysexits.h: a cron wrapper may retry
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The exit code of one library error: retry-later 75, Ctrl-C 130, anything else 1."""
+    if isinstance(error, TemporaryError):
+        return EXIT_TEMPFAIL
+    if isinstance(error, Interrupted):
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED
+
+
+def worst_exit(errors: Sequence[BaseException]) -> int:
+    """One exit code for many outcomes: 75 (retry may help) outranks 1 (failed for good)."""
+    codes = {exit_code_for(e) for e in errors}
+    return EXIT_TEMPFAIL if EXIT_TEMPFAIL in codes else max(codes, default=EXIT_OK)
 
 
 def out_console() -> Console:
@@ -42,18 +75,23 @@ def interactive() -> bool:
     return sys.stdout.isatty() and sys.stderr.isatty()
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print one red line on stderr; return the Exit to raise."""
-    err_console().print(f"[red]error:[/red] {message}", markup=True, soft_wrap=True)
+def error(message: str) -> None:
+    """One red line on stderr, shown as written: brackets in it (`[[ticker]]`, file text) are not markup."""
+    err_console().print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
+    """Print the error line; return the Exit to raise."""
+    error(message)
     return typer.Exit(code)
 
 
 def warn(message: str) -> None:
-    err_console().print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True)
+    err_console().print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
 
 
 def info(message: str) -> None:
-    err_console().print(message, soft_wrap=True)
+    err_console().print(escape(message), soft_wrap=True)
 
 
 def guarded(fn: F) -> F:
@@ -64,7 +102,7 @@ def guarded(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except LstmcastError as exc:
-            raise fail(str(exc), exc.exit_code) from None
+            raise fail(str(exc), exit_code_for(exc)) from None
 
     return wrapper  # type: ignore[return-value]
 

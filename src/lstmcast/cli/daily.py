@@ -4,26 +4,50 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from lstmcast.cli.common import emit_json, err_console, guarded, home_of, out_console
+from lstmcast.cli.common import (
+    emit_json,
+    error,
+    exit_code_for,
+    guarded,
+    home_of,
+    out_console,
+    store_of,
+    worst_exit,
+)
+from lstmcast.cli.options import Json
+
+
+def _stamp() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _log(path: Path | None, lines: list[str], code: int) -> None:
+    """Append the run's lines and its exit code: every run leaves a trace, even one that failed at once."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fh.write("".join(f"{line}\n" for line in lines) + f"{_stamp()} exit {code}\n")
 
 
 @guarded
 def daily_cli(
     ctx: typer.Context,
     config: Annotated[
-        Path | None, typer.Option(help="Watchlist TOML. [default: $LSTMCAST_HOME/daily.toml]")
+        Path | None,
+        typer.Option(help="Watchlist TOML (default: $LSTMCAST_HOME/daily.toml).", show_default=False),
     ] = None,
     init: Annotated[bool, typer.Option("--init", help="Write a commented example config and exit.")] = False,
     log_file: Annotated[
-        Path | None, typer.Option(help="Append the summary here instead of printing it.")
+        Path | None, typer.Option(help="Append the summary and the exit code here.", show_default=False)
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing when all went well.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: Json = False,
 ) -> None:
     """Fetch new bars, retrain stale models, forecast and log, for every ticker in the watchlist.
 
@@ -31,45 +55,52 @@ def daily_cli(
     good, 75 when something should be retried (network, rate limit, another run holding the lock).
     """
     from lstmcast.config import DAILY_CONFIG
-    from lstmcast.jobs.daily import daily, init_config
+    from lstmcast.jobs.daily import daily
+    from lstmcast.jobs.watchlist import init_config
 
-    home = home_of(ctx)
     if init:
-        path = init_config(config or home / DAILY_CONFIG)
+        path = init_config(config or home_of(ctx) / DAILY_CONFIG)
         out_console().print(f"wrote {path}; edit it, then run `lstmcast daily` (or see `lstmcast cron`)")
         return
-    report = daily(home, config)
-    stamp = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    lines = [
-        f"{stamp} {t.ticker} {t.status}"
-        + (f" {t.next_date} {t.next_price:.4f}" if t.next_price else "")
-        + (f" ({t.detail})" if t.detail else "")
-        for t in report.tickers
-    ]
+    try:
+        report = daily(store_of(ctx), config)
+    except Exception as exc:  # before any ticker ran: a broken watchlist, an unusable store
+        _log(log_file, [f"{_stamp()} error: {exc}"], exit_code_for(exc))
+        raise
+    code = worst_exit(report.errors)
     for t in report.tickers:
-        if t.exit_code:
-            err_console().print(f"[red]error:[/red] {t.ticker}: {t.detail}", soft_wrap=True)
-    if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        with log_file.open("a") as fh:
-            fh.write("\n".join(lines) + f"\n{stamp} exit {report.exit_code}\n")
-    elif as_json:
-        emit_json({"exit_code": report.exit_code, "tickers": report.tickers})
-    elif not quiet or report.exit_code:
-        table = Table("ticker", "status", "as of", "next", "forecast", "model", "detail", title="daily")
-        for t in report.tickers:
-            table.add_row(
-                t.ticker,
-                t.status,
-                t.as_of or "–",
-                t.next_date or "–",
-                f"{t.next_price:,.2f}" if t.next_price else "–",
-                t.model_id or "–",
-                t.detail,
-            )
-        out_console().print(table)
-    if report.exit_code:
-        raise typer.Exit(report.exit_code)
+        if t.errors:
+            error(f"{t.ticker}: {t.detail}")
+    _log(log_file, [_line(t) for t in report.tickers], code)
+    if log_file is None:  # the log has the summary; an unattended run prints nothing else
+        render_daily(report, as_json, quiet=quiet, code=code)
+    if code:
+        raise typer.Exit(code)
+
+
+def _line(t: Any) -> str:
+    forecast = f" {t.next_date} {t.next_price:.4f}" if t.next_price else ""
+    return f"{_stamp()} {t.ticker} {t.status}{forecast}" + (f" ({t.detail})" if t.detail else "")
+
+
+def render_daily(report: Any, as_json: bool, quiet: bool, code: int) -> None:
+    if as_json:
+        emit_json({"exit_code": code, "tickers": report.tickers})
+        return
+    if quiet and not code:
+        return
+    table = Table("ticker", "status", "as of", "next", "forecast", "model", "detail", title="daily")
+    for t in report.tickers:
+        table.add_row(
+            t.ticker,
+            t.status,
+            t.as_of or "–",
+            t.next_date or "–",
+            f"{t.next_price:,.2f}" if t.next_price else "–",
+            t.model_id or "–",
+            t.detail,
+        )
+    out_console().print(table)
 
 
 @guarded

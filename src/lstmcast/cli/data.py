@@ -9,7 +9,8 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from lstmcast.cli.common import emit_json, fmt, guarded, home_of, out_console
+from lstmcast.cli.common import emit_json, fmt, guarded, out_console, store_of
+from lstmcast.cli.options import Json
 
 
 class _TickerOrCommand(TyperGroup):
@@ -35,7 +36,7 @@ data_app = typer.Typer(
 def data_cli(
     ctx: typer.Context,
     rows: Annotated[int, typer.Option(help="How many recent rows to show for one ticker.")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: Json = False,
 ) -> None:
     """Show stored prices: every ticker with its range, or the last rows of TICKER."""
     if ctx.invoked_subcommand is not None:
@@ -43,20 +44,20 @@ def data_cli(
     from lstmcast.data.series import stored_tickers, ticker_tail
 
     ticker = ctx.meta.get("lstmcast.ticker")
-    home = home_of(ctx)
+    store = store_of(ctx)
     if ticker is None:
-        summary = stored_tickers(home)
+        summary = stored_tickers(store)
         if as_json:
             emit_json(summary)
             return
-        table = Table("ticker", "first", "last", "rows", "source", title=f"stored in {home}")
+        table = Table("ticker", "first", "last", "rows", "source", title=f"stored in {store.home}")
         for s in summary:
             table.add_row(s.ticker, s.first, s.last, str(s.rows), s.source)
         out_console().print(
             table if summary else "no prices stored yet: try `lstmcast import` or `lstmcast fetch`"
         )
         return
-    last: list[dict[str, Any]] = ticker_tail(home, ticker, rows)
+    last: list[dict[str, Any]] = ticker_tail(store, ticker, rows)
     if as_json:
         emit_json(last)
         return
@@ -83,5 +84,5 @@ def export_cli(
     """Write a stored ticker to CSV (Date, Open, High, Low, Close, Adj Close, Volume)."""
     from lstmcast.data.series import export_csv
 
-    n = export_csv(home_of(ctx), ticker, path)
+    n = export_csv(store_of(ctx), ticker, path)
     out_console().print(f"wrote {n} rows to {path}")

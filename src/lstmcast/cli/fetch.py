@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from lstmcast.cli.common import emit_json, err_console, guarded, home_of, out_console
+from lstmcast.cli.common import emit_json, error, guarded, out_console, store_of, worst_exit
+from lstmcast.cli.options import Json
 
 
 def _parse_day(value: str | None, name: str) -> datetime | None:
@@ -33,7 +34,7 @@ def fetch_cli(
     end: Annotated[
         str | None, typer.Option(help="Last date, inclusive (YYYY-MM-DD). Default: today.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: Json = False,
 ) -> None:
     """Download daily prices (OHLC, adjusted close, volume) from Yahoo Finance.
 
@@ -43,30 +44,33 @@ def fetch_cli(
     from lstmcast.data.ingest import fetch
 
     s, e = _parse_day(start, "--start"), _parse_day(end, "--end")
-    report = fetch(home_of(ctx), tickers, s.date() if s else None, e.date() if e else None)
-    for o in report.outcomes:
-        if o.error:
-            err_console().print(f"[red]error:[/red] {o.error}", soft_wrap=True)
+    report = fetch(store_of(ctx), tickers, s.date() if s else None, e.date() if e else None)
+    for err in report.errors:
+        error(str(err))
+    code = worst_exit(report.errors)
     if as_json:
-        emit_json({"exit_code": report.exit_code, "tickers": report.outcomes})
+        emit_json({"exit_code": code, "tickers": report.outcomes})
     else:
-        table = Table("ticker", "result", "range", "new", "revised", "unchanged", title="fetch")
-        for o in report.outcomes:
-            if o.error:
-                table.add_row(o.ticker, "[red]failed[/red]", "–", "–", "–", "–")
-                continue
-            assert o.stats is not None
-            result = "updated" if o.stats.changed else "nothing new"
-            if o.revised_history:
-                result += " (history revised)"
-            table.add_row(
-                o.ticker,
-                result,
-                f"{o.start} .. {o.end}",
-                str(o.stats.inserted),
-                str(o.stats.updated),
-                str(o.stats.unchanged),
-            )
-        out_console().print(table)
-    if report.exit_code:
-        raise typer.Exit(report.exit_code)
+        render_fetch(report)
+    if code:
+        raise typer.Exit(code)
+
+
+def render_fetch(report: Any) -> None:
+    table = Table("ticker", "result", "range", "new", "revised", "unchanged", title="fetch")
+    for o in report.outcomes:
+        if o.error or o.stats is None:
+            table.add_row(o.ticker, "[red]failed[/red]", "–", "–", "–", "–")
+            continue
+        result = "updated" if o.stats.changed else "nothing new"
+        if o.revised_history:
+            result += " (history revised)"
+        table.add_row(
+            o.ticker,
+            result,
+            f"{o.start} .. {o.end}",
+            str(o.stats.inserted),
+            str(o.stats.updated),
+            str(o.stats.unchanged),
+        )
+    out_console().print(table)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from lstmcast.cli.common import emit_json, fmt, guarded, home_of, interactive, out_console, pct
+from lstmcast.cli.common import emit_json, fmt, guarded, interactive, out_console, pct, store_of
+from lstmcast.cli.options import Json
 from lstmcast.cli.progress import epoch_progress
 
 
@@ -16,28 +17,38 @@ def finetune_cli(
     ctx: typer.Context,
     model_id: Annotated[str, typer.Argument(help="The model to start from (often a global one).")],
     ticker: Annotated[str, typer.Argument(help="The stored ticker to adapt it to.")],
-    lr: Annotated[float | None, typer.Option(help="Learning rate. [default: 1e-5]")] = None,
+    lr: Annotated[
+        float | None, typer.Option(help="Learning rate (default: 1e-5, a tiny step).", show_default=False)
+    ] = None,
     freeze: Annotated[
         str, typer.Option(help="encoder: train only the output head; none: train everything.")
     ] = "none",
-    epochs: Annotated[int | None, typer.Option(help="Maximum epochs. [default: the parent's]")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    epochs: Annotated[
+        int | None, typer.Option(help="Maximum epochs (default: the parent's).", show_default=False)
+    ] = None,
+    as_json: Json = False,
 ) -> None:
     """Fine-tune MODEL_ID on TICKER's training segment; compare before, after, from scratch and naive."""
     from lstmcast.data.series import load_stored
     from lstmcast.training.finetune import FINETUNE_LR, finetune
     from lstmcast.training.registry import load_model
 
-    home = home_of(ctx)
-    parent = load_model(home, model_id)
-    series = load_stored(home, ticker).with_exog(home, parent.config.exog)
+    store = store_of(ctx)
+    parent = load_model(store, model_id)
+    series = load_stored(store, ticker).with_exog(store, parent.config.exog)
     with epoch_progress(
         epochs or parent.config.epochs, f"{series.ticker} fine-tune", interactive()
     ) as on_epoch:
-        report = finetune(home, model_id, series, lr or FINETUNE_LR, freeze, epochs, on_epoch)
+        report = finetune(
+            store, parent, series, lr=lr or FINETUNE_LR, freeze=freeze, epochs=epochs, on_epoch=on_epoch
+        )
     if as_json:
         emit_json(report)
-        return
+    else:
+        render_finetune(report)
+
+
+def render_finetune(report: Any) -> None:
     t = Table(
         "forecaster",
         "MAE",

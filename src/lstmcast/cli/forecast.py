@@ -3,67 +3,73 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from lstmcast.cli.common import emit_json, fmt, guarded, home_of, out_console, pct, warn
+from lstmcast.cli.common import emit_json, fmt, guarded, out_console, pct, store_of, warn
+from lstmcast.cli.options import Json
+from lstmcast.config import DEFAULT_CALENDAR
+
+
+def _levels(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) / 100 for x in text.split(",") if x.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a list of percentages like 80,95", param_hint="--levels"
+        ) from None
 
 
 @guarded
 def forecast_cli(
     ctx: typer.Context,
     tickers: Annotated[
-        list[str] | None, typer.Argument(help="Stored tickers to forecast (or use --csv).")
+        list[str] | None,
+        typer.Argument(help="Stored tickers to forecast (or use --csv).", show_default=False),
     ] = None,
     csv: Annotated[
         Path | None, typer.Option("--csv", help="Forecast from this CSV (not stored, not in the ledger).")
     ] = None,
     levels: Annotated[str, typer.Option(help="Interval levels in percent, comma-separated.")] = "80,95",
     model_id: Annotated[
-        str | None, typer.Option("--model-id", help="Use this model (default: the newest for the ticker).")
+        str | None,
+        typer.Option(
+            "--model-id", help="Use this model (default: the newest for the ticker).", show_default=False
+        ),
     ] = None,
     model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Newest model of this type: lstm, gru, rnn, cnn.")
+        str | None,
+        typer.Option(
+            "--model", "-m", help="Newest model of this type: lstm, gru, rnn, cnn.", show_default=False
+        ),
     ] = None,
     horizon: Annotated[int, typer.Option(help="Trading days to forecast.")] = 1,
-    calendar: Annotated[str | None, typer.Option(help="Exchange calendar (ISO MIC). [default: XNYS]")] = None,
+    calendar: Annotated[str, typer.Option(help="Exchange calendar (ISO MIC code).")] = DEFAULT_CALENDAR,
     retrain_if_older: Annotated[
         int | None,
-        typer.Option(help="Retrain first if the newest bar is more than DAYS past the model's data."),
+        typer.Option(
+            help="Retrain first if the newest bar is more than DAYS past the model's data.",
+            show_default=False,
+        ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: Json = False,
 ) -> None:
     """Forecast the next trading days with 80% and 95% intervals, and record them in the ledger.
 
     Dates come from the exchange calendar (no weekends, holidays or closures). Running it
     again from the same bar with the same model adds nothing to the ledger.
     """
-    from lstmcast.config import DEFAULT_CALENDAR
     from lstmcast.forecasting.forecast import forecast
 
-    try:
-        chosen = tuple(float(x) / 100 for x in levels.split(",") if x.strip())
-    except ValueError:
-        raise typer.BadParameter(
-            f"{levels!r} is not a list of percentages like 80,95", param_hint="--levels"
-        ) from None
-    names: list[str | None] = list(tickers) if tickers else [None]
-    if csv is None and tickers is None:
+    if csv is None and not tickers:
         raise typer.BadParameter("give stored TICKER(s) or --csv PATH")
+    store = store_of(ctx)
+    names: list[str | None] = list(tickers) if tickers else [None]
+    options = dict(model=model, horizon=horizon, calendar=calendar, retrain_if_older=retrain_if_older)
     results = [
-        forecast(
-            home_of(ctx),
-            t,
-            model_id,
-            model,
-            horizon,
-            calendar or DEFAULT_CALENDAR,
-            retrain_if_older,
-            csv,
-            chosen,
-        )
+        forecast(store, t, model_id=model_id, csv=csv, levels=_levels(levels), **options)  # type: ignore[arg-type]
         for t in names
     ]
     for r in results:
@@ -71,7 +77,11 @@ def forecast_cli(
             warn(f"{r.ticker}: {w}")
     if as_json:
         emit_json(results[0] if len(results) == 1 else results)
-        return
+    else:
+        render_forecasts(results, in_ledger=csv is None)
+
+
+def render_forecasts(results: list[Any], in_ledger: bool) -> None:
     con = out_console()
     for r in results:
         labels = list(r.forecasts[0].intervals) if r.forecasts else []
@@ -87,7 +97,7 @@ def forecast_cli(
             bands = (f"{lo:,.2f} .. {hi:,.2f}" for lo, hi in f.intervals.values())
             t.add_row(f.date, fmt(f.price, 2), pct(f.log_return, 2), *bands)
         con.print(t)
-        if csv is None:
+        if in_ledger:
             con.print(
                 f"ledger: {r.ledger_new} new row(s)"
                 + ("" if r.ledger_new else " (already forecast from this bar)")
@@ -97,17 +107,21 @@ def forecast_cli(
 @guarded
 def ledger_cli(
     ctx: typer.Context,
-    ticker: Annotated[str | None, typer.Argument(help="Only this ticker.")] = None,
+    ticker: Annotated[str | None, typer.Argument(help="Only this ticker.", show_default=False)] = None,
     rows: Annotated[int, typer.Option(help="Recent forecasts to list.")] = 15,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: Json = False,
 ) -> None:
     """Score past forecasts against realised prices: live MAE vs naive, hit rate, interval coverage."""
     from lstmcast.forecasting.ledger import ledger
 
-    report = ledger(home_of(ctx), ticker)
+    report = ledger(store_of(ctx), ticker)
     if as_json:
         emit_json(report)
-        return
+    else:
+        render_ledger(report, rows)
+
+
+def render_ledger(report: Any, rows: int) -> None:
     con = out_console()
     if not report.rows:
         con.print("the ledger is empty: run `lstmcast forecast TICKER`")

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from lstmcast.cli.common import emit_json, guarded, home_of, out_console, warn
+from lstmcast.cli.common import emit_json, guarded, out_console, store_of, warn
+from lstmcast.cli.options import Json
 
 
 @guarded
@@ -15,7 +16,7 @@ def import_cli(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="CSV or .csv.gz with a date and a close column.")],
     ticker: Annotated[str, typer.Option("--ticker", "-t", help="Ticker to store the rows under.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: Json = False,
 ) -> None:
     """Import daily prices from a Yahoo-style CSV (Date, Open, High, Low, Close, Adj Close, Volume).
 
@@ -24,7 +25,7 @@ def import_cli(
     """
     from lstmcast.data.ingest import import_csv
 
-    result = import_csv(home_of(ctx), path, ticker)
+    result = import_csv(store_of(ctx), path, ticker)
     for w in result.warnings:
         warn(w)
     if as_json:

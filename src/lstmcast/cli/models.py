@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from lstmcast.cli.common import emit_json, guarded, home_of, out_console, pct
+from lstmcast.cli.common import emit_json, guarded, out_console, pct, store_of
+from lstmcast.cli.options import Json
 
 models_app = typer.Typer(invoke_without_command=True, help="List trained models; `show ID`, `rm ID`.")
 
@@ -17,14 +18,14 @@ models_app = typer.Typer(invoke_without_command=True, help="List trained models;
 def models_cli(
     ctx: typer.Context,
     ticker: Annotated[str | None, typer.Option(help="Only models trained on this ticker.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: Json = False,
 ) -> None:
     """List trained models with their data ranges and test skill against naive."""
     if ctx.invoked_subcommand is not None:
         return
     from lstmcast.training.registry import runs
 
-    found = runs(home_of(ctx), ticker.upper() if ticker else None)
+    found = runs(store_of(ctx), ticker.upper() if ticker else None)
     if as_json:
         emit_json(found)
         return
@@ -45,11 +46,22 @@ def models_cli(
 
 @models_app.command("show")
 @guarded
-def show_cli(ctx: typer.Context, model_id: Annotated[str, typer.Argument(help="Model id.")]) -> None:
+def show_cli(
+    ctx: typer.Context,
+    model_id: Annotated[str, typer.Argument(help="Model id.")],
+    config: Annotated[
+        bool, typer.Option("--config", help="Print only the run config, as TOML for `train --config`.")
+    ] = False,
+) -> None:
     """Print a model's manifest (config, scaler, segments, metrics, versions) as JSON."""
-    from lstmcast.training.registry import load_model
+    from lstmcast.config import run_config_toml
+    from lstmcast.training.registry import load_model, run_config_of
 
-    emit_json(load_model(home_of(ctx), model_id).manifest)
+    loaded = load_model(store_of(ctx), model_id)
+    if config:
+        typer.echo(run_config_toml(run_config_of(loaded), sections=("train",)), nl=False)
+    else:
+        emit_json(loaded.manifest)
 
 
 @models_app.command("rm")
@@ -58,5 +70,5 @@ def rm_cli(ctx: typer.Context, model_id: Annotated[str, typer.Argument(help="Mod
     """Delete a model's files and its record."""
     from lstmcast.training.registry import remove_model
 
-    remove_model(home_of(ctx), model_id)
+    remove_model(store_of(ctx), model_id)
     out_console().print(f"removed {model_id}")

@@ -1,115 +1,170 @@
-"""Option types shared by the modelling commands; defaults live in lstmcast.config, not here."""
+"""The modelling commands' options, built from the typed configs: each is declared once, in config.py.
+
+`@run_options(...)` gives a command the inputs (TICKER..., --csv, --ticker, --config FILE) and
+one option per TrainConfig/BacktestConfig field, with the field's default and help. The command
+receives a single validated `run: RunConfig`: defaults, then the --config file, then the options
+the user typed (a click parameter source tells typed from default).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
+import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
-Ticker = Annotated[str | None, typer.Argument(help="A stored ticker (or use --csv).", show_default=False)]
-Csv = Annotated[Path | None, typer.Option("--csv", help="Read prices from this CSV instead of the store.")]
-Model = Annotated[str | None, typer.Option("--model", "-m", help="lstm, gru, rnn or cnn. [default: lstm]")]
-Target = Annotated[
-    str | None, typer.Option(help="log_return (next-day log return) or price. [default: log_return]")
-]
-Features = Annotated[
-    str | None, typer.Option(help="Comma-separated extras: log_volume_change, hl_range, oc_return.")
-]
-Window = Annotated[int | None, typer.Option(help="Bars of history per sample. [default: 50]")]
-Horizon = Annotated[int | None, typer.Option(help="Steps forecast from each origin. [default: 1]")]
-Decoder = Annotated[
-    str | None, typer.Option(help="Multi-step: direct, recursive or seq2seq. [default: direct]")
-]
-Val = Annotated[float | None, typer.Option("--val", help="Validation fraction. [default: 0.1]")]
-TestFrac = Annotated[float | None, typer.Option("--test", help="Test fraction. [default: 0.1]")]
-Hidden = Annotated[int | None, typer.Option(help="Recurrent hidden size. [default: 64]")]
-Layers = Annotated[int | None, typer.Option(help="Stacked layers. [default: 2]")]
-Dropout = Annotated[float | None, typer.Option(help="Dropout between layers. [default: 0]")]
-Kernel = Annotated[int | None, typer.Option(help="CNN kernel size. [default: 5]")]
-Channels = Annotated[int | None, typer.Option(help="CNN channels. [default: 32]")]
-Epochs = Annotated[int | None, typer.Option(help="Maximum epochs. [default: 30]")]
-BatchSize = Annotated[int | None, typer.Option(help="Batch size. [default: 64]")]
-Lr = Annotated[float | None, typer.Option(help="Adam learning rate. [default: 1e-3]")]
-Loss = Annotated[str | None, typer.Option(help="mse or huber. [default: mse]")]
-Clip = Annotated[float | None, typer.Option(help="Gradient-norm clip, 0 = off. [default: 1.0]")]
-Patience = Annotated[int | None, typer.Option(help="Early-stopping patience in epochs. [default: 5]")]
-Seed = Annotated[int | None, typer.Option(help="Random seed; a CPU run repeats exactly. [default: 0]")]
-Device = Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps. [default: auto]")]
-Threads = Annotated[int | None, typer.Option(help="Torch threads, 0 = all cores. [default: 0]")]
+from lstmcast.config import BacktestConfig, RunConfig, TrainConfig, read_run_config
+from lstmcast.tickers import validate_ticker
+
+F = TypeVar("F", bound=Callable[..., Any])
+
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-Tickers = Annotated[
-    list[str] | None,
-    typer.Argument(
-        help="Stored ticker(s); several train one global model (or use --csv).", show_default=False
+LIST_FIELDS = ("features", "exog")  # tuples, typed as comma-separated (or repeated) values
+
+_INPUTS = [
+    (
+        "tickers",
+        Annotated[
+            list[str] | None,
+            typer.Argument(
+                help="Stored ticker(s); several train one global model. Or use --csv.", show_default=False
+            ),
+        ],
+        None,
+    ),
+    ("csv", Annotated[Path | None, typer.Option("--csv", help="Read prices from this CSV file.")], None),
+    (
+        "ticker",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--ticker",
+                "-t",
+                help="Name for the --csv series (default: from the file name).",
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "config",
+        Annotated[
+            Path | None,
+            typer.Option(
+                "--config",
+                help="Run config TOML (see `models show ID --config`); options given here override it.",
+            ),
+        ],
+        None,
     ),
 ]
-Stateful = Annotated[
-    bool | None,
-    typer.Option("--stateful", help="Carry the recurrent state across consecutive chunks (TBPTT)."),
-]
-TickerEmbedding = Annotated[
-    bool | None, typer.Option("--ticker-embedding", help="Global models: learn a vector per ticker.")
-]
-Exog = Annotated[
-    list[str] | None,
-    typer.Option(
-        help="Other stored tickers whose daily returns are extra inputs (repeat or comma-separate)."
-    ),
-]
 
 
-def train_config(**options: Any) -> Any:
-    """A TrainConfig from the options the user gave; the rest keep the config module's defaults."""
-    from lstmcast.config import TrainConfig
-
-    given = {k: v for k, v in options.items() if v is not None}
-    if "features" in given:
-        given["features"] = tuple(f.strip() for f in given["features"].split(",") if f.strip())
-    if "exog" in given:
-        from lstmcast.tickers import validate_ticker
-
-        given["exog"] = tuple(
-            validate_ticker(t) for item in given["exog"] for t in item.split(",") if t.strip()
-        )
-    renames = {"val": "val_frac", "test": "test_frac"}
-    given = {renames.get(k, k): v for k, v in given.items()}
-    return TrainConfig(**given).validate()
-
-
-Folds = Annotated[int | None, typer.Option(help="Consecutive test blocks. [default: 5]")]
-TestSize = Annotated[
-    float | None, typer.Option(help="Share of the series forecast out of sample. [default: 0.2]")
-]
-Start = Annotated[
-    str | None, typer.Option(help="Forecast every bar from this date on (instead of --test-size).")
-]
-Scheme = Annotated[
-    str | None, typer.Option(help="expanding (all the past) or sliding (last --train-size bars).")
-]
-TrainSize = Annotated[int | None, typer.Option(help="Bars per fit with --scheme sliding. [default: 1000]")]
-RetrainEvery = Annotated[int | None, typer.Option(help="Refit (warm start) every N bars inside a block.")]
-Seeds = Annotated[
-    int | None, typer.Option(help="Repeat with this many seeds; reports mean ± std. [default: 1]")
-]
-Rule = Annotated[str | None, typer.Option(help="long_flat or long_short. [default: long_flat]")]
-Threshold = Annotated[float | None, typer.Option(help="Minimum forecast log return to trade. [default: 0]")]
-CostBps = Annotated[float | None, typer.Option(help="Cost per unit of turnover, basis points. [default: 5]")]
+def _option(f: dataclasses.Field[Any], kind: Any) -> tuple[Any, Any]:
+    """(annotation, default) of the Typer option for one config field."""
+    flags = f.metadata["flags"] or (f"--{f.name.replace('_', '-')}",)
+    help_text = f.metadata["help"]
+    default = f.default
+    if kind is bool:
+        on = flags[0]
+        decl = (f"{on}/--no-{on.removeprefix('--')}",)
+        return Annotated[bool, typer.Option(*decl, help=help_text)], default
+    if f.name in LIST_FIELDS:
+        info = typer.Option(*flags, help=help_text + " Repeat or comma-separate.", show_default=False)
+        return Annotated[list[str] | None, info], None
+    if default is None:
+        return Annotated[kind, typer.Option(*flags, help=help_text, show_default=False)], None
+    return Annotated[kind, typer.Option(*flags, help=help_text)], default
 
 
-def backtest_config(**options: Any) -> Any:
-    from lstmcast.config import BacktestConfig
+def _fields(cls: type, only: tuple[str, ...] | None) -> list[tuple[dataclasses.Field[Any], Any]]:
+    hints = typing.get_type_hints(cls)
+    return [
+        (f, hints[f.name])
+        for f in dataclasses.fields(cls)
+        if f.metadata.get("cli", True) and (only is None or f.name in only)
+    ]
 
-    return BacktestConfig(**{k: v for k, v in options.items() if v is not None}).validate()
+
+def _typed(ctx: typer.Context, name: str) -> bool:
+    """Did the user type this option (rather than leave its default)?"""
+    source = ctx.get_parameter_source(name)  # click's ParameterSource (typer vendors click)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
-def load_inputs(home: Any, tickers: list[str] | None, csv: Any, exog: tuple[str, ...]) -> list[Any]:
-    """The series a modelling command works on: each stored ticker, or the one CSV, with exog bars."""
-    from lstmcast.data.series import load_series
+def _as_tuple(values: list[str]) -> tuple[str, ...]:
+    return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
 
-    if csv is not None and tickers and len(tickers) > 1:
-        from lstmcast.errors import ConfigError
 
-        raise ConfigError("--csv reads one series; several tickers must come from the store")
-    names: list[str | None] = list(tickers) if tickers else [None]
-    return [load_series(home, t, csv).with_exog(home, exog) for t in names]
+def _merge(
+    cls: type,
+    fields: list[tuple[dataclasses.Field[Any], Any]],
+    ctx: typer.Context,
+    given: dict[str, Any],
+    file: dict[str, Any],
+) -> Any:
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in file.items()}
+    for f, _ in fields:
+        if _typed(ctx, f.name):
+            v = given[f.name]
+            values[f.name] = _as_tuple(v) if f.name in LIST_FIELDS else v
+    if "exog" in values:
+        values["exog"] = tuple(validate_ticker(t) for t in values["exog"])
+    return cls(**values)
+
+
+def run_options(*, backtest: bool | tuple[str, ...] = False) -> Callable[[F], F]:
+    """Give a command the run inputs and every TrainConfig option (plus BacktestConfig's, all or
+    the named ones); it is called with `run=RunConfig(...)` in place of them."""
+    only_bt = backtest if isinstance(backtest, tuple) else None
+    groups: list[tuple[type, list[tuple[dataclasses.Field[Any], Any]], str]] = [
+        (TrainConfig, _fields(TrainConfig, None), "train")
+    ]
+    if backtest:
+        groups.append((BacktestConfig, _fields(BacktestConfig, only_bt), "backtest"))
+
+    def decorate(command: F) -> F:
+        own = list(inspect.signature(command, eval_str=True).parameters.values())
+        at = [p.name for p in own].index("run")
+        added = [
+            inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=d)
+            for n, a, d in _INPUTS
+        ]
+        for _, fields, _ in groups:
+            for f, kind in fields:
+                annotation, default = _option(f, kind)
+                added.append(
+                    inspect.Parameter(
+                        f.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+                    )
+                )
+        rest = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own[at + 1 :]]
+        names = {p.name for p in added}
+
+        @functools.wraps(command)
+        def wrapper(ctx: typer.Context, **kwargs: Any) -> Any:
+            given = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+            file = read_run_config(given["config"]) if given["config"] is not None else {}
+            parts = {
+                section: _merge(cls, fields, ctx, given, file.get(section, {}))
+                for cls, fields, section in groups
+            }
+            tickers = tuple(given["tickers"] or file.get("tickers", ()))
+            csv = given["csv"] if given["csv"] is not None else file.get("csv")
+            if given["ticker"] is not None:
+                tickers = (given["ticker"],)
+            run = RunConfig(tickers=tickers, csv=None if csv is None else str(csv), **parts)
+            run.train.validate()
+            run.backtest.validate()
+            return command(ctx, run=run, **kwargs)
+
+        wrapper.__signature__ = inspect.Signature([own[0], *added, *rest])  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {}  # the signature above carries the real types
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

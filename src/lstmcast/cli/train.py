@@ -7,64 +7,35 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from lstmcast.cli import options as o
-from lstmcast.cli.common import emit_json, fmt, guarded, home_of, interactive, out_console, pct, warn
+from lstmcast.cli.common import emit_json, fmt, guarded, interactive, out_console, pct, store_of, warn
+from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.progress import epoch_progress
 from lstmcast.cli.render import metrics_table, verdict
+from lstmcast.config import RunConfig
 
 
 @guarded
-def train_cli(
-    ctx: typer.Context,
-    tickers: o.Tickers = None,
-    csv: o.Csv = None,
-    model: o.Model = None,
-    target: o.Target = None,
-    features: o.Features = None,
-    window: o.Window = None,
-    horizon: o.Horizon = None,
-    decoder: o.Decoder = None,
-    val: o.Val = None,
-    test: o.TestFrac = None,
-    hidden: o.Hidden = None,
-    layers: o.Layers = None,
-    dropout: o.Dropout = None,
-    kernel_size: o.Kernel = None,
-    channels: o.Channels = None,
-    epochs: o.Epochs = None,
-    batch_size: o.BatchSize = None,
-    lr: o.Lr = None,
-    loss: o.Loss = None,
-    clip: o.Clip = None,
-    patience: o.Patience = None,
-    seed: o.Seed = None,
-    device: o.Device = None,
-    threads: o.Threads = None,
-    stateful: o.Stateful = None,
-    ticker_embedding: o.TickerEmbedding = None,
-    exog: o.Exog = None,
-    as_json: o.Json = False,
-) -> None:
+@run_options()
+def train_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None:
     """Train an LSTM, GRU, RNN or 1D-CNN on a time split and compare it with the baselines.
 
     Splits train/validation/test in time (80/10/10), scales on the training part only,
     stops early on validation loss, and saves the model under $LSTMCAST_HOME/models/.
     """
-    cfg = o.train_config(
-        **{k: v for k, v in locals().items() if k not in ("ctx", "tickers", "csv", "as_json")}
-    )
+    from lstmcast.data.series import load_inputs
     from lstmcast.training.run import train
 
-    series = o.load_inputs(home_of(ctx), tickers, csv, cfg.exog)
-    label = f"{','.join(s.ticker for s in series)} {cfg.model}"
-    with epoch_progress(cfg.epochs, label, enabled=interactive()) as on_epoch:
-        report = train(home_of(ctx), cfg, series if len(series) > 1 else series[0], on_epoch)
+    store = store_of(ctx)
+    series = load_inputs(store, run.tickers, run.csv, run.train.exog)
+    label = f"{','.join(s.ticker for s in series)} {run.train.model}"
+    with epoch_progress(run.train.epochs, label, enabled=interactive()) as on_epoch:
+        report = train(store, run.train, series if len(series) > 1 else series[0], on_epoch)
     for w in report.warnings:
         warn(w)
     if as_json:
         emit_json(report)
-        return
-    render_report(report)
+    else:
+        render_report(report)
 
 
 def render_report(report: Any) -> None:

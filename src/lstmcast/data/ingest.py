@@ -12,7 +12,7 @@ import pandas as pd
 from lstmcast.errors import LstmcastError
 from lstmcast.sources import yahoo
 from lstmcast.sources.csvfile import read_price_csv
-from lstmcast.store.db import connect
+from lstmcast.store.db import Store
 from lstmcast.store.prices import UpsertStats, last_date, load_prices, upsert_prices
 from lstmcast.tickers import validate_ticker
 
@@ -32,15 +32,11 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def import_csv(home: Path, path: Path, ticker: str, source: str | None = None) -> ImportResult:
+def import_csv(store: Store, path: Path, ticker: str, source: str | None = None) -> ImportResult:
     """Validate the whole file first, then store it in one transaction (all rows or none)."""
     ticker = validate_ticker(ticker)
     parsed = read_price_csv(path)
-    conn = connect(home)
-    try:
-        stats = upsert_prices(conn, ticker, parsed.bars, source or f"csv:{path.name}")
-    finally:
-        conn.close()
+    stats = upsert_prices(store.conn, ticker, parsed.bars, source or f"csv:{path.name}")
     idx = parsed.bars.index
     return ImportResult(
         ticker,
@@ -63,8 +59,7 @@ class FetchOutcome:
     rows: int = 0
     stats: UpsertStats | None = None
     revised_history: bool = False
-    error: str | None = None
-    exit_code: int = 0
+    error: LstmcastError | None = None
 
 
 @dataclass
@@ -72,10 +67,8 @@ class FetchReport:
     outcomes: list[FetchOutcome]
 
     @property
-    def exit_code(self) -> int:
-        """75 if anything may succeed on retry, else 1 if anything failed for good, else 0."""
-        codes = {o.exit_code for o in self.outcomes}
-        return 75 if 75 in codes else (1 if codes - {0} else 0)
+    def errors(self) -> list[LstmcastError]:
+        return [o.error for o in self.outcomes if o.error is not None]
 
 
 def _adj_close_revised(stored: pd.DataFrame, fresh: pd.DataFrame) -> bool:
@@ -89,33 +82,30 @@ def _adj_close_revised(stored: pd.DataFrame, fresh: pd.DataFrame) -> bool:
 
 
 def fetch_one(
-    home: Path, ticker: str, start: date | None, end: date | None, session: Any = None
+    store: Store, ticker: str, start: date | None, end: date | None, session: Any = None
 ) -> FetchOutcome:
     ticker = validate_ticker(ticker)
     outcome = FetchOutcome(ticker)
-    conn = connect(home)
     try:
-        stored_last = last_date(conn, ticker)
+        stored_last = last_date(store.conn, ticker)
         if start is None and stored_last is not None:
             start = date.fromisoformat(stored_last) - timedelta(days=REFETCH_OVERLAP_DAYS)
-        cache = home / "cache" / "yfinance"
+        cache = store.home / "cache" / "yfinance"
         bars = yahoo.download_bars(ticker, start, end, session=session, cache_dir=cache)
-        if stored_last is not None and _adj_close_revised(load_prices(conn, ticker), bars):
+        if stored_last is not None and _adj_close_revised(load_prices(store.conn, ticker), bars):
             # The provider re-based history: take all of it again so every row agrees.
             bars = yahoo.download_bars(ticker, None, end, session=session, cache_dir=cache)
             outcome.revised_history = True
-        outcome.stats = upsert_prices(conn, ticker, bars, "yahoo")
+        outcome.stats = upsert_prices(store.conn, ticker, bars, "yahoo")
         outcome.rows = len(bars)
         outcome.start, outcome.end = str(bars.index[0].date()), str(bars.index[-1].date())
     except LstmcastError as exc:
-        outcome.error, outcome.exit_code = str(exc), exc.exit_code
-    finally:
-        conn.close()
+        outcome.error = exc
     return outcome
 
 
 def fetch(
-    home: Path,
+    store: Store,
     tickers: list[str],
     start: date | None = None,
     end: date | None = None,
@@ -123,4 +113,4 @@ def fetch(
 ) -> FetchReport:
     """Fetch each ticker independently: one failing neither stops nor undoes the others."""
     checked = [validate_ticker(t) for t in tickers]  # reject bad input before any download
-    return FetchReport([fetch_one(home, t, start, end, session) for t in checked])
+    return FetchReport([fetch_one(store, t, start, end, session) for t in checked])

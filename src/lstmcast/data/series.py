@@ -10,12 +10,12 @@ from typing import Any
 import pandas as pd
 
 from lstmcast.config import YAHOO_NAMES
-from lstmcast.errors import DataError, NotFoundError
+from lstmcast.errors import ConfigError, DataError, NotFoundError
 from lstmcast.paths import atomic_write_text
 from lstmcast.sources.csvfile import read_price_csv
-from lstmcast.store.db import connect
+from lstmcast.store.db import Store
 from lstmcast.store.prices import TickerSummary, load_prices, summarize, tail
-from lstmcast.tickers import validate_ticker
+from lstmcast.tickers import label_from_filename, validate_ticker
 
 
 @dataclass(frozen=True)
@@ -28,26 +28,18 @@ class Series:
     origin: str  # "store" or the CSV path
     exog: dict[str, pd.DataFrame] = field(default_factory=dict)
 
-    def with_exog(self, home: Path, tickers: tuple[str, ...]) -> Series:
+    def with_exog(self, store: Store, tickers: tuple[str, ...]) -> Series:
         """The same series plus stored bars of each exogenous ticker."""
-        return Series(self.ticker, self.bars, self.origin, {t: load_stored(home, t).bars for t in tickers})
+        return Series(self.ticker, self.bars, self.origin, {t: load_stored(store, t).bars for t in tickers})
 
 
-def stored_tickers(home: Path) -> list[TickerSummary]:
-    conn = connect(home)
-    try:
-        return summarize(conn)
-    finally:
-        conn.close()
+def stored_tickers(store: Store) -> list[TickerSummary]:
+    return summarize(store.conn)
 
 
-def load_stored(home: Path, ticker: str) -> Series:
+def load_stored(store: Store, ticker: str) -> Series:
     ticker = validate_ticker(ticker)
-    conn = connect(home)
-    try:
-        bars = load_prices(conn, ticker)
-    finally:
-        conn.close()
+    bars = load_prices(store.conn, ticker)
     if bars.empty:
         raise NotFoundError(
             f"{ticker} is not stored; run `lstmcast fetch {ticker}`"
@@ -57,35 +49,31 @@ def load_stored(home: Path, ticker: str) -> Series:
 
 
 def load_csv(path: Path, ticker: str | None = None) -> Series:
-    """A CSV read directly, nothing stored; the ticker defaults to the file's stem."""
-    name = ticker or path.name.split(".")[0]
-    return Series(validate_ticker(name), read_price_csv(path).bars, str(path))
+    """A CSV read directly, nothing stored; its label defaults to one made from the file name."""
+    name = validate_ticker(ticker) if ticker else label_from_filename(str(path))
+    return Series(name, read_price_csv(path).bars, str(path))
 
 
-def load_series(home: Path, ticker: str | None, csv: Path | None) -> Series:
+def load_series(store: Store, ticker: str | None, csv: Path | None) -> Series:
     """The modelling commands' input: a stored TICKER or --csv PATH, exactly one of them."""
     if csv is not None:
         return load_csv(csv, ticker)
     if ticker is None:
         raise DataError("give a stored TICKER or --csv PATH")
-    return load_stored(home, ticker)
+    return load_stored(store, ticker)
 
 
-def ticker_tail(home: Path, ticker: str, n: int) -> list[dict[str, Any]]:
+def ticker_tail(store: Store, ticker: str, n: int) -> list[dict[str, Any]]:
     ticker = validate_ticker(ticker)
-    conn = connect(home)
-    try:
-        rows = tail(conn, ticker, n)
-    finally:
-        conn.close()
+    rows = tail(store.conn, ticker, n)
     if not rows:
         raise NotFoundError(f"{ticker} is not stored")
     return rows
 
 
-def export_csv(home: Path, ticker: str, path: Path) -> int:
+def export_csv(store: Store, ticker: str, path: Path) -> int:
     """Write a Yahoo-style CSV atomically; returns the number of rows."""
-    bars = load_stored(home, ticker).bars
+    bars = load_stored(store, ticker).bars
     out = bars.rename(columns=YAHOO_NAMES)[list(YAHOO_NAMES.values())]
     out.index = pd.DatetimeIndex(out.index).strftime("%Y-%m-%d")
     out.index.name = "Date"
@@ -93,3 +81,17 @@ def export_csv(home: Path, ticker: str, path: Path) -> int:
     out.to_csv(buffer)
     atomic_write_text(path, buffer.getvalue())
     return len(out)
+
+
+def load_inputs(
+    store: Store, tickers: tuple[str, ...], csv: str | None, exog: tuple[str, ...]
+) -> list[Series]:
+    """The series a modelling command works on: each stored ticker, or the one CSV (named by the
+    single ticker given, if any), each with the stored bars of its exogenous series."""
+    if csv is not None and len(tickers) > 1:
+        raise ConfigError("--csv reads one series; several tickers must come from the store")
+    if csv is not None:
+        return [load_csv(Path(csv), tickers[0] if tickers else None).with_exog(store, exog)]
+    if not tickers:
+        raise ConfigError("give a stored TICKER (or several), or --csv PATH")
+    return [load_stored(store, t).with_exog(store, exog) for t in tickers]

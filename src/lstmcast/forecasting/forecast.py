@@ -13,7 +13,7 @@ from lstmcast.data.series import Series, load_csv, load_stored
 from lstmcast.errors import ConfigError, DataError
 from lstmcast.forecasting.calendar import next_sessions
 from lstmcast.prep.dataset import build_frame
-from lstmcast.store.db import connect
+from lstmcast.store.db import Store
 from lstmcast.store.ledger import record
 from lstmcast.training.fitted import Fitted
 from lstmcast.training.registry import LoadedModel, load_model, newest_model_id
@@ -125,7 +125,7 @@ def predict_path(
 
 
 def forecast(
-    home: Path,
+    store: Store,
     ticker: str | None,
     model_id: str | None = None,
     model: str | None = None,
@@ -148,12 +148,12 @@ def forecast(
     if csv is not None:
         series = load_csv(csv, ticker)
     elif ticker is not None:
-        series = load_stored(home, ticker)
+        series = load_stored(store, ticker)
     else:
         raise ConfigError("give a stored TICKER or --csv PATH")
-    model_id = model_id or newest_model_id(home, series.ticker, model)
-    loaded = load_model(home, model_id, series.ticker)  # a global model: seen as this member
-    series = series.with_exog(home, loaded.config.exog)
+    model_id = model_id or newest_model_id(store, series.ticker, model)
+    loaded = load_model(store, model_id, series.ticker)  # a global model: seen as this member
+    series = series.with_exog(store, loaded.config.exog)
     newest = series.bars.index[-1].date()
     stale = (newest - date.fromisoformat(loaded.data_end())).days
     retrained = False
@@ -162,12 +162,12 @@ def forecast(
 
         # Same config, same members; a ticker embedding is rebuilt from the members.
         members = [
-            load_stored(home, t).with_exog(home, loaded.config.exog) for t in loaded.manifest["tickers"]
+            load_stored(store, t).with_exog(store, loaded.config.exog) for t in loaded.manifest["tickers"]
         ]
         cfg = loaded.config.replace(embedding_tickers=())
-        report = train(home, cfg, members if len(members) > 1 else members[0])
+        report = train(store, cfg, members if len(members) > 1 else members[0])
         model_id, stale, retrained = report.model_id, 0, True
-        loaded = load_model(home, model_id, series.ticker)
+        loaded = load_model(store, model_id, series.ticker)
     as_of, last, steps = predict_path(loaded, series, horizon, calendar, levels)
     rows = [
         {
@@ -189,11 +189,7 @@ def forecast(
     warnings = []
     new = 0
     if csv is None:
-        conn = connect(home)
-        try:
-            new = record(conn, rows, {**loaded.config.to_dict(), "calendar": calendar})
-        finally:
-            conn.close()
+        new = record(store.conn, rows, {**loaded.config.to_dict(), "calendar": calendar})
     else:
         warnings.append(f"forecast from {csv}: not recorded in the ledger (nothing from --csv is stored)")
     if stale > STALE_AFTER_DAYS:

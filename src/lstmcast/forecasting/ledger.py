@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lstmcast.store.db import connect
+from lstmcast.store.db import Store
 from lstmcast.store.ledger import scored_rows
 from lstmcast.tickers import validate_ticker
 
@@ -59,13 +58,9 @@ def _mean(values: list[Any]) -> float | None:
     return float(np.mean(v)) if v else None
 
 
-def ledger(home: Path, ticker: str | None = None) -> LedgerReport:
+def ledger(store: Store, ticker: str | None = None) -> LedgerReport:
     t = validate_ticker(ticker) if ticker else None
-    conn = connect(home)
-    try:
-        rows = [_scored(r) for r in scored_rows(conn, t)]
-    finally:
-        conn.close()
+    rows = [_scored(r) for r in scored_rows(store.conn, t)]
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["ticker"], r["model_id"]), []).append(r)

@@ -75,6 +75,32 @@ def utcnow() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
+class Store:
+    """The store one command works with: opened (pragmas, migrations) once, on first use,
+    and closed by whoever opened it. Library functions take a Store, never a path to open."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = connect(self.home)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def connect(home: Path) -> sqlite3.Connection:
     """Open (creating if needed) the store under `home` and bring its schema up to date."""
     from lstmcast.errors import ConfigError

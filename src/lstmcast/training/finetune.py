@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from lstmcast.config import TrainConfig
@@ -14,9 +13,10 @@ from lstmcast.errors import ConfigError
 from lstmcast.evaluation.metrics import Metrics
 from lstmcast.prep.dataset import build_frame, check_length
 from lstmcast.prep.scaling import fit_scaler
+from lstmcast.store.db import Store
 from lstmcast.training.fitted import Fitted
 from lstmcast.training.loop import EpochLog
-from lstmcast.training.registry import load_model, save_trained
+from lstmcast.training.registry import LoadedModel, save_trained
 from lstmcast.training.run import Trained, evaluate_fitted, run_training
 
 FINETUNE_LR = 1e-5
@@ -76,17 +76,17 @@ def run_finetune(
 
 
 def finetune(
-    home: Path,
-    parent_id: str,
+    store: Store,
+    parent: LoadedModel,
     series: Series,
     lr: float = FINETUNE_LR,
     freeze: str = "none",
     epochs: int | None = None,
     on_epoch: Callable[[EpochLog], None] | None = None,
 ) -> FinetuneReport:
-    parent = load_model(home, parent_id)
+    parent_id = parent.id
     before, after, scratch = run_finetune(parent, series, lr, freeze, epochs, on_epoch)
-    model_id, path = save_trained(home, [after], after.scores, series.origin, parent=parent_id)
+    model_id, path = save_trained(store, [after], after.scores, series.origin, parent=parent_id)
     t = after.scores.target
     test = {
         "before": before.scores.target["model"],

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from lstmcast.config import TrainConfig
-from lstmcast.errors import LstmcastError, TrainingDiverged
+from lstmcast.errors import Interrupted, TrainingDiverged
 
 EVAL_CHUNK = 8192  # samples per forward pass when evaluating
 
@@ -26,10 +26,6 @@ class EpochLog:
     train_loss: float
     val_loss: float
     seconds: float
-
-
-class TrainingInterrupted(LstmcastError):
-    exit_code = 130
 
 
 @dataclass
@@ -97,7 +93,7 @@ def optimise(
                     break
     except KeyboardInterrupt:
         if not history:
-            raise TrainingInterrupted("interrupted before the first epoch finished; nothing saved") from None
+            raise Interrupted("interrupted before the first epoch finished; nothing saved") from None
         stopped = "interrupted"
     model.load_state_dict(best_state)
     return FitOutcome(best_state, history, best_epoch, stopped, time.perf_counter() - started)

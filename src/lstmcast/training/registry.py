@@ -1,4 +1,4 @@
-"""Saved models: write a run to `home/models/<id>/` and the store, load it back, list, remove."""
+"""Saved models: write a run to `<home>/models/<id>/` and the store, load it back, list, remove."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ import pandas as pd
 import torch
 
 from lstmcast import __version__
-from lstmcast.config import TrainConfig
+from lstmcast.config import RunConfig, TrainConfig
 from lstmcast.errors import NotFoundError
 from lstmcast.evaluation.report import metrics_json
 from lstmcast.jsonable import to_jsonable
 from lstmcast.paths import models_dir
 from lstmcast.prep.scaling import Scaler
-from lstmcast.store.db import connect
+from lstmcast.store.db import Store
 from lstmcast.store.runs import delete_run, get_run, insert_run, list_runs, newest_run
 from lstmcast.training.checkpoint import load_checkpoint, save_checkpoint
 from lstmcast.training.fitted import Fitted
@@ -94,18 +94,17 @@ def manifest_of(
 
 
 def save_trained(
-    home: Path, members: list[Any], pooled: Any, origin: str, parent: str | None = None
+    store: Store, members: list[Any], pooled: Any, origin: str, parent: str | None = None
 ) -> tuple[str, Path]:
     name = members[0].ticker if len(members) == 1 else f"global{len(members)}"
     model_id = new_model_id(name, members[0].config.model)
     manifest = manifest_of(members, pooled, model_id, origin, parent)
-    path = models_dir(home) / model_id
+    path = models_dir(store.home) / model_id
     save_checkpoint(path, members[0].fitted.state, manifest)
     seg = manifest["segments"]
-    conn = connect(home)
     try:
         insert_run(
-            conn,
+            store.conn,
             {
                 "id": model_id,
                 "created_at": manifest["created_at"],
@@ -125,8 +124,6 @@ def save_trained(
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)  # no model dir without its record
         raise
-    finally:
-        conn.close()
     return model_id, path
 
 
@@ -151,13 +148,9 @@ class LoadedModel:
         return self.fitted.config
 
 
-def load_model(home: Path, model_id: str, ticker: str | None = None) -> LoadedModel:
+def load_model(store: Store, model_id: str, ticker: str | None = None) -> LoadedModel:
     """Load weights and manifest; for a global model, seen as member `ticker` (default: the first)."""
-    conn = connect(home)
-    try:
-        run = get_run(conn, model_id)
-    finally:
-        conn.close()
+    run = get_run(store.conn, model_id)
     if run is None:
         raise NotFoundError(f"no model {model_id!r}; `lstmcast models` lists them")
     path = Path(run["path"])
@@ -174,33 +167,32 @@ def load_model(home: Path, model_id: str, ticker: str | None = None) -> LoadedMo
     return LoadedModel(model_id, manifest, fitted, member)
 
 
-def newest_model_id(home: Path, ticker: str, model: str | None = None) -> str:
-    conn = connect(home)
-    try:
-        run = newest_run(conn, ticker, model)
-    finally:
-        conn.close()
+def newest_model_id(store: Store, ticker: str, model: str | None = None) -> str:
+    run = newest_run(store.conn, ticker, model)
     if run is None:
         kind, flag = (f" {model}", f" --model {model}") if model else ("", "")
         raise NotFoundError(f"no trained{kind} model for {ticker}; run `lstmcast train {ticker}{flag}` first")
     return str(run["id"])
 
 
-def runs(home: Path, ticker: str | None = None) -> list[dict[str, Any]]:
-    conn = connect(home)
-    try:
-        return list_runs(conn, ticker)
-    finally:
-        conn.close()
+def runs(store: Store, ticker: str | None = None) -> list[dict[str, Any]]:
+    return list_runs(store.conn, ticker)
 
 
-def remove_model(home: Path, model_id: str) -> None:
-    conn = connect(home)
-    try:
-        run = get_run(conn, model_id)
-        if run is None:
-            raise NotFoundError(f"no model {model_id!r}")
-        delete_run(conn, model_id)
-    finally:
-        conn.close()
+def remove_model(store: Store, model_id: str) -> None:
+    run = get_run(store.conn, model_id)
+    if run is None:
+        raise NotFoundError(f"no model {model_id!r}")
+    delete_run(store.conn, model_id)
     shutil.rmtree(run["path"], ignore_errors=True)
+
+
+def run_config_of(loaded: LoadedModel) -> RunConfig:
+    """The run that trained a model, ready to repeat: its members (or CSV) and its settings.
+    The embedding rows are left out: training fills them in again from the members."""
+    origin = loaded.manifest.get("data", {}).get("origin", "store")
+    return RunConfig(
+        tickers=tuple(loaded.manifest["tickers"]),
+        csv=None if origin == "store" else origin,
+        train=loaded.config.replace(embedding_tickers=()),
+    )

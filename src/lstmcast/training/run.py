@@ -1,6 +1,6 @@
 """`train`: fit one forecaster on a leak-free split and judge it on the test segment.
 
-`run_training(config, series)` is pure (no I/O); `train(home, ...)` adds saving and the run record.
+`run_training(config, series)` is pure (no I/O); `train(store, ...)` adds saving and the run record.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from lstmcast.evaluation.report import (
 from lstmcast.evaluation.stats import diebold_mariano
 from lstmcast.prep.dataset import Frame, Segments, build_frame, check_length
 from lstmcast.prep.windows import targets
+from lstmcast.store.db import Store
 from lstmcast.training.fitted import Fitted, fit_forecaster
 from lstmcast.training.loop import EpochLog
 
@@ -213,22 +214,22 @@ def run_global_training(
 
 
 def train(
-    home: Path,
+    store: Store,
     config: TrainConfig,
     series: Series | list[Series],
     on_epoch: Callable[[EpochLog], None] | None = None,
 ) -> TrainReport:
-    """Train (one ticker, or a global model over several), save under `home/models/<id>/`,
+    """Train (one ticker, or a global model over several), save under `<home>/models/<id>/`,
     record the run, and report."""
     from lstmcast.training.registry import save_trained
 
     many = series if isinstance(series, list) else [series]
     if len(many) == 1:
         trained = run_training(config, many[0], on_epoch)
-        model_id, path = save_trained(home, [trained], trained.scores, many[0].origin)
+        model_id, path = save_trained(store, [trained], trained.scores, many[0].origin)
         return report_of(trained, model_id, path)
     g = run_global_training(config, many, on_epoch)
-    model_id, path = save_trained(home, g.members, g.pooled, "store")
+    model_id, path = save_trained(store, g.members, g.pooled, "store")
     report = report_of(g.members[0], model_id, path)
     report.ticker = ",".join(g.tickers)
     report.test, report.test_price, report.per_step = g.pooled.target, g.pooled.price, g.pooled.per_step

@@ -1,0 +1,86 @@
+"""The daily watchlist (`daily.toml`): which tickers `daily` forecasts, and how, checked key by key."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from lstmcast.config import DEFAULT_CALENDAR, MODELS, check_table, parse_toml
+from lstmcast.errors import ConfigError, NotFoundError
+from lstmcast.tickers import validate_ticker
+
+EXAMPLE = """\
+# lstmcast daily watchlist: `lstmcast daily` reads this file (see `lstmcast cron`).
+# Settings at the top apply to every ticker; a [[ticker]] entry may override them.
+
+calendar = "XNYS"        # exchange calendar for forecast dates (XNYS = NYSE)
+horizon = 5              # trading days forecast each run
+retrain_if_older = 30    # retrain when the newest bar is this many days past the model's data; 0 = never
+fetch = true             # download new bars from Yahoo Finance first; false = use the store as it is
+
+[[ticker]]
+symbol = "AAPL"
+model = "lstm"           # lstm, gru, rnn or cnn: the newest model of this type is used (trained if none)
+
+[[ticker]]
+symbol = "MSFT"
+model = "gru"
+horizon = 3
+"""
+
+
+@dataclass(frozen=True)
+class WatchItem:
+    """One ticker's settings for the evening run (file-wide settings merged with its own)."""
+
+    symbol: str
+    model: str = "lstm"  # the newest model of this type is used (trained if none)
+    horizon: int = 1
+    calendar: str = DEFAULT_CALENDAR
+    retrain_if_older: int = 30  # days; 0 = never
+    fetch: bool = True
+
+
+_SETTINGS = {f.name: f.type for f in dataclasses.fields(WatchItem) if f.name != "symbol"}
+
+
+def load_watchlist(path: Path) -> list[WatchItem]:
+    """The watchlist's entries; a typo or a value of the wrong type names its key and line."""
+    if not path.exists():
+        raise NotFoundError(f"{path}: no daily config; create one with `lstmcast daily --init`")
+    where = str(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read the watchlist ({exc.strerror or exc})") from exc
+    doc = parse_toml(text, where)
+    check_table(doc, {**_SETTINGS, "ticker": list}, where, text)
+    shared = {k: v for k, v in doc.items() if k != "ticker"}
+    entries = doc.get("ticker", [])
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(
+            f"{where}: no [[ticker]] entries; add one per symbol (`lstmcast daily --init` shows how)"
+        )
+    items = []
+    for i, entry in enumerate(entries):
+        check_table(entry, {"symbol": "str", **_SETTINGS}, where, text, "ticker", i)
+        if "symbol" not in entry:
+            raise ConfigError(f"{where}: [[ticker]] entry {i + 1} has no symbol")
+        items.append(WatchItem(**{**shared, **entry, "symbol": validate_ticker(entry["symbol"])}))
+    for item in items:
+        if item.horizon < 1 or item.retrain_if_older < 0:
+            raise ConfigError(f"{where}: {item.symbol}: horizon must be >= 1 and retrain_if_older >= 0")
+        if item.model not in MODELS:
+            raise ConfigError(
+                f"{where}: {item.symbol}: unknown model {item.model!r}; choose {', '.join(MODELS)}"
+            )
+    return items
+
+
+def init_config(path: Path) -> Path:
+    if path.exists():
+        raise ConfigError(f"{path} exists; not overwriting it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(EXAMPLE)
+    return path
