@@ -16,12 +16,13 @@ import argparse
 import time
 from pathlib import Path
 
+from lstmcast.backtest.pooled_folds import fold_fitter
 from lstmcast.backtest.run import backtest
 from lstmcast.config import BacktestConfig, TrainConfig
 from lstmcast.data.series import load_csv
-from lstmcast.prep.dataset import Frame, build_frame
+from lstmcast.prep.dataset import Frame
 from lstmcast.training.fitted import Fitted, fit_forecaster
-from lstmcast.training.pooled import fold_fitter
+from lstmcast.training.inputs import frame_for
 
 TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")
 
@@ -69,8 +70,8 @@ def main() -> None:
             if kind == "finetune":
                 import lstmcast.backtest.run as run
 
-                frames = {o.ticker: build_frame(o.bars, c) for o in others}
-                frame = build_frame(series.bars, c)
+                frames = {o.ticker: frame_for(c, o.bars) for o in others}
+                frame = frame_for(c, series.bars)
                 outcome = run.score_seed(
                     frame, run.walk_forward(c, frame, bt, finetuned_fitter(target, frames)), bt
                 )

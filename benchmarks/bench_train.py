@@ -73,7 +73,7 @@ def main() -> None:
     ap.add_argument("--csv", type=Path, default=Path("sample_data/AAPL.csv"))
     args = ap.parse_args()
     tune_allocator()  # both loops get the same allocator settings
-    frame = build_frame(load_csv(args.csv).bars, CFG)
+    frame = build_frame(load_csv(args.csv).bars, CFG.target, CFG.features)
     seg = split_rows(frame.n, CFG.val_frac, CFG.test_frac)
     n_train = seg.train_end - CFG.window
     print(

@@ -23,7 +23,7 @@ FAST = TrainConfig(model="lstm", window=10, hidden=8, layers=1, epochs=8, patien
 
 def test_folds_are_consecutive_and_fit_before_their_cutoff() -> None:
     bars, _ = ar1(1500)
-    frame = build_frame(bars, FAST)
+    frame = build_frame(bars)
     folds = plan_folds(frame, FAST, BacktestConfig(folds=4, test_size=0.2))
     assert folds[0].cutoff == frame.n - 300 and folds[-1].end == frame.n
     assert all(a.end == b.cutoff for a, b in itertools.pairwise(folds))

@@ -42,7 +42,7 @@ def test_interval_coverage_on_unseen_data_is_near_nominal(home: Path) -> None:
     cfg = TrainConfig(model="cnn", window=10, channels=8, layers=1, epochs=6, threads=1)
     report = train(Store(home), cfg, Series("SYN", bars.iloc[:2000], "synthetic"))
     loaded = load_model(Store(home), report.model_id)
-    frame = build_frame(bars, cfg)
+    frame = build_frame(bars, cfg.target, cfg.features)
     at = np.arange(2000, frame.n - 1)  # origins the model and its residuals never saw
     centre = to_price(frame, at, loaded.fitted.predict(frame, at))[:, 0]
     q = interval_quantiles(loaded.manifest["residuals_log"], 1)[0]

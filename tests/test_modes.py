@@ -13,9 +13,9 @@ import torch
 from conftest import SAMPLE, Cli
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
-from lstmcast.prep.dataset import build_frame
 from lstmcast.store.db import Store
 from lstmcast.training.finetune import run_finetune
+from lstmcast.training.inputs import frame_for
 from lstmcast.training.registry import load_model
 from lstmcast.training.run import run_global_training, run_training, train
 from synth import ar1, bars_from_log_returns
@@ -112,7 +112,7 @@ def test_finetuning_a_global_model_beats_training_from_scratch_on_a_short_series
     before, after, scratch = run_finetune(parent, newcomer, lr=1e-4, epochs=5)
     # A 33-bar test segment is too short to rank them: judge both on a long fresh path of
     # the same process (the optimum's skill is phi^2 = 0.25).
-    fresh = build_frame(ar1(3000, phi=0.5, seed=1234)[0], SMALL)
+    fresh = frame_for(SMALL, ar1(3000, phi=0.5, seed=1234)[0])
     at = np.arange(SMALL.window, fresh.n - 1)
     truth = fresh.x[at + 1, 0]
 

@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmcast.config import TrainConfig
 from lstmcast.errors import DataError
 from lstmcast.prep import windows as W
-from lstmcast.prep.dataset import build_frame, check_length, min_bars, sample_arrays, split_rows
+from lstmcast.prep.dataset import SampleShape, build_frame, check_length, min_bars, sample_arrays, split_rows
 from lstmcast.prep.features import feature_frame
 from lstmcast.prep.scaling import apply, fit_scaler, invert_target
 from synth import ar1
@@ -62,15 +61,14 @@ def test_features_are_causal() -> None:
 
 def test_too_short_series_says_how_many_bars_are_needed() -> None:
     bars, _ = ar1(150)
-    cfg = TrainConfig()
-    frame = build_frame(bars, cfg)
-    with pytest.raises(DataError, match=rf"at least {min_bars(cfg)} bars are needed"):
-        check_length(frame, cfg, "SYN")
-    enough, _ = ar1(min_bars(cfg) - 1)  # ar1(n) gives n+1 bars
-    check_length(build_frame(enough, cfg), cfg, "SYN")
-    short, _ = ar1(min_bars(cfg) - 2)
+    shape = SampleShape(window=50, horizon=1, val_frac=0.1, test_frac=0.1)
+    with pytest.raises(DataError, match=rf"at least {min_bars(shape)} bars are needed"):
+        check_length(build_frame(bars), shape, "SYN")
+    enough, _ = ar1(min_bars(shape) - 1)  # ar1(n) gives n+1 bars
+    check_length(build_frame(enough), shape, "SYN")
+    short, _ = ar1(min_bars(shape) - 2)
     with pytest.raises(DataError):
-        check_length(build_frame(short, cfg), cfg, "SYN")
+        check_length(build_frame(short), shape, "SYN")
 
 
 def test_sample_arrays_are_float_tensors_ready_for_torch() -> None:

@@ -42,12 +42,12 @@ def test_a_position_never_uses_the_bar_it_trades_on() -> None:
     """A forecast that knew the future would be perfect; ours is shifted by one bar."""
     from lstmcast.backtest.run import score_seed
     from lstmcast.backtest.walkforward import WalkForward
-    from lstmcast.config import BacktestConfig, TrainConfig
+    from lstmcast.config import BacktestConfig
     from lstmcast.prep.dataset import build_frame
     from synth import random_walk
 
     bars = random_walk(400, seed=3)
-    frame = build_frame(bars, TrainConfig())
+    frame = build_frame(bars)
     at = np.arange(300, 398)
     future = frame.x[at + 1, 0][:, None]  # the move over t -> t+1, as if known at t
     wf = WalkForward(

@@ -16,7 +16,7 @@ import torch
 from lstmcast.backtest.walkforward import FitFn, fit_fold, plan_folds
 from lstmcast.config import BacktestConfig, TrainConfig
 from lstmcast.data.series import Series
-from lstmcast.prep.dataset import build_frame
+from lstmcast.training.inputs import frame_for
 
 
 @dataclass
@@ -86,14 +86,14 @@ def audit(cfg: TrainConfig, bt: BacktestConfig, series: Series, fit: FitFn | Non
     cfg.validate()
     bt.validate()
     fit = fit or fit_fold
-    frame = build_frame(series.bars, cfg, series.exog)
+    frame = frame_for(cfg, series.bars, series.exog)
     report = AuditReport(series.ticker)
     for fold in plan_folds(frame, cfg, bt):
         cutoff_date = frame.dates[fold.cutoff]  # frame row r is dated by bar r+1
         exog = {
             t: noised(b, cutoff_date, seed=fold.index + i + 1) for i, (t, b) in enumerate(series.exog.items())
         }
-        other = build_frame(noised(series.bars, cutoff_date, seed=fold.index), cfg, exog)
+        other = frame_for(cfg, noised(series.bars, cutoff_date, seed=fold.index), exog)
         lo = fold.lo
         a = fit(cfg, frame, lo, fold.cutoff, None)
         b = fit(cfg, other, lo, fold.cutoff, None)

@@ -15,8 +15,9 @@ from lstmcast.config import BacktestConfig, TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation.report import BlockForecasts, Scores, score_block, to_price
 from lstmcast.evaluation.stats import diebold_mariano
-from lstmcast.prep.dataset import Frame, build_frame
+from lstmcast.prep.dataset import Frame
 from lstmcast.prep.windows import targets
+from lstmcast.training.inputs import frame_for
 
 
 @dataclass
@@ -135,8 +136,8 @@ def backtest(
 
         if cfg.ticker_embedding:
             cfg = cfg.replace(embedding_tickers=(series.ticker, *(o.ticker for o in others)))
-        fit = fold_fitter(series.ticker, {o.ticker: build_frame(o.bars, cfg, o.exog) for o in others})
-    frame = build_frame(series.bars, cfg, series.exog)
+        fit = fold_fitter(series.ticker, {o.ticker: frame_for(cfg, o.bars, o.exog) for o in others})
+    frame = frame_for(cfg, series.bars, series.exog)
     runs = [
         score_seed(frame, walk_forward(cfg.replace(seed=cfg.seed + i), frame, bt, fit), bt)
         for i in range(bt.seeds)

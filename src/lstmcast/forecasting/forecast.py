@@ -12,10 +12,10 @@ from lstmcast.config import DEFAULT_CALENDAR, INTERVAL_LEVELS, STALE_AFTER_DAYS
 from lstmcast.data.series import Series, load_csv, load_stored
 from lstmcast.errors import ConfigError, DataError
 from lstmcast.forecasting.calendar import next_sessions
-from lstmcast.prep.dataset import build_frame
 from lstmcast.store.db import Store
 from lstmcast.store.ledger import record
 from lstmcast.training.fitted import Fitted
+from lstmcast.training.inputs import frame_for
 from lstmcast.training.registry import LoadedModel, load_model, newest_model_id
 
 
@@ -82,7 +82,7 @@ def _for_horizon(loaded: LoadedModel, horizon: int) -> Fitted:
             " or retrain with --horizon"
         )
     # A one-step model reaches further by feeding its forecasts back in.
-    return Fitted(f.config.replace(decoder="recursive", horizon=horizon), f.columns, f.scaler, f.state)
+    return f.replace(config=f.config.replace(decoder="recursive", horizon=horizon))
 
 
 def predict_path(
@@ -95,7 +95,7 @@ def predict_path(
     """Forecast `horizon` trading days after the newest bar, with the 80/95% intervals the
     ledger keeps and any other `levels` asked for."""
     fitted = _for_horizon(loaded, horizon)
-    frame = build_frame(series.bars, fitted.config, series.exog)
+    frame = frame_for(fitted.config, series.bars, series.exog)
     if frame.n < fitted.config.window:
         raise DataError(
             f"{series.ticker}: {frame.n} bars stored, the model needs a window of {fitted.config.window}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lstmcast.config import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES, TrainConfig
+from lstmcast.config import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES
 from lstmcast.errors import DataError
 from lstmcast.prep import windows as W
 from lstmcast.prep.features import feature_frame
@@ -56,16 +56,14 @@ class Frame:
 
 
 def build_frame(
-    bars: pd.DataFrame, config: TrainConfig, exog: dict[str, pd.DataFrame] | None = None
+    bars: pd.DataFrame,
+    target: str = "log_return",
+    features: tuple[str, ...] = (),
+    exog: dict[str, pd.DataFrame] | None = None,
 ) -> Frame:
-    if config.exog:
-        absent = [t for t in config.exog if not exog or t not in exog]
-        if absent:
-            raise DataError(f"exogenous series {', '.join(absent)} not given; store them first")
-        exog = {t: exog[t] for t in config.exog}  # type: ignore[index]
-    else:
-        exog = None
-    frame = feature_frame(bars, config.target, config.features, exog)
+    """The feature frame of `bars`: the target's history, the `features`, and the daily
+    returns of each `exog` series aligned on bars' dates (past values only)."""
+    frame = feature_frame(bars, target, features, exog or None)
     notes = []
     for name, n in frame.attrs.get("exog_missing", {}).items():
         if n:
@@ -84,9 +82,7 @@ def build_frame(
         row = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])
         raise DataError(f"non-finite feature value on {frame.index[row].date()}; check the prices there")
     price = bars["adj_close"].to_numpy(dtype="float64")[1:]
-    return Frame(
-        pd.DatetimeIndex(frame.index), values, price, tuple(frame.columns), config.target, tuple(notes)
-    )
+    return Frame(pd.DatetimeIndex(frame.index), values, price, tuple(frame.columns), target, tuple(notes))
 
 
 @dataclass(frozen=True)
@@ -114,9 +110,20 @@ def split_rows(n: int, val_frac: float, test_frac: float) -> Segments:
     return Segments(n - n_val - n_test, n - n_test, n)
 
 
-def _fits(n: int, config: TrainConfig) -> bool:
-    seg = split_rows(n, config.val_frac, config.test_frac)
-    o = seg.origins(config.window, config.horizon)
+@dataclass(frozen=True)
+class SampleShape:
+    """What a split has to hold: windows of `window` rows, `horizon` targets each, and the
+    validation and test fractions of the rows."""
+
+    window: int
+    horizon: int
+    val_frac: float
+    test_frac: float
+
+
+def _fits(n: int, shape: SampleShape) -> bool:
+    seg = split_rows(n, shape.val_frac, shape.test_frac)
+    o = seg.origins(shape.window, shape.horizon)
     return (
         len(o["train"]) >= MIN_TRAIN_SAMPLES
         and len(o["val"]) >= MIN_EVAL_SAMPLES
@@ -124,25 +131,26 @@ def _fits(n: int, config: TrainConfig) -> bool:
     )
 
 
-def min_bars(config: TrainConfig) -> int:
+def min_bars(shape: SampleShape) -> int:
     """The fewest bars that give enough samples in every segment (one bar is used up by returns)."""
-    n = config.window + config.horizon
-    while not _fits(n, config):
+    n = shape.window + shape.horizon
+    while not _fits(n, shape):
         n += max(1, n // 50)
-    while n > 2 and _fits(n - 1, config):
+    while n > 2 and _fits(n - 1, shape):
         n -= 1
     return n + 1
 
 
-def check_length(frame: Frame, config: TrainConfig, ticker: str) -> Segments:
-    if not _fits(frame.n, config):
-        need = min_bars(config)
+def check_length(frame: Frame, shape: SampleShape, ticker: str) -> Segments:
+    """The train/validation/test rows of `frame`, or a DataError saying how many bars are needed."""
+    if not _fits(frame.n, shape):
+        train_share = 1 - shape.val_frac - shape.test_frac
         raise DataError(
-            f"{ticker}: {frame.n + 1} bars are too few for window {config.window}, horizon"
-            f" {config.horizon} and a {1 - config.val_frac - config.test_frac:.0%}/"
-            f"{config.val_frac:.0%}/{config.test_frac:.0%} split; at least {need} bars are needed"
+            f"{ticker}: {frame.n + 1} bars are too few for window {shape.window}, horizon"
+            f" {shape.horizon} and a {train_share:.0%}/{shape.val_frac:.0%}/{shape.test_frac:.0%} split;"
+            f" at least {min_bars(shape)} bars are needed"
         )
-    return split_rows(frame.n, config.val_frac, config.test_frac)
+    return split_rows(frame.n, shape.val_frac, shape.test_frac)
 
 
 def sample_arrays(xs: np.ndarray, window: int, horizon: int, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

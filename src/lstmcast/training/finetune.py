@@ -11,10 +11,9 @@ from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import ConfigError
 from lstmcast.evaluation.metrics import Metrics
-from lstmcast.prep.dataset import build_frame, check_length
 from lstmcast.prep.scaling import fit_scaler
 from lstmcast.store.db import Store
-from lstmcast.training.fitted import Fitted
+from lstmcast.training.inputs import frame_for, split_for
 from lstmcast.training.loop import EpochLog
 from lstmcast.training.registry import LoadedModel, save_trained
 from lstmcast.training.run import Trained, evaluate_fitted, run_training
@@ -61,16 +60,15 @@ def run_finetune(
         raise ConfigError("--freeze must be encoder or none")
     cfg, tid = _parent_for(parent, series.ticker)
     cfg = cfg.replace(epochs=epochs or cfg.epochs)
-    frame = build_frame(series.bars, cfg, series.exog)
-    seg = check_length(frame, cfg, series.ticker)
+    frame = frame_for(cfg, series.bars, series.exog)
+    seg = split_for(cfg, frame, series.ticker)
     # The parent as it is, with this ticker's own scaler (its training rows only).
-    as_is = Fitted(
-        cfg, frame.columns, fit_scaler(frame.x[: seg.train_end]), parent.fitted.state, ticker_id=tid
+    as_is = parent.fitted.replace(
+        config=cfg, columns=frame.columns, scaler=fit_scaler(frame.x[: seg.train_end]), ticker_id=tid
     )
     before = evaluate_fitted(series.ticker, cfg, frame, seg, as_is)
-    init = Fitted(cfg, frame.columns, as_is.scaler, parent.fitted.state, ticker_id=tid)
-    after = run_training(cfg, series, on_epoch, init=init, lr=lr, freeze_encoder=freeze == "encoder")
-    after.fitted.ticker_id = tid
+    # Warm start from the parent's weights; the fit keeps the init's embedding row.
+    after = run_training(cfg, series, on_epoch, init=as_is, lr=lr, freeze_encoder=freeze == "encoder")
     scratch = run_training(cfg.replace(embedding_tickers=()), series)
     return before, after, scratch
 

@@ -6,8 +6,10 @@ no global state, no I/O, so sweeps can ship it to workers as it is.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,8 +24,11 @@ from lstmcast.training import runtime
 from lstmcast.training.loop import EpochLog, FitOutcome, fit, predict_scaled
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Fitted:
+    """A fitted forecaster. Built with keywords only; a changed view (another member's scaler
+    and embedding row, a longer horizon) comes from `replace`, which keeps everything else."""
+
     config: TrainConfig
     columns: tuple[str, ...]
     scaler: Scaler
@@ -32,6 +37,12 @@ class Fitted:
     outcome: FitOutcome | None = None
     ticker_id: int = 0  # row of the ticker embedding (global models with --ticker-embedding)
     _module: nn.Module | None = field(default=None, repr=False)
+
+    def replace(self, **changes: Any) -> Fitted:
+        """The same fit with some fields changed; the network is rebuilt if the config changes."""
+        if "config" in changes and "_module" not in changes:
+            changes["_module"] = None
+        return dataclasses.replace(self, **changes)
 
     def module(self) -> nn.Module:
         if self._module is None:
@@ -49,11 +60,14 @@ class Fitted:
         xs = apply(self.scaler, frame.x)
         model = self.module()
         if cfg.stateful:
-            from lstmcast.training.stateful import run_sequence
+            from lstmcast.training.stateful import run_recursive, run_sequence
 
             with torch.no_grad():
                 model.eval()
                 seq = torch.from_numpy(xs[: int(at.max()) + 1]).float().to(self.device)
+                if cfg.horizon > 1:  # feed each forecast back in, state carried from row 0
+                    paths = [run_recursive(model, seq[: t + 1], cfg.horizon) for t in at]
+                    return invert_target(self.scaler, torch.stack(paths).double().cpu().numpy())
                 out = run_sequence(model, seq).double().cpu().numpy()  # row r forecasts r+1
             return invert_target(self.scaler, out[at][:, None])
         x = torch.from_numpy(with_ticker_id(windows(xs, cfg.window, at), cfg, self.ticker_id))
@@ -125,7 +139,13 @@ def fit_forecaster(
         xt = torch.from_numpy(xs).float().to(device)
         outcome = fit_stateful(model, xt, train_end, val_end, config, on_epoch, lr)
         return Fitted(
-            config, frame.columns, scaler, outcome.state, str(device), outcome, _module=model.eval()
+            config=config,
+            columns=frame.columns,
+            scaler=scaler,
+            state=outcome.state,
+            device=str(device),
+            outcome=outcome,
+            _module=model.eval(),
         )
     origins = Segments(train_end, val_end, val_end).origins(config.window, config.horizon)
     h_fit = 1 if config.decoder == "recursive" else config.horizon
@@ -140,5 +160,12 @@ def fit_forecaster(
     model = _prepared_model(config, n_inputs(config, frame.x.shape[1]), init, freeze_encoder).to(device)
     outcome = fit(model, (as_t(xtr), as_t(ytr)), (as_t(xva), as_t(yva)), config, gen, on_epoch, lr)
     return Fitted(
-        config, frame.columns, scaler, outcome.state, str(device), outcome, tid, _module=model.eval()
+        config=config,
+        columns=frame.columns,
+        scaler=scaler,
+        state=outcome.state,
+        device=str(device),
+        outcome=outcome,
+        ticker_id=tid,
+        _module=model.eval(),
     )

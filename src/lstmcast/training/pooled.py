@@ -18,10 +18,11 @@ from lstmcast.data.series import Series
 from lstmcast.errors import ConfigError, DataError
 from lstmcast.evaluation.metrics import score
 from lstmcast.evaluation.report import BlockForecasts, Scores, actuals, to_price
-from lstmcast.prep.dataset import Frame, Segments, build_frame, check_length, sample_arrays
+from lstmcast.prep.dataset import Frame, Segments, sample_arrays
 from lstmcast.prep.scaling import Scaler, apply, fit_scaler
 from lstmcast.training import runtime
 from lstmcast.training.fitted import Fitted, with_ticker_id
+from lstmcast.training.inputs import frame_for, split_for
 from lstmcast.training.loop import EpochLog, fit
 
 
@@ -87,12 +88,12 @@ def fit_global(
     outcome = fit(model, (xtr, ytr), (xva, yva), config, gen, on_epoch)
     first = members[0]
     view = Fitted(
-        config,
-        first.frame.columns,
-        scalers[first.ticker],
-        outcome.state,
-        str(device),
-        outcome,
+        config=config,
+        columns=first.frame.columns,
+        scaler=scalers[first.ticker],
+        state=outcome.state,
+        device=str(device),
+        outcome=outcome,
         _module=model.eval(),
     )
     return outcome.state, scalers, view
@@ -100,16 +101,7 @@ def fit_global(
 
 def view_for(fitted: Fitted, scalers: dict[str, Scaler], tickers: list[str], ticker: str) -> Fitted:
     """The shared network seen as one member: its scaler and its embedding row."""
-    return Fitted(
-        fitted.config,
-        fitted.columns,
-        scalers[ticker],
-        fitted.state,
-        fitted.device,
-        fitted.outcome,
-        ticker_id=tickers.index(ticker),
-        _module=fitted._module,
-    )
+    return fitted.replace(scaler=scalers[ticker], ticker_id=tickers.index(ticker))
 
 
 def pool_blocks(blocks: list[tuple[Frame, BlockForecasts]]) -> Scores:
@@ -139,7 +131,7 @@ def check_members(config: TrainConfig, series: list[Series]) -> dict[str, Frame]
     tickers = [s.ticker for s in series]
     if len(set(tickers)) != len(tickers):
         raise DataError(f"each ticker once, please: {', '.join(tickers)}")
-    frames = {s.ticker: build_frame(s.bars, config, s.exog) for s in series}
+    frames = {s.ticker: frame_for(config, s.bars, s.exog) for s in series}
     for t, f in frames.items():
-        check_length(f, config, t)
+        split_for(config, f, t)
     return frames

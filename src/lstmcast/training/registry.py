@@ -163,7 +163,16 @@ def load_model(store: Store, model_id: str, ticker: str | None = None) -> Loaded
     if member not in tickers:
         raise NotFoundError(f"model {model_id} was trained on {', '.join(tickers)}, not {member}")
     scaler = Scaler.from_dict(manifest.get("scalers", {}).get(member, manifest["scaler"]))
-    fitted = Fitted(config, tuple(manifest["columns"]), scaler, state, "cpu", ticker_id=tickers.index(member))
+    # The embedding row is the member's place among the embedding's tickers, which for a
+    # fine-tuned model are its parent's members, not the one ticker it was saved for.
+    rows = config.embedding_tickers or tuple(tickers)
+    fitted = Fitted(
+        config=config,
+        columns=tuple(manifest["columns"]),
+        scaler=scaler,
+        state=state,
+        ticker_id=rows.index(member) if member in rows else 0,
+    )
     return LoadedModel(model_id, manifest, fitted, member)
 
 

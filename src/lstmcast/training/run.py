@@ -26,10 +26,11 @@ from lstmcast.evaluation.report import (
     tracks_previous_value,
 )
 from lstmcast.evaluation.stats import diebold_mariano
-from lstmcast.prep.dataset import Frame, Segments, build_frame, check_length
+from lstmcast.prep.dataset import Frame, Segments
 from lstmcast.prep.windows import targets
 from lstmcast.store.db import Store
 from lstmcast.training.fitted import Fitted, fit_forecaster
+from lstmcast.training.inputs import frame_for, split_for
 from lstmcast.training.loop import EpochLog
 
 
@@ -72,8 +73,8 @@ def run_training(
 ) -> Trained:
     """Fit on train (early stopping on validation), then forecast every test origin."""
     config.validate()
-    frame = build_frame(series.bars, config, series.exog)
-    seg = check_length(frame, config, series.ticker)
+    frame = frame_for(config, series.bars, series.exog)
+    seg = split_for(config, frame, series.ticker)
     fitted = fit_forecaster(config, frame, seg.train_end, seg.val_end, on_epoch, init, lr, freeze_encoder)
     return evaluate_fitted(series.ticker, config, frame, seg, fitted)
 

@@ -35,6 +35,21 @@ def run_sequence(model: nn.Module, xs: torch.Tensor) -> torch.Tensor:
     return out[0, :, 0]  # (T,)
 
 
+def run_recursive(model: nn.Module, xs: torch.Tensor, steps: int) -> torch.Tensor:
+    """`steps` forecasts after the last row of xs (T, F): each fed back in as the next row's
+    target (other features at their mean, 0 when scaled), the state carried along: (steps,)."""
+    out, state = model.forward_seq(xs[None], None)  # type: ignore[operator]
+    y = out[0, -1, 0]
+    path = [y]
+    for _ in range(steps - 1):
+        nxt = torch.zeros((1, 1, xs.shape[1]), dtype=xs.dtype, device=xs.device)
+        nxt[0, 0, 0] = y
+        out, state = model.forward_seq(nxt, state)  # type: ignore[operator]
+        y = out[0, -1, 0]
+        path.append(y)
+    return torch.stack(path)
+
+
 def fit_stateful(
     model: nn.Module,
     xs: torch.Tensor,

@@ -1,0 +1,29 @@
+"""From a run's config and a series to what prep needs: the frame and the leak-free split.
+
+The one place where a TrainConfig is turned into the plain values the lower layers take.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from lstmcast.config import TrainConfig
+from lstmcast.errors import DataError
+from lstmcast.prep.dataset import Frame, SampleShape, Segments, build_frame, check_length
+
+
+def shape_of(config: TrainConfig) -> SampleShape:
+    return SampleShape(config.window, config.horizon, config.val_frac, config.test_frac)
+
+
+def frame_for(config: TrainConfig, bars: pd.DataFrame, exog: dict[str, pd.DataFrame] | None = None) -> Frame:
+    """The feature frame a model of `config` reads; its exogenous series must all be given."""
+    absent = [t for t in config.exog if not exog or t not in exog]
+    if absent:
+        raise DataError(f"exogenous series {', '.join(absent)} not given; store them first")
+    chosen = {t: exog[t] for t in config.exog} if exog else None
+    return build_frame(bars, config.target, config.features, chosen)
+
+
+def split_for(config: TrainConfig, frame: Frame, ticker: str) -> Segments:
+    return check_length(frame, shape_of(config), ticker)
