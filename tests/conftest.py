@@ -49,13 +49,23 @@ def cli(home: Path) -> Cli:
     return Cli()
 
 
+@pytest.fixture(scope="session")
+def yahoo_certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from fakeyahoo import make_certificate
+
+    return make_certificate(tmp_path_factory.mktemp("tls"))
+
+
 @pytest.fixture
-def fake_yahoo(monkeypatch: pytest.MonkeyPatch, home: Path) -> Iterator[Any]:
-    """Route yfinance through the canned transport and make its back-off instant."""
+def fake_yahoo(
+    monkeypatch: pytest.MonkeyPatch, home: Path, yahoo_certificate: tuple[Path, Path]
+) -> Iterator[Any]:
+    """A loopback HTTPS Yahoo that yfinance's own curl_cffi client talks to; instant back-off."""
     from fakeyahoo import FakeYahoo
     from lstmcast.sources import yahoo
 
-    fake = FakeYahoo()
+    fake = FakeYahoo(*yahoo_certificate)
     monkeypatch.setattr(yahoo, "make_session", fake.session)
     monkeypatch.setattr(yahoo, "_sleep", lambda s: None)
     yield fake
+    fake.close()

@@ -1,30 +1,39 @@
-"""A canned Yahoo Finance at the HTTP transport: the only fake in the suite.
+"""A canned Yahoo Finance served over HTTPS on loopback: the only fake in the suite.
 
-It is a `requests` transport adapter, so yfinance's real code runs end to end (cookie, crumb,
-timezone lookup, chart request, parsing); only the bytes on the wire are made up here.
+yfinance's real HTTP client (curl_cffi, impersonating Chrome) does the real cookie, crumb,
+timezone and chart requests over real TLS; curl's CONNECT_TO sends every connection to this
+server instead of Yahoo's, and the session trusts this server's throwaway certificate.
+Only the bytes on the wire are made up here.
 """
 
 from __future__ import annotations
 
 import json
+import ssl
+import subprocess
+import threading
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import pandas as pd
-import requests
-from requests.adapters import BaseAdapter
 
 
-def _response(request: requests.PreparedRequest, status: int, body: str, ctype: str) -> requests.Response:
-    r = requests.Response()
-    r.status_code = status
-    r._content = body.encode()
-    r.headers["Content-Type"] = ctype
-    r.url = request.url or ""
-    r.request = request
-    r.encoding = "utf-8"
-    return r
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for Yahoo's host names (valid two days), made with openssl."""
+    cert, key = directory / "yahoo-cert.pem", directory / "yahoo-key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=yahoo.com",
+            "-addext", "subjectAltName=DNS:yahoo.com,DNS:*.yahoo.com,DNS:*.finance.yahoo.com",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
 
 
 def chart_json(symbol: str, bars: pd.DataFrame) -> dict[str, Any]:
@@ -33,46 +42,26 @@ def chart_json(symbol: str, bars: pd.DataFrame) -> dict[str, Any]:
         int((pd.Timestamp(d).tz_localize("America/New_York") + pd.Timedelta(hours=9, minutes=30)).timestamp())
         for d in bars.index
     ]
-    return {
-        "chart": {
-            "error": None,
-            "result": [
-                {
-                    "meta": {
-                        "currency": "USD",
-                        "symbol": symbol,
-                        "instrumentType": "EQUITY",
-                        "exchangeTimezoneName": "America/New_York",
-                        "timezone": "EST",
-                        "gmtoffset": -18000,
-                        "priceHint": 2,
-                        "dataGranularity": "1d",
-                        "validRanges": [
-                            "1d",
-                            "5d",
-                            "1mo",
-                            "3mo",
-                            "6mo",
-                            "1y",
-                            "2y",
-                            "5y",
-                            "10y",
-                            "ytd",
-                            "max",
-                        ],
-                    },
-                    "timestamp": stamps,
-                    "indicators": {
-                        "quote": [
-                            {k: bars[k].tolist() for k in ("open", "high", "low", "close")}
-                            | {"volume": bars["volume"].astype("int64").tolist()}
-                        ],
-                        "adjclose": [{"adjclose": bars["adj_close"].tolist()}],
-                    },
-                }
-            ],
-        }
+    ranges = ["1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max"]
+    meta = {
+        "currency": "USD",
+        "symbol": symbol,
+        "instrumentType": "EQUITY",
+        "exchangeTimezoneName": "America/New_York",
+        "timezone": "EST",
+        "gmtoffset": -18000,
+        "priceHint": 2,
+        "dataGranularity": "1d",
+        "validRanges": ranges,
     }
+    quote = {k: bars[k].tolist() for k in ("open", "high", "low", "close")}
+    quote["volume"] = bars["volume"].astype("int64").tolist()
+    result = {
+        "meta": meta,
+        "timestamp": stamps,
+        "indicators": {"quote": [quote], "adjclose": [{"adjclose": bars["adj_close"].tolist()}]},
+    }
+    return {"chart": {"error": None, "result": [result]}}
 
 
 NOT_FOUND = {
@@ -84,42 +73,69 @@ NOT_FOUND = {
 
 
 @dataclass
-class FakeYahoo(BaseAdapter):
-    """Serves `bars[symbol]`; `down` raises connection errors; `rate_limit` answers 429 n times."""
+class FakeYahoo:
+    """Serves `bars[symbol]`; `rate_limit` answers 429 that many times; `down` and
+    `dns_fails` make the session's connections fail the way a dead network does."""
 
+    cert: Path
+    key: Path
     bars: dict[str, pd.DataFrame] = field(default_factory=dict)
-    down: bool = False
-    dns_fails: bool = False  # as curl_cffi reports it: DNSError carrying a response with status 0
     rate_limit: int = 0
+    down: bool = False
+    dns_fails: bool = False
     chart_requests: list[tuple[str, dict[str, list[str]]]] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)  # the Host header of every request received
 
     def __post_init__(self) -> None:
-        super().__init__()
+        fake = self
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        if self.down:
-            raise requests.exceptions.ConnectionError(
-                "Failed to establish a new connection: [Errno -3] Temporary failure in name resolution"
-            )
-        if self.dns_fails:
-            from curl_cffi.requests.exceptions import DNSError
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
 
-            exc = DNSError("Failed to perform, curl: (6) Could not resolve host: query2.finance.yahoo.com")
-            exc.response = type("CurlResponse", (), {"status_code": 0})()
-            raise exc
-        url = urlparse(request.url or "")
+            def log_message(self, *args: Any) -> None:  # keep pytest's output clean
+                pass
+
+            def do_GET(self) -> None:
+                status, body, ctype, headers = fake.answer(self.headers.get("Host", ""), self.path)
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert, self.key)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def answer(self, host: str, path: str) -> tuple[int, str, str, dict[str, str]]:
+        self.hosts.append(host)
+        url = urlparse(path)
+        if host.startswith("fc.yahoo.com"):  # the cookie: a 404 page that sets A3, as Yahoo does
+            cookie = "A3=d=fake&S=fake; Expires=Wed, 01 Jan 2031 00:00:00 GMT; Path=/; Domain=.yahoo.com"
+            return 404, "<html>not here</html>", "text/html", {"Set-Cookie": cookie}
         if url.path.endswith("/getcrumb"):
-            return _response(request, 200, "fakecrumb", "text/plain")
+            return 200, "fakecrumb", "text/plain", {}
         if not url.path.startswith("/v8/finance/chart/"):
-            return _response(request, 404, "", "text/html")
+            return 404, "", "text/html", {}
         symbol = unquote(url.path.rsplit("/", 1)[1])
         query = parse_qs(url.query)
         self.chart_requests.append((symbol, query))
         if self.rate_limit > 0:
             self.rate_limit -= 1
-            return _response(request, 429, "Too Many Requests", "text/plain")
+            return 429, "Too Many Requests", "text/plain", {}
         if symbol not in self.bars:
-            return _response(request, 404, json.dumps(NOT_FOUND), "application/json")
+            return 404, json.dumps(NOT_FOUND), "application/json", {}
         bars = self.bars[symbol]
         if "range" in query:  # the timezone lookup asks for the last day only
             bars = bars.iloc[-1:]
@@ -128,13 +144,23 @@ class FakeYahoo(BaseAdapter):
             lo, hi = int(query["period1"][0]), int(query["period2"][0])
             secs = stamps.as_unit("s").asi8
             bars = bars[(secs >= lo) & (secs < hi)]
-        return _response(request, 200, json.dumps(chart_json(symbol, bars)), "application/json")
+        return 200, json.dumps(chart_json(symbol, bars)), "application/json", {}
 
-    def close(self) -> None:
-        pass
+    def session(self) -> Any:
+        """The session yfinance would build itself (curl_cffi, Chrome), with its connections
+        sent to this server, or to nowhere while the network is `down` or DNS fails."""
+        from curl_cffi import CurlOpt
+        from curl_cffi._wrapper import ffi, lib
+        from curl_cffi.requests import Session
 
-    def session(self) -> requests.Session:
-        s = requests.Session()
-        s.mount("https://", self)
-        s.mount("http://", self)
-        return s
+        if self.dns_fails:
+            target = "::no-such-host.invalid:443"
+        elif self.down:
+            target = "::127.0.0.1:9"  # the discard port: nothing listens, the connection is refused
+        else:
+            target = f"::127.0.0.1:{self.port}"
+        # CONNECT_TO takes a curl string list, which curl_cffi passes through as a pointer.
+        self._connect_to = lib.curl_slist_append(ffi.NULL, target.encode())
+        return Session(
+            impersonate="chrome", verify=str(self.cert), curl_options={CurlOpt.CONNECT_TO: self._connect_to}
+        )

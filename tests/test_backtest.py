@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from conftest import SAMPLE, Cli
 from lstmcast.backtest.audit import audit
 from lstmcast.backtest.run import backtest
-from lstmcast.backtest.walkforward import fit_fold, plan_folds
+from lstmcast.backtest.walkforward import fit_fold, plan_folds, walk_forward
 from lstmcast.config import BacktestConfig, TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.prep.dataset import build_frame
@@ -54,7 +55,33 @@ def test_random_walk_skill_near_zero_and_dm_does_not_reject() -> None:
     assert r.dm_pvalue > 0.05
 
 
-def test_several_seeds_report_mean_and_std_and_retraining_warm_starts() -> None:
+def test_retraining_inside_a_block_warm_starts_from_the_previous_fit() -> None:
+    bars, _ = ar1(1400, seed=4)
+    frame = build_frame(bars)
+    calls: list[tuple[int, object, object]] = []
+
+    def spy(cfg: TrainConfig, fr: object, lo: int, cutoff: int, init: object) -> object:
+        fitted = fit_fold(cfg, fr, lo, cutoff, init)  # type: ignore[arg-type]
+        calls.append((cutoff, init, fitted))
+        return fitted
+
+    bt = BacktestConfig(folds=2, test_size=0.2, retrain_every=70)
+    walk_forward(FAST.replace(epochs=1), frame, bt, fit=spy)  # type: ignore[arg-type]
+    firsts = {f.cutoff for f in plan_folds(frame, FAST, bt)}
+    assert len(calls) == 2 * 2  # 140 bars per block, a refit every 70
+    for (cutoff, init, _), (_, _, previous) in zip(calls, [(0, None, None), *calls[:-1]], strict=True):
+        assert init is (None if cutoff in firsts else previous)
+    # And a warm start really starts there: with a vanishing step the refit stays on the init's
+    # weights, where a cold start would not.
+    tiny = FAST.replace(lr=1e-12, epochs=1)
+    a = fit_fold(tiny, frame, 0, 1000)
+    warm = fit_fold(tiny, frame, 0, 1070, a)
+    cold = fit_fold(tiny.replace(seed=1), frame, 0, 1070)
+    assert all(torch.allclose(a.state[k], warm.state[k], atol=1e-6) for k in a.state)
+    assert not all(torch.allclose(a.state[k], cold.state[k], atol=1e-3) for k in a.state)
+
+
+def test_several_seeds_report_mean_and_std() -> None:
     bars, _ = ar1(1400, seed=4)
     bt = BacktestConfig(folds=2, test_size=0.2, seeds=2, retrain_every=70)
     result = backtest(FAST.replace(epochs=2), bt, Series("AR1", bars, "synthetic"))

@@ -103,7 +103,8 @@ def test_random_walk_shows_no_meaningful_skill(model: str) -> None:
     bars = random_walk(2000, seed=21)
     t = run_training(TINY.replace(model=model, epochs=5), Series("RW", bars, "synthetic"))
     skill = t.scores.target["model"].skill_vs_naive
-    assert skill < 0.02
+    # Both ways: no skill to find, and a model that learned to forecast noise would lose clearly.
+    assert -0.03 < skill < 0.02, skill
     da = t.scores.target["model"].directional_pvalue
     assert da is None or da > 0.001
 

@@ -1,0 +1,132 @@
+"""One declaration per option: the same model options everywhere, run configs that round-trip."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from conftest import SAMPLE, Cli
+from lstmcast.cli.options import run_options
+from lstmcast.config import BacktestConfig, RunConfig, TrainConfig
+
+# A non-default, valid value for every model and training option.
+EVERY_TRAIN_OPTION = [
+    "--model", "gru", "--target", "price", "--features", "hl_range", "--window", "12",
+    "--horizon", "2", "--decoder", "recursive", "--val", "0.12", "--test", "0.11",
+    "--hidden", "9", "--layers", "1", "--dropout", "0.1", "--kernel-size", "3", "--channels", "4",
+    "--epochs", "1", "--batch-size", "32", "--lr", "0.002", "--loss", "huber", "--clip", "0.5",
+    "--patience", "2", "--seed", "7", "--device", "cpu", "--threads", "1",
+    "--no-stateful", "--ticker-embedding", "--exog", "MSFT",
+]  # fmt: skip
+
+
+def _flags(cls: type) -> set[str]:
+    return {
+        (f.metadata["flags"] or (f"--{f.name.replace('_', '-')}",))[0]
+        for f in dataclasses.fields(cls)
+        if f.metadata["cli"]
+    }
+
+
+def _probe(**kwargs: object) -> typer.Typer:
+    """A command with the real option set that prints the RunConfig it receives."""
+    app = typer.Typer()
+
+    @app.command()
+    @run_options(**kwargs)  # type: ignore[arg-type]
+    def probe(ctx: typer.Context, run: RunConfig) -> None:
+        typer.echo(json.dumps(dataclasses.asdict(run)))
+
+    return app
+
+
+def test_the_list_above_covers_every_training_option() -> None:
+    given = {o.replace("--no-", "--") for o in EVERY_TRAIN_OPTION if o.startswith("--")}
+    assert _flags(TrainConfig) <= given
+
+
+@pytest.mark.parametrize("command", ["train", "backtest", "audit"])
+def test_train_backtest_and_audit_accept_every_model_option(cli: Cli, command: str) -> None:
+    # Parsed and validated, then the run stops at the data: the ticker is not stored.
+    err = cli(command, "NOPE", *EVERY_TRAIN_OPTION, code=1).stderr
+    assert "NOPE is not stored" in err
+
+
+def test_backtest_and_audit_share_the_walk_forward_options(cli: Cli) -> None:
+    assert "NOPE is not stored" in cli("backtest", "NOPE", "--folds", "3", "--cost-bps", "2", code=1).stderr
+    assert "NOPE is not stored" in cli("audit", "NOPE", "--folds", "3", "--scheme", "sliding", code=1).stderr
+    assert (
+        "No such option" in cli("audit", "NOPE", "--cost-bps", "2", code=2).stderr
+    )  # no trading in an audit
+
+
+def test_typed_options_override_the_config_file_and_defaults_stay(tmp_path: Path) -> None:
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('tickers = ["IBM"]\n[train]\nmodel = "gru"\nwindow = 30\nstateful = true\n')
+    runner = CliRunner()
+    out = runner.invoke(_probe(), ["--config", str(cfg), "--window", "40", "--no-stateful"])
+    assert out.exit_code == 0, out.output
+    run = json.loads(out.stdout)
+    assert run["tickers"] == ["IBM"]
+    assert run["train"]["model"] == "gru"  # from the file
+    assert run["train"]["window"] == 40 and run["train"]["stateful"] is False  # typed wins
+    assert run["train"]["hidden"] == TrainConfig().hidden  # neither: the default
+    both = json.loads(runner.invoke(_probe(backtest=True), ["AAPL", "--folds", "3"]).stdout)
+    assert both["tickers"] == ["AAPL"] and both["backtest"]["folds"] == 3
+    assert both["backtest"]["cost_bps"] == BacktestConfig().cost_bps
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            'tickers = ["IBM"]\n[train]\nhorizn = 5\n',
+            "line 3: unknown setting 'horizn' in [train]; did you mean 'horizon'?",
+        ),
+        ('tickers = ["IBM"]\n\n[train]\nwindow = "fifty"\n', "line 4: window must be an integer"),
+        ('ticker = ["IBM"]\n', "line 1: unknown setting 'ticker'; did you mean 'tickers'?"),
+        ('[backtest]\nfolds = 2.5\n', "line 2: folds must be an integer, got 2.5"),
+        ('[train]\nstateful = "yes"\n', "line 2: stateful must be true or false"),
+        ("[train\nmodel = 1\n", "run.toml: "),
+    ],
+)  # fmt: skip
+def test_run_config_errors_name_the_key_and_the_line(
+    cli: Cli, tmp_path: Path, text: str, message: str
+) -> None:
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(text)
+    err = cli("train", "--config", cfg, code=1).stderr
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_config_round_trip_repeats_the_run_weight_for_weight(cli: Cli, home: Path, tmp_path: Path) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    fast = ["--model", "cnn", "--window", "15", "--epochs", "2", "--channels", "4", "--features", "hl_range"]
+    first = json.loads(cli("train", "IBM", *fast, "--seed", "3", "--json").stdout)["model_id"]
+    text = cli("models", "show", first, "--config").stdout
+    assert "seed = 3" in text and 'tickers = ["IBM"]' in text and "[backtest]" not in text
+    (tmp_path / "run.toml").write_text(text)
+    second = json.loads(cli("train", "--config", tmp_path / "run.toml", "--json").stdout)["model_id"]
+    a, b = (home / "models" / m / "weights.safetensors" for m in (first, second))
+    assert second != first and a.read_bytes() == b.read_bytes()
+    assert cli("models", "show", second, "--config").stdout == text
+
+
+def test_csv_file_names_are_labels_not_tickers(cli: Cli, tmp_path: Path) -> None:
+    for name in ("my_prices.csv", "my prices.csv"):
+        shutil.copy(SAMPLE / "IBM.csv", tmp_path / name)
+    fast = ["--model", "cnn", "--window", "10", "--epochs", "1", "--channels", "4", "--json"]
+    assert (
+        json.loads(cli("train", "--csv", tmp_path / "my_prices.csv", *fast).stdout)["ticker"] == "MY-PRICES"
+    )
+    assert (
+        json.loads(cli("train", "--csv", tmp_path / "my prices.csv", *fast).stdout)["ticker"] == "MY-PRICES"
+    )
+    named = cli("train", "--csv", tmp_path / "my prices.csv", "--ticker", "ibm", *fast).stdout
+    assert json.loads(named)["ticker"] == "IBM"
