@@ -281,15 +281,21 @@ def parse_toml(text: str, where: str) -> dict[str, Any]:
         raise ConfigError(f"{where}: {exc}") from exc
 
 
-def read_run_config(path: Path) -> dict[str, Any]:
-    """The settings a run file gives, checked key by key: {"tickers", "csv", "train": {...},
-    "backtest": {...}}, only what the file sets. Values not given keep their defaults."""
+def read_toml(path: Path, what: str) -> tuple[dict[str, Any], str]:
+    """A TOML file's values and its text (to find lines in); ConfigError naming the file if not."""
     where = str(path)
     try:
         text = path.read_text()
     except OSError as exc:
-        raise ConfigError(f"{where}: cannot read the run config ({exc.strerror or exc})") from exc
-    doc = parse_toml(text, where)
+        raise ConfigError(f"{where}: cannot read the {what} ({exc.strerror or exc})") from exc
+    return parse_toml(text, where), text
+
+
+def read_run_config(path: Path) -> dict[str, Any]:
+    """The settings a run file gives, checked key by key: {"tickers", "csv", "train": {...},
+    "backtest": {...}}, only what the file sets. Values not given keep their defaults."""
+    where = str(path)
+    doc, text = read_toml(path, "run config")
     check_table(
         doc, {"tickers": "tuple[str, ...]", "csv": "str", "train": dict, "backtest": dict}, where, text
     )

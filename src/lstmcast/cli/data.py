@@ -45,22 +45,25 @@ def data_cli(
 
     ticker = ctx.meta.get("lstmcast.ticker")
     store = store_of(ctx)
-    if ticker is None:
-        summary = stored_tickers(store)
-        if as_json:
-            emit_json(summary)
-            return
-        table = Table("ticker", "first", "last", "rows", "source", title=f"stored in {store.home}")
-        for s in summary:
-            table.add_row(s.ticker, s.first, s.last, str(s.rows), s.source)
-        out_console().print(
-            table if summary else "no prices stored yet: try `lstmcast import` or `lstmcast fetch`"
-        )
-        return
-    last: list[dict[str, Any]] = ticker_tail(store, ticker, rows)
+    found: Any = stored_tickers(store) if ticker is None else ticker_tail(store, ticker, rows)
     if as_json:
-        emit_json(last)
-        return
+        emit_json(found)
+    elif ticker is None:
+        render_summary(found, store.home)
+    else:
+        render_tail(found, ticker)
+
+
+def render_summary(summary: list[Any], home: Path) -> None:
+    table = Table("ticker", "first", "last", "rows", "source", title=f"stored in {home}")
+    for s in summary:
+        table.add_row(s.ticker, s.first, s.last, str(s.rows), s.source)
+    out_console().print(
+        table if summary else "no prices stored yet: try `lstmcast import` or `lstmcast fetch`"
+    )
+
+
+def render_tail(last: list[dict[str, Any]], ticker: str) -> None:
     table = Table(*last[0].keys(), title=f"{ticker.upper()}: last {len(last)} rows")
     for r in last:
         table.add_row(

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from lstmcast.config import DEFAULT_CALENDAR, MODELS, check_table, parse_toml
+from lstmcast.config import DEFAULT_CALENDAR, MODELS, check_table, read_toml
 from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.tickers import validate_ticker
 
@@ -50,11 +50,7 @@ def load_watchlist(path: Path) -> list[WatchItem]:
     if not path.exists():
         raise NotFoundError(f"{path}: no daily config; create one with `lstmcast daily --init`")
     where = str(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read the watchlist ({exc.strerror or exc})") from exc
-    doc = parse_toml(text, where)
+    doc, text = read_toml(path, "watchlist")
     check_table(doc, {**_SETTINGS, "ticker": list}, where, text)
     shared = {k: v for k, v in doc.items() if k != "ticker"}
     entries = doc.get("ticker", [])

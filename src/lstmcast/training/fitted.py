@@ -132,33 +132,26 @@ def fit_forecaster(
     # Leakage cut-off: the scaler sees training rows only.
     scaler = fit_scaler(frame.x[:train_end])
     xs = apply(scaler, frame.x[:val_end])
+    tid = init.ticker_id if init is not None else 0
     if config.stateful:
         from lstmcast.training.stateful import fit_stateful
 
         model = _prepared_model(config, frame.x.shape[1], init, freeze_encoder).to(device)
         xt = torch.from_numpy(xs).float().to(device)
         outcome = fit_stateful(model, xt, train_end, val_end, config, on_epoch, lr)
-        return Fitted(
-            config=config,
-            columns=frame.columns,
-            scaler=scaler,
-            state=outcome.state,
-            device=str(device),
-            outcome=outcome,
-            _module=model.eval(),
-        )
-    origins = Segments(train_end, val_end, val_end).origins(config.window, config.horizon)
-    h_fit = 1 if config.decoder == "recursive" else config.horizon
-    tid = init.ticker_id if init is not None else 0
-    xtr, ytr = sample_arrays(xs, config.window, h_fit, origins["train"])
-    xva, yva = sample_arrays(xs, config.window, h_fit, origins["val"])
-    xtr, xva = with_ticker_id(xtr, config, tid), with_ticker_id(xva, config, tid)
+    else:
+        origins = Segments(train_end, val_end, val_end).origins(config.window, config.horizon)
+        h_fit = 1 if config.decoder == "recursive" else config.horizon
+        xtr, ytr = sample_arrays(xs, config.window, h_fit, origins["train"])
+        xva, yva = sample_arrays(xs, config.window, h_fit, origins["val"])
+        xtr, xva = with_ticker_id(xtr, config, tid), with_ticker_id(xva, config, tid)
 
-    def as_t(a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(a).float().to(device)
+        def as_t(a: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(a).float().to(device)
 
-    model = _prepared_model(config, n_inputs(config, frame.x.shape[1]), init, freeze_encoder).to(device)
-    outcome = fit(model, (as_t(xtr), as_t(ytr)), (as_t(xva), as_t(yva)), config, gen, on_epoch, lr)
+        width = n_inputs(config, frame.x.shape[1])
+        model = _prepared_model(config, width, init, freeze_encoder).to(device)
+        outcome = fit(model, (as_t(xtr), as_t(ytr)), (as_t(xva), as_t(yva)), config, gen, on_epoch, lr)
     return Fitted(
         config=config,
         columns=frame.columns,
