@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 from lstmcast.evaluation.metrics import score
-from lstmcast.evaluation.stats import binomial_two_sided_p, diebold_mariano
+from lstmcast.evaluation.report import BlockForecasts, dm_vs_naive
+from lstmcast.evaluation.stats import diebold_mariano, pesaran_timmermann
+from lstmcast.prep.dataset import build_frame
+from synth import ar1
 
 
 def test_score_by_hand() -> None:
@@ -21,20 +24,67 @@ def test_score_by_hand() -> None:
     assert m.rmse == pytest.approx(math.sqrt((0.25 + 1 + 4 + 1) / 4))
     assert m.mape == pytest.approx(np.mean([0.5 / 101, 1 / 99, 2 / 102, 1 / 100]))
     naive_mae = (1 + 2 + 3 + 2) / 4
-    assert m.mase == pytest.approx(m.mae / naive_mae)
+    assert m.rel_mae == pytest.approx(m.mae / naive_mae)
+    assert m.mase is None  # no in-sample scale given: no MASE
     assert m.skill_vs_naive == pytest.approx(1 - ((0.25 + 1 + 4 + 1) / 4) / ((1 + 4 + 9 + 4) / 4))
     # moves: pred +0.5,-1,+1,-1 vs actual +1,-2,+3,-2: all four right
     assert m.directional_accuracy == 1.0
-    assert m.directional_pvalue == pytest.approx(0.125)
+    assert m.directional_pvalue is None  # four points are too few for Pesaran-Timmermann
     own = score(naive, actual, naive, last, price_units=True)
-    assert own.mase == 1.0 and own.skill_vs_naive == 0.0 and own.directional_accuracy is None
+    assert own.rel_mae == 1.0 and own.skill_vs_naive == 0.0 and own.directional_accuracy is None
 
 
-def test_binomial_two_sided_matches_known_values() -> None:
-    assert binomial_two_sided_p(5, 10) == pytest.approx(1.0)
-    assert binomial_two_sided_p(9, 10) == pytest.approx(22 / 1024)
-    assert binomial_two_sided_p(0, 10) == pytest.approx(2 / 1024)
-    assert binomial_two_sided_p(60, 100) == pytest.approx(0.056887, abs=1e-5)  # R: binom.test(60, 100)
+def test_mase_scales_each_error_by_the_in_sample_naive_mae() -> None:
+    # Hyndman & Koehler: errors 0.5, 1, 2, 1 over in-sample naive MAEs 2, 2, 4, 4.
+    actual = np.array([101.0, 99.0, 102.0, 100.0])
+    pred = np.array([100.5, 100.0, 100.0, 101.0])
+    m = score(pred, actual, actual, scale=np.array([2.0, 2.0, 4.0, 4.0]))
+    assert m.mase == pytest.approx((0.25 + 0.5 + 0.5 + 0.25) / 4)
+    assert score(pred, actual, actual, scale=2.0).mase == pytest.approx(4.5 / 4 / 2)
+
+
+def test_pesaran_timmermann_by_hand() -> None:
+    # 20 calls: 12 up (9 right), 8 down (6 right). P = 0.75, Py = 0.55, Pf = 0.6,
+    # P* = 0.51, V(P) = 0.012495, V(P*) = 0.001209, PT = 0.24 / sqrt(0.011286) = 2.2591.
+    f = np.array([1.0] * 12 + [-1.0] * 8)
+    y = np.array([1.0] * 9 + [-1.0] * 3 + [1.0] * 2 + [-1.0] * 6)
+    assert pesaran_timmermann(f, y) == pytest.approx(0.0119377, rel=1e-4)
+
+
+def test_always_long_in_a_rising_market_earns_no_directional_credit() -> None:
+    rng = np.random.default_rng(1)
+    moves = rng.normal(0.002, 0.01, 500)  # up about 58% of days
+    always_long = np.full(500, 0.001)
+    m = score(always_long, moves, np.zeros(500))
+    assert m.directional_accuracy is not None and m.directional_accuracy > 0.55  # a binomial test would cheer
+    assert m.directional_pvalue is None  # PT: a forecast that never changes sign says nothing
+    informed = moves + rng.normal(0, 0.01, 500)
+    assert pesaran_timmermann(informed, moves) < 1e-6
+    coin = rng.normal(0, 1, 500)
+    assert pesaran_timmermann(coin, moves) > 0.01
+
+
+def test_diebold_mariano_by_hand_uses_student_t() -> None:
+    # d = e1^2 - e2^2 = [-3, 0, 0, -0.75, -1.75]: mean -1.1, variance 1.315, n = 5;
+    # DM = -1.1 / sqrt(1.315 / 5) = -2.1449, HLN factor sqrt(0.8): -1.9185; t with 4 df.
+    stat, p = diebold_mariano(np.array([1, -1, 2, 0.5, 1.5]), np.array([2, 1, -2, 1, 2]))
+    assert stat == pytest.approx(-1.918491, rel=1e-6)
+    assert p == pytest.approx(0.127493, rel=1e-5)  # the normal would say 0.055
+
+
+def test_multi_step_verdict_tests_the_whole_path_not_step_one() -> None:
+    # Worse than naive at step 1, far better at steps 2 and 3: the path as a whole is better,
+    # and the one test behind the verdict must say so (step 1's own DM says the opposite).
+    frame = build_frame(ar1(800, seed=3)[0])
+    at = np.arange(10, 790)
+    truth = np.stack([frame.x[at + k, 0] for k in (1, 2, 3)], axis=1)
+    rng = np.random.default_rng(0)
+    naive = np.zeros_like(truth)
+    model = truth + rng.normal(0, 1, truth.shape) * np.array([1.5, 0.2, 0.2]) * truth.std()
+    stat, p = dm_vs_naive(frame, BlockForecasts(at, {"model": model, "naive": naive}))
+    assert stat < 0 and p < 0.01
+    step1, p1 = diebold_mariano((model - truth)[:, 0], (naive - truth)[:, 0])
+    assert step1 > 0 and p1 < 0.01
 
 
 def test_diebold_mariano_sign_and_power() -> None:

@@ -13,10 +13,8 @@ from lstmcast.backtest.strategy import Simulation, positions_from, simulate
 from lstmcast.backtest.walkforward import WalkForward, walk_forward
 from lstmcast.config import BacktestConfig, TrainConfig
 from lstmcast.data.series import Series
-from lstmcast.evaluation.report import BlockForecasts, Scores, score_block, to_price
-from lstmcast.evaluation.stats import diebold_mariano
+from lstmcast.evaluation.report import BlockForecasts, Scores, dm_vs_naive, score_block, to_price
 from lstmcast.prep.dataset import Frame
-from lstmcast.prep.windows import targets
 from lstmcast.training.inputs import frame_for
 
 
@@ -87,9 +85,9 @@ def step1_log_return(frame: Frame, at: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def score_seed(frame: Frame, wf: WalkForward, bt: BacktestConfig) -> SeedOutcome:
-    scores = score_block(frame, BlockForecasts(wf.at, wf.preds))
-    truth = targets(frame.x[:, 0], wf.preds["model"].shape[1], wf.at)
-    stat, p = diebold_mariano((wf.preds["model"] - truth)[:, 0], (wf.preds["naive"] - truth)[:, 0])
+    block = BlockForecasts(wf.at, wf.preds, wf.scale)
+    scores = score_block(frame, block)
+    stat, p = dm_vs_naive(frame, block)
     realised = np.log(frame.price[wf.at + 1] / frame.price[wf.at])  # earned over t -> t+1
     forecast = step1_log_return(frame, wf.at, wf.preds["model"])
     strat = simulate(positions_from(forecast, bt.rule, bt.threshold), realised, bt.cost_bps)
@@ -109,7 +107,7 @@ def _summary(runs: list[SeedOutcome]) -> dict[str, dict[str, dict[str, float]]]:
         ms_t = [o.scores.target[name] for o in runs]
         out[name] = {
             k: ms([getattr(m, k) for m in ms_t])
-            for k in ("mae", "rmse", "mase", "directional_accuracy", "skill_vs_naive")
+            for k in ("mae", "rmse", "mase", "rel_mae", "directional_accuracy", "skill_vs_naive")
         }
         out[name]["mape"] = ms([o.scores.price[name].mape for o in runs])
     out["model"]["dm_pvalue"] = ms([o.dm_pvalue for o in runs])

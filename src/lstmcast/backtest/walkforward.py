@@ -16,9 +16,15 @@ import numpy as np
 from lstmcast.config import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES, BacktestConfig, TrainConfig
 from lstmcast.errors import DataError
 from lstmcast.evaluation.metrics import Metrics
-from lstmcast.evaluation.report import BlockForecasts, baseline_forecasts, score_block
+from lstmcast.evaluation.report import (
+    BlockForecasts,
+    baseline_forecasts,
+    concat_scales,
+    dm_vs_naive,
+    naive_scale,
+    score_block,
+)
 from lstmcast.prep.dataset import Frame, Segments
-from lstmcast.prep.windows import targets
 from lstmcast.training.fitted import Fitted, fit_forecaster
 
 
@@ -104,6 +110,7 @@ class WalkForward:
     at: np.ndarray  # (N,) origins
     fold_of: np.ndarray  # (N,) 1-based fold index
     preds: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (N, H) target units
+    scale: tuple[np.ndarray, np.ndarray] | None = None  # in-sample naive MAE behind each origin
     folds: list[FoldResult] = field(default_factory=list)
     fits: list[Fitted] = field(default_factory=list)  # the last fit of each fold
 
@@ -124,16 +131,16 @@ def _baselines(
 
 def walk_forward(cfg: TrainConfig, frame: Frame, bt: BacktestConfig, fit: FitFn | None = None) -> WalkForward:
     """Run every fold for `cfg.seed`; `fit` can be replaced (the audit plants leaks with it)."""
-    from lstmcast.evaluation.stats import diebold_mariano
-
     fit = fit or fit_fold
     folds = plan_folds(frame, cfg, bt)
     parts: dict[str, list[np.ndarray]] = {"model": [], "naive": [], "drift": [], "linear": []}
     ats, fold_ids, results, fits = [], [], [], []
+    scales: list[BlockForecasts] = []
     for fold in folds:
         step = bt.retrain_every or (fold.end - fold.cutoff)
         fitted: Fitted | None = None
         block: dict[str, list[np.ndarray]] = {k: [] for k in parts}
+        stretches: list[BlockForecasts] = []
         for start in range(fold.cutoff, fold.end, step):
             lo = max(0, start - bt.train_size) if bt.scheme == "sliding" else 0
             fitted = fit(cfg, frame, lo, start, fitted)
@@ -143,14 +150,16 @@ def walk_forward(cfg: TrainConfig, frame: Frame, bt: BacktestConfig, fit: FitFn 
             block["model"].append(fitted.predict(frame, at))  # one batch for the whole stretch
             for name, y in _baselines(cfg, frame, lo, start, fitted, at).items():
                 block[name].append(y)
+            stretches.append(BlockForecasts(at, scale=naive_scale(frame, lo, start, len(at))))
             ats.append(at)
         assert fitted is not None
         fits.append(fitted)
         at_block = block_origins(fold, frame.n, cfg.horizon)
         got = {k: np.concatenate(v) for k, v in block.items()}
-        truth = targets(frame.x[:, 0], cfg.horizon, at_block)
-        scores = score_block(frame, BlockForecasts(at_block, got))  # target and price units
-        _, p = diebold_mariano((got["model"] - truth)[:, 0], (got["naive"] - truth)[:, 0], 1)
+        fold_block = BlockForecasts(at_block, got, concat_scales(stretches))
+        scores = score_block(frame, fold_block)  # target and price units
+        _, p = dm_vs_naive(frame, fold_block)
+        scales.append(fold_block)
         d = frame.dates
         results.append(
             FoldResult(
@@ -170,5 +179,6 @@ def walk_forward(cfg: TrainConfig, frame: Frame, bt: BacktestConfig, fit: FitFn 
             parts[k].append(got[k])
     wf = WalkForward(cfg.seed, np.concatenate(ats), np.concatenate(fold_ids))
     wf.preds = {k: np.concatenate(v) for k, v in parts.items()}
+    wf.scale = concat_scales(scales)
     wf.folds, wf.fits = results, fits
     return wf

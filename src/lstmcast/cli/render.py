@@ -16,19 +16,21 @@ def _p(value: float | None) -> str:
 
 
 def metrics_table(title: str, target: dict[str, Any], price: dict[str, Any], target_name: str) -> Table:
-    """One row per forecaster; target-unit and price-unit errors side by side."""
-    unit = "ret" if target_name == "log_return" else "$"
+    """One row per forecaster; target-unit and price-unit errors side by side. Prices are
+    adjusted closes (dividends and splits folded in), so they sit below the quoted closes."""
+    unit = "ret" if target_name == "log_return" else "adj $"
     table = Table(title=title, title_justify="left")
     table.add_column("forecaster", justify="left")
     for col in (
         f"MAE ({unit})",
         f"RMSE ({unit})",
-        "MAE ($)",
-        "RMSE ($)",
+        "MAE (adj $)",
+        "RMSE (adj $)",
         "MAPE",
         "MASE",
+        "rel. MAE",
         "dir. acc",
-        "p(coin)",
+        "p(PT)",
         "skill vs naive",
     ):
         table.add_column(col, justify="right")
@@ -42,6 +44,7 @@ def metrics_table(title: str, target: dict[str, Any], price: dict[str, Any], tar
             fmt(p["rmse"], 2),
             pct(p["mape"], 2).lstrip("+"),
             fmt(p["mase"], 3),
+            fmt(p["rel_mae"], 3),
             pct(t["directional_accuracy"]).lstrip("+") if t["directional_accuracy"] is not None else "–",
             _p(t["directional_pvalue"]),
             pct(t["skill_vs_naive"], 2),

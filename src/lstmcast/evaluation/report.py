@@ -9,6 +9,7 @@ import numpy as np
 
 from lstmcast.evaluation import baselines
 from lstmcast.evaluation.metrics import Metrics, score
+from lstmcast.evaluation.stats import diebold_mariano
 from lstmcast.prep.dataset import Frame
 from lstmcast.prep.scaling import Scaler
 from lstmcast.prep.windows import targets
@@ -30,10 +31,31 @@ def actuals(frame: Frame, at: np.ndarray, horizon: int) -> tuple[np.ndarray, np.
 
 @dataclass
 class BlockForecasts:
-    """Forecasts for origins `at` from the model and each baseline, in target units (N, H)."""
+    """Forecasts for origins `at` from the model and each baseline, in target units (N, H),
+    and the in-sample naive MAE behind each origin (target units, price) for the MASE."""
 
     at: np.ndarray
     by_name: dict[str, np.ndarray] = field(default_factory=dict)
+    scale: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def naive_scale(frame: Frame, lo: int, end: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The one-step naive forecast's MAE on rows [lo, end), the fit's own data, repeated for n
+    origins: in target units (a return's naive forecast is 0, a price's the last price) and
+    in price units. The denominator of Hyndman & Koehler's MASE."""
+    price = frame.price[lo:end]
+    moves = float(np.mean(np.abs(np.diff(price)))) if len(price) > 1 else float("nan")
+    own = float(np.mean(np.abs(frame.x[lo:end, 0]))) if frame.target == "log_return" else moves
+    return np.full(n, own), np.full(n, moves)
+
+
+def concat_scales(blocks: list[BlockForecasts]) -> tuple[np.ndarray, np.ndarray] | None:
+    if any(b.scale is None for b in blocks):
+        return None
+    return (
+        np.concatenate([b.scale[0] for b in blocks if b.scale is not None]),
+        np.concatenate([b.scale[1] for b in blocks if b.scale is not None]),
+    )
 
 
 def baseline_forecasts(
@@ -65,7 +87,7 @@ def baseline_forecasts(
 class Scores:
     target: dict[str, Metrics]  # model and baselines, target units
     price: dict[str, Metrics]  # same in price units
-    per_step: list[dict[str, float]]  # for each step: skill vs naive of the model, both units
+    per_step: list[dict[str, float | None]]  # for each step: skill vs naive of the model, both units
 
 
 def score_block(frame: Frame, block: BlockForecasts) -> Scores:
@@ -75,16 +97,20 @@ def score_block(frame: Frame, block: BlockForecasts) -> Scores:
     naive_t = block.by_name["naive"]
     naive_p = to_price(frame, at, naive_t)
     last_t = None if frame.target == "log_return" else frame.price[at]
+    s_t, s_p = block.scale if block.scale is not None else (None, None)
     target: dict[str, Metrics] = {}
     price: dict[str, Metrics] = {}
     for name, y in block.by_name.items():
-        target[name] = score(y, y_true, naive_t, last_t)
-        price[name] = score(to_price(frame, at, y), p_true, naive_p, frame.price[at], price_units=True)
+        target[name] = score(y, y_true, naive_t, last_t, scale=s_t)
+        price[name] = score(
+            to_price(frame, at, y), p_true, naive_p, frame.price[at], price_units=True, scale=s_p
+        )
     per_step = []
     if horizon > 1:
         y_model = block.by_name["model"]
         for k in range(horizon):
             m = score(y_model[:, k], y_true[:, k], naive_t[:, k])
+            _, p_k = diebold_mariano(y_model[:, k] - y_true[:, k], naive_t[:, k] - y_true[:, k], k + 1)
             per_step.append(
                 {
                     "step": k + 1,
@@ -92,6 +118,7 @@ def score_block(frame: Frame, block: BlockForecasts) -> Scores:
                     "rmse": m.rmse,
                     "skill_vs_naive": m.skill_vs_naive,
                     "naive_mae": float(np.mean(np.abs(naive_t[:, k] - y_true[:, k]))),
+                    "dm_pvalue": None if np.isnan(p_k) else p_k,
                 }
             )
     return Scores(target, price, per_step)
@@ -119,3 +146,11 @@ def metrics_json(scores: Scores) -> dict[str, Any]:
         "test_price": {k: asdict(v) for k, v in scores.price.items()},
         "per_step": scores.per_step,
     }
+
+
+def dm_vs_naive(frame: Frame, block: BlockForecasts) -> tuple[float, float]:
+    """Diebold-Mariano of the model against naive on the whole forecast path: the squared-error
+    differential averaged over the H steps (one consistent test, whatever the horizon)."""
+    y_model, y_naive = block.by_name["model"], block.by_name["naive"]
+    truth = targets(frame.x[:, 0], y_model.shape[1], block.at)
+    return diebold_mariano(y_model - truth, y_naive - truth, y_model.shape[1])

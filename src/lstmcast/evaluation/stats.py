@@ -1,37 +1,31 @@
-"""Small exact statistics without scipy: the binomial test and the Diebold-Mariano test."""
+"""Forecast comparison tests: Diebold-Mariano (HLN-corrected, Student t) and Pesaran-Timmermann.
+
+scipy provides the distribution functions; the statistics themselves are written out here,
+each with the reference it follows.
+"""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-
-
-def binomial_two_sided_p(successes: int, trials: int, p: float = 0.5) -> float:
-    """Exact two-sided binomial test: the chance of a result at least as unlikely as the one seen."""
-    if trials == 0:
-        return math.nan
-    k = np.arange(trials + 1)
-    log_pmf = (
-        np.array([math.lgamma(trials + 1) - math.lgamma(i + 1) - math.lgamma(trials - i + 1) for i in k])
-        + k * math.log(p)
-        + (trials - k) * math.log1p(-p)
-    )
-    pmf = np.exp(log_pmf)
-    observed = pmf[successes]
-    return float(min(1.0, pmf[pmf <= observed * (1 + 1e-7)].sum()))
-
-
-def normal_sf(z: float) -> float:
-    return 0.5 * math.erfc(z / math.sqrt(2.0))
+from scipy import stats as sps
 
 
 def diebold_mariano(e_model: np.ndarray, e_base: np.ndarray, horizon: int = 1) -> tuple[float, float]:
-    """DM test on squared errors with the Harvey-Leybourne-Newbold small-sample correction.
+    """DM test of equal squared-error loss with the Harvey-Leybourne-Newbold (1997) correction.
 
-    Returns (statistic, two-sided p-value); a negative statistic means the model's loss is lower.
+    `e_model` and `e_base` are (N,) errors, or (N, H) errors of H-step paths: the loss
+    differential is then averaged over the H steps first, so one test judges the whole path
+    (the overlap of H-step forecasts is in the long-run variance, lags up to H-1).
+    Returns (statistic, two-sided p-value from Student's t with N-1 degrees of freedom, as
+    HLN define it); a negative statistic means the model's loss is lower.
     """
-    d = np.asarray(e_model, dtype="float64") ** 2 - np.asarray(e_base, dtype="float64") ** 2
+    em, eb = (np.asarray(e, dtype="float64") for e in (e_model, e_base))
+    d = em**2 - eb**2
+    if d.ndim == 2:
+        horizon = max(horizon, d.shape[1])
+        d = d.mean(axis=1)
     n = len(d)
     if n < 3:
         return math.nan, math.nan
@@ -39,11 +33,39 @@ def diebold_mariano(e_model: np.ndarray, e_base: np.ndarray, horizon: int = 1) -
     dc = d - mean
     # Long-run variance with autocovariances up to lag h-1 (forecasts h steps ahead overlap).
     lrv = float(dc @ dc) / n
-    for lag in range(1, horizon):
+    for lag in range(1, min(horizon, n)):
         lrv += 2 * float(dc[lag:] @ dc[:-lag]) / n
     if lrv <= 0:
         return math.nan, math.nan
     stat = mean / math.sqrt(lrv / n)
     stat *= math.sqrt((n + 1 - 2 * horizon + horizon * (horizon - 1) / n) / n)
-    # Student t with n-1 df is close to normal at the sizes we use; normal keeps us scipy-free.
-    return float(stat), float(2 * normal_sf(abs(stat)))
+    return float(stat), float(2 * sps.t.sf(abs(stat), df=n - 1))
+
+
+def pesaran_timmermann(forecast: np.ndarray, actual: np.ndarray) -> float | None:
+    """One-sided p-value of the Pesaran-Timmermann (1992) test of directional predictability.
+
+    Under the null the sign of the forecast is independent of the sign of the outcome, so a
+    forecaster that is always long in a rising market gets no credit for its hit rate (unlike
+    a binomial test against 50%). Points where either is zero are left out. None when the
+    test is undefined: too few points, or forecasts (or outcomes) that never change sign.
+    """
+    f, y = np.asarray(forecast, dtype="float64"), np.asarray(actual, dtype="float64")
+    keep = (f != 0) & (y != 0)
+    f, y = f[keep] > 0, y[keep] > 0
+    n = len(f)
+    if n < 10:
+        return None
+    p_hat = float(np.mean(f == y))
+    py, pf = float(y.mean()), float(f.mean())
+    p_star = py * pf + (1 - py) * (1 - pf)
+    var_p = p_star * (1 - p_star) / n
+    var_star = (
+        (2 * py - 1) ** 2 * pf * (1 - pf) / n
+        + (2 * pf - 1) ** 2 * py * (1 - py) / n
+        + 4 * py * pf * (1 - py) * (1 - pf) / n**2
+    )
+    denom = var_p - var_star
+    if denom <= 1e-15:
+        return None
+    return float(sps.norm.sf((p_hat - p_star) / math.sqrt(denom)))

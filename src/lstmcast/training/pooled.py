@@ -17,7 +17,7 @@ from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import ConfigError, DataError
 from lstmcast.evaluation.metrics import score
-from lstmcast.evaluation.report import BlockForecasts, Scores, actuals, to_price
+from lstmcast.evaluation.report import BlockForecasts, Scores, actuals, concat_scales, to_price
 from lstmcast.prep.dataset import Frame, Segments, sample_arrays
 from lstmcast.prep.scaling import Scaler, apply, fit_scaler
 from lstmcast.training import runtime
@@ -122,8 +122,11 @@ def pool_blocks(blocks: list[tuple[Frame, BlockForecasts]]) -> Scores:
     yt, pt, last = np.concatenate(truths), np.concatenate(ptruths), np.concatenate(lasts)
     naive_t, naive_p = np.concatenate(y["naive"]), np.concatenate(p["naive"])
     log_target = blocks[0][0].target == "log_return"
-    target = {k: score(np.concatenate(y[k]), yt, naive_t, None if log_target else last) for k in names}
-    price = {k: score(np.concatenate(p[k]), pt, naive_p, last, price_units=True) for k in names}
+    scales = concat_scales([b for _, b in blocks])
+    s_t, s_p = scales if scales is not None else (None, None)
+    base = None if log_target else last
+    target = {k: score(np.concatenate(y[k]), yt, naive_t, base, scale=s_t) for k in names}
+    price = {k: score(np.concatenate(p[k]), pt, naive_p, last, price_units=True, scale=s_p) for k in names}
     return Scores(target, price, [])
 
 

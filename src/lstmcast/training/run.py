@@ -21,13 +21,13 @@ from lstmcast.evaluation.report import (
     BlockForecasts,
     Scores,
     baseline_forecasts,
+    dm_vs_naive,
     log_residuals,
+    naive_scale,
     score_block,
     tracks_previous_value,
 )
-from lstmcast.evaluation.stats import diebold_mariano
 from lstmcast.prep.dataset import Frame, Segments
-from lstmcast.prep.windows import targets
 from lstmcast.store.db import Store
 from lstmcast.training.fitted import Fitted, fit_forecaster
 from lstmcast.training.inputs import frame_for, split_for
@@ -45,7 +45,7 @@ class Trained:
     fitted: Fitted
     scores: Scores
     residuals: np.ndarray  # (N, H) log(actual/forecast) on validation and test origins
-    dm_pvalue: float | None = None  # Diebold-Mariano, model vs naive, step 1 on the test segment
+    dm_pvalue: float | None = None  # Diebold-Mariano, model vs naive on the test segment's paths
     warnings: list[str] = field(default_factory=list)
     block: BlockForecasts | None = None  # the test forecasts of the model and each baseline
 
@@ -86,7 +86,10 @@ def evaluate_fitted(ticker: str, config: TrainConfig, frame: Frame, seg: Segment
         frame, test_at, config.horizon, config.window, o["train"], seg.train_end, fitted.scaler
     )
     y_model = fitted.predict(frame, test_at)
-    scores = score_block(frame, BlockForecasts(test_at, {"model": y_model, **preds}))
+    block = BlockForecasts(
+        test_at, {"model": y_model, **preds}, scale=naive_scale(frame, 0, seg.train_end, len(test_at))
+    )
+    scores = score_block(frame, block)
     # Out-of-sample errors for the forecast intervals: validation and test (the latter already predicted).
     residuals = np.concatenate(
         [
@@ -100,15 +103,13 @@ def evaluate_fitted(ticker: str, config: TrainConfig, frame: Frame, seg: Segment
             "the model's price forecasts sit closer to the previous price than to the actual one:"
             " it mostly copies yesterday's price (compare with naive, which does exactly that)"
         )
-    truth = targets(frame.x[:, 0], config.horizon, test_at)
-    _, dm_p = diebold_mariano((y_model - truth)[:, 0], (preds["naive"] - truth)[:, 0])
+    _, dm_p = dm_vs_naive(frame, block)  # on the whole path: the verdict's one test
     skill = scores.target["model"].skill_vs_naive
     if np.isfinite(skill) and skill <= 0:
         warnings.append(
             f"no skill: the model does worse than the random walk on the test segment ({skill:+.1%})"
         )
     dm = None if np.isnan(dm_p) else float(dm_p)
-    block = BlockForecasts(test_at, {"model": y_model, **preds})
     return Trained(ticker, config, frame, seg, fitted, scores, residuals, dm, warnings, block)
 
 
@@ -131,7 +132,7 @@ class TrainReport:
     test: dict[str, Metrics]
     test_price: dict[str, Metrics]
     dm_pvalue: float | None
-    per_step: list[dict[str, float]]
+    per_step: list[dict[str, float | None]]
     warnings: list[str]
     path: str
     history: list[dict[str, float]] = field(default_factory=list)
