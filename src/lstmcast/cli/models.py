@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from lstmcast.cli.common import emit_json, guarded, out_console, pct, store_of
+from lstmcast.cli.common import emit_json, guarded, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json
 
 models_app = typer.Typer(invoke_without_command=True, help="List trained models; `show ID`, `rm ID`.")
@@ -23,13 +24,25 @@ def models_cli(
     """List trained models with their data ranges and test skill against naive."""
     if ctx.invoked_subcommand is not None:
         return
-    from lstmcast.training.registry import runs
+    from lstmcast.training.registry import orphans, runs
 
-    found = runs(store_of(ctx), ticker.upper() if ticker else None)
+    store = store_of(ctx)
+    found = runs(store, ticker.upper() if ticker else None)
+    stray = orphans(store)
+    if stray:
+        warn(
+            f"{len(stray)} model dir(s) with no record, left by an interrupted run: "
+            + ", ".join(p.name for p in stray)
+            + "; `lstmcast models rm --orphans` removes them"
+        )
     if as_json:
         emit_json(found)
-        return
-    table = Table("id", "tickers", "model", "target", "train", "test", "skill vs naive", "created")
+    else:
+        render_models(found)
+
+
+def render_models(found: list[dict[str, Any]]) -> None:
+    table = Table("id", "tickers", "model", "target", "train", "test", "skill vs naive", "created", "status")
     for r in found:
         table.add_row(
             r["id"],
@@ -40,6 +53,7 @@ def models_cli(
             f"{r['test_start']}..{r['test_end']}",
             pct(r["skill"], 2),
             r["created_at"],
+            escape(r["status"]) if r["status"] == "ok" else f"[red]{escape(r['status'])}[/red]",
         )
     out_console().print(table if found else "no models yet: try `lstmcast train TICKER`")
 
@@ -66,9 +80,23 @@ def show_cli(
 
 @models_app.command("rm")
 @guarded
-def rm_cli(ctx: typer.Context, model_id: Annotated[str, typer.Argument(help="Model id.")]) -> None:
-    """Delete a model's files and its record."""
-    from lstmcast.training.registry import remove_model
+def rm_cli(
+    ctx: typer.Context,
+    model_id: Annotated[str | None, typer.Argument(help="Model id.", show_default=False)] = None,
+    orphans: Annotated[
+        bool, typer.Option("--orphans", help="Remove model dirs that no record points to.")
+    ] = False,
+) -> None:
+    """Delete a model's files and its record (or, with --orphans, files left without a record)."""
+    from lstmcast.training.registry import remove_model, remove_orphans
 
-    remove_model(store_of(ctx), model_id)
-    out_console().print(f"removed {model_id}")
+    if (model_id is None) == (not orphans):
+        raise typer.BadParameter("give a model ID or --orphans (one of them)")
+    store = store_of(ctx)
+    if orphans:
+        gone = remove_orphans(store)
+        out_console().print(f"removed {len(gone)} orphaned model dir(s)")
+    else:
+        assert model_id is not None
+        remove_model(store, model_id)
+        out_console().print(f"removed {model_id}")

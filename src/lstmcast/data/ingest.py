@@ -14,7 +14,7 @@ from lstmcast.sources import yahoo
 from lstmcast.sources.csvfile import read_price_csv
 from lstmcast.store.db import Store
 from lstmcast.store.prices import UpsertStats, last_date, load_prices, upsert_prices
-from lstmcast.tickers import validate_ticker
+from lstmcast.tickers import exchange_of, today_at, validate_ticker
 
 # Incremental fetches start this many calendar days before the last stored bar, so that
 # late corrections of the most recent bars are caught.
@@ -35,7 +35,7 @@ class ImportResult:
 def import_csv(store: Store, path: Path, ticker: str, source: str | None = None) -> ImportResult:
     """Validate the whole file first, then store it in one transaction (all rows or none)."""
     ticker = validate_ticker(ticker)
-    parsed = read_price_csv(path)
+    parsed = read_price_csv(path, latest=today_at(exchange_of(ticker)[1]))
     stats = upsert_prices(store.conn, ticker, parsed.bars, source or f"csv:{path.name}")
     idx = parsed.bars.index
     return ImportResult(

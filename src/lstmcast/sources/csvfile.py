@@ -1,9 +1,15 @@
-"""Reading and validating Yahoo-style price CSVs and their common variants (FRED, lower-case, .gz)."""
+"""Reading and validating price CSVs: Yahoo-style and variants (FRED, lower-case, .gz, `;` with
+decimal commas, UTF-16), rejecting what cannot be a real bar and naming its line."""
 
 from __future__ import annotations
 
+import codecs
+import csv
+import gzip
+import io
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +17,14 @@ import pandas as pd
 
 from lstmcast.config import PRICE_COLUMNS
 from lstmcast.errors import DataError, NotFoundError
+from lstmcast.tickers import exchange_of, today_at
 
 # A one-day move this large, with no adjusted close to explain it, is most likely a split.
 SPLIT_SUSPECT_MOVE = 0.40
+# No listed share has traded near this; a value above it is a typo or a unit error.
+MAX_PLAUSIBLE_PRICE = 1e9
+# A one-day move of the adjusted close beyond this factor (up or down) is worth a warning.
+IMPLAUSIBLE_MOVE = 3.0
 
 _ALIASES = {
     "date": "date",
@@ -95,49 +106,104 @@ def _pick_columns(frame: pd.DataFrame, where: str) -> dict[str, str]:
     return found
 
 
-def read_price_csv(path: Path) -> CsvPrices:
-    """Read, validate and sort one price file; raise DataError naming the file and line."""
+def _decode(raw: bytes, where: str) -> str:
+    """Text from bytes: gzip unpacked, a UTF-16 or UTF-8 byte-order mark honoured (Excel's
+    "Unicode text" is UTF-16), otherwise UTF-8."""
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise DataError(f"{where}: a damaged gzip file ({exc})") from exc
+    boms = {codecs.BOM_UTF8: "utf-8-sig", codecs.BOM_UTF16_LE: "utf-16", codecs.BOM_UTF16_BE: "utf-16"}
+    codec = next((c for bom, c in boms.items() if raw.startswith(bom)), "utf-8")
+    try:
+        return raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{where}: not UTF-8 or UTF-16 text ({exc.reason} at byte {exc.start})") from exc
+
+
+def _dialect(text: str) -> tuple[str, bool]:
+    """(delimiter, decimal comma?) from the header and the first rows: European Excel writes
+    `Date;Close` with `123,45`; a comma-separated file can only use the decimal point."""
+    lines = [ln for ln in text.splitlines() if ln.strip()][:20]
+    header = lines[0] if lines else ""
+    delimiter = max((";", "\t", ","), key=header.count) if any(d in header for d in ";\t") else ","
+    if delimiter == ",":
+        return delimiter, False
+    cells = [c.strip().strip('"') for ln in lines[1:] for c in ln.split(delimiter)]
+    return delimiter, any(_DECIMAL_COMMA.match(c) for c in cells)
+
+
+_DECIMAL_COMMA = re.compile(r"^-?\d{1,3}(\.\d{3})*,\d+$|^-?\d+,\d+$")
+
+
+def _numbers(text: pd.Series, decimal_comma: bool) -> np.ndarray:
+    """Numbers from text cells; thousands separators dropped, the decimal mark normalised."""
+    s = text.astype("string").str.strip()
+    if decimal_comma:
+        s = s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        s = s.str.replace(",", "", regex=False)
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64")
+
+
+def read_price_csv(path: Path, latest: date | None = None) -> CsvPrices:
+    """Read, validate and sort one price file; raise DataError naming the file and line.
+
+    Bars dated after `latest` (default: today in New York) are rejected: they cannot exist yet.
+    """
     where = str(path)
     if not path.exists():
         raise NotFoundError(f"{where}: no such file")
     try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{where}: cannot read the file ({exc.strerror or exc})") from exc
+    text = _decode(raw, where)
+    if not text.strip():
+        raise DataError(f"{where}: the file is empty")
+    delimiter, decimal_comma = _dialect(text)
+    try:
         # dtype=str: we validate values ourselves, so "." and "" must reach us unparsed.
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
-        raise DataError(f"{where}: not a readable CSV ({exc})") from exc
+        frame = pd.read_csv(
+            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, skipinitialspace=True
+        )
+    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        raise DataError(
+            f"{where}: not a readable CSV ({str(exc).splitlines()[0] if str(exc) else exc})"
+        ) from exc
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{where}: the file is empty") from exc
     if frame.empty:
         raise DataError(f"{where}: no rows after the header")
     found = _pick_columns(frame, where)
     dates = _parse_dates(frame[found["date"]], where)
+    latest = latest or today_at(exchange_of("")[1])
+    future = np.flatnonzero(dates.date > latest)
+    if future.size:
+        i = int(future[0])
+        raise DataError(
+            f"{where}, line {i + 2}: {dates[i].date()} is in the future (today is {latest} on the exchange)"
+        )
 
     out = pd.DataFrame(index=dates)
     for canon in PRICE_COLUMNS:
         if canon not in found:
             out[canon] = np.nan
             continue
-        text = frame[found[canon]].astype("string").str.strip().str.replace(",", "", regex=False)
-        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64")
+        cells = frame[found[canon]].astype("string").str.strip()
+        values = _numbers(cells, decimal_comma)
         bad = np.flatnonzero(np.isnan(values))
         if bad.size:
             i = int(bad[0])
-            shown = "empty" if text.iloc[i] in ("", ".") else repr(text.iloc[i])
+            shown = "empty" if cells.iloc[i] in ("", ".") else repr(cells.iloc[i])
             raise DataError(
                 f"{where}, line {i + 2} ({dates[i].date()}): {found[canon]} is {shown}"
                 f" ({bad.size} missing or non-numeric value(s) in that column)"
             )
-        if canon != "volume" and (values <= 0).any():
-            i = int(np.flatnonzero(values <= 0)[0])
-            raise DataError(
-                f"{where}, line {i + 2} ({dates[i].date()}): {found[canon]} must be positive,"
-                f" got {values[i]:g}"
-            )
-        if canon == "volume" and (values < 0).any():
-            i = int(np.flatnonzero(values < 0)[0])
-            raise DataError(f"{where}, line {i + 2} ({dates[i].date()}): negative volume")
+        _check_values(values, canon, found[canon], dates, where)
         out[canon] = values
-
+    _check_ranges(out, dates, where)
     dup = out.index.duplicated(keep=False)
     if dup.any():
         lines = (np.flatnonzero(dup) + 2).tolist()
@@ -148,6 +214,14 @@ def read_price_csv(path: Path) -> CsvPrices:
 
     has_adj = "adj_close" in found
     warnings: list[str] = []
+    adj = out["adj_close"] if has_adj else out["close"]
+    jumps = np.abs(np.log(adj / adj.shift(1))) > np.log(IMPLAUSIBLE_MOVE)
+    if has_adj and jumps.any():
+        days = ", ".join(str(d.date()) for d in adj.index[jumps][:5])
+        warnings.append(
+            f"{where}: the adjusted close moves more than {IMPLAUSIBLE_MOVE:g}x in one day on {days};"
+            " check those rows"
+        )
     if not has_adj:
         out["adj_close"] = out["close"]
         moves = out["close"].pct_change().abs()
@@ -159,3 +233,39 @@ def read_price_csv(path: Path) -> CsvPrices:
                 " Adj Close column this looks like an unadjusted split"
             )
     return CsvPrices(out, warnings, has_adj)
+
+
+def _check_values(values: np.ndarray, canon: str, name: str, dates: pd.DatetimeIndex, where: str) -> None:
+    """Finite, positive (volume: not negative), and a price below any that ever traded."""
+
+    def fail(mask: np.ndarray, what: str) -> None:
+        i = int(np.flatnonzero(mask)[0])
+        raise DataError(f"{where}, line {i + 2} ({dates[i].date()}): {name} {what}, got {values[i]:g}")
+
+    if not np.isfinite(values).all():
+        fail(~np.isfinite(values), "must be a finite number")
+    if canon == "volume":
+        if (values < 0).any():
+            fail(values < 0, "must not be negative")
+        return
+    if (values <= 0).any():
+        fail(values <= 0, "must be positive")
+    if (values > MAX_PLAUSIBLE_PRICE).any():
+        fail(values > MAX_PLAUSIBLE_PRICE, f"is beyond any plausible price (over {MAX_PLAUSIBLE_PRICE:g})")
+
+
+def _check_ranges(out: pd.DataFrame, dates: pd.DatetimeIndex, where: str) -> None:
+    """High >= Low, and the close inside [Low, High], wherever those columns are given."""
+    high, low, close = (out[c].to_numpy() for c in ("high", "low", "close"))
+    tol = 1e-6  # rounding in the provider's last digit is not an error
+    # Comparisons with a missing High or Low are False: nothing to check there.
+    checks = [
+        (high < low * (1 - tol), "High {h:g} is below Low {lo:g}"),
+        (close > high * (1 + tol), "Close {c:g} is above High {h:g}"),
+        (close < low * (1 - tol), "Close {c:g} is below Low {lo:g}"),
+    ]
+    for mask, say in checks:
+        if mask.any():
+            i = int(np.flatnonzero(mask)[0])
+            what = say.format(h=high[i], lo=low[i], c=close[i])
+            raise DataError(f"{where}, line {i + 2} ({dates[i].date()}): {what}")

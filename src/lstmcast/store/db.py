@@ -103,7 +103,7 @@ class Store:
 
 def connect(home: Path) -> sqlite3.Connection:
     """Open (creating if needed) the store under `home` and bring its schema up to date."""
-    from lstmcast.errors import ConfigError
+    from lstmcast.errors import ConfigError, DamagedError
 
     try:
         home.mkdir(parents=True, exist_ok=True)
@@ -113,6 +113,19 @@ def connect(home: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(db_path(home), timeout=30.0, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 30000")
+    try:
+        version = schema_version(conn)  # read before anything that would write the file
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise DamagedError(
+            f"{db_path(home)} is not a readable lstmcast store ({exc}); move it aside or restore a backup"
+        ) from exc
+    if version > len(MIGRATIONS):
+        conn.close()
+        raise DamagedError(
+            f"{db_path(home)} has schema version {version}, newer than this lstmcast knows"
+            f" ({len(MIGRATIONS)}): upgrade lstmcast (pip install -U lstmcast); nothing was changed"
+        )
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     migrate(conn)

@@ -1,32 +1,80 @@
-"""Model files: weights as safetensors plus a JSON manifest. Loading never unpickles anything."""
+"""Model files: weights as safetensors plus a JSON manifest. Loading never unpickles anything,
+and a damaged file is named as such instead of surfacing as a library's internal error."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 WEIGHTS = "weights.safetensors"
 MANIFEST = "manifest.json"
+REQUIRED = ("config", "columns", "scaler", "tickers", "data")  # what loading a model reads
 
 
-def save_checkpoint(directory: Path, state: dict[str, torch.Tensor], manifest: dict[str, Any]) -> None:
-    """Write both files into a temporary sibling, then rename: a model dir is whole or absent."""
+class CheckpointDamaged(Exception):
+    """One of a model's files is missing or unreadable; the message names it and why."""
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_checkpoint(directory: Path, state: dict[str, torch.Tensor], manifest: dict[str, Any]) -> None:
+    """Write both files into a new `directory`, flushed to disk. The caller renames it into
+    place once the model's record is committed, so a model dir is whole or absent."""
     directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = directory.with_name(f".{directory.name}.{os.getpid()}.tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(tmp / WEIGHTS))
-    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, allow_nan=False))
-    os.replace(tmp, directory)
+    directory.mkdir()
+    save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(directory / WEIGHTS))
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, allow_nan=False))
+    for path in (directory / WEIGHTS, directory / MANIFEST, directory):
+        _fsync(path)
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise CheckpointDamaged(f"{MANIFEST} is missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointDamaged(f"{MANIFEST} is unreadable ({exc})") from None
+    absent = [k for k in REQUIRED if not isinstance(manifest, dict) or k not in manifest]
+    if absent:
+        raise CheckpointDamaged(f"{MANIFEST} lacks {', '.join(absent)}")
+    return manifest
 
 
 def load_checkpoint(directory: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    manifest = json.loads((directory / MANIFEST).read_text())
-    return load_file(str(directory / WEIGHTS)), manifest
+    manifest = read_manifest(directory)
+    try:
+        return load_file(str(directory / WEIGHTS)), manifest
+    except FileNotFoundError:
+        raise CheckpointDamaged(f"{WEIGHTS} is missing") from None
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointDamaged(f"{WEIGHTS} is unreadable ({str(exc).splitlines()[0]})") from None
+
+
+def check_checkpoint(directory: Path) -> str | None:
+    """Why a model dir cannot be loaded (None if it can): cheap, reads only the headers."""
+    if not directory.is_dir():
+        return "its files are missing"
+    try:
+        read_manifest(directory)
+        with safe_open(str(directory / WEIGHTS), framework="pt") as f:
+            list(f.keys())
+    except CheckpointDamaged as exc:
+        return str(exc)
+    except FileNotFoundError:
+        return f"{WEIGHTS} is missing"
+    except (SafetensorError, OSError, ValueError) as exc:
+        return f"{WEIGHTS} is unreadable ({str(exc).splitlines()[0]})"
+    return None

@@ -5,6 +5,7 @@ The one place where a TrainConfig is turned into the plain values the lower laye
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from lstmcast.config import TrainConfig
@@ -22,7 +23,13 @@ def frame_for(config: TrainConfig, bars: pd.DataFrame, exog: dict[str, pd.DataFr
     if absent:
         raise DataError(f"exogenous series {', '.join(absent)} not given; store them first")
     chosen = {t: exog[t] for t in config.exog} if exog else None
-    return build_frame(bars, config.target, config.features, chosen)
+    frame = build_frame(bars, config.target, config.features, chosen)
+    if frame.n and np.ptp(frame.x[:, 0]) == 0:
+        raise DataError(
+            f"the {config.target.replace('_', ' ')} never changes in these {frame.n + 1} bars"
+            " (a constant price): there is nothing to forecast; check the data"
+        )
+    return frame
 
 
 def split_for(config: TrainConfig, frame: Frame, ticker: str) -> Segments:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import secrets
 import shutil
 from datetime import datetime, timezone
@@ -16,17 +17,23 @@ import torch
 
 from lstmcast import __version__
 from lstmcast.config import RunConfig, TrainConfig
-from lstmcast.errors import NotFoundError
+from lstmcast.errors import DamagedError, NotFoundError
 from lstmcast.evaluation.report import metrics_json
 from lstmcast.jsonable import to_jsonable
 from lstmcast.paths import models_dir
 from lstmcast.prep.scaling import Scaler
 from lstmcast.store.db import Store
 from lstmcast.store.runs import delete_run, get_run, insert_run, list_runs, newest_run
-from lstmcast.training.checkpoint import load_checkpoint, save_checkpoint
+from lstmcast.training.checkpoint import (
+    CheckpointDamaged,
+    check_checkpoint,
+    load_checkpoint,
+    write_checkpoint,
+)
 from lstmcast.training.fitted import Fitted
 
 MANIFEST_FORMAT = 1
+STAGING = ".staging"
 
 
 def new_model_id(ticker: str, model: str) -> str:
@@ -100,7 +107,11 @@ def save_trained(
     model_id = new_model_id(name, members[0].config.model)
     manifest = manifest_of(members, pooled, model_id, origin, parent)
     path = models_dir(store.home) / model_id
-    save_checkpoint(path, members[0].fitted.state, manifest)
+    # Files first, into a staging dir; the record next; the rename last. A run killed at any
+    # moment leaves either nothing loadable or a whole model: an unfinished staging dir is an
+    # orphan (`models` lists it, `models rm --orphans` clears it), never a half model.
+    staging = path.with_name(f".{model_id}{STAGING}")
+    write_checkpoint(staging, members[0].fitted.state, manifest)
     seg = manifest["segments"]
     try:
         insert_run(
@@ -122,8 +133,9 @@ def save_trained(
             },
         )
     except BaseException:
-        shutil.rmtree(path, ignore_errors=True)  # no model dir without its record
+        shutil.rmtree(staging, ignore_errors=True)  # no model dir without its record
         raise
+    os.replace(staging, path)
     return model_id, path
 
 
@@ -154,9 +166,10 @@ def load_model(store: Store, model_id: str, ticker: str | None = None) -> Loaded
     if run is None:
         raise NotFoundError(f"no model {model_id!r}; `lstmcast models` lists them")
     path = Path(run["path"])
-    if not path.exists():
-        raise NotFoundError(f"model {model_id}: its files are missing from {path}")
-    state, manifest = load_checkpoint(path)
+    try:
+        state, manifest = load_checkpoint(path)
+    except CheckpointDamaged as exc:
+        raise _damaged(model_id, path, str(exc)) from None
     config = TrainConfig.from_dict(manifest["config"])
     tickers = manifest["tickers"]
     member = ticker or tickers[0]
@@ -173,7 +186,20 @@ def load_model(store: Store, model_id: str, ticker: str | None = None) -> Loaded
         state=state,
         ticker_id=rows.index(member) if member in rows else 0,
     )
+    try:
+        fitted.module()  # weights that do not fit the architecture are damage too
+    except RuntimeError as exc:
+        raise _damaged(
+            model_id, path, f"weights do not fit its config ({str(exc).splitlines()[0]})"
+        ) from None
     return LoadedModel(model_id, manifest, fitted, member)
+
+
+def _damaged(model_id: str, path: Path, why: str) -> DamagedError:
+    return DamagedError(
+        f"model {model_id} is damaged: {why} (in {path});"
+        f" remove it with `lstmcast models rm {model_id}` and train again"
+    )
 
 
 def newest_model_id(store: Store, ticker: str, model: str | None = None) -> str:
@@ -185,7 +211,21 @@ def newest_model_id(store: Store, ticker: str, model: str | None = None) -> str:
 
 
 def runs(store: Store, ticker: str | None = None) -> list[dict[str, Any]]:
-    return list_runs(store.conn, ticker)
+    """Every recorded model, each with `status`: "ok", or "damaged: why" when it cannot load."""
+    found = list_runs(store.conn, ticker)
+    for r in found:
+        why = check_checkpoint(Path(r["path"]))
+        r["status"] = "ok" if why is None else f"damaged: {why}"
+    return found
+
+
+def orphans(store: Store) -> list[Path]:
+    """Model dirs that no record points to: what a run killed before its commit left behind."""
+    root = models_dir(store.home)
+    if not root.is_dir():
+        return []
+    known = {Path(r["path"]) for r in list_runs(store.conn)}
+    return sorted(p for p in root.iterdir() if p.is_dir() and p not in known)
 
 
 def remove_model(store: Store, model_id: str) -> None:
@@ -194,6 +234,13 @@ def remove_model(store: Store, model_id: str) -> None:
         raise NotFoundError(f"no model {model_id!r}")
     delete_run(store.conn, model_id)
     shutil.rmtree(run["path"], ignore_errors=True)
+
+
+def remove_orphans(store: Store) -> list[Path]:
+    gone = orphans(store)
+    for path in gone:
+        shutil.rmtree(path, ignore_errors=True)
+    return gone
 
 
 def run_config_of(loaded: LoadedModel) -> RunConfig:
