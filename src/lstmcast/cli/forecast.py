@@ -10,7 +10,6 @@ from rich.table import Table
 
 from lstmcast.cli.common import emit_json, fmt, guarded, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json
-from lstmcast.config import DEFAULT_CALENDAR
 
 
 def _levels(text: str) -> tuple[float, ...]:
@@ -46,7 +45,14 @@ def forecast_cli(
         ),
     ] = None,
     horizon: Annotated[int, typer.Option(help="Trading days to forecast.")] = 1,
-    calendar: Annotated[str, typer.Option(help="Exchange calendar (ISO MIC code).")] = DEFAULT_CALENDAR,
+    calendar: Annotated[
+        str | None,
+        typer.Option(
+            help="Exchange calendar (ISO MIC code). Default: the ticker's exchange from its suffix"
+            " (EQNR.OL: XOSL), else XNYS.",
+            show_default=False,
+        ),
+    ] = None,
     retrain_if_older: Annotated[
         int | None,
         typer.Option(
@@ -85,18 +91,25 @@ def render_forecasts(results: list[Any], in_ledger: bool) -> None:
     con = out_console()
     for r in results:
         labels = list(r.forecasts[0].intervals) if r.forecasts else []
+        quoted = f", quoted close {r.last_close:,.2f}" if r.last_close else ""
         t = Table(
             "date",
-            "price",
+            "adj. price",
             "return",
             *(f"{lv}% interval" for lv in labels),
-            title=f"{r.ticker} from {r.as_of} close {r.last_price:,.2f} ({r.model_id})",
+            "quoted",
+            title=f"{r.ticker} from {r.as_of}: adjusted close {r.last_price:,.2f}{quoted} ({r.model_id})",
             title_justify="left",
         )
         for f in r.forecasts:
             bands = (f"{lo:,.2f} .. {hi:,.2f}" for lo, hi in f.intervals.values())
-            t.add_row(f.date, fmt(f.price, 2), pct(f.log_return, 2), *bands)
+            t.add_row(f.date, fmt(f.price, 2), pct(f.log_return, 2), *bands, fmt(f.close, 2))
         con.print(t)
+        if r.last_close and abs(r.last_close / r.last_price - 1) > 0.01:
+            con.print(
+                "prices are adjusted closes (dividends and splits folded in), as the model sees them;"
+                " 'quoted' is the same forecast in the last quoted close's units"
+            )
         if in_ledger:
             con.print(
                 f"ledger: {r.ledger_new} new row(s)"

@@ -124,12 +124,6 @@ def score_block(frame: Frame, block: BlockForecasts) -> Scores:
     return Scores(target, price, per_step)
 
 
-def log_residuals(frame: Frame, at: np.ndarray, y_model: np.ndarray) -> np.ndarray:
-    """log(actual price / forecast price), (N, H): the out-of-sample errors intervals are built from."""
-    _, p_true = actuals(frame, at, y_model.shape[1])
-    return np.log(p_true / to_price(frame, at, y_model))
-
-
 def tracks_previous_value(frame: Frame, at: np.ndarray, y_model: np.ndarray) -> bool:
     """True when a price-level model's forecasts sit closer to the last price than to the
     actual one: it learned to copy yesterday, the classic stock-LSTM illusion."""

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lstmcast.config import DEFAULT_CALENDAR, INTERVAL_LEVELS, STALE_AFTER_DAYS
+from lstmcast.config import INTERVAL_LEVELS, STALE_AFTER_DAYS
 from lstmcast.data.series import Series, load_csv, load_stored
 from lstmcast.errors import ConfigError, DataError
 from lstmcast.forecasting.calendar import next_sessions
+from lstmcast.forecasting.intervals import interval_quantiles
 from lstmcast.store.db import Store
 from lstmcast.store.ledger import record
+from lstmcast.tickers import exchange_of
 from lstmcast.training.fitted import Fitted
 from lstmcast.training.inputs import frame_for
 from lstmcast.training.registry import LoadedModel, load_model, newest_model_id
@@ -23,13 +25,14 @@ from lstmcast.training.registry import LoadedModel, load_model, newest_model_id
 class Forecast:
     date: str
     step: int
-    price: float
+    price: float  # adjusted close, like the model's data
     log_return: float  # from the last close to this date
     lower_80: float
     upper_80: float
     lower_95: float
     upper_95: float
     intervals: dict[str, list[float]] = field(default_factory=dict)  # "90" -> [lower, upper], per --levels
+    close: float | None = None  # the same forecast in the units of the last quoted (unadjusted) close
 
 
 @dataclass
@@ -38,7 +41,7 @@ class ForecastResult:
     model_id: str
     model: str
     as_of: str
-    last_price: float
+    last_price: float  # the last adjusted close: what the model and the ledger work in
     calendar: str
     forecasts: list[Forecast]
     model_data_end: str
@@ -47,25 +50,7 @@ class ForecastResult:
     ledger_new: int = 0
     warnings: list[str] = field(default_factory=list)
     levels: list[float] = field(default_factory=lambda: list(INTERVAL_LEVELS))
-
-
-def interval_quantiles(
-    residuals: list[list[float]], steps: int, levels: tuple[float, ...] = INTERVAL_LEVELS
-) -> np.ndarray:
-    """(steps, 2 * len(levels)) quantiles of log(actual/forecast): lower, upper for each level.
-
-    Steps the model was not trained for (recursive extension) widen the last known step's
-    band by sqrt(step / known), as a random walk's would.
-    """
-    qs = [q for level in levels for q in ((1 - level) / 2, 1 - (1 - level) / 2)]
-    known = [np.quantile(np.asarray(r, dtype="float64"), qs) for r in residuals]
-    out = []
-    for k in range(steps):
-        if k < len(known):
-            out.append(known[k])
-        else:
-            out.append(known[-1] * np.sqrt((k + 1) / len(known)))
-    return np.array(out)
+    last_close: float | None = None  # the last quoted close (what a quote screen shows)
 
 
 def _label(level: float) -> str:
@@ -108,7 +93,10 @@ def predict_path(
     as_of = frame.dates[-1].date()
     days = next_sessions(as_of, horizon, calendar)
     every = tuple(dict.fromkeys((*INTERVAL_LEVELS, *levels)))  # the ledger's two first, no repeats
-    q = interval_quantiles(loaded.residuals(), horizon, every)
+    q = interval_quantiles(loaded.residuals(), horizon, every, loaded.id)
+    # Adjusted prices sit below quoted ones by the dividends and splits since; show both.
+    quoted = float(series.bars["close"].iloc[-1])
+    to_quoted = quoted / float(series.bars["adj_close"].iloc[-1]) if np.isfinite(quoted) else None
     out = []
     for k in range(horizon):
         centre = last * float(np.exp(cum[k]))
@@ -119,7 +107,18 @@ def predict_path(
         (lo80, hi80), (lo95, hi95) = bands["80"], bands["95"]
         chosen = {_label(lv): bands[_label(lv)] for lv in levels}
         out.append(
-            Forecast(days[k].isoformat(), k + 1, centre, float(cum[k]), lo80, hi80, lo95, hi95, chosen)
+            Forecast(
+                date=days[k].isoformat(),
+                step=k + 1,
+                price=centre,
+                log_return=float(cum[k]),
+                lower_80=lo80,
+                upper_80=hi80,
+                lower_95=lo95,
+                upper_95=hi95,
+                intervals=chosen,
+                close=None if to_quoted is None else centre * to_quoted,
+            )
         )
     return as_of.isoformat(), last, out
 
@@ -130,7 +129,7 @@ def forecast(
     model_id: str | None = None,
     model: str | None = None,
     horizon: int = 1,
-    calendar: str = DEFAULT_CALENDAR,
+    calendar: str | None = None,
     retrain_if_older: int | None = None,
     csv: Path | None = None,
     levels: tuple[float, ...] = INTERVAL_LEVELS,
@@ -138,6 +137,7 @@ def forecast(
     """Forecast from the newest bar, retraining first if asked and stale, and log to the ledger.
 
     With `csv`, the bars come from that file (nothing stored, nothing written to the ledger).
+    The calendar defaults to the ticker's exchange (its Yahoo suffix), NYSE without one.
     """
     if horizon < 1:
         raise ConfigError("--horizon must be at least 1")
@@ -168,6 +168,8 @@ def forecast(
         report = train(store, cfg, members if len(members) > 1 else members[0])
         model_id, stale, retrained = report.model_id, 0, True
         loaded = load_model(store, model_id, series.ticker)
+    calendar = calendar or exchange_of(series.ticker)[0]
+    warnings = stale_exog(series)
     as_of, last, steps = predict_path(loaded, series, horizon, calendar, levels)
     rows = [
         {
@@ -186,7 +188,6 @@ def forecast(
         }
         for f in steps
     ]
-    warnings = []
     new = 0
     if csv is None:
         new = record(store.conn, rows, {**loaded.config.to_dict(), "calendar": calendar})
@@ -198,17 +199,30 @@ def forecast(
             f" {stale} days before the newest bar; consider --retrain-if-older {STALE_AFTER_DAYS}"
         )
     return ForecastResult(
-        series.ticker,
-        model_id,
-        loaded.config.model,
-        as_of,
-        last,
-        calendar,
-        steps,
-        loaded.data_end(),
-        stale,
-        retrained,
-        new,
-        warnings,
-        list(levels),
+        ticker=series.ticker,
+        model_id=model_id,
+        model=loaded.config.model,
+        as_of=as_of,
+        last_price=last,
+        calendar=calendar,
+        forecasts=steps,
+        model_data_end=loaded.data_end(),
+        stale_days=stale,
+        retrained=retrained,
+        ledger_new=new,
+        warnings=warnings,
+        levels=list(levels),
+        last_close=steps[0].close * last / steps[0].price if steps and steps[0].close else None,
     )
+
+
+def stale_exog(series: Series) -> list[str]:
+    """Warnings for exogenous series that end before the target does: their returns since
+    are taken as zero, which is a guess, not data."""
+    end = series.bars.index[-1]
+    return [
+        f"exog {name} ends on {bars.index[-1].date()}, before {series.ticker}'s last bar {end.date()}:"
+        f" its moves since count as zero; fetch {name} first"
+        for name, bars in series.exog.items()
+        if bars.index[-1] < end
+    ]

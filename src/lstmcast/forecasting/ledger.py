@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from lstmcast.store.db import Store
-from lstmcast.store.ledger import scored_rows
+from lstmcast.store.ledger import ledger_rows
+from lstmcast.store.prices import adjusted_closes
 from lstmcast.tickers import validate_ticker
 
 
@@ -32,13 +34,20 @@ class LedgerReport:
     summary: list[LedgerSummary]
 
 
-def _scored(row: dict[str, Any]) -> dict[str, Any]:
+def _scored(row: dict[str, Any], bars: tuple[list[str], list[float]]) -> dict[str, Any]:
+    """A forecast joined with what happened: the step-th bar after its origin, whatever its
+    date. A step-k forecast is about k bars ahead; an unscheduled closure (or a calendar that
+    does not fit the ticker) moves the date, and the row is still scored against the right bar."""
     r = dict(row)
-    known = r.pop("adj_target") is not None and r["adj_as_of"] is not None
-    adj0 = r.pop("adj_as_of")
+    dates, adj = bars
+    at = bisect.bisect_left(dates, r["as_of"])
+    known = at < len(dates) and dates[at] == r["as_of"] and at + r["step"] < len(dates)
     if known:
-        realised = r["last_price"] * row["adj_target"] / adj0  # robust to later re-basing
+        k = at + r["step"]
+        realised = r["last_price"] * adj[k] / adj[at]  # a ratio: robust to later re-basing
         r.update(
+            realised_date=dates[k],
+            date_moved=dates[k] != r["target_date"],
             realised=realised,
             error=r["price"] - realised,
             naive_error=r["last_price"] - realised,
@@ -49,7 +58,16 @@ def _scored(row: dict[str, Any]) -> dict[str, Any]:
             else (realised > r["last_price"]) == (r["price"] > r["last_price"]),
         )
     else:
-        r.update(realised=None, error=None, naive_error=None, in_80=None, in_95=None, direction_hit=None)
+        r.update(
+            realised_date=None,
+            date_moved=None,
+            realised=None,
+            error=None,
+            naive_error=None,
+            in_80=None,
+            in_95=None,
+            direction_hit=None,
+        )
     return r
 
 
@@ -60,7 +78,9 @@ def _mean(values: list[Any]) -> float | None:
 
 def ledger(store: Store, ticker: str | None = None) -> LedgerReport:
     t = validate_ticker(ticker) if ticker else None
-    rows = [_scored(r) for r in scored_rows(store.conn, t)]
+    raw = ledger_rows(store.conn, t)
+    bars = {tk: adjusted_closes(store.conn, tk) for tk in {r["ticker"] for r in raw}}
+    rows = [_scored(r, bars[r["ticker"]]) for r in raw]
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["ticker"], r["model_id"]), []).append(r)

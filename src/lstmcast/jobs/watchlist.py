@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from lstmcast.config import DEFAULT_CALENDAR, MODELS, check_table, read_toml
+from lstmcast.config import MODELS, check_table, read_toml
 from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.tickers import validate_ticker
 
@@ -14,7 +14,7 @@ EXAMPLE = """\
 # lstmcast daily watchlist: `lstmcast daily` reads this file (see `lstmcast cron`).
 # Settings at the top apply to every ticker; a [[ticker]] entry may override them.
 
-calendar = "XNYS"        # exchange calendar for forecast dates (XNYS = NYSE)
+# calendar = "XNYS"      # exchange calendar for forecast dates; default: the ticker's exchange
 horizon = 5              # trading days forecast each run
 retrain_if_older = 30    # retrain when the newest bar is this many days past the model's data; 0 = never
 fetch = true             # download new bars from Yahoo Finance first; false = use the store as it is
@@ -37,7 +37,7 @@ class WatchItem:
     symbol: str
     model: str = "lstm"  # the newest model of this type is used (trained if none)
     horizon: int = 1
-    calendar: str = DEFAULT_CALENDAR
+    calendar: str | None = None  # None: the ticker's exchange, from its suffix
     retrain_if_older: int = 30  # days; 0 = never
     fetch: bool = True
 

@@ -49,20 +49,12 @@ def has_forecast(conn: sqlite3.Connection, ticker: str, model_id: str, as_of: st
     return row is not None
 
 
-def scored_rows(conn: sqlite3.Connection, ticker: str | None) -> list[dict[str, Any]]:
-    """Ledger rows with the adjusted close on the origin and target dates (NULL until known).
-
-    Realised prices are taken as a ratio of adjusted closes, so a later dividend or split that
-    re-bases the adjusted history does not turn into a fake forecast error.
-    """
+def ledger_rows(conn: sqlite3.Connection, ticker: str | None) -> list[dict[str, Any]]:
+    """Every forecast in the ledger (of one ticker, or all), oldest origin first."""
     sql = (
-        "SELECT l.model_id, l.ticker, l.as_of, l.step, l.target_date, l.made_at, l.last_price, l.price,"
-        " l.log_return, l.lower_80, l.upper_80, l.lower_95, l.upper_95,"
-        " p0.adj_close AS adj_as_of, p1.adj_close AS adj_target"
-        " FROM ledger l"
-        " LEFT JOIN prices p0 ON p0.ticker = l.ticker AND p0.date = l.as_of"
-        " LEFT JOIN prices p1 ON p1.ticker = l.ticker AND p1.date = l.target_date"
-        + (" WHERE l.ticker = ?" if ticker else "")
-        + " ORDER BY l.ticker, l.as_of, l.model_id, l.step"
+        "SELECT model_id, ticker, as_of, step, target_date, made_at, last_price, price,"
+        " log_return, lower_80, upper_80, lower_95, upper_95 FROM ledger"
+        + (" WHERE ticker = ?" if ticker else "")
+        + " ORDER BY ticker, as_of, model_id, step"
     )
     return [dict(r) for r in conn.execute(sql, (ticker,) if ticker else ())]

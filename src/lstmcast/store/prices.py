@@ -127,3 +127,11 @@ def tail(conn: sqlite3.Connection, ticker: str, n: int) -> list[dict[str, object
         (ticker, n),
     ).fetchall()
     return [dict(r) for r in reversed(rows)]
+
+
+def adjusted_closes(conn: sqlite3.Connection, ticker: str) -> tuple[list[str], list[float]]:
+    """Dates (ISO, oldest first) and adjusted closes of every stored bar of `ticker`."""
+    rows = conn.execute(
+        "SELECT date, adj_close FROM prices WHERE ticker = ? ORDER BY date", (ticker,)
+    ).fetchall()
+    return [r[0] for r in rows], [float(r[1]) for r in rows]

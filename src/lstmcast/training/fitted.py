@@ -60,14 +60,14 @@ class Fitted:
         xs = apply(self.scaler, frame.x)
         model = self.module()
         if cfg.stateful:
-            from lstmcast.training.stateful import run_recursive, run_sequence
+            from lstmcast.training.stateful import run_paths, run_sequence
 
             with torch.no_grad():
                 model.eval()
                 seq = torch.from_numpy(xs[: int(at.max()) + 1]).float().to(self.device)
                 if cfg.horizon > 1:  # feed each forecast back in, state carried from row 0
-                    paths = [run_recursive(model, seq[: t + 1], cfg.horizon) for t in at]
-                    return invert_target(self.scaler, torch.stack(paths).double().cpu().numpy())
+                    paths = run_paths(model, seq, at, cfg.horizon)
+                    return invert_target(self.scaler, paths.double().cpu().numpy())
                 out = run_sequence(model, seq).double().cpu().numpy()  # row r forecasts r+1
             return invert_target(self.scaler, out[at][:, None])
         x = torch.from_numpy(with_ticker_id(windows(xs, cfg.window, at), cfg, self.ticker_id))

@@ -83,8 +83,11 @@ def manifest_of(
         "metrics_by_ticker": {
             t.ticker: {**metrics_json(t.scores), "dm_pvalue": t.dm_pvalue} for t in members
         },
-        "residuals_log": np.concatenate([t.residuals for t in members]).T.tolist(),  # per step, out of sample
-        "residuals_by_ticker": {t.ticker: t.residuals.T.tolist() for t in members},
+        # Per step, out of sample (validation and test), as far as the model was evaluated.
+        "residuals_log": [
+            np.concatenate(step).tolist() for step in zip(*(t.residuals for t in members), strict=True)
+        ],
+        "residuals_by_ticker": {t.ticker: [r.tolist() for r in t.residuals] for t in members},
         "training": {
             "epochs_run": len(out.history),
             "best_epoch": out.best_epoch,

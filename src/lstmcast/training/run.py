@@ -22,9 +22,9 @@ from lstmcast.evaluation.report import (
     Scores,
     baseline_forecasts,
     dm_vs_naive,
-    log_residuals,
     naive_scale,
     score_block,
+    to_price,
     tracks_previous_value,
 )
 from lstmcast.prep.dataset import Frame, Segments
@@ -44,7 +44,7 @@ class Trained:
     segments: Segments
     fitted: Fitted
     scores: Scores
-    residuals: np.ndarray  # (N, H) log(actual/forecast) on validation and test origins
+    residuals: list[np.ndarray]  # per step: log(actual/forecast) at validation and test origins
     dm_pvalue: float | None = None  # Diebold-Mariano, model vs naive on the test segment's paths
     warnings: list[str] = field(default_factory=list)
     block: BlockForecasts | None = None  # the test forecasts of the model and each baseline
@@ -90,13 +90,8 @@ def evaluate_fitted(ticker: str, config: TrainConfig, frame: Frame, seg: Segment
         test_at, {"model": y_model, **preds}, scale=naive_scale(frame, 0, seg.train_end, len(test_at))
     )
     scores = score_block(frame, block)
-    # Out-of-sample errors for the forecast intervals: validation and test (the latter already predicted).
-    residuals = np.concatenate(
-        [
-            log_residuals(frame, o["val"], fitted.predict(frame, o["val"])),
-            log_residuals(frame, test_at, y_model),
-        ]
-    )
+    # Out-of-sample errors for the forecast intervals, at every step a forecast may ask for.
+    residuals = out_of_sample_residuals(frame, fitted, np.concatenate([o["val"], test_at]))
     warnings = list(frame.notes)
     if tracks_previous_value(frame, test_at, y_model):
         warnings.append(
@@ -111,6 +106,27 @@ def evaluate_fitted(ticker: str, config: TrainConfig, frame: Frame, seg: Segment
         )
     dm = None if np.isnan(dm_p) else float(dm_p)
     return Trained(ticker, config, frame, seg, fitted, scores, residuals, dm, warnings, block)
+
+
+# A one-step model forecasts further by feeding its forecasts back in; it is evaluated out of
+# sample that far at training time, and `forecast` refuses horizons it was not evaluated at.
+EXTENDED_STEPS = 20  # about a trading month
+
+
+def out_of_sample_residuals(frame: Frame, fitted: Fitted, at: np.ndarray) -> list[np.ndarray]:
+    """Per step k, log(actual / forecast price) k bars after each origin in `at` that has a
+    k-th bar: the errors the forecast intervals come from. A one-step model is run as a
+    recursive one out to EXTENDED_STEPS, so its longer horizons are measured, not assumed."""
+    cfg = fitted.config
+    if cfg.horizon == 1 and cfg.decoder != "seq2seq":
+        fitted = fitted.replace(config=cfg.replace(decoder="recursive", horizon=EXTENDED_STEPS))
+    steps = fitted.config.horizon
+    paths = to_price(frame, at, fitted.predict(frame, at))  # (N, steps)
+    out = []
+    for k in range(steps):
+        ok = at + k + 1 <= frame.n - 1
+        out.append(np.log(frame.price[at[ok] + k + 1] / paths[ok, k]))
+    return out
 
 
 @dataclass

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -35,19 +36,38 @@ def run_sequence(model: nn.Module, xs: torch.Tensor) -> torch.Tensor:
     return out[0, :, 0]  # (T,)
 
 
-def run_recursive(model: nn.Module, xs: torch.Tensor, steps: int) -> torch.Tensor:
-    """`steps` forecasts after the last row of xs (T, F): each fed back in as the next row's
-    target (other features at their mean, 0 when scaled), the state carried along: (steps,)."""
-    out, state = model.forward_seq(xs[None], None)  # type: ignore[operator]
-    y = out[0, -1, 0]
+def _cat_states(states: list[Any]) -> Any:
+    """Per-origin states (each batch 1) -> one state batched over the origins (dim 1)."""
+    if isinstance(states[0], tuple):
+        return tuple(torch.cat(parts, dim=1) for parts in zip(*states, strict=True))
+    return torch.cat(states, dim=1)
+
+
+def run_paths(model: nn.Module, xs: torch.Tensor, at: np.ndarray, steps: int) -> torch.Tensor:
+    """`steps`-step forecast paths from each origin in `at` (rows of xs (T, F)), state carried
+    from row 0: one pass over the rows up to the last origin, keeping the state at each origin,
+    then all paths continue together, each forecast fed back in as the next row's target
+    (other features at their mean, 0 when scaled). Returns (N, steps)."""
+    order = np.argsort(at, kind="stable")
+    state, start = None, 0
+    firsts, states = [], []
+    for t in at[order]:
+        if t + 1 > start:
+            out, state = model.forward_seq(xs[None, start : t + 1], state)  # type: ignore[operator]
+            start = t + 1
+        firsts.append(out[:, -1, :1])  # (1, 1): the forecast of row t+1
+        states.append(state)
+    y = torch.cat(firsts)  # (N, 1)
+    state = _cat_states(states)
     path = [y]
     for _ in range(steps - 1):
-        nxt = torch.zeros((1, 1, xs.shape[1]), dtype=xs.dtype, device=xs.device)
-        nxt[0, 0, 0] = y
+        nxt = torch.zeros((len(y), 1, xs.shape[1]), dtype=xs.dtype, device=xs.device)
+        nxt[:, 0, :1] = y
         out, state = model.forward_seq(nxt, state)  # type: ignore[operator]
-        y = out[0, -1, 0]
+        y = out[:, -1, :1]
         path.append(y)
-    return torch.stack(path)
+    paths = torch.cat(path, dim=1)  # (N, steps), in sorted order
+    return paths[torch.from_numpy(np.argsort(order, kind="stable"))]
 
 
 def fit_stateful(
