@@ -19,7 +19,7 @@ from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation.report import to_price
 from lstmcast.forecasting.calendar import next_sessions
-from lstmcast.forecasting.forecast import interval_quantiles
+from lstmcast.forecasting.intervals import interval_quantiles
 from lstmcast.prep.dataset import build_frame
 from lstmcast.store.db import Store
 from lstmcast.training.registry import load_model

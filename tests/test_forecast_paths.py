@@ -33,7 +33,7 @@ def test_finetuned_embedding_model_reloads_with_its_own_row(store: Store) -> Non
     parent_id = train(store, TINY.replace(ticker_embedding=True), _members()).model_id
     parent = load_model(store, parent_id, "BBB")
     series = Series("BBB", ar1(700, phi=0.4, seed=3)[0], "synthetic")
-    _, after, _ = run_finetune(parent, series, lr=1e-3, epochs=1)
+    _, after, _ = run_finetune(parent, series, lr=1e-3, epochs=1, allow_overlap=True)
     model_id, _ = save_trained(store, [after], after.scores, "synthetic", parent=parent_id)
     reloaded = load_model(store, model_id, "BBB")
     assert reloaded.fitted.ticker_id == 1  # BBB's row in the parent's embedding, not row 0
@@ -68,3 +68,21 @@ def test_stateful_model_forecasts_several_steps_recursively(store: Store) -> Non
     # An AR(1) with phi=0.4 decays towards zero: the path settles, it does not explode.
     steps = np.diff([0.0, *(f.log_return for f in path)])
     assert abs(steps[-1]) <= abs(steps[0]) + 1e-4
+
+
+def test_finetune_refuses_a_parent_that_saw_the_evaluation_period(store: Store) -> None:
+    from lstmcast.errors import ConfigError
+    from synth import bars_from_log_returns
+
+    rng = np.random.default_rng(4)
+    returns = rng.normal(0, 0.01, 3000)
+    early = Series("OLD", bars_from_log_returns(returns[:1500]), "synthetic")
+    parent = load_model(store, train(store, TINY, early).model_id)
+    overlapping = Series("NEW", bars_from_log_returns(returns[:1400], start="2001-06-01"), "synthetic")
+    with pytest.raises(ConfigError, match="contaminated"):
+        run_finetune(parent, overlapping, epochs=1)
+    _, after, _ = run_finetune(parent, overlapping, epochs=1, allow_overlap=True)
+    assert any("contaminated" in w for w in after.warnings)
+    later = Series("LATER", bars_from_log_returns(returns, start="2001-01-01"), "synthetic")
+    _, clean, _ = run_finetune(parent, later, epochs=1)  # its validation starts years after
+    assert not any("contaminated" in w for w in clean.warnings)

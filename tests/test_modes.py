@@ -109,7 +109,7 @@ def test_finetuning_a_global_model_beats_training_from_scratch_on_a_short_series
     report = train(Store(home), SMALL, _shared_process(4, 700, seed0=20))
     parent = load_model(Store(home), report.model_id)
     newcomer = Series("NEW", ar1(330, phi=0.5, seed=99)[0], "synthetic")
-    before, after, scratch = run_finetune(parent, newcomer, lr=1e-4, epochs=5)
+    before, after, scratch = run_finetune(parent, newcomer, lr=1e-4, epochs=5, allow_overlap=True)
     # A 33-bar test segment is too short to rank them: judge both on a long fresh path of
     # the same process (the optimum's skill is phi^2 = 0.25).
     fresh = frame_for(SMALL, ar1(3000, phi=0.5, seed=1234)[0])
@@ -156,7 +156,12 @@ def test_cli_global_train_forecast_member_backtest_and_finetune(cli: Cli, home: 
     assert fc["model_id"] == doc["model_id"] and fc["ticker"] == "MSFT"
     bt = json.loads(cli("backtest", "AAPL", "MSFT", *fast, "--folds", "2", "--json").stdout)
     assert bt["global_with"] == ["MSFT"] and bt["n_predictions"] > 0
-    ft = json.loads(cli("finetune", doc["model_id"], "MSFT", "--epochs", "1", "--json").stdout)
+    # The parent was fitted on MSFT's own validation dates: refused unless the user insists.
+    refused = cli("finetune", doc["model_id"], "MSFT", "--epochs", "1", code=1).stderr
+    assert "contaminated" in refused and "--allow-overlap" in refused
+    run = cli("finetune", doc["model_id"], "MSFT", "--epochs", "1", "--allow-overlap", "--json")
+    assert "contaminated" in run.stderr
+    ft = json.loads(run.stdout)
     assert set(ft["test"]) >= {"before", "after", "scratch", "naive"}
     assert load_model(Store(home), ft["model_id"]).manifest["parent"] == doc["model_id"]
     assert "ticker embedding" in cli("finetune", doc["model_id"], "IBM", code=1).stderr
@@ -188,7 +193,7 @@ def test_decoders_and_finetuning_do_not_leak(mode: str, home: Path) -> None:
         parent = load_model(
             Store(home), train(Store(home), cfg, Series("P", ar1(900, seed=13)[0], "synthetic")).model_id
         )
-        return run_finetune(parent, series, lr=1e-3, epochs=2)[1]
+        return run_finetune(parent, series, lr=1e-3, epochs=2, allow_overlap=True)[1]
 
     a = fit(bars)
     b = fit(_perturb_from(bars, a.frame.dates[a.segments.val_end]))

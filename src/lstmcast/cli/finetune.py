@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from lstmcast.cli.common import emit_json, fmt, guarded, interactive, out_console, pct, store_of
+from lstmcast.cli.common import emit_json, fmt, guarded, interactive, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json
 from lstmcast.cli.progress import epoch_progress
 
@@ -26,6 +26,12 @@ def finetune_cli(
     epochs: Annotated[
         int | None, typer.Option(help="Maximum epochs (default: the parent's).", show_default=False)
     ] = None,
+    allow_overlap: Annotated[
+        bool,
+        typer.Option(
+            "--allow-overlap", help="Go on (with a warning) when the parent saw this ticker's test dates."
+        ),
+    ] = False,
     as_json: Json = False,
 ) -> None:
     """Fine-tune MODEL_ID on TICKER's training segment; compare before, after, from scratch and naive."""
@@ -40,8 +46,17 @@ def finetune_cli(
         epochs or parent.config.epochs, f"{series.ticker} fine-tune", interactive()
     ) as on_epoch:
         report = finetune(
-            store, parent, series, lr=lr or FINETUNE_LR, freeze=freeze, epochs=epochs, on_epoch=on_epoch
+            store,
+            parent,
+            series,
+            lr=lr or FINETUNE_LR,
+            freeze=freeze,
+            epochs=epochs,
+            on_epoch=on_epoch,
+            allow_overlap=allow_overlap,
         )
+    for w in report.warnings:
+        warn(w)
     if as_json:
         emit_json(report)
     else:

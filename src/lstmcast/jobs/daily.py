@@ -35,7 +35,33 @@ class DailyReport:
         return [e for t in self.tickers for e in t.errors]
 
 
-def _run_one(store: Store, item: WatchItem, fetch_session: Any) -> TickerRun:
+def _exog_of(store: Store, item: WatchItem) -> tuple[str, ...]:
+    """The exogenous series the ticker's current model reads (none if it has no model yet)."""
+    from lstmcast.training.registry import load_model, newest_model_id
+
+    try:
+        return load_model(store, newest_model_id(store, item.symbol, item.model), item.symbol).config.exog
+    except LstmcastError:
+        return ()  # no usable model yet: the ticker's own run reports why
+
+
+def _fetch_exog(store: Store, items: list[WatchItem], session: Any) -> dict[str, Exception]:
+    """Fetch every exogenous series the watchlist's models read, once each, before any
+    forecast: a model with --exog must not forecast from a stale input. Returns the failures."""
+    from lstmcast.data.ingest import fetch_one
+
+    wanted = dict.fromkeys(t for item in items if item.fetch for t in _exog_of(store, item))
+    failed: dict[str, Exception] = {}
+    for ticker in wanted:
+        got = fetch_one(store, ticker, None, None, session)
+        if got.error:
+            failed[ticker] = got.error
+    return failed
+
+
+def _run_one(
+    store: Store, item: WatchItem, fetch_session: Any, exog_failed: dict[str, Exception]
+) -> TickerRun:
     from lstmcast.data.ingest import fetch_one
     from lstmcast.data.series import load_stored
     from lstmcast.forecasting.forecast import forecast
@@ -50,6 +76,10 @@ def _run_one(store: Store, item: WatchItem, fetch_session: Any) -> TickerRun:
             # Keep going on stored data; the error still reaches the exit code (cron retries).
             run.errors.append(got.error)
             notes.append(str(got.error))
+    for name in _exog_of(store, item):
+        if name in exog_failed:
+            run.errors.append(exog_failed[name])
+            notes.append(f"exog {exog_failed[name]}")
     try:
         series = load_stored(store, item.symbol)
         newest = series.bars.index[-1].date().isoformat()
@@ -83,6 +113,7 @@ def _run_one(store: Store, item: WatchItem, fetch_session: Any) -> TickerRun:
         )
         if result.retrained:
             notes.append(f"retrained as {result.model_id}")
+        notes.extend(result.warnings)
         run.model_id, run.as_of = result.model_id, result.as_of
         run.next_date, run.next_price = result.forecasts[0].date, result.forecasts[0].price
     except LstmcastError as exc:
@@ -102,4 +133,5 @@ def daily(store: Store, config: Path | None = None, fetch_session: Any = None) -
     path = config or store.home / DAILY_CONFIG
     items = load_watchlist(path)
     with run_lock(store.home / DAILY_LOCK):
-        return DailyReport([_run_one(store, item, fetch_session) for item in items])
+        exog_failed = _fetch_exog(store, items, fetch_session)
+        return DailyReport([_run_one(store, item, fetch_session, exog_failed) for item in items])

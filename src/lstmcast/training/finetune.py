@@ -33,6 +33,7 @@ class FinetuneReport:
     dm_pvalue: dict[str, float | None]
     segments: dict[str, list[str]]
     path: str
+    warnings: list[str]
 
 
 def _parent_for(parent: Any, ticker: str) -> tuple[TrainConfig, int]:
@@ -47,6 +48,29 @@ def _parent_for(parent: Any, ticker: str) -> tuple[TrainConfig, int]:
     return cfg, cfg.embedding_tickers.index(ticker) if cfg.embedding_tickers else 0
 
 
+def parent_seen_until(parent: Any) -> str:
+    """The last date of any data the parent was fitted or early-stopped on (its validation end)."""
+    segments = parent.manifest.get("segments_by_ticker") or {"": parent.manifest["segments"]}
+    return max(s["validation"][1] for s in segments.values())
+
+
+def overlap_warning(parent: Any, frame: Any, seg: Any, allow: bool) -> list[str]:
+    """Refuse (or, allowed, warn) when the parent saw dates in the new ticker's validation or
+    test period: markets move together, so its 'before' and 'after' would be judged on days
+    it had already learned from, and the comparison with scratch would flatter it."""
+    seen = parent_seen_until(parent)
+    start = str(frame.dates[seg.train_end].date())
+    if seen < start:
+        return []
+    message = (
+        f"model {parent.id} was fitted on data up to {seen}, inside this ticker's validation and"
+        f" test period (from {start}): the before/after/scratch comparison would be contaminated"
+    )
+    if not allow:
+        raise ConfigError(message + "; fine-tune a parent trained on earlier data, or pass --allow-overlap")
+    return [message]
+
+
 def run_finetune(
     parent: Any,
     series: Series,
@@ -54,14 +78,17 @@ def run_finetune(
     freeze: str = "none",
     epochs: int | None = None,
     on_epoch: Callable[[EpochLog], None] | None = None,
+    allow_overlap: bool = False,
 ) -> tuple[Trained, Trained, Trained]:
-    """(before, after, scratch) on `series`' own split; no I/O."""
+    """(before, after, scratch) on `series`' own split; no I/O. The warnings of `after` say
+    when the parent's data overlapped the evaluation period (only with `allow_overlap`)."""
     if freeze not in ("encoder", "none"):
         raise ConfigError("--freeze must be encoder or none")
     cfg, tid = _parent_for(parent, series.ticker)
     cfg = cfg.replace(epochs=epochs or cfg.epochs)
     frame = frame_for(cfg, series.bars, series.exog)
     seg = split_for(cfg, frame, series.ticker)
+    overlap = overlap_warning(parent, frame, seg, allow_overlap)
     # The parent as it is, with this ticker's own scaler (its training rows only).
     as_is = parent.fitted.replace(
         config=cfg, columns=frame.columns, scaler=fit_scaler(frame.x[: seg.train_end]), ticker_id=tid
@@ -70,6 +97,7 @@ def run_finetune(
     # Warm start from the parent's weights; the fit keeps the init's embedding row.
     after = run_training(cfg, series, on_epoch, init=as_is, lr=lr, freeze_encoder=freeze == "encoder")
     scratch = run_training(cfg.replace(embedding_tickers=()), series)
+    after.warnings[:0] = overlap
     return before, after, scratch
 
 
@@ -81,9 +109,10 @@ def finetune(
     freeze: str = "none",
     epochs: int | None = None,
     on_epoch: Callable[[EpochLog], None] | None = None,
+    allow_overlap: bool = False,
 ) -> FinetuneReport:
     parent_id = parent.id
-    before, after, scratch = run_finetune(parent, series, lr, freeze, epochs, on_epoch)
+    before, after, scratch = run_finetune(parent, series, lr, freeze, epochs, on_epoch, allow_overlap)
     model_id, path = save_trained(store, [after], after.scores, series.origin, parent=parent_id)
     t = after.scores.target
     test = {
@@ -97,14 +126,15 @@ def finetune(
     dm = {"before": before.dm_pvalue, "after": after.dm_pvalue, "scratch": scratch.dm_pvalue}
     out = after.fitted.outcome
     return FinetuneReport(
-        model_id,
-        parent_id,
-        series.ticker,
-        lr,
-        freeze,
-        len(out.history) if out else 0,
-        test,
-        dm,
-        after.segment_dates(),
-        str(path),
+        model_id=model_id,
+        parent=parent_id,
+        ticker=series.ticker,
+        lr=lr,
+        freeze=freeze,
+        epochs_run=len(out.history) if out else 0,
+        test=test,
+        dm_pvalue=dm,
+        segments=after.segment_dates(),
+        path=str(path),
+        warnings=after.warnings,
     )

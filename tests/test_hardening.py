@@ -1,0 +1,225 @@
+"""Bad input that used to slip through, damaged files, and the unattended paths that must not go quiet."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import SAMPLE, Cli
+
+HEADER = "Date,Open,High,Low,Close,Volume,Adj Close"
+
+
+def _rows(home: Path, ticker: str) -> int:
+    if not (home / "lstmcast.db").exists():
+        return 0
+    with sqlite3.connect(home / "lstmcast.db") as conn:
+        return int(conn.execute("SELECT count(*) FROM prices WHERE ticker=?", (ticker,)).fetchone()[0])
+
+
+def _csv(tmp_path: Path, body: list[str], name: str = "bad.csv") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join([HEADER, *body]) + "\n")
+    return path
+
+
+GOOD = ["2020-01-02,10,11,9,10.5,1000,10.5", "2020-01-03,10.5,11,10,10.8,1000,10.8"]
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("2020-01-06,10,11,9,inf,1000,10.5", "line 4 (2020-01-06): Close must be a finite number"),
+        ("2020-01-06,10,11,9,10.5,1000,1e308", "Adj Close is beyond any plausible price"),
+        ("2020-01-06,10,9,11,10,1000,10", "line 4 (2020-01-06): High 9 is below Low 11"),
+        ("2020-01-06,10,11,9,12,1000,12", "line 4 (2020-01-06): Close 12 is above High 11"),
+        ("2020-01-06,10,11,9,8,1000,8", "Close 8 is below Low 9"),
+        ("2030-01-02,10,11,9,10,1000,10", "line 4: 2030-01-02 is in the future"),
+    ],
+)
+def test_impossible_bars_are_refused_naming_the_line(
+    cli: Cli, home: Path, tmp_path: Path, row: str, message: str
+) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    err = cli("import", _csv(tmp_path, [*GOOD, row]), "--ticker", "IBM", code=1).stderr
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert _rows(home, "IBM") == 3270  # what was stored is untouched
+
+
+def test_implausible_moves_are_a_warning(cli: Cli, home: Path, tmp_path: Path) -> None:
+    res = cli("import", _csv(tmp_path, [*GOOD, "2020-01-06,50,60,40,55,1000,55"]), "--ticker", "X")
+    assert "moves more than 3x in one day on 2020-01-06" in res.stderr and _rows(home, "X") == 3
+
+
+def test_european_excel_files_semicolons_decimal_commas_and_utf16(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
+    body = "Date;Open;High;Low;Close;Volume;Adj Close\n2020-01-02;10,5;11,25;9,75;10,80;1.000;10,80\n"
+    body += "2020-01-03;1.010,5;1.100,0;1.000,0;1.050,25;2.000;1.050,25\n"
+    semi = tmp_path / "norsk.csv"
+    semi.write_text(body)
+    doc = json.loads(cli("import", semi, "--ticker", "EQNR.OL", "--json").stdout)
+    assert doc["rows"] == 2
+    rows = json.loads(cli("data", "EQNR.OL", "--json").stdout)
+    assert [r["close"] for r in rows] == [10.8, 1050.25] and rows[0]["volume"] == 1000
+    utf16 = tmp_path / "unicode.txt"
+    utf16.write_bytes(codecs.BOM_UTF16_LE + body.replace(";", "\t").encode("utf-16-le"))
+    assert json.loads(cli("import", utf16, "--ticker", "EQNR2", "--json").stdout)["rows"] == 2
+
+
+def test_a_store_from_a_newer_lstmcast_is_refused_untouched(cli: Cli, home: Path) -> None:
+    home.mkdir(parents=True)
+    with sqlite3.connect(home / "lstmcast.db") as conn:
+        conn.execute("PRAGMA user_version = 999")
+    before = (home / "lstmcast.db").read_bytes()
+    err = cli("data", code=1).stderr
+    assert "schema version 999, newer than this lstmcast knows" in err and "upgrade" in err
+    assert len(err.strip().splitlines()) == 1
+    assert (home / "lstmcast.db").read_bytes() == before and not (home / "lstmcast.db-wal").exists()
+
+
+def _tiny_model(cli: Cli, ticker: str = "IBM") -> str:
+    fast = ["--model", "cnn", "--window", "10", "--epochs", "1", "--channels", "4", "--json"]
+    return str(json.loads(cli("train", ticker, *fast).stdout)["model_id"])
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        (lambda d: (d / "weights.safetensors").write_bytes((d / "weights.safetensors").read_bytes()[:100]),
+         "weights.safetensors is unreadable"),
+        (lambda d: (d / "weights.safetensors").write_bytes(b""), "weights.safetensors is unreadable"),
+        (lambda d: (d / "weights.safetensors").unlink(), "weights.safetensors is missing"),
+        (lambda d: (d / "manifest.json").write_text('{"config": '), "manifest.json is unreadable"),
+        (lambda d: (d / "manifest.json").unlink(), "manifest.json is missing"),
+    ],
+)  # fmt: skip
+def test_a_damaged_model_is_named_with_what_to_do(cli: Cli, home: Path, damage: Any, says: str) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    model_id = _tiny_model(cli)
+    damage(home / "models" / model_id)
+    err = cli("forecast", "IBM", code=1).stderr
+    assert f"model {model_id} is damaged: {says}" in err and f"lstmcast models rm {model_id}" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    [listed] = json.loads(cli("models", "--json").stdout)
+    assert listed["status"].startswith("damaged: ") and says in listed["status"]
+    cli("models", "rm", model_id)
+    assert json.loads(cli("models", "--json").stdout) == []
+
+
+def test_orphaned_model_dirs_are_listed_and_removed(cli: Cli, home: Path) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    keep = _tiny_model(cli)
+    stray = home / "models" / ".ibm-cnn-20260101-000000-dead.staging"
+    stray.mkdir()
+    (stray / "weights.safetensors").write_bytes(b"half")
+    listing = cli("models")
+    assert "1 model dir(s) with no record" in listing.stderr and stray.name in listing.stderr
+    assert "removed 1 orphaned" in cli("models", "rm", "--orphans").stdout
+    assert not stray.exists() and (home / "models" / keep).exists()
+    cli("models", "rm", code=2)  # an ID or --orphans
+
+
+def test_a_constant_series_is_refused(cli: Cli, tmp_path: Path) -> None:
+    rows = [f"2020-{m:02d}-{d:02d},100,100,100,100,1000,100" for m in range(1, 13) for d in range(1, 29)]
+    err = cli("train", "--csv", _csv(tmp_path, rows, "flat.csv"), "--epochs", "1", code=1).stderr
+    assert "never changes" in err and "nan" not in err.lower()
+
+
+def test_daily_leaves_a_log_line_even_when_it_fails_at_once(cli: Cli, home: Path) -> None:
+    log = home / "logs" / "daily.log"
+    broken = home / "daily.toml"
+    home.mkdir(parents=True)
+    broken.write_text("horizn = 5\n[[ticker]]\nsymbol = 'AAPL'\n")
+    res = cli("daily", "--config", broken, "--quiet", "--log-file", log, code=1)
+    assert "line 1: unknown setting 'horizn'; did you mean 'horizon'?" in res.stderr
+    text = log.read_text()
+    assert "horizn" in text and text.strip().endswith("exit 1")
+    empty = home / "empty.toml"
+    empty.write_text("horizon = 2\n")
+    res = cli("daily", "--config", empty, "--log-file", log, code=1)
+    assert "no [[ticker]] entries" in res.stderr  # brackets shown as written, not eaten as markup
+    assert log.read_text().count(" exit 1") == 2
+    (home / "lstmcast.db").write_text("not a database")
+    (home / "ok.toml").write_text("[[ticker]]\nsymbol = 'AAPL'\nfetch = false\n")
+    cli("daily", "--config", home / "ok.toml", "--quiet", "--log-file", log, code=1)
+    assert "not a readable lstmcast store" in log.read_text() and log.read_text().count(" exit 1") == 3
+
+
+def test_watchlist_values_of_the_wrong_type_name_their_line(cli: Cli, home: Path) -> None:
+    home.mkdir(parents=True)
+    bad = home / "w.toml"
+    bad.write_text("[[ticker]]\nsymbol = 'AAPL'\n\n[[ticker]]\nsymbol = 'MSFT'\nhorizon = 'five'\n")
+    assert "line 6: horizon must be an integer, got 'five'" in cli("daily", "--config", bad, code=1).stderr
+
+
+def test_forecast_calendar_follows_the_exchange_suffix_and_stale_exog_is_warned(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "EQNR.OL")
+    _tiny_model(cli, "EQNR.OL")
+    doc = json.loads(cli("forecast", "EQNR.OL", "--json").stdout)
+    assert doc["calendar"] == "XOSL"
+    assert doc["last_close"] == pytest.approx(202.91) and doc["forecasts"][0]["close"] > 150  # quoted units
+    lines = (SAMPLE / "MSFT.csv").read_text().splitlines()
+    (tmp_path / "msft.csv").write_text("\n".join(lines[:-5]) + "\n")  # ends five bars early
+    cli("import", tmp_path / "msft.csv", "--ticker", "MSFT")
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    fast = ["--model", "cnn", "--window", "10", "--epochs", "1", "--channels", "4"]
+    cli("train", "IBM", *fast, "--exog", "MSFT")
+    assert "exog MSFT ends on 2013-02-22, before IBM's last bar 2013-03-01" in cli("forecast", "IBM").stderr
+
+
+def test_daily_fetches_the_exogenous_series_its_models_read(
+    cli: Cli, home: Path, fake_yahoo: Any, tmp_path: Path
+) -> None:
+    from lstmcast.sources.csvfile import read_price_csv
+
+    lines = (SAMPLE / "MSFT.csv").read_text().splitlines()
+    (tmp_path / "msft.csv").write_text("\n".join(lines[:-5]) + "\n")
+    cli("import", tmp_path / "msft.csv", "--ticker", "MSFT")
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    fast = ["--model", "cnn", "--window", "10", "--epochs", "1", "--channels", "4"]
+    cli("train", "IBM", *fast, "--exog", "MSFT")
+    fake_yahoo.bars["IBM"] = read_price_csv(SAMPLE / "IBM.csv").bars
+    fake_yahoo.bars["MSFT"] = read_price_csv(SAMPLE / "MSFT.csv").bars
+    (home / "w.toml").write_text("[[ticker]]\nsymbol = 'IBM'\nmodel = 'cnn'\nretrain_if_older = 0\n")
+    doc = json.loads(cli("daily", "--config", home / "w.toml", "--json").stdout)
+    assert doc["exit_code"] == 0 and "exog" not in doc["tickers"][0]["detail"]
+    assert "MSFT" in {symbol for symbol, _ in fake_yahoo.chart_requests}
+    assert _rows(home, "MSFT") == 3270
+
+
+@pytest.mark.parametrize("bad", ["inf", "-1"])
+def test_train_from_csv_checks_the_file_like_import_does(cli: Cli, tmp_path: Path, bad: str) -> None:
+    rows = [*GOOD, f"2020-01-06,10,11,9,{bad},1000,10"]
+    assert "line 4" in cli("train", "--csv", _csv(tmp_path, rows), code=1).stderr
+
+
+def test_ledger_scores_the_kth_real_bar_when_a_session_did_not_happen(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
+    lines = (SAMPLE / "AAPL.csv").read_text().splitlines()
+    early = [lines[0]] + [ln for ln in lines[1:] if ln[:10] <= "2013-02-27"]
+    (tmp_path / "early.csv").write_text("\n".join(early) + "\n")
+    cli("import", tmp_path / "early.csv", "--ticker", "AAPL")
+    _tiny_model(cli, "AAPL")
+    doc = json.loads(cli("forecast", "AAPL", "--horizon", "2", "--json").stdout)
+    assert [f["date"] for f in doc["forecasts"]] == ["2013-02-28", "2013-03-01"]
+    # 2013-02-28 turns out to be an unscheduled closure: no bar that day.
+    (tmp_path / "closed.csv").write_text(
+        "\n".join(ln for ln in lines if not ln.startswith("2013-02-28")) + "\n"
+    )
+    with sqlite3.connect(home / "lstmcast.db") as conn:
+        conn.execute("DELETE FROM prices WHERE ticker = 'AAPL' AND date = '2013-02-28'")
+    cli("import", tmp_path / "closed.csv", "--ticker", "AAPL")
+    rows = json.loads(cli("ledger", "AAPL", "--json").stdout)["rows"]
+    step1, step2 = rows
+    assert step1["realised_date"] == "2013-03-01" and step1["date_moved"] is True  # the next real bar
+    assert step1["realised"] == pytest.approx(56.137353, rel=1e-6)  # the 2013-03-01 adjusted close
+    assert step2["realised"] is None  # only one bar has happened since: still pending
