@@ -86,3 +86,20 @@ def test_finetune_refuses_a_parent_that_saw_the_evaluation_period(store: Store) 
     later = Series("LATER", bars_from_log_returns(returns, start="2001-01-01"), "synthetic")
     _, clean, _ = run_finetune(parent, later, epochs=1)  # its validation starts years after
     assert not any("contaminated" in w for w in clean.warnings)
+
+
+def test_one_step_models_are_evaluated_20_steps_out_and_no_further(store: Store) -> None:
+    from lstmcast.errors import ConfigError
+    from lstmcast.training.run import EXTENDED_STEPS
+
+    series = Series("AAA", ar1(700, phi=0.4, seed=1)[0], "synthetic")
+    loaded = load_model(store, train(store, TINY, series).model_id)
+    residuals = loaded.residuals()
+    assert len(residuals) == EXTENDED_STEPS == 20
+    # Measured, not assumed: the k-step errors of the recursive path spread like k steps do.
+    spread = [float(np.std(r)) for r in residuals]
+    assert spread[19] > 2.5 * spread[0] and len(residuals[19]) == len(residuals[0]) - 19
+    _, _, path = predict_path(loaded, series, 20, "XNYS")
+    assert len(path) == 20
+    with pytest.raises(ConfigError, match="evaluated out of sample up to 20 step"):
+        predict_path(loaded, series, 21, "XNYS")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from lstmcast.cli.common import (
@@ -98,7 +99,7 @@ def render_daily(report: Any, as_json: bool, quiet: bool, code: int) -> None:
             t.next_date or "–",
             f"{t.next_price:,.2f}" if t.next_price else "–",
             t.model_id or "–",
-            t.detail,
+            escape(t.detail),
         )
     out_console().print(table)
 
