@@ -82,7 +82,7 @@ def render(doc: dict[str, Any]) -> None:
             pct(m["skill_vs_naive"], 2),
             fmt(m["rmse"], 5),
             pct(mp["mape"], 2).lstrip("+"),
-            fmt(mp["mase"], 3),
+            fmt(m["mase"], 3),
             fmt(m["rel_mae"], 3),
             pct(m["directional_accuracy"]).lstrip("+"),
             fmt(f["dm_pvalue"], 3),

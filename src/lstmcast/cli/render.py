@@ -43,8 +43,8 @@ def metrics_table(title: str, target: dict[str, Any], price: dict[str, Any], tar
             fmt(p["mae"], 2),
             fmt(p["rmse"], 2),
             pct(p["mape"], 2).lstrip("+"),
-            fmt(p["mase"], 3),
-            fmt(p["rel_mae"], 3),
+            fmt(t["mase"], 3),  # in target units: scale-free whatever the price level did
+            fmt(t["rel_mae"], 3),
             pct(t["directional_accuracy"]).lstrip("+") if t["directional_accuracy"] is not None else "–",
             _p(t["directional_pvalue"]),
             pct(t["skill_vs_naive"], 2),
