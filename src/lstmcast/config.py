@@ -133,6 +133,7 @@ class TrainConfig:
 
 
 SCHEMES = ("expanding", "sliding")
+INTERVAL_METHODS = ("empirical", "scaled", "aci")  # see evaluation/intervals.py
 RULES = ("long_flat", "long_short")
 TRADING_DAYS = 252
 
@@ -151,6 +152,9 @@ class BacktestConfig:
     rule: str = setting("long_flat", "Trading rule: long_flat or long_short.")
     threshold: float = setting(0.0, "Minimum forecast log return to take a position.")
     cost_bps: float = setting(5.0, "Cost per unit of turnover, in basis points.")
+    intervals: str = setting(
+        "aci", "Interval method: empirical, scaled (by EWMA volatility) or aci (scaled, adapted online)."
+    )
 
     def validate(self) -> BacktestConfig:
         checks = [
@@ -161,6 +165,10 @@ class BacktestConfig:
             (self.retrain_every >= 0 and self.seeds >= 1, "--retrain-every must be >= 0 and --seeds >= 1"),
             (self.rule in RULES, f"unknown rule {self.rule!r}; choose long_flat or long_short"),
             (self.threshold >= 0 and self.cost_bps >= 0, "--threshold and --cost-bps must be >= 0"),
+            (
+                self.intervals in INTERVAL_METHODS,
+                f"unknown interval method {self.intervals!r}; choose {', '.join(INTERVAL_METHODS)}",
+            ),
         ]
         for ok, message in checks:
             if not ok:

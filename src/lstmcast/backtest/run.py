@@ -11,9 +11,18 @@ import numpy as np
 
 from lstmcast.backtest.strategy import Simulation, positions_from, simulate
 from lstmcast.backtest.walkforward import WalkForward, walk_forward
-from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.config import INTERVAL_LEVELS, BacktestConfig, TrainConfig
 from lstmcast.data.series import Series
-from lstmcast.evaluation.report import BlockForecasts, Scores, dm_vs_naive, score_block, to_price
+from lstmcast.evaluation.intervals import OnlineIntervals, online_intervals, score_intervals
+from lstmcast.evaluation.report import (
+    BlockForecasts,
+    Scores,
+    dm_vs_naive,
+    origin_sigma,
+    path_errors,
+    score_block,
+    to_price,
+)
 from lstmcast.prep.dataset import Frame
 from lstmcast.training.inputs import frame_for
 
@@ -26,6 +35,8 @@ class SeedOutcome:
     dm_pvalue: float
     strategy: Simulation
     buy_and_hold: Simulation
+    intervals: OnlineIntervals
+    interval_scores: dict[str, Any]  # "80" -> scores of the one-step intervals at that level
 
 
 @dataclass
@@ -72,6 +83,7 @@ class BacktestResult:
                 str(self.frame.dates[r.wf.at[-1] + 1].date()),
             ],
             "across_seeds": self.across_seeds,
+            "intervals": r.interval_scores,
         }
 
 
@@ -92,7 +104,36 @@ def score_seed(frame: Frame, wf: WalkForward, bt: BacktestConfig) -> SeedOutcome
     forecast = step1_log_return(frame, wf.at, wf.preds["model"])
     strat = simulate(positions_from(forecast, bt.rule, bt.threshold), realised, bt.cost_bps)
     hold = simulate(np.ones(len(wf.at)), realised, bt.cost_bps)
-    return SeedOutcome(wf, scores, stat, p, strat, hold)
+    intervals, interval_scores = walk_forward_intervals(frame, wf, bt.intervals)
+    return SeedOutcome(wf, scores, stat, p, strat, hold, intervals, interval_scores)
+
+
+def walk_forward_intervals(
+    frame: Frame,
+    wf: WalkForward,
+    method: str,
+    levels: tuple[float, ...] = INTERVAL_LEVELS,
+    shrink: float | None = None,
+) -> tuple[OnlineIntervals, dict[str, Any]]:
+    """Intervals for every walk-forward forecast, each built bar by bar from errors already
+    realised at its origin (seeded by the first fit's validation errors), and how the
+    one-step ones did at each level."""
+    errors = path_errors(frame, wf.at, wf.preds["model"])
+    sigma = origin_sigma(frame, wf.at, shrink)
+    seed_err = path_errors(frame, wf.seed_at, wf.seed_preds)
+    seed_err = np.where(
+        wf.seed_at[:, None] + np.arange(1, errors.shape[1] + 1) < wf.at[0] + 1, seed_err, np.nan
+    )
+    online = online_intervals(
+        wf.at, errors, sigma, seed_err, origin_sigma(frame, wf.seed_at, shrink), method, levels
+    )
+    scores: dict[str, Any] = {"method": method}
+    for level in levels:
+        label = f"{level * 100:g}"
+        scores[label] = score_intervals(
+            online.lower[level][:, 0], online.upper[level][:, 0], errors[:, 0], sigma, level
+        )
+    return online, scores
 
 
 def _summary(runs: list[SeedOutcome]) -> dict[str, dict[str, dict[str, float]]]:

@@ -113,6 +113,16 @@ class WalkForward:
     scale: tuple[np.ndarray, np.ndarray] | None = None  # in-sample naive MAE behind each origin
     folds: list[FoldResult] = field(default_factory=list)
     fits: list[Fitted] = field(default_factory=list)  # the last fit of each fold
+    # The first fit's validation origins and their forecasts: out-of-sample errors known before
+    # the first cutoff, the calibration set that intervals start from.
+    seed_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    seed_preds: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
+
+
+def validation_origins(cfg: TrainConfig, lo: int, cutoff: int) -> np.ndarray:
+    """The origins a fit on rows [lo, cutoff) validated on (early stopping), in frame rows."""
+    train_end, val_end = fit_split(cfg, cutoff - lo)
+    return lo + Segments(train_end, val_end, val_end).origins(cfg.window, cfg.horizon)["val"]
 
 
 FitFn = Callable[[TrainConfig, Frame, int, int, Fitted | None], Fitted]
@@ -135,6 +145,7 @@ def walk_forward(cfg: TrainConfig, frame: Frame, bt: BacktestConfig, fit: FitFn 
     folds = plan_folds(frame, cfg, bt)
     parts: dict[str, list[np.ndarray]] = {"model": [], "naive": [], "drift": [], "linear": []}
     ats, fold_ids, results, fits = [], [], [], []
+    seed_at, seed_preds = np.zeros(0, dtype=np.int64), np.zeros((0, cfg.horizon))
     scales: list[BlockForecasts] = []
     for fold in folds:
         step = bt.retrain_every or (fold.end - fold.cutoff)
@@ -144,6 +155,9 @@ def walk_forward(cfg: TrainConfig, frame: Frame, bt: BacktestConfig, fit: FitFn 
         for start in range(fold.cutoff, fold.end, step):
             lo = max(0, start - bt.train_size) if bt.scheme == "sliding" else 0
             fitted = fit(cfg, frame, lo, start, fitted)
+            if not len(seed_at):
+                seed_at = validation_origins(cfg, lo, start)
+                seed_preds = fitted.predict(frame, seed_at)
             at = block_origins(fold, frame.n, cfg.horizon, start, min(start + step, fold.end))
             if len(at) == 0:
                 continue
@@ -181,4 +195,5 @@ def walk_forward(cfg: TrainConfig, frame: Frame, bt: BacktestConfig, fit: FitFn 
     wf.preds = {k: np.concatenate(v) for k, v in parts.items()}
     wf.scale = concat_scales(scales)
     wf.folds, wf.fits = results, fits
+    wf.seed_at, wf.seed_preds = seed_at, seed_preds
     return wf

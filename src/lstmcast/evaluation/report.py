@@ -148,3 +148,25 @@ def dm_vs_naive(frame: Frame, block: BlockForecasts) -> tuple[float, float]:
     y_model, y_naive = block.by_name["model"], block.by_name["naive"]
     truth = targets(frame.x[:, 0], y_model.shape[1], block.at)
     return diebold_mariano(y_model - truth, y_naive - truth, y_model.shape[1])
+
+
+def path_errors(frame: Frame, at: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(N, H) log(actual price / forecast price) k+1 bars after each origin; NaN past the data.
+    The errors intervals are calibrated on."""
+    forecast = to_price(frame, at, y)
+    rows = at[:, None] + np.arange(1, y.shape[1] + 1)[None, :]
+    known = rows <= frame.n - 1
+    actual = np.where(known, frame.price[np.minimum(rows, frame.n - 1)], np.nan)
+    return np.log(actual / forecast)
+
+
+def daily_returns(frame: Frame) -> np.ndarray:
+    """Log returns of the adjusted close on each row (0 on the first, which has no predecessor)."""
+    return np.concatenate([[0.0], np.diff(np.log(frame.price))])
+
+
+def origin_sigma(frame: Frame, at: np.ndarray, shrink: float | None = None) -> np.ndarray:
+    """EWMA volatility known at each origin's close (returns up to that row only)."""
+    from lstmcast.evaluation.intervals import EWMA_SHRINK, ewma_sigma
+
+    return ewma_sigma(daily_returns(frame), shrink=EWMA_SHRINK if shrink is None else shrink)[at]
