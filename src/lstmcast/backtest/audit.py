@@ -13,9 +13,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lstmcast.backtest.walkforward import FitFn, fit_fold, plan_folds
-from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.backtest.walkforward import FitFn, fit_fold, plan_folds, validation_origins
+from lstmcast.config import INTERVAL_LEVELS, BacktestConfig, TrainConfig
 from lstmcast.data.series import Series
+from lstmcast.evaluation.intervals import online_intervals
+from lstmcast.evaluation.report import origin_sigma, path_errors
+from lstmcast.prep.dataset import Frame
+from lstmcast.training.fitted import Fitted
 from lstmcast.training.inputs import frame_for
 
 
@@ -26,10 +30,16 @@ class FoldAudit:
     scaler_identical: bool
     weights_identical: bool
     forecast_identical: bool
+    interval_identical: bool = True  # the interval made at the cutoff (volatility, errors, ACI)
 
     @property
     def clean(self) -> bool:
-        return self.scaler_identical and self.weights_identical and self.forecast_identical
+        return (
+            self.scaler_identical
+            and self.weights_identical
+            and self.forecast_identical
+            and self.interval_identical
+        )
 
 
 @dataclass
@@ -51,6 +61,7 @@ class AuditReport:
                     ("scaler statistics", f.scaler_identical),
                     ("fitted weights", f.weights_identical),
                     ("the forecast made at the cutoff", f.forecast_identical),
+                    ("the interval made at the cutoff", f.interval_identical),
                 )
                 if not ok
             ]
@@ -108,6 +119,32 @@ def audit(cfg: TrainConfig, bt: BacktestConfig, series: Series, fit: FitFn | Non
                 ),
                 _same_state(a.state, b.state),
                 bool(np.array_equal(a.predict(frame, at), b.predict(other, at))),
+                bool(
+                    np.array_equal(
+                        _cutoff_interval(cfg, bt, frame, a, lo, fold.cutoff),
+                        _cutoff_interval(cfg, bt, other, b, lo, fold.cutoff),
+                        equal_nan=True,
+                    )
+                ),
             )
         )
     return report
+
+
+def _cutoff_interval(
+    cfg: TrainConfig, bt: BacktestConfig, frame: Frame, fitted: Fitted, lo: int, cutoff: int
+) -> np.ndarray:
+    """The interval bounds the walk-forward would give at the cutoff's first origin: from the
+    fit's validation errors and the volatility known then (nothing after the cutoff)."""
+    seed_at = validation_origins(cfg, lo, cutoff)
+    origin = np.array([cutoff - 1])
+    online = online_intervals(
+        origin,
+        np.full((1, cfg.horizon), np.nan),  # its outcome is in the future
+        origin_sigma(frame, origin),
+        path_errors(frame, seed_at, fitted.predict(frame, seed_at)),
+        origin_sigma(frame, seed_at),
+        bt.intervals,
+        INTERVAL_LEVELS,
+    )
+    return np.stack([np.stack([online.lower[lv], online.upper[lv]]) for lv in INTERVAL_LEVELS])

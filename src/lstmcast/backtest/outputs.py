@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,8 +69,8 @@ def write_outputs(result: BacktestResult, out_dir: Path) -> list[Path]:
 
 
 def plot(result: BacktestResult, path: Path) -> Path:
-    """Four panels: actual vs forecast price, cumulative error advantage over naive, equity vs
-    buy-and-hold, drawdown."""
+    """Five panels: actual vs forecast price, cumulative error advantage over naive, rolling
+    interval coverage against its nominal level, equity vs buy-and-hold, drawdown."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -80,9 +81,9 @@ def plot(result: BacktestResult, path: Path) -> Path:
     eq = equity_frame(result)
     dates = pd.to_datetime(pred["date"])
     fig, axes = plt.subplots(
-        4, 1, figsize=(11, 11), sharex=True, gridspec_kw={"height_ratios": [3, 1.5, 2, 1]}
+        5, 1, figsize=(11, 13), sharex=True, gridspec_kw={"height_ratios": [3, 1.5, 1.5, 2, 1]}
     )
-    price_ax, gain_ax, eq_ax, dd_ax = axes
+    price_ax, gain_ax, cover_ax, eq_ax, dd_ax = axes
     ax = price_ax
     ax.plot(dates, pred["actual"], color="black", lw=1.2, label="actual")
     ax.plot(dates, pred["model"], color="tab:blue", lw=0.9, label=f"{result.config.model} forecast")
@@ -107,6 +108,7 @@ def plot(result: BacktestResult, path: Path) -> Path:
     gain_ax.set_title(
         "cumulative squared-error advantage over naive in return units (up = model better)", fontsize=9
     )
+    _coverage_panel(cover_ax, dates, result)
     eq_ax.plot(dates, eq["buy_and_hold"], color="black", lw=1.0, label="buy and hold")
     eq_ax.plot(
         dates,
@@ -135,3 +137,22 @@ def plot(result: BacktestResult, path: Path) -> Path:
     plt.close(fig)
     atomic_write_bytes(path, buf.getvalue())
     return path
+
+
+ROLLING_COVERAGE = 250  # bars: about a trading year
+
+
+def _coverage_panel(ax: Any, dates: pd.Series, result: BacktestResult) -> None:
+    """Rolling coverage of the one-step intervals, each level against its nominal line."""
+    run = result.first
+    actual = np.log(
+        result.frame.price[run.wf.at + 1] / to_price(result.frame, run.wf.at, run.wf.preds["model"])[:, 0]
+    )
+    for level, color in zip(run.intervals.levels, ("tab:blue", "tab:purple"), strict=False):
+        inside = (actual >= run.intervals.lower[level][:, 0]) & (actual <= run.intervals.upper[level][:, 0])
+        rolling = pd.Series(inside.astype(float)).rolling(ROLLING_COVERAGE, min_periods=ROLLING_COVERAGE // 2)
+        ax.plot(dates, rolling.mean().to_numpy() * 100, color=color, lw=1.0, label=f"{level:.0%} interval")
+        ax.axhline(level * 100, color=color, lw=0.7, ls="--")
+    ax.set_ylabel(f"coverage %\n(rolling {ROLLING_COVERAGE})")
+    ax.set_title(f"interval coverage ({run.intervals.method}) against nominal (dashed)", fontsize=9)
+    ax.legend(loc="lower left", fontsize=8)

@@ -130,7 +130,41 @@ def render(doc: dict[str, Any]) -> None:
             f(b[key]) if b[key] is not None else "–",
         )
     con.print(st)
+    con.print(intervals_table(doc["intervals"]))
     con.print(f"model: {verdict(doc['pooled']['model']['skill_vs_naive'], doc['dm_pvalue'])}")
+
+
+def intervals_table(iv: dict[str, Any]) -> Table:
+    """One row per level: did the one-step intervals keep their promise, calm or turbulent?"""
+    t = Table(
+        "level",
+        "coverage",
+        "calm",
+        "middle",
+        "turbulent",
+        "width",
+        "Winkler",
+        "Kupiec p",
+        "Christoffersen p",
+        title=f"one-step intervals ({iv['method']}), coverage by tercile of ex-ante volatility",
+        title_justify="left",
+    )
+    for label, s in iv.items():
+        if label == "method":
+            continue
+        calm, mid, turb = (pct(v).lstrip("+") for v in s["coverage_by_vol_tercile"])
+        t.add_row(
+            f"{label}%",
+            pct(s["coverage"]).lstrip("+"),
+            calm,
+            mid,
+            turb,
+            pct(s["width"], 2).lstrip("+"),
+            fmt(s["winkler"], 4),
+            fmt(s["kupiec_p"], 3),
+            fmt(s["christoffersen_p"], 3),
+        )
+    return t
 
 
 @guarded
@@ -163,6 +197,7 @@ def render_audit(report: Any) -> None:
         "scaler",
         "weights",
         "forecast at cutoff",
+        "interval at cutoff",
         title=f"{report.ticker} leakage audit",
     )
 
@@ -171,7 +206,12 @@ def render_audit(report: Any) -> None:
 
     for f in report.folds:
         t.add_row(
-            str(f.fold), f.cutoff, ok(f.scaler_identical), ok(f.weights_identical), ok(f.forecast_identical)
+            str(f.fold),
+            f.cutoff,
+            ok(f.scaler_identical),
+            ok(f.weights_identical),
+            ok(f.forecast_identical),
+            ok(f.interval_identical),
         )
     out_console().print(t)
     out_console().print(
