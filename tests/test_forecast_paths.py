@@ -49,8 +49,8 @@ def test_recursive_extension_keeps_the_members_embedding_row(store: Store) -> No
     for i, member in enumerate(_members()):
         loaded = load_model(store, model_id, member.ticker)
         assert loaded.fitted.ticker_id == i
-        _, _, one = predict_path(loaded, member, 1, "XNYS")
-        _, _, three = predict_path(loaded, member, 3, "XNYS")
+        one = predict_path(loaded, member, 1, "XNYS").forecasts
+        three = predict_path(loaded, member, 3, "XNYS").forecasts
         assert len(three) == 3
         # Step 1 of the recursive path is the one-step forecast itself, for every member.
         assert three[0].log_return == pytest.approx(one[0].log_return, rel=1e-6, abs=1e-12)
@@ -60,8 +60,8 @@ def test_stateful_model_forecasts_several_steps_recursively(store: Store) -> Non
     series = Series("AAA", ar1(700, phi=0.4, seed=1)[0], "synthetic")
     model_id = train(store, TINY.replace(model="lstm", stateful=True), series).model_id
     loaded = load_model(store, model_id)
-    _, _, one = predict_path(loaded, series, 1, "XNYS")
-    _, _, path = predict_path(loaded, series, 4, "XNYS")
+    one = predict_path(loaded, series, 1, "XNYS").forecasts
+    path = predict_path(loaded, series, 4, "XNYS").forecasts
     assert [f.step for f in path] == [1, 2, 3, 4]
     assert path[0].log_return == pytest.approx(one[0].log_return, rel=1e-6, abs=1e-12)
     assert all(np.isfinite(f.price) and f.lower_95 < f.price < f.upper_95 for f in path)
@@ -99,7 +99,7 @@ def test_one_step_models_are_evaluated_20_steps_out_and_no_further(store: Store)
     # Measured, not assumed: the k-step errors of the recursive path spread like k steps do.
     spread = [float(np.std(r)) for r in residuals]
     assert spread[19] > 2.5 * spread[0] and len(residuals[19]) == len(residuals[0]) - 19
-    _, _, path = predict_path(loaded, series, 20, "XNYS")
+    path = predict_path(loaded, series, 20, "XNYS").forecasts
     assert len(path) == 20
     with pytest.raises(ConfigError, match="evaluated out of sample up to 20 step"):
         predict_path(loaded, series, 21, "XNYS")

@@ -134,6 +134,8 @@ class TrainConfig:
 
 SCHEMES = ("expanding", "sliding")
 INTERVAL_METHODS = ("empirical", "scaled", "aci")  # see evaluation/intervals.py
+# The default, by benchmarks/bench_intervals.py: the only one calibrated in calm and turbulent markets.
+DEFAULT_INTERVALS = "aci"
 RULES = ("long_flat", "long_short")
 TRADING_DAYS = 252
 
@@ -153,7 +155,8 @@ class BacktestConfig:
     threshold: float = setting(0.0, "Minimum forecast log return to take a position.")
     cost_bps: float = setting(5.0, "Cost per unit of turnover, in basis points.")
     intervals: str = setting(
-        "aci", "Interval method: empirical, scaled (by EWMA volatility) or aci (scaled, adapted online)."
+        DEFAULT_INTERVALS,
+        "Interval method: empirical, scaled (by EWMA volatility) or aci (scaled, adapted online).",
     )
 
     def validate(self) -> BacktestConfig:

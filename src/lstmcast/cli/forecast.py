@@ -10,6 +10,7 @@ from rich.table import Table
 
 from lstmcast.cli.common import emit_json, fmt, guarded, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json
+from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_METHODS
 
 
 def _levels(text: str) -> tuple[float, ...]:
@@ -53,6 +54,10 @@ def forecast_cli(
             show_default=False,
         ),
     ] = None,
+    intervals: Annotated[
+        str,
+        typer.Option(help="Interval method: empirical, scaled (by EWMA volatility) or aci (adapted online)."),
+    ] = DEFAULT_INTERVALS,
     retrain_if_older: Annotated[
         int | None,
         typer.Option(
@@ -73,7 +78,15 @@ def forecast_cli(
         raise typer.BadParameter("give stored TICKER(s) or --csv PATH")
     store = store_of(ctx)
     names: list[str | None] = list(tickers) if tickers else [None]
-    options = dict(model=model, horizon=horizon, calendar=calendar, retrain_if_older=retrain_if_older)
+    if intervals not in INTERVAL_METHODS:
+        raise typer.BadParameter(f"choose {', '.join(INTERVAL_METHODS)}", param_hint="--intervals")
+    options = dict(
+        model=model,
+        horizon=horizon,
+        calendar=calendar,
+        retrain_if_older=retrain_if_older,
+        intervals=intervals,
+    )
     results = [
         forecast(store, t, model_id=model_id, csv=csv, levels=_levels(levels), **options)  # type: ignore[arg-type]
         for t in names
@@ -105,6 +118,9 @@ def render_forecasts(results: list[Any], in_ledger: bool) -> None:
             bands = (f"{lo:,.2f} .. {hi:,.2f}" for lo, hi in f.intervals.values())
             t.add_row(f.date, fmt(f.price, 2), pct(f.log_return, 2), *bands, fmt(f.close, 2))
         con.print(t)
+        if r.sigma is not None:
+            vs = f", {r.sigma_ratio:.1f}x its 1-year median" if r.sigma_ratio else ""
+            con.print(f"intervals: {r.interval_method}; daily volatility {r.sigma:.2%}{vs}")
         if r.last_close and abs(r.last_close / r.last_price - 1) > 0.01:
             con.print(
                 "prices are adjusted closes (dividends and splits folded in), as the model sees them;"
@@ -167,6 +183,38 @@ def render_ledger(report: Any, rows: int) -> None:
             pct(x.coverage_95).lstrip("+"),
         )
     con.print(s)
+    live = [x for x in report.summary if x.intervals]
+    if live:
+        iv = Table(
+            "ticker",
+            "model",
+            "level",
+            "n",
+            "coverage",
+            "calm",
+            "middle",
+            "turbulent",
+            "width",
+            "Kupiec p",
+            title="live one-step intervals, coverage by tercile of the volatility at each origin",
+            title_justify="left",
+        )
+        for x in live:
+            for label, sc in x.intervals.items():
+                calm, mid, turb = (pct(v).lstrip("+") for v in sc["coverage_by_vol_tercile"])
+                iv.add_row(
+                    x.ticker,
+                    x.model_id,
+                    f"{label}%",
+                    str(sc["n"]),
+                    pct(sc["coverage"]).lstrip("+"),
+                    calm,
+                    mid,
+                    turb,
+                    pct(sc["width"], 2).lstrip("+"),
+                    fmt(sc["kupiec_p"], 3),
+                )
+        con.print(iv)
     t = Table(
         "ticker",
         "as of",

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from lstmcast.config import INTERVAL_LEVELS, STALE_AFTER_DAYS
+from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_LEVELS, STALE_AFTER_DAYS
 from lstmcast.data.series import Series, load_csv, load_stored
 from lstmcast.errors import ConfigError, DataError
+from lstmcast.evaluation.report import daily_returns
 from lstmcast.forecasting.calendar import next_sessions
-from lstmcast.forecasting.intervals import interval_quantiles
+from lstmcast.forecasting.intervals import interval_bounds, volatility_now
+from lstmcast.forecasting.ledger import update_aci
 from lstmcast.store.db import Store
 from lstmcast.store.ledger import record
 from lstmcast.tickers import exchange_of
@@ -51,6 +53,9 @@ class ForecastResult:
     warnings: list[str] = field(default_factory=list)
     levels: list[float] = field(default_factory=lambda: list(INTERVAL_LEVELS))
     last_close: float | None = None  # the last quoted close (what a quote screen shows)
+    interval_method: str = DEFAULT_INTERVALS
+    sigma: float | None = None  # EWMA volatility of daily returns now
+    sigma_ratio: float | None = None  # ... over its median of the last year: why the band is wide
 
 
 def _label(level: float) -> str:
@@ -70,15 +75,27 @@ def _for_horizon(loaded: LoadedModel, horizon: int) -> Fitted:
     return f.replace(config=f.config.replace(decoder="recursive", horizon=horizon))
 
 
+@dataclass
+class PathForecast:
+    as_of: str
+    last: float  # the last adjusted close
+    forecasts: list[Forecast]
+    method: str  # the interval method used
+    sigma: float  # EWMA volatility of daily returns at the last bar
+    sigma_ratio: float | None  # sigma over its median of the last year
+
+
 def predict_path(
     loaded: LoadedModel,
     series: Series,
     horizon: int,
     calendar: str,
     levels: tuple[float, ...] = INTERVAL_LEVELS,
-) -> tuple[str, float, list[Forecast]]:
+    method: str = DEFAULT_INTERVALS,
+    alphas: dict[tuple[float, int], float] | None = None,
+) -> PathForecast:
     """Forecast `horizon` trading days after the newest bar, with the 80/95% intervals the
-    ledger keeps and any other `levels` asked for."""
+    ledger keeps and any other `levels` asked for, made by `method` (ACI: at `alphas`)."""
     fitted = _for_horizon(loaded, horizon)
     frame = frame_for(fitted.config, series.bars, series.exog)
     if frame.n < fitted.config.window:
@@ -93,7 +110,10 @@ def predict_path(
     as_of = frame.dates[-1].date()
     days = next_sessions(as_of, horizon, calendar)
     every = tuple(dict.fromkeys((*INTERVAL_LEVELS, *levels)))  # the ledger's two first, no repeats
-    q = interval_quantiles(loaded.residuals(), horizon, every, loaded.id)
+    sigma, ratio = volatility_now(daily_returns(frame))
+    scaled = loaded.scaled_residuals()
+    used = method if scaled is not None else "empirical"  # a model saved before 0.2 kept no scaled errors
+    q = interval_bounds(used, loaded.residuals(), scaled, horizon, every, sigma, alphas, loaded.id)
     # Adjusted prices sit below quoted ones by the dividends and splits since; show both.
     quoted = float(series.bars["close"].iloc[-1])
     to_quoted = quoted / float(series.bars["adj_close"].iloc[-1]) if np.isfinite(quoted) else None
@@ -120,7 +140,7 @@ def predict_path(
                 close=None if to_quoted is None else centre * to_quoted,
             )
         )
-    return as_of.isoformat(), last, out
+    return PathForecast(as_of.isoformat(), last, out, used, sigma, ratio)
 
 
 def forecast(
@@ -133,6 +153,7 @@ def forecast(
     retrain_if_older: int | None = None,
     csv: Path | None = None,
     levels: tuple[float, ...] = INTERVAL_LEVELS,
+    intervals: str = DEFAULT_INTERVALS,
 ) -> ForecastResult:
     """Forecast from the newest bar, retraining first if asked and stale, and log to the ledger.
 
@@ -170,7 +191,13 @@ def forecast(
         loaded = load_model(store, model_id, series.ticker)
     calendar = calendar or exchange_of(series.ticker)[0]
     warnings = stale_exog(series)
-    as_of, last, steps = predict_path(loaded, series, horizon, calendar, levels)
+    alphas = update_aci(store, model_id, series.ticker) if intervals == "aci" and csv is None else None
+    path = predict_path(loaded, series, horizon, calendar, levels, intervals, alphas)
+    as_of, last, steps = path.as_of, path.last, path.forecasts
+    if path.method != intervals:
+        warnings.append(
+            f"model {model_id} predates {intervals} intervals: empirical ones used; retrain for them"
+        )
     rows = [
         {
             "model_id": model_id,
@@ -185,6 +212,8 @@ def forecast(
             "upper_80": f.upper_80,
             "lower_95": f.lower_95,
             "upper_95": f.upper_95,
+            "sigma": path.sigma,
+            "interval_method": path.method,
         }
         for f in steps
     ]
@@ -213,6 +242,9 @@ def forecast(
         warnings=warnings,
         levels=list(levels),
         last_close=steps[0].close * last / steps[0].price if steps and steps[0].close else None,
+        interval_method=path.method,
+        sigma=path.sigma,
+        sigma_ratio=path.sigma_ratio,
     )
 
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from lstmcast.config import INTERVAL_LEVELS
 from lstmcast.errors import ConfigError
+from lstmcast.evaluation.intervals import ewma_sigma, quantile_pair
 
 
 def interval_quantiles(
@@ -23,3 +24,39 @@ def interval_quantiles(
         )
     qs = [q for level in levels for q in ((1 - level) / 2, 1 - (1 - level) / 2)]
     return np.array([np.quantile(np.asarray(r, dtype="float64"), qs) for r in residuals[:steps]])
+
+
+def volatility_now(returns: np.ndarray) -> tuple[float, float | None]:
+    """The EWMA volatility at the last bar, and its ratio to its median over the last year
+    (None with less than a year of data): why today's band is wide or narrow."""
+    sigma = ewma_sigma(returns)
+    year = sigma[-252:]
+    ratio = float(sigma[-1] / np.median(year)) if len(sigma) >= 252 else None
+    return float(sigma[-1]), ratio
+
+
+def interval_bounds(
+    method: str,
+    residuals: list[list[float]],
+    scaled: list[list[float]] | None,
+    steps: int,
+    levels: tuple[float, ...],
+    sigma: float,
+    alphas: dict[tuple[float, int], float] | None = None,
+    model_id: str = "",
+) -> np.ndarray:
+    """(steps, 2 * len(levels)) log offsets of the bounds around the forecast, by `method`:
+    empirical quantiles of past errors; or quantiles of errors over the volatility at their
+    origin, times today's volatility (`scaled`), at the miss rate ACI has learned (`aci`)."""
+    if method == "empirical" or scaled is None:
+        return interval_quantiles(residuals, steps, levels, model_id)
+    if steps > len(scaled):
+        interval_quantiles(residuals, steps, levels, model_id)  # raises the same refusal
+    out = np.empty((steps, 2 * len(levels)))
+    for k in range(steps):
+        pool = np.asarray(scaled[k], dtype="float64")
+        for i, level in enumerate(levels):
+            alpha = (alphas or {}).get((round(level, 4), k + 1), 1 - level) if method == "aci" else 1 - level
+            lo, hi = quantile_pair(pool, alpha)
+            out[k, 2 * i], out[k, 2 * i + 1] = lo * sigma, hi * sigma
+    return out

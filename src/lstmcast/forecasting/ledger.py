@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from lstmcast.evaluation.intervals import aci_update, score_intervals
 from lstmcast.store.db import Store
-from lstmcast.store.ledger import ledger_rows
+from lstmcast.store.ledger import aci_states, ledger_rows, save_aci_states
 from lstmcast.store.prices import adjusted_closes
 from lstmcast.tickers import validate_ticker
 
@@ -26,6 +27,9 @@ class LedgerSummary:
     hit_rate: float | None  # direction right, among scored forecasts that called one
     coverage_80: float | None  # share of realised prices inside the 80% interval (nominal 0.80)
     coverage_95: float | None
+    # Live, one-step intervals as the backtest scores them: "80" -> coverage (overall and by
+    # tercile of the volatility at each origin), width, Winkler, Kupiec and Christoffersen.
+    intervals: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,29 +80,80 @@ def _mean(values: list[Any]) -> float | None:
     return float(np.mean(v)) if v else None
 
 
+def _scored_rows(store: Store, ticker: str | None, model_id: str | None = None) -> list[dict[str, Any]]:
+    raw = ledger_rows(store.conn, ticker)
+    if model_id is not None:
+        raw = [r for r in raw if r["model_id"] == model_id]
+    bars = {tk: adjusted_closes(store.conn, tk) for tk in {r["ticker"] for r in raw}}
+    return [_scored(r, bars[r["ticker"]]) for r in raw]
+
+
+BOUNDS = {0.80: ("lower_80", "upper_80"), 0.95: ("lower_95", "upper_95")}  # what the ledger keeps
+
+
+def update_aci(
+    store: Store, model_id: str, ticker: str, rows: list[dict[str, Any]] | None = None
+) -> dict[tuple[float, int], float]:
+    """Let ACI learn from every realised outcome it has not seen yet, and return the miss rate
+    each (level, step) now aims at. Outcomes are taken in origin order from the last one used,
+    so scoring the same realised price again changes nothing."""
+    states = aci_states(store.conn, model_id, ticker)
+    rows = sorted(
+        (r for r in _scored_rows(store, ticker, model_id) if r["realised"] is not None),
+        key=lambda r: r["as_of"],
+    )
+    new = dict(states)
+    for level, (lo, hi) in BOUNDS.items():
+        for step in sorted({r["step"] for r in rows}):
+            alpha, through = new.get((level, step), (1 - level, ""))
+            for r in rows:
+                if r["step"] == step and r["as_of"] > through:
+                    alpha = aci_update(alpha, 1 - level, not (r[lo] <= r["realised"] <= r[hi]))
+                    through = r["as_of"]
+            new[(level, step)] = (alpha, through)
+    if new != states:
+        save_aci_states(store.conn, model_id, ticker, new)
+    return {key: alpha for key, (alpha, _) in new.items()}
+
+
+def _live_intervals(done: list[dict[str, Any]]) -> dict[str, Any]:
+    """Score the one-step intervals of scored rows that recorded their volatility."""
+    one = [r for r in done if r["step"] == 1 and r.get("sigma") is not None]
+    if not one:
+        return {}
+    y = np.log(np.array([r["realised"] / r["price"] for r in one]))
+    sigma = np.array([r["sigma"] for r in one])
+    out: dict[str, Any] = {}
+    for level, (lo, hi) in BOUNDS.items():
+        lower = np.log(np.array([r[lo] / r["price"] for r in one]))
+        upper = np.log(np.array([r[hi] / r["price"] for r in one]))
+        out[f"{level * 100:g}"] = score_intervals(lower, upper, y, sigma, level)
+    return out
+
+
 def ledger(store: Store, ticker: str | None = None) -> LedgerReport:
     t = validate_ticker(ticker) if ticker else None
-    raw = ledger_rows(store.conn, t)
-    bars = {tk: adjusted_closes(store.conn, tk) for tk in {r["ticker"] for r in raw}}
-    rows = [_scored(r, bars[r["ticker"]]) for r in raw]
+    rows = _scored_rows(store, t)
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["ticker"], r["model_id"]), []).append(r)
     summary = []
     for (tk, mid), rs in groups.items():
+        update_aci(store, mid, tk, rs)  # the ledger is where outcomes arrive: ACI learns here
         done = [r for r in rs if r["realised"] is not None]
         summary.append(
             LedgerSummary(
-                tk,
-                mid,
-                len(rs),
-                len(done),
-                len(rs) - len(done),
-                _mean([abs(r["error"]) for r in done]),
-                _mean([abs(r["naive_error"]) for r in done]),
-                _mean([r["direction_hit"] for r in done]),
-                _mean([r["in_80"] for r in done]),
-                _mean([r["in_95"] for r in done]),
+                ticker=tk,
+                model_id=mid,
+                forecasts=len(rs),
+                scored=len(done),
+                pending=len(rs) - len(done),
+                mae=_mean([abs(r["error"]) for r in done]),
+                naive_mae=_mean([abs(r["naive_error"]) for r in done]),
+                hit_rate=_mean([r["direction_hit"] for r in done]),
+                coverage_80=_mean([r["in_80"] for r in done]),
+                coverage_95=_mean([r["in_95"] for r in done]),
+                intervals=_live_intervals(done),
             )
         )
     return LedgerReport(rows, summary)

@@ -109,6 +109,7 @@ def _run_one(
             model_id=model_id,
             horizon=item.horizon,
             calendar=item.calendar,
+            intervals=item.intervals,
             retrain_if_older=item.retrain_if_older or None,
         )
         if result.retrained:

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from lstmcast.config import MODELS, check_table, read_toml
+from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_METHODS, MODELS, check_table, read_toml
 from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.tickers import validate_ticker
 
@@ -18,6 +18,7 @@ EXAMPLE = """\
 horizon = 5              # trading days forecast each run
 retrain_if_older = 30    # retrain when the newest bar is this many days past the model's data; 0 = never
 fetch = true             # download new bars from Yahoo Finance first; false = use the store as it is
+intervals = "aci"        # empirical, scaled (by volatility) or aci (scaled, kept calibrated online)
 
 [[ticker]]
 symbol = "AAPL"
@@ -40,6 +41,7 @@ class WatchItem:
     calendar: str | None = None  # None: the ticker's exchange, from its suffix
     retrain_if_older: int = 30  # days; 0 = never
     fetch: bool = True
+    intervals: str = DEFAULT_INTERVALS  # empirical, scaled or aci
 
 
 _SETTINGS = {f.name: f.type for f in dataclasses.fields(WatchItem) if f.name != "symbol"}
@@ -67,6 +69,11 @@ def load_watchlist(path: Path) -> list[WatchItem]:
     for item in items:
         if item.horizon < 1 or item.retrain_if_older < 0:
             raise ConfigError(f"{where}: {item.symbol}: horizon must be >= 1 and retrain_if_older >= 0")
+        if item.intervals not in INTERVAL_METHODS:
+            raise ConfigError(
+                f"{where}: {item.symbol}: unknown intervals {item.intervals!r};"
+                f" choose {', '.join(INTERVAL_METHODS)}"
+            )
         if item.model not in MODELS:
             raise ConfigError(
                 f"{where}: {item.symbol}: unknown model {item.model!r}; choose {', '.join(MODELS)}"

@@ -68,6 +68,22 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX ledger_by_ticker ON ledger (ticker, target_date);
     """,
+    # 4: the volatility behind each forecast's interval and the method that made it; the ACI
+    # miss rate each (model, ticker, level, step) aims at, and the last origin it learned from.
+    """
+    ALTER TABLE ledger ADD COLUMN sigma REAL;
+    ALTER TABLE ledger ADD COLUMN interval_method TEXT;
+    CREATE TABLE aci_state (
+        model_id      TEXT NOT NULL,
+        ticker        TEXT NOT NULL,
+        level         REAL NOT NULL,
+        step          INTEGER NOT NULL,
+        alpha         REAL NOT NULL,
+        through_as_of TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        PRIMARY KEY (model_id, ticker, level, step)
+    );
+    """,
 ]
 
 

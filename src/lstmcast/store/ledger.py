@@ -23,6 +23,8 @@ _COLUMNS = (
     "lower_95",
     "upper_95",
     "config_json",
+    "sigma",
+    "interval_method",
 )
 
 
@@ -31,7 +33,13 @@ def record(conn: sqlite3.Connection, rows: list[dict[str, Any]], config: dict[st
     Returns how many rows were new."""
     made_at = utcnow()
     cfg = json.dumps(config, sort_keys=True)
-    values = [tuple({**r, "made_at": made_at, "config_json": cfg}[c] for c in _COLUMNS) for r in rows]
+    values = [
+        tuple(
+            {"sigma": None, "interval_method": None, **r, "made_at": made_at, "config_json": cfg}[c]
+            for c in _COLUMNS
+        )
+        for r in rows
+    ]
     with transaction(conn):
         before = conn.total_changes
         conn.executemany(
@@ -53,8 +61,34 @@ def ledger_rows(conn: sqlite3.Connection, ticker: str | None) -> list[dict[str, 
     """Every forecast in the ledger (of one ticker, or all), oldest origin first."""
     sql = (
         "SELECT model_id, ticker, as_of, step, target_date, made_at, last_price, price,"
-        " log_return, lower_80, upper_80, lower_95, upper_95 FROM ledger"
+        " log_return, lower_80, upper_80, lower_95, upper_95, sigma, interval_method FROM ledger"
         + (" WHERE ticker = ?" if ticker else "")
         + " ORDER BY ticker, as_of, model_id, step"
     )
     return [dict(r) for r in conn.execute(sql, (ticker,) if ticker else ())]
+
+
+def aci_states(
+    conn: sqlite3.Connection, model_id: str, ticker: str
+) -> dict[tuple[float, int], tuple[float, str]]:
+    """(level, step) -> (the miss rate ACI aims at, the last origin it learned from)."""
+    rows = conn.execute(
+        "SELECT level, step, alpha, through_as_of FROM aci_state WHERE model_id = ? AND ticker = ?",
+        (model_id, ticker),
+    )
+    return {(float(r[0]), int(r[1])): (float(r[2]), str(r[3])) for r in rows}
+
+
+def save_aci_states(
+    conn: sqlite3.Connection, model_id: str, ticker: str, states: dict[tuple[float, int], tuple[float, str]]
+) -> None:
+    """Write every (level, step) state in one transaction."""
+    now = utcnow()
+    with transaction(conn):
+        conn.executemany(
+            "INSERT INTO aci_state (model_id, ticker, level, step, alpha, through_as_of, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (model_id, ticker, level, step) DO UPDATE SET"
+            " alpha = excluded.alpha, through_as_of = excluded.through_as_of,"
+            " updated_at = excluded.updated_at",
+            [(model_id, ticker, lv, k, a, through, now) for (lv, k), (a, through) in states.items()],
+        )

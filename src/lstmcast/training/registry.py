@@ -88,6 +88,9 @@ def manifest_of(
             np.concatenate(step).tolist() for step in zip(*(t.residuals for t in members), strict=True)
         ],
         "residuals_by_ticker": {t.ticker: [r.tolist() for r in t.residuals] for t in members},
+        # The same errors over the EWMA volatility known at each origin: what `scaled` and
+        # `aci` intervals are made of (multiplied back by the volatility at forecast time).
+        "scaled_residuals_by_ticker": {t.ticker: [s.tolist() for s in t.scores_scaled] for t in members},
         "training": {
             "epochs_run": len(out.history),
             "best_epoch": out.best_epoch,
@@ -153,6 +156,12 @@ class LoadedModel:
         """Out-of-sample log errors per step for this member (pooled when not recorded)."""
         by = self.manifest.get("residuals_by_ticker", {})
         return by.get(self.ticker) or self.manifest["residuals_log"]
+
+    def scaled_residuals(self) -> list[list[float]] | None:
+        """Per step, the out-of-sample errors over the volatility at their origin (None for a
+        model saved before lstmcast kept them)."""
+        by = self.manifest.get("scaled_residuals_by_ticker", {})
+        return by.get(self.ticker)
 
     def data_end(self) -> str:
         by = self.manifest.get("data_by_ticker", {})

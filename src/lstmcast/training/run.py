@@ -23,6 +23,7 @@ from lstmcast.evaluation.report import (
     baseline_forecasts,
     dm_vs_naive,
     naive_scale,
+    origin_sigma,
     score_block,
     to_price,
     tracks_previous_value,
@@ -48,6 +49,7 @@ class Trained:
     dm_pvalue: float | None = None  # Diebold-Mariano, model vs naive on the test segment's paths
     warnings: list[str] = field(default_factory=list)
     block: BlockForecasts | None = None  # the test forecasts of the model and each baseline
+    scores_scaled: list[np.ndarray] = field(default_factory=list)  # residuals / EWMA vol at origin
 
     def segment_dates(self) -> dict[str, list[str]]:
         d = self.frame.dates
@@ -91,7 +93,10 @@ def evaluate_fitted(ticker: str, config: TrainConfig, frame: Frame, seg: Segment
     )
     scores = score_block(frame, block)
     # Out-of-sample errors for the forecast intervals, at every step a forecast may ask for.
-    residuals = out_of_sample_residuals(frame, fitted, np.concatenate([o["val"], test_at]))
+    oos_at = np.concatenate([o["val"], test_at])
+    residuals = out_of_sample_residuals(frame, fitted, oos_at)
+    sigma = origin_sigma(frame, oos_at)
+    scaled = [r / sigma[: len(r)] for r in residuals]  # step k keeps the first origins with a k-th bar
     warnings = list(frame.notes)
     if tracks_previous_value(frame, test_at, y_model):
         warnings.append(
@@ -105,7 +110,7 @@ def evaluate_fitted(ticker: str, config: TrainConfig, frame: Frame, seg: Segment
             f"no skill: the model does worse than the random walk on the test segment ({skill:+.1%})"
         )
     dm = None if np.isnan(dm_p) else float(dm_p)
-    return Trained(ticker, config, frame, seg, fitted, scores, residuals, dm, warnings, block)
+    return Trained(ticker, config, frame, seg, fitted, scores, residuals, dm, warnings, block, scaled)
 
 
 # A one-step model forecasts further by feeding its forecasts back in; it is evaluated out of
