@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import SAMPLE, Cli
+from conftest import ROOT, SAMPLE, Cli
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import TrainingDiverged
@@ -192,3 +194,25 @@ def test_train_cli_errors_are_one_line(cli: Cli, home: Path, tmp_path: Path) -> 
     err = cli("train", "--csv", short, code=1).stderr
     assert "bars are needed" in err and len(err.strip().splitlines()) == 1
     assert "give a stored TICKER (or several), or --csv PATH" in cli("train", code=1).stderr
+
+
+def test_training_never_imports_dynamo_and_matches_torch_adam_exactly() -> None:
+    probe = (
+        "import sys, torch\n"
+        "from lstmcast.config import TrainConfig\n"
+        "from lstmcast.training import runtime\n"
+        "from lstmcast.training.fitted import fit_forecaster\n"
+        "from lstmcast.prep.dataset import build_frame\n"
+        "sys.path.insert(0, 'tests')\n"
+        "from synth import ar1\n"
+        "cfg = TrainConfig(model='gru', window=10, hidden=8, layers=1, epochs=2, threads=1)\n"
+        "frame = build_frame(ar1(600)[0])\n"
+        "ours = fit_forecaster(cfg, frame, 450, 520)\n"
+        "assert 'torch._dynamo' not in sys.modules, 'the optimizer imported torch._dynamo'\n"
+        "runtime.adam = lambda params, lr: torch.optim.Adam(params, lr=lr)\n"
+        "stock = fit_forecaster(cfg, frame, 450, 520)\n"
+        "assert all(torch.equal(ours.state[k], stock.state[k]) for k in ours.state)\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "ok", out.stderr

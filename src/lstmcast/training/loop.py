@@ -16,6 +16,7 @@ from torch import nn
 
 from lstmcast.config import TrainConfig
 from lstmcast.errors import Interrupted, TrainingDiverged
+from lstmcast.training import runtime
 
 EVAL_CHUNK = 8192  # samples per forward pass when evaluating
 
@@ -59,7 +60,7 @@ def optimise(
     """Epochs, early stopping on validation loss, the NaN guard and Ctrl-C: shared by the
     batch and the stateful loops, which differ only in how one epoch walks the data."""
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=lr or config.lr)
+    optimizer = runtime.adam(params, lr or config.lr)
     best_val, best_epoch, bad_epochs = math.inf, 0, 0
     best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     history: list[EpochLog] = []

@@ -6,6 +6,7 @@ import ctypes
 import os
 import random
 import sys
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,6 +23,7 @@ def tune_allocator() -> None:
     MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_, but from inside the process.
     """
     global _tuned
+    keep_dynamo_unloaded()
     if _tuned or not sys.platform.startswith("linux"):
         return
     _tuned = True
@@ -33,6 +35,45 @@ def tune_allocator() -> None:
         libc.mallopt(_M_TRIM_THRESHOLD, 1024 * 1024 * 1024)
     except (OSError, AttributeError):
         pass  # not glibc (musl, macOS): nothing to tune
+
+
+def adam(params: Any, lr: float) -> torch.optim.Optimizer:
+    """torch.optim.Adam, stepped without importing torch._dynamo.
+
+    Adam.step is wrapped by a function that imports torch._dynamo on every call to place a
+    graph break for torch.compile, then runs the step under no_grad. lstmcast never compiles,
+    so `step` here runs torch's own Adam step body (the same function, the same arithmetic)
+    under no_grad; the optimizer hooks around it are kept.
+    """
+    return _Adam(params, lr=lr)
+
+
+class _Adam(torch.optim.Adam):
+    _body = getattr(torch.optim.Adam.step, "__wrapped__", None)
+
+    def step(self, closure: Any = None) -> Any:
+        if self._body is None:  # a torch whose wrappers differ: the ordinary path
+            return super().step(closure)
+        with torch.no_grad():
+            return self._body(closure)
+
+
+def keep_dynamo_unloaded() -> None:
+    """Stop the first optimizer from importing torch._dynamo (measured here: about 1.4 s and
+    60 MB per process, see benchmarks/bench_startup.py).
+
+    torch.optim.Optimizer's add_param_group, zero_grad, state_dict and load_state_dict are
+    wrapped by torch._disable_dynamo, which imports torch._dynamo on the first call only to
+    build `torch._dynamo.disable(fn)`, a wrapper that matters under torch.compile. lstmcast
+    never compiles, and outside compilation that wrapper just calls fn; seeding the wrapper's
+    cache with fn itself skips the import and changes no result.
+    """
+    if "torch._dynamo" in sys.modules:
+        return
+    for name in ("add_param_group", "zero_grad", "state_dict", "load_state_dict"):
+        fn = getattr(getattr(torch.optim.Optimizer, name, None), "__wrapped__", None)
+        if fn is not None and getattr(fn, "__dynamo_disable", None) is None:
+            setattr(fn, "__dynamo_disable", fn)  # the cache torch._disable_dynamo reads
 
 
 def seed_everything(seed: int) -> torch.Generator:
