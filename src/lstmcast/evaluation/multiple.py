@@ -1,0 +1,87 @@
+"""Many comparisons make luck look like skill: p-value adjustments and the deflated Sharpe ratio.
+
+- Benjamini & Hochberg (1995): adjusted p-values controlling the false discovery rate.
+- Holm (1979): adjusted p-values controlling the family-wise error rate.
+- Bailey & Lopez de Prado (2014): the probability that a Sharpe ratio is above what the best
+  of N unskilled trials would show by chance, given its sample length, skew and kurtosis.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats as sps
+
+EULER_GAMMA = 0.5772156649015329
+
+
+def _clean(pvalues: list[float | None]) -> tuple[np.ndarray, np.ndarray]:
+    p = np.array([np.nan if v is None else v for v in pvalues], dtype="float64")
+    return p, np.flatnonzero(np.isfinite(p))
+
+
+def benjamini_hochberg(pvalues: list[float | None]) -> list[float | None]:
+    """BH step-up adjusted p-values (undefined inputs stay None and do not count as tests)."""
+    p, ok = _clean(pvalues)
+    out: list[float | None] = [None] * len(p)
+    m = len(ok)
+    if not m:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    ranked = p[order] * m / np.arange(1, m + 1)
+    adjusted = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1.0)
+    for i, v in zip(order, adjusted, strict=True):
+        out[int(i)] = float(v)
+    return out
+
+
+def holm(pvalues: list[float | None]) -> list[float | None]:
+    """Holm step-down adjusted p-values (undefined inputs stay None and do not count)."""
+    p, ok = _clean(pvalues)
+    out: list[float | None] = [None] * len(p)
+    m = len(ok)
+    if not m:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    ranked = p[order] * (m - np.arange(m))
+    adjusted = np.maximum.accumulate(ranked).clip(max=1.0)
+    for i, v in zip(order, adjusted, strict=True):
+        out[int(i)] = float(v)
+    return out
+
+
+def expected_max_sharpe(n_trials: int, sharpe_variance: float) -> float:
+    """SR0: the Sharpe ratio the best of `n_trials` unskilled trials reaches by luck alone
+    (per-period units), from the variance of the trials' Sharpe ratios."""
+    if n_trials < 2 or sharpe_variance <= 0:
+        return 0.0
+    z = sps.norm.ppf
+    return math.sqrt(sharpe_variance) * (
+        (1 - EULER_GAMMA) * z(1 - 1 / n_trials) + EULER_GAMMA * z(1 - 1 / (n_trials * math.e))
+    )
+
+
+def deflated_sharpe(returns: np.ndarray, n_trials: int, sharpe_variance: float) -> float | None:
+    """Probability that the true Sharpe ratio of `returns` (per period) exceeds SR0, the best
+    of `n_trials` lucky ones, correcting for non-normal returns (skew, kurtosis)."""
+    r = np.asarray(returns, dtype="float64")
+    r = r[np.isfinite(r)]
+    t = len(r)
+    if t < 3 or r.std(ddof=1) == 0:
+        return None
+    sr = float(r.mean() / r.std(ddof=1))
+    skew, kurt = float(sps.skew(r)), float(sps.kurtosis(r, fisher=False))
+    return deflated_sharpe_of(sr, t, skew, kurt, n_trials, sharpe_variance)
+
+
+def deflated_sharpe_of(
+    sr: float, t: int, skew: float, kurt: float, n_trials: int, sharpe_variance: float
+) -> float | None:
+    """DSR from a per-period Sharpe ratio `sr` over `t` returns with that skew and (non-excess)
+    kurtosis: Phi((SR - SR0) sqrt(T - 1) / sqrt(1 - skew SR + (kurt - 1) / 4 SR^2))."""
+    sr0 = expected_max_sharpe(n_trials, sharpe_variance)
+    denom = 1 - skew * sr + (kurt - 1) / 4 * sr**2
+    if denom <= 0 or t < 2:
+        return None
+    return float(sps.norm.cdf((sr - sr0) * math.sqrt(t - 1) / math.sqrt(denom)))
