@@ -20,6 +20,7 @@ RANKS = {
     "evaluation": 5,
     "training": 6,
     "backtest": 7,
+    "parallel": 8,
     "forecasting": 8,
     "jobs": 9,
     "cli": 10,
@@ -33,6 +34,8 @@ ONLY_IN = {
     "sqlite3": {"store"},
     "yfinance": {"sources"},
     "curl_cffi": {"sources"},
+    "distributed": {"parallel"},
+    "dask": {"parallel"},
 }
 NO_TORCH = {"sources", "store", "data", "prep", "evaluation"}
 

@@ -17,6 +17,7 @@ from lstmcast.cli.finetune import finetune_cli
 from lstmcast.cli.forecast import forecast_cli, ledger_cli
 from lstmcast.cli.import_ import import_cli
 from lstmcast.cli.models import models_app
+from lstmcast.cli.sweep import sweep_cli, sweeps_app
 from lstmcast.cli.train import train_cli
 
 app = typer.Typer(
@@ -60,6 +61,8 @@ app.command("train")(train_cli)
 app.add_typer(models_app, name="models")
 app.command("backtest")(backtest_cli)
 app.command("audit")(audit_cli)
+app.command("sweep")(sweep_cli)
+app.add_typer(sweeps_app, name="sweeps")
 app.command("finetune")(finetune_cli)
 app.command("forecast")(forecast_cli)
 app.command("ledger")(ledger_cli)

@@ -30,3 +30,27 @@ def epoch_progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[
             bar.update(task, completed=log.epoch, train=f"{log.train_loss:.4f}", val=f"{log.val_loss:.4f}")
 
         yield on_epoch
+
+
+@contextmanager
+def count_progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[Any], None] | None]:
+    """A bar over sweep cells: done, failed, remaining, ETA. Nothing without a terminal."""
+    if not enabled:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} cells, {task.fields[failed]} failed"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err_console(), transient=True) as bar:
+        task = bar.add_task(label, total=total, failed=0)
+        failed = 0
+
+        def on_cell(cell: Any) -> None:
+            nonlocal failed
+            failed += cell["status"] != "ok"
+            bar.update(task, advance=1, failed=failed)
+
+        yield on_cell

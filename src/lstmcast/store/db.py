@@ -84,6 +84,31 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (model_id, ticker, level, step)
     );
     """,
+    # 5: sweeps. A cell (one walk-forward backtest) is keyed by what decides its result: the
+    # config, the data and the seed, so a finished cell is found again by any sweep that needs it.
+    """
+    CREATE TABLE sweep_cells (
+        cell_key     TEXT PRIMARY KEY,
+        ticker       TEXT NOT NULL,
+        model        TEXT NOT NULL,
+        seed         INTEGER NOT NULL,
+        status       TEXT NOT NULL,
+        error        TEXT,
+        result_json  TEXT NOT NULL,
+        seconds      REAL,
+        finished_at  TEXT NOT NULL
+    );
+    CREATE TABLE sweeps (
+        id           TEXT PRIMARY KEY,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        tickers      TEXT NOT NULL,
+        models       TEXT NOT NULL,
+        seeds        INTEGER NOT NULL,
+        config_json  TEXT NOT NULL,
+        cells_json   TEXT NOT NULL
+    );
+    """,
 ]
 
 

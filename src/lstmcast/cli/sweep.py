@@ -1,0 +1,140 @@
+"""`lstmcast sweep` and `lstmcast sweeps`: many backtests in parallel, and an honest leaderboard."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from lstmcast.cli.common import emit_json, error, fmt, guarded, info, interactive, out_console, pct, store_of
+from lstmcast.cli.options import Json, run_options
+from lstmcast.cli.progress import count_progress
+from lstmcast.config import MODELS, RunConfig
+
+sweeps_app = typer.Typer(invoke_without_command=True, help="List past sweeps; `show ID` prints one again.")
+
+
+@guarded
+@run_options(backtest=True)
+def sweep_cli(
+    ctx: typer.Context,
+    run: RunConfig,
+    models: Annotated[str, typer.Option(help="Comma-separated architectures.")] = "lstm,gru,rnn,cnn",
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (1: in this process, no Dask). Default: the cores.")
+    ] = os.cpu_count() or 1,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            envvar="LSTMCAST_CLUSTER",
+            help="Dask scheduler address, e.g. tcp://host:8786.",
+            show_default=False,
+        ),
+    ] = None,
+    adjust: Annotated[str, typer.Option(help="bh (false discovery rate) or holm (family-wise).")] = "bh",
+    out: Annotated[Path | None, typer.Option(help="Write cells.csv, leaderboard.csv and a PNG here.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Walk-forward backtest every TICKER x --models x --seeds cell, in parallel; resume from the store.
+
+    Each cell equals `lstmcast backtest TICKER --model M --seed S`. The leaderboard adjusts
+    every Diebold-Mariano p-value for the number of comparisons in the sweep.
+    """
+    from lstmcast.parallel.sweep import ADJUSTMENTS, sweep
+
+    chosen = tuple(m.strip() for m in models.split(",") if m.strip())
+    if not chosen or any(m not in MODELS for m in chosen) or adjust not in ADJUSTMENTS:
+        raise typer.BadParameter(f"--models from {', '.join(MODELS)}; --adjust bh or holm")
+    total = len(run.tickers or [run.csv]) * len(chosen) * run.backtest.seeds
+    with count_progress(total, "sweep", interactive()) as tick:
+        report = sweep(store_of(ctx), run, chosen, run.backtest.seeds, workers, cluster, adjust, tick)
+    for line in report.failed:
+        error(line)
+    if out is not None:
+        from lstmcast.parallel.outputs import write_sweep
+
+        for path in write_sweep(report, out):
+            info(f"wrote {path}")
+    if as_json:
+        emit_json(report)
+    else:
+        render_sweep(report)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def render_sweep(report: Any) -> None:
+    con = out_console()
+    t = Table(
+        "ticker",
+        "model",
+        "seeds",
+        "skill vs naive",
+        "± std",
+        "DM p",
+        f"adjusted ({report.adjust})",
+        "dir. acc",
+        "Sharpe",
+        "deflated Sharpe",
+        title=f"leaderboard, sweep {report.sweep_id}",
+        title_justify="left",
+    )
+    for r in report.leaderboard:
+        t.add_row(
+            r["ticker"],
+            r["model"],
+            str(r["seeds"]),
+            pct(r["skill_vs_naive"], 2),
+            pct(r["skill_std"], 2).lstrip("+"),
+            fmt(r["dm_pvalue"], 3),
+            fmt(r["dm_pvalue_adjusted"], 3),
+            pct(r["directional_accuracy"]).lstrip("+"),
+            fmt(r["sharpe"], 2),
+            fmt(r["deflated_sharpe"], 3),
+        )
+    con.print(t)
+    resumed = sum(1 for c in report.cells if c["resumed"])
+    con.print(
+        f"{len(report.cells)} cells ({resumed} from the store) on {report.workers} worker(s) in"
+        f" {report.wall_seconds:.1f}s; {report.beat_naive} of {len(report.leaderboard)} ticker x model rows"
+        f" beat the random walk after {'Benjamini-Hochberg' if report.adjust == 'bh' else 'Holm'} adjustment"
+    )
+
+
+@sweeps_app.callback()
+@guarded
+def sweeps_cli(ctx: typer.Context, as_json: Json = False) -> None:
+    """List past sweeps."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from lstmcast.store.sweeps import list_sweeps
+
+    found = list_sweeps(store_of(ctx).conn)
+    if as_json:
+        emit_json(found)
+        return
+    t = Table("id", "tickers", "models", "seeds", "cells", "updated")
+    for s in found:
+        cells = str(len(s["cells"]))
+        t.add_row(
+            s["id"], ",".join(s["tickers"]), ",".join(s["models"]), str(s["seeds"]), cells, s["updated_at"]
+        )
+    out_console().print(t if found else "no sweeps yet: try `lstmcast sweep AAPL MSFT`")
+
+
+@sweeps_app.command("show")
+@guarded
+def sweeps_show_cli(
+    ctx: typer.Context, sweep_id: Annotated[str, typer.Argument(help="Sweep id.")], as_json: Json = False
+) -> None:
+    """Print a past sweep's leaderboard again, from the store (nothing is recomputed)."""
+    from lstmcast.parallel.sweep import stored_sweep
+
+    report = stored_sweep(store_of(ctx), sweep_id)
+    if as_json:
+        emit_json(report)
+    else:
+        render_sweep(report)

@@ -1,0 +1,51 @@
+"""Sweep files: cells.csv, leaderboard.csv, and a PNG of skill with its spread per ticker and model."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lstmcast.paths import atomic_write_bytes, atomic_write_text
+
+
+def write_sweep(report: Any, out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cells, board = out_dir / "cells.csv", out_dir / "leaderboard.csv"
+    atomic_write_text(cells, pd.DataFrame(report.cells).to_csv(index=False))
+    atomic_write_text(board, pd.DataFrame(report.leaderboard).to_csv(index=False))
+    return [cells, board, _plot(report, out_dir / "skill.png")]
+
+
+def _plot(report: Any, path: Path) -> Path:
+    """Skill vs naive per ticker and model, the seeds' spread as error bars, naive at zero."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = sorted(report.leaderboard, key=lambda r: (r["ticker"], r["model"]))
+    labels = [f"{r['ticker']}\n{r['model']}" for r in rows]
+    fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(rows) + 2), 4.5))
+    ax.errorbar(
+        range(len(rows)),
+        [r["skill_vs_naive"] * 100 for r in rows],
+        yerr=[r["skill_std"] * 100 for r in rows],
+        fmt="o",
+        color="tab:blue",
+        capsize=3,
+    )
+    ax.axhline(0, color="black", lw=0.8, label="naive (random walk)")
+    ax.set_xticks(range(len(rows)), labels, fontsize=8)
+    ax.set_ylabel("skill vs naive, % of MSE (mean ± std over seeds)")
+    beat = f"{report.beat_naive} of {len(rows)} rows beat the random walk after adjustment"
+    ax.set_title(f"sweep {report.sweep_id}: {beat}")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return path

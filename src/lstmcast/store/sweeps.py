@@ -1,0 +1,82 @@
+"""Sweeps and their cells: each finished cell written in its own transaction as it arrives."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from lstmcast.store.db import transaction, utcnow
+
+
+def finished_cells(conn: sqlite3.Connection, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """The stored cells among `keys` (ok or failed), by key."""
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        rows = conn.execute(
+            f"SELECT * FROM sweep_cells WHERE cell_key IN ({', '.join('?' * len(chunk))})", chunk
+        ).fetchall()
+        for r in rows:
+            d = dict(r)
+            d["result"] = json.loads(d.pop("result_json"))
+            out[d["cell_key"]] = d
+    return out
+
+
+def save_cell(conn: sqlite3.Connection, cell: dict[str, Any]) -> None:
+    """One finished cell, committed at once: an interrupted sweep keeps every cell it finished."""
+    with transaction(conn):
+        conn.execute(
+            "INSERT OR REPLACE INTO sweep_cells (cell_key, ticker, model, seed, status, error,"
+            " result_json, seconds, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                cell["cell_key"],
+                cell["ticker"],
+                cell["model"],
+                cell["seed"],
+                cell["status"],
+                cell.get("error"),
+                json.dumps(cell.get("result") or {}),
+                cell.get("seconds"),
+                utcnow(),
+            ),
+        )
+
+
+def save_sweep(conn: sqlite3.Connection, sweep: dict[str, Any]) -> None:
+    now = utcnow()
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO sweeps (id, created_at, updated_at, tickers, models, seeds, config_json,"
+            " cells_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at",
+            (
+                sweep["id"],
+                now,
+                now,
+                ",".join(sweep["tickers"]),
+                ",".join(sweep["models"]),
+                sweep["seeds"],
+                json.dumps(sweep["config"]),
+                json.dumps(sweep["cells"]),
+            ),
+        )
+
+
+def list_sweeps(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    return [_decode(r) for r in conn.execute("SELECT * FROM sweeps ORDER BY updated_at, id")]
+
+
+def get_sweep(conn: sqlite3.Connection, sweep_id: str) -> dict[str, Any] | None:
+    row = conn.execute("SELECT * FROM sweeps WHERE id = ?", (sweep_id,)).fetchone()
+    return _decode(row) if row else None
+
+
+def _decode(r: sqlite3.Row) -> dict[str, Any]:
+    d = dict(r)
+    d["tickers"] = d["tickers"].split(",")
+    d["models"] = d["models"].split(",")
+    d["config"] = json.loads(d.pop("config_json"))
+    d["cells"] = json.loads(d.pop("cells_json"))
+    return d
