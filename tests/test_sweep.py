@@ -1,0 +1,162 @@
+"""Sweeps: serial and Dask give the same cells, finished cells survive anything, reruns resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SAMPLE, Cli
+
+FAST = [
+    "--window",
+    "15",
+    "--epochs",
+    "1",
+    "--folds",
+    "2",
+    "--hidden",
+    "8",
+    "--channels",
+    "4",
+    "--threads",
+    "1",
+]
+
+
+def _import(cli: Cli, *tickers: str) -> None:
+    for t in tickers:
+        cli("import", SAMPLE / f"{t}.csv", "--ticker", t)
+
+
+def _cells(home: Path) -> list[tuple[str, str, int, str]]:
+    with sqlite3.connect(home / "lstmcast.db") as conn:
+        return conn.execute("SELECT ticker, model, seed, status FROM sweep_cells ORDER BY 1, 2, 3").fetchall()
+
+
+def test_a_sweep_cell_is_the_backtest_with_that_seed_and_a_rerun_resumes(cli: Cli, home: Path) -> None:
+    _import(cli, "IBM", "MSFT")
+    args = ["sweep", "IBM", "MSFT", "--models", "cnn,rnn", "--seeds", "2", "--workers", "1", *FAST, "--json"]
+    first = json.loads(cli(*args).stdout)
+    assert len(first["cells"]) == 8 and not any(c["resumed"] for c in first["cells"])
+    cell = next(c for c in first["cells"] if (c["ticker"], c["model"], c["seed"]) == ("MSFT", "rnn", 1))
+    single = json.loads(cli("backtest", "MSFT", "--model", "rnn", "--seed", "1", *FAST, "--json").stdout)
+    assert cell["skill_vs_naive"] == single["pooled"]["model"]["skill_vs_naive"]  # digit for digit
+    assert cell["dm_pvalue"] == single["dm_pvalue"] and cell["sharpe"] == single["strategy"]["sharpe"]
+    again = json.loads(cli(*args).stdout)
+    assert again["sweep_id"] == first["sweep_id"] and all(c["resumed"] for c in again["cells"])
+    assert [c["skill_vs_naive"] for c in again["cells"]] == [c["skill_vs_naive"] for c in first["cells"]]
+    board = first["leaderboard"]
+    assert len(board) == 4 and all(r["dm_pvalue_adjusted"] >= r["dm_pvalue"] for r in board)
+    listed = json.loads(cli("sweeps", "--json").stdout)
+    assert [s["id"] for s in listed] == [first["sweep_id"]]
+    shown = json.loads(cli("sweeps", "show", first["sweep_id"], "--json").stdout)
+    assert shown["leaderboard"] == board
+    human = cli(*args[:-1]).stdout
+    assert "beat the random walk after Benjamini-Hochberg adjustment" in human and "from the store" in human
+
+
+def test_a_local_cluster_sweep_equals_the_serial_one_with_one_thread_per_worker(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
+    _import(cli, "IBM")
+    args = ["sweep", "IBM", "--models", "cnn,gru", "--seeds", "2", *FAST, "--json"]
+    serial = json.loads(cli(*args, "--workers", "1").stdout)
+    os.environ["LSTMCAST_HOME"] = str(tmp_path / "other")  # a fresh store: nothing to resume
+    try:
+        _import(cli, "IBM")
+        parallel = json.loads(cli(*args, "--workers", "2").stdout)
+    finally:
+        os.environ["LSTMCAST_HOME"] = str(home)
+    assert parallel["workers"] == 2 and not any(c["resumed"] for c in parallel["cells"])
+    assert all(c["threads"] == 1 for c in parallel["cells"])
+    keys = ("ticker", "model", "seed", "skill_vs_naive", "dm_pvalue", "directional_accuracy", "sharpe")
+    assert [{k: c[k] for k in keys} for c in parallel["cells"]] == [
+        {k: c[k] for k in keys} for c in serial["cells"]
+    ]
+
+
+def test_an_unreachable_cluster_is_one_line_and_exit_75_within_seconds(cli: Cli, home: Path) -> None:
+    _import(cli, "IBM")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once we leave: nothing listens there
+    t0 = time.perf_counter()
+    res = cli("sweep", "IBM", "--models", "cnn", "--cluster", f"tcp://127.0.0.1:{port}", *FAST, code=75)
+    assert time.perf_counter() - t0 < 20
+    assert "cannot reach the Dask scheduler" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {**os.environ, "LSTMCAST_HOME": str(home), "OMP_NUM_THREADS": "1"}
+
+
+def _wait_for_cells(home: Path, n: int, proc: subprocess.Popen[bytes], limit: float = 120) -> None:
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < limit:
+        if (home / "lstmcast.db").exists() and len(_cells(home)) >= n:
+            return
+        assert proc.poll() is None, "the sweep ended before it could be interrupted"
+        time.sleep(0.2)
+    raise AssertionError(f"no {n} cells within {limit}s")
+
+
+def test_killing_the_driver_keeps_the_finished_cells(cli: Cli, home: Path) -> None:
+    _import(cli, "IBM")
+    args = ["sweep", "IBM", "--models", "cnn,rnn,gru", "--seeds", "2", "--workers", "1", *FAST]
+    proc = subprocess.Popen([sys.executable, "-m", "lstmcast", *args], cwd=ROOT, env=_env(home),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    _wait_for_cells(home, 2, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    kept = _cells(home)
+    assert 2 <= len(kept) < 6
+    doc = json.loads(cli(*args, "--json").stdout)
+    assert sum(c["resumed"] for c in doc["cells"]) == len(kept) and len(_cells(home)) == 6
+
+
+@pytest.mark.slow
+def test_a_real_dask_cluster_survives_a_killed_worker(cli: Cli, home: Path) -> None:
+    _import(cli, "IBM", "MSFT")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    bindir = Path(sys.executable).parent
+    address = f"tcp://127.0.0.1:{port}"
+    spawn = {"cwd": ROOT, "env": _env(home), "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen(
+        [bindir / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **spawn
+    )
+    workers = [
+        subprocess.Popen(
+            [bindir / "dask", "worker", address, "--nthreads", "1", "--no-dashboard", "--no-nanny"], **spawn
+        )
+        for _ in range(2)
+    ]
+    try:
+        args = ["sweep", "IBM", "MSFT", "--models", "cnn,rnn", "--seeds", "2", "--cluster", address, *FAST]
+        driver = subprocess.Popen(
+            [sys.executable, "-m", "lstmcast", *args, "--json"], cwd=ROOT, env=_env(home),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        _wait_for_cells(home, 1, driver, limit=180)
+        workers[0].send_signal(signal.SIGKILL)  # mid-sweep: its task is retried on the other
+        out, err = driver.communicate(timeout=300)
+        assert driver.returncode == 0, err.decode()[-2000:]
+        doc = json.loads(out)
+        assert len(doc["cells"]) == 8 and all(c["status"] == "ok" for c in doc["cells"])
+        assert len(_cells(home)) == 8  # no cell lost, none written twice (one row per cell key)
+        again = json.loads(cli(*args, "--json").stdout)
+        assert all(c["resumed"] for c in again["cells"])  # running it again computes nothing
+    finally:
+        for p in [*workers, scheduler]:
+            p.kill()
+            p.wait()
