@@ -28,6 +28,9 @@ COMMANDS = [
     ["ledger"],
     ["daily"],
     ["cron"],
+    ["sweep"],
+    ["sweeps"],
+    ["sweeps", "show"],
 ]
 
 
@@ -78,9 +81,10 @@ def test_help_imports_no_torch_pandas_or_yfinance() -> None:
         "from typer.testing import CliRunner\n"
         "r = CliRunner().invoke(app, ['--help'])\n"
         "assert r.exit_code == 0, r.output\n"
-        "for cmd in ('train', 'backtest', 'forecast', 'daily'):\n"
+        "for cmd in ('train', 'backtest', 'forecast', 'daily', 'sweep'):\n"
         "    assert CliRunner().invoke(app, [cmd, '--help']).exit_code == 0\n"
-        "heavy = sorted(m for m in ('torch', 'pandas', 'yfinance', 'numpy') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('torch', 'pandas', 'yfinance', 'numpy', 'dask', 'distributed')"
+        " if m in sys.modules)\n"
         "print(','.join(heavy))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)

@@ -160,3 +160,12 @@ def test_a_real_dask_cluster_survives_a_killed_worker(cli: Cli, home: Path) -> N
         for p in [*workers, scheduler]:
             p.kill()
             p.wait()
+
+
+def test_backtest_folds_in_parallel_give_the_serial_result(cli: Cli, home: Path) -> None:
+    _import(cli, "IBM")
+    args = ["backtest", "IBM", "--model", "gru", "--seeds", "2", "--retrain-every", "150", *FAST, "--json"]
+    serial = json.loads(cli(*args).stdout)
+    parallel = json.loads(cli(*args, "--workers", "2").stdout)
+    for key in ("pooled", "folds", "dm_pvalue", "strategy", "across_seeds", "intervals"):
+        assert parallel[key] == serial[key], key

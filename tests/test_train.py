@@ -209,6 +209,7 @@ def test_training_never_imports_dynamo_and_matches_torch_adam_exactly() -> None:
         "frame = build_frame(ar1(600)[0])\n"
         "ours = fit_forecaster(cfg, frame, 450, 520)\n"
         "assert 'torch._dynamo' not in sys.modules, 'the optimizer imported torch._dynamo'\n"
+        "assert 'distributed' not in sys.modules, 'a single job imported Dask'\n"
         "runtime.adam = lambda params, lr: torch.optim.Adam(params, lr=lr)\n"
         "stock = fit_forecaster(cfg, frame, 450, 520)\n"
         "assert all(torch.equal(ours.state[k], stock.state[k]) for k in ours.state)\n"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from lstmcast.backtest.strategy import Simulation, positions_from, simulate
-from lstmcast.backtest.walkforward import WalkForward, walk_forward
+from lstmcast.backtest.walkforward import FitFn, Fold, FoldRun, WalkForward, assemble, plan_folds, run_fold
 from lstmcast.config import INTERVAL_LEVELS, BacktestConfig, TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation.intervals import OnlineIntervals, online_intervals, score_intervals
@@ -159,13 +160,24 @@ def _summary(runs: list[SeedOutcome]) -> dict[str, dict[str, dict[str, float]]]:
     return out
 
 
+# Runs (seed config, fold) jobs somewhere and returns their FoldRuns in the same order: the
+# seam through which `parallel` runs folds on Dask (backtest itself never imports it).
+FoldRunner = Callable[[Frame, BacktestConfig, FitFn | None, list[tuple[TrainConfig, Fold]]], list[FoldRun]]
+
+
 def backtest(
-    cfg: TrainConfig, bt: BacktestConfig, series: Series, others: list[Series] | None = None
+    cfg: TrainConfig,
+    bt: BacktestConfig,
+    series: Series,
+    others: list[Series] | None = None,
+    run_folds: FoldRunner | None = None,
 ) -> BacktestResult:
     """Walk-forward `bt.seeds` times (seeds cfg.seed, cfg.seed+1, ...) and score each run.
 
     With `others`, every fold trains one global model on `series` and `others` (each ticker's
-    rows before the cutoff date only) and is scored on `series`.
+    rows before the cutoff date only) and is scored on `series`. Every fold of every seed
+    depends on rows before its own cutoff only: `run_folds` may run them in parallel, and
+    the result is the same as one after another.
     """
     cfg.validate()
     bt.validate()
@@ -177,9 +189,15 @@ def backtest(
             cfg = cfg.replace(embedding_tickers=(series.ticker, *(o.ticker for o in others)))
         fit = fold_fitter(series.ticker, {o.ticker: frame_for(cfg, o.bars, o.exog) for o in others})
     frame = frame_for(cfg, series.bars, series.exog)
+    seeds = [cfg.replace(seed=cfg.seed + i) for i in range(bt.seeds)]
+    jobs = [(c, fold) for c in seeds for fold in plan_folds(frame, c, bt)]
+    if run_folds is None:
+        done = [run_fold(c, frame, bt, fold, fit) for c, fold in jobs]
+    else:
+        done = run_folds(frame, bt, fit, jobs)
     runs = [
-        score_seed(frame, walk_forward(cfg.replace(seed=cfg.seed + i), frame, bt, fit), bt)
-        for i in range(bt.seeds)
+        score_seed(frame, assemble(c.seed, [r for (j, _), r in zip(jobs, done, strict=True) if j is c]), bt)
+        for c in seeds
     ]
     result = BacktestResult(series.ticker, cfg, bt, frame, runs, members=[o.ticker for o in others or []])
     result.across_seeds = _summary(runs)

@@ -112,7 +112,6 @@ class WalkForward:
     preds: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (N, H) target units
     scale: tuple[np.ndarray, np.ndarray] | None = None  # in-sample naive MAE behind each origin
     folds: list[FoldResult] = field(default_factory=list)
-    fits: list[Fitted] = field(default_factory=list)  # the last fit of each fold
     # The first fit's validation origins and their forecasts: out-of-sample errors known before
     # the first cutoff, the calibration set that intervals start from.
     seed_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -139,61 +138,77 @@ def _baselines(
     return baseline_forecasts(frame, at, cfg.horizon, cfg.window, train_at, known.n, fitted.scaler, known)
 
 
-def walk_forward(cfg: TrainConfig, frame: Frame, bt: BacktestConfig, fit: FitFn | None = None) -> WalkForward:
-    """Run every fold for `cfg.seed`; `fit` can be replaced (the audit plants leaks with it)."""
+@dataclass
+class FoldRun:
+    """What one fold produced, as plain arrays (no model): safe to send back from a worker."""
+
+    fold: Fold
+    block: BlockForecasts  # origins, every forecaster's forecasts, in-sample naive scales
+    result: FoldResult
+    seed_at: np.ndarray  # the first fit's validation origins (fold 1 only; empty otherwise)
+    seed_preds: np.ndarray
+
+
+def run_fold(
+    cfg: TrainConfig, frame: Frame, bt: BacktestConfig, fold: Fold, fit: FitFn | None = None
+) -> FoldRun:
+    """Fit and forecast one block; it depends on rows before its cutoff only, so folds can run
+    in any order, anywhere. Refits every `retrain_every` bars warm-start from the last fit."""
     fit = fit or fit_fold
-    folds = plan_folds(frame, cfg, bt)
-    parts: dict[str, list[np.ndarray]] = {"model": [], "naive": [], "drift": [], "linear": []}
-    ats, fold_ids, results, fits = [], [], [], []
+    step = bt.retrain_every or (fold.end - fold.cutoff)
+    fitted: Fitted | None = None
+    block: dict[str, list[np.ndarray]] = {"model": [], "naive": [], "drift": [], "linear": []}
+    stretches: list[BlockForecasts] = []
     seed_at, seed_preds = np.zeros(0, dtype=np.int64), np.zeros((0, cfg.horizon))
-    scales: list[BlockForecasts] = []
-    for fold in folds:
-        step = bt.retrain_every or (fold.end - fold.cutoff)
-        fitted: Fitted | None = None
-        block: dict[str, list[np.ndarray]] = {k: [] for k in parts}
-        stretches: list[BlockForecasts] = []
-        for start in range(fold.cutoff, fold.end, step):
-            lo = max(0, start - bt.train_size) if bt.scheme == "sliding" else 0
-            fitted = fit(cfg, frame, lo, start, fitted)
-            if not len(seed_at):
-                seed_at = validation_origins(cfg, lo, start)
-                seed_preds = fitted.predict(frame, seed_at)
-            at = block_origins(fold, frame.n, cfg.horizon, start, min(start + step, fold.end))
-            if len(at) == 0:
-                continue
-            block["model"].append(fitted.predict(frame, at))  # one batch for the whole stretch
-            for name, y in _baselines(cfg, frame, lo, start, fitted, at).items():
-                block[name].append(y)
-            stretches.append(BlockForecasts(at, scale=naive_scale(frame, lo, start, len(at))))
-            ats.append(at)
-        assert fitted is not None
-        fits.append(fitted)
-        at_block = block_origins(fold, frame.n, cfg.horizon)
-        got = {k: np.concatenate(v) for k, v in block.items()}
-        fold_block = BlockForecasts(at_block, got, concat_scales(stretches))
-        scores = score_block(frame, fold_block)  # target and price units
-        _, p = dm_vs_naive(frame, fold_block)
-        scales.append(fold_block)
-        d = frame.dates
-        results.append(
-            FoldResult(
-                fold.index,
-                str(d[fold.lo].date()),
-                str(d[fold.cutoff - 1].date()),
-                str(d[fold.cutoff].date()),
-                str(d[fold.end - 1].date()),
-                len(at_block),
-                scores.target,
-                scores.price,
-                None if np.isnan(p) else p,
-            )
-        )
-        fold_ids.append(np.full(len(at_block), fold.index))
-        for k in parts:
-            parts[k].append(got[k])
-    wf = WalkForward(cfg.seed, np.concatenate(ats), np.concatenate(fold_ids))
-    wf.preds = {k: np.concatenate(v) for k, v in parts.items()}
-    wf.scale = concat_scales(scales)
-    wf.folds, wf.fits = results, fits
-    wf.seed_at, wf.seed_preds = seed_at, seed_preds
+    for start in range(fold.cutoff, fold.end, step):
+        lo = max(0, start - bt.train_size) if bt.scheme == "sliding" else 0
+        fitted = fit(cfg, frame, lo, start, fitted)
+        if fold.index == 1 and not len(seed_at):
+            seed_at = validation_origins(cfg, lo, start)
+            seed_preds = fitted.predict(frame, seed_at)
+        at = block_origins(fold, frame.n, cfg.horizon, start, min(start + step, fold.end))
+        if len(at) == 0:
+            continue
+        block["model"].append(fitted.predict(frame, at))  # one batch for the whole stretch
+        for name, y in _baselines(cfg, frame, lo, start, fitted, at).items():
+            block[name].append(y)
+        stretches.append(BlockForecasts(at, scale=naive_scale(frame, lo, start, len(at))))
+    at_block = block_origins(fold, frame.n, cfg.horizon)
+    got = {k: np.concatenate(v) for k, v in block.items()}
+    fold_block = BlockForecasts(at_block, got, concat_scales(stretches))
+    scores = score_block(frame, fold_block)  # target and price units
+    _, p = dm_vs_naive(frame, fold_block)
+    d = frame.dates
+    result = FoldResult(
+        fold.index,
+        str(d[fold.lo].date()),
+        str(d[fold.cutoff - 1].date()),
+        str(d[fold.cutoff].date()),
+        str(d[fold.end - 1].date()),
+        len(at_block),
+        scores.target,
+        scores.price,
+        None if np.isnan(p) else p,
+    )
+    return FoldRun(fold, fold_block, result, seed_at, seed_preds)
+
+
+def assemble(seed: int, runs: list[FoldRun]) -> WalkForward:
+    """One seed's walk-forward from its folds' runs (in fold order)."""
+    runs = sorted(runs, key=lambda r: r.fold.index)
+    wf = WalkForward(
+        seed,
+        np.concatenate([r.block.at for r in runs]),
+        np.concatenate([np.full(len(r.block.at), r.fold.index) for r in runs]),
+    )
+    wf.preds = {k: np.concatenate([r.block.by_name[k] for r in runs]) for k in runs[0].block.by_name}
+    wf.scale = concat_scales([r.block for r in runs])
+    wf.folds = [r.result for r in runs]
+    wf.seed_at, wf.seed_preds = runs[0].seed_at, runs[0].seed_preds
     return wf
+
+
+def walk_forward(cfg: TrainConfig, frame: Frame, bt: BacktestConfig, fit: FitFn | None = None) -> WalkForward:
+    """Run every fold for `cfg.seed`, one after another; `fit` can be replaced (the audit
+    plants leaks with it)."""
+    return assemble(cfg.seed, [run_fold(cfg, frame, bt, fold, fit) for fold in plan_folds(frame, cfg, bt)])

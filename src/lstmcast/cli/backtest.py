@@ -26,6 +26,11 @@ def backtest_cli(
         Path | None, typer.Option(help="Write predictions.csv, equity.csv and metrics.json here.")
     ] = None,
     plot: Annotated[Path | None, typer.Option(help="Write a PNG: forecasts, equity, drawdown.")] = None,
+    workers: Annotated[int, typer.Option(help="Run the folds on this many worker processes (Dask).")] = 1,
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="Run the folds on the Dask scheduler at this address.", show_default=False),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Walk-forward backtest against naive, drift and linear AR, with a cost-aware trading simulation."""
@@ -35,7 +40,12 @@ def backtest_cli(
     from lstmcast.data.series import load_inputs
 
     series = load_inputs(store_of(ctx), run.tickers, run.csv, run.train.exog)
-    result = backtest(run.train, run.backtest, series[0], series[1:])
+    runner = None
+    if workers > 1 or cluster is not None:
+        from lstmcast.parallel.folds import fold_runner
+
+        runner = fold_runner(workers, cluster)
+    result = backtest(run.train, run.backtest, series[0], series[1:], runner)
     for path in write_outputs(result, out) if out is not None else []:
         info(f"wrote {path}")
     if plot is not None:

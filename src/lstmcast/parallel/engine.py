@@ -96,7 +96,8 @@ def run_tasks(
                 key = futures[future]
                 try:
                     value = future.result()
-                    on_done(TaskOutcome(key, value, None, float(value.get("seconds", 0.0))))
+                    seconds = value.get("seconds", 0.0) if isinstance(value, dict) else 0.0
+                    on_done(TaskOutcome(key, value, None, float(seconds)))
                 except KilledWorker as exc:
                     on_done(TaskOutcome(key, None, exc, time.perf_counter() - started))
                 except FutureCancelledError as exc:
