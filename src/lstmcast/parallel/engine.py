@@ -67,9 +67,10 @@ def run_tasks(
     on_done: Callable[[TaskOutcome], None],
     workers: int = 1,
     cluster: str | None = None,
-) -> None:
+) -> float:
     """Call fn(**shared, **tasks[key]) for every key and hand each outcome to `on_done` in the
-    driver as it finishes. Serial and in-process (no Dask) for one worker and no cluster."""
+    driver as it finishes. Serial and in-process (no Dask) for one worker and no cluster.
+    Returns the seconds spent starting the cluster and shipping the shared data (0 serially)."""
     if workers <= 1 and cluster is None:
         for key, kwargs in tasks.items():
             t0 = time.perf_counter()
@@ -77,15 +78,17 @@ def run_tasks(
                 on_done(TaskOutcome(key, fn(**shared, **kwargs), None, time.perf_counter() - t0))
             except Exception as exc:  # a cell's failure is recorded; the sweep goes on
                 on_done(TaskOutcome(key, None, exc, time.perf_counter() - t0))
-        return
+        return 0.0
     from distributed import as_completed
     from distributed.client import FutureCancelledError
     from distributed.scheduler import KilledWorker
 
+    t0 = time.perf_counter()
     with dask_client(workers, cluster) as client:
         try:
             scattered = {k: client.scatter(v, broadcast=True) for k, v in shared.items()}  # once
             started = time.perf_counter()
+            startup = started - t0
             futures = {
                 client.submit(
                     fn, **scattered, **kwargs, key=f"lstmcast-{key}", retries=RETRIES, pure=False
@@ -106,3 +109,4 @@ def run_tasks(
                     on_done(TaskOutcome(key, None, exc, 0.0))
         except (OSError, TimeoutError) as exc:
             raise TemporaryError(f"lost the Dask cluster ({type(exc).__name__}: {exc})") from None
+    return startup

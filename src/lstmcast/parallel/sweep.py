@@ -81,6 +81,7 @@ class SweepReport:
     adjust: str
     beat_naive: int = 0  # leaderboard rows better than the random walk after adjustment
     failed: list[str] = field(default_factory=list)
+    startup_seconds: float = 0.0  # starting the cluster and shipping the bars to it
 
 
 def sweep(
@@ -156,7 +157,7 @@ def sweep(
         if on_cell:
             on_cell(cell)
 
-    run_tasks(run_cell, todo, {"bars": bars}, finished, workers, cluster)
+    startup = run_tasks(run_cell, todo, {"bars": bars}, finished, workers, cluster) if todo else 0.0
     ordered = [results[k] for k in cells if k in results]
     board, beat = leaderboard(ordered, adjust)
     return SweepReport(
@@ -172,6 +173,7 @@ def sweep(
             for c in ordered
             if c["status"] != "ok"
         ],
+        startup_seconds=startup,
     )
 
 
