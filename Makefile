@@ -43,6 +43,9 @@ bench: install
 	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_backtest.py
 	$(BIN)/python benchmarks/bench_modes.py --epochs 10 --folds 5 --targets AAPL,MSFT,IBM
+	$(BIN)/python benchmarks/bench_startup.py
+	$(BIN)/python benchmarks/bench_intervals.py
+	$(BIN)/python benchmarks/bench_sweep.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache

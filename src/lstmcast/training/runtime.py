@@ -59,8 +59,8 @@ class _Adam(torch.optim.Adam):
 
 
 def keep_dynamo_unloaded() -> None:
-    """Stop the first optimizer from importing torch._dynamo (measured here: about 1.4 s and
-    60 MB per process, see benchmarks/bench_startup.py).
+    """Stop the first optimizer from importing torch._dynamo (with `adam` below: about 2 s and
+    64 MB per training process here, benchmarks/bench_startup.py).
 
     torch.optim.Optimizer's add_param_group, zero_grad, state_dict and load_state_dict are
     wrapped by torch._disable_dynamo, which imports torch._dynamo on the first call only to
