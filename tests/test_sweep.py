@@ -169,3 +169,27 @@ def test_backtest_folds_in_parallel_give_the_serial_result(cli: Cli, home: Path)
     parallel = json.loads(cli(*args, "--workers", "2").stdout)
     for key in ("pooled", "folds", "dm_pvalue", "strategy", "across_seeds", "intervals"):
         assert parallel[key] == serial[key], key
+
+
+def test_daily_on_workers_trains_and_forecasts_like_the_serial_run(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
+    watch = "horizon = 2\nfetch = false\nmodel = 'cnn'\n[[ticker]]\nsymbol = 'IBM'\n[[ticker]]\nsymbol = 'MSFT'\n"
+
+    def night(where: Path, *extra: str) -> list[tuple[object, ...]]:
+        os.environ["LSTMCAST_HOME"] = str(where)
+        _import(cli, "IBM", "MSFT")
+        (where / "w.toml").write_text(watch)
+        doc = json.loads(cli("daily", "--config", where / "w.toml", "--json", *extra).stdout)
+        assert doc["exit_code"] == 0 and all("trained" in t["detail"] for t in doc["tickers"])
+        with sqlite3.connect(where / "lstmcast.db") as conn:
+            return conn.execute(
+                "SELECT ticker, step, price, lower_80, upper_95 FROM ledger ORDER BY 1, 2"
+            ).fetchall()
+
+    try:
+        serial = night(home)
+        parallel = night(tmp_path / "other", "--workers", "2")
+    finally:
+        os.environ["LSTMCAST_HOME"] = str(home)
+    assert len(serial) == 4 and parallel == serial  # trained on workers, written by the driver

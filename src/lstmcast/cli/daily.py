@@ -48,6 +48,16 @@ def daily_cli(
         Path | None, typer.Option(help="Append the summary and the exit code here.", show_default=False)
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing when all went well.")] = False,
+    workers: Annotated[
+        int,
+        typer.Option(help="Train and forecast on this many worker processes (Dask); fetching stays here."),
+    ] = 1,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            envvar="LSTMCAST_CLUSTER", help="Dask scheduler address for the work.", show_default=False
+        ),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Fetch new bars, retrain stale models, forecast and log, for every ticker in the watchlist.
@@ -64,7 +74,7 @@ def daily_cli(
         out_console().print(f"wrote {path}; edit it, then run `lstmcast daily` (or see `lstmcast cron`)")
         return
     try:
-        report = daily(store_of(ctx), config)
+        report = daily(store_of(ctx), config, workers=workers, cluster=cluster)
     except Exception as exc:  # before any ticker ran: a broken watchlist, an unusable store
         _log(log_file, [f"{_stamp()} error: {exc}"], exit_code_for(exc))
         raise

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_LEVELS, STALE_AFTER_DAYS
+from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_LEVELS, STALE_AFTER_DAYS, TrainConfig
 from lstmcast.data.series import Series, load_csv, load_stored
 from lstmcast.errors import ConfigError, DataError
 from lstmcast.evaluation.report import daily_returns
@@ -198,28 +198,9 @@ def forecast(
         warnings.append(
             f"model {model_id} predates {intervals} intervals: empirical ones used; retrain for them"
         )
-    rows = [
-        {
-            "model_id": model_id,
-            "ticker": series.ticker,
-            "as_of": as_of,
-            "step": f.step,
-            "target_date": f.date,
-            "last_price": last,
-            "price": f.price,
-            "log_return": f.log_return,
-            "lower_80": f.lower_80,
-            "upper_80": f.upper_80,
-            "lower_95": f.lower_95,
-            "upper_95": f.upper_95,
-            "sigma": path.sigma,
-            "interval_method": path.method,
-        }
-        for f in steps
-    ]
     new = 0
     if csv is None:
-        new = record(store.conn, rows, {**loaded.config.to_dict(), "calendar": calendar})
+        new = record_path(store, model_id, series.ticker, path, loaded.config, calendar)
     else:
         warnings.append(f"forecast from {csv}: not recorded in the ledger (nothing from --csv is stored)")
     if stale > STALE_AFTER_DAYS:
@@ -246,6 +227,32 @@ def forecast(
         sigma=path.sigma,
         sigma_ratio=path.sigma_ratio,
     )
+
+
+def record_path(
+    store: Store, model_id: str, ticker: str, path: PathForecast, config: TrainConfig, calendar: str
+) -> int:
+    """Write a path's forecasts to the ledger (once per model, ticker and origin); how many were new."""
+    rows = [
+        {
+            "model_id": model_id,
+            "ticker": ticker,
+            "as_of": path.as_of,
+            "step": f.step,
+            "target_date": f.date,
+            "last_price": path.last,
+            "price": f.price,
+            "log_return": f.log_return,
+            "lower_80": f.lower_80,
+            "upper_80": f.upper_80,
+            "lower_95": f.lower_95,
+            "upper_95": f.upper_95,
+            "sigma": path.sigma,
+            "interval_method": path.method,
+        }
+        for f in path.forecasts
+    ]
+    return record(store.conn, rows, {**config.to_dict(), "calendar": calendar})
 
 
 def stale_exog(series: Series) -> list[str]:

@@ -59,80 +59,181 @@ def _fetch_exog(store: Store, items: list[WatchItem], session: Any) -> dict[str,
     return failed
 
 
-def _run_one(
-    store: Store, item: WatchItem, fetch_session: Any, exog_failed: dict[str, Exception]
-) -> TickerRun:
-    from lstmcast.data.ingest import fetch_one
+def _prepare(store: Store, item: WatchItem, run: TickerRun, notes: list[str]) -> dict[str, Any] | None:
+    """The driver's half before the work: what the ticker needs, with its data and model as
+    plain values. None when there is nothing to do (no new bar since the last forecast)."""
+    from lstmcast.config import TrainConfig
     from lstmcast.data.series import load_stored
-    from lstmcast.forecasting.forecast import forecast
+    from lstmcast.forecasting.ledger import update_aci
     from lstmcast.store.ledger import has_forecast
+    from lstmcast.tickers import exchange_of
     from lstmcast.training.registry import load_model, newest_model_id
 
-    run = TickerRun(item.symbol, "forecast")
-    notes = []
-    if item.fetch:
-        got = fetch_one(store, item.symbol, None, None, fetch_session)
-        if got.error:
-            # Keep going on stored data; the error still reaches the exit code (cron retries).
-            run.errors.append(got.error)
-            notes.append(str(got.error))
-    for name in _exog_of(store, item):
-        if name in exog_failed:
-            run.errors.append(exog_failed[name])
-            notes.append(f"exog {exog_failed[name]}")
+    series = load_stored(store, item.symbol)
+    newest = series.bars.index[-1].date().isoformat()
     try:
-        series = load_stored(store, item.symbol)
-        newest = series.bars.index[-1].date().isoformat()
-        try:
-            model_id: str | None = newest_model_id(store, item.symbol, item.model)
-        except NotFoundError:
-            model_id = None
-        if model_id is not None:
-            done = has_forecast(store.conn, item.symbol, model_id, newest)
-            stale = (
-                date.fromisoformat(newest)
-                - date.fromisoformat(load_model(store, model_id, item.symbol).data_end())
-            ).days
-            if done and not (item.retrain_if_older and stale > item.retrain_if_older):
-                run.status, run.as_of, run.model_id = "no new bar", newest, model_id
-                run.detail = "; ".join(notes)
-                return run
-        if model_id is None:
-            from lstmcast.config import TrainConfig
-            from lstmcast.training.run import train
-
-            model_id = train(store, TrainConfig(model=item.model), series).model_id
-            notes.append(f"trained {model_id}")
-        result = forecast(
-            store,
-            item.symbol,
-            model_id=model_id,
-            horizon=item.horizon,
-            calendar=item.calendar,
-            intervals=item.intervals,
-            retrain_if_older=item.retrain_if_older or None,
-        )
-        if result.retrained:
-            notes.append(f"retrained as {result.model_id}")
-        notes.extend(result.warnings)
-        run.model_id, run.as_of = result.model_id, result.as_of
-        run.next_date, run.next_price = result.forecasts[0].date, result.forecasts[0].price
-    except LstmcastError as exc:
-        run.status = "failed"
-        run.errors.append(exc)
-        notes.append(str(exc))
-    except Exception as exc:  # one ticker's bug must not stop the rest of an unattended run
-        run.status = "failed"
-        run.errors.append(exc)
-        notes.append(f"unexpected {type(exc).__name__}: {exc}")
-    run.detail = "; ".join(notes)
-    return run
+        loaded = load_model(store, newest_model_id(store, item.symbol, item.model), item.symbol)
+    except NotFoundError:
+        loaded = None
+    if loaded is None:
+        retrain, cfg, tickers = True, TrainConfig(model=item.model), (item.symbol,)
+    else:
+        stale = (date.fromisoformat(newest) - date.fromisoformat(loaded.data_end())).days
+        retrain = bool(item.retrain_if_older and stale > item.retrain_if_older)
+        if has_forecast(store.conn, item.symbol, loaded.id, newest) and not retrain:
+            run.status, run.as_of, run.model_id = "no new bar", newest, loaded.id
+            return None
+        # Same config, same members; a ticker embedding is rebuilt from the members.
+        cfg, tickers = loaded.config.replace(embedding_tickers=()), tuple(loaded.manifest["tickers"])
+    members = [load_stored(store, t).with_exog(store, cfg.exog) for t in tickers]
+    alphas = None
+    if loaded is not None and not retrain and item.intervals == "aci":
+        alphas = update_aci(store, loaded.id, item.symbol)  # the ledger's outcomes, learned once
+    return {
+        "ticker": item.symbol,
+        "members": members,
+        "train": cfg.to_dict(),
+        "retrain": retrain,
+        "model_id": None if retrain or loaded is None else loaded.id,
+        "manifest": None if retrain or loaded is None else loaded.manifest,
+        "state": None
+        if retrain or loaded is None
+        else {k: v.numpy() for k, v in loaded.fitted.state.items()},
+        "horizon": item.horizon,
+        "calendar": item.calendar or exchange_of(item.symbol)[0],
+        "intervals": item.intervals,
+        "alphas": alphas,
+        "first_time": loaded is None,
+    }
 
 
-def daily(store: Store, config: Path | None = None, fetch_session: Any = None) -> DailyReport:
-    """Run the watchlist under the lock; each ticker's failure is recorded and the rest go on."""
+def daily_compute(
+    ticker: str,
+    members: list[Any],
+    train: dict[str, Any],
+    retrain: bool,
+    model_id: str | None,
+    manifest: dict[str, Any] | None,
+    state: dict[str, Any] | None,
+    horizon: int,
+    calendar: str,
+    intervals: str,
+    alphas: dict[tuple[float, int], float] | None,
+    first_time: bool,
+) -> dict[str, Any]:
+    """The work of one ticker, in a worker or in this process: (re)train if asked, then
+    forecast. Plain values in and out: a new model comes back as its manifest and numpy
+    weights, for the driver to write; the forecast as numbers, for the driver's ledger."""
+    from lstmcast.config import INTERVAL_LEVELS, TrainConfig
+    from lstmcast.forecasting.forecast import predict_path, stale_exog
+    from lstmcast.training.registry import loaded_from, new_model
+    from lstmcast.training.run import run_global_training, run_training
+
+    new = None
+    if retrain:
+        cfg = TrainConfig.from_dict(train)
+        if len(members) > 1:
+            g = run_global_training(cfg, members)
+            new = new_model(g.members, g.pooled, "store")
+        else:
+            trained = run_training(cfg, members[0])
+            new = new_model([trained], trained.scores, members[0].origin)
+        model_id, manifest, state = new
+    assert model_id is not None and manifest is not None and state is not None
+    loaded = loaded_from(model_id, manifest, state, ticker)
+    series = next(m for m in members if m.ticker == ticker)
+    path = predict_path(loaded, series, horizon, calendar, INTERVAL_LEVELS, intervals, alphas)
+    return {
+        "model_id": model_id,
+        "new_model": new,
+        "first_time": first_time,
+        "path": path,
+        "config": loaded.config.to_dict(),
+        "calendar": calendar,
+        "warnings": stale_exog(series),
+    }
+
+
+def _finish(store: Store, run: TickerRun, done: dict[str, Any], notes: list[str]) -> None:
+    """The driver's half after the work: write the new model, then the forecasts to the ledger."""
+    from lstmcast.config import TrainConfig
+    from lstmcast.forecasting.forecast import record_path
+    from lstmcast.training.registry import write_model
+
+    if done["new_model"] is not None:
+        write_model(store, *done["new_model"])
+        notes.append(("trained " if done["first_time"] else "retrained as ") + done["model_id"])
+    path = done["path"]
+    record_path(
+        store, done["model_id"], run.ticker, path, TrainConfig.from_dict(done["config"]), done["calendar"]
+    )
+    notes.extend(done["warnings"])
+    run.model_id, run.as_of = done["model_id"], path.as_of
+    run.next_date, run.next_price = path.forecasts[0].date, path.forecasts[0].price
+
+
+def _failed(run: TickerRun, exc: BaseException, notes: list[str]) -> None:
+    run.status = "failed"
+    run.errors.append(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+    notes.append(str(exc) if isinstance(exc, LstmcastError) else f"unexpected {type(exc).__name__}: {exc}")
+
+
+def daily(
+    store: Store,
+    config: Path | None = None,
+    fetch_session: Any = None,
+    workers: int = 1,
+    cluster: str | None = None,
+) -> DailyReport:
+    """Run the watchlist under the lock; each ticker's failure is recorded and the rest go on.
+
+    The driver fetches (serially, rate-limited), decides, writes models and the ledger; the
+    training and forecasting of every ticker that needs it runs in this process or, with
+    `workers` > 1 or a `cluster`, on Dask workers (one thread each).
+    """
+    from lstmcast.data.ingest import fetch_one
+    from lstmcast.parallel.engine import TaskOutcome, run_tasks
+
     path = config or store.home / DAILY_CONFIG
     items = load_watchlist(path)
     with run_lock(store.home / DAILY_LOCK):
         exog_failed = _fetch_exog(store, items, fetch_session)
-        return DailyReport([_run_one(store, item, fetch_session, exog_failed) for item in items])
+        runs = {item.symbol: TickerRun(item.symbol, "forecast") for item in items}
+        notes: dict[str, list[str]] = {item.symbol: [] for item in items}
+        jobs: dict[str, dict[str, Any]] = {}
+        for item in items:
+            run, said = runs[item.symbol], notes[item.symbol]
+            if item.fetch:
+                got = fetch_one(store, item.symbol, None, None, fetch_session)
+                if got.error:
+                    # Keep going on stored data; the error still reaches the exit code (cron retries).
+                    run.errors.append(got.error)
+                    said.append(str(got.error))
+            for name in _exog_of(store, item):
+                if name in exog_failed:
+                    run.errors.append(exog_failed[name])
+                    said.append(f"exog {exog_failed[name]}")
+            try:
+                job = _prepare(store, item, run, said)
+            except Exception as exc:  # one ticker's bug must not stop the rest of an unattended run
+                _failed(run, exc, said)
+                continue
+            if job is not None:
+                jobs[item.symbol] = job
+
+        def finished(outcome: TaskOutcome) -> None:
+            run, said = runs[outcome.key], notes[outcome.key]
+            try:
+                if outcome.error is not None:
+                    raise outcome.error
+                _finish(store, run, outcome.value, said)
+            except Exception as exc:
+                _failed(run, exc, said)
+
+        if jobs:
+            threads = {} if workers <= 1 and cluster is None else {"threads": 1}
+            tasks = {t: {**job, "train": {**job["train"], **threads}} for t, job in jobs.items()}
+            run_tasks(daily_compute, tasks, {}, finished, workers, cluster)
+        for symbol, run in runs.items():
+            run.detail = "; ".join(notes[symbol])
+        return DailyReport([runs[item.symbol] for item in items])

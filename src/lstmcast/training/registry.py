@@ -106,18 +106,33 @@ def manifest_of(
     return to_jsonable(manifest)
 
 
-def save_trained(
-    store: Store, members: list[Any], pooled: Any, origin: str, parent: str | None = None
-) -> tuple[str, Path]:
+def new_model(
+    members: list[Any], pooled: Any, origin: str, parent: str | None = None
+) -> tuple[str, dict[str, Any], dict[str, np.ndarray]]:
+    """A trained run as plain data, ready to be written by whoever holds the store: its id,
+    its manifest, and its weights as numpy arrays (what a worker process sends back)."""
     name = members[0].ticker if len(members) == 1 else f"global{len(members)}"
     model_id = new_model_id(name, members[0].config.model)
     manifest = manifest_of(members, pooled, model_id, origin, parent)
+    state = {k: v.detach().cpu().numpy() for k, v in members[0].fitted.state.items()}
+    return model_id, manifest, state
+
+
+def save_trained(
+    store: Store, members: list[Any], pooled: Any, origin: str, parent: str | None = None
+) -> tuple[str, Path]:
+    model_id, manifest, state = new_model(members, pooled, origin, parent)
+    return model_id, write_model(store, model_id, manifest, state)
+
+
+def write_model(store: Store, model_id: str, manifest: dict[str, Any], state: dict[str, np.ndarray]) -> Path:
+    """Write a model's files and its record; only the driver process does this."""
     path = models_dir(store.home) / model_id
     # Files first, into a staging dir; the record next; the rename last. A run killed at any
     # moment leaves either nothing loadable or a whole model: an unfinished staging dir is an
     # orphan (`models` lists it, `models rm --orphans` clears it), never a half model.
     staging = path.with_name(f".{model_id}{STAGING}")
-    write_checkpoint(staging, members[0].fitted.state, manifest)
+    write_checkpoint(staging, {k: torch.from_numpy(v) for k, v in state.items()}, manifest)
     seg = manifest["segments"]
     try:
         insert_run(
@@ -126,8 +141,8 @@ def save_trained(
                 "id": model_id,
                 "created_at": manifest["created_at"],
                 "tickers": ",".join(manifest["tickers"]),
-                "model": members[0].config.model,
-                "target": members[0].config.target,
+                "model": manifest["config"]["model"],
+                "target": manifest["config"]["target"],
                 "train_start": seg["train"][0],
                 "train_end": seg["train"][1],
                 "test_start": seg["test"][0],
@@ -142,7 +157,7 @@ def save_trained(
         shutil.rmtree(staging, ignore_errors=True)  # no model dir without its record
         raise
     os.replace(staging, path)
-    return model_id, path
+    return path
 
 
 @dataclasses.dataclass
@@ -182,6 +197,20 @@ def load_model(store: Store, model_id: str, ticker: str | None = None) -> Loaded
         state, manifest = load_checkpoint(path)
     except CheckpointDamaged as exc:
         raise _damaged(model_id, path, str(exc)) from None
+    try:
+        return loaded_from(model_id, manifest, state, ticker)
+    except RuntimeError as exc:
+        raise _damaged(
+            model_id, path, f"weights do not fit its config ({str(exc).splitlines()[0]})"
+        ) from None
+
+
+def loaded_from(
+    model_id: str, manifest: dict[str, Any], state: dict[str, Any], ticker: str | None = None
+) -> LoadedModel:
+    """A model from its manifest and weights (tensors or numpy arrays), seen as member `ticker`:
+    no store, no files, so a worker process can rebuild what the driver loaded."""
+    state = {k: torch.as_tensor(v) for k, v in state.items()}
     config = TrainConfig.from_dict(manifest["config"])
     tickers = manifest["tickers"]
     member = ticker or tickers[0]
@@ -198,12 +227,7 @@ def load_model(store: Store, model_id: str, ticker: str | None = None) -> Loaded
         state=state,
         ticker_id=rows.index(member) if member in rows else 0,
     )
-    try:
-        fitted.module()  # weights that do not fit the architecture are damage too
-    except RuntimeError as exc:
-        raise _damaged(
-            model_id, path, f"weights do not fit its config ({str(exc).splitlines()[0]})"
-        ) from None
+    fitted.module()  # weights that do not fit the architecture raise here: damage, to the caller
     return LoadedModel(model_id, manifest, fitted, member)
 
 
