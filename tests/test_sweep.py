@@ -174,7 +174,9 @@ def test_backtest_folds_in_parallel_give_the_serial_result(cli: Cli, home: Path)
 def test_daily_on_workers_trains_and_forecasts_like_the_serial_run(
     cli: Cli, home: Path, tmp_path: Path
 ) -> None:
-    watch = "horizon = 2\nfetch = false\nmodel = 'cnn'\n[[ticker]]\nsymbol = 'IBM'\n[[ticker]]\nsymbol = 'MSFT'\n"
+    watch = (
+        "horizon = 2\nfetch = false\nmodel = 'cnn'\n[[ticker]]\nsymbol = 'IBM'\n[[ticker]]\nsymbol = 'MSFT'\n"
+    )
 
     def night(where: Path, *extra: str) -> list[tuple[object, ...]]:
         os.environ["LSTMCAST_HOME"] = str(where)
