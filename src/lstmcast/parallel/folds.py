@@ -27,9 +27,11 @@ def fold_runner(workers: int, cluster: str | None = None) -> FoldRunner:
     def run(
         frame: Frame, bt: BacktestConfig, fit: FitFn | None, jobs: list[tuple[TrainConfig, Fold]]
     ) -> list[FoldRun]:
+        keys = [f"fold-{cfg.seed}-{fold.index}" for cfg, fold in jobs]
+        # Longest first (a fold fits on every row before its cutoff): the last wave is short.
+        order = sorted(range(len(jobs)), key=lambda i: -(jobs[i][1].cutoff - jobs[i][1].lo))
         tasks = {
-            f"fold-{cfg.seed}-{fold.index}": {"train": cfg.replace(threads=1).to_dict(), "fold": fold}
-            for cfg, fold in jobs
+            keys[i]: {"train": jobs[i][0].replace(threads=1).to_dict(), "fold": jobs[i][1]} for i in order
         }
         shared: dict[str, Any] = {"frame": frame, "backtest": bt}
         if fit is not None:
@@ -42,6 +44,6 @@ def fold_runner(workers: int, cluster: str | None = None) -> FoldRunner:
             out[outcome.key] = outcome.value
 
         run_tasks(fold_task, tasks, shared, done, workers, cluster)
-        return [out[k] for k in tasks]
+        return [out[k] for k in keys]
 
     return run
