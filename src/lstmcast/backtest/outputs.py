@@ -131,6 +131,13 @@ def plot(result: BacktestResult, path: Path) -> Path:
     )
     dd_ax.set_ylabel("drawdown %")
     dd_ax.legend(loc="lower left")
+    return save_png(fig, path)
+
+
+def save_png(fig: Any, path: Path) -> Path:
+    """Lay out, render and write a figure atomically (a reader sees the old PNG or the new)."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)

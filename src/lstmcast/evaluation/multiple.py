@@ -21,34 +21,34 @@ def _clean(pvalues: list[float | None]) -> tuple[np.ndarray, np.ndarray]:
     return p, np.flatnonzero(np.isfinite(p))
 
 
-def benjamini_hochberg(pvalues: list[float | None]) -> list[float | None]:
-    """BH step-up adjusted p-values (undefined inputs stay None and do not count as tests)."""
+def _adjusted(pvalues: list[float | None], step: str) -> list[float | None]:
+    """Adjusted p-values of the defined inputs (None stays None and does not count as a test).
+    BH ("up"): p_(i) m / i, made monotone from the largest down; Holm ("down"): p_(i) (m - i + 1),
+    made monotone from the smallest up; both capped at 1."""
     p, ok = _clean(pvalues)
     out: list[float | None] = [None] * len(p)
     m = len(ok)
     if not m:
         return out
     order = ok[np.argsort(p[ok], kind="stable")]
-    ranked = p[order] * m / np.arange(1, m + 1)
-    adjusted = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1.0)
-    for i, v in zip(order, adjusted, strict=True):
+    rank = np.arange(1, m + 1)
+    if step == "up":
+        adjusted = np.minimum.accumulate((p[order] * m / rank)[::-1])[::-1]
+    else:
+        adjusted = np.maximum.accumulate(p[order] * (m - rank + 1))
+    for i, v in zip(order, adjusted.clip(max=1.0), strict=True):
         out[int(i)] = float(v)
     return out
+
+
+def benjamini_hochberg(pvalues: list[float | None]) -> list[float | None]:
+    """Benjamini-Hochberg step-up adjusted p-values: control of the false discovery rate."""
+    return _adjusted(pvalues, "up")
 
 
 def holm(pvalues: list[float | None]) -> list[float | None]:
-    """Holm step-down adjusted p-values (undefined inputs stay None and do not count)."""
-    p, ok = _clean(pvalues)
-    out: list[float | None] = [None] * len(p)
-    m = len(ok)
-    if not m:
-        return out
-    order = ok[np.argsort(p[ok], kind="stable")]
-    ranked = p[order] * (m - np.arange(m))
-    adjusted = np.maximum.accumulate(ranked).clip(max=1.0)
-    for i, v in zip(order, adjusted, strict=True):
-        out[int(i)] = float(v)
-    return out
+    """Holm step-down adjusted p-values: control of the family-wise error rate."""
+    return _adjusted(pvalues, "down")
 
 
 def expected_max_sharpe(n_trials: int, sharpe_variance: float) -> float:

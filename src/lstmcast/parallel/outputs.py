@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from lstmcast.paths import atomic_write_bytes, atomic_write_text
+from lstmcast.backtest.outputs import save_png
+from lstmcast.paths import atomic_write_text
 
 
 def write_sweep(report: Any, out_dir: Path) -> list[Path]:
@@ -43,9 +43,4 @@ def _plot(report: Any, path: Path) -> Path:
     beat = f"{report.beat_naive} of {len(rows)} rows beat the random walk after adjustment"
     ax.set_title(f"sweep {report.sweep_id}: {beat}")
     ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
+    return save_png(fig, path)
