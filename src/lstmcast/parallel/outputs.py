@@ -41,6 +41,6 @@ def _plot(report: Any, path: Path) -> Path:
     ax.set_xticks(range(len(rows)), labels, fontsize=8)
     ax.set_ylabel("skill vs naive, % of MSE (mean ± std over seeds)")
     beat = f"{report.beat_naive} of {len(rows)} rows beat the random walk after adjustment"
-    ax.set_title(f"sweep {report.sweep_id}: {beat}")
+    ax.set_title(f"sweep {report.sweep_id}\n{beat}", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     return save_png(fig, path)
