@@ -44,6 +44,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_backtest.py
 	$(BIN)/python benchmarks/bench_modes.py --epochs 10 --folds 5 --targets AAPL,MSFT,IBM
 	$(BIN)/python benchmarks/bench_startup.py
+	$(BIN)/python benchmarks/bench_precision.py
 	$(BIN)/python benchmarks/bench_intervals.py
 	$(BIN)/python benchmarks/bench_sweep.py
 
