@@ -41,6 +41,7 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_train.py
+	$(BIN)/python benchmarks/bench_train_process.py
 	$(BIN)/python benchmarks/bench_backtest.py
 	$(BIN)/python benchmarks/bench_modes.py --epochs 10 --folds 5 --targets AAPL,MSFT,IBM
 	$(BIN)/python benchmarks/bench_startup.py

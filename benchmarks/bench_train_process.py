@@ -1,0 +1,88 @@
+"""Whole processes: `lstmcast train` against a minimal hand-written loop with glibc's defaults.
+
+    .venv/bin/python benchmarks/bench_train_process.py [--repeats 3]
+
+Both fit LSTM 2x64, window 50, batch 64, Adam 1e-3, 10 epochs (no early stopping) on AAPL's
+daily log returns. Each repeat starts two fresh processes, alternating; the minimal loop runs
+with the allocator's default settings (MALLOC_* unset), as a user's own script would. Prints
+medians of wall time and peak RSS, the ratio, and the spread over repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MINIMAL = """
+import resource, sys
+import numpy as np, pandas as pd, torch
+from torch import nn
+bars = pd.read_csv("sample_data/AAPL.csv")
+r = np.diff(np.log(bars["Adj Close"].to_numpy()))
+n = len(r); train_end = n - 2 * round(n * 0.1)
+torch.manual_seed(0)
+t = torch.tensor(r[:train_end], dtype=torch.float32)
+t = (t - t.mean()) / t.std()
+x = t.unfold(0, 50, 1)[:-1].unsqueeze(-1)
+y = t[50:].unsqueeze(-1)
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(1, 64, num_layers=2, batch_first=True)
+        self.head = nn.Linear(64, 1)
+    def forward(self, xb):
+        return self.head(self.rnn(xb)[0][:, -1])
+net = Net()
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+for _ in range(10):
+    perm = torch.randperm(len(x))
+    for i in range(0, len(x), 64):
+        idx = perm[i:i + 64]
+        opt.zero_grad()
+        nn.functional.mse_loss(net(x[idx]), y[idx]).backward()
+        opt.step()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - t0
+    return wall, float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    plain = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    exe = str(Path(sys.executable).parent / "lstmcast")
+    with tempfile.TemporaryDirectory() as home:
+        env = {**plain, "LSTMCAST_HOME": home}
+        subprocess.run([exe, "import", "sample_data/AAPL.csv", "--ticker", "AAPL"], env=env, check=True,
+                       capture_output=True)  # fmt: skip
+        probe = "import resource; print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)"
+        train = [sys.executable, "-c", "import subprocess, sys; subprocess.run(sys.argv[1:], check=True,"
+                 " stdout=subprocess.DEVNULL); " + probe, exe, "train", "AAPL", "--epochs", "10",
+                 "--patience", "100"]  # fmt: skip
+        runs: dict[str, list[tuple[float, float]]] = {"minimal": [], "lstmcast": []}
+        for _ in range(args.repeats):
+            runs["minimal"].append(timed([sys.executable, "-c", MINIMAL], plain))
+            runs["lstmcast"].append(timed(train, env))
+    med = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
+    for name, rows in runs.items():
+        walls = [w for w, _ in rows]
+        print(f"{name:9} wall {med[name]:.2f}s (spread {min(walls):.2f}-{max(walls):.2f}),"
+              f" peak RSS {statistics.median(m for _, m in rows):.0f} MB")  # fmt: skip
+    print(f"ratio lstmcast / minimal = {med['lstmcast'] / med['minimal']:.2f} (target <= 0.75)")
+
+
+if __name__ == "__main__":
+    main()
