@@ -11,7 +11,7 @@ from rich.table import Table
 
 from lstmcast.cli.common import emit_json, fail, fmt, guarded, info, out_console, pct, store_of
 from lstmcast.cli.options import Json, run_options
-from lstmcast.cli.render import metrics_table, verdict
+from lstmcast.cli.render import interval_cells, metrics_table, verdict
 from lstmcast.config import RunConfig
 
 AUDIT_OPTIONS = ("folds", "test_size", "start", "scheme", "train_size")  # what decides the fits
@@ -162,14 +162,9 @@ def intervals_table(iv: dict[str, Any]) -> Table:
     for label, s in iv.items():
         if label == "method":
             continue
-        calm, mid, turb = (pct(v).lstrip("+") for v in s["coverage_by_vol_tercile"])
         t.add_row(
             f"{label}%",
-            pct(s["coverage"]).lstrip("+"),
-            calm,
-            mid,
-            turb,
-            pct(s["width"], 2).lstrip("+"),
+            *interval_cells(s),
             fmt(s["winkler"], 4),
             fmt(s["kupiec_p"], 3),
             fmt(s["christoffersen_p"], 3),

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from lstmcast.cli.common import emit_json, fmt, guarded, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json
+from lstmcast.cli.render import interval_cells
 from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_METHODS
 
 
@@ -201,17 +202,12 @@ def render_ledger(report: Any, rows: int) -> None:
         )
         for x in live:
             for label, sc in x.intervals.items():
-                calm, mid, turb = (pct(v).lstrip("+") for v in sc["coverage_by_vol_tercile"])
                 iv.add_row(
                     x.ticker,
                     x.model_id,
                     f"{label}%",
                     str(sc["n"]),
-                    pct(sc["coverage"]).lstrip("+"),
-                    calm,
-                    mid,
-                    turb,
-                    pct(sc["width"], 2).lstrip("+"),
+                    *interval_cells(sc),
                     fmt(sc["kupiec_p"], 3),
                 )
         con.print(iv)

@@ -70,3 +70,10 @@ def verdict(skill: float | None, pvalue: float | None) -> str:
     if skill > 0:
         return f"[yellow]not significantly better than the random walk[/yellow]: {skill:+.2%} in MSE{p}"
     return f"[red]does not beat the random walk[/red]: {skill:+.2%} in MSE{p}"
+
+
+def interval_cells(s: dict[str, Any]) -> list[str]:
+    """Coverage, coverage by volatility tercile (calm, middle, turbulent) and width of one
+    level's interval scores, as table cells."""
+    share = [pct(v).lstrip("+") for v in (s["coverage"], *s["coverage_by_vol_tercile"])]
+    return [*share, pct(s["width"], 2).lstrip("+")]

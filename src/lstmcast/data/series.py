@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from lstmcast.config import YAHOO_NAMES
-from lstmcast.errors import ConfigError, DataError, NotFoundError
+from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.paths import atomic_write_text
 from lstmcast.sources.csvfile import read_price_csv
 from lstmcast.store.db import Store
@@ -52,15 +52,6 @@ def load_csv(path: Path, ticker: str | None = None) -> Series:
     """A CSV read directly, nothing stored; its label defaults to one made from the file name."""
     name = validate_ticker(ticker) if ticker else label_from_filename(str(path))
     return Series(name, read_price_csv(path).bars, str(path))
-
-
-def load_series(store: Store, ticker: str | None, csv: Path | None) -> Series:
-    """The modelling commands' input: a stored TICKER or --csv PATH, exactly one of them."""
-    if csv is not None:
-        return load_csv(csv, ticker)
-    if ticker is None:
-        raise DataError("give a stored TICKER or --csv PATH")
-    return load_stored(store, ticker)
 
 
 def ticker_tail(store: Store, ticker: str, n: int) -> list[dict[str, Any]]:

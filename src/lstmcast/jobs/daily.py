@@ -45,12 +45,14 @@ def _exog_of(store: Store, item: WatchItem) -> tuple[str, ...]:
         return ()  # no usable model yet: the ticker's own run reports why
 
 
-def _fetch_exog(store: Store, items: list[WatchItem], session: Any) -> dict[str, Exception]:
+def _fetch_exog(
+    store: Store, items: list[WatchItem], exog: dict[str, tuple[str, ...]], session: Any
+) -> dict[str, Exception]:
     """Fetch every exogenous series the watchlist's models read, once each, before any
     forecast: a model with --exog must not forecast from a stale input. Returns the failures."""
     from lstmcast.data.ingest import fetch_one
 
-    wanted = dict.fromkeys(t for item in items if item.fetch for t in _exog_of(store, item))
+    wanted = dict.fromkeys(t for item in items if item.fetch for t in exog[item.symbol])
     failed: dict[str, Exception] = {}
     for ticker in wanted:
         got = fetch_one(store, ticker, None, None, session)
@@ -197,7 +199,8 @@ def daily(
     path = config or store.home / DAILY_CONFIG
     items = load_watchlist(path)
     with run_lock(store.home / DAILY_LOCK):
-        exog_failed = _fetch_exog(store, items, fetch_session)
+        exog = {item.symbol: _exog_of(store, item) for item in items}  # one model load per ticker
+        exog_failed = _fetch_exog(store, items, exog, fetch_session)
         runs = {item.symbol: TickerRun(item.symbol, "forecast") for item in items}
         notes: dict[str, list[str]] = {item.symbol: [] for item in items}
         jobs: dict[str, dict[str, Any]] = {}
@@ -209,7 +212,7 @@ def daily(
                     # Keep going on stored data; the error still reaches the exit code (cron retries).
                     run.errors.append(got.error)
                     said.append(str(got.error))
-            for name in _exog_of(store, item):
+            for name in exog[item.symbol]:
                 if name in exog_failed:
                     run.errors.append(exog_failed[name])
                     said.append(f"exog {exog_failed[name]}")
