@@ -36,6 +36,7 @@ ONLY_IN = {
     "curl_cffi": {"sources"},
     "distributed": {"parallel"},
     "dask": {"parallel"},
+    "onnxruntime": {"models"},
 }
 NO_TORCH = {"sources", "store", "data", "prep", "evaluation"}
 

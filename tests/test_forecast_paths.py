@@ -31,7 +31,7 @@ def store(home: Path) -> Store:
 
 def test_finetuned_embedding_model_reloads_with_its_own_row(store: Store) -> None:
     parent_id = train(store, TINY.replace(ticker_embedding=True), _members()).model_id
-    parent = load_model(store, parent_id, "BBB")
+    parent = load_model(store, parent_id, "BBB", engine="torch")
     series = Series("BBB", ar1(700, phi=0.4, seed=3)[0], "synthetic")
     _, after, _ = run_finetune(parent, series, lr=1e-3, epochs=1, allow_overlap=True)
     model_id, _ = save_trained(store, [after], after.scores, "synthetic", parent=parent_id)

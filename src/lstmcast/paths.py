@@ -28,6 +28,11 @@ def models_dir(home: Path) -> Path:
     return home / "models"
 
 
+def calendars_dir(home: Path) -> Path:
+    """Trading sessions computed once and kept (forecasting/calendar.py)."""
+    return home / "cache" / "calendars"
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file so that readers see the old or the new content, never half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)

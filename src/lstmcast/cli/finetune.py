@@ -40,7 +40,7 @@ def finetune_cli(
     from lstmcast.training.registry import load_model
 
     store = store_of(ctx)
-    parent = load_model(store, model_id)
+    parent = load_model(store, model_id, engine="torch")  # fine-tuning needs the weights
     series = load_stored(store, ticker).with_exog(store, parent.config.exog)
     with epoch_progress(
         epochs or parent.config.epochs, f"{series.ticker} fine-tune", interactive()

@@ -59,6 +59,13 @@ def forecast_cli(
         str,
         typer.Option(help="Interval method: empirical, scaled (by EWMA volatility) or aci (adapted online)."),
     ] = DEFAULT_INTERVALS,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="What runs the network: onnx (ONNX Runtime, no torch import), torch, or auto"
+            " (onnx when the model has an export)."
+        ),
+    ] = "auto",
     retrain_if_older: Annotated[
         int | None,
         typer.Option(
@@ -87,6 +94,7 @@ def forecast_cli(
         calendar=calendar,
         retrain_if_older=retrain_if_older,
         intervals=intervals,
+        engine=engine,
     )
     results = [
         forecast(store, t, model_id=model_id, csv=csv, levels=_levels(levels), **options)  # type: ignore[arg-type]
@@ -121,7 +129,10 @@ def render_forecasts(results: list[Any], in_ledger: bool) -> None:
         con.print(t)
         if r.sigma is not None:
             vs = f", {r.sigma_ratio:.1f}x its 1-year median" if r.sigma_ratio else ""
-            con.print(f"intervals: {r.interval_method}; daily volatility {r.sigma:.2%}{vs}")
+            con.print(
+                f"intervals: {r.interval_method}; daily volatility {r.sigma:.2%}{vs};"
+                f" network run by {r.engine}"
+            )
         if r.last_close and abs(r.last_close / r.last_price - 1) > 0.01:
             con.print(
                 "prices are adjusted closes (dividends and splits folded in), as the model sees them;"

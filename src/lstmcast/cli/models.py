@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -11,7 +12,9 @@ from rich.table import Table
 from lstmcast.cli.common import emit_json, guarded, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json
 
-models_app = typer.Typer(invoke_without_command=True, help="List trained models; `show ID`, `rm ID`.")
+models_app = typer.Typer(
+    invoke_without_command=True, help="List trained models; `show ID`, `export ID`, `rm ID`."
+)
 
 
 @models_app.callback()
@@ -76,6 +79,38 @@ def show_cli(
         typer.echo(run_config_toml(run_config_of(loaded), sections=("train",)), nl=False)
     else:
         emit_json(loaded.manifest)
+
+
+@models_app.command("export")
+@guarded
+def export_cli(
+    ctx: typer.Context,
+    model_id: Annotated[str, typer.Argument(help="Model id.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also copy the ONNX file here.", show_default=False)
+    ] = None,
+) -> None:
+    """Write a model's ONNX file (models saved since 0.2 have one) and say how to feed it.
+
+    Forecasts run it with ONNX Runtime, without importing torch. Its input is x, float32
+    (batch, window, features), each feature z-scored with the manifest's scaler; its output
+    y is (batch, steps) in scaled target units (times scaler std[0], plus mean[0]).
+    """
+    from lstmcast.paths import atomic_write_bytes
+    from lstmcast.training.registry import export_model, load_model
+
+    store = store_of(ctx)
+    path = export_model(store, model_id)
+    if out is not None:
+        atomic_write_bytes(out, path.read_bytes())
+        path = out
+    cfg = load_model(store, model_id, engine="onnx").config
+    con = out_console()
+    con.print(f"ONNX: {path}")
+    con.print(
+        f"input x: float32 (batch, {cfg.window}, features) z-scored by manifest.json's scaler;"
+        f" output y: float32 (batch, {1 if cfg.decoder == 'recursive' else cfg.horizon}), scaled target"
+    )
 
 
 @models_app.command("rm")

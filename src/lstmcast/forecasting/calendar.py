@@ -1,14 +1,26 @@
-"""Trading days from a maintained exchange calendar: no weekends, holidays or special closures."""
+"""Trading days from a maintained exchange calendar: no weekends, holidays or special closures.
+
+Building a calendar costs about 0.35 s (importing exchange_calendars and computing its
+sessions), more than the rest of a cold forecast. The sessions of the next 400 days are kept
+in a small JSON file per calendar, keyed by the exchange_calendars version that computed them
+and refreshed after a week, so a nightly forecast reads dates instead of recomputing them.
+"""
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from lstmcast.errors import ConfigError
+from lstmcast.paths import atomic_write_text
+
+BEFORE, AHEAD = 30, 400  # days of sessions computed around the last bar
+REFRESH_DAYS = 7  # a cached schedule is recomputed after this: exchanges announce closures
 
 
 @contextmanager
@@ -26,18 +38,58 @@ def _calendar(name: str, around: date) -> Any:
     try:
         return xcals.get_calendar(
             name,
-            start=(around - timedelta(days=30)).isoformat(),
-            end=(around + timedelta(days=400)).isoformat(),
+            start=(around - timedelta(days=BEFORE)).isoformat(),
+            end=(around + timedelta(days=AHEAD)).isoformat(),
         )
     except xcals.errors.InvalidCalendarName as exc:
         raise ConfigError(f"unknown calendar {name!r}; e.g. XNYS (NYSE), XLON, XTKS") from exc
 
 
-def next_sessions(last: date, n: int, calendar: str) -> list[date]:
-    """The n trading days after `last` on `calendar` (ISO MIC code such as XNYS)."""
+def _version() -> str:
+    from importlib.metadata import version
+
+    return version("exchange_calendars")
+
+
+def _cached(cache: Path, calendar: str, last: date, n: int) -> list[date] | None:
+    """The n sessions after `last` from the cache, or None when it cannot answer for sure."""
+    try:
+        kept = json.loads((cache / f"{calendar}.json").read_text())
+        start, end = date.fromisoformat(kept["start"]), date.fromisoformat(kept["end"])
+        made = date.fromisoformat(kept["made"])
+        if kept["version"] != _version() or not start <= last < end:
+            return None
+        if not 0 <= (date.today() - made).days <= REFRESH_DAYS:
+            return None
+        after = [d for d in map(date.fromisoformat, kept["sessions"]) if d > last][:n]
+    except (OSError, ValueError, KeyError, TypeError):  # absent or damaged: compute afresh
+        return None
+    return after if len(after) == n else None
+
+
+def next_sessions(last: date, n: int, calendar: str, cache: Path | None = None) -> list[date]:
+    """The n trading days after `last` on `calendar` (ISO MIC code such as XNYS). With a
+    `cache` dir, sessions come from and go to a file there (see the module's note)."""
+    if cache is not None:
+        hit = _cached(cache, calendar, last, n)
+        if hit is not None:
+            return hit
     with _quiet():
         cal = _calendar(calendar, last)
-        sessions = cal.sessions[cal.sessions > str(last)]
+        every = [s.date() for s in cal.sessions]
+    if cache is not None:
+        start, end = last - timedelta(days=BEFORE), last + timedelta(days=AHEAD)
+        kept = {
+            "calendar": calendar,
+            "version": _version(),
+            "made": date.today().isoformat(),
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "sessions": [d.isoformat() for d in every if start <= d <= end],
+        }
+        with suppress(OSError):  # a read-only home still forecasts, without the speed-up
+            atomic_write_text(cache / f"{calendar}.json", json.dumps(kept))
+    sessions = [d for d in every if d > last]
     if len(sessions) < n:
         raise ConfigError(f"calendar {calendar} has only {len(sessions)} sessions after {last}")
-    return [s.date() for s in sessions[:n]]
+    return sessions[:n]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,12 +16,16 @@ from lstmcast.evaluation.report import daily_returns
 from lstmcast.forecasting.calendar import next_sessions
 from lstmcast.forecasting.intervals import interval_bounds, volatility_now
 from lstmcast.forecasting.ledger import update_aci
+from lstmcast.paths import calendars_dir
 from lstmcast.store.db import Store
 from lstmcast.store.ledger import record
 from lstmcast.tickers import exchange_of
-from lstmcast.training.fitted import Fitted
 from lstmcast.training.inputs import frame_for
+from lstmcast.training.predictor import OnnxFitted
 from lstmcast.training.registry import LoadedModel, load_model, newest_model_id
+
+if TYPE_CHECKING:
+    from lstmcast.training.fitted import Fitted
 
 
 @dataclass
@@ -56,13 +61,14 @@ class ForecastResult:
     interval_method: str = DEFAULT_INTERVALS
     sigma: float | None = None  # EWMA volatility of daily returns now
     sigma_ratio: float | None = None  # ... over its median of the last year: why the band is wide
+    engine: str = "torch"  # what ran the network: onnx (ONNX Runtime, no torch) or torch
 
 
 def _label(level: float) -> str:
     return f"{level * 100:g}"
 
 
-def _for_horizon(loaded: LoadedModel, horizon: int) -> Fitted:
+def _for_horizon(loaded: LoadedModel, horizon: int) -> Fitted | OnnxFitted:
     f = loaded.fitted
     if horizon <= f.config.horizon:
         return f
@@ -93,6 +99,7 @@ def predict_path(
     levels: tuple[float, ...] = INTERVAL_LEVELS,
     method: str = DEFAULT_INTERVALS,
     alphas: dict[tuple[float, int], float] | None = None,
+    sessions_cache: Path | None = None,
 ) -> PathForecast:
     """Forecast `horizon` trading days after the newest bar, with the 80/95% intervals the
     ledger keeps and any other `levels` asked for, made by `method` (ACI: at `alphas`)."""
@@ -108,7 +115,7 @@ def predict_path(
     # Cumulative log return from the last close to each step.
     cum = np.cumsum(y) if fitted.config.target == "log_return" else np.log(y / last)
     as_of = frame.dates[-1].date()
-    days = next_sessions(as_of, horizon, calendar)
+    days = next_sessions(as_of, horizon, calendar, sessions_cache)
     every = tuple(dict.fromkeys((*INTERVAL_LEVELS, *levels)))  # the ledger's two first, no repeats
     sigma, ratio = volatility_now(daily_returns(frame))
     scaled = loaded.scaled_residuals()
@@ -154,11 +161,14 @@ def forecast(
     csv: Path | None = None,
     levels: tuple[float, ...] = INTERVAL_LEVELS,
     intervals: str = DEFAULT_INTERVALS,
+    engine: str = "auto",
 ) -> ForecastResult:
     """Forecast from the newest bar, retraining first if asked and stale, and log to the ledger.
 
     With `csv`, the bars come from that file (nothing stored, nothing written to the ledger).
     The calendar defaults to the ticker's exchange (its Yahoo suffix), NYSE without one.
+    `engine` picks what runs the network (registry.load_model): by default its ONNX export,
+    so that a forecast never imports torch unless it retrains.
     """
     if horizon < 1:
         raise ConfigError("--horizon must be at least 1")
@@ -173,7 +183,7 @@ def forecast(
     else:
         raise ConfigError("give a stored TICKER or --csv PATH")
     model_id = model_id or newest_model_id(store, series.ticker, model)
-    loaded = load_model(store, model_id, series.ticker)  # a global model: seen as this member
+    loaded = load_model(store, model_id, series.ticker, engine)  # a global model: seen as this member
     series = series.with_exog(store, loaded.config.exog)
     newest = series.bars.index[-1].date()
     stale = (newest - date.fromisoformat(loaded.data_end())).days
@@ -188,11 +198,13 @@ def forecast(
         cfg = loaded.config.replace(embedding_tickers=())
         report = train(store, cfg, members if len(members) > 1 else members[0])
         model_id, stale, retrained = report.model_id, 0, True
-        loaded = load_model(store, model_id, series.ticker)
+        loaded = load_model(store, model_id, series.ticker, engine)
     calendar = calendar or exchange_of(series.ticker)[0]
     warnings = stale_exog(series)
     alphas = update_aci(store, model_id, series.ticker) if intervals == "aci" and csv is None else None
-    path = predict_path(loaded, series, horizon, calendar, levels, intervals, alphas)
+    path = predict_path(
+        loaded, series, horizon, calendar, levels, intervals, alphas, calendars_dir(store.home)
+    )
     as_of, last, steps = path.as_of, path.last, path.forecasts
     if path.method != intervals:
         warnings.append(
@@ -226,6 +238,7 @@ def forecast(
         interval_method=path.method,
         sigma=path.sigma,
         sigma_ratio=path.sigma_ratio,
+        engine=loaded.engine,
     )
 
 

@@ -40,7 +40,8 @@ def _exog_of(store: Store, item: WatchItem) -> tuple[str, ...]:
     from lstmcast.training.registry import load_model, newest_model_id
 
     try:
-        return load_model(store, newest_model_id(store, item.symbol, item.model), item.symbol).config.exog
+        model_id = newest_model_id(store, item.symbol, item.model)
+        return load_model(store, model_id, item.symbol, engine="auto").config.exog
     except LstmcastError:
         return ()  # no usable model yet: the ticker's own run reports why
 
@@ -64,6 +65,8 @@ def _fetch_exog(
 def _prepare(store: Store, item: WatchItem, run: TickerRun, notes: list[str]) -> dict[str, Any] | None:
     """The driver's half before the work: what the ticker needs, with its data and model as
     plain values. None when there is nothing to do (no new bar since the last forecast)."""
+    import numpy as np
+
     from lstmcast.config import TrainConfig
     from lstmcast.data.series import load_stored
     from lstmcast.forecasting.ledger import update_aci
@@ -74,7 +77,8 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun, notes: list[str]) ->
     series = load_stored(store, item.symbol)
     newest = series.bars.index[-1].date().isoformat()
     try:
-        loaded = load_model(store, newest_model_id(store, item.symbol, item.model), item.symbol)
+        model_id = newest_model_id(store, item.symbol, item.model)
+        loaded = load_model(store, model_id, item.symbol, engine="auto")
     except NotFoundError:
         loaded = None
     if loaded is None:
@@ -88,6 +92,12 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun, notes: list[str]) ->
         # Same config, same members; a ticker embedding is rebuilt from the members.
         cfg, tickers = loaded.config.replace(embedding_tickers=()), tuple(loaded.manifest["tickers"])
     members = [load_stored(store, t).with_exog(store, cfg.exog) for t in tickers]
+    reuse = loaded is not None and not retrain
+    # The worker gets the exported network when there is one (no torch to import), else weights.
+    onnx = loaded.onnx if reuse and loaded is not None else None
+    state = None
+    if reuse and loaded is not None and onnx is None:
+        state = {k: np.asarray(v) for k, v in loaded.fitted.state.items()}  # type: ignore[union-attr]
     alphas = None
     if loaded is not None and not retrain and item.intervals == "aci":
         alphas = update_aci(store, loaded.id, item.symbol)  # the ledger's outcomes, learned once
@@ -98,9 +108,8 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun, notes: list[str]) ->
         "retrain": retrain,
         "model_id": None if retrain or loaded is None else loaded.id,
         "manifest": None if retrain or loaded is None else loaded.manifest,
-        "state": None
-        if retrain or loaded is None
-        else {k: v.numpy() for k, v in loaded.fitted.state.items()},
+        "state": state,
+        "onnx": onnx,
         "horizon": item.horizon,
         "calendar": item.calendar or exchange_of(item.symbol)[0],
         "intervals": item.intervals,
@@ -117,6 +126,7 @@ def daily_compute(
     model_id: str | None,
     manifest: dict[str, Any] | None,
     state: dict[str, Any] | None,
+    onnx: bytes | None,
     horizon: int,
     calendar: str,
     intervals: str,
@@ -141,8 +151,8 @@ def daily_compute(
             trained = run_training(cfg, members[0])
             new = new_model([trained], trained.scores, members[0].origin)
         model_id, manifest, state = new
-    assert model_id is not None and manifest is not None and state is not None
-    loaded = loaded_from(model_id, manifest, state, ticker)
+    assert model_id is not None and manifest is not None and (state is not None or onnx is not None)
+    loaded = loaded_from(model_id, manifest, state, ticker, onnx=None if retrain else onnx)
     series = next(m for m in members if m.ticker == ticker)
     path = predict_path(loaded, series, horizon, calendar, INTERVAL_LEVELS, intervals, alphas)
     return {

@@ -1,5 +1,7 @@
-"""Model files: weights as safetensors plus a JSON manifest. Loading never unpickles anything,
-and a damaged file is named as such instead of surfacing as a library's internal error."""
+"""Model files: weights as safetensors plus a JSON manifest (and the network as ONNX, see
+models/onnx.py). Loading never unpickles anything, and a damaged file is named as such
+instead of surfacing as a library's internal error. Weights are numpy arrays here: reading a
+manifest or writing a model needs no torch."""
 
 from __future__ import annotations
 
@@ -8,9 +10,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-import torch
+import numpy as np
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.numpy import load_file, save_file
+
+from lstmcast.models.onnx import ONNX_FILE
 
 WEIGHTS = "weights.safetensors"
 MANIFEST = "manifest.json"
@@ -29,14 +33,20 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def write_checkpoint(directory: Path, state: dict[str, torch.Tensor], manifest: dict[str, Any]) -> None:
-    """Write both files into a new `directory`, flushed to disk. The caller renames it into
+def write_checkpoint(
+    directory: Path, state: dict[str, np.ndarray], manifest: dict[str, Any], onnx: bytes | None = None
+) -> None:
+    """Write the files into a new `directory`, flushed to disk. The caller renames it into
     place once the model's record is committed, so a model dir is whole or absent."""
     directory.parent.mkdir(parents=True, exist_ok=True)
     directory.mkdir()
-    save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(directory / WEIGHTS))
+    save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, str(directory / WEIGHTS))
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, allow_nan=False))
-    for path in (directory / WEIGHTS, directory / MANIFEST, directory):
+    files = [directory / WEIGHTS, directory / MANIFEST]
+    if onnx is not None:
+        (directory / ONNX_FILE).write_bytes(onnx)
+        files.append(directory / ONNX_FILE)
+    for path in (*files, directory):
         _fsync(path)
 
 
@@ -53,7 +63,7 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     return manifest
 
 
-def load_checkpoint(directory: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def load_checkpoint(directory: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     manifest = read_manifest(directory)
     try:
         return load_file(str(directory / WEIGHTS)), manifest
@@ -69,7 +79,7 @@ def check_checkpoint(directory: Path) -> str | None:
         return "its files are missing"
     try:
         read_manifest(directory)
-        with safe_open(str(directory / WEIGHTS), framework="pt") as f:
+        with safe_open(str(directory / WEIGHTS), framework="np") as f:
             list(f.keys())
     except CheckpointDamaged as exc:
         return str(exc)

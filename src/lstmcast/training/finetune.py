@@ -84,6 +84,8 @@ def run_finetune(
     when the parent's data overlapped the evaluation period (only with `allow_overlap`)."""
     if freeze not in ("encoder", "none"):
         raise ConfigError("--freeze must be encoder or none")
+    if parent.engine != "torch":
+        raise ConfigError("fine-tuning starts from the weights: load the parent with engine='torch'")
     cfg, tid = _parent_for(parent, series.ticker)
     cfg = cfg.replace(epochs=epochs or cfg.epochs)
     frame = frame_for(cfg, series.bars, series.exog)

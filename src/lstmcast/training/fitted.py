@@ -19,9 +19,9 @@ from lstmcast.config import TrainConfig
 from lstmcast.models import build_model
 from lstmcast.prep.dataset import Frame, Segments, sample_arrays
 from lstmcast.prep.scaling import Scaler, apply, fit_scaler, invert_target
-from lstmcast.prep.windows import windows
 from lstmcast.training import runtime
 from lstmcast.training.loop import EpochLog, FitOutcome, fit, predict_scaled
+from lstmcast.training.predictor import n_inputs, predict_origins, with_ticker_id
 
 
 @dataclass(kw_only=True)
@@ -57,9 +57,9 @@ class Fitted:
         cfg = self.config
         if len(at) == 0:
             return np.zeros((0, cfg.horizon))
-        xs = apply(self.scaler, frame.x)
         model = self.module()
         if cfg.stateful:
+            xs = apply(self.scaler, frame.x)
             from lstmcast.training.stateful import run_paths, run_sequence
 
             with torch.no_grad():
@@ -70,32 +70,11 @@ class Fitted:
                     return invert_target(self.scaler, paths.double().cpu().numpy())
                 out = run_sequence(model, seq).double().cpu().numpy()  # row r forecasts r+1
             return invert_target(self.scaler, out[at][:, None])
-        x = torch.from_numpy(with_ticker_id(windows(xs, cfg.window, at), cfg, self.ticker_id))
-        x = x.float().to(self.device)
-        if cfg.decoder == "recursive" and cfg.horizon > 1:
-            steps = []
-            for _ in range(cfg.horizon):
-                step = predict_scaled(model, x)  # (N, 1)
-                steps.append(step)
-                nxt = torch.zeros_like(x[:, :1, :])  # unknown extras stay at their mean (0)
-                nxt[:, 0, 0] = step[:, 0]
-                x = torch.cat([x[:, 1:], nxt], dim=1)
-            scaled = torch.cat(steps, dim=1)
-        else:
-            scaled = predict_scaled(model, x)
-        return invert_target(self.scaler, scaled.double().cpu().numpy())
 
+        def net(x: np.ndarray) -> np.ndarray:
+            return predict_scaled(model, torch.from_numpy(x).to(self.device)).cpu().numpy()
 
-def n_inputs(config: TrainConfig, n_features: int) -> int:
-    """Input width of the network: the features, plus the ticker-id column of an embedding."""
-    return n_features + (1 if config.embedding_tickers else 0)
-
-
-def with_ticker_id(x: np.ndarray, config: TrainConfig, ticker_id: int) -> np.ndarray:
-    """Append the ticker's embedding row as a constant last feature when the model has one."""
-    if not config.embedding_tickers:
-        return x
-    return np.concatenate([x, np.full((*x.shape[:2], 1), float(ticker_id))], axis=2)
+        return predict_origins(net, cfg, self.scaler, self.ticker_id, frame, at)
 
 
 def _prepared_model(

@@ -21,9 +21,10 @@ from lstmcast.evaluation.report import BlockForecasts, Scores, actuals, concat_s
 from lstmcast.prep.dataset import Frame, Segments, sample_arrays
 from lstmcast.prep.scaling import Scaler, apply, fit_scaler
 from lstmcast.training import runtime
-from lstmcast.training.fitted import Fitted, with_ticker_id
+from lstmcast.training.fitted import Fitted
 from lstmcast.training.inputs import frame_for, split_for
 from lstmcast.training.loop import EpochLog, fit
+from lstmcast.training.predictor import with_ticker_id
 
 
 @dataclass

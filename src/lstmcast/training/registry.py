@@ -1,4 +1,9 @@
-"""Saved models: write a run to `<home>/models/<id>/` and the store, load it back, list, remove."""
+"""Saved models: write a run to `<home>/models/<id>/` and the store, load it back, list, remove.
+
+A model loads with one of two engines. `onnx` runs the exported network with ONNX Runtime and
+never imports torch: what a cold `forecast` or a nightly `daily` uses. `torch` rebuilds the
+module from its weights: what training, fine-tuning, stateful models and models saved
+without an ONNX file use. Both forecast through training/predictor.py, to float tolerance."""
 
 from __future__ import annotations
 
@@ -9,18 +14,17 @@ import secrets
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import torch
 
 from lstmcast import __version__
 from lstmcast.config import RunConfig, TrainConfig
-from lstmcast.errors import DamagedError, NotFoundError
+from lstmcast.errors import ConfigError, DamagedError, NotFoundError
 from lstmcast.evaluation.report import metrics_json
 from lstmcast.jsonable import to_jsonable
-from lstmcast.paths import models_dir
+from lstmcast.models.onnx import ONNX_FILE, OnnxNet, OnnxUnavailable
+from lstmcast.paths import atomic_write_bytes, models_dir
 from lstmcast.prep.scaling import Scaler
 from lstmcast.store.db import Store
 from lstmcast.store.runs import delete_run, get_run, insert_run, list_runs, newest_run
@@ -28,9 +32,15 @@ from lstmcast.training.checkpoint import (
     CheckpointDamaged,
     check_checkpoint,
     load_checkpoint,
+    read_manifest,
     write_checkpoint,
 )
-from lstmcast.training.fitted import Fitted
+from lstmcast.training.predictor import OnnxFitted, n_inputs
+
+if TYPE_CHECKING:
+    from lstmcast.training.fitted import Fitted
+
+ENGINES = ("auto", "onnx", "torch")
 
 MANIFEST_FORMAT = 1
 STAGING = ".staging"
@@ -100,10 +110,17 @@ def manifest_of(
         },
         "seed": first.config.seed,
         "device": first.fitted.device,
-        "versions": {"lstmcast": __version__, "torch": torch.__version__, "pandas": pd.__version__},
+        "versions": _versions(),
         "warnings": [w for t in members for w in t.warnings],
     }
     return to_jsonable(manifest)
+
+
+def _versions() -> dict[str, str]:
+    import pandas as pd
+    import torch
+
+    return {"lstmcast": __version__, "torch": torch.__version__, "pandas": pd.__version__}
 
 
 def new_model(
@@ -132,7 +149,12 @@ def write_model(store: Store, model_id: str, manifest: dict[str, Any], state: di
     # moment leaves either nothing loadable or a whole model: an unfinished staging dir is an
     # orphan (`models` lists it, `models rm --orphans` clears it), never a half model.
     staging = path.with_name(f".{model_id}{STAGING}")
-    write_checkpoint(staging, {k: torch.from_numpy(v) for k, v in state.items()}, manifest)
+    config = TrainConfig.from_dict(manifest["config"])
+    try:
+        onnx = onnx_of(config, len(manifest["columns"]), state)
+    except Exception:  # no exporter here (onnx missing): the model forecasts with torch instead
+        onnx = None
+    write_checkpoint(staging, state, manifest, onnx)
     seg = manifest["segments"]
     try:
         insert_run(
@@ -160,12 +182,33 @@ def write_model(store: Store, model_id: str, manifest: dict[str, Any], state: di
     return path
 
 
+def onnx_of(config: TrainConfig, n_features: int, state: dict[str, np.ndarray]) -> bytes | None:
+    """The network as ONNX, or None for a stateful model: its forecast carries the recurrent
+    state along the whole series, which stays with torch."""
+    if config.stateful:
+        return None
+    import torch
+
+    from lstmcast.models import build_model
+    from lstmcast.models.onnx import export_onnx
+
+    width = n_inputs(config, n_features)
+    module = build_model(config, width)
+    module.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})
+    return export_onnx(module, config.window, width)
+
+
 @dataclasses.dataclass
 class LoadedModel:
     id: str
     manifest: dict[str, Any]
-    fitted: Fitted
+    fitted: Fitted | OnnxFitted
     ticker: str  # the member it was loaded for
+    onnx: bytes | None = None  # the exported network, when loaded with the onnx engine
+
+    @property
+    def engine(self) -> str:
+        return "onnx" if isinstance(self.fitted, OnnxFitted) else "torch"
 
     def residuals(self) -> list[list[float]]:
         """Out-of-sample log errors per step for this member (pooled when not recorded)."""
@@ -187,12 +230,41 @@ class LoadedModel:
         return self.fitted.config
 
 
-def load_model(store: Store, model_id: str, ticker: str | None = None) -> LoadedModel:
-    """Load weights and manifest; for a global model, seen as member `ticker` (default: the first)."""
+def load_model(store: Store, model_id: str, ticker: str | None = None, engine: str = "torch") -> LoadedModel:
+    """Load a model, seen as member `ticker` of a global one (default: the first).
+
+    `engine` "torch" rebuilds the module from its weights (what fine-tuning needs); "auto"
+    runs its ONNX file when it has one and onnxruntime is installed, else torch (what
+    forecasting uses); "onnx" insists on ONNX."""
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; choose {', '.join(ENGINES)}")
     run = get_run(store.conn, model_id)
     if run is None:
         raise NotFoundError(f"no model {model_id!r}; `lstmcast models` lists them")
     path = Path(run["path"])
+    if engine != "torch":
+        # The weights stay the source of truth: a model whose weights are damaged is damaged,
+        # even though its ONNX file could still run (reads only the headers: cheap).
+        why = check_checkpoint(path)
+        if why is not None:
+            raise _damaged(model_id, path, why)
+        manifest = read_manifest(path)
+        onnx_file = path / ONNX_FILE
+        if onnx_file.is_file():
+            try:
+                return loaded_from(model_id, manifest, None, ticker, onnx=onnx_file.read_bytes())
+            except (OnnxUnavailable, OSError) as exc:
+                if engine == "onnx":
+                    raise _damaged(model_id, path, str(exc)) from None
+        elif engine == "onnx":
+            raise NotFoundError(
+                f"model {model_id} has no {ONNX_FILE}"
+                + (
+                    " (a stateful model forecasts with torch)"
+                    if manifest["config"].get("stateful")
+                    else f"; write one with `lstmcast models export {model_id}`"
+                )
+            )
     try:
         state, manifest = load_checkpoint(path)
     except CheckpointDamaged as exc:
@@ -206,11 +278,15 @@ def load_model(store: Store, model_id: str, ticker: str | None = None) -> Loaded
 
 
 def loaded_from(
-    model_id: str, manifest: dict[str, Any], state: dict[str, Any], ticker: str | None = None
+    model_id: str,
+    manifest: dict[str, Any],
+    state: dict[str, Any] | None,
+    ticker: str | None = None,
+    onnx: bytes | None = None,
 ) -> LoadedModel:
-    """A model from its manifest and weights (tensors or numpy arrays), seen as member `ticker`:
-    no store, no files, so a worker process can rebuild what the driver loaded."""
-    state = {k: torch.as_tensor(v) for k, v in state.items()}
+    """A model from its manifest and either its ONNX network or its weights (tensors or
+    numpy arrays), seen as member `ticker`: no store, no files, so a worker process can
+    rebuild what the driver loaded. With `onnx`, torch is never imported."""
     config = TrainConfig.from_dict(manifest["config"])
     tickers = manifest["tickers"]
     member = ticker or tickers[0]
@@ -220,15 +296,38 @@ def loaded_from(
     # The embedding row is the member's place among the embedding's tickers, which for a
     # fine-tuned model are its parent's members, not the one ticker it was saved for.
     rows = config.embedding_tickers or tuple(tickers)
-    fitted = Fitted(
-        config=config,
-        columns=tuple(manifest["columns"]),
-        scaler=scaler,
-        state=state,
-        ticker_id=rows.index(member) if member in rows else 0,
-    )
+    columns, row = tuple(manifest["columns"]), rows.index(member) if member in rows else 0
+    if onnx is not None:
+        net = OnnxFitted(config=config, columns=columns, scaler=scaler, ticker_id=row, net=OnnxNet(onnx))
+        return LoadedModel(model_id, manifest, net, member, onnx)
+    if state is None:
+        raise ValueError("loaded_from needs the weights or the ONNX network")
+    import torch
+
+    from lstmcast.training.fitted import Fitted
+
+    weights = {k: torch.as_tensor(v) for k, v in state.items()}
+    fitted = Fitted(config=config, columns=columns, scaler=scaler, ticker_id=row, state=weights)
     fitted.module()  # weights that do not fit the architecture raise here: damage, to the caller
     return LoadedModel(model_id, manifest, fitted, member)
+
+
+def export_model(store: Store, model_id: str) -> Path:
+    """Write the ONNX file of a model saved without one (before lstmcast exported them);
+    its path. A stateful model has none: its forecast stays with torch."""
+    loaded = load_model(store, model_id, engine="torch")
+    path = Path(str(get_run(store.conn, model_id)["path"])) / ONNX_FILE  # type: ignore[index]
+    if path.is_file():
+        return path
+    state = {k: v.numpy() for k, v in loaded.fitted.state.items()}  # type: ignore[union-attr]
+    try:
+        data = onnx_of(loaded.config, len(loaded.fitted.columns), state)
+    except Exception as exc:  # the exporter's own error types, or no onnx package
+        raise ConfigError(f"model {model_id} could not be exported: {str(exc).splitlines()[0]}") from None
+    if data is None:
+        raise ConfigError(f"model {model_id} is stateful: it forecasts with torch and has no ONNX export")
+    atomic_write_bytes(path, data)
+    return path
 
 
 def _damaged(model_id: str, path: Path, why: str) -> DamagedError:

@@ -1,0 +1,103 @@
+"""Cold forecasts: a new process, a stored LSTM 2x64, one ticker, horizon 5, per engine.
+
+    .venv/bin/python benchmarks/bench_forecast.py [--repeats 5] [--tickers 20]
+
+Trains one model per ticker (1 epoch: inference cost does not depend on how well it learned),
+then alternates, repeat by repeat, fresh `lstmcast forecast AAPL --horizon 5` processes with
+`--engine onnx` and `--engine torch`, and a bare `python -c "import torch"` as the machine's
+yardstick (the issue measured it at 1.5 s; it varies with the machine's load). Prints medians
+of wall time and peak RSS with their spread, the same forecasts from both engines, and one
+process forecasting TICKERS tickers (what `daily` does): imports paid once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SAMPLE = ("AAPL", "MSFT", "IBM", "GOOG")
+
+
+def peak_of(cmd: list[str]) -> tuple[float, float, str]:
+    """Like `run`, but the child's own peak RSS, read by /usr/bin/time."""
+    t0 = time.perf_counter()
+    done = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if done.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed: {done.stderr}")
+    return wall, int(done.stderr.strip().splitlines()[-1]) / 1024, done.stdout
+
+
+def setup(home: Path, n: int) -> list[str]:
+    """n tickers from the sample CSVs (aliases beyond four), each with a trained model."""
+    from lstmcast.config import TrainConfig
+    from lstmcast.data.series import load_stored
+    from lstmcast.store.db import Store
+    from lstmcast.training.run import train
+
+    names = [SAMPLE[i % 4] if i < 4 else f"{SAMPLE[i % 4]}{i}" for i in range(n)]
+    lstmcast = str(Path(sys.executable).with_name("lstmcast"))
+    for i, name in enumerate(names):
+        csv = f"sample_data/{SAMPLE[i % 4]}.csv"
+        subprocess.run([lstmcast, "--home", str(home), "import", csv, "--ticker", name], check=True,
+                       capture_output=True)  # fmt: skip
+    cfg = TrainConfig(model="lstm", window=50, hidden=64, layers=2, epochs=1, patience=100)
+    with Store(home) as store:
+        for name in names:
+            train(store, cfg, load_stored(store, name))
+    return names
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--tickers", type=int, default=20)
+    args = ap.parse_args()
+    lstmcast = str(Path(sys.executable).with_name("lstmcast"))
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        names = setup(home, args.tickers)
+        base = [lstmcast, "--home", str(home), "forecast"]
+        # One forecast first, so the ledger row exists and the sessions cache is warm, as on
+        # every night but a model's first: each run below does the same work.
+        peak_of([*base, "AAPL", "--horizon", "5"])
+        walls: dict[str, list[float]] = {"onnx": [], "torch": [], "import torch": []}
+        peaks: dict[str, list[float]] = {"onnx": [], "torch": [], "import torch": []}
+        outs: dict[str, str] = {}
+        for _ in range(args.repeats):
+            for engine in ("onnx", "torch"):
+                wall, peak, out = peak_of([*base, "AAPL", "--horizon", "5", "--engine", engine, "--json"])
+                walls[engine].append(wall)
+                peaks[engine].append(peak)
+                outs[engine] = out
+            wall, peak, _ = peak_of([sys.executable, "-c", "import torch"])
+            walls["import torch"].append(wall)
+            peaks["import torch"].append(peak)
+        for name in walls:
+            w = walls[name]
+            print(f"{name:13} wall {statistics.median(w):.2f}s (range {min(w):.2f}-{max(w):.2f}),"
+                  f" peak RSS {statistics.median(peaks[name]):.0f} MB")  # fmt: skip
+        a, b = (json.loads(outs[e])["forecasts"] for e in ("onnx", "torch"))
+        gap = max(abs(x["log_return"] - y["log_return"]) for x, y in zip(a, b, strict=True))
+        print(f"largest difference between the engines' 5 log-return forecasts: {gap:.1e}")
+        ratio = statistics.median(walls["onnx"]) / statistics.median(walls["torch"])
+        print(f"cold forecast, onnx / torch: {ratio:.2f}")
+        many: list[float] = []
+        for _ in range(max(1, args.repeats // 2)):
+            wall, peak, _ = peak_of([*base, *names, "--horizon", "5", "--engine", "onnx", "--json"])
+            many.append(wall)
+        one = statistics.median(walls["onnx"])
+        m = statistics.median(many)
+        extra = (m - one) / (len(names) - 1)
+        print(f"{len(names)} tickers in one process: {m:.2f}s, {extra:.3f}s per extra ticker"
+              f" (one ticker: {one:.2f}s; imports paid once), peak RSS {peak:.0f} MB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""The ONNX engine: every exportable architecture forecasts what torch forecasts, without torch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lstmcast.config import TrainConfig
+from lstmcast.data.series import Series
+from lstmcast.errors import DamagedError, NotFoundError
+from lstmcast.forecasting.forecast import predict_path
+from lstmcast.models.onnx import ONNX_FILE
+from lstmcast.paths import models_dir
+from lstmcast.store.db import Store
+from lstmcast.training.registry import export_model, load_model
+from lstmcast.training.run import train
+from synth import ar1
+
+TINY = TrainConfig(model="lstm", window=12, hidden=8, layers=2, epochs=2, lr=5e-3, threads=1)
+
+
+def _series(ticker: str = "AAA", seed: int = 1) -> Series:
+    return Series(ticker, ar1(600, phi=0.4, seed=seed)[0], "synthetic")
+
+
+@pytest.fixture
+def store(home: Path) -> Store:
+    with Store(home) as s:
+        yield s  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("label", "cfg", "horizon"),
+    [
+        ("lstm, 5 steps by recursion", TINY, 5),
+        ("gru", TINY.replace(model="gru"), 1),
+        ("rnn", TINY.replace(model="rnn", layers=1), 2),
+        ("cnn", TINY.replace(model="cnn", channels=6, kernel_size=3), 3),
+        ("gru seq2seq", TINY.replace(model="gru", decoder="seq2seq", horizon=4), 4),
+        ("lstm direct 3", TINY.replace(horizon=3), 3),
+    ],
+)
+def test_onnx_forecasts_equal_torch_forecasts(
+    store: Store, label: str, cfg: TrainConfig, horizon: int
+) -> None:
+    series = _series()
+    model_id = train(store, cfg, series).model_id
+    onnx = load_model(store, model_id, engine="onnx")
+    torch_ = load_model(store, model_id, engine="torch")
+    assert (onnx.engine, torch_.engine) == ("onnx", "torch")
+    a = predict_path(onnx, series, horizon, "XNYS").forecasts
+    b = predict_path(torch_, series, horizon, "XNYS").forecasts
+    assert len(a) == len(b) == horizon
+    for fa, fb in zip(a, b, strict=True):
+        assert fa.log_return == pytest.approx(fb.log_return, rel=1e-4, abs=1e-7), label
+        assert fa.upper_95 == pytest.approx(fb.upper_95, rel=1e-6), label
+    # Batches of other sizes than the export's example: every origin at once.
+    from lstmcast.training.inputs import frame_for
+
+    frame = frame_for(cfg, series.bars)
+    at = np.arange(cfg.window - 1, frame.n)
+    np.testing.assert_allclose(
+        onnx.fitted.predict(frame, at), torch_.fitted.predict(frame, at), rtol=1e-4, atol=1e-7
+    )
+
+
+def test_global_model_with_embedding_keeps_each_members_row(store: Store) -> None:
+    members = [_series("AAA", 1), _series("BBB", 2)]
+    model_id = train(store, TINY.replace(ticker_embedding=True), members).model_id
+    outs = []
+    for m in members:
+        onnx = load_model(store, model_id, m.ticker, engine="onnx")
+        torch_ = load_model(store, model_id, m.ticker, engine="torch")
+        a = predict_path(onnx, m, 3, "XNYS").forecasts
+        b = predict_path(torch_, m, 3, "XNYS").forecasts
+        assert [f.log_return for f in a] == pytest.approx([f.log_return for f in b], rel=1e-4, abs=1e-7)
+        outs.append(predict_path(onnx, members[0], 1, "XNYS").forecasts[0].log_return)
+    assert outs[0] != outs[1]  # the same window through two embedding rows
+
+
+def test_stateful_models_stay_with_torch(store: Store) -> None:
+    model_id = train(store, TINY.replace(stateful=True, layers=1), _series()).model_id
+    assert load_model(store, model_id, engine="auto").engine == "torch"
+    with pytest.raises(NotFoundError, match="stateful"):
+        load_model(store, model_id, engine="onnx")
+
+
+def test_models_saved_without_onnx_export_it_later_and_damage_is_named(store: Store) -> None:
+    model_id = train(store, TINY, _series()).model_id
+    onnx_file = models_dir(store.home) / model_id / ONNX_FILE
+    first = onnx_file.read_bytes()
+    onnx_file.unlink()  # as a model from before lstmcast exported them
+    assert load_model(store, model_id, engine="auto").engine == "torch"
+    with pytest.raises(NotFoundError, match="models export"):
+        load_model(store, model_id, engine="onnx")
+    assert export_model(store, model_id) == onnx_file
+    assert load_model(store, model_id, engine="auto").engine == "onnx"
+    assert len(onnx_file.read_bytes()) == len(first)
+    onnx_file.write_bytes(b"not a network")
+    assert load_model(store, model_id, engine="auto").engine == "torch"  # auto falls back to the weights
+    with pytest.raises(DamagedError, match="unreadable"):
+        load_model(store, model_id, engine="onnx")
+
+
+def test_cold_forecast_process_never_imports_torch(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+    csv = Path(__file__).parents[1] / "sample_data" / "AAPL.csv"
+    cli("import", str(csv), "--ticker", "AAPL")
+    cli("train", "AAPL", "--epochs", "1", "--hidden", "8", "--layers", "1")
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = ['lstmcast', '--home', sys.argv[1], 'forecast', 'AAPL', '--horizon', '5', '--json']\n"
+        "try:\n"
+        "    runpy.run_module('lstmcast', run_name='__main__')\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "sys.stderr.write('TORCH=%s\\n' % ('torch' in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(home)], capture_output=True, text=True, check=True
+    )
+    assert "TORCH=False" in done.stderr, done.stderr
+    result = json.loads(done.stdout)
+    assert result["engine"] == "onnx" and len(result["forecasts"]) == 5
+    # The sessions were computed once and kept: a second process reads them.
+    assert (home / "cache" / "calendars" / "XNYS.json").is_file()
+
+
+def test_models_export_cli_writes_a_runnable_file(cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    csv = Path(__file__).parents[1] / "sample_data" / "AAPL.csv"
+    cli("import", str(csv), "--ticker", "AAPL")
+    cli("train", "AAPL", "--epochs", "1", "--hidden", "8", "--layers", "1", "--window", "20")
+    model_id = json.loads(cli("models", "--json").stdout)[0]["id"]
+    out = cli("models", "export", model_id, "--out", str(tmp_path / "aapl.onnx"))
+    assert "(batch, 20, features)" in out.stdout
+    from lstmcast.models.onnx import OnnxNet
+
+    y = OnnxNet((tmp_path / "aapl.onnx").read_bytes())(np.zeros((3, 20, 1), dtype=np.float32))
+    assert y.shape == (3, 1)
+    bad = cli("models", "export", "no-such-model", code=None)
+    assert bad.exit_code != 0 and "no model" in bad.stderr
+
+
+def test_sessions_cache_answers_without_the_calendar_library(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from lstmcast.forecasting import calendar
+
+    fresh = calendar.next_sessions(date(2024, 12, 20), 5, "XNYS", tmp_path)
+    assert date(2024, 12, 25) not in fresh  # Christmas
+    monkeypatch.setattr(calendar, "_calendar", lambda *a: pytest.fail("computed again"))
+    assert calendar.next_sessions(date(2024, 12, 20), 5, "XNYS", tmp_path) == fresh
+    assert calendar.next_sessions(date(2024, 12, 23), 3, "XNYS", tmp_path) == fresh[1:4]
+    for stale in ("version", "damaged"):
+        monkeypatch.undo()
+        if stale == "version":
+            monkeypatch.setattr(calendar, "_version", lambda: "0.0")
+        else:
+            (tmp_path / "XNYS.json").write_text("{")
+        calls: list[object] = []
+        monkeypatch.setattr(
+            calendar, "_calendar", lambda *a, c=calls, real=calendar._calendar: c.append(a) or real(*a)
+        )
+        assert calendar.next_sessions(date(2024, 12, 20), 5, "XNYS", tmp_path) == fresh
+        assert calls, stale
