@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from conftest import SAMPLE, Cli
 from lstmcast.cli.options import run_options
-from lstmcast.config import BacktestConfig, RunConfig, TrainConfig
+from lstmcast.config import PRESETS, BacktestConfig, RunConfig, TrainConfig
 
 # A non-default, valid value for every model and training option.
 EVERY_TRAIN_OPTION = [
@@ -80,6 +80,22 @@ def test_typed_options_override_the_config_file_and_defaults_stay(tmp_path: Path
     both = json.loads(runner.invoke(_probe(backtest=True), ["AAPL", "--folds", "3"]).stdout)
     assert both["tickers"] == ["AAPL"] and both["backtest"]["folds"] == 3
     assert both["backtest"]["cost_bps"] == BacktestConfig().cost_bps
+
+
+def test_a_preset_sits_under_the_config_file_and_typed_options(tmp_path: Path, cli: Cli) -> None:
+    fast = PRESETS["fast"]["train"]
+    runner = CliRunner()
+    run = json.loads(runner.invoke(_probe(), ["IBM", "--preset", "fast"]).stdout)
+    assert {k: run["train"][k] for k in fast} == fast
+    assert run["train"]["window"] == TrainConfig().window  # what the preset leaves alone
+    cfg = tmp_path / "run.toml"
+    cfg.write_text("[train]\nbatch_size = 32\n")
+    typed = ["IBM", "--preset", "fast", "--config", str(cfg), "--model", "gru"]
+    run = json.loads(runner.invoke(_probe(), typed).stdout)
+    assert run["train"]["model"] == "gru" and run["train"]["batch_size"] == 32  # typed, then file
+    assert run["train"]["lr"] == fast["lr"]
+    err = cli("train", "IBM", "--preset", "turbo", code=1).stderr
+    assert err.strip() == "error: unknown preset 'turbo'; choose fast"
 
 
 @pytest.mark.parametrize(

@@ -302,6 +302,26 @@ def read_toml(path: Path, what: str) -> tuple[dict[str, Any], str]:
     return parse_toml(text, where), text
 
 
+# Named bundles of settings for `--preset`, applied under a --config file and typed options.
+# Each is justified by a measurement in the README ("Speed"), made by the benchmark named.
+PRESETS: dict[str, dict[str, Any]] = {
+    "fast": {
+        "about": "one LSTM layer of 32, batches of 128 at lr 0.002: the default's walk-forward skill"
+        " in about a fifth of its time (benchmarks/bench_preset.py)",
+        "train": {"model": "lstm", "hidden": 32, "layers": 1, "batch_size": 128, "lr": 2e-3},
+    },
+}
+
+
+def preset_settings(name: str | None) -> dict[str, Any]:
+    """The settings of preset `name` by section ({} for none); an unknown name is refused."""
+    if name is None:
+        return {}
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose {', '.join(PRESETS)}")
+    return {k: v for k, v in PRESETS[name].items() if k != "about"}
+
+
 def read_run_config(path: Path) -> dict[str, Any]:
     """The settings a run file gives, checked key by key: {"tickers", "csv", "train": {...},
     "backtest": {...}}, only what the file sets. Values not given keep their defaults."""

@@ -2,8 +2,8 @@
 
 `@run_options(...)` gives a command the inputs (TICKER..., --csv, --ticker, --config FILE) and
 one option per TrainConfig/BacktestConfig field, with the field's default and help. The command
-receives a single validated `run: RunConfig`: defaults, then the --config file, then the options
-the user typed (a click parameter source tells typed from default).
+receives a single validated `run: RunConfig`: defaults, then the --preset, then the --config
+file, then the options the user typed (a click parameter source tells typed from default).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from lstmcast.config import BacktestConfig, RunConfig, TrainConfig, read_run_config
+from lstmcast.config import PRESETS, BacktestConfig, RunConfig, TrainConfig, preset_settings, read_run_config
 from lstmcast.tickers import validate_ticker
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,6 +46,20 @@ _INPUTS = [
                 "--ticker",
                 "-t",
                 help="Name for the --csv series (default: from the file name).",
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "preset",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--preset",
+                help="Named settings under --config and the options typed: "
+                + "; ".join(f"{k}: {v['about']}" for k, v in PRESETS.items())
+                + ".",
                 show_default=False,
             ),
         ],
@@ -150,8 +164,9 @@ def run_options(*, backtest: bool | tuple[str, ...] = False) -> Callable[[F], F]
         def wrapper(ctx: typer.Context, **kwargs: Any) -> Any:
             given = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
             file = read_run_config(given["config"]) if given["config"] is not None else {}
+            preset = preset_settings(given["preset"])
             parts = {
-                section: _merge(cls, fields, ctx, given, file.get(section, {}))
+                section: _merge(cls, fields, ctx, given, {**preset.get(section, {}), **file.get(section, {})})
                 for cls, fields, section in groups
             }
             tickers = tuple(given["tickers"] or file.get("tickers", ()))

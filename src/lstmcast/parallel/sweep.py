@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,7 +44,7 @@ def run_cell(
     from lstmcast.data.series import Series
     from lstmcast.evaluation.report import actuals
 
-    t0 = time.perf_counter()
+    t0, started_at = time.perf_counter(), time.time()
     cfg = TrainConfig.from_dict(train).replace(seed=seed)
     bt = BacktestConfig(**{**backtest, "seeds": 1})
     result = run_backtest(cfg, bt, Series(ticker, bars[ticker], "sweep"))
@@ -59,6 +61,11 @@ def run_cell(
         "strategy_returns": np.asarray(run.strategy.returns, dtype="float64").tolist(),
         "threads": torch.get_num_threads(),
         "seconds": time.perf_counter() - t0,
+        # Where and when it ran (wall clock): how benchmarks/bench_sweep.py tells Dask's gaps
+        # between a worker's cells from the cells themselves.
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "started_at": started_at,
+        "finished_at": time.time(),
     }
 
 
