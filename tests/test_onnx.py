@@ -167,3 +167,30 @@ def test_sessions_cache_answers_without_the_calendar_library(tmp_path: Path, mon
         )
         assert calendar.next_sessions(date(2024, 12, 20), 5, "XNYS", tmp_path) == fresh
         assert calls, stale
+
+
+def test_daily_forecasts_every_ticker_without_importing_torch(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+    sample = Path(__file__).parents[1] / "sample_data"
+    for t in ("AAPL", "MSFT"):
+        cli("import", str(sample / f"{t}.csv"), "--ticker", t)
+        cli("train", t, "--epochs", "1", "--hidden", "8", "--layers", "1", "--window", "20")
+    watch = home / "watch.toml"
+    watch.write_text(
+        "fetch = false\nhorizon = 3\n"
+        + "".join(f'[[ticker]]\nsymbol = "{t}"\nmodel = "lstm"\n' for t in ("AAPL", "MSFT"))
+    )
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = ['lstmcast', '--home', sys.argv[1], 'daily', '--config', sys.argv[2], '--json']\n"
+        "try:\n"
+        "    runpy.run_module('lstmcast', run_name='__main__')\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "sys.stderr.write('TORCH=%s\\n' % ('torch' in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(home), str(watch)], capture_output=True, text=True, check=True
+    )
+    assert "TORCH=False" in done.stderr, done.stderr
+    report = json.loads(done.stdout)
+    assert [t["status"] for t in report["tickers"]] == ["forecast", "forecast"], report

@@ -139,10 +139,11 @@ def daily_compute(
     from lstmcast.config import INTERVAL_LEVELS, TrainConfig
     from lstmcast.forecasting.forecast import predict_path, stale_exog
     from lstmcast.training.registry import loaded_from, new_model
-    from lstmcast.training.run import run_global_training, run_training
 
     new = None
-    if retrain:
+    if retrain:  # only then torch is imported: a forecast runs the ONNX network
+        from lstmcast.training.run import run_global_training, run_training
+
         cfg = TrainConfig.from_dict(train)
         if len(members) > 1:
             g = run_global_training(cfg, members)
