@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -71,11 +72,17 @@ def test_a_local_cluster_sweep_equals_the_serial_one_with_one_thread_per_worker(
     args = ["sweep", "IBM", "--models", "cnn,gru", "--seeds", "2", *FAST, "--json"]
     serial = json.loads(cli(*args, "--workers", "1").stdout)
     os.environ["LSTMCAST_HOME"] = str(tmp_path / "other")  # a fresh store: nothing to resume
+    # Dask's default HTTP port taken (another cluster, another lstmcast): no clash, no warning.
+    blocker = socket.socket()
+    with contextlib.suppress(OSError):
+        blocker.bind(("127.0.0.1", 8787))
+        blocker.listen()
     try:
         _import(cli, "IBM")
         parallel = json.loads(cli(*args, "--workers", "2").stdout)
     finally:
         os.environ["LSTMCAST_HOME"] = str(home)
+        blocker.close()
     assert parallel["workers"] == 2 and not any(c["resumed"] for c in parallel["cells"])
     assert all(c["threads"] == 1 for c in parallel["cells"])
     keys = ("ticker", "model", "seed", "skill_vs_naive", "dm_pvalue", "directional_accuracy", "sharpe")

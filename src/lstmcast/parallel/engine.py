@@ -49,7 +49,10 @@ def dask_client(workers: int, cluster: str | None) -> Any:
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        # No dashboard; the scheduler's small HTTP server (metrics) takes a free port instead of
+        # 8787, so a second lstmcast, or anything else on 8787, neither clashes nor warns.
+        dashboard_address=":0",
+        scheduler_kwargs={"dashboard": False},
         silence_logs=logging.ERROR,
     )
     client = Client(local, set_as_default=False)
