@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -107,24 +108,31 @@ def test_models_saved_without_onnx_export_it_later_and_damage_is_named(store: St
         load_model(store, model_id, engine="onnx")
 
 
+# Runs `lstmcast ARGS...` in a fresh interpreter and reports on stderr whether torch got loaded.
+PROBE = (
+    "import sys, runpy\n"
+    "sys.argv = ['lstmcast', *sys.argv[1:]]\n"
+    "try:\n"
+    "    runpy.run_module('lstmcast', run_name='__main__')\n"
+    "except SystemExit as e:\n"
+    "    assert not e.code, e.code\n"
+    "sys.stderr.write('TORCH=%s\\n' % ('torch' in sys.modules))\n"
+)
+
+
+def _without_torch(*args: str) -> dict[str, Any]:
+    """The JSON a fresh `lstmcast` process prints for `args`, checking it never imported torch."""
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True)
+    assert "TORCH=False" in done.stderr, done.stderr
+    out: dict[str, Any] = json.loads(done.stdout)
+    return out
+
+
 def test_cold_forecast_process_never_imports_torch(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
     csv = Path(__file__).parents[1] / "sample_data" / "AAPL.csv"
     cli("import", str(csv), "--ticker", "AAPL")
     cli("train", "AAPL", "--epochs", "1", "--hidden", "8", "--layers", "1")
-    probe = (
-        "import sys, runpy\n"
-        "sys.argv = ['lstmcast', '--home', sys.argv[1], 'forecast', 'AAPL', '--horizon', '5', '--json']\n"
-        "try:\n"
-        "    runpy.run_module('lstmcast', run_name='__main__')\n"
-        "except SystemExit as e:\n"
-        "    assert not e.code, e.code\n"
-        "sys.stderr.write('TORCH=%s\\n' % ('torch' in sys.modules))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe, str(home)], capture_output=True, text=True, check=True
-    )
-    assert "TORCH=False" in done.stderr, done.stderr
-    result = json.loads(done.stdout)
+    result = _without_torch("--home", str(home), "forecast", "AAPL", "--horizon", "5", "--json")
     assert result["engine"] == "onnx" and len(result["forecasts"]) == 5
     # The sessions were computed once and kept: a second process reads them.
     assert (home / "cache" / "calendars" / "XNYS.json").is_file()
@@ -179,18 +187,5 @@ def test_daily_forecasts_every_ticker_without_importing_torch(cli, home: Path) -
         "fetch = false\nhorizon = 3\n"
         + "".join(f'[[ticker]]\nsymbol = "{t}"\nmodel = "lstm"\n' for t in ("AAPL", "MSFT"))
     )
-    probe = (
-        "import sys, runpy\n"
-        "sys.argv = ['lstmcast', '--home', sys.argv[1], 'daily', '--config', sys.argv[2], '--json']\n"
-        "try:\n"
-        "    runpy.run_module('lstmcast', run_name='__main__')\n"
-        "except SystemExit as e:\n"
-        "    assert not e.code, e.code\n"
-        "sys.stderr.write('TORCH=%s\\n' % ('torch' in sys.modules))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe, str(home), str(watch)], capture_output=True, text=True, check=True
-    )
-    assert "TORCH=False" in done.stderr, done.stderr
-    report = json.loads(done.stdout)
+    report = _without_torch("--home", str(home), "daily", "--config", str(watch), "--json")
     assert [t["status"] for t in report["tickers"]] == ["forecast", "forecast"], report
