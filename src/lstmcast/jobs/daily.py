@@ -92,12 +92,12 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun, notes: list[str]) ->
         # Same config, same members; a ticker embedding is rebuilt from the members.
         cfg, tickers = loaded.config.replace(embedding_tickers=()), tuple(loaded.manifest["tickers"])
     members = [load_stored(store, t).with_exog(store, cfg.exog) for t in tickers]
-    reuse = loaded is not None and not retrain
     # The worker gets the exported network when there is one (no torch to import), else weights.
-    onnx = loaded.onnx if reuse and loaded is not None else None
-    state = None
-    if reuse and loaded is not None and onnx is None:
-        state = {k: np.asarray(v) for k, v in loaded.fitted.state.items()}  # type: ignore[union-attr]
+    onnx, state = None, None
+    if loaded is not None and not retrain:
+        onnx = loaded.onnx
+        if onnx is None:
+            state = {k: np.asarray(v) for k, v in loaded.fitted.state.items()}  # type: ignore[union-attr]
     alphas = None
     if loaded is not None and not retrain and item.intervals == "aci":
         alphas = update_aci(store, loaded.id, item.symbol)  # the ledger's outcomes, learned once
@@ -153,7 +153,7 @@ def daily_compute(
             new = new_model([trained], trained.scores, members[0].origin)
         model_id, manifest, state = new
     assert model_id is not None and manifest is not None and (state is not None or onnx is not None)
-    loaded = loaded_from(model_id, manifest, state, ticker, onnx=None if retrain else onnx)
+    loaded = loaded_from(model_id, manifest, state, ticker, onnx=onnx)  # onnx is None on retraining
     series = next(m for m in members if m.ticker == ticker)
     path = predict_path(loaded, series, horizon, calendar, INTERVAL_LEVELS, intervals, alphas)
     return {
