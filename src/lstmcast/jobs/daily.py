@@ -36,14 +36,13 @@ class DailyReport:
 
 
 def _exog_of(store: Store, item: WatchItem) -> tuple[str, ...]:
-    """The exogenous series the ticker's current model reads (none if it has no model yet)."""
-    from lstmcast.training.registry import load_model, newest_model_id
+    """The exogenous series the ticker's current model reads (none if it has no model yet),
+    from its record: the model itself is loaded once, later, by `_prepare`."""
+    from lstmcast.config import TrainConfig
+    from lstmcast.store.runs import newest_run
 
-    try:
-        model_id = newest_model_id(store, item.symbol, item.model)
-        return load_model(store, model_id, item.symbol, engine="auto").config.exog
-    except LstmcastError:
-        return ()  # no usable model yet: the ticker's own run reports why
+    run = newest_run(store.conn, item.symbol, item.model)
+    return TrainConfig.from_dict(run["config"]).exog if run else ()
 
 
 def _fetch_exog(
