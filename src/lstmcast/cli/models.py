@@ -104,7 +104,7 @@ def export_cli(
     if out is not None:
         atomic_write_bytes(out, path.read_bytes())
         path = out
-    cfg = load_model(store, model_id, engine="onnx").config
+    cfg = load_model(store, model_id, engine="onnx").config  # also proves the file runs
     con = out_console()
     con.print(f"ONNX: {path}")
     con.print(
