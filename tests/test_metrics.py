@@ -96,3 +96,19 @@ def test_diebold_mariano_sign_and_power() -> None:
     assert p > 0.01
     same = diebold_mariano(e_base, e_base)
     assert math.isnan(same[1])
+
+
+@pytest.mark.parametrize("horizon", [1, 5])
+def test_pesaran_timmermann_keeps_its_size_on_overlapping_paths(horizon: int) -> None:
+    # No-skill forecasts of iid t(4) returns, N = 600 origins, each an H-step path that
+    # overlaps the next origin's (as a walk-forward's do): the 5% test must reject about 5% of
+    # the time. Pooling the H steps as if independent rejected 25% at H = 5.
+    rng = np.random.default_rng(7)
+    n, reps, rejected = 600, 1000, 0
+    for _ in range(reps):
+        r, z = rng.standard_t(4, n + horizon), rng.standard_t(4, n + horizon)
+        actual = np.stack([r[1 + k : 1 + k + n] for k in range(horizon)], axis=1)
+        pred = np.stack([z[k : k + n] for k in range(horizon)], axis=1)
+        p = score(pred, actual, np.zeros_like(actual)).directional_pvalue
+        rejected += p is not None and p < 0.05
+    assert 0.03 <= rejected / reps <= 0.07
