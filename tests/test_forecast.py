@@ -216,3 +216,9 @@ def test_forecast_from_csv_is_not_stored_and_levels_are_chosen(cli: Cli, home: P
     assert _ledger_rows(home) == 1  # the ledger keeps its 80/95% bounds whatever is shown
     assert "--levels" in cli("forecast", "IBM", "--levels", "1,2,abc", code=2).stderr
     assert "between 0 and 100" in cli("forecast", "IBM", "--levels", "120", code=1).stderr
+    # 99.9% needs about 2,000 errors per side: the tiny model has far fewer, so both sides are
+    # unbounded (null in JSON, flagged), never the sample extremes.
+    wide = json.loads(cli("forecast", "IBM", "--levels", "80,99.9", "--json").stdout)["forecasts"][0]
+    assert wide["intervals"]["99.9"] == [None, None] and wide["unbounded"] == ["99.9"]
+    assert None not in wide["intervals"]["80"]
+    assert "unbounded .. unbounded" in cli("forecast", "IBM", "--levels", "99.9").stdout

@@ -13,10 +13,14 @@ from conftest import SAMPLE, Cli
 from lstmcast.evaluation.intervals import (
     aci_update,
     christoffersen,
+    christoffersen_lr,
+    conditional_coverage,
     ewma_sigma,
     kupiec,
+    kupiec_lr,
     online_intervals,
     pinball,
+    quantile_pair,
     score_intervals,
     winkler,
 )
@@ -165,9 +169,51 @@ def test_backtest_reports_interval_scores_by_volatility_tercile(cli: Cli, home: 
     for level in ("80", "95"):
         s = iv[level]
         assert len(s["coverage_by_vol_tercile"]) == 3 and s["n"] == doc["n_predictions"]
-        for key in ("coverage", "width", "winkler", "kupiec_p", "christoffersen_p", "pinball_lower"):
+        keys = ("coverage", "width", "winkler", "kupiec_p", "christoffersen_p", "conditional_coverage_p")
+        for key in (*keys, "pinball_lower"):
             assert s[key] is not None
         assert abs(s["coverage"] - int(level) / 100) < 0.06
     human = cli("backtest", "IBM", *fast).stdout
     assert "one-step intervals (aci), coverage by tercile of ex-ante volatility" in human
     assert "interval at cutoff" in cli("audit", "IBM", *fast).stdout
+
+
+def test_conformal_bounds_are_infinite_when_the_pool_cannot_bound_them() -> None:
+    # n = 19, alpha = 0.05: ranks floor(20 * 0.025) = 0 and ceil(20 * 0.975) = 20 fall outside
+    # 1..19, so both sides are unbounded (clipping to (1, 19) covers only 18 of 20 outcomes).
+    assert quantile_pair(np.arange(1.0, 20.0), 0.05) == (-np.inf, np.inf)
+    # n = 39: ranks 1 and 39, the sample extremes, are now valid conformal bounds.
+    assert quantile_pair(np.arange(1.0, 40.0), 0.05) == (1.0, 39.0)
+    # one side only: n = 9, alpha = 0.2 -> ranks floor(1) = 1 and ceil(9) = 9
+    assert quantile_pair(np.arange(1.0, 10.0), 0.2) == (1.0, 9.0)
+    assert quantile_pair(np.arange(1.0, 10.0), 0.1) == (-np.inf, np.inf)
+    assert quantile_pair(np.array([]), 0.5) == (-np.inf, np.inf)
+
+
+def test_unbounded_intervals_always_cover_and_are_counted_apart() -> None:
+    y = np.array([0.0, 5.0, -5.0, 0.5])
+    lower = np.array([-1.0, -np.inf, -1.0, -1.0])
+    upper = np.array([1.0, np.inf, 1.0, 1.0])
+    s = score_intervals(lower, upper, y, np.ones(4), 0.8)
+    assert s["n"] == 4 and s["unbounded"] == 1
+    assert s["coverage"] == pytest.approx(0.75)  # only -5 falls outside; +5 is inside (-inf, inf)
+    assert s["width"] == pytest.approx(2.0)  # of the three bounded ones
+    assert s["winkler"] == pytest.approx(np.mean([2.0, 2.0 + 10 * 4, 2.0]))
+
+
+def test_conditional_coverage_adds_the_two_likelihood_ratios() -> None:
+    misses = np.array([0, 0, 0, 0, 1, 1, 1, 0, 0, 0] * 5, dtype=bool)
+    lr = kupiec_lr(misses, 0.1) + christoffersen_lr(misses)
+    assert conditional_coverage(misses, 0.1) == pytest.approx(np.exp(-lr / 2))
+    assert lr > 0 and conditional_coverage(misses, 0.1) < 0.001  # 30% misses, in runs of three
+    iid = np.random.default_rng(3).random(2000) < 0.1  # right rate, no clustering
+    assert conditional_coverage(iid, 0.1) > 0.05
+
+
+def test_live_intervals_from_too_few_errors_are_unbounded_not_clipped() -> None:
+    from lstmcast.forecasting.intervals import interval_quantiles
+
+    q = interval_quantiles([list(np.linspace(-0.02, 0.02, 19))], 1, (0.8, 0.95))
+    # 80%: ranks floor(20 * 0.1) = 2 and ceil(20 * 0.9) = 18: finite; 95%: unbounded both sides
+    assert np.isfinite(q[0, :2]).all() and q[0, 0] == pytest.approx(np.linspace(-0.02, 0.02, 19)[1])
+    assert q[0, 2] == -np.inf and q[0, 3] == np.inf

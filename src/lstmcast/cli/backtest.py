@@ -156,9 +156,11 @@ def intervals_table(iv: dict[str, Any]) -> Table:
         "Winkler",
         "Kupiec p",
         "Christoffersen p",
+        "cond. cov. p",
         title=f"one-step intervals ({iv['method']}), coverage by tercile of ex-ante volatility",
         title_justify="left",
     )
+    unbounded = []
     for label, s in iv.items():
         if label == "method":
             continue
@@ -168,6 +170,14 @@ def intervals_table(iv: dict[str, Any]) -> Table:
             fmt(s["winkler"], 4),
             fmt(s["kupiec_p"], 3),
             fmt(s["christoffersen_p"], 3),
+            fmt(s["conditional_coverage_p"], 3),
+        )
+        if s.get("unbounded"):
+            unbounded.append(f"{label}%: {s['unbounded']} of {s['n']}")
+    if unbounded:
+        t.caption = (
+            "unbounded (too few past errors to bound a side; they cover, and width and Winkler"
+            f" leave them out): {', '.join(unbounded)}"
         )
     return t
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -109,6 +110,15 @@ def forecast_cli(
         render_forecasts(results, in_ledger=csv is None)
 
 
+def _band(lo: float | None, hi: float | None) -> str:
+    """An interval as text; a side too few errors can bound reads "unbounded"."""
+    if lo is None or hi is None or math.isnan(lo) or math.isnan(hi):
+        left = "unbounded" if lo is None or math.isnan(lo) else f"{lo:,.2f}"
+        right = "unbounded" if hi is None or math.isnan(hi) else f"{hi:,.2f}"
+        return f"{left} .. {right}"
+    return f"{lo:,.2f} .. {hi:,.2f}"
+
+
 def render_forecasts(results: list[Any], in_ledger: bool) -> None:
     con = out_console()
     for r in results:
@@ -124,7 +134,7 @@ def render_forecasts(results: list[Any], in_ledger: bool) -> None:
             title_justify="left",
         )
         for f in r.forecasts:
-            bands = (f"{lo:,.2f} .. {hi:,.2f}" for lo, hi in f.intervals.values())
+            bands = (_band(lo, hi) for lo, hi in f.intervals.values())
             t.add_row(f.date, fmt(f.price, 2), pct(f.log_return, 2), *bands, fmt(f.close, 2))
         con.print(t)
         if r.sigma is not None:

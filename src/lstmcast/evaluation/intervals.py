@@ -6,7 +6,9 @@ so a score is comparable across tickers and price levels.
 - `ewma_sigma`: RiskMetrics volatility from returns up to each row (lambda 0.94).
 - Three interval methods from past out-of-sample errors (`empirical`, `scaled`, `aci`).
 - Scores: coverage (overall and by ex-ante volatility tercile), width, Winkler, pinball,
-  Kupiec proportion of failures, Christoffersen independence.
+  Kupiec proportion of failures, Christoffersen independence and their sum, the
+  conditional-coverage test (chi2, 2 degrees of freedom).
+- Bounds are conformal: a side the errors so far cannot bound is infinite, never clipped.
 """
 
 from __future__ import annotations
@@ -56,14 +58,22 @@ def ewma_sigma(
 
 def quantile_pair(scores: np.ndarray, alpha: float) -> tuple[float, float]:
     """Lower and upper conformal quantiles of `scores` for miss rate `alpha`, no symmetry assumed:
-    the finite-sample (n+1) corrected levels alpha/2 and 1 - alpha/2."""
+    the finite-sample (n+1) corrected levels alpha/2 and 1 - alpha/2.
+
+    The lower bound is the floor((n+1) alpha/2)-th smallest score and the upper the
+    ceil((n+1)(1 - alpha/2))-th; when that rank falls outside 1..n the bound is infinite, as
+    the coverage guarantee requires (19 scores cannot bound a 95% interval: (1, 19) would
+    cover only 18/20 of exchangeable outcomes). ACI drives alpha towards 0 after misses, so a
+    pool of under 2 / alpha scores gives an unbounded side.
+    """
     s = np.sort(scores[np.isfinite(scores)])
     n = len(s)
-    if n == 0:
-        return math.nan, math.nan
-    lo = max(0, math.floor((n + 1) * alpha / 2) - 1)
-    hi = min(n - 1, math.ceil((n + 1) * (1 - alpha / 2)) - 1)
-    return float(s[lo]), float(s[hi])
+    # 1e-9: the level 1 - 0.8 is 0.19999999999999996 in floats, and 20 * 0.1 must be rank 2.
+    k_lo = math.floor((n + 1) * alpha / 2 + 1e-9)
+    k_hi = math.ceil((n + 1) * (1 - alpha / 2) - 1e-9)
+    lo = float(s[k_lo - 1]) if k_lo >= 1 else -math.inf
+    hi = float(s[k_hi - 1]) if k_hi <= n else math.inf
+    return lo, hi
 
 
 def aci_update(alpha_t: float, target: float, missed: bool, gamma: float = ACI_GAMMA) -> float:
@@ -94,21 +104,28 @@ def xlogy(x: float, y: float) -> float:
 def chdtrc(lr: float) -> float:
     """Upper tail of the chi-squared distribution with 1 degree of freedom: erfc(sqrt(lr/2)).
     Closed form, so forecasting does not import scipy (0.2 s) for it."""
-    return math.erfc(math.sqrt(max(lr, 0.0) / 2))
+    return math.erfc(math.sqrt(max(lr, 0.0) / 2)) if math.isfinite(lr) else math.nan
 
 
 def kupiec(misses: np.ndarray, p: float) -> float:
     """Kupiec's proportion-of-failures test: is the miss rate p? LR ~ chi2(1); the p-value."""
+    return chdtrc(kupiec_lr(misses, p))
+
+
+def kupiec_lr(misses: np.ndarray, p: float) -> float:
     n, x = len(misses), int(np.sum(misses))
     if n == 0:
         return math.nan
     phat = x / n
-    lr = -2 * (xlogy(n - x, 1 - p) + xlogy(x, p) - xlogy(n - x, 1 - phat) - xlogy(x, phat))
-    return chdtrc(lr)
+    return -2 * (xlogy(n - x, 1 - p) + xlogy(x, p) - xlogy(n - x, 1 - phat) - xlogy(x, phat))
 
 
 def christoffersen(misses: np.ndarray) -> float:
     """Christoffersen's independence test: does a miss make the next one likelier? chi2(1) p-value."""
+    return chdtrc(christoffersen_lr(misses))
+
+
+def christoffersen_lr(misses: np.ndarray) -> float:
     m = np.asarray(misses, dtype=bool)
     if len(m) < 2:
         return math.nan
@@ -120,7 +137,7 @@ def christoffersen(misses: np.ndarray) -> float:
     pi = (n01 + n11) / (n00 + n01 + n10 + n11)
     pi0 = n01 / (n00 + n01) if n00 + n01 else 0.0
     pi1 = n11 / (n10 + n11) if n10 + n11 else 0.0
-    lr = -2 * (
+    return -2 * (
         xlogy(n00 + n10, 1 - pi)
         + xlogy(n01 + n11, pi)
         - xlogy(n00, 1 - pi0)
@@ -128,44 +145,67 @@ def christoffersen(misses: np.ndarray) -> float:
         - xlogy(n10, 1 - pi1)
         - xlogy(n11, pi1)
     )
-    return chdtrc(lr)
 
 
 def _none(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
+def conditional_coverage(misses: np.ndarray, p: float) -> float:
+    """Christoffersen's conditional-coverage test: Kupiec's and the independence test's
+    likelihood ratios added, chi2 with 2 degrees of freedom (upper tail exp(-x/2)); the p-value."""
+    lr = kupiec_lr(misses, p) + christoffersen_lr(misses)
+    return math.exp(-max(lr, 0.0) / 2) if math.isfinite(lr) else math.nan
+
+
+def _var_tests(misses: np.ndarray, p: float) -> dict[str, float | None]:
+    return {
+        "kupiec_p": _none(kupiec(misses, p)),
+        "christoffersen_p": _none(christoffersen(misses)),
+        "conditional_coverage_p": _none(conditional_coverage(misses, p)),
+    }
+
+
 def score_intervals(
     lower: np.ndarray, upper: np.ndarray, y: np.ndarray, sigma: np.ndarray, level: float
 ) -> dict[str, object]:
     """How one level's intervals did: coverage (overall, by ex-ante volatility tercile), width,
-    Winkler, pinball of each bound, Kupiec and Christoffersen on the misses (and per tail, each
-    tail a value-at-risk forecast with miss rate (1 - level) / 2)."""
+    Winkler, pinball of each bound, Kupiec, Christoffersen and conditional coverage on the
+    misses (overall, per tercile, and per tail, each tail a value-at-risk forecast with miss
+    rate (1 - level) / 2).
+
+    An unbounded side (+-inf, too few errors to bound it) always covers. Width, Winkler and
+    pinball are means over the bounded intervals only (an infinite one has an infinite
+    score); `unbounded` counts the others. Per tercile, the tests run on that tercile's
+    origins in time order.
+    """
     alpha = 1 - level
-    ok = np.isfinite(lower) & np.isfinite(upper) & np.isfinite(y)
+    ok = ~np.isnan(lower) & ~np.isnan(upper) & np.isfinite(y)
     lower, upper, y, sigma = lower[ok], upper[ok], y[ok], sigma[ok]
     below, above = y < lower, y > upper
     miss = below | above
+    bounded = np.isfinite(lower) & np.isfinite(upper)
+    lb, ub, yb = lower[bounded], upper[bounded], y[bounded]
+    nb = len(yb)
     edges = np.quantile(sigma, [1 / 3, 2 / 3]) if len(sigma) else [0, 0]
     tercile = np.searchsorted(edges, sigma, side="right")  # 0 calm, 1 middle, 2 turbulent
     by_vol = [_none(float(np.mean(~miss[tercile == k]))) if np.any(tercile == k) else None for k in range(3)]
     return {
         "n": len(y),
+        "unbounded": int(len(y) - nb),
         "coverage": _none(float(np.mean(~miss))) if len(y) else None,
         "coverage_by_vol_tercile": by_vol,
-        "width": _none(float(np.mean(upper - lower))) if len(y) else None,
-        "winkler": _none(float(np.mean(winkler(lower, upper, y, alpha)))) if len(y) else None,
-        "pinball_lower": _none(pinball(lower, y, alpha / 2)) if len(y) else None,
-        "pinball_upper": _none(pinball(upper, y, 1 - alpha / 2)) if len(y) else None,
-        "kupiec_p": _none(kupiec(miss, alpha)),
-        "christoffersen_p": _none(christoffersen(miss)),
+        "width": _none(float(np.mean(ub - lb))) if nb else None,
+        "winkler": _none(float(np.mean(winkler(lb, ub, yb, alpha)))) if nb else None,
+        "pinball_lower": _none(pinball(lb, yb, alpha / 2)) if nb else None,
+        "pinball_upper": _none(pinball(ub, yb, 1 - alpha / 2)) if nb else None,
+        **_var_tests(miss, alpha),
+        "tests_by_vol_tercile": [_var_tests(miss[tercile == k], alpha) for k in range(3)],
         "tails": {
             "lower": {"miss_rate": _none(float(np.mean(below))) if len(y) else None,
-                      "kupiec_p": _none(kupiec(below, alpha / 2)),
-                      "christoffersen_p": _none(christoffersen(below))},
+                      **_var_tests(below, alpha / 2)},
             "upper": {"miss_rate": _none(float(np.mean(above))) if len(y) else None,
-                      "kupiec_p": _none(kupiec(above, alpha / 2)),
-                      "christoffersen_p": _none(christoffersen(above))},
+                      **_var_tests(above, alpha / 2)},
         },
     }  # fmt: skip
 

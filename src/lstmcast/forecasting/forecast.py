@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -40,6 +41,9 @@ class Forecast:
     upper_95: float
     intervals: dict[str, list[float]] = field(default_factory=dict)  # "90" -> [lower, upper], per --levels
     close: float | None = None  # the same forecast in the units of the last quoted (unadjusted) close
+    # Levels ("95") with a side the model's errors are too few to bound: that side is NaN above
+    # (null in JSON), and the interval covers everything on it (conformal, not clipped).
+    unbounded: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -128,11 +132,12 @@ def predict_path(
     for k in range(horizon):
         centre = last * float(np.exp(cum[k]))
         bands = {
-            _label(lv): [centre * float(np.exp(q[k, 2 * i])), centre * float(np.exp(q[k, 2 * i + 1]))]
+            _label(lv): [_bound(centre, q[k, 2 * i]), _bound(centre, q[k, 2 * i + 1])]
             for i, lv in enumerate(every)
         }
         (lo80, hi80), (lo95, hi95) = bands["80"], bands["95"]
         chosen = {_label(lv): bands[_label(lv)] for lv in levels}
+        open_ended = [label for label, pair in chosen.items() if any(np.isnan(pair))]
         out.append(
             Forecast(
                 date=days[k].isoformat(),
@@ -145,9 +150,15 @@ def predict_path(
                 upper_95=hi95,
                 intervals=chosen,
                 close=None if to_quoted is None else centre * to_quoted,
+                unbounded=open_ended,
             )
         )
     return PathForecast(as_of.isoformat(), last, out, used, sigma, ratio)
+
+
+def _bound(centre: float, offset: float) -> float:
+    """A price bound from a log offset; NaN for an unbounded side (an infinite offset)."""
+    return centre * float(np.exp(offset)) if np.isfinite(offset) else math.nan
 
 
 def forecast(
@@ -256,16 +267,21 @@ def record_path(
             "last_price": path.last,
             "price": f.price,
             "log_return": f.log_return,
-            "lower_80": f.lower_80,
-            "upper_80": f.upper_80,
-            "lower_95": f.lower_95,
-            "upper_95": f.upper_95,
+            # An unbounded side is stored as what it means for a price: 0 below, infinity above.
+            "lower_80": _or(f.lower_80, 0.0),
+            "upper_80": _or(f.upper_80, math.inf),
+            "lower_95": _or(f.lower_95, 0.0),
+            "upper_95": _or(f.upper_95, math.inf),
             "sigma": path.sigma,
             "interval_method": path.method,
         }
         for f in path.forecasts
     ]
     return record(store.conn, rows, {**config.to_dict(), "calendar": calendar})
+
+
+def _or(value: float, instead: float) -> float:
+    return instead if math.isnan(value) else value
 
 
 def stale_exog(series: Series) -> list[str]:

@@ -12,7 +12,8 @@ from lstmcast.evaluation.intervals import ewma_sigma, quantile_pair
 def interval_quantiles(
     residuals: list[list[float]], steps: int, levels: tuple[float, ...] = INTERVAL_LEVELS, model_id: str = ""
 ) -> np.ndarray:
-    """(steps, 2 * len(levels)) quantiles of log(actual/forecast): lower, upper for each level.
+    """(steps, 2 * len(levels)) conformal quantiles of log(actual/forecast): lower, upper for each
+    level, +-inf where the errors are too few to bound that side (`quantile_pair`).
 
     Only steps the model was evaluated at out of sample have errors to draw on; a longer
     horizon is refused rather than guessed.
@@ -22,8 +23,12 @@ def interval_quantiles(
             f"model {model_id} was evaluated out of sample up to {len(residuals)} step(s) ahead;"
             f" ask for at most --horizon {len(residuals)}, or train a model with --horizon {steps}"
         )
-    qs = [q for level in levels for q in ((1 - level) / 2, 1 - (1 - level) / 2)]
-    return np.array([np.quantile(np.asarray(r, dtype="float64"), qs) for r in residuals[:steps]])
+    out = np.empty((steps, 2 * len(levels)))
+    for k, r in enumerate(residuals[:steps]):
+        pool = np.asarray(r, dtype="float64")
+        for i, level in enumerate(levels):  # conformal (n+1) ranks: infinite when too few errors
+            out[k, 2 * i], out[k, 2 * i + 1] = quantile_pair(pool, 1 - level)
+    return out
 
 
 def volatility_now(returns: np.ndarray) -> tuple[float, float | None]:

@@ -125,8 +125,9 @@ def _live_intervals(done: list[dict[str, Any]]) -> dict[str, Any]:
     sigma = np.array([r["sigma"] for r in one])
     out: dict[str, Any] = {}
     for level, (lo, hi) in BOUNDS.items():
-        lower = np.log(np.array([r[lo] / r["price"] for r in one]))
-        upper = np.log(np.array([r[hi] / r["price"] for r in one]))
+        with np.errstate(divide="ignore"):  # an unbounded side is stored as 0 (log: -inf) or inf
+            lower = np.log(np.array([r[lo] / r["price"] for r in one]))
+            upper = np.log(np.array([r[hi] / r["price"] for r in one]))
         out[f"{level * 100:g}"] = score_intervals(lower, upper, y, sigma, level)
     return out
 
