@@ -45,6 +45,12 @@ def test_ar1_pooled_skill_is_close_to_the_theoretical_one() -> None:
     assert skill == pytest.approx(oracle_skill, abs=0.04)
     assert r.dm_pvalue < 0.001 and r.dm_stat < 0
     assert len(r.wf.folds) == 3 and r.scores.target["model"].n == len(at)
+    # The verdict names the best baseline: on AR(1) that is the linear AR, not the random walk,
+    # and the network is tested against it too (DM: it does not nest a linear regression).
+    v = result.to_json()["verdict"]
+    assert v["vs_naive"]["test"] == "clark_west" and v["vs_naive"]["better"]
+    assert v["best_baseline"] == "linear" and v["vs_best"]["test"] == "diebold_mariano"
+    assert v["vs_best"]["skill"] < 0.05  # the linear AR already has (almost) all of phi^2
 
 
 def test_random_walk_skill_near_zero_and_dm_does_not_reject() -> None:
@@ -88,7 +94,16 @@ def test_several_seeds_report_mean_and_std() -> None:
     assert [o.wf.seed for o in result.runs] == [0, 1]
     s = result.across_seeds["model"]["skill_vs_naive"]
     assert s["std"] > 0 and np.isfinite(s["mean"])
-    assert result.to_json()["n_predictions"] == len(result.runs[0].wf.at)
+    doc = result.to_json()
+    assert doc["n_predictions"] == len(result.runs[0].wf.at)
+    # No mean of p-values: the seeds' average forecast is what is tested and judged.
+    assert "dm_pvalue" not in doc["across_seeds"]["model"]
+    v = doc["verdict"]
+    assert v["forecast"] == "average of 2 seeds"
+    average = np.mean([o.wf.preds["model"] for o in result.runs], axis=0)
+    truth = result.frame.x[result.runs[0].wf.at + 1, 0][:, None]
+    naive_mse = np.mean(truth**2)
+    assert v["vs_naive"]["skill"] == pytest.approx(1 - np.mean((average - truth) ** 2) / naive_mse)
 
 
 def test_audit_is_clean_on_lstmcasts_own_pipeline() -> None:
@@ -187,6 +202,7 @@ def test_backtest_cli_json_files_and_plot(cli: Cli, home: Path, tmp_path: Path) 
         "0.1",
     ).stdout
     assert "per fold" in human and "buy and hold" in human and "naive" in human
+    assert "DM p (unadj.)" in human and "the random walk" in human and "CW p=" in human
 
 
 def test_audit_cli_exit_codes(cli: Cli, home: Path) -> None:

@@ -9,7 +9,8 @@ import pytest
 
 from lstmcast.evaluation.metrics import score
 from lstmcast.evaluation.report import BlockForecasts, dm_vs_naive
-from lstmcast.evaluation.stats import diebold_mariano, pesaran_timmermann
+from lstmcast.evaluation.stats import clark_west, diebold_mariano, pesaran_timmermann
+from lstmcast.evaluation.verdict import judge
 from lstmcast.prep.dataset import build_frame
 from synth import ar1
 
@@ -112,3 +113,51 @@ def test_pesaran_timmermann_keeps_its_size_on_overlapping_paths(horizon: int) ->
         p = score(pred, actual, np.zeros_like(actual)).directional_pvalue
         rejected += p is not None and p < 0.05
     assert 0.03 <= rejected / reps <= 0.07
+
+
+def test_clark_west_by_hand() -> None:
+    # f = e_base^2 - e_model^2 + (e_base - e_model)^2 = 1, 1, 4, 0, 1: mean 1.4, variance
+    # (1/n) 1.84, statistic 1.4 / sqrt(1.84 / 5) = 2.30782, one-sided normal p = 0.010504.
+    e_base = np.array([1.0, -1.0, 2.0, 0.0, 1.0])
+    e_model = np.array([0.5, -0.5, 1.0, 0.5, 0.5])
+    stat, p = clark_west(e_model, e_base)
+    assert stat == pytest.approx(1.4 / math.sqrt(0.368))
+    assert stat == pytest.approx(2.30782, rel=1e-5) and p == pytest.approx(0.010504, rel=1e-3)
+    # Identical forecasts: f = 0 everywhere, no variance, no test.
+    assert math.isnan(clark_west(e_base, e_base)[1])
+
+
+def test_clark_west_keeps_its_size_where_dm_is_undersized() -> None:
+    # Under the null the truth is the random walk (forecast 0); the "model" adds estimation
+    # noise around it, as a nesting network does. DM (two-sided, at 10% so that one side is 5%)
+    # rarely rejects in the model's favour; Clark-West's one-sided 5% test is near its size.
+    rng = np.random.default_rng(11)
+    n, reps, cw, dm = 500, 600, 0, 0
+    for _ in range(reps):
+        y = rng.normal(0, 1, n)
+        model = rng.normal(0, 0.2, n)  # no information, only noise
+        cw += clark_west(model - y, -y)[1] < 0.05
+        stat, p = diebold_mariano(model - y, -y)
+        dm += stat < 0 and p < 0.10
+    assert 0.02 <= cw / reps <= 0.08
+    assert dm / reps < 0.01
+
+
+def test_the_verdict_names_the_best_baseline_and_tests_against_it() -> None:
+    # An AR(1)-like truth: the linear baseline knows phi; the model is a noisier copy of it.
+    rng = np.random.default_rng(5)
+    n = 800
+    signal = rng.normal(0, 1, n)
+    truth = (0.5 * signal + rng.normal(0, 1, n))[:, None]
+    preds = {
+        "model": (0.5 * signal + rng.normal(0, 0.35, n))[:, None],
+        "naive": np.zeros((n, 1)),
+        "drift": np.full((n, 1), 0.01),
+        "linear": (0.5 * signal)[:, None],
+    }
+    v = judge(preds, truth)
+    assert v.best_baseline == "linear" and v.vs_best.test == "diebold_mariano"
+    assert v.vs_naive.test == "clark_west" and v.vs_naive.better  # beats the random walk...
+    assert v.vs_best.skill < 0 and v.vs_best.worse  # ...but is significantly worse than linear
+    doc = v.to_json()
+    assert doc["vs_best"]["baseline"] == "linear" and doc["vs_naive"]["better"] is True

@@ -91,9 +91,10 @@ def plot(result: BacktestResult, path: Path) -> Path:
     for fold_start in pred.groupby("fold")["date"].first().iloc[1:]:
         ax.axvline(pd.Timestamp(fold_start), color="tab:red", lw=0.6, alpha=0.5)
     skill = result.first.scores.target["model"].skill_vs_naive
+    cw = result.verdict.vs_naive.pvalue if result.verdict else None
     ax.set_title(
         f"{result.ticker} walk-forward, {len(result.first.wf.folds)} folds (red lines):"
-        f" skill vs naive {skill:+.2%}, DM p = {result.first.dm_pvalue:.2f}"
+        f" skill vs naive {skill:+.2%}" + ("" if cw is None else f", Clark-West p = {cw:.2f}")
     )
     ax.set_ylabel("price")
     ax.legend(loc="upper left")

@@ -18,12 +18,14 @@ from lstmcast.evaluation.intervals import OnlineIntervals, online_intervals, sco
 from lstmcast.evaluation.report import (
     BlockForecasts,
     Scores,
+    actuals,
     dm_vs_naive,
     origin_sigma,
     path_errors,
     score_block,
     to_price,
 )
+from lstmcast.evaluation.verdict import Verdict, judge
 from lstmcast.prep.dataset import Frame
 from lstmcast.training.inputs import frame_for
 
@@ -49,6 +51,9 @@ class BacktestResult:
     runs: list[SeedOutcome]
     members: list[str] = field(default_factory=list)  # other tickers of a global model
     across_seeds: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    # The forecast a user would deploy (the seeds' average when there are several) against the
+    # random walk and the best baseline: the one verdict, with its tests.
+    verdict: Verdict | None = None
 
     @property
     def first(self) -> SeedOutcome:
@@ -73,6 +78,7 @@ class BacktestResult:
             "per_step": r.scores.per_step,
             "dm_statistic": _none(r.dm_stat),
             "dm_pvalue": _none(r.dm_pvalue),
+            "verdict": self.verdict.to_json() if self.verdict else None,
             "strategy": asdict(r.strategy.stats),
             "buy_and_hold": asdict(r.buy_and_hold.stats),
             "rule": self.bt.rule,
@@ -152,7 +158,8 @@ def _summary(runs: list[SeedOutcome]) -> dict[str, dict[str, dict[str, float]]]:
             for k in ("mae", "rmse", "mase", "rel_mae", "directional_accuracy", "skill_vs_naive")
         }
         out[name]["mape"] = ms([o.scores.price[name].mape for o in runs])
-    out["model"]["dm_pvalue"] = ms([o.dm_pvalue for o in runs])
+    # No mean of p-values here: an average p-value is not a p-value. The seeds' average
+    # forecast is tested instead (BacktestResult.verdict).
     out["strategy"] = {
         k: ms([getattr(o.strategy.stats, k) for o in runs])
         for k in ("total_return", "cagr", "sharpe", "max_drawdown", "turnover", "trades")
@@ -201,4 +208,15 @@ def backtest(
     ]
     result = BacktestResult(series.ticker, cfg, bt, frame, runs, members=[o.ticker for o in others or []])
     result.across_seeds = _summary(runs)
+    result.verdict = seed_average_verdict(frame, [o.wf for o in runs])
     return result
+
+
+def seed_average_verdict(frame: Frame, walks: list[WalkForward]) -> Verdict:
+    """The verdict on the seeds' average forecast (the one forecast a user would deploy from
+    several seeds), against the baselines, which do not depend on the seed."""
+    first = walks[0]
+    model = np.mean([w.preds["model"] for w in walks], axis=0)
+    truth, _ = actuals(frame, first.at, model.shape[1])
+    label = "one seed" if len(walks) == 1 else f"average of {len(walks)} seeds"
+    return judge({**first.preds, "model": model}, truth, label)

@@ -77,8 +77,8 @@ def render(doc: dict[str, Any]) -> None:
         "MASE",
         "rel. MAE",
         "dir. acc",
-        "DM p",
-        title="per fold",
+        "DM p (unadj.)",
+        title="per fold (DM p-values not adjusted for the number of folds)",
         title_justify="left",
     )
     for f in doc["folds"]:
@@ -141,7 +141,7 @@ def render(doc: dict[str, Any]) -> None:
         )
     con.print(st)
     con.print(intervals_table(doc["intervals"]))
-    con.print(f"model: {verdict(doc['pooled']['model']['skill_vs_naive'], doc['dm_pvalue'])}")
+    con.print(f"model: {verdict(doc['verdict'])}")
 
 
 def intervals_table(iv: dict[str, Any]) -> Table:

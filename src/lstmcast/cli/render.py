@@ -8,6 +8,9 @@ from rich.table import Table
 
 from lstmcast.cli.common import fmt, pct
 
+# evaluation.verdict names them too; not imported here, to keep numpy out of `--help`.
+BASELINE_NAMES = {"naive": "the random walk", "drift": "the drift", "linear": "the linear baseline"}
+
 
 def _p(value: float | None) -> str:
     if value is None:
@@ -60,16 +63,33 @@ def _get(m: Any) -> dict[str, Any]:
     return dict(m)
 
 
-def verdict(skill: float | None, pvalue: float | None) -> str:
-    """One honest sentence about skill against the random walk, with its Diebold-Mariano p-value."""
-    if skill is None:
+def _pv(c: dict[str, Any]) -> str:
+    test = "CW" if c["test"] == "clark_west" else "DM"
+    return "" if c["pvalue"] is None else f" ({test} p={_p(c['pvalue'])})"
+
+
+def verdict(v: dict[str, Any] | None) -> str:
+    """One honest sentence: against the random walk (Clark-West: the network nests it), then
+    against the best baseline when that is another one (Diebold-Mariano against linear)."""
+    if v is None or v["vs_naive"]["skill"] is None:
         return "no verdict: skill is undefined"
-    p = "" if pvalue is None else f" (DM p={pvalue:.3f})"
-    if skill > 0 and pvalue is not None and pvalue < 0.05:
-        return f"[green]beats the random walk[/green] by {skill:.2%} in MSE{p}"
-    if skill > 0:
-        return f"[yellow]not significantly better than the random walk[/yellow]: {skill:+.2%} in MSE{p}"
-    return f"[red]does not beat the random walk[/red]: {skill:+.2%} in MSE{p}"
+    rw, best = v["vs_naive"], v["vs_best"]
+    skill = rw["skill"]
+    if rw["better"]:
+        text = f"[green]beats the random walk[/green] by {skill:.2%} in MSE{_pv(rw)}"
+    elif skill > 0:
+        text = f"[yellow]not significantly better than the random walk[/yellow]: {skill:+.2%} in MSE{_pv(rw)}"
+    else:
+        text = f"[red]does not beat the random walk[/red]: {skill:+.2%} in MSE{_pv(rw)}"
+    if v["best_baseline"] != "naive" and best["skill"] is not None:
+        name = BASELINE_NAMES.get(v["best_baseline"], v["best_baseline"])
+        if best["better"]:
+            text += f"; and beats {name}, the best baseline, by {best['skill']:.2%}{_pv(best)}"
+        elif best["worse"]:
+            text += f"; [red]but is significantly worse than {name}[/red]: {best['skill']:+.2%}{_pv(best)}"
+        else:
+            text += f"; but not {name}, the best baseline: {best['skill']:+.2%}{_pv(best)}"
+    return text + (f" [{v['forecast']}]" if v["forecast"] != "one seed" else "")
 
 
 def interval_cells(s: dict[str, Any]) -> list[str]:

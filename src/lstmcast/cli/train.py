@@ -82,4 +82,4 @@ def render_report(report: Any) -> None:
         for s in report.per_step:
             t.add_row(str(s["step"]), fmt(s["mae"], 5), fmt(s["naive_mae"], 5), pct(s["skill_vs_naive"], 2))
         con.print(t)
-    con.print(f"model {report.model_id}: {verdict(report.test['model'].skill_vs_naive, report.dm_pvalue)}")
+    con.print(f"model {report.model_id}: {verdict(report.verdict)}")

@@ -1,4 +1,5 @@
-"""Forecast comparison tests: Diebold-Mariano (HLN-corrected, Student t) and Pesaran-Timmermann.
+"""Forecast comparison tests: Diebold-Mariano (HLN-corrected, Student t), Clark-West (nested
+models) and Pesaran-Timmermann.
 
 scipy.special provides the distribution functions (scipy.stats would add 50 MB to every
 run); the statistics themselves are written out here, each with the reference it follows.
@@ -29,11 +30,7 @@ def diebold_mariano(e_model: np.ndarray, e_base: np.ndarray, horizon: int = 1) -
     if n < 3:
         return math.nan, math.nan
     mean = d.mean()
-    dc = d - mean
-    # Long-run variance with autocovariances up to lag h-1 (forecasts h steps ahead overlap).
-    lrv = float(dc @ dc) / n
-    for lag in range(1, min(horizon, n)):
-        lrv += 2 * float(dc[lag:] @ dc[:-lag]) / n
+    lrv = _long_run_variance(d, horizon)
     if lrv <= 0:
         return math.nan, math.nan
     stat = mean / math.sqrt(lrv / n)
@@ -41,6 +38,42 @@ def diebold_mariano(e_model: np.ndarray, e_base: np.ndarray, horizon: int = 1) -
     from scipy.special import stdtr  # 0.2 s to import: only where a test is run
 
     return float(stat), float(2 * stdtr(n - 1, -abs(stat)))  # Student t, n-1 df, two-sided
+
+
+def _long_run_variance(d: np.ndarray, horizon: int) -> float:
+    """Newey-West style long-run variance of d with rectangular weights up to lag horizon-1:
+    forecasts h steps ahead overlap, so their losses are (h-1)-dependent."""
+    n = len(d)
+    dc = d - d.mean()
+    lrv = float(dc @ dc) / n
+    for lag in range(1, min(horizon, n)):
+        lrv += 2 * float(dc[lag:] @ dc[:-lag]) / n
+    return lrv
+
+
+def clark_west(e_model: np.ndarray, e_base: np.ndarray, horizon: int = 1) -> tuple[float, float]:
+    """Clark & West (2007) test of equal predictive accuracy when the model nests the baseline.
+
+    The adjusted differential f = e_base^2 - (e_model^2 - (yhat_base - yhat_model)^2), where
+    yhat_base - yhat_model = e_base - e_model, removes the noise a nesting model's extra
+    parameters add under the null, which makes Diebold-Mariano undersized there. (N, H) errors
+    are averaged over the H steps, as in `diebold_mariano`; the variance is the long-run one
+    with lags up to H-1. Returns (statistic, one-sided p-value from the standard normal): a
+    small p means the model is better.
+    """
+    em, eb = (np.asarray(e, dtype="float64") for e in (e_model, e_base))
+    f = eb**2 - (em**2 - (eb - em) ** 2)
+    if f.ndim == 2:
+        horizon = max(horizon, f.shape[1])
+        f = f.mean(axis=1)
+    n = len(f)
+    if n < 3:
+        return math.nan, math.nan
+    lrv = _long_run_variance(f, horizon)
+    if lrv <= 0:
+        return math.nan, math.nan
+    stat = float(f.mean() / math.sqrt(lrv / n))
+    return stat, 0.5 * math.erfc(stat / math.sqrt(2))  # the normal's upper tail
 
 
 def pesaran_timmermann(forecast: np.ndarray, actual: np.ndarray) -> float | None:

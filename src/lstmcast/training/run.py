@@ -20,6 +20,7 @@ from lstmcast.evaluation.metrics import Metrics
 from lstmcast.evaluation.report import (
     BlockForecasts,
     Scores,
+    actuals,
     baseline_forecasts,
     dm_vs_naive,
     naive_scale,
@@ -28,6 +29,7 @@ from lstmcast.evaluation.report import (
     to_price,
     tracks_previous_value,
 )
+from lstmcast.evaluation.verdict import Verdict, judge
 from lstmcast.prep.dataset import Frame, Segments
 from lstmcast.store.db import Store
 from lstmcast.training.fitted import Fitted, fit_forecaster
@@ -50,6 +52,14 @@ class Trained:
     warnings: list[str] = field(default_factory=list)
     block: BlockForecasts | None = None  # the test forecasts of the model and each baseline
     scores_scaled: list[np.ndarray] = field(default_factory=list)  # residuals / EWMA vol at origin
+
+    def truth(self) -> np.ndarray:
+        """(N, H) what happened after each test origin, target units."""
+        assert self.block is not None
+        return actuals(self.frame, self.block.at, self.config.horizon)[0]
+
+    def verdict(self) -> Verdict | None:
+        return judge(self.block.by_name, self.truth()) if self.block is not None else None
 
     def segment_dates(self) -> dict[str, list[str]]:
         d = self.frame.dates
@@ -158,6 +168,7 @@ class TrainReport:
     path: str
     history: list[dict[str, float]] = field(default_factory=list)
     by_ticker: dict[str, dict[str, Any]] = field(default_factory=dict)  # global models: each member
+    verdict: dict[str, Any] | None = None  # against the random walk and the best baseline
 
 
 def report_of(trained: Trained, model_id: str, path: Path) -> TrainReport:
@@ -184,7 +195,22 @@ def report_of(trained: Trained, model_id: str, path: Path) -> TrainReport:
         trained.warnings,
         str(path),
         [dataclasses.asdict(h) for h in out.history],
+        verdict=_verdict_json(trained.verdict()),
     )
+
+
+def _verdict_json(v: Verdict | None) -> dict[str, Any] | None:
+    return v.to_json() if v is not None else None
+
+
+def pooled_verdict(members: list[Trained]) -> Verdict | None:
+    """A global model's verdict over every member's test origins together."""
+    blocks = [m.block for m in members if m.block is not None]
+    if len(blocks) != len(members):
+        return None
+    names = blocks[0].by_name
+    preds = {k: np.concatenate([b.by_name[k] for b in blocks]) for k in names}
+    return judge(preds, np.concatenate([m.truth() for m in members]))
 
 
 @dataclass
@@ -257,6 +283,7 @@ def train(
     report.ticker = ",".join(g.tickers)
     report.test, report.test_price, report.per_step = g.pooled.target, g.pooled.price, g.pooled.per_step
     report.dm_pvalue = None
+    report.verdict = _verdict_json(pooled_verdict(g.members))
     report.warnings = [f"{m.ticker}: {w}" for m in g.members for w in m.warnings]
     report.by_ticker = {
         m.ticker: {
