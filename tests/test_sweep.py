@@ -13,9 +13,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import ROOT, SAMPLE, Cli
+from lstmcast.config import BacktestConfig
+from lstmcast.errors import DataError
+from lstmcast.parallel.sweep import leaderboard
 
 FAST = [
     "--window",
@@ -56,13 +60,30 @@ def test_a_sweep_cell_is_the_backtest_with_that_seed_and_a_rerun_resumes(cli: Cl
     assert again["sweep_id"] == first["sweep_id"] and all(c["resumed"] for c in again["cells"])
     assert [c["skill_vs_naive"] for c in again["cells"]] == [c["skill_vs_naive"] for c in first["cells"]]
     board = first["leaderboard"]
-    assert len(board) == 4 and all(r["dm_pvalue_adjusted"] >= r["dm_pvalue"] for r in board)
+    assert len(board) == 4 and all(r["cw_pvalue_adjusted"] >= r["cw_pvalue"] for r in board)
+    assert all(r["forecast"] == "average of 2 seeds" and r["deflated_over"] == 4 for r in board)
+    # Every number of a row is about the seeds' average forecast, which is what the backtest
+    # of either seed can be combined into: check the skill against the two seeds' forecasts.
+    other = json.loads(cli("backtest", "MSFT", "--model", "rnn", "--seed", "0", *FAST, "--json").stdout)
+    row = next(r for r in board if (r["ticker"], r["model"]) == ("MSFT", "rnn"))
+    assert row["skill_vs_naive"] != pytest.approx(
+        (other["pooled"]["model"]["skill_vs_naive"] + single["pooled"]["model"]["skill_vs_naive"]) / 2,
+        abs=1e-12,
+    )  # not the mean of the seeds' skills
     listed = json.loads(cli("sweeps", "--json").stdout)
     assert [s["id"] for s in listed] == [first["sweep_id"]]
     shown = json.loads(cli("sweeps", "show", first["sweep_id"], "--json").stdout)
     assert shown["leaderboard"] == board
     human = cli(*args[:-1]).stdout
     assert "beat the random walk after Benjamini-Hochberg adjustment" in human and "from the store" in human
+    # --adjust is stored with the sweep: showing a Holm sweep later re-adjusts with Holm.
+    holm = json.loads(cli(*args, "--adjust", "holm").stdout)
+    assert holm["adjust"] == "holm" and all(c["resumed"] for c in holm["cells"])
+    again_shown = json.loads(cli("sweeps", "show", first["sweep_id"], "--json").stdout)
+    assert again_shown["adjust"] == "holm"
+    assert [r["cw_pvalue_adjusted"] for r in again_shown["leaderboard"]] == [
+        r["cw_pvalue_adjusted"] for r in holm["leaderboard"]
+    ]
 
 
 def test_a_local_cluster_sweep_equals_the_serial_one_with_one_thread_per_worker(
@@ -202,3 +223,63 @@ def test_daily_on_workers_trains_and_forecasts_like_the_serial_run(
     finally:
         os.environ["LSTMCAST_HOME"] = str(home)
     assert len(serial) == 4 and parallel == serial  # trained on workers, written by the driver
+
+
+def _cell(ticker: str, model: str, seed: int, preds: np.ndarray, r: np.ndarray) -> dict[str, object]:
+    """A finished log-return cell as run_cell returns it, from forecasts of the returns r[1:]."""
+    n = len(preds)
+    truth = r[1 : n + 1, None]
+    e = preds - truth
+    return {
+        "ticker": ticker,
+        "model": model,
+        "seed": seed,
+        "status": "ok",
+        "result": {
+            "skill_vs_naive": 1 - float(np.mean(e**2) / np.mean(truth**2)),
+            "dm_pvalue": None,
+            "directional_accuracy": None,
+            "sharpe": 0.0,
+            "target": "log_return",
+            "preds": {
+                "model": preds.tolist(),
+                "naive": np.zeros((n, 1)).tolist(),
+                "drift": np.full((n, 1), r.mean()).tolist(),
+                "linear": np.zeros((n, 1)).tolist(),
+            },
+            "truth": truth.tolist(),
+            "origin_price": np.ones(n).tolist(),
+            "realised": truth[:, 0].tolist(),
+        },
+    }
+
+
+def test_the_leaderboard_judges_the_seeds_average_and_deflates_active_returns() -> None:
+    rng = np.random.default_rng(0)
+    n = 1000
+    r = rng.normal(0.0008, 0.01, n + 1)  # a random walk with drift: up more often than down
+    # Always long: positive forecasts whatever happens (as the LSTM rows were on rw with drift).
+    long = [rng.uniform(1e-4, 2e-4, (n, 1)) for _ in range(2)]
+    # Another model whose seeds disagree: the average of their forecasts is not their mean skill.
+    noisy = [rng.normal(0, 0.005, (n, 1)) for _ in range(2)]
+    cells = [_cell("RW", "lstm", i, p, r) for i, p in enumerate(long)]
+    cells += [_cell("RW", "cnn", i, p, r) for i, p in enumerate(noisy)]
+    board, beat = leaderboard(cells, "bh", BacktestConfig(cost_bps=0.0))
+    rows = {row["model"]: row for row in board}
+    lstm, cnn = rows["lstm"], rows["cnn"]
+    # Always long: the strategy is buy-and-hold, its active returns are zero, nothing to deflate.
+    assert lstm["sharpe"] == pytest.approx(lstm["buy_and_hold_sharpe"])
+    assert lstm["deflated_sharpe"] is None and lstm["deflated_over"] == 2
+    # One forecast per row: the skill is that of the seeds' average forecast.
+    truth = r[1 : n + 1, None]
+    avg = (noisy[0] + noisy[1]) / 2
+    assert cnn["skill_vs_naive"] == pytest.approx(1 - np.mean((avg - truth) ** 2) / np.mean(truth**2))
+    mean_of_skills = np.mean([c["result"]["skill_vs_naive"] for c in cells[2:]])
+    assert cnn["skill_vs_naive"] > mean_of_skills + 0.05  # averaging cancels the seeds' noise
+    assert beat == 0 and cnn["cw_pvalue"] is not None
+
+
+def test_a_cell_stored_by_an_older_lstmcast_is_named_not_misread() -> None:
+    old = {"ticker": "X", "model": "lstm", "seed": 0, "status": "ok", "result": {"skill_vs_naive": 0.1}}
+    with pytest.raises(DataError, match="older lstmcast"):
+        leaderboard([old])

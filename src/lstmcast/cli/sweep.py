@@ -68,40 +68,53 @@ def sweep_cli(
 
 def render_sweep(report: Any) -> None:
     con = out_console()
+    board = report.leaderboard
     t = Table(
         "ticker",
         "model",
         "seeds",
         "skill vs naive",
-        "± std",
-        "DM p",
-        f"adjusted ({report.adjust})",
-        "dir. acc",
+        "± seeds",
+        "CW p",
+        f"adj. ({report.adjust})",
+        "vs best baseline",
         "Sharpe",
-        "deflated Sharpe",
-        title=f"leaderboard, sweep {report.sweep_id}",
+        "B&H Sharpe",
+        "DSR (active)",
+        title=f"leaderboard, sweep {report.sweep_id}: each row judges the seeds' average forecast",
         title_justify="left",
     )
-    for r in report.leaderboard:
+    for r in board:
+        vs_best = f"{pct(r['skill_vs_best'], 2)} (p {fmt(r['pvalue_vs_best_adjusted'], 3)})"
+        best = "–" if r["best_baseline"] == "naive" else f"{r['best_baseline']} {vs_best}"
         t.add_row(
             r["ticker"],
             r["model"],
             str(r["seeds"]),
             pct(r["skill_vs_naive"], 2),
-            pct(r["skill_std"], 2).lstrip("+"),
-            fmt(r["dm_pvalue"], 3),
-            fmt(r["dm_pvalue_adjusted"], 3),
-            pct(r["directional_accuracy"]).lstrip("+"),
+            pct(r["skill_seed_std"], 2).lstrip("+"),
+            fmt(r["cw_pvalue"], 3),
+            fmt(r["cw_pvalue_adjusted"], 3),
+            best,
             fmt(r["sharpe"], 2),
+            fmt(r["buy_and_hold_sharpe"], 2),
             fmt(r["deflated_sharpe"], 3),
         )
     con.print(t)
     resumed = sum(1 for c in report.cells if c["resumed"])
+    how = "Benjamini-Hochberg" if report.adjust == "bh" else "Holm"
     con.print(
         f"{len(report.cells)} cells ({resumed} from the store) on {report.workers} worker(s) in"
-        f" {report.wall_seconds:.1f}s; {report.beat_naive} of {len(report.leaderboard)} ticker x model rows"
-        f" beat the random walk after {'Benjamini-Hochberg' if report.adjust == 'bh' else 'Holm'} adjustment"
+        f" {report.wall_seconds:.1f}s; {report.beat_naive} of {len(board)} ticker x model rows"
+        f" beat the random walk after {how} adjustment (Clark-West), {report.beat_best} also their"
+        " best baseline"
     )
+    if board:
+        con.print(
+            "skill, tests and Sharpe are of the seeds' average forecast over the whole path; ± seeds"
+            " is the spread of each seed's own skill. DSR: deflated Sharpe of strategy minus"
+            f" buy-and-hold returns, over {board[0]['deflated_over']} configuration(s)"
+        )
 
 
 @sweeps_app.callback()

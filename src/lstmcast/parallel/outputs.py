@@ -32,14 +32,14 @@ def _plot(report: Any, path: Path) -> Path:
     ax.errorbar(
         range(len(rows)),
         [r["skill_vs_naive"] * 100 for r in rows],
-        yerr=[r["skill_std"] * 100 for r in rows],
+        yerr=[r["skill_seed_std"] * 100 for r in rows],
         fmt="o",
         color="tab:blue",
         capsize=3,
     )
     ax.axhline(0, color="black", lw=0.8, label="naive (random walk)")
     ax.set_xticks(range(len(rows)), labels, fontsize=8)
-    ax.set_ylabel("skill vs naive, % of MSE (mean ± std over seeds)")
+    ax.set_ylabel("skill vs naive, % of MSE (seeds' average; bars: their spread)")
     beat = f"{report.beat_naive} of {len(rows)} rows beat the random walk after adjustment"
     ax.set_title(f"sweep {report.sweep_id}\n{beat}", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)

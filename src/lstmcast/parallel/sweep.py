@@ -21,23 +21,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lstmcast.config import BacktestConfig, RunConfig, TrainConfig
+from lstmcast.backtest.strategy import Simulation, positions_from, simulate
+from lstmcast.config import TRADING_DAYS, BacktestConfig, RunConfig, TrainConfig
 from lstmcast.data.series import load_inputs
+from lstmcast.errors import DataError, NotFoundError
 from lstmcast.evaluation.multiple import benjamini_hochberg, deflated_sharpe, holm
-from lstmcast.evaluation.stats import diebold_mariano
+from lstmcast.evaluation.verdict import judge
 from lstmcast.parallel.engine import TaskOutcome, run_tasks
 from lstmcast.store.db import Store
-from lstmcast.store.sweeps import finished_cells, save_cell, save_sweep
+from lstmcast.store.sweeps import finished_cells, get_sweep, save_cell, save_sweep
 
 ADJUSTMENTS = ("bh", "holm")
 SIGNIFICANCE = 0.05
+
+
+# Bumped whenever what a cell returns changes: cells stored by an older lstmcast are then
+# recomputed instead of read back without the fields the leaderboard needs.
+CELL_FORMAT = 2
 
 
 def run_cell(
     bars: dict[str, pd.DataFrame], ticker: str, train: dict[str, Any], backtest: dict[str, Any], seed: int
 ) -> dict[str, Any]:
     """One walk-forward backtest, as `lstmcast backtest TICKER --seed SEED` runs it. Plain in,
-    plain out: metrics, and the one-step errors and strategy returns the leaderboard needs."""
+    plain out: this seed's own metrics, and every forecaster's forecasts (N, H) with what
+    happened, from which the leaderboard judges the seeds' average forecast."""
     import torch
 
     from lstmcast.backtest.run import backtest as run_backtest
@@ -49,16 +57,19 @@ def run_cell(
     bt = BacktestConfig(**{**backtest, "seeds": 1})
     result = run_backtest(cfg, bt, Series(ticker, bars[ticker], "sweep"))
     run = result.first
-    truth, _ = actuals(result.frame, run.wf.at, 1)
+    frame, at = result.frame, run.wf.at
+    truth, _ = actuals(frame, at, cfg.horizon)
     model = run.scores.target["model"]
     return {
-        "skill_vs_naive": model.skill_vs_naive,
+        "skill_vs_naive": model.skill_vs_naive,  # this seed's own forecast
         "dm_pvalue": run.dm_pvalue if math.isfinite(run.dm_pvalue) else None,
         "directional_accuracy": model.directional_accuracy,
         "sharpe": run.strategy.stats.sharpe,
-        "model_errors": (run.wf.preds["model"][:, 0] - truth[:, 0]).tolist(),
-        "naive_errors": (run.wf.preds["naive"][:, 0] - truth[:, 0]).tolist(),
-        "strategy_returns": np.asarray(run.strategy.returns, dtype="float64").tolist(),
+        "target": cfg.target,
+        "preds": {k: v.tolist() for k, v in run.wf.preds.items()},  # name -> (N, H), target units
+        "truth": truth.tolist(),
+        "origin_price": frame.price[at].tolist(),
+        "realised": np.log(frame.price[at + 1] / frame.price[at]).tolist(),  # earned over t -> t+1
         "threads": torch.get_num_threads(),
         "seconds": time.perf_counter() - t0,
         # Where and when it ran (wall clock): how benchmarks/bench_sweep.py tells Dask's gaps
@@ -87,6 +98,12 @@ class SweepReport:
     leaderboard: list[dict[str, Any]]
     adjust: str
     beat_naive: int = 0  # leaderboard rows better than the random walk after adjustment
+
+    @property
+    def beat_best(self) -> int:
+        """Rows that also beat their best baseline after adjustment."""
+        return sum(1 for r in self.leaderboard if r.get("beats_best"))
+
     failed: list[str] = field(default_factory=list)
     startup_seconds: float = 0.0  # starting the cluster and shipping the bars to it
 
@@ -116,6 +133,7 @@ def sweep(
                 seed = run.train.seed + i
                 key = _fingerprint(
                     [
+                        CELL_FORMAT,
                         cfg.replace(seed=0, threads=0).to_dict(),
                         bt,
                         ticker,
@@ -136,7 +154,7 @@ def sweep(
         "tickers": list(bars),
         "models": list(models),
         "seeds": seeds,
-        "config": {"train": base.to_dict(), "backtest": bt},
+        "config": {"train": base.to_dict(), "backtest": bt, "adjust": adjust},
         "cells": list(cells),
     }
     save_sweep(store.conn, record)
@@ -166,12 +184,12 @@ def sweep(
 
     startup = run_tasks(run_cell, todo, {"bars": bars}, finished, workers, cluster) if todo else 0.0
     ordered = [results[k] for k in cells if k in results]
-    board, beat = leaderboard(ordered, adjust)
+    board, beat = leaderboard(ordered, adjust, run.backtest)
     return SweepReport(
         sweep_id=sweep_id,
         workers=workers,
         wall_seconds=time.perf_counter() - t0,
-        cells=[_public(c, board) for c in ordered],
+        cells=[_public(c) for c in ordered],
         leaderboard=board,
         adjust=adjust,
         beat_naive=beat,
@@ -184,50 +202,99 @@ def sweep(
     )
 
 
-def leaderboard(cells: list[dict[str, Any]], adjust: str = "bh") -> tuple[list[dict[str, Any]], int]:
-    """One row per ticker x model: skill over seeds, DM of the seed-averaged forecast against
-    naive, that p adjusted for every row, directional accuracy, Sharpe and deflated Sharpe."""
+def leaderboard(
+    cells: list[dict[str, Any]], adjust: str = "bh", bt: BacktestConfig | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """One row per ticker x model, all of it about one forecast: the seeds' average (what a
+    user would deploy from several seeds), over the whole forecast path.
+
+    - skill vs naive, and Clark-West against the random walk (the network nests it), that
+      p-value adjusted for every row of the sweep; the verdict against the best baseline;
+    - the trading rule run on that forecast: its Sharpe, buy-and-hold's beside it, and the
+      deflated Sharpe of the active returns (strategy minus buy-and-hold), deflated for the
+      number of distinct configurations (rows) with the variance of their active Sharpe
+      ratios. A rule that is always long in a rising market has active returns of zero.
+    - `skill_seed_std`: how much the seeds' own forecasts disagree (spread, not a test).
+    """
+    bt = bt or BacktestConfig()
     ok = [c for c in cells if c["status"] == "ok"]
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for c in ok:
         groups.setdefault((c["ticker"], c["model"]), []).append(c)
-    per_period = [_per_period_sharpe(c["result"]["strategy_returns"]) for c in ok]
-    sr_var = float(np.nanvar(per_period, ddof=1)) if len(per_period) > 1 else 0.0
     rows: list[dict[str, Any]] = []
+    active: list[np.ndarray] = []
     for (ticker, model), group in groups.items():
+        first = group[0]["result"]
+        if "preds" not in first:
+            raise DataError(
+                f"sweep cells of {ticker} {model} were stored by an older lstmcast without their"
+                " forecasts; run the sweep again to recompute them"
+            )
+        names = first["preds"]
+        preds = {k: np.asarray(first["preds"][k], dtype="float64") for k in names}
+        preds["model"] = np.mean([np.asarray(g["result"]["preds"]["model"]) for g in group], axis=0)
+        label = "one seed" if len(group) == 1 else f"average of {len(group)} seeds"
+        v = judge(preds, np.asarray(first["truth"], dtype="float64"), label)
+        strategy, hold = _trade(preds["model"], first, bt)
+        active.append(strategy.returns - hold.returns)
         skills = [g["result"]["skill_vs_naive"] for g in group]
-        errors = np.mean([g["result"]["model_errors"] for g in group], axis=0)  # the seeds' average forecast
-        _, p = diebold_mariano(errors, np.asarray(group[0]["result"]["naive_errors"]))
-        best = max(group, key=lambda g: g["result"]["sharpe"] if g["result"]["sharpe"] is not None else -1e9)
-        best_returns = np.asarray(best["result"]["strategy_returns"])
         rows.append(
             {
                 "ticker": ticker,
                 "model": model,
                 "seeds": len(group),
-                "skill_vs_naive": float(np.mean(skills)),
-                "skill_std": float(np.std(skills, ddof=1)) if len(skills) > 1 else 0.0,
-                "dm_pvalue": None if math.isnan(p) else float(p),
+                "forecast": label,
+                "skill_vs_naive": v.vs_naive.skill,
+                "skill_seed_std": float(np.std(skills, ddof=1)) if len(skills) > 1 else 0.0,
+                "cw_pvalue": v.vs_naive.pvalue,
+                "best_baseline": v.best_baseline,
+                "skill_vs_best": v.vs_best.skill,
+                "test_vs_best": v.vs_best.test,
+                "pvalue_vs_best": v.vs_best.pvalue,
                 "directional_accuracy": _mean([g["result"]["directional_accuracy"] for g in group]),
-                "sharpe": _mean([g["result"]["sharpe"] for g in group]),
-                "deflated_sharpe": deflated_sharpe(best_returns, len(ok), sr_var),
+                "sharpe": strategy.stats.sharpe,
+                "buy_and_hold_sharpe": hold.stats.sharpe,
+                "active_sharpe": _per_period_sharpe(active[-1]) * math.sqrt(TRADING_DAYS),
             }
         )
-    adjusted = (holm if adjust == "holm" else benjamini_hochberg)([r["dm_pvalue"] for r in rows])
-    for r, a in zip(rows, adjusted, strict=True):
-        r["dm_pvalue_adjusted"] = a
-    beat = sum(
-        1
-        for r in rows
-        if r["skill_vs_naive"] > 0
-        and r["dm_pvalue_adjusted"] is not None
-        and r["dm_pvalue_adjusted"] < SIGNIFICANCE
-    )
-    rows.sort(key=lambda r: -r["skill_vs_naive"])
-    return rows, beat
+    # Deflate for the configurations actually compared: the rows, not near-identical seeds.
+    per_period = [_per_period_sharpe(a) for a in active]
+    finite = [x for x in per_period if math.isfinite(x)]
+    sr_var = float(np.var(finite, ddof=1)) if len(finite) > 1 else 0.0
+    for r, a in zip(rows, active, strict=True):
+        r["deflated_sharpe"] = deflated_sharpe(a, len(rows), sr_var)
+        r["deflated_over"] = len(rows)
+    adjusting = holm if adjust == "holm" else benjamini_hochberg
+    for key, adjusted in (
+        ("cw_pvalue_adjusted", adjusting([r["cw_pvalue"] for r in rows])),
+        ("pvalue_vs_best_adjusted", adjusting([r["pvalue_vs_best"] for r in rows])),
+    ):
+        for r, p in zip(rows, adjusted, strict=True):
+            r[key] = p
+    for r in rows:
+        r["beats_naive"] = _beats(r["skill_vs_naive"], r["cw_pvalue_adjusted"])
+        r["beats_best"] = r["beats_naive"] and (
+            r["best_baseline"] == "naive" or _beats(r["skill_vs_best"], r["pvalue_vs_best_adjusted"])
+        )
+    rows.sort(key=lambda r: -r["skill_vs_naive"] if math.isfinite(r["skill_vs_naive"]) else math.inf)
+    return rows, sum(r["beats_naive"] for r in rows)
 
 
-def _per_period_sharpe(returns: list[float]) -> float:
+def _beats(skill: float, adjusted: float | None) -> bool:
+    return bool(math.isfinite(skill) and skill > 0 and adjusted is not None and adjusted < SIGNIFICANCE)
+
+
+def _trade(model: np.ndarray, cell: dict[str, Any], bt: BacktestConfig) -> tuple[Simulation, Simulation]:
+    """The backtest's trading rule on the seeds' average forecast, and buy-and-hold."""
+    first = model[:, 0]
+    if cell["target"] != "log_return":  # a price forecast: its step-1 log return
+        first = np.log(first / np.asarray(cell["origin_price"], dtype="float64"))
+    realised = np.asarray(cell["realised"], dtype="float64")
+    strategy = simulate(positions_from(first, bt.rule, bt.threshold), realised, bt.cost_bps)
+    return strategy, simulate(np.ones(len(realised)), realised, bt.cost_bps)
+
+
+def _per_period_sharpe(returns: np.ndarray | list[float]) -> float:
     r = np.asarray(returns, dtype="float64")
     return float(r.mean() / r.std(ddof=1)) if len(r) > 2 and r.std(ddof=1) > 0 else math.nan
 
@@ -237,10 +304,10 @@ def _mean(values: list[Any]) -> float | None:
     return float(np.mean(v)) if v else None
 
 
-def _public(cell: dict[str, Any], board: list[dict[str, Any]]) -> dict[str, Any]:
-    """A cell as `--json` shows it: its numbers, with its row's adjusted p and deflated Sharpe."""
+def _public(cell: dict[str, Any]) -> dict[str, Any]:
+    """A cell as `--json` shows it: that seed's own numbers (the leaderboard judges the seeds'
+    average forecast instead)."""
     res = cell.get("result") or {}
-    row = next((r for r in board if (r["ticker"], r["model"]) == (cell["ticker"], cell["model"])), {})
     out = {
         "ticker": cell["ticker"],
         "model": cell["model"],
@@ -249,10 +316,8 @@ def _public(cell: dict[str, Any], board: list[dict[str, Any]]) -> dict[str, Any]
         "resumed": cell.get("resumed", False),
         "skill_vs_naive": res.get("skill_vs_naive"),
         "dm_pvalue": res.get("dm_pvalue"),
-        "dm_pvalue_adjusted": row.get("dm_pvalue_adjusted"),
         "directional_accuracy": res.get("directional_accuracy"),
         "sharpe": res.get("sharpe"),
-        "deflated_sharpe": row.get("deflated_sharpe"),
         "seconds": cell.get("seconds"),
         "threads": res.get("threads"),
     }
@@ -263,22 +328,22 @@ def _public(cell: dict[str, Any], board: list[dict[str, Any]]) -> dict[str, Any]
 
 def stored_sweep(store: Store, sweep_id: str) -> SweepReport:
     """A past sweep from the store, every cell as it was saved, nothing recomputed."""
-    from lstmcast.errors import NotFoundError
-    from lstmcast.store.sweeps import get_sweep
-
     found = get_sweep(store.conn, sweep_id)
     if found is None:
         raise NotFoundError(f"no sweep {sweep_id!r}; `lstmcast sweeps` lists them")
     stored = finished_cells(store.conn, found["cells"])
     cells = [{**stored[k], "resumed": True} for k in found["cells"] if k in stored]
-    board, beat = leaderboard(cells)
+    config = found["config"]
+    adjust = config.get("adjust", "bh")  # sweeps stored before 0.2 kept no --adjust: they used BH
+    bt = BacktestConfig(**{**config["backtest"], "seeds": found["seeds"]})
+    board, beat = leaderboard(cells, adjust, bt)
     return SweepReport(
         sweep_id=sweep_id,
         workers=0,
         wall_seconds=0.0,
-        cells=[_public(c, board) for c in cells],
+        cells=[_public(c) for c in cells],
         leaderboard=board,
-        adjust="bh",
+        adjust=adjust,
         beat_naive=beat,
         failed=[
             f"{c['ticker']} {c['model']} seed {c['seed']}: {c['error']}" for c in cells if c["status"] != "ok"

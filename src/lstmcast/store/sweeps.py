@@ -50,7 +50,9 @@ def save_sweep(conn: sqlite3.Connection, sweep: dict[str, Any]) -> None:
         conn.execute(
             "INSERT INTO sweeps (id, created_at, updated_at, tickers, models, seeds, config_json,"
             " cells_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at",
+            # The same cells run again (perhaps with another --adjust): the latest run's settings.
+            " ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at,"
+            " config_json = excluded.config_json",
             (
                 sweep["id"],
                 now,
