@@ -85,8 +85,15 @@ def test_variants_lowercase_spaced_no_adj_close_close_only_other_formats_gzip(
         ("Date,Close\n2020-01-02,1\n2020-01-02,2\n", "duplicate date 2020-01-02 (lines 2, 3)"),
         ("Date,Close\n2020-01-02,1\n2020-01-03,-2\n", "line 3 (2020-01-03): Close must be positive"),
         ("Date,Close\n2020-01-02,1\n2020-01-03,0\n", "Close must be positive, got 0"),
-        ("Date,Close\n2020-01-02,1\n2020-01-03,\n", "line 3 (2020-01-03): Close is empty"),
-        ("DATE,DGS10\n2020-01-01,.\n2020-01-02,1.88\n", "line 2 (2020-01-01): DGS10 is empty"),
+        (
+            "Date,Open,High,Low,Close\n2020-01-02,1,1,1,1\n2020-01-03,1,1,1,\n",
+            "line 3 (2020-01-03): Close is empty",
+        ),
+        ("DATE,DGS10\n2020-01-01,.\n2020-01-02,.\n", "DGS10 has no value on any day"),
+        (
+            "Date,Close\n2020-01-02,1\n2020-01-06,2\n2020-01-02,3\n2020-01-06,4\n2020-01-07,5\n",
+            "duplicate date 2020-01-02 (lines 2, 4); 1 other date(s) repeat too",
+        ),
         ("Date,Close\n", "no rows after the header"),
         ("", "the file is empty"),
     ],
@@ -162,3 +169,81 @@ def test_data_listing_tail_and_export_round_trip(cli: Cli, home: Path, tmp_path:
     cli("import", out, "--ticker", "GOOG")  # same values: nothing changes
     assert "nothing new" in cli("import", out, "--ticker", "GOOG").stdout
     assert "not stored" in cli("data", "ZZZ", code=1).stderr
+
+
+def test_fred_style_empty_days_are_skipped_with_a_count_or_refused_with_strict(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
+    text = "DATE,DCOILWTICO\n2020-01-01,.\n2020-01-02,61.17\n2020-01-03,\n2020-01-06,NA\n2020-01-07,62.7\n"
+    path = _write(tmp_path, text, "wti.csv")
+    refused = cli("import", path, "--ticker", "WTI", "--strict", code=1)
+    assert "line 2: DCOILWTICO is empty (3 day(s) without a value" in refused.stderr
+    assert not (home / "lstmcast.db").exists()  # refused before the store was even opened
+    done = cli("import", path, "--ticker", "WTI")
+    assert "3 empty day(s) skipped" in done.stderr and "2 rows" in done.stdout
+    assert _rows(home, "WTI") == 2
+
+
+@pytest.mark.parametrize("close_only", [True, False])
+def test_what_export_writes_import_reads_back(cli: Cli, home: Path, tmp_path: Path, close_only: bool) -> None:
+    if close_only:
+        src = _write(tmp_path, "DATE,PRICE\n2020-01-02,10\n2020-01-03,.\n2020-01-06,11.5\n2020-01-07,11\n")
+    else:
+        src = SAMPLE / "MSFT.csv"
+    cli("import", src, "--ticker", "SRC")
+    out = tmp_path / "export.csv"
+    cli("data", "export", "SRC", out)
+    cli("import", out, "--ticker", "COPY")
+    original = json.loads(cli("data", "SRC", "--rows", "5000", "--json").stdout)
+    copy = json.loads(cli("data", "COPY", "--rows", "5000", "--json").stdout)
+    strip = [{k: v for k, v in r.items() if k != "source"} for r in original]
+    assert strip == [{k: v for k, v in r.items() if k != "source"} for r in copy]
+    assert len(copy) == (3 if close_only else 3270)
+
+
+def test_columns_import_does_not_read_are_named_once(cli: Cli, home: Path, tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "Date,Open,High,Low,Close,Volume,OpenInt\n2020-01-02,1,2,1,1.5,100,0\n2020-01-03,1,2,1,1.5,100,0\n",
+    )
+    res = cli("import", path, "--ticker", "OI")
+    assert res.stderr.count("ignored column(s) OpenInt") == 1
+
+
+def test_an_import_that_rewrites_history_needs_replace_and_can_be_undone(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IX")
+    before = json.loads(cli("data", "IX", "--rows", "5000", "--json").stdout)
+    # Another series under the same ticker: every level changes, by no common ratio.
+    refused = cli("import", SAMPLE / "MSFT.csv", "--ticker", "IX", code=1)
+    assert "would change 3270 stored bar(s)" in refused.stderr and "--replace" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert json.loads(cli("data", "IX", "--rows", "5000", "--json").stdout) == before
+    # A split re-bases the whole history by one factor: accepted without --replace.
+    lines = (SAMPLE / "IBM.csv").read_text().splitlines()
+    split = [lines[0]]
+    for line in lines[1:]:
+        d, o, h, lo, c, vol, adj = line.split(",")  # IBM.csv's column order
+        halves = (f"{float(x) / 2:.6f}" for x in (o, h, lo, c))
+        split.append(",".join([d, *halves, str(int(vol) * 2), f"{float(adj) / 2:.9f}"]))
+    path = _write(tmp_path, "\n".join(split) + "\n", "split.csv")
+    assert "3270 revised" in cli("import", path, "--ticker", "IX").stdout
+    # With --replace the rewrite goes through, and restore undoes it, bar for bar.
+    replaced = cli("import", SAMPLE / "MSFT.csv", "--ticker", "IX", "--replace").stdout
+    assert "3270 revised" in replaced and "data restore IX" in replaced
+    restored = json.loads(cli("data", "restore", "IX", "--json").stdout)
+    assert restored["reason"] == "import" and restored["restored"] == 3270
+    cli("data", "restore", "IX")  # and the split before it
+    assert json.loads(cli("data", "IX", "--rows", "5000", "--json").stdout) == before
+    assert "nothing to restore" in cli("data", "restore", "IX", code=1).stderr
+
+
+def test_data_rm_removes_a_ticker_and_restore_brings_it_back(cli: Cli, home: Path) -> None:
+    cli("import", SAMPLE / "GOOG.csv", "--ticker", "GOOG")
+    before = json.loads(cli("data", "GOOG", "--rows", "5000", "--json").stdout)
+    assert "removed 2148 bars of GOOG" in cli("data", "rm", "GOOG").stdout
+    assert _rows(home, "GOOG") == 0
+    assert "not stored" in cli("data", "rm", "GOOG", code=1).stderr
+    cli("data", "restore", "GOOG")
+    assert json.loads(cli("data", "GOOG", "--rows", "5000", "--json").stdout) == before

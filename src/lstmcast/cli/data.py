@@ -89,3 +89,38 @@ def export_cli(
 
     n = export_csv(store_of(ctx), ticker, path)
     out_console().print(f"wrote {n} rows to {path}")
+
+
+@data_app.command("rm")
+@guarded
+def rm_cli(
+    ctx: typer.Context,
+    ticker: Annotated[str, typer.Argument(help="Stored ticker.")],
+) -> None:
+    """Delete a ticker's stored prices (`data restore TICKER` brings them back)."""
+    from lstmcast.data.ingest import remove
+
+    n = remove(store_of(ctx), ticker)
+    out_console().print(
+        f"removed {n} bars of {ticker.upper()}; `lstmcast data restore {ticker.upper()}` undoes it"
+    )
+
+
+@data_app.command("restore")
+@guarded
+def restore_cli(
+    ctx: typer.Context,
+    ticker: Annotated[str, typer.Argument(help="Stored ticker.")],
+    as_json: Json = False,
+) -> None:
+    """Undo the newest import, fetch or rm that revised or removed a ticker's bars."""
+    from lstmcast.data.ingest import restore
+
+    done = restore(store_of(ctx), ticker)
+    if as_json:
+        emit_json(done)
+        return
+    out_console().print(
+        f"{done.ticker}: undid the {done.reason} of {done.revised_at}: {done.restored} bar(s) restored,"
+        f" {done.removed} it had added removed"
+    )

@@ -7,18 +7,61 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from lstmcast.errors import LstmcastError
+from lstmcast.config import PRICE_COLUMNS
+from lstmcast.errors import DataError, LstmcastError, NotFoundError
 from lstmcast.sources import yahoo
 from lstmcast.sources.csvfile import read_price_csv
 from lstmcast.store.db import Store
 from lstmcast.store.prices import UpsertStats, last_date, load_prices, upsert_prices
+from lstmcast.store.revisions import Restored, remove_ticker, restore_last
 from lstmcast.tickers import exchange_of, today_at, validate_ticker
 
 # Incremental fetches start this many calendar days before the last stored bar, so that
 # late corrections of the most recent bars are caught.
 REFETCH_OVERLAP_DAYS = 10
+# Revisions an import may make without --replace: changes within rounding of the provider's
+# last digit, or one constant ratio per column across the revised bars (a split or dividend
+# re-adjustment re-bases history by one factor). 5e-4 in log terms: six-decimal prices of a
+# penny stock still pass.
+ROUNDING = 1e-4
+RATIO_SPREAD = 5e-4
+
+
+@dataclass(frozen=True)
+class Revision:
+    """How an import would change the bars already stored on the same dates."""
+
+    changed: int  # stored bars whose values would change
+    median_change: float  # of the adjusted close, relative
+    largest_change: float
+    benign: bool  # rounding, or a constant-ratio re-adjustment: no --replace needed
+
+
+def revision_of(stored: pd.DataFrame, fresh: pd.DataFrame) -> Revision:
+    """Compare the overlapping dates of `stored` and `fresh` (both PRICE_COLUMNS by date)."""
+    common = stored.index.intersection(fresh.index)
+    old = stored.loc[common, list(PRICE_COLUMNS)].to_numpy(dtype="float64")
+    new = fresh.loc[common, list(PRICE_COLUMNS)].to_numpy(dtype="float64")
+    both = np.isfinite(old) & np.isfinite(new)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(both & (old != 0), np.abs(new / old - 1.0), 0.0)
+    presence = np.isfinite(old) != np.isfinite(new)
+    differs = (rel > 1e-9) | presence
+    rows = differs.any(axis=1)
+    if not rows.any():
+        return Revision(0, 0.0, 0.0, True)
+    adj = rel[rows, PRICE_COLUMNS.index("adj_close")]
+    tiny = bool((rel[rows] <= ROUNDING).all()) and not presence.any()
+    constant = not presence[rows].any()
+    for c in range(len(PRICE_COLUMNS)):
+        ok = both[rows, c] & (old[rows, c] > 0) & (new[rows, c] > 0)
+        if ok.any():
+            ratio = np.log(new[rows, c][ok] / old[rows, c][ok])
+            constant = constant and float(np.ptp(ratio)) <= RATIO_SPREAD
+    return Revision(int(rows.sum()), float(np.median(adj)), float(adj.max()), tiny or constant)
 
 
 @dataclass
@@ -32,10 +75,30 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def import_csv(store: Store, path: Path, ticker: str, source: str | None = None) -> ImportResult:
-    """Validate the whole file first, then store it in one transaction (all rows or none)."""
+def import_csv(
+    store: Store,
+    path: Path,
+    ticker: str,
+    source: str | None = None,
+    replace: bool = False,
+    strict: bool = False,
+) -> ImportResult:
+    """Validate the whole file first, then store it in one transaction (all rows or none).
+
+    Stored bars the file would change beyond rounding, other than by one constant ratio (a
+    split or dividend re-adjustment), are refused unless `replace`; what is replaced is kept
+    for `data restore`. `strict` refuses the empty days of a close-only series.
+    """
     ticker = validate_ticker(ticker)
-    parsed = read_price_csv(path, latest=today_at(exchange_of(ticker)[1]))
+    parsed = read_price_csv(path, latest=today_at(exchange_of(ticker)[1]), strict=strict)
+    revision = revision_of(load_prices(store.conn, ticker), parsed.bars)
+    if not revision.benign and not replace:
+        raise DataError(
+            f"{ticker}: importing {path.name} would change {revision.changed} stored bar(s), the adjusted"
+            f" close by {revision.median_change:.1%} (median) and up to {revision.largest_change:.1%},"
+            " not by one constant ratio as a split or dividend would; nothing was written. Pass"
+            f" --replace to overwrite them (`lstmcast data restore {ticker}` undoes it)"
+        )
     stats = upsert_prices(store.conn, ticker, parsed.bars, source or f"csv:{path.name}")
     idx = parsed.bars.index
     return ImportResult(
@@ -47,6 +110,24 @@ def import_csv(store: Store, path: Path, ticker: str, source: str | None = None)
         stats,
         parsed.warnings,
     )
+
+
+def remove(store: Store, ticker: str) -> int:
+    """Delete a ticker's stored bars (kept for `restore`); how many there were."""
+    ticker = validate_ticker(ticker)
+    n = remove_ticker(store.conn, ticker)
+    if not n:
+        raise NotFoundError(f"{ticker} is not stored")
+    return n
+
+
+def restore(store: Store, ticker: str) -> Restored:
+    """Undo the newest write that revised or removed a ticker's bars."""
+    ticker = validate_ticker(ticker)
+    done = restore_last(store.conn, ticker)
+    if done is None:
+        raise NotFoundError(f"{ticker}: nothing to restore (no import, fetch or rm has revised its bars)")
+    return done
 
 
 @dataclass
@@ -96,7 +177,7 @@ def fetch_one(
             # The provider re-based history: take all of it again so every row agrees.
             bars = yahoo.download_bars(ticker, None, end, session=session, cache_dir=cache)
             outcome.revised_history = True
-        outcome.stats = upsert_prices(store.conn, ticker, bars, "yahoo")
+        outcome.stats = upsert_prices(store.conn, ticker, bars, "yahoo", reason="fetch")
         outcome.rows = len(bars)
         outcome.start, outcome.end = str(bars.index[0].date()), str(bars.index[-1].date())
     except LstmcastError as exc:

@@ -64,11 +64,11 @@ def _canonical(name: str) -> str:
     return _ALIASES.get(key, key)
 
 
-def _parse_dates(raw: pd.Series, where: str) -> pd.DatetimeIndex:
+def _parse_dates(raw: pd.Series, where: str, lines: np.ndarray) -> pd.DatetimeIndex:
     text = raw.astype("string").str.strip()
     blank = text.isna() | (text == "")
     if blank.any():
-        line = int(np.flatnonzero(blank.to_numpy())[0]) + 2
+        line = lines[int(np.flatnonzero(blank.to_numpy())[0])]
         raise DataError(f"{where}, line {line}: empty date")
     candidates: list[str | None] = ["ISO8601", *_DATE_FORMATS]
     for fmt in candidates:
@@ -82,7 +82,7 @@ def _parse_dates(raw: pd.Series, where: str) -> pd.DatetimeIndex:
             return pd.DatetimeIndex(parsed).normalize()
     iso = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
     bad = int(np.flatnonzero(iso.isna().to_numpy())[0])
-    raise DataError(f"{where}, line {bad + 2}: cannot parse date {text.iloc[bad]!r}")
+    raise DataError(f"{where}, line {lines[bad]}: cannot parse date {text.iloc[bad]!r}")
 
 
 def _pick_columns(frame: pd.DataFrame, where: str) -> dict[str, str]:
@@ -147,10 +147,23 @@ def _numbers(text: pd.Series, decimal_comma: bool) -> np.ndarray:
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64")
 
 
-def read_price_csv(path: Path, latest: date | None = None) -> CsvPrices:
+# What marks a missing value: FRED writes ".", others leave the cell empty or write NA.
+MISSING = frozenset({"", ".", "na", "n/a", "#n/a", "nan", "null", "none", "-"})
+OPTIONAL = ("open", "high", "low", "adj_close", "volume")  # a close-only series has none of these
+
+
+def _missing(cells: pd.Series) -> np.ndarray:
+    return cells.astype("string").fillna("").str.strip().str.lower().isin(MISSING).to_numpy()
+
+
+def read_price_csv(path: Path, latest: date | None = None, strict: bool = False) -> CsvPrices:
     """Read, validate and sort one price file; raise DataError naming the file and line.
 
     Bars dated after `latest` (default: today in New York) are rejected: they cannot exist yet.
+    A column that is empty in every row (lstmcast's own export of a close-only series) is read
+    as absent. In a close-only series, days without a close (FRED's ".", empty, NA) are
+    skipped and counted in a warning; `strict` refuses them instead. Columns that are not
+    prices are named once in a warning, never dropped silently.
     """
     where = str(path)
     if not path.exists():
@@ -177,13 +190,24 @@ def read_price_csv(path: Path, latest: date | None = None) -> CsvPrices:
     if frame.empty:
         raise DataError(f"{where}: no rows after the header")
     found = _pick_columns(frame, where)
-    dates = _parse_dates(frame[found["date"]], where)
+    warnings: list[str] = []
+    used = set(found.values())
+    ignored = [str(c) for c in frame.columns if c not in used]
+    if ignored:
+        warnings.append(f"{where}: ignored column(s) {', '.join(ignored)} (not a date or a price)")
+    for canon in OPTIONAL:
+        if canon in found and found[canon] != found["close"] and _missing(frame[found[canon]]).all():
+            del found[canon]  # empty in every row: absent, as lstmcast's export writes it
+    frame = _skip_empty_days(frame, found, where, strict, warnings)
+    lines = frame.index.to_numpy() + 2  # the file's own line numbers, header on line 1
+    dates = _parse_dates(frame[found["date"]], where, lines)
     latest = latest or today_at(exchange_of("")[1])
     future = np.flatnonzero(dates.date > latest)
     if future.size:
         i = int(future[0])
         raise DataError(
-            f"{where}, line {i + 2}: {dates[i].date()} is in the future (today is {latest} on the exchange)"
+            f"{where}, line {lines[i]}: {dates[i].date()} is in the future"
+            f" (today is {latest} on the exchange)"
         )
 
     out = pd.DataFrame(index=dates)
@@ -198,22 +222,23 @@ def read_price_csv(path: Path, latest: date | None = None) -> CsvPrices:
             i = int(bad[0])
             shown = "empty" if cells.iloc[i] in ("", ".") else repr(cells.iloc[i])
             raise DataError(
-                f"{where}, line {i + 2} ({dates[i].date()}): {found[canon]} is {shown}"
+                f"{where}, line {lines[i]} ({dates[i].date()}): {found[canon]} is {shown}"
                 f" ({bad.size} missing or non-numeric value(s) in that column)"
             )
-        _check_values(values, canon, found[canon], dates, where)
+        _check_values(values, canon, found[canon], dates, where, lines)
         out[canon] = values
-    _check_ranges(out, dates, where)
+    _check_ranges(out, dates, where, lines)
     dup = out.index.duplicated(keep=False)
     if dup.any():
-        lines = (np.flatnonzero(dup) + 2).tolist()
-        day = out.index[dup][0].date()
-        raise DataError(f"{where}: duplicate date {day} (lines {', '.join(map(str, lines[:5]))})")
+        day = out.index[dup][0]
+        same = lines[np.flatnonzero(out.index == day)].tolist()  # that date's lines only
+        others = int(out.index[dup].nunique()) - 1
+        more = f"; {others} other date(s) repeat too" if others else ""
+        raise DataError(f"{where}: duplicate date {day.date()} (lines {', '.join(map(str, same[:5]))}){more}")
     out = out.sort_index()
     out.index.name = "date"
 
     has_adj = "adj_close" in found
-    warnings: list[str] = []
     adj = out["adj_close"] if has_adj else out["close"]
     jumps = np.abs(np.log(adj / adj.shift(1))) > np.log(IMPLAUSIBLE_MOVE)
     if has_adj and jumps.any():
@@ -235,12 +260,37 @@ def read_price_csv(path: Path, latest: date | None = None) -> CsvPrices:
     return CsvPrices(out, warnings, has_adj)
 
 
-def _check_values(values: np.ndarray, canon: str, name: str, dates: pd.DatetimeIndex, where: str) -> None:
+def _skip_empty_days(
+    frame: pd.DataFrame, found: dict[str, str], where: str, strict: bool, warnings: list[str]
+) -> pd.DataFrame:
+    """A close-only series (FRED and the like) marks closed days with "." or an empty cell:
+    those rows are skipped and counted, or refused with `strict`. In an OHLC file a missing
+    value stays an error, named by `read_price_csv`."""
+    if any(c in found for c in ("open", "high", "low")):
+        return frame
+    gone = _missing(frame[found["close"]])
+    if not gone.any():
+        return frame
+    first = int(np.flatnonzero(gone)[0])
+    if strict:
+        raise DataError(
+            f"{where}, line {first + 2}: {found['close']} is empty ({int(gone.sum())} day(s) without a"
+            " value; without --strict they are skipped)"
+        )
+    if gone.all():
+        raise DataError(f"{where}: {found['close']} has no value on any day")
+    warnings.append(f"{where}: {int(gone.sum())} empty day(s) skipped (no {found['close']} value)")
+    return frame[~gone]
+
+
+def _check_values(
+    values: np.ndarray, canon: str, name: str, dates: pd.DatetimeIndex, where: str, lines: np.ndarray
+) -> None:
     """Finite, positive (volume: not negative), and a price below any that ever traded."""
 
     def fail(mask: np.ndarray, what: str) -> None:
         i = int(np.flatnonzero(mask)[0])
-        raise DataError(f"{where}, line {i + 2} ({dates[i].date()}): {name} {what}, got {values[i]:g}")
+        raise DataError(f"{where}, line {lines[i]} ({dates[i].date()}): {name} {what}, got {values[i]:g}")
 
     if not np.isfinite(values).all():
         fail(~np.isfinite(values), "must be a finite number")
@@ -254,7 +304,7 @@ def _check_values(values: np.ndarray, canon: str, name: str, dates: pd.DatetimeI
         fail(values > MAX_PLAUSIBLE_PRICE, f"is beyond any plausible price (over {MAX_PLAUSIBLE_PRICE:g})")
 
 
-def _check_ranges(out: pd.DataFrame, dates: pd.DatetimeIndex, where: str) -> None:
+def _check_ranges(out: pd.DataFrame, dates: pd.DatetimeIndex, where: str, lines: np.ndarray) -> None:
     """High >= Low, and the close inside [Low, High], wherever those columns are given."""
     high, low, close = (out[c].to_numpy() for c in ("high", "low", "close"))
     tol = 1e-6  # rounding in the provider's last digit is not an error
@@ -268,4 +318,4 @@ def _check_ranges(out: pd.DataFrame, dates: pd.DatetimeIndex, where: str) -> Non
         if mask.any():
             i = int(np.flatnonzero(mask)[0])
             what = say.format(h=high[i], lo=low[i], c=close[i])
-            raise DataError(f"{where}, line {i + 2} ({dates[i].date()}): {what}")
+            raise DataError(f"{where}, line {lines[i]} ({dates[i].date()}): {what}")

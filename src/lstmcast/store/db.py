@@ -109,6 +109,28 @@ MIGRATIONS: list[str] = [
         cells_json   TEXT NOT NULL
     );
     """,
+    # 6: the bars a write replaced or removed, so that it can be undone (`data restore`). One
+    # batch per revising write; was_new marks a date that write inserted (undo: delete it).
+    """
+    CREATE TABLE price_revisions (
+        batch       INTEGER NOT NULL,
+        ticker      TEXT NOT NULL,
+        date        TEXT NOT NULL,
+        was_new     INTEGER NOT NULL,
+        open        REAL,
+        high        REAL,
+        low         REAL,
+        close       REAL,
+        adj_close   REAL,
+        volume      REAL,
+        source      TEXT,
+        fetched_at  TEXT,
+        revised_at  TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        PRIMARY KEY (batch, ticker, date)
+    );
+    CREATE INDEX price_revisions_by_ticker ON price_revisions (ticker, batch);
+    """,
 ]
 
 

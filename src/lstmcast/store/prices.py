@@ -10,6 +10,7 @@ import pandas as pd
 
 from lstmcast.config import PRICE_COLUMNS
 from lstmcast.store.db import transaction, utcnow
+from lstmcast.store.revisions import keep_batch
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,14 @@ def _none_if_nan(value: object) -> float | None:
     return None if math.isnan(f) else f
 
 
-def upsert_prices(conn: sqlite3.Connection, ticker: str, bars: pd.DataFrame, source: str) -> UpsertStats:
+def upsert_prices(
+    conn: sqlite3.Connection, ticker: str, bars: pd.DataFrame, source: str, reason: str = "import"
+) -> UpsertStats:
     """Insert new dates, replace revised ones, leave identical ones alone; one transaction.
 
-    `bars` is indexed by date with PRICE_COLUMNS (open/high/low/volume may be NaN).
+    `bars` is indexed by date with PRICE_COLUMNS (open/high/low/volume may be NaN). A write
+    that revises stored bars keeps their old values (and the dates it adds) as one batch in
+    `price_revisions`, so `data restore` can undo it.
     """
     fetched_at = utcnow()
     rows = [
@@ -49,28 +54,34 @@ def upsert_prices(conn: sqlite3.Connection, ticker: str, bars: pd.DataFrame, sou
         for d, vals in zip(bars.index, bars[PRICE_COLUMNS].itertuples(index=False), strict=True)
     ]
     inserted = updated = unchanged = 0
-    existing: dict[str, tuple[float | None, ...]] = {}
+    existing: dict[str, sqlite3.Row] = {}
     with transaction(conn):
         if rows:
             existing = {
-                r["date"]: tuple(r[c] for c in PRICE_COLUMNS)
+                r["date"]: r
                 for r in conn.execute(
-                    "SELECT date, open, high, low, close, adj_close, volume FROM prices "
-                    "WHERE ticker = ? AND date BETWEEN ? AND ?",
+                    "SELECT date, open, high, low, close, adj_close, volume, source, fetched_at"
+                    " FROM prices WHERE ticker = ? AND date BETWEEN ? AND ?",
                     (ticker, rows[0][0], rows[-1][0]),
                 )
             }
         to_write = []
+        replaced: list[sqlite3.Row] = []
+        added: list[str] = []
         for row in rows:
             old = existing.get(row[0])
             if old is None:
                 inserted += 1
-            elif all(_same(a, b) for a, b in zip(old, row[1:], strict=True)):
+                added.append(row[0])
+            elif all(_same(old[c], b) for c, b in zip(PRICE_COLUMNS, row[1:], strict=True)):
                 unchanged += 1
                 continue
             else:
                 updated += 1
+                replaced.append(old)
             to_write.append((ticker, *row, source, fetched_at))
+        if replaced:  # only revising writes are kept: a day's new bar needs no undo
+            keep_batch(conn, ticker, replaced, added, reason)
         conn.executemany(
             "INSERT INTO prices (ticker, date, open, high, low, close, adj_close, volume,"
             " source, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
