@@ -222,3 +222,17 @@ def test_forecast_from_csv_is_not_stored_and_levels_are_chosen(cli: Cli, home: P
     assert wide["intervals"]["99.9"] == [None, None] and wide["unbounded"] == ["99.9"]
     assert None not in wide["intervals"]["80"]
     assert "unbounded .. unbounded" in cli("forecast", "IBM", "--levels", "99.9").stdout
+
+
+def test_a_failed_ticker_in_a_multi_ticker_forecast_leaves_no_unseen_ledger_rows(
+    cli: Cli, home: Path
+) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    cli("import", SAMPLE / "MSFT.csv", "--ticker", "NOMODEL")
+    _tiny_model(cli, "IBM")
+    res = cli("forecast", "IBM", "NOMODEL", "--horizon", "2", code=1)
+    assert "IBM from" in res.stdout  # the ticker that worked is shown...
+    assert _ledger_rows(home) == 2  # ...and its two rows are the only ones written
+    assert "NOMODEL" in res.stderr and res.stderr.count("error:") == 1
+    doc = json.loads(cli("forecast", "IBM", "NOMODEL", "--horizon", "2", "--json", code=1).stdout)
+    assert [d["ticker"] for d in doc] == ["IBM"] and doc[0]["ledger_new"] == 0

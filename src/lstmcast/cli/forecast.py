@@ -9,10 +9,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from lstmcast.cli.common import emit_json, fmt, guarded, out_console, pct, store_of, warn
+from lstmcast.cli.common import emit_json, error, fmt, guarded, out_console, pct, store_of, warn, worst_exit
 from lstmcast.cli.options import Json
 from lstmcast.cli.render import interval_cells
 from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_METHODS
+from lstmcast.errors import LstmcastError
 
 
 def _levels(text: str) -> tuple[float, ...]:
@@ -97,17 +98,29 @@ def forecast_cli(
         intervals=intervals,
         engine=engine,
     )
-    results = [
-        forecast(store, t, model_id=model_id, csv=csv, levels=_levels(levels), **options)  # type: ignore[arg-type]
-        for t in names
-    ]
+    chosen = _levels(levels)
+    # Each ticker on its own: one that fails neither stops the others nor leaves a ledger row
+    # nobody saw. Every ticker that succeeded is shown (and was written); failures are listed.
+    results, failures = [], []
+    for t in names:
+        try:
+            results.append(forecast(store, t, model_id=model_id, csv=csv, levels=chosen, **options))  # type: ignore[arg-type]
+        except LstmcastError as exc:
+            if len(names) == 1:
+                raise
+            failures.append((t, exc))
     for r in results:
         for w in r.warnings:
             warn(f"{r.ticker}: {w}")
     if as_json:
-        emit_json(results[0] if len(results) == 1 else results)
+        emit_json(results[0] if len(names) == 1 else results)
     else:
         render_forecasts(results, in_ledger=csv is None)
+    for t, exc in failures:
+        message = str(exc)
+        error(message if message.upper().startswith(str(t).upper()) else f"{t}: {message}")
+    if failures:
+        raise typer.Exit(worst_exit([exc for _, exc in failures]))
 
 
 def _band(lo: float | None, hi: float | None) -> str:
