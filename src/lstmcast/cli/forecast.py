@@ -116,11 +116,11 @@ def forecast_cli(
         emit_json(results[0] if len(names) == 1 else results)
     else:
         render_forecasts(results, in_ledger=csv is None)
-    for t, exc in failures:
-        message = str(exc)
+    for t, problem in failures:
+        message = str(problem)
         error(message if message.upper().startswith(str(t).upper()) else f"{t}: {message}")
     if failures:
-        raise typer.Exit(worst_exit([exc for _, exc in failures]))
+        raise typer.Exit(worst_exit([p for _, p in failures]))
 
 
 def _band(lo: float | None, hi: float | None) -> str:
