@@ -19,6 +19,8 @@ from lstmcast.data.series import Series
 from lstmcast.evaluation.intervals import online_intervals
 from lstmcast.evaluation.report import origin_sigma, path_errors
 from lstmcast.prep.dataset import Frame
+from lstmcast.prep.sessions import close_times
+from lstmcast.tickers import exchange_of
 from lstmcast.training.fitted import Fitted
 from lstmcast.training.inputs import frame_for
 
@@ -73,10 +75,13 @@ class AuditReport:
         return out
 
 
-def noised(bars: pd.DataFrame, cutoff: pd.Timestamp, seed: int) -> pd.DataFrame:
-    """Bars with every value dated on or after `cutoff` replaced by a random walk."""
+def noised(
+    bars: pd.DataFrame, cutoff: pd.Timestamp, seed: int, future: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Bars with every value dated on or after `cutoff` (or where `future` is True) replaced by
+    a random walk."""
     out = bars.copy()
-    future = out.index >= cutoff
+    future = out.index >= cutoff if future is None else future
     n = int(future.sum())
     if n == 0 or n == len(out):
         return out
@@ -97,14 +102,25 @@ def audit(cfg: TrainConfig, bt: BacktestConfig, series: Series, fit: FitFn | Non
     cfg.validate()
     bt.validate()
     fit = fit or fit_fold
-    frame = frame_for(cfg, series.bars, series.exog)
+    frame = frame_for(cfg, series.bars, series.exog, series.ticker)
     report = AuditReport(series.ticker)
+    mine = exchange_of(series.ticker)[0]
     for fold in plan_folds(frame, cfg, bt):
         cutoff_date = frame.dates[fold.cutoff]  # frame row r is dated by bar r+1
+        # The fit may know what had closed by the target's close on the cutoff's eve: an exog
+        # bar whose session closed later (the S&P's same-day close, for an Oslo target) is
+        # future, whatever its date says. Noise by time, so a date-only alignment shows up.
+        known_until = close_times(mine, frame.dates[fold.cutoff - 1 : fold.cutoff])[0] if series.exog else 0
         exog = {
-            t: noised(b, cutoff_date, seed=fold.index + i + 1) for i, (t, b) in enumerate(series.exog.items())
+            t: noised(
+                b,
+                cutoff_date,
+                seed=fold.index + i + 1,
+                future=close_times(exchange_of(t)[0], pd.DatetimeIndex(b.index)) > known_until,
+            )
+            for i, (t, b) in enumerate(series.exog.items())
         }
-        other = frame_for(cfg, noised(series.bars, cutoff_date, seed=fold.index), exog)
+        other = frame_for(cfg, noised(series.bars, cutoff_date, seed=fold.index), exog, series.ticker)
         lo = fold.lo
         a = fit(cfg, frame, lo, fold.cutoff, None)
         b = fit(cfg, other, lo, fold.cutoff, None)

@@ -194,8 +194,8 @@ def backtest(
 
         if cfg.ticker_embedding:
             cfg = cfg.replace(embedding_tickers=(series.ticker, *(o.ticker for o in others)))
-        fit = fold_fitter(series.ticker, {o.ticker: frame_for(cfg, o.bars, o.exog) for o in others})
-    frame = frame_for(cfg, series.bars, series.exog)
+        fit = fold_fitter(series.ticker, {o.ticker: frame_for(cfg, o.bars, o.exog, o.ticker) for o in others})
+    frame = frame_for(cfg, series.bars, series.exog, series.ticker)
     seeds = [cfg.replace(seed=cfg.seed + i) for i in range(bt.seeds)]
     jobs = [(c, fold) for c in seeds for fold in plan_folds(frame, c, bt)]
     if run_folds is None:

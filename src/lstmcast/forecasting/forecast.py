@@ -108,7 +108,7 @@ def predict_path(
     """Forecast `horizon` trading days after the newest bar, with the 80/95% intervals the
     ledger keeps and any other `levels` asked for, made by `method` (ACI: at `alphas`)."""
     fitted = _for_horizon(loaded, horizon)
-    frame = frame_for(fitted.config, series.bars, series.exog)
+    frame = frame_for(fitted.config, series.bars, series.exog, series.ticker)
     if frame.n < fitted.config.window:
         raise DataError(
             f"{series.ticker}: {frame.n} bars stored, the model needs a window of {fitted.config.window}"

@@ -60,10 +60,12 @@ def build_frame(
     target: str = "log_return",
     features: tuple[str, ...] = (),
     exog: dict[str, pd.DataFrame] | None = None,
+    calendars: dict[str, str] | None = None,
 ) -> Frame:
     """The feature frame of `bars`: the target's history, the `features`, and the daily
-    returns of each `exog` series aligned on bars' dates (past values only)."""
-    frame = feature_frame(bars, target, features, exog or None)
+    returns of each `exog` series as known at each of bars' closes (past values only; with
+    `calendars`, by the time each session closed)."""
+    frame = feature_frame(bars, target, features, exog or None, calendars)
     notes = []
     for name, n in frame.attrs.get("exog_missing", {}).items():
         if n:

@@ -12,13 +12,22 @@ def _log_ratio(a: pd.Series, b: pd.Series) -> np.ndarray:
     return np.log(a.to_numpy(dtype="float64") / b.to_numpy(dtype="float64"))
 
 
-def exog_returns(bars: pd.DataFrame, other: pd.DataFrame) -> tuple[np.ndarray, int]:
-    """Daily log returns of `other` on `bars`' dates, using only its closes up to each date.
+def exog_returns(
+    bars: pd.DataFrame, other: pd.DataFrame, calendars: tuple[str, str] | None = None
+) -> tuple[np.ndarray, int]:
+    """Daily log returns of `other` on `bars`' dates, using only its closes known at each of
+    `bars`' closes.
 
-    A target date on which `other` has no bar takes its last earlier close (return 0 that
-    day; the move shows up on its next bar). Returns the values and how many target dates
-    had no bar of their own; dates before `other` starts are NaN.
+    On one calendar, that is its close of the same date or earlier. With `calendars` (the
+    target's, the other's) that differ, each bar is placed at the moment its session closed:
+    the target's row t uses the last `other` bar whose session had closed by the target's
+    close on t. Oslo (15:20 UTC) then sees the S&P 500 of the day before, while New York
+    (21:00 UTC) sees Oslo's same day. A target date on which no new `other` bar arrived
+    carries the last one (return 0 that day; the move shows up on its next bar). Returns the
+    values and how many target dates had no new bar; dates before `other` starts are NaN.
     """
+    if calendars is not None and calendars[0] != calendars[1]:
+        return _by_close_time(bars, other, *calendars)
     own = other["adj_close"]
     union = own.reindex(own.index.union(bars.index)).ffill()  # past values only: ffill, never bfill
     aligned = union.reindex(bars.index)
@@ -28,14 +37,30 @@ def exog_returns(bars: pd.DataFrame, other: pd.DataFrame) -> tuple[np.ndarray, i
     return np.log(values / np.concatenate([[np.nan], values[:-1]])), missing
 
 
+def _by_close_time(bars: pd.DataFrame, other: pd.DataFrame, mine: str, theirs: str) -> tuple[np.ndarray, int]:
+    from lstmcast.prep.sessions import close_times
+
+    known_at = close_times(mine, pd.DatetimeIndex(bars.index))
+    closed = close_times(theirs, pd.DatetimeIndex(other.index))
+    last = np.searchsorted(closed, known_at, side="right") - 1  # its newest bar closed by then
+    adj = other["adj_close"].to_numpy(dtype="float64")
+    values = np.where(last >= 0, adj[np.maximum(last, 0)], np.nan)
+    started = last >= 0
+    missing = int(np.sum(started[1:] & (last[1:] == last[:-1])))
+    return np.log(values / np.concatenate([[np.nan], values[:-1]])), missing
+
+
 def feature_frame(
     bars: pd.DataFrame,
     target: str,
     features: tuple[str, ...],
     exog: dict[str, pd.DataFrame] | None = None,
+    calendars: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Column 0 is the target's own history; then the requested extras. The first bar is
-    dropped because a return needs the bar before it.
+    dropped because a return needs the bar before it. `calendars` names the exchange
+    calendar of the target ("") and of each exog series: exog bars are then aligned by the
+    time their sessions closed (`exog_returns`).
 
     - log_return: log(adj_t / adj_{t-1})      - price: adj_t
     - log_volume_change: log1p(vol_t) - log1p(vol_{t-1})
@@ -66,6 +91,7 @@ def feature_frame(
     frame = pd.DataFrame(cols, index=bars.index)
     missing: dict[str, int] = {}
     for name, other in (exog or {}).items():
-        frame[f"exog:{name}"], missing[name] = exog_returns(bars, other)
+        pair = (calendars[""], calendars[name]) if calendars and name in calendars else None
+        frame[f"exog:{name}"], missing[name] = exog_returns(bars, other, pair)
     frame.attrs["exog_missing"] = missing
     return frame.iloc[1:]

@@ -88,7 +88,7 @@ def run_finetune(
         raise ConfigError("fine-tuning starts from the weights: load the parent with engine='torch'")
     cfg, tid = _parent_for(parent, series.ticker)
     cfg = cfg.replace(epochs=epochs or cfg.epochs)
-    frame = frame_for(cfg, series.bars, series.exog)
+    frame = frame_for(cfg, series.bars, series.exog, series.ticker)
     seg = split_for(cfg, frame, series.ticker)
     overlap = overlap_warning(parent, frame, seg, allow_overlap)
     # The parent as it is, with this ticker's own scaler (its training rows only).

@@ -135,7 +135,7 @@ def check_members(config: TrainConfig, series: list[Series]) -> dict[str, Frame]
     tickers = [s.ticker for s in series]
     if len(set(tickers)) != len(tickers):
         raise DataError(f"each ticker once, please: {', '.join(tickers)}")
-    frames = {s.ticker: frame_for(config, s.bars, s.exog) for s in series}
+    frames = {s.ticker: frame_for(config, s.bars, s.exog, s.ticker) for s in series}
     for t, f in frames.items():
         split_for(config, f, t)
     return frames

@@ -85,7 +85,7 @@ def run_training(
 ) -> Trained:
     """Fit on train (early stopping on validation), then forecast every test origin."""
     config.validate()
-    frame = frame_for(config, series.bars, series.exog)
+    frame = frame_for(config, series.bars, series.exog, series.ticker)
     seg = split_for(config, frame, series.ticker)
     fitted = fit_forecaster(config, frame, seg.train_end, seg.val_end, on_epoch, init, lr, freeze_encoder)
     return evaluate_fitted(series.ticker, config, frame, seg, fitted)
