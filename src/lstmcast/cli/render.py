@@ -83,12 +83,14 @@ def verdict(v: dict[str, Any] | None) -> str:
         text = f"[red]does not beat the random walk[/red]: {skill:+.2%} in MSE{_pv(rw)}"
     if v["best_baseline"] != "naive" and best["skill"] is not None:
         name = BASELINE_NAMES.get(v["best_baseline"], v["best_baseline"])
+        against = f"{best['skill']:+.2%}{_pv(best)}"
         if best["better"]:
-            text += f"; and beats {name}, the best baseline, by {best['skill']:.2%}{_pv(best)}"
+            text += f"; {'and' if rw['better'] else 'yet it'} beats {name}, the best baseline, by {against}"
         elif best["worse"]:
-            text += f"; [red]but is significantly worse than {name}[/red]: {best['skill']:+.2%}{_pv(best)}"
+            joint = "but" if rw["better"] else "and"
+            text += f"; [red]{joint} is significantly worse than {name}[/red]: {against}"
         else:
-            text += f"; but not {name}, the best baseline: {best['skill']:+.2%}{_pv(best)}"
+            text += f"; {'but not' if rw['better'] else 'nor'} {name}, the best baseline: {against}"
     return text + (f" [{v['forecast']}]" if v["forecast"] != "one seed" else "")
 
 
