@@ -22,7 +22,8 @@ EVERY_TRAIN_OPTION = [
     "--hidden", "9", "--layers", "1", "--dropout", "0.1", "--kernel-size", "3", "--channels", "4",
     "--epochs", "1", "--batch-size", "32", "--lr", "0.002", "--loss", "huber", "--clip", "0.5",
     "--patience", "2", "--seed", "7", "--device", "cpu", "--threads", "1",
-    "--no-stateful", "--ticker-embedding", "--exog", "MSFT",
+    "--no-stateful", "--ticker-embedding", "--exog", "MSFT", "--vol-proxy", "parkinson",
+    "--residual-on", "none",
 ]  # fmt: skip
 
 

@@ -26,9 +26,12 @@ YAHOO_NAMES = {
 }
 
 MODELS = ("lstm", "gru", "rnn", "cnn")
-TARGETS = ("log_return", "price")
+TARGETS = ("log_return", "price", "volatility")
+# Daily variance proxies for --target volatility (prep/volatility.py says what each measures).
+VOL_PROXIES = ("gk", "parkinson", "squared")
+RESIDUAL_ON = ("none", "har")
 FEATURES = ("log_volume_change", "hl_range", "oc_return")
-LOSSES = ("mse", "huber")
+LOSSES = ("mse", "huber", "qlike")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DECODERS = ("direct", "recursive", "seq2seq")
 
@@ -48,7 +51,19 @@ class TrainConfig:
     """One training run, saved with the model so it can be rebuilt and re-run exactly."""
 
     model: str = setting("lstm", "Network: lstm, gru, rnn or cnn.", flags=("--model", "-m"))
-    target: str = setting("log_return", "log_return (next-day log return) or price.")
+    target: str = setting(
+        "log_return",
+        "log_return (next-day log return), price, or volatility (the average daily variance over"
+        " the horizon's bars, judged against HAR).",
+    )
+    vol_proxy: str = setting(
+        "gk",
+        "Volatility target: the daily variance proxy, gk (Garman-Klass plus the overnight gap),"
+        " parkinson (high/low range) or squared (squared close-to-close return).",
+    )
+    residual_on: str = setting(
+        "none", "Volatility target: har trains the network on HAR's error, starting from HAR."
+    )
     features: tuple[str, ...] = setting((), "Extra inputs, comma-separated: " + ", ".join(FEATURES) + ".")
     window: int = setting(50, "Bars of history per sample (about two and a half trading months).")
     horizon: int = setting(1, "Steps forecast from each origin.")
@@ -65,7 +80,7 @@ class TrainConfig:
     epochs: int = setting(30, "Maximum epochs.")
     batch_size: int = setting(64, "Batch size.")
     lr: float = setting(1e-3, "Adam learning rate.")
-    loss: str = setting("mse", "Training loss: mse or huber.")
+    loss: str = setting("mse", "Training loss: mse, huber, or qlike (volatility target only).")
     clip: float = setting(1.0, "Gradient-norm clip; 0 = off (recurrent nets explode without it).")
     patience: int = setting(5, "Epochs without validation improvement before stopping early.")
     seed: int = setting(0, "Random seed; a CPU run repeats exactly.")
@@ -80,12 +95,32 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         checks = [
             (self.model in MODELS, f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}"),
-            (self.target in TARGETS, f"unknown target {self.target!r}; choose {' or '.join(TARGETS)}"),
+            (self.target in TARGETS, f"unknown target {self.target!r}; choose {', '.join(TARGETS)}"),
             (
                 all(f in FEATURES for f in self.features),
                 f"unknown feature in {list(self.features)}; available: {', '.join(FEATURES)}",
             ),
-            (self.loss in LOSSES, f"unknown loss {self.loss!r}; choose mse or huber"),
+            (self.loss in LOSSES, f"unknown loss {self.loss!r}; choose {', '.join(LOSSES)}"),
+            (
+                self.loss != "qlike" or self.target == "volatility",
+                "--loss qlike scores variance forecasts: use it with --target volatility",
+            ),
+            (
+                self.vol_proxy in VOL_PROXIES,
+                f"unknown --vol-proxy {self.vol_proxy!r}; choose {', '.join(VOL_PROXIES)}",
+            ),
+            (
+                self.residual_on in RESIDUAL_ON,
+                f"unknown --residual-on {self.residual_on!r}; choose {' or '.join(RESIDUAL_ON)}",
+            ),
+            (
+                self.residual_on == "none" or self.target == "volatility",
+                "--residual-on har works on the volatility target: add --target volatility",
+            ),
+            (
+                self.target != "volatility" or (not self.stateful and self.decoder == "direct"),
+                "--target volatility trains a direct head (no --stateful, no --decoder recursive/seq2seq)",
+            ),
             (self.device in DEVICES, f"unknown device {self.device!r}; choose {', '.join(DEVICES)}"),
             (self.decoder in DECODERS, f"unknown decoder {self.decoder!r}; choose {', '.join(DECODERS)}"),
             (self.window >= 2, "--window must be at least 2"),
@@ -112,6 +147,15 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        return self
+
+    def returns_only(self, what: str) -> TrainConfig:
+        """Refuse the volatility target where only return and price models exist so far."""
+        if self.target == "volatility":
+            raise ConfigError(
+                f"{what} does not take --target volatility yet; `lstmcast backtest TICKER --target"
+                " volatility` runs the volatility forecasts against HAR"
+            )
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -99,7 +99,7 @@ def _same_state(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
 
 def audit(cfg: TrainConfig, bt: BacktestConfig, series: Series, fit: FitFn | None = None) -> AuditReport:
     """Run the audit; `fit` is the fold-fitting function under test (lstmcast's own by default)."""
-    cfg.validate()
+    cfg.validate().returns_only("audit")
     bt.validate()
     fit = fit or fit_fold
     frame = frame_for(cfg, series.bars, series.exog, series.ticker)

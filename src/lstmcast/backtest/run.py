@@ -186,7 +186,7 @@ def backtest(
     depends on rows before its own cutoff only: `run_folds` may run them in parallel, and
     the result is the same as one after another.
     """
-    cfg.validate()
+    cfg.validate().returns_only("the return backtest (backtest.run)")
     bt.validate()
     fit = None
     if others:

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from lstmcast.cli.common import emit_json, fail, fmt, guarded, info, out_console, pct, store_of
+from lstmcast.cli.common import emit_json, fail, fmt, guarded, info, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json, run_options
-from lstmcast.cli.render import interval_cells, metrics_table, verdict
+from lstmcast.cli.render import VOL_LABELS, interval_cells, metrics_table, verdict, vol_verdict
 from lstmcast.config import RunConfig
 
 AUDIT_OPTIONS = ("folds", "test_size", "start", "scheme", "train_size")  # what decides the fits
@@ -40,6 +40,9 @@ def backtest_cli(
     from lstmcast.data.series import load_inputs
 
     series = load_inputs(store_of(ctx), run.tickers, run.csv, run.train.exog)
+    if run.train.target == "volatility":
+        _volatility(run, series, out, plot, workers > 1 or cluster is not None, as_json)
+        return
     runner = None
     if workers > 1 or cluster is not None:
         from lstmcast.parallel.folds import fold_runner
@@ -54,6 +57,100 @@ def backtest_cli(
         emit_json(result.to_json())
     else:
         render(result.to_json())
+
+
+def _volatility(
+    run: RunConfig, series: list[Any], out: Path | None, plot: Path | None, parallel: bool, as_json: bool
+) -> None:
+    """The volatility contest: the network against HAR and the other baselines."""
+    from lstmcast.backtest.vol_outputs import plot_volatility, write_vol_outputs
+    from lstmcast.backtest.volatility import backtest_volatility
+
+    if len(series) > 1:
+        raise fail("--target volatility backtests one ticker at a time (no global model yet)")
+    if parallel:
+        info("--target volatility: the folds run in this process (--workers and --cluster are for returns)")
+    result = backtest_volatility(run.train, run.backtest, series[0])
+    doc = result.to_json()
+    for note in result.notes:
+        warn(note)
+    for path in write_vol_outputs(result, doc, out) if out is not None else []:
+        info(f"wrote {path}")
+    if plot is not None:
+        info(f"wrote {plot_volatility(result, plot)}")
+    if as_json:
+        emit_json(doc)
+    else:
+        render_volatility(doc)
+
+
+def render_volatility(doc: dict[str, Any]) -> None:
+    con = out_console()
+    vol = doc["volatility"]
+    h = vol["horizon"]
+    con.print(
+        f"[bold]{doc['ticker']}[/bold] {doc['model']} volatility, {h}-day average variance of the"
+        f" {vol['proxy']} proxy: walk-forward ({doc['scheme']}), {len(doc['folds'])} folds,"
+        f" {doc['n_predictions']} forecasts {doc['period'][0]}..{doc['period'][1]}"
+    )
+    folds = Table(
+        "fold",
+        "test period",
+        "n",
+        "stronger HAR",
+        "QLIKE model",
+        "QLIKE HAR",
+        title="per fold",
+        title_justify="left",
+    )
+    for f in doc["folds"]:
+        folds.add_row(
+            str(f["index"]),
+            f"{f['test_start']}..{f['test_end']}",
+            str(f["n"]),
+            VOL_LABELS[f["har_used"]],
+            fmt(f["qlike"]["model"], 4),
+            fmt(f["qlike"][f["har_used"]], 4),
+        )
+    con.print(folds)
+    used = VOL_LABELS[vol["har_used"]]
+    t = Table(
+        title=f"pooled out-of-sample; skill is 1 - QLIKE / QLIKE of the stronger HAR ({used}) or naive",
+        title_justify="left",
+    )
+    for col in (
+        "forecaster",
+        "mean vol",
+        "QLIKE",
+        f"skill vs {used}",
+        "skill vs naive",
+        "MSE",
+        "MZ R²",
+        "90% MCS",
+        "VaR 95% hits",
+        "VaR 99% hits",
+    ):
+        t.add_column(col, justify="left" if col == "forecaster" else "right")
+    for name, sc in vol["scores"].items():
+        v95, v99 = sc["var"]["95"], sc["var"]["99"]
+        t.add_row(
+            doc["model"] if name == "model" else VOL_LABELS[name],
+            f"{vol['annualised'][name]:.1f}%",
+            fmt(sc["qlike"], 4),
+            pct(sc["skill_vs_har"], 1),
+            pct(sc["skill_vs_naive"], 1),
+            fmt(sc["mse"], 3),
+            fmt(sc["mz_r2"], 3),
+            "in" if name in vol["mcs"] else "–",
+            f"{pct(v95['hit_rate']).lstrip('+')} (p {fmt(v95['kupiec_p'], 2)})",
+            f"{pct(v99['hit_rate']).lstrip('+')} (p {fmt(v99['kupiec_p'], 2)})",
+        )
+    con.print(t)
+    con.print(
+        "VaR: 1-day value-at-risk from each forecast (filtered historical simulation), hits and Kupiec p;"
+        " mean vol: the average forecast as annualised volatility"
+    )
+    con.print(f"model: {vol_verdict(doc)}")
 
 
 def render(doc: dict[str, Any]) -> None:

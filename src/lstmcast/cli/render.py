@@ -99,3 +99,29 @@ def interval_cells(s: dict[str, Any]) -> list[str]:
     level's interval scores, as table cells."""
     share = [pct(v).lstrip("+") for v in (s["coverage"], *s["coverage_by_vol_tercile"])]
     return [*share, pct(s["width"], 2).lstrip("+")]
+
+
+VOL_LABELS = {"har": "HAR", "har_log": "log-HAR", "naive": "naive", "ewma": "EWMA", "garch": "GARCH"}
+
+
+def vol_verdict(doc: dict[str, Any]) -> str:
+    """One sentence against the stronger HAR: QLIKE skill, DM p, and the 90% MCS."""
+    vol = doc["volatility"]
+    used = VOL_LABELS[vol["har_used"]]
+    skill = vol["scores"]["model"]["skill_vs_har"]
+    p = vol["dm_vs_har"]["pvalue"]
+    test = "" if p is None else f" (DM p={_p(p)})"
+    if skill > 0 and p is not None and p < 0.05:
+        text = f"[green]beats {used}[/green] by {skill:.1%} in QLIKE{test}"
+    elif skill > 0:
+        text = f"[yellow]not significantly better than {used}[/yellow]: {skill:+.1%} in QLIKE{test}"
+    else:
+        text = f"[red]does not beat {used}[/red]: {skill:+.1%} in QLIKE{test}"
+    mcs = vol["mcs"]
+    others = [VOL_LABELS.get(n, n) for n in mcs if n != "model"]
+    if "model" in mcs:
+        with_ = f" with {', '.join(others)}" if others else ", alone"
+        text += f"; in the 90% MCS{with_}"
+    else:
+        text += f"; [red]outside the 90% MCS[/red] ({', '.join(others)})"
+    return text

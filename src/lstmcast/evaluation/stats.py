@@ -26,11 +26,24 @@ def diebold_mariano(e_model: np.ndarray, e_base: np.ndarray, horizon: int = 1) -
     if d.ndim == 2:
         horizon = max(horizon, d.shape[1])
         d = d.mean(axis=1)
+    return hac_dm(d, horizon)
+
+
+def hac_dm(d: np.ndarray, horizon: int = 1) -> tuple[float, float]:
+    """Diebold-Mariano on a loss differential d (model minus baseline, any loss): the long-run
+    variance with autocovariances up to lag horizon-1 (h-step forecasts overlap), the HLN
+    small-sample factor, Student's t with N-1 degrees of freedom, two-sided.
+
+    The equal-weight (rectangular) estimator DM and HLN use can come out negative in a finite
+    sample; Newey-West's Bartlett weights, which cannot, are then used instead."""
+    d = np.asarray(d, dtype="float64")
     n = len(d)
     if n < 3:
         return math.nan, math.nan
     mean = d.mean()
     lrv = _long_run_variance(d, horizon)
+    if lrv <= 0:
+        lrv = _long_run_variance(d, horizon, bartlett=True)
     if lrv <= 0:
         return math.nan, math.nan
     stat = mean / math.sqrt(lrv / n)
@@ -40,14 +53,16 @@ def diebold_mariano(e_model: np.ndarray, e_base: np.ndarray, horizon: int = 1) -
     return float(stat), float(2 * stdtr(n - 1, -abs(stat)))  # Student t, n-1 df, two-sided
 
 
-def _long_run_variance(d: np.ndarray, horizon: int) -> float:
-    """Newey-West style long-run variance of d with rectangular weights up to lag horizon-1:
-    forecasts h steps ahead overlap, so their losses are (h-1)-dependent."""
+def _long_run_variance(d: np.ndarray, horizon: int, bartlett: bool = False) -> float:
+    """Long-run variance of d with autocovariances up to lag horizon-1 (forecasts h steps ahead
+    overlap, so their losses are (h-1)-dependent): equal weights, or Newey-West's Bartlett
+    weights 1 - lag/horizon."""
     n = len(d)
     dc = d - d.mean()
     lrv = float(dc @ dc) / n
     for lag in range(1, min(horizon, n)):
-        lrv += 2 * float(dc[lag:] @ dc[:-lag]) / n
+        weight = 1 - lag / horizon if bartlett else 1.0
+        lrv += 2 * weight * float(dc[lag:] @ dc[:-lag]) / n
     return lrv
 
 

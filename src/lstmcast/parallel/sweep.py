@@ -120,6 +120,7 @@ def sweep(
 ) -> SweepReport:
     """Every (ticker, model, seed) cell, resumed from the store, then the leaderboard."""
     t0 = time.perf_counter()
+    run.train.returns_only("sweep")
     series = load_inputs(store, run.tickers, run.csv, ())
     bars = {s.ticker: s.bars for s in series}
     parallel = workers > 1 or cluster is not None

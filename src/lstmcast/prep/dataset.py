@@ -61,12 +61,16 @@ def build_frame(
     features: tuple[str, ...] = (),
     exog: dict[str, pd.DataFrame] | None = None,
     calendars: dict[str, str] | None = None,
+    vol_proxy: str = "gk",
 ) -> Frame:
     """The feature frame of `bars`: the target's history, the `features`, and the daily
     returns of each `exog` series as known at each of bars' closes (past values only; with
     `calendars`, by the time each session closed)."""
-    frame = feature_frame(bars, target, features, exog or None, calendars)
+    frame = feature_frame(bars, target, features, exog or None, calendars, vol_proxy)
     notes = []
+    used = frame.attrs.get("vol_proxy")
+    if used and used != vol_proxy:
+        notes.append(f"no open/high/low in this data: the {vol_proxy} proxy fell back to squared returns")
     for name, n in frame.attrs.get("exog_missing", {}).items():
         if n:
             notes.append(

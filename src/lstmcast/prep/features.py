@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.errors import DataError
+from lstmcast.prep.volatility import variance_proxy
 
 
 def _log_ratio(a: pd.Series, b: pd.Series) -> np.ndarray:
@@ -56,6 +57,7 @@ def feature_frame(
     features: tuple[str, ...],
     exog: dict[str, pd.DataFrame] | None = None,
     calendars: dict[str, str] | None = None,
+    vol_proxy: str = "gk",
 ) -> pd.DataFrame:
     """Column 0 is the target's own history; then the requested extras. The first bar is
     dropped because a return needs the bar before it. `calendars` names the exchange
@@ -65,10 +67,18 @@ def feature_frame(
     - log_return: log(adj_t / adj_{t-1})      - price: adj_t
     - log_volume_change: log1p(vol_t) - log1p(vol_{t-1})
     - hl_range: log(high_t / low_t)           - oc_return: log(close_t / open_t)
+    - volatility: log of the daily variance proxy `vol_proxy` (prep/volatility.py), then
+      log_return
     """
     adj = bars["adj_close"]
     cols: dict[str, np.ndarray] = {}
+    proxy_used = ""
     if target == "log_return":
+        cols["log_return"] = _log_ratio(adj, adj.shift(1))
+    elif target == "volatility":
+        # The target's own history is the log of the daily variance proxy; returns ride along.
+        proxy, proxy_used = variance_proxy(bars, vol_proxy)
+        cols["log_variance"] = np.log(proxy)
         cols["log_return"] = _log_ratio(adj, adj.shift(1))
     else:
         cols["price"] = adj.to_numpy(dtype="float64")
@@ -94,4 +104,5 @@ def feature_frame(
         pair = (calendars[""], calendars[name]) if calendars and name in calendars else None
         frame[f"exog:{name}"], missing[name] = exog_returns(bars, other, pair)
     frame.attrs["exog_missing"] = missing
+    frame.attrs["vol_proxy"] = proxy_used
     return frame.iloc[1:]

@@ -130,7 +130,8 @@ def fit_forecaster(
 
         width = n_inputs(config, frame.x.shape[1])
         model = _prepared_model(config, width, init, freeze_encoder).to(device)
-        outcome = fit(model, (as_t(xtr), as_t(ytr)), (as_t(xva), as_t(yva)), config, gen, on_epoch, lr)
+        scale = (float(scaler.mean[0]), float(scaler.std[0]))
+        outcome = fit(model, (as_t(xtr), as_t(ytr)), (as_t(xva), as_t(yva)), config, gen, on_epoch, lr, scale)
     return Fitted(
         config=config,
         columns=frame.columns,

@@ -30,7 +30,7 @@ def frame_for(
     chosen = {t: exog[t] for t in config.exog} if exog else None
     calendars = {name: exchange_of(name)[0] for name in ("", *config.exog)}
     calendars[""] = exchange_of(ticker)[0]
-    frame = build_frame(bars, config.target, config.features, chosen, calendars)
+    frame = build_frame(bars, config.target, config.features, chosen, calendars, config.vol_proxy)
     if frame.n and np.ptp(frame.x[:, 0]) == 0:
         raise DataError(
             f"the {config.target.replace('_', ' ')} never changes in these {frame.n + 1} bars"

@@ -38,7 +38,25 @@ class FitOutcome:
     seconds: float
 
 
-def loss_fn(name: str) -> nn.Module:
+class QLikeLoss(nn.Module):
+    """Patton's QLIKE on variance forecasts, from scaled log variances: the network's output
+    and the target are z-scores of log variance (mean m, sd s of the training rows), so
+    d = (target - output) s is log(v / forecast), and QLIKE = e^d - d - 1."""
+
+    def __init__(self, mean: float, std: float) -> None:
+        super().__init__()
+        self.mean, self.std = mean, std
+
+    def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        d = ((target - output) * self.std).clamp(-30.0, 30.0)  # exp stays finite on a wild start
+        return (torch.exp(d) - d - 1.0).mean()
+
+
+def loss_fn(name: str, target_scale: tuple[float, float] | None = None) -> nn.Module:
+    """The training loss; QLIKE needs the target's scaling (mean, sd of its log variance)."""
+    if name == "qlike":
+        mean, std = target_scale or (0.0, 1.0)
+        return QLikeLoss(mean, std)
     return nn.HuberLoss(delta=1.0) if name == "huber" else nn.MSELoss()
 
 
@@ -117,11 +135,13 @@ def fit(
     generator: torch.Generator,
     on_epoch: Callable[[EpochLog], None] | None = None,
     lr: float | None = None,
+    target_scale: tuple[float, float] | None = None,
 ) -> FitOutcome:
-    """Train `model` in place on (x (N, L, F), y (N, H)) and return its best validation state."""
+    """Train `model` in place on (x (N, L, F), y (N, H)) and return its best validation state.
+    `target_scale` (mean, sd) undoes the target's z-score for losses on the raw scale (QLIKE)."""
     xtr, ytr = train
     xva, yva = val
-    criterion = loss_fn(config.loss)
+    criterion = loss_fn(config.loss, target_scale)
     n = len(xtr)
 
     def train_epoch(optimizer: torch.optim.Optimizer) -> float:

@@ -84,7 +84,7 @@ def run_training(
     freeze_encoder: bool = False,
 ) -> Trained:
     """Fit on train (early stopping on validation), then forecast every test origin."""
-    config.validate()
+    config.validate().returns_only("train")
     frame = frame_for(config, series.bars, series.exog, series.ticker)
     seg = split_for(config, frame, series.ticker)
     fitted = fit_forecaster(config, frame, seg.train_end, seg.val_end, on_epoch, init, lr, freeze_encoder)
@@ -230,6 +230,7 @@ def run_global_training(
     config: TrainConfig, series: list[Series], on_epoch: Callable[[EpochLog], None] | None = None
 ) -> GlobalTrained:
     """One network over all `series`, split at the same dates, each ticker scaled on its own."""
+    config.returns_only("a global model")
     from lstmcast.training.pooled import (
         check_members,
         fit_global,

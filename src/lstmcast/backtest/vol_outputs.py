@@ -1,0 +1,74 @@
+"""Volatility backtest files: forecasts.csv, metrics.json, and the PNG (realised volatility
+against the model and HAR, their cumulative QLIKE difference, and the value-at-risk hits)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lstmcast.backtest.outputs import save_png
+from lstmcast.backtest.volatility import LABELS, NAMES, VolBacktest
+from lstmcast.evaluation.volatility import qlike
+from lstmcast.jsonable import to_jsonable
+from lstmcast.paths import atomic_write_text
+
+
+def _annual(v: np.ndarray) -> np.ndarray:
+    return np.sqrt(252 * v) * 100  # daily variance -> annualised volatility, %
+
+
+def forecasts_frame(result: VolBacktest) -> pd.DataFrame:
+    """One row per origin: the realised proxy mean and every forecast, as annualised volatility."""
+    d = result.frame.dates
+    cols: dict[str, Any] = {
+        "origin": d[result.at].strftime("%Y-%m-%d"),
+        "realised": _annual(result.realised),
+    }
+    for name in (*NAMES, "stronger_har"):
+        cols[name] = _annual(result.forecasts[name])
+    return pd.DataFrame(cols)
+
+
+def write_vol_outputs(result: VolBacktest, doc: dict[str, Any], out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv, metrics = out_dir / "forecasts.csv", out_dir / "metrics.json"
+    atomic_write_text(csv, forecasts_frame(result).to_csv(index=False))
+    atomic_write_text(metrics, json.dumps(to_jsonable(doc), indent=2) + "\n")
+    return [csv, metrics]
+
+
+def plot_volatility(result: VolBacktest, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    har = result.har_used
+    dates = pd.to_datetime(result.frame.dates[result.at + 1])
+    fig, axes = plt.subplots(3, 1, figsize=(10, 9), sharex=True, height_ratios=[3, 2, 1])
+    ax = axes[0]
+    ax.plot(dates, _annual(result.realised), color="lightgray", lw=0.8, label="realised (proxy)")
+    ax.plot(dates, _annual(result.forecasts["model"]), color="tab:blue", lw=1.0, label=result.config.model)
+    ax.plot(dates, _annual(result.forecasts["stronger_har"]), color="tab:orange", lw=1.0, label=LABELS[har])
+    ax.set_ylabel(f"{result.config.horizon}-day volatility, % a year")
+    ax.set_title(f"{result.ticker}: {result.proxy} proxy, walk-forward against {LABELS[har]}")
+    ax.legend(loc="upper left", fontsize=8)
+    gain = np.cumsum(
+        qlike(result.forecasts["stronger_har"], result.realised)
+        - qlike(result.forecasts["model"], result.realised)
+    )
+    axes[1].plot(dates, gain, color="tab:green")
+    axes[1].axhline(0, color="black", lw=0.6)
+    axes[1].set_ylabel(f"cumulative QLIKE,\n{LABELS[har]} minus model")
+    returns = result.frame.x[result.at + 1, 1]
+    var = result.var["model"]["99"]
+    axes[2].plot(dates, returns * 100, color="gray", lw=0.5)
+    hit = result.hits["model"][0.99]
+    axes[2].scatter(dates[hit], returns[hit] * 100, color="tab:red", s=10, label="99% VaR hit")
+    axes[2].set_ylabel("next-day\nreturn, %")
+    axes[2].set_title(f"model's 1-day 99% VaR: {var['hits']} hits in {var['n']} days", fontsize=9)
+    return save_png(fig, path)

@@ -1,0 +1,258 @@
+"""`backtest --target volatility`: walk-forward variance forecasts against HAR and the others.
+
+Each fold fits on rows before its cutoff only: the inputs' scaler, the network (early
+stopping and its back-transform on the fold's validation origins), HAR in levels and in
+logs (OLS on training origins; the stronger of the two is chosen by validation QLIKE, never
+by test data), EWMA and GARCH (rescaled to the proxy's scale by the training rows'
+proxy-to-squared-return ratio, so that no model wins or loses by matching the proxy's bias),
+and the value-at-risk quantiles. The pooled test forecasts are then scored: QLIKE, MSE and
+Mincer-Zarnowitz R^2 per forecaster, skill against the stronger HAR and naive, Diebold-
+Mariano on the QLIKE differential against the stronger HAR (HAC for overlapping horizons),
+the 90% Model Confidence Set, and the hits of the 1-day 95% and 99% value-at-risk.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lstmcast.backtest.walkforward import block_origins, fit_split, plan_folds
+from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.data.series import Series
+from lstmcast.errors import DataError
+from lstmcast.evaluation import volatility as V
+from lstmcast.evaluation.intervals import ewma_sigma
+from lstmcast.prep.dataset import Frame
+from lstmcast.training.inputs import frame_for
+from lstmcast.training.volatility import fit_volatility
+
+MONTH = max(V.HAR_LAGS)  # HAR's longest term: an origin needs this many proxies behind it
+NAMES = ("model", "naive", "ewma", "har", "har_log", "garch")
+LABELS = {"har": "HAR", "har_log": "log-HAR", "naive": "naive", "ewma": "EWMA", "garch": "GARCH"}
+
+
+@dataclass
+class VolFold:
+    index: int
+    fit_start: str
+    fit_end: str
+    test_start: str
+    test_end: str
+    n: int
+    har_used: str  # the stronger HAR on this fold's validation origins
+    qlike: dict[str, float]
+
+
+@dataclass
+class VolBacktest:
+    ticker: str
+    config: TrainConfig
+    bt: BacktestConfig
+    frame: Frame
+    proxy: str  # the proxy used (a close-only series falls back to squared)
+    at: np.ndarray  # (N,) origins
+    realised: np.ndarray  # (N,) the proxy's mean over the next h rows
+    forecasts: dict[str, np.ndarray]  # name -> (N,) variance forecasts; "stronger_har" too
+    folds: list[VolFold]
+    hits: dict[str, dict[float, np.ndarray]]  # name -> VaR level -> (N,) next-day hit or not
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def var(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """name -> "95"/"99" -> hits and their tests."""
+        return {
+            n: {f"{lv * 100:g}": V.var_tests(h, lv) for lv, h in by.items()} for n, by in self.hits.items()
+        }
+
+    @property
+    def har_used(self) -> str:
+        return Counter(f.har_used for f in self.folds).most_common(1)[0][0]
+
+    def losses(self) -> dict[str, np.ndarray]:
+        return {n: V.qlike(self.forecasts[n], self.realised) for n in NAMES}
+
+    def to_json(self) -> dict[str, Any]:
+        h = self.config.horizon
+        scores = {n: V.score(self.forecasts[n], self.realised) for n in NAMES}
+        stronger = V.score(self.forecasts["stronger_har"], self.realised)
+        naive = scores["naive"]
+        out_scores: dict[str, Any] = {}
+        for n in NAMES:
+            s = scores[n]
+            out_scores[n] = {
+                "qlike": s.qlike,
+                "mse": s.mse,
+                "mz_r2": _none(s.mz_r2),
+                "skill_vs_har": 1 - s.qlike / stronger.qlike,
+                "skill_vs_naive": 1 - s.qlike / naive.qlike,
+                "var": self.var[n],
+            }
+        stat, p = V.dm_qlike(self.forecasts["model"], self.forecasts["stronger_har"], self.realised, h)
+        losses = self.losses()
+        mcs = V.model_confidence_set(losses, h, seed=self.config.seed)
+        d = self.frame.dates
+        return {
+            "ticker": self.ticker,
+            "model": self.config.model,
+            "target": "volatility",
+            "window": self.config.window,
+            "horizon": h,
+            "loss": self.config.loss,
+            "residual_on": self.config.residual_on,
+            "scheme": self.bt.scheme,
+            "seeds": list(range(self.config.seed, self.config.seed + self.bt.seeds)),
+            "folds": [vars(f) for f in self.folds],
+            "n_predictions": len(self.at),
+            "period": [str(d[self.at[0] + 1].date()), str(d[min(self.at[-1] + h, len(d) - 1)].date())],
+            "notes": self.notes,
+            "volatility": {
+                "proxy": self.proxy,
+                "horizon": h,
+                "annualised": {n: _annualised(self.forecasts[n]) for n in NAMES},
+                "scores": out_scores,
+                "har_used": self.har_used,
+                "har_used_by_fold": [f.har_used for f in self.folds],
+                "dm_vs_har": {"statistic": _none(stat), "pvalue": _none(p)},
+                "mcs": mcs,
+                "mcs_size": V.MCS_SIZE,
+            },
+        }
+
+
+def _annualised(v: np.ndarray) -> float:
+    """The mean forecast as annualised volatility in percent: sqrt(252 v) x 100."""
+    return float(np.sqrt(252 * np.mean(v)) * 100)
+
+
+def _none(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def check_volatility(cfg: TrainConfig, frame: Frame) -> None:
+    """HAR's monthly term needs 22 proxies behind every origin: refuse a series too short."""
+    need = MONTH + cfg.window + cfg.horizon + 200  # and a few hundred origins to fit anything
+    if frame.n + 1 < need:
+        raise DataError(
+            f"{frame.n + 1} bars are too few for a volatility backtest with window {cfg.window} and"
+            f" horizon {cfg.horizon}: HAR's 22-day term and the fits need at least {need}"
+        )
+
+
+def origins_in(cfg: TrainConfig, lo: int, first_target: int, last_target: int) -> np.ndarray:
+    """Origins t >= lo + 21 (and a full window) whose targets t+1..t+h lie in [first, last)."""
+    start = lo + max(cfg.window - 1, MONTH - 1)
+    at = np.arange(max(start, first_target - 1), last_target - cfg.horizon)
+    return at[at + 1 >= first_target]
+
+
+def backtest_volatility(cfg: TrainConfig, bt: BacktestConfig, series: Series) -> VolBacktest:
+    cfg.validate()
+    bt.validate()
+    frame = frame_for(cfg, series.bars, series.exog, series.ticker)
+    check_volatility(cfg, frame)
+    proxy = np.exp(frame.x[:, 0])
+    returns = frame.x[:, 1]
+    h = cfg.horizon
+    parts: dict[str, list[np.ndarray]] = {n: [] for n in (*NAMES, "stronger_har", "at", "fold")}
+    hits: dict[str, dict[float, list[np.ndarray]]] = {n: {lv: [] for lv in V.VAR_LEVELS} for n in NAMES}
+    folds: list[VolFold] = []
+    notes = list(frame.notes)
+    for fold in plan_folds(frame, cfg, bt):
+        lo = fold.lo
+        train_rows, _ = fit_split(cfg, fold.cutoff - lo)
+        train_end = lo + train_rows
+        train_at = origins_in(cfg, lo, lo, train_end)
+        val_at = origins_in(cfg, lo, train_end, fold.cutoff)
+        test_at = block_origins(fold, frame.n, h)
+        if len(train_at) < 100 or len(val_at) < 20 or not len(test_at):
+            raise DataError(
+                f"fold {fold.index} has {len(train_at)} training and {len(val_at)} validation origins"
+                " after HAR's 22-day warm-up: use fewer --folds, a smaller --test-size or more data"
+            )
+        fc, har_used = fold_forecasts(
+            cfg, bt, frame, proxy, returns, lo, train_end, train_at, val_at, test_at
+        )
+        realised = V.forward_mean(proxy, h, test_at)
+        # Value-at-risk: quantiles of returns standardised by the volatility known the day
+        # before, on training rows; each forecast back on the close-to-close scale.
+        sigma = ewma_sigma(returns[lo:train_end], shrink=0.0)
+        q = V.var_quantiles(returns[lo:train_end], sigma)
+        ratio = V.proxy_ratio(proxy, returns, slice(lo, train_end))
+        for n in NAMES:
+            parts[n].append(fc[n])
+            for lv in V.VAR_LEVELS:
+                hits[n][lv].append(returns[test_at + 1] < q[lv] * np.sqrt(fc[n] / ratio))
+        parts["stronger_har"].append(fc[har_used])
+        parts["at"].append(test_at)
+        d = frame.dates
+        folds.append(
+            VolFold(
+                fold.index,
+                str(d[lo].date()),
+                str(d[fold.cutoff - 1].date()),
+                str(d[fold.cutoff].date()),
+                str(d[fold.end - 1].date()),
+                len(test_at),
+                har_used,
+                {n: float(np.mean(V.qlike(fc[n], realised))) for n in NAMES},
+            )
+        )
+    at = np.concatenate(parts["at"])
+    forecasts = {n: np.concatenate(parts[n]) for n in (*NAMES, "stronger_har")}
+    joined = {n: {lv: np.concatenate(hits[n][lv]) for lv in V.VAR_LEVELS} for n in NAMES}
+    realised = V.forward_mean(proxy, h, at)
+    used = frame_proxy(frame, cfg)
+    return VolBacktest(series.ticker, cfg, bt, frame, used, at, realised, forecasts, folds, joined, notes)
+
+
+def frame_proxy(frame: Frame, cfg: TrainConfig) -> str:
+    """The proxy the frame holds: the asked-for one, or squared returns after a fallback."""
+    return "squared" if any("fell back to squared" in n for n in frame.notes) else cfg.vol_proxy
+
+
+def fold_forecasts(
+    cfg: TrainConfig,
+    bt: BacktestConfig,
+    frame: Frame,
+    proxy: np.ndarray,
+    returns: np.ndarray,
+    lo: int,
+    train_end: int,
+    train_at: np.ndarray,
+    val_at: np.ndarray,
+    test_at: np.ndarray,
+) -> tuple[dict[str, np.ndarray], str]:
+    """Every forecaster's (N,) variance forecasts for `test_at`, fitted on rows before the
+    fold's cutoff, and which HAR validated better."""
+    h = cfg.horizon
+    floor = float(np.min(proxy[lo:train_end]))
+    hars = {
+        "har": V.fit_har(proxy, train_at, h, log=False),
+        "har_log": V.fit_har(proxy, train_at, h, log=True),
+    }
+    val_realised = V.forward_mean(proxy, h, val_at)
+    val_qlike = {
+        n: float(np.mean(V.qlike(m.predict(proxy, val_at, floor), val_realised))) for n, m in hars.items()
+    }
+    har_used = min(val_qlike, key=lambda n: val_qlike[n])
+    ratio = V.proxy_ratio(proxy, returns, slice(lo, train_end))
+    out = {
+        "naive": V.naive(proxy, test_at, h),
+        "ewma": V.ewma(returns, test_at) * ratio,
+        "har": hars["har"].predict(proxy, test_at, floor),
+        "har_log": hars["har_log"].predict(proxy, test_at, floor),
+        "garch": V.garch(returns, train_end, test_at, h, first=lo) * ratio,
+    }
+    offset = hars[har_used] if cfg.residual_on == "har" else None
+    nets = [
+        fit_volatility(cfg.replace(seed=cfg.seed + i), frame, proxy, lo, train_at, val_at, offset).predict(
+            frame, proxy, test_at
+        )
+        for i in range(bt.seeds)
+    ]
+    out["model"] = np.mean(nets, axis=0)  # the seeds' average forecast
+    return out, har_used

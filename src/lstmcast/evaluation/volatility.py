@@ -1,0 +1,188 @@
+"""Variance forecasts: the baselines a network must beat (naive, EWMA, HAR in levels and logs,
+GARCH) and how forecasts are scored (QLIKE, MSE, Mincer-Zarnowitz, DM with a HAC variance,
+the Model Confidence Set, value-at-risk hits).
+
+Everything is in daily variance units on the proxy's own scale. The target at origin t for
+horizon h is the mean of the proxy over rows t+1..t+h; every fit uses rows before a cutoff.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from lstmcast.evaluation.intervals import christoffersen, conditional_coverage, ewma_sigma, kupiec
+from lstmcast.evaluation.stats import hac_dm
+
+HAR_LAGS = (1, 5, 22)  # Corsi (2009): the day, the week, the month
+EWMA_LAMBDA = 0.94  # RiskMetrics, daily
+VAR_LEVELS = (0.95, 0.99)
+MCS_SIZE = 0.10  # the 90% Model Confidence Set
+MCS_REPS = 1000
+VOL_BASELINES = ("naive", "ewma", "har", "har_log", "garch")
+
+
+def trailing_mean(proxy: np.ndarray, k: int) -> np.ndarray:
+    """(T,) mean of proxy[t-k+1..t] at each row t; NaN where fewer than k rows exist."""
+    c = np.concatenate([[0.0], np.cumsum(np.nan_to_num(proxy))])
+    out = np.full(len(proxy), np.nan)
+    if len(proxy) >= k:
+        out[k - 1 :] = (c[k:] - c[:-k]) / k
+    return out
+
+
+def forward_mean(proxy: np.ndarray, h: int, at: np.ndarray) -> np.ndarray:
+    """(N,) mean of proxy[t+1..t+h] for each origin t: what a horizon-h forecast is scored on."""
+    c = np.concatenate([[0.0], np.cumsum(proxy)])
+    return (c[at + h + 1] - c[at + 1]) / h
+
+
+# --- Losses and scores -------------------------------------------------------------------
+
+
+def qlike(forecast: np.ndarray, realised: np.ndarray) -> np.ndarray:
+    """Patton's (2011) QLIKE per point: v/f - ln(v/f) - 1 (0 for a perfect forecast). With MSE,
+    one of the two losses that rank variance forecasts correctly when the proxy is noisy."""
+    ratio = realised / forecast
+    return ratio - np.log(ratio) - 1.0
+
+
+def mz_r2(forecast: np.ndarray, realised: np.ndarray) -> float:
+    """R^2 of the Mincer-Zarnowitz regression realised = a + b forecast: how much of the
+    proxy's variation the forecast explains (bias aside)."""
+    if len(forecast) < 3 or np.ptp(forecast) == 0:
+        return math.nan
+    return float(np.corrcoef(forecast, realised)[0, 1] ** 2)
+
+
+@dataclass(frozen=True)
+class VolScore:
+    qlike: float
+    mse: float
+    mz_r2: float
+
+
+def score(forecast: np.ndarray, realised: np.ndarray) -> VolScore:
+    return VolScore(
+        float(np.mean(qlike(forecast, realised))),
+        float(np.mean((forecast - realised) ** 2)),
+        mz_r2(forecast, realised),
+    )
+
+
+def dm_qlike(model: np.ndarray, base: np.ndarray, realised: np.ndarray, horizon: int) -> tuple[float, float]:
+    """Diebold-Mariano on the QLIKE differential (model minus base), HAC variance with lags up to
+    horizon-1 (overlapping h-day targets), HLN-corrected; negative statistic: the model is better."""
+    return hac_dm(qlike(model, realised) - qlike(base, realised), horizon)
+
+
+def model_confidence_set(losses: dict[str, np.ndarray], horizon: int, seed: int = 0) -> list[str]:
+    """Hansen, Lunde & Nason's (2011) 90% Model Confidence Set from arch.bootstrap.MCS on the
+    (T, k) QLIKE losses, with a block bootstrap whose blocks are at least the horizon long."""
+    from arch.bootstrap import MCS
+
+    names = list(losses)
+    matrix = np.column_stack([losses[n] for n in names])
+    block = max(horizon, round(len(matrix) ** (1 / 3)))
+    mcs = MCS(matrix, size=MCS_SIZE, reps=MCS_REPS, block_size=block, method="R", seed=seed)
+    mcs.compute()
+    return [names[i] for i in sorted(np.asarray(mcs.included, dtype=int).tolist())]
+
+
+def var_tests(hits: np.ndarray, level: float) -> dict[str, float | int | None]:
+    """How a 1-day value-at-risk at `level` did: its hits (next-day returns below -VaR), with
+    Kupiec, Christoffersen and conditional coverage on them."""
+    rate = 1 - level
+    return {
+        "n": len(hits),
+        "hits": int(hits.sum()),
+        "hit_rate": float(hits.mean()) if len(hits) else None,
+        "kupiec_p": _none(kupiec(hits, rate)),
+        "christoffersen_p": _none(christoffersen(hits)),
+        "conditional_coverage_p": _none(conditional_coverage(hits, rate)),
+    }
+
+
+def var_quantiles(returns: np.ndarray, sigma: np.ndarray) -> dict[float, float]:
+    """Filtered historical simulation: the lower 5% and 1% quantiles of returns standardised by
+    the volatility known the day before (training rows only), one per VaR level."""
+    z = returns[1:] / sigma[:-1]
+    z = z[np.isfinite(z)]
+    return {level: float(np.quantile(z, 1 - level)) if len(z) else math.nan for level in VAR_LEVELS}
+
+
+def _none(x: float) -> float | None:
+    return None if not math.isfinite(x) else float(x)
+
+
+# --- Baselines ---------------------------------------------------------------------------
+
+
+def har_design(proxy: np.ndarray, at: np.ndarray, log: bool) -> np.ndarray:
+    """(N, 4) HAR regressors at origins `at`: 1 and the 1-, 5- and 22-day trailing means."""
+    cols = [trailing_mean(proxy, k)[at] for k in HAR_LAGS]
+    x = np.column_stack(cols)
+    return np.column_stack([np.ones(len(at)), np.log(x) if log else x])
+
+
+@dataclass(frozen=True)
+class Har:
+    """Corsi's HAR fitted by OLS: in levels, or in logs with a multiplicative bias correction
+    (a QLIKE-consistent scale, mean(v / exp(fit)), on the training origins)."""
+
+    coef: np.ndarray  # (4,)
+    log: bool
+    scale: float = 1.0
+
+    def predict(self, proxy: np.ndarray, at: np.ndarray, floor: float) -> np.ndarray:
+        y = har_design(proxy, at, self.log) @ self.coef
+        return np.exp(y) * self.scale if self.log else np.maximum(y, floor)
+
+
+def fit_har(proxy: np.ndarray, train_at: np.ndarray, horizon: int, log: bool) -> Har:
+    """OLS on training origins only (their h-day targets end before the cutoff)."""
+    x = har_design(proxy, train_at, log)
+    v = forward_mean(proxy, horizon, train_at)
+    y = np.log(v) if log else v
+    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    if not log:
+        return Har(coef, False)
+    fitted = np.exp(x @ coef)
+    return Har(coef, True, float(np.mean(v / fitted)))
+
+
+def naive(proxy: np.ndarray, at: np.ndarray, horizon: int) -> np.ndarray:
+    """The proxy's own mean over the last h days: tomorrow's h days look like the last h."""
+    return trailing_mean(proxy, horizon)[at]
+
+
+def proxy_ratio(proxy: np.ndarray, returns: np.ndarray, rows: slice) -> float:
+    """Mean proxy over mean squared close-to-close return on `rows` (training rows): the factor
+    that puts a close-to-close variance forecast on the proxy's scale."""
+    sq = np.mean(returns[rows] ** 2)
+    return float(np.mean(proxy[rows]) / sq) if sq > 0 else 1.0
+
+
+def ewma(returns: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """RiskMetrics (lambda 0.94) variance of close-to-close returns known at each origin, flat
+    over the horizon (close-to-close scale)."""
+    return ewma_sigma(returns, lam=EWMA_LAMBDA, shrink=0.0)[at] ** 2
+
+
+def garch(returns: np.ndarray, train_end: int, at: np.ndarray, horizon: int, first: int = 0) -> np.ndarray:
+    """GARCH(1,1) with Student-t errors (arch), fitted on returns of rows [first, train_end), then
+    filtered with those parameters through each origin; the mean of its h-step variance path
+    (close-to-close scale). Returns are scaled by 100 for the optimiser."""
+    from arch import arch_model
+
+    r = 100 * np.nan_to_num(returns)
+    model = arch_model(r[: int(at.max()) + 1], vol="GARCH", p=1, q=1, dist="t", mean="Zero")
+    with warnings.catch_warnings():  # convergence chatter on short or calm samples
+        warnings.simplefilter("ignore")
+        fitted = model.fit(first_obs=first, last_obs=train_end, disp="off", show_warning=False)
+        path = fitted.forecast(horizon=horizon, start=int(at.min()), reindex=False).variance.to_numpy()
+    rows = at - int(at.min())  # the forecast table starts at the first origin
+    return path[rows].mean(axis=1) / 1e4

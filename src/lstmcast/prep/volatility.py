@@ -1,0 +1,67 @@
+"""Daily variance proxies from open/high/low/close bars: what `--target volatility` forecasts.
+
+Row t uses bars t and t-1 only (natural logs; O, H, L, C of bar t, C_1 the previous close):
+
+- `squared`: (ln C/C_1)^2. Unbiased for close-to-close variance, but a single noisy draw.
+- `parkinson` (1980): (ln H/L)^2 / (4 ln 2), the high/low range; about 5x more efficient
+  than the squared return for a driftless diffusion. It misses the overnight gap.
+- `gk`: Garman-Klass (1980), 0.5 (ln H/L)^2 - (2 ln 2 - 1)(ln C/O)^2, plus the overnight
+  term (ln O/C_1)^2, so that it measures close-to-close variance (about 7x as efficient).
+
+Range proxies read prices at discrete trades and so sit below the true variance; forecasts
+of close-to-close variance are compared on the proxy's own scale (evaluation/volatility.py).
+
+A bar with no range (high = low: a halt, thin data) has a range proxy of 0, and a log
+model cannot take log(0): such a bar takes its squared close-to-close return instead, and
+every value is floored at FLOOR times the median of the positive values so far (causal).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+FLOOR = 0.01  # of the running median of the positive proxies: the log stays finite
+GK_CO = 2 * math.log(2) - 1
+
+
+def has_range(bars: pd.DataFrame) -> bool:
+    """Open, high and low on every bar: what the range proxies need."""
+    return bool(all(bars[c].notna().all() for c in ("open", "high", "low")))
+
+
+def variance_proxy(bars: pd.DataFrame, kind: str) -> tuple[np.ndarray, str]:
+    """(T,) daily variance proxy of `bars` (NaN on the first bar) and the proxy used: a
+    series without open/high/low falls back to `squared`."""
+    adj, close = (bars[c].to_numpy(dtype="float64") for c in ("adj_close", "close"))
+    ret = np.log(adj[1:] / adj[:-1])
+    squared = np.concatenate([[np.nan], ret**2])
+    if kind == "squared" or not has_range(bars):
+        return _floored(squared), "squared"
+    o, h, lo = (bars[c].to_numpy(dtype="float64") for c in ("open", "high", "low"))
+    hl = np.log(h / lo) ** 2
+    if kind == "parkinson":
+        proxy = hl / (4 * math.log(2))
+    else:
+        # The overnight gap on adjusted prices: a split or dividend between two bars shows in
+        # the unadjusted open over the previous close, and is not a price move.
+        open_adj = o * adj / close
+        overnight = np.concatenate([[np.nan], np.log(open_adj[1:] / adj[:-1]) ** 2])
+        proxy = 0.5 * hl - GK_CO * np.log(close / o) ** 2 + overnight
+    flat = (h <= lo) | ~np.isfinite(proxy) | (proxy <= 0)
+    proxy = np.where(flat, squared, proxy)
+    proxy[0] = np.nan
+    return _floored(proxy), kind
+
+
+def _floored(proxy: np.ndarray) -> np.ndarray:
+    """Each value floored at FLOOR x the median of the positive values up to it (row t's floor
+    uses rows <= t only). The first bar stays NaN."""
+    positive = pd.Series(np.where(proxy > 0, proxy, np.nan))
+    running = positive.expanding().median().ffill().to_numpy()
+    floor = FLOOR * np.where(np.isfinite(running), running, 1e-8)
+    out = np.maximum(proxy, floor)
+    out[0] = np.nan
+    return out

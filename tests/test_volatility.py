@@ -1,0 +1,225 @@
+"""The volatility target: proxies, HAR and the other baselines, QLIKE, DM and the MCS by hand,
+synthetic series whose true variance is known, and the backtest through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import SAMPLE, Cli
+from lstmcast.backtest.volatility import backtest_volatility
+from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.data.series import Series
+from lstmcast.evaluation import volatility as V
+from lstmcast.evaluation.stats import hac_dm
+from lstmcast.prep.volatility import variance_proxy
+
+SMALL = TrainConfig(
+    model="lstm",
+    target="volatility",
+    window=20,
+    hidden=16,
+    layers=1,
+    epochs=20,
+    patience=4,
+    lr=3e-3,
+    threads=1,
+    device="cpu",  # the bounds below were measured on the CPU, where a seed repeats exactly
+)
+
+
+def _bars(rows: list[tuple[float, float, float, float]]) -> pd.DataFrame:
+    o, h, lo, c = (np.array(col, dtype="float64") for col in zip(*rows, strict=True))
+    frame = pd.DataFrame({"open": o, "high": h, "low": lo, "close": c, "adj_close": c, "volume": 1e6})
+    frame.index = pd.bdate_range("2020-01-01", periods=len(rows))
+    return frame
+
+
+def test_proxies_on_hand_computed_bars() -> None:
+    bars = _bars([(100, 101, 99, 100), (101, 103, 100, 102), (102, 102, 102, 102), (102, 104, 101, 103)])
+    gk, used = variance_proxy(bars, "gk")
+    pk, _ = variance_proxy(bars, "parkinson")
+    sq, _ = variance_proxy(bars, "squared")
+    assert used == "gk" and math.isnan(gk[0])
+    ln = math.log
+    assert pk[1] == pytest.approx(ln(103 / 100) ** 2 / (4 * ln(2)))
+    assert gk[1] == pytest.approx(
+        0.5 * ln(103 / 100) ** 2 - (2 * ln(2) - 1) * ln(102 / 101) ** 2 + ln(101 / 100) ** 2
+    )
+    assert sq[1] == pytest.approx(ln(102 / 100) ** 2)
+    # A bar with no range (high = low) and no move: never log(0), a floor of 1% of the
+    # median of the positive proxies so far.
+    assert gk[2] > 0 and math.isfinite(math.log(gk[2]))
+    assert gk[2] == pytest.approx(0.01 * np.median(gk[1:2]))
+    # The overnight term uses adjusted prices: a 2:1 split between bars is not a move.
+    split = _bars([(200, 202, 198, 200), (101, 103, 100, 102)])
+    split.loc[split.index[0], "adj_close"] = 100.0
+    assert variance_proxy(split, "gk")[0][1] == pytest.approx(gk[1])
+    close_only = bars.assign(open=np.nan, high=np.nan, low=np.nan)
+    assert variance_proxy(close_only, "gk")[1] == "squared"
+
+
+def test_qlike_and_mincer_zarnowitz_by_hand() -> None:
+    # v/f = 0.5: 0.5 - ln 0.5 - 1 = 0.193147; a perfect forecast scores 0.
+    assert V.qlike(np.array([2.0]), np.array([1.0]))[0] == pytest.approx(0.5 + math.log(2) - 1)
+    assert V.qlike(np.array([3.0]), np.array([3.0]))[0] == 0.0
+    f = np.array([1.0, 2.0, 3.0, 4.0])
+    assert V.mz_r2(f, 2 * f + 1) == pytest.approx(1.0)  # biased, but fully informative
+
+
+def test_har_ols_recovers_a_hand_built_series_exactly() -> None:
+    # v_{t+1} = 1e-5 + 0.4 v_t + 0.3 v^(5)_t + 0.2 v^(22)_t, no noise: OLS must return these.
+    rng = np.random.default_rng(0)
+    v = list(rng.uniform(1e-4, 3e-4, 22))
+    for _ in range(600):
+        a = np.array(v)
+        v.append(1e-5 + 0.4 * a[-1] + 0.3 * a[-5:].mean() + 0.2 * a[-22:].mean())
+    proxy = np.array(v)
+    at = np.arange(21, len(proxy) - 1)
+    har = V.fit_har(proxy, at, 1, log=False)
+    assert har.coef == pytest.approx([1e-5, 0.4, 0.3, 0.2], rel=1e-6, abs=1e-12)
+    assert V.forward_mean(proxy, 5, np.array([30]))[0] == pytest.approx(proxy[31:36].mean())
+
+
+def _dm_by_hand(d: np.ndarray, h: int, bartlett: bool) -> tuple[float, float]:
+    from scipy.stats import t as student
+
+    n = len(d)
+    dc = d - d.mean()
+    gamma = [float(np.sum(dc[k:] * dc[: n - k])) / n for k in range(h)]
+    weights = [1 - k / h if bartlett else 1.0 for k in range(h)]
+    lrv = gamma[0] + 2 * sum(w * g for w, g in zip(weights[1:], gamma[1:], strict=True))
+    stat = d.mean() / math.sqrt(lrv / n) * math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
+    return stat, float(2 * student.sf(abs(stat), n - 1))
+
+
+def test_dm_hac_variance_at_horizon_5_by_hand() -> None:
+    # A persistent differential, as overlapping 5-day losses are: equal weights, lags 1..4.
+    d = np.array([0.5, 0.6, 0.4, 0.5, 0.3, 0.2, 0.3, 0.1, 0.2, 0.4, 0.5, 0.7, 0.6, 0.4, 0.3, 0.2, 0.1, 0.3])
+    assert hac_dm(d, 5) == pytest.approx(_dm_by_hand(d, 5, bartlett=False))
+    # Here the equal-weight variance is negative: Newey-West's Bartlett weights take over.
+    e = np.array([0.3, -0.1, 0.4, 0.2, -0.3, 0.5, 0.1, 0.0, 0.2, -0.2, 0.6, 0.1])
+    assert hac_dm(e, 5) == pytest.approx(_dm_by_hand(e, 5, bartlett=True))
+
+
+def test_the_mcs_drops_a_clearly_worse_model() -> None:
+    rng = np.random.default_rng(1)
+    base = rng.gamma(2.0, 0.1, 600)
+    losses = {"a": base + rng.normal(0, 0.01, 600), "b": base + rng.normal(0, 0.01, 600), "bad": base + 0.3}
+    assert V.model_confidence_set(losses, 1) == ["a", "b"]
+
+
+def _garch_bars(n: int, seed: int = 0, steps: int = 78) -> tuple[pd.DataFrame, np.ndarray]:
+    """Daily bars from GARCH(1,1) with Student-t(6) shocks; each day an intraday Brownian bridge
+    of `steps` trades pinned at that day's return (the range proxies then see real highs and
+    lows, read at discrete trades). Returns the bars and the true variance of each day's return
+    known the day before."""
+    rng = np.random.default_rng(seed)
+    omega, alpha, beta = 2e-6, 0.08, 0.9
+    var = np.empty(n)
+    r = np.empty(n)
+    var[0] = omega / (1 - alpha - beta)
+    for t in range(n):
+        if t:
+            var[t] = omega + alpha * r[t - 1] ** 2 + beta * var[t - 1]
+        r[t] = math.sqrt(var[t]) * rng.standard_t(6) / math.sqrt(6 / 4)
+    walk = np.cumsum(rng.normal(0, 1, (n, steps)) * np.sqrt(var / steps)[:, None], axis=1)
+    frac = np.arange(1, steps + 1) / steps
+    path = walk - frac * walk[:, -1:] + frac * r[:, None]  # ends at r: a bridge
+    start = np.concatenate([[0.0], np.cumsum(r)[:-1]]) + math.log(100)
+    logp = start[:, None] + np.concatenate([np.zeros((n, 1)), path], axis=1)
+    bars = pd.DataFrame(
+        {
+            "open": np.exp(logp[:, 0]),
+            "high": np.exp(logp.max(axis=1)),
+            "low": np.exp(logp.min(axis=1)),
+            "close": np.exp(logp[:, -1]),
+            "volume": 1e6,
+        },
+        index=pd.bdate_range("2000-01-03", periods=n),
+    )
+    bars["adj_close"] = bars["close"]
+    return bars[["open", "high", "low", "close", "adj_close", "volume"]], var
+
+
+@pytest.mark.slow
+def test_on_a_garch_series_the_lstm_is_near_the_oracle_and_the_best_baseline() -> None:
+    bars, var = _garch_bars(5000)
+    # QLIKE training, and the average of three seeds' forecasts: one seed sits 1.6% above GARCH
+    # here (3.1% on another draw of the series), three 1.1% (2.0%). README, "Volatility".
+    bt = BacktestConfig(folds=2, test_size=0.2, seeds=3)
+    result = backtest_volatility(SMALL.replace(loss="qlike"), bt, Series("G", bars, "synthetic"))
+    proxy = np.exp(result.frame.x[:, 0])
+    # The oracle: the true variance of the next day (frame row r is bar r+1), on the proxy's
+    # scale by the same training-rows ratio every close-to-close forecast gets.
+    truth = var[1:]
+    first = int(result.at[0])
+    kappa = proxy[:first].mean() / truth[:first].mean()
+    oracle = float(np.mean(V.qlike(kappa * truth[result.at + 1], result.realised)))
+    doc = result.to_json()["volatility"]["scores"]
+    model = doc["model"]["qlike"]
+    best = min(doc[n]["qlike"] for n in ("naive", "ewma", "har", "har_log", "garch"))
+    assert model <= oracle * 1.05, (model, oracle)
+    assert model >= oracle * 0.97  # nobody beats the truth by more than sampling luck
+    assert model <= best * 1.02, (model, best)
+    assert doc["har_log"]["qlike"] < doc["naive"]["qlike"]  # HAR beats naive, or something is wrong
+
+
+def test_har_recovers_its_generating_coefficients() -> None:
+    rng = np.random.default_rng(2)
+    n = 5000
+    coef = np.array([-0.4, 0.35, 0.35, 0.2])  # log-HAR: intercept, day, week, month
+    logv = list(np.full(22, -9.0))
+    for _ in range(n):
+        a = np.exp(np.array(logv))
+        x = np.array([1.0, math.log(a[-1]), math.log(a[-5:].mean()), math.log(a[-22:].mean())])
+        logv.append(float(x @ coef) + rng.normal(0, 0.3))
+    proxy = np.exp(np.array(logv))
+    at = np.arange(21, len(proxy) - 1)
+    got = V.fit_har(proxy, at, 1, log=True).coef
+    assert got == pytest.approx(coef, abs=0.05)
+
+
+def test_backtest_json_contract_and_verdict(cli: Cli, home: Path, tmp_path: Path) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    fast = ["--target", "volatility", "--model", "cnn", "--window", "20", "--epochs", "2", "--folds", "2"]
+    doc = json.loads(cli("backtest", "IBM", *fast, "--horizon", "5", "--loss", "qlike", "--json").stdout)
+    vol = doc["volatility"]
+    assert vol["proxy"] == "gk" and vol["horizon"] == 5 and doc["target"] == "volatility"
+    assert set(vol["scores"]) == {"model", "naive", "ewma", "har", "har_log", "garch"}
+    for s in vol["scores"].values():
+        assert {"qlike", "mse", "mz_r2"} <= set(s) and s["qlike"] > 0
+    assert vol["har_used"] in ("har", "har_log") and set(vol["dm_vs_har"]) == {"statistic", "pvalue"}
+    assert vol["mcs"] and set(vol["mcs"]) <= set(vol["scores"])
+    assert vol["scores"][vol["har_used"]]["skill_vs_har"] == pytest.approx(0.0)
+    human = cli("backtest", "IBM", *fast, "--residual-on", "har", "--plot", tmp_path / "v.png").stdout
+    assert "QLIKE" in human and "90% MCS" in human and "model: " in human and "HAR" in human
+    assert (tmp_path / "v.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bad_volatility_inputs_get_one_clear_line(cli: Cli, home: Path, tmp_path: Path) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    refused = cli("backtest", "IBM", "--loss", "qlike", code=1)
+    assert "--loss qlike scores variance forecasts" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    lines = (SAMPLE / "IBM.csv").read_text().splitlines()
+    short = tmp_path / "short.csv"
+    short.write_text("\n".join(lines[:200]) + "\n")
+    too_short = cli("backtest", "--csv", short, "--target", "volatility", code=1).stderr
+    assert "too few for a volatility backtest" in too_short and "at least" in too_short
+    assert (
+        "does not take --target volatility yet"
+        in cli("train", "IBM", "--target", "volatility", code=1).stderr
+    )
+    # A close-only series: the gk proxy falls back to squared returns, and says so once.
+    close_only = tmp_path / "close.csv"
+    close_only.write_text("\n".join(f"{ln.split(',')[0]},{ln.split(',')[4]}" for ln in lines) + "\n")
+    fast = ["--target", "volatility", "--model", "cnn", "--window", "20", "--epochs", "1", "--folds", "2"]
+    res = cli("backtest", "--csv", close_only, *fast, "--json")
+    assert json.loads(res.stdout)["volatility"]["proxy"] == "squared"
+    assert res.stderr.count("fell back to squared returns") == 1
