@@ -223,3 +223,23 @@ def test_bad_volatility_inputs_get_one_clear_line(cli: Cli, home: Path, tmp_path
     res = cli("backtest", "--csv", close_only, *fast, "--json")
     assert json.loads(res.stdout)["volatility"]["proxy"] == "squared"
     assert res.stderr.count("fell back to squared returns") == 1
+
+
+def test_the_volatility_audit_is_clean_and_catches_a_planted_leak(
+    cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    fast = ["--target", "volatility", "--model", "cnn", "--window", "20", "--epochs", "1", "--folds", "2"]
+    doc = json.loads(cli("audit", "IBM", *fast, "--residual-on", "har", "--json").stdout)
+    assert doc["clean"] and len(doc["folds"]) == 2 and doc["folds"][0]["HAR coefficients"]
+    assert "back-transform" in cli("audit", "IBM", *fast).stdout
+    # Plant a leak: the proxy-to-squared-return ratio that rescales GARCH and EWMA taken from
+    # every row, the future's included.
+    whole = V.proxy_ratio
+
+    def leaky(proxy: np.ndarray, returns: np.ndarray, rows: slice) -> float:
+        return whole(proxy, returns, slice(None))
+
+    monkeypatch.setattr(V, "proxy_ratio", leaky)
+    res = cli("audit", "IBM", *fast, code=1)
+    assert "forecasts at the cutoff changed when data from" in res.stderr

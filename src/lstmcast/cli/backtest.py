@@ -291,6 +291,9 @@ def audit_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None
     from lstmcast.data.series import load_inputs
 
     series = load_inputs(store_of(ctx), run.tickers[:1], run.csv, run.train.exog)
+    if run.train.target == "volatility":
+        _audit_volatility(run, series[0], as_json)
+        return
     report = audit(run.train, run.backtest, series[0])
     if as_json:
         emit_json(
@@ -300,6 +303,38 @@ def audit_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None
         render_audit(report)
     if not report.clean:
         raise fail("; ".join(report.leaks))
+
+
+def _audit_volatility(run: RunConfig, series: Any, as_json: bool) -> None:
+    from lstmcast.backtest.vol_audit import CHECKS, audit_volatility
+
+    report = audit_volatility(run.train, run.backtest, series)
+    if as_json:
+        emit_json(
+            {
+                "ticker": report.ticker,
+                "target": "volatility",
+                "clean": report.clean,
+                "folds": [{"fold": f.fold, "cutoff": f.cutoff, **f.identical} for f in report.folds],
+                "leaks": report.leaks,
+            }
+        )
+    else:
+        t = Table("fold", "noise from", *CHECKS, title=f"{report.ticker} leakage audit, volatility target")
+        for f in report.folds:
+            t.add_row(str(f.fold), f.cutoff, *(_ok(f.identical[c]) for c in CHECKS))
+        out_console().print(t)
+        out_console().print(
+            "clean: nothing after a cutoff reached what was fitted before it"
+            if report.clean
+            else "[red]leak found[/red]"
+        )
+    if not report.clean:
+        raise fail("; ".join(report.leaks))
+
+
+def _ok(b: bool) -> str:
+    return "[green]identical[/green]" if b else "[red]CHANGED[/red]"
 
 
 def render_audit(report: Any) -> None:
