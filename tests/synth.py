@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -38,3 +40,36 @@ def ar1(n: int, phi: float = 0.5, sigma: float = 0.01, seed: int = 0) -> tuple[p
 def random_walk(n: int, sigma: float = 0.01, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     return bars_from_log_returns(rng.normal(0.0, sigma, n))
+
+
+def garch_bars(n: int, seed: int = 0, steps: int = 78) -> tuple[pd.DataFrame, np.ndarray]:
+    """Daily bars from GARCH(1,1) with Student-t(6) shocks; each day an intraday Brownian bridge
+    of `steps` trades pinned at that day's return (the range proxies then see real highs and
+    lows, read at discrete trades). Returns the bars and the true variance of each day's return
+    known the day before."""
+    rng = np.random.default_rng(seed)
+    omega, alpha, beta = 2e-6, 0.08, 0.9
+    var = np.empty(n)
+    r = np.empty(n)
+    var[0] = omega / (1 - alpha - beta)
+    for t in range(n):
+        if t:
+            var[t] = omega + alpha * r[t - 1] ** 2 + beta * var[t - 1]
+        r[t] = math.sqrt(var[t]) * rng.standard_t(6) / math.sqrt(6 / 4)
+    walk = np.cumsum(rng.normal(0, 1, (n, steps)) * np.sqrt(var / steps)[:, None], axis=1)
+    frac = np.arange(1, steps + 1) / steps
+    path = walk - frac * walk[:, -1:] + frac * r[:, None]  # ends at r: a bridge
+    start = np.concatenate([[0.0], np.cumsum(r)[:-1]]) + math.log(100)
+    logp = start[:, None] + np.concatenate([np.zeros((n, 1)), path], axis=1)
+    bars = pd.DataFrame(
+        {
+            "open": np.exp(logp[:, 0]),
+            "high": np.exp(logp.max(axis=1)),
+            "low": np.exp(logp.min(axis=1)),
+            "close": np.exp(logp[:, -1]),
+            "volume": 1e6,
+        },
+        index=pd.bdate_range("2000-01-03", periods=n),
+    )
+    bars["adj_close"] = bars["close"]
+    return bars[["open", "high", "low", "close", "adj_close", "volume"]], var

@@ -24,6 +24,7 @@ from lstmcast.evaluation.intervals import (
     score_intervals,
     winkler,
 )
+from synth import garch_bars
 
 
 def test_winkler_and_pinball_by_hand() -> None:
@@ -217,3 +218,43 @@ def test_live_intervals_from_too_few_errors_are_unbounded_not_clipped() -> None:
     # 80%: ranks floor(20 * 0.1) = 2 and ceil(20 * 0.9) = 18: finite; 95%: unbounded both sides
     assert np.isfinite(q[0, :2]).all() and q[0, 0] == pytest.approx(np.linspace(-0.02, 0.02, 19)[1])
     assert q[0, 2] == -np.inf and q[0, 3] == np.inf
+
+
+def test_vol_intervals_follow_the_range_and_cover_in_every_tercile() -> None:
+    # GARCH(1,1)-t days with intraday bridges (tests/test_volatility.py): the daily range sees
+    # the variance, so HAR's volatility on the GK proxy tracks it. The random walk's errors,
+    # scaled by it, with ACI on top: within 5 points of 80% in calm, middle and turbulent.
+    from lstmcast.evaluation.report import har_sigma
+    from lstmcast.prep.dataset import build_frame
+
+    bars, var = garch_bars(5000, seed=3)
+    frame = build_frame(bars)
+    r = frame.x[:, 0]
+    at = np.arange(1500, frame.n - 1)
+    seed_at = np.arange(1000, 1499)
+    errors = r[at + 1][:, None]
+    sigma = har_sigma(frame, at, 1500)  # fitted on rows before the first origin's target
+    out = online_intervals(
+        at, errors, sigma, r[seed_at + 1][:, None], har_sigma(frame, seed_at, 1000), "vol", (0.8,)
+    )
+    s = score_intervals(
+        out.lower[0.8][:, 0], out.upper[0.8][:, 0], errors[:, 0], np.sqrt(var[1:][at + 1]), 0.8
+    )
+    assert abs(s["coverage"] - 0.8) < 0.02
+    assert max(abs(c - 0.8) for c in s["coverage_by_vol_tercile"]) < 0.05, s["coverage_by_vol_tercile"]
+    # HAR's volatility is known at the origin: it is the same whatever comes after.
+    later = build_frame(bars.iloc[:2000])
+    assert np.array_equal(har_sigma(later, at[:400], 1500), sigma[:400])
+
+
+def test_backtest_audit_and_forecast_with_vol_intervals(cli: Cli, home: Path) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    fast = ["--model", "cnn", "--window", "10", "--epochs", "1", "--channels", "4", "--folds", "2"]
+    doc = json.loads(cli("backtest", "IBM", *fast, "--intervals", "vol", "--json").stdout)
+    assert doc["intervals"]["method"] == "vol" and abs(doc["intervals"]["80"]["coverage"] - 0.8) < 0.06
+    assert "interval at cutoff" in cli("audit", "IBM", *fast, "--intervals", "vol").stdout
+    cli("train", "IBM", "--model", "cnn", "--window", "10", "--epochs", "1", "--channels", "4")
+    fc = json.loads(cli("forecast", "IBM", "--intervals", "vol", "--json").stdout)
+    assert fc["interval_method"] == "vol" and 0.003 < fc["sigma"] < 0.05
+    f = fc["forecasts"][0]
+    assert f["lower_95"] < f["lower_80"] < f["price"] < f["upper_80"] < f["upper_95"]

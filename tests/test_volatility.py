@@ -18,6 +18,7 @@ from lstmcast.data.series import Series
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.stats import hac_dm
 from lstmcast.prep.volatility import variance_proxy
+from synth import garch_bars
 
 SMALL = TrainConfig(
     model="lstm",
@@ -114,42 +115,9 @@ def test_the_mcs_drops_a_clearly_worse_model() -> None:
     assert V.model_confidence_set(losses, 1) == ["a", "b"]
 
 
-def _garch_bars(n: int, seed: int = 0, steps: int = 78) -> tuple[pd.DataFrame, np.ndarray]:
-    """Daily bars from GARCH(1,1) with Student-t(6) shocks; each day an intraday Brownian bridge
-    of `steps` trades pinned at that day's return (the range proxies then see real highs and
-    lows, read at discrete trades). Returns the bars and the true variance of each day's return
-    known the day before."""
-    rng = np.random.default_rng(seed)
-    omega, alpha, beta = 2e-6, 0.08, 0.9
-    var = np.empty(n)
-    r = np.empty(n)
-    var[0] = omega / (1 - alpha - beta)
-    for t in range(n):
-        if t:
-            var[t] = omega + alpha * r[t - 1] ** 2 + beta * var[t - 1]
-        r[t] = math.sqrt(var[t]) * rng.standard_t(6) / math.sqrt(6 / 4)
-    walk = np.cumsum(rng.normal(0, 1, (n, steps)) * np.sqrt(var / steps)[:, None], axis=1)
-    frac = np.arange(1, steps + 1) / steps
-    path = walk - frac * walk[:, -1:] + frac * r[:, None]  # ends at r: a bridge
-    start = np.concatenate([[0.0], np.cumsum(r)[:-1]]) + math.log(100)
-    logp = start[:, None] + np.concatenate([np.zeros((n, 1)), path], axis=1)
-    bars = pd.DataFrame(
-        {
-            "open": np.exp(logp[:, 0]),
-            "high": np.exp(logp.max(axis=1)),
-            "low": np.exp(logp.min(axis=1)),
-            "close": np.exp(logp[:, -1]),
-            "volume": 1e6,
-        },
-        index=pd.bdate_range("2000-01-03", periods=n),
-    )
-    bars["adj_close"] = bars["close"]
-    return bars[["open", "high", "low", "close", "adj_close", "volume"]], var
-
-
 @pytest.mark.slow
 def test_on_a_garch_series_the_lstm_is_near_the_oracle_and_the_best_baseline() -> None:
-    bars, var = _garch_bars(5000)
+    bars, var = garch_bars(5000)
     # QLIKE training, and the average of three seeds' forecasts: one seed sits 1.6% above GARCH
     # here (3.1% on another draw of the series), three 1.1% (2.0%). README, "Volatility".
     bt = BacktestConfig(folds=2, test_size=0.2, seeds=3)

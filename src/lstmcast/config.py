@@ -177,7 +177,7 @@ class TrainConfig:
 
 
 SCHEMES = ("expanding", "sliding")
-INTERVAL_METHODS = ("empirical", "scaled", "aci")  # see evaluation/intervals.py
+INTERVAL_METHODS = ("empirical", "scaled", "aci", "vol")  # see evaluation/intervals.py
 # The default, by benchmarks/bench_intervals.py: the only one calibrated in calm and turbulent markets.
 DEFAULT_INTERVALS = "aci"
 RULES = ("long_flat", "long_short")
@@ -200,7 +200,8 @@ class BacktestConfig:
     cost_bps: float = setting(5.0, "Cost per unit of turnover, in basis points.")
     intervals: str = setting(
         DEFAULT_INTERVALS,
-        "Interval method: empirical, scaled (by EWMA volatility) or aci (scaled, adapted online).",
+        "Interval method: empirical, scaled (by EWMA volatility), aci (scaled, adapted online) or vol"
+        " (by the volatility log-HAR forecasts from the daily range, adapted online).",
     )
 
     def validate(self) -> BacktestConfig:

@@ -20,6 +20,7 @@ from lstmcast.evaluation.report import (
     Scores,
     actuals,
     dm_vs_naive,
+    har_sigma,
     origin_sigma,
     path_errors,
     score_block,
@@ -126,14 +127,15 @@ def walk_forward_intervals(
     realised at its origin (seeded by the first fit's validation errors), and how the
     one-step ones did at each level."""
     errors = path_errors(frame, wf.at, wf.preds["model"])
-    sigma = origin_sigma(frame, wf.at, shrink)
+    sigma = origin_sigma(frame, wf.at, shrink)  # the ex-ante volatility the terciles are of
     seed_err = path_errors(frame, wf.seed_at, wf.seed_preds)
     seed_err = np.where(
         wf.seed_at[:, None] + np.arange(1, errors.shape[1] + 1) < wf.at[0] + 1, seed_err, np.nan
     )
-    online = online_intervals(
-        wf.at, errors, sigma, seed_err, origin_sigma(frame, wf.seed_at, shrink), method, levels
-    )
+    scale, seed_scale = sigma, origin_sigma(frame, wf.seed_at, shrink)
+    if method == "vol":
+        scale, seed_scale = vol_scales(frame, wf)
+    online = online_intervals(wf.at, errors, scale, seed_err, seed_scale, method, levels)
     scores: dict[str, Any] = {"method": method}
     for level in levels:
         label = f"{level * 100:g}"
@@ -141,6 +143,19 @@ def walk_forward_intervals(
             online.lower[level][:, 0], online.upper[level][:, 0], errors[:, 0], sigma, level
         )
     return online, scores
+
+
+def vol_scales(frame: Frame, wf: WalkForward) -> tuple[np.ndarray, np.ndarray]:
+    """HAR's volatility at every walk-forward origin, refitted per fold on the rows before the
+    fold's first target, and at the seed origins from a fit on the rows before the first of
+    them: nothing after an origin's fold cutoff reaches its scale."""
+    scale = np.empty(len(wf.at))
+    for k in np.unique(wf.fold_of):
+        mine = wf.fold_of == k
+        cutoff = int(wf.at[mine].min()) + 1
+        scale[mine] = har_sigma(frame, wf.at[mine], cutoff)
+    seed_end = int(wf.seed_at.min()) + 1 if len(wf.seed_at) else 0
+    return scale, har_sigma(frame, wf.seed_at, seed_end)
 
 
 def _summary(runs: list[SeedOutcome]) -> dict[str, dict[str, dict[str, float]]]:

@@ -14,7 +14,8 @@ from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.render import VOL_LABELS, interval_cells, metrics_table, verdict, vol_verdict
 from lstmcast.config import RunConfig
 
-AUDIT_OPTIONS = ("folds", "test_size", "start", "scheme", "train_size")  # what decides the fits
+# What decides the fits, and the interval method whose interval at each cutoff is audited.
+AUDIT_OPTIONS = ("folds", "test_size", "start", "scheme", "train_size", "intervals")
 
 
 @guarded

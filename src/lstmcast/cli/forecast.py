@@ -59,7 +59,10 @@ def forecast_cli(
     ] = None,
     intervals: Annotated[
         str,
-        typer.Option(help="Interval method: empirical, scaled (by EWMA volatility) or aci (adapted online)."),
+        typer.Option(
+            help="Interval method: empirical, scaled (by EWMA volatility), aci (adapted online) or vol"
+            " (by HAR's volatility from the daily range, adapted online)."
+        ),
     ] = DEFAULT_INTERVALS,
     engine: Annotated[
         str,

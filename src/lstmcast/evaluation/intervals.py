@@ -4,7 +4,10 @@ Everything here works in log-return units around the forecast (log(bound / forec
 so a score is comparable across tickers and price levels.
 
 - `ewma_sigma`: RiskMetrics volatility from returns up to each row (lambda 0.94).
-- Three interval methods from past out-of-sample errors (`empirical`, `scaled`, `aci`).
+- Four interval methods from past out-of-sample errors: `empirical`; `scaled` (errors over
+  the EWMA volatility at their origin); `aci` (scaled, plus adaptive conformal inference);
+  `vol` (errors over the volatility log-HAR forecast on the daily range proxy at their
+  origin, plus ACI: the volatility target driving the return intervals).
 - Scores: coverage (overall and by ex-ante volatility tercile), width, Winkler, pinball,
   Kupiec proportion of failures, Christoffersen independence and their sum, the
   conditional-coverage test (chi2, 2 degrees of freedom).
@@ -21,6 +24,7 @@ import numpy as np
 from lstmcast.config import INTERVAL_METHODS
 
 METHODS = INTERVAL_METHODS
+ADAPTIVE = ("aci", "vol")  # the methods ACI steers
 EWMA_LAMBDA = 0.94  # RiskMetrics, daily data: a half-life of about 11 days
 EWMA_WARMUP = 20  # the first variance is the mean square of this many returns
 # Weight of the long-run variance (the mean square of all returns so far) mixed into the EWMA
@@ -241,12 +245,14 @@ def online_intervals(
     outcome as it arrives.
 
     origins (N,) rows, increasing; errors (N, H) log(actual / forecast), NaN where unknown;
-    sigma (N,) EWMA volatility at each origin; seed_errors (M, H) and seed_sigma (M,) alike.
+    sigma (N,) the volatility the method scales by at each origin (EWMA, or HAR's for `vol`);
+    seed_errors (M, H) and seed_sigma (M,) alike.
     """
     if method not in METHODS:
         raise ValueError(f"unknown interval method {method!r}")
     n, h = errors.shape
     scaled = method != "empirical"
+    adaptive = method in ADAPTIVE
     pool_seed = seed_errors / seed_sigma[:, None] if scaled else seed_errors
     own = errors / sigma[:, None] if scaled else errors
     out = OnlineIntervals(method, levels)
@@ -266,7 +272,7 @@ def online_intervals(
         while next_arrival < len(arrivals) and arrivals[next_arrival][0] <= t:
             _, j, k = arrivals[next_arrival]
             known[k].append(own[j, k])
-            if method == "aci":
+            if adaptive:
                 for level in levels:
                     lo, hi = out.lower[level][j, k], out.upper[level][j, k]
                     missed = not (lo <= errors[j, k] <= hi)
@@ -276,7 +282,7 @@ def online_intervals(
         for k in range(h):
             pool = np.concatenate([pool_seed[:, k], np.asarray(known[k])])
             for level in levels:
-                a = alpha_t[level, k] if method == "aci" else 1 - level
+                a = alpha_t[level, k] if adaptive else 1 - level
                 q_lo, q_hi = quantile_pair(pool, a)
                 out.lower[level][i, k] = q_lo * scale
                 out.upper[level][i, k] = q_hi * scale

@@ -170,3 +170,28 @@ def origin_sigma(frame: Frame, at: np.ndarray, shrink: float | None = None) -> n
     from lstmcast.evaluation.intervals import EWMA_SHRINK, ewma_sigma
 
     return ewma_sigma(daily_returns(frame), shrink=EWMA_SHRINK if shrink is None else shrink)[at]
+
+
+HAR_MIN_FIT = 100  # origins a HAR fit needs; with fewer, the EWMA volatility stands in
+
+
+def har_sigma(frame: Frame, at: np.ndarray, fit_end: int) -> np.ndarray:
+    """(N,) volatility of the day after each origin as log-HAR on the frame's variance proxy
+    forecasts it: coefficients and bias factor from origins whose target row is before
+    `fit_end`, the forecast put on the close-to-close scale by those rows' proxy-to-squared-
+    return ratio. What `--intervals vol` scales errors by. The EWMA volatility stands in where
+    HAR has no month of history or too few origins to fit on."""
+    from lstmcast.evaluation import volatility as V
+
+    ewma = origin_sigma(frame, at)
+    month = max(V.HAR_LAGS)
+    train_at = np.arange(month - 1, fit_end - 1)
+    if frame.variance is None or len(train_at) < HAR_MIN_FIT:
+        return ewma
+    proxy = frame.variance
+    har = V.fit_har(proxy, train_at, 1, log=True)
+    ratio = V.proxy_ratio(proxy, daily_returns(frame), slice(1, fit_end))
+    ok = at >= month - 1
+    out = ewma.copy()
+    out[ok] = np.sqrt(har.predict(proxy, at[ok], 0.0) / ratio)
+    return out

@@ -13,7 +13,8 @@ import numpy as np
 from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_LEVELS, STALE_AFTER_DAYS, TrainConfig
 from lstmcast.data.series import Series, load_csv, load_stored
 from lstmcast.errors import ConfigError, DataError
-from lstmcast.evaluation.report import daily_returns
+from lstmcast.evaluation.intervals import ADAPTIVE
+from lstmcast.evaluation.report import daily_returns, har_sigma
 from lstmcast.forecasting.calendar import next_sessions
 from lstmcast.forecasting.intervals import interval_bounds, volatility_now
 from lstmcast.forecasting.ledger import update_aci
@@ -123,7 +124,16 @@ def predict_path(
     every = tuple(dict.fromkeys((*INTERVAL_LEVELS, *levels)))  # the ledger's two first, no repeats
     sigma, ratio = volatility_now(daily_returns(frame))
     scaled = loaded.scaled_residuals()
-    used = method if scaled is not None else "empirical"  # a model saved before 0.2 kept no scaled errors
+    used = method
+    if method == "vol":
+        by_har = loaded.vol_scaled_residuals()
+        if by_har is not None:
+            # HAR's volatility for tomorrow, fitted on every bar known now.
+            scaled, sigma = by_har, float(har_sigma(frame, at, frame.n)[0])
+        else:
+            used = "aci"  # a model saved before `vol` kept no errors over HAR's volatility
+    if scaled is None:
+        used = "empirical"  # a model saved before 0.2 kept no scaled errors
     q = interval_bounds(used, loaded.residuals(), scaled, horizon, every, sigma, alphas, loaded.id)
     # Adjusted prices sit below quoted ones by the dividends and splits since; show both.
     quoted = float(series.bars["close"].iloc[-1])
@@ -212,7 +222,8 @@ def forecast(
         loaded = load_model(store, model_id, series.ticker, engine)
     calendar = calendar or exchange_of(series.ticker)[0]
     warnings = stale_exog(series)
-    alphas = update_aci(store, model_id, series.ticker) if intervals == "aci" and csv is None else None
+    adaptive = intervals in ADAPTIVE and csv is None
+    alphas = update_aci(store, model_id, series.ticker) if adaptive else None
     path = predict_path(
         loaded, series, horizon, calendar, levels, intervals, alphas, calendars_dir(store.home)
     )

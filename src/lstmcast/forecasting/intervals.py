@@ -6,7 +6,7 @@ import numpy as np
 
 from lstmcast.config import INTERVAL_LEVELS
 from lstmcast.errors import ConfigError
-from lstmcast.evaluation.intervals import ewma_sigma, quantile_pair
+from lstmcast.evaluation.intervals import ADAPTIVE, ewma_sigma, quantile_pair
 
 
 def interval_quantiles(
@@ -61,7 +61,9 @@ def interval_bounds(
     for k in range(steps):
         pool = np.asarray(scaled[k], dtype="float64")
         for i, level in enumerate(levels):
-            alpha = (alphas or {}).get((round(level, 4), k + 1), 1 - level) if method == "aci" else 1 - level
+            alpha = (
+                (alphas or {}).get((round(level, 4), k + 1), 1 - level) if method in ADAPTIVE else 1 - level
+            )
             lo, hi = quantile_pair(pool, alpha)
             out[k, 2 * i], out[k, 2 * i + 1] = lo * sigma, hi * sigma
     return out

@@ -9,6 +9,7 @@ from typing import Any
 
 from lstmcast.config import DAILY_CONFIG, DAILY_LOCK
 from lstmcast.errors import LstmcastError, NotFoundError
+from lstmcast.evaluation.intervals import ADAPTIVE
 from lstmcast.jobs.lock import run_lock
 from lstmcast.jobs.watchlist import WatchItem, load_watchlist
 from lstmcast.store.db import Store
@@ -98,7 +99,7 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun, notes: list[str]) ->
         if onnx is None:
             state = {k: np.asarray(v) for k, v in loaded.fitted.state.items()}  # type: ignore[union-attr]
     alphas = None
-    if loaded is not None and not retrain and item.intervals == "aci":
+    if loaded is not None and not retrain and item.intervals in ADAPTIVE:
         alphas = update_aci(store, loaded.id, item.symbol)  # the ledger's outcomes, learned once
     return {
         "ticker": item.symbol,

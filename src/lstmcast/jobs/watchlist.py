@@ -18,7 +18,7 @@ EXAMPLE = """\
 horizon = 5              # trading days forecast each run
 retrain_if_older = 30    # retrain when the newest bar is this many days past the model's data; 0 = never
 fetch = true             # download new bars from Yahoo Finance first; false = use the store as it is
-intervals = "aci"        # empirical, scaled (by volatility) or aci (scaled, kept calibrated online)
+intervals = "aci"        # empirical, scaled (EWMA volatility), aci (scaled, adapted online), vol (by HAR)
 
 [[ticker]]
 symbol = "AAPL"
@@ -41,7 +41,7 @@ class WatchItem:
     calendar: str | None = None  # None: the ticker's exchange, from its suffix
     retrain_if_older: int = 30  # days; 0 = never
     fetch: bool = True
-    intervals: str = DEFAULT_INTERVALS  # empirical, scaled or aci
+    intervals: str = DEFAULT_INTERVALS  # one of config.INTERVAL_METHODS
 
 
 _SETTINGS = {f.name: f.type for f in dataclasses.fields(WatchItem) if f.name != "symbol"}

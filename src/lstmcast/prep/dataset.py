@@ -18,6 +18,7 @@ from lstmcast.config import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES
 from lstmcast.errors import DataError
 from lstmcast.prep import windows as W
 from lstmcast.prep.features import feature_frame
+from lstmcast.prep.volatility import variance_proxy
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class Frame:
     columns: tuple[str, ...]
     target: str
     notes: tuple[str, ...] = ()  # how the data was aligned (exogenous series), for the report
+    # (T,) the daily variance proxy of each row's bar (Garman-Klass plus the overnight gap,
+    # squared returns without open/high/low): what `--intervals vol` scales errors by.
+    variance: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -45,6 +49,7 @@ class Frame:
             self.columns,
             self.target,
             self.notes,
+            None if self.variance is None else self.variance[start:stop],
         )
 
     def fingerprint(self) -> str:
@@ -88,7 +93,10 @@ def build_frame(
         row = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])
         raise DataError(f"non-finite feature value on {frame.index[row].date()}; check the prices there")
     price = bars["adj_close"].to_numpy(dtype="float64")[1:]
-    return Frame(pd.DatetimeIndex(frame.index), values, price, tuple(frame.columns), target, tuple(notes))
+    variance = variance_proxy(bars, "gk")[0][1:]
+    return Frame(
+        pd.DatetimeIndex(frame.index), values, price, tuple(frame.columns), target, tuple(notes), variance
+    )
 
 
 @dataclass(frozen=True)

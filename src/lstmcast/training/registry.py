@@ -101,6 +101,8 @@ def manifest_of(
         # The same errors over the EWMA volatility known at each origin: what `scaled` and
         # `aci` intervals are made of (multiplied back by the volatility at forecast time).
         "scaled_residuals_by_ticker": {t.ticker: [s.tolist() for s in t.scores_scaled] for t in members},
+        # ... and over HAR's volatility at each origin: the pool of `--intervals vol`.
+        "vol_scaled_residuals_by_ticker": {t.ticker: [s.tolist() for s in t.scores_vol] for t in members},
         "training": {
             "epochs_run": len(out.history),
             "best_epoch": out.best_epoch,
@@ -220,6 +222,11 @@ class LoadedModel:
         model saved before lstmcast kept them)."""
         by = self.manifest.get("scaled_residuals_by_ticker", {})
         return by.get(self.ticker)
+
+    def vol_scaled_residuals(self) -> list[list[float]] | None:
+        """Per step, the out-of-sample errors over HAR's volatility at their origin (None for a
+        model saved before `--intervals vol`)."""
+        return self.manifest.get("vol_scaled_residuals_by_ticker", {}).get(self.ticker) or None
 
     def data_end(self) -> str:
         by = self.manifest.get("data_by_ticker", {})

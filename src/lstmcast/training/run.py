@@ -23,6 +23,7 @@ from lstmcast.evaluation.report import (
     actuals,
     baseline_forecasts,
     dm_vs_naive,
+    har_sigma,
     naive_scale,
     origin_sigma,
     score_block,
@@ -52,6 +53,7 @@ class Trained:
     warnings: list[str] = field(default_factory=list)
     block: BlockForecasts | None = None  # the test forecasts of the model and each baseline
     scores_scaled: list[np.ndarray] = field(default_factory=list)  # residuals / EWMA vol at origin
+    scores_vol: list[np.ndarray] = field(default_factory=list)  # residuals / HAR vol at origin
 
     def truth(self) -> np.ndarray:
         """(N, H) what happened after each test origin, target units."""
@@ -107,6 +109,10 @@ def evaluate_fitted(ticker: str, config: TrainConfig, frame: Frame, seg: Segment
     residuals = out_of_sample_residuals(frame, fitted, oos_at)
     sigma = origin_sigma(frame, oos_at)
     scaled = [r / sigma[: len(r)] for r in residuals]  # step k keeps the first origins with a k-th bar
+    # The same errors over HAR's volatility at each origin (HAR fitted on training rows): the
+    # pool `--intervals vol` draws on.
+    har = har_sigma(frame, oos_at, seg.train_end)
+    by_har = [r / har[: len(r)] for r in residuals]
     warnings = list(frame.notes)
     if tracks_previous_value(frame, test_at, y_model):
         warnings.append(
@@ -120,7 +126,7 @@ def evaluate_fitted(ticker: str, config: TrainConfig, frame: Frame, seg: Segment
             f"no skill: the model does worse than the random walk on the test segment ({skill:+.1%})"
         )
     dm = None if np.isnan(dm_p) else float(dm_p)
-    return Trained(ticker, config, frame, seg, fitted, scores, residuals, dm, warnings, block, scaled)
+    return Trained(ticker, config, frame, seg, fitted, scores, residuals, dm, warnings, block, scaled, by_har)
 
 
 # A one-step model forecasts further by feeding its forecasts back in; it is evaluated out of
