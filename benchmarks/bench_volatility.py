@@ -23,13 +23,14 @@ from typing import Any
 import numpy as np
 
 from lstmcast.backtest.run import backtest
-from lstmcast.backtest.volatility import backtest_volatility, fold_forecasts, origins_in
+from lstmcast.backtest.volatility import backtest_volatility
 from lstmcast.backtest.walkforward import block_origins, fit_split, plan_folds
 from lstmcast.config import BacktestConfig, TrainConfig
 from lstmcast.data.series import Series, load_csv
 from lstmcast.evaluation.multiple import holm
 from lstmcast.training import volatility as net
 from lstmcast.training.inputs import frame_for
+from lstmcast.training.volatility import fold_forecasts, origins_in
 
 BASELINES = ("ewma", "garch", "har", "har_log", "naive")
 
@@ -55,9 +56,7 @@ def baseline_seconds(cfg: TrainConfig, series: Series) -> float:
 
         return Flat()
 
-    import lstmcast.backtest.volatility as bv
-
-    bv.fit_volatility = no_network  # type: ignore[assignment]
+    net.fit_volatility = no_network  # type: ignore[assignment]
     try:
         bt = BacktestConfig()
         for fold in plan_folds(frame, cfg, bt):
@@ -68,7 +67,7 @@ def baseline_seconds(cfg: TrainConfig, series: Series) -> float:
             test_at = block_origins(fold, frame.n, cfg.horizon)
             fold_forecasts(cfg, bt, frame, proxy, returns, lo, train_end, train_at, val_at, test_at)
     finally:
-        bv.fit_volatility = plain  # type: ignore[assignment]
+        net.fit_volatility = plain  # type: ignore[assignment]
     return time.perf_counter() - t0
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from lstmcast.backtest.audit import noised
-from lstmcast.backtest.volatility import check_volatility, fold_forecasts, origins_in
+from lstmcast.backtest.volatility import check_volatility
 from lstmcast.backtest.walkforward import fit_split, plan_folds
 from lstmcast.config import BacktestConfig, TrainConfig
 from lstmcast.data.series import Series
@@ -23,7 +23,7 @@ from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import ewma_sigma
 from lstmcast.prep.dataset import Frame
 from lstmcast.training.inputs import frame_for
-from lstmcast.training.volatility import VolFit, fit_volatility
+from lstmcast.training.volatility import VolFit, fold_forecasts, origins_in
 
 CHECKS = (
     "proxy",
@@ -81,21 +81,15 @@ def _fits(cfg: TrainConfig, bt: BacktestConfig, frame: Frame, lo: int, cutoff: i
     train_at = origins_in(cfg, lo, lo, train_end)
     val_at = origins_in(cfg, lo, train_end, cutoff)
     origin = np.array([cutoff - 1])  # the forecast made at the close of the cutoff's eve
-    hars = [V.fit_har(proxy, train_at, cfg.horizon, log=log) for log in (False, True)]
-    offset = None
-    if cfg.residual_on == "har":
-        floor = float(np.min(proxy[lo:train_end]))
-        val = V.forward_mean(proxy, cfg.horizon, val_at)
-        offset = min(hars, key=lambda m: float(np.mean(V.qlike(m.predict(proxy, val_at, floor), val))))
-    net = fit_volatility(cfg, frame, proxy, lo, train_at, val_at, offset)
-    forecasts, _ = fold_forecasts(cfg, bt, frame, proxy, returns, lo, train_end, train_at, val_at, origin)
+    fits = fold_forecasts(cfg, bt, frame, proxy, returns, lo, train_end, train_at, val_at, origin)
     sigma = ewma_sigma(returns[lo:train_end], shrink=0.0)
+    hars = list(fits.hars.values())
     return _Fits(
         proxy[:cutoff],
-        net,
+        fits.nets[0],
         [m.coef for m in hars] + [np.array([m.scale for m in hars])],
         V.var_quantiles(returns[lo:train_end], sigma),
-        forecasts,
+        fits.forecasts,
     )
 
 
@@ -124,8 +118,7 @@ def audit_volatility(cfg: TrainConfig, bt: BacktestConfig, series: Series) -> Vo
                 and np.array_equal(a.net.scaler.std, b.net.scaler.std)
             ),
             "weights": _same_state(a.net.state, b.net.state),
-            "back-transform": a.net.scale == b.net.scale
-            and (a.net.target_mean, a.net.target_std) == (b.net.target_mean, b.net.target_std),
+            "back-transform": a.net.head.to_dict() == b.net.head.to_dict(),
             "HAR coefficients": all(np.array_equal(x, y) for x, y in zip(a.hars, b.hars, strict=True)),
             "VaR quantiles": a.quantiles == b.quantiles,
             "forecasts at the cutoff": all(

@@ -28,9 +28,8 @@ from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import ewma_sigma
 from lstmcast.prep.dataset import Frame
 from lstmcast.training.inputs import frame_for
-from lstmcast.training.volatility import fit_volatility
+from lstmcast.training.volatility import MONTH, fold_forecasts, origins_in
 
-MONTH = max(V.HAR_LAGS)  # HAR's longest term: an origin needs this many proxies behind it
 NAMES = ("model", "naive", "ewma", "har", "har_log", "garch")
 LABELS = {"har": "HAR", "har_log": "log-HAR", "naive": "naive", "ewma": "EWMA", "garch": "GARCH"}
 
@@ -142,13 +141,6 @@ def check_volatility(cfg: TrainConfig, frame: Frame) -> None:
         )
 
 
-def origins_in(cfg: TrainConfig, lo: int, first_target: int, last_target: int) -> np.ndarray:
-    """Origins t >= lo + 21 (and a full window) whose targets t+1..t+h lie in [first, last)."""
-    start = lo + max(cfg.window - 1, MONTH - 1)
-    at = np.arange(max(start, first_target - 1), last_target - cfg.horizon)
-    return at[at + 1 >= first_target]
-
-
 def backtest_volatility(cfg: TrainConfig, bt: BacktestConfig, series: Series) -> VolBacktest:
     cfg.validate()
     bt.validate()
@@ -173,9 +165,8 @@ def backtest_volatility(cfg: TrainConfig, bt: BacktestConfig, series: Series) ->
                 f"fold {fold.index} has {len(train_at)} training and {len(val_at)} validation origins"
                 " after HAR's 22-day warm-up: use fewer --folds, a smaller --test-size or more data"
             )
-        fc, har_used = fold_forecasts(
-            cfg, bt, frame, proxy, returns, lo, train_end, train_at, val_at, test_at
-        )
+        fits = fold_forecasts(cfg, bt, frame, proxy, returns, lo, train_end, train_at, val_at, test_at)
+        fc, har_used = fits.forecasts, fits.har_used
         realised = V.forward_mean(proxy, h, test_at)
         # Value-at-risk: quantiles of returns standardised by the volatility known the day
         # before, on training rows; each forecast back on the close-to-close scale.
@@ -212,47 +203,3 @@ def backtest_volatility(cfg: TrainConfig, bt: BacktestConfig, series: Series) ->
 def frame_proxy(frame: Frame, cfg: TrainConfig) -> str:
     """The proxy the frame holds: the asked-for one, or squared returns after a fallback."""
     return "squared" if any("fell back to squared" in n for n in frame.notes) else cfg.vol_proxy
-
-
-def fold_forecasts(
-    cfg: TrainConfig,
-    bt: BacktestConfig,
-    frame: Frame,
-    proxy: np.ndarray,
-    returns: np.ndarray,
-    lo: int,
-    train_end: int,
-    train_at: np.ndarray,
-    val_at: np.ndarray,
-    test_at: np.ndarray,
-) -> tuple[dict[str, np.ndarray], str]:
-    """Every forecaster's (N,) variance forecasts for `test_at`, fitted on rows before the
-    fold's cutoff, and which HAR validated better."""
-    h = cfg.horizon
-    floor = float(np.min(proxy[lo:train_end]))
-    hars = {
-        "har": V.fit_har(proxy, train_at, h, log=False),
-        "har_log": V.fit_har(proxy, train_at, h, log=True),
-    }
-    val_realised = V.forward_mean(proxy, h, val_at)
-    val_qlike = {
-        n: float(np.mean(V.qlike(m.predict(proxy, val_at, floor), val_realised))) for n, m in hars.items()
-    }
-    har_used = min(val_qlike, key=lambda n: val_qlike[n])
-    ratio = V.proxy_ratio(proxy, returns, slice(lo, train_end))
-    out = {
-        "naive": V.naive(proxy, test_at, h),
-        "ewma": V.ewma(returns, test_at) * ratio,
-        "har": hars["har"].predict(proxy, test_at, floor),
-        "har_log": hars["har_log"].predict(proxy, test_at, floor),
-        "garch": V.garch(returns, train_end, test_at, h, first=lo) * ratio,
-    }
-    offset = hars[har_used] if cfg.residual_on == "har" else None
-    nets = [
-        fit_volatility(cfg.replace(seed=cfg.seed + i), frame, proxy, lo, train_at, val_at, offset).predict(
-            frame, proxy, test_at
-        )
-        for i in range(bt.seeds)
-    ]
-    out["model"] = np.mean(nets, axis=0)  # the seeds' average forecast
-    return out, har_used

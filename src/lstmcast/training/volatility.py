@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from lstmcast.config import TrainConfig
+from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.volatility import Har, forward_mean
 from lstmcast.models import build_model
 from lstmcast.prep.dataset import Frame
@@ -27,36 +28,39 @@ from lstmcast.prep.scaling import Scaler, apply, fit_scaler
 from lstmcast.prep.windows import targets, windows
 from lstmcast.training import runtime
 from lstmcast.training.loop import FitOutcome, fit, predict_scaled
+from lstmcast.training.vol_predict import Net, VolHead, offset, raw_variance
+
+MONTH = max(V.HAR_LAGS)  # HAR's longest term: an origin needs this many proxies behind it
 
 
 @dataclass
 class VolFit:
     config: TrainConfig
     scaler: Scaler  # the inputs', from training rows
-    target_mean: float  # the targets' (log ratio) z-score, from training origins
-    target_std: float
+    head: VolHead  # target scaling, hybrid offset, floor and back-transform
     state: dict[str, torch.Tensor]
-    scale: float  # the back-transform, fitted on training origins
-    har: Har | None  # the hybrid's offset (None: a plain network)
     outcome: FitOutcome
-    floor: float  # the smallest variance any forecast may take (levels HAR can go below 0)
+
+    @property
+    def scale(self) -> float:
+        return self.head.scale
+
+    def net(self, n_features: int) -> Net:
+        model = build_model(self.config, n_features)
+        model.load_state_dict(self.state)
+
+        def run(x: np.ndarray) -> np.ndarray:
+            return predict_scaled(model, torch.from_numpy(x).float()).double().numpy()
+
+        return run
 
     def raw(self, frame: Frame, proxy: np.ndarray, at: np.ndarray) -> np.ndarray:
-        """(N,) variance forecasts for origins `at` before the validation scale."""
-        model = build_model(self.config, frame.x.shape[1])
-        model.load_state_dict(self.state)
-        x = windows(apply(self.scaler, frame.x), self.config.window, at)  # (N, L, F)
-        out = predict_scaled(model, torch.from_numpy(x).float()).double().numpy()  # (N, h)
-        log_ratio = out * self.target_std + self.target_mean
-        return np.exp(_offset(self.har, proxy, at, self.floor)) * np.mean(np.exp(log_ratio), axis=1)
+        """(N,) variance forecasts for origins `at` before the back-transform."""
+        net = self.net(frame.x.shape[1])
+        return raw_variance(net, self.config, self.scaler, self.head, frame, proxy, at)
 
     def predict(self, frame: Frame, proxy: np.ndarray, at: np.ndarray) -> np.ndarray:
-        return self.raw(frame, proxy, at) * self.scale
-
-
-def _offset(har: Har | None, proxy: np.ndarray, at: np.ndarray, floor: float) -> np.ndarray:
-    """(N,) log of HAR's forecast at each origin, or zeros for a plain network."""
-    return np.zeros(len(at)) if har is None else np.log(har.predict(proxy, at, floor))
+        return self.raw(frame, proxy, at) * self.head.scale
 
 
 def fit_volatility(
@@ -81,7 +85,7 @@ def fit_volatility(
     xs = apply(scaler, frame.x)
 
     def target(at: np.ndarray) -> np.ndarray:
-        return targets(frame.x[:, 0], h, at) - _offset(har, proxy, at, floor)[:, None]  # (N, h)
+        return targets(frame.x[:, 0], h, at) - offset(har, proxy, at, floor)[:, None]  # (N, h)
 
     y_train = target(train_at)
     mean, std = float(y_train.mean()), float(y_train.std()) or 1.0
@@ -98,7 +102,64 @@ def fit_volatility(
             torch.nn.init.zeros_(head.weight)
             torch.nn.init.zeros_(head.bias)
     outcome = fit(model, tensors(train_at), tensors(val_at), config, gen, lr=None, target_scale=(0.0, std))
-    vf = VolFit(config, scaler, mean, std, outcome.state, 1.0, har, outcome, floor)
+    vf = VolFit(config, scaler, VolHead(mean, std, har, floor), outcome.state, outcome)
     realised = forward_mean(proxy, h, train_at)
-    vf.scale = float(np.mean(realised / vf.raw(frame, proxy, train_at)))
+    vf.head.scale = float(np.mean(realised / vf.raw(frame, proxy, train_at)))
     return vf
+
+
+def origins_in(cfg: TrainConfig, lo: int, first_target: int, last_target: int) -> np.ndarray:
+    """Origins t >= lo + 21 (and a full window) whose targets t+1..t+h lie in [first, last)."""
+    start = lo + max(cfg.window - 1, MONTH - 1)
+    at = np.arange(max(start, first_target - 1), last_target - cfg.horizon)
+    return at[at + 1 >= first_target]
+
+
+@dataclass
+class CutoffFits:
+    """Everything fitted on rows before one cutoff, and the forecasts it makes."""
+
+    forecasts: dict[str, np.ndarray]  # name -> (N,) variance forecasts for the asked origins
+    har_used: str  # the HAR with the lower validation QLIKE
+    hars: dict[str, Har]
+    nets: list[VolFit]  # one per seed; "model" is their average forecast
+    ratio: float  # mean proxy over mean squared return, training rows
+
+
+def fold_forecasts(
+    cfg: TrainConfig,
+    bt: BacktestConfig,
+    frame: Frame,
+    proxy: np.ndarray,
+    returns: np.ndarray,
+    lo: int,
+    train_end: int,
+    train_at: np.ndarray,
+    val_at: np.ndarray,
+    test_at: np.ndarray,
+) -> CutoffFits:
+    """Fit every forecaster on rows [lo, train_end) (validation origins `val_at` choose the HAR
+    and stop the network early) and forecast origins `test_at`: (N,) variances each."""
+    h = cfg.horizon
+    floor = float(np.min(proxy[lo:train_end]))
+    hars = {name: V.fit_har(proxy, train_at, h, log=name == "har_log") for name in ("har", "har_log")}
+    val_realised = V.forward_mean(proxy, h, val_at)
+    val_qlike = {
+        n: float(np.mean(V.qlike(m.predict(proxy, val_at, floor), val_realised))) for n, m in hars.items()
+    }
+    har_used = min(val_qlike, key=lambda n: val_qlike[n])
+    ratio = V.proxy_ratio(proxy, returns, slice(lo, train_end))
+    out = {
+        "naive": V.naive(proxy, test_at, h),
+        "ewma": V.ewma(returns, test_at) * ratio,
+        "har": hars["har"].predict(proxy, test_at, floor),
+        "har_log": hars["har_log"].predict(proxy, test_at, floor),
+        "garch": V.garch(returns, train_end, test_at, h, first=lo) * ratio,
+    }
+    offset = hars[har_used] if cfg.residual_on == "har" else None
+    nets = [
+        fit_volatility(cfg.replace(seed=cfg.seed + i), frame, proxy, lo, train_at, val_at, offset)
+        for i in range(bt.seeds)
+    ]
+    out["model"] = np.mean([n.predict(frame, proxy, test_at) for n in nets], axis=0)  # the seeds' average
+    return CutoffFits(out, har_used, hars, nets, ratio)

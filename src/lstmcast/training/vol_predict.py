@@ -1,0 +1,83 @@
+"""A volatility network's forecast from any engine that maps numpy to numpy: the one routine
+the fit (torch) and a saved model (ONNX or torch) both run. No torch import."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lstmcast.config import TrainConfig
+from lstmcast.evaluation.volatility import Har
+from lstmcast.prep.dataset import Frame
+from lstmcast.prep.scaling import Scaler, apply
+from lstmcast.prep.windows import windows
+
+Net = Callable[[np.ndarray], np.ndarray]  # (N, L, F) float32 -> (N, h) z-scored log ratios
+
+
+@dataclass
+class VolHead:
+    """What turns the network's outputs into a variance: the target's z-score, the hybrid's
+    HAR offset, the smallest variance a forecast may take, and the back-transform."""
+
+    target_mean: float
+    target_std: float
+    har: Har | None  # the hybrid's offset (None: a plain network)
+    floor: float
+    scale: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        har = (
+            None
+            if self.har is None
+            else {"coef": self.har.coef.tolist(), "log": self.har.log, "scale": self.har.scale}
+        )
+        return {"target_mean": self.target_mean, "target_std": self.target_std, "har": har,
+                "floor": self.floor, "scale": self.scale}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> VolHead:
+        h = d.get("har")
+        har = (
+            None
+            if h is None
+            else Har(np.asarray(h["coef"], dtype="float64"), bool(h["log"]), float(h["scale"]))
+        )
+        return cls(float(d["target_mean"]), float(d["target_std"]), har, float(d["floor"]), float(d["scale"]))
+
+
+def offset(har: Har | None, proxy: np.ndarray, at: np.ndarray, floor: float) -> np.ndarray:
+    """(N,) log of HAR's forecast at each origin, or zeros for a plain network."""
+    return np.zeros(len(at)) if har is None else np.log(har.predict(proxy, at, floor))
+
+
+def raw_variance(
+    net: Net,
+    config: TrainConfig,
+    scaler: Scaler,
+    head: VolHead,
+    frame: Frame,
+    proxy: np.ndarray,
+    at: np.ndarray,
+) -> np.ndarray:
+    """(N,) variance forecasts for origins `at` before the back-transform: the mean over the h
+    days of exp(output), plus the offset. Each uses rows at-window+1..at only."""
+    x = windows(apply(scaler, frame.x), config.window, at).astype(np.float32)  # (N, L, F)
+    out = np.asarray(net(x), dtype="float64")  # (N, h)
+    log_ratio = out * head.target_std + head.target_mean
+    return np.exp(offset(head.har, proxy, at, head.floor)) * np.mean(np.exp(log_ratio), axis=1)
+
+
+def variance_forecast(
+    net: Net,
+    config: TrainConfig,
+    scaler: Scaler,
+    head: VolHead,
+    frame: Frame,
+    proxy: np.ndarray,
+    at: np.ndarray,
+) -> np.ndarray:
+    return raw_variance(net, config, scaler, head, frame, proxy, at) * head.scale
