@@ -179,11 +179,9 @@ def test_bad_volatility_inputs_get_one_clear_line(cli: Cli, home: Path, tmp_path
     short = tmp_path / "short.csv"
     short.write_text("\n".join(lines[:200]) + "\n")
     too_short = cli("backtest", "--csv", short, "--target", "volatility", code=1).stderr
-    assert "too few for a volatility backtest" in too_short and "at least" in too_short
-    assert (
-        "does not take --target volatility yet"
-        in cli("train", "IBM", "--target", "volatility", code=1).stderr
-    )
+    assert "too few for the volatility target" in too_short and "at least" in too_short
+    sweep = cli("sweep", "IBM", "--target", "volatility", "--models", "cnn", "--workers", "1", code=1).stderr
+    assert "sweep does not take --target volatility yet" in sweep
     # A close-only series: the gk proxy falls back to squared returns, and says so once.
     close_only = tmp_path / "close.csv"
     close_only.write_text("\n".join(f"{ln.split(',')[0]},{ln.split(',')[4]}" for ln in lines) + "\n")
@@ -211,3 +209,42 @@ def test_the_volatility_audit_is_clean_and_catches_a_planted_leak(
     monkeypatch.setattr(V, "proxy_ratio", leaky)
     res = cli("audit", "IBM", *fast, code=1)
     assert "forecasts at the cutoff changed when data from" in res.stderr
+
+
+def test_train_forecast_and_the_ledger_score_a_volatility_model(cli: Cli, home: Path, tmp_path: Path) -> None:
+    lines = (SAMPLE / "AAPL.csv").read_text().splitlines()
+    early = tmp_path / "AAPL.csv"
+    early.write_text("\n".join([lines[0], *(ln for ln in lines[1:] if ln[:10] <= "2013-02-15")]) + "\n")
+    cli("import", early, "--ticker", "AAPL")
+    fast = ["--target", "volatility", "--horizon", "5", "--model", "cnn", "--window", "20", "--epochs", "2"]
+    doc = json.loads(cli("train", "AAPL", *fast, "--json").stdout)
+    assert doc["target"] == "volatility" and doc["volatility"]["har_used"] in ("har", "har_log")
+    assert set(doc["volatility"]["scores"]) == {"model", "naive", "ewma", "har", "har_log", "garch"}
+    listed = {m["id"]: m for m in json.loads(cli("models", "--json").stdout)}
+    assert listed[doc["model_id"]]["target"] == "volatility" and listed[doc["model_id"]]["status"] == "ok"
+    # forecast finds the volatility model without extra flags, and runs it without torch (ONNX).
+    fc = json.loads(cli("forecast", "AAPL", "--json").stdout)
+    assert fc["target"] == "volatility" and fc["model_id"] == doc["model_id"] and fc["engine"] == "onnx"
+    assert fc["horizon"] == 5 and fc["as_of"] == "2013-02-15" and fc["target_date"] == "2013-02-25"
+    lo, hi = fc["intervals"]["80"]
+    assert fc["intervals"]["95"][0] < lo < fc["volatility"] < hi < fc["intervals"]["95"][1]
+    assert fc["volatility"] == pytest.approx(math.sqrt(252 * fc["variance"]) * 100)
+    assert 0 < fc["value_at_risk"]["95"] < fc["value_at_risk"]["99"] < 0.2
+    human = cli("forecast", "AAPL").stdout
+    assert "5-day volatility" in human and "HAR" in human and "already forecast" in human
+    pending = json.loads(cli("ledger", "--json").stdout)["volatility"]
+    assert pending["summary"][0]["pending"] == 1 and pending["summary"][0]["qlike"] is None
+    cli("import", SAMPLE / "AAPL.csv", "--ticker", "AAPL")  # the five bars arrive
+    scored = json.loads(cli("ledger", "--json").stdout)["volatility"]
+    row, summary = scored["rows"][0], scored["summary"][0]
+    bars = pd.read_csv(SAMPLE / "AAPL.csv", parse_dates=["Date"]).set_index("Date")
+    bars = bars.rename(columns={"Open": "open", "High": "high", "Low": "low", "Close": "close",
+                                "Adj Close": "adj_close", "Volume": "volume"})  # fmt: skip
+    proxy, _ = variance_proxy(bars, "gk")
+    at = list(bars.index.strftime("%Y-%m-%d")).index("2013-02-15")
+    assert row["realised"] == pytest.approx(np.mean(proxy[at + 1 : at + 6]))
+    assert summary["scored"] == 1 and summary["qlike"] == pytest.approx(
+        V.qlike(np.array([fc["variance"]]), np.array([row["realised"]]))[0]
+    )
+    assert summary["skill_vs_har"] == pytest.approx(1 - summary["qlike"] / summary["har_qlike"])
+    assert "live volatility record" in cli("ledger").stdout

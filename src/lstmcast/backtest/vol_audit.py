@@ -15,7 +15,6 @@ import numpy as np
 import torch
 
 from lstmcast.backtest.audit import noised
-from lstmcast.backtest.volatility import check_volatility
 from lstmcast.backtest.walkforward import fit_split, plan_folds
 from lstmcast.config import BacktestConfig, TrainConfig
 from lstmcast.data.series import Series
@@ -23,7 +22,7 @@ from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import ewma_sigma
 from lstmcast.prep.dataset import Frame
 from lstmcast.training.inputs import frame_for
-from lstmcast.training.volatility import VolFit, fold_forecasts, origins_in
+from lstmcast.training.volatility import VolFit, check_volatility, fold_forecasts, origins_in
 
 CHECKS = (
     "proxy",

@@ -28,7 +28,7 @@ from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import ewma_sigma
 from lstmcast.prep.dataset import Frame
 from lstmcast.training.inputs import frame_for
-from lstmcast.training.volatility import MONTH, fold_forecasts, origins_in
+from lstmcast.training.volatility import check_volatility, fold_forecasts, origins_in
 
 NAMES = ("model", "naive", "ewma", "har", "har_log", "garch")
 LABELS = {"har": "HAR", "har_log": "log-HAR", "naive": "naive", "ewma": "EWMA", "garch": "GARCH"}
@@ -71,28 +71,12 @@ class VolBacktest:
     def har_used(self) -> str:
         return Counter(f.har_used for f in self.folds).most_common(1)[0][0]
 
-    def losses(self) -> dict[str, np.ndarray]:
-        return {n: V.qlike(self.forecasts[n], self.realised) for n in NAMES}
-
     def to_json(self) -> dict[str, Any]:
         h = self.config.horizon
-        scores = {n: V.score(self.forecasts[n], self.realised) for n in NAMES}
-        stronger = V.score(self.forecasts["stronger_har"], self.realised)
-        naive = scores["naive"]
-        out_scores: dict[str, Any] = {}
-        for n in NAMES:
-            s = scores[n]
-            out_scores[n] = {
-                "qlike": s.qlike,
-                "mse": s.mse,
-                "mz_r2": _none(s.mz_r2),
-                "skill_vs_har": 1 - s.qlike / stronger.qlike,
-                "skill_vs_naive": 1 - s.qlike / naive.qlike,
-                "var": self.var[n],
-            }
-        stat, p = V.dm_qlike(self.forecasts["model"], self.forecasts["stronger_har"], self.realised, h)
-        losses = self.losses()
-        mcs = V.model_confidence_set(losses, h, seed=self.config.seed)
+        forecasts = {n: self.forecasts[n] for n in NAMES}
+        scored = V.score_all(
+            forecasts, self.forecasts["stronger_har"], self.realised, h, self.hits, self.config.seed
+        )
         d = self.frame.dates
         return {
             "ticker": self.ticker,
@@ -112,12 +96,9 @@ class VolBacktest:
                 "proxy": self.proxy,
                 "horizon": h,
                 "annualised": {n: _annualised(self.forecasts[n]) for n in NAMES},
-                "scores": out_scores,
+                **scored,
                 "har_used": self.har_used,
                 "har_used_by_fold": [f.har_used for f in self.folds],
-                "dm_vs_har": {"statistic": _none(stat), "pvalue": _none(p)},
-                "mcs": mcs,
-                "mcs_size": V.MCS_SIZE,
             },
         }
 
@@ -129,16 +110,6 @@ def _annualised(v: np.ndarray) -> float:
 
 def _none(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
-
-
-def check_volatility(cfg: TrainConfig, frame: Frame) -> None:
-    """HAR's monthly term needs 22 proxies behind every origin: refuse a series too short."""
-    need = MONTH + cfg.window + cfg.horizon + 200  # and a few hundred origins to fit anything
-    if frame.n + 1 < need:
-        raise DataError(
-            f"{frame.n + 1} bars are too few for a volatility backtest with window {cfg.window} and"
-            f" horizon {cfg.horizon}: HAR's 22-day term and the fits need at least {need}"
-        )
 
 
 def backtest_volatility(cfg: TrainConfig, bt: BacktestConfig, series: Series) -> VolBacktest:
@@ -173,10 +144,11 @@ def backtest_volatility(cfg: TrainConfig, bt: BacktestConfig, series: Series) ->
         sigma = ewma_sigma(returns[lo:train_end], shrink=0.0)
         q = V.var_quantiles(returns[lo:train_end], sigma)
         ratio = V.proxy_ratio(proxy, returns, slice(lo, train_end))
+        fold_hits = V.var_hits_of({n: fc[n] for n in NAMES}, returns[test_at + 1], ratio, q)
         for n in NAMES:
             parts[n].append(fc[n])
             for lv in V.VAR_LEVELS:
-                hits[n][lv].append(returns[test_at + 1] < q[lv] * np.sqrt(fc[n] / ratio))
+                hits[n][lv].append(fold_hits[n][lv])
         parts["stronger_har"].append(fc[har_used])
         parts["at"].append(test_at)
         d = frame.dates

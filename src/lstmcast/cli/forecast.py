@@ -14,6 +14,7 @@ from lstmcast.cli.options import Json
 from lstmcast.cli.render import interval_cells
 from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_METHODS
 from lstmcast.errors import LstmcastError
+from lstmcast.jsonable import to_jsonable
 
 
 def _levels(text: str) -> tuple[float, ...]:
@@ -135,9 +136,36 @@ def _band(lo: float | None, hi: float | None) -> str:
     return f"{lo:,.2f} .. {hi:,.2f}"
 
 
+def render_volatility(r: Any, in_ledger: bool) -> None:
+    """One volatility forecast: the model beside HAR, its interval, the 1-day value-at-risk."""
+    con = out_console()
+
+    def band(pair: list[float]) -> str:
+        lo, hi = ("unbounded" if math.isnan(x) else f"{x:.1f}%" for x in pair)
+        return f"{lo}–{hi}"
+
+    har = "log-HAR" if r.har_used == "har_log" else "HAR"
+    year = f", 1-year median {r.year_median:.1f}%" if r.year_median is not None else ""
+    con.print(
+        f"[bold]{r.ticker}[/bold] from {r.as_of} ({r.model_id}): {r.horizon}-day volatility"
+        f" {r.volatility:.1f}% ({har} {r.har:.1f}%), 80% {band(r.intervals['80'])},"
+        f" 95% {band(r.intervals['95'])}{year}"
+    )
+    var = ", ".join(f"{k}% {v:.2%}" for k, v in r.value_at_risk.items())
+    con.print(
+        f"annualised, on the {r.proxy} proxy's scale, averaged over the sessions to {r.target_date};"
+        f" 1-day value-at-risk: {var}; network run by {r.engine}"
+    )
+    if in_ledger:
+        con.print(f"ledger: {'1 new row' if r.ledger_new else 'already forecast from this bar'}")
+
+
 def render_forecasts(results: list[Any], in_ledger: bool) -> None:
     con = out_console()
     for r in results:
+        if getattr(r, "target", "") == "volatility":
+            render_volatility(r, in_ledger)
+            continue
         labels = list(r.forecasts[0].intervals) if r.forecasts else []
         quoted = f", quoted close {r.last_close:,.2f}" if r.last_close else ""
         t = Table(
@@ -180,12 +208,17 @@ def ledger_cli(
 ) -> None:
     """Score past forecasts against realised prices: live MAE vs naive, hit rate, interval coverage."""
     from lstmcast.forecasting.ledger import ledger
+    from lstmcast.forecasting.vol_forecast import vol_ledger
 
-    report = ledger(store_of(ctx), ticker)
+    store = store_of(ctx)
+    report, vol = ledger(store, ticker), vol_ledger(store, ticker)
     if as_json:
-        emit_json(report)
-    else:
+        emit_json({**to_jsonable(report), "volatility": to_jsonable(vol)})
+        return
+    if report.rows or not vol.rows:
         render_ledger(report, rows)
+    if vol.rows:
+        render_vol_ledger(vol, rows)
 
 
 def render_ledger(report: Any, rows: int) -> None:
@@ -276,5 +309,45 @@ def render_ledger(report: Any, rows: int) -> None:
             fmt(r["error"], 2),
             yes(r["in_80"]),
             yes(r["in_95"]),
+        )
+    con.print(t)
+
+
+def render_vol_ledger(report: Any, rows: int) -> None:
+    """Volatility forecasts: the running QLIKE against HAR's forecasts of the same days."""
+    con = out_console()
+    s = Table(
+        "ticker", "model", "forecasts", "scored", "pending", "QLIKE", "QLIKE HAR", "skill vs HAR",
+        "80% cover", "95% cover", "VaR 95% hits", "VaR 99% hits",
+        title="live volatility record", title_justify="left",
+    )  # fmt: skip
+    for x in report.summary:
+        s.add_row(
+            x.ticker,
+            x.model_id,
+            str(x.forecasts),
+            str(x.scored),
+            str(x.pending),
+            fmt(x.qlike, 4),
+            fmt(x.har_qlike, 4),
+            pct(x.skill_vs_har, 1),
+            pct(x.coverage_80).lstrip("+"),
+            pct(x.coverage_95).lstrip("+"),
+            pct(x.var_95_hits).lstrip("+"),
+            pct(x.var_99_hits).lstrip("+"),
+        )
+    con.print(s)
+    t = Table(
+        "ticker", "as of", "to", "days", "forecast", "HAR", "realised", title="recent volatility forecasts"
+    )
+    for r in report.rows[-rows:]:
+        t.add_row(
+            r["ticker"],
+            r["as_of"],
+            r["target_date"],
+            str(r["horizon"]),
+            f"{(252 * r['variance']) ** 0.5:.1%}",
+            f"{(252 * r['har_variance']) ** 0.5:.1%}",
+            "–" if r["realised"] is None else f"{r['realised_volatility'] / 100:.1%}",
         )
     con.print(t)

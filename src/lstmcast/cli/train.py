@@ -10,7 +10,7 @@ from rich.table import Table
 from lstmcast.cli.common import emit_json, fmt, guarded, interactive, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.progress import epoch_progress
-from lstmcast.cli.render import metrics_table, verdict
+from lstmcast.cli.render import VOL_LABELS, metrics_table, verdict, vol_verdict
 from lstmcast.config import RunConfig
 
 
@@ -27,6 +27,9 @@ def train_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None
 
     store = store_of(ctx)
     series = load_inputs(store, run.tickers, run.csv, run.train.exog)
+    if run.train.target == "volatility":
+        _train_volatility(store, run, series, as_json)
+        return
     label = f"{','.join(s.ticker for s in series)} {run.train.model}"
     with epoch_progress(run.train.epochs, label, enabled=interactive()) as on_epoch:
         report = train(store, run.train, series if len(series) > 1 else series[0], on_epoch)
@@ -36,6 +39,51 @@ def train_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None
         emit_json(report)
     else:
         render_report(report)
+
+
+def _train_volatility(store: Any, run: RunConfig, series: list[Any], as_json: bool) -> None:
+    from lstmcast.training.run import train_volatility_model
+
+    if len(series) > 1:
+        raise typer.BadParameter("--target volatility trains one ticker at a time (no global model yet)")
+    doc = train_volatility_model(store, run.train, series[0])
+    for w in doc["warnings"]:
+        warn(w)
+    if as_json:
+        emit_json(doc)
+        return
+    con = out_console()
+    seg, vol = doc["segments"], doc["volatility"]
+    con.print(
+        f"[bold]{doc['ticker']}[/bold] {doc['model']} on volatility ({vol['proxy']} proxy), window"
+        f" {doc['window']}, {doc['horizon']}-day average variance: {doc['epochs_run']} epochs"
+        f" ({doc['stopped']}, best {doc['best_epoch']}), {doc['train_seconds']:.1f}s"
+    )
+    val, test = seg["validation"], seg["test"]
+    con.print(
+        f"train {seg['train'][0]}..{seg['train'][1]}  validation {val[0]}..{val[1]}"
+        f"  test {test[0]}..{test[1]} ({doc['n_test']} forecasts)"
+    )
+    used = VOL_LABELS[vol["har_used"]]
+    t = Table(
+        title=f"test segment; skill: 1 - QLIKE / QLIKE of the stronger HAR ({used}) or of naive",
+        title_justify="left",
+    )
+    for col in ("forecaster", "mean vol", "QLIKE", f"skill vs {used}", "skill vs naive", "MZ R²", "90% MCS"):
+        t.add_column(col, justify="left" if col == "forecaster" else "right")
+    for name in sorted(vol["scores"], key=lambda n: n != "model"):  # the model first
+        sc = vol["scores"][name]
+        t.add_row(
+            doc["model"] if name == "model" else VOL_LABELS[name],
+            f"{vol['annualised'][name]:.1f}%",
+            fmt(sc["qlike"], 4),
+            pct(sc["skill_vs_har"], 1),
+            pct(sc["skill_vs_naive"], 1),
+            fmt(sc["mz_r2"], 3),
+            "in" if name in vol["mcs"] else "–",
+        )
+    con.print(t)
+    con.print(f"model {doc['model_id']}: {vol_verdict(doc)}")
 
 
 def render_report(report: Any) -> None:

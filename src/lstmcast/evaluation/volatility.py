@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -112,6 +113,50 @@ def var_quantiles(returns: np.ndarray, sigma: np.ndarray) -> dict[float, float]:
     z = returns[1:] / sigma[:-1]
     z = z[np.isfinite(z)]
     return {level: float(np.quantile(z, 1 - level)) if len(z) else math.nan for level in VAR_LEVELS}
+
+
+def score_all(
+    forecasts: dict[str, np.ndarray],
+    stronger: np.ndarray,
+    realised: np.ndarray,
+    horizon: int,
+    hits: dict[str, dict[float, np.ndarray]],
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The scores of every forecaster on the same origins: QLIKE, MSE, Mincer-Zarnowitz R^2,
+    skill against the stronger HAR (`stronger`, its forecasts) and naive, VaR hits; DM of
+    "model" against the stronger HAR on QLIKE; the 90% MCS over all of them."""
+    reference, naive_qlike = score(stronger, realised).qlike, score(forecasts["naive"], realised).qlike
+    scores: dict[str, Any] = {}
+    for name, f in forecasts.items():
+        s = score(f, realised)
+        scores[name] = {
+            "qlike": s.qlike,
+            "mse": s.mse,
+            "mz_r2": _none(s.mz_r2),
+            "skill_vs_har": 1 - s.qlike / reference,
+            "skill_vs_naive": 1 - s.qlike / naive_qlike,
+            "var": {f"{lv * 100:g}": var_tests(h, lv) for lv, h in hits[name].items()},
+        }
+    stat, p = dm_qlike(forecasts["model"], stronger, realised, horizon)
+    mcs = model_confidence_set({n: qlike(f, realised) for n, f in forecasts.items()}, horizon, seed)
+    return {
+        "scores": scores,
+        "dm_vs_har": {"statistic": _none(stat), "pvalue": _none(p)},
+        "mcs": mcs,
+        "mcs_size": MCS_SIZE,
+    }
+
+
+def var_hits_of(
+    forecasts: dict[str, np.ndarray], next_return: np.ndarray, ratio: float, quantiles: dict[float, float]
+) -> dict[str, dict[float, np.ndarray]]:
+    """Per forecaster and VaR level, the next-day returns below the VaR its forecast implies
+    (the forecast taken back to the close-to-close scale by `ratio`)."""
+    return {
+        name: {lv: next_return < q * np.sqrt(f / ratio) for lv, q in quantiles.items()}
+        for name, f in forecasts.items()
+    }
 
 
 def _none(x: float) -> float | None:

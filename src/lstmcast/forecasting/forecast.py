@@ -18,6 +18,7 @@ from lstmcast.evaluation.report import daily_returns, har_sigma
 from lstmcast.forecasting.calendar import next_sessions
 from lstmcast.forecasting.intervals import interval_bounds, volatility_now
 from lstmcast.forecasting.ledger import update_aci
+from lstmcast.forecasting.vol_forecast import VolForecastResult, forecast_volatility
 from lstmcast.paths import calendars_dir
 from lstmcast.store.db import Store
 from lstmcast.store.ledger import record
@@ -183,7 +184,7 @@ def forecast(
     levels: tuple[float, ...] = INTERVAL_LEVELS,
     intervals: str = DEFAULT_INTERVALS,
     engine: str = "auto",
-) -> ForecastResult:
+) -> ForecastResult | VolForecastResult:
     """Forecast from the newest bar, retraining first if asked and stale, and log to the ledger.
 
     With `csv`, the bars come from that file (nothing stored, nothing written to the ledger).
@@ -206,6 +207,8 @@ def forecast(
     model_id = model_id or newest_model_id(store, series.ticker, model)
     loaded = load_model(store, model_id, series.ticker, engine)  # a global model: seen as this member
     series = series.with_exog(store, loaded.config.exog)
+    if loaded.config.target == "volatility":
+        return _volatility(store, loaded, series, calendar, retrain_if_older, csv is None, engine)
     newest = series.bars.index[-1].date()
     stale = (newest - date.fromisoformat(loaded.data_end())).days
     retrained = False
@@ -262,6 +265,37 @@ def forecast(
         sigma_ratio=path.sigma_ratio,
         engine=loaded.engine,
     )
+
+
+def _volatility(
+    store: Store,
+    loaded: LoadedModel,
+    series: Series,
+    calendar: str | None,
+    retrain_if_older: int | None,
+    record: bool,
+    engine: str,
+) -> VolForecastResult:
+    """A volatility model's forecast (its horizon is the model's own), retrained first when
+    asked and stale."""
+    stale = (series.bars.index[-1].date() - date.fromisoformat(loaded.data_end())).days
+    if retrain_if_older is not None and stale > retrain_if_older:
+        from lstmcast.training.run import train_volatility_model
+
+        doc = train_volatility_model(store, loaded.config, series)
+        loaded = load_model(store, doc["model_id"], series.ticker, engine)
+        stale = 0
+    result = forecast_volatility(store, loaded, series, calendar or exchange_of(series.ticker)[0], record)
+    if not record:
+        result.warnings.append(
+            "forecast from a CSV: not recorded in the ledger (nothing from --csv is stored)"
+        )
+    if stale > STALE_AFTER_DAYS:
+        result.warnings.append(
+            f"model {loaded.id} was trained on data up to {loaded.data_end()}, {stale} days before the"
+            f" newest bar; consider --retrain-if-older {STALE_AFTER_DAYS}"
+        )
+    return result
 
 
 def record_path(

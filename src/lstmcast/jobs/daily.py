@@ -42,7 +42,7 @@ def _exog_of(store: Store, item: WatchItem) -> tuple[str, ...]:
     from lstmcast.config import TrainConfig
     from lstmcast.store.runs import newest_run
 
-    run = newest_run(store.conn, item.symbol, item.model)
+    run = newest_run(store.conn, item.symbol, item.model, returns_only=True)  # volatility: not yet
     return TrainConfig.from_dict(run["config"]).exog if run else ()
 
 
@@ -77,7 +77,7 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun, notes: list[str]) ->
     series = load_stored(store, item.symbol)
     newest = series.bars.index[-1].date().isoformat()
     try:
-        model_id = newest_model_id(store, item.symbol, item.model)
+        model_id = newest_model_id(store, item.symbol, item.model, returns_only=True)
         loaded = load_model(store, model_id, item.symbol, engine="auto")
     except NotFoundError:
         loaded = None

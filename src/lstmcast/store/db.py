@@ -131,6 +131,30 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX price_revisions_by_ticker ON price_revisions (ticker, batch);
     """,
+    # 7: volatility forecasts, once per (model, ticker, last bar used): the h-day average daily
+    # variance, HAR's forecast made the same day, the interval, and the 1-day value-at-risk.
+    """
+    CREATE TABLE vol_ledger (
+        model_id     TEXT NOT NULL,
+        ticker       TEXT NOT NULL,
+        as_of        TEXT NOT NULL,
+        horizon      INTEGER NOT NULL,
+        target_date  TEXT NOT NULL,
+        made_at      TEXT NOT NULL,
+        proxy        TEXT NOT NULL,
+        variance     REAL NOT NULL,
+        har_variance REAL NOT NULL,
+        lower_80     REAL NOT NULL,
+        upper_80     REAL NOT NULL,
+        lower_95     REAL NOT NULL,
+        upper_95     REAL NOT NULL,
+        var_95       REAL,
+        var_99       REAL,
+        config_json  TEXT NOT NULL,
+        PRIMARY KEY (model_id, ticker, as_of)
+    );
+    CREATE INDEX vol_ledger_by_ticker ON vol_ledger (ticker, as_of);
+    """,
 ]
 
 

@@ -39,8 +39,15 @@ def get_run(conn: sqlite3.Connection, model_id: str) -> dict[str, Any] | None:
     return _decode(row) if row else None
 
 
-def newest_run(conn: sqlite3.Connection, ticker: str, model: str | None = None) -> dict[str, Any] | None:
-    runs = [r for r in list_runs(conn, ticker) if model is None or r["model"] == model]
+def newest_run(
+    conn: sqlite3.Connection, ticker: str, model: str | None = None, returns_only: bool = False
+) -> dict[str, Any] | None:
+    """The newest model of `ticker` (of that architecture); `returns_only` skips volatility models."""
+    runs = [
+        r
+        for r in list_runs(conn, ticker)
+        if (model is None or r["model"] == model) and not (returns_only and r["target"] == "volatility")
+    ]
     return runs[-1] if runs else None
 
 

@@ -39,6 +39,7 @@ from lstmcast.training.predictor import OnnxFitted, n_inputs
 
 if TYPE_CHECKING:
     from lstmcast.training.fitted import Fitted
+    from lstmcast.training.volatility import VolTrained
 
 ENGINES = ("auto", "onnx", "torch")
 
@@ -116,6 +117,65 @@ def manifest_of(
         "warnings": [w for t in members for w in t.warnings],
     }
     return to_jsonable(manifest)
+
+
+def volatility_manifest(trained: VolTrained, model_id: str, origin: str) -> dict[str, Any]:
+    """A volatility model as plain JSON: what forecasting needs beside the weights (the head,
+    the VaR quantiles, the interval pool of log errors) and its test scores against HAR."""
+    frame, net = trained.frame, trained.net
+    out = net.outcome
+    scores = trained.scores()
+    data = {
+        "fingerprint": frame.fingerprint(),
+        "origin": origin,
+        "first_date": str(frame.dates[0].date()),
+        "last_date": str(frame.dates[-1].date()),
+        "last_price": float(frame.price[-1]),
+    }
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "id": model_id,
+        "created_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "tickers": [trained.ticker],
+        "parent": None,
+        "config": trained.config.to_dict(),
+        "columns": list(frame.columns),
+        "scaler": net.scaler.to_dict(),
+        "scalers": {trained.ticker: net.scaler.to_dict()},
+        "segments": trained.segment_dates(),
+        "segments_by_ticker": {trained.ticker: trained.segment_dates()},
+        "rows": {"train_end": trained.segments.train_end, "val_end": trained.segments.val_end, "n": frame.n},
+        "data": data,
+        "data_by_ticker": {trained.ticker: data},
+        # `models` lists QLIKE skill against naive as the skill; the contest is in "volatility".
+        "metrics": {"test": {"model": {"skill_vs_naive": scores["scores"]["model"]["skill_vs_naive"]}}},
+        "volatility": {
+            **scores,
+            "head": net.head.to_dict(),
+            "ratio": trained.fits.ratio,
+            "var_quantiles": {f"{lv * 100:g}": q for lv, q in trained.quantiles.items()},
+            "log_errors": trained.log_errors.tolist(),
+        },
+        "training": {
+            "epochs_run": len(out.history),
+            "best_epoch": out.best_epoch,
+            "stopped": out.stopped,
+            "seconds": out.seconds,
+            "history": [dataclasses.asdict(h) for h in out.history],
+        },
+        "seed": trained.config.seed,
+        "device": "cpu",
+        "versions": _versions(),
+        "warnings": trained.warnings,
+    }
+    return to_jsonable(manifest)
+
+
+def save_volatility(store: Store, trained: VolTrained, origin: str) -> tuple[str, Path]:
+    model_id = new_model_id(trained.ticker, trained.config.model)
+    manifest = volatility_manifest(trained, model_id, origin)
+    state = {k: v.detach().cpu().numpy() for k, v in trained.net.state.items()}
+    return model_id, write_model(store, model_id, manifest, state)
 
 
 def _versions() -> dict[str, str]:
@@ -344,8 +404,9 @@ def _damaged(model_id: str, path: Path, why: str) -> DamagedError:
     )
 
 
-def newest_model_id(store: Store, ticker: str, model: str | None = None) -> str:
-    run = newest_run(store.conn, ticker, model)
+def newest_model_id(store: Store, ticker: str, model: str | None = None, returns_only: bool = False) -> str:
+    """The newest model of `ticker`, of any target (a volatility model too) unless `returns_only`."""
+    run = newest_run(store.conn, ticker, model, returns_only)
     if run is None:
         kind, flag = (f" {model}", f" --model {model}") if model else ("", "")
         raise NotFoundError(f"no trained{kind} model for {ticker}; run `lstmcast train {ticker}{flag}` first")

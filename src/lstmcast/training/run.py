@@ -86,7 +86,7 @@ def run_training(
     freeze_encoder: bool = False,
 ) -> Trained:
     """Fit on train (early stopping on validation), then forecast every test origin."""
-    config.validate().returns_only("train")
+    config.validate().returns_only("this training path (train_volatility_model)")
     frame = frame_for(config, series.bars, series.exog, series.ticker)
     seg = split_for(config, frame, series.ticker)
     fitted = fit_forecaster(config, frame, seg.train_end, seg.val_end, on_epoch, init, lr, freeze_encoder)
@@ -302,3 +302,36 @@ def train(
         for m in g.members
     }
     return report
+
+
+def train_volatility_model(store: Store, config: TrainConfig, series: Series) -> dict[str, Any]:
+    """`train --target volatility`: fit, judge against HAR on the test segment, save; the report."""
+    from lstmcast.training.registry import save_volatility
+    from lstmcast.training.volatility import train_volatility
+
+    trained = train_volatility(config, series)
+    model_id, path = save_volatility(store, trained, series.origin)
+    out = trained.net.outcome
+    scores = trained.scores()
+    return {
+        "model_id": model_id,
+        "ticker": trained.ticker,
+        "model": config.model,
+        "target": "volatility",
+        "window": config.window,
+        "horizon": config.horizon,
+        "epochs_run": len(out.history),
+        "best_epoch": out.best_epoch,
+        "stopped": out.stopped,
+        "train_seconds": round(out.seconds, 3),
+        "segments": trained.segment_dates(),
+        "n_test": len(trained.at),
+        "volatility": {
+            **scores,
+            "annualised": {
+                n: float(np.sqrt(252 * np.mean(f)) * 100) for n, f in trained.fits.forecasts.items()
+            },
+        },
+        "warnings": trained.warnings,
+        "path": str(path),
+    }

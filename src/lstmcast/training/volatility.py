@@ -15,18 +15,23 @@ log-HAR (benchmarks/bench_volatility.py's note). No test row reaches any of it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.data.series import Series
+from lstmcast.errors import DataError
 from lstmcast.evaluation import volatility as V
+from lstmcast.evaluation.intervals import ewma_sigma
 from lstmcast.evaluation.volatility import Har, forward_mean
 from lstmcast.models import build_model
-from lstmcast.prep.dataset import Frame
+from lstmcast.prep.dataset import Frame, Segments
 from lstmcast.prep.scaling import Scaler, apply, fit_scaler
 from lstmcast.prep.windows import targets, windows
 from lstmcast.training import runtime
+from lstmcast.training.inputs import frame_for, split_for
 from lstmcast.training.loop import FitOutcome, fit, predict_scaled
 from lstmcast.training.vol_predict import Net, VolHead, offset, raw_variance
 
@@ -163,3 +168,89 @@ def fold_forecasts(
     ]
     out["model"] = np.mean([n.predict(frame, proxy, test_at) for n in nets], axis=0)  # the seeds' average
     return CutoffFits(out, har_used, hars, nets, ratio)
+
+
+def check_volatility(cfg: TrainConfig, frame: Frame) -> None:
+    """HAR's monthly term needs 22 proxies behind every origin: refuse a series too short."""
+    need = MONTH + cfg.window + cfg.horizon + 200  # and a few hundred origins to fit anything
+    if frame.n + 1 < need:
+        raise DataError(
+            f"{frame.n + 1} bars are too few for the volatility target with window {cfg.window} and"
+            f" horizon {cfg.horizon}: HAR's 22-day term and the fits need at least {need}"
+        )
+
+
+@dataclass
+class VolTrained:
+    """A volatility network trained on one ticker's split and judged on its test segment."""
+
+    ticker: str
+    config: TrainConfig
+    frame: Frame
+    segments: Segments
+    proxy: str  # the proxy used
+    fits: CutoffFits
+    at: np.ndarray  # (N,) test origins
+    realised: np.ndarray  # (N,) the proxy's mean over the next h rows
+    quantiles: dict[float, float]  # the VaR quantiles of standardised returns, training rows
+    log_errors: np.ndarray  # log(realised / forecast) at validation and test origins: the interval pool
+    hits: dict[str, dict[float, np.ndarray]]
+    warnings: list[str]
+
+    @property
+    def net(self) -> VolFit:
+        return self.fits.nets[0]
+
+    def segment_dates(self) -> dict[str, list[str]]:
+        d, s = self.frame.dates, self.segments
+        return {
+            "train": [str(d[0].date()), str(d[s.train_end - 1].date())],
+            "validation": [str(d[s.train_end].date()), str(d[s.val_end - 1].date())],
+            "test": [str(d[s.val_end].date()), str(d[s.n - 1].date())],
+        }
+
+    def scores(self) -> dict[str, Any]:
+        f = self.fits.forecasts
+        stronger = f[self.fits.har_used]
+        return {
+            "proxy": self.proxy,
+            "horizon": self.config.horizon,
+            **V.score_all(f, stronger, self.realised, self.config.horizon, self.hits, self.config.seed),
+            "har_used": self.fits.har_used,
+        }
+
+
+def train_volatility(config: TrainConfig, series: Series) -> VolTrained:
+    """Fit on train (early stopping on validation), every baseline beside it, then score the
+    test segment. The interval pool is the log errors at validation and test origins."""
+    config.validate()
+    frame = frame_for(config, series.bars, series.exog, series.ticker)
+    check_volatility(config, frame)
+    seg = split_for(config, frame, series.ticker)
+    proxy, returns = np.exp(frame.x[:, 0]), frame.x[:, 1]
+    train_at = origins_in(config, 0, 0, seg.train_end)
+    val_at = origins_in(config, 0, seg.train_end, seg.val_end)
+    test_at = origins_in(config, 0, seg.val_end, frame.n)
+    fits = fold_forecasts(
+        config, BacktestConfig(), frame, proxy, returns, 0, seg.train_end, train_at, val_at, test_at
+    )
+    oos = np.concatenate([val_at, test_at])
+    log_errors = np.log(forward_mean(proxy, config.horizon, oos) / fits.nets[0].predict(frame, proxy, oos))
+    sigma = ewma_sigma(returns[: seg.train_end], shrink=0.0)
+    quantiles = V.var_quantiles(returns[: seg.train_end], sigma)
+    hits = V.var_hits_of(fits.forecasts, returns[test_at + 1], fits.ratio, quantiles)
+    used = "squared" if any("fell back to squared" in n for n in frame.notes) else config.vol_proxy
+    return VolTrained(
+        series.ticker,
+        config,
+        frame,
+        seg,
+        used,
+        fits,
+        test_at,
+        forward_mean(proxy, config.horizon, test_at),
+        quantiles,
+        log_errors,
+        hits,
+        list(frame.notes),
+    )
