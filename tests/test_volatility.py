@@ -248,3 +248,23 @@ def test_train_forecast_and_the_ledger_score_a_volatility_model(cli: Cli, home: 
     )
     assert summary["skill_vs_har"] == pytest.approx(1 - summary["qlike"] / summary["har_qlike"])
     assert "live volatility record" in cli("ledger").stdout
+
+
+def test_a_volatility_sweep_ranks_rows_against_har(cli: Cli, home: Path, tmp_path: Path) -> None:
+    for t in ("IBM", "MSFT"):
+        cli("import", SAMPLE / f"{t}.csv", "--ticker", t)
+    args = ["sweep", "IBM", "MSFT", "--target", "volatility", "--models", "cnn", "--seeds", "2", "--workers", "1",
+            "--window", "20", "--epochs", "1", "--folds", "2", "--channels", "4"]  # fmt: skip
+    doc = json.loads(cli(*args, "--json", "--out", tmp_path / "sw").stdout)
+    board = doc["leaderboard"]
+    assert len(doc["cells"]) == 4 and len(board) == 2
+    for r in board:
+        assert r["forecast"] == "average of 2 seeds" and r["dm_pvalue_adjusted"] >= r["dm_pvalue"]
+        assert r["har_used"] in ("har", "har_log") and isinstance(r["in_mcs"], bool)
+    # The row judges the seeds' average forecast: not the mean of the seeds' own skills.
+    ibm = [c for c in doc["cells"] if c["ticker"] == "IBM"]
+    row = next(r for r in board if r["ticker"] == "IBM")
+    assert row["skill_vs_har"] != pytest.approx(np.mean([c["skill_vs_har"] for c in ibm]), abs=1e-9)
+    human = cli(*args).stdout
+    assert "beat the stronger HAR in QLIKE after Benjamini-Hochberg adjustment" in human
+    assert (tmp_path / "sw" / "skill.png").exists()

@@ -66,9 +66,44 @@ def sweep_cli(
         raise typer.Exit(1)
 
 
-def render_sweep(report: Any) -> None:
+def render_vol_sweep(report: Any) -> None:
+    """Volatility rows: QLIKE skill against the stronger HAR, DM adjusted, MCS membership."""
     con = out_console()
+    t = Table(
+        "ticker", "model", "seeds", "stronger HAR", "skill vs HAR", "± seeds", "skill vs naive", "DM p",
+        f"adj. ({report.adjust})", "90% MCS",
+        title=f"volatility leaderboard, sweep {report.sweep_id}: the seeds' average forecast against HAR",
+        title_justify="left",
+    )  # fmt: skip
+    for r in report.leaderboard:
+        t.add_row(
+            r["ticker"],
+            r["model"],
+            str(r["seeds"]),
+            "log-HAR" if r["har_used"] == "har_log" else "HAR",
+            pct(r["skill_vs_har"], 1),
+            pct(r["skill_seed_std"], 1).lstrip("+"),
+            pct(r["skill_vs_naive"], 1),
+            fmt(r["dm_pvalue"], 3),
+            fmt(r["dm_pvalue_adjusted"], 3),
+            "in" if r["in_mcs"] else "–",
+        )
+    con.print(t)
+    how = "Benjamini-Hochberg" if report.adjust == "bh" else "Holm"
+    con.print(
+        f"{len(report.cells)} cells on {report.workers} worker(s) in {report.wall_seconds:.1f}s;"
+        f" {report.beat_naive} of {len(report.leaderboard)} ticker x model rows beat the stronger HAR in"
+        f" QLIKE after {how} adjustment (Diebold-Mariano); MCS: each ticker's 90% Model Confidence Set"
+        " over its models and the baselines"
+    )
+
+
+def render_sweep(report: Any) -> None:
     board = report.leaderboard
+    if board and "skill_vs_har" in board[0]:
+        render_vol_sweep(report)
+        return
+    con = out_console()
     t = Table(
         "ticker",
         "model",

@@ -28,6 +28,7 @@ from lstmcast.errors import DataError, NotFoundError
 from lstmcast.evaluation.multiple import benjamini_hochberg, deflated_sharpe, holm
 from lstmcast.evaluation.verdict import judge
 from lstmcast.parallel.engine import TaskOutcome, run_tasks
+from lstmcast.parallel.vol_sweep import run_vol_cell, vol_leaderboard
 from lstmcast.store.db import Store
 from lstmcast.store.sweeps import finished_cells, get_sweep, save_cell, save_sweep
 
@@ -55,6 +56,11 @@ def run_cell(
     t0, started_at = time.perf_counter(), time.time()
     cfg = TrainConfig.from_dict(train).replace(seed=seed)
     bt = BacktestConfig(**{**backtest, "seeds": 1})
+    where = {"threads": torch.get_num_threads(), "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    if cfg.target == "volatility":
+        out = run_vol_cell(bars, ticker, cfg, bt)
+        return {**out, **where, "seconds": time.perf_counter() - t0, "started_at": started_at,
+                "finished_at": time.time()}  # fmt: skip
     result = run_backtest(cfg, bt, Series(ticker, bars[ticker], "sweep"))
     run = result.first
     frame, at = result.frame, run.wf.at
@@ -120,7 +126,6 @@ def sweep(
 ) -> SweepReport:
     """Every (ticker, model, seed) cell, resumed from the store, then the leaderboard."""
     t0 = time.perf_counter()
-    run.train.returns_only("sweep")
     series = load_inputs(store, run.tickers, run.csv, ())
     bars = {s.ticker: s.bars for s in series}
     parallel = workers > 1 or cluster is not None
@@ -219,6 +224,8 @@ def leaderboard(
     """
     bt = bt or BacktestConfig()
     ok = [c for c in cells if c["status"] == "ok"]
+    if ok and ok[0]["result"].get("target") == "volatility":
+        return vol_leaderboard(cells, adjust)
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for c in ok:
         groups.setdefault((c["ticker"], c["model"]), []).append(c)
@@ -316,6 +323,7 @@ def _public(cell: dict[str, Any]) -> dict[str, Any]:
         "status": cell["status"],
         "resumed": cell.get("resumed", False),
         "skill_vs_naive": res.get("skill_vs_naive"),
+        "skill_vs_har": res.get("skill_vs_har"),  # volatility cells
         "dm_pvalue": res.get("dm_pvalue"),
         "directional_accuracy": res.get("directional_accuracy"),
         "sharpe": res.get("sharpe"),
