@@ -30,7 +30,8 @@ from lstmcast.data.series import Series, load_csv
 from lstmcast.evaluation.multiple import holm
 from lstmcast.training import volatility as net
 from lstmcast.training.inputs import frame_for
-from lstmcast.training.volatility import fold_forecasts, origins_in
+from lstmcast.training.vol_predict import origins_in
+from lstmcast.training.volatility import fold_forecasts
 
 BASELINES = ("ewma", "garch", "har", "har_log", "naive")
 

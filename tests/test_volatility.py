@@ -180,8 +180,9 @@ def test_bad_volatility_inputs_get_one_clear_line(cli: Cli, home: Path, tmp_path
     short.write_text("\n".join(lines[:200]) + "\n")
     too_short = cli("backtest", "--csv", short, "--target", "volatility", code=1).stderr
     assert "too few for the volatility target" in too_short and "at least" in too_short
-    sweep = cli("sweep", "IBM", "--target", "volatility", "--models", "cnn", "--workers", "1", code=1).stderr
-    assert "sweep does not take --target volatility yet" in sweep
+    cli("import", SAMPLE / "MSFT.csv", "--ticker", "MSFT")
+    many = cli("train", "IBM", "MSFT", "--target", "volatility", code=2).stderr
+    assert "one ticker at a time" in many
     # A close-only series: the gk proxy falls back to squared returns, and says so once.
     close_only = tmp_path / "close.csv"
     close_only.write_text("\n".join(f"{ln.split(',')[0]},{ln.split(',')[4]}" for ln in lines) + "\n")
@@ -253,8 +254,21 @@ def test_train_forecast_and_the_ledger_score_a_volatility_model(cli: Cli, home: 
 def test_a_volatility_sweep_ranks_rows_against_har(cli: Cli, home: Path, tmp_path: Path) -> None:
     for t in ("IBM", "MSFT"):
         cli("import", SAMPLE / f"{t}.csv", "--ticker", t)
-    args = ["sweep", "IBM", "MSFT", "--target", "volatility", "--models", "cnn", "--seeds", "2", "--workers", "1",
-            "--window", "20", "--epochs", "1", "--folds", "2", "--channels", "4"]  # fmt: skip
+    fast = ["--window", "20", "--epochs", "1", "--folds", "2", "--channels", "4"]
+    args = [
+        "sweep",
+        "IBM",
+        "MSFT",
+        "--target",
+        "volatility",
+        "--models",
+        "cnn",
+        "--seeds",
+        "2",
+        "--workers",
+        "1",
+        *fast,
+    ]
     doc = json.loads(cli(*args, "--json", "--out", tmp_path / "sw").stdout)
     board = doc["leaderboard"]
     assert len(doc["cells"]) == 4 and len(board) == 2
@@ -268,3 +282,29 @@ def test_a_volatility_sweep_ranks_rows_against_har(cli: Cli, home: Path, tmp_pat
     human = cli(*args).stdout
     assert "beat the stronger HAR in QLIKE after Benjamini-Hochberg adjustment" in human
     assert (tmp_path / "sw" / "skill.png").exists()
+
+
+def test_daily_runs_a_watchlist_that_mixes_return_and_volatility_entries(cli: Cli, home: Path) -> None:
+    for t in ("IBM", "MSFT"):
+        cli("import", SAMPLE / f"{t}.csv", "--ticker", t)
+    watch = home / "w.toml"
+    watch.write_text(
+        "fetch = false\nmodel = 'cnn'\n"
+        "[[ticker]]\nsymbol = 'IBM'\n"
+        "[[ticker]]\nsymbol = 'IBM'\ntarget = 'volatility'\nhorizon = 5\n"
+        "[[ticker]]\nsymbol = 'MSFT'\n"
+    )
+    doc = json.loads(cli("daily", "--config", watch, "--json").stdout)
+    assert doc["exit_code"] == 0 and len(doc["tickers"]) == 3
+    kinds = {(t["ticker"], t["target"]): t for t in doc["tickers"]}
+    vol = kinds[("IBM", "volatility")]
+    assert "trained" in vol["detail"] and 5 < vol["next_volatility"] < 100 and vol["next_price"] is None
+    assert kinds[("IBM", "log_return")]["next_price"] > 0 and kinds[("MSFT", "log_return")]["next_price"] > 0
+    models = json.loads(cli("models", "--json").stdout)
+    assert sorted(m["target"] for m in models) == ["log_return", "log_return", "volatility"]
+    ledger = json.loads(cli("ledger", "--json").stdout)
+    assert len(ledger["volatility"]["rows"]) == 1 and ledger["volatility"]["rows"][0]["horizon"] == 5
+    assert {r["ticker"] for r in ledger["rows"]} == {"IBM", "MSFT"}
+    again = json.loads(cli("daily", "--config", watch, "--json").stdout)  # no new bar: nothing to do
+    assert {t["status"] for t in again["tickers"]} == {"no new bar"}
+    assert "IBM (volatility)" in cli("daily", "--config", watch).stdout

@@ -22,7 +22,8 @@ from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import ewma_sigma
 from lstmcast.prep.dataset import Frame
 from lstmcast.training.inputs import frame_for
-from lstmcast.training.volatility import VolFit, check_volatility, fold_forecasts, origins_in
+from lstmcast.training.vol_predict import origins_in
+from lstmcast.training.volatility import VolFit, check_volatility, fold_forecasts
 
 CHECKS = (
     "proxy",

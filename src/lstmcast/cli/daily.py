@@ -89,8 +89,15 @@ def daily_cli(
         raise typer.Exit(code)
 
 
+def _forecast(t: Any) -> str:
+    """The next forecast: a price, or for a volatility entry its annualised volatility."""
+    if t.next_volatility:
+        return f"vol {t.next_volatility:.1f}%"
+    return f"{t.next_price:,.2f}" if t.next_price else "–"
+
+
 def _line(t: Any) -> str:
-    forecast = f" {t.next_date} {t.next_price:.4f}" if t.next_price else ""
+    forecast = f" {t.next_date} {_forecast(t)}" if t.next_price or t.next_volatility else ""
     return f"{_stamp()} {t.ticker} {t.status}{forecast}" + (f" ({t.detail})" if t.detail else "")
 
 
@@ -103,11 +110,11 @@ def render_daily(report: Any, as_json: bool, quiet: bool, code: int) -> None:
     table = Table("ticker", "status", "as of", "next", "forecast", "model", "detail", title="daily")
     for t in report.tickers:
         table.add_row(
-            t.ticker,
+            t.ticker if t.target != "volatility" else f"{t.ticker} (volatility)",
             t.status,
             t.as_of or "–",
             t.next_date or "–",
-            f"{t.next_price:,.2f}" if t.next_price else "–",
+            _forecast(t),
             t.model_id or "–",
             escape(t.detail),
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,8 +27,7 @@ from lstmcast.tickers import validate_ticker
 from lstmcast.training.inputs import frame_for
 from lstmcast.training.predictor import OnnxFitted
 from lstmcast.training.registry import LoadedModel
-from lstmcast.training.vol_predict import Net, VolHead, variance_forecast
-from lstmcast.training.volatility import origins_in
+from lstmcast.training.vol_predict import Net, VolHead, origins_in, variance_forecast
 
 
 def annualised(variance: float) -> float:
@@ -58,6 +58,8 @@ class VolForecastResult:
     target: str = "volatility"
     ledger_new: int = 0
     warnings: list[str] = field(default_factory=list)
+    bounds: dict[str, float] = field(default_factory=dict, repr=False)  # the interval, in variance
+    config: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 def _net(loaded: LoadedModel) -> Net:
@@ -75,9 +77,20 @@ def _net(loaded: LoadedModel) -> Net:
 def forecast_volatility(
     store: Store, loaded: LoadedModel, series: Series, calendar: str, record: bool
 ) -> VolForecastResult:
+    """The model's h-day volatility from the newest bar (`predict_volatility`), written to the
+    volatility ledger when `record`."""
+    out = predict_volatility(loaded, series, calendar, calendars_dir(store.home))
+    if record:
+        out.ledger_new = record_volatility(store, out, loaded)
+    return out
+
+
+def predict_volatility(
+    loaded: LoadedModel, series: Series, calendar: str, sessions_cache: Path | None = None
+) -> VolForecastResult:
     """The model's h-day volatility from the newest bar, HAR's beside it (refitted on every bar
-    known now), a conformal interval from the model's out-of-sample log errors, the 1-day
-    value-at-risk, written to the volatility ledger when `record`."""
+    known now), a conformal interval from the model's out-of-sample log errors, and the 1-day
+    value-at-risk. No store: a worker process can make it."""
     cfg = loaded.config
     saved = loaded.manifest["volatility"]
     frame = frame_for(cfg, series.bars, series.exog, series.ticker)
@@ -89,18 +102,18 @@ def forecast_volatility(
     head = VolHead.from_dict(saved["head"])
     v = float(variance_forecast(_net(loaded), cfg, loaded.fitted.scaler, head, frame, proxy, at)[0])
     har_used = saved["har_used"]
-    fit_at = origins_in(cfg, 0, 0, frame.n)
-    har = V.fit_har(proxy, fit_at, h, log=har_used == "har_log")
+    har = V.fit_har(proxy, origins_in(cfg, 0, 0, frame.n), h, log=har_used == "har_log")
     har_v = float(har.predict(proxy, at, float(np.min(proxy)))[0])
     errors = np.asarray(saved["log_errors"], dtype="float64")
-    intervals, unbounded = {}, []
+    intervals, bounds, unbounded = {}, {}, []
     for level in INTERVAL_LEVELS:
-        lo, hi = quantile_pair(errors, 1 - level)
         label = f"{level * 100:g}"
-        intervals[label] = [
-            annualised(v * math.exp(lo)) if math.isfinite(lo) else math.nan,
-            annualised(v * math.exp(hi)) if math.isfinite(hi) else math.nan,
-        ]
+        lo, hi = quantile_pair(errors, 1 - level)
+        # Stored in variance for the ledger: an unbounded side as 0 (below) or infinity (above).
+        bounds[f"lower_{label}"] = v * math.exp(lo) if math.isfinite(lo) else 0.0
+        bounds[f"upper_{label}"] = v * math.exp(hi) if math.isfinite(hi) else math.inf
+        intervals[label] = [annualised(b) if 0 < b < math.inf else math.nan for b in
+                            (bounds[f"lower_{label}"], bounds[f"upper_{label}"])]  # fmt: skip
         if not (math.isfinite(lo) and math.isfinite(hi)):
             unbounded.append(label)
     ratio = float(saved["ratio"])
@@ -108,8 +121,8 @@ def forecast_volatility(
     year = V.trailing_mean(proxy, h)[-252:]
     year = year[np.isfinite(year)]
     as_of = frame.dates[-1].date()
-    target = next_sessions(as_of, h, calendar, calendars_dir(store.home))[-1]
-    out = VolForecastResult(
+    target = next_sessions(as_of, h, calendar, sessions_cache)[-1]
+    return VolForecastResult(
         ticker=series.ticker,
         model_id=loaded.id,
         model=cfg.model,
@@ -129,28 +142,27 @@ def forecast_volatility(
         calendar=calendar,
         engine=loaded.engine,
         warnings=list(frame.notes),
+        bounds=bounds,
+        config=cfg.to_dict(),
     )
-    if record:
-        bounds = {
-            f"{side}_{label}": v * math.exp(q) if math.isfinite(q) else (0.0 if side == "lower" else math.inf)
-            for label, pair in ((f"{lv * 100:g}", quantile_pair(errors, 1 - lv)) for lv in INTERVAL_LEVELS)
-            for side, q in zip(("lower", "upper"), pair, strict=True)
-        }
-        row = {
-            "model_id": loaded.id,
-            "ticker": series.ticker,
-            "as_of": out.as_of,
-            "horizon": h,
-            "target_date": out.target_date,
-            "proxy": out.proxy,
-            "variance": v,
-            "har_variance": har_v,
-            **bounds,
-            "var_95": -var.get("95", math.nan),
-            "var_99": -var.get("99", math.nan),
-        }
-        out.ledger_new = record_vol(store.conn, row, {**cfg.to_dict(), "calendar": calendar})
-    return out
+
+
+def record_volatility(store: Store, out: VolForecastResult, loaded: LoadedModel | None = None) -> int:
+    """Write a volatility forecast to the ledger, once per model, ticker and last bar."""
+    row = {
+        "model_id": out.model_id,
+        "ticker": out.ticker,
+        "as_of": out.as_of,
+        "horizon": out.horizon,
+        "target_date": out.target_date,
+        "proxy": out.proxy,
+        "variance": out.variance,
+        "har_variance": out.har_variance,
+        **out.bounds,
+        "var_95": -out.value_at_risk.get("95", math.nan),
+        "var_99": -out.value_at_risk.get("99", math.nan),
+    }
+    return record_vol(store.conn, row, {**out.config, "calendar": out.calendar})
 
 
 # --- Scoring ---------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ class TickerRun:
     as_of: str | None = None
     next_date: str | None = None
     next_price: float | None = None
+    target: str = "log_return"
+    next_volatility: float | None = None  # a volatility entry: the h-day forecast, annualised %
     errors: list[Exception] = field(default_factory=list)  # what went wrong, for the exit code
 
 
@@ -42,7 +44,7 @@ def _exog_of(store: Store, item: WatchItem) -> tuple[str, ...]:
     from lstmcast.config import TrainConfig
     from lstmcast.store.runs import newest_run
 
-    run = newest_run(store.conn, item.symbol, item.model, returns_only=True)  # volatility: not yet
+    run = newest_run(store.conn, item.symbol, item.model, volatility=item.volatility)
     return TrainConfig.from_dict(run["config"]).exog if run else ()
 
 
@@ -53,7 +55,7 @@ def _fetch_exog(
     forecast: a model with --exog must not forecast from a stale input. Returns the failures."""
     from lstmcast.data.ingest import fetch_one
 
-    wanted = dict.fromkeys(t for item in items if item.fetch for t in exog[item.symbol])
+    wanted = dict.fromkeys(t for item in items if item.fetch for t in exog[item.key])
     failed: dict[str, Exception] = {}
     for ticker in wanted:
         got = fetch_one(store, ticker, None, None, session)
@@ -71,22 +73,27 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun, notes: list[str]) ->
     from lstmcast.data.series import load_stored
     from lstmcast.forecasting.ledger import update_aci
     from lstmcast.store.ledger import has_forecast
+    from lstmcast.store.vol_ledger import has_vol_forecast
     from lstmcast.tickers import exchange_of
     from lstmcast.training.registry import load_model, newest_model_id
 
     series = load_stored(store, item.symbol)
     newest = series.bars.index[-1].date().isoformat()
     try:
-        model_id = newest_model_id(store, item.symbol, item.model, returns_only=True)
+        model_id = newest_model_id(store, item.symbol, item.model, volatility=item.volatility)
         loaded = load_model(store, model_id, item.symbol, engine="auto")
     except NotFoundError:
         loaded = None
     if loaded is None:
-        retrain, cfg, tickers = True, TrainConfig(model=item.model), (item.symbol,)
+        first = TrainConfig(model=item.model)
+        if item.volatility:  # a volatility model forecasts the entry's horizon
+            first = first.replace(target="volatility", horizon=item.horizon)
+        retrain, cfg, tickers = True, first, (item.symbol,)
     else:
         stale = (date.fromisoformat(newest) - date.fromisoformat(loaded.data_end())).days
         retrain = bool(item.retrain_if_older and stale > item.retrain_if_older)
-        if has_forecast(store.conn, item.symbol, loaded.id, newest) and not retrain:
+        made = has_vol_forecast if item.volatility else has_forecast
+        if made(store.conn, item.symbol, loaded.id, newest) and not retrain:
             run.status, run.as_of, run.model_id = "no new bar", newest, loaded.id
             return None
         # Same config, same members; a ticker embedding is rebuilt from the members.
@@ -99,7 +106,7 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun, notes: list[str]) ->
         if onnx is None:
             state = {k: np.asarray(v) for k, v in loaded.fitted.state.items()}  # type: ignore[union-attr]
     alphas = None
-    if loaded is not None and not retrain and item.intervals in ADAPTIVE:
+    if loaded is not None and not retrain and item.intervals in ADAPTIVE and not item.volatility:
         alphas = update_aci(store, loaded.id, item.symbol)  # the ledger's outcomes, learned once
     return {
         "ticker": item.symbol,
@@ -138,13 +145,20 @@ def daily_compute(
     weights, for the driver to write; the forecast as numbers, for the driver's ledger."""
     from lstmcast.config import INTERVAL_LEVELS, TrainConfig
     from lstmcast.forecasting.forecast import predict_path, stale_exog
+    from lstmcast.forecasting.vol_forecast import predict_volatility
     from lstmcast.training.registry import loaded_from, new_model
 
     new = None
-    if retrain:  # only then torch is imported: a forecast runs the ONNX network
+    cfg = TrainConfig.from_dict(train)
+    if retrain and cfg.target == "volatility":
+        from lstmcast.training.registry import new_volatility_model
+        from lstmcast.training.volatility import train_volatility
+
+        new = new_volatility_model(train_volatility(cfg, members[0]), members[0].origin)
+        model_id, manifest, state = new
+    elif retrain:  # only then torch is imported: a forecast runs the ONNX network
         from lstmcast.training.run import run_global_training, run_training
 
-        cfg = TrainConfig.from_dict(train)
         if len(members) > 1:
             g = run_global_training(cfg, members)
             new = new_model(g.members, g.pooled, "store")
@@ -155,6 +169,16 @@ def daily_compute(
     assert model_id is not None and manifest is not None and (state is not None or onnx is not None)
     loaded = loaded_from(model_id, manifest, state, ticker, onnx=onnx)  # onnx is None on retraining
     series = next(m for m in members if m.ticker == ticker)
+    if loaded.config.target == "volatility":
+        return {
+            "model_id": model_id,
+            "new_model": new,
+            "first_time": first_time,
+            "volatility": predict_volatility(loaded, series, calendar),
+            "config": loaded.config.to_dict(),
+            "calendar": calendar,
+            "warnings": stale_exog(series),
+        }
     path = predict_path(loaded, series, horizon, calendar, INTERVAL_LEVELS, intervals, alphas)
     return {
         "model_id": model_id,
@@ -176,6 +200,19 @@ def _finish(store: Store, run: TickerRun, done: dict[str, Any], notes: list[str]
     if done["new_model"] is not None:
         write_model(store, *done["new_model"])
         notes.append(("trained " if done["first_time"] else "retrained as ") + done["model_id"])
+    if "volatility" in done:
+        from lstmcast.forecasting.vol_forecast import record_volatility
+
+        vol = done["volatility"]
+        record_volatility(store, vol)
+        notes.extend(done["warnings"])
+        run.model_id, run.as_of, run.next_date, run.next_volatility = (
+            done["model_id"],
+            vol.as_of,
+            vol.target_date,
+            vol.volatility,
+        )
+        return
     path = done["path"]
     record_path(
         store, done["model_id"], run.ticker, path, TrainConfig.from_dict(done["config"]), done["calendar"]
@@ -210,20 +247,20 @@ def daily(
     path = config or store.home / DAILY_CONFIG
     items = load_watchlist(path)
     with run_lock(store.home / DAILY_LOCK):
-        exog = {item.symbol: _exog_of(store, item) for item in items}  # one model load per ticker
+        exog = {item.key: _exog_of(store, item) for item in items}  # from each model's record
         exog_failed = _fetch_exog(store, items, exog, fetch_session)
-        runs = {item.symbol: TickerRun(item.symbol, "forecast") for item in items}
-        notes: dict[str, list[str]] = {item.symbol: [] for item in items}
+        runs = {item.key: TickerRun(item.symbol, "forecast", target=item.target) for item in items}
+        notes: dict[str, list[str]] = {item.key: [] for item in items}
         jobs: dict[str, dict[str, Any]] = {}
         for item in items:
-            run, said = runs[item.symbol], notes[item.symbol]
+            run, said = runs[item.key], notes[item.key]
             if item.fetch:
                 got = fetch_one(store, item.symbol, None, None, fetch_session)
                 if got.error:
                     # Keep going on stored data; the error still reaches the exit code (cron retries).
                     run.errors.append(got.error)
                     said.append(str(got.error))
-            for name in exog[item.symbol]:
+            for name in exog[item.key]:
                 if name in exog_failed:
                     run.errors.append(exog_failed[name])
                     said.append(f"exog {exog_failed[name]}")
@@ -233,7 +270,7 @@ def daily(
                 _failed(run, exc, said)
                 continue
             if job is not None:
-                jobs[item.symbol] = job
+                jobs[item.key] = job
 
         def finished(outcome: TaskOutcome) -> None:
             run, said = runs[outcome.key], notes[outcome.key]
@@ -250,4 +287,4 @@ def daily(
             run_tasks(daily_compute, tasks, {}, finished, workers, cluster)
         for symbol, run in runs.items():
             run.detail = "; ".join(notes[symbol])
-        return DailyReport([runs[item.symbol] for item in items])
+        return DailyReport([runs[item.key] for item in items])

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_METHODS, MODELS, check_table, read_toml
+from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_METHODS, MODELS, TARGETS, check_table, read_toml
 from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.tickers import validate_ticker
 
@@ -23,6 +23,7 @@ intervals = "aci"        # empirical, scaled (EWMA volatility), aci (scaled, ada
 [[ticker]]
 symbol = "AAPL"
 model = "lstm"           # lstm, gru, rnn or cnn: the newest model of this type is used (trained if none)
+# target = "volatility"  # an entry's h-day volatility against HAR instead of its returns
 
 [[ticker]]
 symbol = "MSFT"
@@ -42,6 +43,16 @@ class WatchItem:
     retrain_if_older: int = 30  # days; 0 = never
     fetch: bool = True
     intervals: str = DEFAULT_INTERVALS  # one of config.INTERVAL_METHODS
+    target: str = "log_return"  # or volatility: the h-day volatility against HAR, its own ledger
+
+    @property
+    def key(self) -> str:
+        """What names this entry's run: one symbol may have a return and a volatility entry."""
+        return self.symbol if self.target != "volatility" else f"{self.symbol}:volatility"
+
+    @property
+    def volatility(self) -> bool:
+        return self.target == "volatility"
 
 
 _SETTINGS = {f.name: f.type for f in dataclasses.fields(WatchItem) if f.name != "symbol"}
@@ -73,6 +84,10 @@ def load_watchlist(path: Path) -> list[WatchItem]:
             raise ConfigError(
                 f"{where}: {item.symbol}: unknown intervals {item.intervals!r};"
                 f" choose {', '.join(INTERVAL_METHODS)}"
+            )
+        if item.target not in TARGETS:
+            raise ConfigError(
+                f"{where}: {item.symbol}: unknown target {item.target!r}; choose {', '.join(TARGETS)}"
             )
         if item.model not in MODELS:
             raise ConfigError(

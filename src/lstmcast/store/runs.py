@@ -40,13 +40,15 @@ def get_run(conn: sqlite3.Connection, model_id: str) -> dict[str, Any] | None:
 
 
 def newest_run(
-    conn: sqlite3.Connection, ticker: str, model: str | None = None, returns_only: bool = False
+    conn: sqlite3.Connection, ticker: str, model: str | None = None, volatility: bool | None = None
 ) -> dict[str, Any] | None:
-    """The newest model of `ticker` (of that architecture); `returns_only` skips volatility models."""
+    """The newest model of `ticker` (of that architecture); `volatility` True keeps only
+    volatility models, False only return and price ones, None any."""
     runs = [
         r
         for r in list_runs(conn, ticker)
-        if (model is None or r["model"] == model) and not (returns_only and r["target"] == "volatility")
+        if (model is None or r["model"] == model)
+        and (volatility is None or (r["target"] == "volatility") == volatility)
     ]
     return runs[-1] if runs else None
 

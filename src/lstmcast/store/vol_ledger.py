@@ -49,3 +49,11 @@ def vol_rows(conn: sqlite3.Connection, ticker: str | None) -> list[dict[str, Any
         query += " WHERE ticker = ?"
         args = (ticker,)
     return [dict(r) for r in conn.execute(query + " ORDER BY as_of, model_id", args)]
+
+
+def has_vol_forecast(conn: sqlite3.Connection, ticker: str, model_id: str, as_of: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM vol_ledger WHERE ticker = ? AND model_id = ? AND as_of = ? LIMIT 1",
+        (ticker, model_id, as_of),
+    ).fetchone()
+    return row is not None

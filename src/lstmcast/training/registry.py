@@ -171,10 +171,18 @@ def volatility_manifest(trained: VolTrained, model_id: str, origin: str) -> dict
     return to_jsonable(manifest)
 
 
-def save_volatility(store: Store, trained: VolTrained, origin: str) -> tuple[str, Path]:
+def new_volatility_model(
+    trained: VolTrained, origin: str
+) -> tuple[str, dict[str, Any], dict[str, np.ndarray]]:
+    """A trained volatility model as plain data (id, manifest, numpy weights): what a worker
+    sends back for the driver to write."""
     model_id = new_model_id(trained.ticker, trained.config.model)
     manifest = volatility_manifest(trained, model_id, origin)
-    state = {k: v.detach().cpu().numpy() for k, v in trained.net.state.items()}
+    return model_id, manifest, {k: v.detach().cpu().numpy() for k, v in trained.net.state.items()}
+
+
+def save_volatility(store: Store, trained: VolTrained, origin: str) -> tuple[str, Path]:
+    model_id, manifest, state = new_volatility_model(trained, origin)
     return model_id, write_model(store, model_id, manifest, state)
 
 
@@ -404,9 +412,12 @@ def _damaged(model_id: str, path: Path, why: str) -> DamagedError:
     )
 
 
-def newest_model_id(store: Store, ticker: str, model: str | None = None, returns_only: bool = False) -> str:
-    """The newest model of `ticker`, of any target (a volatility model too) unless `returns_only`."""
-    run = newest_run(store.conn, ticker, model, returns_only)
+def newest_model_id(
+    store: Store, ticker: str, model: str | None = None, volatility: bool | None = None
+) -> str:
+    """The newest model of `ticker`, of any target, or only volatility models (True) or only
+    return and price ones (False)."""
+    run = newest_run(store.conn, ticker, model, volatility)
     if run is None:
         kind, flag = (f" {model}", f" --model {model}") if model else ("", "")
         raise NotFoundError(f"no trained{kind} model for {ticker}; run `lstmcast train {ticker}{flag}` first")

@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 
 from lstmcast.config import TrainConfig
-from lstmcast.evaluation.volatility import Har
+from lstmcast.evaluation.volatility import HAR_LAGS, Har
 from lstmcast.prep.dataset import Frame
 from lstmcast.prep.scaling import Scaler, apply
 from lstmcast.prep.windows import windows
 
 Net = Callable[[np.ndarray], np.ndarray]  # (N, L, F) float32 -> (N, h) z-scored log ratios
+MONTH = max(HAR_LAGS)  # HAR's longest term: an origin needs this many proxies behind it
 
 
 @dataclass
@@ -81,3 +82,10 @@ def variance_forecast(
     at: np.ndarray,
 ) -> np.ndarray:
     return raw_variance(net, config, scaler, head, frame, proxy, at) * head.scale
+
+
+def origins_in(cfg: TrainConfig, lo: int, first_target: int, last_target: int) -> np.ndarray:
+    """Origins t >= lo + 21 (and a full window) whose targets t+1..t+h lie in [first, last)."""
+    start = lo + max(cfg.window - 1, MONTH - 1)
+    at = np.arange(max(start, first_target - 1), last_target - cfg.horizon)
+    return at[at + 1 >= first_target]

@@ -33,9 +33,7 @@ from lstmcast.prep.windows import targets, windows
 from lstmcast.training import runtime
 from lstmcast.training.inputs import frame_for, split_for
 from lstmcast.training.loop import FitOutcome, fit, predict_scaled
-from lstmcast.training.vol_predict import Net, VolHead, offset, raw_variance
-
-MONTH = max(V.HAR_LAGS)  # HAR's longest term: an origin needs this many proxies behind it
+from lstmcast.training.vol_predict import MONTH, Net, VolHead, offset, origins_in, raw_variance
 
 
 @dataclass
@@ -111,13 +109,6 @@ def fit_volatility(
     realised = forward_mean(proxy, h, train_at)
     vf.head.scale = float(np.mean(realised / vf.raw(frame, proxy, train_at)))
     return vf
-
-
-def origins_in(cfg: TrainConfig, lo: int, first_target: int, last_target: int) -> np.ndarray:
-    """Origins t >= lo + 21 (and a full window) whose targets t+1..t+h lie in [first, last)."""
-    start = lo + max(cfg.window - 1, MONTH - 1)
-    at = np.arange(max(start, first_target - 1), last_target - cfg.horizon)
-    return at[at + 1 >= first_target]
 
 
 @dataclass
