@@ -308,3 +308,21 @@ def test_daily_runs_a_watchlist_that_mixes_return_and_volatility_entries(cli: Cl
     again = json.loads(cli("daily", "--config", watch, "--json").stdout)  # no new bar: nothing to do
     assert {t["status"] for t in again["tickers"]} == {"no new bar"}
     assert "IBM (volatility)" in cli("daily", "--config", watch).stdout
+
+
+def test_finetune_a_volatility_model_on_another_ticker(cli: Cli, home: Path, tmp_path: Path) -> None:
+    lines = (SAMPLE / "MSFT.csv").read_text().splitlines()
+    early = tmp_path / "MSFT.csv"  # the parent sees data before the new ticker's validation only
+    early.write_text("\n".join([lines[0], *(ln for ln in lines[1:] if ln[:10] <= "2009-06-30")]) + "\n")
+    cli("import", early, "--ticker", "MSFT")
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    fast = ["--target", "volatility", "--model", "cnn", "--window", "20", "--epochs", "2"]
+    parent = json.loads(cli("train", "MSFT", *fast, "--json").stdout)["model_id"]
+    doc = json.loads(cli("finetune", parent, "IBM", "--lr", "1e-4", "--epochs", "2", "--json").stdout)
+    assert doc["target"] == "volatility" and doc["parent"] == parent
+    assert set(doc["test"]) == {"before", "after", "scratch", "naive", "ewma", "har", "har_log", "garch"}
+    assert doc["test"][doc["har_used"]]["skill_vs_har"] == pytest.approx(0.0)
+    child = {m["id"]: m for m in json.loads(cli("models", "--json").stdout)}[doc["model_id"]]
+    assert child["target"] == "volatility"
+    fc = json.loads(cli("forecast", "IBM", "--json").stdout)
+    assert fc["model_id"] == doc["model_id"] and fc["target"] == "volatility"

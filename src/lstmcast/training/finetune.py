@@ -7,16 +7,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import ConfigError
+from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.metrics import Metrics
 from lstmcast.prep.scaling import fit_scaler
 from lstmcast.store.db import Store
 from lstmcast.training.inputs import frame_for, split_for
 from lstmcast.training.loop import EpochLog
-from lstmcast.training.registry import LoadedModel, save_trained
+from lstmcast.training.registry import LoadedModel, save_trained, save_volatility
 from lstmcast.training.run import Trained, evaluate_fitted, run_training
+from lstmcast.training.vol_predict import VolHead
+from lstmcast.training.volatility import finetune_volatility
 
 FINETUNE_LR = 1e-5
 
@@ -140,3 +145,54 @@ def finetune(
         path=str(path),
         warnings=after.warnings,
     )
+
+
+def finetune_volatility_model(
+    store: Store,
+    parent: LoadedModel,
+    series: Series,
+    lr: float = FINETUNE_LR,
+    freeze: str = "none",
+    epochs: int | None = None,
+    allow_overlap: bool = False,
+) -> dict[str, Any]:
+    """`finetune` of a volatility model: the parent as is, fine-tuned, and trained from scratch
+    on TICKER's split, each against the stronger HAR in QLIKE; the fine-tuned one is saved."""
+    if freeze not in ("encoder", "none"):
+        raise ConfigError("--freeze must be encoder or none")
+    cfg, _ = _parent_for(parent, series.ticker)
+    cfg = cfg.replace(epochs=epochs or cfg.epochs)
+    frame = frame_for(cfg, series.bars, series.exog, series.ticker)
+    overlap = overlap_warning(parent, frame, split_for(cfg, frame, series.ticker), allow_overlap)
+    state = parent.fitted.state  # type: ignore[union-attr]
+    head = VolHead.from_dict(parent.manifest["volatility"]["head"])
+    others, after = finetune_volatility(cfg, state, head, series, lr, freeze == "encoder")
+    model_id, path = save_volatility(store, after, series.origin, parent=parent.id)
+    f = after.fits.forecasts
+    stronger, realised, h = f[after.fits.har_used], after.realised, cfg.horizon
+    reference = float(np.mean(V.qlike(stronger, realised)))
+    rows: dict[str, dict[str, float | None]] = {}
+    for name, forecast in (
+        ("before", others["before"]),
+        ("after", f["model"]),
+        ("scratch", others["scratch"]),
+    ):
+        q = float(np.mean(V.qlike(forecast, realised)))
+        _, p = V.dm_qlike(forecast, stronger, realised, h)
+        rows[name] = {"qlike": q, "skill_vs_har": 1 - q / reference, "dm_pvalue": None if p != p else p}
+    for name in ("naive", "ewma", "har", "har_log", "garch"):
+        q = float(np.mean(V.qlike(f[name], realised)))
+        rows[name] = {"qlike": q, "skill_vs_har": 1 - q / reference, "dm_pvalue": None}
+    return {
+        "model_id": model_id,
+        "parent": parent.id,
+        "ticker": series.ticker,
+        "target": "volatility",
+        "lr": lr,
+        "freeze": freeze,
+        "har_used": after.fits.har_used,
+        "test": rows,
+        "segments": after.segment_dates(),
+        "path": str(path),
+        "warnings": [*overlap, *after.warnings],
+    }

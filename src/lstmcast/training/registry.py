@@ -119,7 +119,9 @@ def manifest_of(
     return to_jsonable(manifest)
 
 
-def volatility_manifest(trained: VolTrained, model_id: str, origin: str) -> dict[str, Any]:
+def volatility_manifest(
+    trained: VolTrained, model_id: str, origin: str, parent: str | None = None
+) -> dict[str, Any]:
     """A volatility model as plain JSON: what forecasting needs beside the weights (the head,
     the VaR quantiles, the interval pool of log errors) and its test scores against HAR."""
     frame, net = trained.frame, trained.net
@@ -137,7 +139,7 @@ def volatility_manifest(trained: VolTrained, model_id: str, origin: str) -> dict
         "id": model_id,
         "created_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         "tickers": [trained.ticker],
-        "parent": None,
+        "parent": parent,
         "config": trained.config.to_dict(),
         "columns": list(frame.columns),
         "scaler": net.scaler.to_dict(),
@@ -172,17 +174,19 @@ def volatility_manifest(trained: VolTrained, model_id: str, origin: str) -> dict
 
 
 def new_volatility_model(
-    trained: VolTrained, origin: str
+    trained: VolTrained, origin: str, parent: str | None = None
 ) -> tuple[str, dict[str, Any], dict[str, np.ndarray]]:
     """A trained volatility model as plain data (id, manifest, numpy weights): what a worker
     sends back for the driver to write."""
     model_id = new_model_id(trained.ticker, trained.config.model)
-    manifest = volatility_manifest(trained, model_id, origin)
+    manifest = volatility_manifest(trained, model_id, origin, parent)
     return model_id, manifest, {k: v.detach().cpu().numpy() for k, v in trained.net.state.items()}
 
 
-def save_volatility(store: Store, trained: VolTrained, origin: str) -> tuple[str, Path]:
-    model_id, manifest, state = new_volatility_model(trained, origin)
+def save_volatility(
+    store: Store, trained: VolTrained, origin: str, parent: str | None = None
+) -> tuple[str, Path]:
+    model_id, manifest, state = new_volatility_model(trained, origin, parent)
     return model_id, write_model(store, model_id, manifest, state)
 
 

@@ -74,6 +74,9 @@ def fit_volatility(
     train_at: np.ndarray,
     val_at: np.ndarray,
     har: Har | None,
+    init: dict[str, torch.Tensor] | None = None,
+    lr: float | None = None,
+    freeze_encoder: bool = False,
 ) -> VolFit:
     """Fit on training origins `train_at` (their targets end before the validation rows) and
     stop early on `val_at`; the inputs' scaler and the back-transform come from the training
@@ -98,13 +101,19 @@ def fit_volatility(
         y = torch.from_numpy((target(at) - mean) / std).float().to(device)
         return x, y
 
-    model = build_model(config, frame.x.shape[1]).to(device)
-    if har is not None:  # the hybrid starts from HAR itself: the head's output is zero
+    model = build_model(config, frame.x.shape[1])
+    if init is not None:  # fine-tuning: a copy of the parent's weights, maybe only the head learns
+        model.load_state_dict(init)
+        for name, p in model.named_parameters():
+            if freeze_encoder and "head" not in name.split("."):
+                p.requires_grad_(False)
+    model = model.to(device)
+    if har is not None and init is None:  # the hybrid starts from HAR itself: a zero head
         head = getattr(model, "head", None)
         if isinstance(head, torch.nn.Linear):
             torch.nn.init.zeros_(head.weight)
             torch.nn.init.zeros_(head.bias)
-    outcome = fit(model, tensors(train_at), tensors(val_at), config, gen, lr=None, target_scale=(0.0, std))
+    outcome = fit(model, tensors(train_at), tensors(val_at), config, gen, lr=lr, target_scale=(0.0, std))
     vf = VolFit(config, scaler, VolHead(mean, std, har, floor), outcome.state, outcome)
     realised = forward_mean(proxy, h, train_at)
     vf.head.scale = float(np.mean(realised / vf.raw(frame, proxy, train_at)))
@@ -133,6 +142,9 @@ def fold_forecasts(
     train_at: np.ndarray,
     val_at: np.ndarray,
     test_at: np.ndarray,
+    init: dict[str, torch.Tensor] | None = None,
+    lr: float | None = None,
+    freeze_encoder: bool = False,
 ) -> CutoffFits:
     """Fit every forecaster on rows [lo, train_end) (validation origins `val_at` choose the HAR
     and stop the network early) and forecast origins `test_at`: (N,) variances each."""
@@ -154,7 +166,18 @@ def fold_forecasts(
     }
     offset = hars[har_used] if cfg.residual_on == "har" else None
     nets = [
-        fit_volatility(cfg.replace(seed=cfg.seed + i), frame, proxy, lo, train_at, val_at, offset)
+        fit_volatility(
+            cfg.replace(seed=cfg.seed + i),
+            frame,
+            proxy,
+            lo,
+            train_at,
+            val_at,
+            offset,
+            init,
+            lr,
+            freeze_encoder,
+        )
         for i in range(bt.seeds)
     ]
     out["model"] = np.mean([n.predict(frame, proxy, test_at) for n in nets], axis=0)  # the seeds' average
@@ -211,7 +234,13 @@ class VolTrained:
         }
 
 
-def train_volatility(config: TrainConfig, series: Series) -> VolTrained:
+def train_volatility(
+    config: TrainConfig,
+    series: Series,
+    init: dict[str, torch.Tensor] | None = None,
+    lr: float | None = None,
+    freeze_encoder: bool = False,
+) -> VolTrained:
     """Fit on train (early stopping on validation), every baseline beside it, then score the
     test segment. The interval pool is the log errors at validation and test origins."""
     config.validate()
@@ -245,3 +274,40 @@ def train_volatility(config: TrainConfig, series: Series) -> VolTrained:
         hits,
         list(frame.notes),
     )
+
+
+def finetune_volatility(
+    parent_config: TrainConfig,
+    parent_state: dict[str, torch.Tensor],
+    parent_head: VolHead,
+    series: Series,
+    lr: float,
+    freeze_encoder: bool,
+) -> tuple[dict[str, np.ndarray], VolTrained]:
+    """A volatility parent adapted to `series`: (test forecasts of the parent as is, of the
+    model trained from scratch), and the fine-tuned model judged like `train_volatility`.
+    The parent as is gets this ticker's input scaler and its back-transform refitted on this
+    ticker's training origins; nothing else of it changes."""
+    cfg = parent_config
+    after = train_volatility(cfg, series, init=parent_state, lr=lr, freeze_encoder=freeze_encoder)
+    scratch = train_volatility(cfg, series)
+    frame, seg = after.frame, after.segments
+    proxy = np.exp(frame.x[:, 0])
+    train_at = origins_in(cfg, 0, 0, seg.train_end)
+    offset_har = after.fits.hars[after.fits.har_used] if cfg.residual_on == "har" else None
+    as_is = VolFit(
+        cfg,
+        fit_scaler(frame.x[: int(train_at.max()) + cfg.horizon + 1]),
+        VolHead(
+            parent_head.target_mean, parent_head.target_std, offset_har, float(np.min(proxy[: seg.train_end]))
+        ),
+        parent_state,
+        after.net.outcome,
+    )
+    as_is.head.scale = float(
+        np.mean(forward_mean(proxy, cfg.horizon, train_at) / as_is.raw(frame, proxy, train_at))
+    )
+    return {
+        "before": as_is.predict(frame, proxy, after.at),
+        "scratch": scratch.fits.forecasts["model"],
+    }, after
