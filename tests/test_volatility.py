@@ -326,3 +326,10 @@ def test_finetune_a_volatility_model_on_another_ticker(cli: Cli, home: Path, tmp
     assert child["target"] == "volatility"
     fc = json.loads(cli("forecast", "IBM", "--json").stdout)
     assert fc["model_id"] == doc["model_id"] and fc["target"] == "volatility"
+    # --target picks the newest model of that target: there is no return model for IBM yet.
+    missing = cli("forecast", "IBM", "--target", "log_return", code=1).stderr
+    assert "no trained log_return model for IBM" in missing and "--target log_return" in missing
+    assert (
+        json.loads(cli("forecast", "IBM", "--target", "volatility", "--json").stdout)["target"]
+        == "volatility"
+    )

@@ -12,7 +12,7 @@ from rich.table import Table
 from lstmcast.cli.common import emit_json, error, fmt, guarded, out_console, pct, store_of, warn, worst_exit
 from lstmcast.cli.options import Json
 from lstmcast.cli.render import interval_cells
-from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_METHODS
+from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_METHODS, TARGETS
 from lstmcast.errors import LstmcastError
 from lstmcast.jsonable import to_jsonable
 
@@ -50,6 +50,14 @@ def forecast_cli(
         ),
     ] = None,
     horizon: Annotated[int, typer.Option(help="Trading days to forecast.")] = 1,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            help="Newest model of this target: log_return, price or volatility (default: the newest"
+            " of any; a volatility model forecasts its own horizon).",
+            show_default=False,
+        ),
+    ] = None,
     calendar: Annotated[
         str | None,
         typer.Option(
@@ -94,7 +102,10 @@ def forecast_cli(
     names: list[str | None] = list(tickers) if tickers else [None]
     if intervals not in INTERVAL_METHODS:
         raise typer.BadParameter(f"choose {', '.join(INTERVAL_METHODS)}", param_hint="--intervals")
+    if target is not None and target not in TARGETS:
+        raise typer.BadParameter(f"choose {', '.join(TARGETS)}", param_hint="--target")
     options = dict(
+        target=target,
         model=model,
         horizon=horizon,
         calendar=calendar,

@@ -184,6 +184,7 @@ def forecast(
     levels: tuple[float, ...] = INTERVAL_LEVELS,
     intervals: str = DEFAULT_INTERVALS,
     engine: str = "auto",
+    target: str | None = None,
 ) -> ForecastResult | VolForecastResult:
     """Forecast from the newest bar, retraining first if asked and stale, and log to the ledger.
 
@@ -204,7 +205,7 @@ def forecast(
         series = load_stored(store, ticker)
     else:
         raise ConfigError("give a stored TICKER or --csv PATH")
-    model_id = model_id or newest_model_id(store, series.ticker, model)
+    model_id = model_id or newest_model_id(store, series.ticker, model, target=target)
     loaded = load_model(store, model_id, series.ticker, engine)  # a global model: seen as this member
     series = series.with_exog(store, loaded.config.exog)
     if loaded.config.target == "volatility":

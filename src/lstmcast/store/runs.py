@@ -40,15 +40,20 @@ def get_run(conn: sqlite3.Connection, model_id: str) -> dict[str, Any] | None:
 
 
 def newest_run(
-    conn: sqlite3.Connection, ticker: str, model: str | None = None, volatility: bool | None = None
+    conn: sqlite3.Connection,
+    ticker: str,
+    model: str | None = None,
+    volatility: bool | None = None,
+    target: str | None = None,
 ) -> dict[str, Any] | None:
     """The newest model of `ticker` (of that architecture); `volatility` True keeps only
-    volatility models, False only return and price ones, None any."""
+    volatility models, False only return and price ones, None any; `target` exactly that one."""
     runs = [
         r
         for r in list_runs(conn, ticker)
         if (model is None or r["model"] == model)
         and (volatility is None or (r["target"] == "volatility") == volatility)
+        and (target is None or r["target"] == target)
     ]
     return runs[-1] if runs else None
 

@@ -417,13 +417,19 @@ def _damaged(model_id: str, path: Path, why: str) -> DamagedError:
 
 
 def newest_model_id(
-    store: Store, ticker: str, model: str | None = None, volatility: bool | None = None
+    store: Store,
+    ticker: str,
+    model: str | None = None,
+    volatility: bool | None = None,
+    target: str | None = None,
 ) -> str:
     """The newest model of `ticker`, of any target, or only volatility models (True) or only
-    return and price ones (False)."""
-    run = newest_run(store.conn, ticker, model, volatility)
+    return and price ones (False), or of exactly `target`."""
+    run = newest_run(store.conn, ticker, model, volatility, target)
     if run is None:
         kind, flag = (f" {model}", f" --model {model}") if model else ("", "")
+        if target:
+            kind, flag = f"{kind} {target}", f"{flag} --target {target}"
         raise NotFoundError(f"no trained{kind} model for {ticker}; run `lstmcast train {ticker}{flag}` first")
     return str(run["id"])
 
