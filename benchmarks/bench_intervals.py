@@ -125,8 +125,8 @@ def choice_optimism(cfg: TrainConfig, result: BacktestResult, fold: object) -> t
     95% width) of the one-step errors at the odd origins over those at the even ones."""
     plain = fitted_module.fit
 
-    def half(model, train, val, config, gen, on_epoch=None, lr=None):  # type: ignore[no-untyped-def]
-        return plain(model, train, (val[0][::2], val[1][::2]), config, gen, on_epoch, lr)
+    def half(model, train, val, config, gen, *rest):  # type: ignore[no-untyped-def]
+        return plain(model, train, (val[0][::2], val[1][::2]), config, gen, *rest)
 
     fitted_module.fit = half  # type: ignore[assignment]
     try:
