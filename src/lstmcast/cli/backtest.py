@@ -11,7 +11,14 @@ from rich.table import Table
 
 from lstmcast.cli.common import emit_json, fail, fmt, guarded, info, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json, run_options
-from lstmcast.cli.render import VOL_LABELS, interval_cells, metrics_table, verdict, vol_verdict
+from lstmcast.cli.render import (
+    VOL_LABELS,
+    interval_cells,
+    metrics_table,
+    verdict,
+    vol_scores_table,
+    vol_verdict,
+)
 from lstmcast.config import RunConfig
 
 # What decides the fits, and the interval method whose interval at each cutoff is audited.
@@ -115,37 +122,11 @@ def render_volatility(doc: dict[str, Any]) -> None:
         )
     con.print(folds)
     used = VOL_LABELS[vol["har_used"]]
-    t = Table(
-        title=f"pooled out-of-sample; skill is 1 - QLIKE / QLIKE of the stronger HAR ({used}) or naive",
-        title_justify="left",
+    t = vol_scores_table(
+        doc,
+        f"pooled out-of-sample; skill: 1 - QLIKE / QLIKE of the stronger HAR ({used}) or of naive",
+        var=True,
     )
-    for col in (
-        "forecaster",
-        "mean vol",
-        "QLIKE",
-        f"skill vs {used}",
-        "skill vs naive",
-        "MSE",
-        "MZ R²",
-        "90% MCS",
-        "VaR 95% hits",
-        "VaR 99% hits",
-    ):
-        t.add_column(col, justify="left" if col == "forecaster" else "right")
-    for name, sc in vol["scores"].items():
-        v95, v99 = sc["var"]["95"], sc["var"]["99"]
-        t.add_row(
-            doc["model"] if name == "model" else VOL_LABELS[name],
-            f"{vol['annualised'][name]:.1f}%",
-            fmt(sc["qlike"], 4),
-            pct(sc["skill_vs_har"], 1),
-            pct(sc["skill_vs_naive"], 1),
-            fmt(sc["mse"], 3),
-            fmt(sc["mz_r2"], 3),
-            "in" if name in vol["mcs"] else "–",
-            f"{pct(v95['hit_rate']).lstrip('+')} (p {fmt(v95['kupiec_p'], 2)})",
-            f"{pct(v99['hit_rate']).lstrip('+')} (p {fmt(v99['kupiec_p'], 2)})",
-        )
     con.print(t)
     con.print(
         "VaR: 1-day value-at-risk from each forecast (filtered historical simulation), hits and Kupiec p;"

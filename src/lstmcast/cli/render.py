@@ -104,6 +104,46 @@ def interval_cells(s: dict[str, Any]) -> list[str]:
 VOL_LABELS = {"har": "HAR", "har_log": "log-HAR", "naive": "naive", "ewma": "EWMA", "garch": "GARCH"}
 
 
+def vol_scores_table(doc: dict[str, Any], title: str, var: bool) -> Table:
+    """Every forecaster's volatility scores, the model first: mean forecast, QLIKE, skill against
+    the stronger HAR and naive, MSE, Mincer-Zarnowitz R^2, MCS membership, and with `var` the
+    value-at-risk hits with their Kupiec p."""
+    vol = doc["volatility"]
+    used = VOL_LABELS[vol["har_used"]]
+    t = Table(title=title, title_justify="left")
+    columns = [
+        "forecaster",
+        "mean vol",
+        "QLIKE",
+        f"skill vs {used}",
+        "skill vs naive",
+        "MSE",
+        "MZ R²",
+        "90% MCS",
+    ]
+    for col in columns + (["VaR 95% hits", "VaR 99% hits"] if var else []):
+        t.add_column(col, justify="left" if col == "forecaster" else "right")
+    for name in sorted(vol["scores"], key=lambda n: n != "model"):
+        sc = vol["scores"][name]
+        cells = [
+            doc["model"] if name == "model" else VOL_LABELS[name],
+            f"{vol['annualised'][name]:.1f}%",
+            fmt(sc["qlike"], 4),
+            pct(sc["skill_vs_har"], 1),
+            pct(sc["skill_vs_naive"], 1),
+            fmt(sc["mse"], 3),
+            fmt(sc["mz_r2"], 3),
+            "in" if name in vol["mcs"] else "–",
+        ]
+        if var:
+            cells += [
+                f"{pct(sc['var'][lv]['hit_rate']).lstrip('+')} (p {fmt(sc['var'][lv]['kupiec_p'], 2)})"
+                for lv in ("95", "99")
+            ]
+        t.add_row(*cells)
+    return t
+
+
 def vol_verdict(doc: dict[str, Any]) -> str:
     """One sentence against the stronger HAR: QLIKE skill, DM p, and the 90% MCS."""
     vol = doc["volatility"]

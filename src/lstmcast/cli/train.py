@@ -10,7 +10,7 @@ from rich.table import Table
 from lstmcast.cli.common import emit_json, fmt, guarded, interactive, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.progress import epoch_progress
-from lstmcast.cli.render import VOL_LABELS, metrics_table, verdict, vol_verdict
+from lstmcast.cli.render import VOL_LABELS, metrics_table, verdict, vol_scores_table, vol_verdict
 from lstmcast.config import RunConfig
 
 
@@ -65,23 +65,9 @@ def _train_volatility(store: Any, run: RunConfig, series: list[Any], as_json: bo
         f"  test {test[0]}..{test[1]} ({doc['n_test']} forecasts)"
     )
     used = VOL_LABELS[vol["har_used"]]
-    t = Table(
-        title=f"test segment; skill: 1 - QLIKE / QLIKE of the stronger HAR ({used}) or of naive",
-        title_justify="left",
+    t = vol_scores_table(
+        doc, f"test segment; skill: 1 - QLIKE / QLIKE of the stronger HAR ({used}) or of naive", var=True
     )
-    for col in ("forecaster", "mean vol", "QLIKE", f"skill vs {used}", "skill vs naive", "MZ R²", "90% MCS"):
-        t.add_column(col, justify="left" if col == "forecaster" else "right")
-    for name in sorted(vol["scores"], key=lambda n: n != "model"):  # the model first
-        sc = vol["scores"][name]
-        t.add_row(
-            doc["model"] if name == "model" else VOL_LABELS[name],
-            f"{vol['annualised'][name]:.1f}%",
-            fmt(sc["qlike"], 4),
-            pct(sc["skill_vs_har"], 1),
-            pct(sc["skill_vs_naive"], 1),
-            fmt(sc["mz_r2"], 3),
-            "in" if name in vol["mcs"] else "–",
-        )
     con.print(t)
     con.print(f"model {doc['model_id']}: {vol_verdict(doc)}")
 

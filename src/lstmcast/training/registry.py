@@ -62,14 +62,7 @@ def manifest_of(
     out = first.fitted.outcome
 
     def data_of(t: Any) -> dict[str, Any]:
-        f = t.frame
-        return {
-            "fingerprint": f.fingerprint(),
-            "origin": origin,
-            "first_date": str(f.dates[0].date()),
-            "last_date": str(f.dates[-1].date()),
-            "last_price": float(f.price[-1]),
-        }
+        return _data_of(t.frame, origin)
 
     manifest = {
         "format": MANIFEST_FORMAT,
@@ -127,13 +120,7 @@ def volatility_manifest(
     frame, net = trained.frame, trained.net
     out = net.outcome
     scores = trained.scores()
-    data = {
-        "fingerprint": frame.fingerprint(),
-        "origin": origin,
-        "first_date": str(frame.dates[0].date()),
-        "last_date": str(frame.dates[-1].date()),
-        "last_price": float(frame.price[-1]),
-    }
+    data = _data_of(frame, origin)
     manifest = {
         "format": MANIFEST_FORMAT,
         "id": model_id,
@@ -188,6 +175,17 @@ def save_volatility(
 ) -> tuple[str, Path]:
     model_id, manifest, state = new_volatility_model(trained, origin, parent)
     return model_id, write_model(store, model_id, manifest, state)
+
+
+def _data_of(frame: Any, origin: str) -> dict[str, Any]:
+    """The data a model saw: its fingerprint, where it came from, its first and last bars."""
+    return {
+        "fingerprint": frame.fingerprint(),
+        "origin": origin,
+        "first_date": str(frame.dates[0].date()),
+        "last_date": str(frame.dates[-1].date()),
+        "last_price": float(frame.price[-1]),
+    }
 
 
 def _versions() -> dict[str, str]:
