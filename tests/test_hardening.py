@@ -223,3 +223,63 @@ def test_ledger_scores_the_kth_real_bar_when_a_session_did_not_happen(
     assert step1["realised_date"] == "2013-03-01" and step1["date_moved"] is True  # the next real bar
     assert step1["realised"] == pytest.approx(56.137353, rel=1e-6)  # the 2013-03-01 adjusted close
     assert step2["realised"] is None  # only one bar has happened since: still pending
+
+
+def _tiny(cli: Cli, ticker: str) -> str:
+    args = ["train", ticker, "--model", "cnn", "--window", "10", "--epochs", "1", "--channels", "4", "--json"]
+    return str(json.loads(cli(*args).stdout)["model_id"])
+
+
+def test_a_copied_home_keeps_working_and_rm_never_leaves_its_own_models_dir(
+    cli: Cli, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    model = _tiny(cli, "IBM")
+    copy = tmp_path / "copy"
+    shutil.copytree(home, copy)
+    monkeypatch.setenv("LSTMCAST_HOME", str(copy))
+    assert json.loads(cli("forecast", "IBM", "--json").stdout)["model_id"] == model  # the copy works
+    cli("models", "rm", model)
+    assert not (copy / "models" / model).exists() and (home / "models" / model).is_dir()  # only its own
+    # A record pointed elsewhere (hand-edited, or damaged) deletes nothing outside HOME/models.
+    monkeypatch.setenv("LSTMCAST_HOME", str(home))
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+    with sqlite3.connect(home / "lstmcast.db") as conn:
+        conn.execute("UPDATE models SET path = ? WHERE id = ?", (str(victim), model))
+    refused = cli("models", "rm", model, code=1).stderr
+    assert "outside" in refused and "nothing was deleted" in refused
+    assert (victim / "keep.txt").read_text() == "mine"
+
+
+def test_old_absolute_model_paths_are_made_relative_by_the_migration(cli: Cli, home: Path) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    model = _tiny(cli, "IBM")
+    with sqlite3.connect(home / "lstmcast.db") as conn:
+        assert conn.execute("SELECT path FROM models").fetchone()[0] == f"models/{model}"
+        conn.execute("UPDATE models SET path = ?", (str(home / "models" / model),))  # as 0.1 wrote it
+        conn.execute("PRAGMA user_version = 7")
+    assert json.loads(cli("forecast", "IBM", "--json").stdout)["model_id"] == model
+    with sqlite3.connect(home / "lstmcast.db") as conn:
+        assert conn.execute("SELECT path FROM models").fetchone()[0] == f"models/{model}"
+
+
+def test_a_calendar_name_is_never_read_as_a_path(cli: Cli, home: Path, tmp_path: Path) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    _tiny(cli, "IBM")
+    # A crafted sessions file where `--calendar ../../../evil` would have led the cache.
+    evil = home / "cache" / "calendars" / ".." / ".." / ".." / "evil.json"
+    evil.parent.mkdir(parents=True, exist_ok=True)
+    from datetime import date
+    from importlib.metadata import version
+
+    kept = {"calendar": "evil", "version": version("exchange_calendars"), "made": date.today().isoformat()}
+    kept |= {"start": "2000-01-01", "end": "2030-01-01", "sessions": ["2013-12-25"]}
+    evil.write_text(json.dumps(kept))  # what the cache would accept, were the name a path
+    res = cli("forecast", "IBM", "--calendar", "../../../evil", code=1)
+    assert "unknown calendar" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    with sqlite3.connect(home / "lstmcast.db") as conn:
+        assert conn.execute("SELECT count(*) FROM ledger").fetchone()[0] == 0

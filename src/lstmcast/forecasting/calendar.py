@@ -9,6 +9,7 @@ and refreshed after a week, so a nightly forecast reads dates instead of recompu
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -67,9 +68,16 @@ def _cached(cache: Path, calendar: str, last: date, n: int) -> list[date] | None
     return after if len(after) == n else None
 
 
+# A calendar name becomes a file name in the cache only if it is a plain word: anything else
+# (`../../evil`, `24/7`) is computed by exchange_calendars, which knows every valid name.
+_CACHEABLE = re.compile(r"[A-Za-z0-9_]{1,32}")
+
+
 def next_sessions(last: date, n: int, calendar: str, cache: Path | None = None) -> list[date]:
     """The n trading days after `last` on `calendar` (ISO MIC code such as XNYS). With a
     `cache` dir, sessions come from and go to a file there (see the module's note)."""
+    if not _CACHEABLE.fullmatch(calendar):
+        cache = None  # never a path: the name is checked against exchange_calendars' own list
     if cache is not None:
         hit = _cached(cache, calendar, last, n)
         if hit is not None:

@@ -155,6 +155,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX vol_ledger_by_ticker ON vol_ledger (ticker, as_of);
     """,
+    # 8: a model's folder relative to the home, where every model is written (models/<id>):
+    # an absolute path broke a copied or moved home, and a row pointed elsewhere made
+    # `models rm` delete whatever it named.
+    """
+    UPDATE models SET path = 'models/' || id;
+    """,
 ]
 
 

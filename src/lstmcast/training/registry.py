@@ -29,6 +29,7 @@ from lstmcast.prep.scaling import Scaler
 from lstmcast.store.db import Store
 from lstmcast.store.runs import delete_run, get_run, insert_run, list_runs, newest_run
 from lstmcast.training.checkpoint import (
+    MANIFEST,
     CheckpointDamaged,
     check_checkpoint,
     load_checkpoint,
@@ -244,7 +245,7 @@ def write_model(store: Store, model_id: str, manifest: dict[str, Any], state: di
                 "skill": manifest["metrics"]["test"]["model"]["skill_vs_naive"],
                 "config_json": json.dumps(manifest["config"]),
                 "metrics_json": json.dumps(manifest["metrics"]),
-                "path": str(path),
+                "path": str(path.relative_to(store.home)),  # relative: the home can move
             },
         )
     except BaseException:
@@ -318,7 +319,7 @@ def load_model(store: Store, model_id: str, ticker: str | None = None, engine: s
     run = get_run(store.conn, model_id)
     if run is None:
         raise NotFoundError(f"no model {model_id!r}; `lstmcast models` lists them")
-    path = Path(run["path"])
+    path = model_dir(store, run)
     if engine != "torch":
         # The weights stay the source of truth: a model whose weights are damaged is damaged,
         # even though its ONNX file could still run (reads only the headers: cheap).
@@ -393,7 +394,7 @@ def export_model(store: Store, model_id: str) -> Path:
     """Write the ONNX file of a model saved without one (before lstmcast exported them);
     its path. A stateful model has none: its forecast stays with torch."""
     loaded = load_model(store, model_id, engine="torch")
-    path = Path(str(get_run(store.conn, model_id)["path"])) / ONNX_FILE  # type: ignore[index]
+    path = model_dir(store, get_run(store.conn, model_id)) / ONNX_FILE  # type: ignore[arg-type]
     if path.is_file():
         return path
     state = {k: v.numpy() for k, v in loaded.fitted.state.items()}  # type: ignore[union-attr]
@@ -436,7 +437,7 @@ def runs(store: Store, ticker: str | None = None) -> list[dict[str, Any]]:
     """Every recorded model, each with `status`: "ok", or "damaged: why" when it cannot load."""
     found = list_runs(store.conn, ticker)
     for r in found:
-        why = check_checkpoint(Path(r["path"]))
+        why = check_checkpoint(model_dir(store, r))
         r["status"] = "ok" if why is None else f"damaged: {why}"
     return found
 
@@ -446,16 +447,31 @@ def orphans(store: Store) -> list[Path]:
     root = models_dir(store.home)
     if not root.is_dir():
         return []
-    known = {Path(r["path"]) for r in list_runs(store.conn)}
-    return sorted(p for p in root.iterdir() if p.is_dir() and p not in known)
+    known = {model_dir(store, r) for r in list_runs(store.conn)}
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and p.resolve() not in known)
+
+
+def model_dir(store: Store, run: dict[str, Any]) -> Path:
+    """A model's folder: its stored path, relative to the home, resolved. Rows written before
+    paths were relative are converted by migration 8."""
+    return (store.home / str(run["path"])).resolve()
 
 
 def remove_model(store: Store, model_id: str) -> None:
+    """Delete a model's record and its folder, which must be a model folder (it holds a
+    manifest) inside HOME/models: a row that points anywhere else deletes nothing on disk."""
     run = get_run(store.conn, model_id)
     if run is None:
         raise NotFoundError(f"no model {model_id!r}")
+    path, root = model_dir(store, run), models_dir(store.home).resolve()
+    if root not in path.parents:
+        raise ConfigError(
+            f"model {model_id}'s record points to {path}, outside {root}: nothing was deleted;"
+            " its record is damaged"
+        )
     delete_run(store.conn, model_id)
-    shutil.rmtree(run["path"], ignore_errors=True)
+    if (path / MANIFEST).is_file() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def remove_orphans(store: Store) -> list[Path]:
