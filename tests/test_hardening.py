@@ -283,3 +283,21 @@ def test_a_calendar_name_is_never_read_as_a_path(cli: Cli, home: Path, tmp_path:
     assert "unknown calendar" in res.stderr and len(res.stderr.strip().splitlines()) == 1
     with sqlite3.connect(home / "lstmcast.db") as conn:
         assert conn.execute("SELECT count(*) FROM ledger").fetchone()[0] == 0
+
+
+def test_atomic_writes_ignore_a_planted_symlink_and_leave_no_temp_file(tmp_path: Path) -> None:
+    import os
+
+    from lstmcast.paths import atomic_write_text
+
+    target, elsewhere = tmp_path / "out.csv", tmp_path / "elsewhere.txt"
+    elsewhere.write_text("untouched")
+    # The temp name the old writer used, planted as a symlink to another file.
+    os.symlink(elsewhere, tmp_path / f".out.csv.{os.getpid()}.tmp")
+    atomic_write_text(target, "a,b\n")
+    assert target.read_text() == "a,b\n" and elsewhere.read_text() == "untouched"
+    # A write that fails (the target is a directory) leaves no temp file behind.
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(OSError):
+        atomic_write_text(tmp_path / "adir", "x")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".adir.")]
