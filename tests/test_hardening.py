@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import SAMPLE, Cli
+from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.errors import ConfigError
 
 HEADER = "Date,Open,High,Low,Close,Volume,Adj Close"
 
@@ -301,3 +306,70 @@ def test_atomic_writes_ignore_a_planted_symlink_and_leave_no_temp_file(tmp_path:
     with pytest.raises(OSError):
         atomic_write_text(tmp_path / "adir", "x")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".adir.")]
+
+
+NUMERIC_OPTIONS = [
+    (cls, f.name, f.type)
+    for cls in (TrainConfig, BacktestConfig)
+    for f in dataclasses.fields(cls)
+    if f.type in ("int", "float")
+]
+HUGE = 10**30
+
+
+@pytest.mark.parametrize(("cls", "name", "kind"), NUMERIC_OPTIONS, ids=[n for _, n, _ in NUMERIC_OPTIONS])
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_every_numeric_setting_is_accepted_or_refused_in_one_line(
+    cls: Any, name: str, kind: str, data: st.DataObject
+) -> None:
+    # Any integer for an int option; any float (NaN and infinities too) or integer for a float one.
+    numbers = st.integers(-HUGE, HUGE)
+    if kind == "float":
+        numbers = st.one_of(numbers, st.floats(allow_nan=True, allow_infinity=True))
+    value = data.draw(numbers)
+    try:
+        dataclasses.replace(cls(), **{name: value}).validate()
+    except ConfigError as exc:  # the only way out: one line naming the problem
+        assert "\n" not in str(exc) and str(exc)
+
+
+@pytest.mark.timeout(120)  # each used to hang or fill memory: at the limit, a failure, not a hang
+def test_absurd_options_are_refused_at_once(cli: Cli, home: Path) -> None:
+    import time
+
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    t0 = time.perf_counter()
+    for args, needle in [
+        (["train", "IBM", "--window", "10000000"], "--window must be between 2 and 5000"),
+        (["train", "IBM", "--horizon", "1000000000"], "--horizon must be between 1 and 252"),
+        (["train", "IBM", "--model", "cnn", "--kernel-size", "0"], "--kernel-size must be between"),
+        (["train", "IBM", "--model", "cnn", "--channels", "0"], "--channels must be between"),
+        (["train", "IBM", "--hidden", "1000000"], "--hidden must be between 1 and 4096"),
+        (["train", "IBM", "--seed", str(10**23)], "--seed must be between 0 and"),
+        (["backtest", "IBM", "--folds", "1000000000"], "--folds must be between 1 and 1000"),
+        (["forecast", "IBM", "--horizon", "1000000000"], "--horizon must be between 1 and 252"),
+        (["forecast", "IBM", "--retrain-if-older", "-1"], "--retrain-if-older must be 0 or more"),
+    ]:
+        err = cli(*args, code=1).stderr
+        assert needle in err and len(err.strip().splitlines()) == 1, (args, err)
+    assert time.perf_counter() - t0 < 30  # refused before any work, not after
+    _tiny(cli, "IBM")  # evaluated out of sample up to 20 steps: a longer horizon is refused first
+    assert "ask for at most --horizon 20" in cli("forecast", "IBM", "--horizon", "200", code=1).stderr
+
+
+@pytest.mark.timeout(150)
+def test_a_fifo_or_a_device_is_refused_not_waited_on(home: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "f.csv"
+    os.mkfifo(fifo)
+    env = {**os.environ, "LSTMCAST_HOME": str(home)}
+    for target in (fifo, Path("/dev/zero")):
+        res = subprocess.run(
+            [sys.executable, "-m", "lstmcast", "import", str(target), "--ticker", "X"],
+            capture_output=True, text=True, timeout=60, env=env,
+        )  # fmt: skip
+        assert res.returncode == 1 and "not a regular file" in res.stderr, res.stderr

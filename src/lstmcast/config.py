@@ -40,10 +40,42 @@ MIN_TRAIN_SAMPLES = 100
 MIN_EVAL_SAMPLES = 20
 
 
-def setting(default: Any, help: str, *, flags: tuple[str, ...] = (), cli: bool = True) -> Any:
+# The largest window and horizon accepted: beyond them no daily series has enough bars, and
+# checking them costs time of its own (README, "What lstmcast promises").
+MAX_WINDOW = 5000
+MAX_HORIZON = 252  # a trading year
+MAX_SEED = 2**32 - 1  # numpy's seeds end here
+
+
+def setting(
+    default: Any,
+    help: str,
+    *,
+    flags: tuple[str, ...] = (),
+    cli: bool = True,
+    bounds: tuple[float | None, float | None] | None = None,
+) -> Any:
     """A config field with its one declaration of help text (and CLI flags, when they differ
-    from --field-name): the command line, --config files and the help are all built from it."""
-    return field(default=default, metadata={"help": help, "flags": flags, "cli": cli})
+    from --field-name) and, for a number, its accepted range (inclusive): the command line,
+    --config files, the help and `check_bounds` are all built from it."""
+    return field(default=default, metadata={"help": help, "flags": flags, "cli": cli, "bounds": bounds})
+
+
+def check_bounds(config: Any) -> None:
+    """Every numeric setting within its declared range, or a ConfigError naming the option:
+    NaN, infinities, huge and negative values are refused here, before any work."""
+    for f in dataclasses.fields(config):
+        bounds = f.metadata.get("bounds")
+        value = getattr(config, f.name)
+        if bounds is None or value is None:
+            continue
+        lo, hi = bounds
+        flag = (f.metadata["flags"] or (f"--{f.name.replace('_', '-')}",))[0]
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+        ok = ok and (lo is None or value >= lo) and (hi is None or value <= hi)
+        if not ok:
+            span = f"between {lo:g} and {hi:g}" if lo is not None and hi is not None else f"at least {lo:g}"
+            raise ConfigError(f"{flag} must be {span}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -65,27 +97,33 @@ class TrainConfig:
         "none", "Volatility target: har trains the network on HAR's error, starting from HAR."
     )
     features: tuple[str, ...] = setting((), "Extra inputs, comma-separated: " + ", ".join(FEATURES) + ".")
-    window: int = setting(50, "Bars of history per sample (about two and a half trading months).")
-    horizon: int = setting(1, "Steps forecast from each origin.")
+    window: int = setting(
+        50, "Bars of history per sample (about two and a half trading months).", bounds=(2, MAX_WINDOW)
+    )
+    horizon: int = setting(1, "Steps forecast from each origin.", bounds=(1, MAX_HORIZON))
     decoder: str = setting("direct", "Multi-step output: direct (one head), recursive or seq2seq.")
     val_frac: float = setting(
         0.10, "Validation fraction (the latest part before the test).", flags=("--val",)
     )
     test_frac: float = setting(0.10, "Test fraction (the latest part of the series).", flags=("--test",))
-    hidden: int = setting(64, "Recurrent hidden size.")
-    layers: int = setting(2, "Stacked layers.")
-    dropout: float = setting(0.0, "Dropout between layers.")
-    kernel_size: int = setting(5, "CNN kernel size.")
-    channels: int = setting(32, "CNN channels.")
-    epochs: int = setting(30, "Maximum epochs.")
-    batch_size: int = setting(64, "Batch size.")
-    lr: float = setting(1e-3, "Adam learning rate.")
+    hidden: int = setting(64, "Recurrent hidden size.", bounds=(1, 4096))
+    layers: int = setting(2, "Stacked layers.", bounds=(1, 16))
+    dropout: float = setting(0.0, "Dropout between layers.", bounds=(0, 0.99))
+    kernel_size: int = setting(5, "CNN kernel size.", bounds=(1, MAX_WINDOW))
+    channels: int = setting(32, "CNN channels.", bounds=(1, 4096))
+    epochs: int = setting(30, "Maximum epochs.", bounds=(1, 100_000))
+    batch_size: int = setting(64, "Batch size.", bounds=(1, 1_000_000))
+    lr: float = setting(1e-3, "Adam learning rate.", bounds=(1e-12, 10))
     loss: str = setting("mse", "Training loss: mse, huber, or qlike (volatility target only).")
-    clip: float = setting(1.0, "Gradient-norm clip; 0 = off (recurrent nets explode without it).")
-    patience: int = setting(5, "Epochs without validation improvement before stopping early.")
-    seed: int = setting(0, "Random seed; a CPU run repeats exactly.")
+    clip: float = setting(
+        1.0, "Gradient-norm clip; 0 = off (recurrent nets explode without it).", bounds=(0, 1e6)
+    )
+    patience: int = setting(
+        5, "Epochs without validation improvement before stopping early.", bounds=(1, 100_000)
+    )
+    seed: int = setting(0, "Random seed; a CPU run repeats exactly.", bounds=(0, MAX_SEED))
     device: str = setting("auto", "auto, cpu, cuda or mps.")
-    threads: int = setting(0, "Torch threads; 0 = all cores.")
+    threads: int = setting(0, "Torch threads; 0 = all cores.", bounds=(0, 1024))
     stateful: bool = setting(False, "Carry the recurrent state across consecutive chunks (TBPTT).")
     ticker_embedding: bool = setting(False, "Global models: learn a vector per member ticker.")
     # Filled in at training time from the members: the embedding's rows.
@@ -93,6 +131,7 @@ class TrainConfig:
     exog: tuple[str, ...] = setting((), "Other stored tickers whose daily returns are extra inputs.")
 
     def validate(self) -> TrainConfig:
+        check_bounds(self)
         checks = [
             (self.model in MODELS, f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}"),
             (self.target in TARGETS, f"unknown target {self.target!r}; choose {', '.join(TARGETS)}"),
@@ -124,6 +163,10 @@ class TrainConfig:
             (self.device in DEVICES, f"unknown device {self.device!r}; choose {', '.join(DEVICES)}"),
             (self.decoder in DECODERS, f"unknown decoder {self.decoder!r}; choose {', '.join(DECODERS)}"),
             (self.window >= 2, "--window must be at least 2"),
+            (
+                self.model != "cnn" or self.kernel_size <= self.window,
+                f"--kernel-size ({self.kernel_size}) must not exceed --window ({self.window})",
+            ),
             (self.horizon >= 1, "--horizon must be at least 1"),
             (
                 0 < self.val_frac < 0.5 and 0 < self.test_frac < 0.5 and self.val_frac + self.test_frac < 0.8,
@@ -188,16 +231,20 @@ TRADING_DAYS = 252
 class BacktestConfig:
     """Walk-forward settings; the model's own settings stay in TrainConfig."""
 
-    folds: int = setting(5, "Consecutive test blocks, each refitted on the data before it.")
-    test_size: float = setting(0.2, "Share of the series forecast out of sample.")
+    folds: int = setting(5, "Consecutive test blocks, each refitted on the data before it.", bounds=(1, 1000))
+    test_size: float = setting(0.2, "Share of the series forecast out of sample.", bounds=(0.001, 0.9))
     start: str | None = setting(None, "Forecast every bar from this date on (instead of --test-size).")
     scheme: str = setting("expanding", "expanding (all the past) or sliding (the last --train-size bars).")
-    train_size: int = setting(1000, "Bars per fit with --scheme sliding.")
-    retrain_every: int = setting(0, "Refit (warm start) every N bars inside a block; 0 = once per block.")
-    seeds: int = setting(1, "Repeat with this many seeds and report mean ± std; one run is not evidence.")
+    train_size: int = setting(1000, "Bars per fit with --scheme sliding.", bounds=(100, 10_000_000))
+    retrain_every: int = setting(
+        0, "Refit (warm start) every N bars inside a block; 0 = once per block.", bounds=(0, 10_000_000)
+    )
+    seeds: int = setting(
+        1, "Repeat with this many seeds and report mean ± std; one run is not evidence.", bounds=(1, 1000)
+    )
     rule: str = setting("long_flat", "Trading rule: long_flat or long_short.")
-    threshold: float = setting(0.0, "Minimum forecast log return to take a position.")
-    cost_bps: float = setting(5.0, "Cost per unit of turnover, in basis points.")
+    threshold: float = setting(0.0, "Minimum forecast log return to take a position.", bounds=(0, 10))
+    cost_bps: float = setting(5.0, "Cost per unit of turnover, in basis points.", bounds=(0, 10_000))
     intervals: str = setting(
         DEFAULT_INTERVALS,
         "Interval method: empirical, scaled (by EWMA volatility), aci (scaled, adapted online) or vol"
@@ -205,6 +252,7 @@ class BacktestConfig:
     )
 
     def validate(self) -> BacktestConfig:
+        check_bounds(self)
         checks = [
             (self.folds >= 1, "--folds must be at least 1"),
             (0 < self.test_size < 0.9, "--test-size must be a fraction in (0, 0.9)"),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_LEVELS, STALE_AFTER_DAYS, TrainConfig
+from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_LEVELS, MAX_HORIZON, STALE_AFTER_DAYS, TrainConfig
 from lstmcast.data.series import Series, load_csv, load_stored
 from lstmcast.errors import ConfigError, DataError
 from lstmcast.evaluation.intervals import ADAPTIVE
@@ -193,8 +193,10 @@ def forecast(
     `engine` picks what runs the network (registry.load_model): by default its ONNX export,
     so that a forecast never imports torch unless it retrains.
     """
-    if horizon < 1:
-        raise ConfigError("--horizon must be at least 1")
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise ConfigError(f"--horizon must be between 1 and {MAX_HORIZON} trading days, got {horizon}")
+    if retrain_if_older is not None and retrain_if_older < 0:
+        raise ConfigError(f"--retrain-if-older must be 0 or more days, got {retrain_if_older}")
     if not all(0 < lv < 1 for lv in levels):
         raise ConfigError("--levels are percentages between 0 and 100, e.g. 50,80,95")
     if csv is not None and retrain_if_older is not None:
@@ -210,6 +212,12 @@ def forecast(
     series = series.with_exog(store, loaded.config.exog)
     if loaded.config.target == "volatility":
         return _volatility(store, loaded, series, calendar, retrain_if_older, csv is None, engine)
+    evaluated = len(loaded.residuals())
+    if horizon > evaluated:  # refused before the recursive forecast, which would run `horizon` steps
+        raise ConfigError(
+            f"model {model_id} was evaluated out of sample up to {evaluated} step(s) ahead;"
+            f" ask for at most --horizon {evaluated}, or train a model with --horizon {horizon}"
+        )
     newest = series.bars.index[-1].date()
     stale = (newest - date.fromisoformat(loaded.data_end())).days
     retrained = False

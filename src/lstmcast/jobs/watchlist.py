@@ -6,7 +6,15 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_METHODS, MODELS, TARGETS, check_table, read_toml
+from lstmcast.config import (
+    DEFAULT_INTERVALS,
+    INTERVAL_METHODS,
+    MAX_HORIZON,
+    MODELS,
+    TARGETS,
+    check_table,
+    read_toml,
+)
 from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.tickers import validate_ticker
 
@@ -78,8 +86,10 @@ def load_watchlist(path: Path) -> list[WatchItem]:
             raise ConfigError(f"{where}: [[ticker]] entry {i + 1} has no symbol")
         items.append(WatchItem(**{**shared, **entry, "symbol": validate_ticker(entry["symbol"])}))
     for item in items:
-        if item.horizon < 1 or item.retrain_if_older < 0:
-            raise ConfigError(f"{where}: {item.symbol}: horizon must be >= 1 and retrain_if_older >= 0")
+        if not 1 <= item.horizon <= MAX_HORIZON or item.retrain_if_older < 0:
+            raise ConfigError(
+                f"{where}: {item.symbol}: horizon must be between 1 and {MAX_HORIZON}, retrain_if_older >= 0"
+            )
         if item.intervals not in INTERVAL_METHODS:
             raise ConfigError(
                 f"{where}: {item.symbol}: unknown intervals {item.intervals!r};"

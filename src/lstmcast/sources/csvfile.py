@@ -168,6 +168,8 @@ def read_price_csv(path: Path, latest: date | None = None, strict: bool = False)
     where = str(path)
     if not path.exists():
         raise NotFoundError(f"{where}: no such file")
+    if not path.is_file():  # a FIFO would wait forever, /dev/zero never ends, a directory fails
+        raise DataError(f"{where}: not a regular file (a directory, pipe or device); give a CSV file")
     try:
         raw = path.read_bytes()
     except OSError as exc:
