@@ -373,3 +373,20 @@ def test_a_fifo_or_a_device_is_refused_not_waited_on(home: Path, tmp_path: Path)
             capture_output=True, text=True, timeout=60, env=env,
         )  # fmt: skip
         assert res.returncode == 1 and "not a regular file" in res.stderr, res.stderr
+
+
+def test_watchlist_entries_of_one_ticker_are_each_processed_and_a_duplicate_refused(
+    cli: Cli, home: Path
+) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    watch = home / "w.toml"
+    watch.write_text(
+        "fetch = false\nhorizon = 1\n[[ticker]]\nsymbol = 'IBM'\nmodel = 'cnn'\n"
+        "[[ticker]]\nsymbol = 'ibm'\nmodel = 'rnn'\n"
+    )
+    doc = json.loads(cli("daily", "--config", watch, "--json").stdout)
+    assert sorted(t["model"] for t in doc["tickers"]) == ["cnn", "rnn"]
+    assert len({t["model_id"] for t in doc["tickers"]}) == 2  # two models, two forecasts
+    watch.write_text("fetch = false\n[[ticker]]\nsymbol = 'IBM'\n[[ticker]]\nsymbol = 'ibm'\n")
+    refused = cli("daily", "--config", watch, code=1).stderr
+    assert "IBM lstm is listed twice" in refused and len(refused.strip().splitlines()) == 1

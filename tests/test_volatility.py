@@ -307,7 +307,7 @@ def test_daily_runs_a_watchlist_that_mixes_return_and_volatility_entries(cli: Cl
     assert {r["ticker"] for r in ledger["rows"]} == {"IBM", "MSFT"}
     again = json.loads(cli("daily", "--config", watch, "--json").stdout)  # no new bar: nothing to do
     assert {t["status"] for t in again["tickers"]} == {"no new bar"}
-    assert "IBM (volatility)" in cli("daily", "--config", watch).stdout
+    assert "IBM cnn (volatility)" in cli("daily", "--config", watch).stdout
 
 
 def test_finetune_a_volatility_model_on_another_ticker(cli: Cli, home: Path, tmp_path: Path) -> None:

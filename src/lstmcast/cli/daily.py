@@ -96,6 +96,12 @@ def _forecast(t: Any) -> str:
     return f"{t.next_price:,.2f}" if t.next_price else "–"
 
 
+def _entry(t: Any) -> str:
+    """A run's name: the ticker, its model, and whether it forecasts volatility."""
+    vol = " (volatility)" if t.target == "volatility" else ""
+    return t.ticker + (f" {t.model}" if t.model else "") + vol
+
+
 def _line(t: Any) -> str:
     forecast = f" {t.next_date} {_forecast(t)}" if t.next_price or t.next_volatility else ""
     return f"{_stamp()} {t.ticker} {t.status}{forecast}" + (f" ({t.detail})" if t.detail else "")
@@ -110,7 +116,7 @@ def render_daily(report: Any, as_json: bool, quiet: bool, code: int) -> None:
     table = Table("ticker", "status", "as of", "next", "forecast", "model", "detail", title="daily")
     for t in report.tickers:
         table.add_row(
-            t.ticker if t.target != "volatility" else f"{t.ticker} (volatility)",
+            _entry(t),
             t.status,
             t.as_of or "–",
             t.next_date or "–",

@@ -26,6 +26,7 @@ class TickerRun:
     next_price: float | None = None
     target: str = "log_return"
     next_volatility: float | None = None  # a volatility entry: the h-day forecast, annualised %
+    model: str = ""  # the entry's architecture: one ticker can have entries of several
     errors: list[Exception] = field(default_factory=list)  # what went wrong, for the exit code
 
 
@@ -249,13 +250,19 @@ def daily(
     with run_lock(store.home / DAILY_LOCK):
         exog = {item.key: _exog_of(store, item) for item in items}  # from each model's record
         exog_failed = _fetch_exog(store, items, exog, fetch_session)
-        runs = {item.key: TickerRun(item.symbol, "forecast", target=item.target) for item in items}
+        runs = {
+            item.key: TickerRun(item.symbol, "forecast", target=item.target, model=item.model)
+            for item in items
+        }
         notes: dict[str, list[str]] = {item.key: [] for item in items}
+        fetched: dict[str, Any] = {}  # one download per symbol, however many entries it has
         jobs: dict[str, dict[str, Any]] = {}
         for item in items:
             run, said = runs[item.key], notes[item.key]
             if item.fetch:
-                got = fetch_one(store, item.symbol, None, None, fetch_session)
+                if item.symbol not in fetched:
+                    fetched[item.symbol] = fetch_one(store, item.symbol, None, None, fetch_session)
+                got = fetched[item.symbol]
                 if got.error:
                     # Keep going on stored data; the error still reaches the exit code (cron retries).
                     run.errors.append(got.error)

@@ -55,8 +55,9 @@ class WatchItem:
 
     @property
     def key(self) -> str:
-        """What names this entry's run: one symbol may have a return and a volatility entry."""
-        return self.symbol if self.target != "volatility" else f"{self.symbol}:volatility"
+        """What names this entry's run: one symbol may have entries of several models and a
+        volatility one; each is processed (the same symbol, model and target twice is refused)."""
+        return f"{self.symbol} {self.model}" + (" volatility" if self.volatility else "")
 
     @property
     def volatility(self) -> bool:
@@ -85,7 +86,11 @@ def load_watchlist(path: Path) -> list[WatchItem]:
         if "symbol" not in entry:
             raise ConfigError(f"{where}: [[ticker]] entry {i + 1} has no symbol")
         items.append(WatchItem(**{**shared, **entry, "symbol": validate_ticker(entry["symbol"])}))
+    seen: set[str] = set()
     for item in items:
+        if item.key in seen:  # tickers are upper-cased first: `aapl` and `AAPL` are one entry
+            raise ConfigError(f"{where}: {item.key} is listed twice; keep one [[ticker]] entry for it")
+        seen.add(item.key)
         if not 1 <= item.horizon <= MAX_HORIZON or item.retrain_if_older < 0:
             raise ConfigError(
                 f"{where}: {item.symbol}: horizon must be between 1 and {MAX_HORIZON}, retrain_if_older >= 0"
