@@ -222,3 +222,11 @@ def test_audit_cli_exit_codes(cli: Cli, home: Path) -> None:
     )
     assert json.loads(res.stdout)["clean"] is True
     assert "--folds must be" in cli("backtest", "--csv", SAMPLE / "IBM.csv", "--folds", "0", code=1).stderr
+
+
+def test_too_many_folds_says_so() -> None:
+    from lstmcast.errors import DataError
+
+    bars, _ = ar1(600, seed=1)
+    with pytest.raises(DataError, match="--folds 1000 needs at least 1000 test bars"):
+        plan_folds(build_frame(bars), FAST, BacktestConfig(folds=1000, test_size=0.2))

@@ -247,3 +247,9 @@ def test_data_rm_removes_a_ticker_and_restore_brings_it_back(cli: Cli, home: Pat
     assert "not stored" in cli("data", "rm", "GOOG", code=1).stderr
     cli("data", "restore", "GOOG")
     assert json.loads(cli("data", "GOOG", "--rows", "5000", "--json").stdout) == before
+
+
+def test_a_date_far_from_the_others_is_named(cli: Cli, home: Path, tmp_path: Path) -> None:
+    path = _write(tmp_path, "Date,Close\n2000-01-03,1\n1800-01-01,2\n2000-01-04,3\n2000-01-05,4\n")
+    res = cli("import", path, "--ticker", "GAP")
+    assert "no bar for" in res.stderr and "between 1800-01-01 and 2000-01-03" in res.stderr

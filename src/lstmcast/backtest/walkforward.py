@@ -43,7 +43,16 @@ def plan_folds(frame: Frame, cfg: TrainConfig, bt: BacktestConfig) -> list[Fold]
     else:
         first = n - round(n * bt.test_size)
     if first >= n - bt.folds:
-        raise DataError(f"nothing to forecast: the test part starting at row {first} of {n} is too short")
+        test_bars = max(n - first, 0)
+        if test_bars > 0:
+            raise DataError(
+                f"--folds {bt.folds} needs at least {bt.folds} test bars, and the test part"
+                f" ({frame.dates[min(first, n - 1)].date()} to {frame.dates[-1].date()}) has {test_bars}:"
+                " use fewer --folds, or a larger --test-size or earlier --start"
+            )
+        raise DataError(
+            f"nothing to forecast: the test part starts after the last bar ({frame.dates[-1].date()})"
+        )
     edges = np.linspace(first, n, bt.folds + 1).round().astype(int)
     folds = []
     for k in range(bt.folds):

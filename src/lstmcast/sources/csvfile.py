@@ -25,6 +25,8 @@ SPLIT_SUSPECT_MOVE = 0.40
 MAX_PLAUSIBLE_PRICE = 1e9
 # A one-day move of the adjusted close beyond this factor (up or down) is worth a warning.
 IMPLAUSIBLE_MOVE = 3.0
+# No exchange closes for this long: a gap wider than a year is a typo in a date, or two series.
+MAX_GAP_DAYS = 366
 
 _ALIASES = {
     "date": "date",
@@ -239,8 +241,19 @@ def read_price_csv(path: Path, latest: date | None = None, strict: bool = False)
         raise DataError(f"{where}: duplicate date {day.date()} (lines {', '.join(map(str, same[:5]))}){more}")
     out = out.sort_index()
     out.index.name = "date"
+    gaps = np.diff(out.index.values).astype("timedelta64[D]").astype(int) if len(out) > 1 else np.array([])
+    if gaps.size and gaps.max() > MAX_GAP_DAYS:
+        i = int(np.argmax(gaps))
+        warnings_gap = (
+            f"{where}: no bar for {gaps[i]} days between {out.index[i].date()} and {out.index[i + 1].date()};"
+            " check the dates there (a typo in a year?)"
+        )
+    else:
+        warnings_gap = ""
 
     has_adj = "adj_close" in found
+    if warnings_gap:
+        warnings.append(warnings_gap)
     adj = out["adj_close"] if has_adj else out["close"]
     jumps = np.abs(np.log(adj / adj.shift(1))) > np.log(IMPLAUSIBLE_MOVE)
     if has_adj and jumps.any():
