@@ -390,3 +390,18 @@ def test_watchlist_entries_of_one_ticker_are_each_processed_and_a_duplicate_refu
     watch.write_text("fetch = false\n[[ticker]]\nsymbol = 'IBM'\n[[ticker]]\nsymbol = 'ibm'\n")
     refused = cli("daily", "--config", watch, code=1).stderr
     assert "IBM lstm is listed twice" in refused and len(refused.strip().splitlines()) == 1
+
+
+def test_a_model_killed_between_its_record_and_its_rename_is_completed_on_next_use(
+    cli: Cli, home: Path
+) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    model = _tiny(cli, "IBM")
+    folder = home / "models" / model
+    # The state kill -9 leaves after the record's commit: the files still under their staging name.
+    folder.rename(folder.with_name(f".{model}.staging"))
+    listed = json.loads(cli("models", "--json").stdout)
+    assert [m["status"] for m in listed] == ["ok"] and folder.is_dir()
+    assert not (home / "models" / f".{model}.staging").exists()
+    assert json.loads(cli("forecast", "IBM", "--json").stdout)["model_id"] == model
+    assert "orphan" not in cli("models").stderr

@@ -447,14 +447,21 @@ def orphans(store: Store) -> list[Path]:
     root = models_dir(store.home)
     if not root.is_dir():
         return []
-    known = {model_dir(store, r) for r in list_runs(store.conn)}
+    known = {model_dir(store, r) for r in list_runs(store.conn)}  # finishes any interrupted rename
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and p.resolve() not in known)
 
 
 def model_dir(store: Store, run: dict[str, Any]) -> Path:
     """A model's folder: its stored path, relative to the home, resolved. Rows written before
-    paths were relative are converted by migration 8."""
-    return (store.home / str(run["path"])).resolve()
+    paths were relative are converted by migration 8.
+
+    A run killed between its record's commit and the rename (write_model) left the record and
+    a complete staging folder: the rename is finished here, on the next use of the model."""
+    path = (store.home / str(run["path"])).resolve()
+    staging = path.with_name(f".{path.name}{STAGING}")
+    if not path.exists() and staging.is_dir() and check_checkpoint(staging) is None:
+        os.replace(staging, path)
+    return path
 
 
 def remove_model(store: Store, model_id: str) -> None:
