@@ -405,3 +405,19 @@ def test_a_model_killed_between_its_record_and_its_rename_is_completed_on_next_u
     assert not (home / "models" / f".{model}.staging").exists()
     assert json.loads(cli("forecast", "IBM", "--json").stdout)["model_id"] == model
     assert "orphan" not in cli("models").stderr
+
+
+def test_a_flipped_bit_is_named_and_models_verify_finds_it(cli: Cli, home: Path) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    model = _tiny(cli, "IBM")
+    assert json.loads(cli("models", "verify", "--json").stdout)["damaged"] == 0
+    onnx = home / "models" / model / "model.onnx"
+    data = bytearray(onnx.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit, in the middle of the network's weights
+    onnx.write_bytes(bytes(data))
+    # No silent fallback to torch: the forecast names the damaged file.
+    err = cli("forecast", "IBM", code=1).stderr
+    assert "model.onnx does not match its checksum" in err and len(err.strip().splitlines()) == 1
+    res = cli("models", "verify", code=1)
+    assert model in res.stderr and "model.onnx" in res.stderr
+    assert json.loads(cli("models", "--json").stdout)[0]["status"].startswith("damaged")

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from lstmcast.cli.common import emit_json, guarded, out_console, pct, store_of, warn
+from lstmcast.cli.common import emit_json, fail, guarded, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json
 
 models_app = typer.Typer(
@@ -135,3 +135,27 @@ def rm_cli(
         assert model_id is not None
         remove_model(store, model_id)
         out_console().print(f"removed {model_id}")
+
+
+@models_app.command("verify")
+@guarded
+def verify_cli(ctx: typer.Context, as_json: Json = False) -> None:
+    """Check every model's files against the checksums recorded when it was written; exit 1
+    naming each damaged model and file."""
+    from lstmcast.training.registry import runs
+
+    found = [{"id": r["id"], "status": r["status"]} for r in runs(store_of(ctx))]
+    damaged = [r for r in found if r["status"] != "ok"]
+    if as_json:
+        emit_json({"models": found, "damaged": len(damaged)})
+    else:
+        table = Table("id", "status", title=f"{len(found)} model(s) checked")
+        for r in found:
+            table.add_row(r["id"], r["status"])
+        out_console().print(table)
+    if damaged:
+        raise fail(
+            f"{len(damaged)} damaged model(s): "
+            + "; ".join(f"{r['id']} ({r['status']})" for r in damaged)
+            + "; `lstmcast models rm ID` and train again"
+        )

@@ -5,6 +5,7 @@ manifest or writing a model needs no torch."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -41,13 +42,35 @@ def write_checkpoint(
     directory.parent.mkdir(parents=True, exist_ok=True)
     directory.mkdir()
     save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, str(directory / WEIGHTS))
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, allow_nan=False))
-    files = [directory / WEIGHTS, directory / MANIFEST]
+    files = [directory / WEIGHTS]
     if onnx is not None:
         (directory / ONNX_FILE).write_bytes(onnx)
         files.append(directory / ONNX_FILE)
-    for path in (*files, directory):
+    # A checksum of every other file in the manifest: a flipped bit is found and named on load.
+    manifest = {**manifest, "checksums": {p.name: _sha256(p) for p in files}}
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, allow_nan=False))
+    for path in (*files, directory / MANIFEST, directory):
         _fsync(path)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def verify_file(directory: Path, name: str, manifest: dict[str, Any]) -> None:
+    """Raise CheckpointDamaged when `name` no longer matches the checksum its model recorded
+    (models written before checksums have none: nothing to compare)."""
+    expected = manifest.get("checksums", {}).get(name)
+    if expected is None:
+        return
+    try:
+        got = _sha256(directory / name)
+    except FileNotFoundError:
+        raise CheckpointDamaged(f"{name} is missing") from None
+    except OSError as exc:
+        raise CheckpointDamaged(f"{name} is unreadable ({exc.strerror or exc})") from None
+    if got != expected:
+        raise CheckpointDamaged(f"{name} does not match its checksum: the file was changed or damaged")
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
@@ -65,6 +88,7 @@ def read_manifest(directory: Path) -> dict[str, Any]:
 
 def load_checkpoint(directory: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     manifest = read_manifest(directory)
+    verify_file(directory, WEIGHTS, manifest)
     try:
         return load_file(str(directory / WEIGHTS)), manifest
     except FileNotFoundError:
@@ -74,13 +98,16 @@ def load_checkpoint(directory: Path) -> tuple[dict[str, np.ndarray], dict[str, A
 
 
 def check_checkpoint(directory: Path) -> str | None:
-    """Why a model dir cannot be loaded (None if it can): cheap, reads only the headers."""
+    """Why a model dir cannot be loaded (None if it can): the manifest, the weights' header, and
+    every file against its recorded checksum."""
     if not directory.is_dir():
         return "its files are missing"
     try:
-        read_manifest(directory)
+        manifest = read_manifest(directory)
         with safe_open(str(directory / WEIGHTS), framework="np") as f:
             list(f.keys())
+        for name in manifest.get("checksums", {}):
+            verify_file(directory, name, manifest)
     except CheckpointDamaged as exc:
         return str(exc)
     except FileNotFoundError:

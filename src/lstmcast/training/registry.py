@@ -8,6 +8,7 @@ without an ONNX file use. Both forecast through training/predictor.py, to float 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import secrets
@@ -405,6 +406,10 @@ def export_model(store: Store, model_id: str) -> Path:
     if data is None:
         raise ConfigError(f"model {model_id} is stateful: it forecasts with torch and has no ONNX export")
     atomic_write_bytes(path, data)
+    # Recorded like a file written with the model, so damage to it is named, not worked around.
+    manifest = read_manifest(path.parent)
+    manifest["checksums"] = {**manifest.get("checksums", {}), ONNX_FILE: hashlib.sha256(data).hexdigest()}
+    atomic_write_bytes(path.parent / MANIFEST, json.dumps(manifest, indent=2, allow_nan=False).encode())
     return path
 
 
