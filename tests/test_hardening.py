@@ -421,3 +421,33 @@ def test_a_flipped_bit_is_named_and_models_verify_finds_it(cli: Cli, home: Path)
     res = cli("models", "verify", code=1)
     assert model in res.stderr and "model.onnx" in res.stderr
     assert json.loads(cli("models", "--json").stdout)[0]["status"].startswith("damaged")
+
+
+def test_damaged_store_contents_each_get_a_named_line(
+    cli: Cli, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    first, second = _tiny(cli, "IBM"), _tiny(cli, "IBM")
+    # A record whose config is not JSON: the healthy model is still listed, the broken one named.
+    with sqlite3.connect(home / "lstmcast.db") as conn:
+        conn.execute("UPDATE models SET config_json = '{broken' WHERE id = ?", (first,))
+    listed = {m["id"]: m["status"] for m in json.loads(cli("models", "--json").stdout)}
+    assert listed[second] == "ok" and "not readable JSON" in listed[first]
+    assert json.loads(cli("forecast", "IBM", "--json").stdout)["model_id"] == second
+    # A dropped table, then a schema version lower than the tables: named, nothing changed.
+    with sqlite3.connect(home / "lstmcast.db") as conn:
+        conn.execute("DROP TABLE vol_ledger")
+    assert "lacks its vol_ledger table" in cli("data", code=1).stderr
+    with sqlite3.connect(home / "lstmcast.db") as conn:
+        conn.execute("PRAGMA user_version = 3")
+    assert "schema version 3 does not match its tables" in cli("data", code=1).stderr
+    # The home as a file, and the store as a directory.
+    as_file = tmp_path / "homefile"
+    as_file.write_text("")
+    monkeypatch.setenv("LSTMCAST_HOME", str(as_file))
+    assert "is a file, not a directory" in cli("data", code=1).stderr
+    as_dir = tmp_path / "h2"
+    (as_dir / "lstmcast.db").mkdir(parents=True)
+    monkeypatch.setenv("LSTMCAST_HOME", str(as_dir))
+    err = cli("data", code=1).stderr
+    assert "is a directory, not an lstmcast store" in err and len(err.strip().splitlines()) == 1

@@ -164,6 +164,10 @@ MIGRATIONS: list[str] = [
 ]
 
 
+# The tables the migrations create: a store without one of them is damaged.
+TABLES = ("prices", "models", "ledger", "aci_state", "sweep_cells", "sweeps", "price_revisions", "vol_ledger")
+
+
 def utcnow() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
@@ -198,10 +202,16 @@ def connect(home: Path) -> sqlite3.Connection:
     """Open (creating if needed) the store under `home` and bring its schema up to date."""
     from lstmcast.errors import ConfigError, DamagedError
 
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"{home} is a file, not a directory: point --home or LSTMCAST_HOME at a directory")
     try:
         home.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot use {home} as the data dir: {exc.strerror or exc}") from exc
+    if db_path(home).is_dir():
+        raise DamagedError(
+            f"{db_path(home)} is a directory, not an lstmcast store: move it aside or restore a backup"
+        )
     # isolation_level=None: we issue BEGIN ourselves, so every write is one explicit transaction.
     conn = sqlite3.connect(db_path(home), timeout=30.0, isolation_level=None)
     conn.row_factory = sqlite3.Row
@@ -221,7 +231,21 @@ def connect(home: Path) -> sqlite3.Connection:
         )
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    migrate(conn)
+    try:
+        migrate(conn)
+    except sqlite3.OperationalError as exc:  # a version that does not match the tables it has
+        conn.close()
+        raise DamagedError(
+            f"{db_path(home)}: its schema version {version} does not match its tables ({exc}); it was"
+            " changed by hand or damaged: restore a backup"
+        ) from exc
+    missing = sorted(set(TABLES) - {r[0] for r in conn.execute("SELECT name FROM sqlite_master")})
+    if missing:
+        conn.close()
+        raise DamagedError(
+            f"{db_path(home)} lacks its {', '.join(missing)} table(s) (dropped by hand, or damaged):"
+            " restore a backup"
+        )
     return conn
 
 

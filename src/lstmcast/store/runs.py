@@ -21,10 +21,16 @@ def insert_run(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
 
 
 def _decode(r: sqlite3.Row) -> dict[str, Any]:
+    """A row as a dict; a record whose JSON is unreadable keeps `damaged` saying so, so that the
+    healthy models are still listed beside it."""
     d = dict(r)
     d["tickers"] = d["tickers"].split(",")
-    d["config"] = json.loads(d.pop("config_json"))
-    d["metrics"] = json.loads(d.pop("metrics_json"))
+    config, metrics = d.pop("config_json"), d.pop("metrics_json")
+    try:
+        d["config"], d["metrics"] = json.loads(config), json.loads(metrics)
+    except (json.JSONDecodeError, TypeError):
+        d["config"], d["metrics"] = {}, {}
+        d["damaged"] = "its record's config or metrics are not readable JSON"
     return d
 
 
@@ -51,7 +57,8 @@ def newest_run(
     runs = [
         r
         for r in list_runs(conn, ticker)
-        if (model is None or r["model"] == model)
+        if not r.get("damaged")
+        and (model is None or r["model"] == model)
         and (volatility is None or (r["target"] == "volatility") == volatility)
         and (target is None or r["target"] == target)
     ]

@@ -442,7 +442,7 @@ def runs(store: Store, ticker: str | None = None) -> list[dict[str, Any]]:
     """Every recorded model, each with `status`: "ok", or "damaged: why" when it cannot load."""
     found = list_runs(store.conn, ticker)
     for r in found:
-        why = check_checkpoint(model_dir(store, r))
+        why = r.get("damaged") or check_checkpoint(model_dir(store, r))
         r["status"] = "ok" if why is None else f"damaged: {why}"
     return found
 
