@@ -301,9 +301,9 @@ def test_atomic_writes_ignore_a_planted_symlink_and_leave_no_temp_file(tmp_path:
     os.symlink(elsewhere, tmp_path / f".out.csv.{os.getpid()}.tmp")
     atomic_write_text(target, "a,b\n")
     assert target.read_text() == "a,b\n" and elsewhere.read_text() == "untouched"
-    # A write that fails (the target is a directory) leaves no temp file behind.
+    # A write that fails (the target is a directory) names the path and leaves no temp file.
     (tmp_path / "adir").mkdir()
-    with pytest.raises(OSError):
+    with pytest.raises(ConfigError, match="adir is a directory"):
         atomic_write_text(tmp_path / "adir", "x")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".adir.")]
 
@@ -451,3 +451,49 @@ def test_damaged_store_contents_each_get_a_named_line(
     monkeypatch.setenv("LSTMCAST_HOME", str(as_dir))
     err = cli("data", code=1).stderr
     assert "is a directory, not an lstmcast store" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_full_disk_is_named_and_leaves_nothing_half_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    from lstmcast import paths
+
+    target = tmp_path / "model.json"
+    target.write_text("old")
+    real = os.fsync
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(paths.os, "fsync", full)
+    with pytest.raises(ConfigError, match=f"disk full at {target}"):
+        paths.atomic_write_text(target, "new")
+    monkeypatch.setattr(paths.os, "fsync", real)
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["model.json"]
+
+
+def test_output_paths_are_checked_before_the_work(cli: Cli, home: Path, tmp_path: Path) -> None:
+    import time
+
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    a_file, a_dir = tmp_path / "taken.txt", tmp_path / "adir"
+    a_file.write_text("")
+    a_dir.mkdir()
+    t0 = time.perf_counter()
+    cases = [
+        (["backtest", "IBM", "--out", a_file], f"{a_file} is a file: --out wants a folder"),
+        (["backtest", "IBM", "--plot", a_file / "x.png"], f"cannot write {a_file / 'x.png'}"),
+        (["backtest", "IBM", "--plot", a_dir], f"{a_dir} is a directory"),
+        (["sweep", "IBM", "--models", "cnn", "--out", a_file], "--out wants a folder"),
+        (["data", "export", "IBM", a_dir], f"{a_dir} is a directory: give a file name"),
+        (["daily", "--log-file", a_dir], f"{a_dir} is a directory"),
+    ]
+    for args, needle in cases:
+        err = cli(*args, code=1).stderr
+        assert needle in err and len(err.strip().splitlines()) == 1, (args, err)
+    assert time.perf_counter() - t0 < 20  # no backtest ran first
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name not in ("home",)) == ["adir", "taken.txt"]
+    assert list(a_dir.iterdir()) == []  # no temp file left anywhere

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
+
+from lstmcast.errors import ConfigError
 
 ENV_HOME = "LSTMCAST_HOME"
 
@@ -41,18 +44,55 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     The temp file is created exclusively (O_EXCL, a fresh random name, beside the target): a
     file or symlink planted where it will be cannot redirect the write. It is removed if
     anything fails before the rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(name, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(name)
+        if isinstance(exc, OSError):
+            raise _unwritable(path, exc) from None
         raise
+
+
+def _unwritable(path: Path, exc: OSError) -> ConfigError:
+    """The user's path and what the system said, in one line; a full disk says so."""
+    if exc.errno == errno.ENOSPC:
+        return ConfigError(f"disk full at {path}: nothing was written there")
+    if path.is_dir():
+        return ConfigError(f"{path} is a directory: give a file name")
+    return ConfigError(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def check_output(path: Path, directory: bool = False) -> Path:
+    """Refuse, before any work, an output path that cannot be written: a file where a folder is
+    wanted or the reverse, or a parent folder that is not writable. Returns the path."""
+    if directory:
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"{path} is a file: --out wants a folder")
+        parent = path if path.exists() else _existing_parent(path)
+    else:
+        if path.is_dir():
+            raise ConfigError(f"{path} is a directory: give a file name")
+        parent = _existing_parent(path)
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write {path}: {parent} is not a writable folder")
+    return path
+
+
+def _existing_parent(path: Path) -> Path:
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    return parent
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -20,6 +20,7 @@ from lstmcast.cli.render import (
     vol_verdict,
 )
 from lstmcast.config import RunConfig
+from lstmcast.paths import check_output
 
 # What decides the fits, and the interval method whose interval at each cutoff is audited.
 AUDIT_OPTIONS = ("folds", "test_size", "start", "scheme", "train_size", "intervals")
@@ -47,6 +48,9 @@ def backtest_cli(
     from lstmcast.backtest.run import backtest
     from lstmcast.data.series import load_inputs
 
+    for path, folder in ((out, True), (plot, False)):  # refused before the work, not after it
+        if path is not None:
+            check_output(path, directory=folder)
     series = load_inputs(store_of(ctx), run.tickers, run.csv, run.train.exog)
     if run.train.target == "volatility":
         _volatility(run, series, out, plot, workers > 1 or cluster is not None, as_json)

@@ -21,6 +21,7 @@ from lstmcast.cli.common import (
     worst_exit,
 )
 from lstmcast.cli.options import Json
+from lstmcast.paths import check_output
 
 
 def _stamp() -> str:
@@ -73,6 +74,8 @@ def daily_cli(
         path = init_config(config or home_of(ctx) / DAILY_CONFIG)
         out_console().print(f"wrote {path}; edit it, then run `lstmcast daily` (or see `lstmcast cron`)")
         return
+    if log_file is not None:
+        check_output(log_file)  # a bad log path is refused before the night's work
     try:
         report = daily(store_of(ctx), config, workers=workers, cluster=cluster)
     except Exception as exc:  # before any ticker ran: a broken watchlist, an unusable store

@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 
 from lstmcast.cli.common import emit_json, fmt, guarded, out_console, store_of
 from lstmcast.cli.options import Json
+from lstmcast.paths import check_output
 
 
 class _TickerOrCommand(TyperGroup):
@@ -87,6 +88,7 @@ def export_cli(
     """Write a stored ticker to CSV (Date, Open, High, Low, Close, Adj Close, Volume)."""
     from lstmcast.data.series import export_csv
 
+    check_output(path)
     n = export_csv(store_of(ctx), ticker, path)
     out_console().print(f"wrote {n} rows to {path}")
 

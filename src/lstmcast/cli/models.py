@@ -11,6 +11,7 @@ from rich.table import Table
 
 from lstmcast.cli.common import emit_json, fail, guarded, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json
+from lstmcast.paths import atomic_write_bytes, check_output
 
 models_app = typer.Typer(
     invoke_without_command=True, help="List trained models; `show ID`, `export ID`, `rm ID`."
@@ -96,10 +97,11 @@ def export_cli(
     (batch, window, features), each feature z-scored with the manifest's scaler; its output
     y is (batch, steps) in scaled target units (times scaler std[0], plus mean[0]).
     """
-    from lstmcast.paths import atomic_write_bytes
     from lstmcast.training.registry import export_model, load_model
 
     store = store_of(ctx)
+    if out is not None:
+        check_output(out)
     path = export_model(store, model_id)
     if out is not None:
         atomic_write_bytes(out, path.read_bytes())

@@ -13,6 +13,7 @@ from lstmcast.cli.common import emit_json, error, fmt, guarded, info, interactiv
 from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.progress import count_progress
 from lstmcast.config import MODELS, RunConfig
+from lstmcast.paths import check_output
 
 sweeps_app = typer.Typer(invoke_without_command=True, help="List past sweeps; `show ID` prints one again.")
 
@@ -45,6 +46,8 @@ def sweep_cli(
     """
     from lstmcast.parallel.sweep import ADJUSTMENTS, sweep
 
+    if out is not None:
+        check_output(out, directory=True)  # before the work, not after it
     chosen = tuple(m.strip() for m in models.split(",") if m.strip())
     if not chosen or any(m not in MODELS for m in chosen) or adjust not in ADJUSTMENTS:
         raise typer.BadParameter(f"--models from {', '.join(MODELS)}; --adjust bh or holm")
