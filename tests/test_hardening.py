@@ -497,3 +497,42 @@ def test_output_paths_are_checked_before_the_work(cli: Cli, home: Path, tmp_path
     assert time.perf_counter() - t0 < 20  # no backtest ran first
     assert sorted(p.name for p in tmp_path.iterdir() if p.name not in ("home",)) == ["adir", "taken.txt"]
     assert list(a_dir.iterdir()) == []  # no temp file left anywhere
+
+
+def test_a_model_that_cannot_be_written_leaves_no_staging_folder(
+    cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from lstmcast.training import checkpoint
+
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint, "save_file", full)
+    err = cli("train", "IBM", "--model", "cnn", "--window", "10", "--epochs", "1", code=1).stderr
+    assert "disk full at" in err and "the model was not saved" in err and len(err.strip().splitlines()) == 1
+    assert list((home / "models").iterdir()) == []  # no .staging folder holding the space
+    assert json.loads(cli("models", "--json").stdout) == []
+
+
+def test_training_into_a_home_removed_meanwhile_says_so(
+    cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from lstmcast.training import run
+
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    fit = run.run_training
+
+    def then_remove_home(*args: Any, **kwargs: Any) -> Any:
+        out = fit(*args, **kwargs)
+        shutil.rmtree(home)  # someone deletes the home while the model trains
+        return out
+
+    monkeypatch.setattr(run, "run_training", then_remove_home)
+    err = cli("train", "IBM", "--model", "cnn", "--window", "10", "--epochs", "1", code=1).stderr
+    assert "was removed" in err and "it was not saved" in err

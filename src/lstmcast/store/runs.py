@@ -6,10 +6,20 @@ import json
 import sqlite3
 from typing import Any
 
+from lstmcast.errors import ConfigError
 from lstmcast.store.db import transaction
 
 
 def insert_run(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+    try:
+        _insert(conn, row)
+    except sqlite3.OperationalError as exc:
+        if "full" in str(exc):  # "database or disk is full"
+            raise ConfigError("disk full: the store could not record the model; it was not saved") from None
+        raise
+
+
+def _insert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     with transaction(conn):
         conn.execute(
             "INSERT INTO models (id, created_at, tickers, model, target, train_start, train_end,"

@@ -8,6 +8,7 @@ without an ONNX file use. Both forecast through training/predictor.py, to float 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from safetensors import SafetensorError
 
 from lstmcast import __version__
 from lstmcast.config import RunConfig, TrainConfig
@@ -25,7 +27,7 @@ from lstmcast.errors import ConfigError, DamagedError, NotFoundError
 from lstmcast.evaluation.report import metrics_json
 from lstmcast.jsonable import to_jsonable
 from lstmcast.models.onnx import ONNX_FILE, OnnxNet, OnnxUnavailable
-from lstmcast.paths import atomic_write_bytes, models_dir
+from lstmcast.paths import atomic_write_bytes, db_path, models_dir
 from lstmcast.prep.scaling import Scaler
 from lstmcast.store.db import Store
 from lstmcast.store.runs import delete_run, get_run, insert_run, list_runs, newest_run
@@ -228,7 +230,17 @@ def write_model(store: Store, model_id: str, manifest: dict[str, Any], state: di
         onnx = onnx_of(config, len(manifest["columns"]), state)
     except Exception:  # no exporter here (onnx missing): the model forecasts with torch instead
         onnx = None
-    write_checkpoint(staging, state, manifest, onnx)
+    if not db_path(store.home).is_file():  # the home was removed while this model trained
+        raise DamagedError(
+            f"{store.home} was removed (or its store moved) while the model was made: it was not saved"
+        )
+    try:
+        write_checkpoint(staging, state, manifest, onnx)
+    except (OSError, SafetensorError) as exc:  # a full disk, mostly: no half-written folder left
+        shutil.rmtree(staging, ignore_errors=True)
+        full = (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space" in str(exc)
+        why = "disk full" if full else f"cannot write ({str(exc).splitlines()[0]})"
+        raise ConfigError(f"{why} at {staging.parent}: the model was not saved") from None
     seg = manifest["segments"]
     try:
         insert_run(
