@@ -230,6 +230,7 @@ def write_model(store: Store, model_id: str, manifest: dict[str, Any], state: di
         onnx = onnx_of(config, len(manifest["columns"]), state)
     except Exception:  # no exporter here (onnx missing): the model forecasts with torch instead
         onnx = None
+    conn = store.conn  # opened on first use: only a store opened before can have vanished since
     if not db_path(store.home).is_file():  # the home was removed while this model trained
         raise DamagedError(
             f"{store.home} was removed (or its store moved) while the model was made: it was not saved"
@@ -244,7 +245,7 @@ def write_model(store: Store, model_id: str, manifest: dict[str, Any], state: di
     seg = manifest["segments"]
     try:
         insert_run(
-            store.conn,
+            conn,
             {
                 "id": model_id,
                 "created_at": manifest["created_at"],
