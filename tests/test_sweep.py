@@ -283,3 +283,37 @@ def test_a_cell_stored_by_an_older_lstmcast_is_named_not_misread() -> None:
     old = {"ticker": "X", "model": "lstm", "seed": 0, "status": "ok", "result": {"skill_vs_naive": 0.1}}
     with pytest.raises(DataError, match="older lstmcast"):
         leaderboard([old])
+
+
+@pytest.mark.timeout(120)
+def test_an_address_that_is_not_a_scheduler_is_one_line_not_a_hang(cli: Cli, home: Path) -> None:
+    import threading
+
+    _import(cli, "IBM")
+    bad = cli("sweep", "IBM", "--models", "cnn", "--cluster", "notaurl", *FAST, code=1).stderr
+    assert "is not a Dask scheduler address" in bad and len(bad.strip().splitlines()) == 1
+    # A server that accepts connections and never answers (an HTTP server, a stray socket).
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        silent.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                held.append(silent.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        t0 = time.perf_counter()
+        address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        res = cli("sweep", "IBM", "--models", "cnn", "--cluster", address, *FAST, code=75)
+        assert time.perf_counter() - t0 < 15
+        assert "no Dask handshake" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    finally:
+        stop.set()
+        for c in held:
+            c.close()
+        silent.close()

@@ -9,16 +9,19 @@ Dask is imported only when a cluster is asked for.
 from __future__ import annotations
 
 import logging
+import re
+import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from lstmcast.errors import TemporaryError
+from lstmcast.errors import ConfigError, TemporaryError
 
 RETRIES = 2  # a task whose worker died is run again this often before it counts as failed
 CONNECT_TIMEOUT_S = 5  # an unreachable scheduler: one line and exit 75, never a hang
+HANDSHAKE_GRACE_S = 2  # then a server that accepts and never answers is given up on too
 
 
 @dataclass
@@ -29,6 +32,53 @@ class TaskOutcome:
     seconds: float = 0.0
 
 
+SCHEMES = ("tcp", "tls", "inproc", "ucx")  # the transports distributed speaks
+_ADDRESS = re.compile(
+    r"(?:(?P<scheme>[a-z]+)://)?(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(?P<port>\d{1,5})"
+)
+
+
+def check_address(cluster: str) -> str:
+    """A scheduler address as distributed takes it, `tcp://HOST:PORT` (or `HOST:PORT`, tls://,
+    ...), or a ConfigError in one line: a malformed one never reaches distributed."""
+    m = _ADDRESS.fullmatch(cluster.strip())
+    if m is None or (m["scheme"] or "tcp") not in SCHEMES or not 0 < int(m["port"]) < 65536:
+        raise ConfigError(
+            f"--cluster {cluster!r} is not a Dask scheduler address; give tcp://HOST:PORT"
+            f" (schemes: {', '.join(SCHEMES)})"
+        )
+    return cluster.strip()
+
+
+def _connect(client_type: Any, cluster: str) -> Any:
+    """A Client to the scheduler at `cluster`, or a TemporaryError within CONNECT_TIMEOUT_S +
+    HANDSHAKE_GRACE_S: distributed's own timeout covers an unreachable port, not a server
+    that accepts and never answers (an HTTP server, a stray socket), which used to hang."""
+    address = check_address(cluster)
+    got: dict[str, Any] = {}
+
+    def attempt() -> None:
+        try:
+            got["client"] = client_type(address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
+        except BaseException as exc:  # handed to the caller below
+            got["error"] = exc
+
+    thread = threading.Thread(target=attempt, name="lstmcast-connect", daemon=True)
+    thread.start()
+    thread.join(CONNECT_TIMEOUT_S + HANDSHAKE_GRACE_S)
+    if thread.is_alive():
+        raise TemporaryError(
+            f"cannot reach the Dask scheduler at {address}: no Dask handshake within"
+            f" {CONNECT_TIMEOUT_S + HANDSHAKE_GRACE_S}s (is it a Dask scheduler?)"
+        )
+    if "error" in got:
+        exc = got["error"]
+        if isinstance(exc, (OSError, TimeoutError)):
+            raise TemporaryError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
+        raise TemporaryError(f"cannot use the Dask scheduler at {address} ({type(exc).__name__}: {exc})")
+    return got["client"]
+
+
 @contextmanager
 def dask_client(workers: int, cluster: str | None) -> Any:
     """A distributed.Client: to the scheduler at `cluster`, or to an embedded LocalCluster of
@@ -36,10 +86,7 @@ def dask_client(workers: int, cluster: str | None) -> Any:
     from distributed import Client, LocalCluster
 
     if cluster is not None:
-        try:
-            client = Client(cluster, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
-        except (OSError, TimeoutError) as exc:
-            raise TemporaryError(f"cannot reach the Dask scheduler at {cluster} ({exc})") from None
+        client = _connect(Client, cluster)
         try:
             yield client
         finally:
