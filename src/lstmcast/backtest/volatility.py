@@ -169,10 +169,6 @@ def backtest_volatility(cfg: TrainConfig, bt: BacktestConfig, series: Series) ->
     forecasts = {n: np.concatenate(parts[n]) for n in (*NAMES, "stronger_har")}
     joined = {n: {lv: np.concatenate(hits[n][lv]) for lv in V.VAR_LEVELS} for n in NAMES}
     realised = V.forward_mean(proxy, h, at)
-    used = frame_proxy(frame, cfg)
-    return VolBacktest(series.ticker, cfg, bt, frame, used, at, realised, forecasts, folds, joined, notes)
-
-
-def frame_proxy(frame: Frame, cfg: TrainConfig) -> str:
-    """The proxy the frame holds: the asked-for one, or squared returns after a fallback."""
-    return "squared" if any("fell back to squared" in n for n in frame.notes) else cfg.vol_proxy
+    return VolBacktest(
+        series.ticker, cfg, bt, frame, frame.vol_proxy, at, realised, forecasts, folds, joined, notes
+    )

@@ -32,6 +32,7 @@ class Frame:
     # (T,) the daily variance proxy of each row's bar (Garman-Klass plus the overnight gap,
     # squared returns without open/high/low): what `--intervals vol` scales errors by.
     variance: np.ndarray | None = None
+    vol_proxy: str = ""  # a volatility target's proxy in column 0 (after any fallback); else ""
 
     @property
     def n(self) -> int:
@@ -50,6 +51,7 @@ class Frame:
             self.target,
             self.notes,
             None if self.variance is None else self.variance[start:stop],
+            self.vol_proxy,
         )
 
     def fingerprint(self) -> str:
@@ -95,7 +97,14 @@ def build_frame(
     price = bars["adj_close"].to_numpy(dtype="float64")[1:]
     variance = variance_proxy(bars, "gk")[0][1:]
     return Frame(
-        pd.DatetimeIndex(frame.index), values, price, tuple(frame.columns), target, tuple(notes), variance
+        pd.DatetimeIndex(frame.index),
+        values,
+        price,
+        tuple(frame.columns),
+        target,
+        tuple(notes),
+        variance,
+        used or "",
     )
 
 

@@ -259,13 +259,12 @@ def train_volatility(
     sigma = ewma_sigma(returns[: seg.train_end], shrink=0.0)
     quantiles = V.var_quantiles(returns[: seg.train_end], sigma)
     hits = V.var_hits_of(fits.forecasts, returns[test_at + 1], fits.ratio, quantiles)
-    used = "squared" if any("fell back to squared" in n for n in frame.notes) else config.vol_proxy
     return VolTrained(
         series.ticker,
         config,
         frame,
         seg,
-        used,
+        frame.vol_proxy,
         fits,
         test_at,
         forward_mean(proxy, config.horizon, test_at),
