@@ -26,6 +26,9 @@ YAHOO_NAMES = {
 }
 
 MODELS = ("lstm", "gru", "rnn", "cnn")
+# What the baselines are called in text: the return verdict's, and the volatility target's.
+BASELINE_NAMES = {"naive": "the random walk", "drift": "the drift", "linear": "the linear baseline"}
+VOL_LABELS = {"har": "HAR", "har_log": "log-HAR", "naive": "naive", "ewma": "EWMA", "garch": "GARCH"}
 TARGETS = ("log_return", "price", "volatility")
 # Daily variance proxies for --target volatility (prep/volatility.py says what each measures).
 VOL_PROXIES = ("gk", "parkinson", "squared")

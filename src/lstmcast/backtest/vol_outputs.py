@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.backtest.outputs import save_png
-from lstmcast.backtest.volatility import LABELS, NAMES, VolBacktest
+from lstmcast.backtest.volatility import NAMES, VolBacktest
+from lstmcast.config import VOL_LABELS as LABELS
 from lstmcast.evaluation.volatility import qlike
 from lstmcast.jsonable import to_jsonable
 from lstmcast.paths import atomic_write_text

@@ -32,7 +32,6 @@ from lstmcast.training.vol_predict import origins_in
 from lstmcast.training.volatility import check_volatility, fold_forecasts
 
 NAMES = ("model", "naive", "ewma", "har", "har_log", "garch")
-LABELS = {"har": "HAR", "har_log": "log-HAR", "naive": "naive", "ewma": "EWMA", "garch": "GARCH"}
 
 
 @dataclass

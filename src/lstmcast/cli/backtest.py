@@ -12,14 +12,13 @@ from rich.table import Table
 from lstmcast.cli.common import emit_json, fail, fmt, guarded, info, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.render import (
-    VOL_LABELS,
     interval_cells,
     metrics_table,
     verdict,
     vol_scores_table,
     vol_verdict,
 )
-from lstmcast.config import RunConfig
+from lstmcast.config import VOL_LABELS, RunConfig
 from lstmcast.paths import check_output
 
 # What decides the fits, and the interval method whose interval at each cutoff is audited.

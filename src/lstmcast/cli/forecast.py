@@ -12,7 +12,7 @@ from rich.table import Table
 from lstmcast.cli.common import emit_json, error, fmt, guarded, out_console, pct, store_of, warn, worst_exit
 from lstmcast.cli.options import Json
 from lstmcast.cli.render import interval_cells
-from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_METHODS, TARGETS
+from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_METHODS, TARGETS, VOL_LABELS
 from lstmcast.errors import LstmcastError
 from lstmcast.jsonable import to_jsonable
 
@@ -155,7 +155,7 @@ def render_volatility(r: Any, in_ledger: bool) -> None:
         lo, hi = ("unbounded" if math.isnan(x) else f"{x:.1f}%" for x in pair)
         return f"{lo}–{hi}"
 
-    har = "log-HAR" if r.har_used == "har_log" else "HAR"
+    har = VOL_LABELS[r.har_used]
     year = f", 1-year median {r.year_median:.1f}%" if r.year_median is not None else ""
     con.print(
         f"[bold]{r.ticker}[/bold] from {r.as_of} ({r.model_id}): {r.horizon}-day volatility"

@@ -7,9 +7,7 @@ from typing import Any
 from rich.table import Table
 
 from lstmcast.cli.common import fmt, pct
-
-# evaluation.verdict names them too; not imported here, to keep numpy out of `--help`.
-BASELINE_NAMES = {"naive": "the random walk", "drift": "the drift", "linear": "the linear baseline"}
+from lstmcast.config import BASELINE_NAMES, VOL_LABELS
 
 
 def _p(value: float | None) -> str:
@@ -99,9 +97,6 @@ def interval_cells(s: dict[str, Any]) -> list[str]:
     level's interval scores, as table cells."""
     share = [pct(v).lstrip("+") for v in (s["coverage"], *s["coverage_by_vol_tercile"])]
     return [*share, pct(s["width"], 2).lstrip("+")]
-
-
-VOL_LABELS = {"har": "HAR", "har_log": "log-HAR", "naive": "naive", "ewma": "EWMA", "garch": "GARCH"}
 
 
 def vol_scores_table(doc: dict[str, Any], title: str, var: bool) -> Table:

@@ -12,7 +12,7 @@ from rich.table import Table
 from lstmcast.cli.common import emit_json, error, fmt, guarded, info, interactive, out_console, pct, store_of
 from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.progress import count_progress
-from lstmcast.config import MODELS, RunConfig
+from lstmcast.config import MODELS, VOL_LABELS, RunConfig
 from lstmcast.paths import check_output
 
 sweeps_app = typer.Typer(invoke_without_command=True, help="List past sweeps; `show ID` prints one again.")
@@ -83,7 +83,7 @@ def render_vol_sweep(report: Any) -> None:
             r["ticker"],
             r["model"],
             str(r["seeds"]),
-            "log-HAR" if r["har_used"] == "har_log" else "HAR",
+            VOL_LABELS[r["har_used"]],
             pct(r["skill_vs_har"], 1),
             pct(r["skill_seed_std"], 1).lstrip("+"),
             pct(r["skill_vs_naive"], 1),

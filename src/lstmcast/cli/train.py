@@ -10,8 +10,8 @@ from rich.table import Table
 from lstmcast.cli.common import emit_json, fmt, guarded, interactive, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.progress import epoch_progress
-from lstmcast.cli.render import VOL_LABELS, metrics_table, verdict, vol_scores_table, vol_verdict
-from lstmcast.config import RunConfig
+from lstmcast.cli.render import metrics_table, verdict, vol_scores_table, vol_verdict
+from lstmcast.config import VOL_LABELS, RunConfig
 
 
 @guarded

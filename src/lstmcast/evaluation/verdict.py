@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstmcast.config import BASELINE_NAMES
 from lstmcast.evaluation.stats import clark_west, diebold_mariano
 
 NESTED = ("naive", "drift")  # baselines the network nests: Clark-West
-BASELINE_NAMES = {"naive": "the random walk", "drift": "the drift", "linear": "the linear baseline"}
 SIGNIFICANCE = 0.05
 
 
