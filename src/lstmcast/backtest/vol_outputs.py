@@ -13,13 +13,9 @@ import pandas as pd
 from lstmcast.backtest.outputs import save_png
 from lstmcast.backtest.volatility import NAMES, VolBacktest
 from lstmcast.config import VOL_LABELS as LABELS
-from lstmcast.evaluation.volatility import qlike
+from lstmcast.evaluation.volatility import annualised, qlike
 from lstmcast.jsonable import to_jsonable
 from lstmcast.paths import atomic_write_text
-
-
-def _annual(v: np.ndarray) -> np.ndarray:
-    return np.sqrt(252 * v) * 100  # daily variance -> annualised volatility, %
 
 
 def forecasts_frame(result: VolBacktest) -> pd.DataFrame:
@@ -27,10 +23,10 @@ def forecasts_frame(result: VolBacktest) -> pd.DataFrame:
     d = result.frame.dates
     cols: dict[str, Any] = {
         "origin": d[result.at].strftime("%Y-%m-%d"),
-        "realised": _annual(result.realised),
+        "realised": annualised(result.realised),
     }
     for name in (*NAMES, "stronger_har"):
-        cols[name] = _annual(result.forecasts[name])
+        cols[name] = annualised(result.forecasts[name])
     return pd.DataFrame(cols)
 
 
@@ -52,9 +48,11 @@ def plot_volatility(result: VolBacktest, path: Path) -> Path:
     dates = pd.to_datetime(result.frame.dates[result.at + 1])
     fig, axes = plt.subplots(3, 1, figsize=(10, 9), sharex=True, height_ratios=[3, 2, 1])
     ax = axes[0]
-    ax.plot(dates, _annual(result.realised), color="lightgray", lw=0.8, label="realised (proxy)")
-    ax.plot(dates, _annual(result.forecasts["model"]), color="tab:blue", lw=1.0, label=result.config.model)
-    ax.plot(dates, _annual(result.forecasts["stronger_har"]), color="tab:orange", lw=1.0, label=LABELS[har])
+    ax.plot(dates, annualised(result.realised), color="lightgray", lw=0.8, label="realised (proxy)")
+    ax.plot(dates, annualised(result.forecasts["model"]), color="tab:blue", lw=1.0, label=result.config.model)
+    ax.plot(
+        dates, annualised(result.forecasts["stronger_har"]), color="tab:orange", lw=1.0, label=LABELS[har]
+    )
     ax.set_ylabel(f"{result.config.horizon}-day volatility, % a year")
     ax.set_title(f"{result.ticker}: {result.proxy} proxy, walk-forward against {LABELS[har]}")
     ax.legend(loc="upper left", fontsize=8)

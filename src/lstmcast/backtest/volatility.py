@@ -95,17 +95,12 @@ class VolBacktest:
             "volatility": {
                 "proxy": self.proxy,
                 "horizon": h,
-                "annualised": {n: _annualised(self.forecasts[n]) for n in NAMES},
+                "annualised": {n: float(V.annualised(np.mean(self.forecasts[n]))) for n in NAMES},
                 **scored,
                 "har_used": self.har_used,
                 "har_used_by_fold": [f.har_used for f in self.folds],
             },
         }
-
-
-def _annualised(v: np.ndarray) -> float:
-    """The mean forecast as annualised volatility in percent: sqrt(252 v) x 100."""
-    return float(np.sqrt(252 * np.mean(v)) * 100)
 
 
 def _none(x: float) -> float | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from lstmcast.config import TRADING_DAYS
 from lstmcast.evaluation.intervals import christoffersen, conditional_coverage, ewma_sigma, kupiec
 from lstmcast.evaluation.stats import hac_dm
 
@@ -24,6 +25,11 @@ VAR_LEVELS = (0.95, 0.99)
 MCS_SIZE = 0.10  # the 90% Model Confidence Set
 MCS_REPS = 1000
 VOL_BASELINES = ("naive", "ewma", "har", "har_log", "garch")
+
+
+def annualised(variance: Any) -> Any:
+    """Daily variance (a number or an array) as annualised volatility in percent: sqrt(252 v) x 100."""
+    return np.sqrt(TRADING_DAYS * np.asarray(variance, dtype="float64")) * 100
 
 
 def trailing_mean(proxy: np.ndarray, k: int) -> np.ndarray:

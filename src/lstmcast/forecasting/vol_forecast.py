@@ -30,11 +30,6 @@ from lstmcast.training.registry import LoadedModel
 from lstmcast.training.vol_predict import Net, VolHead, origins_in, variance_forecast
 
 
-def annualised(variance: float) -> float:
-    """Daily variance -> annualised volatility in percent: sqrt(252 v) x 100."""
-    return math.sqrt(252 * variance) * 100
-
-
 @dataclass
 class VolForecastResult:
     ticker: str
@@ -112,7 +107,7 @@ def predict_volatility(
         # Stored in variance for the ledger: an unbounded side as 0 (below) or infinity (above).
         bounds[f"lower_{label}"] = v * math.exp(lo) if math.isfinite(lo) else 0.0
         bounds[f"upper_{label}"] = v * math.exp(hi) if math.isfinite(hi) else math.inf
-        intervals[label] = [annualised(b) if 0 < b < math.inf else math.nan for b in
+        intervals[label] = [float(V.annualised(b)) if 0 < b < math.inf else math.nan for b in
                             (bounds[f"lower_{label}"], bounds[f"upper_{label}"])]  # fmt: skip
         if not (math.isfinite(lo) and math.isfinite(hi)):
             unbounded.append(label)
@@ -130,15 +125,15 @@ def predict_volatility(
         horizon=h,
         target_date=target.isoformat(),
         proxy=str(saved.get("proxy", cfg.vol_proxy)),
-        volatility=annualised(v),
+        volatility=float(V.annualised(v)),
         variance=v,
-        har=annualised(har_v),
+        har=float(V.annualised(har_v)),
         har_variance=har_v,
         har_used=har_used,
         intervals=intervals,
         unbounded=unbounded,
         value_at_risk=var,
-        year_median=float(np.median(np.sqrt(252 * year) * 100)) if len(year) >= 252 else None,
+        year_median=float(np.median(V.annualised(year))) if len(year) >= 252 else None,
         calendar=calendar,
         engine=loaded.engine,
         warnings=list(frame.notes),
@@ -200,7 +195,7 @@ def _scored(row: dict[str, Any], dates: list[str], proxy: np.ndarray, adj: np.nd
         next_return = math.log(adj[at + 1] / adj[at])
         r.update(
             realised=realised,
-            realised_volatility=annualised(realised),
+            realised_volatility=float(V.annualised(realised)),
             qlike=float(V.qlike(np.array([r["variance"]]), np.array([realised]))[0]),
             har_qlike=float(V.qlike(np.array([r["har_variance"]]), np.array([realised]))[0]),
             in_80=r["lower_80"] <= realised <= r["upper_80"],

@@ -31,6 +31,7 @@ from lstmcast.evaluation.report import (
     tracks_previous_value,
 )
 from lstmcast.evaluation.verdict import Verdict, judge
+from lstmcast.evaluation.volatility import annualised
 from lstmcast.prep.dataset import Frame, Segments
 from lstmcast.store.db import Store
 from lstmcast.training.fitted import Fitted, fit_forecaster
@@ -328,9 +329,7 @@ def train_volatility_model(store: Store, config: TrainConfig, series: Series) ->
         "n_test": len(trained.at),
         "volatility": {
             **scores,
-            "annualised": {
-                n: float(np.sqrt(252 * np.mean(f)) * 100) for n, f in trained.fits.forecasts.items()
-            },
+            "annualised": {n: float(annualised(np.mean(f))) for n, f in trained.fits.forecasts.items()},
         },
         "warnings": trained.warnings,
         "path": str(path),
