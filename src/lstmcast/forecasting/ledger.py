@@ -75,7 +75,8 @@ def _scored(row: dict[str, Any], bars: tuple[list[str], list[float]]) -> dict[st
     return r
 
 
-def _mean(values: list[Any]) -> float | None:
+def mean_of(values: list[Any]) -> float | None:
+    """The mean of the values that are defined (None left out); None when none is."""
     v = [float(x) for x in values if x is not None]
     return float(np.mean(v)) if v else None
 
@@ -149,11 +150,11 @@ def ledger(store: Store, ticker: str | None = None) -> LedgerReport:
                 forecasts=len(rs),
                 scored=len(done),
                 pending=len(rs) - len(done),
-                mae=_mean([abs(r["error"]) for r in done]),
-                naive_mae=_mean([abs(r["naive_error"]) for r in done]),
-                hit_rate=_mean([r["direction_hit"] for r in done]),
-                coverage_80=_mean([r["in_80"] for r in done]),
-                coverage_95=_mean([r["in_95"] for r in done]),
+                mae=mean_of([abs(r["error"]) for r in done]),
+                naive_mae=mean_of([abs(r["naive_error"]) for r in done]),
+                hit_rate=mean_of([r["direction_hit"] for r in done]),
+                coverage_80=mean_of([r["in_80"] for r in done]),
+                coverage_95=mean_of([r["in_95"] for r in done]),
                 intervals=_live_intervals(done),
             )
         )

@@ -18,6 +18,7 @@ from lstmcast.errors import DataError
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import quantile_pair
 from lstmcast.forecasting.calendar import next_sessions
+from lstmcast.forecasting.ledger import mean_of
 from lstmcast.paths import calendars_dir
 from lstmcast.prep.volatility import variance_proxy
 from lstmcast.store.db import Store
@@ -209,11 +210,6 @@ def _scored(row: dict[str, Any], dates: list[str], proxy: np.ndarray, adj: np.nd
     return r
 
 
-def _mean(values: list[Any]) -> float | None:
-    v = [float(x) for x in values if x is not None]
-    return float(np.mean(v)) if v else None
-
-
 def vol_ledger(store: Store, ticker: str | None = None) -> VolLedgerReport:
     """Every volatility forecast, scored where its h bars have arrived, and per ticker and model
     the running QLIKE against HAR's forecasts of the same days."""
@@ -237,7 +233,7 @@ def vol_ledger(store: Store, ticker: str | None = None) -> VolLedgerReport:
     summary = []
     for (tk, mid), rs in groups.items():
         done = [r for r in rs if r["realised"] is not None]
-        q, hq = _mean([r["qlike"] for r in done]), _mean([r["har_qlike"] for r in done])
+        q, hq = mean_of([r["qlike"] for r in done]), mean_of([r["har_qlike"] for r in done])
         summary.append(
             VolLedgerSummary(
                 ticker=tk,
@@ -248,10 +244,10 @@ def vol_ledger(store: Store, ticker: str | None = None) -> VolLedgerReport:
                 qlike=q,
                 har_qlike=hq,
                 skill_vs_har=None if q is None or not hq else 1 - q / hq,
-                coverage_80=_mean([r["in_80"] for r in done]),
-                coverage_95=_mean([r["in_95"] for r in done]),
-                var_95_hits=_mean([r["var_95_hit"] for r in done]),
-                var_99_hits=_mean([r["var_99_hit"] for r in done]),
+                coverage_80=mean_of([r["in_80"] for r in done]),
+                coverage_95=mean_of([r["in_95"] for r in done]),
+                var_95_hits=mean_of([r["var_95_hit"] for r in done]),
+                var_99_hits=mean_of([r["var_99_hit"] for r in done]),
             )
         )
     return VolLedgerReport(rows, summary)
