@@ -101,13 +101,7 @@ def manifest_of(
         "scaled_residuals_by_ticker": {t.ticker: [s.tolist() for s in t.scores_scaled] for t in members},
         # ... and over HAR's volatility at each origin: the pool of `--intervals vol`.
         "vol_scaled_residuals_by_ticker": {t.ticker: [s.tolist() for s in t.scores_vol] for t in members},
-        "training": {
-            "epochs_run": len(out.history),
-            "best_epoch": out.best_epoch,
-            "stopped": out.stopped,
-            "seconds": out.seconds,
-            "history": [dataclasses.asdict(h) for h in out.history],
-        },
+        "training": _training_of(out),
         "seed": first.config.seed,
         "device": first.fitted.device,
         "versions": _versions(),
@@ -149,15 +143,9 @@ def volatility_manifest(
             "var_quantiles": {f"{lv * 100:g}": q for lv, q in trained.quantiles.items()},
             "log_errors": trained.log_errors.tolist(),
         },
-        "training": {
-            "epochs_run": len(out.history),
-            "best_epoch": out.best_epoch,
-            "stopped": out.stopped,
-            "seconds": out.seconds,
-            "history": [dataclasses.asdict(h) for h in out.history],
-        },
+        "training": _training_of(out),
         "seed": trained.config.seed,
-        "device": "cpu",
+        "device": net.device,
         "versions": _versions(),
         "warnings": trained.warnings,
     }
@@ -179,6 +167,17 @@ def save_volatility(
 ) -> tuple[str, Path]:
     model_id, manifest, state = new_volatility_model(trained, origin, parent)
     return model_id, write_model(store, model_id, manifest, state)
+
+
+def _training_of(out: Any) -> dict[str, Any]:
+    """How a fit went: its epochs, the best one, why it stopped, its time and history."""
+    return {
+        "epochs_run": len(out.history),
+        "best_epoch": out.best_epoch,
+        "stopped": out.stopped,
+        "seconds": out.seconds,
+        "history": [dataclasses.asdict(h) for h in out.history],
+    }
 
 
 def _data_of(frame: Any, origin: str) -> dict[str, Any]:

@@ -43,6 +43,7 @@ class VolFit:
     head: VolHead  # target scaling, hybrid offset, floor and back-transform
     state: dict[str, torch.Tensor]
     outcome: FitOutcome
+    device: str = "cpu"  # where it was trained (forecasting runs on the CPU or ONNX)
 
     @property
     def scale(self) -> float:
@@ -114,7 +115,7 @@ def fit_volatility(
             torch.nn.init.zeros_(head.weight)
             torch.nn.init.zeros_(head.bias)
     outcome = fit(model, tensors(train_at), tensors(val_at), config, gen, lr=lr, target_scale=(0.0, std))
-    vf = VolFit(config, scaler, VolHead(mean, std, har, floor), outcome.state, outcome)
+    vf = VolFit(config, scaler, VolHead(mean, std, har, floor), outcome.state, outcome, str(device))
     realised = forward_mean(proxy, h, train_at)
     vf.head.scale = float(np.mean(realised / vf.raw(frame, proxy, train_at)))
     return vf
