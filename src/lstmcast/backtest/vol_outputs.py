@@ -64,10 +64,9 @@ def plot_volatility(result: VolBacktest, path: Path) -> Path:
     axes[1].axhline(0, color="black", lw=0.6)
     axes[1].set_ylabel(f"cumulative QLIKE,\n{LABELS[har]} minus model")
     returns = result.frame.x[result.at + 1, 1]
-    var = result.var["model"]["99"]
     axes[2].plot(dates, returns * 100, color="gray", lw=0.5)
     hit = result.hits["model"][0.99]
     axes[2].scatter(dates[hit], returns[hit] * 100, color="tab:red", s=10, label="99% VaR hit")
     axes[2].set_ylabel("next-day\nreturn, %")
-    axes[2].set_title(f"model's 1-day 99% VaR: {var['hits']} hits in {var['n']} days", fontsize=9)
+    axes[2].set_title(f"model's 1-day 99% VaR: {int(hit.sum())} hits in {len(hit)} days", fontsize=9)
     return save_png(fig, path)

@@ -13,7 +13,6 @@ the 90% Model Confidence Set, and the hits of the 1-day 95% and 99% value-at-ris
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,7 +51,6 @@ class VolBacktest:
     config: TrainConfig
     bt: BacktestConfig
     frame: Frame
-    proxy: str  # the proxy used (a close-only series falls back to squared)
     at: np.ndarray  # (N,) origins
     realised: np.ndarray  # (N,) the proxy's mean over the next h rows
     forecasts: dict[str, np.ndarray]  # name -> (N,) variance forecasts; "stronger_har" too
@@ -61,11 +59,9 @@ class VolBacktest:
     notes: list[str] = field(default_factory=list)
 
     @property
-    def var(self) -> dict[str, dict[str, dict[str, Any]]]:
-        """name -> "95"/"99" -> hits and their tests."""
-        return {
-            n: {f"{lv * 100:g}": V.var_tests(h, lv) for lv, h in by.items()} for n, by in self.hits.items()
-        }
+    def proxy(self) -> str:
+        """The proxy used (a close-only series falls back to squared returns)."""
+        return self.frame.vol_proxy
 
     @property
     def har_used(self) -> str:
@@ -101,10 +97,6 @@ class VolBacktest:
                 "har_used_by_fold": [f.har_used for f in self.folds],
             },
         }
-
-
-def _none(x: float) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
 
 
 def backtest_volatility(cfg: TrainConfig, bt: BacktestConfig, series: Series) -> VolBacktest:
@@ -163,6 +155,4 @@ def backtest_volatility(cfg: TrainConfig, bt: BacktestConfig, series: Series) ->
     forecasts = {n: np.concatenate(parts[n]) for n in (*NAMES, "stronger_har")}
     joined = {n: {lv: np.concatenate(hits[n][lv]) for lv in V.VAR_LEVELS} for n in NAMES}
     realised = V.forward_mean(proxy, h, at)
-    return VolBacktest(
-        series.ticker, cfg, bt, frame, frame.vol_proxy, at, realised, forecasts, folds, joined, notes
-    )
+    return VolBacktest(series.ticker, cfg, bt, frame, at, realised, forecasts, folds, joined, notes)
