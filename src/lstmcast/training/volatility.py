@@ -45,10 +45,6 @@ class VolFit:
     outcome: FitOutcome
     device: str = "cpu"  # where it was trained (forecasting runs on the CPU or ONNX)
 
-    @property
-    def scale(self) -> float:
-        return self.head.scale
-
     def net(self, n_features: int) -> Net:
         model = build_model(self.config, n_features)
         model.load_state_dict(self.state)
