@@ -536,3 +536,42 @@ def test_training_into_a_home_removed_meanwhile_says_so(
     monkeypatch.setattr(run, "run_training", then_remove_home)
     err = cli("train", "IBM", "--model", "cnn", "--window", "10", "--epochs", "1", code=1).stderr
     assert "was removed" in err and "it was not saved" in err
+
+
+@pytest.mark.timeout(60)  # each used to read the whole file into memory first
+def test_endless_lines_huge_texts_and_impossible_row_counts_stop_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gzip
+
+    from lstmcast.errors import DataError
+    from lstmcast.sources import csvfile
+
+    zeros = tmp_path / "zeros.csv"
+    zeros.write_bytes(b"Date,Close\n" + b"\0" * (csvfile.MAX_LINE_BYTES + 10))
+    bomb = tmp_path / "bomb.csv.gz"
+    bomb.write_bytes(gzip.compress(b"Date,Close\n2020-01-02," + b"0" * (1 << 24)))
+    repeated = tmp_path / "repeated.csv"
+    repeated.write_text("Date,Close\n" + "2020-01-02,1\n" * 130_000)  # more rows than days since 1677
+    for path, says in [(zeros, "a line longer than 16 KB"), (bomb, "a line longer than 16 KB"),
+                       (repeated, "more than 127,")]:  # fmt: skip
+        with pytest.raises(DataError, match=says):
+            csvfile.read_price_csv(path)
+    monkeypatch.setattr(csvfile, "MAX_TEXT_BYTES", 1000)
+    many = tmp_path / "many.csv"
+    many.write_text("Date,Close\n" + "".join(f"2020-01-{d:02d},1\n" for d in range(1, 29)) * 3)
+    with pytest.raises(DataError, match="more than 0 MB of text"):
+        csvfile.read_price_csv(many)
+
+
+def test_only_the_price_columns_of_a_wide_file_are_kept(tmp_path: Path) -> None:
+    from lstmcast.sources.csvfile import read_price_csv
+
+    path = tmp_path / "wide.csv"
+    extra = ",".join(f"x{i}" for i in range(40))
+    path.write_text(
+        f"Date,{extra},Close\n" + "".join(f"2020-01-{d:02d},{'7,' * 40}{d}\n" for d in range(2, 9))
+    )
+    got = read_price_csv(path)
+    assert got.bars["close"].tolist() == [float(d) for d in range(2, 9)]
+    assert "x0, x1, x2, x3, x4 and 35 more" in got.warnings[0]
