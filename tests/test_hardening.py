@@ -575,3 +575,52 @@ def test_only_the_price_columns_of_a_wide_file_are_kept(tmp_path: Path) -> None:
     got = read_price_csv(path)
     assert got.bars["close"].tolist() == [float(d) for d in range(2, 9)]
     assert "x0, x1, x2, x3, x4 and 35 more" in got.warnings[0]
+
+
+def test_a_read_only_home_serves_reads_and_names_itself_on_writes(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A home this user may not write (a backup, a shared home, a read-only mount): read commands
+    work; writes say "read-only" before any work. As root, whom permissions do not stop, the
+    commands run as nobody."""
+    import os
+    import shutil
+    import stat
+    import subprocess
+    import sys
+    import tempfile
+
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv: no way to be a user permissions stop")
+        as_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    top = Path(tempfile.mkdtemp(prefix="lstmcast-ro-"))
+    try:
+        top.chmod(0o755)
+        home = top / "home"
+        monkeypatch.setenv("LSTMCAST_HOME", str(home))
+        cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+        model = _tiny_model(cli)
+        for path in [home, *home.rglob("*")]:
+            mode = path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+            path.chmod(mode | stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH | (0o555 if path.is_dir() else 0))
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            cmd = [*as_user, sys.executable, "-m", "lstmcast", "--home", str(home), *args]
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=top)
+
+        for reads in (["data"], ["data", "IBM"], ["models"], ["models", "show", model], ["ledger"]):
+            done = run(*reads)
+            assert done.returncode == 0 and not done.stderr, (reads, done.stderr)
+        assert "IBM" in run("data").stdout and model in run("models", "--json").stdout
+        for writes in (["import", str(SAMPLE / "MSFT.csv"), "--ticker", "MSFT"], ["train", "IBM"],
+                       ["forecast", "IBM"], ["fetch", "IBM"]):  # fmt: skip
+            done = run(*writes)
+            assert done.returncode == 1 and "is read-only here" in done.stderr, (writes, done.stderr)
+            assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert not list(home.glob("*.db-*")), "a read-only open left files behind"
+    finally:
+        for path in [top, *top.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        shutil.rmtree(top)

@@ -19,6 +19,10 @@ class ConfigError(LstmcastError):
     """An option or a config file holds a value that cannot work."""
 
 
+class ReadOnlyStore(ConfigError):
+    """A write asked of a store this process may only read."""
+
+
 class DamagedError(LstmcastError):
     """Something lstmcast wrote earlier (a model's files, the store) is unreadable or too new."""
 

@@ -194,4 +194,5 @@ def fetch(
 ) -> FetchReport:
     """Fetch each ticker independently: one failing neither stops nor undoes the others."""
     checked = [validate_ticker(t) for t in tickers]  # reject bad input before any download
+    store.require_writable()
     return FetchReport([fetch_one(store, t, start, end, session) for t in checked])

@@ -95,7 +95,7 @@ def next_sessions(last: date, n: int, calendar: str, cache: Path | None = None) 
             "end": end.isoformat(),
             "sessions": [d.isoformat() for d in every if start <= d <= end],
         }
-        with suppress(OSError):  # a read-only home still forecasts, without the speed-up
+        with suppress(OSError, ConfigError):  # a read-only home still forecasts, without the speed-up
             atomic_write_text(cache / f"{calendar}.json", json.dumps(kept))
     sessions = [d for d in every if d > last]
     if len(sessions) < n:

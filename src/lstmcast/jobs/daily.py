@@ -247,6 +247,7 @@ def daily(
 
     path = config or store.home / DAILY_CONFIG
     items = load_watchlist(path)
+    store.require_writable()
     with run_lock(store.home / DAILY_LOCK):
         exog = {item.key: _exog_of(store, item) for item in items}  # from each model's record
         exog_failed = _fetch_exog(store, items, exog, fetch_session)

@@ -11,6 +11,7 @@ torch is imported only to export; onnxruntime only to run.
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,9 @@ class OnnxNet:
     """A callable network from ONNX bytes: (B, L, F) float32 -> (B, out) float32."""
 
     def __init__(self, model: bytes, threads: int = 1) -> None:
+        # ONNX Runtime 1.29+ sends usage telemetry unless told not to, and warns on every import
+        # where it cannot save its device ID ($HOME read-only). A forecast talks to no one.
+        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
         try:
             import onnxruntime as ort
         except ImportError as exc:  # an install without it still forecasts, with torch

@@ -125,6 +125,7 @@ def sweep(
     on_cell: Callable[[dict[str, Any]], None] | None = None,
 ) -> SweepReport:
     """Every (ticker, model, seed) cell, resumed from the store, then the leaderboard."""
+    store.require_writable()
     t0 = time.perf_counter()
     series = load_inputs(store, run.tickers, run.csv, ())
     bars = {s.ticker: s.bars for s in series}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
+from lstmcast.errors import ConfigError, DamagedError, ReadOnlyStore
 from lstmcast.paths import db_path
 
 # Append only: never edit a migration that has shipped; add the next number instead.
@@ -186,6 +189,13 @@ class Store:
             self._conn = connect(self.home)
         return self._conn
 
+    def require_writable(self) -> None:
+        """Refuse, before any work, a command that would write to a store it may only read."""
+        ensure_writable(self.conn)
+        models = self.home / "models"
+        if models.exists() and not os.access(models, os.W_OK):
+            raise ReadOnlyStore(f"{models} is read-only here: this command saves models; nothing was changed")
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
@@ -200,8 +210,6 @@ class Store:
 
 def connect(home: Path) -> sqlite3.Connection:
     """Open (creating if needed) the store under `home` and bring its schema up to date."""
-    from lstmcast.errors import ConfigError, DamagedError
-
     if home.exists() and not home.is_dir():
         raise ConfigError(f"{home} is a file, not a directory: point --home or LSTMCAST_HOME at a directory")
     try:
@@ -212,8 +220,11 @@ def connect(home: Path) -> sqlite3.Connection:
         raise DamagedError(
             f"{db_path(home)} is a directory, not an lstmcast store: move it aside or restore a backup"
         )
+    read_only = _read_only(home)
+    if read_only and not db_path(home).is_file():
+        raise ConfigError(f"{home} is read-only and holds no store yet: give a writable --home")
     # isolation_level=None: we issue BEGIN ourselves, so every write is one explicit transaction.
-    conn = sqlite3.connect(db_path(home), timeout=30.0, isolation_level=None)
+    conn = sqlite3.connect(_uri(home, read_only), timeout=30.0, isolation_level=None, uri=True)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 30000")
     try:
@@ -229,8 +240,17 @@ def connect(home: Path) -> sqlite3.Connection:
             f"{db_path(home)} has schema version {version}, newer than this lstmcast knows"
             f" ({len(MIGRATIONS)}): upgrade lstmcast (pip install -U lstmcast); nothing was changed"
         )
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
+    if read_only and version < len(MIGRATIONS):
+        conn.close()
+        raise ConfigError(
+            f"{db_path(home)} is read-only and was written by an older lstmcast (schema {version}, this"
+            f" one reads {len(MIGRATIONS)}): open it once with write access to upgrade it"
+        )
+    if read_only:
+        conn.execute("PRAGMA query_only = 1")  # what `transaction` checks before any write
+    else:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
     try:
         migrate(conn)
     except sqlite3.OperationalError as exc:  # a version that does not match the tables it has
@@ -249,9 +269,38 @@ def connect(home: Path) -> sqlite3.Connection:
     return conn
 
 
+def _read_only(home: Path) -> bool:
+    """A home or store file this process may not write: read commands still work (the owner's
+    backup, a shared home, a read-only mount), and writes say "read-only"."""
+    db = db_path(home)
+    if not home.exists():
+        return False
+    return not os.access(home, os.W_OK) or (db.exists() and not os.access(db, os.W_OK))
+
+
+def _uri(home: Path, read_only: bool) -> str:
+    """The store's SQLite URI. Read-only, a WAL store still needs its -shm file; in a folder where
+    none can be made (no writer has it open) the file is opened as immutable."""
+    db = db_path(home)
+    uri = f"file:{quote(str(db.absolute()))}"
+    if not read_only:
+        return uri
+    shm = db.with_name(db.name + "-shm")
+    return uri + ("?mode=ro" if shm.exists() or os.access(home, os.W_OK) else "?mode=ro&immutable=1")
+
+
+def ensure_writable(conn: sqlite3.Connection) -> None:
+    if conn.execute("PRAGMA query_only").fetchone()[0]:
+        path = conn.execute("PRAGMA database_list").fetchone()[2]
+        raise ReadOnlyStore(
+            f"{path} is read-only here: this command writes to the store; nothing was changed"
+        )
+
+
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any error: all of a write or none of it."""
+    ensure_writable(conn)
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn

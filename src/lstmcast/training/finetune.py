@@ -118,6 +118,7 @@ def finetune(
     on_epoch: Callable[[EpochLog], None] | None = None,
     allow_overlap: bool = False,
 ) -> FinetuneReport:
+    store.require_writable()
     parent_id = parent.id
     before, after, scratch = run_finetune(parent, series, lr, freeze, epochs, on_epoch, allow_overlap)
     model_id, path = save_trained(store, [after], after.scores, series.origin, parent=parent_id)
@@ -158,6 +159,7 @@ def finetune_volatility_model(
 ) -> dict[str, Any]:
     """`finetune` of a volatility model: the parent as is, fine-tuned, and trained from scratch
     on TICKER's split, each against the stronger HAR in QLIKE; the fine-tuned one is saved."""
+    store.require_writable()
     if freeze not in ("encoder", "none"):
         raise ConfigError("--freeze must be encoder or none")
     cfg, _ = _parent_for(parent, series.ticker)

@@ -280,6 +280,7 @@ def train(
     record the run, and report."""
     from lstmcast.training.registry import save_trained
 
+    store.require_writable()
     many = series if isinstance(series, list) else [series]
     if len(many) == 1:
         trained = run_training(config, many[0], on_epoch)
@@ -310,6 +311,7 @@ def train_volatility_model(store: Store, config: TrainConfig, series: Series) ->
     from lstmcast.training.registry import save_volatility
     from lstmcast.training.volatility import train_volatility
 
+    store.require_writable()
     trained = train_volatility(config, series)
     model_id, path = save_volatility(store, trained, series.origin)
     out = trained.net.outcome
