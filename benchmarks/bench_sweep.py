@@ -29,6 +29,7 @@ from lstmcast.backtest.run import backtest
 from lstmcast.config import BacktestConfig, RunConfig, TrainConfig
 from lstmcast.data.ingest import import_csv
 from lstmcast.data.series import load_csv
+from lstmcast.parallel.engine import Parallel
 from lstmcast.parallel.folds import fold_runner
 from lstmcast.parallel.sweep import sweep
 from lstmcast.store.db import Store
@@ -44,7 +45,7 @@ def run_sweep(
             import_csv(store, data / f"{t}.csv", t)
         run = RunConfig(tickers=TICKERS, train=cfg, backtest=bt)
         t0 = time.perf_counter()
-        report = sweep(store, run, ("lstm", "gru"), 2, workers=workers)
+        report = sweep(store, run, ("lstm", "gru"), 2, Parallel(workers))
         wall = time.perf_counter() - t0
         assert not report.failed, report.failed
         return wall, [c["result"] for c in finished(store, report.sweep_id)], report.startup_seconds
@@ -116,7 +117,7 @@ def folds(args: argparse.Namespace, cores: int) -> None:
     a = backtest(big, five, series)
     t_serial = time.perf_counter() - t0
     t0 = time.perf_counter()
-    b = backtest(big, five, series, run_folds=fold_runner(2))
+    b = backtest(big, five, series, run_folds=fold_runner(Parallel(2)))
     t_par = time.perf_counter() - t0
     sa, sb = (r.first.scores.target["model"].skill_vs_naive for r in (a, b))
     gap = float(np.max(np.abs(a.first.wf.preds["model"] - b.first.wf.preds["model"])))

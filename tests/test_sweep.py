@@ -19,6 +19,7 @@ import pytest
 from conftest import ROOT, SAMPLE, Cli
 from lstmcast.config import BacktestConfig
 from lstmcast.errors import DataError
+from lstmcast.parallel.engine import cores
 from lstmcast.parallel.sweep import leaderboard
 
 FAST = [
@@ -195,6 +196,7 @@ def test_backtest_folds_in_parallel_give_the_serial_result(cli: Cli, home: Path)
     args = ["backtest", "IBM", "--model", "gru", "--seeds", "2", "--retrain-every", "150", *FAST, "--json"]
     serial = json.loads(cli(*args).stdout)
     parallel = json.loads(cli(*args, "--workers", "2").stdout)
+    assert parallel["threads_per_worker"] == max(1, cores() // 2)
     for key in ("pooled", "folds", "dm_pvalue", "strategy", "across_seeds", "intervals"):
         assert parallel[key] == serial[key], key
 
@@ -317,3 +319,92 @@ def test_an_address_that_is_not_a_scheduler_is_one_line_not_a_hang(cli: Cli, hom
         for c in held:
             c.close()
         silent.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_tls_scheduler_is_used_with_its_security_file_and_refused_without(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
+    """Dask's payloads are pickles: across a network the cluster should speak TLS. A throwaway
+    certificate on loopback: the sweep runs through a tls:// scheduler and its worker with
+    `--cluster-security`, and without the file it is one line before any connection."""
+    pytest.importorskip("cryptography")
+    from distributed import Security
+
+    sec = Security.temporary()  # one self-signed certificate: CA, scheduler, worker and client
+    (tmp_path / "cert.pem").write_text(str(sec.tls_client_cert))
+    (tmp_path / "key.pem").write_text(str(sec.tls_client_key))
+    (tmp_path / "tls.toml").write_text('ca_file = "cert.pem"\ncert = "cert.pem"\nkey = "key.pem"\n')
+    tls = ["--tls-ca-file", str(tmp_path / "cert.pem"), "--tls-cert", str(tmp_path / "cert.pem"),
+           "--tls-key", str(tmp_path / "key.pem")]  # fmt: skip
+    _import(cli, "IBM")
+    port = _free_port()
+    address = f"tls://127.0.0.1:{port}"
+    bindir = Path(sys.executable).parent
+    spawn = {"cwd": ROOT, "env": _env(home), "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen(
+        [bindir / "dask", "scheduler", "--protocol", "tls", "--host", "127.0.0.1", "--port", str(port),
+         "--no-dashboard", *tls], **spawn,
+    )  # fmt: skip
+    worker = subprocess.Popen(
+        [bindir / "dask", "worker", address, "--nthreads", "1", "--no-dashboard", "--no-nanny", *tls], **spawn
+    )
+    try:
+        without = cli("sweep", "IBM", "--models", "cnn", "--cluster", address, *FAST, code=1).stderr
+        assert "give --cluster-security FILE" in without and len(without.strip().splitlines()) == 1
+        args = ["sweep", "IBM", "--models", "cnn", "--cluster", address, *FAST, "--json"]
+        for _ in range(40):  # the scheduler takes a few seconds to listen
+            done = cli(*args, "--cluster-security", tmp_path / "tls.toml", code=None)
+            if done.exit_code != 75:
+                break
+            time.sleep(1)
+        assert done.exit_code == 0, done.stderr
+        doc = json.loads(done.stdout)
+        assert [c["status"] for c in doc["cells"]] == ["ok"] and doc["threads_per_worker"] is None
+        plain = cli("sweep", "IBM", "--models", "cnn", "--cluster", f"tcp://127.0.0.1:{port}",
+                    "--cluster-security", tmp_path / "tls.toml", *FAST, code=1).stderr  # fmt: skip
+        assert "is for a tls:// scheduler address" in plain
+    finally:
+        for p in (worker, scheduler):
+            p.kill()
+            p.wait()
+
+
+def test_a_security_file_with_a_typo_or_a_missing_pem_is_one_line(tmp_path: Path) -> None:
+    from lstmcast.errors import ConfigError
+    from lstmcast.parallel.engine import load_security
+
+    bad = tmp_path / "tls.toml"
+    for text, says in [('ca_file = "a.pem"\ncert = "a.pem"\nkeyfile = "k"\n', "unknown key 'keyfile'"),
+                       ('cert = "a.pem"\n', "ca_file = "),
+                       ('ca_file = "a.pem"\ncert = "a.pem"\n', "a.pem is not a file"),
+                       ("ca_file = [\n", "not TOML")]:  # fmt: skip
+        bad.write_text(text)
+        with pytest.raises(ConfigError, match=says):
+            load_security(bad)
+
+
+def test_local_workers_share_the_cores_and_say_so(
+    cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N local workers on C cores get max(1, C // N) torch threads each: a machine faked to
+    8 cores gives 2 workers 4 each, set on the workers, and reported."""
+    from lstmcast.parallel import engine
+
+    assert engine.Parallel(5).threads_per_worker(16) == 3 and engine.Parallel(16).threads_per_worker(16) == 1
+    assert (
+        engine.Parallel(3).threads_per_worker(2) == 1
+        and engine.Parallel(1, "tcp://h:1").threads_per_worker(8) is None
+    )
+    _import(cli, "IBM")
+    monkeypatch.setattr(engine, "cores", lambda: 8)
+    doc = json.loads(cli("sweep", "IBM", "--models", "cnn,rnn", "--workers", "2", *FAST, "--json").stdout)
+    assert doc["threads_per_worker"] == 4
+    assert {c["threads"] for c in doc["cells"]} == {4}, doc["cells"]

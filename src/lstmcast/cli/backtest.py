@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from lstmcast.cli.common import emit_json, fail, fmt, guarded, info, out_console, pct, store_of, warn
-from lstmcast.cli.options import Json, run_options
+from lstmcast.cli.options import Cluster, ClusterSecurity, Json, run_options
 from lstmcast.cli.render import (
     interval_cells,
     metrics_table,
@@ -35,10 +35,8 @@ def backtest_cli(
     ] = None,
     plot: Annotated[Path | None, typer.Option(help="Write a PNG: forecasts, equity, drawdown.")] = None,
     workers: Annotated[int, typer.Option(help="Run the folds on this many worker processes (Dask).")] = 1,
-    cluster: Annotated[
-        str | None,
-        typer.Option(help="Run the folds on the Dask scheduler at this address.", show_default=False),
-    ] = None,
+    cluster: Cluster = None,
+    cluster_security: ClusterSecurity = None,
     as_json: Json = False,
 ) -> None:
     """Walk-forward backtest against naive, drift and linear AR, with a cost-aware trading simulation."""
@@ -54,20 +52,28 @@ def backtest_cli(
     if run.train.target == "volatility":
         _volatility(run, series, out, plot, workers > 1 or cluster is not None, as_json)
         return
+    from lstmcast.parallel.engine import Parallel, cores
+
+    parallel = Parallel(workers, cluster, cluster_security)  # a bad address refused before the work
     runner = None
-    if workers > 1 or cluster is not None:
+    if parallel.distributed:
         from lstmcast.parallel.folds import fold_runner
 
-        runner = fold_runner(workers, cluster)
+        runner = fold_runner(parallel)
     result = backtest(run.train, run.backtest, series[0], series[1:], runner)
     for path in write_outputs(result, out) if out is not None else []:
         info(f"wrote {path}")
     if plot is not None:
         info(f"wrote {draw(result, plot)}")
+    doc = result.to_json()
+    # Torch threads per fold: each worker's share of the cores, or this process's setting.
+    doc["threads_per_worker"] = (
+        parallel.threads_per_worker() if parallel.distributed else run.train.threads or cores()
+    )
     if as_json:
-        emit_json(result.to_json())
+        emit_json(doc)
     else:
-        render(result.to_json())
+        render(doc)
 
 
 def _volatility(

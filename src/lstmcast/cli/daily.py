@@ -20,7 +20,7 @@ from lstmcast.cli.common import (
     store_of,
     worst_exit,
 )
-from lstmcast.cli.options import Json
+from lstmcast.cli.options import Cluster, ClusterSecurity, Json
 from lstmcast.paths import check_output
 
 
@@ -53,12 +53,8 @@ def daily_cli(
         int,
         typer.Option(help="Train and forecast on this many worker processes (Dask); fetching stays here."),
     ] = 1,
-    cluster: Annotated[
-        str | None,
-        typer.Option(
-            envvar="LSTMCAST_CLUSTER", help="Dask scheduler address for the work.", show_default=False
-        ),
-    ] = None,
+    cluster: Cluster = None,
+    cluster_security: ClusterSecurity = None,
     as_json: Json = False,
 ) -> None:
     """Fetch new bars, retrain stale models, forecast and log, for every ticker in the watchlist.
@@ -69,6 +65,7 @@ def daily_cli(
     from lstmcast.config import DAILY_CONFIG
     from lstmcast.jobs.daily import daily
     from lstmcast.jobs.watchlist import init_config
+    from lstmcast.parallel.engine import Parallel
 
     if init:
         path = init_config(config or home_of(ctx) / DAILY_CONFIG)
@@ -77,7 +74,7 @@ def daily_cli(
     if log_file is not None:
         check_output(log_file)  # a bad log path is refused before the night's work
     try:
-        report = daily(store_of(ctx), config, workers=workers, cluster=cluster)
+        report = daily(store_of(ctx), config, parallel=Parallel(workers, cluster, cluster_security))
     except Exception as exc:  # before any ticker ran: a broken watchlist, an unusable store
         _log(log_file, [f"{_stamp()} error: {exc}"], exit_code_for(exc))
         raise

@@ -24,6 +24,25 @@ from lstmcast.tickers import validate_ticker
 F = TypeVar("F", bound=Callable[..., Any])
 
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+Cluster = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        envvar="LSTMCAST_CLUSTER",
+        help="Dask scheduler address, tcp://HOST:PORT or tls://HOST:PORT. Dask sends pickles:"
+        " use only a scheduler you trust.",
+        show_default=False,
+    ),
+]
+ClusterSecurity = Annotated[
+    Path | None,
+    typer.Option(
+        "--cluster-security",
+        envvar="LSTMCAST_CLUSTER_SECURITY",
+        help="TOML naming the PEM files for a tls:// --cluster: ca_file, cert, key.",
+        show_default=False,
+    ),
+]
 LIST_FIELDS = ("features", "exog")  # tuples, typed as comma-separated (or repeated) values
 
 _INPUTS = [

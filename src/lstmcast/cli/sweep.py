@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from lstmcast.cli.common import emit_json, error, fmt, guarded, info, interactive, out_console, pct, store_of
-from lstmcast.cli.options import Json, run_options
+from lstmcast.cli.options import Cluster, ClusterSecurity, Json, run_options
 from lstmcast.cli.progress import count_progress
 from lstmcast.config import MODELS, VOL_LABELS, RunConfig
 from lstmcast.paths import check_output
@@ -27,14 +27,8 @@ def sweep_cli(
     workers: Annotated[
         int, typer.Option(help="Worker processes (1: in this process, no Dask). Default: the cores.")
     ] = os.cpu_count() or 1,
-    cluster: Annotated[
-        str | None,
-        typer.Option(
-            envvar="LSTMCAST_CLUSTER",
-            help="Dask scheduler address, e.g. tcp://host:8786.",
-            show_default=False,
-        ),
-    ] = None,
+    cluster: Cluster = None,
+    cluster_security: ClusterSecurity = None,
     adjust: Annotated[str, typer.Option(help="bh (false discovery rate) or holm (family-wise).")] = "bh",
     out: Annotated[Path | None, typer.Option(help="Write cells.csv, leaderboard.csv and a PNG here.")] = None,
     as_json: Json = False,
@@ -44,7 +38,10 @@ def sweep_cli(
     Each cell equals `lstmcast backtest TICKER --model M --seed S`. The leaderboard adjusts
     every Diebold-Mariano p-value for the number of comparisons in the sweep.
     """
+    from lstmcast.parallel.engine import Parallel
     from lstmcast.parallel.sweep import ADJUSTMENTS, sweep
+
+    parallel = Parallel(workers, cluster, cluster_security)
 
     if out is not None:
         check_output(out, directory=True)  # before the work, not after it
@@ -53,7 +50,7 @@ def sweep_cli(
         raise typer.BadParameter(f"--models from {', '.join(MODELS)}; --adjust bh or holm")
     total = len(run.tickers or [run.csv]) * len(chosen) * run.backtest.seeds
     with count_progress(total, "sweep", interactive()) as tick:
-        report = sweep(store_of(ctx), run, chosen, run.backtest.seeds, workers, cluster, adjust, tick)
+        report = sweep(store_of(ctx), run, chosen, run.backtest.seeds, parallel, adjust, tick)
     for line in report.failed:
         error(line)
     if out is not None:

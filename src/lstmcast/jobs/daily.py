@@ -12,6 +12,7 @@ from lstmcast.errors import LstmcastError, NotFoundError
 from lstmcast.evaluation.intervals import ADAPTIVE
 from lstmcast.jobs.lock import run_lock
 from lstmcast.jobs.watchlist import WatchItem, load_watchlist
+from lstmcast.parallel.engine import Parallel
 from lstmcast.store.db import Store
 
 
@@ -233,14 +234,13 @@ def daily(
     store: Store,
     config: Path | None = None,
     fetch_session: Any = None,
-    workers: int = 1,
-    cluster: str | None = None,
+    parallel: Parallel = Parallel(),
 ) -> DailyReport:
     """Run the watchlist under the lock; each ticker's failure is recorded and the rest go on.
 
     The driver fetches (serially, rate-limited), decides, writes models and the ledger; the
     training and forecasting of every ticker that needs it runs in this process or, with
-    `workers` > 1 or a `cluster`, on Dask workers (one thread each).
+    `parallel`, on Dask workers (each with its share of the cores).
     """
     from lstmcast.data.ingest import fetch_one
     from lstmcast.parallel.engine import TaskOutcome, run_tasks
@@ -290,9 +290,9 @@ def daily(
                 _failed(run, exc, said)
 
         if jobs:
-            threads = {} if workers <= 1 and cluster is None else {"threads": 1}
+            threads = {"threads": 0} if parallel.distributed else {}  # the worker's share, set there
             tasks = {t: {**job, "train": {**job["train"], **threads}} for t, job in jobs.items()}
-            run_tasks(daily_compute, tasks, {}, finished, workers, cluster)
+            run_tasks(daily_compute, tasks, {}, finished, parallel)
         for symbol, run in runs.items():
             run.detail = "; ".join(notes[symbol])
         return DailyReport([runs[item.key] for item in items])

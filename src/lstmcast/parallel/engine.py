@@ -1,21 +1,29 @@
 """Independent tasks in one process, on an embedded Dask LocalCluster, or on a Dask cluster.
 
 The driver keeps the store and the network: workers get plain arguments (configs, price
-frames scattered once to every worker) and return plain results. One thread per worker
-process; each task sets torch's threads itself, since workers are reused between tasks.
-Dask is imported only when a cluster is asked for.
+frames scattered once to every worker) and return plain results. Each worker runs one task
+at a time with its share of the cores as torch threads (`Parallel.threads_for`). Dask is
+imported only when a cluster is asked for.
+
+Dask sends tasks and results as pickles: whoever runs the scheduler can run code in this
+process and in the workers. Use only a scheduler you trust; across a network, use TLS
+(`--cluster tls://HOST:PORT --cluster-security FILE`) so nobody else can join or listen.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from lstmcast.errors import ConfigError, TemporaryError
 
@@ -30,6 +38,84 @@ class TaskOutcome:
     value: Any = None
     error: BaseException | None = None
     seconds: float = 0.0
+
+
+def cores() -> int:
+    """The CPU cores this process may use (its affinity mask, as a container or taskset sets it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """Where independent tasks run: here (one worker, no cluster), on `workers` local worker
+    processes, or on the Dask scheduler at `cluster`, over TLS with the certificates that the
+    `security` file names."""
+
+    workers: int = 1
+    cluster: str | None = None
+    security: Path | None = None
+
+    def __post_init__(self) -> None:
+        """A malformed address, or TLS settings that do not match it, refused before any work."""
+        if self.cluster is None:
+            if self.security is not None:
+                raise ConfigError("--cluster-security is for a tls:// --cluster; no --cluster was given")
+            return
+        tls = check_address(self.cluster).startswith("tls://")
+        if tls and self.security is None:
+            raise ConfigError(
+                f"--cluster {self.cluster} is TLS: give --cluster-security FILE with its certificates"
+            )
+        if self.security is not None and not tls:
+            raise ConfigError(
+                "--cluster-security is for a tls:// scheduler address; this one is not encrypted"
+            )
+
+    @property
+    def distributed(self) -> bool:
+        return self.workers > 1 or self.cluster is not None
+
+    def threads_per_worker(self, ncores: int | None = None) -> int | None:
+        """Torch threads each local worker gets: its share of the cores, max(1, cores // workers).
+        None on a remote cluster, where each worker decides from its own `--nthreads`."""
+        if self.cluster is not None:
+            return None
+        return max(1, (ncores or cores()) // max(1, self.workers))
+
+
+SECURITY_KEYS = {"ca_file": "tls_ca_file", "cert": "tls_client_cert", "key": "tls_client_key"}
+
+
+def load_security(path: Path) -> Any:
+    """A distributed.Security from a TOML file naming PEM files (relative to the file):
+    `ca_file` (the CA that signed the scheduler's certificate), `cert` and, unless the cert
+    holds it, `key` (this client's certificate). Encryption is required."""
+    from distributed import Security
+
+    try:
+        doc = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--cluster-security {path}: cannot read it ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"--cluster-security {path}: not TOML ({exc})") from None
+    unknown = sorted(set(doc) - set(SECURITY_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"--cluster-security {path}: unknown key {unknown[0]!r} (known: {', '.join(SECURITY_KEYS)})"
+        )
+    for needed in ("ca_file", "cert"):
+        if not isinstance(doc.get(needed), str):
+            raise ConfigError(f'--cluster-security {path}: {needed} = "FILE.pem" is needed')
+    files: dict[str, str] = {}
+    for key, value in doc.items():
+        pem = (path.parent / str(value)).resolve()
+        if not pem.is_file():
+            raise ConfigError(f"--cluster-security {path}: {key} {pem} is not a file")
+        files[SECURITY_KEYS[key]] = str(pem)
+    return Security(require_encryption=True, **files)
 
 
 SCHEMES = ("tcp", "tls", "inproc", "ucx")  # the transports distributed speaks
@@ -50,16 +136,19 @@ def check_address(cluster: str) -> str:
     return cluster.strip()
 
 
-def _connect(client_type: Any, cluster: str) -> Any:
+def _connect(client_type: Any, cluster: str, security: Path | None = None) -> Any:
     """A Client to the scheduler at `cluster`, or a TemporaryError within CONNECT_TIMEOUT_S +
     HANDSHAKE_GRACE_S: distributed's own timeout covers an unreachable port, not a server
     that accepts and never answers (an HTTP server, a stray socket), which used to hang."""
     address = check_address(cluster)
+    options: dict[str, Any] = {"security": load_security(security)} if security is not None else {}
     got: dict[str, Any] = {}
 
     def attempt() -> None:
         try:
-            got["client"] = client_type(address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
+            got["client"] = client_type(
+                address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False, **options
+            )
         except BaseException as exc:  # handed to the caller below
             got["error"] = exc
 
@@ -80,21 +169,21 @@ def _connect(client_type: Any, cluster: str) -> Any:
 
 
 @contextmanager
-def dask_client(workers: int, cluster: str | None) -> Any:
-    """A distributed.Client: to the scheduler at `cluster`, or to an embedded LocalCluster of
-    `workers` single-threaded worker processes (no dashboard)."""
+def dask_client(parallel: Parallel) -> Any:
+    """A distributed.Client: to the scheduler at `parallel.cluster`, or to an embedded
+    LocalCluster of `parallel.workers` worker processes, one task at a time each (no dashboard)."""
     from distributed import Client, LocalCluster
 
-    if cluster is not None:
-        client = _connect(Client, cluster)
+    if parallel.cluster is not None:
+        client = _connect(Client, parallel.cluster, parallel.security)
         try:
             yield client
         finally:
             client.close()
         return
     local = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
+        n_workers=parallel.workers,
+        threads_per_worker=1,  # Dask's task slots; torch's threads are set per task
         processes=True,
         # No dashboard; the scheduler's small HTTP server (metrics) takes a free port instead of
         # 8787, so a second lstmcast, or anything else on 8787, neither clashes nor warns.
@@ -110,18 +199,36 @@ def dask_client(workers: int, cluster: str | None) -> Any:
         local.close()
 
 
+def _threaded(fn: Callable[..., Any], threads: int | None) -> Callable[..., Any]:
+    """`fn` run with `threads` torch threads, or on a remote worker with its share of that
+    machine's cores: cores // the worker's `--nthreads` (the tasks it runs at once)."""
+
+    def task(**kwargs: Any) -> Any:
+        from lstmcast.training.runtime import set_threads
+
+        n = threads
+        if n is None:
+            from distributed import get_worker
+
+            n = max(1, cores() // max(1, get_worker().state.nthreads))
+        set_threads(n)
+        return fn(**kwargs)
+
+    return task
+
+
 def run_tasks(
     fn: Callable[..., Any],
     tasks: dict[str, dict[str, Any]],
     shared: dict[str, Any],
     on_done: Callable[[TaskOutcome], None],
-    workers: int = 1,
-    cluster: str | None = None,
+    parallel: Parallel = Parallel(),
 ) -> float:
     """Call fn(**shared, **tasks[key]) for every key and hand each outcome to `on_done` in the
     driver as it finishes. Serial and in-process (no Dask) for one worker and no cluster.
-    Returns the seconds spent starting the cluster and shipping the shared data (0 serially)."""
-    if workers <= 1 and cluster is None:
+    Returns the seconds spent starting the cluster and shipping the shared data (0 serially).
+    On workers, the tasks' configs should ask for 0 torch threads: the worker's share is set."""
+    if not parallel.distributed:
         for key, kwargs in tasks.items():
             t0 = time.perf_counter()
             try:
@@ -134,14 +241,15 @@ def run_tasks(
     from distributed.scheduler import KilledWorker
 
     t0 = time.perf_counter()
-    with dask_client(workers, cluster) as client:
+    task = _threaded(fn, parallel.threads_per_worker())
+    with dask_client(parallel) as client:
         try:
             scattered = {k: client.scatter(v, broadcast=True) for k, v in shared.items()}  # once
             started = time.perf_counter()
             startup = started - t0
             futures = {
                 client.submit(
-                    fn, **scattered, **kwargs, key=f"lstmcast-{key}", retries=RETRIES, pure=False
+                    task, **scattered, **kwargs, key=f"lstmcast-{key}", retries=RETRIES, pure=False
                 ): key
                 for key, kwargs in tasks.items()
             }

@@ -11,7 +11,7 @@ from typing import Any
 from lstmcast.backtest.run import FoldRunner
 from lstmcast.backtest.walkforward import FitFn, Fold, FoldRun, run_fold
 from lstmcast.config import BacktestConfig, TrainConfig
-from lstmcast.parallel.engine import TaskOutcome, run_tasks
+from lstmcast.parallel.engine import Parallel, TaskOutcome, run_tasks
 from lstmcast.prep.dataset import Frame
 
 
@@ -21,8 +21,8 @@ def fold_task(
     return run_fold(TrainConfig.from_dict(train), frame, backtest, fold, fit)
 
 
-def fold_runner(workers: int, cluster: str | None = None) -> FoldRunner:
-    """A FoldRunner on `workers` local processes (one torch thread each) or a Dask cluster."""
+def fold_runner(parallel: Parallel) -> FoldRunner:
+    """A FoldRunner on local worker processes (each with its share of the cores) or a Dask cluster."""
 
     def run(
         frame: Frame, bt: BacktestConfig, fit: FitFn | None, jobs: list[tuple[TrainConfig, Fold]]
@@ -31,7 +31,7 @@ def fold_runner(workers: int, cluster: str | None = None) -> FoldRunner:
         # Longest first (a fold fits on every row before its cutoff): the last wave is short.
         order = sorted(range(len(jobs)), key=lambda i: -(jobs[i][1].cutoff - jobs[i][1].lo))
         tasks = {
-            keys[i]: {"train": jobs[i][0].replace(threads=1).to_dict(), "fold": jobs[i][1]} for i in order
+            keys[i]: {"train": jobs[i][0].replace(threads=0).to_dict(), "fold": jobs[i][1]} for i in order
         }
         shared: dict[str, Any] = {"frame": frame, "backtest": bt}
         if fit is not None:
@@ -43,7 +43,7 @@ def fold_runner(workers: int, cluster: str | None = None) -> FoldRunner:
                 raise outcome.error  # a fold that fails fails the backtest, as it would serially
             out[outcome.key] = outcome.value
 
-        run_tasks(fold_task, tasks, shared, done, workers, cluster)
+        run_tasks(fold_task, tasks, shared, done, parallel)
         return [out[k] for k in keys]
 
     return run

@@ -27,7 +27,7 @@ from lstmcast.data.series import load_inputs
 from lstmcast.errors import DataError, NotFoundError
 from lstmcast.evaluation.multiple import benjamini_hochberg, deflated_sharpe, holm
 from lstmcast.evaluation.verdict import judge
-from lstmcast.parallel.engine import TaskOutcome, run_tasks
+from lstmcast.parallel.engine import Parallel, TaskOutcome, cores, run_tasks
 from lstmcast.parallel.vol_sweep import run_vol_cell, vol_leaderboard
 from lstmcast.store.db import Store
 from lstmcast.store.sweeps import finished_cells, get_sweep, save_cell, save_sweep
@@ -99,6 +99,7 @@ def data_fingerprint(bars: pd.DataFrame) -> str:
 class SweepReport:
     sweep_id: str
     workers: int
+    threads_per_worker: int | None  # None: each remote worker's own share
     wall_seconds: float
     cells: list[dict[str, Any]]
     leaderboard: list[dict[str, Any]]
@@ -119,8 +120,7 @@ def sweep(
     run: RunConfig,
     models: tuple[str, ...],
     seeds: int,
-    workers: int = 1,
-    cluster: str | None = None,
+    parallel: Parallel = Parallel(),
     adjust: str = "bh",
     on_cell: Callable[[dict[str, Any]], None] | None = None,
 ) -> SweepReport:
@@ -129,8 +129,8 @@ def sweep(
     t0 = time.perf_counter()
     series = load_inputs(store, run.tickers, run.csv, ())
     bars = {s.ticker: s.bars for s in series}
-    parallel = workers > 1 or cluster is not None
-    base = run.train.replace(threads=1 if parallel else run.train.threads)  # one thread per worker
+    # On workers, each task gets its worker's share of the cores (set by the engine).
+    base = run.train.replace(threads=0) if parallel.distributed else run.train
     bt = {k: v for k, v in run.backtest.__dict__.items() if k != "seeds"}
     cells: dict[str, dict[str, Any]] = {}
     for ticker in bars:
@@ -189,12 +189,15 @@ def sweep(
         if on_cell:
             on_cell(cell)
 
-    startup = run_tasks(run_cell, todo, {"bars": bars}, finished, workers, cluster) if todo else 0.0
+    startup = run_tasks(run_cell, todo, {"bars": bars}, finished, parallel) if todo else 0.0
     ordered = [results[k] for k in cells if k in results]
     board, beat = leaderboard(ordered, adjust, run.backtest)
     return SweepReport(
         sweep_id=sweep_id,
-        workers=workers,
+        workers=parallel.workers,
+        threads_per_worker=parallel.threads_per_worker()
+        if parallel.distributed
+        else (base.threads or cores()),
         wall_seconds=time.perf_counter() - t0,
         cells=[_public(c) for c in ordered],
         leaderboard=board,
@@ -350,6 +353,7 @@ def stored_sweep(store: Store, sweep_id: str) -> SweepReport:
     return SweepReport(
         sweep_id=sweep_id,
         workers=0,
+        threads_per_worker=None,
         wall_seconds=0.0,
         cells=[_public(c) for c in cells],
         leaderboard=board,
