@@ -8,6 +8,7 @@ import json
 import re
 import sys
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -272,6 +273,11 @@ class BacktestConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        if self.start is not None:
+            try:
+                date.fromisoformat(self.start)
+            except (TypeError, ValueError):
+                raise ConfigError(f"--start {self.start!r} is not a date like 2024-01-31") from None
         return self
 
 
@@ -391,10 +397,16 @@ def parse_toml(text: str, where: str) -> dict[str, Any]:
 def read_toml(path: Path, what: str) -> tuple[dict[str, Any], str]:
     """A TOML file's values and its text (to find lines in); ConfigError naming the file if not."""
     where = str(path)
+    if path.exists() and not path.is_file():  # a FIFO would wait forever; a directory cannot be read
+        raise ConfigError(f"{where}: not a regular file; give the {what} as a TOML file")
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read the {what} ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{where}: the {what} is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
     return parse_toml(text, where), text
 
 

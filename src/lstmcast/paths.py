@@ -88,6 +88,16 @@ def check_output(path: Path, directory: bool = False) -> Path:
     return path
 
 
+PLOT_FORMATS = (".png", ".svg", ".pdf")
+
+
+def check_plot(path: Path) -> Path:
+    """`check_output` for a figure, whose name must say its format."""
+    if path.suffix.lower() not in PLOT_FORMATS:
+        raise ConfigError(f"{path}: --plot writes {', '.join(PLOT_FORMATS)}; name the file with one of them")
+    return check_output(path)
+
+
 def _existing_parent(path: Path) -> Path:
     parent = path.absolute().parent
     while not parent.exists() and parent != parent.parent:

@@ -136,12 +136,14 @@ def plot(result: BacktestResult, path: Path) -> Path:
 
 
 def save_png(fig: Any, path: Path) -> Path:
-    """Lay out, render and write a figure atomically (a reader sees the old PNG or the new)."""
+    """Lay out, render and write a figure atomically (a reader sees the old file or the new), in
+    the format its name asks for: .png, .svg or .pdf (checked before the work: `check_plot`)."""
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
+    fmt = path.suffix.lower().lstrip(".")
+    fig.savefig(buf, format=fmt if fmt in ("svg", "pdf") else "png", dpi=110)
     plt.close(fig)
     atomic_write_bytes(path, buf.getvalue())
     return path

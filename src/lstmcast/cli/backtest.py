@@ -19,7 +19,7 @@ from lstmcast.cli.render import (
     vol_verdict,
 )
 from lstmcast.config import VOL_LABELS, RunConfig
-from lstmcast.paths import check_output
+from lstmcast.paths import check_output, check_plot
 
 # What decides the fits, and the interval method whose interval at each cutoff is audited.
 AUDIT_OPTIONS = ("folds", "test_size", "start", "scheme", "train_size", "intervals")
@@ -33,7 +33,9 @@ def backtest_cli(
     out: Annotated[
         Path | None, typer.Option(help="Write predictions.csv, equity.csv and metrics.json here.")
     ] = None,
-    plot: Annotated[Path | None, typer.Option(help="Write a PNG: forecasts, equity, drawdown.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write a figure (.png, .svg or .pdf): forecasts, equity, drawdown.")
+    ] = None,
     workers: Annotated[int, typer.Option(help="Run the folds on this many worker processes (Dask).")] = 1,
     cluster: Cluster = None,
     cluster_security: ClusterSecurity = None,
@@ -44,17 +46,17 @@ def backtest_cli(
     from lstmcast.backtest.outputs import write_outputs
     from lstmcast.backtest.run import backtest
     from lstmcast.data.series import load_inputs
-
-    for path, folder in ((out, True), (plot, False)):  # refused before the work, not after it
-        if path is not None:
-            check_output(path, directory=folder)
-    series = load_inputs(store_of(ctx), run.tickers, run.csv, run.train.exog)
-    if run.train.target == "volatility":
-        _volatility(run, series, out, plot, workers > 1 or cluster is not None, as_json)
-        return
     from lstmcast.parallel.engine import Parallel, cores
 
+    if out is not None:  # refused before the work, not after it
+        check_output(out, directory=True)
+    if plot is not None:
+        check_plot(plot)
     parallel = Parallel(workers, cluster, cluster_security)  # a bad address refused before the work
+    series = load_inputs(store_of(ctx), run.tickers, run.csv, run.train.exog)
+    if run.train.target == "volatility":
+        _volatility(run, series, out, plot, parallel.distributed, as_json)
+        return
     runner = None
     if parallel.distributed:
         from lstmcast.parallel.folds import fold_runner

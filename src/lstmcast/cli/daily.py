@@ -21,6 +21,7 @@ from lstmcast.cli.common import (
     worst_exit,
 )
 from lstmcast.cli.options import Cluster, ClusterSecurity, Json
+from lstmcast.errors import ConfigError
 from lstmcast.paths import check_output
 
 
@@ -32,9 +33,12 @@ def _log(path: Path | None, lines: list[str], code: int) -> None:
     """Append the run's lines and its exit code: every run leaves a trace, even one that failed at once."""
     if path is None:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as fh:
-        fh.write("".join(f"{line}\n" for line in lines) + f"{_stamp()} exit {code}\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as fh:
+            fh.write("".join(f"{line}\n" for line in lines) + f"{_stamp()} exit {code}\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot write the log {path}: {exc.strerror or exc}") from None
 
 
 @guarded

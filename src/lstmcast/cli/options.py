@@ -195,6 +195,8 @@ def run_options(*, backtest: bool | tuple[str, ...] = False) -> Callable[[F], F]
             run = RunConfig(tickers=tickers, csv=None if csv is None else str(csv), **parts)
             run.train.validate()
             run.backtest.validate()
+            if "backtest" in file and "backtest" not in parts:  # one run's settings: bad for any command
+                BacktestConfig(**file["backtest"]).validate()
             return command(ctx, run=run, **kwargs)
 
         wrapper.__signature__ = inspect.Signature([own[0], *added, *rest])  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.config import PRICE_COLUMNS
-from lstmcast.errors import DataError, LstmcastError, NotFoundError
+from lstmcast.errors import ConfigError, DataError, LstmcastError, NotFoundError
 from lstmcast.sources import yahoo
 from lstmcast.sources.csvfile import read_price_csv
 from lstmcast.store.db import Store
@@ -194,5 +194,9 @@ def fetch(
 ) -> FetchReport:
     """Fetch each ticker independently: one failing neither stops nor undoes the others."""
     checked = [validate_ticker(t) for t in tickers]  # reject bad input before any download
+    if start is not None and end is not None and start > end:
+        raise ConfigError(f"--start {start} is after --end {end}: nothing to fetch")
+    if start is not None and start > date.today():
+        raise ConfigError(f"--start {start} is in the future: nothing to fetch yet")
     store.require_writable()
     return FetchReport([fetch_one(store, t, start, end, session) for t in checked])

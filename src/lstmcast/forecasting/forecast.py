@@ -199,6 +199,8 @@ def forecast(
         raise ConfigError(f"--retrain-if-older must be 0 or more days, got {retrain_if_older}")
     if not all(0 < lv < 1 for lv in levels):
         raise ConfigError("--levels are percentages between 0 and 100, e.g. 50,80,95")
+    if len(set(levels)) != len(levels):
+        raise ConfigError(f"--levels names a level twice ({', '.join(f'{lv:.0%}' for lv in levels)})")
     if csv is not None and retrain_if_older is not None:
         raise ConfigError("--retrain-if-older works on stored data; import the CSV first")
     if csv is not None:

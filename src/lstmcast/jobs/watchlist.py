@@ -16,6 +16,7 @@ from lstmcast.config import (
     read_toml,
 )
 from lstmcast.errors import ConfigError, NotFoundError
+from lstmcast.paths import atomic_write_text
 from lstmcast.tickers import validate_ticker
 
 EXAMPLE = """\
@@ -114,6 +115,9 @@ def load_watchlist(path: Path) -> list[WatchItem]:
 def init_config(path: Path) -> Path:
     if path.exists():
         raise ConfigError(f"{path} exists; not overwriting it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(EXAMPLE)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, EXAMPLE)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path

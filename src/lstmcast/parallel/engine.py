@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
+from lstmcast.config import read_toml
 from lstmcast.errors import ConfigError, TemporaryError
 
 RETRIES = 2  # a task whose worker died is run again this often before it counts as failed
 CONNECT_TIMEOUT_S = 5  # an unreachable scheduler: one line and exit 75, never a hang
 HANDSHAKE_GRACE_S = 2  # then a server that accepts and never answers is given up on too
+MAX_WORKERS = 1024  # worker processes on one machine: beyond this, a typo
 
 
 @dataclass
@@ -60,6 +60,8 @@ class Parallel:
 
     def __post_init__(self) -> None:
         """A malformed address, or TLS settings that do not match it, refused before any work."""
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS}, got {self.workers}")
         if self.cluster is None:
             if self.security is not None:
                 raise ConfigError("--cluster-security is for a tls:// --cluster; no --cluster was given")
@@ -95,12 +97,7 @@ def load_security(path: Path) -> Any:
     holds it, `key` (this client's certificate). Encryption is required."""
     from distributed import Security
 
-    try:
-        doc = tomllib.loads(path.read_text())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"--cluster-security {path}: cannot read it ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"--cluster-security {path}: not TOML ({exc})") from None
+    doc, _ = read_toml(path, "--cluster-security file")
     unknown = sorted(set(doc) - set(SECURITY_KEYS))
     if unknown:
         raise ConfigError(

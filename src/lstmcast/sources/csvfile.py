@@ -8,6 +8,7 @@ import csv
 import gzip
 import io
 import re
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -135,7 +136,7 @@ class _Guarded(io.RawIOBase):
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         try:
             data = self._inner.read(len(buffer))
-        except (OSError, EOFError) as exc:  # a damaged or truncated gzip stream
+        except (OSError, EOFError, zlib.error) as exc:  # a damaged or truncated gzip stream
             raise DataError(f"{self._where}: a damaged gzip file ({exc})") from exc
         n = len(data)
         buffer[:n] = data
@@ -171,7 +172,7 @@ def _sniff(path: Path, where: str) -> tuple[str, str]:
     with _open_bytes(path, where) as raw:
         try:
             head = raw.read(_SNIFF_BYTES)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise DataError(f"{where}: a damaged gzip file ({exc})") from exc
     codec = next((c for bom, c in _BOMS.items() if head.startswith(bom)), "utf-8")
     try:
