@@ -14,6 +14,21 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # Two cores in CI: one torch thread per test process keeps timing predictable.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+
+@pytest.fixture(autouse=True)
+def _device(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs on the CPU, where lstmcast promises bit-for-bit repeats, also on a GPU
+    machine; tests marked `gpu` use CUDA and skip without it."""
+    if request.node.get_closest_marker("gpu") is None:
+        monkeypatch.setenv("LSTMCAST_DEVICE", "cpu")
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    monkeypatch.setenv("LSTMCAST_DEVICE", "cuda")
+
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 

@@ -142,6 +142,43 @@ def test_audit_catches_a_scaler_fitted_on_the_whole_series(monkeypatch: pytest.M
     assert clean.clean
 
 
+def test_the_audit_tells_device_noise_from_a_leak(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CUDA kernels are not all bit-reproducible: two fits on the same bars differ in the last
+    bits. Simulated here by a fit that jitters its weights: judged exactly, a clean pipeline
+    shows a false leak; with the repeat fit's noise floor it is clean, and a real leak (a
+    scaler fitted on the whole series) still shows, in the weights too."""
+    import lstmcast.training.fitted as forecaster
+
+    calls = itertools.count()
+
+    def jitter(fitted):  # type: ignore[no-untyped-def]
+        gen = torch.Generator().manual_seed(next(calls))
+        state = {k: v + 1e-7 * torch.randn(v.shape, generator=gen) for k, v in fitted.state.items()}
+        return fitted.replace(state=state, _module=None)
+
+    def jittery(cfg, frame, lo, cutoff, init):  # type: ignore[no-untyped-def]
+        return jitter(fit_fold(cfg, frame, lo, cutoff, init))
+
+    real_fit_scaler = forecaster.fit_scaler
+
+    def leaky(cfg, frame, lo, cutoff, init):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(forecaster, "fit_scaler", lambda rows: real_fit_scaler(frame.x))
+        try:
+            return jitter(forecaster.fit_forecaster(cfg, frame, cutoff - 60, cutoff))
+        finally:
+            monkeypatch.setattr(forecaster, "fit_scaler", real_fit_scaler)
+
+    bars, _ = ar1(1200, seed=6)
+    series, cfg, bt = Series("AR1", bars, "synthetic"), FAST.replace(epochs=1), BacktestConfig(folds=2)
+    exact = audit(cfg, bt, series, fit=jittery, repeat=False)
+    assert not exact.clean and not exact.folds[0].weights_identical  # the false alarm GPU users saw
+    floored = audit(cfg, bt, series, fit=jittery, repeat=True)
+    assert floored.clean, floored.leaks
+    assert all(f.noise_floor is not None and 0 < f.noise_floor < 1e-5 for f in floored.folds)
+    caught = audit(cfg, bt, series, fit=leaky, repeat=True)
+    assert not caught.folds[0].scaler_identical and not caught.folds[0].weights_identical
+
+
 def test_backtest_cli_json_files_and_plot(cli: Cli, home: Path, tmp_path: Path) -> None:
     cli("import", SAMPLE / "MSFT.csv", "--ticker", "MSFT")
     out, png = tmp_path / "bt", tmp_path / "bt.png"

@@ -126,7 +126,7 @@ class TrainConfig:
         5, "Epochs without validation improvement before stopping early.", bounds=(1, 100_000)
     )
     seed: int = setting(0, "Random seed; a CPU run repeats exactly.", bounds=(0, MAX_SEED))
-    device: str = setting("auto", "auto, cpu, cuda or mps.")
+    device: str = setting("auto", "auto ($LSTMCAST_DEVICE, else a GPU if there is one), cpu, cuda or mps.")
     threads: int = setting(0, "Torch threads; 0 = all cores.", bounds=(0, 1024))
     stateful: bool = setting(False, "Carry the recurrent state across consecutive chunks (TBPTT).")
     ticker_embedding: bool = setting(False, "Global models: learn a vector per member ticker.")

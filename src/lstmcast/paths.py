@@ -93,9 +93,10 @@ PLOT_FORMATS = (".png", ".svg", ".pdf")
 
 def check_plot(path: Path) -> Path:
     """`check_output` for a figure, whose name must say its format."""
+    check_output(path)
     if path.suffix.lower() not in PLOT_FORMATS:
         raise ConfigError(f"{path}: --plot writes {', '.join(PLOT_FORMATS)}; name the file with one of them")
-    return check_output(path)
+    return path
 
 
 def _existing_parent(path: Path) -> Path:

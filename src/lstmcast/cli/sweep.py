@@ -27,6 +27,13 @@ def sweep_cli(
     workers: Annotated[
         int, typer.Option(help="Worker processes (1: in this process, no Dask). Default: the cores.")
     ] = os.cpu_count() or 1,
+    gpu_workers: Annotated[
+        int,
+        typer.Option(
+            help="With cells on a CUDA GPU (--device cuda, or auto where one is): this many local"
+            " workers share it instead of --workers (each small network uses a sliver of a GPU)."
+        ),
+    ] = 4,
     cluster: Cluster = None,
     cluster_security: ClusterSecurity = None,
     adjust: Annotated[str, typer.Option(help="bh (false discovery rate) or holm (family-wise).")] = "bh",
@@ -38,9 +45,11 @@ def sweep_cli(
     Each cell equals `lstmcast backtest TICKER --model M --seed S`. The leaderboard adjusts
     every Diebold-Mariano p-value for the number of comparisons in the sweep.
     """
-    from lstmcast.parallel.engine import Parallel
+    from lstmcast.parallel.engine import Parallel, cuda_wanted
     from lstmcast.parallel.sweep import ADJUSTMENTS, sweep
 
+    if cluster is None and cuda_wanted(run.train.device):
+        workers = gpu_workers  # one CUDA context per worker: the GPU's share, not the cores'
     parallel = Parallel(workers, cluster, cluster_security)
 
     if out is not None:

@@ -88,6 +88,18 @@ class Parallel:
         return max(1, (ncores or cores()) // max(1, self.workers))
 
 
+def cuda_wanted(device: str) -> bool:
+    """Whether tasks with this --device will train on a CUDA GPU here (imports torch only when
+    the answer is not plain from the name)."""
+    if device == "auto":
+        device = os.environ.get("LSTMCAST_DEVICE", "auto")
+    if device in ("cpu", "mps"):
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
 SECURITY_KEYS = {"ca_file": "tls_ca_file", "cert": "tls_client_cert", "key": "tls_client_key"}
 
 

@@ -6,6 +6,8 @@ import ctypes
 import os
 import random
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -92,8 +94,14 @@ def set_threads(threads: int) -> None:
 
 
 def pick_device(requested: str) -> torch.device:
+    """The torch device for --device: `auto` is $LSTMCAST_DEVICE when set (the test suite pins
+    it to cpu), else CUDA, then Apple's MPS, then the CPU."""
     from lstmcast.errors import ConfigError
 
+    if requested == "auto" and os.environ.get("LSTMCAST_DEVICE", "auto") != "auto":
+        requested = os.environ["LSTMCAST_DEVICE"]
+        if requested not in ("cpu", "cuda", "mps"):
+            raise ConfigError(f"LSTMCAST_DEVICE={requested!r}: choose auto, cpu, cuda or mps")
     if requested == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -107,3 +115,28 @@ def pick_device(requested: str) -> torch.device:
     ):
         raise ConfigError("--device mps: Apple's Metal backend is not available here")
     return torch.device(requested)
+
+
+@contextmanager
+def deterministic(device: torch.device) -> Iterator[None]:
+    """Kernels that give the same bits on every run where the device offers them: on CUDA,
+    torch's deterministic algorithms, cuDNN's deterministic mode and a fixed cuBLAS workspace.
+    An op without a deterministic CUDA kernel warns instead of failing; whatever still varies
+    is what the audit's noise floor measures. CPU runs are repeatable already."""
+    if device.type != "cuda":
+        yield
+        return
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # read when cuBLAS starts
+    before = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+    )
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[2], before[3]
