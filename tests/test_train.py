@@ -174,7 +174,7 @@ def test_train_cli_json_contract_and_models_commands(cli: Cli, home: Path) -> No
     assert [m["id"] for m in listing] == [doc["model_id"]]
     human = cli("models").stdout
     assert doc["model_id"][:20] in human
-    shown = json.loads(cli("models", "show", doc["model_id"]).stdout)
+    shown = json.loads(cli("models", "show", doc["model_id"], "--json").stdout)
     assert shown["config"]["window"] == 30 and shown["scaler"]["mean"]
     table = cli("train", "--csv", SAMPLE / "GOOG.csv", "--model", "rnn", "--epochs", "1").stdout
     assert "naive" in table and "drift" in table and "linear" in table and "random walk" in table

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -61,13 +62,28 @@ def worst_exit(errors: Sequence[BaseException]) -> int:
     return EXIT_TEMPFAIL if EXIT_TEMPFAIL in codes else max(codes, default=EXIT_OK)
 
 
+# Piped output is as wide as its content (up to this), unless $COLUMNS says otherwise: a file
+# or a `grep` should get whole lines, not a table cut to an imagined terminal.
+PIPE_WIDTH = 1000
+
+
+def _width(stream: Any) -> int | None:
+    """The terminal's width on a terminal (Rich reads it), else $COLUMNS or PIPE_WIDTH."""
+    if stream.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
+
+
 def out_console() -> Console:
     # Rich drops colour by itself when stdout is not a terminal; NO_COLOR is honoured too.
-    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+    from lstmcast.cli.tables import FittingConsole
+
+    return FittingConsole(highlight=False, soft_wrap=False, width=_width(sys.stdout))
 
 
 def err_console() -> Console:
-    return Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+    return Console(stderr=True, highlight=False, width=_width(sys.stderr))
 
 
 def interactive() -> bool:

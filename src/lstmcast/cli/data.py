@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 
 from lstmcast.cli.common import emit_json, fmt, guarded, out_console, store_of
 from lstmcast.cli.options import Json
+from lstmcast.cli.tables import optional
 from lstmcast.paths import check_output
 
 
@@ -65,7 +66,9 @@ def render_summary(summary: list[Any], home: Path) -> None:
 
 
 def render_tail(last: list[dict[str, Any]], ticker: str) -> None:
-    table = Table(*last[0].keys(), title=f"{ticker.upper()}: last {len(last)} rows")
+    table = optional(
+        Table(*last[0].keys(), title=f"{ticker.upper()}: last {len(last)} rows"), "source", "volume"
+    )
     for r in last:
         table.add_row(
             *(

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from lstmcast.cli.common import emit_json, fail, guarded, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json
+from lstmcast.cli.tables import optional
 from lstmcast.paths import atomic_write_bytes, check_output
 
 models_app = typer.Typer(
@@ -45,8 +46,44 @@ def models_cli(
         render_models(found)
 
 
+ModelId = Annotated[
+    str | None,
+    typer.Argument(help="Model ID, or any prefix of it that no other ID starts with.", show_default=False),
+]
+Latest = Annotated[
+    str | None,
+    typer.Option(
+        "--latest", metavar="TICKER", help="The newest model of TICKER instead of an ID.", show_default=False
+    ),
+]
+OfModel = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="With --latest: the newest of this architecture.", show_default=False),
+]
+
+
+def which_model(store: Any, model_id: str | None, latest: str | None, model: str | None) -> str:
+    """The full ID a user means: an ID or a unique prefix of one, or `--latest TICKER`."""
+    from lstmcast.errors import NotFoundError
+    from lstmcast.store.runs import newest_run, resolve_id
+    from lstmcast.tickers import validate_ticker
+
+    if (model_id is None) == (latest is None):
+        raise typer.BadParameter("give a model ID (or a prefix of one) or --latest TICKER, not both")
+    if latest is not None:
+        ticker = validate_ticker(latest)
+        run = newest_run(store.conn, ticker, model)
+        if run is None:
+            kind = f" {model}" if model else ""
+            raise NotFoundError(f"no{kind} model of {ticker}; `lstmcast models` lists them")
+        return str(run["id"])
+    assert model_id is not None
+    return resolve_id(store.conn, model_id)
+
+
 def render_models(found: list[dict[str, Any]]) -> None:
     table = Table("id", "tickers", "model", "target", "train", "test", "skill vs naive", "created", "status")
+    optional(table, "created", "train", "test", "tickers")
     for r in found:
         table.add_row(
             r["id"],
@@ -66,27 +103,84 @@ def render_models(found: list[dict[str, Any]]) -> None:
 @guarded
 def show_cli(
     ctx: typer.Context,
-    model_id: Annotated[str, typer.Argument(help="Model id.")],
+    model_id: ModelId = None,
+    latest: Latest = None,
+    model: OfModel = None,
     config: Annotated[
         bool, typer.Option("--config", help="Print only the run config, as TOML for `train --config`.")
     ] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="Print the whole manifest (with every residual) as JSON.")
+    ] = False,
+    as_json: Json = False,
 ) -> None:
-    """Print a model's manifest (config, scaler, segments, metrics, versions) as JSON."""
+    """Summarise a model: what it is, its data, its test against the baselines, its files.
+
+    `--full` or `--json` print the whole manifest instead (config, scalers, segments, metrics,
+    the out-of-sample residuals its intervals are made of, versions, checksums).
+    """
     from lstmcast.config import run_config_toml
     from lstmcast.training.registry import load_model, run_config_of
 
-    loaded = load_model(store_of(ctx), model_id)
+    store = store_of(ctx)
+    loaded = load_model(store, which_model(store, model_id, latest, model))
     if config:
         typer.echo(run_config_toml(run_config_of(loaded), sections=("train",)), nl=False)
-    else:
+    elif full or as_json:
         emit_json(loaded.manifest)
+    else:
+        render_summary(loaded.manifest)
+
+
+def render_summary(m: dict[str, Any]) -> None:
+    """A model on one screen: the manifest without its residuals."""
+    cfg = m.get("config", {})
+    seg = m.get("segments", {})
+    test = m.get("metrics", {}).get("test", {})
+    t = Table(show_header=False, box=None, title=f"model {m['id']}", title_justify="left")
+    t.add_column(style="dim")
+    t.add_column()
+    shape = (
+        f"{cfg.get('channels')} channels, kernel {cfg.get('kernel_size')}"
+        if cfg.get("model") == "cnn"
+        else f"{cfg.get('layers')}x{cfg.get('hidden')}"
+    )
+    rows = [
+        ("tickers", ", ".join(m.get("tickers", []))),
+        ("network", f"{cfg.get('model')} {shape}, window {cfg.get('window')}, horizon {cfg.get('horizon')}"),
+        ("target", str(cfg.get("target"))),
+        (
+            "created",
+            f"{m.get('created_at')}" + (f", fine-tuned from {m['parent']}" if m.get("parent") else ""),
+        ),
+        *[(name, f"{lo}..{hi}") for name, (lo, hi) in seg.items()],
+        ("trained", _training(m.get("training", {}), m.get("device"))),
+    ]
+    if "model" in test and "naive" in test:
+        mse, naive = test["model"].get("rmse"), test["naive"].get("rmse")
+        if mse is not None and naive:
+            rows.append(("test skill vs naive", pct(1 - (mse / naive) ** 2, 2) + " in MSE"))
+    rows += [("warning", w) for w in m.get("warnings", [])]
+    rows.append(("files", ", ".join(m.get("checksums", {})) or "weights.safetensors"))
+    for k, v in rows:
+        t.add_row(k, escape(v))
+    out_console().print(t)
+    out_console().print("the whole manifest: --full (JSON); the run as TOML: --config")
+
+
+def _training(tr: dict[str, Any], device: str | None) -> str:
+    if not tr:
+        return "–"
+    return f"{tr.get('epochs_run')} epoch(s), best {tr.get('best_epoch')}, {tr.get('stopped')}, on {device}"
 
 
 @models_app.command("export")
 @guarded
 def export_cli(
     ctx: typer.Context,
-    model_id: Annotated[str, typer.Argument(help="Model id.")],
+    model_id: ModelId = None,
+    latest: Latest = None,
+    model: OfModel = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Also copy the ONNX file here.", show_default=False)
     ] = None,
@@ -102,6 +196,7 @@ def export_cli(
     store = store_of(ctx)
     if out is not None:
         check_output(out)
+    model_id = which_model(store, model_id, latest, model)
     path = export_model(store, model_id)
     if out is not None:
         atomic_write_bytes(out, path.read_bytes())
@@ -119,7 +214,9 @@ def export_cli(
 @guarded
 def rm_cli(
     ctx: typer.Context,
-    model_id: Annotated[str | None, typer.Argument(help="Model id.", show_default=False)] = None,
+    model_id: ModelId = None,
+    latest: Latest = None,
+    model: OfModel = None,
     orphans: Annotated[
         bool, typer.Option("--orphans", help="Remove model dirs that no record points to.")
     ] = False,
@@ -127,16 +224,16 @@ def rm_cli(
     """Delete a model's files and its record (or, with --orphans, files left without a record)."""
     from lstmcast.training.registry import remove_model, remove_orphans
 
-    if (model_id is None) == (not orphans):
-        raise typer.BadParameter("give a model ID or --orphans (one of them)")
+    if (model_id is None and latest is None) == (not orphans):
+        raise typer.BadParameter("give a model ID (or --latest TICKER) or --orphans (one of them)")
     store = store_of(ctx)
     if orphans:
         gone = remove_orphans(store)
         out_console().print(f"removed {len(gone)} orphaned model dir(s)")
     else:
-        assert model_id is not None
-        remove_model(store, model_id)
-        out_console().print(f"removed {model_id}")
+        full_id = which_model(store, model_id, latest, model)
+        remove_model(store, full_id)
+        out_console().print(f"removed {full_id}")
 
 
 @models_app.command("verify")

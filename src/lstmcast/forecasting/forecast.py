@@ -211,6 +211,7 @@ def forecast(
         raise ConfigError("give a stored TICKER or --csv PATH")
     model_id = model_id or newest_model_id(store, series.ticker, model, target=target)
     loaded = load_model(store, model_id, series.ticker, engine)  # a global model: seen as this member
+    model_id = loaded.id  # the whole ID, when a prefix named it
     series = series.with_exog(store, loaded.config.exog)
     if loaded.config.target == "volatility":
         return _volatility(store, loaded, series, calendar, retrain_if_older, csv is None, engine)

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from typing import Any
 
-from lstmcast.errors import ConfigError
+from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.store.db import transaction
 
 
@@ -45,7 +45,7 @@ def _decode(r: sqlite3.Row) -> dict[str, Any]:
 
 
 def list_runs(conn: sqlite3.Connection, ticker: str | None = None) -> list[dict[str, Any]]:
-    rows = conn.execute("SELECT * FROM models ORDER BY created_at, id").fetchall()
+    rows = conn.execute("SELECT * FROM models ORDER BY created_at, rowid").fetchall()
     runs = [_decode(r) for r in rows]
     return [r for r in runs if ticker is None or ticker in r["tickers"]]
 
@@ -53,6 +53,23 @@ def list_runs(conn: sqlite3.Connection, ticker: str | None = None) -> list[dict[
 def get_run(conn: sqlite3.Connection, model_id: str) -> dict[str, Any] | None:
     row = conn.execute("SELECT * FROM models WHERE id = ?", (model_id,)).fetchone()
     return _decode(row) if row else None
+
+
+def resolve_id(conn: sqlite3.Connection, text: str) -> str:
+    """The model a user means: its whole ID, or any prefix that only it starts with (as git
+    takes commits). None matching is NotFoundError; several name their candidates."""
+    if conn.execute("SELECT 1 FROM models WHERE id = ?", (text,)).fetchone():
+        return text
+    rows = conn.execute(
+        "SELECT id FROM models WHERE substr(id, 1, ?) = ? ORDER BY created_at, rowid", (len(text), text)
+    ).fetchall()
+    if len(rows) == 1:
+        return str(rows[0][0])
+    if not rows:
+        raise NotFoundError(f"no model {text!r}; `lstmcast models` lists them")
+    ids = [str(r[0]) for r in rows]
+    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    raise NotFoundError(f"{text!r} is the start of {len(ids)} model IDs ({shown}); give more of it")
 
 
 def newest_run(

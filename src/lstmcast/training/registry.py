@@ -12,6 +12,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 from datetime import datetime, timezone
@@ -30,7 +31,7 @@ from lstmcast.models.onnx import ONNX_FILE, OnnxNet, OnnxUnavailable
 from lstmcast.paths import atomic_write_bytes, db_path, models_dir
 from lstmcast.prep.scaling import Scaler
 from lstmcast.store.db import Store
-from lstmcast.store.runs import delete_run, get_run, insert_run, list_runs, newest_run
+from lstmcast.store.runs import delete_run, get_run, insert_run, list_runs, newest_run, resolve_id
 from lstmcast.training.checkpoint import (
     MANIFEST,
     CheckpointDamaged,
@@ -53,7 +54,8 @@ STAGING = ".staging"
 
 def new_model_id(ticker: str, model: str) -> str:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    safe = "".join(c if c.isalnum() else "_" for c in ticker.lower())
+    # `^GSPC` gives gspc, `BRK.B` brk_b: an ID starts with a letter or digit, so it can be typed.
+    safe = re.sub(r"[^a-z0-9]+", "_", ticker.lower()).strip("_") or "x"
     return f"{safe}-{model}-{stamp}-{secrets.token_hex(2)}"
 
 
@@ -329,6 +331,7 @@ def load_model(store: Store, model_id: str, ticker: str | None = None, engine: s
     forecasting uses); "onnx" insists on ONNX."""
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; choose {', '.join(ENGINES)}")
+    model_id = resolve_id(store.conn, model_id)  # a unique prefix will do
     run = get_run(store.conn, model_id)
     if run is None:
         raise NotFoundError(f"no model {model_id!r}; `lstmcast models` lists them")
@@ -407,7 +410,7 @@ def export_model(store: Store, model_id: str) -> Path:
     """Write the ONNX file of a model saved without one (before lstmcast exported them);
     its path. A stateful model has none: its forecast stays with torch."""
     loaded = load_model(store, model_id, engine="torch")
-    path = model_dir(store, get_run(store.conn, model_id)) / ONNX_FILE  # type: ignore[arg-type]
+    path = model_dir(store, get_run(store.conn, loaded.id)) / ONNX_FILE  # type: ignore[arg-type]
     if path.is_file():
         return path
     state = {k: v.numpy() for k, v in loaded.fitted.state.items()}  # type: ignore[union-attr]
@@ -484,6 +487,7 @@ def model_dir(store: Store, run: dict[str, Any]) -> Path:
 def remove_model(store: Store, model_id: str) -> None:
     """Delete a model's record and its folder, which must be a model folder (it holds a
     manifest) inside HOME/models: a row that points anywhere else deletes nothing on disk."""
+    model_id = resolve_id(store.conn, model_id)
     run = get_run(store.conn, model_id)
     if run is None:
         raise NotFoundError(f"no model {model_id!r}")

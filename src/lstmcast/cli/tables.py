@@ -1,0 +1,137 @@
+"""Tables that fit the terminal a user has: nothing a user reads as one token is ever cut.
+
+Rich shrinks columns to the console's width and cuts what no longer fits (`0.0…`,
+`2018-1…`, a model ID), which turns a p-value of 6.39e-07 into "6.39". Before printing, every
+column gets the width of its longest token (a number, a date, an ID, a word): text with
+spaces may wrap, a token never splits. A table that still does not fit is folded into one
+block per row, each cell on its own line under its header.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+
+def _plain(cell: object) -> str:
+    if isinstance(cell, Text):
+        return cell.plain
+    if isinstance(cell, str):
+        return Text.from_markup(cell).plain
+    return ""  # another renderable: Rich measures it itself
+
+
+def _longest_token(cells: list[object]) -> int:
+    return max((Text(tok).cell_len for c in cells for tok in _plain(c).split()), default=0)
+
+
+def needed_width(table: Table) -> int:
+    """The narrowest the table can be with no token cut: tokens, padding and borders."""
+    pad = table.padding[1] + table.padding[3] if len(table.padding) == 4 else 2
+    inner = sum(
+        max(_longest_token([col.header, *col._cells]), col.min_width or 0) + pad for col in table.columns
+    )
+    return inner + (
+        len(table.columns) + 1 if table.box is not None and table.show_edge else len(table.columns) - 1
+    )
+
+
+def fit(table: Table, width: int) -> RenderableType:
+    """`table` with every column at least as wide as its longest token, or, if that is wider
+    than `width`, its rows as blocks of `header: value` lines."""
+    for col in table.columns:
+        col.min_width = max(col.min_width or 0, _longest_token([col.header, *col._cells]))
+        col.overflow = "fold"  # a last resort for text without spaces; never "…"
+    if needed_width(table) <= width or not table.columns:
+        return table
+    slim = _without_optional(table, width)
+    if slim is not None:
+        return slim
+    turned = _transposed(table)
+    if turned is not None and needed_width(turned) <= width:
+        return fit(turned, width)
+    return _blocks(table, width)
+
+
+def optional(table: Table, *headers: str) -> Table:
+    """Mark columns a narrow terminal may drop, the least important first; `--json` keeps them."""
+    table.optional = headers  # type: ignore[attr-defined]
+    return table
+
+
+def _without_optional(table: Table, width: int) -> Table | None:
+    """The table without as few of its optional columns as make it fit, saying which."""
+    droppable = [
+        h for h in getattr(table, "optional", ()) if any(_plain(c.header) == h for c in table.columns)
+    ]
+    for k in range(1, len(droppable) + 1):
+        gone = set(droppable[:k])
+        keep = [c for c in table.columns if _plain(c.header) not in gone]
+        slim = Table(title=table.title, title_justify=table.title_justify, box=table.box)
+        for col in keep:
+            slim.add_column(col.header, justify=col.justify, min_width=col.min_width, overflow="fold")
+        for r in range(table.row_count):
+            slim.add_row(*[_cell(table, table.columns.index(col), r) for col in keep])  # type: ignore[arg-type]
+        if needed_width(slim) <= width:
+            note = f"not shown at {width} columns: {', '.join(droppable[:k])} (widen the terminal, or --json)"
+            slim.caption = note if not table.caption else f"{table.caption}\n{note}"
+            slim.caption_justify = "left"
+            return slim
+    return None
+
+
+def _cell(table: Table, col: int, row: int) -> object:
+    cells = table.columns[col]._cells
+    return cells[row] if row < len(cells) else ""
+
+
+def _transposed(table: Table) -> Table | None:
+    """Few rows of many columns (a model beside its baselines): the rows become columns,
+    headed by their first cell, so the numbers still stand side by side."""
+    if not 1 <= table.row_count <= 6 or len(table.columns) < 3:
+        return None
+    first = table.columns[0]
+    turned = Table(title=table.title, title_justify=table.title_justify, caption=table.caption)
+    turned.add_column(_plain(first.header), justify="left")
+    for r in range(table.row_count):
+        turned.add_column(_cell(table, 0, r), justify="right")  # type: ignore[arg-type]
+    for c, col in enumerate(table.columns[1:], start=1):
+        turned.add_row(col.header, *[_cell(table, c, r) for r in range(table.row_count)])  # type: ignore[arg-type]
+    return turned
+
+
+def _blocks(table: Table, width: int) -> RenderableType:
+    """Each row as `header  value` lines, rows apart: for tables too wide even turned."""
+    blocks: list[RenderableType] = []
+    if table.title:
+        title = table.title
+        blocks.append(Text.from_markup(title, style="bold") if isinstance(title, str) else title)
+    for r in range(table.row_count):
+        grid = Table(box=None, show_header=False, padding=(0, 1), pad_edge=False)
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
+        for c, col in enumerate(table.columns):
+            grid.add_row(_plain(col.header), _cell(table, c, r))  # type: ignore[arg-type]
+        blocks.append(grid)
+        if r < table.row_count - 1:
+            blocks.append(Text("─" * min(width, 40), style="dim"))
+    if table.caption:
+        caption = table.caption
+        blocks.append(Text.from_markup(caption) if isinstance(caption, str) else caption)
+    return Group(*blocks)
+
+
+class FittingConsole(Console):
+    """A Console whose tables fit its width (see `fit`); piped output has no trailing spaces."""
+
+    def print(self, *objects: object, **kwargs: object) -> None:
+        fitted = [fit(o, self.width) if isinstance(o, Table) else o for o in objects]
+        if self.is_terminal:
+            super().print(*fitted, **kwargs)  # type: ignore[arg-type]
+            return
+        with self.capture() as out:
+            super().print(*fitted, **kwargs)  # type: ignore[arg-type]
+        text = out.get()
+        self.file.write("".join(line.rstrip() + "\n" for line in text.splitlines()))
+        self.file.flush()

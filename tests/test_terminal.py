@@ -1,0 +1,129 @@
+"""What a user reads: at 80 and 120 columns no number, date or ID is cut, no line is wider
+than the terminal, and piped output carries no trailing padding."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rich.cells import cell_len
+
+from conftest import SAMPLE, Cli
+
+TINY = ["--model", "cnn", "--window", "10", "--epochs", "1", "--channels", "4"]
+
+
+def _commands(cli: Cli) -> list[list[str]]:
+    for t in ("IBM", "MSFT"):
+        cli("import", SAMPLE / f"{t}.csv", "--ticker", t)
+    model = json.loads(cli("train", "IBM", *TINY, "--json").stdout)["model_id"]
+    cli("train", "MSFT", "--target", "volatility", "--epochs", "1")
+    cli("forecast", "IBM")
+    return [
+        ["data"],
+        ["data", "IBM"],
+        ["train", "IBM", *TINY],
+        ["models"],
+        ["backtest", "IBM", *TINY, "--folds", "2"],
+        ["audit", "IBM", *TINY, "--folds", "2"],
+        ["forecast", "IBM"],
+        ["forecast", "MSFT", "--target", "volatility"],
+        ["ledger"],
+        ["ledger", "IBM"],
+        [
+            "sweep",
+            "IBM",
+            "MSFT",
+            "--models",
+            "cnn,rnn",
+            "--window",
+            "10",
+            "--epochs",
+            "1",
+            "--folds",
+            "2",
+            "--workers",
+            "1",
+        ],
+        ["sweeps"],
+        ["backtest", "MSFT", "--target", "volatility", "--epochs", "1", "--folds", "2"],
+        ["finetune", model, "MSFT", "--epochs", "1", "--allow-overlap"],
+    ]
+
+
+@pytest.mark.slow
+def test_every_table_fits_80_and_120_columns_without_cutting(
+    cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commands = _commands(cli)
+    for width in (80, 120):
+        monkeypatch.setenv("COLUMNS", str(width))
+        for args in commands:
+            out = cli(*args).stdout
+            assert "…" not in out, (width, args, out)
+            wide = [line for line in out.splitlines() if cell_len(line) > width]
+            assert not wide, (width, args, wide)
+            assert all(line == line.rstrip() for line in out.splitlines()), (args, "trailing padding")
+
+
+def test_ids_and_p_values_stay_whole_in_a_narrow_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unit under the test above: a too-wide listing drops its optional columns and says
+    so; a few wide rows turn; many wide rows fold into blocks. Every token stays whole."""
+    import io
+
+    from rich.table import Table
+
+    from lstmcast.cli.tables import FittingConsole, optional
+
+    def show(table: Table, width: int) -> str:
+        buf = io.StringIO()
+        FittingConsole(file=buf, width=width, force_terminal=False).print(table)
+        return buf.getvalue()
+
+    ids = [f"gspc-lstm-20261128-0919{i:02d}-7438" for i in range(8)]
+    listing = optional(Table("id", "tickers", "model", "created", "p"), "created", "tickers")
+    for i in ids:
+        listing.add_row(i, "^GSPC,^IXIC,^DJI", "lstm", "2026-11-28T09:19:48+00:00", "6.39e-07")
+    out = show(listing, 60)
+    assert all(i in out for i in ids) and "6.39e-07" in out and "not shown at 60 columns: created" in out
+    turned = Table("forecaster", *[f"metric number {k}" for k in range(9)])
+    for name in ("model", "naive", "drift"):
+        turned.add_row(name, *[f"{k / 7:.5f}" for k in range(9)])
+    out = show(turned, 60)
+    assert "…" not in out and "0.14286" in out and out.splitlines()[1].count("┃") == 5  # 4 columns
+    wide = Table(*[f"column {k}" for k in range(12)])
+    for r in range(10):
+        wide.add_row(*[f"2018-01-{r + 10}" for _ in range(12)])
+    out = show(wide, 40)
+    assert (
+        "…" not in out and out.count("2018-01-19") == 12 and max(cell_len(x) for x in out.splitlines()) <= 40
+    )
+
+
+def test_a_model_is_named_by_any_unique_prefix_or_by_latest(cli: Cli, home: Path) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    cli("import", SAMPLE / "GOOG.csv", "--ticker", "^GSPC")
+    first = json.loads(cli("train", "IBM", *TINY, "--json").stdout)["model_id"]
+    second = json.loads(cli("train", "IBM", *TINY, "--json").stdout)["model_id"]
+    gru = json.loads(cli("train", "IBM", *TINY[2:], "--model", "gru", "--hidden", "4", "--json").stdout)[
+        "model_id"
+    ]
+    index = json.loads(cli("train", "^GSPC", *TINY, "--json").stdout)["model_id"]
+    assert index.startswith("gspc-cnn-")  # typeable: no leading underscore
+    # A prefix only one ID starts with names it; a shared one lists the candidates.
+    unique = next(first[:n] for n in range(8, len(first)) if not second.startswith(first[:n]))
+    shown = cli("models", "show", unique).stdout
+    assert f"model {first}" in shown and "residuals" not in shown and "test skill vs naive" in shown
+    ambiguous = cli("models", "show", "ibm-cnn", code=1).stderr
+    assert "is the start of 2 model IDs" in ambiguous and first in ambiguous and second in ambiguous
+    assert "no model 'zzz'" in cli("models", "show", "zzz", code=1).stderr
+    # --latest: the ticker's newest, of an architecture if asked.
+    assert json.loads(cli("models", "show", "--latest", "IBM", "--json").stdout)["id"] == gru
+    assert json.loads(cli("models", "show", "--latest", "IBM", "-m", "cnn", "--json").stdout)["id"] == second
+    assert "no lstm model of IBM" in cli("models", "show", "--latest", "IBM", "-m", "lstm", code=1).stderr
+    assert "residuals_log" in json.loads(cli("models", "show", gru[:-2], "--full").stdout)
+    # The same names work wherever a model is named.
+    assert json.loads(cli("forecast", "IBM", "--model-id", unique, "--json").stdout)["model_id"] == first
+    assert f"removed {second}" in cli("models", "rm", "--latest", "IBM", "--model", "cnn").stdout
+    assert f"removed {first}" in cli("models", "rm", unique).stdout
