@@ -127,3 +127,71 @@ def test_a_model_is_named_by_any_unique_prefix_or_by_latest(cli: Cli, home: Path
     assert json.loads(cli("forecast", "IBM", "--model-id", unique, "--json").stdout)["model_id"] == first
     assert f"removed {second}" in cli("models", "rm", "--latest", "IBM", "--model", "cnn").stdout
     assert f"removed {first}" in cli("models", "rm", unique).stdout
+
+
+def _in_a_terminal(args: list[str], env: dict[str, str]) -> str:
+    """Run lstmcast with stdin, stdout and stderr on a pseudo-terminal (100x30); all it wrote."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "lstmcast", *args], stdin=slave, stdout=slave,
+                            stderr=slave, env={**env, "TERM": "xterm-256color"}, close_fds=True)  # fmt: skip
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(master)
+    return b"".join(chunks).decode(errors="replace")
+
+
+@pytest.mark.timeout(240)
+def test_backtest_and_audit_show_fold_progress_on_a_terminal_only(cli: Cli, home: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    env = {**os.environ, "LSTMCAST_HOME": str(home)}
+    for command in (["backtest", "IBM", *TINY, "--folds", "3"], ["audit", "IBM", *TINY, "--folds", "2"]):
+        shown = _in_a_terminal(command, env)
+        assert f"{command[0]} IBM" in shown and "folds" in shown, shown[-2000:]
+        piped = subprocess.run([sys.executable, "-m", "lstmcast", *command], capture_output=True, text=True,
+                               env=env, timeout=120)  # fmt: skip
+        assert piped.returncode == 0 and " folds" not in piped.stderr and "\x1b[" not in piped.stdout
+
+
+def test_a_long_epoch_moves_the_bar_within_the_epoch() -> None:
+    """The training loop tells a bar that listens of each batch, not only of each epoch."""
+    import torch
+
+    from lstmcast.config import TrainConfig
+    from lstmcast.models import build_model
+    from lstmcast.training.loop import fit
+
+    seen: list[tuple[int, int]] = []
+
+    class Bar:
+        def __call__(self, log: object) -> None:
+            seen.append((-1, -1))
+
+        def batch(self, done: int, total: int) -> None:
+            seen.append((done, total))
+
+    cfg = TrainConfig(model="lstm", window=5, hidden=4, layers=1, epochs=2, batch_size=32)
+    x, y = torch.randn(100, 5, 1), torch.randn(100, 1)
+    fit(build_model(cfg, 1), (x, y), (x[:20], y[:20]), cfg, torch.Generator().manual_seed(0), Bar())
+    assert seen == [(32, 100), (64, 100), (96, 100), (100, 100), (-1, -1)] * 2

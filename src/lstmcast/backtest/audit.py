@@ -12,6 +12,7 @@ floor counts as a leak. Where the repeat is identical, the floor is 0 and the te
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -130,6 +131,7 @@ def audit(
     series: Series,
     fit: FitFn | None = None,
     repeat: bool | None = None,
+    on_fold: Callable[[int, int], None] | None = None,
 ) -> AuditReport:
     """Run the audit; `fit` is the fold-fitting function under test (lstmcast's own by default).
     `repeat` fits each fold twice on the real bars to measure the noise floor: by default on a
@@ -141,14 +143,22 @@ def audit(
     if repeat is None:
         repeat = device.type != "cpu"
     with deterministic(device):
-        return _audit(cfg, bt, series, fit, repeat)
+        return _audit(cfg, bt, series, fit, repeat, on_fold)
 
 
-def _audit(cfg: TrainConfig, bt: BacktestConfig, series: Series, fit: FitFn, repeat: bool) -> AuditReport:
+def _audit(
+    cfg: TrainConfig,
+    bt: BacktestConfig,
+    series: Series,
+    fit: FitFn,
+    repeat: bool,
+    on_fold: Callable[[int, int], None] | None,
+) -> AuditReport:
     frame = frame_for(cfg, series.bars, series.exog, series.ticker)
     report = AuditReport(series.ticker)
     mine = exchange_of(series.ticker)[0]
-    for fold in plan_folds(frame, cfg, bt):
+    folds = plan_folds(frame, cfg, bt)
+    for fold in folds:
         cutoff_date = frame.dates[fold.cutoff]  # frame row r is dated by bar r+1
         # The fit may know what had closed by the target's close on the cutoff's eve: an exog
         # bar whose session closed later (the S&P's same-day close, for an Oslo target) is
@@ -195,6 +205,8 @@ def _audit(cfg: TrainConfig, bt: BacktestConfig, series: Series, fit: FitFn, rep
                 noise_floor=floors[0] if repeat else None,
             )
         )
+        if on_fold:
+            on_fold(len(report.folds), len(folds))
     return report
 
 

@@ -193,13 +193,15 @@ def backtest(
     series: Series,
     others: list[Series] | None = None,
     run_folds: FoldRunner | None = None,
+    on_fold: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
     """Walk-forward `bt.seeds` times (seeds cfg.seed, cfg.seed+1, ...) and score each run.
 
     With `others`, every fold trains one global model on `series` and `others` (each ticker's
     rows before the cutoff date only) and is scored on `series`. Every fold of every seed
     depends on rows before its own cutoff only: `run_folds` may run them in parallel, and
-    the result is the same as one after another.
+    the result is the same as one after another. `on_fold(done, total)` hears of each fold
+    fitted and scored here (a parallel `run_folds` reports its own).
     """
     cfg.validate().returns_only("the return backtest (backtest.run)")
     bt.validate()
@@ -214,7 +216,11 @@ def backtest(
     seeds = [cfg.replace(seed=cfg.seed + i) for i in range(bt.seeds)]
     jobs = [(c, fold) for c in seeds for fold in plan_folds(frame, c, bt)]
     if run_folds is None:
-        done = [run_fold(c, frame, bt, fold, fit) for c, fold in jobs]
+        done = []
+        for c, fold in jobs:
+            done.append(run_fold(c, frame, bt, fold, fit))
+            if on_fold:
+                on_fold(len(done), len(jobs))
     else:
         done = run_folds(frame, bt, fit, jobs)
     runs = [

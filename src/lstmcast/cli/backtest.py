@@ -9,8 +9,20 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from lstmcast.cli.common import emit_json, fail, fmt, guarded, info, out_console, pct, store_of, warn
+from lstmcast.cli.common import (
+    emit_json,
+    fail,
+    fmt,
+    guarded,
+    info,
+    interactive,
+    out_console,
+    pct,
+    store_of,
+    warn,
+)
 from lstmcast.cli.options import Cluster, ClusterSecurity, Json, run_options
+from lstmcast.cli.progress import fold_progress
 from lstmcast.cli.render import (
     interval_cells,
     metrics_table,
@@ -57,12 +69,13 @@ def backtest_cli(
     if run.train.target == "volatility":
         _volatility(run, series, out, plot, parallel.distributed, as_json)
         return
-    runner = None
-    if parallel.distributed:
-        from lstmcast.parallel.folds import fold_runner
+    with fold_progress(f"backtest {series[0].ticker}", interactive()) as on_fold:
+        runner = None
+        if parallel.distributed:
+            from lstmcast.parallel.folds import fold_runner
 
-        runner = fold_runner(parallel)
-    result = backtest(run.train, run.backtest, series[0], series[1:], runner)
+            runner = fold_runner(parallel, on_fold)
+        result = backtest(run.train, run.backtest, series[0], series[1:], runner, on_fold)
     for path in write_outputs(result, out) if out is not None else []:
         info(f"wrote {path}")
     if plot is not None:
@@ -287,7 +300,8 @@ def audit_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None
     if run.train.target == "volatility":
         _audit_volatility(run, series[0], as_json)
         return
-    report = audit(run.train, run.backtest, series[0])
+    with fold_progress(f"audit {series[0].ticker}", interactive()) as on_fold:
+        report = audit(run.train, run.backtest, series[0], on_fold=on_fold)
     if as_json:
         emit_json(
             {"ticker": report.ticker, "clean": report.clean, "folds": report.folds, "leaks": report.leaks}

@@ -19,17 +19,33 @@ def epoch_progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("epoch {task.completed}/{task.total}"),
+        TextColumn("epoch {task.fields[epoch]}/{task.total}"),
         TextColumn("train {task.fields[train]}  val {task.fields[val]}"),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=err_console(), transient=True) as bar:
-        task = bar.add_task(label, total=total, train="–", val="–")
+        task = bar.add_task(label, total=total, epoch=1, train="–", val="–")
+        yield _EpochBar(bar, task)
 
-        def on_epoch(log: Any) -> None:
-            bar.update(task, completed=log.epoch, train=f"{log.train_loss:.4f}", val=f"{log.val_loss:.4f}")
 
-        yield on_epoch
+class _EpochBar:
+    """Called with each epoch's log; `batch` moves the bar within an epoch."""
+
+    def __init__(self, bar: Progress, task: Any) -> None:
+        self.bar, self.task, self.done = bar, task, 0
+
+    def __call__(self, log: Any) -> None:
+        self.done = log.epoch
+        self.bar.update(
+            self.task,
+            completed=log.epoch,
+            epoch=min(log.epoch + 1, int(self.bar.tasks[0].total or log.epoch)),
+            train=f"{log.train_loss:.4f}",
+            val=f"{log.val_loss:.4f}",
+        )
+
+    def batch(self, seen: int, total: int) -> None:
+        self.bar.update(self.task, completed=self.done + seen / total)
 
 
 @contextmanager
@@ -54,3 +70,24 @@ def count_progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[
             bar.update(task, advance=1, failed=failed)
 
         yield on_cell
+
+
+@contextmanager
+def fold_progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A bar over walk-forward folds (of every seed) with an ETA, on a terminal only."""
+    if not enabled:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} folds"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err_console(), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def on_fold(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield on_fold

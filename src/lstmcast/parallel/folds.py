@@ -6,6 +6,7 @@ numbers as running them in order (tested). Workers get the frame once and return
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from lstmcast.backtest.run import FoldRunner
@@ -21,7 +22,7 @@ def fold_task(
     return run_fold(TrainConfig.from_dict(train), frame, backtest, fold, fit)
 
 
-def fold_runner(parallel: Parallel) -> FoldRunner:
+def fold_runner(parallel: Parallel, on_fold: Callable[[int, int], None] | None = None) -> FoldRunner:
     """A FoldRunner on local worker processes (each with its share of the cores) or a Dask cluster."""
 
     def run(
@@ -42,6 +43,8 @@ def fold_runner(parallel: Parallel) -> FoldRunner:
             if outcome.error is not None:
                 raise outcome.error  # a fold that fails fails the backtest, as it would serially
             out[outcome.key] = outcome.value
+            if on_fold:
+                on_fold(len(out), len(keys))
 
         run_tasks(fold_task, tasks, shared, done, parallel)
         return [out[k] for k in keys]

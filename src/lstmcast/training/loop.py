@@ -143,6 +143,8 @@ def fit(
     xva, yva = val
     criterion = loss_fn(config.loss, target_scale)
     n = len(xtr)
+    # A progress bar may also hear of batches (a long epoch should not look stuck).
+    tick: Callable[[int, int], None] | None = getattr(on_epoch, "batch", None)
 
     def train_epoch(optimizer: torch.optim.Optimizer) -> float:
         order = torch.randperm(n, generator=generator).to(xtr.device)
@@ -152,6 +154,8 @@ def fit(
             loss = criterion(model(xtr[idx]), ytr[idx])  # (B, H) vs (B, H)
             step(model, optimizer, loss, config.clip)
             total += loss.detach() * len(idx)  # stays on device: no sync per batch
+            if tick is not None:
+                tick(min(i + config.batch_size, n), n)
         return float(total) / n
 
     def val_loss() -> float:
