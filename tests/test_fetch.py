@@ -126,6 +126,29 @@ def test_unresolvable_host_as_curl_reports_it_is_a_network_error(
     fake_yahoo.dns_fails = True
     result = cli("fetch", "IBM", code=75)
     assert "network error" in result.stderr and "Could not resolve host" in result.stderr
+    # curl's sentence, whole, in one line: no boilerplate link cut mid-word, no doubled ticker.
+    assert "libcurl-errors" not in result.stderr and "IBM: IBM" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_no_network_fails_in_seconds_not_after_the_resolvers_waits(
+    cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real session (not the fake) first resolves Yahoo's host, giving up after a few
+    seconds: an offline `fetch` used to take 10 s or more before saying anything."""
+    import socket
+    import time
+
+    from lstmcast.sources import yahoo
+
+    monkeypatch.setattr(yahoo, "RESOLVE_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: time.sleep(30))  # a resolver that hangs
+    t0 = time.perf_counter()
+    result = cli("fetch", "IBM", "MSFT", code=75)
+    assert time.perf_counter() - t0 < 25  # the resolver alone would hang 30 s per ticker
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"error: {t}: no network: {yahoo.YAHOO_HOST} does not resolve (offline, or DNS is down);"
+                     " try later" for t in ("IBM", "MSFT")]  # fmt: skip
 
 
 def test_bad_ticker_and_date_are_rejected_before_any_request(cli: Cli, home: Path, fake_yahoo: Any) -> None:

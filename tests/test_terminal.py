@@ -195,3 +195,30 @@ def test_a_long_epoch_moves_the_bar_within_the_epoch() -> None:
     x, y = torch.randn(100, 5, 1), torch.randn(100, 1)
     fit(build_model(cfg, 1), (x, y), (x[:20], y[:20]), cfg, torch.Generator().manual_seed(0), Bar())
     assert seen == [(32, 100), (64, 100), (96, 100), (100, 100), (-1, -1)] * 2
+
+
+def test_help_reads_as_words_and_choices_show_as_choices(cli: Cli) -> None:
+    pages = {
+        tuple(c): cli(*c, "--help").stdout
+        for c in (
+            ["train"],
+            ["forecast"],
+            ["data"],
+            ["data", "export"],
+            ["models", "show"],
+            ["sweep"],
+            ["fetch"],
+        )
+    }
+    for command, text in pages.items():
+        for machine in ("<str>", "<int>", "<float>", "<path>", "<list[str]>", "{ticker}", "{path}"):
+            assert machine not in text, (command, machine)
+    assert "-m, --model <lstm|gru|rnn|cnn>" in pages[("train",)] and "--window N" in pages[("train",)]
+    assert "--engine <auto|onnx|torch>" in pages[("forecast",)]
+    assert "Usage: lstmcast data [TICKER] [OPTIONS] | COMMAND" in pages[("data",)]
+    assert "Usage: lstmcast data export [OPTIONS] TICKER PATH" in pages[("data", "export")]
+    assert "global model" not in pages[("sweep",)]
+    wrong = cli("train", "IBM", "--model", "xgboost", code=2).stderr
+    assert "'xgboost' is not one of 'lstm', 'gru', 'rnn', 'cnn'" in wrong
+    assert cli("forecast", "IBM", "--engine", "gpu", code=2).exit_code == 2
+    assert "_lstmcast_completion" in cli("--show-completion", "bash").stdout

@@ -38,6 +38,7 @@ FEATURES = ("log_volume_change", "hl_range", "oc_return")
 LOSSES = ("mse", "huber", "qlike")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DECODERS = ("direct", "recursive", "seq2seq")
+ENGINES = ("auto", "onnx", "torch")  # what runs a saved network: see training/registry.load_model
 
 # The smallest segments we accept: fewer samples than this make the metrics noise.
 MIN_TRAIN_SAMPLES = 100
@@ -58,11 +59,14 @@ def setting(
     flags: tuple[str, ...] = (),
     cli: bool = True,
     bounds: tuple[float | None, float | None] | None = None,
+    choices: tuple[str, ...] | None = None,
 ) -> Any:
     """A config field with its one declaration of help text (and CLI flags, when they differ
-    from --field-name) and, for a number, its accepted range (inclusive): the command line,
-    --config files, the help and `check_bounds` are all built from it."""
-    return field(default=default, metadata={"help": help, "flags": flags, "cli": cli, "bounds": bounds})
+    from --field-name) and, for a number, its accepted range (inclusive), for a word its
+    choices: the command line (where a wrong choice is a usage error), --config files, the
+    help and `check_bounds` are all built from it."""
+    meta = {"help": help, "flags": flags, "cli": cli, "bounds": bounds, "choices": choices}
+    return field(default=default, metadata=meta)
 
 
 def check_bounds(config: Any) -> None:
@@ -86,26 +90,32 @@ def check_bounds(config: Any) -> None:
 class TrainConfig:
     """One training run, saved with the model so it can be rebuilt and re-run exactly."""
 
-    model: str = setting("lstm", "Network: lstm, gru, rnn or cnn.", flags=("--model", "-m"))
+    model: str = setting("lstm", "Network architecture.", flags=("--model", "-m"), choices=MODELS)
     target: str = setting(
         "log_return",
         "log_return (next-day log return), price, or volatility (the average daily variance over"
         " the horizon's bars, judged against HAR).",
+        choices=TARGETS,
     )
     vol_proxy: str = setting(
         "gk",
         "Volatility target: the daily variance proxy, gk (Garman-Klass plus the overnight gap),"
         " parkinson (high/low range) or squared (squared close-to-close return).",
+        choices=VOL_PROXIES,
     )
     residual_on: str = setting(
-        "none", "Volatility target: har trains the network on HAR's error, starting from HAR."
+        "none",
+        "Volatility target: har trains the network on HAR's error, starting from HAR.",
+        choices=RESIDUAL_ON,
     )
     features: tuple[str, ...] = setting((), "Extra inputs, comma-separated: " + ", ".join(FEATURES) + ".")
     window: int = setting(
         50, "Bars of history per sample (about two and a half trading months).", bounds=(2, MAX_WINDOW)
     )
     horizon: int = setting(1, "Steps forecast from each origin.", bounds=(1, MAX_HORIZON))
-    decoder: str = setting("direct", "Multi-step output: direct (one head), recursive or seq2seq.")
+    decoder: str = setting(
+        "direct", "Multi-step output: direct (one head), recursive or seq2seq.", choices=DECODERS
+    )
     val_frac: float = setting(
         0.10, "Validation fraction (the latest part before the test).", flags=("--val",)
     )
@@ -118,7 +128,7 @@ class TrainConfig:
     epochs: int = setting(30, "Maximum epochs.", bounds=(1, 100_000))
     batch_size: int = setting(64, "Batch size.", bounds=(1, 1_000_000))
     lr: float = setting(1e-3, "Adam learning rate.", bounds=(1e-12, 10))
-    loss: str = setting("mse", "Training loss: mse, huber, or qlike (volatility target only).")
+    loss: str = setting("mse", "Training loss (qlike: volatility target only).", choices=LOSSES)
     clip: float = setting(
         1.0, "Gradient-norm clip; 0 = off (recurrent nets explode without it).", bounds=(0, 1e6)
     )
@@ -126,7 +136,7 @@ class TrainConfig:
         5, "Epochs without validation improvement before stopping early.", bounds=(1, 100_000)
     )
     seed: int = setting(0, "Random seed; a CPU run repeats exactly.", bounds=(0, MAX_SEED))
-    device: str = setting("auto", "auto ($LSTMCAST_DEVICE, else a GPU if there is one), cpu, cuda or mps.")
+    device: str = setting("auto", "auto: $LSTMCAST_DEVICE, else a GPU if there is one.", choices=DEVICES)
     threads: int = setting(0, "Torch threads; 0 = all cores.", bounds=(0, 1024))
     stateful: bool = setting(False, "Carry the recurrent state across consecutive chunks (TBPTT).")
     ticker_embedding: bool = setting(False, "Global models: learn a vector per member ticker.")
@@ -238,7 +248,9 @@ class BacktestConfig:
     folds: int = setting(5, "Consecutive test blocks, each refitted on the data before it.", bounds=(1, 1000))
     test_size: float = setting(0.2, "Share of the series forecast out of sample.", bounds=(0.001, 0.9))
     start: str | None = setting(None, "Forecast every bar from this date on (instead of --test-size).")
-    scheme: str = setting("expanding", "expanding (all the past) or sliding (the last --train-size bars).")
+    scheme: str = setting(
+        "expanding", "expanding (all the past) or sliding (the last --train-size bars).", choices=SCHEMES
+    )
     train_size: int = setting(1000, "Bars per fit with --scheme sliding.", bounds=(100, 10_000_000))
     retrain_every: int = setting(
         0, "Refit (warm start) every N bars inside a block; 0 = once per block.", bounds=(0, 10_000_000)
@@ -246,13 +258,14 @@ class BacktestConfig:
     seeds: int = setting(
         1, "Repeat with this many seeds and report mean ± std; one run is not evidence.", bounds=(1, 1000)
     )
-    rule: str = setting("long_flat", "Trading rule: long_flat or long_short.")
+    rule: str = setting("long_flat", "Trading rule.", choices=RULES)
     threshold: float = setting(0.0, "Minimum forecast log return to take a position.", bounds=(0, 10))
     cost_bps: float = setting(5.0, "Cost per unit of turnover, in basis points.", bounds=(0, 10_000))
     intervals: str = setting(
         DEFAULT_INTERVALS,
         "Interval method: empirical, scaled (by EWMA volatility), aci (scaled, adapted online) or vol"
         " (by the volatility log-HAR forecasts from the daily range, adapted online).",
+        choices=INTERVAL_METHODS,
     )
 
     def validate(self) -> BacktestConfig:

@@ -15,6 +15,7 @@ from lstmcast.cli.data import data_app
 from lstmcast.cli.fetch import fetch_cli
 from lstmcast.cli.finetune import finetune_cli
 from lstmcast.cli.forecast import forecast_cli, ledger_cli
+from lstmcast.cli.helptext import TidyGroup
 from lstmcast.cli.import_ import import_cli
 from lstmcast.cli.models import models_app
 from lstmcast.cli.sweep import sweep_cli, sweeps_app
@@ -22,9 +23,10 @@ from lstmcast.cli.train import train_cli
 
 app = typer.Typer(
     name="lstmcast",
+    cls=TidyGroup,
     help="Honest daily stock forecasts: LSTM, GRU, RNN and 1D-CNN, always next to the random walk.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},

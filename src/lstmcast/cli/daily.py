@@ -52,7 +52,10 @@ def daily_cli(
     log_file: Annotated[
         Path | None, typer.Option(help="Append the summary and the exit code here.", show_default=False)
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing when all went well.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Print no table; errors still go to stderr (as cron runs it)."),
+    ] = False,
     workers: Annotated[
         int,
         typer.Option(help="Train and forecast on this many worker processes (Dask); fetching stays here."),
@@ -84,11 +87,10 @@ def daily_cli(
         raise
     code = worst_exit(report.errors)
     for t in report.tickers:
-        if t.errors:
-            error(f"{t.ticker}: {t.detail}")
+        if t.errors:  # the detail may name the ticker already (a fetch error does): once is enough
+            error(t.detail if t.detail.startswith(f"{t.ticker}:") else f"{t.ticker}: {t.detail}")
     _log(log_file, [_line(t) for t in report.tickers], code)
-    if log_file is None:  # the log has the summary; an unattended run prints nothing else
-        render_daily(report, as_json, quiet=quiet, code=code)
+    render_daily(report, as_json, quiet=quiet, code=code)  # --quiet (as cron runs it) prints nothing
     if code:
         raise typer.Exit(code)
 
@@ -115,7 +117,7 @@ def render_daily(report: Any, as_json: bool, quiet: bool, code: int) -> None:
     if as_json:
         emit_json({"exit_code": code, "tickers": report.tickers})
         return
-    if quiet and not code:
+    if quiet:  # errors went to stderr already; cron mails whatever is printed
         return
     table = Table("ticker", "status", "as of", "next", "forecast", "model", "detail", title="daily")
     for t in report.tickers:

@@ -18,6 +18,9 @@ from lstmcast.paths import check_output
 class _TickerOrCommand(TyperGroup):
     """`data TICKER` shows a ticker, `data export ...` runs the subcommand."""
 
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return ["[TICKER]", "[OPTIONS]", "|", "COMMAND", "[ARGS]..."]
+
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and not args[0].startswith("-") and args[0] not in self.commands:
             ctx.meta["lstmcast.ticker"] = args[0]

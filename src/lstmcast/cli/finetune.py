@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from lstmcast.cli.common import emit_json, fmt, guarded, interactive, out_console, pct, store_of, warn
-from lstmcast.cli.options import Json
+from lstmcast.cli.options import FreezeName, Json
 from lstmcast.cli.progress import epoch_progress
 
 
@@ -21,7 +21,7 @@ def finetune_cli(
         float | None, typer.Option(help="Learning rate (default: 1e-5, a tiny step).", show_default=False)
     ] = None,
     freeze: Annotated[
-        str, typer.Option(help="encoder: train only the output head; none: train everything.")
+        FreezeName, typer.Option(help="encoder: train only the output head; none: train everything.")
     ] = "none",
     epochs: Annotated[
         int | None, typer.Option(help="Maximum epochs (default: the parent's).", show_default=False)

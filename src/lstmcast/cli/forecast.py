@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from lstmcast.cli.common import emit_json, error, fmt, guarded, out_console, pct, store_of, warn, worst_exit
-from lstmcast.cli.options import Json
+from lstmcast.cli.options import EngineName, IntervalName, Json, ModelName, TargetName
 from lstmcast.cli.render import interval_cells
 from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_METHODS, TARGETS, VOL_LABELS
 from lstmcast.errors import LstmcastError
@@ -44,17 +44,15 @@ def forecast_cli(
         ),
     ] = None,
     model: Annotated[
-        str | None,
-        typer.Option(
-            "--model", "-m", help="Newest model of this type: lstm, gru, rnn, cnn.", show_default=False
-        ),
+        ModelName | None,
+        typer.Option("--model", "-m", help="The newest model of this architecture.", show_default=False),
     ] = None,
     horizon: Annotated[int, typer.Option(help="Trading days to forecast.")] = 1,
     target: Annotated[
-        str | None,
+        TargetName | None,
         typer.Option(
-            help="Newest model of this target: log_return, price or volatility (default: the newest"
-            " of any; a volatility model forecasts its own horizon).",
+            help="The newest model of this target (default: the newest of any; a volatility model"
+            " forecasts its own horizon).",
             show_default=False,
         ),
     ] = None,
@@ -67,14 +65,14 @@ def forecast_cli(
         ),
     ] = None,
     intervals: Annotated[
-        str,
+        IntervalName,
         typer.Option(
             help="Interval method: empirical, scaled (by EWMA volatility), aci (adapted online) or vol"
             " (by HAR's volatility from the daily range, adapted online)."
         ),
     ] = DEFAULT_INTERVALS,
     engine: Annotated[
-        str,
+        EngineName,
         typer.Option(
             help="What runs the network: onnx (ONNX Runtime, no torch import), torch, or auto"
             " (onnx when the model has an export)."

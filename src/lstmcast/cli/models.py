@@ -185,7 +185,7 @@ def export_cli(
         Path | None, typer.Option("--out", help="Also copy the ONNX file here.", show_default=False)
     ] = None,
 ) -> None:
-    """Write a model's ONNX file (models saved since 0.2 have one) and say how to feed it.
+    """Write a model's ONNX file (if it was saved without one) and say how to feed it.
 
     Forecasts run it with ONNX Runtime, without importing torch. Its input is x, float32
     (batch, window, features), each feature z-scored with the manifest's scaler; its output

@@ -14,16 +14,42 @@ import inspect
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, TypeVar
 
 import typer
 
-from lstmcast.config import PRESETS, BacktestConfig, RunConfig, TrainConfig, preset_settings, read_run_config
+from lstmcast.config import (
+    ENGINES,
+    INTERVAL_METHODS,
+    MODELS,
+    PRESETS,
+    TARGETS,
+    BacktestConfig,
+    RunConfig,
+    TrainConfig,
+    preset_settings,
+    read_run_config,
+)
 from lstmcast.tickers import validate_ticker
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+# Words from a fixed set, as Typer sees them: shown as [a|b|c], and a wrong one is a usage error
+# (exit 2). Built from the tuples that define them; mypy sees plain strings.
+if TYPE_CHECKING:
+    ModelName: TypeAlias = str
+    TargetName: TypeAlias = str
+    IntervalName: TypeAlias = str
+    EngineName: TypeAlias = str
+    FreezeName: TypeAlias = str
+else:
+    ModelName = Literal.__getitem__(MODELS)
+    TargetName = Literal.__getitem__(TARGETS)
+    IntervalName = Literal.__getitem__(INTERVAL_METHODS)
+    EngineName = Literal.__getitem__(ENGINES)
+    FreezeName = Literal["encoder", "none"]
 Cluster = Annotated[
     str | None,
     typer.Option(
@@ -108,11 +134,20 @@ def _option(f: dataclasses.Field[Any], kind: Any) -> tuple[Any, Any]:
         decl = (f"{on}/--no-{on.removeprefix('--')}",)
         return Annotated[bool, typer.Option(*decl, help=help_text)], default
     if f.name in LIST_FIELDS:
-        info = typer.Option(*flags, help=help_text + " Repeat or comma-separate.", show_default=False)
+        info = typer.Option(
+            *flags, help=help_text + " Repeat or comma-separate.", metavar="A,B", show_default=False
+        )
         return Annotated[list[str] | None, info], None
+    choices = f.metadata.get("choices")
+    if choices:  # shown as [a|b|c]; a wrong one is a usage error (exit 2), before any work
+        kind = Literal.__getitem__(tuple(choices))
+        return Annotated[kind, typer.Option(*flags, help=help_text)], default
+    metavar = {int: "N", float: "X"}.get(kind, "TEXT")
     if default is None:
-        return Annotated[kind, typer.Option(*flags, help=help_text, show_default=False)], None
-    return Annotated[kind, typer.Option(*flags, help=help_text)], default
+        return Annotated[
+            kind, typer.Option(*flags, help=help_text, metavar=metavar, show_default=False)
+        ], None
+    return Annotated[kind, typer.Option(*flags, help=help_text, metavar=metavar)], default
 
 
 def _fields(cls: type, only: tuple[str, ...] | None) -> list[tuple[dataclasses.Field[Any], Any]]:
@@ -151,9 +186,12 @@ def _merge(
     return cls(**values)
 
 
-def run_options(*, backtest: bool | tuple[str, ...] = False) -> Callable[[F], F]:
+def run_options(
+    *, backtest: bool | tuple[str, ...] = False, tickers_help: str | None = None
+) -> Callable[[F], F]:
     """Give a command the run inputs and every TrainConfig option (plus BacktestConfig's, all or
-    the named ones); it is called with `run=RunConfig(...)` in place of them."""
+    the named ones); it is called with `run=RunConfig(...)` in place of them. `tickers_help`
+    replaces the TICKERS argument's help where several tickers mean something else."""
     only_bt = backtest if isinstance(backtest, tuple) else None
     groups: list[tuple[type, list[tuple[dataclasses.Field[Any], Any]], str]] = [
         (TrainConfig, _fields(TrainConfig, None), "train")
@@ -164,9 +202,15 @@ def run_options(*, backtest: bool | tuple[str, ...] = False) -> Callable[[F], F]
     def decorate(command: F) -> F:
         own = list(inspect.signature(command, eval_str=True).parameters.values())
         at = [p.name for p in own].index("run")
+        inputs = [
+            (n, Annotated[list[str] | None, typer.Argument(help=tickers_help, show_default=False)], d)
+            if n == "tickers" and tickers_help
+            else (n, a, d)
+            for n, a, d in _INPUTS
+        ]
         added = [
             inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=d)
-            for n, a, d in _INPUTS
+            for n, a, d in inputs
         ]
         for _, fields, _ in groups:
             for f, kind in fields:

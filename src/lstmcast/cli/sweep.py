@@ -19,7 +19,7 @@ sweeps_app = typer.Typer(invoke_without_command=True, help="List past sweeps; `s
 
 
 @guarded
-@run_options(backtest=True)
+@run_options(backtest=True, tickers_help="Stored tickers; each is swept on its own. Or use --csv.")
 def sweep_cli(
     ctx: typer.Context,
     run: RunConfig,

@@ -8,6 +8,7 @@ exceptions on and classify each failure as temporary (retry later) or permanent.
 from __future__ import annotations
 
 import logging
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -29,7 +30,12 @@ _sleep: Callable[[float], None] = time.sleep  # replaced by tests, which must no
 
 
 def make_session() -> Any:
-    """The HTTP session yfinance uses; None lets yfinance build its own (curl_cffi)."""
+    """The HTTP session yfinance uses; None lets yfinance build its own (curl_cffi). Without a
+    network it fails in seconds, not after the resolver's long waits."""
+    if not _resolves(YAHOO_HOST):
+        raise TemporaryError(
+            f"no network: {YAHOO_HOST} does not resolve (offline, or DNS is down); try later"
+        )
     return None
 
 
@@ -51,6 +57,43 @@ def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
     frame.index.name = "date"
     frame = frame[~frame["close"].isna() & ~frame["adj_close"].isna()]
     return frame[~frame.index.duplicated(keep="last")].sort_index()
+
+
+YAHOO_HOST = "query2.finance.yahoo.com"
+RESOLVE_TIMEOUT_S = 3.0  # a machine without network answers at once or not at all
+
+
+def _resolves(host: str, timeout: float = RESOLVE_TIMEOUT_S) -> bool:
+    """Whether `host` resolves within `timeout` seconds (the resolver's own wait can be 10 s or
+    more per server, which made an offline `fetch` seem to hang)."""
+    import socket
+    import threading
+
+    found: list[bool] = []
+
+    def look() -> None:
+        try:
+            socket.getaddrinfo(host, 443)
+            found.append(True)
+        except OSError:
+            found.append(False)
+
+    thread = threading.Thread(target=look, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(found and found[0])
+
+
+def _detail(exc: BaseException) -> str:
+    """What went wrong, in one readable line: curl's own sentence (`Could not resolve host:
+    ...`) without its boilerplate, or the first line of the message cut at a word."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    curl = re.search(r"curl: \(\d+\) (.+?)(?:\. See https?://\S+.*)?$", text)
+    if curl:
+        text = curl.group(1)
+    if len(text) > 160:
+        text = text[:160].rsplit(" ", 1)[0] + " ..."
+    return text or "no detail"
 
 
 def _is_network_error(exc: BaseException) -> bool:
@@ -124,7 +167,10 @@ def download_bars(
         cache_dir.mkdir(parents=True, exist_ok=True)
         yf.set_tz_cache_location(str(cache_dir))
     if session is None:
-        session = make_session()
+        try:
+            session = make_session()
+        except TemporaryError as exc:
+            raise TemporaryError(f"{ticker}: {exc}") from None
     span = f"{start or 'first bar'} to {end or 'today'}"
     for attempt in range(retries + 1):
         try:
@@ -152,13 +198,11 @@ def download_bars(
                 ) from exc
             if _is_network_error(exc) and status is None:
                 raise TemporaryError(
-                    f"{ticker}: network error while contacting Yahoo Finance"
-                    f" ({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else 'no detail'})"
+                    f"{ticker}: network error while contacting Yahoo Finance ({_detail(exc)})"
                 ) from exc
             what = f"HTTP {status}" if status else type(exc).__name__
-            first_line = str(exc).splitlines()[0][:160] if str(exc) else "no detail"
             raise TemporaryError(
-                f"{ticker}: unexpected answer from Yahoo Finance ({what}: {first_line})"
+                f"{ticker}: unexpected answer from Yahoo Finance ({what}: {_detail(exc)})"
             ) from exc
     if frame is None or frame.empty:
         raise NotFoundError(

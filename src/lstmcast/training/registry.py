@@ -23,7 +23,7 @@ import numpy as np
 from safetensors import SafetensorError
 
 from lstmcast import __version__
-from lstmcast.config import RunConfig, TrainConfig
+from lstmcast.config import ENGINES, RunConfig, TrainConfig
 from lstmcast.errors import ConfigError, DamagedError, NotFoundError
 from lstmcast.evaluation.report import metrics_json
 from lstmcast.jsonable import to_jsonable
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from lstmcast.training.fitted import Fitted
     from lstmcast.training.volatility import VolTrained
 
-ENGINES = ("auto", "onnx", "torch")
 
 MANIFEST_FORMAT = 1
 STAGING = ".staging"
