@@ -30,6 +30,17 @@ def _device(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def one_forecast(stdout: str) -> Any:
+    """The one ticker's forecast in `forecast --json`'s document ({exit_code, tickers, errors})."""
+    import json
+
+    doc = json.loads(stdout)
+    assert len(doc["tickers"]) == 1, doc
+    return doc["tickers"][0]
+
+
 SAMPLE = ROOT / "sample_data"
 
 

@@ -27,7 +27,7 @@ def test_fetch_stores_unadjusted_ohlc_and_adjusted_close(cli: Cli, home: Path, f
     fake_yahoo.bars["IBM"] = _bars("IBM").iloc[-300:]
     doc = json.loads(cli("fetch", "IBM", "--json").stdout)
     [ibm] = doc["tickers"]
-    assert ibm["stats"] == {"inserted": 300, "updated": 0, "unchanged": 0}
+    assert ibm["stats"] == {"new": 300, "revised": 0, "unchanged": 0}
     stored = _stored(home, "IBM")
     assert stored["date"].iloc[-1] == "2013-03-01" and stored["source"].iloc[0] == "yahoo"
     expected = _bars("IBM").iloc[-1]
@@ -50,8 +50,8 @@ def test_incremental_top_up_asks_only_recent_bars(cli: Cli, home: Path, fake_yah
     fake_yahoo.bars["MSFT"] = full
     fake_yahoo.chart_requests.clear()
     doc = json.loads(cli("fetch", "MSFT", "--json").stdout)
-    assert doc["tickers"][0]["stats"]["inserted"] == 5
-    assert doc["tickers"][0]["stats"]["updated"] == 0
+    assert doc["tickers"][0]["stats"]["new"] == 5
+    assert doc["tickers"][0]["stats"]["revised"] == 0
     period1 = int(fake_yahoo.chart_requests[-1][1]["period1"][0])
     asked_from = pd.Timestamp(period1, unit="s").date()
     last_before = full.index[-6].date()
@@ -71,7 +71,7 @@ def test_revision_of_adjusted_close_refetches_and_reports(cli: Cli, home: Path, 
     doc = json.loads(cli("fetch", "AAPL", "--json").stdout)
     [o] = doc["tickers"]
     assert o["revised_history"] is True
-    assert o["stats"]["updated"] == 100
+    assert o["stats"]["revised"] == 100
     assert _stored(home, "AAPL")["adj_close"].iloc[0] == pytest.approx(revised["adj_close"].iloc[0])
 
 
@@ -85,7 +85,7 @@ def test_rate_limit_is_retried_with_backoff(
     fake_yahoo.bars["IBM"] = _bars("IBM").iloc[-50:]
     fake_yahoo.rate_limit = 2
     doc = json.loads(cli("fetch", "IBM", "--json").stdout)
-    assert doc["tickers"][0]["stats"]["inserted"] == 50
+    assert doc["tickers"][0]["stats"]["new"] == 50
     assert waits and waits == sorted(waits) and waits[0] > 0
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import ROOT, SAMPLE, Cli
+from conftest import ROOT, SAMPLE, Cli, one_forecast
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation.report import to_price
@@ -77,7 +77,7 @@ def test_forecast_ledger_idempotent_then_scored_when_prices_arrive(
 ) -> None:
     cli("import", _truncated(tmp_path, "AAPL", "2013-02-15"), "--ticker", "AAPL")
     model_id = _tiny_model(cli, "AAPL")
-    doc = json.loads(cli("forecast", "AAPL", "--horizon", "3", "--json").stdout)
+    doc = one_forecast(cli("forecast", "AAPL", "--horizon", "3", "--json").stdout)
     assert doc["model_id"] == model_id and doc["as_of"] == "2013-02-15"
     assert [f["date"] for f in doc["forecasts"]] == ["2013-02-19", "2013-02-20", "2013-02-21"]
     for f in doc["forecasts"]:
@@ -112,7 +112,7 @@ def test_stale_model_warns_and_retrain_if_older_retrains(cli: Cli, home: Path, t
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     res = cli("forecast", "IBM", "--json")
     assert "days before the newest bar" in res.stderr
-    doc = json.loads(cli("forecast", "IBM", "--retrain-if-older", "30", "--json").stdout)
+    doc = one_forecast(cli("forecast", "IBM", "--retrain-if-older", "30", "--json").stdout)
     assert doc["retrained"] is True and doc["model_id"] != old
     assert load_model(Store(Path(home)), doc["model_id"]).manifest["data"]["last_date"] == "2013-03-01"
 
@@ -202,7 +202,7 @@ def test_forecast_from_csv_is_not_stored_and_levels_are_chosen(cli: Cli, home: P
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     _tiny_model(cli, "IBM")
     res = cli("forecast", "--csv", SAMPLE / "IBM.csv", "--horizon", "2", "--levels", "50,80,99", "--json")
-    doc = json.loads(res.stdout)
+    doc = one_forecast(res.stdout)
     assert doc["ticker"] == "IBM" and "not recorded in the ledger" in res.stderr
     f = doc["forecasts"][0]
     assert list(f["intervals"]) == ["50", "80", "99"]
@@ -218,7 +218,7 @@ def test_forecast_from_csv_is_not_stored_and_levels_are_chosen(cli: Cli, home: P
     assert "between 0 and 100" in cli("forecast", "IBM", "--levels", "120", code=1).stderr
     # 99.9% needs about 2,000 errors per side: the tiny model has far fewer, so both sides are
     # unbounded (null in JSON, flagged), never the sample extremes.
-    wide = json.loads(cli("forecast", "IBM", "--levels", "80,99.9", "--json").stdout)["forecasts"][0]
+    wide = one_forecast(cli("forecast", "IBM", "--levels", "80,99.9", "--json").stdout)["forecasts"][0]
     assert wide["intervals"]["99.9"] == [None, None] and wide["unbounded"] == ["99.9"]
     assert None not in wide["intervals"]["80"]
     assert "unbounded .. unbounded" in cli("forecast", "IBM", "--levels", "99.9").stdout
@@ -235,4 +235,10 @@ def test_a_failed_ticker_in_a_multi_ticker_forecast_leaves_no_unseen_ledger_rows
     assert _ledger_rows(home) == 2  # ...and its two rows are the only ones written
     assert "NOMODEL" in res.stderr and res.stderr.count("error:") == 1
     doc = json.loads(cli("forecast", "IBM", "NOMODEL", "--horizon", "2", "--json", code=1).stdout)
-    assert [d["ticker"] for d in doc] == ["IBM"] and doc[0]["ledger_new"] == 0
+    assert [d["ticker"] for d in doc["tickers"]] == ["IBM"] and doc["tickers"][0]["ledger_new"] == 0
+    assert doc["exit_code"] == 1 and doc["errors"][0]["ticker"] == "NOMODEL"
+    # One ticker or many, success or not: the same document; a failure before any ticker ran is
+    # the error envelope every command prints with --json.
+    assert set(json.loads(cli("forecast", "IBM", "--json").stdout)) == {"exit_code", "tickers", "errors"}
+    failed = json.loads(cli("forecast", "NOMODEL", "--json", code=1).stdout)
+    assert failed["exit_code"] == 1 and "no trained" in failed["error"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE, Cli
+from conftest import SAMPLE, Cli, one_forecast
 
 pytestmark = pytest.mark.gpu
 SMALL = ["--window", "20", "--epochs", "2", "--hidden", "16", "--layers", "1"]
@@ -28,8 +28,8 @@ def test_train_on_cuda_and_forecast_through_onnx_without_torch(cli: Cli, home: P
     trained = json.loads(cli("train", "IBM", "--model", "lstm", *SMALL, "--json").stdout)
     manifest = json.loads((home / "models" / trained["model_id"] / "manifest.json").read_text())
     assert manifest["device"].startswith("cuda"), manifest["device"]
-    onnx = json.loads(cli("forecast", "IBM", "--engine", "onnx", "--json").stdout)
-    torch_path = json.loads(cli("forecast", "IBM", "--engine", "torch", "--json").stdout)
+    onnx = one_forecast(cli("forecast", "IBM", "--engine", "onnx", "--json").stdout)
+    torch_path = one_forecast(cli("forecast", "IBM", "--engine", "torch", "--json").stdout)
     a = [p["log_return"] for p in onnx["forecasts"]]
     b = [p["log_return"] for p in torch_path["forecasts"]]
     assert a == pytest.approx(b, abs=1e-5)  # the ONNX export runs on the CPU; float32 either way

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SAMPLE, Cli
+from conftest import SAMPLE, Cli, one_forecast
 from lstmcast.config import BacktestConfig, TrainConfig
 from lstmcast.errors import ConfigError
 
@@ -168,7 +168,7 @@ def test_forecast_calendar_follows_the_exchange_suffix_and_stale_exog_is_warned(
 ) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "EQNR.OL")
     _tiny_model(cli, "EQNR.OL")
-    doc = json.loads(cli("forecast", "EQNR.OL", "--json").stdout)
+    doc = one_forecast(cli("forecast", "EQNR.OL", "--json").stdout)
     assert doc["calendar"] == "XOSL"
     assert doc["last_close"] == pytest.approx(202.91) and doc["forecasts"][0]["close"] > 150  # quoted units
     lines = (SAMPLE / "MSFT.csv").read_text().splitlines()
@@ -214,7 +214,7 @@ def test_ledger_scores_the_kth_real_bar_when_a_session_did_not_happen(
     (tmp_path / "early.csv").write_text("\n".join(early) + "\n")
     cli("import", tmp_path / "early.csv", "--ticker", "AAPL")
     _tiny_model(cli, "AAPL")
-    doc = json.loads(cli("forecast", "AAPL", "--horizon", "2", "--json").stdout)
+    doc = one_forecast(cli("forecast", "AAPL", "--horizon", "2", "--json").stdout)
     assert [f["date"] for f in doc["forecasts"]] == ["2013-02-28", "2013-03-01"]
     # 2013-02-28 turns out to be an unscheduled closure: no bar that day.
     (tmp_path / "closed.csv").write_text(
@@ -245,7 +245,7 @@ def test_a_copied_home_keeps_working_and_rm_never_leaves_its_own_models_dir(
     copy = tmp_path / "copy"
     shutil.copytree(home, copy)
     monkeypatch.setenv("LSTMCAST_HOME", str(copy))
-    assert json.loads(cli("forecast", "IBM", "--json").stdout)["model_id"] == model  # the copy works
+    assert one_forecast(cli("forecast", "IBM", "--json").stdout)["model_id"] == model  # the copy works
     cli("models", "rm", model)
     assert not (copy / "models" / model).exists() and (home / "models" / model).is_dir()  # only its own
     # A record pointed elsewhere (hand-edited, or damaged) deletes nothing outside HOME/models.
@@ -267,7 +267,7 @@ def test_old_absolute_model_paths_are_made_relative_by_the_migration(cli: Cli, h
         assert conn.execute("SELECT path FROM models").fetchone()[0] == f"models/{model}"
         conn.execute("UPDATE models SET path = ?", (str(home / "models" / model),))  # as 0.1 wrote it
         conn.execute("PRAGMA user_version = 7")
-    assert json.loads(cli("forecast", "IBM", "--json").stdout)["model_id"] == model
+    assert one_forecast(cli("forecast", "IBM", "--json").stdout)["model_id"] == model
     with sqlite3.connect(home / "lstmcast.db") as conn:
         assert conn.execute("SELECT path FROM models").fetchone()[0] == f"models/{model}"
 
@@ -403,7 +403,7 @@ def test_a_model_killed_between_its_record_and_its_rename_is_completed_on_next_u
     listed = json.loads(cli("models", "--json").stdout)
     assert [m["status"] for m in listed] == ["ok"] and folder.is_dir()
     assert not (home / "models" / f".{model}.staging").exists()
-    assert json.loads(cli("forecast", "IBM", "--json").stdout)["model_id"] == model
+    assert one_forecast(cli("forecast", "IBM", "--json").stdout)["model_id"] == model
     assert "orphan" not in cli("models").stderr
 
 
@@ -431,9 +431,9 @@ def test_damaged_store_contents_each_get_a_named_line(
     # A record whose config is not JSON: the healthy model is still listed, the broken one named.
     with sqlite3.connect(home / "lstmcast.db") as conn:
         conn.execute("UPDATE models SET config_json = '{broken' WHERE id = ?", (first,))
-    listed = {m["id"]: m["status"] for m in json.loads(cli("models", "--json").stdout)}
+    listed = {m["model_id"]: m["status"] for m in json.loads(cli("models", "--json").stdout)}
     assert listed[second] == "ok" and "not readable JSON" in listed[first]
-    assert json.loads(cli("forecast", "IBM", "--json").stdout)["model_id"] == second
+    assert one_forecast(cli("forecast", "IBM", "--json").stdout)["model_id"] == second
     # A dropped table, then a schema version lower than the tables: named, nothing changed.
     with sqlite3.connect(home / "lstmcast.db") as conn:
         conn.execute("DROP TABLE vol_ledger")

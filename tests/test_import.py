@@ -24,7 +24,7 @@ def test_every_sample_imports_then_reimport_changes_nothing(cli: Cli, home: Path
     first = cli("import", SAMPLE / f"{name}.csv", "--ticker", name, "--json")
     doc = json.loads(first.stdout)
     expected = len((SAMPLE / f"{name}.csv").read_text().splitlines()) - 1
-    assert doc["stats"] == {"inserted": expected, "updated": 0, "unchanged": 0}
+    assert doc["stats"] == {"new": expected, "revised": 0, "unchanged": 0}
     again = cli("import", SAMPLE / f"{name}.csv", "--ticker", name)
     assert "nothing new" in again.stdout
     assert _rows(home, name) == expected
@@ -45,7 +45,7 @@ def test_revised_adjusted_close_replaces_old_rows_and_says_how_many(
     path = tmp_path / "ibm2.csv"
     path.write_text("\n".join(revised) + "\n")
     doc = json.loads(cli("import", path, "--ticker", "IBM", "--json").stdout)
-    assert doc["stats"] == {"inserted": 0, "updated": 3, "unchanged": len(body) - 3}
+    assert doc["stats"] == {"new": 0, "revised": 3, "unchanged": len(body) - 3}
 
 
 def _write(tmp_path: Path, text: str, name: str = "t.csv") -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SAMPLE, Cli
+from conftest import SAMPLE, Cli, one_forecast
 from lstmcast.evaluation.intervals import (
     aci_update,
     christoffersen,
@@ -143,7 +143,7 @@ def test_live_aci_learns_once_from_each_realised_price(cli: Cli, home: Path, tmp
         )
     cli("import", tmp_path / "2013-02-20.csv", "--ticker", "AAPL")
     model_id = _tiny(cli, "AAPL")
-    first = json.loads(cli("forecast", "AAPL", "--horizon", "2", "--json").stdout)
+    first = one_forecast(cli("forecast", "AAPL", "--horizon", "2", "--json").stdout)
     assert first["interval_method"] == "aci" and first["sigma"] > 0
     cli("import", tmp_path / "2013-02-22.csv", "--ticker", "AAPL")  # two bars arrive
     cli("forecast", "AAPL", "--horizon", "2")  # learns from both steps, then forecasts again
@@ -254,7 +254,7 @@ def test_backtest_audit_and_forecast_with_vol_intervals(cli: Cli, home: Path) ->
     assert doc["intervals"]["method"] == "vol" and abs(doc["intervals"]["80"]["coverage"] - 0.8) < 0.06
     assert "interval at cutoff" in cli("audit", "IBM", *fast, "--intervals", "vol").stdout
     cli("train", "IBM", "--model", "cnn", "--window", "10", "--epochs", "1", "--channels", "4")
-    fc = json.loads(cli("forecast", "IBM", "--intervals", "vol", "--json").stdout)
+    fc = one_forecast(cli("forecast", "IBM", "--intervals", "vol", "--json").stdout)
     assert fc["interval_method"] == "vol" and 0.003 < fc["sigma"] < 0.05
     f = fc["forecasts"][0]
     assert f["lower_95"] < f["lower_80"] < f["price"] < f["upper_80"] < f["upper_95"]

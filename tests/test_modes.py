@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import SAMPLE, Cli
+from conftest import SAMPLE, Cli, one_forecast
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.store.db import Store
@@ -152,7 +152,7 @@ def test_cli_global_train_forecast_member_backtest_and_finetune(cli: Cli, home: 
     fast = ["--model", "cnn", "--window", "20", "--epochs", "1"]
     doc = json.loads(cli("train", "AAPL", "MSFT", *fast, "--ticker-embedding", "--json").stdout)
     assert set(doc["by_ticker"]) == {"AAPL", "MSFT"} and doc["ticker"] == "AAPL,MSFT"
-    fc = json.loads(cli("forecast", "MSFT", "--json").stdout)  # the newest model for MSFT is the global one
+    fc = one_forecast(cli("forecast", "MSFT", "--json").stdout)  # the newest model for MSFT is the global one
     assert fc["model_id"] == doc["model_id"] and fc["ticker"] == "MSFT"
     bt = json.loads(cli("backtest", "AAPL", "MSFT", *fast, "--folds", "2", "--json").stdout)
     assert bt["global_with"] == ["MSFT"] and bt["n_predictions"] > 0

@@ -137,7 +137,7 @@ def test_cold_forecast_process_never_imports_torch(cli, home: Path) -> None:  # 
     csv = Path(__file__).parents[1] / "sample_data" / "AAPL.csv"
     cli("import", str(csv), "--ticker", "AAPL")
     cli("train", "AAPL", "--epochs", "1", "--hidden", "8", "--layers", "1")
-    result = _without_torch("--home", str(home), "forecast", "AAPL", "--horizon", "5", "--json")
+    result = _without_torch("--home", str(home), "forecast", "AAPL", "--horizon", "5", "--json")["tickers"][0]
     assert result["engine"] == "onnx" and len(result["forecasts"]) == 5
     # The sessions were computed once and kept: a second process reads them.
     assert (home / "cache" / "calendars" / "XNYS.json").is_file()
@@ -147,7 +147,7 @@ def test_models_export_cli_writes_a_runnable_file(cli, home: Path, tmp_path: Pat
     csv = Path(__file__).parents[1] / "sample_data" / "AAPL.csv"
     cli("import", str(csv), "--ticker", "AAPL")
     cli("train", "AAPL", "--epochs", "1", "--hidden", "8", "--layers", "1", "--window", "20")
-    model_id = json.loads(cli("models", "--json").stdout)[0]["id"]
+    model_id = json.loads(cli("models", "--json").stdout)[0]["model_id"]
     out = cli("models", "export", model_id, "--out", str(tmp_path / "aapl.onnx"))
     assert "(batch, 20, features)" in out.stdout
     from lstmcast.models.onnx import OnnxNet

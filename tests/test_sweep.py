@@ -72,7 +72,7 @@ def test_a_sweep_cell_is_the_backtest_with_that_seed_and_a_rerun_resumes(cli: Cl
         abs=1e-12,
     )  # not the mean of the seeds' skills
     listed = json.loads(cli("sweeps", "--json").stdout)
-    assert [s["id"] for s in listed] == [first["sweep_id"]]
+    assert [s["sweep_id"] for s in listed] == [first["sweep_id"]]
     shown = json.loads(cli("sweeps", "show", first["sweep_id"], "--json").stdout)
     assert shown["leaderboard"] == board
     human = cli(*args[:-1]).stdout

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 
-from conftest import SAMPLE, Cli
+from conftest import SAMPLE, Cli, one_forecast
 
 TINY = ["--model", "cnn", "--window", "10", "--epochs", "1", "--channels", "4"]
 
@@ -124,7 +124,7 @@ def test_a_model_is_named_by_any_unique_prefix_or_by_latest(cli: Cli, home: Path
     assert "no lstm model of IBM" in cli("models", "show", "--latest", "IBM", "-m", "lstm", code=1).stderr
     assert "residuals_log" in json.loads(cli("models", "show", gru[:-2], "--full").stdout)
     # The same names work wherever a model is named.
-    assert json.loads(cli("forecast", "IBM", "--model-id", unique, "--json").stdout)["model_id"] == first
+    assert one_forecast(cli("forecast", "IBM", "--model-id", unique, "--json").stdout)["model_id"] == first
     assert f"removed {second}" in cli("models", "rm", "--latest", "IBM", "--model", "cnn").stdout
     assert f"removed {first}" in cli("models", "rm", unique).stdout
 

@@ -171,7 +171,7 @@ def test_train_cli_json_contract_and_models_commands(cli: Cli, home: Path) -> No
     assert doc["test"]["naive"]["skill_vs_naive"] == 0.0 and doc["test"]["naive"]["rel_mae"] == 1.0
     assert doc["test"]["naive"]["mase"] > 0  # Hyndman-Koehler: scaled by the in-sample naive MAE
     listing = json.loads(cli("models", "--json").stdout)
-    assert [m["id"] for m in listing] == [doc["model_id"]]
+    assert [m["model_id"] for m in listing] == [doc["model_id"]]
     human = cli("models").stdout
     assert doc["model_id"][:20] in human
     shown = json.loads(cli("models", "show", doc["model_id"], "--json").stdout)

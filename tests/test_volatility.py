@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SAMPLE, Cli
+from conftest import SAMPLE, Cli, one_forecast
 from lstmcast.backtest.volatility import backtest_volatility
 from lstmcast.config import BacktestConfig, TrainConfig
 from lstmcast.data.series import Series
@@ -221,10 +221,10 @@ def test_train_forecast_and_the_ledger_score_a_volatility_model(cli: Cli, home: 
     doc = json.loads(cli("train", "AAPL", *fast, "--json").stdout)
     assert doc["target"] == "volatility" and doc["volatility"]["har_used"] in ("har", "har_log")
     assert set(doc["volatility"]["scores"]) == {"model", "naive", "ewma", "har", "har_log", "garch"}
-    listed = {m["id"]: m for m in json.loads(cli("models", "--json").stdout)}
+    listed = {m["model_id"]: m for m in json.loads(cli("models", "--json").stdout)}
     assert listed[doc["model_id"]]["target"] == "volatility" and listed[doc["model_id"]]["status"] == "ok"
     # forecast finds the volatility model without extra flags, and runs it without torch (ONNX).
-    fc = json.loads(cli("forecast", "AAPL", "--json").stdout)
+    fc = one_forecast(cli("forecast", "AAPL", "--json").stdout)
     assert fc["target"] == "volatility" and fc["model_id"] == doc["model_id"] and fc["engine"] == "onnx"
     assert fc["horizon"] == 5 and fc["as_of"] == "2013-02-15" and fc["target_date"] == "2013-02-25"
     lo, hi = fc["intervals"]["80"]
@@ -322,14 +322,14 @@ def test_finetune_a_volatility_model_on_another_ticker(cli: Cli, home: Path, tmp
     assert doc["target"] == "volatility" and doc["parent"] == parent
     assert set(doc["test"]) == {"before", "after", "scratch", "naive", "ewma", "har", "har_log", "garch"}
     assert doc["test"][doc["har_used"]]["skill_vs_har"] == pytest.approx(0.0)
-    child = {m["id"]: m for m in json.loads(cli("models", "--json").stdout)}[doc["model_id"]]
+    child = {m["model_id"]: m for m in json.loads(cli("models", "--json").stdout)}[doc["model_id"]]
     assert child["target"] == "volatility"
-    fc = json.loads(cli("forecast", "IBM", "--json").stdout)
+    fc = one_forecast(cli("forecast", "IBM", "--json").stdout)
     assert fc["model_id"] == doc["model_id"] and fc["target"] == "volatility"
     # --target picks the newest model of that target: there is no return model for IBM yet.
     missing = cli("forecast", "IBM", "--target", "log_return", code=1).stderr
     assert "no trained log_return model for IBM" in missing and "--target log_return" in missing
     assert (
-        json.loads(cli("forecast", "IBM", "--target", "volatility", "--json").stdout)["target"]
+        one_forecast(cli("forecast", "IBM", "--target", "volatility", "--json").stdout)["target"]
         == "volatility"
     )

@@ -118,7 +118,10 @@ def guarded(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except LstmcastError as exc:
-            raise fail(str(exc), exit_code_for(exc)) from None
+            code = exit_code_for(exc)
+            if kwargs.get("as_json"):  # a script reading stdout gets a document on failure too
+                emit_json({"error": str(exc), "exit_code": code})
+            raise fail(str(exc), code) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -69,8 +69,8 @@ def render_fetch(report: Any) -> None:
             o.ticker,
             result,
             f"{o.start} .. {o.end}",
-            str(o.stats.inserted),
-            str(o.stats.updated),
+            str(o.stats.new),
+            str(o.stats.revised),
             str(o.stats.unchanged),
         )
     out_console().print(table)

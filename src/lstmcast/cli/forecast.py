@@ -92,7 +92,7 @@ def forecast_cli(
     Dates come from the exchange calendar (no weekends, holidays or closures). Running it
     again from the same bar with the same model adds nothing to the ledger.
     """
-    from lstmcast.forecasting.forecast import forecast
+    from lstmcast.forecasting.forecast import forecast, forecast_json
 
     if csv is None and not tickers:
         raise typer.BadParameter("give stored TICKER(s) or --csv PATH")
@@ -125,15 +125,25 @@ def forecast_cli(
     for r in results:
         for w in r.warnings:
             warn(f"{r.ticker}: {w}")
-    if as_json:
-        emit_json(results[0] if len(names) == 1 else results)
+    said = [
+        (t, m if m.upper().startswith(str(t).upper()) else f"{t}: {m}")
+        for t, m in ((t, str(p)) for t, p in failures)
+    ]
+    code = worst_exit([p for _, p in failures])
+    if as_json:  # one shape for one ticker or many, as fetch and daily print
+        emit_json(
+            {
+                "exit_code": code,
+                "tickers": [forecast_json(r) for r in results],
+                "errors": [{"ticker": t, "error": m} for t, m in said],
+            }
+        )
     else:
         render_forecasts(results, in_ledger=csv is None)
-    for t, problem in failures:
-        message = str(problem)
-        error(message if message.upper().startswith(str(t).upper()) else f"{t}: {message}")
+    for _, message in said:
+        error(message)
     if failures:
-        raise typer.Exit(worst_exit([p for _, p in failures]))
+        raise typer.Exit(code)
 
 
 def _band(lo: float | None, hi: float | None) -> str:

@@ -48,9 +48,9 @@ def import_cli(
     what = (
         "nothing new: every row was already stored"
         if not s.changed
-        else (f"{s.inserted} new, {s.updated} revised, {s.unchanged} unchanged")
+        else (f"{s.new} new, {s.revised} revised, {s.unchanged} unchanged")
     )
-    if s.updated:
+    if s.revised:
         what += f" (the revised bars' old values are kept: `lstmcast data restore {result.ticker}`)"
     out_console().print(
         f"{result.ticker}: {result.rows} rows {result.first} .. {result.last} from {path.name}: {what}"

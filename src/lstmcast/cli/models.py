@@ -41,9 +41,15 @@ def models_cli(
             + "; `lstmcast models rm --orphans` removes them"
         )
     if as_json:
-        emit_json(found)
+        emit_json([public_run(r) for r in found])
     else:
         render_models(found)
+
+
+def public_run(r: dict[str, Any]) -> dict[str, Any]:
+    """A model record as `--json` names it: the words the tables and other commands use."""
+    renamed = {"id": "model_id", "skill": "skill_vs_naive"}
+    return {renamed.get(k, k): v for k, v in r.items()}
 
 
 ModelId = Annotated[
@@ -243,18 +249,18 @@ def verify_cli(ctx: typer.Context, as_json: Json = False) -> None:
     naming each damaged model and file."""
     from lstmcast.training.registry import runs
 
-    found = [{"id": r["id"], "status": r["status"]} for r in runs(store_of(ctx))]
+    found = [{"model_id": r["id"], "status": r["status"]} for r in runs(store_of(ctx))]
     damaged = [r for r in found if r["status"] != "ok"]
     if as_json:
         emit_json({"models": found, "damaged": len(damaged)})
     else:
         table = Table("id", "status", title=f"{len(found)} model(s) checked")
         for r in found:
-            table.add_row(r["id"], r["status"])
+            table.add_row(r["model_id"], r["status"])
         out_console().print(table)
     if damaged:
         raise fail(
             f"{len(damaged)} damaged model(s): "
-            + "; ".join(f"{r['id']} ({r['status']})" for r in damaged)
+            + "; ".join(f"{r['model_id']} ({r['status']})" for r in damaged)
             + "; `lstmcast models rm ID` and train again"
         )

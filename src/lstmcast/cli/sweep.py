@@ -171,7 +171,7 @@ def sweeps_cli(ctx: typer.Context, as_json: Json = False) -> None:
 
     found = list_sweeps(store_of(ctx).conn)
     if as_json:
-        emit_json(found)
+        emit_json([{("sweep_id" if k == "id" else k): v for k, v in s.items()} for s in found])
         return
     t = Table("id", "tickers", "models", "seeds", "cells", "updated")
     for s in found:

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from lstmcast.forecasting.calendar import next_sessions
 from lstmcast.forecasting.intervals import interval_bounds, volatility_now
 from lstmcast.forecasting.ledger import update_aci
 from lstmcast.forecasting.vol_forecast import VolForecastResult, forecast_volatility
+from lstmcast.jsonable import to_jsonable
 from lstmcast.paths import calendars_dir
 from lstmcast.store.db import Store
 from lstmcast.store.ledger import record
@@ -72,6 +73,35 @@ class ForecastResult:
 
 def _label(level: float) -> str:
     return f"{level * 100:g}"
+
+
+PRICE_FIELDS = ("price", "lower_80", "upper_80", "lower_95", "upper_95", "close", "last_price", "last_close")
+
+
+def cents(value: Any) -> Any:
+    """A price as it is quoted: to the cent (four significant digits below one), without the
+    float noise of arithmetic (806.1900000000002)."""
+    if not isinstance(value, float) or value != value or value in (float("inf"), float("-inf")):
+        return value
+    return round(value, 2) if abs(value) >= 1 else float(f"{value:.4g}")
+
+
+def forecast_json(result: ForecastResult | VolForecastResult) -> dict[str, Any]:
+    """A forecast as `--json` prints it: prices to the cent, levels named as the intervals'
+    keys ("80", "95"). A volatility forecast has no prices: as it is."""
+    doc: dict[str, Any] = to_jsonable(result)
+    if not isinstance(result, ForecastResult):
+        return doc
+    doc["levels"] = [_label(lv) for lv in result.levels]
+    for key in PRICE_FIELDS:
+        if key in doc:
+            doc[key] = cents(doc[key])
+    for step in doc["forecasts"]:
+        for key in PRICE_FIELDS:
+            if key in step:
+                step[key] = cents(step[key])
+        step["intervals"] = {k: [cents(v) for v in band] for k, band in step["intervals"].items()}
+    return doc
 
 
 def _for_horizon(loaded: LoadedModel, horizon: int) -> Fitted | OnnxFitted:

@@ -15,15 +15,16 @@ from lstmcast.store.revisions import keep_batch
 
 @dataclass(frozen=True)
 class UpsertStats:
-    """What one write did; `unchanged` rows were already stored with the same values."""
+    """What one write did, in the words the tables use: `new` dates, `revised` ones (stored
+    before with other values), and `unchanged` rows already stored with the same values."""
 
-    inserted: int
-    updated: int
+    new: int
+    revised: int
     unchanged: int
 
     @property
     def changed(self) -> bool:
-        return bool(self.inserted or self.updated)
+        return bool(self.new or self.revised)
 
 
 def _same(a: float | None, b: float | None) -> bool:

@@ -1,0 +1,65 @@
+"""Every command's --json against its written schema (docs/schemas/), on success and on error.
+
+On error a command prints the same envelope, {"error": ..., "exit_code": ...}, on stdout
+(docs/schemas/error.json); `fetch`, `forecast` and `daily` report a ticker's failure inside
+their own document, beside the tickers that worked.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ROOT, SAMPLE, Cli
+
+jsonschema = pytest.importorskip("jsonschema")
+SCHEMAS = ROOT / "docs" / "schemas"
+TINY = "--model cnn --window 10 --epochs 1 --channels 4"
+SUCCESS = {
+    "data": "data",
+    "data-ticker": "data IBM",
+    "train": f"train IBM {TINY}",
+    "train-volatility": "train IBM --target volatility --epochs 1",
+    "models": "models",
+    "models-verify": "models verify",
+    "backtest": f"backtest IBM {TINY} --folds 2",
+    "backtest-volatility": "backtest IBM --target volatility --epochs 1 --folds 2",
+    "audit": f"audit IBM {TINY} --folds 2",
+    "sweep": "sweep IBM --models cnn --window 10 --epochs 1 --folds 2 --workers 1",
+    "sweeps": "sweeps",
+    "forecast": "forecast IBM --target log_return",
+    "ledger": "ledger",
+    "import": f"import {SAMPLE / 'MSFT.csv'} --ticker MSFT",
+    "fetch": "fetch AAPL",  # from the fake Yahoo on loopback
+}
+FAILURE = [
+    "data NOSUCH", "train NOSUCH", "models show nosuch", "backtest NOSUCH", "audit NOSUCH",
+    "sweeps show nosuch", "forecast NOSUCH", "import /nonexistent.csv --ticker X", "finetune nosuch IBM",
+    "sweep NOSUCH --models cnn --workers 1", "data restore NOSUCH", "daily --config /nonexistent.toml",
+]  # fmt: skip
+
+
+def _schema(name: str) -> dict[str, Any]:
+    return dict(json.loads((SCHEMAS / f"{name}.json").read_text()))
+
+
+@pytest.mark.slow
+def test_every_json_document_matches_its_schema(cli: Cli, home: Path, fake_yahoo: Any) -> None:
+    from lstmcast.sources.csvfile import read_price_csv
+
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    fake_yahoo.bars["AAPL"] = read_price_csv(SAMPLE / "AAPL.csv").bars.iloc[-30:]
+    assert sorted(p.stem for p in SCHEMAS.glob("*.json")) == sorted([*SUCCESS, "error"])
+    for name, args in SUCCESS.items():
+        doc = json.loads(cli(*shlex.split(args), "--json").stdout)
+        jsonschema.validate(doc, _schema(name))
+    envelope = _schema("error")
+    for args in FAILURE:
+        res = cli(*shlex.split(args), "--json", code=None)
+        assert res.exit_code in (1, 75), (args, res.exit_code, res.stderr)
+        jsonschema.validate(json.loads(res.stdout), envelope)
+        assert json.loads(res.stdout)["error"] in res.stderr  # the same words on both streams
