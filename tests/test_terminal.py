@@ -222,3 +222,46 @@ def test_help_reads_as_words_and_choices_show_as_choices(cli: Cli) -> None:
     assert "'xgboost' is not one of 'lstm', 'gru', 'rnn', 'cnn'" in wrong
     assert cli("forecast", "IBM", "--engine", "gpu", code=2).exit_code == 2
     assert "_lstmcast_completion" in cli("--show-completion", "bash").stdout
+
+
+def test_forecast_from_any_file_with_a_fan_chart_and_backtest_bounds_in_csv(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
+    import shutil
+    import stat
+
+    import pandas as pd
+
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    model = json.loads(cli("train", "IBM", *TINY, "--json").stdout)["model_id"]
+    data = tmp_path / "goog_backtesting.csv"  # a name that is no ticker, and longer than one
+    shutil.copy(SAMPLE / "IBM.csv", data)
+    assert "name its series with --ticker T" in cli("forecast", "--csv", data, code=1).stderr
+    other = tmp_path / "prices.csv"
+    shutil.copy(SAMPLE / "IBM.csv", other)
+    hint = cli("forecast", "--csv", other, code=1).stderr
+    assert "no trained model for PRICES" in hint and "--ticker T" in hint
+    doc = one_forecast(cli("forecast", "--csv", data, "--ticker", "IBM", "--horizon", "3", "--json").stdout)
+    assert doc["ticker"] == "IBM" and doc["model_id"] == model and len(doc["forecasts"]) == 3
+    # A fan chart in the format its name asks for; a name without one is refused first.
+    for name, magic in (("fan.png", b"\x89PNG"), ("fan.svg", b"<?xml"), ("fan.pdf", b"%PDF")):
+        cli("forecast", "IBM", "--horizon", "3", "--plot", tmp_path / name)
+        written = tmp_path / name
+        assert written.read_bytes().startswith(magic)
+        assert stat.S_IMODE(written.stat().st_mode) & 0o044  # readable by others, as files usually are
+    assert (
+        "--plot writes .png, .svg, .pdf"
+        in cli("forecast", "IBM", "--plot", tmp_path / "x.exe", code=1).stderr
+    )
+    # Backtest predictions carry each interval in price.
+    cli("backtest", "IBM", *TINY, "--folds", "2", "--out", tmp_path / "bt")
+    pred = pd.read_csv(tmp_path / "bt" / "predictions.csv")
+    assert {"lower_80", "upper_80", "lower_95", "upper_95"} <= set(pred.columns)
+    inside = pred["lower_95"] <= pred["lower_80"]
+    assert (
+        inside.all()
+        and (pred["lower_80"] <= pred["model"]).all()
+        and (pred["model"] <= pred["upper_80"]).all()
+    )
+    covered = ((pred["actual"] >= pred["lower_80"]) & (pred["actual"] <= pred["upper_80"])).mean()
+    assert 0.7 < covered < 0.9

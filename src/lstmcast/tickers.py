@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from lstmcast.errors import DataError
+from lstmcast.errors import ConfigError, DataError
 
 _TICKER = re.compile(r"^[A-Z0-9.^=\-]{1,15}$")
 
@@ -25,7 +25,11 @@ def label_from_filename(path: str) -> str:
     names the data, it is not a ticker, so anything outside the ticker alphabet becomes '-'."""
     stem = Path(path).name.split(".")[0]
     label = re.sub(r"-{2,}", "-", re.sub(r"[^A-Z0-9.^=\-]", "-", stem.strip().upper())).strip("-")
-    return (label or "CSV")[:15]
+    if len(label) > 15:  # cut, it would name nothing the user could type back: ask instead
+        raise ConfigError(
+            f"{Path(path).name}: the file's name is not a ticker; name its series with --ticker T"
+        )
+    return label or "CSV"
 
 
 # Yahoo's exchange suffixes -> (exchange calendar MIC, the exchange's time zone). A ticker

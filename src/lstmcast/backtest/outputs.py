@@ -18,7 +18,9 @@ from lstmcast.paths import atomic_write_bytes, atomic_write_text
 
 
 def predictions_frame(result: BacktestResult) -> pd.DataFrame:
-    """One row per forecast (step 1, every seed): target date, actual and each forecast in price."""
+    """One row per forecast (step 1, every seed): target date, actual and each forecast in price,
+    and the model's interval at each level in price (`lower_80`, `upper_80`, ...), as made at
+    the origin from errors already known then. A side too few errors bound is 0 or inf."""
     rows = []
     f = result.frame
     for run in result.runs:
@@ -30,6 +32,12 @@ def predictions_frame(result: BacktestResult) -> pd.DataFrame:
         }
         for name, y in wf.preds.items():
             cols[name] = to_price(f, wf.at, y)[:, 0]
+        bands = run.intervals
+        for level in bands.levels if bands is not None else ():
+            label = f"{level * 100:g}"
+            with np.errstate(over="ignore"):  # an unbounded side is exp(inf)
+                cols[f"lower_{label}"] = cols["model"] * np.exp(bands.lower[level][:, 0])
+                cols[f"upper_{label}"] = cols["model"] * np.exp(bands.upper[level][:, 0])
         cols["fold"] = wf.fold_of
         cols["seed"] = np.full(len(wf.at), wf.seed)
         rows.append(pd.DataFrame(cols))

@@ -9,12 +9,24 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from lstmcast.cli.common import emit_json, error, fmt, guarded, out_console, pct, store_of, warn, worst_exit
+from lstmcast.cli.common import (
+    emit_json,
+    error,
+    fmt,
+    guarded,
+    info,
+    out_console,
+    pct,
+    store_of,
+    warn,
+    worst_exit,
+)
 from lstmcast.cli.options import EngineName, IntervalName, Json, ModelName, TargetName
 from lstmcast.cli.render import interval_cells
 from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_METHODS, TARGETS, VOL_LABELS
 from lstmcast.errors import LstmcastError
 from lstmcast.jsonable import to_jsonable
+from lstmcast.paths import check_plot
 
 
 def _levels(text: str) -> tuple[float, ...]:
@@ -35,6 +47,16 @@ def forecast_cli(
     ] = None,
     csv: Annotated[
         Path | None, typer.Option("--csv", help="Forecast from this CSV (not stored, not in the ledger).")
+    ] = None,
+    ticker: Annotated[
+        str | None,
+        typer.Option(
+            "--ticker",
+            "-t",
+            help="With --csv: the ticker the file holds; its newest model forecasts"
+            " (default: the file's name).",
+            show_default=False,
+        ),
     ] = None,
     levels: Annotated[str, typer.Option(help="Interval levels in percent, comma-separated.")] = "80,95",
     model_id: Annotated[
@@ -78,6 +100,12 @@ def forecast_cli(
             " (onnx when the model has an export)."
         ),
     ] = "auto",
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write a fan chart (.png, .svg or .pdf): the recent path, the forecast, its intervals."
+        ),
+    ] = None,
     retrain_if_older: Annotated[
         int | None,
         typer.Option(
@@ -97,7 +125,11 @@ def forecast_cli(
     if csv is None and not tickers:
         raise typer.BadParameter("give stored TICKER(s) or --csv PATH")
     store = store_of(ctx)
-    names: list[str | None] = list(tickers) if tickers else [None]
+    if plot is not None:
+        check_plot(plot)  # before the work, not after it
+    if ticker is not None and (csv is None or tickers):
+        raise typer.BadParameter("--ticker names the series of a --csv file; stored tickers are arguments")
+    names: list[str | None] = list(tickers) if tickers else [ticker]
     if intervals not in INTERVAL_METHODS:
         raise typer.BadParameter(f"choose {', '.join(INTERVAL_METHODS)}", param_hint="--intervals")
     if target is not None and target not in TARGETS:
@@ -125,6 +157,8 @@ def forecast_cli(
     for r in results:
         for w in r.warnings:
             warn(f"{r.ticker}: {w}")
+    if plot is not None:
+        _plots(store, results, plot, csv)
     said = [
         (t, m if m.upper().startswith(str(t).upper()) else f"{t}: {m}")
         for t, m in ((t, str(p)) for t, p in failures)
@@ -144,6 +178,22 @@ def forecast_cli(
         error(message)
     if failures:
         raise typer.Exit(code)
+
+
+def _plots(store: Any, results: list[Any], plot: Path, csv: Path | None) -> None:
+    """One fan chart per return forecast: PLOT for one ticker, PLOT's stem plus the ticker for several."""
+    from lstmcast.data.series import load_csv, load_stored
+    from lstmcast.forecasting.forecast import ForecastResult
+    from lstmcast.forecasting.plot import fan_chart
+
+    prices = [r for r in results if isinstance(r, ForecastResult)]
+    for r in results:
+        if not isinstance(r, ForecastResult):
+            warn(f"{r.ticker}: --plot draws return forecasts; a volatility forecast has no price path to fan")
+    for r in prices:
+        series = load_csv(csv, r.ticker) if csv is not None else load_stored(store, r.ticker)
+        path = plot if len(prices) == 1 else plot.with_name(f"{plot.stem}-{r.ticker}{plot.suffix}")
+        info(f"wrote {fan_chart(series.bars['adj_close'], r, path)}")
 
 
 def _band(lo: float | None, hi: float | None) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 
 from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_LEVELS, MAX_HORIZON, STALE_AFTER_DAYS, TrainConfig
 from lstmcast.data.series import Series, load_csv, load_stored
-from lstmcast.errors import ConfigError, DataError
+from lstmcast.errors import ConfigError, DataError, NotFoundError
 from lstmcast.evaluation.intervals import ADAPTIVE
 from lstmcast.evaluation.report import daily_returns, har_sigma
 from lstmcast.forecasting.calendar import next_sessions
@@ -239,7 +239,15 @@ def forecast(
         series = load_stored(store, ticker)
     else:
         raise ConfigError("give a stored TICKER or --csv PATH")
-    model_id = model_id or newest_model_id(store, series.ticker, model, target=target)
+    try:
+        model_id = model_id or newest_model_id(store, series.ticker, model, target=target)
+    except NotFoundError as exc:
+        if csv is None:
+            raise
+        raise NotFoundError(
+            f"no trained model for {series.ticker} (the name of {csv.name}): say which ticker the file"
+            " holds with --ticker T (its newest model forecasts), or give --model-id"
+        ) from exc
     loaded = load_model(store, model_id, series.ticker, engine)  # a global model: seen as this member
     model_id = loaded.id  # the whole ID, when a prefix named it
     series = series.with_exog(store, loaded.config.exog)
