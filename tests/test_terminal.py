@@ -265,3 +265,23 @@ def test_forecast_from_any_file_with_a_fan_chart_and_backtest_bounds_in_csv(
     )
     covered = ((pred["actual"] >= pred["lower_80"]) & (pred["actual"] <= pred["upper_80"])).mean()
     assert 0.7 < covered < 0.9
+
+
+def test_listings_print_as_table_csv_or_json(cli: Cli, home: Path) -> None:
+    import csv
+    import io
+
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    model = json.loads(cli("train", "IBM", *TINY, "--json").stdout)["model_id"]
+    cli("forecast", "IBM")
+    for command, key, value in ((["data"], "ticker", "IBM"), (["data", "IBM"], "date", "2013-03-01"),
+                                (["models"], "model_id", model), (["ledger"], "model_id", model)):  # fmt: skip
+        rows = list(csv.DictReader(io.StringIO(cli(*command, "--format", "csv").stdout)))
+        assert rows and any(r[key] == value for r in rows), (command, rows[:2])
+        assert cli(*command, "--format", "json").stdout == cli(*command, "--json").stdout
+        assert "┃" in cli(*command, "--format", "table").stdout
+    assert (
+        cli("sweeps", "--format", "csv").stdout.startswith("\n")
+        or cli("sweeps", "--format", "csv").stdout == "\n"
+    )
+    assert "'xml' is not one of" in cli("models", "--format", "xml", code=2).stderr

@@ -126,6 +126,30 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def output_format(fmt: str | None, as_json: bool) -> str:
+    """table, csv or json: --json wins, then --format, then a table."""
+    return "json" if as_json else (fmt or "table")
+
+
+def emit_csv(rows: Sequence[Any]) -> None:
+    """Rows as CSV on stdout, every column any row has (in order of first appearance); lists
+    joined by commas, nested documents left out (they are in --json)."""
+    import csv
+
+    flat = [to_jsonable(r) for r in rows]
+    columns = list(dict.fromkeys(k for r in flat for k, v in r.items() if not isinstance(v, dict)))
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(columns)
+    for r in flat:
+        writer.writerow(
+            [
+                ",".join(map(str, v)) if isinstance(v, list) else ("" if v is None else v)
+                for v in (r.get(c) for c in columns)
+            ]
+        )
+    sys.stdout.flush()
+
+
 def emit_json(document: Any) -> None:
     """Exactly one JSON document on stdout."""
     sys.stdout.write(json.dumps(to_jsonable(document), indent=2) + "\n")

@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from lstmcast.cli.common import emit_json, fmt, guarded, out_console, store_of
-from lstmcast.cli.options import Json
+from lstmcast.cli.common import emit_csv, emit_json, fmt, guarded, out_console, output_format, store_of
+from lstmcast.cli.options import Format, Json
 from lstmcast.cli.tables import optional
 from lstmcast.paths import check_output
 
@@ -41,6 +41,7 @@ data_app = typer.Typer(
 def data_cli(
     ctx: typer.Context,
     rows: Annotated[int, typer.Option(help="How many recent rows to show for one ticker.")] = 10,
+    output: Format = None,
     as_json: Json = False,
 ) -> None:
     """Show stored prices: every ticker with its range, or the last rows of TICKER."""
@@ -51,8 +52,11 @@ def data_cli(
     ticker = ctx.meta.get("lstmcast.ticker")
     store = store_of(ctx)
     found: Any = stored_tickers(store) if ticker is None else ticker_tail(store, ticker, rows)
-    if as_json:
+    shape = output_format(output, as_json)
+    if shape == "json":
         emit_json(found)
+    elif shape == "csv":
+        emit_csv(found)
     elif ticker is None:
         render_summary(found, store.home)
     else:

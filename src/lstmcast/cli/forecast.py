@@ -10,18 +10,20 @@ import typer
 from rich.table import Table
 
 from lstmcast.cli.common import (
+    emit_csv,
     emit_json,
     error,
     fmt,
     guarded,
     info,
     out_console,
+    output_format,
     pct,
     store_of,
     warn,
     worst_exit,
 )
-from lstmcast.cli.options import EngineName, IntervalName, Json, ModelName, TargetName
+from lstmcast.cli.options import EngineName, Format, IntervalName, Json, ModelName, TargetName
 from lstmcast.cli.render import interval_cells
 from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_METHODS, TARGETS, VOL_LABELS
 from lstmcast.errors import LstmcastError
@@ -273,6 +275,7 @@ def ledger_cli(
     ctx: typer.Context,
     ticker: Annotated[str | None, typer.Argument(help="Only this ticker.", show_default=False)] = None,
     rows: Annotated[int, typer.Option(help="Recent forecasts to list.")] = 15,
+    output: Format = None,
     as_json: Json = False,
 ) -> None:
     """Score past forecasts against realised prices: live MAE vs naive, hit rate, interval coverage."""
@@ -281,8 +284,15 @@ def ledger_cli(
 
     store = store_of(ctx)
     report, vol = ledger(store, ticker), vol_ledger(store, ticker)
-    if as_json:
+    shape = output_format(output, as_json)
+    if shape == "json":
         emit_json({**to_jsonable(report), "volatility": to_jsonable(vol)})
+        return
+    if shape == "csv":  # every forecast row, price and volatility ones apart by a target column
+        emit_csv(
+            [{"target": "return", **r} for r in report.rows]
+            + [{"target": "volatility", **r} for r in vol.rows]
+        )
         return
     if report.rows or not vol.rows:
         render_ledger(report, rows)

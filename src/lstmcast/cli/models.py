@@ -9,8 +9,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from lstmcast.cli.common import emit_json, fail, guarded, out_console, pct, store_of, warn
-from lstmcast.cli.options import Json
+from lstmcast.cli.common import (
+    emit_csv,
+    emit_json,
+    fail,
+    guarded,
+    out_console,
+    output_format,
+    pct,
+    store_of,
+    warn,
+)
+from lstmcast.cli.options import Format, Json
 from lstmcast.cli.tables import optional
 from lstmcast.paths import atomic_write_bytes, check_output
 
@@ -24,6 +34,7 @@ models_app = typer.Typer(
 def models_cli(
     ctx: typer.Context,
     ticker: Annotated[str | None, typer.Option(help="Only models trained on this ticker.")] = None,
+    output: Format = None,
     as_json: Json = False,
 ) -> None:
     """List trained models with their data ranges and test skill against naive."""
@@ -40,8 +51,11 @@ def models_cli(
             + ", ".join(p.name for p in stray)
             + "; `lstmcast models rm --orphans` removes them"
         )
-    if as_json:
+    shape = output_format(output, as_json)
+    if shape == "json":
         emit_json([public_run(r) for r in found])
+    elif shape == "csv":
+        emit_csv([public_run(r) for r in found])
     else:
         render_models(found)
 

@@ -44,12 +44,23 @@ if TYPE_CHECKING:
     IntervalName: TypeAlias = str
     EngineName: TypeAlias = str
     FreezeName: TypeAlias = str
+    FormatName: TypeAlias = str
 else:
     ModelName = Literal.__getitem__(MODELS)
     TargetName = Literal.__getitem__(TARGETS)
     IntervalName = Literal.__getitem__(INTERVAL_METHODS)
     EngineName = Literal.__getitem__(ENGINES)
     FreezeName = Literal["encoder", "none"]
+    FormatName = Literal["table", "csv", "json"]
+
+Format = Annotated[
+    FormatName | None,
+    typer.Option(
+        "--format",
+        help="table (for people), csv or json (for scripts); --json is --format json.",
+        show_default=False,
+    ),
+]
 Cluster = Annotated[
     str | None,
     typer.Option(

@@ -9,8 +9,20 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from lstmcast.cli.common import emit_json, error, fmt, guarded, info, interactive, out_console, pct, store_of
-from lstmcast.cli.options import Cluster, ClusterSecurity, Json, run_options
+from lstmcast.cli.common import (
+    emit_csv,
+    emit_json,
+    error,
+    fmt,
+    guarded,
+    info,
+    interactive,
+    out_console,
+    output_format,
+    pct,
+    store_of,
+)
+from lstmcast.cli.options import Cluster, ClusterSecurity, Format, Json, run_options
 from lstmcast.cli.progress import count_progress
 from lstmcast.config import MODELS, VOL_LABELS, RunConfig
 from lstmcast.paths import check_output
@@ -163,15 +175,17 @@ def render_sweep(report: Any) -> None:
 
 @sweeps_app.callback()
 @guarded
-def sweeps_cli(ctx: typer.Context, as_json: Json = False) -> None:
+def sweeps_cli(ctx: typer.Context, output: Format = None, as_json: Json = False) -> None:
     """List past sweeps."""
     if ctx.invoked_subcommand is not None:
         return
     from lstmcast.store.sweeps import list_sweeps
 
     found = list_sweeps(store_of(ctx).conn)
-    if as_json:
-        emit_json([{("sweep_id" if k == "id" else k): v for k, v in s.items()} for s in found])
+    shape = output_format(output, as_json)
+    if shape != "table":
+        public = [{("sweep_id" if k == "id" else k): v for k, v in s.items()} for s in found]
+        emit_json(public) if shape == "json" else emit_csv(public)
         return
     t = Table("id", "tickers", "models", "seeds", "cells", "updated")
     for s in found:
