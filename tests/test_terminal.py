@@ -274,8 +274,9 @@ def test_listings_print_as_table_csv_or_json(cli: Cli, home: Path) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     model = json.loads(cli("train", "IBM", *TINY, "--json").stdout)["model_id"]
     cli("forecast", "IBM")
-    for command, key, value in ((["data"], "ticker", "IBM"), (["data", "IBM"], "date", "2013-03-01"),
-                                (["models"], "model_id", model), (["ledger"], "model_id", model)):  # fmt: skip
+    cases = [(["data"], "ticker", "IBM"), (["data", "IBM"], "date", "2013-03-01"),
+             (["models"], "model_id", model), (["ledger"], "model_id", model)]  # fmt: skip
+    for command, key, value in cases:
         rows = list(csv.DictReader(io.StringIO(cli(*command, "--format", "csv").stdout)))
         assert rows and any(r[key] == value for r in rows), (command, rows[:2])
         assert cli(*command, "--format", "json").stdout == cli(*command, "--json").stdout
