@@ -242,3 +242,34 @@ def test_a_failed_ticker_in_a_multi_ticker_forecast_leaves_no_unseen_ledger_rows
     assert set(json.loads(cli("forecast", "IBM", "--json").stdout)) == {"exit_code", "tickers", "errors"}
     failed = json.loads(cli("forecast", "NOMODEL", "--json", code=1).stdout)
     assert failed["exit_code"] == 1 and "no trained" in failed["error"]
+
+
+def test_the_watchlist_trains_missing_models_with_its_preset_and_train_settings(cli: Cli, home: Path) -> None:
+    """`daily` used to train a missing model with the full defaults (30 epochs of a 2x64 LSTM);
+    the watchlist now says how: a preset and [train] settings for all, `train = {...}` per entry."""
+    for t in ("AAPL", "IBM"):
+        cli("import", SAMPLE / f"{t}.csv", "--ticker", t)
+    path = home / "watch.toml"
+    path.write_text(
+        'fetch = false\npreset = "fast"\n[[ticker]]\nsymbol = "AAPL"\nmodel = "lstm"\n'
+        'train = { hidden = 8, window = 20 }\n[[ticker]]\nsymbol = "IBM"\nmodel = "cnn"\n'
+        "[train]\nepochs = 1\nchannels = 4\n"
+    )
+    cli("daily", "--config", path)
+    configs = {m["tickers"][0]: m["config"] for m in json.loads(cli("models", "--json").stdout)}
+    aapl, ibm = configs["AAPL"], configs["IBM"]
+    assert (aapl["model"], aapl["hidden"], aapl["window"], aapl["layers"], aapl["batch_size"]) == (
+        "lstm",
+        8,
+        20,
+        1,
+        128,
+    )
+    assert aapl["epochs"] == ibm["epochs"] == 1 and (ibm["model"], ibm["channels"]) == ("cnn", 4)
+    # A typo, a wrong type or a bad value in the training settings names its place.
+    for text, says in [("[train]\nepoch = 1\n", "unknown setting 'epoch' in [train]; did you mean 'epochs'?"),
+                       ("[train]\nepochs = 0\n", "AAPL: --epochs must be between 1"),
+                       ("[train]\nmodel = 'gru'\n", "model is set on the [[ticker]] entry"),
+                       ('preset = "turbo"\n', "unknown preset 'turbo'")]:  # fmt: skip
+        path.write_text('fetch = false\n[[ticker]]\nsymbol = "AAPL"\n' + text)
+        assert says in cli("daily", "--config", path, code=1).stderr, text

@@ -71,7 +71,6 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun, notes: list[str]) ->
     plain values. None when there is nothing to do (no new bar since the last forecast)."""
     import numpy as np
 
-    from lstmcast.config import TrainConfig
     from lstmcast.data.series import load_stored
     from lstmcast.forecasting.ledger import update_aci
     from lstmcast.store.ledger import has_forecast
@@ -86,11 +85,8 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun, notes: list[str]) ->
         loaded = load_model(store, model_id, item.symbol, engine="auto")
     except NotFoundError:
         loaded = None
-    if loaded is None:
-        first = TrainConfig(model=item.model)
-        if item.volatility:  # a volatility model forecasts the entry's horizon
-            first = first.replace(target="volatility", horizon=item.horizon)
-        retrain, cfg, tickers = True, first, (item.symbol,)
+    if loaded is None:  # the watchlist's preset and [train] settings, then the entry's own
+        retrain, cfg, tickers = True, item.train_config(), (item.symbol,)
     else:
         stale = (date.fromisoformat(newest) - date.fromisoformat(loaded.data_end())).days
         retrain = bool(item.retrain_if_older and stale > item.retrain_if_older)

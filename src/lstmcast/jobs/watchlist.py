@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lstmcast.config import (
     DEFAULT_INTERVALS,
@@ -12,7 +13,9 @@ from lstmcast.config import (
     MAX_HORIZON,
     MODELS,
     TARGETS,
+    TrainConfig,
     check_table,
+    preset_settings,
     read_toml,
 )
 from lstmcast.errors import ConfigError, NotFoundError
@@ -28,6 +31,7 @@ horizon = 5              # trading days forecast each run
 retrain_if_older = 30    # retrain when the newest bar is this many days past the model's data; 0 = never
 fetch = true             # download new bars from Yahoo Finance first; false = use the store as it is
 intervals = "aci"        # empirical, scaled (EWMA volatility), aci (scaled, adapted online), vol (by HAR)
+# preset = "fast"        # settings for models trained here (`lstmcast train --help` lists presets)
 
 [[ticker]]
 symbol = "AAPL"
@@ -38,6 +42,11 @@ model = "lstm"           # lstm, gru, rnn or cnn: the newest model of this type 
 symbol = "MSFT"
 model = "gru"
 horizon = 3
+# train = { epochs = 10, hidden = 32 }   # this entry's training settings, over [train]'s
+
+# [train]                # training settings for every model trained here (any `train` option)
+# epochs = 20
+# window = 50
 """
 
 
@@ -53,6 +62,17 @@ class WatchItem:
     fetch: bool = True
     intervals: str = DEFAULT_INTERVALS  # one of config.INTERVAL_METHODS
     target: str = "log_return"  # or volatility: the h-day volatility against HAR, its own ledger
+    preset: str | None = None  # settings for a model trained here (`train --preset`)
+    train: tuple[tuple[str, Any], ...] = ()  # TrainConfig settings over the preset's, sorted pairs
+
+    def train_config(self) -> TrainConfig:
+        """The config a model for this entry is trained with when it has none: the defaults,
+        then the preset, then the watchlist's [train] settings, then the entry's model."""
+        chosen = {**preset_settings(self.preset).get("train", {}), **dict(self.train), "model": self.model}
+        cfg = TrainConfig(**chosen)
+        if self.volatility:  # a volatility model forecasts the entry's horizon
+            cfg = cfg.replace(target="volatility", horizon=self.horizon)
+        return cfg
 
     @property
     def key(self) -> str:
@@ -65,7 +85,11 @@ class WatchItem:
         return self.target == "volatility"
 
 
-_SETTINGS = {f.name: f.type for f in dataclasses.fields(WatchItem) if f.name != "symbol"}
+_SETTINGS = {f.name: f.type for f in dataclasses.fields(WatchItem) if f.name not in ("symbol", "train")}
+_SETTINGS["train"] = dict
+_TRAIN = {f.name: f.type for f in dataclasses.fields(TrainConfig) if f.metadata.get("cli", True)}
+# The entry says these itself: which model is its, and what it forecasts.
+_ENTRY_OWNS = ("model", "target", "horizon")
 
 
 def load_watchlist(path: Path) -> list[WatchItem]:
@@ -76,6 +100,7 @@ def load_watchlist(path: Path) -> list[WatchItem]:
     doc, text = read_toml(path, "watchlist")
     check_table(doc, {**_SETTINGS, "ticker": list}, where, text)
     shared = {k: v for k, v in doc.items() if k != "ticker"}
+    _check_train(shared.get("train", {}), where, text, None, 0)
     entries = doc.get("ticker", [])
     if not isinstance(entries, list) or not entries:
         raise ConfigError(
@@ -86,7 +111,11 @@ def load_watchlist(path: Path) -> list[WatchItem]:
         check_table(entry, {"symbol": "str", **_SETTINGS}, where, text, "ticker", i)
         if "symbol" not in entry:
             raise ConfigError(f"{where}: [[ticker]] entry {i + 1} has no symbol")
-        items.append(WatchItem(**{**shared, **entry, "symbol": validate_ticker(entry["symbol"])}))
+        _check_train(entry.get("train", {}), where, text, "ticker", i)
+        train = {**shared.get("train", {}), **entry.get("train", {})}
+        merged = {**shared, **entry, "symbol": validate_ticker(entry["symbol"])}
+        merged["train"] = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in train.items()))
+        items.append(WatchItem(**merged))
     seen: set[str] = set()
     for item in items:
         if item.key in seen:  # tickers are upper-cased first: `aapl` and `AAPL` are one entry
@@ -109,7 +138,26 @@ def load_watchlist(path: Path) -> list[WatchItem]:
             raise ConfigError(
                 f"{where}: {item.symbol}: unknown model {item.model!r}; choose {', '.join(MODELS)}"
             )
+        try:
+            item.train_config().validate()
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {item.symbol}: {exc}") from None
     return items
+
+
+def _check_train(values: Any, where: str, text: str, table: str | None, nth: int) -> None:
+    """A [train] table (for all entries) or an entry's `train = {...}`: TrainConfig's settings,
+    each of its type, without the keys the entry itself owns."""
+    if not isinstance(values, dict):
+        raise ConfigError(
+            f"{where}: train must be a table of training settings, e.g. train = {{ epochs = 10 }}"
+        )
+    check_table(values, _TRAIN, where, text, "train" if table is None else table, nth)
+    owned = sorted(set(values) & set(_ENTRY_OWNS))
+    if owned:
+        raise ConfigError(
+            f"{where}: {owned[0]} is set on the [[ticker]] entry (or at the top), not in its train settings"
+        )
 
 
 def init_config(path: Path) -> Path:
