@@ -1,13 +1,13 @@
-# One task runner for set-up, lint, types, tests, demo and benchmarks; CI calls `make test`.
+# One task runner for set-up, lint, types, tests, demo, docs and benchmarks; CI (.ci/run) runs `make lint` and `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_HOME := $(CURDIR)/.demo-home
-# glibc keeps freed training buffers instead of returning them every step (README, "Speed").
+# glibc keeps freed training buffers instead of returning them every step (docs/speed.md).
 export MALLOC_MMAP_THRESHOLD_ ?= 33554432
 export MALLOC_TRIM_THRESHOLD_ ?= 1073741824
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test test-fast docs lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+test-fast: install  # the inner loop: everything but the tests marked slow
+	$(BIN)/python -m pytest -q -m "not slow"
+
+docs: install  # the command reference, from the real --help (a test fails while it is stale)
+	$(BIN)/python docs/gen_commands.py
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
