@@ -49,10 +49,10 @@ def test_revised_values_replace_and_identical_values_are_left_alone(tmp_path: Pa
     conn = connect(tmp_path)
     revised = _bars(12)
     first = upsert_prices(conn, "AAA", revised.iloc[:10], "test")
-    assert (first.inserted, first.updated, first.unchanged) == (10, 0, 0)
+    assert (first.new, first.revised, first.unchanged) == (10, 0, 0)
     revised = revised.copy()
     revised.iloc[3, revised.columns.get_loc("adj_close")] *= 0.5
     second = upsert_prices(conn, "AAA", revised, "test")
-    assert (second.inserted, second.updated, second.unchanged) == (2, 1, 9)
+    assert (second.new, second.revised, second.unchanged) == (2, 1, 9)
     assert load_prices(conn, "AAA")["adj_close"].iloc[3] == pytest.approx(revised["adj_close"].iloc[3])
     conn.close()
