@@ -217,7 +217,8 @@ def test_backtest_cli_json_files_and_plot(cli: Cli, home: Path, tmp_path: Path) 
     for key in ("total_return", "cagr", "sharpe", "max_drawdown", "turnover", "trades"):
         assert key in doc["strategy"] and key in doc["buy_and_hold"]
     pred = (out / "predictions.csv").read_text().splitlines()
-    assert pred[0] == "date,origin,actual,model,naive,drift,linear,lower_80,upper_80,lower_95,upper_95,fold,seed"
+    bands = "lower_80,upper_80,lower_95,upper_95"
+    assert pred[0] == f"date,origin,actual,model,naive,drift,linear,{bands},fold,seed"
     assert len(pred) - 1 == doc["n_predictions"]
     assert (out / "equity.csv").exists() and json.loads((out / "metrics.json").read_text())[
         "ticker"
