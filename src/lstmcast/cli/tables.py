@@ -43,7 +43,11 @@ def fit(table: Table, width: int) -> RenderableType:
     for col in table.columns:
         col.min_width = max(col.min_width or 0, _longest_token([col.header, *col._cells]))
         col.overflow = "fold"  # a last resort for text without spaces; never "…"
-    if needed_width(table) <= width or not table.columns:
+    if not table.columns:
+        return table
+    need = needed_width(table)
+    if need <= width:
+        _share(table, width - need)
         return table
     slim = _without_optional(table, width)
     if slim is not None:
@@ -52,6 +56,25 @@ def fit(table: Table, width: int) -> RenderableType:
     if turned is not None and needed_width(turned) <= width:
         return fit(turned, width)
     return _blocks(table, width)
+
+
+def _share(table: Table, spare: int) -> None:
+    """Fix each column's width: its longest token, plus a share of the spare room in
+    proportion to how much more its longest line wants. (Left to itself, Rich's shrinking
+    can overrun the width, and the console then crops the last column.)"""
+    longest = [
+        max(
+            (Text(line).cell_len for c in [col.header, *col._cells] for line in _plain(c).splitlines()),
+            default=0,
+        )
+        for col in table.columns
+    ]
+    wants = [max(0, full - (col.min_width or 0)) for full, col in zip(longest, table.columns, strict=True)]
+    if sum(wants) <= spare:
+        return  # everything fits on one line: Rich lays it out as it likes
+    given = [spare * w // sum(wants) for w in wants]
+    for col, extra in zip(table.columns, given, strict=True):
+        col.width = (col.min_width or 0) + extra
 
 
 def optional(table: Table, *headers: str) -> Table:
@@ -74,6 +97,7 @@ def _without_optional(table: Table, width: int) -> Table | None:
         for r in range(table.row_count):
             slim.add_row(*[_cell(table, table.columns.index(col), r) for col in keep])  # type: ignore[arg-type]
         if needed_width(slim) <= width:
+            _share(slim, width - needed_width(slim))
             note = f"not shown at {width} columns: {', '.join(droppable[:k])} (widen the terminal, or --json)"
             slim.caption = note if not table.caption else f"{table.caption}\n{note}"
             slim.caption_justify = "left"
