@@ -14,9 +14,10 @@ from lstmcast.cli.daily import cron_cli, daily_cli
 from lstmcast.cli.data import data_app
 from lstmcast.cli.fetch import fetch_cli
 from lstmcast.cli.finetune import finetune_cli
-from lstmcast.cli.forecast import forecast_cli, ledger_cli
+from lstmcast.cli.forecast import forecast_cli
 from lstmcast.cli.helptext import TidyGroup
 from lstmcast.cli.import_ import import_cli
+from lstmcast.cli.ledger import ledger_cli
 from lstmcast.cli.models import models_app
 from lstmcast.cli.sweep import sweep_cli, sweeps_app
 from lstmcast.cli.train import train_cli
