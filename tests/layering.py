@@ -26,7 +26,7 @@ RANKS = {
     "cli": 10,
     "__main__": 11,
 }
-BASICS = {"config", "errors", "paths", "tickers", "jsonable", "__init__"}
+BASICS = {"config", "errors", "paths", "tickers", "jsonable", "tomlfile", "__init__"}
 # Third-party modules that only some layers may touch.
 ONLY_IN = {
     "typer": {"cli"},

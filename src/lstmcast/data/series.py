@@ -9,10 +9,10 @@ from typing import Any
 
 import pandas as pd
 
-from lstmcast.config import YAHOO_NAMES
 from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.paths import atomic_write_text
 from lstmcast.sources.csvfile import read_price_csv
+from lstmcast.sources.yahoo import YAHOO_NAMES
 from lstmcast.store.db import Store
 from lstmcast.store.prices import TickerSummary, load_prices, summarize, tail
 from lstmcast.tickers import label_from_filename, validate_ticker

@@ -7,11 +7,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from lstmcast.config import DAILY_CONFIG, DAILY_LOCK
 from lstmcast.errors import LstmcastError, NotFoundError
 from lstmcast.evaluation.intervals import ADAPTIVE
 from lstmcast.jobs.lock import run_lock
-from lstmcast.jobs.watchlist import WatchItem, load_watchlist
+from lstmcast.jobs.watchlist import DAILY_CONFIG, DAILY_LOCK, WatchItem, load_watchlist
 from lstmcast.parallel.engine import Parallel
 from lstmcast.store.db import Store
 

@@ -6,7 +6,10 @@ import shlex
 import sys
 from pathlib import Path
 
-from lstmcast.config import CRON_TIME, CRON_TZ, DAILY_CONFIG
+from lstmcast.jobs.watchlist import DAILY_CONFIG
+
+CRON_TIME = (18, 30)  # 18:30 exchange time: well after the 16:00 close, when Yahoo has the bar
+CRON_TZ = "America/New_York"
 
 
 def executable() -> str:

@@ -14,13 +14,15 @@ from lstmcast.config import (
     MODELS,
     TARGETS,
     TrainConfig,
-    check_table,
     preset_settings,
-    read_toml,
 )
 from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.paths import atomic_write_text
 from lstmcast.tickers import validate_ticker
+from lstmcast.tomlfile import check_table, read_toml
+
+DAILY_CONFIG = "daily.toml"  # the watchlist's name in the home
+DAILY_LOCK = "daily.lock"  # held while `daily` runs: a second run exits 75
 
 EXAMPLE = """\
 # lstmcast daily watchlist: `lstmcast daily` reads this file (see `lstmcast cron`).

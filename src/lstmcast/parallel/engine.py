@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lstmcast.config import read_toml
 from lstmcast.errors import ConfigError, TemporaryError
+from lstmcast.tomlfile import read_toml
 
 RETRIES = 2  # a task whose worker died is run again this often before it counts as failed
 CONNECT_TIMEOUT_S = 5  # an unreachable scheduler: one line and exit 75, never a hang

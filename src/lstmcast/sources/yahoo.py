@@ -18,12 +18,21 @@ from typing import Any
 
 import pandas as pd
 
-from lstmcast.config import PRICE_COLUMNS, YAHOO_NAMES
+from lstmcast.config import PRICE_COLUMNS
 from lstmcast.errors import NotFoundError, TemporaryError
 
 RETRIES = 4  # attempts after the first one when Yahoo rate-limits us
 BACKOFF_S = 2.0  # first wait; doubles each attempt
 
+# Yahoo's column names for ours: what yfinance returns, and what `data export` writes.
+YAHOO_NAMES = {
+    "open": "Open",
+    "high": "High",
+    "low": "Low",
+    "close": "Close",
+    "adj_close": "Adj Close",
+    "volume": "Volume",
+}
 _YAHOO_COLUMNS = {v: k for k, v in YAHOO_NAMES.items()}
 
 _sleep: Callable[[float], None] = time.sleep  # replaced by tests, which must not wait
