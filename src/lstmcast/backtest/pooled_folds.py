@@ -33,7 +33,7 @@ def fold_fitter(target: str, others: dict[str, Frame]) -> Callable[..., Fitted]:
             o = seg.origins(cfg.window, cfg.horizon)
             if t == target or (len(o["train"]) >= MIN_TRAIN_SAMPLES and len(o["val"]) >= MIN_EVAL_SAMPLES):
                 members.append(Member(t, f, seg))  # a ticker with too little history yet sits this fold out
-        _, scalers, fitted = fit_global(cfg, members, init=init.state if init is not None else None)
+        scalers, fitted = fit_global(cfg, members, init=init.state if init is not None else None)
         return view_for(fitted, scalers, list(cfg.embedding_tickers) or [m.ticker for m in members], target)
 
     return fit_fold

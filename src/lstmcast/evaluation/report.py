@@ -14,8 +14,6 @@ from lstmcast.prep.dataset import Frame
 from lstmcast.prep.scaling import Scaler
 from lstmcast.prep.windows import targets
 
-BASELINES = ("naive", "drift", "linear")
-
 
 def to_price(frame: Frame, at: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Target-unit forecasts (N, H) -> prices: compound returns from the origin's price."""

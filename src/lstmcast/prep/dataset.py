@@ -38,10 +38,6 @@ class Frame:
     def n(self) -> int:
         return len(self.dates)
 
-    def head(self, stop: int) -> Frame:
-        """Rows [0, stop): what was known before row `stop` (numpy views, no copy)."""
-        return self.slice(0, stop)
-
     def slice(self, start: int, stop: int) -> Frame:
         return Frame(
             self.dates[start:stop],

@@ -43,9 +43,7 @@ def split_dates(frames: list[Frame], val_frac: float, test_frac: float) -> tuple
     return union[n - round(n * (val_frac + test_frac))], union[n - round(n * test_frac)]
 
 
-def members_at(
-    config: TrainConfig, frames: dict[str, Frame], val_start: pd.Timestamp, test_start: pd.Timestamp
-) -> list[Member]:
+def members_at(frames: dict[str, Frame], val_start: pd.Timestamp, test_start: pd.Timestamp) -> list[Member]:
     out = []
     for ticker, frame in frames.items():
         a = int(np.searchsorted(frame.dates.values, val_start.to_datetime64()))
@@ -59,9 +57,9 @@ def fit_global(
     members: list[Member],
     on_epoch: Callable[[EpochLog], None] | None = None,
     init: dict[str, torch.Tensor] | None = None,
-) -> tuple[dict[str, torch.Tensor], dict[str, Scaler], Fitted]:
-    """Train one network on every member's training windows; returns the weights, each
-    ticker's scaler, and the fitted network (viewed as the first member)."""
+) -> tuple[dict[str, Scaler], Fitted]:
+    """Train one network on every member's training windows; returns each ticker's scaler and
+    the fitted network (viewed as the first member; its weights are `.state`)."""
     if config.stateful:
         raise ConfigError("--stateful follows one series; it cannot be combined with several tickers")
     runtime.tune_allocator()
@@ -97,7 +95,7 @@ def fit_global(
         outcome=outcome,
         _module=model.eval(),
     )
-    return outcome.state, scalers, view
+    return scalers, view
 
 
 def view_for(fitted: Fitted, scalers: dict[str, Scaler], tickers: list[str], ticker: str) -> Fitted:

@@ -253,7 +253,7 @@ def run_global_training(
         config = config.replace(embedding_tickers=tuple(tickers))
     frames = check_members(config, series)
     val_start, test_start = split_dates(list(frames.values()), config.val_frac, config.test_frac)
-    members = members_at(config, frames, val_start, test_start)
+    members = members_at(frames, val_start, test_start)
     for m in members:
         o = m.segments.origins(config.window, config.horizon)
         if min(len(o["train"]), len(o["val"]), len(o["test"])) < 20:
@@ -261,7 +261,7 @@ def run_global_training(
                 f"{m.ticker} has too few bars before or after the common split dates {val_start.date()}"
                 f" and {test_start.date()}; train it on its own or with tickers of similar history"
             )
-    _, scalers, fitted = fit_global(config, members, on_epoch)
+    scalers, fitted = fit_global(config, members, on_epoch)
     trained = [
         evaluate_fitted(m.ticker, config, m.frame, m.segments, view_for(fitted, scalers, tickers, m.ticker))
         for m in members
