@@ -155,3 +155,23 @@ def cycles(g: dict[str, set[str]]) -> list[list[str]]:
         if v not in index:
             visit(v)
     return found
+
+
+def diagram(root: Path) -> str:
+    """The layer diagram of ARCHITECTURE.md, drawn from RANKS and each package's docstring:
+    the highest layer first, packages of one rank on one line, the basics at the bottom."""
+    import ast
+
+    by_rank: dict[int, list[str]] = {}
+    for name, rank in RANKS.items():
+        if (root / name / "__init__.py").exists():
+            by_rank.setdefault(rank, []).append(name)
+    lines = []
+    for rank in sorted(by_rank, reverse=True):
+        for name in sorted(by_rank[rank]):
+            doc = ast.get_docstring(ast.parse((root / name / "__init__.py").read_text())) or ""
+            lines.append(f" {name + '/':<13} {doc.splitlines()[0] if doc else ''}")
+        lines.append("   |" if rank > 1 else "")
+    basics = "  ".join(sorted(b for b in BASICS if b != "__init__"))
+    lines.append(f" {basics}    the shared basics, importable from anywhere")
+    return "\n".join(line for line in lines if line != "") + "\n"
