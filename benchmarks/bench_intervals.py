@@ -32,7 +32,7 @@ from lstmcast.backtest.walkforward import fit_fold, plan_folds, validation_origi
 from lstmcast.config import BacktestConfig, TrainConfig
 from lstmcast.data.series import load_csv
 from lstmcast.evaluation.intervals import quantile_pair
-from lstmcast.evaluation.report import origin_sigma, path_errors
+from lstmcast.evaluation.scoring import origin_sigma, path_errors
 from lstmcast.training import fitted as fitted_module
 
 TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")
@@ -152,8 +152,8 @@ def pool_check(result: BacktestResult) -> str:
     """Coverage of fold 1's one-step outcomes by the validation pool's interval, and the ratio
     of the pool's 80% width to the one the test errors themselves would give."""
     frame, wf = result.frame, result.first.wf
-    seed = path_errors(frame, wf.seed_at, wf.seed_preds)[:, 0]
-    seed_sigma = origin_sigma(frame, wf.seed_at)
+    seed = path_errors(frame, wf.calib_at, wf.calib_preds)[:, 0]
+    seed_sigma = origin_sigma(frame, wf.calib_at)
     first = wf.fold_of == 1
     at = wf.at[first]
     test = path_errors(frame, at, wf.preds["model"][first])[:, 0]

@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT, SAMPLE, Cli, one_forecast
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
-from lstmcast.evaluation.report import to_price
+from lstmcast.evaluation.scoring import to_price
 from lstmcast.forecasting.calendar import next_sessions
 from lstmcast.forecasting.intervals import interval_quantiles
 from lstmcast.prep.dataset import build_frame

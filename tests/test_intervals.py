@@ -77,11 +77,11 @@ def test_on_a_garch_series_scaled_and_aci_cover_in_every_tercile_and_empirical_d
     sigma_hat = ewma_sigma(r)
     at = np.arange(1500, 4999)
     errors = r[at + 1][:, None]  # the random-walk forecast: the error is the next return
-    seed_at = np.arange(1000, 1499)
+    calib_at = np.arange(1000, 1499)
     spreads, worst = {}, {}
     for method in ("empirical", "scaled", "aci"):
         out = online_intervals(
-            at, errors, sigma_hat[at], r[seed_at + 1][:, None], sigma_hat[seed_at], method, (0.8,)
+            at, errors, sigma_hat[at], r[calib_at + 1][:, None], sigma_hat[calib_at], method, (0.8,)
         )
         s = score_intervals(out.lower[0.8][:, 0], out.upper[0.8][:, 0], errors[:, 0], true_sigma[at + 1], 0.8)
         terc = s["coverage_by_vol_tercile"]
@@ -105,11 +105,11 @@ def test_no_leak_volatility_scores_and_aci_ignore_the_future() -> None:
         sigma = ewma_sigma(r)
         at = np.arange(600, 1195)
         errors = np.stack([np.log(p[at + k] / p[at]) for k in (1, 2)], axis=1)  # random walk, 2 steps
-        seed_at = np.arange(400, 598)
-        seed = np.stack([np.log(p[seed_at + k] / p[seed_at]) for k in (1, 2)], axis=1)
+        calib_at = np.arange(400, 598)
+        seed = np.stack([np.log(p[calib_at + k] / p[calib_at]) for k in (1, 2)], axis=1)
         out = {}
         for method in ("scaled", "aci"):
-            o = online_intervals(at, errors, sigma[at], seed, sigma[seed_at], method, (0.8, 0.95))
+            o = online_intervals(at, errors, sigma[at], seed, sigma[calib_at], method, (0.8, 0.95))
             out[method] = np.stack([o.lower[0.8], o.upper[0.8], o.lower[0.95], o.upper[0.95]])
         return out
 
@@ -224,18 +224,18 @@ def test_vol_intervals_follow_the_range_and_cover_in_every_tercile() -> None:
     # GARCH(1,1)-t days with intraday bridges (tests/test_volatility.py): the daily range sees
     # the variance, so HAR's volatility on the GK proxy tracks it. The random walk's errors,
     # scaled by it, with ACI on top: within 5 points of 80% in calm, middle and turbulent.
-    from lstmcast.evaluation.report import har_sigma
+    from lstmcast.evaluation.scoring import har_sigma
     from lstmcast.prep.dataset import build_frame
 
     bars, var = garch_bars(5000, seed=3)
     frame = build_frame(bars)
     r = frame.x[:, 0]
     at = np.arange(1500, frame.n - 1)
-    seed_at = np.arange(1000, 1499)
+    calib_at = np.arange(1000, 1499)
     errors = r[at + 1][:, None]
     sigma = har_sigma(frame, at, 1500)  # fitted on rows before the first origin's target
     out = online_intervals(
-        at, errors, sigma, r[seed_at + 1][:, None], har_sigma(frame, seed_at, 1000), "vol", (0.8,)
+        at, errors, sigma, r[calib_at + 1][:, None], har_sigma(frame, calib_at, 1000), "vol", (0.8,)
     )
     s = score_intervals(
         out.lower[0.8][:, 0], out.upper[0.8][:, 0], errors[:, 0], np.sqrt(var[1:][at + 1]), 0.8

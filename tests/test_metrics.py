@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lstmcast.evaluation.metrics import score
-from lstmcast.evaluation.report import BlockForecasts, dm_vs_naive
+from lstmcast.evaluation.scoring import BlockForecasts, dm_vs_naive
 from lstmcast.evaluation.stats import clark_west, diebold_mariano, pesaran_timmermann
 from lstmcast.evaluation.verdict import judge
 from lstmcast.prep.dataset import build_frame

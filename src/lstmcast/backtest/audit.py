@@ -23,7 +23,7 @@ from lstmcast.backtest.walkforward import FitFn, fit_fold, plan_folds, validatio
 from lstmcast.config import INTERVAL_LEVELS, BacktestConfig, TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation.intervals import online_intervals
-from lstmcast.evaluation.report import har_sigma, origin_sigma, path_errors
+from lstmcast.evaluation.scoring import har_sigma, origin_sigma, path_errors
 from lstmcast.prep.dataset import Frame
 from lstmcast.prep.sessions import close_times
 from lstmcast.tickers import exchange_of
@@ -215,19 +215,19 @@ def _cutoff_interval(
 ) -> np.ndarray:
     """The interval bounds the walk-forward would give at the cutoff's first origin: from the
     fit's validation errors and the volatility known then (nothing after the cutoff)."""
-    seed_at = validation_origins(cfg, lo, cutoff)
+    calib_at = validation_origins(cfg, lo, cutoff)
     origin = np.array([cutoff - 1])
-    scale, seed_scale = origin_sigma(frame, origin), origin_sigma(frame, seed_at)
+    scale, seed_scale = origin_sigma(frame, origin), origin_sigma(frame, calib_at)
     if bt.intervals == "vol":  # HAR's volatility, fitted on rows before the cutoff (and the seeds)
         scale, seed_scale = (
             har_sigma(frame, origin, cutoff),
-            har_sigma(frame, seed_at, int(seed_at.min()) + 1),
+            har_sigma(frame, calib_at, int(calib_at.min()) + 1),
         )
     online = online_intervals(
         origin,
         np.full((1, cfg.horizon), np.nan),  # its outcome is in the future
         scale,
-        path_errors(frame, seed_at, fitted.predict(frame, seed_at)),
+        path_errors(frame, calib_at, fitted.predict(frame, calib_at)),
         seed_scale,
         bt.intervals,
         INTERVAL_LEVELS,

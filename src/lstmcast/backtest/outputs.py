@@ -12,7 +12,7 @@ import pandas as pd
 
 from lstmcast.backtest.run import BacktestResult
 from lstmcast.backtest.strategy import drawdown_curve
-from lstmcast.evaluation.report import to_price
+from lstmcast.evaluation.scoring import to_price
 from lstmcast.jsonable import to_jsonable
 from lstmcast.paths import atomic_write_bytes, atomic_write_text
 

@@ -18,7 +18,7 @@ def fold_fitter(target: str, others: dict[str, Frame]) -> Callable[..., Fitted]:
     """A walk-forward fit function for `target` that trains one global model on every
     ticker's rows dated before the fold's cutoff (and after its start, when sliding)."""
 
-    def fit_fold(cfg: TrainConfig, frame: Frame, lo: int, cutoff: int, init: Fitted | None) -> Fitted:
+    def fit_pooled_fold(cfg: TrainConfig, frame: Frame, lo: int, cutoff: int, init: Fitted | None) -> Fitted:
         start, stop = frame.dates[lo], frame.dates[cutoff]
         known = {target: frame.slice(lo, cutoff)}
         for t, f in others.items():
@@ -36,4 +36,4 @@ def fold_fitter(target: str, others: dict[str, Frame]) -> Callable[..., Fitted]:
         scalers, fitted = fit_global(cfg, members, init=init.state if init is not None else None)
         return view_for(fitted, scalers, list(cfg.embedding_tickers) or [m.ticker for m in members], target)
 
-    return fit_fold
+    return fit_pooled_fold

@@ -15,7 +15,7 @@ from lstmcast.backtest.walkforward import FitFn, Fold, FoldRun, WalkForward, ass
 from lstmcast.config import INTERVAL_LEVELS, BacktestConfig, TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation.intervals import OnlineIntervals, online_intervals, score_intervals
-from lstmcast.evaluation.report import (
+from lstmcast.evaluation.scoring import (
     BlockForecasts,
     Scores,
     actuals,
@@ -128,11 +128,11 @@ def walk_forward_intervals(
     one-step ones did at each level."""
     errors = path_errors(frame, wf.at, wf.preds["model"])
     sigma = origin_sigma(frame, wf.at, shrink)  # the ex-ante volatility the terciles are of
-    seed_err = path_errors(frame, wf.seed_at, wf.seed_preds)
+    seed_err = path_errors(frame, wf.calib_at, wf.calib_preds)
     seed_err = np.where(
-        wf.seed_at[:, None] + np.arange(1, errors.shape[1] + 1) < wf.at[0] + 1, seed_err, np.nan
+        wf.calib_at[:, None] + np.arange(1, errors.shape[1] + 1) < wf.at[0] + 1, seed_err, np.nan
     )
-    scale, seed_scale = sigma, origin_sigma(frame, wf.seed_at, shrink)
+    scale, seed_scale = sigma, origin_sigma(frame, wf.calib_at, shrink)
     if method == "vol":
         scale, seed_scale = vol_scales(frame, wf)
     online = online_intervals(wf.at, errors, scale, seed_err, seed_scale, method, levels)
@@ -154,8 +154,8 @@ def vol_scales(frame: Frame, wf: WalkForward) -> tuple[np.ndarray, np.ndarray]:
         mine = wf.fold_of == k
         cutoff = int(wf.at[mine].min()) + 1
         scale[mine] = har_sigma(frame, wf.at[mine], cutoff)
-    seed_end = int(wf.seed_at.min()) + 1 if len(wf.seed_at) else 0
-    return scale, har_sigma(frame, wf.seed_at, seed_end)
+    seed_end = int(wf.calib_at.min()) + 1 if len(wf.calib_at) else 0
+    return scale, har_sigma(frame, wf.calib_at, seed_end)
 
 
 def _summary(runs: list[SeedOutcome]) -> dict[str, dict[str, dict[str, float]]]:

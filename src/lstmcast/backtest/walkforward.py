@@ -16,7 +16,7 @@ import numpy as np
 from lstmcast.config import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES, BacktestConfig, TrainConfig
 from lstmcast.errors import DataError
 from lstmcast.evaluation.metrics import Metrics
-from lstmcast.evaluation.report import (
+from lstmcast.evaluation.scoring import (
     BlockForecasts,
     baseline_forecasts,
     concat_scales,
@@ -125,8 +125,8 @@ class WalkForward:
     folds: list[FoldResult] = field(default_factory=list)
     # The first fit's validation origins and their forecasts: out-of-sample errors known before
     # the first cutoff, the calibration set that intervals start from.
-    seed_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    seed_preds: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
+    calib_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    calib_preds: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
 
 
 def validation_origins(cfg: TrainConfig, lo: int, cutoff: int) -> np.ndarray:
@@ -156,8 +156,8 @@ class FoldRun:
     fold: Fold
     block: BlockForecasts  # origins, every forecaster's forecasts, in-sample naive scales
     result: FoldResult
-    seed_at: np.ndarray  # the first fit's validation origins (fold 1 only; empty otherwise)
-    seed_preds: np.ndarray
+    calib_at: np.ndarray  # the first fit's validation origins (fold 1 only; empty otherwise)
+    calib_preds: np.ndarray
 
 
 def run_fold(
@@ -170,13 +170,13 @@ def run_fold(
     fitted: Fitted | None = None
     block: dict[str, list[np.ndarray]] = {"model": [], "naive": [], "drift": [], "linear": []}
     stretches: list[BlockForecasts] = []
-    seed_at, seed_preds = np.zeros(0, dtype=np.int64), np.zeros((0, cfg.horizon))
+    calib_at, calib_preds = np.zeros(0, dtype=np.int64), np.zeros((0, cfg.horizon))
     for start in range(fold.cutoff, fold.end, step):
         lo = max(0, start - bt.train_size) if bt.scheme == "sliding" else 0
         fitted = fit(cfg, frame, lo, start, fitted)
-        if fold.index == 1 and not len(seed_at):
-            seed_at = validation_origins(cfg, lo, start)
-            seed_preds = fitted.predict(frame, seed_at)
+        if fold.index == 1 and not len(calib_at):
+            calib_at = validation_origins(cfg, lo, start)
+            calib_preds = fitted.predict(frame, calib_at)
         at = block_origins(fold, frame.n, cfg.horizon, start, min(start + step, fold.end))
         if len(at) == 0:
             continue
@@ -201,7 +201,7 @@ def run_fold(
         scores.price,
         None if np.isnan(p) else p,
     )
-    return FoldRun(fold, fold_block, result, seed_at, seed_preds)
+    return FoldRun(fold, fold_block, result, calib_at, calib_preds)
 
 
 def assemble(seed: int, runs: list[FoldRun]) -> WalkForward:
@@ -215,7 +215,7 @@ def assemble(seed: int, runs: list[FoldRun]) -> WalkForward:
     wf.preds = {k: np.concatenate([r.block.by_name[k] for r in runs]) for k in runs[0].block.by_name}
     wf.scale = concat_scales([r.block for r in runs])
     wf.folds = [r.result for r in runs]
-    wf.seed_at, wf.seed_preds = runs[0].seed_at, runs[0].seed_preds
+    wf.calib_at, wf.calib_preds = runs[0].calib_at, runs[0].calib_preds
     return wf
 
 

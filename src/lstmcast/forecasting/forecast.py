@@ -14,7 +14,7 @@ from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_LEVELS, MAX_HORIZON, STA
 from lstmcast.data.series import Series, load_csv, load_stored
 from lstmcast.errors import ConfigError, DataError, NotFoundError
 from lstmcast.evaluation.intervals import ADAPTIVE
-from lstmcast.evaluation.report import daily_returns, har_sigma
+from lstmcast.evaluation.scoring import daily_returns, har_sigma
 from lstmcast.forecasting.calendar import next_sessions
 from lstmcast.forecasting.intervals import interval_bounds, volatility_now
 from lstmcast.forecasting.ledger import update_aci

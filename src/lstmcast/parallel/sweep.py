@@ -51,7 +51,7 @@ def run_cell(
 
     from lstmcast.backtest.run import backtest as run_backtest
     from lstmcast.data.series import Series
-    from lstmcast.evaluation.report import actuals
+    from lstmcast.evaluation.scoring import actuals
 
     t0, started_at = time.perf_counter(), time.time()
     cfg = TrainConfig.from_dict(train).replace(seed=seed)

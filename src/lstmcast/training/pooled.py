@@ -17,7 +17,7 @@ from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import ConfigError, DataError
 from lstmcast.evaluation.metrics import score
-from lstmcast.evaluation.report import BlockForecasts, Scores, actuals, concat_scales, to_price
+from lstmcast.evaluation.scoring import BlockForecasts, Scores, actuals, concat_scales, to_price
 from lstmcast.prep.dataset import Frame, Segments, sample_arrays
 from lstmcast.prep.scaling import Scaler, apply, fit_scaler
 from lstmcast.training import runtime

@@ -25,7 +25,7 @@ from safetensors import SafetensorError
 from lstmcast import __version__
 from lstmcast.config import ENGINES, RunConfig, TrainConfig
 from lstmcast.errors import ConfigError, DamagedError, NotFoundError
-from lstmcast.evaluation.report import metrics_json
+from lstmcast.evaluation.scoring import metrics_json
 from lstmcast.jsonable import to_jsonable
 from lstmcast.models.onnx import ONNX_FILE, OnnxNet, OnnxUnavailable
 from lstmcast.paths import atomic_write_bytes, db_path, models_dir

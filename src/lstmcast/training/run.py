@@ -17,7 +17,7 @@ from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import DataError
 from lstmcast.evaluation.metrics import Metrics
-from lstmcast.evaluation.report import (
+from lstmcast.evaluation.scoring import (
     BlockForecasts,
     Scores,
     actuals,
