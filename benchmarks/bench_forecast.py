@@ -18,20 +18,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from benchlib import peak
 
 SAMPLE = ("AAPL", "MSFT", "IBM", "GOOG")
 
 
 def peak_of(cmd: list[str]) -> tuple[float, float, str]:
-    """Like `run`, but the child's own peak RSS, read by /usr/bin/time."""
-    t0 = time.perf_counter()
-    done = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if done.returncode:
-        raise SystemExit(f"{' '.join(cmd)} failed: {done.stderr}")
-    return wall, int(done.stderr.strip().splitlines()[-1]) / 1024, done.stdout
+    """The child's wall time, its own peak RSS and its stdout; a failure stops the benchmark."""
+    run = peak(cmd)
+    if run.code:
+        raise SystemExit(f"{' '.join(cmd)} failed: {run.stderr}")
+    return run.seconds, run.peak_mb, run.stdout
 
 
 def setup(home: Path, n: int) -> list[str]:
@@ -83,7 +82,7 @@ def main() -> None:
             w = walls[name]
             print(f"{name:13} wall {statistics.median(w):.2f}s (range {min(w):.2f}-{max(w):.2f}),"
                   f" peak RSS {statistics.median(peaks[name]):.0f} MB")  # fmt: skip
-        a, b = (json.loads(outs[e])["forecasts"] for e in ("onnx", "torch"))
+        a, b = (json.loads(outs[e])["tickers"][0]["forecasts"] for e in ("onnx", "torch"))
         gap = max(abs(x["log_return"] - y["log_return"]) for x, y in zip(a, b, strict=True))
         print(f"largest difference between the engines' 5 log-return forecasts: {gap:.1e}")
         ratio = statistics.median(walls["onnx"]) / statistics.median(walls["torch"])

@@ -17,23 +17,13 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-
-def peak(cmd: list[str]) -> tuple[float, float, int, str]:
-    """(seconds, peak RSS in MB, exit code, last stderr line) of one process."""
-    t0 = time.perf_counter()
-    done = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
-    lines = done.stderr.strip().splitlines()
-    said = next((ln for ln in reversed(lines[:-1]) if ln.strip() and not ln.startswith("Command exited")), "")
-    return time.perf_counter() - t0, int(lines[-1]) / 1024, done.returncode, said
+from benchlib import peak
 
 
 def largest_daily(path: Path) -> int:
@@ -91,7 +81,7 @@ def main() -> None:
         zeros(d / "zeros.csv", 600)
         bomb(d / "bomb.csv.gz", 1024)
         baseline = peak([sys.executable, "-c", "import pandas, numpy"])
-        print(f"python importing pandas and numpy: {baseline[1]:.0f} MB")
+        print(f"python importing pandas and numpy: {baseline.peak_mb:.0f} MB")
         cases = [
             ("daily.csv", f"{n:,} daily rows, 1700-2025", "OK"),
             ("repeated.csv", f"{args.rows:,} rows of one date", "X"),
@@ -103,9 +93,8 @@ def main() -> None:
         for name, what, ticker in cases:
             path = d / name
             home = d / f"home-{ticker}"
-            secs, mb, code, said = peak(
-                [lstmcast, "--home", str(home), "import", str(path), "--ticker", ticker]
-            )
+            run = peak([lstmcast, "--home", str(home), "import", str(path), "--ticker", ticker])
+            secs, mb, code, said = run.seconds, run.peak_mb, run.code, (run.stderr.splitlines() or [""])[-1]
             worst = max(worst, mb)
             size = path.stat().st_size / 1e6
             print(f"{what:<34} {size:>6.0f}MB {secs:>8.1f} {mb:>7.0f}MB  {code:>4}  {said[:90]}")

@@ -14,9 +14,8 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from torch import nn
+from benchlib import minimal_loop
 
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import load_csv
@@ -27,37 +26,6 @@ from lstmcast.training.runtime import tune_allocator
 CFG = TrainConfig(
     model="lstm", window=50, hidden=64, layers=2, batch_size=64, lr=1e-3, epochs=10, patience=100, seed=0
 )
-
-
-def minimal_loop(returns: np.ndarray, train_end: int) -> float:
-    """The plainest fast loop: unfold windows, randperm batches, no DataLoader, no extras."""
-    torch.manual_seed(0)
-    r = torch.tensor(returns[:train_end], dtype=torch.float32)
-    r = (r - r.mean()) / r.std()
-    x = r.unfold(0, CFG.window, 1)[:-1].unsqueeze(-1)  # (N, 50, 1)
-    y = r[CFG.window :].unsqueeze(-1)  # (N, 1)
-
-    class Net(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.rnn = nn.LSTM(1, 64, num_layers=2, batch_first=True)
-            self.head = nn.Linear(64, 1)
-
-        def forward(self, xb: torch.Tensor) -> torch.Tensor:
-            return self.head(self.rnn(xb)[0][:, -1])
-
-    net = Net()
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    t0 = time.perf_counter()
-    for _ in range(CFG.epochs):
-        perm = torch.randperm(len(x))
-        for i in range(0, len(x), 64):
-            idx = perm[i : i + 64]
-            opt.zero_grad()
-            loss = nn.functional.mse_loss(net(x[idx]), y[idx])
-            loss.backward()
-            opt.step()
-    return time.perf_counter() - t0
 
 
 def lstmcast_fit(frame, seg) -> float:  # type: ignore[no-untyped-def]

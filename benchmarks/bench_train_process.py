@@ -23,39 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-MINIMAL = """
-import resource, sys
-import numpy as np, pandas as pd, torch
-from torch import nn
-bars = pd.read_csv("sample_data/AAPL.csv")
-r = np.diff(np.log(bars["Adj Close"].to_numpy()))
-n = len(r); train_end = n - 2 * round(n * 0.1)
-torch.manual_seed(0)
-t = torch.tensor(r[:train_end], dtype=torch.float32)
-t = (t - t.mean()) / t.std()
-x = t.unfold(0, 50, 1)[:-1].unsqueeze(-1)
-y = t[50:].unsqueeze(-1)
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.rnn = nn.LSTM(1, 64, num_layers=2, batch_first=True)
-        self.head = nn.Linear(64, 1)
-    def forward(self, xb):
-        return self.head(self.rnn(xb)[0][:, -1])
-net = Net()
-opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-import time
-t0 = time.perf_counter()
-for _ in range(10):
-    perm = torch.randperm(len(x))
-    for i in range(0, len(x), 64):
-        idx = perm[i:i + 64]
-        opt.zero_grad()
-        nn.functional.mse_loss(net(x[idx]), y[idx]).backward()
-        opt.step()
-print(time.perf_counter() - t0)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-"""
+MINIMAL = str(Path(__file__).with_name("benchlib.py"))  # the minimal loop, as its own process
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
@@ -89,7 +57,7 @@ def main() -> None:
                  "--patience", "100"]  # fmt: skip
         runs: dict[str, list[tuple[float, float, float]]] = {"minimal": [], "lstmcast": []}
         for _ in range(args.repeats):
-            runs["minimal"].append(timed([sys.executable, "-c", MINIMAL], plain))
+            runs["minimal"].append(timed([sys.executable, MINIMAL], plain))
             wall, peak, _ = timed(train, env)
             runs["lstmcast"].append((wall, peak, newest_loop_seconds(home)))
     med = {k: statistics.median(w for w, _, _ in v) for k, v in runs.items()}
