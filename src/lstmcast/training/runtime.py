@@ -61,7 +61,7 @@ class _Adam(torch.optim.Adam):
 
 
 def keep_dynamo_unloaded() -> None:
-    """Stop the first optimizer from importing torch._dynamo (with `adam` below: about 2 s and
+    """Stop the first optimizer from importing torch._dynamo (with `adam` above: about 2 s and
     64 MB per training process here, benchmarks/bench_startup.py).
 
     torch.optim.Optimizer's add_param_group, zero_grad, state_dict and load_state_dict are
