@@ -1,8 +1,9 @@
 """lstmcast's training loop vs a minimal hand-written PyTorch loop, same LSTM, same data.
 
 Workload (from the course and the speed notes this project was handed): AAPL daily log
-returns, window 50, LSTM 2x64, batch 64, Adam 1e-3, 10 epochs, 80/10/10 split. Runs alternate (A B A B ...) and we quote
-medians, because identical repeats vary by about 25% on this machine.
+returns, window 50, LSTM 2x64, batch 64, Adam 1e-3, 10 epochs, 80/10/10 split. Runs
+alternate (A B A B ...) and we quote medians, because identical repeats vary by about 25%
+on this machine.
 
     .venv/bin/python benchmarks/bench_train.py [--repeats 3] [--csv sample_data/AAPL.csv]
 """
