@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from lstmcast.config import INTERVAL_LEVELS, TrainConfig
 from lstmcast.errors import LstmcastError, NotFoundError
 from lstmcast.evaluation.intervals import ADAPTIVE
 from lstmcast.jobs.lock import run_lock
 from lstmcast.jobs.watchlist import DAILY_CONFIG, DAILY_LOCK, WatchItem, load_watchlist
-from lstmcast.parallel.engine import Parallel
+from lstmcast.parallel.engine import Parallel, TaskOutcome, run_tasks
 from lstmcast.store.db import Store
 
 
@@ -42,7 +44,6 @@ class DailyReport:
 def _exog_of(store: Store, item: WatchItem) -> tuple[str, ...]:
     """The exogenous series the ticker's current model reads (none if it has no model yet),
     from its record: the model itself is loaded once, later, by `_prepare`."""
-    from lstmcast.config import TrainConfig
     from lstmcast.store.runs import newest_run
 
     run = newest_run(store.conn, item.symbol, item.model, volatility=item.volatility)
@@ -65,7 +66,43 @@ def _fetch_exog(
     return failed
 
 
-def _prepare(store: Store, item: WatchItem, run: TickerRun, notes: list[str]) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class DailyJob:
+    """One ticker's work, from the driver to a worker: its bars, the model to use (as ONNX
+    bytes or numpy weights, never a torch object) or the config to train with, and how to
+    forecast."""
+
+    ticker: str
+    members: tuple[Any, ...]  # the Series the model reads (several for a global model)
+    train: TrainConfig
+    retrain: bool
+    model_id: str | None
+    manifest: dict[str, Any] | None
+    state: dict[str, Any] | None
+    onnx: bytes | None
+    horizon: int
+    calendar: str
+    intervals: str
+    alphas: dict[tuple[float, int], float] | None
+    first_time: bool
+
+
+@dataclass(frozen=True)
+class DailyDone:
+    """What a worker sends back: a new model to write (manifest and weights) if it trained
+    one, and the forecast (a price path or a volatility forecast) for the driver's ledger."""
+
+    model_id: str
+    new_model: tuple[str, dict[str, Any], dict[str, Any]] | None
+    first_time: bool
+    config: TrainConfig
+    calendar: str
+    warnings: list[str]
+    path: Any = None  # PathForecast, for a return model
+    volatility: Any = None  # VolForecastResult, for a volatility model
+
+
+def _prepare(store: Store, item: WatchItem, run: TickerRun) -> DailyJob | None:
     """The driver's half before the work: what the ticker needs, with its data and model as
     plain values. None when there is nothing to do (no new bar since the last forecast)."""
     import numpy as np
@@ -105,55 +142,41 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun, notes: list[str]) ->
     alphas = None
     if loaded is not None and not retrain and item.intervals in ADAPTIVE and not item.volatility:
         alphas = update_aci(store, loaded.id, item.symbol)  # the ledger's outcomes, learned once
-    return {
-        "ticker": item.symbol,
-        "members": members,
-        "train": cfg.to_dict(),
-        "retrain": retrain,
-        "model_id": None if retrain or loaded is None else loaded.id,
-        "manifest": None if retrain or loaded is None else loaded.manifest,
-        "state": state,
-        "onnx": onnx,
-        "horizon": item.horizon,
-        "calendar": item.calendar or exchange_of(item.symbol)[0],
-        "intervals": item.intervals,
-        "alphas": alphas,
-        "first_time": loaded is None,
-    }
+    return DailyJob(
+        ticker=item.symbol,
+        members=tuple(members),
+        train=cfg,
+        retrain=retrain,
+        model_id=None if retrain or loaded is None else loaded.id,
+        manifest=None if retrain or loaded is None else loaded.manifest,
+        state=state,
+        onnx=onnx,
+        horizon=item.horizon,
+        calendar=item.calendar or exchange_of(item.symbol)[0],
+        intervals=item.intervals,
+        alphas=alphas,
+        first_time=loaded is None,
+    )
 
 
-def daily_compute(
-    ticker: str,
-    members: list[Any],
-    train: dict[str, Any],
-    retrain: bool,
-    model_id: str | None,
-    manifest: dict[str, Any] | None,
-    state: dict[str, Any] | None,
-    onnx: bytes | None,
-    horizon: int,
-    calendar: str,
-    intervals: str,
-    alphas: dict[tuple[float, int], float] | None,
-    first_time: bool,
-) -> dict[str, Any]:
+def daily_compute(job: DailyJob) -> DailyDone:
     """The work of one ticker, in a worker or in this process: (re)train if asked, then
     forecast. Plain values in and out: a new model comes back as its manifest and numpy
     weights, for the driver to write; the forecast as numbers, for the driver's ledger."""
-    from lstmcast.config import INTERVAL_LEVELS, TrainConfig
     from lstmcast.forecasting.forecast import predict_path, stale_exog
     from lstmcast.forecasting.vol_forecast import predict_volatility
     from lstmcast.training.registry import loaded_from, new_model
 
     new = None
-    cfg = TrainConfig.from_dict(train)
-    if retrain and cfg.target == "volatility":
+    cfg, members, ticker = job.train, list(job.members), job.ticker
+    model_id, manifest, state = job.model_id, job.manifest, job.state
+    if job.retrain and cfg.target == "volatility":
         from lstmcast.training.registry import new_volatility_model
         from lstmcast.training.volatility import train_volatility
 
         new = new_volatility_model(train_volatility(cfg, members[0]), members[0].origin)
         model_id, manifest, state = new
-    elif retrain:  # only then torch is imported: a forecast runs the ONNX network
+    elif job.retrain:  # only then torch is imported: a forecast runs the ONNX network
         from lstmcast.training.run import run_global_training, run_training
 
         if len(members) > 1:
@@ -163,60 +186,36 @@ def daily_compute(
             trained = run_training(cfg, members[0])
             new = new_model([trained], trained.scores, members[0].origin)
         model_id, manifest, state = new
-    assert model_id is not None and manifest is not None and (state is not None or onnx is not None)
-    loaded = loaded_from(model_id, manifest, state, ticker, onnx=onnx)  # onnx is None on retraining
+    assert model_id is not None and manifest is not None and (state is not None or job.onnx is not None)
+    loaded = loaded_from(model_id, manifest, state, ticker, onnx=job.onnx)  # None on retraining
     series = next(m for m in members if m.ticker == ticker)
+    done = DailyDone(model_id, new, job.first_time, loaded.config, job.calendar, stale_exog(series))
     if loaded.config.target == "volatility":
-        return {
-            "model_id": model_id,
-            "new_model": new,
-            "first_time": first_time,
-            "volatility": predict_volatility(loaded, series, calendar),
-            "config": loaded.config.to_dict(),
-            "calendar": calendar,
-            "warnings": stale_exog(series),
-        }
-    path = predict_path(loaded, series, horizon, calendar, INTERVAL_LEVELS, intervals, alphas)
-    return {
-        "model_id": model_id,
-        "new_model": new,
-        "first_time": first_time,
-        "path": path,
-        "config": loaded.config.to_dict(),
-        "calendar": calendar,
-        "warnings": stale_exog(series),
-    }
+        return dataclasses.replace(done, volatility=predict_volatility(loaded, series, job.calendar))
+    path = predict_path(loaded, series, job.horizon, job.calendar, INTERVAL_LEVELS, job.intervals, job.alphas)
+    return dataclasses.replace(done, path=path)
 
 
-def _finish(store: Store, run: TickerRun, done: dict[str, Any], notes: list[str]) -> None:
+def _finish(store: Store, run: TickerRun, done: DailyDone, notes: list[str]) -> None:
     """The driver's half after the work: write the new model, then the forecasts to the ledger."""
-    from lstmcast.config import TrainConfig
     from lstmcast.forecasting.forecast import record_path
     from lstmcast.training.registry import write_model
 
-    if done["new_model"] is not None:
-        write_model(store, *done["new_model"])
-        notes.append(("trained " if done["first_time"] else "retrained as ") + done["model_id"])
-    if "volatility" in done:
+    if done.new_model is not None:
+        write_model(store, *done.new_model)
+        notes.append(("trained " if done.first_time else "retrained as ") + done.model_id)
+    notes.extend(done.warnings)
+    run.model_id = done.model_id
+    if done.volatility is not None:
         from lstmcast.forecasting.vol_forecast import record_volatility
 
-        vol = done["volatility"]
+        vol = done.volatility
         record_volatility(store, vol)
-        notes.extend(done["warnings"])
-        run.model_id, run.as_of, run.next_date, run.next_volatility = (
-            done["model_id"],
-            vol.as_of,
-            vol.target_date,
-            vol.volatility,
-        )
+        run.as_of, run.next_date, run.next_volatility = vol.as_of, vol.target_date, vol.volatility
         return
-    path = done["path"]
-    record_path(
-        store, done["model_id"], run.ticker, path, TrainConfig.from_dict(done["config"]), done["calendar"]
-    )
-    notes.extend(done["warnings"])
-    run.model_id, run.as_of = done["model_id"], path.as_of
-    run.next_date, run.next_price = path.forecasts[0].date, path.forecasts[0].price
+    path = done.path
+    record_path(store, done.model_id, run.ticker, path, done.config, done.calendar)
+    run.as_of, run.next_date, run.next_price = path.as_of, path.forecasts[0].date, path.forecasts[0].price
 
 
 def _failed(run: TickerRun, exc: BaseException, notes: list[str]) -> None:
@@ -238,7 +237,6 @@ def daily(
     `parallel`, on Dask workers (each with its share of the cores).
     """
     from lstmcast.data.ingest import fetch_one
-    from lstmcast.parallel.engine import TaskOutcome, run_tasks
 
     path = config or store.home / DAILY_CONFIG
     items = load_watchlist(path)
@@ -252,7 +250,7 @@ def daily(
         }
         notes: dict[str, list[str]] = {item.key: [] for item in items}
         fetched: dict[str, Any] = {}  # one download per symbol, however many entries it has
-        jobs: dict[str, dict[str, Any]] = {}
+        jobs: dict[str, DailyJob] = {}
         for item in items:
             run, said = runs[item.key], notes[item.key]
             if item.fetch:
@@ -268,7 +266,7 @@ def daily(
                     run.errors.append(exog_failed[name])
                     said.append(f"exog {exog_failed[name]}")
             try:
-                job = _prepare(store, item, run, said)
+                job = _prepare(store, item, run)
             except Exception as exc:  # one ticker's bug must not stop the rest of an unattended run
                 _failed(run, exc, said)
                 continue
@@ -285,9 +283,11 @@ def daily(
                 _failed(run, exc, said)
 
         if jobs:
-            threads = {"threads": 0} if parallel.distributed else {}  # the worker's share, set there
-            tasks = {t: {**job, "train": {**job["train"], **threads}} for t, job in jobs.items()}
-            run_tasks(daily_compute, tasks, {}, finished, parallel)
+            if parallel.distributed:  # each worker's share of the cores, set there by the engine
+                jobs = {
+                    t: dataclasses.replace(job, train=job.train.replace(threads=0)) for t, job in jobs.items()
+                }
+            run_tasks(daily_compute, {t: {"job": job} for t, job in jobs.items()}, {}, finished, parallel)
         for symbol, run in runs.items():
             run.detail = "; ".join(notes[symbol])
         return DailyReport([runs[item.key] for item in items])
