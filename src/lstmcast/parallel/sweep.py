@@ -8,6 +8,7 @@ ticker x model rows with p-values adjusted for every comparison in the sweep.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -41,12 +42,21 @@ SIGNIFICANCE = 0.05
 CELL_FORMAT = 2
 
 
-def run_cell(
-    bars: dict[str, pd.DataFrame], ticker: str, train: dict[str, Any], backtest: dict[str, Any], seed: int
-) -> dict[str, Any]:
-    """One walk-forward backtest, as `lstmcast backtest TICKER --seed SEED` runs it. Plain in,
-    plain out: this seed's own metrics, and every forecaster's forecasts (N, H) with what
-    happened, from which the leaderboard judges the seeds' average forecast."""
+@dataclass(frozen=True)
+class CellTask:
+    """One sweep cell as a worker gets it: the ticker, the train config with the cell's seed,
+    and the backtest config of one seed (the sweep's seeds are its cells)."""
+
+    ticker: str
+    train: TrainConfig
+    backtest: BacktestConfig
+
+
+def run_cell(bars: dict[str, pd.DataFrame], task: CellTask) -> dict[str, Any]:
+    """One walk-forward backtest, as `lstmcast backtest TICKER --seed SEED` runs it. Typed in,
+    plain out (the driver stores it as JSON): this seed's own metrics, and every
+    forecaster's forecasts (N, H) with what happened, from which the leaderboard judges the
+    seeds' average forecast."""
     import torch
 
     from lstmcast.backtest.run import backtest as run_backtest
@@ -54,8 +64,7 @@ def run_cell(
     from lstmcast.evaluation.scoring import actuals
 
     t0, started_at = time.perf_counter(), time.time()
-    cfg = TrainConfig.from_dict(train).replace(seed=seed)
-    bt = BacktestConfig(**{**backtest, "seeds": 1})
+    cfg, bt, ticker = task.train, task.backtest, task.ticker
     where = {"threads": torch.get_num_threads(), "worker": f"{socket.gethostname()}:{os.getpid()}"}
     if cfg.target == "volatility":
         out = run_vol_cell(bars, ticker, cfg, bt)
@@ -131,7 +140,8 @@ def sweep(
     bars = {s.ticker: s.bars for s in series}
     # On workers, each task gets its worker's share of the cores (set by the engine).
     base = run.train.replace(threads=0) if parallel.distributed else run.train
-    bt = {k: v for k, v in run.backtest.__dict__.items() if k != "seeds"}
+    one_seed = dataclasses.replace(run.backtest, seeds=1)  # a cell is one seed's backtest
+    bt = {k: v for k, v in dataclasses.asdict(one_seed).items() if k != "seeds"}  # what keys a cell
     cells: dict[str, dict[str, Any]] = {}
     for ticker in bars:
         for model in models:
@@ -173,7 +183,9 @@ def sweep(
             if on_cell:
                 on_cell(results[key])
     todo = {
-        k: {"ticker": c["ticker"], "train": c["train"], "backtest": bt, "seed": c["seed"]}
+        k: {
+            "task": CellTask(c["ticker"], TrainConfig.from_dict(c["train"]).replace(seed=c["seed"]), one_seed)
+        }
         for k, c in cells.items()
         if k not in results
     }
@@ -348,7 +360,7 @@ def stored_sweep(store: Store, sweep_id: str) -> SweepReport:
     cells = [{**stored[k], "resumed": True} for k in found["cells"] if k in stored]
     config = found["config"]
     adjust = config.get("adjust", "bh")  # sweeps stored before 0.2 kept no --adjust: they used BH
-    bt = BacktestConfig(**{**config["backtest"], "seeds": found["seeds"]})
+    bt = dataclasses.replace(BacktestConfig(**config["backtest"]), seeds=found["seeds"])
     board, beat = leaderboard(cells, adjust, bt)
     return SweepReport(
         sweep_id=sweep_id,
