@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from lstmcast import __version__
-from lstmcast.cli.backtest import audit_cli, backtest_cli
+from lstmcast.cli.audit import audit_cli
+from lstmcast.cli.backtest import backtest_cli
 from lstmcast.cli.daily import cron_cli, daily_cli
 from lstmcast.cli.data import data_app
 from lstmcast.cli.fetch import fetch_cli

@@ -1,4 +1,4 @@
-"""`lstmcast backtest` and `lstmcast audit`: walk-forward evaluation and the leakage check."""
+"""`lstmcast backtest`: walk-forward evaluation against the baselines, with a trading simulation."""
 
 from __future__ import annotations
 
@@ -32,9 +32,6 @@ from lstmcast.cli.render import (
 )
 from lstmcast.config import VOL_LABELS, RunConfig
 from lstmcast.paths import check_output, check_plot
-
-# What decides the fits, and the interval method whose interval at each cutoff is audited.
-AUDIT_OPTIONS = ("folds", "test_size", "start", "scheme", "train_size", "intervals")
 
 
 @guarded
@@ -283,93 +280,3 @@ def intervals_table(iv: dict[str, Any]) -> Table:
             f" leave them out): {', '.join(unbounded)}"
         )
     return t
-
-
-@guarded
-@run_options(backtest=AUDIT_OPTIONS)
-def audit_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None:
-    """Check the walk-forward for look-ahead: refit each fold with the future replaced by noise.
-
-    Exit 0 when scaler statistics, weights and the forecast at each cutoff are identical;
-    exit 1 naming the fold and what changed when a leak is found.
-    """
-    from lstmcast.backtest.audit import audit
-    from lstmcast.data.series import load_inputs
-
-    series = load_inputs(store_of(ctx), run.tickers[:1], run.csv, run.train.exog)
-    if run.train.target == "volatility":
-        _audit_volatility(run, series[0], as_json)
-        return
-    with fold_progress(f"audit {series[0].ticker}", interactive()) as on_fold:
-        report = audit(run.train, run.backtest, series[0], on_fold=on_fold)
-    if as_json:
-        emit_json(
-            {"ticker": report.ticker, "clean": report.clean, "folds": report.folds, "leaks": report.leaks}
-        )
-    else:
-        render_audit(report)
-    if not report.clean:
-        raise fail("; ".join(report.leaks))
-
-
-def _audit_volatility(run: RunConfig, series: Any, as_json: bool) -> None:
-    from lstmcast.backtest.vol_audit import CHECKS, audit_volatility
-
-    report = audit_volatility(run.train, run.backtest, series)
-    if as_json:
-        emit_json(
-            {
-                "ticker": report.ticker,
-                "target": "volatility",
-                "clean": report.clean,
-                "folds": [{"fold": f.fold, "cutoff": f.cutoff, **f.identical} for f in report.folds],
-                "leaks": report.leaks,
-            }
-        )
-    else:
-        t = Table("fold", "noise from", *CHECKS, title=f"{report.ticker} leakage audit, volatility target")
-        for f in report.folds:
-            t.add_row(str(f.fold), f.cutoff, *(_ok(f.identical[c]) for c in CHECKS))
-        out_console().print(t)
-        out_console().print(
-            "clean: nothing after a cutoff reached what was fitted before it"
-            if report.clean
-            else "[red]leak found[/red]"
-        )
-    if not report.clean:
-        raise fail("; ".join(report.leaks))
-
-
-def _ok(b: bool) -> str:
-    return "[green]identical[/green]" if b else "[red]CHANGED[/red]"
-
-
-def render_audit(report: Any) -> None:
-    t = Table(
-        "fold",
-        "noise from",
-        "scaler",
-        "weights",
-        "forecast at cutoff",
-        "interval at cutoff",
-        title=f"{report.ticker} leakage audit",
-    )
-
-    def ok(b: bool) -> str:
-        return "[green]identical[/green]" if b else "[red]CHANGED[/red]"
-
-    for f in report.folds:
-        t.add_row(
-            str(f.fold),
-            f.cutoff,
-            ok(f.scaler_identical),
-            ok(f.weights_identical),
-            ok(f.forecast_identical),
-            ok(f.interval_identical),
-        )
-    out_console().print(t)
-    out_console().print(
-        "clean: nothing after a cutoff reached what was fitted before it"
-        if report.clean
-        else "[red]leak found[/red]"
-    )
