@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmcast.store.db import MIGRATIONS, connect, schema_version
+from lstmcast.store.db import connect, schema_version
+from lstmcast.store.migrations import MIGRATIONS
 from lstmcast.store.prices import load_prices, upsert_prices
 
 

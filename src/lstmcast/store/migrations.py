@@ -1,0 +1,160 @@
+"""The store's schema, as numbered append-only migrations, and the tables it must have."""
+
+from __future__ import annotations
+
+# Append only: never edit a migration that has shipped; add the next number instead.
+MIGRATIONS: list[str] = [
+    # 1: daily bars, one row per (ticker, date); dates as ISO text sort correctly.
+    """
+    CREATE TABLE prices (
+        ticker     TEXT NOT NULL,
+        date       TEXT NOT NULL,
+        open       REAL,
+        high       REAL,
+        low        REAL,
+        close      REAL NOT NULL,
+        adj_close  REAL NOT NULL,
+        volume     REAL,
+        source     TEXT NOT NULL,
+        fetched_at TEXT NOT NULL,
+        PRIMARY KEY (ticker, date)
+    ) WITHOUT ROWID;
+    """,
+    # 2: every training run, with its config and test metrics as JSON.
+    """
+    CREATE TABLE models (
+        id           TEXT PRIMARY KEY,
+        created_at   TEXT NOT NULL,
+        tickers      TEXT NOT NULL,
+        model        TEXT NOT NULL,
+        target       TEXT NOT NULL,
+        train_start  TEXT NOT NULL,
+        train_end    TEXT NOT NULL,
+        test_start   TEXT NOT NULL,
+        test_end     TEXT NOT NULL,
+        skill        REAL,
+        config_json  TEXT NOT NULL,
+        metrics_json TEXT NOT NULL,
+        path         TEXT NOT NULL
+    );
+    CREATE INDEX models_by_ticker ON models (tickers, model, created_at);
+    """,
+    # 3: every forecast made, unique per (model, last bar used, step) so reruns add nothing.
+    """
+    CREATE TABLE ledger (
+        model_id    TEXT NOT NULL,
+        ticker      TEXT NOT NULL,
+        as_of       TEXT NOT NULL,
+        step        INTEGER NOT NULL,
+        target_date TEXT NOT NULL,
+        made_at     TEXT NOT NULL,
+        last_price  REAL NOT NULL,
+        price       REAL NOT NULL,
+        log_return  REAL NOT NULL,
+        lower_80    REAL NOT NULL,
+        upper_80    REAL NOT NULL,
+        lower_95    REAL NOT NULL,
+        upper_95    REAL NOT NULL,
+        config_json TEXT NOT NULL,
+        PRIMARY KEY (model_id, ticker, as_of, step)
+    );
+    CREATE INDEX ledger_by_ticker ON ledger (ticker, target_date);
+    """,
+    # 4: the volatility behind each forecast's interval and the method that made it; the ACI
+    # miss rate each (model, ticker, level, step) aims at, and the last origin it learned from.
+    """
+    ALTER TABLE ledger ADD COLUMN sigma REAL;
+    ALTER TABLE ledger ADD COLUMN interval_method TEXT;
+    CREATE TABLE aci_state (
+        model_id      TEXT NOT NULL,
+        ticker        TEXT NOT NULL,
+        level         REAL NOT NULL,
+        step          INTEGER NOT NULL,
+        alpha         REAL NOT NULL,
+        through_as_of TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        PRIMARY KEY (model_id, ticker, level, step)
+    );
+    """,
+    # 5: sweeps. A cell (one walk-forward backtest) is keyed by what decides its result: the
+    # config, the data and the seed, so a finished cell is found again by any sweep that needs it.
+    """
+    CREATE TABLE sweep_cells (
+        cell_key     TEXT PRIMARY KEY,
+        ticker       TEXT NOT NULL,
+        model        TEXT NOT NULL,
+        seed         INTEGER NOT NULL,
+        status       TEXT NOT NULL,
+        error        TEXT,
+        result_json  TEXT NOT NULL,
+        seconds      REAL,
+        finished_at  TEXT NOT NULL
+    );
+    CREATE TABLE sweeps (
+        id           TEXT PRIMARY KEY,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        tickers      TEXT NOT NULL,
+        models       TEXT NOT NULL,
+        seeds        INTEGER NOT NULL,
+        config_json  TEXT NOT NULL,
+        cells_json   TEXT NOT NULL
+    );
+    """,
+    # 6: the bars a write replaced or removed, so that it can be undone (`data restore`). One
+    # batch per revising write; was_new marks a date that write inserted (undo: delete it).
+    """
+    CREATE TABLE price_revisions (
+        batch       INTEGER NOT NULL,
+        ticker      TEXT NOT NULL,
+        date        TEXT NOT NULL,
+        was_new     INTEGER NOT NULL,
+        open        REAL,
+        high        REAL,
+        low         REAL,
+        close       REAL,
+        adj_close   REAL,
+        volume      REAL,
+        source      TEXT,
+        fetched_at  TEXT,
+        revised_at  TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        PRIMARY KEY (batch, ticker, date)
+    );
+    CREATE INDEX price_revisions_by_ticker ON price_revisions (ticker, batch);
+    """,
+    # 7: volatility forecasts, once per (model, ticker, last bar used): the h-day average daily
+    # variance, HAR's forecast made the same day, the interval, and the 1-day value-at-risk.
+    """
+    CREATE TABLE vol_ledger (
+        model_id     TEXT NOT NULL,
+        ticker       TEXT NOT NULL,
+        as_of        TEXT NOT NULL,
+        horizon      INTEGER NOT NULL,
+        target_date  TEXT NOT NULL,
+        made_at      TEXT NOT NULL,
+        proxy        TEXT NOT NULL,
+        variance     REAL NOT NULL,
+        har_variance REAL NOT NULL,
+        lower_80     REAL NOT NULL,
+        upper_80     REAL NOT NULL,
+        lower_95     REAL NOT NULL,
+        upper_95     REAL NOT NULL,
+        var_95       REAL,
+        var_99       REAL,
+        config_json  TEXT NOT NULL,
+        PRIMARY KEY (model_id, ticker, as_of)
+    );
+    CREATE INDEX vol_ledger_by_ticker ON vol_ledger (ticker, as_of);
+    """,
+    # 8: a model's folder relative to the home, where every model is written (models/<id>):
+    # an absolute path broke a copied or moved home, and a row pointed elsewhere made
+    # `models rm` delete whatever it named.
+    """
+    UPDATE models SET path = 'models/' || id;
+    """,
+]
+
+
+# The tables the migrations create: a store without one of them is damaged.
+TABLES = ("prices", "models", "ledger", "aci_state", "sweep_cells", "sweeps", "price_revisions", "vol_ledger")
