@@ -545,10 +545,10 @@ def test_endless_lines_huge_texts_and_impossible_row_counts_stop_at_once(
     import gzip
 
     from lstmcast.errors import DataError
-    from lstmcast.sources import csvfile
+    from lstmcast.sources import csvfile, csvtext
 
     zeros = tmp_path / "zeros.csv"
-    zeros.write_bytes(b"Date,Close\n" + b"\0" * (csvfile.MAX_LINE_BYTES + 10))
+    zeros.write_bytes(b"Date,Close\n" + b"\0" * (csvtext.MAX_LINE_BYTES + 10))
     bomb = tmp_path / "bomb.csv.gz"
     bomb.write_bytes(gzip.compress(b"Date,Close\n2020-01-02," + b"0" * (1 << 24)))
     repeated = tmp_path / "repeated.csv"
@@ -557,7 +557,7 @@ def test_endless_lines_huge_texts_and_impossible_row_counts_stop_at_once(
                        (repeated, "more than 127,")]:  # fmt: skip
         with pytest.raises(DataError, match=says):
             csvfile.read_price_csv(path)
-    monkeypatch.setattr(csvfile, "MAX_TEXT_BYTES", 1000)
+    monkeypatch.setattr(csvtext, "MAX_TEXT_BYTES", 1000)
     many = tmp_path / "many.csv"
     many.write_text("Date,Close\n" + "".join(f"2020-01-{d:02d},1\n" for d in range(1, 29)) * 3)
     with pytest.raises(DataError, match="more than 0 MB of text"):
