@@ -20,7 +20,7 @@ from conftest import ROOT, SAMPLE, Cli
 from lstmcast.config import BacktestConfig
 from lstmcast.errors import DataError
 from lstmcast.parallel.engine import cores
-from lstmcast.parallel.sweep import leaderboard
+from lstmcast.parallel.leaderboard import leaderboard
 
 FAST = [
     "--window",

@@ -58,7 +58,8 @@ def sweep_cli(
     every Diebold-Mariano p-value for the number of comparisons in the sweep.
     """
     from lstmcast.parallel.engine import Parallel, cuda_wanted
-    from lstmcast.parallel.sweep import ADJUSTMENTS, sweep
+    from lstmcast.parallel.leaderboard import ADJUSTMENTS
+    from lstmcast.parallel.sweep import sweep
 
     if cluster is None and cuda_wanted(run.train.device):
         workers = gpu_workers  # one CUDA context per worker: the GPU's share, not the cores'

@@ -22,20 +22,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lstmcast.backtest.strategy import Simulation, positions_from, simulate
-from lstmcast.config import TRADING_DAYS, BacktestConfig, RunConfig, TrainConfig
+from lstmcast.config import BacktestConfig, RunConfig, TrainConfig
 from lstmcast.data.series import load_inputs
-from lstmcast.errors import DataError, NotFoundError
-from lstmcast.evaluation.multiple import benjamini_hochberg, deflated_sharpe, holm
-from lstmcast.evaluation.verdict import judge
+from lstmcast.errors import NotFoundError
 from lstmcast.parallel.engine import Parallel, TaskOutcome, cores, run_tasks
-from lstmcast.parallel.vol_sweep import run_vol_cell, vol_leaderboard
+from lstmcast.parallel.leaderboard import leaderboard
+from lstmcast.parallel.vol_sweep import run_vol_cell
 from lstmcast.store.db import Store
 from lstmcast.store.sweeps import finished_cells, get_sweep, save_cell, save_sweep
-
-ADJUSTMENTS = ("bh", "holm")
-SIGNIFICANCE = 0.05
-
 
 # Bumped whenever what a cell returns changes: cells stored by an older lstmcast are then
 # recomputed instead of read back without the fields the leaderboard needs.
@@ -222,110 +216,6 @@ def sweep(
         ],
         startup_seconds=startup,
     )
-
-
-def leaderboard(
-    cells: list[dict[str, Any]], adjust: str = "bh", bt: BacktestConfig | None = None
-) -> tuple[list[dict[str, Any]], int]:
-    """One row per ticker x model, all of it about one forecast: the seeds' average (what a
-    user would deploy from several seeds), over the whole forecast path.
-
-    - skill vs naive, and Clark-West against the random walk (the network nests it), that
-      p-value adjusted for every row of the sweep; the verdict against the best baseline;
-    - the trading rule run on that forecast: its Sharpe, buy-and-hold's beside it, and the
-      deflated Sharpe of the active returns (strategy minus buy-and-hold), deflated for the
-      number of distinct configurations (rows) with the variance of their active Sharpe
-      ratios. A rule that is always long in a rising market has active returns of zero.
-    - `skill_seed_std`: how much the seeds' own forecasts disagree (spread, not a test).
-    """
-    bt = bt or BacktestConfig()
-    ok = [c for c in cells if c["status"] == "ok"]
-    if ok and ok[0]["result"].get("target") == "volatility":
-        return vol_leaderboard(cells, adjust)
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for c in ok:
-        groups.setdefault((c["ticker"], c["model"]), []).append(c)
-    rows: list[dict[str, Any]] = []
-    active: list[np.ndarray] = []
-    for (ticker, model), group in groups.items():
-        first = group[0]["result"]
-        if "preds" not in first:
-            raise DataError(
-                f"sweep cells of {ticker} {model} were stored by an older lstmcast without their"
-                " forecasts; run the sweep again to recompute them"
-            )
-        names = first["preds"]
-        preds = {k: np.asarray(first["preds"][k], dtype="float64") for k in names}
-        preds["model"] = np.mean([np.asarray(g["result"]["preds"]["model"]) for g in group], axis=0)
-        label = "one seed" if len(group) == 1 else f"average of {len(group)} seeds"
-        v = judge(preds, np.asarray(first["truth"], dtype="float64"), label)
-        strategy, hold = _trade(preds["model"], first, bt)
-        active.append(strategy.returns - hold.returns)
-        skills = [g["result"]["skill_vs_naive"] for g in group]
-        rows.append(
-            {
-                "ticker": ticker,
-                "model": model,
-                "seeds": len(group),
-                "forecast": label,
-                "skill_vs_naive": v.vs_naive.skill,
-                "skill_seed_std": float(np.std(skills, ddof=1)) if len(skills) > 1 else 0.0,
-                "cw_pvalue": v.vs_naive.pvalue,
-                "best_baseline": v.best_baseline,
-                "skill_vs_best": v.vs_best.skill,
-                "test_vs_best": v.vs_best.test,
-                "pvalue_vs_best": v.vs_best.pvalue,
-                "directional_accuracy": _mean([g["result"]["directional_accuracy"] for g in group]),
-                "sharpe": strategy.stats.sharpe,
-                "buy_and_hold_sharpe": hold.stats.sharpe,
-                "active_sharpe": _per_period_sharpe(active[-1]) * math.sqrt(TRADING_DAYS),
-            }
-        )
-    # Deflate for the configurations actually compared: the rows, not near-identical seeds.
-    per_period = [_per_period_sharpe(a) for a in active]
-    finite = [x for x in per_period if math.isfinite(x)]
-    sr_var = float(np.var(finite, ddof=1)) if len(finite) > 1 else 0.0
-    for r, a in zip(rows, active, strict=True):
-        r["deflated_sharpe"] = deflated_sharpe(a, len(rows), sr_var)
-        r["deflated_over"] = len(rows)
-    adjusting = holm if adjust == "holm" else benjamini_hochberg
-    for key, adjusted in (
-        ("cw_pvalue_adjusted", adjusting([r["cw_pvalue"] for r in rows])),
-        ("pvalue_vs_best_adjusted", adjusting([r["pvalue_vs_best"] for r in rows])),
-    ):
-        for r, p in zip(rows, adjusted, strict=True):
-            r[key] = p
-    for r in rows:
-        r["beats_naive"] = _beats(r["skill_vs_naive"], r["cw_pvalue_adjusted"])
-        r["beats_best"] = r["beats_naive"] and (
-            r["best_baseline"] == "naive" or _beats(r["skill_vs_best"], r["pvalue_vs_best_adjusted"])
-        )
-    rows.sort(key=lambda r: -r["skill_vs_naive"] if math.isfinite(r["skill_vs_naive"]) else math.inf)
-    return rows, sum(r["beats_naive"] for r in rows)
-
-
-def _beats(skill: float, adjusted: float | None) -> bool:
-    return bool(math.isfinite(skill) and skill > 0 and adjusted is not None and adjusted < SIGNIFICANCE)
-
-
-def _trade(model: np.ndarray, cell: dict[str, Any], bt: BacktestConfig) -> tuple[Simulation, Simulation]:
-    """The backtest's trading rule on the seeds' average forecast, and buy-and-hold."""
-    first = model[:, 0]
-    if cell["target"] != "log_return":  # a price forecast: its step-1 log return
-        first = np.log(first / np.asarray(cell["origin_price"], dtype="float64"))
-    realised = np.asarray(cell["realised"], dtype="float64")
-    strategy = simulate(positions_from(first, bt.rule, bt.threshold), realised, bt.cost_bps)
-    return strategy, simulate(np.ones(len(realised)), realised, bt.cost_bps)
-
-
-def _per_period_sharpe(returns: np.ndarray | list[float]) -> float:
-    r = np.asarray(returns, dtype="float64")
-    return float(r.mean() / r.std(ddof=1)) if len(r) > 2 and r.std(ddof=1) > 0 else math.nan
-
-
-def _mean(values: list[Any]) -> float | None:
-    v = [float(x) for x in values if x is not None]
-    return float(np.mean(v)) if v else None
 
 
 def _public(cell: dict[str, Any]) -> dict[str, Any]:
