@@ -90,7 +90,7 @@ def test_finetune_refuses_a_parent_that_saw_the_evaluation_period(store: Store) 
 
 def test_one_step_models_are_evaluated_20_steps_out_and_no_further(store: Store) -> None:
     from lstmcast.errors import ConfigError
-    from lstmcast.training.run import EXTENDED_STEPS
+    from lstmcast.training.scores import EXTENDED_STEPS
 
     series = Series("AAA", ar1(700, phi=0.4, seed=1)[0], "synthetic")
     loaded = load_model(store, train(store, TINY, series).model_id)

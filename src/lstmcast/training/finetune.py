@@ -19,7 +19,8 @@ from lstmcast.store.db import Store
 from lstmcast.training.inputs import frame_for, split_for
 from lstmcast.training.loop import EpochLog
 from lstmcast.training.registry import LoadedModel, save_trained, save_volatility
-from lstmcast.training.run import Trained, evaluate_fitted, run_training
+from lstmcast.training.run import run_training
+from lstmcast.training.scores import Trained, evaluate_fitted
 from lstmcast.training.vol_predict import VolHead
 from lstmcast.training.volatility import finetune_volatility
 

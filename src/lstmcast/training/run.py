@@ -5,10 +5,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,66 +14,16 @@ import numpy as np
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import DataError
-from lstmcast.evaluation.metrics import Metrics
 from lstmcast.evaluation.scoring import (
-    BlockForecasts,
     Scores,
-    actuals,
-    baseline_forecasts,
-    dm_vs_naive,
-    har_sigma,
-    naive_scale,
-    origin_sigma,
-    score_block,
-    to_price,
-    tracks_previous_value,
 )
-from lstmcast.evaluation.verdict import Verdict, judge
 from lstmcast.evaluation.volatility import annualised
-from lstmcast.prep.dataset import Frame, Segments
 from lstmcast.store.db import Store
 from lstmcast.training.fitted import Fitted, fit_forecaster
 from lstmcast.training.inputs import frame_for, split_for
 from lstmcast.training.loop import EpochLog
-
-
-@dataclass
-class Trained:
-    """Everything a training run produced, in memory."""
-
-    ticker: str
-    config: TrainConfig
-    frame: Frame
-    segments: Segments
-    fitted: Fitted
-    scores: Scores
-    residuals: list[np.ndarray]  # per step: log(actual/forecast) at validation and test origins
-    dm_pvalue: float | None = None  # Diebold-Mariano, model vs naive on the test segment's paths
-    warnings: list[str] = field(default_factory=list)
-    block: BlockForecasts | None = None  # the test forecasts of the model and each baseline
-    scores_scaled: list[np.ndarray] = field(default_factory=list)  # residuals / EWMA vol at origin
-    scores_vol: list[np.ndarray] = field(default_factory=list)  # residuals / HAR vol at origin
-
-    def truth(self) -> np.ndarray:
-        """(N, H) what happened after each test origin, target units."""
-        assert self.block is not None
-        return actuals(self.frame, self.block.at, self.config.horizon)[0]
-
-    def verdict(self) -> Verdict | None:
-        return judge(self.block.by_name, self.truth()) if self.block is not None else None
-
-    def segment_dates(self) -> dict[str, list[str]]:
-        d = self.frame.dates
-        s = self.segments
-
-        def day(i: int) -> str:
-            return str(d[i].date())
-
-        return {
-            "train": [day(0), day(s.train_end - 1)],
-            "validation": [day(s.train_end), day(s.val_end - 1)],
-            "test": [day(s.val_end), day(s.n - 1)],
-        }
+from lstmcast.training.report import TrainReport, report_of, verdict_json
+from lstmcast.training.scores import Trained, evaluate_fitted, pooled_verdict
 
 
 def run_training(
@@ -92,132 +40,6 @@ def run_training(
     seg = split_for(config, frame, series.ticker)
     fitted = fit_forecaster(config, frame, seg.train_end, seg.val_end, on_epoch, init, lr, freeze_encoder)
     return evaluate_fitted(series.ticker, config, frame, seg, fitted)
-
-
-def evaluate_fitted(ticker: str, config: TrainConfig, frame: Frame, seg: Segments, fitted: Fitted) -> Trained:
-    o = seg.origins(config.window, config.horizon)
-    test_at = o["test"]
-    preds = baseline_forecasts(
-        frame, test_at, config.horizon, config.window, o["train"], seg.train_end, fitted.scaler
-    )
-    y_model = fitted.predict(frame, test_at)
-    block = BlockForecasts(
-        test_at, {"model": y_model, **preds}, scale=naive_scale(frame, 0, seg.train_end, len(test_at))
-    )
-    scores = score_block(frame, block)
-    # Out-of-sample errors for the forecast intervals, at every step a forecast may ask for.
-    oos_at = np.concatenate([o["val"], test_at])
-    residuals = out_of_sample_residuals(frame, fitted, oos_at)
-    sigma = origin_sigma(frame, oos_at)
-    scaled = [r / sigma[: len(r)] for r in residuals]  # step k keeps the first origins with a k-th bar
-    # The same errors over HAR's volatility at each origin (HAR fitted on training rows): the
-    # pool `--intervals vol` draws on.
-    har = har_sigma(frame, oos_at, seg.train_end)
-    by_har = [r / har[: len(r)] for r in residuals]
-    warnings = list(frame.notes)
-    if tracks_previous_value(frame, test_at, y_model):
-        warnings.append(
-            "the model's price forecasts sit closer to the previous price than to the actual one:"
-            " it mostly copies yesterday's price (compare with naive, which does exactly that)"
-        )
-    _, dm_p = dm_vs_naive(frame, block)  # on the whole path: the verdict's one test
-    skill = scores.target["model"].skill_vs_naive
-    if np.isfinite(skill) and skill <= 0:
-        warnings.append(
-            f"no skill: the model does worse than the random walk on the test segment ({skill:+.1%})"
-        )
-    dm = None if np.isnan(dm_p) else float(dm_p)
-    return Trained(ticker, config, frame, seg, fitted, scores, residuals, dm, warnings, block, scaled, by_har)
-
-
-# A one-step model forecasts further by feeding its forecasts back in; it is evaluated out of
-# sample that far at training time, and `forecast` refuses horizons it was not evaluated at.
-EXTENDED_STEPS = 20  # about a trading month
-
-
-def out_of_sample_residuals(frame: Frame, fitted: Fitted, at: np.ndarray) -> list[np.ndarray]:
-    """Per step k, log(actual / forecast price) k bars after each origin in `at` that has a
-    k-th bar: the errors the forecast intervals come from. A one-step model is run as a
-    recursive one out to EXTENDED_STEPS, so its longer horizons are measured, not assumed."""
-    cfg = fitted.config
-    if cfg.horizon == 1 and cfg.decoder != "seq2seq":
-        fitted = fitted.replace(config=cfg.replace(decoder="recursive", horizon=EXTENDED_STEPS))
-    steps = fitted.config.horizon
-    paths = to_price(frame, at, fitted.predict(frame, at))  # (N, steps)
-    out = []
-    for k in range(steps):
-        ok = at + k + 1 <= frame.n - 1
-        out.append(np.log(frame.price[at[ok] + k + 1] / paths[ok, k]))
-    return out
-
-
-@dataclass
-class TrainReport:
-    """What `lstmcast train --json` prints; keys here are a contract with scripts."""
-
-    model_id: str
-    ticker: str
-    model: str
-    target: str
-    window: int
-    horizon: int
-    epochs_run: int
-    best_epoch: int
-    stopped: str
-    train_seconds: float
-    device: str
-    segments: dict[str, list[str]]
-    test: dict[str, Metrics]
-    test_price: dict[str, Metrics]
-    dm_pvalue: float | None
-    per_step: list[dict[str, float | None]]
-    warnings: list[str]
-    path: str
-    history: list[dict[str, float]] = field(default_factory=list)
-    by_ticker: dict[str, dict[str, Any]] = field(default_factory=dict)  # global models: each member
-    verdict: dict[str, Any] | None = None  # against the random walk and the best baseline
-
-
-def report_of(trained: Trained, model_id: str, path: Path) -> TrainReport:
-    out = trained.fitted.outcome
-    assert out is not None
-    cfg = trained.config
-    return TrainReport(
-        model_id,
-        trained.ticker,
-        cfg.model,
-        cfg.target,
-        cfg.window,
-        cfg.horizon,
-        len(out.history),
-        out.best_epoch,
-        out.stopped,
-        round(out.seconds, 3),
-        trained.fitted.device,
-        trained.segment_dates(),
-        trained.scores.target,
-        trained.scores.price,
-        trained.dm_pvalue,
-        trained.scores.per_step,
-        trained.warnings,
-        str(path),
-        [dataclasses.asdict(h) for h in out.history],
-        verdict=_verdict_json(trained.verdict()),
-    )
-
-
-def _verdict_json(v: Verdict | None) -> dict[str, Any] | None:
-    return v.to_json() if v is not None else None
-
-
-def pooled_verdict(members: list[Trained]) -> Verdict | None:
-    """A global model's verdict over every member's test origins together."""
-    blocks = [m.block for m in members if m.block is not None]
-    if len(blocks) != len(members):
-        return None
-    names = blocks[0].by_name
-    preds = {k: np.concatenate([b.by_name[k] for b in blocks]) for k in names}
-    return judge(preds, np.concatenate([m.truth() for m in members]))
 
 
 @dataclass
@@ -292,7 +114,7 @@ def train(
     report.ticker = ",".join(g.tickers)
     report.test, report.test_price, report.per_step = g.pooled.target, g.pooled.price, g.pooled.per_step
     report.dm_pvalue = None
-    report.verdict = _verdict_json(pooled_verdict(g.members))
+    report.verdict = verdict_json(pooled_verdict(g.members))
     report.warnings = [f"{m.ticker}: {w}" for m in g.members for w in m.warnings]
     report.by_ticker = {
         m.ticker: {

@@ -1,0 +1,71 @@
+"""What `lstmcast train --json` prints: one run's report, made from what was trained."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lstmcast.evaluation.metrics import Metrics
+from lstmcast.evaluation.verdict import Verdict
+from lstmcast.training.scores import Trained
+
+
+@dataclass
+class TrainReport:
+    """What `lstmcast train --json` prints; keys here are a contract with scripts."""
+
+    model_id: str
+    ticker: str
+    model: str
+    target: str
+    window: int
+    horizon: int
+    epochs_run: int
+    best_epoch: int
+    stopped: str
+    train_seconds: float
+    device: str
+    segments: dict[str, list[str]]
+    test: dict[str, Metrics]
+    test_price: dict[str, Metrics]
+    dm_pvalue: float | None
+    per_step: list[dict[str, float | None]]
+    warnings: list[str]
+    path: str
+    history: list[dict[str, float]] = field(default_factory=list)
+    by_ticker: dict[str, dict[str, Any]] = field(default_factory=dict)  # global models: each member
+    verdict: dict[str, Any] | None = None  # against the random walk and the best baseline
+
+
+def report_of(trained: Trained, model_id: str, path: Path) -> TrainReport:
+    out = trained.fitted.outcome
+    assert out is not None
+    cfg = trained.config
+    return TrainReport(
+        model_id,
+        trained.ticker,
+        cfg.model,
+        cfg.target,
+        cfg.window,
+        cfg.horizon,
+        len(out.history),
+        out.best_epoch,
+        out.stopped,
+        round(out.seconds, 3),
+        trained.fitted.device,
+        trained.segment_dates(),
+        trained.scores.target,
+        trained.scores.price,
+        trained.dm_pvalue,
+        trained.scores.per_step,
+        trained.warnings,
+        str(path),
+        [dataclasses.asdict(h) for h in out.history],
+        verdict=verdict_json(trained.verdict()),
+    )
+
+
+def verdict_json(v: Verdict | None) -> dict[str, Any] | None:
+    return v.to_json() if v is not None else None
