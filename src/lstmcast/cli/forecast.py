@@ -118,7 +118,8 @@ def forecast_cli(
     Dates come from the exchange calendar (no weekends, holidays or closures). Running it
     again from the same bar with the same model adds nothing to the ledger.
     """
-    from lstmcast.forecasting.forecast import forecast, forecast_json
+    from lstmcast.forecasting.forecast import forecast
+    from lstmcast.forecasting.result import forecast_json
 
     if csv is None and not tickers:
         raise typer.BadParameter("give stored TICKER(s) or --csv PATH")
@@ -181,8 +182,8 @@ def forecast_cli(
 def _plots(store: Any, results: list[Any], plot: Path, csv: Path | None) -> None:
     """One fan chart per return forecast: PLOT for one ticker, PLOT's stem plus the ticker for several."""
     from lstmcast.data.series import load_csv, load_stored
-    from lstmcast.forecasting.forecast import ForecastResult
     from lstmcast.forecasting.plot import fan_chart
+    from lstmcast.forecasting.result import ForecastResult
 
     prices = [r for r in results if isinstance(r, ForecastResult)]
     for r in results:

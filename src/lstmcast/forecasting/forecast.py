@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_LEVELS, MAX_HORIZON, STALE_AFTER_DAYS, TrainConfig
+from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_LEVELS, MAX_HORIZON, STALE_AFTER_DAYS
 from lstmcast.data.series import Series, load_csv, load_stored
 from lstmcast.errors import ConfigError, DataError, NotFoundError
 from lstmcast.evaluation.intervals import ADAPTIVE
 from lstmcast.evaluation.scoring import daily_returns, har_sigma
 from lstmcast.forecasting.calendar import next_sessions
 from lstmcast.forecasting.intervals import interval_bounds, volatility_now
-from lstmcast.forecasting.ledger import update_aci
+from lstmcast.forecasting.ledger import record_path, update_aci
+from lstmcast.forecasting.result import Forecast, ForecastResult, PathForecast, level_label
 from lstmcast.forecasting.vol_forecast import VolForecastResult, forecast_volatility
-from lstmcast.jsonable import to_jsonable
 from lstmcast.paths import calendars_dir
 from lstmcast.store.db import Store
-from lstmcast.store.ledger import record
 from lstmcast.tickers import exchange_of
 from lstmcast.training.inputs import frame_for
 from lstmcast.training.predictor import OnnxFitted
@@ -30,78 +28,6 @@ from lstmcast.training.registry import LoadedModel, load_model, newest_model_id
 
 if TYPE_CHECKING:
     from lstmcast.training.fitted import Fitted
-
-
-@dataclass
-class Forecast:
-    date: str
-    step: int
-    price: float  # adjusted close, like the model's data
-    log_return: float  # from the last close to this date
-    lower_80: float
-    upper_80: float
-    lower_95: float
-    upper_95: float
-    intervals: dict[str, list[float]] = field(default_factory=dict)  # "90" -> [lower, upper], per --levels
-    close: float | None = None  # the same forecast in the units of the last quoted (unadjusted) close
-    # Levels ("95") with a side the model's errors are too few to bound: that side is NaN above
-    # (null in JSON), and the interval covers everything on it (conformal, not clipped).
-    unbounded: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ForecastResult:
-    ticker: str
-    model_id: str
-    model: str
-    as_of: str
-    last_price: float  # the last adjusted close: what the model and the ledger work in
-    calendar: str
-    forecasts: list[Forecast]
-    model_data_end: str
-    stale_days: int
-    retrained: bool = False
-    ledger_new: int = 0
-    warnings: list[str] = field(default_factory=list)
-    levels: list[float] = field(default_factory=lambda: list(INTERVAL_LEVELS))
-    last_close: float | None = None  # the last quoted close (what a quote screen shows)
-    interval_method: str = DEFAULT_INTERVALS
-    sigma: float | None = None  # EWMA volatility of daily returns now
-    sigma_ratio: float | None = None  # ... over its median of the last year: why the band is wide
-    engine: str = "torch"  # what ran the network: onnx (ONNX Runtime, no torch) or torch
-
-
-def _label(level: float) -> str:
-    return f"{level * 100:g}"
-
-
-PRICE_FIELDS = ("price", "lower_80", "upper_80", "lower_95", "upper_95", "close", "last_price", "last_close")
-
-
-def cents(value: Any) -> Any:
-    """A price as it is quoted: to the cent (four significant digits below one), without the
-    float noise of arithmetic (806.1900000000002)."""
-    if not isinstance(value, float) or value != value or value in (float("inf"), float("-inf")):
-        return value
-    return round(value, 2) if abs(value) >= 1 else float(f"{value:.4g}")
-
-
-def forecast_json(result: ForecastResult | VolForecastResult) -> dict[str, Any]:
-    """A forecast as `--json` prints it: prices to the cent, levels named as the intervals'
-    keys ("80", "95"). A volatility forecast has no prices: as it is."""
-    doc: dict[str, Any] = to_jsonable(result)
-    if not isinstance(result, ForecastResult):
-        return doc
-    doc["levels"] = [_label(lv) for lv in result.levels]
-    for key in PRICE_FIELDS:
-        if key in doc:
-            doc[key] = cents(doc[key])
-    for step in doc["forecasts"]:
-        for key in PRICE_FIELDS:
-            if key in step:
-                step[key] = cents(step[key])
-        step["intervals"] = {k: [cents(v) for v in band] for k, band in step["intervals"].items()}
-    return doc
 
 
 def _for_horizon(loaded: LoadedModel, horizon: int) -> Fitted | OnnxFitted:
@@ -115,16 +41,6 @@ def _for_horizon(loaded: LoadedModel, horizon: int) -> Fitted | OnnxFitted:
         )
     # A one-step model reaches further by feeding its forecasts back in.
     return f.replace(config=f.config.replace(decoder="recursive", horizon=horizon))
-
-
-@dataclass
-class PathForecast:
-    as_of: str
-    last: float  # the last adjusted close
-    forecasts: list[Forecast]
-    method: str  # the interval method used
-    sigma: float  # EWMA volatility of daily returns at the last bar
-    sigma_ratio: float | None  # sigma over its median of the last year
 
 
 def predict_path(
@@ -173,11 +89,11 @@ def predict_path(
     for k in range(horizon):
         centre = last * float(np.exp(cum[k]))
         bands = {
-            _label(lv): [_bound(centre, q[k, 2 * i]), _bound(centre, q[k, 2 * i + 1])]
+            level_label(lv): [_bound(centre, q[k, 2 * i]), _bound(centre, q[k, 2 * i + 1])]
             for i, lv in enumerate(every)
         }
         (lo80, hi80), (lo95, hi95) = bands["80"], bands["95"]
-        chosen = {_label(lv): bands[_label(lv)] for lv in levels}
+        chosen = {level_label(lv): bands[level_label(lv)] for lv in levels}
         open_ended = [label for label, pair in chosen.items() if any(np.isnan(pair))]
         out.append(
             Forecast(
@@ -346,37 +262,6 @@ def _volatility(
             f" newest bar; consider --retrain-if-older {STALE_AFTER_DAYS}"
         )
     return result
-
-
-def record_path(
-    store: Store, model_id: str, ticker: str, path: PathForecast, config: TrainConfig, calendar: str
-) -> int:
-    """Write a path's forecasts to the ledger (once per model, ticker and origin); how many were new."""
-    rows = [
-        {
-            "model_id": model_id,
-            "ticker": ticker,
-            "as_of": path.as_of,
-            "step": f.step,
-            "target_date": f.date,
-            "last_price": path.last,
-            "price": f.price,
-            "log_return": f.log_return,
-            # An unbounded side is stored as what it means for a price: 0 below, infinity above.
-            "lower_80": _or(f.lower_80, 0.0),
-            "upper_80": _or(f.upper_80, math.inf),
-            "lower_95": _or(f.lower_95, 0.0),
-            "upper_95": _or(f.upper_95, math.inf),
-            "sigma": path.sigma,
-            "interval_method": path.method,
-        }
-        for f in path.forecasts
-    ]
-    return record(store.conn, rows, {**config.to_dict(), "calendar": calendar})
-
-
-def _or(value: float, instead: float) -> float:
-    return instead if math.isnan(value) else value
 
 
 def stale_exog(series: Series) -> list[str]:

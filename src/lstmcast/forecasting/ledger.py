@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from lstmcast.config import TrainConfig
 from lstmcast.evaluation.intervals import aci_update, score_intervals
+from lstmcast.forecasting.result import PathForecast
 from lstmcast.store.db import Store
-from lstmcast.store.ledger import aci_states, ledger_rows, save_aci_states
+from lstmcast.store.ledger import aci_states, ledger_rows, record, save_aci_states
 from lstmcast.store.prices import adjusted_closes
 from lstmcast.tickers import validate_ticker
 
@@ -159,3 +162,34 @@ def ledger(store: Store, ticker: str | None = None) -> LedgerReport:
             )
         )
     return LedgerReport(rows, summary)
+
+
+def record_path(
+    store: Store, model_id: str, ticker: str, path: PathForecast, config: TrainConfig, calendar: str
+) -> int:
+    """Write a path's forecasts to the ledger (once per model, ticker and origin); how many were new."""
+    rows = [
+        {
+            "model_id": model_id,
+            "ticker": ticker,
+            "as_of": path.as_of,
+            "step": f.step,
+            "target_date": f.date,
+            "last_price": path.last,
+            "price": f.price,
+            "log_return": f.log_return,
+            # An unbounded side is stored as what it means for a price: 0 below, infinity above.
+            "lower_80": _or(f.lower_80, 0.0),
+            "upper_80": _or(f.upper_80, math.inf),
+            "lower_95": _or(f.lower_95, 0.0),
+            "upper_95": _or(f.upper_95, math.inf),
+            "sigma": path.sigma,
+            "interval_method": path.method,
+        }
+        for f in path.forecasts
+    ]
+    return record(store.conn, rows, {**config.to_dict(), "calendar": calendar})
+
+
+def _or(value: float, instead: float) -> float:
+    return instead if math.isnan(value) else value

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.backtest.outputs import save_png
-from lstmcast.forecasting.forecast import ForecastResult
+from lstmcast.forecasting.result import ForecastResult
 
 RECENT = 120  # trading days of history before the forecast
 

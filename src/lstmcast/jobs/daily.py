@@ -198,7 +198,7 @@ def daily_compute(job: DailyJob) -> DailyDone:
 
 def _finish(store: Store, run: TickerRun, done: DailyDone, notes: list[str]) -> None:
     """The driver's half after the work: write the new model, then the forecasts to the ledger."""
-    from lstmcast.forecasting.forecast import record_path
+    from lstmcast.forecasting.ledger import record_path
     from lstmcast.training.registry import write_model
 
     if done.new_model is not None:
