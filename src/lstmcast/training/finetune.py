@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from lstmcast.data.series import Series
 from lstmcast.errors import ConfigError
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.metrics import Metrics
+from lstmcast.evaluation.volatility import forward_mean
 from lstmcast.prep.scaling import fit_scaler
 from lstmcast.store.db import Store
 from lstmcast.training.inputs import frame_for, split_for
@@ -21,8 +22,11 @@ from lstmcast.training.loop import EpochLog
 from lstmcast.training.registry import LoadedModel, save_trained, save_volatility
 from lstmcast.training.run import run_training
 from lstmcast.training.scores import Trained, evaluate_fitted
-from lstmcast.training.vol_predict import VolHead
-from lstmcast.training.volatility import finetune_volatility
+from lstmcast.training.vol_predict import VolHead, origins_in
+from lstmcast.training.volatility import VolFit, VolTrained, train_volatility
+
+if TYPE_CHECKING:
+    import torch
 
 FINETUNE_LR = 1e-5
 
@@ -199,3 +203,40 @@ def finetune_volatility_model(
         "path": str(path),
         "warnings": [*overlap, *after.warnings],
     }
+
+
+def finetune_volatility(
+    parent_config: TrainConfig,
+    parent_state: dict[str, torch.Tensor],
+    parent_head: VolHead,
+    series: Series,
+    lr: float,
+    freeze_encoder: bool,
+) -> tuple[dict[str, np.ndarray], VolTrained]:
+    """A volatility parent adapted to `series`: (test forecasts of the parent as is, of the
+    model trained from scratch), and the fine-tuned model judged like `train_volatility`.
+    The parent as is gets this ticker's input scaler and its back-transform refitted on this
+    ticker's training origins; nothing else of it changes."""
+    cfg = parent_config
+    after = train_volatility(cfg, series, init=parent_state, lr=lr, freeze_encoder=freeze_encoder)
+    scratch = train_volatility(cfg, series)
+    frame, seg = after.frame, after.segments
+    proxy = np.exp(frame.x[:, 0])
+    train_at = origins_in(cfg, 0, 0, seg.train_end)
+    offset_har = after.fits.hars[after.fits.har_used] if cfg.residual_on == "har" else None
+    as_is = VolFit(
+        cfg,
+        fit_scaler(frame.x[: int(train_at.max()) + cfg.horizon + 1]),
+        VolHead(
+            parent_head.target_mean, parent_head.target_std, offset_har, float(np.min(proxy[: seg.train_end]))
+        ),
+        parent_state,
+        after.net.outcome,
+    )
+    as_is.head.scale = float(
+        np.mean(forward_mean(proxy, cfg.horizon, train_at) / as_is.raw(frame, proxy, train_at))
+    )
+    return {
+        "before": as_is.predict(frame, proxy, after.at),
+        "scratch": scratch.fits.forecasts["model"],
+    }, after
