@@ -48,19 +48,19 @@ class _EpochBar:
         self.bar.update(self.task, completed=self.done + seen / total)
 
 
+def _bar(counts: str) -> Progress:
+    """A transient bar on stderr: label, bar, `counts` (a format over the task), and the ETA."""
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn(counts), TimeRemainingColumn())
+    return Progress(*columns, console=err_console(), transient=True)
+
+
 @contextmanager
 def count_progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[Any], None] | None]:
     """A bar over sweep cells: done, failed, remaining, ETA. Nothing without a terminal."""
     if not enabled:
         yield None
         return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} cells, {task.fields[failed]} failed"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err_console(), transient=True) as bar:
+    with _bar("{task.completed}/{task.total} cells, {task.fields[failed]} failed") as bar:
         task = bar.add_task(label, total=total, failed=0)
         failed = 0
 
@@ -78,13 +78,7 @@ def fold_progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], No
     if not enabled:
         yield None
         return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} folds"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err_console(), transient=True) as bar:
+    with _bar("{task.completed}/{task.total} folds") as bar:
         task = bar.add_task(label, total=None)
 
         def on_fold(done: int, total: int) -> None:
