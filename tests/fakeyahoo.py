@@ -140,7 +140,9 @@ class FakeYahoo:
         if "range" in query:  # the timezone lookup asks for the last day only
             bars = bars.iloc[-1:]
         else:
-            stamps = bars.index.tz_localize("America/New_York") + pd.Timedelta(hours=9, minutes=30)
+            stamps = pd.DatetimeIndex(bars.index).tz_localize("America/New_York") + pd.Timedelta(
+                hours=9, minutes=30
+            )
             lo, hi = int(query["period1"][0]), int(query["period2"][0])
             secs = stamps.as_unit("s").asi8
             bars = bars[(secs >= lo) & (secs < hi)]
@@ -162,5 +164,7 @@ class FakeYahoo:
         # CONNECT_TO takes a curl string list, which curl_cffi passes through as a pointer.
         self._connect_to = lib.curl_slist_append(ffi.NULL, target.encode())
         return Session(
-            impersonate="chrome", verify=str(self.cert), curl_options={CurlOpt.CONNECT_TO: self._connect_to}
+            impersonate="chrome",
+            verify=str(self.cert),  # type: ignore[arg-type]  # curl_cffi takes a CA file path too
+            curl_options={CurlOpt.CONNECT_TO: self._connect_to},
         )

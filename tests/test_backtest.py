@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -118,8 +119,9 @@ def test_audit_is_clean_on_lstmcasts_own_pipeline() -> None:
 
 def test_audit_catches_a_scaler_fitted_on_the_whole_series(monkeypatch: pytest.MonkeyPatch) -> None:
     import lstmcast.training.fitted as forecaster
+    from lstmcast.prep import scaling
 
-    real_fit_scaler = forecaster.fit_scaler
+    real_fit_scaler = scaling.fit_scaler
 
     def leaky_fit(cfg, frame, lo, cutoff, init):  # type: ignore[no-untyped-def]
         # The classic bug: normalise with statistics of the whole series, then fit as usual.
@@ -148,10 +150,11 @@ def test_the_audit_tells_device_noise_from_a_leak(monkeypatch: pytest.MonkeyPatc
     shows a false leak; with the repeat fit's noise floor it is clean, and a real leak (a
     scaler fitted on the whole series) still shows, in the weights too."""
     import lstmcast.training.fitted as forecaster
+    from lstmcast.prep import scaling
 
     calls = itertools.count()
 
-    def jitter(fitted):  # type: ignore[no-untyped-def]
+    def jitter(fitted: Any) -> Any:
         gen = torch.Generator().manual_seed(next(calls))
         state = {k: v + 1e-7 * torch.randn(v.shape, generator=gen) for k, v in fitted.state.items()}
         return fitted.replace(state=state, _module=None)
@@ -159,7 +162,7 @@ def test_the_audit_tells_device_noise_from_a_leak(monkeypatch: pytest.MonkeyPatc
     def jittery(cfg, frame, lo, cutoff, init):  # type: ignore[no-untyped-def]
         return jitter(fit_fold(cfg, frame, lo, cutoff, init))
 
-    real_fit_scaler = forecaster.fit_scaler
+    real_fit_scaler = scaling.fit_scaler
 
     def leaky(cfg, frame, lo, cutoff, init):  # type: ignore[no-untyped-def]
         monkeypatch.setattr(forecaster, "fit_scaler", lambda rows: real_fit_scaler(frame.x))

@@ -40,14 +40,14 @@ def test_an_oslo_target_sees_the_sp500_of_the_day_before_and_new_york_sees_oslo_
     cfg = TINY.replace(exog=("^GSPC",))
     frame = frame_for(cfg, oslo, {"^GSPC": spx}, "EQNR.OL")
     got = frame.x[:, frame.columns.index("exog:^GSPC")]
-    spx_r = np.log(spx["adj_close"] / spx["adj_close"].shift(1)).to_numpy()
+    spx_r = np.log((spx["adj_close"] / spx["adj_close"].shift(1)).to_numpy())
     k = oslo.index.get_indexer(frame.dates)  # each frame row's bar
     # Oslo's bar k sees the S&P's return of the day before (bar k-1): its same-day close
     # comes hours after Oslo's.
     assert np.allclose(got, spx_r[k - 1])
     assert not np.allclose(got, spx_r[k])  # what a date-only alignment used: the leak
     ny = frame_for(TINY.replace(exog=("EQNR.OL",)), spx, {"EQNR.OL": oslo}, "^GSPC")
-    oslo_r = np.log(oslo["adj_close"] / oslo["adj_close"].shift(1)).to_numpy()
+    oslo_r = np.log((oslo["adj_close"] / oslo["adj_close"].shift(1)).to_numpy())
     assert np.allclose(ny.x[:, 1], oslo_r[spx.index.get_indexer(ny.dates)])  # Oslo had closed: same day
     # Same exchange: same-day closes, as before.
     same = frame_for(TINY.replace(exog=("^GSPC",)), oslo, {"^GSPC": spx}, "AAPL")

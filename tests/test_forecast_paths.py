@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +25,9 @@ def _members() -> list[Series]:
 
 
 @pytest.fixture
-def store(home: Path) -> Store:
+def store(home: Path) -> Iterator[Store]:
     with Store(home) as s:
-        yield s  # type: ignore[misc]
+        yield s
 
 
 def test_finetuned_embedding_model_reloads_with_its_own_row(store: Store) -> None:

@@ -50,9 +50,10 @@ def test_a_planted_leak_is_still_caught_on_cuda(monkeypatch: pytest.MonkeyPatch)
     from lstmcast.backtest.audit import audit
     from lstmcast.config import BacktestConfig, TrainConfig
     from lstmcast.data.series import Series
+    from lstmcast.prep import scaling
     from synth import ar1
 
-    real = forecaster.fit_scaler
+    real = scaling.fit_scaler
 
     def leaky(cfg, frame, lo, cutoff, init):  # type: ignore[no-untyped-def]
         monkeypatch.setattr(forecaster, "fit_scaler", lambda rows: real(frame.x))

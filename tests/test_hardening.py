@@ -281,7 +281,11 @@ def test_a_calendar_name_is_never_read_as_a_path(cli: Cli, home: Path, tmp_path:
     from datetime import date
     from importlib.metadata import version
 
-    kept = {"calendar": "evil", "version": version("exchange_calendars"), "made": date.today().isoformat()}
+    kept: dict[str, Any] = {
+        "calendar": "evil",
+        "version": version("exchange_calendars"),
+        "made": date.today().isoformat(),
+    }
     kept |= {"start": "2000-01-01", "end": "2030-01-01", "sessions": ["2013-12-25"]}
     evil.write_text(json.dumps(kept))  # what the cache would accept, were the name a path
     res = cli("forecast", "IBM", "--calendar", "../../../evil", code=1)
@@ -468,10 +472,10 @@ def test_a_full_disk_is_named_and_leaves_nothing_half_written(
     def full(fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(paths.os, "fsync", full)
+    monkeypatch.setattr(os, "fsync", full)
     with pytest.raises(ConfigError, match=f"disk full at {target}"):
         paths.atomic_write_text(target, "new")
-    monkeypatch.setattr(paths.os, "fsync", real)
+    monkeypatch.setattr(os, "fsync", real)
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["model.json"]
 
 

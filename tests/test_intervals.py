@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -128,7 +129,7 @@ def _tiny(cli: Cli, ticker: str) -> str:
     return str(json.loads(cli("train", ticker, *fast).stdout)["model_id"])
 
 
-def _aci_rows(home: Path) -> list[tuple[object, ...]]:
+def _aci_rows(home: Path) -> list[tuple[Any, ...]]:
     with sqlite3.connect(home / "lstmcast.db") as conn:
         return conn.execute(
             "SELECT model_id, ticker, level, step, alpha, through_as_of FROM aci_state ORDER BY 1, 2, 3, 4"

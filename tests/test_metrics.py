@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -60,9 +61,9 @@ def test_always_long_in_a_rising_market_earns_no_directional_credit() -> None:
     assert m.directional_accuracy is not None and m.directional_accuracy > 0.55  # a binomial test would cheer
     assert m.directional_pvalue is None  # PT: a forecast that never changes sign says nothing
     informed = moves + rng.normal(0, 0.01, 500)
-    assert pesaran_timmermann(informed, moves) < 1e-6
+    assert pesaran_timmermann(informed, moves) < 1e-6  # type: ignore[operator]
     coin = rng.normal(0, 1, 500)
-    assert pesaran_timmermann(coin, moves) > 0.01
+    assert pesaran_timmermann(coin, moves) > 0.01  # type: ignore[operator]
 
 
 def test_diebold_mariano_by_hand_uses_student_t() -> None:
@@ -159,5 +160,5 @@ def test_the_verdict_names_the_best_baseline_and_tests_against_it() -> None:
     assert v.best_baseline == "linear" and v.vs_best.test == "diebold_mariano"
     assert v.vs_naive.test == "clark_west" and v.vs_naive.better  # beats the random walk...
     assert v.vs_best.skill < 0 and v.vs_best.worse  # ...but is significantly worse than linear
-    doc = v.to_json()
+    doc: dict[str, Any] = v.to_json()
     assert doc["vs_best"]["baseline"] == "linear" and doc["vs_naive"]["better"] is True

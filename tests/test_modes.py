@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -27,7 +29,7 @@ def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def _perturb_from(bars, date):  # type: ignore[no-untyped-def]
+def _perturb_from(bars: pd.DataFrame, date: Any) -> pd.DataFrame:
     out = bars.copy()
     later = out.index >= date
     out.loc[later] = out.loc[later].to_numpy() * np.exp(
@@ -98,7 +100,7 @@ def test_global_model_scales_each_ticker_on_its_own_training_rows_and_does_not_l
 def test_multi_step_decoders_report_per_step_and_beat_naive_at_each_step(decoder: str) -> None:
     bars, _ = ar1(2500, phi=0.8, seed=3)
     t = run_training(SMALL.replace(horizon=3, decoder=decoder), Series("AR", bars, "synthetic"))
-    steps = t.scores.per_step
+    steps: list[dict[str, Any]] = t.scores.per_step
     assert [s["step"] for s in steps] == [1, 2, 3]
     # the optimum's skill per step is phi^(2k): 0.64, 0.41, 0.26
     assert all(s["skill_vs_naive"] > 0.1 for s in steps), steps
@@ -186,7 +188,7 @@ def test_decoders_and_finetuning_do_not_leak(mode: str, home: Path) -> None:
     cfg = SMALL.replace(epochs=2, horizon=1 if mode == "finetune" else 3,
                         decoder="direct" if mode == "finetune" else mode)  # fmt: skip
 
-    def fit(b):  # type: ignore[no-untyped-def]
+    def fit(b: pd.DataFrame) -> Any:
         series = Series("AR", b, "synthetic")
         if mode != "finetune":
             return run_training(cfg, series)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,9 @@ def _series(ticker: str = "AAA", seed: int = 1) -> Series:
 
 
 @pytest.fixture
-def store(home: Path) -> Store:
+def store(home: Path) -> Iterator[Store]:
     with Store(home) as s:
-        yield s  # type: ignore[misc]
+        yield s
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,7 @@ def test_features_are_causal() -> None:
     changed.iloc[200:] *= 3.7  # rewrite the future from row 200 on
     after = feature_frame(changed, "log_return", cfg)
     pd.testing.assert_frame_equal(before.iloc[:199], after.iloc[:199])  # frame row r = bar r+1
-    assert not np.allclose(before.iloc[199, 0], after.iloc[199, 0])
+    assert not np.allclose(before.to_numpy()[199, 0], after.to_numpy()[199, 0])
 
 
 def test_too_short_series_says_how_many_bars_are_needed() -> None:

@@ -38,7 +38,7 @@ def test_a_failing_write_leaves_nothing_half_written(tmp_path: Path) -> None:
     conn = connect(tmp_path)
     upsert_prices(conn, "AAA", _bars(10), "test")
     bad = _bars(20)
-    bad.iloc[15, bad.columns.get_loc("close")] = np.nan  # NOT NULL close: the insert fails mid-way
+    bad.loc[bad.index[15], "close"] = np.nan  # NOT NULL close: the insert fails mid-way
     with pytest.raises(sqlite3.IntegrityError):
         upsert_prices(conn, "AAA", bad, "test")
     stored = load_prices(conn, "AAA")
@@ -52,7 +52,7 @@ def test_revised_values_replace_and_identical_values_are_left_alone(tmp_path: Pa
     first = upsert_prices(conn, "AAA", revised.iloc[:10], "test")
     assert (first.new, first.revised, first.unchanged) == (10, 0, 0)
     revised = revised.copy()
-    revised.iloc[3, revised.columns.get_loc("adj_close")] *= 0.5
+    revised.loc[revised.index[3], "adj_close"] = float(revised["adj_close"].iloc[3]) * 0.5
     second = upsert_prices(conn, "AAA", revised, "test")
     assert (second.new, second.revised, second.unchanged) == (2, 1, 9)
     assert load_prices(conn, "AAA")["adj_close"].iloc[3] == pytest.approx(revised["adj_close"].iloc[3])

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -160,13 +161,20 @@ def test_a_real_dask_cluster_survives_a_killed_worker(cli: Cli, home: Path) -> N
         port = s.getsockname()[1]
     bindir = Path(sys.executable).parent
     address = f"tcp://127.0.0.1:{port}"
-    spawn = {"cwd": ROOT, "env": _env(home), "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    spawn: dict[str, Any] = {
+        "cwd": ROOT,
+        "env": _env(home),
+        "stdout": subprocess.DEVNULL,
+        "stderr": subprocess.DEVNULL,
+    }
     scheduler = subprocess.Popen(
-        [bindir / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **spawn
+        [str(bindir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        **spawn,
     )
     workers = [
         subprocess.Popen(
-            [bindir / "dask", "worker", address, "--nthreads", "1", "--no-dashboard", "--no-nanny"], **spawn
+            [str(bindir / "dask"), "worker", address, "--nthreads", "1", "--no-dashboard", "--no-nanny"],
+            **spawn,
         )
         for _ in range(2)
     ]
@@ -276,7 +284,7 @@ def test_the_leaderboard_judges_the_seeds_average_and_deflates_active_returns() 
     truth = r[1 : n + 1, None]
     avg = (noisy[0] + noisy[1]) / 2
     assert cnn["skill_vs_naive"] == pytest.approx(1 - np.mean((avg - truth) ** 2) / np.mean(truth**2))
-    mean_of_skills = np.mean([c["result"]["skill_vs_naive"] for c in cells[2:]])
+    mean_of_skills = np.mean([c["result"]["skill_vs_naive"] for c in cells[2:]])  # type: ignore[index]
     assert cnn["skill_vs_naive"] > mean_of_skills + 0.05  # averaging cancels the seeds' noise
     assert beat == 0 and cnn["cw_pvalue"] is not None
 
@@ -338,7 +346,7 @@ def test_a_tls_scheduler_is_used_with_its_security_file_and_refused_without(
     pytest.importorskip("cryptography")
     from distributed import Security
 
-    sec = Security.temporary()  # one self-signed certificate: CA, scheduler, worker and client
+    sec = Security.temporary()  # type: ignore[no-untyped-call]  # one self-signed certificate: CA, scheduler, worker and client
     (tmp_path / "cert.pem").write_text(str(sec.tls_client_cert))
     (tmp_path / "key.pem").write_text(str(sec.tls_client_key))
     (tmp_path / "tls.toml").write_text('ca_file = "cert.pem"\ncert = "cert.pem"\nkey = "key.pem"\n')
@@ -348,7 +356,12 @@ def test_a_tls_scheduler_is_used_with_its_security_file_and_refused_without(
     port = _free_port()
     address = f"tls://127.0.0.1:{port}"
     bindir = Path(sys.executable).parent
-    spawn = {"cwd": ROOT, "env": _env(home), "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    spawn: dict[str, Any] = {
+        "cwd": ROOT,
+        "env": _env(home),
+        "stdout": subprocess.DEVNULL,
+        "stderr": subprocess.DEVNULL,
+    }
     scheduler = subprocess.Popen(
         [bindir / "dask", "scheduler", "--protocol", "tls", "--host", "127.0.0.1", "--port", str(port),
          "--no-dashboard", *tls], **spawn,

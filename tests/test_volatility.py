@@ -242,7 +242,7 @@ def test_train_forecast_and_the_ledger_score_a_volatility_model(cli: Cli, home: 
     bars = bars.rename(columns={"Open": "open", "High": "high", "Low": "low", "Close": "close",
                                 "Adj Close": "adj_close", "Volume": "volume"})  # fmt: skip
     proxy, _ = variance_proxy(bars, "gk")
-    at = list(bars.index.strftime("%Y-%m-%d")).index("2013-02-15")
+    at = list(pd.DatetimeIndex(bars.index).strftime("%Y-%m-%d")).index("2013-02-15")
     assert row["realised"] == pytest.approx(np.mean(proxy[at + 1 : at + 6]))
     assert summary["scored"] == 1 and summary["qlike"] == pytest.approx(
         V.qlike(np.array([fc["variance"]]), np.array([row["realised"]]))[0]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -172,7 +173,7 @@ def _var_tests(misses: np.ndarray, p: float) -> dict[str, float | None]:
 
 def score_intervals(
     lower: np.ndarray, upper: np.ndarray, y: np.ndarray, sigma: np.ndarray, level: float
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """How one level's intervals did: coverage (overall, by ex-ante volatility tercile), width,
     Winkler, pinball of each bound, Kupiec, Christoffersen and conditional coverage on the
     misses (overall, per tercile, and per tail, each tail a value-at-risk forecast with miss

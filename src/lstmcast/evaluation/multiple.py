@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -16,12 +17,12 @@ from scipy.special import ndtr, ndtri
 EULER_GAMMA = 0.5772156649015329
 
 
-def _clean(pvalues: list[float | None]) -> tuple[np.ndarray, np.ndarray]:
+def _clean(pvalues: Sequence[float | None]) -> tuple[np.ndarray, np.ndarray]:
     p = np.array([np.nan if v is None else v for v in pvalues], dtype="float64")
     return p, np.flatnonzero(np.isfinite(p))
 
 
-def _adjusted(pvalues: list[float | None], step: str) -> list[float | None]:
+def _adjusted(pvalues: Sequence[float | None], step: str) -> list[float | None]:
     """Adjusted p-values of the defined inputs (None stays None and does not count as a test).
     BH ("up"): p_(i) m / i, made monotone from the largest down; Holm ("down"): p_(i) (m - i + 1),
     made monotone from the smallest up; both capped at 1."""
@@ -41,12 +42,12 @@ def _adjusted(pvalues: list[float | None], step: str) -> list[float | None]:
     return out
 
 
-def benjamini_hochberg(pvalues: list[float | None]) -> list[float | None]:
+def benjamini_hochberg(pvalues: Sequence[float | None]) -> list[float | None]:
     """Benjamini-Hochberg step-up adjusted p-values: control of the false discovery rate."""
     return _adjusted(pvalues, "up")
 
 
-def holm(pvalues: list[float | None]) -> list[float | None]:
+def holm(pvalues: Sequence[float | None]) -> list[float | None]:
     """Holm step-down adjusted p-values: control of the family-wise error rate."""
     return _adjusted(pvalues, "down")
 
