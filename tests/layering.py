@@ -17,6 +17,7 @@ RANKS = {
     "data": 2,
     "prep": 3,
     "models": 4,
+    "inference": 4,
     "evaluation": 5,
     "training": 6,
     "backtest": 7,
@@ -38,7 +39,7 @@ ONLY_IN = {
     "dask": {"parallel"},
     "onnxruntime": {"models"},
 }
-NO_TORCH = {"sources", "store", "data", "prep", "evaluation"}
+NO_TORCH = {"sources", "store", "data", "prep", "evaluation", "inference", "forecasting"}
 
 
 def modules(root: Path) -> dict[str, Path]:

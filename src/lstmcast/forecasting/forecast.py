@@ -19,11 +19,11 @@ from lstmcast.forecasting.intervals import interval_bounds, volatility_now
 from lstmcast.forecasting.ledger import record_path, update_aci
 from lstmcast.forecasting.result import Forecast, ForecastResult, PathForecast, level_label
 from lstmcast.forecasting.vol_forecast import VolForecastResult, forecast_volatility
+from lstmcast.inference.predictor import OnnxFitted
 from lstmcast.paths import calendars_dir
 from lstmcast.store.db import Store
 from lstmcast.tickers import exchange_of
 from lstmcast.training.inputs import frame_for
-from lstmcast.training.predictor import OnnxFitted
 from lstmcast.training.registry import LoadedModel, load_model, newest_model_id
 
 if TYPE_CHECKING:

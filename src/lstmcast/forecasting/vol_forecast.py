@@ -19,6 +19,7 @@ from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import quantile_pair
 from lstmcast.forecasting.calendar import next_sessions
 from lstmcast.forecasting.ledger import mean_of
+from lstmcast.inference.predictor import OnnxFitted
 from lstmcast.paths import calendars_dir
 from lstmcast.prep.volatility import variance_proxy
 from lstmcast.store.db import Store
@@ -26,7 +27,6 @@ from lstmcast.store.prices import load_prices
 from lstmcast.store.vol_ledger import record_vol, vol_rows
 from lstmcast.tickers import validate_ticker
 from lstmcast.training.inputs import frame_for
-from lstmcast.training.predictor import OnnxFitted
 from lstmcast.training.registry import LoadedModel
 from lstmcast.training.vol_predict import Net, VolHead, origins_in, variance_forecast
 
@@ -60,14 +60,7 @@ class VolForecastResult:
 
 def _net(loaded: LoadedModel) -> Net:
     fitted = loaded.fitted
-    if isinstance(fitted, OnnxFitted):
-        return fitted.net
-    import torch
-
-    from lstmcast.training.loop import predict_scaled
-
-    module = fitted.module()
-    return lambda x: predict_scaled(module, torch.from_numpy(x).float()).double().cpu().numpy()
+    return fitted.net if isinstance(fitted, OnnxFitted) else fitted.as_net()
 
 
 def forecast_volatility(

@@ -16,12 +16,12 @@ import torch
 from torch import nn
 
 from lstmcast.config import TrainConfig
+from lstmcast.inference.predictor import Net, n_inputs, predict_origins, with_ticker_id
 from lstmcast.models import build_model
 from lstmcast.prep.dataset import Frame, Segments, sample_arrays
 from lstmcast.prep.scaling import Scaler, apply, fit_scaler, invert_target
 from lstmcast.training import runtime
 from lstmcast.training.loop import EpochLog, FitOutcome, fit, predict_scaled
-from lstmcast.training.predictor import n_inputs, predict_origins, with_ticker_id
 
 
 @dataclass(kw_only=True)
@@ -43,6 +43,12 @@ class Fitted:
         if "config" in changes and "_module" not in changes:
             changes["_module"] = None
         return dataclasses.replace(self, **changes)
+
+    def as_net(self) -> Net:
+        """This fit as a numpy-to-numpy network, as `OnnxFitted.net` is for an export: what
+        torch-free code (forecasting) calls without importing torch itself."""
+        module = self.module()
+        return lambda x: predict_scaled(module, torch.from_numpy(x).float()).double().cpu().numpy()
 
     def module(self) -> nn.Module:
         if self._module is None:

@@ -3,7 +3,7 @@
 A model loads with one of two engines. `onnx` runs the exported network with ONNX Runtime and
 never imports torch: what a cold `forecast` or a nightly `daily` uses. `torch` rebuilds the
 module from its weights: what training, fine-tuning, stateful models and models saved
-without an ONNX file use. Both forecast through training/predictor.py, to float tolerance."""
+without an ONNX file use. Both forecast through inference/predictor.py, to float tolerance."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from lstmcast import __version__
 from lstmcast.config import ENGINES, RunConfig, TrainConfig
 from lstmcast.errors import ConfigError, DamagedError, NotFoundError
 from lstmcast.evaluation.scoring import metrics_json
+from lstmcast.inference.predictor import OnnxFitted, n_inputs
 from lstmcast.jsonable import to_jsonable
 from lstmcast.models.onnx import ONNX_FILE, OnnxNet, OnnxUnavailable
 from lstmcast.paths import atomic_write_bytes, db_path, models_dir
@@ -40,7 +41,6 @@ from lstmcast.training.checkpoint import (
     read_manifest,
     write_checkpoint,
 )
-from lstmcast.training.predictor import OnnxFitted, n_inputs
 
 if TYPE_CHECKING:
     from lstmcast.training.fitted import Fitted

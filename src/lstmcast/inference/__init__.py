@@ -1,0 +1,1 @@
+"""Running a saved network without torch: the forecast routine every engine shares."""
