@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-
 from lstmcast.backtest.walkforward import fit_split
 from lstmcast.config import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES, TrainConfig
-from lstmcast.prep.dataset import Frame, Segments
+from lstmcast.prep.dataset import Frame, Segments, row_at
 from lstmcast.training.fitted import Fitted
 from lstmcast.training.pooled import Member, fit_global, view_for
 
@@ -22,14 +20,13 @@ def fold_fitter(target: str, others: dict[str, Frame]) -> Callable[..., Fitted]:
         start, stop = frame.dates[lo], frame.dates[cutoff]
         known = {target: frame.slice(lo, cutoff)}
         for t, f in others.items():
-            a = int(np.searchsorted(f.dates.values, start.to_datetime64()))
-            b = int(np.searchsorted(f.dates.values, stop.to_datetime64()))  # dates < cutoff date only
+            a, b = row_at(f.dates, start), row_at(f.dates, stop)  # dates < cutoff date only
             known[t] = f.slice(a, b)
         train_end, _ = fit_split(cfg, known[target].n)
         val_start = known[target].dates[train_end]
         members = []
         for t, f in known.items():
-            seg = Segments(int(np.searchsorted(f.dates.values, val_start.to_datetime64())), f.n, f.n)
+            seg = Segments(row_at(f.dates, val_start), f.n, f.n)
             o = seg.origins(cfg.window, cfg.horizon)
             if t == target or (len(o["train"]) >= MIN_TRAIN_SAMPLES and len(o["val"]) >= MIN_EVAL_SAMPLES):
                 members.append(Member(t, f, seg))  # a ticker with too little history yet sits this fold out

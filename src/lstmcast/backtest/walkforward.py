@@ -24,7 +24,7 @@ from lstmcast.evaluation.scoring import (
     naive_scale,
     score_block,
 )
-from lstmcast.prep.dataset import Frame, Segments
+from lstmcast.prep.dataset import Frame, fit_origins, row_at
 from lstmcast.training.fitted import Fitted, fit_forecaster
 
 
@@ -40,10 +40,7 @@ def plan_folds(frame: Frame, cfg: TrainConfig, bt: BacktestConfig) -> list[Fold]
     n = frame.n
     if n == 0:
         raise DataError("no usable bar after building features: too few bars for a walk-forward")
-    if bt.start is not None:
-        first = int(np.searchsorted(frame.dates.values, np.datetime64(bt.start)))
-    else:
-        first = n - round(n * bt.test_size)
+    first = row_at(frame.dates, bt.start) if bt.start is not None else n - round(n * bt.test_size)
     if first >= n - bt.folds:
         test_bars = max(n - first, 0)
         if test_bars > 0:
@@ -74,7 +71,7 @@ def fit_split(cfg: TrainConfig, rows: int) -> tuple[int, int]:
 def _check_fit_size(fold: Fold, cfg: TrainConfig, frame: Frame) -> None:
     rows = fold.cutoff - fold.lo
     train_end, val_end = fit_split(cfg, rows)
-    o = Segments(train_end, val_end, val_end).origins(cfg.window, cfg.horizon)
+    o = fit_origins(train_end, val_end, cfg.window, cfg.horizon)
     if len(o["train"]) < MIN_TRAIN_SAMPLES or len(o["val"]) < MIN_EVAL_SAMPLES:
         raise DataError(
             f"the first fold would train on {rows} bars ({frame.dates[fold.lo].date()} to"
@@ -132,7 +129,7 @@ class WalkForward:
 def validation_origins(cfg: TrainConfig, lo: int, cutoff: int) -> np.ndarray:
     """The origins a fit on rows [lo, cutoff) validated on (early stopping), in frame rows."""
     train_end, val_end = fit_split(cfg, cutoff - lo)
-    return lo + Segments(train_end, val_end, val_end).origins(cfg.window, cfg.horizon)["val"]
+    return lo + fit_origins(train_end, val_end, cfg.window, cfg.horizon)["val"]
 
 
 FitFn = Callable[[TrainConfig, Frame, int, int, Fitted | None], Fitted]
@@ -144,7 +141,7 @@ def _baselines(
     """Naive, drift and linear AR refitted on the fold's own fitting rows."""
     known = frame.slice(fold_lo, cutoff)
     train_end, _ = fit_split(cfg, known.n)
-    train_at = Segments(train_end, known.n, known.n).origins(cfg.window, cfg.horizon)["train"]
+    train_at = fit_origins(train_end, known.n, cfg.window, cfg.horizon)["train"]
     # Drift from every fitting row; AR coefficients from the fold's training origins.
     return baseline_forecasts(frame, at, cfg.horizon, cfg.window, train_at, known.n, fitted.scaler, known)
 

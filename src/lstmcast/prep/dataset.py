@@ -175,3 +175,14 @@ def check_length(frame: Frame, shape: SampleShape, ticker: str) -> Segments:
 def sample_arrays(xs: np.ndarray, window: int, horizon: int, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Scaled inputs (N, window, F) and scaled targets (N, horizon) for origins `at`."""
     return W.windows(xs, window, at), W.targets(xs[:, 0], horizon, at)
+
+
+def fit_origins(train_end: int, val_end: int, window: int, horizon: int) -> dict[str, np.ndarray]:
+    """The training and validation origins of a fit on rows [0, val_end) that validates on
+    [train_end, val_end): every fit (single, pooled, walk-forward fold) splits this way."""
+    return Segments(train_end, val_end, val_end).origins(window, horizon)
+
+
+def row_at(dates: pd.DatetimeIndex, when: object) -> int:
+    """The first row dated on or after `when`: the rows before it are what was known before."""
+    return int(np.searchsorted(dates.values, pd.Timestamp(when).to_datetime64()))  # type: ignore[arg-type]

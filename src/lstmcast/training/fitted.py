@@ -18,7 +18,7 @@ from torch import nn
 from lstmcast.config import TrainConfig
 from lstmcast.inference.predictor import Net, n_inputs, predict_origins, with_ticker_id
 from lstmcast.models import build_model
-from lstmcast.prep.dataset import Frame, Segments, sample_arrays
+from lstmcast.prep.dataset import Frame, fit_origins, sample_arrays
 from lstmcast.prep.scaling import Scaler, apply, fit_scaler, invert_target
 from lstmcast.training import runtime
 from lstmcast.training.loop import EpochLog, FitOutcome, fit, predict_scaled
@@ -125,7 +125,7 @@ def fit_forecaster(
         xt = torch.from_numpy(xs).float().to(device)
         outcome = fit_stateful(model, xt, train_end, val_end, config, on_epoch, lr)
     else:
-        origins = Segments(train_end, val_end, val_end).origins(config.window, config.horizon)
+        origins = fit_origins(train_end, val_end, config.window, config.horizon)
         h_fit = 1 if config.decoder == "recursive" else config.horizon
         xtr, ytr = sample_arrays(xs, config.window, h_fit, origins["train"])
         xva, yva = sample_arrays(xs, config.window, h_fit, origins["val"])

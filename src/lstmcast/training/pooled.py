@@ -19,7 +19,7 @@ from lstmcast.errors import ConfigError, DataError
 from lstmcast.evaluation.metrics import score
 from lstmcast.evaluation.scoring import BlockForecasts, Scores, actuals, concat_scales, to_price
 from lstmcast.inference.predictor import with_ticker_id
-from lstmcast.prep.dataset import Frame, Segments, sample_arrays
+from lstmcast.prep.dataset import Frame, Segments, fit_origins, row_at, sample_arrays
 from lstmcast.prep.scaling import Scaler, apply, fit_scaler
 from lstmcast.training import runtime
 from lstmcast.training.fitted import Fitted
@@ -46,8 +46,7 @@ def split_dates(frames: list[Frame], val_frac: float, test_frac: float) -> tuple
 def members_at(frames: dict[str, Frame], val_start: pd.Timestamp, test_start: pd.Timestamp) -> list[Member]:
     out = []
     for ticker, frame in frames.items():
-        a = int(np.searchsorted(frame.dates.values, val_start.to_datetime64()))
-        b = int(np.searchsorted(frame.dates.values, test_start.to_datetime64()))
+        a, b = row_at(frame.dates, val_start), row_at(frame.dates, test_start)
         out.append(Member(ticker, frame, Segments(a, b, frame.n)))
     return out
 
@@ -72,7 +71,7 @@ def fit_global(
         seg = m.segments
         scalers[m.ticker] = fit_scaler(m.frame.x[: seg.train_end])  # this ticker's training rows only
         xs = apply(scalers[m.ticker], m.frame.x[: seg.val_end])
-        o = Segments(seg.train_end, seg.val_end, seg.val_end).origins(config.window, config.horizon)
+        o = fit_origins(seg.train_end, seg.val_end, config.window, config.horizon)
         for part, key in (("tr", "train"), ("va", "val")):
             x, y = sample_arrays(xs, config.window, config.horizon, o[key])
             parts["x" + part].append(with_ticker_id(x, config, i))
