@@ -110,10 +110,7 @@ def fit_forecaster(
     """Fit on rows before `val_end` only: scaler and weights from rows < train_end, early
     stopping on samples whose targets lie in [train_end, val_end). Rows after val_end are
     never read. `init` warm-starts from earlier weights; the scaler is always refitted."""
-    runtime.tune_allocator()
-    runtime.set_threads(config.threads)
-    gen = runtime.seed_everything(config.seed)
-    device = runtime.pick_device(config.device)
+    gen, device = runtime.prepare(config.threads, config.seed, config.device)
     # Leakage cut-off: the scaler sees training rows only.
     scaler = fit_scaler(frame.x[:train_end])
     xs = apply(scaler, frame.x[:val_end])

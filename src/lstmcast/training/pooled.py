@@ -61,10 +61,7 @@ def fit_global(
     the fitted network (viewed as the first member; its weights are `.state`)."""
     if config.stateful:
         raise ConfigError("--stateful follows one series; it cannot be combined with several tickers")
-    runtime.tune_allocator()
-    runtime.set_threads(config.threads)
-    gen = runtime.seed_everything(config.seed)
-    device = runtime.pick_device(config.device)
+    gen, device = runtime.prepare(config.threads, config.seed, config.device)
     scalers: dict[str, Scaler] = {}
     parts: dict[str, list[np.ndarray]] = {"xtr": [], "ytr": [], "xva": [], "yva": []}
     for i, m in enumerate(members):

@@ -140,3 +140,11 @@ def deterministic(device: torch.device) -> Iterator[None]:
     finally:
         torch.use_deterministic_algorithms(before[0], warn_only=before[1])
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[2], before[3]
+
+
+def prepare(threads: int, seed: int, device: str) -> tuple[torch.Generator, torch.device]:
+    """What every fit sets up first: the allocator, its torch threads, every seed, and the
+    device; returns the generator its batches shuffle with, and the device."""
+    tune_allocator()
+    set_threads(threads)
+    return seed_everything(seed), pick_device(device)

@@ -78,9 +78,7 @@ def fit_volatility(
     """Fit on training origins `train_at` (their targets end before the validation rows) and
     stop early on `val_at`; the inputs' scaler and the back-transform come from the training
     rows and origins, from `lo` on."""
-    runtime.set_threads(config.threads)
-    gen = runtime.seed_everything(config.seed)
-    device = runtime.pick_device(config.device)
+    gen, device = runtime.prepare(config.threads, config.seed, config.device)
     h = config.horizon
     train_end = int(train_at.max()) + h + 1  # the first row no training target reaches
     scaler = fit_scaler(frame.x[lo:train_end])  # leakage cut-off: training rows only
