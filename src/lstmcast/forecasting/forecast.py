@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_LEVELS, MAX_HORIZON, STALE_AFTER_DAYS
+from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_LEVELS, MAX_HORIZON, STALE_AFTER_DAYS, TrainConfig
 from lstmcast.data.series import Series, load_csv, load_stored
 from lstmcast.errors import ConfigError, DataError, NotFoundError
 from lstmcast.evaluation.intervals import ADAPTIVE
@@ -181,11 +181,7 @@ def forecast(
     if retrain_if_older is not None and stale > retrain_if_older:
         from lstmcast.training.run import train
 
-        # Same config, same members; a ticker embedding is rebuilt from the members.
-        members = [
-            load_stored(store, t).with_exog(store, loaded.config.exog) for t in loaded.manifest["tickers"]
-        ]
-        cfg = loaded.config.replace(embedding_tickers=())
+        cfg, members = retrain_inputs(store, loaded)
         report = train(store, cfg, members if len(members) > 1 else members[0])
         model_id, stale, retrained = report.model_id, 0, True
         loaded = load_model(store, model_id, series.ticker, engine)
@@ -262,6 +258,13 @@ def _volatility(
             f" newest bar; consider --retrain-if-older {STALE_AFTER_DAYS}"
         )
     return result
+
+
+def retrain_inputs(store: Store, loaded: LoadedModel) -> tuple[TrainConfig, list[Series]]:
+    """What retraining a saved model takes: the same config (a ticker embedding is rebuilt
+    from the members) and the same members' stored bars, with their exogenous series."""
+    cfg = loaded.config.replace(embedding_tickers=())
+    return cfg, [load_stored(store, t).with_exog(store, cfg.exog) for t in loaded.manifest["tickers"]]
 
 
 def stale_exog(series: Series) -> list[str]:

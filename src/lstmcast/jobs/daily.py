@@ -108,6 +108,7 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun) -> DailyJob | None:
     import numpy as np
 
     from lstmcast.data.series import load_stored
+    from lstmcast.forecasting.forecast import retrain_inputs
     from lstmcast.forecasting.ledger import update_aci
     from lstmcast.store.ledger import has_forecast
     from lstmcast.store.vol_ledger import has_vol_forecast
@@ -122,7 +123,8 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun) -> DailyJob | None:
     except NotFoundError:
         loaded = None
     if loaded is None:  # the watchlist's preset and [train] settings, then the entry's own
-        retrain, cfg, tickers = True, item.train_config(), (item.symbol,)
+        retrain, cfg = True, item.train_config()
+        members = [series.with_exog(store, cfg.exog)]
     else:
         stale = (date.fromisoformat(newest) - date.fromisoformat(loaded.data_end())).days
         retrain = bool(item.retrain_if_older and stale > item.retrain_if_older)
@@ -130,9 +132,7 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun) -> DailyJob | None:
         if made(store.conn, item.symbol, loaded.id, newest) and not retrain:
             run.status, run.as_of, run.model_id = "no new bar", newest, loaded.id
             return None
-        # Same config, same members; a ticker embedding is rebuilt from the members.
-        cfg, tickers = loaded.config.replace(embedding_tickers=()), tuple(loaded.manifest["tickers"])
-    members = [load_stored(store, t).with_exog(store, cfg.exog) for t in tickers]
+        cfg, members = retrain_inputs(store, loaded)
     # The worker gets the exported network when there is one (no torch to import), else weights.
     onnx, state = None, None
     if loaded is not None and not retrain:
