@@ -19,7 +19,7 @@ from lstmcast.forecasting.intervals import interval_bounds, volatility_now
 from lstmcast.forecasting.ledger import record_path, update_aci
 from lstmcast.forecasting.result import Forecast, ForecastResult, PathForecast, level_label
 from lstmcast.forecasting.vol_forecast import VolForecastResult, forecast_volatility
-from lstmcast.inference.predictor import OnnxFitted
+from lstmcast.inference.predictor import OnnxFitted, reaches_further, run_out_to
 from lstmcast.paths import calendars_dir
 from lstmcast.store.db import Store
 from lstmcast.tickers import exchange_of
@@ -34,13 +34,12 @@ def _for_horizon(loaded: LoadedModel, horizon: int) -> Fitted | OnnxFitted:
     f = loaded.fitted
     if horizon <= f.config.horizon:
         return f
-    if f.config.horizon != 1 or f.config.decoder == "seq2seq":
+    if not reaches_further(f.config):
         raise ConfigError(
             f"model {loaded.id} forecasts {f.config.horizon} steps; ask for at most that,"
             " or retrain with --horizon"
         )
-    # A one-step model reaches further by feeding its forecasts back in.
-    return f.replace(config=f.config.replace(decoder="recursive", horizon=horizon))
+    return run_out_to(f, horizon)
 
 
 def predict_path(

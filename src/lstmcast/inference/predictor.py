@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -21,6 +21,29 @@ from lstmcast.prep.scaling import Scaler, apply, invert_target
 from lstmcast.prep.windows import windows
 
 Net = Callable[[np.ndarray], np.ndarray]  # (B, L, F) float32 -> (B, out) float32
+
+
+class Forecaster(Protocol):
+    """What `Fitted` and `OnnxFitted` share for reaching further: a config and `replace`."""
+
+    @property
+    def config(self) -> TrainConfig: ...
+
+    def replace(self: _F, **changes: Any) -> _F: ...
+
+
+_F = TypeVar("_F", bound=Forecaster)
+
+
+def reaches_further(config: TrainConfig) -> bool:
+    """A one-step model (not seq2seq) reaches further by feeding its forecasts back in."""
+    return config.horizon == 1 and config.decoder != "seq2seq"
+
+
+def run_out_to(fitted: _F, steps: int) -> _F:
+    """A one-step forecaster run recursively out to `steps`: the one rule both the errors its
+    intervals are made of and a longer live forecast follow."""
+    return fitted.replace(config=fitted.config.replace(decoder="recursive", horizon=steps))
 
 
 def n_inputs(config: TrainConfig, n_features: int) -> int:

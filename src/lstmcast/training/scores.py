@@ -22,6 +22,7 @@ from lstmcast.evaluation.scoring import (
     tracks_previous_value,
 )
 from lstmcast.evaluation.verdict import Verdict, judge
+from lstmcast.inference.predictor import reaches_further, run_out_to
 from lstmcast.prep.dataset import Frame, Segments
 from lstmcast.training.fitted import Fitted
 
@@ -110,9 +111,8 @@ def out_of_sample_residuals(frame: Frame, fitted: Fitted, at: np.ndarray) -> lis
     """Per step k, log(actual / forecast price) k bars after each origin in `at` that has a
     k-th bar: the errors the forecast intervals come from. A one-step model is run as a
     recursive one out to EXTENDED_STEPS, so its longer horizons are measured, not assumed."""
-    cfg = fitted.config
-    if cfg.horizon == 1 and cfg.decoder != "seq2seq":
-        fitted = fitted.replace(config=cfg.replace(decoder="recursive", horizon=EXTENDED_STEPS))
+    if reaches_further(fitted.config):
+        fitted = run_out_to(fitted, EXTENDED_STEPS)
     steps = fitted.config.horizon
     paths = to_price(frame, at, fitted.predict(frame, at))  # (N, steps)
     out = []
