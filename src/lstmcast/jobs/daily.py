@@ -177,14 +177,9 @@ def daily_compute(job: DailyJob) -> DailyDone:
         new = new_volatility_model(train_volatility(cfg, members[0]), members[0].origin)
         model_id, manifest, state = new
     elif job.retrain:  # only then torch is imported: a forecast runs the ONNX network
-        from lstmcast.training.run import run_global_training, run_training
+        from lstmcast.training.run import fit_members
 
-        if len(members) > 1:
-            g = run_global_training(cfg, members)
-            new = new_model(g.members, g.pooled, "store")
-        else:
-            trained = run_training(cfg, members[0])
-            new = new_model([trained], trained.scores, members[0].origin)
+        new = new_model(*fit_members(cfg, members))
         model_id, manifest, state = new
     assert model_id is not None and manifest is not None and (state is not None or job.onnx is not None)
     loaded = loaded_from(model_id, manifest, state, ticker, onnx=job.onnx)  # None on retraining

@@ -92,6 +92,19 @@ def run_global_training(
     return GlobalTrained(config, trained, pooled)
 
 
+def fit_members(
+    config: TrainConfig, series: list[Series], on_epoch: Callable[[EpochLog], None] | None = None
+) -> tuple[list[Trained], Scores, str]:
+    """One ticker's model, or a global one over several: what was trained (each member), the
+    scores its record keeps (a global model's pooled over its members), and where its data
+    came from. What `train` saves, and what a `daily` worker sends back to be saved."""
+    if len(series) == 1:
+        trained = run_training(config, series[0], on_epoch)
+        return [trained], trained.scores, series[0].origin
+    g = run_global_training(config, series, on_epoch)
+    return g.members, g.pooled, "store"
+
+
 def train(
     store: Store,
     config: TrainConfig,
@@ -103,19 +116,16 @@ def train(
     from lstmcast.training.registry import save_trained
 
     store.require_writable()
-    many = series if isinstance(series, list) else [series]
-    if len(many) == 1:
-        trained = run_training(config, many[0], on_epoch)
-        model_id, path = save_trained(store, [trained], trained.scores, many[0].origin)
-        return report_of(trained, model_id, path)
-    g = run_global_training(config, many, on_epoch)
-    model_id, path = save_trained(store, g.members, g.pooled, "store")
-    report = report_of(g.members[0], model_id, path)
-    report.ticker = ",".join(g.tickers)
-    report.test, report.test_price, report.per_step = g.pooled.target, g.pooled.price, g.pooled.per_step
+    members, scores, origin = fit_members(config, series if isinstance(series, list) else [series], on_epoch)
+    model_id, path = save_trained(store, members, scores, origin)
+    report = report_of(members[0], model_id, path)
+    if len(members) == 1:
+        return report
+    report.ticker = ",".join(m.ticker for m in members)
+    report.test, report.test_price, report.per_step = scores.target, scores.price, scores.per_step
     report.dm_pvalue = None
-    report.verdict = verdict_json(pooled_verdict(g.members))
-    report.warnings = [f"{m.ticker}: {w}" for m in g.members for w in m.warnings]
+    report.verdict = verdict_json(pooled_verdict(members))
+    report.warnings = [f"{m.ticker}: {w}" for m in members for w in m.warnings]
     report.by_ticker = {
         m.ticker: {
             "test": m.scores.target,
@@ -123,7 +133,7 @@ def train(
             "dm_pvalue": m.dm_pvalue,
             "segments": m.segment_dates(),
         }
-        for m in g.members
+        for m in members
     }
     return report
 
