@@ -28,6 +28,7 @@ FEATURES = ("log_volume_change", "hl_range", "oc_return")
 LOSSES = ("mse", "huber", "qlike")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DECODERS = ("direct", "recursive", "seq2seq")
+FINETUNE_LR = 1e-5  # fine-tuning's default step: tiny, so the parent is adapted, not replaced
 ENGINES = ("auto", "onnx", "torch")  # what runs a saved network: see training/registry.load_model
 
 # The smallest segments we accept: fewer samples than this make the metrics noise.

@@ -21,7 +21,7 @@ from lstmcast.cli.common import (
     store_of,
     warn,
 )
-from lstmcast.cli.options import Cluster, ClusterSecurity, Json, run_options
+from lstmcast.cli.options import Cluster, ClusterSecurity, Json, Workers, run_options
 from lstmcast.cli.progress import fold_progress
 from lstmcast.cli.render import (
     interval_cells,
@@ -45,7 +45,7 @@ def backtest_cli(
     plot: Annotated[
         Path | None, typer.Option(help="Write a figure (.png, .svg or .pdf): forecasts, equity, drawdown.")
     ] = None,
-    workers: Annotated[int, typer.Option(help="Run the folds on this many worker processes (Dask).")] = 1,
+    workers: Workers = 1,
     cluster: Cluster = None,
     cluster_security: ClusterSecurity = None,
     as_json: Json = False,

@@ -20,7 +20,7 @@ from lstmcast.cli.common import (
     store_of,
     worst_exit,
 )
-from lstmcast.cli.options import Cluster, ClusterSecurity, Json
+from lstmcast.cli.options import Cluster, ClusterSecurity, Json, Workers
 from lstmcast.errors import ConfigError
 from lstmcast.paths import check_output
 
@@ -56,10 +56,7 @@ def daily_cli(
         bool,
         typer.Option("--quiet", "-q", help="Print no table; errors still go to stderr (as cron runs it)."),
     ] = False,
-    workers: Annotated[
-        int,
-        typer.Option(help="Train and forecast on this many worker processes (Dask); fetching stays here."),
-    ] = 1,
+    workers: Workers = 1,  # fetching stays in this process
     cluster: Cluster = None,
     cluster_security: ClusterSecurity = None,
     as_json: Json = False,

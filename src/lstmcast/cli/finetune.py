@@ -10,6 +10,7 @@ from rich.table import Table
 from lstmcast.cli.common import emit_json, fmt, guarded, interactive, out_console, pct, store_of, warn
 from lstmcast.cli.options import FreezeName, Json
 from lstmcast.cli.progress import epoch_progress
+from lstmcast.config import FINETUNE_LR
 
 
 @guarded
@@ -18,7 +19,8 @@ def finetune_cli(
     model_id: Annotated[str, typer.Argument(help="The model to start from (often a global one).")],
     ticker: Annotated[str, typer.Argument(help="The stored ticker to adapt it to.")],
     lr: Annotated[
-        float | None, typer.Option(help="Learning rate (default: 1e-5, a tiny step).", show_default=False)
+        float | None,
+        typer.Option(help=f"Learning rate (default: {FINETUNE_LR:g}, a tiny step).", show_default=False),
     ] = None,
     freeze: Annotated[
         FreezeName, typer.Option(help="encoder: train only the output head; none: train everything.")
@@ -36,7 +38,7 @@ def finetune_cli(
 ) -> None:
     """Fine-tune MODEL_ID on TICKER's training segment; compare before, after, from scratch and naive."""
     from lstmcast.data.series import load_stored
-    from lstmcast.training.finetune import FINETUNE_LR, finetune
+    from lstmcast.training.finetune import finetune
     from lstmcast.training.registry import load_model
 
     store = store_of(ctx)

@@ -61,6 +61,14 @@ Format = Annotated[
         show_default=False,
     ),
 ]
+_WORKERS_HELP = (
+    "Local worker processes for the independent tasks (Dask; 1: in this process, no Dask);"
+    " each gets its share of the cores as torch threads."
+)
+Workers = Annotated[int, typer.Option(help=_WORKERS_HELP)]
+# A sweep is parallel by default, one worker per core: a default the help names, not a number
+# that differs from machine to machine (docs/commands.md is generated from the help).
+ManyWorkers = Annotated[int, typer.Option("--workers", help=_WORKERS_HELP, show_default="the cores")]
 Cluster = Annotated[
     str | None,
     typer.Option(

@@ -22,7 +22,7 @@ from lstmcast.cli.common import (
     pct,
     store_of,
 )
-from lstmcast.cli.options import Cluster, ClusterSecurity, Format, Json, run_options
+from lstmcast.cli.options import Cluster, ClusterSecurity, Format, Json, ManyWorkers, run_options
 from lstmcast.cli.progress import count_progress
 from lstmcast.config import MODELS, VOL_LABELS, RunConfig
 from lstmcast.paths import check_output
@@ -35,10 +35,10 @@ sweeps_app = typer.Typer(invoke_without_command=True, help="List past sweeps; `s
 def sweep_cli(
     ctx: typer.Context,
     run: RunConfig,
-    models: Annotated[str, typer.Option(help="Comma-separated architectures.")] = "lstm,gru,rnn,cnn",
-    workers: Annotated[
-        int, typer.Option(help="Worker processes (1: in this process, no Dask). Default: the cores.")
-    ] = os.cpu_count() or 1,
+    models: Annotated[str, typer.Option(help=f"Comma-separated, from {', '.join(MODELS)}.")] = ",".join(
+        MODELS
+    ),
+    workers: ManyWorkers = os.cpu_count() or 1,
     gpu_workers: Annotated[
         int,
         typer.Option(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lstmcast.config import TrainConfig
+from lstmcast.config import FINETUNE_LR, TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import ConfigError
 from lstmcast.evaluation import volatility as V
@@ -27,8 +27,6 @@ from lstmcast.training.volatility import VolFit, VolTrained, train_volatility
 
 if TYPE_CHECKING:
     import torch
-
-FINETUNE_LR = 1e-5
 
 
 @dataclass
