@@ -21,7 +21,7 @@ from lstmcast.cli.common import (
     warn,
     worst_exit,
 )
-from lstmcast.cli.options import EngineName, IntervalName, Json, ModelName, TargetName
+from lstmcast.cli.options import EngineName, Intervals, Json, ModelName, TargetName
 from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_METHODS, TARGETS, VOL_LABELS
 from lstmcast.errors import LstmcastError
 from lstmcast.paths import check_plot
@@ -84,13 +84,7 @@ def forecast_cli(
             show_default=False,
         ),
     ] = None,
-    intervals: Annotated[
-        IntervalName,
-        typer.Option(
-            help="Interval method: empirical, scaled (by EWMA volatility), aci (adapted online) or vol"
-            " (by HAR's volatility from the daily range, adapted online)."
-        ),
-    ] = DEFAULT_INTERVALS,
+    intervals: Intervals = DEFAULT_INTERVALS,
     engine: Annotated[
         EngineName,
         typer.Option(
@@ -148,7 +142,7 @@ def forecast_cli(
     results, failures = [], []
     for t in names:
         try:
-            results.append(forecast(store, t, model_id=model_id, csv=csv, levels=chosen, **options))  # type: ignore[arg-type]
+            results.append(forecast(store, t, model_id=model_id, csv=csv, levels=chosen, **options))
         except LstmcastError as exc:
             if len(names) == 1:
                 raise

@@ -267,3 +267,14 @@ def run_options(
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def option_of(cls: type, name: str) -> Any:
+    """The Typer option of one config field, for a command that takes it without the whole
+    config (forecast's --intervals is BacktestConfig's): declared once, in the field."""
+    field = next(f for f in dataclasses.fields(cls) if f.name == name)
+    return _option(field, typing.get_type_hints(cls)[name])[0]
+
+
+# The interval method, as backtest, audit, sweep and forecast take it (and the watchlist checks).
+Intervals = option_of(BacktestConfig, "intervals")
