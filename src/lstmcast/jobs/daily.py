@@ -165,13 +165,14 @@ def daily_compute(job: DailyJob) -> DailyDone:
     weights, for the driver to write; the forecast as numbers, for the driver's ledger."""
     from lstmcast.forecasting.forecast import predict_path, stale_exog
     from lstmcast.forecasting.vol_forecast import predict_volatility
-    from lstmcast.training.registry import loaded_from, new_model
+    from lstmcast.training.manifest import new_model
+    from lstmcast.training.registry import loaded_from
 
     new = None
     cfg, members, ticker = job.train, list(job.members), job.ticker
     model_id, manifest, state = job.model_id, job.manifest, job.state
     if job.retrain and cfg.target == "volatility":
-        from lstmcast.training.registry import new_volatility_model
+        from lstmcast.training.manifest import new_volatility_model
         from lstmcast.training.volatility import train_volatility
 
         new = new_volatility_model(train_volatility(cfg, members[0]), members[0].origin)
