@@ -40,7 +40,7 @@ def models_cli(
     """List trained models with their data ranges and test skill against naive."""
     if ctx.invoked_subcommand is not None:
         return
-    from lstmcast.training.registry import orphans, runs
+    from lstmcast.training.model_files import orphans, runs
 
     store = store_of(ctx)
     found = runs(store, ticker.upper() if ticker else None)
@@ -242,7 +242,7 @@ def rm_cli(
     ] = False,
 ) -> None:
     """Delete a model's files and its record (or, with --orphans, files left without a record)."""
-    from lstmcast.training.registry import remove_model, remove_orphans
+    from lstmcast.training.model_files import remove_model, remove_orphans
 
     if (model_id is None and latest is None) == (not orphans):
         raise typer.BadParameter("give a model ID (or --latest TICKER) or --orphans (one of them)")
@@ -261,7 +261,7 @@ def rm_cli(
 def verify_cli(ctx: typer.Context, as_json: Json = False) -> None:
     """Check every model's files against the checksums recorded when it was written; exit 1
     naming each damaged model and file."""
-    from lstmcast.training.registry import runs
+    from lstmcast.training.model_files import runs
 
     found = [{"model_id": r["id"], "status": r["status"]} for r in runs(store_of(ctx))]
     damaged = [r for r in found if r["status"] != "ok"]

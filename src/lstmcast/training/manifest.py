@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lstmcast import __version__
+from lstmcast.config import TrainConfig
 from lstmcast.evaluation.scoring import metrics_json
+from lstmcast.inference.predictor import n_inputs
 from lstmcast.jsonable import to_jsonable
 
 if TYPE_CHECKING:
@@ -173,3 +175,19 @@ def new_model(
     manifest = manifest_of(members, pooled, model_id, origin, parent)
     state = {k: v.detach().cpu().numpy() for k, v in members[0].fitted.state.items()}
     return model_id, manifest, state
+
+
+def onnx_of(config: TrainConfig, n_features: int, state: dict[str, np.ndarray]) -> bytes | None:
+    """The network as ONNX, or None for a stateful model: its forecast carries the recurrent
+    state along the whole series, which stays with torch."""
+    if config.stateful:
+        return None
+    import torch
+
+    from lstmcast.models import build_model
+    from lstmcast.models.onnx import export_onnx
+
+    width = n_inputs(config, n_features)
+    module = build_model(config, width)
+    module.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})
+    return export_onnx(module, config.window, width)

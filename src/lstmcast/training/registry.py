@@ -21,12 +21,12 @@ from safetensors import SafetensorError
 
 from lstmcast.config import ENGINES, RunConfig, TrainConfig
 from lstmcast.errors import ConfigError, DamagedError, NotFoundError
-from lstmcast.inference.predictor import OnnxFitted, n_inputs
+from lstmcast.inference.predictor import OnnxFitted
 from lstmcast.models.onnx import ONNX_FILE, OnnxNet, OnnxUnavailable
 from lstmcast.paths import atomic_write_bytes, db_path, models_dir
 from lstmcast.prep.scaling import Scaler
 from lstmcast.store.db import Store
-from lstmcast.store.runs import delete_run, get_run, insert_run, list_runs, newest_run, resolve_id
+from lstmcast.store.runs import get_run, insert_run, newest_run, resolve_id
 from lstmcast.training.checkpoint import (
     MANIFEST,
     CheckpointDamaged,
@@ -35,14 +35,12 @@ from lstmcast.training.checkpoint import (
     read_manifest,
     write_checkpoint,
 )
-from lstmcast.training.manifest import new_model, new_volatility_model
+from lstmcast.training.manifest import new_model, new_volatility_model, onnx_of
+from lstmcast.training.model_files import STAGING, model_dir
 
 if TYPE_CHECKING:
     from lstmcast.training.fitted import Fitted
     from lstmcast.training.volatility import VolTrained
-
-
-STAGING = ".staging"
 
 
 def save_volatility(
@@ -108,22 +106,6 @@ def write_model(store: Store, model_id: str, manifest: dict[str, Any], state: di
         raise
     os.replace(staging, path)
     return path
-
-
-def onnx_of(config: TrainConfig, n_features: int, state: dict[str, np.ndarray]) -> bytes | None:
-    """The network as ONNX, or None for a stateful model: its forecast carries the recurrent
-    state along the whole series, which stays with torch."""
-    if config.stateful:
-        return None
-    import torch
-
-    from lstmcast.models import build_model
-    from lstmcast.models.onnx import export_onnx
-
-    width = n_inputs(config, n_features)
-    module = build_model(config, width)
-    module.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})
-    return export_onnx(module, config.window, width)
 
 
 @dataclasses.dataclass
@@ -291,62 +273,6 @@ def newest_model_id(
             kind, flag = f"{kind} {target}", f"{flag} --target {target}"
         raise NotFoundError(f"no trained{kind} model for {ticker}; run `lstmcast train {ticker}{flag}` first")
     return str(run["id"])
-
-
-def runs(store: Store, ticker: str | None = None) -> list[dict[str, Any]]:
-    """Every recorded model, each with `status`: "ok", or "damaged: why" when it cannot load."""
-    found = list_runs(store.conn, ticker)
-    for r in found:
-        why = r.get("damaged") or check_checkpoint(model_dir(store, r))
-        r["status"] = "ok" if why is None else f"damaged: {why}"
-    return found
-
-
-def orphans(store: Store) -> list[Path]:
-    """Model dirs that no record points to: what a run killed before its commit left behind."""
-    root = models_dir(store.home)
-    if not root.is_dir():
-        return []
-    known = {model_dir(store, r) for r in list_runs(store.conn)}  # finishes any interrupted rename
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and p.resolve() not in known)
-
-
-def model_dir(store: Store, run: dict[str, Any]) -> Path:
-    """A model's folder: its stored path, relative to the home, resolved. Rows written before
-    paths were relative are converted by migration 8.
-
-    A run killed between its record's commit and the rename (write_model) left the record and
-    a complete staging folder: the rename is finished here, on the next use of the model."""
-    path = (store.home / str(run["path"])).resolve()
-    staging = path.with_name(f".{path.name}{STAGING}")
-    if not path.exists() and staging.is_dir() and check_checkpoint(staging) is None:
-        os.replace(staging, path)
-    return path
-
-
-def remove_model(store: Store, model_id: str) -> None:
-    """Delete a model's record and its folder, which must be a model folder (it holds a
-    manifest) inside HOME/models: a row that points anywhere else deletes nothing on disk."""
-    model_id = resolve_id(store.conn, model_id)
-    run = get_run(store.conn, model_id)
-    if run is None:
-        raise NotFoundError(f"no model {model_id!r}")
-    path, root = model_dir(store, run), models_dir(store.home).resolve()
-    if root not in path.parents:
-        raise ConfigError(
-            f"model {model_id}'s record points to {path}, outside {root}: nothing was deleted;"
-            " its record is damaged"
-        )
-    delete_run(store.conn, model_id)
-    if (path / MANIFEST).is_file() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def remove_orphans(store: Store) -> list[Path]:
-    gone = orphans(store)
-    for path in gone:
-        shutil.rmtree(path, ignore_errors=True)
-    return gone
 
 
 def run_config_of(loaded: LoadedModel) -> RunConfig:

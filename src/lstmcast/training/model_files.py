@@ -1,0 +1,74 @@
+"""Where a saved model's files live, and housekeeping: its folder (finishing a rename a
+killed run left half done), every record with its status, the orphaned folders a run killed
+before its commit left, and removal that never reaches outside `HOME/models`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from lstmcast.errors import ConfigError, NotFoundError
+from lstmcast.paths import models_dir
+from lstmcast.store.db import Store
+from lstmcast.store.runs import delete_run, get_run, list_runs, resolve_id
+from lstmcast.training.checkpoint import MANIFEST, check_checkpoint
+
+STAGING = ".staging"  # a model being written: `.ID.staging` beside where it will be
+
+
+def runs(store: Store, ticker: str | None = None) -> list[dict[str, Any]]:
+    """Every recorded model, each with `status`: "ok", or "damaged: why" when it cannot load."""
+    found = list_runs(store.conn, ticker)
+    for r in found:
+        why = r.get("damaged") or check_checkpoint(model_dir(store, r))
+        r["status"] = "ok" if why is None else f"damaged: {why}"
+    return found
+
+
+def orphans(store: Store) -> list[Path]:
+    """Model dirs that no record points to: what a run killed before its commit left behind."""
+    root = models_dir(store.home)
+    if not root.is_dir():
+        return []
+    known = {model_dir(store, r) for r in list_runs(store.conn)}  # finishes any interrupted rename
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and p.resolve() not in known)
+
+
+def model_dir(store: Store, run: dict[str, Any]) -> Path:
+    """A model's folder: its stored path, relative to the home, resolved. Rows written before
+    paths were relative are converted by migration 8.
+
+    A run killed between its record's commit and the rename (write_model) left the record and
+    a complete staging folder: the rename is finished here, on the next use of the model."""
+    path = (store.home / str(run["path"])).resolve()
+    staging = path.with_name(f".{path.name}{STAGING}")
+    if not path.exists() and staging.is_dir() and check_checkpoint(staging) is None:
+        os.replace(staging, path)
+    return path
+
+
+def remove_model(store: Store, model_id: str) -> None:
+    """Delete a model's record and its folder, which must be a model folder (it holds a
+    manifest) inside HOME/models: a row that points anywhere else deletes nothing on disk."""
+    model_id = resolve_id(store.conn, model_id)
+    run = get_run(store.conn, model_id)
+    if run is None:
+        raise NotFoundError(f"no model {model_id!r}")
+    path, root = model_dir(store, run), models_dir(store.home).resolve()
+    if root not in path.parents:
+        raise ConfigError(
+            f"model {model_id}'s record points to {path}, outside {root}: nothing was deleted;"
+            " its record is damaged"
+        )
+    delete_run(store.conn, model_id)
+    if (path / MANIFEST).is_file() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_orphans(store: Store) -> list[Path]:
+    gone = orphans(store)
+    for path in gone:
+        shutil.rmtree(path, ignore_errors=True)
+    return gone
