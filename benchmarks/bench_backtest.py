@@ -14,8 +14,9 @@ from pathlib import Path
 
 import lstmcast.backtest.walkforward as wf
 from lstmcast.backtest.run import backtest
-from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.config import TrainConfig
 from lstmcast.data.series import load_csv
+from lstmcast.runconfig import BacktestConfig
 
 
 def main() -> None:

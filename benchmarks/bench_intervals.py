@@ -29,10 +29,11 @@ import numpy as np
 
 from lstmcast.backtest.run import BacktestResult, backtest, walk_forward_intervals
 from lstmcast.backtest.walkforward import fit_fold, plan_folds, validation_origins
-from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.config import TrainConfig
 from lstmcast.data.series import load_csv
 from lstmcast.evaluation.intervals import quantile_pair
 from lstmcast.evaluation.scoring import origin_sigma, path_errors
+from lstmcast.runconfig import BacktestConfig
 from lstmcast.training import fitted as fitted_module
 
 TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from lstmcast.backtest.pooled_folds import fold_fitter
 from lstmcast.backtest.run import backtest
-from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.config import TrainConfig
 from lstmcast.data.series import load_csv
 from lstmcast.prep.dataset import Frame
+from lstmcast.runconfig import BacktestConfig
 from lstmcast.training.fitted import Fitted, fit_forecaster
 from lstmcast.training.inputs import frame_for
 

@@ -18,8 +18,9 @@ import time
 from pathlib import Path
 
 from lstmcast.backtest.run import backtest
-from lstmcast.config import BacktestConfig, TrainConfig, preset_settings
+from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series, load_csv
+from lstmcast.runconfig import BacktestConfig, preset_settings
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from synth import ar1

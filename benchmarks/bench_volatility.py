@@ -25,9 +25,10 @@ import numpy as np
 from lstmcast.backtest.run import backtest
 from lstmcast.backtest.volatility import backtest_volatility
 from lstmcast.backtest.walkforward import block_origins, fit_split, plan_folds
-from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series, load_csv
 from lstmcast.evaluation.multiple import holm
+from lstmcast.runconfig import BacktestConfig
 from lstmcast.training import volatility as net
 from lstmcast.training.inputs import frame_for
 from lstmcast.training.vol_predict import origins_in

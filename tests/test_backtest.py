@@ -15,9 +15,10 @@ from conftest import SAMPLE, Cli
 from lstmcast.backtest.audit import audit
 from lstmcast.backtest.run import backtest
 from lstmcast.backtest.walkforward import fit_fold, plan_folds, walk_forward
-from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.prep.dataset import build_frame
+from lstmcast.runconfig import BacktestConfig
 from synth import ar1, random_walk
 
 FAST = TrainConfig(model="lstm", window=10, hidden=8, layers=1, epochs=8, patience=3, lr=5e-3, threads=1)

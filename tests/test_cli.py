@@ -55,7 +55,8 @@ def test_every_command_has_its_own_help(cli: Cli, command: list[str]) -> None:
 
 @pytest.mark.parametrize("command", ["train", "backtest", "audit"])
 def test_modelling_help_shows_each_default_once_and_flags_as_flags(cli: Cli, command: str) -> None:
-    from lstmcast.config import BacktestConfig, TrainConfig
+    from lstmcast.config import TrainConfig
+    from lstmcast.runconfig import BacktestConfig
 
     out = " ".join(cli(command, "--help").stdout.split())
     for f in dataclasses.fields(TrainConfig):

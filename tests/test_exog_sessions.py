@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 
 from lstmcast.backtest.audit import audit
-from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.prep import features
 from lstmcast.prep.sessions import close_times
+from lstmcast.runconfig import BacktestConfig
 from lstmcast.training.inputs import frame_for
 from synth import bars_from_log_returns
 

@@ -48,9 +48,10 @@ def test_backtest_and_a_clean_audit_on_cuda(cli: Cli, home: Path) -> None:
 def test_a_planted_leak_is_still_caught_on_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
     import lstmcast.training.fitted as forecaster
     from lstmcast.backtest.audit import audit
-    from lstmcast.config import BacktestConfig, TrainConfig
+    from lstmcast.config import TrainConfig
     from lstmcast.data.series import Series
     from lstmcast.prep import scaling
+    from lstmcast.runconfig import BacktestConfig
     from synth import ar1
 
     real = scaling.fit_scaler

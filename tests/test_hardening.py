@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import SAMPLE, Cli, one_forecast
-from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError
+from lstmcast.runconfig import BacktestConfig
 
 HEADER = "Date,Open,High,Low,Close,Volume,Adj Close"
 

@@ -128,7 +128,7 @@ def test_finetuning_a_global_model_beats_training_from_scratch_on_a_short_series
 
 def test_exogenous_series_that_leads_by_a_day_is_used_and_does_not_leak() -> None:
     from lstmcast.backtest.audit import audit
-    from lstmcast.config import BacktestConfig
+    from lstmcast.runconfig import BacktestConfig
 
     rng = np.random.default_rng(5)
     e = rng.normal(0, 0.01, 1500)

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from conftest import SAMPLE, Cli
 from lstmcast.cli.options import run_options
-from lstmcast.config import PRESETS, BacktestConfig, RunConfig, TrainConfig
+from lstmcast.config import TrainConfig
+from lstmcast.runconfig import PRESETS, BacktestConfig, RunConfig
 
 # A non-default, valid value for every model and training option.
 EVERY_TRAIN_OPTION = [

@@ -42,8 +42,8 @@ def test_a_position_never_uses_the_bar_it_trades_on() -> None:
     """A forecast that knew the future would be perfect; ours is shifted by one bar."""
     from lstmcast.backtest.run import score_seed
     from lstmcast.backtest.walkforward import WalkForward
-    from lstmcast.config import BacktestConfig
     from lstmcast.prep.dataset import build_frame
+    from lstmcast.runconfig import BacktestConfig
     from synth import random_walk
 
     bars = random_walk(400, seed=3)

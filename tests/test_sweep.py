@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, SAMPLE, Cli
-from lstmcast.config import BacktestConfig
 from lstmcast.errors import DataError
 from lstmcast.parallel.engine import cores
 from lstmcast.parallel.leaderboard import leaderboard
+from lstmcast.runconfig import BacktestConfig
 
 FAST = [
     "--window",

@@ -13,11 +13,12 @@ import pytest
 
 from conftest import SAMPLE, Cli, one_forecast
 from lstmcast.backtest.volatility import backtest_volatility
-from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.stats import hac_dm
 from lstmcast.prep.volatility import variance_proxy
+from lstmcast.runconfig import BacktestConfig
 from synth import garch_bars
 
 SMALL = TrainConfig(

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
-from datetime import date
-from pathlib import Path
 from typing import Any
 
 from lstmcast.errors import ConfigError
-from lstmcast.tomlfile import check_table, read_toml
 
 # The stored bar columns, shared by the sources, the store and the exports.
 PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close", "volume"]
@@ -224,142 +220,5 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
 
-SCHEMES = ("expanding", "sliding")
-INTERVAL_METHODS = ("empirical", "scaled", "aci", "vol")  # see evaluation/intervals.py
-# The default, by benchmarks/bench_intervals.py: the only one calibrated in calm and turbulent markets.
-DEFAULT_INTERVALS = "aci"
-RULES = ("long_flat", "long_short")
-TRADING_DAYS = 252
-
-
-@dataclass(frozen=True)
-class BacktestConfig:
-    """Walk-forward settings; the model's own settings stay in TrainConfig."""
-
-    folds: int = setting(5, "Consecutive test blocks, each refitted on the data before it.", bounds=(1, 1000))
-    test_size: float = setting(0.2, "Share of the series forecast out of sample.", bounds=(0.001, 0.9))
-    start: str | None = setting(None, "Forecast every bar from this date on (instead of --test-size).")
-    scheme: str = setting(
-        "expanding", "expanding (all the past) or sliding (the last --train-size bars).", choices=SCHEMES
-    )
-    train_size: int = setting(1000, "Bars per fit with --scheme sliding.", bounds=(100, 10_000_000))
-    retrain_every: int = setting(
-        0, "Refit (warm start) every N bars inside a block; 0 = once per block.", bounds=(0, 10_000_000)
-    )
-    seeds: int = setting(
-        1, "Repeat with this many seeds and report mean ± std; one run is not evidence.", bounds=(1, 1000)
-    )
-    rule: str = setting("long_flat", "Trading rule.", choices=RULES)
-    threshold: float = setting(0.0, "Minimum forecast log return to take a position.", bounds=(0, 10))
-    cost_bps: float = setting(5.0, "Cost per unit of turnover, in basis points.", bounds=(0, 10_000))
-    intervals: str = setting(
-        DEFAULT_INTERVALS,
-        "Interval method: empirical, scaled (by EWMA volatility), aci (scaled, adapted online) or vol"
-        " (by the volatility log-HAR forecasts from the daily range, adapted online).",
-        choices=INTERVAL_METHODS,
-    )
-
-    def validate(self) -> BacktestConfig:
-        check_bounds(self)
-        checks = [
-            (self.folds >= 1, "--folds must be at least 1"),
-            (0 < self.test_size < 0.9, "--test-size must be a fraction in (0, 0.9)"),
-            (self.scheme in SCHEMES, f"unknown scheme {self.scheme!r}; choose expanding or sliding"),
-            (self.train_size >= 100, "--train-size must be at least 100 bars"),
-            (self.retrain_every >= 0 and self.seeds >= 1, "--retrain-every must be >= 0 and --seeds >= 1"),
-            (self.rule in RULES, f"unknown rule {self.rule!r}; choose long_flat or long_short"),
-            (self.threshold >= 0 and self.cost_bps >= 0, "--threshold and --cost-bps must be >= 0"),
-            (
-                self.intervals in INTERVAL_METHODS,
-                f"unknown interval method {self.intervals!r}; choose {', '.join(INTERVAL_METHODS)}",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
-        if self.start is not None:
-            try:
-                date.fromisoformat(self.start)
-            except (TypeError, ValueError):
-                raise ConfigError(f"--start {self.start!r} is not a date like 2024-01-31") from None
-        return self
-
-
 INTERVAL_LEVELS = (0.80, 0.95)
 STALE_AFTER_DAYS = 30  # warn when the newest bar is this many days past the model's data
-
-
-# --- Run configs as TOML files (`--config run.toml`, `models show ID --config`) ---------------
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """A whole run: what to model (tickers, or one CSV) and how (train and backtest settings)."""
-
-    tickers: tuple[str, ...] = ()
-    csv: str | None = None
-    train: TrainConfig = field(default_factory=TrainConfig)
-    backtest: BacktestConfig = field(default_factory=BacktestConfig)
-
-
-def _field_types(cls: type) -> dict[str, Any]:
-    return {f.name: f.type for f in dataclasses.fields(cls) if f.metadata.get("cli", True)}
-
-
-# Named bundles of settings for `--preset`, applied under a --config file and typed options.
-# Each is justified by a measurement in the README ("Speed"), made by the benchmark named.
-PRESETS: dict[str, dict[str, Any]] = {
-    "fast": {
-        "about": "one LSTM layer of 32, batches of 128 at lr 0.002: the default's walk-forward skill"
-        " in about a fifth of its time (benchmarks/bench_preset.py)",
-        "train": {"model": "lstm", "hidden": 32, "layers": 1, "batch_size": 128, "lr": 2e-3},
-    },
-}
-
-
-def preset_settings(name: str | None) -> dict[str, Any]:
-    """The settings of preset `name` by section ({} for none); an unknown name is refused."""
-    if name is None:
-        return {}
-    if name not in PRESETS:
-        raise ConfigError(f"unknown preset {name!r}; choose {', '.join(PRESETS)}")
-    return {k: v for k, v in PRESETS[name].items() if k != "about"}
-
-
-def read_run_config(path: Path) -> dict[str, Any]:
-    """The settings a run file gives, checked key by key: {"tickers", "csv", "train": {...},
-    "backtest": {...}}, only what the file sets. Values not given keep their defaults."""
-    where = str(path)
-    doc, text = read_toml(path, "run config")
-    check_table(
-        doc, {"tickers": "tuple[str, ...]", "csv": "str", "train": dict, "backtest": dict}, where, text
-    )
-    for section, cls in (("train", TrainConfig), ("backtest", BacktestConfig)):
-        check_table(doc.get(section, {}), _field_types(cls), where, text, section)
-    return doc
-
-
-def run_config_toml(run: RunConfig, sections: tuple[str, ...] = ("train", "backtest")) -> str:
-    """A run config as TOML that `read_run_config` reads back to the same RunConfig."""
-
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, (list, tuple)):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        if isinstance(v, float):
-            return repr(v)
-        return json.dumps(v) if isinstance(v, str) else str(v)
-
-    lines = ["# lstmcast run config: `lstmcast train --config FILE` repeats this run."]
-    lines.append(f"tickers = {value(list(run.tickers))}")
-    if run.csv is not None:
-        lines.append(f"csv = {value(run.csv)}")
-    for section in sections:
-        cfg = getattr(run, section)
-        lines += ["", f"[{section}]"]
-        for f in dataclasses.fields(cfg):
-            v = getattr(cfg, f.name)
-            if f.metadata.get("cli", True) and v is not None:
-                lines.append(f"{f.name} = {value(v)}")
-    return "\n".join(lines) + "\n"

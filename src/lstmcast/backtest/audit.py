@@ -20,12 +20,13 @@ import pandas as pd
 import torch
 
 from lstmcast.backtest.walkforward import FitFn, fit_fold, plan_folds, validation_origins
-from lstmcast.config import INTERVAL_LEVELS, BacktestConfig, TrainConfig
+from lstmcast.config import INTERVAL_LEVELS, TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation.intervals import online_intervals
 from lstmcast.evaluation.scoring import har_sigma, origin_sigma, path_errors
 from lstmcast.prep.dataset import Frame
 from lstmcast.prep.sessions import close_times
+from lstmcast.runconfig import BacktestConfig
 from lstmcast.tickers import exchange_of
 from lstmcast.training.fitted import Fitted
 from lstmcast.training.inputs import frame_for

@@ -12,7 +12,7 @@ import numpy as np
 
 from lstmcast.backtest.strategy import Simulation, positions_from, simulate
 from lstmcast.backtest.walkforward import FitFn, Fold, FoldRun, WalkForward, assemble, plan_folds, run_fold
-from lstmcast.config import INTERVAL_LEVELS, BacktestConfig, TrainConfig
+from lstmcast.config import INTERVAL_LEVELS, TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation.intervals import OnlineIntervals, online_intervals, score_intervals
 from lstmcast.evaluation.scoring import (
@@ -28,6 +28,7 @@ from lstmcast.evaluation.scoring import (
 )
 from lstmcast.evaluation.verdict import Verdict, judge
 from lstmcast.prep.dataset import Frame
+from lstmcast.runconfig import BacktestConfig
 from lstmcast.training.inputs import frame_for
 
 

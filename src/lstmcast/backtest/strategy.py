@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lstmcast.config import TRADING_DAYS
+from lstmcast.runconfig import TRADING_DAYS
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ import numpy as np
 
 from lstmcast.backtest.audit import noised, value_gap, within_noise
 from lstmcast.backtest.walkforward import fit_split, plan_folds
-from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import ewma_sigma
 from lstmcast.prep.dataset import Frame
+from lstmcast.runconfig import BacktestConfig
 from lstmcast.training.inputs import frame_for
 from lstmcast.training.runtime import deterministic, pick_device
 from lstmcast.training.vol_predict import origins_in

@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 
 from lstmcast.backtest.walkforward import block_origins, fit_split, plan_folds
-from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import DataError
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import ewma_sigma
 from lstmcast.prep.dataset import Frame
+from lstmcast.runconfig import BacktestConfig
 from lstmcast.training.inputs import frame_for
 from lstmcast.training.vol_predict import origins_in
 from lstmcast.training.volatility import check_volatility, fold_forecasts

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lstmcast.config import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES, BacktestConfig, TrainConfig
+from lstmcast.config import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES, TrainConfig
 from lstmcast.errors import DataError
 from lstmcast.evaluation.metrics import Metrics
 from lstmcast.evaluation.scoring import (
@@ -25,6 +25,7 @@ from lstmcast.evaluation.scoring import (
     score_block,
 )
 from lstmcast.prep.dataset import Frame, fit_origins, row_at
+from lstmcast.runconfig import BacktestConfig
 from lstmcast.training.fitted import Fitted, fit_forecaster
 
 

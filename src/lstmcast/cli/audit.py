@@ -10,7 +10,7 @@ from rich.table import Table
 from lstmcast.cli.common import emit_json, fail, guarded, interactive, out_console, store_of
 from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.progress import fold_progress
-from lstmcast.config import RunConfig
+from lstmcast.runconfig import RunConfig
 
 # What decides the fits, and the interval method whose interval at each cutoff is audited.
 AUDIT_OPTIONS = ("folds", "test_size", "start", "scheme", "train_size", "intervals")

@@ -22,9 +22,10 @@ from lstmcast.cli.common import (
     worst_exit,
 )
 from lstmcast.cli.options import EngineName, Intervals, Json, ModelName, TargetName
-from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_METHODS, TARGETS, VOL_LABELS
+from lstmcast.config import TARGETS, VOL_LABELS
 from lstmcast.errors import LstmcastError
 from lstmcast.paths import check_plot
+from lstmcast.runconfig import DEFAULT_INTERVALS, INTERVAL_METHODS
 
 
 def _levels(text: str) -> tuple[float, ...]:

@@ -139,7 +139,7 @@ def show_cli(
     `--full` or `--json` print the whole manifest instead (config, scalers, segments, metrics,
     the out-of-sample residuals its intervals are made of, versions, checksums).
     """
-    from lstmcast.config import run_config_toml
+    from lstmcast.runconfig import run_config_toml
     from lstmcast.training.registry import load_model, run_config_of
 
     store = store_of(ctx)

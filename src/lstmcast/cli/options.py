@@ -18,15 +18,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, TypeVar
 
 import typer
 
-from lstmcast.config import (
-    ENGINES,
+from lstmcast.config import ENGINES, MODELS, TARGETS, TrainConfig
+from lstmcast.runconfig import (
     INTERVAL_METHODS,
-    MODELS,
     PRESETS,
-    TARGETS,
     BacktestConfig,
     RunConfig,
-    TrainConfig,
     preset_settings,
     read_run_config,
 )

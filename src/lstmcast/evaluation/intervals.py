@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmcast.config import INTERVAL_METHODS
+from lstmcast.runconfig import INTERVAL_METHODS
 
 METHODS = INTERVAL_METHODS
 ADAPTIVE = ("aci", "vol")  # the methods ACI steers

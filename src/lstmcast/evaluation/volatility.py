@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from lstmcast.config import TRADING_DAYS
 from lstmcast.evaluation.intervals import christoffersen, conditional_coverage, ewma_sigma, kupiec
 from lstmcast.evaluation.stats import hac_dm
+from lstmcast.runconfig import TRADING_DAYS
 
 HAR_LAGS = (1, 5, 22)  # Corsi (2009): the day, the week, the month
 EWMA_LAMBDA = 0.94  # RiskMetrics, daily

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lstmcast.config import DEFAULT_INTERVALS, INTERVAL_LEVELS
+from lstmcast.config import INTERVAL_LEVELS
 from lstmcast.jsonable import to_jsonable
+from lstmcast.runconfig import DEFAULT_INTERVALS
 
 
 @dataclass

@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 
 from lstmcast.backtest.strategy import Simulation, positions_from, simulate
-from lstmcast.config import TRADING_DAYS, BacktestConfig
 from lstmcast.errors import DataError
 from lstmcast.evaluation.multiple import benjamini_hochberg, deflated_sharpe, holm
 from lstmcast.evaluation.verdict import judge
 from lstmcast.parallel.vol_sweep import vol_leaderboard
+from lstmcast.runconfig import TRADING_DAYS, BacktestConfig
 
 ADJUSTMENTS = ("bh", "holm")
 SIGNIFICANCE = 0.05

@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lstmcast.config import BacktestConfig, RunConfig, TrainConfig
+from lstmcast.config import TrainConfig
 from lstmcast.data.series import load_inputs
 from lstmcast.errors import NotFoundError
 from lstmcast.parallel.engine import Parallel, TaskOutcome, cores, run_tasks
 from lstmcast.parallel.leaderboard import leaderboard
 from lstmcast.parallel.vol_sweep import run_vol_cell
+from lstmcast.runconfig import BacktestConfig, RunConfig
 from lstmcast.store.db import Store
 from lstmcast.store.sweeps import finished_cells, get_sweep, save_cell, save_sweep
 

@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.backtest.volatility import NAMES, backtest_volatility
-from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import DataError
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.multiple import benjamini_hochberg, holm
+from lstmcast.runconfig import BacktestConfig
 
 SIGNIFICANCE = 0.05
 

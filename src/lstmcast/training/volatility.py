@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lstmcast.config import BacktestConfig, TrainConfig
+from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import DataError
 from lstmcast.evaluation import volatility as V
@@ -30,6 +30,7 @@ from lstmcast.models import build_model
 from lstmcast.prep.dataset import Frame, Segments
 from lstmcast.prep.scaling import Scaler, apply, fit_scaler
 from lstmcast.prep.windows import targets, windows
+from lstmcast.runconfig import BacktestConfig
 from lstmcast.training import runtime
 from lstmcast.training.inputs import frame_for, split_for
 from lstmcast.training.loop import FitOutcome, fit, predict_scaled
