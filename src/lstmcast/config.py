@@ -3,74 +3,31 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from lstmcast.errors import ConfigError
+from lstmcast.settings import (
+    DECODERS,
+    DEVICES,
+    FEATURES,
+    LOSSES,
+    MAX_HORIZON,
+    MAX_SEED,
+    MAX_WINDOW,
+    MODELS,
+    RESIDUAL_ON,
+    TARGETS,
+    VOL_PROXIES,
+    check_bounds,
+    setting,
+)
 
 # The stored bar columns, shared by the sources, the store and the exports.
 PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close", "volume"]
 # Yahoo's (and Yahoo-style CSVs') names for the same columns, in the same order.
 
-MODELS = ("lstm", "gru", "rnn", "cnn")
-# What the baselines are called in text: the return verdict's, and the volatility target's.
-BASELINE_NAMES = {"naive": "the random walk", "drift": "the drift", "linear": "the linear baseline"}
-VOL_LABELS = {"har": "HAR", "har_log": "log-HAR", "naive": "naive", "ewma": "EWMA", "garch": "GARCH"}
-TARGETS = ("log_return", "price", "volatility")
-# Daily variance proxies for --target volatility (prep/volatility.py says what each measures).
-VOL_PROXIES = ("gk", "parkinson", "squared")
-RESIDUAL_ON = ("none", "har")
-FEATURES = ("log_volume_change", "hl_range", "oc_return")
-LOSSES = ("mse", "huber", "qlike")
-DEVICES = ("auto", "cpu", "cuda", "mps")
-DECODERS = ("direct", "recursive", "seq2seq")
 FINETUNE_LR = 1e-5  # fine-tuning's default step: tiny, so the parent is adapted, not replaced
-ENGINES = ("auto", "onnx", "torch")  # what runs a saved network: see training/registry.load_model
-
-# The smallest segments we accept: fewer samples than this make the metrics noise.
-MIN_TRAIN_SAMPLES = 100
-MIN_EVAL_SAMPLES = 20
-
-
-# The largest window and horizon accepted: beyond them no daily series has enough bars, and
-# checking them costs time of its own (README, "What lstmcast promises").
-MAX_WINDOW = 5000
-MAX_HORIZON = 252  # a trading year
-MAX_SEED = 2**32 - 1  # numpy's seeds end here
-
-
-def setting(
-    default: Any,
-    help: str,
-    *,
-    flags: tuple[str, ...] = (),
-    cli: bool = True,
-    bounds: tuple[float | None, float | None] | None = None,
-    choices: tuple[str, ...] | None = None,
-) -> Any:
-    """A config field with its one declaration of help text (and CLI flags, when they differ
-    from --field-name) and, for a number, its accepted range (inclusive), for a word its
-    choices: the command line (where a wrong choice is a usage error), --config files, the
-    help and `check_bounds` are all built from it."""
-    meta = {"help": help, "flags": flags, "cli": cli, "bounds": bounds, "choices": choices}
-    return field(default=default, metadata=meta)
-
-
-def check_bounds(config: Any) -> None:
-    """Every numeric setting within its declared range, or a ConfigError naming the option:
-    NaN, infinities, huge and negative values are refused here, before any work."""
-    for f in dataclasses.fields(config):
-        bounds = f.metadata.get("bounds")
-        value = getattr(config, f.name)
-        if bounds is None or value is None:
-            continue
-        lo, hi = bounds
-        flag = (f.metadata["flags"] or (f"--{f.name.replace('_', '-')}",))[0]
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
-        ok = ok and (lo is None or value >= lo) and (hi is None or value <= hi)
-        if not ok:
-            span = f"between {lo:g} and {hi:g}" if lo is not None and hi is not None else f"at least {lo:g}"
-            raise ConfigError(f"{flag} must be {span}, got {value!r}")
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from lstmcast.config import TrainConfig, check_bounds, setting
+from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError
+from lstmcast.settings import check_bounds, setting
 from lstmcast.tomlfile import check_table, read_toml
 
 SCHEMES = ("expanding", "sliding")

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lstmcast.backtest.walkforward import fit_split
-from lstmcast.config import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES, TrainConfig
+from lstmcast.config import TrainConfig
 from lstmcast.prep.dataset import Frame, Segments, row_at
+from lstmcast.settings import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES
 from lstmcast.training.fitted import Fitted
 from lstmcast.training.pooled import Member, fit_global, view_for
 

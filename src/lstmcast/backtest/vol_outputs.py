@@ -12,10 +12,10 @@ import pandas as pd
 
 from lstmcast.backtest.outputs import save_png
 from lstmcast.backtest.volatility import NAMES, VolBacktest
-from lstmcast.config import VOL_LABELS as LABELS
 from lstmcast.evaluation.volatility import annualised, qlike
 from lstmcast.jsonable import to_jsonable
 from lstmcast.paths import atomic_write_text
+from lstmcast.settings import VOL_LABELS as LABELS
 
 
 def forecasts_frame(result: VolBacktest) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lstmcast.config import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES, TrainConfig
+from lstmcast.config import TrainConfig
 from lstmcast.errors import DataError
 from lstmcast.evaluation.metrics import Metrics
 from lstmcast.evaluation.scoring import (
@@ -26,6 +26,7 @@ from lstmcast.evaluation.scoring import (
 )
 from lstmcast.prep.dataset import Frame, fit_origins, row_at
 from lstmcast.runconfig import BacktestConfig
+from lstmcast.settings import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES
 from lstmcast.training.fitted import Fitted, fit_forecaster
 
 

@@ -30,9 +30,9 @@ from lstmcast.cli.render import (
     vol_scores_table,
     vol_verdict,
 )
-from lstmcast.config import VOL_LABELS
 from lstmcast.paths import check_output, check_plot
 from lstmcast.runconfig import RunConfig
+from lstmcast.settings import VOL_LABELS
 
 
 @guarded

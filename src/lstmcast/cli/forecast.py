@@ -22,10 +22,10 @@ from lstmcast.cli.common import (
     worst_exit,
 )
 from lstmcast.cli.options import EngineName, Intervals, Json, ModelName, TargetName
-from lstmcast.config import TARGETS, VOL_LABELS
 from lstmcast.errors import LstmcastError
 from lstmcast.paths import check_plot
 from lstmcast.runconfig import DEFAULT_INTERVALS, INTERVAL_METHODS
+from lstmcast.settings import TARGETS, VOL_LABELS
 
 
 def _levels(text: str) -> tuple[float, ...]:

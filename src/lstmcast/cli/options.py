@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, TypeVar
 
 import typer
 
-from lstmcast.config import ENGINES, MODELS, TARGETS, TrainConfig
+from lstmcast.config import TrainConfig
 from lstmcast.runconfig import (
     INTERVAL_METHODS,
     PRESETS,
@@ -27,6 +27,7 @@ from lstmcast.runconfig import (
     preset_settings,
     read_run_config,
 )
+from lstmcast.settings import ENGINES, MODELS, TARGETS
 from lstmcast.tickers import validate_ticker
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -7,7 +7,7 @@ from typing import Any
 from rich.table import Table
 
 from lstmcast.cli.common import fmt, pct
-from lstmcast.config import BASELINE_NAMES, VOL_LABELS
+from lstmcast.settings import BASELINE_NAMES, VOL_LABELS
 
 
 def _p(value: float | None) -> str:

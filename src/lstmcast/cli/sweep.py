@@ -24,9 +24,9 @@ from lstmcast.cli.common import (
 )
 from lstmcast.cli.options import Cluster, ClusterSecurity, Format, Json, ManyWorkers, run_options
 from lstmcast.cli.progress import count_progress
-from lstmcast.config import MODELS, VOL_LABELS
 from lstmcast.paths import check_output
 from lstmcast.runconfig import RunConfig
+from lstmcast.settings import MODELS, VOL_LABELS
 
 sweeps_app = typer.Typer(invoke_without_command=True, help="List past sweeps; `show ID` prints one again.")
 

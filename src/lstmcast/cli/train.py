@@ -11,8 +11,8 @@ from lstmcast.cli.common import emit_json, fmt, guarded, interactive, out_consol
 from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.progress import epoch_progress
 from lstmcast.cli.render import metrics_table, verdict, vol_scores_table, vol_verdict
-from lstmcast.config import VOL_LABELS
 from lstmcast.runconfig import RunConfig
+from lstmcast.settings import VOL_LABELS
 
 
 @guarded

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lstmcast.config import BASELINE_NAMES
 from lstmcast.evaluation.stats import clark_west, diebold_mariano
+from lstmcast.settings import BASELINE_NAMES
 
 NESTED = ("naive", "drift")  # baselines the network nests: Clark-West
 SIGNIFICANCE = 0.05

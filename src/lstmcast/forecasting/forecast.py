@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lstmcast.config import INTERVAL_LEVELS, MAX_HORIZON, STALE_AFTER_DAYS, TrainConfig
+from lstmcast.config import INTERVAL_LEVELS, STALE_AFTER_DAYS, TrainConfig
 from lstmcast.data.series import Series, load_csv, load_stored
 from lstmcast.errors import ConfigError, DataError, NotFoundError
 from lstmcast.evaluation.intervals import ADAPTIVE
@@ -22,6 +22,7 @@ from lstmcast.forecasting.vol_forecast import VolForecastResult, forecast_volati
 from lstmcast.inference.predictor import OnnxFitted, reaches_further, run_out_to
 from lstmcast.paths import calendars_dir
 from lstmcast.runconfig import DEFAULT_INTERVALS
+from lstmcast.settings import MAX_HORIZON
 from lstmcast.store.db import Store
 from lstmcast.tickers import exchange_of
 from lstmcast.training.inputs import frame_for

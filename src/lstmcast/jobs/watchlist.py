@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lstmcast.config import MAX_HORIZON, MODELS, TARGETS, TrainConfig
+from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.paths import atomic_write_text
 from lstmcast.runconfig import DEFAULT_INTERVALS, INTERVAL_METHODS, preset_settings
+from lstmcast.settings import MAX_HORIZON, MODELS, TARGETS
 from lstmcast.tickers import validate_ticker
 from lstmcast.tomlfile import check_table, read_toml
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lstmcast.config import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES
 from lstmcast.errors import DataError
 from lstmcast.prep import windows as W
 from lstmcast.prep.features import feature_frame
 from lstmcast.prep.volatility import variance_proxy
+from lstmcast.settings import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from safetensors import SafetensorError
 
-from lstmcast.config import ENGINES, TrainConfig
+from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError, DamagedError, NotFoundError
 from lstmcast.inference.predictor import OnnxFitted
 from lstmcast.models.onnx import ONNX_FILE, OnnxNet, OnnxUnavailable
 from lstmcast.paths import atomic_write_bytes, db_path, models_dir
 from lstmcast.prep.scaling import Scaler
 from lstmcast.runconfig import RunConfig
+from lstmcast.settings import ENGINES
 from lstmcast.store.db import Store
 from lstmcast.store.runs import get_run, insert_run, newest_run, resolve_id
 from lstmcast.training.checkpoint import (
