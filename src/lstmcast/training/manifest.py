@@ -19,6 +19,8 @@ from lstmcast.inference.predictor import n_inputs
 from lstmcast.jsonable import to_jsonable
 
 if TYPE_CHECKING:
+    from lstmcast.evaluation.scoring import Scores
+    from lstmcast.training.scores import Trained
     from lstmcast.training.volatility import VolTrained
 
 MANIFEST_FORMAT = 1
@@ -32,14 +34,14 @@ def new_model_id(ticker: str, model: str) -> str:
 
 
 def manifest_of(
-    members: list[Any], pooled: Any, model_id: str, origin: str, parent: str | None = None
+    members: list[Trained], pooled: Scores, model_id: str, origin: str, parent: str | None = None
 ) -> dict[str, Any]:
     """Everything needed to rebuild, audit and reuse the run, as plain JSON. `members` holds
     one Trained per ticker (one for a single-ticker model); `pooled` their joint scores."""
     first = members[0]
     out = first.fitted.outcome
 
-    def data_of(t: Any) -> dict[str, Any]:
+    def data_of(t: Trained) -> dict[str, Any]:
         return data_seen(t.frame, origin)
 
     manifest = {
@@ -166,7 +168,7 @@ def versions() -> dict[str, str]:
 
 
 def new_model(
-    members: list[Any], pooled: Any, origin: str, parent: str | None = None
+    members: list[Trained], pooled: Scores, origin: str, parent: str | None = None
 ) -> tuple[str, dict[str, Any], dict[str, np.ndarray]]:
     """A trained run as plain data, ready to be written by whoever holds the store: its id,
     its manifest, and its weights as numpy arrays (what a worker process sends back)."""

@@ -41,7 +41,9 @@ from lstmcast.training.manifest import new_model, new_volatility_model, onnx_of
 from lstmcast.training.model_files import STAGING, model_dir
 
 if TYPE_CHECKING:
+    from lstmcast.evaluation.scoring import Scores
     from lstmcast.training.fitted import Fitted
+    from lstmcast.training.scores import Trained
     from lstmcast.training.volatility import VolTrained
 
 
@@ -53,7 +55,7 @@ def save_volatility(
 
 
 def save_trained(
-    store: Store, members: list[Any], pooled: Any, origin: str, parent: str | None = None
+    store: Store, members: list[Trained], pooled: Scores, origin: str, parent: str | None = None
 ) -> tuple[str, Path]:
     model_id, manifest, state = new_model(members, pooled, origin, parent)
     return model_id, write_model(store, model_id, manifest, state)
