@@ -185,10 +185,14 @@ def _audit(
         # The forecast's floor over the last origins before the cutoff: one number alone is a
         # poor estimate of the device's noise (two noisy fits can agree there by chance).
         recent = np.arange(max(lo + cfg.window, fold.cutoff - 64), fold.cutoff)
-        floors = (
-            _state_gap(a.state, again.state),
-            value_gap(a.predict(frame, recent), again.predict(frame, recent)) if repeat else 0.0,
-            value_gap(interval, _cutoff_interval(cfg, bt, frame, again, lo, fold.cutoff)),
+        floors = (  # without a repeat (a CPU fit repeats bit for bit) the floor is 0: exact
+            (
+                _state_gap(a.state, again.state),
+                value_gap(a.predict(frame, recent), again.predict(frame, recent)),
+                value_gap(interval, _cutoff_interval(cfg, bt, frame, again, lo, fold.cutoff)),
+            )
+            if repeat
+            else (0.0, 0.0, 0.0)
         )
         report.folds.append(
             FoldAudit(

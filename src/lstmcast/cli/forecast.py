@@ -24,8 +24,8 @@ from lstmcast.cli.common import (
 from lstmcast.cli.options import EngineName, Intervals, Json, ModelName, TargetName
 from lstmcast.errors import LstmcastError
 from lstmcast.paths import check_plot
-from lstmcast.runconfig import DEFAULT_INTERVALS, INTERVAL_METHODS
-from lstmcast.settings import TARGETS, VOL_LABELS
+from lstmcast.runconfig import DEFAULT_INTERVALS
+from lstmcast.settings import VOL_LABELS
 
 
 def _levels(text: str) -> tuple[float, ...]:
@@ -124,10 +124,6 @@ def forecast_cli(
     if ticker is not None and (csv is None or tickers):
         raise typer.BadParameter("--ticker names the series of a --csv file; stored tickers are arguments")
     names: list[str | None] = list(tickers) if tickers else [ticker]
-    if intervals not in INTERVAL_METHODS:
-        raise typer.BadParameter(f"choose {', '.join(INTERVAL_METHODS)}", param_hint="--intervals")
-    if target is not None and target not in TARGETS:
-        raise typer.BadParameter(f"choose {', '.join(TARGETS)}", param_hint="--target")
     options = dict(
         target=target,
         model=model,
