@@ -151,20 +151,15 @@ def _option(f: dataclasses.Field[Any], kind: Any) -> tuple[Any, Any]:
         decl = (f"{on}/--no-{on.removeprefix('--')}",)
         return Annotated[bool, typer.Option(*decl, help=help_text)], default
     if f.name in LIST_FIELDS:
-        info = typer.Option(
-            *flags, help=help_text + " Repeat or comma-separate.", metavar="A,B", show_default=False
-        )
+        info = typer.Option(*flags, help=help_text + " Repeat or comma-separate.", show_default=False)
         return Annotated[list[str] | None, info], None
     choices = f.metadata.get("choices")
     if choices:  # shown as [a|b|c]; a wrong one is a usage error (exit 2), before any work
         kind = Literal.__getitem__(tuple(choices))
         return Annotated[kind, typer.Option(*flags, help=help_text)], default
-    metavar = {int: "N", float: "X"}.get(kind, "TEXT")
     if default is None:
-        return Annotated[
-            kind, typer.Option(*flags, help=help_text, metavar=metavar, show_default=False)
-        ], None
-    return Annotated[kind, typer.Option(*flags, help=help_text, metavar=metavar)], default
+        return Annotated[kind, typer.Option(*flags, help=help_text, show_default=False)], None
+    return Annotated[kind, typer.Option(*flags, help=help_text)], default
 
 
 def _fields(cls: type, only: tuple[str, ...] | None) -> list[tuple[dataclasses.Field[Any], Any]]:
