@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from conftest import SAMPLE, Cli
+from leaks import scaler_leak
 from lstmcast.backtest.audit import audit
 from lstmcast.backtest.run import backtest
 from lstmcast.backtest.walkforward import fit_fold, plan_folds, walk_forward
@@ -119,19 +120,7 @@ def test_audit_is_clean_on_lstmcasts_own_pipeline() -> None:
 
 
 def test_audit_catches_a_scaler_fitted_on_the_whole_series(monkeypatch: pytest.MonkeyPatch) -> None:
-    import lstmcast.training.fitted as forecaster
-    from lstmcast.prep import scaling
-
-    real_fit_scaler = scaling.fit_scaler
-
-    def leaky_fit(cfg, frame, lo, cutoff, init):  # type: ignore[no-untyped-def]
-        # The classic bug: normalise with statistics of the whole series, then fit as usual.
-        monkeypatch.setattr(forecaster, "fit_scaler", lambda rows: real_fit_scaler(frame.x))
-        try:
-            return forecaster.fit_forecaster(cfg, frame, cutoff - 60, cutoff)
-        finally:
-            monkeypatch.setattr(forecaster, "fit_scaler", real_fit_scaler)
-
+    leaky_fit = scaler_leak(monkeypatch)
     bars, _ = ar1(1200, seed=6)
     report = audit(
         FAST.replace(epochs=1), BacktestConfig(folds=2), Series("AR1", bars, "synthetic"), fit=leaky_fit
@@ -150,9 +139,6 @@ def test_the_audit_tells_device_noise_from_a_leak(monkeypatch: pytest.MonkeyPatc
     bits. Simulated here by a fit that jitters its weights: judged exactly, a clean pipeline
     shows a false leak; with the repeat fit's noise floor it is clean, and a real leak (a
     scaler fitted on the whole series) still shows, in the weights too."""
-    import lstmcast.training.fitted as forecaster
-    from lstmcast.prep import scaling
-
     calls = itertools.count()
 
     def jitter(fitted: Any) -> Any:
@@ -163,15 +149,7 @@ def test_the_audit_tells_device_noise_from_a_leak(monkeypatch: pytest.MonkeyPatc
     def jittery(cfg, frame, lo, cutoff, init):  # type: ignore[no-untyped-def]
         return jitter(fit_fold(cfg, frame, lo, cutoff, init))
 
-    real_fit_scaler = scaling.fit_scaler
-
-    def leaky(cfg, frame, lo, cutoff, init):  # type: ignore[no-untyped-def]
-        monkeypatch.setattr(forecaster, "fit_scaler", lambda rows: real_fit_scaler(frame.x))
-        try:
-            return jitter(forecaster.fit_forecaster(cfg, frame, cutoff - 60, cutoff))
-        finally:
-            monkeypatch.setattr(forecaster, "fit_scaler", real_fit_scaler)
-
+    leaky = scaler_leak(monkeypatch, then=jitter)
     bars, _ = ar1(1200, seed=6)
     series, cfg, bt = Series("AR1", bars, "synthetic"), FAST.replace(epochs=1), BacktestConfig(folds=2)
     exact = audit(cfg, bt, series, fit=jittery, repeat=False)

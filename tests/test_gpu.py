@@ -46,23 +46,14 @@ def test_backtest_and_a_clean_audit_on_cuda(cli: Cli, home: Path) -> None:
 
 
 def test_a_planted_leak_is_still_caught_on_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
-    import lstmcast.training.fitted as forecaster
+    from leaks import scaler_leak
     from lstmcast.backtest.audit import audit
     from lstmcast.config import TrainConfig
     from lstmcast.data.series import Series
-    from lstmcast.prep import scaling
     from lstmcast.runconfig import BacktestConfig
     from synth import ar1
 
-    real = scaling.fit_scaler
-
-    def leaky(cfg, frame, lo, cutoff, init):  # type: ignore[no-untyped-def]
-        monkeypatch.setattr(forecaster, "fit_scaler", lambda rows: real(frame.x))
-        try:
-            return forecaster.fit_forecaster(cfg, frame, cutoff - 60, cutoff)
-        finally:
-            monkeypatch.setattr(forecaster, "fit_scaler", real)
-
+    leaky = scaler_leak(monkeypatch)
     bars, _ = ar1(1200, seed=6)
     cfg = TrainConfig(model="lstm", window=10, hidden=8, layers=1, epochs=1, device="cuda")
     report = audit(cfg, BacktestConfig(folds=2), Series("AR1", bars, "synthetic"), fit=leaky)

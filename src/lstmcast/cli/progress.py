@@ -25,21 +25,21 @@ def epoch_progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[
     )
     with Progress(*columns, console=err_console(), transient=True) as bar:
         task = bar.add_task(label, total=total, epoch=1, train="–", val="–")
-        yield _EpochBar(bar, task)
+        yield _EpochBar(bar, task, total)
 
 
 class _EpochBar:
     """Called with each epoch's log; `batch` moves the bar within an epoch."""
 
-    def __init__(self, bar: Progress, task: Any) -> None:
-        self.bar, self.task, self.done = bar, task, 0
+    def __init__(self, bar: Progress, task: Any, epochs: int) -> None:
+        self.bar, self.task, self.epochs, self.done = bar, task, epochs, 0
 
     def __call__(self, log: Any) -> None:
         self.done = log.epoch
         self.bar.update(
             self.task,
             completed=log.epoch,
-            epoch=min(log.epoch + 1, int(self.bar.tasks[0].total or log.epoch)),
+            epoch=min(log.epoch + 1, self.epochs),
             train=f"{log.train_loss:.4f}",
             val=f"{log.val_loss:.4f}",
         )
