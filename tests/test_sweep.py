@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -153,32 +154,53 @@ def test_killing_the_driver_keeps_the_finished_cells(cli: Cli, home: Path) -> No
     assert sum(c["resumed"] for c in doc["cells"]) == len(kept) and len(_cells(home)) == 6
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _dask(home: Path, address: str, workers: int, *extra: str) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """A `dask scheduler` at `address` on loopback and `workers` one-thread workers (`extra`:
+    e.g. TLS options for both); the workers are yielded, and everything is killed after."""
+    bindir = Path(sys.executable).parent
+    spawn: dict[str, Any] = {"cwd": ROOT, "env": _env(home), "stdout": subprocess.DEVNULL,
+                             "stderr": subprocess.DEVNULL}  # fmt: skip
+    protocol, port = address.split("://")[0], address.rsplit(":", 1)[1]
+    scheduler = subprocess.Popen(
+        [str(bindir / "dask"), "scheduler", "--protocol", protocol, "--host", "127.0.0.1", "--port", port,
+         "--no-dashboard", *extra], **spawn,
+    )  # fmt: skip
+    started = [
+        subprocess.Popen(
+            [
+                str(bindir / "dask"),
+                "worker",
+                address,
+                "--nthreads",
+                "1",
+                "--no-dashboard",
+                "--no-nanny",
+                *extra,
+            ],
+            **spawn,
+        )
+        for _ in range(workers)
+    ]
+    try:
+        yield started
+    finally:
+        for p in [*started, scheduler]:
+            p.kill()
+            p.wait()
+
+
 @pytest.mark.slow
 def test_a_real_dask_cluster_survives_a_killed_worker(cli: Cli, home: Path) -> None:
     _import(cli, "IBM", "MSFT")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    bindir = Path(sys.executable).parent
-    address = f"tcp://127.0.0.1:{port}"
-    spawn: dict[str, Any] = {
-        "cwd": ROOT,
-        "env": _env(home),
-        "stdout": subprocess.DEVNULL,
-        "stderr": subprocess.DEVNULL,
-    }
-    scheduler = subprocess.Popen(
-        [str(bindir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-        **spawn,
-    )
-    workers = [
-        subprocess.Popen(
-            [str(bindir / "dask"), "worker", address, "--nthreads", "1", "--no-dashboard", "--no-nanny"],
-            **spawn,
-        )
-        for _ in range(2)
-    ]
-    try:
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    with _dask(home, address, 2) as workers:
         args = ["sweep", "IBM", "MSFT", "--models", "cnn,rnn", "--seeds", "2", "--cluster", address, *FAST]
         driver = subprocess.Popen(
             [sys.executable, "-m", "lstmcast", *args, "--json"], cwd=ROOT, env=_env(home),
@@ -193,10 +215,6 @@ def test_a_real_dask_cluster_survives_a_killed_worker(cli: Cli, home: Path) -> N
         assert len(_cells(home)) == 8  # no cell lost, none written twice (one row per cell key)
         again = json.loads(cli(*args, "--json").stdout)
         assert all(c["resumed"] for c in again["cells"])  # running it again computes nothing
-    finally:
-        for p in [*workers, scheduler]:
-            p.kill()
-            p.wait()
 
 
 def test_backtest_folds_in_parallel_give_the_serial_result(cli: Cli, home: Path) -> None:
@@ -329,12 +347,6 @@ def test_an_address_that_is_not_a_scheduler_is_one_line_not_a_hang(cli: Cli, hom
         silent.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_tls_scheduler_is_used_with_its_security_file_and_refused_without(
@@ -355,21 +367,7 @@ def test_a_tls_scheduler_is_used_with_its_security_file_and_refused_without(
     _import(cli, "IBM")
     port = _free_port()
     address = f"tls://127.0.0.1:{port}"
-    bindir = Path(sys.executable).parent
-    spawn: dict[str, Any] = {
-        "cwd": ROOT,
-        "env": _env(home),
-        "stdout": subprocess.DEVNULL,
-        "stderr": subprocess.DEVNULL,
-    }
-    scheduler = subprocess.Popen(
-        [bindir / "dask", "scheduler", "--protocol", "tls", "--host", "127.0.0.1", "--port", str(port),
-         "--no-dashboard", *tls], **spawn,
-    )  # fmt: skip
-    worker = subprocess.Popen(
-        [bindir / "dask", "worker", address, "--nthreads", "1", "--no-dashboard", "--no-nanny", *tls], **spawn
-    )
-    try:
+    with _dask(home, address, 1, *tls):
         without = cli("sweep", "IBM", "--models", "cnn", "--cluster", address, *FAST, code=1).stderr
         assert "give --cluster-security FILE" in without and len(without.strip().splitlines()) == 1
         args = ["sweep", "IBM", "--models", "cnn", "--cluster", address, *FAST, "--json"]
@@ -384,10 +382,6 @@ def test_a_tls_scheduler_is_used_with_its_security_file_and_refused_without(
         plain = cli("sweep", "IBM", "--models", "cnn", "--cluster", f"tcp://127.0.0.1:{port}",
                     "--cluster-security", tmp_path / "tls.toml", *FAST, code=1).stderr  # fmt: skip
         assert "is for a tls:// scheduler address" in plain
-    finally:
-        for p in (worker, scheduler):
-            p.kill()
-            p.wait()
 
 
 def test_a_security_file_with_a_typo_or_a_missing_pem_is_one_line(tmp_path: Path) -> None:
