@@ -3,7 +3,8 @@
 Rich shrinks columns to the console's width and cuts what no longer fits (`0.0…`,
 `2018-1…`, a model ID), which turns a p-value of 6.39e-07 into "6.39". Before printing, every
 column gets the width of its longest token (a number, a date, an ID, a word): text with
-spaces may wrap, a token never splits. A table that still does not fit is folded into one
+spaces may wrap, a token never splits. A table that still does not fit drops the columns it
+marks optional (and says which), else turns (few rows become columns), else folds into one
 block per row, each cell on its own line under its header.
 """
 
