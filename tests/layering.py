@@ -24,6 +24,7 @@ RANKS = {
     "parallel": 8,
     "forecasting": 8,
     "jobs": 9,
+    "tuning": 9,
     "cli": 10,
     "__main__": 11,
 }
@@ -38,6 +39,7 @@ ONLY_IN = {
     "distributed": {"parallel"},
     "dask": {"parallel"},
     "onnxruntime": {"models"},
+    "optuna": {"tuning"},
 }
 NO_TORCH = {"sources", "store", "data", "prep", "evaluation", "inference", "forecasting"}
 

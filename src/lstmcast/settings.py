@@ -23,6 +23,7 @@ FEATURES = ("log_volume_change", "hl_range", "oc_return")
 LOSSES = ("mse", "huber", "qlike")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DECODERS = ("direct", "recursive", "seq2seq")
+SAMPLERS = ("tpe", "random")  # how `tune` searches: Optuna's TPE, or at random (a baseline)
 ENGINES = ("auto", "onnx", "torch")  # what runs a saved network: see training/registry.load_model
 
 # The smallest segments we accept: fewer samples than this make the metrics noise.

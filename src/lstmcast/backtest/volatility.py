@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmcast.backtest.walkforward import block_origins, fit_split, plan_folds
+from lstmcast.backtest.walkforward import Fold, block_origins, fit_split, plan_folds
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import DataError
@@ -100,60 +100,71 @@ class VolBacktest:
         }
 
 
+@dataclass
+class VolFoldRun:
+    """One fold's variance forecasts: its origins, every forecaster's forecasts (and the
+    stronger HAR's), the value-at-risk hits and the fold's summary."""
+
+    at: np.ndarray
+    forecasts: dict[str, np.ndarray]
+    hits: dict[str, dict[float, np.ndarray]]
+    fold: VolFold
+
+
+def vol_frame(cfg: TrainConfig, series: Series) -> tuple[Frame, np.ndarray, np.ndarray]:
+    """The volatility frame of `series`, its daily variance proxy and its daily log returns."""
+    frame = frame_for(cfg, series.bars, series.exog, series.ticker)
+    check_volatility(cfg, frame)
+    return frame, np.exp(frame.x[:, 0]), frame.x[:, 1]
+
+
+def vol_fold(
+    cfg: TrainConfig, bt: BacktestConfig, frame: Frame, proxy: np.ndarray, returns: np.ndarray, fold: Fold
+) -> VolFoldRun:
+    """Fit every forecaster on the rows before the fold's cutoff and forecast its block."""
+    lo, h = fold.lo, cfg.horizon
+    train_rows, _ = fit_split(cfg, fold.cutoff - lo)
+    train_end = lo + train_rows
+    train_at = origins_in(cfg, lo, lo, train_end)
+    val_at = origins_in(cfg, lo, train_end, fold.cutoff)
+    test_at = block_origins(fold, frame.n, h)
+    if len(train_at) < 100 or len(val_at) < 20 or not len(test_at):
+        raise DataError(
+            f"fold {fold.index} has {len(train_at)} training and {len(val_at)} validation origins"
+            " after HAR's 22-day warm-up: use fewer --folds, a smaller --test-size or more data"
+        )
+    fits = fold_forecasts(cfg, bt, frame, proxy, returns, lo, train_end, train_at, val_at, test_at)
+    fc, har_used = fits.forecasts, fits.har_used
+    realised = V.forward_mean(proxy, h, test_at)
+    # Value-at-risk: quantiles of returns standardised by the volatility known the day
+    # before, on training rows; each forecast back on the close-to-close scale.
+    sigma = ewma_sigma(returns[lo:train_end], shrink=0.0)
+    q = V.var_quantiles(returns[lo:train_end], sigma)
+    ratio = V.proxy_ratio(proxy, returns, slice(lo, train_end))
+    hits = V.var_hits_of({n: fc[n] for n in NAMES}, returns[test_at + 1], ratio, q)
+    d = frame.dates
+    summary = VolFold(
+        fold.index,
+        str(d[lo].date()),
+        str(d[fold.cutoff - 1].date()),
+        str(d[fold.cutoff].date()),
+        str(d[fold.end - 1].date()),
+        len(test_at),
+        har_used,
+        {n: float(np.mean(V.qlike(fc[n], realised))) for n in NAMES},
+    )
+    forecasts = {**{n: fc[n] for n in NAMES}, "stronger_har": fc[har_used]}
+    return VolFoldRun(test_at, forecasts, hits, summary)
+
+
 def backtest_volatility(cfg: TrainConfig, bt: BacktestConfig, series: Series) -> VolBacktest:
     cfg.validate()
     bt.validate()
-    frame = frame_for(cfg, series.bars, series.exog, series.ticker)
-    check_volatility(cfg, frame)
-    proxy = np.exp(frame.x[:, 0])
-    returns = frame.x[:, 1]
-    h = cfg.horizon
-    parts: dict[str, list[np.ndarray]] = {n: [] for n in (*NAMES, "stronger_har", "at", "fold")}
-    hits: dict[str, dict[float, list[np.ndarray]]] = {n: {lv: [] for lv in V.VAR_LEVELS} for n in NAMES}
-    folds: list[VolFold] = []
-    notes = list(frame.notes)
-    for fold in plan_folds(frame, cfg, bt):
-        lo = fold.lo
-        train_rows, _ = fit_split(cfg, fold.cutoff - lo)
-        train_end = lo + train_rows
-        train_at = origins_in(cfg, lo, lo, train_end)
-        val_at = origins_in(cfg, lo, train_end, fold.cutoff)
-        test_at = block_origins(fold, frame.n, h)
-        if len(train_at) < 100 or len(val_at) < 20 or not len(test_at):
-            raise DataError(
-                f"fold {fold.index} has {len(train_at)} training and {len(val_at)} validation origins"
-                " after HAR's 22-day warm-up: use fewer --folds, a smaller --test-size or more data"
-            )
-        fits = fold_forecasts(cfg, bt, frame, proxy, returns, lo, train_end, train_at, val_at, test_at)
-        fc, har_used = fits.forecasts, fits.har_used
-        realised = V.forward_mean(proxy, h, test_at)
-        # Value-at-risk: quantiles of returns standardised by the volatility known the day
-        # before, on training rows; each forecast back on the close-to-close scale.
-        sigma = ewma_sigma(returns[lo:train_end], shrink=0.0)
-        q = V.var_quantiles(returns[lo:train_end], sigma)
-        ratio = V.proxy_ratio(proxy, returns, slice(lo, train_end))
-        fold_hits = V.var_hits_of({n: fc[n] for n in NAMES}, returns[test_at + 1], ratio, q)
-        for n in NAMES:
-            parts[n].append(fc[n])
-            for lv in V.VAR_LEVELS:
-                hits[n][lv].append(fold_hits[n][lv])
-        parts["stronger_har"].append(fc[har_used])
-        parts["at"].append(test_at)
-        d = frame.dates
-        folds.append(
-            VolFold(
-                fold.index,
-                str(d[lo].date()),
-                str(d[fold.cutoff - 1].date()),
-                str(d[fold.cutoff].date()),
-                str(d[fold.end - 1].date()),
-                len(test_at),
-                har_used,
-                {n: float(np.mean(V.qlike(fc[n], realised))) for n in NAMES},
-            )
-        )
-    at = np.concatenate(parts["at"])
-    forecasts = {n: np.concatenate(parts[n]) for n in (*NAMES, "stronger_har")}
-    joined = {n: {lv: np.concatenate(hits[n][lv]) for lv in V.VAR_LEVELS} for n in NAMES}
-    realised = V.forward_mean(proxy, h, at)
-    return VolBacktest(series.ticker, cfg, bt, frame, at, realised, forecasts, folds, joined, notes)
+    frame, proxy, returns = vol_frame(cfg, series)
+    runs = [vol_fold(cfg, bt, frame, proxy, returns, fold) for fold in plan_folds(frame, cfg, bt)]
+    at = np.concatenate([r.at for r in runs])
+    forecasts = {n: np.concatenate([r.forecasts[n] for r in runs]) for n in (*NAMES, "stronger_har")}
+    hits = {n: {lv: np.concatenate([r.hits[n][lv] for r in runs]) for lv in V.VAR_LEVELS} for n in NAMES}
+    realised = V.forward_mean(proxy, cfg.horizon, at)
+    folds = [r.fold for r in runs]
+    return VolBacktest(series.ticker, cfg, bt, frame, at, realised, forecasts, folds, hits, list(frame.notes))

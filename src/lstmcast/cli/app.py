@@ -22,6 +22,7 @@ from lstmcast.cli.ledger import ledger_cli
 from lstmcast.cli.models import models_app
 from lstmcast.cli.sweep import sweep_cli, sweeps_app
 from lstmcast.cli.train import train_cli
+from lstmcast.cli.tune import tune_cli, tunes_app
 
 app = typer.Typer(
     name="lstmcast",
@@ -67,6 +68,8 @@ app.command("backtest")(backtest_cli)
 app.command("audit")(audit_cli)
 app.command("sweep")(sweep_cli)
 app.add_typer(sweeps_app, name="sweeps")
+app.command("tune")(tune_cli)
+app.add_typer(tunes_app, name="tunes")
 app.command("finetune")(finetune_cli)
 app.command("forecast")(forecast_cli)
 app.command("ledger")(ledger_cli)

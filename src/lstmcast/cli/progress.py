@@ -85,3 +85,23 @@ def fold_progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], No
             bar.update(task, completed=done, total=total)
 
         yield on_fold
+
+
+@contextmanager
+def trial_progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[Any], None] | None]:
+    """A bar over a tune's trials: finished, pruned, failed, ETA. Nothing without a terminal."""
+    if not enabled:
+        yield None
+        return
+    with _bar(
+        "{task.completed}/{task.total} trials, {task.fields[pruned]} pruned, {task.fields[failed]} failed"
+    ) as bar:
+        task = bar.add_task(label, total=total, pruned=0, failed=0)
+        counts = {"pruned": 0, "failed": 0}
+
+        def on_trial(trial: Any) -> None:
+            if trial["state"] in counts:
+                counts[trial["state"]] += 1
+            bar.update(task, advance=1, pruned=counts["pruned"], failed=counts["failed"])
+
+        yield on_trial

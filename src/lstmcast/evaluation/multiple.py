@@ -4,15 +4,20 @@
 - Holm (1979): adjusted p-values controlling the family-wise error rate.
 - Bailey & Lopez de Prado (2014): the probability that a Sharpe ratio is above what the best
   of N unskilled trials would show by chance, given its sample length, skew and kurtosis.
+- Bailey, Borwein, Lopez de Prado & Zhu (2017): the probability of backtest overfitting,
+  by combinatorially symmetric cross-validation (CSCV) over a trials x time matrix.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import ndtr, ndtri
+from scipy.stats import rankdata
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -88,3 +93,38 @@ def deflated_sharpe_of(
     if denom <= 0 or t < 2:
         return None
     return float(ndtr((sr - sr0) * math.sqrt(t - 1) / math.sqrt(denom)))
+
+
+@dataclass(frozen=True)
+class Overfitting:
+    """CSCV's answer: the probability of backtest overfitting, over `splits` in/out splits."""
+
+    pbo: float  # share of splits where the in-sample best is below the out-of-sample median
+    splits: int
+    logits: tuple[float, ...]  # per split: log(w / (1 - w)), w the best's relative rank out of sample
+
+
+def backtest_overfitting(performance: np.ndarray, blocks: int = 8) -> Overfitting | None:
+    """PBO by CSCV. `performance` is (T, N): per period (rows, in time order), a score of each
+    of N trials, higher better (a return, or a baseline's loss minus the trial's). The rows
+    are cut into `blocks` equal consecutive blocks (the last rows that do not fill a block are
+    dropped); each half of the blocks in turn is the in-sample set and the other half the
+    out-of-sample set. In each split the trial with the best in-sample mean is ranked among
+    all trials by its out-of-sample mean; PBO is the share of splits in which it ranks at or
+    below the median (logit <= 0). None with fewer than two trials or too few rows."""
+    m = np.asarray(performance, dtype="float64")
+    if m.ndim != 2 or m.shape[1] < 2 or blocks < 2 or blocks % 2 or m.shape[0] < blocks:
+        return None
+    size = m.shape[0] // blocks
+    means = m[: size * blocks].reshape(blocks, size, m.shape[1]).mean(axis=1)  # (blocks, N)
+    n = m.shape[1]
+    logits = []
+    for chosen in itertools.combinations(range(blocks), blocks // 2):
+        inside = np.zeros(blocks, dtype=bool)
+        inside[list(chosen)] = True
+        best = int(np.argmax(means[inside].mean(axis=0)))
+        rank = rankdata(means[~inside].mean(axis=0))[best]  # 1 = worst, n = best; ties averaged
+        w = rank / (n + 1)
+        logits.append(math.log(w / (1 - w)))
+    pbo = float(np.mean([x <= 0 for x in logits]))
+    return Overfitting(pbo, len(logits), tuple(logits))

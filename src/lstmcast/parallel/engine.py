@@ -208,7 +208,7 @@ def dask_client(parallel: Parallel) -> Any:
         local.close()
 
 
-def _threaded(fn: Callable[..., Any], threads: int | None) -> Callable[..., Any]:
+def threaded(fn: Callable[..., Any], threads: int | None) -> Callable[..., Any]:
     """`fn` run with `threads` torch threads, or on a remote worker with its share of that
     machine's cores: cores // the worker's `--nthreads` (the tasks it runs at once)."""
 
@@ -250,7 +250,7 @@ def run_tasks(
     from distributed.scheduler import KilledWorker
 
     t0 = time.perf_counter()
-    task = _threaded(fn, parallel.threads_per_worker())
+    task = threaded(fn, parallel.threads_per_worker())
     with dask_client(parallel) as client:
         try:
             scattered = {k: client.scatter(v, broadcast=True) for k, v in shared.items()}  # once

@@ -153,8 +153,48 @@ MIGRATIONS: list[str] = [
     """
     UPDATE models SET path = 'models/' || id;
     """,
+    # 9: tunes and their trials. A trial is written when it finishes, in its own transaction,
+    # so a killed tune resumes from every finished trial; its study is rebuilt from them.
+    """
+    CREATE TABLE tunes (
+        id           TEXT PRIMARY KEY,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        ticker       TEXT NOT NULL,
+        model        TEXT NOT NULL,
+        target       TEXT NOT NULL,
+        trials       INTEGER NOT NULL,
+        config_json  TEXT NOT NULL,
+        result_json  TEXT
+    );
+    CREATE TABLE tune_trials (
+        tune_id      TEXT NOT NULL,
+        fold         INTEGER NOT NULL,
+        number       INTEGER NOT NULL,
+        state        TEXT NOT NULL,
+        params_json  TEXT NOT NULL,
+        value        REAL,
+        steps_json   TEXT NOT NULL,
+        error        TEXT,
+        result_json  TEXT NOT NULL,
+        seconds      REAL,
+        finished_at  TEXT NOT NULL,
+        PRIMARY KEY (tune_id, fold, number)
+    );
+    """,
 ]
 
 
 # The tables the migrations create: a store without one of them is damaged.
-TABLES = ("prices", "models", "ledger", "aci_state", "sweep_cells", "sweeps", "price_revisions", "vol_ledger")
+TABLES = (
+    "prices",
+    "models",
+    "ledger",
+    "aci_state",
+    "sweep_cells",
+    "sweeps",
+    "price_revisions",
+    "vol_ledger",
+    "tunes",
+    "tune_trials",
+)

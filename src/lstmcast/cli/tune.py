@@ -1,0 +1,229 @@
+"""`lstmcast tune` and `lstmcast tunes`: settings chosen on inner folds, judged on outer ones."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import typer
+from rich.table import Table
+
+from lstmcast.cli.common import (
+    emit_csv,
+    emit_json,
+    error,
+    fmt,
+    guarded,
+    info,
+    interactive,
+    out_console,
+    output_format,
+    pct,
+    store_of,
+)
+from lstmcast.cli.options import Cluster, ClusterSecurity, Format, Json, ManyWorkers, run_options
+from lstmcast.cli.progress import trial_progress
+from lstmcast.errors import NotFoundError
+from lstmcast.paths import check_output
+from lstmcast.runconfig import RunConfig
+from lstmcast.settings import SAMPLERS
+
+if TYPE_CHECKING:
+    SamplerName = str
+else:
+    SamplerName = Literal.__getitem__(SAMPLERS)
+
+tunes_app = typer.Typer(invoke_without_command=True, help="List past tunes; `show ID` prints one again.")
+
+
+@guarded
+@run_options(backtest=True, tickers_help="Stored tickers; each is tuned on its own. Or use --csv.")
+def tune_cli(
+    ctx: typer.Context,
+    run: RunConfig,
+    trials: Annotated[int, typer.Option(help="Trials per outer fold (each fold has its own search).")] = 20,
+    timeout: Annotated[
+        float | None, typer.Option(help="Seconds; then no new trial starts.", show_default=False)
+    ] = None,
+    space: Annotated[
+        Path | None,
+        typer.Option(
+            help="TOML search space replacing the default's entries (docs/tuning.md).", show_default=False
+        ),
+    ] = None,
+    sampler: Annotated[
+        SamplerName, typer.Option(help="tpe (Optuna's TPE) or random (a baseline search).")
+    ] = "tpe",
+    inner_folds: Annotated[int, typer.Option(help="Inner walk-forward folds in each outer fold's past.")] = 3,
+    prune: Annotated[bool, typer.Option(help="Stop a trial after an inner fold below the median.")] = True,
+    resume: Annotated[
+        bool, typer.Option(help="Continue a tune of the same settings from the store.")
+    ] = False,
+    workers: ManyWorkers = os.cpu_count() or 1,
+    cluster: Cluster = None,
+    cluster_security: ClusterSecurity = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write trials.csv, best.toml and a PNG here.", show_default=False)
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Choose a model's settings by nested walk-forward, and judge the choice out of sample.
+
+    Inside each outer (backtest) fold, an Optuna search scores settings on inner folds cut
+    from that fold's past only; the best are refitted and scored once on the outer block.
+    The verdict counts the search: outer skill beside the inner best, the deflated Sharpe
+    over every trial, and the probability of backtest overfitting (CSCV).
+    """
+    from lstmcast.parallel.engine import Parallel
+    from lstmcast.tuning.report import tune
+    from lstmcast.tuning.tune import TuneSettings
+
+    settings = TuneSettings(trials, inner_folds, sampler, timeout, resume, prune)
+    parallel = Parallel(workers, cluster, cluster_security)  # a bad address refused before the work
+    if out is not None:
+        check_output(out, directory=True)
+    total = len(run.tickers or [run.csv]) * run.backtest.folds * trials
+    with trial_progress(total, "tune", interactive()) as tick:
+        reports = tune(store_of(ctx), run, settings, space, parallel, tick)
+    for r in reports:
+        failed = [t for t in r.trials if t["state"] == "failed"]
+        if failed:
+            error(
+                f"{r.ticker}: {len(failed)} trial(s) failed, e.g. trial {failed[0]['number']}"
+                f" of fold {failed[0]['fold']}: {failed[0]['error']}"
+            )
+        info(f"{r.ticker}: best settings in {r.doc['best_config_path']} (`lstmcast train --config FILE`)")
+    if out is not None:
+        from lstmcast.tuning.outputs import write_tune
+
+        for r in reports:
+            for path in write_tune(r, out):
+                info(f"wrote {path}")
+    if as_json:
+        emit_json(reports[0].doc if len(reports) == 1 else [r.doc for r in reports])
+    else:
+        for r in reports:
+            render_tune(r.doc, r.trials)
+
+
+def render_tune(doc: dict[str, Any], trials: list[dict[str, Any]]) -> None:
+    con = out_console()
+    vol = doc["target"] == "volatility"
+    against = "HAR" if vol else "naive"
+    t = Table(
+        "fold", "test from", "best trial", "inner best", f"outer vs {against}", "optimism", "starting",
+        title=f"tune {doc['tune_id']}: {doc['ticker']} {doc['model']}, chosen in each fold's past",
+        title_justify="left",
+    )  # fmt: skip
+    for r in doc["outer"]:
+        t.add_row(
+            str(r["fold"]),
+            r["test_start"],
+            str(r["best_trial"]),
+            pct(r["inner_score"], 2),
+            pct(r["outer_skill"], 2),
+            pct(r["optimism"], 2),
+            pct(r["start_outer_skill"], 2),
+        )
+    con.print(t)
+    top = Table("fold", "trial", "inner", "settings", title="top trials", title_justify="left")
+    done = sorted((x for x in trials if x["state"] == "complete"), key=lambda x: -x["value"])
+    for x in done[:5]:
+        settings = ", ".join(f"{k}={_short(v)}" for k, v in x["params"].items())
+        top.add_row(str(x["fold"]), str(x["number"]), pct(x["value"], 2), settings)
+    con.print(top)
+    skill = doc["skill_vs_har"] if vol else doc["skill_vs_naive"]
+    start = doc["start"]["skill_vs_har"] if vol else doc["start"]["skill_vs_naive"]
+    states = doc["states"]
+    con.print(
+        f"{doc['trials']} trials ({states['complete']} complete, {states['pruned']} pruned,"
+        f" {states['failed']} failed). Pooled outer skill vs {against} {pct(skill, 2)}"
+        f" (p {fmt(doc['dm_pvalue'], 3)}, {doc['test']}), starting settings {pct(start, 2)};"
+        f" inner best {pct(doc['inner_best_mean'], 2)} on average."
+    )
+    counted = f"PBO {fmt(doc['pbo'], 2)} (CSCV, mean over folds)"
+    if not vol:
+        counted += f"; deflated Sharpe {fmt(doc['deflated_sharpe'], 3)} over {doc['deflated_over']} trials"
+    if doc.get("tickers_compared", 1) > 1:
+        counted += (
+            f"; Holm-adjusted p {fmt(doc['dm_pvalue_adjusted'], 3)} over {doc['tickers_compared']} tickers"
+        )
+    con.print(counted)
+    con.print(f"verdict: {doc['verdict']}")
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+@tunes_app.callback()
+@guarded
+def tunes_cli(ctx: typer.Context, output: Format = None, as_json: Json = False) -> None:
+    """List past tunes."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from lstmcast.store.tunes import list_tunes, trial_counts
+
+    store = store_of(ctx)
+    found = list_tunes(store.conn)
+    counts = trial_counts(store.conn)
+    rows = [
+        {
+            "tune_id": s["id"],
+            "ticker": s["ticker"],
+            "model": s["model"],
+            "target": s["target"],
+            "trials": sum(counts.get(s["id"], {}).values()),
+            "finished": s["result"] is not None,
+            "skill": None
+            if s["result"] is None
+            else s["result"].get("skill_vs_har" if s["target"] == "volatility" else "skill_vs_naive"),
+            "verdict": None if s["result"] is None else s["result"]["verdict"],
+            "updated_at": s["updated_at"],
+        }
+        for s in found
+    ]
+    shape = output_format(output, as_json)
+    if shape != "table":
+        emit_json(rows) if shape == "json" else emit_csv(rows)
+        return
+    t = Table("id", "ticker", "model", "target", "trials", "outer skill", "updated")
+    for r in rows:
+        skill = pct(r["skill"], 2) if r["finished"] else "unfinished"
+        t.add_row(
+            r["tune_id"], r["ticker"], r["model"], r["target"], str(r["trials"]), skill, r["updated_at"]
+        )
+    out_console().print(t if rows else "no tunes yet: try `lstmcast tune AAPL --trials 20`")
+
+
+@tunes_app.command("show")
+@guarded
+def tunes_show_cli(
+    ctx: typer.Context,
+    tune_id: Annotated[str, typer.Argument(help="Tune id, or a unique prefix of one.")],
+    as_json: Json = False,
+) -> None:
+    """Print a past tune again, from the store (nothing is recomputed)."""
+    from lstmcast.store.tunes import find_tunes, get_tune, trials_of
+
+    store = store_of(ctx)
+    matches = find_tunes(store.conn, tune_id)
+    if len(matches) != 1:
+        hint = (
+            "matches several; give more of it"
+            if matches
+            else "is not a stored tune; `lstmcast tunes` lists them"
+        )
+        raise NotFoundError(f"tune {tune_id!r} {hint}")
+    found = get_tune(store.conn, matches[0])
+    assert found is not None
+    if found["result"] is None:
+        raise NotFoundError(
+            f"tune {matches[0]} has not finished ({len(trials_of(store.conn, matches[0]))} trials stored):"
+            " run it again with --resume"
+        )
+    if as_json:
+        emit_json(found["result"])
+    else:
+        render_tune(found["result"], trials_of(store.conn, matches[0]))

@@ -1,0 +1,86 @@
+"""Tune files: trials.csv, best.toml and a PNG of the search and of its optimism."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lstmcast.backtest.outputs import save_png
+from lstmcast.paths import atomic_write_text
+
+
+def trial_rows(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every trial in one flat row: fold, number, state, inner score, its settings, the error."""
+    return [
+        {
+            "fold": t["fold"],
+            "number": t["number"],
+            "state": t["state"],
+            "inner_score": t.get("value"),
+            **{f"param_{k}": v for k, v in t["params"].items()},
+            "seconds": t.get("seconds"),
+            "error": t.get("error"),
+        }
+        for t in trials
+    ]
+
+
+def write_tune(report: Any, out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    trials = out_dir / f"trials-{report.ticker}.csv"
+    atomic_write_text(trials, pd.DataFrame(trial_rows(report.trials)).to_csv(index=False))
+    best = out_dir / f"best-{report.ticker}.toml"
+    shutil.copyfile(report.doc["best_config_path"], best)
+    return [trials, best, plot_tune(report.doc, report.trials, out_dir / f"tune-{report.ticker}.png")]
+
+
+def plot_tune(doc: dict[str, Any], trials: list[dict[str, Any]], path: Path) -> Path:
+    """Left: every trial's inner score by the order it finished in, one colour per outer fold,
+    with each fold's running best. Right: per outer fold, the inner-best score against the
+    outer skill of the same settings (the gap is the search's optimism) and the starting
+    settings' outer skill."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    vol = doc["target"] == "volatility"
+    unit = "QLIKE skill vs the stronger HAR, %" if vol else "MSE skill vs the random walk, %"
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for k, row in enumerate(doc["outer"]):
+        mine = [t for t in trials if t["fold"] == row["fold"] and t["state"] == "complete"]
+        mine.sort(key=lambda t: t["number"])
+        xs = [t["number"] for t in mine]
+        ys = [t["value"] * 100 for t in mine]
+        colour = f"C{k % 10}"
+        left.scatter(xs, ys, s=12, color=colour, alpha=0.6, label=f"fold {row['fold']}")
+        if ys:
+            left.plot(xs, pd.Series(ys).cummax(), color=colour, lw=1)
+    left.axhline(0, color="black", lw=0.8)
+    left.set_xlabel("trial")
+    left.set_ylabel(f"inner score ({unit})")
+    states = doc["states"]
+    left.set_title(
+        f"{doc['trials']} trials: {states['complete']} complete, {states['pruned']} pruned,"
+        f" {states['failed']} failed",
+        fontsize=10,
+    )
+    left.legend(fontsize=7, loc="lower right")
+    folds = [r["fold"] for r in doc["outer"]]
+    pick = [(r["inner_score"] or 0) * 100 for r in doc["outer"]]
+    got = [(r["outer_skill"] or 0) * 100 for r in doc["outer"]]
+    start = [(r["start_outer_skill"] or 0) * 100 for r in doc["outer"]]
+    right.plot(folds, pick, "o-", color="tab:orange", label="inner best (what the search saw)")
+    right.plot(folds, got, "o-", color="tab:blue", label="tuned, outer (never seen by the search)")
+    right.plot(folds, start, "s--", color="tab:gray", label="starting settings, outer")
+    right.axhline(0, color="black", lw=0.8)
+    right.set_xticks(folds)
+    right.set_xlabel("outer fold")
+    right.set_ylabel(unit)
+    right.set_title("optimism: the inner best minus the outer skill of the same settings", fontsize=9)
+    right.legend(fontsize=7)
+    fig.suptitle(f"tune {doc['tune_id']}: {doc['ticker']} {doc['model']}; {doc['verdict']}", fontsize=10)
+    return save_png(fig, path)

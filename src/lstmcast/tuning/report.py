@@ -1,0 +1,246 @@
+"""A tune's verdict: each outer fold's choice refitted and scored once, with the search counted.
+
+- The skill reported is the outer one (the chosen settings on a block no choice saw), beside
+  the inner-best score (the optimism of the search: inner minus outer), and beside the
+  starting settings scored on the same blocks.
+- Returns: Clark-West against the random walk on the pooled outer forecasts, and the deflated
+  Sharpe ratio of the long-flat strategy's active returns over every trial run.
+- Volatility: Diebold-Mariano on QLIKE against the stronger HAR, and skill against naive.
+- PBO (CSCV) from each fold's complete trials x inner-origin matrix of loss gains.
+- Several tickers: the p-values adjusted by Holm across them, and how many survive.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lstmcast.config import TrainConfig
+from lstmcast.errors import DataError
+from lstmcast.evaluation import volatility as V
+from lstmcast.evaluation.multiple import backtest_overfitting, deflated_sharpe, holm
+from lstmcast.evaluation.verdict import SIGNIFICANCE, judge
+from lstmcast.parallel.engine import Parallel, TaskOutcome, run_tasks
+from lstmcast.paths import atomic_write_bytes
+from lstmcast.runconfig import RunConfig, run_config_toml
+from lstmcast.store.db import Store
+from lstmcast.store.tunes import save_tune_result
+from lstmcast.tuning.nested import OuterTask, Scored, run_outer
+from lstmcast.tuning.tune import Prepared, Study, TuneSettings, search
+
+PBO_BLOCKS = 8
+
+
+@dataclass
+class TuneReport:
+    tune_id: str
+    ticker: str
+    model: str
+    target: str
+    doc: dict[str, Any]  # the --json document
+    trials: list[dict[str, Any]] = field(default_factory=list)  # every trial, for tables and plots
+    best_train: dict[str, Any] = field(default_factory=dict)  # the settings best.toml holds
+
+
+def best_trial(study: Study) -> dict[str, Any]:
+    done = [t for t in study.trials if t["state"] == "complete"]
+    if not done:
+        errors = sorted({str(t.get("error")) for t in study.trials if t.get("error")})
+        why = f": {errors[0]}" if errors else ""
+        raise DataError(f"{study.ticker}: no trial of outer fold {study.fold.span.index} finished{why}")
+    return max(done, key=lambda t: t["value"])
+
+
+def _pooled(parts: list[Scored]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([p.preds[k] for p in parts]) for k in parts[0].preds}
+
+
+def _skill(model: float, base: float) -> float | None:
+    return 1.0 - model / base if base > 0 else None
+
+
+def _finite(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def judge_outer(target: str, horizon: int, parts: list[Scored]) -> dict[str, Any]:
+    """The pooled outer forecasts against their baselines."""
+    p = _pooled(parts)
+    if target == "volatility":
+        truth = p["truth"]
+        q = float(np.mean(V.qlike(p["model"], truth)))
+        _, pv = V.dm_qlike(p["model"], p["stronger_har"], truth, horizon)
+        return {
+            "skill_vs_naive": 1 - q / float(np.mean(V.qlike(p["naive"], truth))),
+            "skill_vs_har": 1 - q / float(np.mean(V.qlike(p["stronger_har"], truth))),
+            "test": "diebold_mariano vs the stronger HAR (QLIKE)",
+            "dm_pvalue": _finite(pv),
+        }
+    verdict = judge({k: p[k] for k in ("model", "naive", "drift", "linear")}, p["truth"])
+    return {
+        "skill_vs_naive": verdict.vs_naive.skill,
+        "test": "clark_west vs the random walk",
+        "dm_pvalue": verdict.vs_naive.pvalue,
+        "best_baseline": verdict.best_baseline,
+        "skill_vs_best": verdict.vs_best.skill,
+    }
+
+
+def _sharpe(x: np.ndarray) -> float:
+    return float(x.mean() / x.std(ddof=1)) if len(x) > 2 and x.std(ddof=1) > 0 else math.nan
+
+
+def overfitting(study: Study) -> dict[str, Any]:
+    """PBO of one study: its complete trials' per-origin gains on the inner origins they share."""
+    done = [t for t in study.trials if t["state"] == "complete" and t["result"].get("gain")]
+    if len(done) < 2:
+        return {"fold": study.fold.span.index, "pbo": None, "trials": len(done), "splits": 0}
+    common = set.intersection(*(set(t["result"]["dates"]) for t in done))
+    columns = []
+    for t in done:
+        keep = np.array([d in common for d in t["result"]["dates"]])
+        columns.append(np.asarray(t["result"]["gain"], dtype="float64")[keep])
+    got = backtest_overfitting(np.column_stack(columns), PBO_BLOCKS)
+    return {
+        "fold": study.fold.span.index,
+        "pbo": None if got is None else got.pbo,
+        "trials": len(done),
+        "splits": 0 if got is None else got.splits,
+    }
+
+
+def assemble(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], run: RunConfig) -> TuneReport:
+    target, horizon = t.base.target, t.base.horizon
+    rows, best_parts, base_parts = [], [], []
+    everything = [tr for s in t.studies for tr in s.trials]
+    for s in t.studies:
+        k = s.fold.span.index
+        best = best_trial(s)
+        got, start = outer[f"{t.tune_id}-{k}-best"], outer[f"{t.tune_id}-{k}-base"]
+        best_parts.append(got)
+        base_parts.append(start)
+        outer_skill = _skill(got.model_loss, got.base_loss)
+        rows.append(
+            {
+                "fold": k,
+                "test_start": s.fold.span.cutoff,
+                "test_end": s.fold.span.last,
+                "best_trial": best["number"],
+                "best_params": best["params"],
+                "inner_score": best["value"],
+                # Against the baseline the search maximised: the random walk (returns), HAR (volatility)
+                "outer_skill": outer_skill,
+                "outer_skill_vs_naive": judge_outer(target, horizon, [got])["skill_vs_naive"],
+                "optimism": None if outer_skill is None else best["value"] - outer_skill,
+                "start_outer_skill": _skill(start.model_loss, start.base_loss),
+                "trials": {
+                    st: sum(1 for x in s.trials if x["state"] == st)
+                    for st in ("complete", "pruned", "failed")
+                },
+                "pbo": overfitting(s)["pbo"],
+            }
+        )
+    tuned = judge_outer(target, horizon, best_parts)
+    starting = judge_outer(target, horizon, base_parts)
+    n_trials = len(everything)
+    dsr = None
+    if target != "volatility":
+        active = np.concatenate([p.active for p in best_parts])
+        inner = [_sharpe(np.asarray(x["result"]["active"])) for x in everything if x["state"] == "complete"]
+        inner = [x for x in inner if math.isfinite(x)]
+        variance = float(np.var(inner, ddof=1)) if len(inner) > 1 else 0.0
+        dsr = deflated_sharpe(active, n_trials, variance)
+    pbos = [r["pbo"] for r in rows if r["pbo"] is not None]
+    last = t.studies[-1]
+    best_train = last.space.apply(t.base, best_trial(last)["params"]).replace(threads=0).to_dict()
+    doc: dict[str, Any] = {
+        "tune_id": t.tune_id,
+        "ticker": t.ticker,
+        "model": t.base.model,
+        "target": target,
+        "trials": n_trials,
+        "trials_per_fold": settings.trials,
+        "states": {
+            st: sum(1 for x in everything if x["state"] == st) for st in ("complete", "pruned", "failed")
+        },
+        "resumed_trials": t.resumed,
+        "inner_folds": settings.inner_folds,
+        "sampler": settings.sampler,
+        "outer": rows,
+        **tuned,
+        "inner_best_mean": float(np.mean([r["inner_score"] for r in rows])),
+        "start": starting,
+        "deflated_sharpe": _finite(dsr),
+        "deflated_over": n_trials,
+        "pbo": float(np.mean(pbos)) if pbos else None,
+        "pbo_by_fold": [r["pbo"] for r in rows],
+        "best_params": best_trial(last)["params"],
+        "best_config_path": None,
+    }
+    return TuneReport(t.tune_id, t.ticker, t.base.model, target, doc, everything, best_train)
+
+
+def verdict_line(doc: dict[str, Any]) -> str:
+    p = doc.get("dm_pvalue_adjusted", doc["dm_pvalue"])
+    skill = doc["skill_vs_har"] if doc["target"] == "volatility" else doc["skill_vs_naive"]
+    base = "the stronger HAR" if doc["target"] == "volatility" else "the random walk"
+    if skill is not None and skill > 0 and p is not None and p < SIGNIFICANCE:
+        return f"skill: the tuned {doc['model']} beats {base} out of sample (p {p:.3f})"
+    return f"tuned, and still no skill against {base} out of sample"
+
+
+def tune(
+    store: Store,
+    run: RunConfig,
+    settings: TuneSettings,
+    space_file: Path | None = None,
+    parallel: Parallel = Parallel(),
+    on_trial: Callable[[dict[str, Any]], None] | None = None,
+    on_outer: Callable[[], None] | None = None,
+) -> list[TuneReport]:
+    """Search, then refit each outer fold's best (and the starting settings) and judge them."""
+    tunes, bars, _ = search(store, run, settings, space_file, parallel, on_trial)
+    tasks: dict[str, dict[str, Any]] = {}
+    for t in tunes:
+        for s in t.studies:
+            k = s.fold.span.index
+            chosen = s.space.apply(t.base, best_trial(s)["params"])
+            tasks[f"{t.tune_id}-{k}-best"] = {"task": OuterTask(t.ticker, chosen, run.backtest, s.fold.span)}
+            tasks[f"{t.tune_id}-{k}-base"] = {"task": OuterTask(t.ticker, t.base, run.backtest, s.fold.span)}
+    outer: dict[str, Scored] = {}
+
+    def done(outcome: TaskOutcome) -> None:
+        if outcome.error is not None:
+            raise outcome.error  # a refit that fails fails the tune's verdict
+        outer[outcome.key] = outcome.value
+        if on_outer:
+            on_outer()
+
+    run_tasks(run_outer, tasks, {"bars": bars}, done, parallel)
+    reports = [assemble(t, settings, outer, run) for t in tunes]
+    adjusted = holm([r.doc["dm_pvalue"] for r in reports])
+    for r, a in zip(reports, adjusted, strict=True):
+        r.doc["dm_pvalue_adjusted"] = a
+        r.doc["verdict"] = verdict_line(r.doc)
+        r.doc["tickers_compared"] = len(reports)
+    for r in reports:
+        path = store.home / "tunes" / r.tune_id / "best.toml"
+        write_best(r, path, run)
+        r.doc["best_config_path"] = str(path)
+        save_tune_result(store.conn, r.tune_id, r.doc)
+    return reports
+
+
+def write_best(report: TuneReport, path: Path, run: RunConfig) -> Path:
+    """The chosen settings as a run config: `train --config` and `backtest --config` repeat them."""
+    tickers = () if run.csv is not None else (report.ticker,)
+    best = dataclasses.replace(run, tickers=tickers, train=TrainConfig.from_dict(report.best_train))
+    text = run_config_toml(best)
+    atomic_write_bytes(path, text.encode())
+    return path

@@ -1,0 +1,284 @@
+"""`lstmcast tune`: one Optuna study per (ticker, outer fold), searched by ask-and-tell.
+
+Only the driver holds the studies. It asks a study for a trial whenever a worker frees up
+(`parallel.stream`), sends the worker a typed `TrialTask`, and tells the study the result
+when it comes back. Every finished trial (complete, pruned or failed) is written to the
+store in its own transaction before anything else happens: the store, not Optuna, is the
+record, and `--resume` rebuilds each study from it (a killed driver loses only the trials
+that were running). When every study has its trials, each outer fold's best settings, and
+the starting settings for comparison, are refitted on the rows before that fold's cutoff and
+scored once on its block (`tuning.report`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lstmcast.config import TrainConfig
+from lstmcast.data.series import load_inputs
+from lstmcast.errors import ConfigError
+from lstmcast.parallel.engine import Parallel, TaskOutcome
+from lstmcast.parallel.stream import stream_tasks
+from lstmcast.parallel.sweep import data_fingerprint
+from lstmcast.runconfig import RunConfig
+from lstmcast.settings import SAMPLERS
+from lstmcast.store.db import Store
+from lstmcast.store.tunes import save_trial, save_tune, trials_of
+from lstmcast.tuning.nested import OuterFold, TrialResult, TrialTask, plan_nested, run_trial
+from lstmcast.tuning.space import Space, default_space, read_space
+
+TUNE_FORMAT = 1  # bumped when what a trial stores changes: older tunes then start afresh
+PRUNE_AFTER = 5  # complete trials a study needs before it prunes (Optuna's MedianPruner default)
+
+
+@dataclass(frozen=True)
+class TuneSettings:
+    trials: int = 20  # per outer fold: each fold has its own search
+    inner_folds: int = 3
+    sampler: str = "tpe"
+    timeout: float | None = None  # seconds; then no new trial is started
+    resume: bool = False
+    prune: bool = True
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.trials <= 10_000:
+            raise ConfigError(f"--trials must be between 1 and 10000, got {self.trials}")
+        if not 2 <= self.inner_folds <= 20:
+            raise ConfigError(f"--inner-folds must be between 2 and 20, got {self.inner_folds}")
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(f"unknown --sampler {self.sampler!r}; choose {' or '.join(SAMPLERS)}")
+        if self.timeout is not None and not 0 < self.timeout < 1e9:
+            raise ConfigError(f"--timeout must be a positive number of seconds, got {self.timeout}")
+
+
+class Study:
+    """One (ticker, outer fold) search: the Optuna study, and its trials as stored."""
+
+    def __init__(
+        self, tune_id: str, ticker: str, fold: OuterFold, space: Space, seed: int, sampler: str
+    ) -> None:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.tune_id, self.ticker, self.fold, self.space = tune_id, ticker, fold, space
+        self.distributions = space.distributions()
+        self.trials: list[dict[str, Any]] = []  # finished, as stored
+        self.running: dict[int, Any] = {}
+        self._seed, self._sampler = seed, sampler
+        self.study = self._new_study(0)
+
+    def _new_study(self, stored: int) -> Any:
+        import optuna
+
+        seed = self._seed + 7919 * self.fold.span.index + 104_729 * stored  # resumed: fresh draws
+        sampler: optuna.samplers.BaseSampler = (
+            optuna.samplers.RandomSampler(seed=seed)
+            if self._sampler == "random"
+            else optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+        )
+        return optuna.create_study(direction="maximize", sampler=sampler)
+
+    def restore(self, stored: list[dict[str, Any]]) -> None:
+        """Rebuild the study from its stored trials (numbered on from them)."""
+        from optuna.trial import TrialState, create_trial
+
+        self.study = self._new_study(len(stored))
+        for t in stored:
+            state = TrialState[t["state"].upper()]
+            steps = {j: v for j, v in enumerate(t["steps"]) if v is not None and np.isfinite(v)}
+            self.study.add_trial(
+                create_trial(
+                    state=state,
+                    params=t["params"],
+                    distributions={k: self.distributions[k] for k in t["params"]},
+                    value=t["value"] if state == TrialState.COMPLETE else None,
+                    intermediate_values=steps,
+                )
+            )
+        self.trials = list(stored)
+
+    @property
+    def started(self) -> int:
+        return len(self.trials) + len(self.running)
+
+    def prune_bars(self) -> tuple[float | None, ...]:
+        """After each inner fold but the last: the median skill there of the complete trials."""
+        done = [t["steps"] for t in self.trials if t["state"] == "complete"]
+        if len(done) < PRUNE_AFTER:
+            return ()
+        return tuple(float(np.median([s[j] for s in done])) for j in range(len(self.fold.inner) - 1))
+
+
+def _fingerprint(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+@dataclass
+class Prepared:
+    """One ticker's tune before its trials: its id, its starting settings and its studies."""
+
+    tune_id: str
+    ticker: str
+    base: TrainConfig
+    studies: list[Study]
+    resumed: int  # trials read back from the store
+
+
+def prepare(
+    store: Store,
+    run: RunConfig,
+    settings: TuneSettings,
+    space_file: Path | None,
+    bars: dict[str, Any],
+    distributed: bool,
+) -> list[Prepared]:
+    """Plan every ticker's nested folds and studies; refuse a rerun that --resume should mark."""
+    from lstmcast.training.inputs import frame_for
+
+    bt = run.backtest
+    if bt.seeds != 1:
+        raise ConfigError(
+            "tune scores one seed per trial; --seeds is for backtest (repeat the tuned config there)"
+        )
+    base = run.train.validate()
+    if distributed:
+        base = base.replace(threads=0)  # each worker's share of the cores
+    space = read_space(space_file, base) if space_file is not None else default_space(base)
+    out = []
+    for ticker, frame_bars in bars.items():
+        frame = frame_for(base, frame_bars, None, ticker)
+        folds = plan_nested(frame, base, bt, settings.inner_folds)
+        settings_key = [base.replace(threads=0, device="auto").to_dict(), dataclasses.asdict(bt)]
+        search_key = [space.to_json(), settings.inner_folds, settings.sampler]
+        tune_id = _fingerprint([TUNE_FORMAT, ticker, data_fingerprint(frame_bars), settings_key, search_key])
+        stored = trials_of(store.conn, tune_id)
+        if stored and not settings.resume:
+            raise ConfigError(
+                f"tune {tune_id} with these settings already has {len(stored)} trial(s) in the store:"
+                " add --resume to continue it (or `lstmcast tunes show " + tune_id + "`)"
+            )
+        save_tune(
+            store.conn,
+            {
+                "id": tune_id,
+                "ticker": ticker,
+                "model": base.model,
+                "target": base.target,
+                "trials": settings.trials,
+                "config": {
+                    "train": base.to_dict(),
+                    "backtest": dataclasses.asdict(bt),
+                    "space": space.to_json(),
+                    "inner_folds": settings.inner_folds,
+                    "sampler": settings.sampler,
+                },
+            },
+        )
+        studies = []
+        for fold in folds:
+            study = Study(tune_id, ticker, fold, space, base.seed, settings.sampler)
+            mine = [t for t in stored if t["fold"] == fold.span.index]
+            if mine:
+                study.restore(mine)
+            studies.append(study)
+        out.append(Prepared(tune_id, ticker, base, studies, len(stored)))
+    return out
+
+
+def search(
+    store: Store,
+    run: RunConfig,
+    settings: TuneSettings,
+    space_file: Path | None = None,
+    parallel: Parallel = Parallel(),
+    on_trial: Callable[[dict[str, Any]], None] | None = None,
+) -> tuple[list[Prepared], dict[str, Any], float]:
+    """Run every study to `settings.trials` finished trials (or the timeout). Returns the
+    prepared tunes, the bars, and the seconds spent starting the cluster."""
+    store.require_writable()
+    series = load_inputs(store, run.tickers, run.csv, ())
+    bars = {s.ticker: s.bars for s in series}
+    tunes = prepare(store, run, settings, space_file, bars, parallel.distributed)
+    studies = [s for t in tunes for s in t.studies]
+    bases = {t.ticker: t.base for t in tunes}
+    started = time.monotonic()
+    waiting: dict[str, tuple[Study, Any]] = {}
+
+    def finish(study: Study, trial: Any, record: dict[str, Any]) -> None:
+        """Store first (the record), then tell the study."""
+        from optuna.trial import TrialState
+
+        save_trial(store.conn, study.tune_id, record)
+        study.trials.append(record)
+        study.running.pop(trial.number, None)
+        for j, v in enumerate(record.get("steps", [])):
+            if np.isfinite(v):
+                trial.report(v, j)
+        state = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "failed": TrialState.FAIL}
+        value = record["value"] if record["state"] == "complete" else None
+        study.study.tell(trial, value, state=state[record["state"]])
+        if on_trial:
+            on_trial({**record, "ticker": study.ticker})
+
+    def next_task() -> tuple[str, dict[str, Any]] | None:
+        if settings.timeout is not None and time.monotonic() - started > settings.timeout:
+            return None
+        while True:
+            open_ = [s for s in studies if s.started < settings.trials]
+            if not open_:
+                return None
+            study = min(open_, key=lambda s: s.started)
+            trial = study.study.ask(study.distributions)
+            record = {"fold": study.fold.span.index, "number": trial.number, "params": trial.params}
+            try:
+                cfg = study.space.apply(bases[study.ticker], trial.params).validate()
+            except ConfigError as exc:  # settings that do not go together: a failed trial, at once
+                finish(study, trial, {**record, "state": "failed", "error": str(exc), "seconds": 0.0})
+                continue
+            study.running[trial.number] = trial
+            key = f"{study.tune_id}-{study.fold.span.index}-{trial.number}"
+            waiting[key] = (study, trial)
+            prune = study.prune_bars() if settings.prune else ()
+            return key, {"task": TrialTask(study.ticker, cfg, run.backtest, study.fold, prune)}
+
+    def done(outcome: TaskOutcome) -> None:
+        study, trial = waiting.pop(outcome.key)
+        record = {"fold": study.fold.span.index, "number": trial.number, "params": trial.params}
+        if outcome.error is not None:
+            error = f"{type(outcome.error).__name__}: {outcome.error}"
+            finish(study, trial, {**record, "state": "failed", "error": error, "seconds": outcome.seconds})
+            return
+        r: TrialResult = outcome.value
+        finite = bool(np.isfinite(r.skill))
+        finish(
+            study,
+            trial,
+            {
+                **record,
+                "state": "pruned" if r.pruned else "complete" if finite else "failed",
+                "value": r.skill if finite and not r.pruned else None,
+                "steps": list(r.steps),
+                "error": None if finite else "the inner folds gave no finite score",
+                "seconds": r.seconds,
+                "result": {
+                    "dates": [str(d) for d in r.dates],
+                    "gain": r.gain.tolist(),
+                    "active": r.active.tolist(),
+                    "worker": r.worker,
+                    "started_at": r.started_at,
+                    "finished_at": r.finished_at,
+                },
+            },
+        )
+
+    startup = stream_tasks(run_trial, next_task, {"bars": bars}, done, parallel)
+    return tunes, bars, startup
