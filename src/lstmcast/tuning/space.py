@@ -161,7 +161,10 @@ def read_space(path: Path, base: TrainConfig) -> Space:
             raise ConfigError(f"{at}: {name} must be a table like [{name}] with low/high, choices or value")
         unknown = [k for k in entry if k not in ENTRY_KEYS]
         if unknown:
-            raise ConfigError(f"{at}: unknown key {unknown[0]!r} in [{name}]; known: {', '.join(ENTRY_KEYS)}")
+            line = line_of(text, unknown[0], name) or line
+            raise ConfigError(
+                f"{where}, line {line}: unknown key {unknown[0]!r} in [{name}]; known: {', '.join(ENTRY_KEYS)}"
+            )
         kind = FIELDS[name].type
         try:
             if "value" in entry:
@@ -176,7 +179,10 @@ def read_space(path: Path, base: TrainConfig) -> Space:
             else:
                 default[name] = _range(base, name, str(kind), entry)
         except ConfigError as exc:
-            raise ConfigError(f"{at}: [{name}] {exc}") from None
+            # The line of the entry's first value, else of its table.
+            first = next((k for k in ("value", "choices", "low", "high") if k in entry), None)
+            line = (line_of(text, first, name) if first else None) or line
+            raise ConfigError(f"{where}, line {line}: [{name}] {exc}") from None
     return Space(tuple(default.values()), tuple(fixed.items()))
 
 

@@ -1,0 +1,227 @@
+"""`lstmcast tune`: nested walk-forward, resume, failures, the space file, PBO and a cluster."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT, SAMPLE, Cli
+from lstmcast.config import TrainConfig
+from lstmcast.evaluation.multiple import backtest_overfitting
+from lstmcast.runconfig import BacktestConfig
+from lstmcast.training.inputs import frame_for
+from lstmcast.tuning.nested import before, fold_of, plan_nested
+from synth import random_walk
+from test_sweep import _dask, _env, _free_port
+
+FAST = ["--epochs", "1", "--threads", "1", "--folds", "2", "--inner-folds", "2", "--workers", "1"]
+SMALL_SPACE = """
+[window]
+choices = [10, 15]
+[hidden]
+value = 8
+[layers]
+value = 1
+[batch_size]
+value = 128
+"""
+
+
+def _space(tmp_path: Path, text: str = SMALL_SPACE) -> Path:
+    path = tmp_path / "space.toml"
+    path.write_text(text)
+    return path
+
+
+def _trials(home: Path) -> list[tuple[int, int, str, float | None, str]]:
+    with sqlite3.connect(home / "lstmcast.db") as conn:
+        return conn.execute(
+            "SELECT fold, number, state, value, finished_at FROM tune_trials ORDER BY 1, 2"
+        ).fetchall()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(700, 1500),
+    folds=st.integers(1, 4),
+    test_size=st.floats(0.1, 0.4),
+    inner=st.integers(2, 4),
+    sliding=st.booleans(),
+)
+def test_no_inner_fold_ever_holds_a_date_of_its_outer_test_block(
+    n: int, folds: int, test_size: float, inner: int, sliding: bool
+) -> None:
+    bars = random_walk(n, seed=n)
+    cfg = TrainConfig(window=10)
+    bt = BacktestConfig(folds=folds, test_size=test_size, scheme="sliding" if sliding else "expanding",
+                        train_size=300)  # fmt: skip
+    frame = frame_for(cfg, bars)
+    for outer in plan_nested(frame, cfg, bt, inner):
+        block_start = pd.Timestamp(outer.span.cutoff)
+        known = before(bars, outer.span.cutoff)  # what a trial's worker builds from
+        assert known.index.max() < block_start
+        trial_frame = frame_for(cfg, known)
+        for span in outer.inner:
+            assert pd.Timestamp(span.last) < block_start
+            f = fold_of(trial_frame, span, bt)
+            # Fits use rows [lo, cutoff); targets are rows [cutoff, end): all before the block.
+            assert 0 <= f.lo < f.cutoff < f.end <= trial_frame.n
+            assert trial_frame.dates[f.end - 1] < block_start
+
+
+def test_pbo_of_hand_built_trial_matrices() -> None:
+    rows = 8  # one row per block (blocks=8)
+    dominant = np.column_stack([np.full(rows, 1.0), np.zeros(rows), np.full(rows, -1.0)])
+    assert backtest_overfitting(dominant).pbo == 0.0  # the best is best everywhere
+    # Two trials taking turns: whichever wins in sample loses out of sample, every split.
+    flip = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert backtest_overfitting(flip, blocks=2).pbo == 1.0
+    # Four blocks; A earns 2, 2, -1, -1 and B always 0. In sample {1,2}, A wins and is last
+    # out of sample; in sample {3,4}, B wins and is last. In the four mixed splits A wins with
+    # 0.5 and is first out of sample with 0.5 (w = 2/3). So 2 of 6 splits overfit.
+    m = np.array([[2.0, 0.0], [2.0, 0.0], [-1.0, 0.0], [-1.0, 0.0]])
+    got = backtest_overfitting(m, blocks=4)
+    assert got is not None and got.splits == 6 and got.pbo == pytest.approx(2 / 6)
+    assert sorted(got.logits)[:2] == pytest.approx([np.log(0.5), np.log(0.5)])  # w = 1/3
+    assert backtest_overfitting(np.ones((3, 1))) is None  # one trial: nothing to choose
+
+
+def test_tune_reports_outer_skill_writes_a_best_config_that_train_repeats(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    space = _space(tmp_path)
+    res = cli("tune", "IBM", "--trials", "3", "--space", space, *FAST, "--out", tmp_path / "out", "--json")
+    doc = json.loads(res.stdout)
+    assert doc["trials"] == 6 and doc["trials_per_fold"] == 3 and len(doc["outer"]) == 2
+    for row in doc["outer"]:
+        # The override is honoured: fixed settings are not searched, choices stay in the list.
+        assert set(row["best_params"]) >= {"window", "lr", "loss"} and "hidden" not in row["best_params"]
+        assert row["best_params"]["window"] in (10, 15)
+        assert row["optimism"] == pytest.approx(row["inner_score"] - row["outer_skill"])
+    for key in ("skill_vs_naive", "dm_pvalue", "deflated_sharpe", "pbo", "best_config_path", "verdict"):
+        assert key in doc
+    assert all(t[2] in ("complete", "pruned") for t in _trials(home))
+    best = Path(doc["best_config_path"])
+    text = best.read_text()
+    assert "hidden = 8" in text and "layers = 1" in text and 'tickers = ["IBM"]' in text
+    trained = json.loads(cli("train", "--config", best, "--json").stdout)
+    cfg = json.loads(cli("models", "show", trained["model_id"], "--json").stdout)["config"]
+    assert cfg["window"] == doc["best_params"]["window"] and cfg["hidden"] == 8
+    assert cfg["lr"] == pytest.approx(doc["best_params"]["lr"])
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {
+        "trials-IBM.csv",
+        "best-IBM.toml",
+        "tune-IBM.png",
+    }
+    listed = json.loads(cli("tunes", "--json").stdout)
+    assert [t["tune_id"] for t in listed] == [doc["tune_id"]] and listed[0]["trials"] == 6
+    shown = json.loads(cli("tunes", "show", doc["tune_id"][:5], "--json").stdout)
+    assert shown == doc
+    # The same tune again without --resume is refused: nothing stored is replaced silently.
+    again = cli("tune", "IBM", "--trials", "3", "--space", space, *FAST, code=1)
+    assert "--resume" in again.stderr and len(again.stderr.strip().splitlines()) == 1
+
+
+def test_a_failed_trial_is_recorded_with_its_reason_and_the_search_goes_on(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    # A window of 900 bars leaves no room to train in the inner folds: those trials fail in
+    # the worker; a CNN kernel wider than the window fails before it is sent.
+    space = _space(
+        tmp_path, SMALL_SPACE.replace("[10, 15]", "[10, 900]") + "[kernel_size]\nchoices = [3, 12]\n"
+    )
+    res = cli("tune", "IBM", "--model", "cnn", "--trials", "6", "--space", space, "--sampler", "random",
+              *FAST, "--json", code=None)  # fmt: skip
+    states = [t[2] for t in _trials(home)]
+    assert "failed" in states and "complete" in states and len(states) == 12
+    with sqlite3.connect(home / "lstmcast.db") as conn:
+        errors = [r[0] for r in conn.execute("SELECT error FROM tune_trials WHERE state = 'failed'")]
+    assert all(e for e in errors) and any("window" in e for e in errors)
+    if res.exit_code == 0:
+        assert json.loads(res.stdout)["states"]["failed"] == states.count("failed")
+    assert "trial(s) failed" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[windw]\nlow = 10\nhigh = 20\n", ["line 1", "'windw'", "did you mean 'window'"]),
+        ("[window]\nlow = 1\nhigh = 20\n", ["line 2", "[window]", "--window must be between 2"]),
+        ("[lr]\nlow = 0.1\nhigh = 0.01\n", ["[lr]", "low (0.1) must be below high"]),
+        ("[window]\nlo = 1\n", ["line 2", "unknown key 'lo'"]),
+        ("[loss]\nchoices = ['mse', 'qlike']\n", ["[loss]", "qlike"]),
+        ("[window\n", ["space.toml"]),
+    ],
+)
+def test_a_bad_space_file_is_one_line_naming_the_key(
+    cli: Cli, home: Path, tmp_path: Path, text: str, words: list[str]
+) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    res = cli("tune", "IBM", "--space", _space(tmp_path, text), *FAST, code=1)
+    line = res.stderr.strip()
+    assert len(line.splitlines()) == 1 and all(w in line for w in words), line
+    assert _trials(home) == []
+
+
+@pytest.mark.slow
+def test_resume_after_kill_9_of_the_driver_keeps_every_finished_trial(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    args = ["tune", "IBM", "--trials", "4", "--space", _space(tmp_path), *FAST]
+    proc = subprocess.Popen([sys.executable, "-m", "lstmcast", *args], cwd=ROOT, env=_env(home),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    t0 = time.perf_counter()
+    while not ((home / "lstmcast.db").exists() and len(_trials(home)) >= 2):
+        assert proc.poll() is None and time.perf_counter() - t0 < 120, "no 2 trials before the end"
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    kept = _trials(home)
+    assert 2 <= len(kept) < 8
+    doc = json.loads(cli(*args, "--resume", "--json").stdout)
+    after = _trials(home)
+    assert len(after) == 8 and doc["trials"] == 8 and doc["resumed_trials"] == len(kept)
+    assert set(kept) <= set(after)  # the finished trials were not redone (same rows, same times)
+
+
+@pytest.mark.slow
+def test_a_tune_runs_through_a_real_dask_scheduler_with_two_workers(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    with _dask(home, address, 2):
+        args = ["tune", "IBM", "--trials", "3", "--space", _space(tmp_path), "--epochs", "1", "--folds", "2",
+                "--inner-folds", "2", "--cluster", address, "--json"]  # fmt: skip
+        driver = subprocess.run([sys.executable, "-m", "lstmcast", *args], cwd=ROOT, env=_env(home),
+                                capture_output=True, timeout=300)  # fmt: skip
+    assert driver.returncode == 0, driver.stderr.decode()[-2000:]
+    doc = json.loads(driver.stdout)
+    assert doc["trials"] == 6 and len(_trials(home)) == 6
+    with sqlite3.connect(home / "lstmcast.db") as conn:
+        workers = {
+            json.loads(r[0]).get("worker") for r in conn.execute("SELECT result_json FROM tune_trials")
+        }
+    assert len(workers - {None}) == 2  # both workers ran trials; the driver ran none
+
+
+def test_an_unreachable_cluster_is_one_line_and_exit_75(cli: Cli, home: Path, tmp_path: Path) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    res = cli("tune", "IBM", "--space", _space(tmp_path), "--epochs", "1", "--folds", "2", "--cluster", address,
+              code=75)  # fmt: skip
+    assert "cannot reach the Dask scheduler" in res.stderr and len(res.stderr.strip().splitlines()) == 1
