@@ -222,6 +222,6 @@ def test_a_tune_runs_through_a_real_dask_scheduler_with_two_workers(
 def test_an_unreachable_cluster_is_one_line_and_exit_75(cli: Cli, home: Path, tmp_path: Path) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     address = f"tcp://127.0.0.1:{_free_port()}"
-    res = cli("tune", "IBM", "--space", _space(tmp_path), "--epochs", "1", "--folds", "2", "--cluster", address,
-              code=75)  # fmt: skip
+    args = ["tune", "IBM", "--space", _space(tmp_path), "--epochs", "1", "--folds", "2", "--cluster", address]
+    res = cli(*args, code=75)
     assert "cannot reach the Dask scheduler" in res.stderr and len(res.stderr.strip().splitlines()) == 1

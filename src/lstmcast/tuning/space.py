@@ -163,7 +163,8 @@ def read_space(path: Path, base: TrainConfig) -> Space:
         if unknown:
             line = line_of(text, unknown[0], name) or line
             raise ConfigError(
-                f"{where}, line {line}: unknown key {unknown[0]!r} in [{name}]; known: {', '.join(ENTRY_KEYS)}"
+                f"{where}, line {line}: unknown key {unknown[0]!r} in [{name}];"
+                f" known: {', '.join(ENTRY_KEYS)}"
             )
         kind = FIELDS[name].type
         try:
