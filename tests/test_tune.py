@@ -83,10 +83,12 @@ def test_no_inner_fold_ever_holds_a_date_of_its_outer_test_block(
 def test_pbo_of_hand_built_trial_matrices() -> None:
     rows = 8  # one row per block (blocks=8)
     dominant = np.column_stack([np.full(rows, 1.0), np.zeros(rows), np.full(rows, -1.0)])
-    assert backtest_overfitting(dominant).pbo == 0.0  # the best is best everywhere
+    best = backtest_overfitting(dominant)
+    assert best is not None and best.pbo == 0.0  # the best is best everywhere
     # Two trials taking turns: whichever wins in sample loses out of sample, every split.
     flip = np.array([[1.0, 0.0], [0.0, 1.0]])
-    assert backtest_overfitting(flip, blocks=2).pbo == 1.0
+    turns = backtest_overfitting(flip, blocks=2)
+    assert turns is not None and turns.pbo == 1.0
     # Four blocks; A earns 2, 2, -1, -1 and B always 0. In sample {1,2}, A wins and is last
     # out of sample; in sample {3,4}, B wins and is last. In the four mixed splits A wins with
     # 0.5 and is first out of sample with 0.5 (w = 2/3). So 2 of 6 splits overfit.
@@ -181,7 +183,7 @@ def test_resume_after_kill_9_of_the_driver_keeps_every_finished_trial(
     cli: Cli, home: Path, tmp_path: Path
 ) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
-    args = ["tune", "IBM", "--trials", "4", "--space", _space(tmp_path), *FAST]
+    args = ["tune", "IBM", "--trials", "4", "--space", str(_space(tmp_path)), *FAST]
     proc = subprocess.Popen([sys.executable, "-m", "lstmcast", *args], cwd=ROOT, env=_env(home),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     t0 = time.perf_counter()
@@ -205,7 +207,8 @@ def test_a_tune_runs_through_a_real_dask_scheduler_with_two_workers(
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     address = f"tcp://127.0.0.1:{_free_port()}"
     with _dask(home, address, 2):
-        args = ["tune", "IBM", "--trials", "3", "--space", _space(tmp_path), "--epochs", "1", "--folds", "2",
+        space = str(_space(tmp_path))
+        args = ["tune", "IBM", "--trials", "3", "--space", space, "--epochs", "1", "--folds", "2",
                 "--inner-folds", "2", "--cluster", address, "--json"]  # fmt: skip
         driver = subprocess.run([sys.executable, "-m", "lstmcast", *args], cwd=ROOT, env=_env(home),
                                 capture_output=True, timeout=300)  # fmt: skip
