@@ -31,6 +31,8 @@ SUCCESS = {
     "audit": f"audit IBM {TINY} --folds 2",
     "sweep": "sweep IBM --models cnn --window 10 --epochs 1 --folds 2 --workers 1",
     "sweeps": "sweeps",
+    "tune": "tune IBM --model cnn --window 10 --epochs 1 --folds 2 --inner-folds 2 --trials 2 --workers 1",
+    "tunes": "tunes",
     "forecast": "forecast IBM --target log_return",
     "ledger": "ledger",
     "import": f"import {SAMPLE / 'MSFT.csv'} --ticker MSFT",
@@ -38,7 +40,8 @@ SUCCESS = {
 }
 FAILURE = [
     "data NOSUCH", "train NOSUCH", "models show nosuch", "backtest NOSUCH", "audit NOSUCH",
-    "sweeps show nosuch", "forecast NOSUCH", "import /nonexistent.csv --ticker X", "finetune nosuch IBM",
+    "sweeps show nosuch", "tunes show nosuch", "forecast NOSUCH", "import /nonexistent.csv --ticker X",
+    "finetune nosuch IBM", "tune NOSUCH --workers 1",
     "sweep NOSUCH --models cnn --workers 1", "data restore NOSUCH", "daily --config /nonexistent.toml",
 ]  # fmt: skip
 

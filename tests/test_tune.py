@@ -228,3 +228,17 @@ def test_an_unreachable_cluster_is_one_line_and_exit_75(cli: Cli, home: Path, tm
     args = ["tune", "IBM", "--space", _space(tmp_path), "--epochs", "1", "--folds", "2", "--cluster", address]
     res = cli(*args, code=75)
     assert "cannot reach the Dask scheduler" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_a_volatility_tune_is_judged_against_har_and_takes_feature_sets(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    space = _space(tmp_path, SMALL_SPACE + '[features]\nchoices = [[], ["hl_range", "oc_return"]]\n')
+    res = cli("tune", "IBM", "--target", "volatility", "--trials", "2", "--space", space, *FAST, "--json")
+    doc = json.loads(res.stdout)
+    assert doc["target"] == "volatility" and doc["deflated_sharpe"] is None
+    assert "HAR" in doc["test"] and doc["skill_vs_har"] is not None and "HAR" in doc["verdict"]
+    params = [row["best_params"] for row in doc["outer"]]
+    assert all(p["features"] in ("none", "hl_range,oc_return") for p in params)
+    assert all(p["vol_proxy"] in ("gk", "parkinson", "squared") for p in params)  # the default space's
