@@ -42,6 +42,15 @@ ONLY_IN = {
     "optuna": {"tuning"},
 }
 NO_TORCH = {"sources", "store", "data", "prep", "evaluation", "inference", "forecasting"}
+# The lazy-import rule: an import inside a function is for weight only. It may name a heavy
+# third-party package, or a package module that imports one as it loads (directly or through
+# the modules it imports). The CLI may also import any package module lazily: a command
+# imports its library when it runs, so that `--help` loads none of it.
+HEAVY = {
+    "torch", "onnx", "onnxruntime", "dask", "distributed", "matplotlib", "scipy", "yfinance",
+    "curl_cffi", "exchange_calendars", "optuna", "arch", "safetensors",
+}  # fmt: skip
+LAZY_ANYTHING = {"cli"}
 
 
 def modules(root: Path) -> dict[str, Path]:
@@ -72,6 +81,74 @@ def imports_of(path: Path, name: str, is_package: bool) -> set[str]:
             found.add(base)
             found.update(f"{base}.{a.name}" for a in node.names)
     return found
+
+
+def lazy_imports(path: Path, name: str, is_package: bool) -> list[tuple[int, str]]:
+    """(line, absolute name) of every import inside a function body."""
+    tree = ast.parse(path.read_text(), str(path))
+    package = name if is_package else name.rpartition(".")[0]
+    found: list[tuple[int, str]] = []
+    for fn in ast.walk(tree):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Import):
+                found.extend((node.lineno, a.name) for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")
+                    anchor = anchor[: len(anchor) - (node.level - 1)]
+                    base = ".".join([*anchor, base] if base else anchor)
+                found.append((node.lineno, base))
+    return sorted(set(found))
+
+
+def top_level_imports(path: Path, name: str, is_package: bool) -> set[str]:
+    """Names imported as the module loads: everything but function bodies and TYPE_CHECKING."""
+    tree = ast.parse(path.read_text(), str(path))
+    lazy = {n for _, n in lazy_imports(path, name, is_package)}
+    typing_only: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.ImportFrom) and inner.module:
+                    typing_only.add(inner.module)
+    return imports_of(path, name, is_package) - lazy - typing_only
+
+
+def heavy_modules(root: Path) -> set[str]:
+    """Package modules that load a HEAVY package as they load, directly or through others."""
+    mods = modules(root)
+    loads = {name: top_level_imports(path, name, path.name == "__init__.py") for name, path in mods.items()}
+    heavy = {n for n, deps in loads.items() if any(d.split(".")[0] in HEAVY for d in deps)}
+    grew = True
+    while grew:
+        grew = False
+        for n, deps in loads.items():
+            if n not in heavy and any(d in heavy for d in deps):
+                heavy.add(n)
+                grew = True
+    return heavy
+
+
+def lazy_violations(root: Path) -> list[str]:
+    """Imports inside functions that no weight justifies: they belong at the top of the module."""
+    mods = modules(root)
+    heavy = heavy_modules(root)
+    problems = []
+    for name, path in mods.items():
+        for line, dep in lazy_imports(path, name, path.name == "__init__.py"):
+            top = dep.split(".")[0]
+            if top in HEAVY or dep in heavy:
+                continue
+            if top == root.name and layer(name) in LAZY_ANYTHING:
+                continue
+            problems.append(
+                f"{path.relative_to(root.parent)}:{line} imports {dep} inside a function; it is not"
+                " heavy: import it at the top of the module"
+            )
+    return problems
 
 
 def layer(module: str) -> str:

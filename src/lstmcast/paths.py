@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from platformdirs import user_data_dir
+
 from lstmcast.errors import ConfigError
 
 ENV_HOME = "LSTMCAST_HOME"
@@ -20,7 +22,6 @@ def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
     env = os.environ.get(ENV_HOME)
     if env:
         return Path(env).expanduser().resolve()
-    from platformdirs import user_data_dir
 
     return Path(user_data_dir("lstmcast", appauthor=False))
 

@@ -11,6 +11,11 @@ from typing import Any
 
 from lstmcast.errors import ConfigError
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
 
 def _type_ok(value: Any, kind: Any) -> bool:
     """Does a TOML value fit a config field's type? (bool is not an int here, an int is a float)."""
@@ -89,10 +94,6 @@ def check_table(
 
 def parse_toml(text: str, where: str) -> dict[str, Any]:
     """tomllib, with its syntax errors turned into a ConfigError naming the file."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

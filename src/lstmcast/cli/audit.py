@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -11,6 +11,9 @@ from lstmcast.cli.common import emit_json, fail, guarded, interactive, out_conso
 from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.progress import fold_progress
 from lstmcast.runconfig import RunConfig
+
+if TYPE_CHECKING:
+    from lstmcast.backtest.audit import AuditReport
 
 # What decides the fits, and the interval method whose interval at each cutoff is audited.
 AUDIT_OPTIONS = ("folds", "test_size", "start", "scheme", "train_size", "intervals")
@@ -75,7 +78,7 @@ def _ok(b: bool) -> str:
     return "[green]identical[/green]" if b else "[red]CHANGED[/red]"
 
 
-def render_audit(report: Any) -> None:
+def render_audit(report: AuditReport) -> None:
     t = Table(
         "fold",
         "noise from",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import functools
 import json
 import math
@@ -134,7 +135,6 @@ def output_format(fmt: str | None, as_json: bool) -> str:
 def emit_csv(rows: Sequence[Any]) -> None:
     """Rows as CSV on stdout, every column any row has (in order of first appearance); lists
     joined by commas, nested documents left out (they are in --json)."""
-    import csv
 
     flat = [to_jsonable(r) for r in rows]
     columns = list(dict.fromkeys(k for r in flat for k, v in r.items() if not isinstance(v, dict)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -23,6 +23,9 @@ from lstmcast.cli.common import (
 from lstmcast.cli.options import Cluster, ClusterSecurity, Json, Workers
 from lstmcast.errors import ConfigError
 from lstmcast.paths import check_output
+
+if TYPE_CHECKING:
+    from lstmcast.jobs.daily import DailyReport
 
 
 def _stamp() -> str:
@@ -109,7 +112,7 @@ def _line(t: Any) -> str:
     return f"{_stamp()} {t.ticker} {t.status}{forecast}" + (f" ({t.detail})" if t.detail else "")
 
 
-def render_daily(report: Any, as_json: bool, quiet: bool, code: int) -> None:
+def render_daily(report: DailyReport, as_json: bool, quiet: bool, code: int) -> None:
     if as_json:
         emit_json({"exit_code": code, "tickers": report.tickers})
         return

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from lstmcast.cli.common import emit_json, error, guarded, out_console, store_of, worst_exit
 from lstmcast.cli.options import Json
+
+if TYPE_CHECKING:
+    from lstmcast.data.ingest import FetchReport
 
 
 def _parse_day(value: str | None, name: str) -> datetime | None:
@@ -56,7 +59,7 @@ def fetch_cli(
         raise typer.Exit(code)
 
 
-def render_fetch(report: Any) -> None:
+def render_fetch(report: FetchReport) -> None:
     table = Table("ticker", "result", "range", "new", "revised", "unchanged", title="fetch")
     for o in report.outcomes:
         if o.error or o.stats is None:

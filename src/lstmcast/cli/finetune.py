@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -11,6 +11,9 @@ from lstmcast.cli.common import emit_json, fmt, guarded, interactive, out_consol
 from lstmcast.cli.options import FreezeName, Json
 from lstmcast.cli.progress import epoch_progress
 from lstmcast.config import FINETUNE_LR
+
+if TYPE_CHECKING:
+    from lstmcast.training.finetune import FinetuneReport
 
 
 @guarded
@@ -87,7 +90,7 @@ def finetune_cli(
         render_finetune(report)
 
 
-def render_finetune(report: Any) -> None:
+def render_finetune(report: FinetuneReport) -> None:
     t = Table(
         "forecaster",
         "MAE",

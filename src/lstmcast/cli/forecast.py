@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -26,6 +26,10 @@ from lstmcast.errors import LstmcastError
 from lstmcast.paths import check_plot
 from lstmcast.runconfig import DEFAULT_INTERVALS
 from lstmcast.settings import VOL_LABELS
+
+if TYPE_CHECKING:
+    from lstmcast.forecasting.result import ForecastResult
+    from lstmcast.forecasting.vol_forecast import VolForecastResult
 
 
 def _levels(text: str) -> tuple[float, ...]:
@@ -195,7 +199,7 @@ def _band(lo: float | None, hi: float | None) -> str:
     return f"{lo:,.2f} .. {hi:,.2f}"
 
 
-def render_volatility(r: Any, in_ledger: bool) -> None:
+def render_volatility(r: VolForecastResult, in_ledger: bool) -> None:
     """One volatility forecast: the model beside HAR, its interval, the 1-day value-at-risk."""
     con = out_console()
 
@@ -219,10 +223,12 @@ def render_volatility(r: Any, in_ledger: bool) -> None:
         con.print(f"ledger: {'1 new row' if r.ledger_new else 'already forecast from this bar'}")
 
 
-def render_forecasts(results: list[Any], in_ledger: bool) -> None:
+def render_forecasts(results: list[ForecastResult | VolForecastResult], in_ledger: bool) -> None:
+    from lstmcast.forecasting.vol_forecast import VolForecastResult
+
     con = out_console()
     for r in results:
-        if getattr(r, "target", "") == "volatility":
+        if isinstance(r, VolForecastResult):
             render_volatility(r, in_ledger)
             continue
         labels = list(r.forecasts[0].intervals) if r.forecasts else []

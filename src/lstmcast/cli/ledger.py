@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -11,6 +11,10 @@ from lstmcast.cli.common import emit_csv, emit_json, fmt, guarded, out_console, 
 from lstmcast.cli.options import Format, Json
 from lstmcast.cli.render import interval_cells
 from lstmcast.jsonable import to_jsonable
+
+if TYPE_CHECKING:
+    from lstmcast.forecasting.ledger import LedgerReport
+    from lstmcast.forecasting.vol_forecast import VolLedgerReport
 
 
 @guarded
@@ -43,7 +47,7 @@ def ledger_cli(
         render_vol_ledger(vol, rows)
 
 
-def render_ledger(report: Any, rows: int) -> None:
+def render_ledger(report: LedgerReport, rows: int) -> None:
     con = out_console()
     if not report.rows:
         con.print("the ledger is empty: run `lstmcast forecast TICKER`")
@@ -135,7 +139,7 @@ def render_ledger(report: Any, rows: int) -> None:
     con.print(t)
 
 
-def render_vol_ledger(report: Any, rows: int) -> None:
+def render_vol_ledger(report: VolLedgerReport, rows: int) -> None:
     """Volatility forecasts: the running QLIKE against HAR's forecasts of the same days."""
     con = out_console()
     s = Table(

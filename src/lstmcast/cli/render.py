@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from rich.table import Table
@@ -54,7 +55,6 @@ def metrics_table(title: str, target: dict[str, Any], price: dict[str, Any], tar
 
 
 def _get(m: Any) -> dict[str, Any]:
-    import dataclasses
 
     if dataclasses.is_dataclass(m) and not isinstance(m, type):
         return dataclasses.asdict(m)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -27,6 +27,9 @@ from lstmcast.cli.progress import count_progress
 from lstmcast.paths import check_output
 from lstmcast.runconfig import RunConfig
 from lstmcast.settings import MODELS, VOL_LABELS
+
+if TYPE_CHECKING:
+    from lstmcast.parallel.sweep import SweepReport
 
 sweeps_app = typer.Typer(invoke_without_command=True, help="List past sweeps; `show ID` prints one again.")
 
@@ -89,7 +92,7 @@ def sweep_cli(
         raise typer.Exit(1)
 
 
-def render_vol_sweep(report: Any) -> None:
+def render_vol_sweep(report: SweepReport) -> None:
     """Volatility rows: QLIKE skill against the stronger HAR, DM adjusted, MCS membership."""
     con = out_console()
     t = Table(
@@ -121,7 +124,7 @@ def render_vol_sweep(report: Any) -> None:
     )
 
 
-def render_sweep(report: Any) -> None:
+def render_sweep(report: SweepReport) -> None:
     board = report.leaderboard
     if board and "skill_vs_har" in board[0]:
         render_vol_sweep(report)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -13,6 +13,9 @@ from lstmcast.cli.progress import epoch_progress
 from lstmcast.cli.render import metrics_table, verdict, vol_scores_table, vol_verdict
 from lstmcast.runconfig import RunConfig
 from lstmcast.settings import VOL_LABELS
+
+if TYPE_CHECKING:
+    from lstmcast.training.report import TrainReport
 
 
 @guarded
@@ -73,7 +76,7 @@ def _train_volatility(store: Any, run: RunConfig, series: list[Any], as_json: bo
     con.print(f"model {doc['model_id']}: {vol_verdict(doc)}")
 
 
-def render_report(report: Any) -> None:
+def render_report(report: TrainReport) -> None:
     con = out_console()
     seg = report.segments
     con.print(

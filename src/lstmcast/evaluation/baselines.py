@@ -6,6 +6,7 @@ import numpy as np
 
 from lstmcast.prep.dataset import Frame, sample_arrays
 from lstmcast.prep.scaling import Scaler, apply, invert_target
+from lstmcast.prep.windows import windows
 
 RIDGE = 1e-3  # a whisper of ridge keeps the AR solve stable when features are collinear
 
@@ -40,7 +41,6 @@ def fit_linear(frame: Frame, scaler: Scaler, train_at: np.ndarray, window: int, 
 
 
 def linear(frame: Frame, scaler: Scaler, coef: np.ndarray, at: np.ndarray, window: int) -> np.ndarray:
-    from lstmcast.prep.windows import windows
 
     x = windows(apply(scaler, frame.x), window, at)
     a = np.hstack([x.reshape(len(x), -1), np.ones((len(x), 1))])

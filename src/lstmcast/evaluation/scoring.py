@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 
 from lstmcast.evaluation import baselines
+from lstmcast.evaluation import volatility as V
+from lstmcast.evaluation.intervals import EWMA_SHRINK, ewma_sigma
 from lstmcast.evaluation.metrics import Metrics, score
 from lstmcast.evaluation.stats import diebold_mariano
 from lstmcast.prep.dataset import Frame
@@ -165,7 +167,6 @@ def daily_returns(frame: Frame) -> np.ndarray:
 
 def origin_sigma(frame: Frame, at: np.ndarray, shrink: float | None = None) -> np.ndarray:
     """EWMA volatility known at each origin's close (returns up to that row only)."""
-    from lstmcast.evaluation.intervals import EWMA_SHRINK, ewma_sigma
 
     return ewma_sigma(daily_returns(frame), shrink=EWMA_SHRINK if shrink is None else shrink)[at]
 
@@ -179,7 +180,6 @@ def har_sigma(frame: Frame, at: np.ndarray, fit_end: int) -> np.ndarray:
     `fit_end`, the forecast put on the close-to-close scale by those rows' proxy-to-squared-
     return ratio. What `--intervals vol` scales errors by. The EWMA volatility stands in where
     HAR has no month of history or too few origins to fit on."""
-    from lstmcast.evaluation import volatility as V
 
     ewma = origin_sigma(frame, at)
     month = max(V.HAR_LAGS)

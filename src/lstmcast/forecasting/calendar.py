@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import date, timedelta
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,6 @@ def _calendar(name: str, around: date) -> Any:
 
 
 def _version() -> str:
-    from importlib.metadata import version
 
     return version("exchange_calendars")
 

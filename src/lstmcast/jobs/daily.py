@@ -8,13 +8,21 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lstmcast.config import INTERVAL_LEVELS, TrainConfig
 from lstmcast.errors import LstmcastError, NotFoundError
 from lstmcast.evaluation.intervals import ADAPTIVE
+from lstmcast.forecasting.ledger import record_path, update_aci
 from lstmcast.jobs.lock import run_lock
 from lstmcast.jobs.watchlist import DAILY_CONFIG, DAILY_LOCK, WatchItem, load_watchlist
 from lstmcast.parallel.engine import Parallel, TaskOutcome, run_tasks
 from lstmcast.store.db import Store
+from lstmcast.store.ledger import has_forecast
+from lstmcast.store.runs import newest_run
+from lstmcast.store.vol_ledger import has_vol_forecast
+from lstmcast.tickers import exchange_of
+from lstmcast.training.manifest import new_model, new_volatility_model
 
 
 @dataclass
@@ -44,7 +52,6 @@ class DailyReport:
 def _exog_of(store: Store, item: WatchItem) -> tuple[str, ...]:
     """The exogenous series the ticker's current model reads (none if it has no model yet),
     from its record: the model itself is loaded once, later, by `_prepare`."""
-    from lstmcast.store.runs import newest_run
 
     run = newest_run(store.conn, item.symbol, item.model, volatility=item.volatility)
     return TrainConfig.from_dict(run["config"]).exog if run else ()
@@ -105,14 +112,9 @@ class DailyDone:
 def _prepare(store: Store, item: WatchItem, run: TickerRun) -> DailyJob | None:
     """The driver's half before the work: what the ticker needs, with its data and model as
     plain values. None when there is nothing to do (no new bar since the last forecast)."""
-    import numpy as np
 
     from lstmcast.data.series import load_stored
     from lstmcast.forecasting.forecast import retrain_inputs
-    from lstmcast.forecasting.ledger import update_aci
-    from lstmcast.store.ledger import has_forecast
-    from lstmcast.store.vol_ledger import has_vol_forecast
-    from lstmcast.tickers import exchange_of
     from lstmcast.training.registry import load_model, newest_model_id
 
     series = load_stored(store, item.symbol)
@@ -165,14 +167,12 @@ def daily_compute(job: DailyJob) -> DailyDone:
     weights, for the driver to write; the forecast as numbers, for the driver's ledger."""
     from lstmcast.forecasting.forecast import predict_path, stale_exog
     from lstmcast.forecasting.vol_forecast import predict_volatility
-    from lstmcast.training.manifest import new_model
     from lstmcast.training.registry import loaded_from
 
     new = None
     cfg, members, ticker = job.train, list(job.members), job.ticker
     model_id, manifest, state = job.model_id, job.manifest, job.state
     if job.retrain and cfg.target == "volatility":
-        from lstmcast.training.manifest import new_volatility_model
         from lstmcast.training.volatility import train_volatility
 
         new = new_volatility_model(train_volatility(cfg, members[0]), members[0].origin)
@@ -194,7 +194,6 @@ def daily_compute(job: DailyJob) -> DailyDone:
 
 def _finish(store: Store, run: TickerRun, done: DailyDone, notes: list[str]) -> None:
     """The driver's half after the work: write the new model, then the forecasts to the ledger."""
-    from lstmcast.forecasting.ledger import record_path
     from lstmcast.training.registry import write_model
 
     if done.new_model is not None:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.errors import DataError
+from lstmcast.prep.sessions import close_times
 from lstmcast.prep.volatility import variance_proxy
 
 
@@ -39,7 +40,6 @@ def exog_returns(
 
 
 def _by_close_time(bars: pd.DataFrame, other: pd.DataFrame, mine: str, theirs: str) -> tuple[np.ndarray, int]:
-    from lstmcast.prep.sessions import close_times
 
     known_at = close_times(mine, pd.DatetimeIndex(bars.index))
     closed = close_times(theirs, pd.DatetimeIndex(other.index))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -75,8 +77,6 @@ RESOLVE_TIMEOUT_S = 3.0  # a machine without network answers at once or not at a
 def _resolves(host: str, timeout: float = RESOLVE_TIMEOUT_S) -> bool:
     """Whether `host` resolves within `timeout` seconds (the resolver's own wait can be 10 s or
     more per server, which made an offline `fetch` seem to hang)."""
-    import socket
-    import threading
 
     found: list[bool] = []
 

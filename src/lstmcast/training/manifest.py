@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from lstmcast import __version__
 from lstmcast.config import TrainConfig
@@ -161,7 +162,6 @@ def data_seen(frame: Any, origin: str) -> dict[str, Any]:
 
 
 def versions() -> dict[str, str]:
-    import pandas as pd
     import torch
 
     return {"lstmcast": __version__, "torch": torch.__version__, "pandas": pd.__version__}

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from lstmcast.errors import ConfigError
+
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _tuned = False
@@ -96,7 +98,6 @@ def set_threads(threads: int) -> None:
 def pick_device(requested: str) -> torch.device:
     """The torch device for --device: `auto` is $LSTMCAST_DEVICE when set (the test suite pins
     it to cpu), else CUDA, then Apple's MPS, then the CPU."""
-    from lstmcast.errors import ConfigError
 
     if requested == "auto" and os.environ.get("LSTMCAST_DEVICE", "auto") != "auto":
         requested = os.environ["LSTMCAST_DEVICE"]

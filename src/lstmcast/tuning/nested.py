@@ -30,6 +30,7 @@ from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.scoring import actuals, to_price
 from lstmcast.prep.dataset import Frame, row_at
 from lstmcast.runconfig import BacktestConfig
+from lstmcast.training.inputs import frame_for
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,6 @@ def score_block(cfg: TrainConfig, bt: BacktestConfig, ticker: str, bars: pd.Data
             np.zeros(0),
             preds,
         )
-    from lstmcast.training.inputs import frame_for
 
     frame = frame_for(cfg, bars, None, ticker)
     run = run_fold(cfg, frame, bt, fold_of(frame, span, bt))

@@ -33,6 +33,7 @@ from lstmcast.runconfig import RunConfig
 from lstmcast.settings import SAMPLERS
 from lstmcast.store.db import Store
 from lstmcast.store.tunes import save_trial, save_tune, trials_of
+from lstmcast.training.inputs import frame_for
 from lstmcast.tuning.nested import OuterFold, TrialResult, TrialTask, plan_nested, run_trial
 from lstmcast.tuning.space import Space, default_space, read_space
 
@@ -142,7 +143,6 @@ def prepare(
     distributed: bool,
 ) -> list[Prepared]:
     """Plan every ticker's nested folds and studies; refuse a rerun that --resume should mark."""
-    from lstmcast.training.inputs import frame_for
 
     bt = run.backtest
     if bt.seeds != 1:
