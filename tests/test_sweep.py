@@ -20,6 +20,7 @@ import pytest
 
 from conftest import ROOT, SAMPLE, Cli
 from lstmcast.errors import DataError
+from lstmcast.parallel.cells import Cell, ReturnCell, from_json
 from lstmcast.parallel.engine import cores
 from lstmcast.parallel.leaderboard import leaderboard
 from lstmcast.runconfig import BacktestConfig
@@ -253,33 +254,28 @@ def test_daily_on_workers_trains_and_forecasts_like_the_serial_run(
     assert len(serial) == 4 and parallel == serial  # trained on workers, written by the driver
 
 
-def _cell(ticker: str, model: str, seed: int, preds: np.ndarray, r: np.ndarray) -> dict[str, object]:
+def _cell(ticker: str, model: str, seed: int, preds: np.ndarray, r: np.ndarray) -> Cell:
     """A finished log-return cell as run_cell returns it, from forecasts of the returns r[1:]."""
     n = len(preds)
     truth = r[1 : n + 1, None]
     e = preds - truth
-    return {
-        "ticker": ticker,
-        "model": model,
-        "seed": seed,
-        "status": "ok",
-        "result": {
-            "skill_vs_naive": 1 - float(np.mean(e**2) / np.mean(truth**2)),
-            "dm_pvalue": None,
-            "directional_accuracy": None,
-            "sharpe": 0.0,
-            "target": "log_return",
-            "preds": {
-                "model": preds.tolist(),
-                "naive": np.zeros((n, 1)).tolist(),
-                "drift": np.full((n, 1), r.mean()).tolist(),
-                "linear": np.zeros((n, 1)).tolist(),
-            },
-            "truth": truth.tolist(),
-            "origin_price": np.ones(n).tolist(),
-            "realised": truth[:, 0].tolist(),
+    result = ReturnCell(
+        "log_return",
+        1 - float(np.mean(e**2) / np.mean(truth**2)),
+        None,
+        None,
+        0.0,
+        {
+            "model": preds,
+            "naive": np.zeros((n, 1)),
+            "drift": np.full((n, 1), r.mean()),
+            "linear": np.zeros((n, 1)),
         },
-    }
+        truth,
+        np.ones(n),
+        truth[:, 0],
+    )
+    return Cell(f"{ticker}-{model}-{seed}", ticker, model, seed, "ok", result)
 
 
 def test_the_leaderboard_judges_the_seeds_average_and_deflates_active_returns() -> None:
@@ -302,15 +298,16 @@ def test_the_leaderboard_judges_the_seeds_average_and_deflates_active_returns() 
     truth = r[1 : n + 1, None]
     avg = (noisy[0] + noisy[1]) / 2
     assert cnn["skill_vs_naive"] == pytest.approx(1 - np.mean((avg - truth) ** 2) / np.mean(truth**2))
-    mean_of_skills = np.mean([c["result"]["skill_vs_naive"] for c in cells[2:]])  # type: ignore[index]
+    mean_of_skills = np.mean([c.result.skill_vs_naive for c in cells[2:] if isinstance(c.result, ReturnCell)])
     assert cnn["skill_vs_naive"] > mean_of_skills + 0.05  # averaging cancels the seeds' noise
     assert beat == 0 and cnn["cw_pvalue"] is not None
 
 
 def test_a_cell_stored_by_an_older_lstmcast_is_named_not_misread() -> None:
-    old = {"ticker": "X", "model": "lstm", "seed": 0, "status": "ok", "result": {"skill_vs_naive": 0.1}}
     with pytest.raises(DataError, match="older lstmcast"):
-        leaderboard([old])
+        from_json({"skill_vs_naive": 0.1}, "X", "lstm")
+    with pytest.raises(DataError, match="without their forecasts"):
+        from_json({"target": "volatility", "skill_vs_har": 0.1}, "X", "lstm")
 
 
 @pytest.mark.timeout(120)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from lstmcast.cli.common import err_console
+
+if TYPE_CHECKING:
+    from lstmcast.parallel.cells import Cell
 
 
 @contextmanager
@@ -55,7 +58,7 @@ def _bar(counts: str) -> Progress:
 
 
 @contextmanager
-def count_progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[Any], None] | None]:
+def count_progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[Cell], None] | None]:
     """A bar over sweep cells: done, failed, remaining, ETA. Nothing without a terminal."""
     if not enabled:
         yield None
@@ -64,9 +67,9 @@ def count_progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[
         task = bar.add_task(label, total=total, failed=0)
         failed = 0
 
-        def on_cell(cell: Any) -> None:
+        def on_cell(cell: Cell) -> None:
             nonlocal failed
-            failed += cell["status"] != "ok"
+            failed += cell.status != "ok"
             bar.update(task, advance=1, failed=failed)
 
         yield on_cell

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 
 from lstmcast.backtest.strategy import Simulation, positions_from, simulate
-from lstmcast.errors import DataError
 from lstmcast.evaluation.multiple import benjamini_hochberg, deflated_sharpe, holm
 from lstmcast.evaluation.verdict import judge
+from lstmcast.parallel.cells import Cell, ReturnCell, VolCell
 from lstmcast.parallel.vol_sweep import vol_leaderboard
 from lstmcast.runconfig import TRADING_DAYS, BacktestConfig
 
@@ -20,7 +20,7 @@ SIGNIFICANCE = 0.05
 
 
 def leaderboard(
-    cells: list[dict[str, Any]], adjust: str = "bh", bt: BacktestConfig | None = None
+    cells: list[Cell], adjust: str = "bh", bt: BacktestConfig | None = None
 ) -> tuple[list[dict[str, Any]], int]:
     """One row per ticker x model, all of it about one forecast: the seeds' average (what a
     user would deploy from several seeds), over the whole forecast path.
@@ -34,29 +34,25 @@ def leaderboard(
     - `skill_seed_std`: how much the seeds' own forecasts disagree (spread, not a test).
     """
     bt = bt or BacktestConfig()
-    ok = [c for c in cells if c["status"] == "ok"]
-    if ok and ok[0]["result"].get("target") == "volatility":
-        return vol_leaderboard(cells, adjust)
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    ok = [c for c in cells if c.status == "ok" and c.result is not None]
+    vol = [(c, c.result) for c in ok if isinstance(c.result, VolCell)]
+    if vol:
+        return vol_leaderboard(vol, adjust)
+    groups: dict[tuple[str, str], list[ReturnCell]] = {}
     for c in ok:
-        groups.setdefault((c["ticker"], c["model"]), []).append(c)
+        assert isinstance(c.result, ReturnCell)
+        groups.setdefault((c.ticker, c.model), []).append(c.result)
     rows: list[dict[str, Any]] = []
     active: list[np.ndarray] = []
     for (ticker, model), group in groups.items():
-        first = group[0]["result"]
-        if "preds" not in first:
-            raise DataError(
-                f"sweep cells of {ticker} {model} were stored by an older lstmcast without their"
-                " forecasts; run the sweep again to recompute them"
-            )
-        names = first["preds"]
-        preds = {k: np.asarray(first["preds"][k], dtype="float64") for k in names}
-        preds["model"] = np.mean([np.asarray(g["result"]["preds"]["model"]) for g in group], axis=0)
+        first = group[0]
+        preds = dict(first.preds)
+        preds["model"] = np.mean([g.preds["model"] for g in group], axis=0)
         label = "one seed" if len(group) == 1 else f"average of {len(group)} seeds"
-        v = judge(preds, np.asarray(first["truth"], dtype="float64"), label)
+        v = judge(preds, first.truth, label)
         strategy, hold = _trade(preds["model"], first, bt)
         active.append(strategy.returns - hold.returns)
-        skills = [g["result"]["skill_vs_naive"] for g in group]
+        skills = [g.skill_vs_naive for g in group]
         rows.append(
             {
                 "ticker": ticker,
@@ -70,7 +66,7 @@ def leaderboard(
                 "skill_vs_best": v.vs_best.skill,
                 "test_vs_best": v.vs_best.test,
                 "pvalue_vs_best": v.vs_best.pvalue,
-                "directional_accuracy": _mean([g["result"]["directional_accuracy"] for g in group]),
+                "directional_accuracy": _mean([g.directional_accuracy for g in group]),
                 "sharpe": strategy.stats.sharpe,
                 "buy_and_hold_sharpe": hold.stats.sharpe,
                 "active_sharpe": _per_period_sharpe(active[-1]) * math.sqrt(TRADING_DAYS),
@@ -103,12 +99,12 @@ def _beats(skill: float, adjusted: float | None) -> bool:
     return bool(math.isfinite(skill) and skill > 0 and adjusted is not None and adjusted < SIGNIFICANCE)
 
 
-def _trade(model: np.ndarray, cell: dict[str, Any], bt: BacktestConfig) -> tuple[Simulation, Simulation]:
+def _trade(model: np.ndarray, cell: ReturnCell, bt: BacktestConfig) -> tuple[Simulation, Simulation]:
     """The backtest's trading rule on the seeds' average forecast, and buy-and-hold."""
     first = model[:, 0]
-    if cell["target"] != "log_return":  # a price forecast: its step-1 log return
-        first = np.log(first / np.asarray(cell["origin_price"], dtype="float64"))
-    realised = np.asarray(cell["realised"], dtype="float64")
+    if cell.target != "log_return":  # a price forecast: its step-1 log return
+        first = np.log(first / cell.origin_price)
+    realised = cell.realised
     strategy = simulate(positions_from(first, bt.rule, bt.threshold), realised, bt.cost_bps)
     return strategy, simulate(np.ones(len(realised)), realised, bt.cost_bps)
 

@@ -25,6 +25,7 @@ import pandas as pd
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import load_inputs
 from lstmcast.errors import NotFoundError
+from lstmcast.parallel.cells import Cell, CellResult, Ran, ReturnCell, VolCell, from_json, to_json
 from lstmcast.parallel.engine import Parallel, TaskOutcome, cores, run_tasks
 from lstmcast.parallel.leaderboard import leaderboard
 from lstmcast.parallel.vol_sweep import run_vol_cell
@@ -47,11 +48,10 @@ class CellTask:
     backtest: BacktestConfig
 
 
-def run_cell(bars: dict[str, pd.DataFrame], task: CellTask) -> dict[str, Any]:
-    """One walk-forward backtest, as `lstmcast backtest TICKER --seed SEED` runs it. Typed in,
-    plain out (the driver stores it as JSON): this seed's own metrics, and every
-    forecaster's forecasts (N, H) with what happened, from which the leaderboard judges the
-    seeds' average forecast."""
+def run_cell(bars: dict[str, pd.DataFrame], task: CellTask) -> CellResult:
+    """One walk-forward backtest, as `lstmcast backtest TICKER --seed SEED` runs it: this
+    seed's own metrics, and every forecaster's forecasts (N, H) with what happened, from
+    which the leaderboard judges the seeds' average forecast."""
     import torch
 
     from lstmcast.backtest.run import backtest as run_backtest
@@ -60,34 +60,30 @@ def run_cell(bars: dict[str, pd.DataFrame], task: CellTask) -> dict[str, Any]:
 
     t0, started_at = time.perf_counter(), time.time()
     cfg, bt, ticker = task.train, task.backtest, task.ticker
-    where = {"threads": torch.get_num_threads(), "worker": f"{socket.gethostname()}:{os.getpid()}"}
+
+    def ran() -> Ran:
+        worker = f"{socket.gethostname()}:{os.getpid()}"
+        return Ran(worker, torch.get_num_threads(), time.perf_counter() - t0, started_at, time.time())
+
     if cfg.target == "volatility":
-        out = run_vol_cell(bars, ticker, cfg, bt)
-        return {**out, **where, "seconds": time.perf_counter() - t0, "started_at": started_at,
-                "finished_at": time.time()}  # fmt: skip
+        return dataclasses.replace(run_vol_cell(bars, ticker, cfg, bt), ran=ran())
     result = run_backtest(cfg, bt, Series(ticker, bars[ticker], "sweep"))
     run = result.first
     frame, at = result.frame, run.wf.at
     truth, _ = actuals(frame, at, cfg.horizon)
     model = run.scores.target["model"]
-    return {
-        "skill_vs_naive": model.skill_vs_naive,  # this seed's own forecast
-        "dm_pvalue": run.dm_pvalue if math.isfinite(run.dm_pvalue) else None,
-        "directional_accuracy": model.directional_accuracy,
-        "sharpe": run.strategy.stats.sharpe,
-        "target": cfg.target,
-        "preds": {k: v.tolist() for k, v in run.wf.preds.items()},  # name -> (N, H), target units
-        "truth": truth.tolist(),
-        "origin_price": frame.price[at].tolist(),
-        "realised": np.log(frame.price[at + 1] / frame.price[at]).tolist(),  # earned over t -> t+1
-        "threads": torch.get_num_threads(),
-        "seconds": time.perf_counter() - t0,
-        # Where and when it ran (wall clock): how benchmarks/bench_sweep.py tells Dask's gaps
-        # between a worker's cells from the cells themselves.
-        "worker": f"{socket.gethostname()}:{os.getpid()}",
-        "started_at": started_at,
-        "finished_at": time.time(),
-    }
+    return ReturnCell(
+        cfg.target,
+        model.skill_vs_naive,  # this seed's own forecast
+        run.dm_pvalue if math.isfinite(run.dm_pvalue) else None,
+        model.directional_accuracy,
+        run.strategy.stats.sharpe,
+        dict(run.wf.preds),  # name -> (N, H), target units
+        truth,
+        frame.price[at],
+        np.log(frame.price[at + 1] / frame.price[at]),  # earned over t -> t+1
+        ran(),
+    )
 
 
 def _fingerprint(value: Any) -> str:
@@ -126,7 +122,7 @@ def sweep(
     seeds: int,
     parallel: Parallel = Parallel(),
     adjust: str = "bh",
-    on_cell: Callable[[dict[str, Any]], None] | None = None,
+    on_cell: Callable[[Cell], None] | None = None,
 ) -> SweepReport:
     """Every (ticker, model, seed) cell, resumed from the store, then the leaderboard."""
     store.require_writable()
@@ -137,7 +133,7 @@ def sweep(
     base = run.train.replace(threads=0) if parallel.distributed else run.train
     one_seed = dataclasses.replace(run.backtest, seeds=1)  # a cell is one seed's backtest
     bt = {k: v for k, v in dataclasses.asdict(one_seed).items() if k != "seeds"}  # what keys a cell
-    cells: dict[str, dict[str, Any]] = {}
+    planned: dict[str, tuple[Cell, TrainConfig]] = {}
     for ticker in bars:
         for model in models:
             cfg = base.replace(model=model).validate()
@@ -153,51 +149,47 @@ def sweep(
                         seed,
                     ]
                 )
-                cells[key] = {
-                    "cell_key": key,
-                    "ticker": ticker,
-                    "model": model,
-                    "seed": seed,
-                    "train": cfg.to_dict(),
-                }
-    sweep_id = _fingerprint([sorted(cells), run.train.to_dict(), bt])
+                planned[key] = (Cell(key, ticker, model, seed, "planned"), cfg.replace(seed=seed))
+    sweep_id = _fingerprint([sorted(planned), run.train.to_dict(), bt])
     record = {
         "id": sweep_id,
         "tickers": list(bars),
         "models": list(models),
         "seeds": seeds,
         "config": {"train": base.to_dict(), "backtest": bt, "adjust": adjust},
-        "cells": list(cells),
+        "cells": list(planned),
     }
     save_sweep(store.conn, record)
-    done = finished_cells(store.conn, list(cells))
-    results: dict[str, dict[str, Any]] = {}
-    for key, row in done.items():
+    results: dict[str, Cell] = {}
+    for key, row in finished_cells(store.conn, list(planned)).items():
         if row["status"] == "ok":
-            results[key] = {**cells[key], **row, "resumed": True}
+            results[key] = _stored(planned[key][0], row)
             if on_cell:
                 on_cell(results[key])
     todo = {
-        k: {
-            "task": CellTask(c["ticker"], TrainConfig.from_dict(c["train"]).replace(seed=c["seed"]), one_seed)
-        }
-        for k, c in cells.items()
+        k: {"task": CellTask(cell.ticker, cfg, one_seed)}
+        for k, (cell, cfg) in planned.items()
         if k not in results
     }
 
     def finished(outcome: TaskOutcome) -> None:
-        cell = {**cells[outcome.key], "resumed": False, "seconds": outcome.seconds}
+        cell = dataclasses.replace(planned[outcome.key][0], seconds=outcome.seconds)
         if outcome.error is None:
-            cell.update(status="ok", result=outcome.value, error=None)
+            cell = dataclasses.replace(cell, status="ok", result=outcome.value)
         else:
-            cell.update(status="failed", result={}, error=f"{type(outcome.error).__name__}: {outcome.error}")
-        save_cell(store.conn, cell)  # the driver writes, one transaction per cell, as it arrives
+            cell = dataclasses.replace(
+                cell, status="failed", error=f"{type(outcome.error).__name__}: {outcome.error}"
+            )
+        result = {} if cell.result is None else to_json(cell.result)
+        # The driver writes, one transaction per cell, as it arrives.
+        save_cell(store.conn, cell.key, cell.ticker, cell.model, cell.seed, cell.status, cell.error, result,
+                  cell.seconds)  # fmt: skip
         results[outcome.key] = cell
         if on_cell:
             on_cell(cell)
 
     startup = run_tasks(run_cell, todo, {"bars": bars}, finished, parallel) if todo else 0.0
-    ordered = [results[k] for k in cells if k in results]
+    ordered = [results[k] for k in planned if k in results]
     board, beat = leaderboard(ordered, adjust, run.backtest)
     return SweepReport(
         sweep_id=sweep_id,
@@ -210,35 +202,40 @@ def sweep(
         leaderboard=board,
         adjust=adjust,
         beat_naive=beat,
-        failed=[
-            f"{c['ticker']} {c['model']} seed {c['seed']}: {c['error']}"
-            for c in ordered
-            if c["status"] != "ok"
-        ],
+        failed=[f"{c.ticker} {c.model} seed {c.seed}: {c.error}" for c in ordered if c.status != "ok"],
         startup_seconds=startup,
     )
 
 
-def _public(cell: dict[str, Any]) -> dict[str, Any]:
+def _stored(cell: Cell, row: dict[str, Any]) -> Cell:
+    """A cell as the store holds it, typed again."""
+    result = from_json(row["result"], cell.ticker, cell.model) if row["status"] == "ok" else None
+    return dataclasses.replace(
+        cell, status=row["status"], result=result, error=row["error"], seconds=row["seconds"], resumed=True
+    )
+
+
+def _public(cell: Cell) -> dict[str, Any]:
     """A cell as `--json` shows it: that seed's own numbers (the leaderboard judges the seeds'
     average forecast instead)."""
-    res = cell.get("result") or {}
-    out = {
-        "ticker": cell["ticker"],
-        "model": cell["model"],
-        "seed": cell["seed"],
-        "status": cell["status"],
-        "resumed": cell.get("resumed", False),
-        "skill_vs_naive": res.get("skill_vs_naive"),
-        "skill_vs_har": res.get("skill_vs_har"),  # volatility cells
-        "dm_pvalue": res.get("dm_pvalue"),
-        "directional_accuracy": res.get("directional_accuracy"),
-        "sharpe": res.get("sharpe"),
-        "seconds": cell.get("seconds"),
-        "threads": res.get("threads"),
+    res = cell.result
+    returns = res if isinstance(res, ReturnCell) else None
+    out: dict[str, Any] = {
+        "ticker": cell.ticker,
+        "model": cell.model,
+        "seed": cell.seed,
+        "status": cell.status,
+        "resumed": cell.resumed,
+        "skill_vs_naive": returns.skill_vs_naive if returns else None,
+        "skill_vs_har": res.skill_vs_har if isinstance(res, VolCell) else None,  # volatility cells
+        "dm_pvalue": returns.dm_pvalue if returns else None,
+        "directional_accuracy": returns.directional_accuracy if returns else None,
+        "sharpe": returns.sharpe if returns else None,
+        "seconds": cell.seconds,
+        "threads": res.ran.threads if res else None,
     }
-    if cell["status"] != "ok":
-        out["error"] = cell.get("error")
+    if cell.status != "ok":
+        out["error"] = cell.error
     return out
 
 
@@ -248,7 +245,11 @@ def stored_sweep(store: Store, sweep_id: str) -> SweepReport:
     if found is None:
         raise NotFoundError(f"no sweep {sweep_id!r}; `lstmcast sweeps` lists them")
     stored = finished_cells(store.conn, found["cells"])
-    cells = [{**stored[k], "resumed": True} for k in found["cells"] if k in stored]
+    cells = [
+        _stored(Cell(k, stored[k]["ticker"], stored[k]["model"], stored[k]["seed"], "stored"), stored[k])
+        for k in found["cells"]
+        if k in stored
+    ]
     config = found["config"]
     adjust = config.get("adjust", "bh")  # sweeps stored before 0.2 kept no --adjust: they used BH
     bt = dataclasses.replace(BacktestConfig(**config["backtest"]), seeds=found["seeds"])
@@ -262,7 +263,5 @@ def stored_sweep(store: Store, sweep_id: str) -> SweepReport:
         leaderboard=board,
         adjust=adjust,
         beat_naive=beat,
-        failed=[
-            f"{c['ticker']} {c['model']} seed {c['seed']}: {c['error']}" for c in cells if c["status"] != "ok"
-        ],
+        failed=[f"{c.ticker} {c.model} seed {c.seed}: {c.error}" for c in cells if c.status != "ok"],
     )

@@ -13,62 +13,56 @@ import pandas as pd
 from lstmcast.backtest.volatility import NAMES, backtest_volatility
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
-from lstmcast.errors import DataError
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.multiple import benjamini_hochberg, holm
+from lstmcast.parallel.cells import Cell, VolCell
 from lstmcast.runconfig import BacktestConfig
 
 SIGNIFICANCE = 0.05
 
 
-def run_vol_cell(
-    bars: dict[str, pd.DataFrame], ticker: str, cfg: TrainConfig, bt: BacktestConfig
-) -> dict[str, Any]:
+def run_vol_cell(bars: dict[str, pd.DataFrame], ticker: str, cfg: TrainConfig, bt: BacktestConfig) -> VolCell:
     """One volatility backtest with one seed: every forecaster's forecasts and what happened."""
     result = backtest_volatility(cfg, bt, Series(ticker, bars[ticker], "sweep"))
     scores = V.score(result.forecasts["model"], result.realised)
     stronger = V.score(result.forecasts["stronger_har"], result.realised)
-    return {
-        "target": "volatility",
-        "horizon": cfg.horizon,
-        "skill_vs_har": 1 - scores.qlike / stronger.qlike,  # this seed's own forecast
-        "har_used": result.har_used,
-        "forecasts": {n: result.forecasts[n].tolist() for n in (*NAMES, "stronger_har")},
-        "realised": result.realised.tolist(),
-    }
+    return VolCell(
+        cfg.horizon,
+        1 - scores.qlike / stronger.qlike,  # this seed's own forecast
+        result.har_used,
+        {n: result.forecasts[n] for n in (*NAMES, "stronger_har")},
+        result.realised,
+    )
 
 
-def vol_leaderboard(cells: list[dict[str, Any]], adjust: str = "bh") -> tuple[list[dict[str, Any]], int]:
+def vol_leaderboard(
+    cells: list[tuple[Cell, VolCell]], adjust: str = "bh"
+) -> tuple[list[dict[str, Any]], int]:
     """One row per ticker x model, about one forecast: the seeds' average. QLIKE skill against
     the stronger HAR and naive, Diebold-Mariano against the stronger HAR (HAC), that p adjusted
     for every row of the sweep, and whether the row is in its ticker's 90% MCS (the models
     of that ticker and its baselines)."""
-    ok = [c for c in cells if c["status"] == "ok"]
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for c in ok:
-        if "forecasts" not in c["result"]:
-            raise DataError(
-                f"sweep cells of {c['ticker']} were stored without their forecasts; run the sweep again"
-            )
-        groups.setdefault((c["ticker"], c["model"]), []).append(c)
+    groups: dict[tuple[str, str], list[VolCell]] = {}
+    for c, result in cells:
+        groups.setdefault((c.ticker, c.model), []).append(result)
     rows: list[dict[str, Any]] = []
     by_ticker: dict[str, dict[str, np.ndarray]] = {}
     for (ticker, model), group in groups.items():
-        first = group[0]["result"]
-        realised = np.asarray(first["realised"], dtype="float64")
-        average = np.mean([np.asarray(g["result"]["forecasts"]["model"]) for g in group], axis=0)
-        stronger = np.asarray(first["forecasts"]["stronger_har"], dtype="float64")
-        naive = np.asarray(first["forecasts"]["naive"], dtype="float64")
+        first = group[0]
+        realised = first.realised
+        average = np.mean([g.forecasts["model"] for g in group], axis=0)
+        stronger = first.forecasts["stronger_har"]
+        naive = first.forecasts["naive"]
         q = V.score(average, realised).qlike
-        _, p = V.dm_qlike(average, stronger, realised, int(first["horizon"]))
-        skills = [g["result"]["skill_vs_har"] for g in group]
+        _, p = V.dm_qlike(average, stronger, realised, first.horizon)
+        skills = [g.skill_vs_har for g in group]
         rows.append(
             {
                 "ticker": ticker,
                 "model": model,
                 "seeds": len(group),
                 "forecast": "one seed" if len(group) == 1 else f"average of {len(group)} seeds",
-                "har_used": first["har_used"],
+                "har_used": first.har_used,
                 "qlike": q,
                 "skill_vs_har": 1 - q / V.score(stronger, realised).qlike,
                 "skill_vs_naive": 1 - q / V.score(naive, realised).qlike,
@@ -79,8 +73,8 @@ def vol_leaderboard(cells: list[dict[str, Any]], adjust: str = "bh") -> tuple[li
         losses = by_ticker.setdefault(ticker, {})
         losses[model] = V.qlike(average, realised)
         for name in ("naive", "ewma", "har", "har_log", "garch"):
-            losses.setdefault(name, V.qlike(np.asarray(first["forecasts"][name], dtype="float64"), realised))
-    horizon = int(ok[0]["result"]["horizon"]) if ok else 1
+            losses.setdefault(name, V.qlike(first.forecasts[name], realised))
+    horizon = cells[0][1].horizon if cells else 1
     mcs = {t: set(V.model_confidence_set(losses, horizon)) for t, losses in by_ticker.items()}
     adjusted = (holm if adjust == "holm" else benjamini_hochberg)([r["dm_pvalue"] for r in rows])
     for r, a in zip(rows, adjusted, strict=True):

@@ -24,23 +24,23 @@ def finished_cells(conn: sqlite3.Connection, keys: list[str]) -> dict[str, dict[
     return out
 
 
-def save_cell(conn: sqlite3.Connection, cell: dict[str, Any]) -> None:
+def save_cell(
+    conn: sqlite3.Connection,
+    key: str,
+    ticker: str,
+    model: str,
+    seed: int,
+    status: str,
+    error: str | None,
+    result: dict[str, Any],
+    seconds: float | None,
+) -> None:
     """One finished cell, committed at once: an interrupted sweep keeps every cell it finished."""
     with transaction(conn):
         conn.execute(
             "INSERT OR REPLACE INTO sweep_cells (cell_key, ticker, model, seed, status, error,"
             " result_json, seconds, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                cell["cell_key"],
-                cell["ticker"],
-                cell["model"],
-                cell["seed"],
-                cell["status"],
-                cell.get("error"),
-                json.dumps(cell.get("result") or {}),
-                cell.get("seconds"),
-                utcnow(),
-            ),
+            (key, ticker, model, seed, status, error, json.dumps(result), seconds, utcnow()),
         )
 
 

@@ -1,0 +1,154 @@
+"""A sweep cell's result, typed from the worker to the leaderboard, and its stored JSON.
+
+A worker returns a `ReturnCell` (log-return or price target) or a `VolCell` (volatility); the
+driver keeps each as a `Cell` with its ticker, model, seed and status, writes it to the store
+as JSON (`to_json`), and reads stored ones back with `from_json`, which names a cell stored
+by an older lstmcast without the forecasts the leaderboard needs instead of misreading it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lstmcast.errors import DataError
+
+
+@dataclass(frozen=True)
+class Ran:
+    """Where and when a cell ran (wall clock): how benchmarks/bench_sweep.py tells Dask's gaps
+    between a worker's cells from the cells themselves."""
+
+    worker: str = ""
+    threads: int = 0
+    seconds: float = 0.0
+    started_at: float = 0.0
+    finished_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class ReturnCell:
+    """One seed's return backtest: its own scores, and every forecaster's forecasts (N, H) in
+    target units with what happened, from which the leaderboard judges the seeds' average."""
+
+    target: str  # log_return or price
+    skill_vs_naive: float
+    dm_pvalue: float | None
+    directional_accuracy: float | None
+    sharpe: float
+    preds: dict[str, np.ndarray]
+    truth: np.ndarray  # (N, H)
+    origin_price: np.ndarray  # (N,)
+    realised: np.ndarray  # (N,) log return earned over t -> t+1
+    ran: Ran = Ran()
+
+
+@dataclass(frozen=True)
+class VolCell:
+    """One seed's volatility backtest: its skill against the stronger HAR, every forecaster's
+    variance forecasts (N,) and the realised proxy."""
+
+    horizon: int
+    skill_vs_har: float
+    har_used: str
+    forecasts: dict[str, np.ndarray]
+    realised: np.ndarray
+    ran: Ran = Ran()
+
+
+CellResult = ReturnCell | VolCell
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A sweep cell as the driver keeps it: what it is, and how it ended."""
+
+    key: str
+    ticker: str
+    model: str
+    seed: int
+    status: str  # "ok" or "failed"
+    result: CellResult | None = None
+    error: str | None = None
+    seconds: float | None = None
+    resumed: bool = False
+
+
+def to_json(result: CellResult) -> dict[str, Any]:
+    """The stored form: arrays as lists, where and when it ran at the top level."""
+    ran = {
+        "worker": result.ran.worker,
+        "threads": result.ran.threads,
+        "seconds": result.ran.seconds,
+        "started_at": result.ran.started_at,
+        "finished_at": result.ran.finished_at,
+    }
+    if isinstance(result, VolCell):
+        return {
+            "target": "volatility",
+            "horizon": result.horizon,
+            "skill_vs_har": result.skill_vs_har,
+            "har_used": result.har_used,
+            "forecasts": {k: v.tolist() for k, v in result.forecasts.items()},
+            "realised": result.realised.tolist(),
+            **ran,
+        }
+    return {
+        "target": result.target,
+        "skill_vs_naive": result.skill_vs_naive,
+        "dm_pvalue": result.dm_pvalue,
+        "directional_accuracy": result.directional_accuracy,
+        "sharpe": result.sharpe,
+        "preds": {k: v.tolist() for k, v in result.preds.items()},
+        "truth": result.truth.tolist(),
+        "origin_price": result.origin_price.tolist(),
+        "realised": result.realised.tolist(),
+        **ran,
+    }
+
+
+def _array(value: Any) -> np.ndarray:
+    return np.asarray(value, dtype="float64")
+
+
+def from_json(doc: dict[str, Any], ticker: str, model: str) -> CellResult:
+    """A stored result, typed again; a DataError for one stored without its forecasts."""
+    ran = Ran(
+        str(doc.get("worker", "")),
+        int(doc.get("threads") or 0),
+        float(doc.get("seconds") or 0.0),
+        float(doc.get("started_at") or 0.0),
+        float(doc.get("finished_at") or 0.0),
+    )
+    if doc.get("target") == "volatility":
+        if "forecasts" not in doc:
+            raise DataError(
+                f"sweep cells of {ticker} were stored without their forecasts; run the sweep again"
+            )
+        return VolCell(
+            int(doc["horizon"]),
+            float(doc["skill_vs_har"]),
+            str(doc["har_used"]),
+            {k: _array(v) for k, v in doc["forecasts"].items()},
+            _array(doc["realised"]),
+            ran,
+        )
+    if "preds" not in doc:
+        raise DataError(
+            f"sweep cells of {ticker} {model} were stored by an older lstmcast without their"
+            " forecasts; run the sweep again to recompute them"
+        )
+    return ReturnCell(
+        str(doc["target"]),
+        float(doc["skill_vs_naive"]),
+        doc.get("dm_pvalue"),
+        doc.get("directional_accuracy"),
+        float(doc["sharpe"]),
+        {k: _array(v) for k, v in doc["preds"].items()},
+        _array(doc["truth"]),
+        _array(doc["origin_price"]),
+        _array(doc["realised"]),
+        ran,
+    )
