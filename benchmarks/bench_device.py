@@ -65,7 +65,7 @@ def latency(fitted: object, frame: object, repeats: int = 20) -> float:
 
 def onnx_latency(fitted: object, frame: object) -> float | None:
     from lstmcast.models.onnx import OnnxNet, OnnxUnavailable
-    from lstmcast.training.manifest import onnx_of
+    from lstmcast.registry.manifest import onnx_of
 
     cfg = fitted.config  # type: ignore[attr-defined]
     state = {k: v.cpu().numpy() for k, v in fitted.state.items()}  # type: ignore[attr-defined]

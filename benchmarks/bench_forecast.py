@@ -37,8 +37,8 @@ def setup(home: Path, n: int) -> list[str]:
     """n tickers from the sample CSVs (aliases beyond four), each with a trained model."""
     from lstmcast.config import TrainConfig
     from lstmcast.data.series import load_stored
+    from lstmcast.registry.train import train
     from lstmcast.store.db import Store
-    from lstmcast.training.run import train
 
     names = [SAMPLE[i % 4] if i < 4 else f"{SAMPLE[i % 4]}{i}" for i in range(n)]
     lstmcast = str(Path(sys.executable).with_name("lstmcast"))

@@ -35,8 +35,8 @@ def main() -> None:
     ap.add_argument("--lengths", default="3000,20000,100000")
     args = ap.parse_args()
     from lstmcast.forecasting.forecast import predict_path
+    from lstmcast.registry.saved import LoadedModel
     from lstmcast.training.fitted import fit_forecaster
-    from lstmcast.training.registry import LoadedModel
 
     cfg = TrainConfig(epochs=1, patience=100)
     # Exchange calendars do not reach 2183: the forecast's dates come from weekdays here, a

@@ -21,6 +21,7 @@ RANKS = {
     "evaluation": 5,
     "training": 6,
     "backtest": 7,
+    "registry": 7,
     "parallel": 8,
     "forecasting": 8,
     "jobs": 9,

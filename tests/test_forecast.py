@@ -21,9 +21,9 @@ from lstmcast.evaluation.scoring import to_price
 from lstmcast.forecasting.calendar import next_sessions
 from lstmcast.forecasting.intervals import interval_quantiles
 from lstmcast.prep.dataset import build_frame
+from lstmcast.registry.saved import load_model
+from lstmcast.registry.train import train
 from lstmcast.store.db import Store
-from lstmcast.training.registry import load_model
-from lstmcast.training.run import train
 from synth import ar1
 
 

@@ -11,10 +11,10 @@ import pytest
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.forecasting.forecast import predict_path
+from lstmcast.registry.saved import load_model, save_trained
+from lstmcast.registry.train import train
 from lstmcast.store.db import Store
 from lstmcast.training.finetune import run_finetune
-from lstmcast.training.registry import load_model, save_trained
-from lstmcast.training.run import train
 from synth import ar1
 
 TINY = TrainConfig(model="gru", window=10, hidden=8, layers=1, epochs=2, lr=5e-3, threads=1)

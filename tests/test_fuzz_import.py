@@ -143,9 +143,9 @@ def test_kill_9_during_import_leaves_all_rows_or_none(tmp_path: Path) -> None:
 
 def test_kill_9_during_train_leaves_no_loadable_half_model(tmp_path: Path) -> None:
     from lstmcast.errors import DamagedError
+    from lstmcast.registry.files import orphans, runs
+    from lstmcast.registry.saved import load_model
     from lstmcast.store.db import Store
-    from lstmcast.training.model_files import orphans, runs
-    from lstmcast.training.registry import load_model
 
     rng = random.Random(11)
     home = tmp_path / "home"

@@ -267,6 +267,7 @@ def test_old_absolute_model_paths_are_made_relative_by_the_migration(cli: Cli, h
     with sqlite3.connect(home / "lstmcast.db") as conn:
         assert conn.execute("SELECT path FROM models").fetchone()[0] == f"models/{model}"
         conn.execute("UPDATE models SET path = ?", (str(home / "models" / model),))  # as 0.1 wrote it
+        conn.executescript("DROP TABLE tunes; DROP TABLE tune_trials")  # schema 7 had no tunes
         conn.execute("PRAGMA user_version = 7")
     assert one_forecast(cli("forecast", "IBM", "--json").stdout)["model_id"] == model
     with sqlite3.connect(home / "lstmcast.db") as conn:
@@ -509,7 +510,7 @@ def test_a_model_that_cannot_be_written_leaves_no_staging_folder(
 ) -> None:
     import errno
 
-    from lstmcast.training import checkpoint
+    from lstmcast.registry import checkpoint
 
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
 

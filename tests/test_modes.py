@@ -15,11 +15,12 @@ import torch
 from conftest import SAMPLE, Cli, one_forecast
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
+from lstmcast.registry.saved import load_model
+from lstmcast.registry.train import train
 from lstmcast.store.db import Store
 from lstmcast.training.finetune import run_finetune
 from lstmcast.training.inputs import frame_for
-from lstmcast.training.registry import load_model
-from lstmcast.training.run import run_global_training, run_training, train
+from lstmcast.training.run import run_global_training, run_training
 from synth import ar1, bars_from_log_returns
 
 SMALL = TrainConfig(model="lstm", window=20, hidden=16, layers=1, epochs=15, patience=4, lr=3e-3, threads=1)

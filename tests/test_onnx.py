@@ -18,9 +18,9 @@ from lstmcast.errors import DamagedError, NotFoundError
 from lstmcast.forecasting.forecast import predict_path
 from lstmcast.models.onnx import ONNX_FILE
 from lstmcast.paths import models_dir
+from lstmcast.registry.saved import export_model, load_model
+from lstmcast.registry.train import train
 from lstmcast.store.db import Store
-from lstmcast.training.registry import export_model, load_model
-from lstmcast.training.run import train
 from synth import ar1
 
 TINY = TrainConfig(model="lstm", window=12, hidden=8, layers=2, epochs=2, lr=5e-3, threads=1)

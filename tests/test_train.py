@@ -15,9 +15,10 @@ from conftest import ROOT, SAMPLE, Cli
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import TrainingDiverged
+from lstmcast.registry.saved import load_model
+from lstmcast.registry.train import train
 from lstmcast.store.db import Store
-from lstmcast.training.registry import load_model
-from lstmcast.training.run import run_training, train
+from lstmcast.training.run import run_training
 from synth import ar1, random_walk
 
 TINY = TrainConfig(window=20, hidden=16, layers=1, channels=8, epochs=3, patience=3, threads=1)

@@ -24,7 +24,7 @@ LOSSES = ("mse", "huber", "qlike")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DECODERS = ("direct", "recursive", "seq2seq")
 SAMPLERS = ("tpe", "random")  # how `tune` searches: Optuna's TPE, or at random (a baseline)
-ENGINES = ("auto", "onnx", "torch")  # what runs a saved network: see training/registry.load_model
+ENGINES = ("auto", "onnx", "torch")  # what runs a saved network: see registry/saved.load_model
 
 # The smallest segments we accept: fewer samples than this make the metrics noise.
 MIN_TRAIN_SAMPLES = 100

@@ -13,7 +13,7 @@ from lstmcast.cli.progress import epoch_progress
 from lstmcast.config import FINETUNE_LR
 
 if TYPE_CHECKING:
-    from lstmcast.training.finetune import FinetuneReport
+    from lstmcast.registry.train import FinetuneReport
 
 
 @guarded
@@ -41,14 +41,14 @@ def finetune_cli(
 ) -> None:
     """Fine-tune MODEL_ID on TICKER's training segment; compare before, after, from scratch and naive."""
     from lstmcast.data.series import load_stored
-    from lstmcast.training.finetune import finetune
-    from lstmcast.training.registry import load_model
+    from lstmcast.registry.saved import load_model
+    from lstmcast.registry.train import finetune
 
     store = store_of(ctx)
     parent = load_model(store, model_id, engine="torch")  # fine-tuning needs the weights
     series = load_stored(store, ticker).with_exog(store, parent.config.exog)
     if parent.config.target == "volatility":
-        from lstmcast.training.finetune import finetune_volatility_model
+        from lstmcast.registry.train import finetune_volatility_model
 
         doc = finetune_volatility_model(
             store, parent, series, lr or FINETUNE_LR, freeze, epochs, allow_overlap

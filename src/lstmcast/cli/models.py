@@ -40,7 +40,7 @@ def models_cli(
     """List trained models with their data ranges and test skill against naive."""
     if ctx.invoked_subcommand is not None:
         return
-    from lstmcast.training.model_files import orphans, runs
+    from lstmcast.registry.files import orphans, runs
 
     store = store_of(ctx)
     found = runs(store, ticker.upper() if ticker else None)
@@ -139,8 +139,8 @@ def show_cli(
     `--full` or `--json` print the whole manifest instead (config, scalers, segments, metrics,
     the out-of-sample residuals its intervals are made of, versions, checksums).
     """
+    from lstmcast.registry.saved import load_model, run_config_of
     from lstmcast.runconfig import run_config_toml
-    from lstmcast.training.registry import load_model, run_config_of
 
     store = store_of(ctx)
     loaded = load_model(store, which_model(store, model_id, latest, model))
@@ -211,7 +211,7 @@ def export_cli(
     (batch, window, features), each feature z-scored with the manifest's scaler; its output
     y is (batch, steps) in scaled target units (times scaler std[0], plus mean[0]).
     """
-    from lstmcast.training.registry import export_model, load_model
+    from lstmcast.registry.saved import export_model, load_model
 
     store = store_of(ctx)
     if out is not None:
@@ -242,7 +242,7 @@ def rm_cli(
     ] = False,
 ) -> None:
     """Delete a model's files and its record (or, with --orphans, files left without a record)."""
-    from lstmcast.training.model_files import remove_model, remove_orphans
+    from lstmcast.registry.files import remove_model, remove_orphans
 
     if (model_id is None and latest is None) == (not orphans):
         raise typer.BadParameter("give a model ID (or --latest TICKER) or --orphans (one of them)")
@@ -261,7 +261,7 @@ def rm_cli(
 def verify_cli(ctx: typer.Context, as_json: Json = False) -> None:
     """Check every model's files against the checksums recorded when it was written; exit 1
     naming each damaged model and file."""
-    from lstmcast.training.model_files import runs
+    from lstmcast.registry.files import runs
 
     found = [{"model_id": r["id"], "status": r["status"]} for r in runs(store_of(ctx))]
     damaged = [r for r in found if r["status"] != "ok"]

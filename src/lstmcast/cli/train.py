@@ -27,7 +27,7 @@ def train_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None
     stops early on validation loss, and saves the model under $LSTMCAST_HOME/models/.
     """
     from lstmcast.data.series import load_inputs
-    from lstmcast.training.run import train
+    from lstmcast.registry.train import train
 
     store = store_of(ctx)
     series = load_inputs(store, run.tickers, run.csv, run.train.exog)
@@ -46,7 +46,7 @@ def train_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None
 
 
 def _train_volatility(store: Any, run: RunConfig, series: list[Any], as_json: bool) -> None:
-    from lstmcast.training.run import train_volatility_model
+    from lstmcast.registry.train import train_volatility_model
 
     if len(series) > 1:
         raise typer.BadParameter("--target volatility trains one ticker at a time (no global model yet)")

@@ -21,12 +21,12 @@ from lstmcast.forecasting.result import Forecast, ForecastResult, PathForecast, 
 from lstmcast.forecasting.vol_forecast import VolForecastResult, forecast_volatility
 from lstmcast.inference.predictor import OnnxFitted, reaches_further, run_out_to
 from lstmcast.paths import calendars_dir
+from lstmcast.registry.saved import LoadedModel, load_model, newest_model_id
 from lstmcast.runconfig import DEFAULT_INTERVALS
 from lstmcast.settings import MAX_HORIZON
 from lstmcast.store.db import Store
 from lstmcast.tickers import exchange_of
 from lstmcast.training.inputs import frame_for
-from lstmcast.training.registry import LoadedModel, load_model, newest_model_id
 
 if TYPE_CHECKING:
     from lstmcast.training.fitted import Fitted
@@ -180,7 +180,7 @@ def forecast(
     stale = (newest - date.fromisoformat(loaded.data_end())).days
     retrained = False
     if retrain_if_older is not None and stale > retrain_if_older:
-        from lstmcast.training.run import train
+        from lstmcast.registry.train import train
 
         cfg, members = retrain_inputs(store, loaded)
         report = train(store, cfg, members if len(members) > 1 else members[0])
@@ -243,7 +243,7 @@ def _volatility(
     asked and stale."""
     stale = (series.bars.index[-1].date() - date.fromisoformat(loaded.data_end())).days
     if retrain_if_older is not None and stale > retrain_if_older:
-        from lstmcast.training.run import train_volatility_model
+        from lstmcast.registry.train import train_volatility_model
 
         doc = train_volatility_model(store, loaded.config, series)
         loaded = load_model(store, doc["model_id"], series.ticker, engine)

@@ -22,12 +22,12 @@ from lstmcast.forecasting.ledger import mean_of
 from lstmcast.inference.predictor import OnnxFitted
 from lstmcast.paths import calendars_dir
 from lstmcast.prep.volatility import variance_proxy
+from lstmcast.registry.saved import LoadedModel
 from lstmcast.store.db import Store
 from lstmcast.store.prices import load_prices
 from lstmcast.store.vol_ledger import record_vol, vol_rows
 from lstmcast.tickers import validate_ticker
 from lstmcast.training.inputs import frame_for
-from lstmcast.training.registry import LoadedModel
 from lstmcast.training.vol_predict import Net, VolHead, origins_in, variance_forecast
 
 

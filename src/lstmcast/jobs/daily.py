@@ -17,12 +17,12 @@ from lstmcast.forecasting.ledger import record_path, update_aci
 from lstmcast.jobs.lock import run_lock
 from lstmcast.jobs.watchlist import DAILY_CONFIG, DAILY_LOCK, WatchItem, load_watchlist
 from lstmcast.parallel.engine import Parallel, TaskOutcome, run_tasks
+from lstmcast.registry.manifest import new_model, new_volatility_model
 from lstmcast.store.db import Store
 from lstmcast.store.ledger import has_forecast
 from lstmcast.store.runs import newest_run
 from lstmcast.store.vol_ledger import has_vol_forecast
 from lstmcast.tickers import exchange_of
-from lstmcast.training.manifest import new_model, new_volatility_model
 
 
 @dataclass
@@ -115,7 +115,7 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun) -> DailyJob | None:
 
     from lstmcast.data.series import load_stored
     from lstmcast.forecasting.forecast import retrain_inputs
-    from lstmcast.training.registry import load_model, newest_model_id
+    from lstmcast.registry.saved import load_model, newest_model_id
 
     series = load_stored(store, item.symbol)
     newest = series.bars.index[-1].date().isoformat()
@@ -167,7 +167,7 @@ def daily_compute(job: DailyJob) -> DailyDone:
     weights, for the driver to write; the forecast as numbers, for the driver's ledger."""
     from lstmcast.forecasting.forecast import predict_path, stale_exog
     from lstmcast.forecasting.vol_forecast import predict_volatility
-    from lstmcast.training.registry import loaded_from
+    from lstmcast.registry.saved import loaded_from
 
     new = None
     cfg, members, ticker = job.train, list(job.members), job.ticker
@@ -194,7 +194,7 @@ def daily_compute(job: DailyJob) -> DailyDone:
 
 def _finish(store: Store, run: TickerRun, done: DailyDone, notes: list[str]) -> None:
     """The driver's half after the work: write the new model, then the forecasts to the ledger."""
-    from lstmcast.training.registry import write_model
+    from lstmcast.registry.saved import write_model
 
     if done.new_model is not None:
         write_model(store, *done.new_model)

@@ -1,1 +1,1 @@
-"""Fitting networks: the loop, fitted forecasters, pooled models, fine-tuning, the model registry."""
+"""Fitting networks: the loop, fitted forecasters, pooled models, fine-tuning; nothing here writes."""

@@ -4,7 +4,6 @@ tiny learning rate; report it beside the parent as is, a model trained from scra
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -12,14 +11,10 @@ import numpy as np
 from lstmcast.config import FINETUNE_LR, TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import ConfigError
-from lstmcast.evaluation import volatility as V
-from lstmcast.evaluation.metrics import Metrics
 from lstmcast.evaluation.volatility import forward_mean
 from lstmcast.prep.scaling import fit_scaler
-from lstmcast.store.db import Store
 from lstmcast.training.inputs import frame_for, split_for
 from lstmcast.training.loop import EpochLog
-from lstmcast.training.registry import LoadedModel, save_trained, save_volatility
 from lstmcast.training.run import run_training
 from lstmcast.training.scores import Trained, evaluate_fitted
 from lstmcast.training.vol_predict import VolHead, origins_in
@@ -27,21 +22,6 @@ from lstmcast.training.volatility import VolFit, VolTrained, train_volatility
 
 if TYPE_CHECKING:
     import torch
-
-
-@dataclass
-class FinetuneReport:
-    model_id: str
-    parent: str
-    ticker: str
-    lr: float
-    freeze: str
-    epochs_run: int
-    test: dict[str, Metrics]  # before (parent as is), after, scratch, naive, drift, linear
-    dm_pvalue: dict[str, float | None]
-    segments: dict[str, list[str]]
-    path: str
-    warnings: list[str]
 
 
 def _parent_for(parent: Any, ticker: str) -> tuple[TrainConfig, int]:
@@ -109,98 +89,6 @@ def run_finetune(
     scratch = run_training(cfg.replace(embedding_tickers=()), series)
     after.warnings[:0] = overlap
     return before, after, scratch
-
-
-def finetune(
-    store: Store,
-    parent: LoadedModel,
-    series: Series,
-    lr: float = FINETUNE_LR,
-    freeze: str = "none",
-    epochs: int | None = None,
-    on_epoch: Callable[[EpochLog], None] | None = None,
-    allow_overlap: bool = False,
-) -> FinetuneReport:
-    store.require_writable()
-    parent_id = parent.id
-    before, after, scratch = run_finetune(parent, series, lr, freeze, epochs, on_epoch, allow_overlap)
-    model_id, path = save_trained(store, [after], after.scores, series.origin, parent=parent_id)
-    t = after.scores.target
-    test = {
-        "before": before.scores.target["model"],
-        "after": t["model"],
-        "scratch": scratch.scores.target["model"],
-        "naive": t["naive"],
-        "drift": t["drift"],
-        "linear": t["linear"],
-    }
-    dm = {"before": before.dm_pvalue, "after": after.dm_pvalue, "scratch": scratch.dm_pvalue}
-    out = after.fitted.outcome
-    return FinetuneReport(
-        model_id=model_id,
-        parent=parent_id,
-        ticker=series.ticker,
-        lr=lr,
-        freeze=freeze,
-        epochs_run=len(out.history) if out else 0,
-        test=test,
-        dm_pvalue=dm,
-        segments=after.segment_dates(),
-        path=str(path),
-        warnings=after.warnings,
-    )
-
-
-def finetune_volatility_model(
-    store: Store,
-    parent: LoadedModel,
-    series: Series,
-    lr: float = FINETUNE_LR,
-    freeze: str = "none",
-    epochs: int | None = None,
-    allow_overlap: bool = False,
-) -> dict[str, Any]:
-    """`finetune` of a volatility model: the parent as is, fine-tuned, and trained from scratch
-    on TICKER's split, each against the stronger HAR in QLIKE; the fine-tuned one is saved."""
-    store.require_writable()
-    if freeze not in ("encoder", "none"):
-        raise ConfigError("--freeze must be encoder or none")
-    cfg, _ = _parent_for(parent, series.ticker)
-    cfg = cfg.replace(epochs=epochs or cfg.epochs)
-    frame = frame_for(cfg, series.bars, series.exog, series.ticker)
-    overlap = overlap_warning(parent, frame, split_for(cfg, frame, series.ticker), allow_overlap)
-    state = parent.fitted.state  # type: ignore[union-attr]
-    head = VolHead.from_dict(parent.manifest["volatility"]["head"])
-    others, after = finetune_volatility(cfg, state, head, series, lr, freeze == "encoder")
-    model_id, path = save_volatility(store, after, series.origin, parent=parent.id)
-    f = after.fits.forecasts
-    stronger, realised, h = f[after.fits.har_used], after.realised, cfg.horizon
-    reference = float(np.mean(V.qlike(stronger, realised)))
-    rows: dict[str, dict[str, float | None]] = {}
-    for name, forecast in (
-        ("before", others["before"]),
-        ("after", f["model"]),
-        ("scratch", others["scratch"]),
-    ):
-        q = float(np.mean(V.qlike(forecast, realised)))
-        _, p = V.dm_qlike(forecast, stronger, realised, h)
-        rows[name] = {"qlike": q, "skill_vs_har": 1 - q / reference, "dm_pvalue": None if p != p else p}
-    for name in ("naive", "ewma", "har", "har_log", "garch"):
-        q = float(np.mean(V.qlike(f[name], realised)))
-        rows[name] = {"qlike": q, "skill_vs_har": 1 - q / reference, "dm_pvalue": None}
-    return {
-        "model_id": model_id,
-        "parent": parent.id,
-        "ticker": series.ticker,
-        "target": "volatility",
-        "lr": lr,
-        "freeze": freeze,
-        "har_used": after.fits.har_used,
-        "test": rows,
-        "segments": after.segment_dates(),
-        "path": str(path),
-        "warnings": [*overlap, *after.warnings],
-    }
 
 
 def finetune_volatility(

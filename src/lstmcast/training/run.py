@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
 
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
@@ -17,13 +14,10 @@ from lstmcast.errors import DataError
 from lstmcast.evaluation.scoring import (
     Scores,
 )
-from lstmcast.evaluation.volatility import annualised
-from lstmcast.store.db import Store
 from lstmcast.training.fitted import Fitted, fit_forecaster
 from lstmcast.training.inputs import frame_for, split_for
 from lstmcast.training.loop import EpochLog
-from lstmcast.training.report import TrainReport, report_of, verdict_json
-from lstmcast.training.scores import Trained, evaluate_fitted, pooled_verdict
+from lstmcast.training.scores import Trained, evaluate_fitted
 
 
 def run_training(
@@ -103,68 +97,3 @@ def fit_members(
         return [trained], trained.scores, series[0].origin
     g = run_global_training(config, series, on_epoch)
     return g.members, g.pooled, "store"
-
-
-def train(
-    store: Store,
-    config: TrainConfig,
-    series: Series | list[Series],
-    on_epoch: Callable[[EpochLog], None] | None = None,
-) -> TrainReport:
-    """Train (one ticker, or a global model over several), save under `<home>/models/<id>/`,
-    record the run, and report."""
-    from lstmcast.training.registry import save_trained
-
-    store.require_writable()
-    members, scores, origin = fit_members(config, series if isinstance(series, list) else [series], on_epoch)
-    model_id, path = save_trained(store, members, scores, origin)
-    report = report_of(members[0], model_id, path)
-    if len(members) == 1:
-        return report
-    report.ticker = ",".join(m.ticker for m in members)
-    report.test, report.test_price, report.per_step = scores.target, scores.price, scores.per_step
-    report.dm_pvalue = None
-    report.verdict = verdict_json(pooled_verdict(members))
-    report.warnings = [f"{m.ticker}: {w}" for m in members for w in m.warnings]
-    report.by_ticker = {
-        m.ticker: {
-            "test": m.scores.target,
-            "test_price": m.scores.price,
-            "dm_pvalue": m.dm_pvalue,
-            "segments": m.segment_dates(),
-        }
-        for m in members
-    }
-    return report
-
-
-def train_volatility_model(store: Store, config: TrainConfig, series: Series) -> dict[str, Any]:
-    """`train --target volatility`: fit, judge against HAR on the test segment, save; the report."""
-    from lstmcast.training.registry import save_volatility
-    from lstmcast.training.volatility import train_volatility
-
-    store.require_writable()
-    trained = train_volatility(config, series)
-    model_id, path = save_volatility(store, trained, series.origin)
-    out = trained.net.outcome
-    scores = trained.scores()
-    return {
-        "model_id": model_id,
-        "ticker": trained.ticker,
-        "model": config.model,
-        "target": "volatility",
-        "window": config.window,
-        "horizon": config.horizon,
-        "epochs_run": len(out.history),
-        "best_epoch": out.best_epoch,
-        "stopped": out.stopped,
-        "train_seconds": round(out.seconds, 3),
-        "segments": trained.segment_dates(),
-        "n_test": len(trained.at),
-        "volatility": {
-            **scores,
-            "annualised": {n: float(annualised(np.mean(f))) for n, f in trained.fits.forecasts.items()},
-        },
-        "warnings": trained.warnings,
-        "path": str(path),
-    }

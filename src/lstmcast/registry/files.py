@@ -11,9 +11,9 @@ from typing import Any
 
 from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.paths import models_dir
+from lstmcast.registry.checkpoint import MANIFEST, check_checkpoint
 from lstmcast.store.db import Store
 from lstmcast.store.runs import delete_run, get_run, list_runs, resolve_id
-from lstmcast.training.checkpoint import MANIFEST, check_checkpoint
 
 STAGING = ".staging"  # a model being written: `.ID.staging` beside where it will be
 

@@ -25,11 +25,7 @@ from lstmcast.inference.predictor import OnnxFitted
 from lstmcast.models.onnx import ONNX_FILE, OnnxNet, OnnxUnavailable
 from lstmcast.paths import atomic_write_bytes, db_path, models_dir
 from lstmcast.prep.scaling import Scaler
-from lstmcast.runconfig import RunConfig
-from lstmcast.settings import ENGINES
-from lstmcast.store.db import Store
-from lstmcast.store.runs import get_run, insert_run, newest_run, resolve_id
-from lstmcast.training.checkpoint import (
+from lstmcast.registry.checkpoint import (
     MANIFEST,
     CheckpointDamaged,
     check_checkpoint,
@@ -37,8 +33,12 @@ from lstmcast.training.checkpoint import (
     read_manifest,
     write_checkpoint,
 )
-from lstmcast.training.manifest import new_model, new_volatility_model, onnx_of
-from lstmcast.training.model_files import STAGING, model_dir
+from lstmcast.registry.files import STAGING, model_dir
+from lstmcast.registry.manifest import new_model, new_volatility_model, onnx_of
+from lstmcast.runconfig import RunConfig
+from lstmcast.settings import ENGINES
+from lstmcast.store.db import Store
+from lstmcast.store.runs import get_run, insert_run, newest_run, resolve_id
 
 if TYPE_CHECKING:
     from lstmcast.evaluation.scoring import Scores

@@ -1,0 +1,1 @@
+"""Saved models: checkpoints, manifests, their folders and records, and the training that saves."""
