@@ -148,3 +148,27 @@ def test_csv_file_names_are_labels_not_tickers(cli: Cli, tmp_path: Path) -> None
     )
     named = cli("train", "--csv", tmp_path / "my prices.csv", "--ticker", "ibm", *fast).stdout
     assert json.loads(named)["ticker"] == "IBM"
+
+
+def test_a_forecast_setting_is_declared_once_for_forecast_and_the_watchlist(tmp_path: Path) -> None:
+    """Every ForecastConfig field is a `forecast` option with the field's own help, and a
+    watchlist key whose bad value is refused by the same declaration."""
+    from lstmcast.cli.app import app
+    from lstmcast.jobs.watchlist import load_watchlist
+    from lstmcast.runconfig import ForecastConfig
+
+    command = typer.main.get_command(app).commands["forecast"]  # type: ignore[attr-defined]
+    options = {p.name: p for p in command.params}
+    for f in dataclasses.fields(ForecastConfig):
+        assert options[f.name].help == f.metadata["help"], f.name
+    path = tmp_path / "daily.toml"
+    path.write_text('horizon = 3\ncalendar = "XLON"\n[[ticker]]\nsymbol = "IBM"\nintervals = "vol"\n')
+    (item,) = load_watchlist(path)
+    assert item.forecast == ForecastConfig(
+        "lstm", "log_return", 3, "XLON", "vol", 30
+    )  # the watchlist's defaults
+    path.write_text('[[ticker]]\nsymbol = "IBM"\nintervals = "wide"\n')
+    with pytest.raises(
+        Exception, match="IBM: unknown --intervals 'wide'; choose empirical, scaled, aci, vol"
+    ):
+        load_watchlist(path)

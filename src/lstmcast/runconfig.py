@@ -13,7 +13,7 @@ from typing import Any
 
 from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError
-from lstmcast.settings import check_bounds, setting
+from lstmcast.settings import MAX_HORIZON, MODELS, TARGETS, check_bounds, check_choices, setting
 from lstmcast.tomlfile import check_table, read_toml
 
 SCHEMES = ("expanding", "sliding")
@@ -22,6 +22,16 @@ INTERVAL_METHODS = ("empirical", "scaled", "aci", "vol")  # see evaluation/inter
 DEFAULT_INTERVALS = "aci"
 RULES = ("long_flat", "long_short")
 TRADING_DAYS = 252
+
+
+def interval_setting() -> Any:
+    """The interval method, one declaration for the walk-forward and the forecast configs."""
+    return setting(
+        DEFAULT_INTERVALS,
+        "Interval method: empirical, scaled (by EWMA volatility), aci (scaled, adapted online) or vol"
+        " (by the volatility log-HAR forecasts from the daily range, adapted online).",
+        choices=INTERVAL_METHODS,
+    )
 
 
 @dataclass(frozen=True)
@@ -44,12 +54,7 @@ class BacktestConfig:
     rule: str = setting("long_flat", "Trading rule.", choices=RULES)
     threshold: float = setting(0.0, "Minimum forecast log return to take a position.", bounds=(0, 10))
     cost_bps: float = setting(5.0, "Cost per unit of turnover, in basis points.", bounds=(0, 10_000))
-    intervals: str = setting(
-        DEFAULT_INTERVALS,
-        "Interval method: empirical, scaled (by EWMA volatility), aci (scaled, adapted online) or vol"
-        " (by the volatility log-HAR forecasts from the daily range, adapted online).",
-        choices=INTERVAL_METHODS,
-    )
+    intervals: str = interval_setting()
 
     def validate(self) -> BacktestConfig:
         check_bounds(self)
@@ -74,6 +79,42 @@ class BacktestConfig:
                 date.fromisoformat(self.start)
             except (TypeError, ValueError):
                 raise ConfigError(f"--start {self.start!r} is not a date like 2024-01-31") from None
+        return self
+
+
+@dataclass(frozen=True)
+class ForecastConfig:
+    """How a saved model forecasts: `forecast`'s options, a watchlist entry's settings, and
+    what `daily` runs for the entry. A new forecast setting is one field here."""
+
+    model: str | None = setting(
+        None,
+        "Use the newest model of this architecture (default: the newest of any).",
+        flags=("--model", "-m"),
+        choices=MODELS,
+    )
+    target: str | None = setting(
+        None,
+        "Use the newest model of this target (default: the newest of any; a volatility model"
+        " forecasts its own horizon).",
+        choices=TARGETS,
+    )
+    horizon: int = setting(1, "Trading days to forecast.", bounds=(1, MAX_HORIZON))
+    calendar: str | None = setting(
+        None,
+        "Exchange calendar (ISO MIC code). Default: the ticker's exchange from its suffix"
+        " (EQNR.OL: XOSL), else XNYS.",
+    )
+    intervals: str = interval_setting()
+    retrain_if_older: int | None = setting(
+        None,
+        "Retrain first if the newest bar is more than DAYS past the model's data.",
+        bounds=(0, 100_000),
+    )
+
+    def validate(self) -> ForecastConfig:
+        check_bounds(self)
+        check_choices(self)
         return self
 
 

@@ -70,3 +70,15 @@ def check_bounds(config: Any) -> None:
         if not ok:
             span = f"between {lo:g} and {hi:g}" if lo is not None and hi is not None else f"at least {lo:g}"
             raise ConfigError(f"{flag} must be {span}, got {value!r}")
+
+
+def check_choices(config: Any) -> None:
+    """Every word setting among its declared choices (None: not chosen), or a ConfigError
+    naming the option and the choices."""
+    for f in dataclasses.fields(config):
+        choices = f.metadata.get("choices")
+        value = getattr(config, f.name)
+        if choices is None or value is None or value in choices:
+            continue
+        flag = (f.metadata["flags"] or (f"--{f.name.replace('_', '-')}",))[0]
+        raise ConfigError(f"unknown {flag} {value!r}; choose {', '.join(choices)}")

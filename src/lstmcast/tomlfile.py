@@ -29,6 +29,8 @@ def _type_ok(value: Any, kind: Any) -> bool:
         return isinstance(value, str)
     if kind == "str | None":
         return isinstance(value, str)
+    if kind == "int | None":
+        return isinstance(value, int) and not isinstance(value, bool)
     if kind in (list, dict):
         return isinstance(value, kind)
     if kind == "tuple[str, ...]":
@@ -42,6 +44,7 @@ _TYPE_WORDS = {
     "bool": "true or false",
     "str": "a string",
     "str | None": "a string",
+    "int | None": "an integer",
     "tuple[str, ...]": 'a list of strings like ["a", "b"]',
     "list": "a list of tables",
     "dict": "a table",

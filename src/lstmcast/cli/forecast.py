@@ -21,10 +21,19 @@ from lstmcast.cli.common import (
     warn,
     worst_exit,
 )
-from lstmcast.cli.options import EngineName, Intervals, Json, ModelName, TargetName
+from lstmcast.cli.options import (
+    Calendar,
+    EngineName,
+    ForecastIntervals,
+    ForecastModel,
+    ForecastTarget,
+    Horizon,
+    Json,
+    RetrainIfOlder,
+)
 from lstmcast.errors import LstmcastError
 from lstmcast.paths import check_plot
-from lstmcast.runconfig import DEFAULT_INTERVALS
+from lstmcast.runconfig import DEFAULT_INTERVALS, ForecastConfig
 from lstmcast.settings import VOL_LABELS
 
 if TYPE_CHECKING:
@@ -68,28 +77,11 @@ def forecast_cli(
             "--model-id", help="Use this model (default: the newest for the ticker).", show_default=False
         ),
     ] = None,
-    model: Annotated[
-        ModelName | None,
-        typer.Option("--model", "-m", help="The newest model of this architecture.", show_default=False),
-    ] = None,
-    horizon: Annotated[int, typer.Option(help="Trading days to forecast.")] = 1,
-    target: Annotated[
-        TargetName | None,
-        typer.Option(
-            help="The newest model of this target (default: the newest of any; a volatility model"
-            " forecasts its own horizon).",
-            show_default=False,
-        ),
-    ] = None,
-    calendar: Annotated[
-        str | None,
-        typer.Option(
-            help="Exchange calendar (ISO MIC code). Default: the ticker's exchange from its suffix"
-            " (EQNR.OL: XOSL), else XNYS.",
-            show_default=False,
-        ),
-    ] = None,
-    intervals: Intervals = DEFAULT_INTERVALS,
+    model: ForecastModel = None,
+    horizon: Horizon = 1,
+    target: ForecastTarget = None,
+    calendar: Calendar = None,
+    intervals: ForecastIntervals = DEFAULT_INTERVALS,
     engine: Annotated[
         EngineName,
         typer.Option(
@@ -103,13 +95,7 @@ def forecast_cli(
             help="Write a fan chart (.png, .svg or .pdf): the recent path, the forecast, its intervals."
         ),
     ] = None,
-    retrain_if_older: Annotated[
-        int | None,
-        typer.Option(
-            help="Retrain first if the newest bar is more than DAYS past the model's data.",
-            show_default=False,
-        ),
-    ] = None,
+    retrain_if_older: RetrainIfOlder = None,
     as_json: Json = False,
 ) -> None:
     """Forecast the next trading days with 80% and 95% intervals, and record them in the ledger.
@@ -128,22 +114,14 @@ def forecast_cli(
     if ticker is not None and (csv is None or tickers):
         raise typer.BadParameter("--ticker names the series of a --csv file; stored tickers are arguments")
     names: list[str | None] = list(tickers) if tickers else [ticker]
-    options = dict(
-        target=target,
-        model=model,
-        horizon=horizon,
-        calendar=calendar,
-        retrain_if_older=retrain_if_older,
-        intervals=intervals,
-        engine=engine,
-    )
+    config = ForecastConfig(model, target, horizon, calendar, intervals, retrain_if_older).validate()
     chosen = _levels(levels)
     # Each ticker on its own: one that fails neither stops the others nor leaves a ledger row
     # nobody saw. Every ticker that succeeded is shown (and was written); failures are listed.
     results, failures = [], []
     for t in names:
         try:
-            results.append(forecast(store, t, model_id=model_id, csv=csv, levels=chosen, **options))
+            results.append(forecast(store, t, config, model_id, csv, chosen, engine))
         except LstmcastError as exc:
             if len(names) == 1:
                 raise

@@ -23,6 +23,7 @@ from lstmcast.runconfig import (
     INTERVAL_METHODS,
     PRESETS,
     BacktestConfig,
+    ForecastConfig,
     RunConfig,
     preset_settings,
     read_run_config,
@@ -156,6 +157,8 @@ def _option(f: dataclasses.Field[Any], kind: Any) -> tuple[Any, Any]:
     choices = f.metadata.get("choices")
     if choices:  # shown as [a|b|c]; a wrong one is a usage error (exit 2), before any work
         kind = Literal.__getitem__(tuple(choices))
+        if default is None:
+            return Annotated[kind | None, typer.Option(*flags, help=help_text, show_default=False)], None
         return Annotated[kind, typer.Option(*flags, help=help_text)], default
     if default is None:
         return Annotated[kind, typer.Option(*flags, help=help_text, show_default=False)], None
@@ -269,5 +272,12 @@ def option_of(cls: type, name: str) -> Any:
     return _option(field, typing.get_type_hints(cls)[name])[0]
 
 
-# The interval method, as backtest, audit, sweep and forecast take it (and the watchlist checks).
+# The interval method, as backtest, audit and sweep take it (forecast's is ForecastConfig's).
 Intervals = option_of(BacktestConfig, "intervals")
+# `forecast`'s own settings, each declared once in ForecastConfig (the watchlist reads the same).
+ForecastModel = option_of(ForecastConfig, "model")
+ForecastTarget = option_of(ForecastConfig, "target")
+Horizon = option_of(ForecastConfig, "horizon")
+Calendar = option_of(ForecastConfig, "calendar")
+ForecastIntervals = option_of(ForecastConfig, "intervals")
+RetrainIfOlder = option_of(ForecastConfig, "retrain_if_older")

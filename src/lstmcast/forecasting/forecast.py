@@ -22,8 +22,7 @@ from lstmcast.forecasting.vol_forecast import VolForecastResult, forecast_volati
 from lstmcast.inference.predictor import OnnxFitted, reaches_further, run_out_to
 from lstmcast.paths import calendars_dir
 from lstmcast.registry.saved import LoadedModel, load_model, newest_model_id
-from lstmcast.runconfig import DEFAULT_INTERVALS
-from lstmcast.settings import MAX_HORIZON
+from lstmcast.runconfig import DEFAULT_INTERVALS, ForecastConfig
 from lstmcast.store.db import Store
 from lstmcast.tickers import exchange_of
 from lstmcast.training.inputs import frame_for
@@ -122,16 +121,11 @@ def _bound(centre: float, offset: float) -> float:
 def forecast(
     store: Store,
     ticker: str | None,
+    config: ForecastConfig = ForecastConfig(),
     model_id: str | None = None,
-    model: str | None = None,
-    horizon: int = 1,
-    calendar: str | None = None,
-    retrain_if_older: int | None = None,
     csv: Path | None = None,
     levels: tuple[float, ...] = INTERVAL_LEVELS,
-    intervals: str = DEFAULT_INTERVALS,
     engine: str = "auto",
-    target: str | None = None,
 ) -> ForecastResult | VolForecastResult:
     """Forecast from the newest bar, retraining first if asked and stale, and log to the ledger.
 
@@ -140,10 +134,9 @@ def forecast(
     `engine` picks what runs the network (registry.load_model): by default its ONNX export,
     so that a forecast never imports torch unless it retrains.
     """
-    if not 1 <= horizon <= MAX_HORIZON:
-        raise ConfigError(f"--horizon must be between 1 and {MAX_HORIZON} trading days, got {horizon}")
-    if retrain_if_older is not None and retrain_if_older < 0:
-        raise ConfigError(f"--retrain-if-older must be 0 or more days, got {retrain_if_older}")
+    config.validate()
+    model, target, horizon = config.model, config.target, config.horizon
+    calendar, intervals, retrain_if_older = config.calendar, config.intervals, config.retrain_if_older
     if not all(0 < lv < 1 for lv in levels):
         raise ConfigError("--levels are percentages between 0 and 100, e.g. 50,80,95")
     if len(set(levels)) != len(levels):

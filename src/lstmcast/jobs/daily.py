@@ -18,6 +18,7 @@ from lstmcast.jobs.lock import run_lock
 from lstmcast.jobs.watchlist import DAILY_CONFIG, DAILY_LOCK, WatchItem, load_watchlist
 from lstmcast.parallel.engine import Parallel, TaskOutcome, run_tasks
 from lstmcast.registry.manifest import new_model, new_volatility_model
+from lstmcast.runconfig import ForecastConfig
 from lstmcast.store.db import Store
 from lstmcast.store.ledger import has_forecast
 from lstmcast.store.runs import newest_run
@@ -87,9 +88,7 @@ class DailyJob:
     manifest: dict[str, Any] | None
     state: dict[str, Any] | None
     onnx: bytes | None
-    horizon: int
-    calendar: str
-    intervals: str
+    forecast: ForecastConfig  # the entry's, its calendar resolved
     alphas: dict[tuple[float, int], float] | None
     first_time: bool
 
@@ -153,9 +152,7 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun) -> DailyJob | None:
         manifest=None if retrain or loaded is None else loaded.manifest,
         state=state,
         onnx=onnx,
-        horizon=item.horizon,
-        calendar=item.calendar or exchange_of(item.symbol)[0],
-        intervals=item.intervals,
+        forecast=dataclasses.replace(item.forecast, calendar=item.calendar or exchange_of(item.symbol)[0]),
         alphas=alphas,
         first_time=loaded is None,
     )
@@ -185,10 +182,12 @@ def daily_compute(job: DailyJob) -> DailyDone:
     assert model_id is not None and manifest is not None and (state is not None or job.onnx is not None)
     loaded = loaded_from(model_id, manifest, state, ticker, onnx=job.onnx)  # None on retraining
     series = next(m for m in members if m.ticker == ticker)
-    done = DailyDone(model_id, new, job.first_time, loaded.config, job.calendar, stale_exog(series))
+    fc = job.forecast
+    calendar = fc.calendar or exchange_of(job.ticker)[0]
+    done = DailyDone(model_id, new, job.first_time, loaded.config, calendar, stale_exog(series))
     if loaded.config.target == "volatility":
-        return dataclasses.replace(done, volatility=predict_volatility(loaded, series, job.calendar))
-    path = predict_path(loaded, series, job.horizon, job.calendar, INTERVAL_LEVELS, job.intervals, job.alphas)
+        return dataclasses.replace(done, volatility=predict_volatility(loaded, series, calendar))
+    path = predict_path(loaded, series, fc.horizon, calendar, INTERVAL_LEVELS, fc.intervals, job.alphas)
     return dataclasses.replace(done, path=path)
 
 

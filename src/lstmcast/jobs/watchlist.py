@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.paths import atomic_write_text
-from lstmcast.runconfig import DEFAULT_INTERVALS, INTERVAL_METHODS, preset_settings
-from lstmcast.settings import MAX_HORIZON, MODELS, TARGETS
+from lstmcast.runconfig import ForecastConfig, preset_settings
 from lstmcast.tickers import validate_ticker
 from lstmcast.tomlfile import check_table, read_toml
 
@@ -46,20 +45,48 @@ horizon = 3
 """
 
 
+# An entry always names a model (one is trained when there is none) and retrains one a month
+# stale: `forecast`'s "the newest of any" and "never" do not fit a job that runs unattended.
+WATCH_DEFAULTS: dict[str, Any] = {"model": "lstm", "target": "log_return", "retrain_if_older": 30}
+FORECAST_KEYS = tuple(f.name for f in dataclasses.fields(ForecastConfig))
+
+
 @dataclass(frozen=True)
 class WatchItem:
-    """One ticker's settings for the evening run (file-wide settings merged with its own)."""
+    """One ticker's settings for the evening run (file-wide settings merged with its own): how
+    it forecasts (a ForecastConfig, as `forecast` takes it), and how `daily` keeps it fresh."""
 
     symbol: str
-    model: str = "lstm"  # the newest model of this type is used (trained if none)
-    horizon: int = 1
-    calendar: str | None = None  # None: the ticker's exchange, from its suffix
-    retrain_if_older: int = 30  # days; 0 = never
+    forecast: ForecastConfig = field(default_factory=lambda: ForecastConfig(**WATCH_DEFAULTS))
     fetch: bool = True
-    intervals: str = DEFAULT_INTERVALS  # one of config.INTERVAL_METHODS
-    target: str = "log_return"  # or volatility: the h-day volatility against HAR, its own ledger
     preset: str | None = None  # settings for a model trained here (`train --preset`)
     train: tuple[tuple[str, Any], ...] = ()  # TrainConfig settings over the preset's, sorted pairs
+
+    @property
+    def model(self) -> str:
+        return self.forecast.model or str(WATCH_DEFAULTS["model"])
+
+    @property
+    def target(self) -> str:
+        return self.forecast.target or str(WATCH_DEFAULTS["target"])
+
+    @property
+    def horizon(self) -> int:
+        return self.forecast.horizon
+
+    @property
+    def calendar(self) -> str | None:
+        return self.forecast.calendar
+
+    @property
+    def intervals(self) -> str:
+        return self.forecast.intervals
+
+    @property
+    def retrain_if_older(self) -> int:
+        """Days; 0 = never."""
+        days = self.forecast.retrain_if_older
+        return int(WATCH_DEFAULTS["retrain_if_older"]) if days is None else days
 
     def train_config(self) -> TrainConfig:
         """The config a model for this entry is trained with when it has none: the defaults,
@@ -81,8 +108,8 @@ class WatchItem:
         return self.target == "volatility"
 
 
-_SETTINGS = {f.name: f.type for f in dataclasses.fields(WatchItem) if f.name not in ("symbol", "train")}
-_SETTINGS["train"] = dict
+_SETTINGS: dict[str, Any] = {f.name: f.type for f in dataclasses.fields(ForecastConfig)}
+_SETTINGS.update(fetch="bool", preset="str | None", train=dict)
 _TRAIN = {f.name: f.type for f in dataclasses.fields(TrainConfig) if f.metadata.get("cli", True)}
 # The entry says these itself: which model is its, and what it forecasts.
 _ENTRY_OWNS = ("model", "target", "horizon")
@@ -109,31 +136,26 @@ def load_watchlist(path: Path) -> list[WatchItem]:
             raise ConfigError(f"{where}: [[ticker]] entry {i + 1} has no symbol")
         _check_train(entry.get("train", {}), where, text, "ticker", i)
         train = {**shared.get("train", {}), **entry.get("train", {})}
-        merged = {**shared, **entry, "symbol": validate_ticker(entry["symbol"])}
-        merged["train"] = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in train.items()))
-        items.append(WatchItem(**merged))
+        merged = {**WATCH_DEFAULTS, **shared, **entry}
+        symbol = validate_ticker(entry["symbol"])
+        try:
+            forecast = ForecastConfig(**{k: merged[k] for k in FORECAST_KEYS if k in merged}).validate()
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {symbol}: {exc}") from None
+        items.append(
+            WatchItem(
+                symbol,
+                forecast,
+                fetch=merged.get("fetch", True),
+                preset=merged.get("preset"),
+                train=tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in train.items())),
+            )
+        )
     seen: set[str] = set()
     for item in items:
         if item.key in seen:  # tickers are upper-cased first: `aapl` and `AAPL` are one entry
             raise ConfigError(f"{where}: {item.key} is listed twice; keep one [[ticker]] entry for it")
         seen.add(item.key)
-        if not 1 <= item.horizon <= MAX_HORIZON or item.retrain_if_older < 0:
-            raise ConfigError(
-                f"{where}: {item.symbol}: horizon must be between 1 and {MAX_HORIZON}, retrain_if_older >= 0"
-            )
-        if item.intervals not in INTERVAL_METHODS:
-            raise ConfigError(
-                f"{where}: {item.symbol}: unknown intervals {item.intervals!r};"
-                f" choose {', '.join(INTERVAL_METHODS)}"
-            )
-        if item.target not in TARGETS:
-            raise ConfigError(
-                f"{where}: {item.symbol}: unknown target {item.target!r}; choose {', '.join(TARGETS)}"
-            )
-        if item.model not in MODELS:
-            raise ConfigError(
-                f"{where}: {item.symbol}: unknown model {item.model!r}; choose {', '.join(MODELS)}"
-            )
         try:
             item.train_config().validate()
         except ConfigError as exc:
