@@ -138,8 +138,9 @@ def load_watchlist(path: Path) -> list[WatchItem]:
         train = {**shared.get("train", {}), **entry.get("train", {})}
         merged = {**WATCH_DEFAULTS, **shared, **entry}
         symbol = validate_ticker(entry["symbol"])
+        given = {k: merged[k] for k in FORECAST_KEYS if k in merged}  # TOML values, types checked
         try:
-            forecast = ForecastConfig(**{k: merged[k] for k in FORECAST_KEYS if k in merged}).validate()
+            forecast = ForecastConfig(**given).validate()
         except ConfigError as exc:
             raise ConfigError(f"{where}: {symbol}: {exc}") from None
         items.append(
