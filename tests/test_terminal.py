@@ -20,7 +20,11 @@ def _commands(cli: Cli) -> list[list[str]]:
     model = json.loads(cli("train", "IBM", *TINY, "--json").stdout)["model_id"]
     cli("train", "MSFT", "--target", "volatility", "--epochs", "1")
     cli("forecast", "IBM")
+    tune = ["tune", "IBM", *TINY, "--folds", "2", "--inner-folds", "2", "--trials", "2", "--workers", "1"]
+    tune_id = json.loads(cli(*tune, "--json").stdout)["tune_id"]
     return [
+        ["tunes"],
+        ["tunes", "show", tune_id],
         ["data"],
         ["data", "IBM"],
         ["train", "IBM", *TINY],

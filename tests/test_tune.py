@@ -242,3 +242,16 @@ def test_a_volatility_tune_is_judged_against_har_and_takes_feature_sets(
     params = [row["best_params"] for row in doc["outer"]]
     assert all(p["features"] in ("none", "hl_range,oc_return") for p in params)
     assert all(p["vol_proxy"] in ("gk", "parkinson", "squared") for p in params)  # the default space's
+
+
+def test_several_tickers_are_tuned_apart_and_counted_with_holm(cli: Cli, home: Path, tmp_path: Path) -> None:
+    for t in ("IBM", "MSFT"):
+        cli("import", SAMPLE / f"{t}.csv", "--ticker", t)
+    args = ["tune", "IBM", "MSFT", "--trials", "2", "--space", _space(tmp_path), *FAST]
+    table = cli(*args).stdout
+    assert "of 2 tuned tickers beat the random walk out of sample after Holm's correction" in table
+    docs = json.loads(cli(*args, "--resume", "--json").stdout)  # every trial read back: no new fit
+    assert [d["ticker"] for d in docs] == ["IBM", "MSFT"] and len({d["tune_id"] for d in docs}) == 2
+    for d in docs:
+        assert d["tickers_compared"] == 2 and d["resumed_trials"] == 4
+        assert d["dm_pvalue_adjusted"] >= d["dm_pvalue"]

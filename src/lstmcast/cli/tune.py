@@ -30,6 +30,8 @@ from lstmcast.runconfig import RunConfig
 from lstmcast.settings import SAMPLERS
 
 if TYPE_CHECKING:
+    from lstmcast.tuning.report import TuneReport
+
     SamplerName = str
 else:
     SamplerName = Literal.__getitem__(SAMPLERS)
@@ -105,6 +107,18 @@ def tune_cli(
     else:
         for r in reports:
             render_tune(r.doc, r.trials)
+        if len(reports) > 1:
+            out_console().print(survivors(reports))
+
+
+def survivors(reports: list[TuneReport]) -> str:
+    """How many tickers' tuned models beat their baseline after Holm's correction across them."""
+    won = sum(1 for r in reports if r.doc["verdict"].startswith("skill"))
+    base = "the stronger HAR" if reports[0].target == "volatility" else "the random walk"
+    return (
+        f"{won} of {len(reports)} tuned tickers beat {base} out of sample after Holm's correction"
+        f" across the {len(reports)} tickers"
+    )
 
 
 def render_tune(doc: dict[str, Any], trials: list[dict[str, Any]]) -> None:
