@@ -79,6 +79,7 @@ CONFIGS: dict[str, bytes] = {
     "section.toml": b"[train]\nwindow = -1\n",
     "notoml.toml": b"window = = 3\n",
     "huge.toml": b"window = 99999999999999999999999\n",
+    "half_range.toml": b"[window]\nlow = 20\n",
 }
 
 # fmt: off
@@ -343,6 +344,23 @@ CASES: list[tuple[str, str, int, str | None]] = [
     ('forecast:no-ticker', 'forecast', 2, 'Invalid value: give stored TICKER(s) or --csv PATH'),
     ('backtest:exog-unstored', 'backtest IBM --model cnn --window 10 --epochs 1 --channels 4 --folds 2 --exog NOSUCH', 1, 'NOSUCH is not stored; run `lstmcast fetch NOSUCH` or `lstmcast import '),
     ('train:target-vol-cnn-loss', 'train IBM --target volatility --loss huber --epochs 1', 0, None),
+    ('tune:trials0', 'tune IBM --trials 0', 1, '--trials must be between 1 and 10000, got 0'),
+    ('tune:trials-huge', 'tune IBM --trials 100000', 1, '--trials must be between 1 and 10000, got 100000'),
+    ('tune:inner-folds1', 'tune IBM --inner-folds 1', 1, '--inner-folds must be between 2 and 20, got 1'),
+    ('tune:timeout-negative', 'tune IBM --timeout -5', 1, '--timeout must be a positive number of seconds, got -5.0'),
+    ('tune:timeout-nan', 'tune IBM --timeout nan', 1, '--timeout must be a positive number of seconds, got nan'),
+    ('tune:sampler-grid', 'tune IBM --sampler grid', 2, "'grid' is not one of 'tpe', 'random'"),
+    ('tune:seeds2', 'tune IBM --seeds 2', 1, 'tune scores one seed per trial; --seeds is for backtest'),
+    ('tune:space-missing', 'tune IBM --space {tmp}/nope.toml', 1, '{tmp}/nope.toml: cannot read the space file (No such file or directory)'),
+    ('tune:space-dir', 'tune IBM --space {tmp}', 1, '{tmp}: not a regular file; give the space file as a TOML file'),
+    ('tune:space-binary', 'tune IBM --space {tmp}/binary.toml', 1, '{tmp}/binary.toml'),
+    ('tune:space-config', 'tune IBM --space {tmp}/typo.toml', 1, "{tmp}/typo.toml, line 1: 'windw' is not a setting a space can search; did you mean 'window'?"),
+    ('tune:space-half-range', 'tune IBM --space {tmp}/half_range.toml', 1, '{tmp}/half_range.toml, line 2: [window] a range needs low and high'),
+    ('tune:window-too-long', 'tune IBM --window 4000 --trials 1 --workers 1', 1, 'the first fold would train on 2615 bars (2000-03-02 to 2010-07-26), too few for window 4000'),
+    ('tune:unstored', 'tune NOSUCH --workers 1', 1, 'NOSUCH is not stored; run `lstmcast fetch NOSUCH`'),
+    ('tune:out-file', 'tune IBM --out {tmp}/one_row.csv', 1, '{tmp}/one_row.csv is a file: --out wants a folder'),
+    ('tunes-show:unknown', 'tunes show nosuch', 1, "tune 'nosuch' is not a stored tune; `lstmcast tunes` lists them"),
+    ('tune:cluster-notaurl', 'tune IBM --cluster notaurl', 1, "--cluster 'notaurl' is not a Dask scheduler address"),
 ]
 # fmt: on
 
