@@ -255,3 +255,39 @@ def test_several_tickers_are_tuned_apart_and_counted_with_holm(cli: Cli, home: P
     for d in docs:
         assert d["tickers_compared"] == 2 and d["resumed_trials"] == 4
         assert d["dm_pvalue_adjusted"] >= d["dm_pvalue"]
+
+
+@pytest.mark.slow
+def test_tuning_finds_the_signal_of_an_ar1_and_invents_none_in_a_random_walk(tmp_path: Path) -> None:
+    """AR(1) returns (phi 0.5): the best possible skill on the outer days is known (the oracle
+    forecast phi r_t errs by the innovation alone). A random walk has none to find."""
+    from lstmcast.parallel.engine import Parallel
+    from lstmcast.runconfig import RunConfig
+    from lstmcast.store.db import Store
+    from lstmcast.store.prices import upsert_prices
+    from lstmcast.tuning.report import tune
+    from lstmcast.tuning.tune import TuneSettings
+    from synth import ar1
+
+    space = _space(tmp_path, "[window]\nchoices = [5, 10]\n[hidden]\nchoices = [4, 8]\n[layers]\nvalue = 1\n")
+    cfg = TrainConfig(epochs=15, threads=1, batch_size=128)
+    bt = BacktestConfig(folds=2, test_size=0.25)
+    with Store(tmp_path / "home") as store:
+        bars, eps = ar1(1200, 0.5, seed=3)
+        upsert_prices(store.conn, "AR", bars, "test")
+        upsert_prices(store.conn, "RW", random_walk(1200, seed=3), "test")
+        settings = TuneSettings(trials=4, inner_folds=2, sampler="random")
+        ar_doc, rw_doc = (
+            tune(store, RunConfig(tickers=(t,), train=cfg, backtest=bt), settings, space, Parallel(1))[0].doc
+            for t in ("AR", "RW")
+        )
+    r = np.log(bars["adj_close"]).diff().to_numpy()[1:]
+    e2 = n2 = 0.0
+    for row in ar_doc["outer"]:
+        k = np.flatnonzero((bars.index >= row["test_start"]) & (bars.index <= row["test_end"]))
+        e2, n2 = e2 + float(np.sum(eps[k - 1] ** 2)), n2 + float(np.sum(r[k - 1] ** 2))
+    best = 1 - e2 / n2
+    assert best - 0.02 <= ar_doc["skill_vs_naive"] <= best + 0.01, (ar_doc["skill_vs_naive"], best)
+    assert ar_doc["verdict"].startswith("skill")
+    assert abs(rw_doc["skill_vs_naive"]) < 0.015 and "still no skill" in rw_doc["verdict"]
+    assert rw_doc["pbo"] is not None and rw_doc["inner_best_mean"] > rw_doc["skill_vs_naive"]
