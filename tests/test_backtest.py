@@ -35,6 +35,7 @@ def test_folds_are_consecutive_and_fit_before_their_cutoff() -> None:
     assert all(f.cutoff - f.lo == 500 for f in sliding)
 
 
+@pytest.mark.slow
 def test_ar1_pooled_skill_is_close_to_the_theoretical_one() -> None:
     phi = 0.5
     bars, eps = ar1(2500, phi=phi, seed=2)
@@ -161,6 +162,7 @@ def test_the_audit_tells_device_noise_from_a_leak(monkeypatch: pytest.MonkeyPatc
     assert not caught.folds[0].scaler_identical and not caught.folds[0].weights_identical
 
 
+@pytest.mark.slow
 def test_backtest_cli_json_files_and_plot(cli: Cli, home: Path, tmp_path: Path) -> None:
     cli("import", SAMPLE / "MSFT.csv", "--ticker", "MSFT")
     out, png = tmp_path / "bt", tmp_path / "bt.png"

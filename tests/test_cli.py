@@ -112,6 +112,7 @@ def test_usage_error_is_exit_2(cli: Cli) -> None:
     cli("no-such-command", code=2)
 
 
+@pytest.mark.slow
 def test_unexpected_errors_become_one_line_without_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
     bad_home = tmp_path / "file"
     bad_home.write_text("not a directory")

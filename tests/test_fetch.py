@@ -91,6 +91,7 @@ def test_rate_limit_is_retried_with_backoff(
     assert waits and waits == sorted(waits) and waits[0] > 0
 
 
+@pytest.mark.slow
 def test_rate_limit_that_persists_is_a_temporary_failure(cli: Cli, home: Path, fake_yahoo: Any) -> None:
     fake_yahoo.bars["IBM"] = _bars("IBM").iloc[-50:]
     fake_yahoo.rate_limit = 10_000
@@ -133,6 +134,7 @@ def test_unresolvable_host_as_curl_reports_it_is_a_network_error(
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_no_network_fails_in_seconds_not_after_the_resolvers_waits(
     cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -72,6 +72,7 @@ def _ledger_rows(home: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM ledger").fetchone()[0])
 
 
+@pytest.mark.slow
 def test_forecast_ledger_idempotent_then_scored_when_prices_arrive(
     cli: Cli, home: Path, tmp_path: Path
 ) -> None:
@@ -106,6 +107,7 @@ def test_forecast_ledger_idempotent_then_scored_when_prices_arrive(
     assert "live record" in human and "naive MAE" in human
 
 
+@pytest.mark.slow
 def test_stale_model_warns_and_retrain_if_older_retrains(cli: Cli, home: Path, tmp_path: Path) -> None:
     cli("import", _truncated(tmp_path, "IBM", "2012-12-31"), "--ticker", "IBM")
     old = _tiny_model(cli, "IBM")
@@ -151,6 +153,7 @@ def test_daily_network_failure_still_forecasts_stored_data_and_exits_75(
     assert "AAPL forecast" in log.read_text() and "exit 75" in log.read_text()
 
 
+@pytest.mark.slow
 def test_daily_lock_held_exits_75_and_a_stale_lock_file_does_not_block(cli: Cli, home: Path) -> None:
     from lstmcast.jobs.lock import run_lock
 
@@ -165,6 +168,7 @@ def test_daily_lock_held_exits_75_and_a_stale_lock_file_does_not_block(cli: Cli,
     assert _ledger_rows(home) == 2
 
 
+@pytest.mark.slow
 def test_two_daily_runs_started_together(cli: Cli, home: Path) -> None:
     cli("import", SAMPLE / "AAPL.csv", "--ticker", "AAPL")
     _tiny_model(cli, "AAPL")
@@ -198,6 +202,7 @@ def test_daily_init_bad_config_and_cron_line(cli: Cli, home: Path) -> None:
     assert Path(exe).is_absolute()
 
 
+@pytest.mark.slow
 def test_forecast_from_csv_is_not_stored_and_levels_are_chosen(cli: Cli, home: Path) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     _tiny_model(cli, "IBM")
@@ -224,6 +229,7 @@ def test_forecast_from_csv_is_not_stored_and_levels_are_chosen(cli: Cli, home: P
     assert "unbounded .. unbounded" in cli("forecast", "IBM", "--levels", "99.9").stdout
 
 
+@pytest.mark.slow
 def test_a_failed_ticker_in_a_multi_ticker_forecast_leaves_no_unseen_ledger_rows(
     cli: Cli, home: Path
 ) -> None:
@@ -244,6 +250,7 @@ def test_a_failed_ticker_in_a_multi_ticker_forecast_leaves_no_unseen_ledger_rows
     assert failed["exit_code"] == 1 and "no trained" in failed["error"]
 
 
+@pytest.mark.slow
 def test_the_watchlist_trains_missing_models_with_its_preset_and_train_settings(cli: Cli, home: Path) -> None:
     """`daily` used to train a missing model with the full defaults (30 epochs of a 2x64 LSTM);
     the watchlist now says how: a preset and [train] settings for all, `train = {...}` per entry."""

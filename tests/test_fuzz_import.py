@@ -78,6 +78,7 @@ def price_files(draw: st.DrawFn) -> tuple[bytes, int, bool]:
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(price_files())
 def test_a_file_imports_exactly_its_rows_or_fails_in_one_line_writing_nothing(
@@ -96,6 +97,7 @@ def test_a_file_imports_exactly_its_rows_or_fails_in_one_line_writing_nothing(
         assert len(err.strip().splitlines()) == 1 and err.startswith("error:")
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.binary(max_size=400) | st.text(max_size=300).map(str.encode))
 def test_arbitrary_bytes_never_give_a_traceback(data: bytes) -> None:
@@ -125,6 +127,7 @@ def _integrity(home: Path) -> str:
         return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
 
 
+@pytest.mark.slow
 def test_kill_9_during_import_leaves_all_rows_or_none(tmp_path: Path) -> None:
     rng = random.Random(7)
     home = tmp_path / "home"
@@ -141,6 +144,7 @@ def test_kill_9_during_import_leaves_all_rows_or_none(tmp_path: Path) -> None:
         assert n in (0, 3270)
 
 
+@pytest.mark.slow
 def test_kill_9_during_train_leaves_no_loadable_half_model(tmp_path: Path) -> None:
     from lstmcast.errors import DamagedError
     from lstmcast.registry.files import orphans, runs

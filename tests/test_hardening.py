@@ -94,6 +94,7 @@ def _tiny_model(cli: Cli, ticker: str = "IBM") -> str:
     return str(json.loads(cli("train", ticker, *fast).stdout)["model_id"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("damage", "says"),
     [
@@ -164,6 +165,7 @@ def test_watchlist_values_of_the_wrong_type_name_their_line(cli: Cli, home: Path
     assert "line 6: horizon must be an integer, got 'five'" in cli("daily", "--config", bad, code=1).stderr
 
 
+@pytest.mark.slow
 def test_forecast_calendar_follows_the_exchange_suffix_and_stale_exog_is_warned(
     cli: Cli, home: Path, tmp_path: Path
 ) -> None:
@@ -181,6 +183,7 @@ def test_forecast_calendar_follows_the_exchange_suffix_and_stale_exog_is_warned(
     assert "exog MSFT ends on 2013-02-22, before IBM's last bar 2013-03-01" in cli("forecast", "IBM").stderr
 
 
+@pytest.mark.slow
 def test_daily_fetches_the_exogenous_series_its_models_read(
     cli: Cli, home: Path, fake_yahoo: Any, tmp_path: Path
 ) -> None:
@@ -364,6 +367,7 @@ def test_absurd_options_are_refused_at_once(cli: Cli, home: Path) -> None:
     assert "ask for at most --horizon 20" in cli("forecast", "IBM", "--horizon", "200", code=1).stderr
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(150)
 def test_a_fifo_or_a_device_is_refused_not_waited_on(home: Path, tmp_path: Path) -> None:
     import os
@@ -381,6 +385,7 @@ def test_a_fifo_or_a_device_is_refused_not_waited_on(home: Path, tmp_path: Path)
         assert res.returncode == 1 and "not a regular file" in res.stderr, res.stderr
 
 
+@pytest.mark.slow
 def test_watchlist_entries_of_one_ticker_are_each_processed_and_a_duplicate_refused(
     cli: Cli, home: Path
 ) -> None:
@@ -413,6 +418,7 @@ def test_a_model_killed_between_its_record_and_its_rename_is_completed_on_next_u
     assert "orphan" not in cli("models").stderr
 
 
+@pytest.mark.slow
 def test_a_flipped_bit_is_named_and_models_verify_finds_it(cli: Cli, home: Path) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     model = _tiny(cli, "IBM")
@@ -429,6 +435,7 @@ def test_a_flipped_bit_is_named_and_models_verify_finds_it(cli: Cli, home: Path)
     assert json.loads(cli("models", "--json").stdout)[0]["status"].startswith("damaged")
 
 
+@pytest.mark.slow
 def test_damaged_store_contents_each_get_a_named_line(
     cli: Cli, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -583,6 +590,7 @@ def test_only_the_price_columns_of_a_wide_file_are_kept(tmp_path: Path) -> None:
     assert "x0, x1, x2, x3, x4 and 35 more" in got.warnings[0]
 
 
+@pytest.mark.slow
 def test_a_read_only_home_serves_reads_and_names_itself_on_writes(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -129,6 +129,7 @@ def test_unadjusted_split_warning(cli: Cli, home: Path, tmp_path: Path) -> None:
     assert _rows(home, "MSFTRAW") == 3270
 
 
+@pytest.mark.slow
 def test_two_imports_into_one_store_at_once_both_succeed(home: Path) -> None:
     from conftest import ROOT
 
@@ -184,6 +185,7 @@ def test_fred_style_empty_days_are_skipped_with_a_count_or_refused_with_strict(
     assert _rows(home, "WTI") == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("close_only", [True, False])
 def test_what_export_writes_import_reads_back(cli: Cli, home: Path, tmp_path: Path, close_only: bool) -> None:
     if close_only:
@@ -210,6 +212,7 @@ def test_columns_import_does_not_read_are_named_once(cli: Cli, home: Path, tmp_p
     assert res.stderr.count("ignored column(s) OpenInt") == 1
 
 
+@pytest.mark.slow
 def test_an_import_that_rewrites_history_needs_replace_and_can_be_undone(
     cli: Cli, home: Path, tmp_path: Path
 ) -> None:
@@ -239,6 +242,7 @@ def test_an_import_that_rewrites_history_needs_replace_and_can_be_undone(
     assert "nothing to restore" in cli("data", "restore", "IX", code=1).stderr
 
 
+@pytest.mark.slow
 def test_data_rm_removes_a_ticker_and_restore_brings_it_back(cli: Cli, home: Path) -> None:
     cli("import", SAMPLE / "GOOG.csv", "--ticker", "GOOG")
     before = json.loads(cli("data", "GOOG", "--rows", "5000", "--json").stdout)

@@ -136,6 +136,7 @@ def _aci_rows(home: Path) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
+@pytest.mark.slow
 def test_live_aci_learns_once_from_each_realised_price(cli: Cli, home: Path, tmp_path: Path) -> None:
     lines = (SAMPLE / "AAPL.csv").read_text().splitlines()
     for cut in ("2013-02-20", "2013-02-22", "2013-02-26"):
@@ -162,6 +163,7 @@ def test_live_aci_learns_once_from_each_realised_price(cli: Cli, home: Path, tmp
     assert set(live) == {"80", "95"} and live["80"]["n"] == 2
 
 
+@pytest.mark.slow
 def test_backtest_reports_interval_scores_by_volatility_tercile(cli: Cli, home: Path) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     fast = ["--model", "cnn", "--window", "10", "--epochs", "1", "--channels", "4", "--folds", "2"]
@@ -248,6 +250,7 @@ def test_vol_intervals_follow_the_range_and_cover_in_every_tercile() -> None:
     assert np.array_equal(har_sigma(later, at[:400], 1500), sigma[:400])
 
 
+@pytest.mark.slow
 def test_backtest_audit_and_forecast_with_vol_intervals(cli: Cli, home: Path) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     fast = ["--model", "cnn", "--window", "10", "--epochs", "1", "--channels", "4", "--folds", "2"]

@@ -51,6 +51,7 @@ def _shared_process(k: int, n: int, seed0: int = 100) -> list[Series]:
     return [Series(f"S{i}", ar1(n, phi=0.5, seed=seed0 + i)[0], "synthetic") for i in range(k)]
 
 
+@pytest.mark.slow
 def test_stateful_beats_the_plain_model_when_dependence_outlasts_the_window() -> None:
     r, _ = _regimes(5000, seed=0)
     bars = bars_from_log_returns(r)
@@ -75,6 +76,7 @@ def test_stateful_does_not_leak() -> None:
     np.testing.assert_array_equal(a.fitted.predict(a.frame, at), b.fitted.predict(b.frame, at))
 
 
+@pytest.mark.slow
 def test_global_model_beats_per_ticker_models_on_series_sharing_one_process() -> None:
     series = _shared_process(5, 500)
     g = run_global_training(SMALL, series)
@@ -97,6 +99,7 @@ def test_global_model_scales_each_ticker_on_its_own_training_rows_and_does_not_l
     assert a.config.embedding_tickers == ("S0", "S1", "S2")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("decoder", ["direct", "recursive", "seq2seq"])
 def test_multi_step_decoders_report_per_step_and_beat_naive_at_each_step(decoder: str) -> None:
     bars, _ = ar1(2500, phi=0.8, seed=3)
@@ -108,6 +111,7 @@ def test_multi_step_decoders_report_per_step_and_beat_naive_at_each_step(decoder
     assert steps[0]["skill_vs_naive"] > steps[2]["skill_vs_naive"]
 
 
+@pytest.mark.slow
 def test_finetuning_a_global_model_beats_training_from_scratch_on_a_short_series(home: Path) -> None:
     report = train(Store(home), SMALL, _shared_process(4, 700, seed0=20))
     parent = load_model(Store(home), report.model_id)
@@ -127,6 +131,7 @@ def test_finetuning_a_global_model_beats_training_from_scratch_on_a_short_series
     assert before.scores.target["model"].n == after.scores.target["model"].n  # same test points
 
 
+@pytest.mark.slow
 def test_exogenous_series_that_leads_by_a_day_is_used_and_does_not_leak() -> None:
     from lstmcast.backtest.audit import audit
     from lstmcast.runconfig import BacktestConfig
@@ -149,6 +154,7 @@ def test_exogenous_series_that_leads_by_a_day_is_used_and_does_not_leak() -> Non
     assert report.clean
 
 
+@pytest.mark.slow
 def test_cli_global_train_forecast_member_backtest_and_finetune(cli: Cli, home: Path) -> None:
     for t in ("AAPL", "MSFT", "IBM"):
         cli("import", SAMPLE / f"{t}.csv", "--ticker", t)

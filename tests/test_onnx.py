@@ -134,6 +134,7 @@ def _without_torch(*args: str) -> dict[str, Any]:
     return out
 
 
+@pytest.mark.slow
 def test_cold_forecast_process_never_imports_torch(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
     csv = Path(__file__).parents[1] / "sample_data" / "AAPL.csv"
     cli("import", str(csv), "--ticker", "AAPL")
@@ -144,6 +145,7 @@ def test_cold_forecast_process_never_imports_torch(cli, home: Path) -> None:  # 
     assert (home / "cache" / "calendars" / "XNYS.json").is_file()
 
 
+@pytest.mark.slow
 def test_models_export_cli_writes_a_runnable_file(cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     csv = Path(__file__).parents[1] / "sample_data" / "AAPL.csv"
     cli("import", str(csv), "--ticker", "AAPL")
@@ -183,6 +185,7 @@ def test_sessions_cache_answers_without_the_calendar_library(tmp_path: Path, mon
         assert calls, stale
 
 
+@pytest.mark.slow
 def test_daily_forecasts_every_ticker_without_importing_torch(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
     sample = Path(__file__).parents[1] / "sample_data"
     for t in ("AAPL", "MSFT"):

@@ -123,6 +123,7 @@ def test_run_config_errors_name_the_key_and_the_line(
     assert message in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_config_round_trip_repeats_the_run_weight_for_weight(cli: Cli, home: Path, tmp_path: Path) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     fast = ["--model", "cnn", "--window", "15", "--epochs", "2", "--channels", "4", "--features", "hl_range"]
@@ -136,6 +137,7 @@ def test_config_round_trip_repeats_the_run_weight_for_weight(cli: Cli, home: Pat
     assert cli("models", "show", second, "--config").stdout == text
 
 
+@pytest.mark.slow
 def test_csv_file_names_are_labels_not_tickers(cli: Cli, tmp_path: Path) -> None:
     for name in ("my_prices.csv", "my prices.csv"):
         shutil.copy(SAMPLE / "IBM.csv", tmp_path / name)

@@ -51,6 +51,7 @@ def _cells(home: Path) -> list[tuple[str, str, int, str]]:
         return conn.execute("SELECT ticker, model, seed, status FROM sweep_cells ORDER BY 1, 2, 3").fetchall()
 
 
+@pytest.mark.slow
 def test_a_sweep_cell_is_the_backtest_with_that_seed_and_a_rerun_resumes(cli: Cli, home: Path) -> None:
     _import(cli, "IBM", "MSFT")
     args = ["sweep", "IBM", "MSFT", "--models", "cnn,rnn", "--seeds", "2", "--workers", "1", *FAST, "--json"]
@@ -90,6 +91,7 @@ def test_a_sweep_cell_is_the_backtest_with_that_seed_and_a_rerun_resumes(cli: Cl
     ]
 
 
+@pytest.mark.slow
 def test_a_local_cluster_sweep_equals_the_serial_one_with_one_thread_per_worker(
     cli: Cli, home: Path, tmp_path: Path
 ) -> None:
@@ -116,6 +118,7 @@ def test_a_local_cluster_sweep_equals_the_serial_one_with_one_thread_per_worker(
     ]
 
 
+@pytest.mark.slow
 def test_an_unreachable_cluster_is_one_line_and_exit_75_within_seconds(cli: Cli, home: Path) -> None:
     _import(cli, "IBM")
     with socket.socket() as s:
@@ -141,6 +144,7 @@ def _wait_for_cells(home: Path, n: int, proc: subprocess.Popen[bytes], limit: fl
     raise AssertionError(f"no {n} cells within {limit}s")
 
 
+@pytest.mark.slow
 def test_killing_the_driver_keeps_the_finished_cells(cli: Cli, home: Path) -> None:
     _import(cli, "IBM")
     args = ["sweep", "IBM", "--models", "cnn,rnn,gru", "--seeds", "2", "--workers", "1", *FAST]
@@ -218,6 +222,7 @@ def test_a_real_dask_cluster_survives_a_killed_worker(cli: Cli, home: Path) -> N
         assert all(c["resumed"] for c in again["cells"])  # running it again computes nothing
 
 
+@pytest.mark.slow
 def test_backtest_folds_in_parallel_give_the_serial_result(cli: Cli, home: Path) -> None:
     _import(cli, "IBM")
     args = ["backtest", "IBM", "--model", "gru", "--seeds", "2", "--retrain-every", "150", *FAST, "--json"]
@@ -228,6 +233,7 @@ def test_backtest_folds_in_parallel_give_the_serial_result(cli: Cli, home: Path)
         assert parallel[key] == serial[key], key
 
 
+@pytest.mark.slow
 def test_daily_on_workers_trains_and_forecasts_like_the_serial_run(
     cli: Cli, home: Path, tmp_path: Path
 ) -> None:
@@ -310,6 +316,7 @@ def test_a_cell_stored_by_an_older_lstmcast_is_named_not_misread() -> None:
         from_json({"target": "volatility", "skill_vs_har": 0.1}, "X", "lstm")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_an_address_that_is_not_a_scheduler_is_one_line_not_a_hang(cli: Cli, home: Path) -> None:
     import threading
@@ -395,6 +402,7 @@ def test_a_security_file_with_a_typo_or_a_missing_pem_is_one_line(tmp_path: Path
             load_security(bad)
 
 
+@pytest.mark.slow
 def test_local_workers_share_the_cores_and_say_so(
     cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

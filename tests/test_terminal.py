@@ -108,6 +108,7 @@ def test_ids_and_p_values_stay_whole_in_a_narrow_table(monkeypatch: pytest.Monke
     )
 
 
+@pytest.mark.slow
 def test_a_model_is_named_by_any_unique_prefix_or_by_latest(cli: Cli, home: Path) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     cli("import", SAMPLE / "GOOG.csv", "--ticker", "^GSPC")
@@ -165,6 +166,7 @@ def _in_a_terminal(args: list[str], env: dict[str, str]) -> str:
     return b"".join(chunks).decode(errors="replace")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_backtest_and_audit_show_fold_progress_on_a_terminal_only(cli: Cli, home: Path) -> None:
     import os
@@ -231,6 +233,7 @@ def test_help_reads_as_words_and_choices_show_as_choices(cli: Cli) -> None:
     assert "_lstmcast_completion" in cli("--show-completion", "bash").stdout
 
 
+@pytest.mark.slow
 def test_forecast_from_any_file_with_a_fan_chart_and_backtest_bounds_in_csv(
     cli: Cli, home: Path, tmp_path: Path
 ) -> None:
@@ -274,6 +277,7 @@ def test_forecast_from_any_file_with_a_fan_chart_and_backtest_bounds_in_csv(
     assert 0.7 < covered < 0.9
 
 
+@pytest.mark.slow
 def test_listings_print_as_table_csv_or_json(cli: Cli, home: Path) -> None:
     import csv
     import io

@@ -77,6 +77,7 @@ def test_save_load_predict_identical(home: Path) -> None:
     assert weights.read_bytes()[:8] != b"\x80\x04\x95" and not list(Path(report.path).glob("*.pt"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["lstm", "gru", "rnn", "cnn"])
 def test_ar1_each_model_gets_within_10pct_of_the_optimum_and_beats_naive(model: str) -> None:
     bars, eps = ar1(3000, phi=0.6, sigma=0.01, seed=11)
@@ -150,6 +151,7 @@ def test_ctrl_c_keeps_the_best_model_so_far() -> None:
     assert len(t.fitted.outcome.history) == 2
 
 
+@pytest.mark.slow
 def test_train_cli_json_contract_and_models_commands(cli: Cli, home: Path) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     out = cli("train", "IBM", "--model", "cnn", "--epochs", "2", "--window", "30", "--json")
@@ -195,6 +197,7 @@ def test_train_cli_errors_are_one_line(cli: Cli, home: Path, tmp_path: Path) -> 
     assert "give a stored TICKER (or several), or --csv PATH" in cli("train", code=1).stderr
 
 
+@pytest.mark.slow
 def test_training_never_imports_dynamo_and_matches_torch_adam_exactly() -> None:
     probe = (
         "import sys, torch\n"

@@ -99,6 +99,7 @@ def test_pbo_of_hand_built_trial_matrices() -> None:
     assert backtest_overfitting(np.ones((3, 1))) is None  # one trial: nothing to choose
 
 
+@pytest.mark.slow
 def test_tune_reports_outer_skill_writes_a_best_config_that_train_repeats(
     cli: Cli, home: Path, tmp_path: Path
 ) -> None:
@@ -136,6 +137,7 @@ def test_tune_reports_outer_skill_writes_a_best_config_that_train_repeats(
     assert "--resume" in again.stderr and len(again.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_a_failed_trial_is_recorded_with_its_reason_and_the_search_goes_on(
     cli: Cli, home: Path, tmp_path: Path
 ) -> None:
@@ -222,6 +224,7 @@ def test_a_tune_runs_through_a_real_dask_scheduler_with_two_workers(
     assert len(workers - {None}) == 2  # both workers ran trials; the driver ran none
 
 
+@pytest.mark.slow
 def test_an_unreachable_cluster_is_one_line_and_exit_75(cli: Cli, home: Path, tmp_path: Path) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     address = f"tcp://127.0.0.1:{_free_port()}"
@@ -230,6 +233,7 @@ def test_an_unreachable_cluster_is_one_line_and_exit_75(cli: Cli, home: Path, tm
     assert "cannot reach the Dask scheduler" in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_a_volatility_tune_is_judged_against_har_and_takes_feature_sets(
     cli: Cli, home: Path, tmp_path: Path
 ) -> None:
@@ -244,6 +248,7 @@ def test_a_volatility_tune_is_judged_against_har_and_takes_feature_sets(
     assert all(p["vol_proxy"] in ("gk", "parkinson", "squared") for p in params)  # the default space's
 
 
+@pytest.mark.slow
 def test_several_tickers_are_tuned_apart_and_counted_with_holm(cli: Cli, home: Path, tmp_path: Path) -> None:
     for t in ("IBM", "MSFT"):
         cli("import", SAMPLE / f"{t}.csv", "--ticker", t)

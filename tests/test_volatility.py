@@ -154,6 +154,7 @@ def test_har_recovers_its_generating_coefficients() -> None:
     assert got == pytest.approx(coef, abs=0.05)
 
 
+@pytest.mark.slow
 def test_backtest_json_contract_and_verdict(cli: Cli, home: Path, tmp_path: Path) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     fast = ["--target", "volatility", "--model", "cnn", "--window", "20", "--epochs", "2", "--folds", "2"]
@@ -171,6 +172,7 @@ def test_backtest_json_contract_and_verdict(cli: Cli, home: Path, tmp_path: Path
     assert (tmp_path / "v.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_bad_volatility_inputs_get_one_clear_line(cli: Cli, home: Path, tmp_path: Path) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     refused = cli("backtest", "IBM", "--loss", "qlike", code=1)
@@ -193,6 +195,7 @@ def test_bad_volatility_inputs_get_one_clear_line(cli: Cli, home: Path, tmp_path
     assert res.stderr.count("fell back to squared returns") == 1
 
 
+@pytest.mark.slow
 def test_the_volatility_audit_is_clean_and_catches_a_planted_leak(
     cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -213,6 +216,7 @@ def test_the_volatility_audit_is_clean_and_catches_a_planted_leak(
     assert "forecasts at the cutoff changed when data from" in res.stderr
 
 
+@pytest.mark.slow
 def test_train_forecast_and_the_ledger_score_a_volatility_model(cli: Cli, home: Path, tmp_path: Path) -> None:
     lines = (SAMPLE / "AAPL.csv").read_text().splitlines()
     early = tmp_path / "AAPL.csv"
@@ -252,6 +256,7 @@ def test_train_forecast_and_the_ledger_score_a_volatility_model(cli: Cli, home: 
     assert "live volatility record" in cli("ledger").stdout
 
 
+@pytest.mark.slow
 def test_a_volatility_sweep_ranks_rows_against_har(cli: Cli, home: Path, tmp_path: Path) -> None:
     for t in ("IBM", "MSFT"):
         cli("import", SAMPLE / f"{t}.csv", "--ticker", t)
@@ -285,6 +290,7 @@ def test_a_volatility_sweep_ranks_rows_against_har(cli: Cli, home: Path, tmp_pat
     assert (tmp_path / "sw" / "skill.png").exists()
 
 
+@pytest.mark.slow
 def test_daily_runs_a_watchlist_that_mixes_return_and_volatility_entries(cli: Cli, home: Path) -> None:
     for t in ("IBM", "MSFT"):
         cli("import", SAMPLE / f"{t}.csv", "--ticker", t)
@@ -311,6 +317,7 @@ def test_daily_runs_a_watchlist_that_mixes_return_and_volatility_entries(cli: Cl
     assert "IBM cnn (volatility)" in cli("daily", "--config", watch).stdout
 
 
+@pytest.mark.slow
 def test_finetune_a_volatility_model_on_another_ticker(cli: Cli, home: Path, tmp_path: Path) -> None:
     lines = (SAMPLE / "MSFT.csv").read_text().splitlines()
     early = tmp_path / "MSFT.csv"  # the parent sees data before the new ticker's validation only
