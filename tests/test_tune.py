@@ -296,3 +296,16 @@ def test_tuning_finds_the_signal_of_an_ar1_and_invents_none_in_a_random_walk(tmp
     assert ar_doc["verdict"].startswith("skill")
     assert abs(rw_doc["skill_vs_naive"]) < 0.015 and "still no skill" in rw_doc["verdict"]
     assert rw_doc["pbo"] is not None and rw_doc["inner_best_mean"] > rw_doc["skill_vs_naive"]
+
+
+@pytest.mark.slow
+def test_a_tune_of_a_csv_writes_a_best_config_that_finds_the_file_from_anywhere(
+    cli: Cli, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(SAMPLE.parent)
+    args = ["tune", "--csv", "sample_data/IBM.csv", "--trials", "1", "--space", _space(tmp_path), *FAST]
+    doc = json.loads(cli(*args, "--json").stdout)
+    best = Path(doc["best_config_path"])
+    assert f'csv = "{SAMPLE / "IBM.csv"}"' in best.read_text() and "tickers = []" in best.read_text()
+    monkeypatch.chdir(tmp_path)  # another folder: the run config still names the file
+    cli("train", "--config", best, "--epochs", "1")

@@ -240,7 +240,8 @@ def tune(
 def write_best(report: TuneReport, path: Path, run: RunConfig) -> Path:
     """The chosen settings as a run config: `train --config` and `backtest --config` repeat them."""
     tickers = () if run.csv is not None else (report.ticker,)
-    best = dataclasses.replace(run, tickers=tickers, train=TrainConfig.from_dict(report.best_train))
+    csv = None if run.csv is None else str(Path(run.csv).resolve())  # the file, from any folder
+    best = dataclasses.replace(run, tickers=tickers, csv=csv, train=TrainConfig.from_dict(report.best_train))
     text = run_config_toml(best)
     atomic_write_bytes(path, text.encode())
     return path
