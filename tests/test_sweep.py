@@ -112,6 +112,7 @@ def test_a_local_cluster_sweep_equals_the_serial_one_with_one_thread_per_worker(
         blocker.close()
     assert parallel["workers"] == 2 and not any(c["resumed"] for c in parallel["cells"])
     assert all(c["threads"] == 1 for c in parallel["cells"])
+    assert all(c["seconds"] > 0 for c in parallel["cells"])  # each cell's own compute time
     keys = ("ticker", "model", "seed", "skill_vs_naive", "dm_pvalue", "directional_accuracy", "sharpe")
     assert [{k: c[k] for k in keys} for c in parallel["cells"]] == [
         {k: c[k] for k in keys} for c in serial["cells"]

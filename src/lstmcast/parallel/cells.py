@@ -44,6 +44,11 @@ class ReturnCell:
     realised: np.ndarray  # (N,) log return earned over t -> t+1
     ran: Ran = Ran()
 
+    @property
+    def seconds(self) -> float:
+        """The cell's own compute time (what the engine reports as the task's)."""
+        return self.ran.seconds
+
 
 @dataclass(frozen=True)
 class VolCell:
@@ -56,6 +61,11 @@ class VolCell:
     forecasts: dict[str, np.ndarray]
     realised: np.ndarray
     ran: Ran = Ran()
+
+    @property
+    def seconds(self) -> float:
+        """The cell's own compute time (what the engine reports as the task's)."""
+        return self.ran.seconds
 
 
 CellResult = ReturnCell | VolCell

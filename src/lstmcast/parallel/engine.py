@@ -16,7 +16,6 @@ import logging
 import os
 import re
 import threading
-import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -224,56 +223,3 @@ def threaded(fn: Callable[..., Any], threads: int | None) -> Callable[..., Any]:
         return fn(**kwargs)
 
     return task
-
-
-def run_tasks(
-    fn: Callable[..., Any],
-    tasks: dict[str, dict[str, Any]],
-    shared: dict[str, Any],
-    on_done: Callable[[TaskOutcome], None],
-    parallel: Parallel = Parallel(),
-) -> float:
-    """Call fn(**shared, **tasks[key]) for every key and hand each outcome to `on_done` in the
-    driver as it finishes. Serial and in-process (no Dask) for one worker and no cluster.
-    Returns the seconds spent starting the cluster and shipping the shared data (0 serially).
-    On workers, the tasks' configs should ask for 0 torch threads: the worker's share is set."""
-    if not parallel.distributed:
-        for key, kwargs in tasks.items():
-            t0 = time.perf_counter()
-            try:
-                on_done(TaskOutcome(key, fn(**shared, **kwargs), None, time.perf_counter() - t0))
-            except Exception as exc:  # a cell's failure is recorded; the sweep goes on
-                on_done(TaskOutcome(key, None, exc, time.perf_counter() - t0))
-        return 0.0
-    from distributed import as_completed
-    from distributed.client import FutureCancelledError
-    from distributed.scheduler import KilledWorker
-
-    t0 = time.perf_counter()
-    task = threaded(fn, parallel.threads_per_worker())
-    with dask_client(parallel) as client:
-        try:
-            scattered = {k: client.scatter(v, broadcast=True) for k, v in shared.items()}  # once
-            started = time.perf_counter()
-            startup = started - t0
-            futures = {
-                client.submit(
-                    task, **scattered, **kwargs, key=f"lstmcast-{key}", retries=RETRIES, pure=False
-                ): key
-                for key, kwargs in tasks.items()
-            }
-            for future in as_completed(futures, loop=client.loop):
-                key = futures[future]
-                try:
-                    value = future.result()
-                    seconds = value.get("seconds", 0.0) if isinstance(value, dict) else 0.0
-                    on_done(TaskOutcome(key, value, None, float(seconds)))
-                except KilledWorker as exc:
-                    on_done(TaskOutcome(key, None, exc, time.perf_counter() - started))
-                except FutureCancelledError as exc:
-                    raise TemporaryError(f"the Dask cluster cancelled the work ({exc})") from None
-                except Exception as exc:  # the task itself raised: bad data, a bad config
-                    on_done(TaskOutcome(key, None, exc, 0.0))
-        except (OSError, TimeoutError) as exc:
-            raise TemporaryError(f"lost the Dask cluster ({type(exc).__name__}: {exc})") from None
-    return startup

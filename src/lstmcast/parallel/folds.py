@@ -12,7 +12,8 @@ from typing import Any
 from lstmcast.backtest.run import FoldRunner
 from lstmcast.backtest.walkforward import FitFn, Fold, FoldRun, run_fold
 from lstmcast.config import TrainConfig
-from lstmcast.parallel.engine import Parallel, TaskOutcome, run_tasks
+from lstmcast.parallel.engine import Parallel, TaskOutcome
+from lstmcast.parallel.stream import run_tasks
 from lstmcast.prep.dataset import Frame
 from lstmcast.runconfig import BacktestConfig
 

@@ -1,8 +1,9 @@
-"""Tasks asked for one at a time, as workers free up: the engine of ask-and-tell searches.
+"""Running tasks: in this process, or on Dask, handing each outcome to the driver as it ends.
 
-`run_tasks` submits a fixed set of tasks at once; a search decides each next task from the
-outcomes so far, so it is asked for only when a slot frees. The same rules hold: the driver
-keeps the store and the search, workers get typed values and their share of the cores.
+`stream_tasks` asks for each task when a slot frees, so a search can decide the next task
+from the outcomes so far; `run_tasks` is the same with a fixed set of tasks, all submitted at
+once. Either way the driver keeps the store (and the search), workers get typed values and
+their share of the cores as torch threads, and only a cluster that is asked for imports Dask.
 """
 
 from __future__ import annotations
@@ -23,11 +24,14 @@ def stream_tasks(
     parallel: Parallel = Parallel(),
     in_flight: int | None = None,
 ) -> float:
-    """Like `run_tasks`, but the tasks are asked for one at a time, as slots free up: at most
-    `in_flight` (default: one per worker) run at once, and `next_task()` (in the driver) may
-    use every outcome handed to `on_done` so far. None from `next_task` means no more for
-    now; the stream ends when nothing is running and `next_task` still has nothing.
-    Ask-and-tell searches run on this: only the driver holds the search."""
+    """Call fn(**shared, **kwargs) for each (key, kwargs) that `next_task()` gives, and hand
+    each outcome to `on_done` in the driver as it finishes. At most `in_flight` (default: one
+    per worker) run at once, and `next_task()` may use every outcome handed on so far. None
+    from it means no more for now; the stream ends when nothing is running and it still has
+    nothing. Serial and in-process (no Dask) for one worker and no cluster. An outcome's
+    seconds are the task's own compute time when its value reports one (`.seconds`), else the
+    time since it was submitted. Returns the seconds spent starting the cluster and shipping
+    the shared data (0 serially)."""
     if not parallel.distributed:
         while (item := next_task()) is not None:
             key, kwargs = item
@@ -75,9 +79,25 @@ def stream_tasks(
                     raise TemporaryError(f"the Dask cluster cancelled the work ({exc})") from None
                 except (KilledWorker, Exception) as exc:  # a dead worker, or the task raised
                     error = exc
-                on_done(TaskOutcome(key, value, error, time.perf_counter() - since))
+                took = getattr(value, "seconds", None)
+                seconds = float(took) if isinstance(took, (int, float)) else time.perf_counter() - since
+                on_done(TaskOutcome(key, value, error, seconds))
                 while len(running) < slots and (nxt := submit()) is not None:
                     stream.add(nxt)
         except (OSError, TimeoutError) as exc:
             raise TemporaryError(f"lost the Dask cluster ({type(exc).__name__}: {exc})") from None
     return startup
+
+
+def run_tasks(
+    fn: Callable[..., Any],
+    tasks: dict[str, dict[str, Any]],
+    shared: dict[str, Any],
+    on_done: Callable[[TaskOutcome], None],
+    parallel: Parallel = Parallel(),
+) -> float:
+    """`stream_tasks` over a fixed set: fn(**shared, **tasks[key]) for every key, all
+    submitted at once (in the order given). On workers, the tasks' configs should ask for 0
+    torch threads: the worker's share is set."""
+    pending = iter(tasks.items())
+    return stream_tasks(fn, lambda: next(pending, None), shared, on_done, parallel, max(1, len(tasks)))

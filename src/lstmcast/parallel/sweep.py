@@ -26,8 +26,9 @@ from lstmcast.config import TrainConfig
 from lstmcast.data.series import load_inputs
 from lstmcast.errors import NotFoundError
 from lstmcast.parallel.cells import Cell, CellResult, Ran, ReturnCell, VolCell, from_json, to_json
-from lstmcast.parallel.engine import Parallel, TaskOutcome, cores, run_tasks
+from lstmcast.parallel.engine import Parallel, TaskOutcome, cores
 from lstmcast.parallel.leaderboard import leaderboard
+from lstmcast.parallel.stream import run_tasks
 from lstmcast.parallel.vol_sweep import run_vol_cell
 from lstmcast.runconfig import BacktestConfig, RunConfig
 from lstmcast.store.db import Store
