@@ -359,7 +359,7 @@ CASES: list[tuple[str, str, int, str | None]] = [
     ('tune:window-too-long', 'tune IBM --window 4000 --trials 1 --workers 1', 1, 'the first fold would train on 2615 bars (2000-03-02 to 2010-07-26), too few for window 4000'),
     ('tune:unstored', 'tune NOSUCH --workers 1', 1, 'NOSUCH is not stored; run `lstmcast fetch NOSUCH`'),
     ('tune:out-file', 'tune IBM --out {tmp}/one_row.csv', 1, '{tmp}/one_row.csv is a file: --out wants a folder'),
-    ('tunes-show:unknown', 'tunes show nosuch', 1, "tune 'nosuch' is not a stored tune; `lstmcast tunes` lists them"),
+    ('tunes-show:unknown', 'tunes show nosuch', 1, "no tune 'nosuch'; `lstmcast tunes` lists them"),
     ('tune:cluster-notaurl', 'tune IBM --cluster notaurl', 1, "--cluster 'notaurl' is not a Dask scheduler address"),
 ]
 # fmt: on

@@ -57,3 +57,22 @@ def test_revised_values_replace_and_identical_values_are_left_alone(tmp_path: Pa
     assert (second.new, second.revised, second.unchanged) == (2, 1, 9)
     assert load_prices(conn, "AAA")["adj_close"].iloc[3] == pytest.approx(revised["adj_close"].iloc[3])
     conn.close()
+
+
+def test_tunes_and_models_are_named_by_a_unique_prefix_of_their_id(tmp_path: Path) -> None:
+    from lstmcast.errors import NotFoundError
+    from lstmcast.store.db import resolve_prefix
+    from lstmcast.store.tunes import save_tune
+
+    conn = connect(tmp_path)
+    for tune_id in ("abc123", "abd456"):
+        save_tune(conn, {"id": tune_id, "ticker": "X", "model": "lstm", "target": "log_return", "trials": 1,
+                         "config": {}})  # fmt: skip
+    assert resolve_prefix(conn, "tunes", "abd") == "abd456"
+    assert resolve_prefix(conn, "tunes", "abc123") == "abc123"
+    with pytest.raises(NotFoundError, match=r"'ab' is the start of 2 tune IDs \(abc123, abd456\)"):
+        resolve_prefix(conn, "tunes", "ab")
+    with pytest.raises(NotFoundError, match="no tune 'zz'; `lstmcast tunes` lists them"):
+        resolve_prefix(conn, "tunes", "zz")
+    with pytest.raises(NotFoundError, match="no model 'zz'; `lstmcast models` lists them"):
+        resolve_prefix(conn, "models", "zz")

@@ -219,25 +219,19 @@ def tunes_show_cli(
     as_json: Json = False,
 ) -> None:
     """Print a past tune again, from the store (nothing is recomputed)."""
-    from lstmcast.store.tunes import find_tunes, get_tune, trials_of
+    from lstmcast.store.db import resolve_prefix
+    from lstmcast.store.tunes import get_tune, trials_of
 
     store = store_of(ctx)
-    matches = find_tunes(store.conn, tune_id)
-    if len(matches) != 1:
-        hint = (
-            "matches several; give more of it"
-            if matches
-            else "is not a stored tune; `lstmcast tunes` lists them"
-        )
-        raise NotFoundError(f"tune {tune_id!r} {hint}")
-    found = get_tune(store.conn, matches[0])
+    whole = resolve_prefix(store.conn, "tunes", tune_id)
+    found = get_tune(store.conn, whole)
     assert found is not None
     if found["result"] is None:
         raise NotFoundError(
-            f"tune {matches[0]} has not finished ({len(trials_of(store.conn, matches[0]))} trials stored):"
+            f"tune {whole} has not finished ({len(trials_of(store.conn, whole))} trials stored):"
             " run it again with --resume"
         )
     if as_json:
         emit_json(found["result"])
     else:
-        render_tune(found["result"], trials_of(store.conn, matches[0]))
+        render_tune(found["result"], trials_of(store.conn, whole))

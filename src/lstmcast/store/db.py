@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
 
-from lstmcast.errors import ConfigError, DamagedError, ReadOnlyStore
+from lstmcast.errors import ConfigError, DamagedError, NotFoundError, ReadOnlyStore
 from lstmcast.paths import db_path
 from lstmcast.store.migrations import MIGRATIONS, TABLES
 
@@ -170,3 +170,25 @@ def migrate(conn: sqlite3.Connection) -> None:
                 if statement.strip():
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number}")
+
+
+# Tables whose rows a user names by ID: what one is called, and the command that lists them.
+NAMED_BY_ID = {"models": ("model", "lstmcast models"), "tunes": ("tune", "lstmcast tunes")}
+
+
+def resolve_prefix(conn: sqlite3.Connection, table: str, text: str) -> str:
+    """The row of `table` a user means: its whole ID, or any prefix that only it starts with
+    (as git takes commits). None matching is NotFoundError; several name their candidates."""
+    noun, listing = NAMED_BY_ID[table]  # a table name from this list only, never from input
+    if conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (text,)).fetchone():
+        return text
+    rows = conn.execute(
+        f"SELECT id FROM {table} WHERE substr(id, 1, ?) = ? ORDER BY created_at, rowid", (len(text), text)
+    ).fetchall()
+    if len(rows) == 1:
+        return str(rows[0][0])
+    if not rows:
+        raise NotFoundError(f"no {noun} {text!r}; `{listing}` lists them")
+    ids = [str(r[0]) for r in rows]
+    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    raise NotFoundError(f"{text!r} is the start of {len(ids)} {noun} IDs ({shown}); give more of it")

@@ -6,8 +6,8 @@ import json
 import sqlite3
 from typing import Any
 
-from lstmcast.errors import ConfigError, NotFoundError
-from lstmcast.store.db import transaction
+from lstmcast.errors import ConfigError
+from lstmcast.store.db import resolve_prefix, transaction
 
 
 def insert_run(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
@@ -56,20 +56,8 @@ def get_run(conn: sqlite3.Connection, model_id: str) -> dict[str, Any] | None:
 
 
 def resolve_id(conn: sqlite3.Connection, text: str) -> str:
-    """The model a user means: its whole ID, or any prefix that only it starts with (as git
-    takes commits). None matching is NotFoundError; several name their candidates."""
-    if conn.execute("SELECT 1 FROM models WHERE id = ?", (text,)).fetchone():
-        return text
-    rows = conn.execute(
-        "SELECT id FROM models WHERE substr(id, 1, ?) = ? ORDER BY created_at, rowid", (len(text), text)
-    ).fetchall()
-    if len(rows) == 1:
-        return str(rows[0][0])
-    if not rows:
-        raise NotFoundError(f"no model {text!r}; `lstmcast models` lists them")
-    ids = [str(r[0]) for r in rows]
-    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
-    raise NotFoundError(f"{text!r} is the start of {len(ids)} model IDs ({shown}); give more of it")
+    """The model a user means: its whole ID, or any prefix that only it starts with."""
+    return resolve_prefix(conn, "models", text)
 
 
 def newest_run(

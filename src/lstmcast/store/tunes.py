@@ -92,12 +92,6 @@ def get_tune(conn: sqlite3.Connection, tune_id: str) -> dict[str, Any] | None:
     return _decode(row) if row else None
 
 
-def find_tunes(conn: sqlite3.Connection, prefix: str) -> list[str]:
-    """Ids starting with `prefix` (a tune is named by any unique prefix of its id)."""
-    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return [r[0] for r in conn.execute("SELECT id FROM tunes WHERE id LIKE ? ESCAPE '\\'", (escaped + "%",))]
-
-
 def _decode(r: sqlite3.Row) -> dict[str, Any]:
     d = dict(r)
     d["config"] = json.loads(d.pop("config_json"))
