@@ -68,6 +68,12 @@ def expected_max_sharpe(n_trials: int, sharpe_variance: float) -> float:
     )
 
 
+def per_period_sharpe(returns: np.ndarray | Sequence[float]) -> float:
+    """Mean over standard deviation of per-period returns (NaN for fewer than 3, or no spread)."""
+    r = np.asarray(returns, dtype="float64")
+    return float(r.mean() / r.std(ddof=1)) if len(r) > 2 and r.std(ddof=1) > 0 else math.nan
+
+
 def deflated_sharpe(returns: np.ndarray, n_trials: int, sharpe_variance: float) -> float | None:
     """Probability that the true Sharpe ratio of `returns` (per period) exceeds SR0, the best
     of `n_trials` lucky ones, correcting for non-normal returns (skew, kurtosis)."""

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from lstmcast.backtest.strategy import Simulation, positions_from, simulate
-from lstmcast.evaluation.multiple import benjamini_hochberg, deflated_sharpe, holm
+from lstmcast.evaluation.multiple import benjamini_hochberg, deflated_sharpe, holm, per_period_sharpe
 from lstmcast.evaluation.verdict import judge
 from lstmcast.parallel.cells import Cell, ReturnCell, VolCell
 from lstmcast.parallel.vol_sweep import vol_leaderboard
@@ -69,11 +69,11 @@ def leaderboard(
                 "directional_accuracy": _mean([g.directional_accuracy for g in group]),
                 "sharpe": strategy.stats.sharpe,
                 "buy_and_hold_sharpe": hold.stats.sharpe,
-                "active_sharpe": _per_period_sharpe(active[-1]) * math.sqrt(TRADING_DAYS),
+                "active_sharpe": per_period_sharpe(active[-1]) * math.sqrt(TRADING_DAYS),
             }
         )
     # Deflate for the configurations actually compared: the rows, not near-identical seeds.
-    per_period = [_per_period_sharpe(a) for a in active]
+    per_period = [per_period_sharpe(a) for a in active]
     finite = [x for x in per_period if math.isfinite(x)]
     sr_var = float(np.var(finite, ddof=1)) if len(finite) > 1 else 0.0
     for r, a in zip(rows, active, strict=True):
@@ -107,11 +107,6 @@ def _trade(model: np.ndarray, cell: ReturnCell, bt: BacktestConfig) -> tuple[Sim
     realised = cell.realised
     strategy = simulate(positions_from(first, bt.rule, bt.threshold), realised, bt.cost_bps)
     return strategy, simulate(np.ones(len(realised)), realised, bt.cost_bps)
-
-
-def _per_period_sharpe(returns: np.ndarray | list[float]) -> float:
-    r = np.asarray(returns, dtype="float64")
-    return float(r.mean() / r.std(ddof=1)) if len(r) > 2 and r.std(ddof=1) > 0 else math.nan
 
 
 def _mean(values: list[Any]) -> float | None:

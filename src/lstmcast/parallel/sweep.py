@@ -87,8 +87,9 @@ def run_cell(bars: dict[str, pd.DataFrame], task: CellTask) -> CellResult:
     )
 
 
-def _fingerprint(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+def fingerprint(value: Any, length: int = 16) -> str:
+    """A short hash of a JSON-able value: what keys a cell, a sweep or a tune."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:length]
 
 
 def data_fingerprint(bars: pd.DataFrame) -> str:
@@ -140,7 +141,7 @@ def sweep(
             cfg = base.replace(model=model).validate()
             for i in range(seeds):
                 seed = run.train.seed + i
-                key = _fingerprint(
+                key = fingerprint(
                     [
                         CELL_FORMAT,
                         cfg.replace(seed=0, threads=0).to_dict(),
@@ -151,7 +152,7 @@ def sweep(
                     ]
                 )
                 planned[key] = (Cell(key, ticker, model, seed, "planned"), cfg.replace(seed=seed))
-    sweep_id = _fingerprint([sorted(planned), run.train.to_dict(), bt])
+    sweep_id = fingerprint([sorted(planned), run.train.to_dict(), bt])
     record = {
         "id": sweep_id,
         "tickers": list(bars),

@@ -22,12 +22,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lstmcast.backtest.run import step1_log_return
 from lstmcast.backtest.strategy import positions_from, simulate
 from lstmcast.backtest.walkforward import Fold, plan_folds, run_fold
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation import volatility as V
-from lstmcast.evaluation.scoring import actuals, to_price
+from lstmcast.evaluation.scoring import actuals
 from lstmcast.prep.dataset import Frame, row_at
 from lstmcast.runconfig import BacktestConfig
 from lstmcast.training.inputs import frame_for
@@ -121,7 +122,7 @@ def score_block(cfg: TrainConfig, bt: BacktestConfig, ticker: str, bars: pd.Data
     model_se = ((run.block.by_name["model"] - truth) ** 2).sum(axis=1)
     naive_se = ((run.block.by_name["naive"] - truth) ** 2).sum(axis=1)
     realised = np.log(frame.price[at + 1] / frame.price[at])
-    step1 = np.log(to_price(frame, at, run.block.by_name["model"])[:, 0] / frame.price[at])
+    step1 = step1_log_return(frame, at, run.block.by_name["model"])
     strategy = simulate(positions_from(step1, "long_flat", 0.0), realised, bt.cost_bps)
     hold = simulate(np.ones(len(at)), realised, bt.cost_bps)
     preds = {**run.block.by_name, "truth": truth, "realised": realised}

@@ -24,7 +24,7 @@ import numpy as np
 from lstmcast.config import TrainConfig
 from lstmcast.errors import DataError
 from lstmcast.evaluation import volatility as V
-from lstmcast.evaluation.multiple import backtest_overfitting, deflated_sharpe, holm
+from lstmcast.evaluation.multiple import backtest_overfitting, deflated_sharpe, holm, per_period_sharpe
 from lstmcast.evaluation.verdict import SIGNIFICANCE, judge
 from lstmcast.parallel.engine import Parallel, TaskOutcome
 from lstmcast.parallel.stream import run_tasks
@@ -93,10 +93,6 @@ def judge_outer(target: str, horizon: int, parts: list[Scored]) -> dict[str, Any
     }
 
 
-def _sharpe(x: np.ndarray) -> float:
-    return float(x.mean() / x.std(ddof=1)) if len(x) > 2 and x.std(ddof=1) > 0 else math.nan
-
-
 def overfitting(study: Study) -> dict[str, Any]:
     """PBO of one study: its complete trials' per-origin gains on the inner origins they share."""
     done = [t for t in study.trials if t["state"] == "complete" and t["result"].get("gain")]
@@ -153,7 +149,7 @@ def assemble(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], run:
     dsr = None
     if target != "volatility":
         active = np.concatenate([p.active for p in best_parts])
-        inner = [_sharpe(np.asarray(x["result"]["active"])) for x in everything if x["state"] == "complete"]
+        inner = [per_period_sharpe(x["result"]["active"]) for x in everything if x["state"] == "complete"]
         inner = [x for x in inner if math.isfinite(x)]
         variance = float(np.var(inner, ddof=1)) if len(inner) > 1 else 0.0
         dsr = deflated_sharpe(active, n_trials, variance)
@@ -203,10 +199,9 @@ def tune(
     space_file: Path | None = None,
     parallel: Parallel = Parallel(),
     on_trial: Callable[[dict[str, Any]], None] | None = None,
-    on_outer: Callable[[], None] | None = None,
 ) -> list[TuneReport]:
     """Search, then refit each outer fold's best (and the starting settings) and judge them."""
-    tunes, bars, _ = search(store, run, settings, space_file, parallel, on_trial)
+    tunes, bars = search(store, run, settings, space_file, parallel, on_trial)
     tasks: dict[str, dict[str, Any]] = {}
     for t in tunes:
         for s in t.studies:
@@ -220,8 +215,6 @@ def tune(
         if outcome.error is not None:
             raise outcome.error  # a refit that fails fails the tune's verdict
         outer[outcome.key] = outcome.value
-        if on_outer:
-            on_outer()
 
     run_tasks(run_outer, tasks, {"bars": bars}, done, parallel)
     reports = [assemble(t, settings, outer, run) for t in tunes]

@@ -13,8 +13,6 @@ scored once on its block (`tuning.report`).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +26,7 @@ from lstmcast.data.series import load_inputs
 from lstmcast.errors import ConfigError
 from lstmcast.parallel.engine import Parallel, TaskOutcome
 from lstmcast.parallel.stream import stream_tasks
-from lstmcast.parallel.sweep import data_fingerprint
+from lstmcast.parallel.sweep import data_fingerprint, fingerprint
 from lstmcast.runconfig import RunConfig
 from lstmcast.settings import SAMPLERS
 from lstmcast.store.db import Store
@@ -119,10 +117,6 @@ class Study:
         return tuple(float(np.median([s[j] for s in done])) for j in range(len(self.fold.inner) - 1))
 
 
-def _fingerprint(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
 @dataclass
 class Prepared:
     """One ticker's tune before its trials: its id, its starting settings and its studies."""
@@ -159,7 +153,8 @@ def prepare(
         folds = plan_nested(frame, base, bt, settings.inner_folds)
         settings_key = [base.replace(threads=0, device="auto").to_dict(), dataclasses.asdict(bt)]
         search_key = [space.to_json(), settings.inner_folds, settings.sampler]
-        tune_id = _fingerprint([TUNE_FORMAT, ticker, data_fingerprint(frame_bars), settings_key, search_key])
+        data_key = [TUNE_FORMAT, ticker, data_fingerprint(frame_bars)]
+        tune_id = fingerprint([*data_key, settings_key, search_key], 12)
         stored = trials_of(store.conn, tune_id)
         if stored and not settings.resume:
             raise ConfigError(
@@ -201,9 +196,9 @@ def search(
     space_file: Path | None = None,
     parallel: Parallel = Parallel(),
     on_trial: Callable[[dict[str, Any]], None] | None = None,
-) -> tuple[list[Prepared], dict[str, Any], float]:
+) -> tuple[list[Prepared], dict[str, Any]]:
     """Run every study to `settings.trials` finished trials (or the timeout). Returns the
-    prepared tunes, the bars, and the seconds spent starting the cluster."""
+    prepared tunes and the bars they were searched on."""
     store.require_writable()
     series = load_inputs(store, run.tickers, run.csv, ())
     bars = {s.ticker: s.bars for s in series}
@@ -280,5 +275,5 @@ def search(
             },
         )
 
-    startup = stream_tasks(run_trial, next_task, {"bars": bars}, done, parallel)
-    return tunes, bars, startup
+    stream_tasks(run_trial, next_task, {"bars": bars}, done, parallel)
+    return tunes, bars
