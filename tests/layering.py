@@ -74,14 +74,20 @@ def imports_of(path: Path, name: str, is_package: bool) -> set[str]:
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")
-                anchor = anchor[: len(anchor) - (node.level - 1)]
-                base = ".".join([*anchor, base] if base else anchor)
+            base = _from_module(node, package)
             found.add(base)
             found.update(f"{base}.{a.name}" for a in node.names)
     return found
+
+
+def _from_module(node: ast.ImportFrom, package: str) -> str:
+    """The absolute module a `from ... import` names, relative imports resolved."""
+    base = node.module or ""
+    if not node.level:
+        return base
+    anchor = package.split(".")
+    anchor = anchor[: len(anchor) - (node.level - 1)]
+    return ".".join([*anchor, base] if base else anchor)
 
 
 def lazy_imports(path: Path, name: str, is_package: bool) -> list[tuple[int, str]]:
@@ -96,12 +102,7 @@ def lazy_imports(path: Path, name: str, is_package: bool) -> list[tuple[int, str
             if isinstance(node, ast.Import):
                 found.extend((node.lineno, a.name) for a in node.names)
             elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    anchor = package.split(".")
-                    anchor = anchor[: len(anchor) - (node.level - 1)]
-                    base = ".".join([*anchor, base] if base else anchor)
-                found.append((node.lineno, base))
+                found.append((node.lineno, _from_module(node, package)))
     return sorted(set(found))
 
 
