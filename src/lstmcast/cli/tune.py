@@ -113,7 +113,9 @@ def tune_cli(
 
 def survivors(reports: list[TuneReport]) -> str:
     """How many tickers' tuned models beat their baseline after Holm's correction across them."""
-    won = sum(1 for r in reports if r.doc["verdict"].startswith("skill"))
+    from lstmcast.tuning.report import beats
+
+    won = sum(1 for r in reports if beats(r.doc))
     base = "the stronger HAR" if reports[0].target == "volatility" else "the random walk"
     return (
         f"{won} of {len(reports)} tuned tickers beat {base} out of sample after Holm's correction"

@@ -183,11 +183,17 @@ def assemble(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], run:
     return TuneReport(t.tune_id, t.ticker, t.base.model, target, doc, everything, best_train)
 
 
-def verdict_line(doc: dict[str, Any]) -> str:
+def beats(doc: dict[str, Any]) -> bool:
+    """Positive outer skill against the tuning's baseline, significant after adjustment."""
     p = doc.get("dm_pvalue_adjusted", doc["dm_pvalue"])
     skill = doc["skill_vs_har"] if doc["target"] == "volatility" else doc["skill_vs_naive"]
+    return skill is not None and skill > 0 and p is not None and p < SIGNIFICANCE
+
+
+def verdict_line(doc: dict[str, Any]) -> str:
     base = "the stronger HAR" if doc["target"] == "volatility" else "the random walk"
-    if skill is not None and skill > 0 and p is not None and p < SIGNIFICANCE:
+    if beats(doc):
+        p = doc.get("dm_pvalue_adjusted", doc["dm_pvalue"])
         return f"skill: the tuned {doc['model']} beats {base} out of sample (p {p:.3f})"
     return f"tuned, and still no skill against {base} out of sample"
 
