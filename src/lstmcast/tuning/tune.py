@@ -63,34 +63,32 @@ class Study:
     """One (ticker, outer fold) search: the Optuna study, and its trials as stored."""
 
     def __init__(
-        self, tune_id: str, ticker: str, fold: OuterFold, space: Space, seed: int, sampler: str
+        self,
+        tune_id: str,
+        ticker: str,
+        fold: OuterFold,
+        space: Space,
+        seed: int,
+        sampler: str,
+        stored: list[dict[str, Any]],
     ) -> None:
+        """The study of `fold`, rebuilt from its `stored` trials (numbered on from them); a
+        resumed study's sampler is seeded afresh, so it does not draw the same trials again."""
         import optuna
+        from optuna.trial import TrialState, create_trial
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.tune_id, self.ticker, self.fold, self.space = tune_id, ticker, fold, space
         self.distributions = space.distributions()
-        self.trials: list[dict[str, Any]] = []  # finished, as stored
+        self.trials: list[dict[str, Any]] = list(stored)  # finished, as stored
         self.running: dict[int, Any] = {}
-        self._seed, self._sampler = seed, sampler
-        self.study = self._new_study(0)
-
-    def _new_study(self, stored: int) -> Any:
-        import optuna
-
-        seed = self._seed + 7919 * self.fold.span.index + 104_729 * stored  # resumed: fresh draws
-        sampler: optuna.samplers.BaseSampler = (
+        seed += 7919 * fold.span.index + 104_729 * len(stored)
+        chosen: optuna.samplers.BaseSampler = (
             optuna.samplers.RandomSampler(seed=seed)
-            if self._sampler == "random"
+            if sampler == "random"
             else optuna.samplers.TPESampler(seed=seed, constant_liar=True)
         )
-        return optuna.create_study(direction="maximize", sampler=sampler)
-
-    def restore(self, stored: list[dict[str, Any]]) -> None:
-        """Rebuild the study from its stored trials (numbered on from them)."""
-        from optuna.trial import TrialState, create_trial
-
-        self.study = self._new_study(len(stored))
+        self.study = optuna.create_study(direction="maximize", sampler=chosen)
         for t in stored:
             state = TrialState[t["state"].upper()]
             steps = {j: v for j, v in enumerate(t["steps"]) if v is not None and np.isfinite(v)}
@@ -103,7 +101,6 @@ class Study:
                     intermediate_values=steps,
                 )
             )
-        self.trials = list(stored)
 
     @property
     def started(self) -> int:
@@ -137,7 +134,6 @@ def prepare(
     distributed: bool,
 ) -> list[Prepared]:
     """Plan every ticker's nested folds and studies; refuse a rerun that --resume should mark."""
-
     bt = run.backtest
     if bt.seeds != 1:
         raise ConfigError(
@@ -178,13 +174,11 @@ def prepare(
                 },
             },
         )
-        studies = []
-        for fold in folds:
-            study = Study(tune_id, ticker, fold, space, base.seed, settings.sampler)
-            mine = [t for t in stored if t["fold"] == fold.span.index]
-            if mine:
-                study.restore(mine)
-            studies.append(study)
+        studies = [
+            Study(tune_id, ticker, fold, space, base.seed, settings.sampler,
+                  [t for t in stored if t["fold"] == fold.span.index])
+            for fold in folds
+        ]  # fmt: skip
         out.append(Prepared(tune_id, ticker, base, studies, len(stored)))
     return out
 
