@@ -46,6 +46,7 @@ def plot_tune(doc: dict[str, Any], trials: list[dict[str, Any]], path: Path) -> 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     vol = doc["target"] == "volatility"
     unit = "QLIKE skill vs the stronger HAR, %" if vol else "MSE skill vs the random walk, %"
@@ -60,6 +61,7 @@ def plot_tune(doc: dict[str, Any], trials: list[dict[str, Any]], path: Path) -> 
         if ys:
             left.plot(xs, pd.Series(ys).cummax(), color=colour, lw=1)
     left.axhline(0, color="black", lw=0.8)
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))  # trials are numbered
     left.set_xlabel("trial")
     left.set_ylabel(f"inner score ({unit})")
     states = doc["states"]
