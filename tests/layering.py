@@ -29,7 +29,18 @@ RANKS = {
     "cli": 10,
     "__main__": 11,
 }
-BASICS = {"settings", "config", "runconfig", "errors", "paths", "tickers", "jsonable", "tomlfile", "__init__"}
+BASICS = {
+    "settings",
+    "config",
+    "runconfig",
+    "errors",
+    "paths",
+    "runlock",
+    "tickers",
+    "jsonable",
+    "tomlfile",
+    "__init__",
+}
 # Third-party modules that only some layers may touch.
 ONLY_IN = {
     "typer": {"cli"},

@@ -155,7 +155,7 @@ def test_daily_network_failure_still_forecasts_stored_data_and_exits_75(
 
 @pytest.mark.slow
 def test_daily_lock_held_exits_75_and_a_stale_lock_file_does_not_block(cli: Cli, home: Path) -> None:
-    from lstmcast.jobs.lock import run_lock
+    from lstmcast.runlock import run_lock
 
     cli("import", SAMPLE / "AAPL.csv", "--ticker", "AAPL")
     _tiny_model(cli, "AAPL")

@@ -157,6 +157,34 @@ def test_a_failed_trial_is_recorded_with_its_reason_and_the_search_goes_on(
     if res.exit_code == 0:
         assert json.loads(res.stdout)["states"]["failed"] == states.count("failed")
     assert "trial(s) failed" in res.stderr
+    # --resume rebuilds each study from the stored trials, the failed ones too: nothing is
+    # refitted, nothing stored changes, and no state word trips it up.
+    before = _trials(home)
+    again = cli("tune", "IBM", "--model", "cnn", "--trials", "6", "--space", space, "--sampler", "random",
+                *FAST, "--resume", "--json", code=res.exit_code)  # fmt: skip
+    assert "unexpected" not in again.stderr and _trials(home) == before
+
+
+@pytest.mark.slow
+def test_two_runs_of_one_tune_at_once_never_overwrite_each_others_trials(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    args = [sys.executable, "-m", "lstmcast", "tune", "IBM", "--trials", "3", "--space",
+            str(_space(tmp_path)), *FAST]  # fmt: skip
+    first = subprocess.Popen(args, cwd=ROOT, env=_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    t0 = time.perf_counter()
+    while not list((home / "locks").glob("tune-*.lock")):  # the first has planned, not yet fitted
+        assert first.poll() is None and time.perf_counter() - t0 < 120, "no lock before the end"
+        time.sleep(0.05)
+    second = subprocess.run(args, cwd=ROOT, env=_env(home), capture_output=True, text=True, timeout=120)
+    assert second.returncode == 75, second.stderr
+    line = second.stderr.strip()
+    assert len(line.splitlines()) == 1 and "another lstmcast tune" in line, line
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    trials = _trials(home)
+    assert len(trials) == 6 and len({(f, n) for f, n, *_ in trials}) == 6
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from lstmcast.cli.common import err_console
 
 if TYPE_CHECKING:
     from lstmcast.parallel.cells import Cell
+    from lstmcast.store.tunes import TrialRecord
 
 
 @contextmanager
@@ -91,7 +92,9 @@ def fold_progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], No
 
 
 @contextmanager
-def trial_progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[Any], None] | None]:
+def trial_progress(
+    total: int, label: str, enabled: bool
+) -> Iterator[Callable[[str, TrialRecord], None] | None]:
     """A bar over a tune's trials: finished, pruned, failed, ETA. Nothing without a terminal."""
     if not enabled:
         yield None
@@ -102,9 +105,9 @@ def trial_progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[
         task = bar.add_task(label, total=total, pruned=0, failed=0)
         counts = {"pruned": 0, "failed": 0}
 
-        def on_trial(trial: Any) -> None:
-            if trial["state"] in counts:
-                counts[trial["state"]] += 1
+        def on_trial(ticker: str, trial: TrialRecord) -> None:
+            if trial.state.value in counts:
+                counts[trial.state.value] += 1
             bar.update(task, advance=1, pruned=counts["pruned"], failed=counts["failed"])
 
         yield on_trial

@@ -30,6 +30,7 @@ from lstmcast.runconfig import RunConfig
 from lstmcast.settings import SAMPLERS
 
 if TYPE_CHECKING:
+    from lstmcast.store.tunes import TrialRecord
     from lstmcast.tuning.report import TuneReport
 
     SamplerName = str
@@ -78,6 +79,7 @@ def tune_cli(
     over every trial, and the probability of backtest overfitting (CSCV).
     """
     from lstmcast.parallel.engine import Parallel
+    from lstmcast.store.tunes import TrialState
     from lstmcast.tuning.report import tune
     from lstmcast.tuning.tune import TuneSettings
 
@@ -89,11 +91,11 @@ def tune_cli(
     with trial_progress(total, "tune", interactive()) as tick:
         reports = tune(store_of(ctx), run, settings, space, parallel, tick)
     for r in reports:
-        failed = [t for t in r.trials if t["state"] == "failed"]
+        failed = [t for t in r.trials if t.state is TrialState.FAILED]
         if failed:
             error(
-                f"{r.ticker}: {len(failed)} trial(s) failed, e.g. trial {failed[0]['number']}"
-                f" of fold {failed[0]['fold']}: {failed[0]['error']}"
+                f"{r.ticker}: {len(failed)} trial(s) failed, e.g. trial {failed[0].number}"
+                f" of fold {failed[0].fold}: {failed[0].error}"
             )
         info(f"{r.ticker}: best settings in {r.doc['best_config_path']} (`lstmcast train --config FILE`)")
     if out is not None:
@@ -123,7 +125,7 @@ def survivors(reports: list[TuneReport]) -> str:
     )
 
 
-def render_tune(doc: dict[str, Any], trials: list[dict[str, Any]]) -> None:
+def render_tune(doc: dict[str, Any], trials: list[TrialRecord]) -> None:
     con = out_console()
     vol = doc["target"] == "volatility"
     against = "HAR" if vol else "naive"
@@ -144,10 +146,10 @@ def render_tune(doc: dict[str, Any], trials: list[dict[str, Any]]) -> None:
         )
     con.print(t)
     top = Table("fold", "trial", "inner", "settings", title="top trials", title_justify="left")
-    done = sorted((x for x in trials if x["state"] == "complete"), key=lambda x: -x["value"])
+    done = sorted((x for x in trials if x.complete), key=lambda x: -(x.value or 0.0))
     for x in done[:5]:
-        settings = ", ".join(f"{k}={_short(v)}" for k, v in x["params"].items())
-        top.add_row(str(x["fold"]), str(x["number"]), pct(x["value"], 2), settings)
+        settings = ", ".join(f"{k}={_short(v)}" for k, v in x.params.items())
+        top.add_row(str(x.fold), str(x.number), pct(x.value, 2), settings)
     con.print(top)
     skill = doc["skill_vs_har"] if vol else doc["skill_vs_naive"]
     start = doc["start"]["skill_vs_har"] if vol else doc["start"]["skill_vs_naive"]

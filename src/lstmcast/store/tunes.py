@@ -1,12 +1,64 @@
-"""Tunes and their trials: each finished trial written in its own transaction as it arrives."""
+"""Tunes and their trials: each finished trial a typed `TrialRecord`, written in its own
+transaction as it arrives, and read back as the same type (the one codec of a trial)."""
 
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
+from lstmcast.errors import DamagedError, LockHeldError
 from lstmcast.store.db import transaction, utcnow
+
+
+class TrialState(str, Enum):
+    """How a trial ended; the stored word is the value."""
+
+    COMPLETE = "complete"
+    PRUNED = "pruned"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One finished trial of one outer fold's search, as the store keeps it."""
+
+    fold: int
+    number: int
+    state: TrialState
+    params: dict[str, Any]
+    value: float | None = None  # the inner skill, for a complete trial only
+    steps: tuple[float, ...] = ()  # the inner skill after each inner fold run
+    error: str | None = None  # why a failed trial failed
+    seconds: float | None = None
+    # Per inner origin (complete and pruned trials): its date, the loss gain over the
+    # baseline, and the long-flat strategy's active return.
+    dates: tuple[str, ...] = ()
+    gain: tuple[float, ...] = ()
+    active: tuple[float, ...] = ()
+    worker: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.state is TrialState.COMPLETE
+
+    def path_json(self) -> dict[str, Any]:
+        """The per-origin part, as result_json holds it."""
+        if not self.dates and self.worker is None:
+            return {}
+        return {
+            "dates": list(self.dates),
+            "gain": list(self.gain),
+            "active": list(self.active),
+            "worker": self.worker,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        }
 
 
 def save_tune(conn: sqlite3.Connection, tune: dict[str, Any]) -> None:
@@ -38,26 +90,34 @@ def save_tune_result(conn: sqlite3.Connection, tune_id: str, result: dict[str, A
         )
 
 
-def save_trial(conn: sqlite3.Connection, tune_id: str, trial: dict[str, Any]) -> None:
-    """One finished trial (complete, pruned or failed), committed at once."""
-    with transaction(conn):
-        conn.execute(
-            "INSERT OR REPLACE INTO tune_trials (tune_id, fold, number, state, params_json, value,"
-            " steps_json, error, result_json, seconds, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                tune_id,
-                trial["fold"],
-                trial["number"],
-                trial["state"],
-                json.dumps(trial["params"]),
-                trial.get("value"),
-                json.dumps(trial.get("steps", [])),
-                trial.get("error"),
-                json.dumps(trial.get("result") or {}),
-                trial.get("seconds"),
-                utcnow(),
-            ),
-        )
+def save_trial(conn: sqlite3.Connection, tune_id: str, trial: TrialRecord) -> None:
+    """One finished trial (complete, pruned or failed), committed at once. A trial number is
+    written once: a second writer of the same number is refused, never let overwrite it."""
+    try:
+        with transaction(conn):
+            conn.execute(
+                "INSERT INTO tune_trials (tune_id, fold, number, state, params_json, value,"
+                " steps_json, error, result_json, seconds, finished_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    tune_id,
+                    trial.fold,
+                    trial.number,
+                    trial.state.value,
+                    json.dumps(trial.params),
+                    trial.value,
+                    json.dumps(list(trial.steps)),
+                    trial.error,
+                    json.dumps(trial.path_json()),
+                    trial.seconds,
+                    utcnow(),
+                ),
+            )
+    except sqlite3.IntegrityError:
+        raise LockHeldError(
+            f"trial {trial.number} of fold {trial.fold} of tune {tune_id} is already stored:"
+            " another run of this tune is writing to the same store"
+        ) from None
 
 
 def trial_counts(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
@@ -68,19 +128,39 @@ def trial_counts(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
     return out
 
 
-def trials_of(conn: sqlite3.Connection, tune_id: str) -> list[dict[str, Any]]:
+def trials_of(conn: sqlite3.Connection, tune_id: str) -> list[TrialRecord]:
     """Every stored trial of a tune, by fold and number."""
     rows = conn.execute(
         "SELECT * FROM tune_trials WHERE tune_id = ? ORDER BY fold, number", (tune_id,)
     ).fetchall()
-    out = []
-    for r in rows:
-        d = dict(r)
-        d["params"] = json.loads(d.pop("params_json"))
-        d["steps"] = json.loads(d.pop("steps_json"))
-        d["result"] = json.loads(d.pop("result_json"))
-        out.append(d)
-    return out
+    return [_trial(r) for r in rows]
+
+
+def _trial(r: sqlite3.Row) -> TrialRecord:
+    try:
+        state = TrialState(r["state"])
+        path = json.loads(r["result_json"]) or {}
+        return TrialRecord(
+            fold=int(r["fold"]),
+            number=int(r["number"]),
+            state=state,
+            params=json.loads(r["params_json"]),
+            value=r["value"],
+            steps=tuple(math.nan if v is None else float(v) for v in json.loads(r["steps_json"])),
+            error=r["error"],
+            seconds=r["seconds"],
+            dates=tuple(path.get("dates", ())),
+            gain=tuple(float(v) for v in path.get("gain", ())),
+            active=tuple(float(v) for v in path.get("active", ())),
+            worker=path.get("worker"),
+            started_at=path.get("started_at"),
+            finished_at=path.get("finished_at"),
+        )
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise DamagedError(
+            f"trial {r['number']} of fold {r['fold']} of tune {r['tune_id']} is damaged in the store"
+            f" ({type(exc).__name__}: {exc}); delete the tune's rows or start a new tune"
+        ) from None
 
 
 def list_tunes(conn: sqlite3.Connection) -> list[dict[str, Any]]:

@@ -10,19 +10,20 @@ import pandas as pd
 
 from lstmcast.backtest.outputs import save_png
 from lstmcast.paths import atomic_write_text
+from lstmcast.store.tunes import TrialRecord
 
 
-def trial_rows(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def trial_rows(trials: list[TrialRecord]) -> list[dict[str, Any]]:
     """Every trial in one flat row: fold, number, state, inner score, its settings, the error."""
     return [
         {
-            "fold": t["fold"],
-            "number": t["number"],
-            "state": t["state"],
-            "inner_score": t.get("value"),
-            **{f"param_{k}": v for k, v in t["params"].items()},
-            "seconds": t.get("seconds"),
-            "error": t.get("error"),
+            "fold": t.fold,
+            "number": t.number,
+            "state": t.state.value,
+            "inner_score": t.value,
+            **{f"param_{k}": v for k, v in t.params.items()},
+            "seconds": t.seconds,
+            "error": t.error,
         }
         for t in trials
     ]
@@ -37,7 +38,7 @@ def write_tune(report: Any, out_dir: Path) -> list[Path]:
     return [trials, best, plot_tune(report.doc, report.trials, out_dir / f"tune-{report.ticker}.png")]
 
 
-def plot_tune(doc: dict[str, Any], trials: list[dict[str, Any]], path: Path) -> Path:
+def plot_tune(doc: dict[str, Any], trials: list[TrialRecord], path: Path) -> Path:
     """Left: every trial's inner score by the order it finished in, one colour per outer fold,
     with each fold's running best. Right: per outer fold, the inner-best score against the
     outer skill of the same settings (the gap is the search's optimism) and the starting
@@ -52,10 +53,9 @@ def plot_tune(doc: dict[str, Any], trials: list[dict[str, Any]], path: Path) -> 
     unit = "QLIKE skill vs the stronger HAR, %" if vol else "MSE skill vs the random walk, %"
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
     for k, row in enumerate(doc["outer"]):
-        mine = [t for t in trials if t["fold"] == row["fold"] and t["state"] == "complete"]
-        mine.sort(key=lambda t: t["number"])
-        xs = [t["number"] for t in mine]
-        ys = [t["value"] * 100 for t in mine]
+        mine = sorted((t for t in trials if t.fold == row["fold"] and t.complete), key=lambda t: t.number)
+        xs = [t.number for t in mine]
+        ys = [(t.value or 0.0) * 100 for t in mine]
         colour = f"C{k % 10}"
         left.scatter(xs, ys, s=12, color=colour, alpha=0.6, label=f"fold {row['fold']}")
         if ys:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from lstmcast.parallel.stream import run_tasks
 from lstmcast.paths import atomic_write_bytes
 from lstmcast.runconfig import RunConfig, run_config_toml
 from lstmcast.store.db import Store
-from lstmcast.store.tunes import save_tune_result
+from lstmcast.store.tunes import TrialRecord, TrialState, save_tune_result
 from lstmcast.tuning.nested import OuterTask, Scored, run_outer
 from lstmcast.tuning.tune import Prepared, Study, TuneSettings, search
 
@@ -45,17 +46,17 @@ class TuneReport:
     model: str
     target: str
     doc: dict[str, Any]  # the --json document
-    trials: list[dict[str, Any]] = field(default_factory=list)  # every trial, for tables and plots
+    trials: list[TrialRecord] = field(default_factory=list)  # every trial, for tables and plots
     best_train: dict[str, Any] = field(default_factory=dict)  # the settings best.toml holds
 
 
-def best_trial(study: Study) -> dict[str, Any]:
-    done = [t for t in study.trials if t["state"] == "complete"]
+def best_trial(study: Study) -> TrialRecord:
+    done = [t for t in study.trials if t.complete]
     if not done:
-        errors = sorted({str(t.get("error")) for t in study.trials if t.get("error")})
+        errors = sorted({t.error for t in study.trials if t.error})
         why = f": {errors[0]}" if errors else ""
         raise DataError(f"{study.ticker}: no trial of outer fold {study.fold.span.index} finished{why}")
-    return max(done, key=lambda t: t["value"])
+    return max(done, key=lambda t: t.value or -math.inf)
 
 
 def _pooled(parts: list[Scored]) -> dict[str, np.ndarray]:
@@ -93,16 +94,21 @@ def judge_outer(target: str, horizon: int, parts: list[Scored]) -> dict[str, Any
     }
 
 
+def state_counts(trials: list[TrialRecord]) -> dict[str, int]:
+    """How many trials ended in each state, every state named."""
+    return {st.value: sum(1 for x in trials if x.state is st) for st in TrialState}
+
+
 def overfitting(study: Study) -> dict[str, Any]:
     """PBO of one study: its complete trials' per-origin gains on the inner origins they share."""
-    done = [t for t in study.trials if t["state"] == "complete" and t["result"].get("gain")]
+    done = [t for t in study.trials if t.complete and t.gain]
     if len(done) < 2:
         return {"fold": study.fold.span.index, "pbo": None, "trials": len(done), "splits": 0}
-    common = set.intersection(*(set(t["result"]["dates"]) for t in done))
+    common = set.intersection(*(set(t.dates) for t in done))
     columns = []
     for t in done:
-        keep = np.array([d in common for d in t["result"]["dates"]])
-        columns.append(np.asarray(t["result"]["gain"], dtype="float64")[keep])
+        keep = np.array([d in common for d in t.dates])
+        columns.append(np.asarray(t.gain, dtype="float64")[keep])
     got = backtest_overfitting(np.column_stack(columns), PBO_BLOCKS)
     return {
         "fold": study.fold.span.index,
@@ -128,18 +134,15 @@ def assemble(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], run:
                 "fold": k,
                 "test_start": s.fold.span.cutoff,
                 "test_end": s.fold.span.last,
-                "best_trial": best["number"],
-                "best_params": best["params"],
-                "inner_score": best["value"],
+                "best_trial": best.number,
+                "best_params": best.params,
+                "inner_score": best.value,
                 # Against the baseline the search maximised: the random walk (returns), HAR (volatility)
                 "outer_skill": outer_skill,
                 "outer_skill_vs_naive": judge_outer(target, horizon, [got])["skill_vs_naive"],
-                "optimism": None if outer_skill is None else best["value"] - outer_skill,
+                "optimism": None if outer_skill is None or best.value is None else best.value - outer_skill,
                 "start_outer_skill": _skill(start.model_loss, start.base_loss),
-                "trials": {
-                    st: sum(1 for x in s.trials if x["state"] == st)
-                    for st in ("complete", "pruned", "failed")
-                },
+                "trials": state_counts(s.trials),
                 "pbo": overfitting(s)["pbo"],
             }
         )
@@ -149,13 +152,13 @@ def assemble(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], run:
     dsr = None
     if target != "volatility":
         active = np.concatenate([p.active for p in best_parts])
-        inner = [per_period_sharpe(x["result"]["active"]) for x in everything if x["state"] == "complete"]
+        inner = [per_period_sharpe(np.asarray(x.active)) for x in everything if x.complete]
         inner = [x for x in inner if math.isfinite(x)]
         variance = float(np.var(inner, ddof=1)) if len(inner) > 1 else 0.0
         dsr = deflated_sharpe(active, n_trials, variance)
     pbos = [r["pbo"] for r in rows if r["pbo"] is not None]
     last = t.studies[-1]
-    best_train = last.space.apply(t.base, best_trial(last)["params"]).replace(threads=0).to_dict()
+    best_train = last.space.apply(t.base, best_trial(last).params).replace(threads=0).to_dict()
     doc: dict[str, Any] = {
         "tune_id": t.tune_id,
         "ticker": t.ticker,
@@ -163,9 +166,7 @@ def assemble(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], run:
         "target": target,
         "trials": n_trials,
         "trials_per_fold": settings.trials,
-        "states": {
-            st: sum(1 for x in everything if x["state"] == st) for st in ("complete", "pruned", "failed")
-        },
+        "states": state_counts(everything),
         "resumed_trials": t.resumed,
         "inner_folds": settings.inner_folds,
         "sampler": settings.sampler,
@@ -177,7 +178,7 @@ def assemble(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], run:
         "deflated_over": n_trials,
         "pbo": float(np.mean(pbos)) if pbos else None,
         "pbo_by_fold": [r["pbo"] for r in rows],
-        "best_params": best_trial(last)["params"],
+        "best_params": best_trial(last).params,
         "best_config_path": None,
     }
     return TuneReport(t.tune_id, t.ticker, t.base.model, target, doc, everything, best_train)
@@ -204,15 +205,28 @@ def tune(
     settings: TuneSettings,
     space_file: Path | None = None,
     parallel: Parallel = Parallel(),
-    on_trial: Callable[[dict[str, Any]], None] | None = None,
+    on_trial: Callable[[str, TrialRecord], None] | None = None,
 ) -> list[TuneReport]:
     """Search, then refit each outer fold's best (and the starting settings) and judge them."""
-    tunes, bars = search(store, run, settings, space_file, parallel, on_trial)
+    with ExitStack() as locks:  # each tune's lock, held until its result is stored
+        return _tune(store, run, settings, space_file, parallel, on_trial, locks)
+
+
+def _tune(
+    store: Store,
+    run: RunConfig,
+    settings: TuneSettings,
+    space_file: Path | None,
+    parallel: Parallel,
+    on_trial: Callable[[str, TrialRecord], None] | None,
+    locks: ExitStack,
+) -> list[TuneReport]:
+    tunes, bars = search(store, run, settings, space_file, parallel, on_trial, locks)
     tasks: dict[str, dict[str, Any]] = {}
     for t in tunes:
         for s in t.studies:
             k = s.fold.span.index
-            chosen = s.space.apply(t.base, best_trial(s)["params"])
+            chosen = s.space.apply(t.base, best_trial(s).params)
             tasks[f"{t.tune_id}-{k}-best"] = {"task": OuterTask(t.ticker, chosen, run.backtest, s.fold.span)}
             tasks[f"{t.tune_id}-{k}-base"] = {"task": OuterTask(t.ticker, t.base, run.backtest, s.fold.span)}
     outer: dict[str, Scored] = {}

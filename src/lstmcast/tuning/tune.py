@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,15 +29,29 @@ from lstmcast.parallel.engine import Parallel, TaskOutcome
 from lstmcast.parallel.stream import stream_tasks
 from lstmcast.parallel.sweep import data_fingerprint, fingerprint
 from lstmcast.runconfig import RunConfig
+from lstmcast.runlock import run_lock
 from lstmcast.settings import SAMPLERS
 from lstmcast.store.db import Store
-from lstmcast.store.tunes import save_trial, save_tune, trials_of
+from lstmcast.store.tunes import TrialRecord, TrialState, save_trial, save_tune, trials_of
 from lstmcast.training.inputs import frame_for
 from lstmcast.tuning.nested import OuterFold, TrialResult, TrialTask, plan_nested, run_trial
 from lstmcast.tuning.space import Space, default_space, read_space
 
 TUNE_FORMAT = 1  # bumped when what a trial stores changes: older tunes then start afresh
 PRUNE_AFTER = 5  # complete trials a study needs before it prunes (Optuna's MedianPruner default)
+
+
+def optuna_state(state: TrialState) -> Any:
+    """Optuna's state for a stored one: the one place the two vocabularies meet."""
+    from optuna.trial import TrialState as Optuna
+
+    return {TrialState.COMPLETE: Optuna.COMPLETE, TrialState.PRUNED: Optuna.PRUNED}.get(state, Optuna.FAIL)
+
+
+def failed(study: Study, trial: Any, error: str, seconds: float) -> TrialRecord:
+    """A trial that ended in an error: its settings and why."""
+    return TrialRecord(study.fold.span.index, trial.number, TrialState.FAILED, trial.params, error=error,
+                       seconds=seconds)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -70,17 +85,17 @@ class Study:
         space: Space,
         seed: int,
         sampler: str,
-        stored: list[dict[str, Any]],
+        stored: list[TrialRecord],
     ) -> None:
         """The study of `fold`, rebuilt from its `stored` trials (numbered on from them); a
         resumed study's sampler is seeded afresh, so it does not draw the same trials again."""
         import optuna
-        from optuna.trial import TrialState, create_trial
+        from optuna.trial import create_trial
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.tune_id, self.ticker, self.fold, self.space = tune_id, ticker, fold, space
         self.distributions = space.distributions()
-        self.trials: list[dict[str, Any]] = list(stored)  # finished, as stored
+        self.trials: list[TrialRecord] = list(stored)  # finished, as stored
         self.running: dict[int, Any] = {}
         seed += 7919 * fold.span.index + 104_729 * len(stored)
         chosen: optuna.samplers.BaseSampler = (
@@ -90,14 +105,13 @@ class Study:
         )
         self.study = optuna.create_study(direction="maximize", sampler=chosen)
         for t in stored:
-            state = TrialState[t["state"].upper()]
-            steps = {j: v for j, v in enumerate(t["steps"]) if v is not None and np.isfinite(v)}
+            steps = {j: v for j, v in enumerate(t.steps) if np.isfinite(v)}
             self.study.add_trial(
                 create_trial(
-                    state=state,
-                    params=t["params"],
-                    distributions={k: self.distributions[k] for k in t["params"]},
-                    value=t["value"] if state == TrialState.COMPLETE else None,
+                    state=optuna_state(t.state),
+                    params=t.params,
+                    distributions={k: self.distributions[k] for k in t.params},
+                    value=t.value if t.complete else None,
                     intermediate_values=steps,
                 )
             )
@@ -108,7 +122,7 @@ class Study:
 
     def prune_bars(self) -> tuple[float | None, ...]:
         """After each inner fold but the last: the median skill there of the complete trials."""
-        done = [t["steps"] for t in self.trials if t["state"] == "complete"]
+        done = [t.steps for t in self.trials if t.complete]
         if len(done) < PRUNE_AFTER:
             return ()
         return tuple(float(np.median([s[j] for s in done])) for j in range(len(self.fold.inner) - 1))
@@ -132,8 +146,11 @@ def prepare(
     space_file: Path | None,
     bars: dict[str, Any],
     distributed: bool,
+    locks: ExitStack,
 ) -> list[Prepared]:
-    """Plan every ticker's nested folds and studies; refuse a rerun that --resume should mark."""
+    """Plan every ticker's nested folds and studies; refuse a rerun that --resume should mark.
+    Each tune's lock joins `locks` before its stored trials are read: a second run of the same
+    search is refused in one line while the first holds it, never let renumber its trials."""
     bt = run.backtest
     if bt.seeds != 1:
         raise ConfigError(
@@ -151,6 +168,7 @@ def prepare(
         search_key = [space.to_json(), settings.inner_folds, settings.sampler]
         data_key = [TUNE_FORMAT, ticker, data_fingerprint(frame_bars)]
         tune_id = fingerprint([*data_key, settings_key, search_key], 12)
+        locks.enter_context(run_lock(store.home / "locks" / f"tune-{tune_id}.lock", f"tune {tune_id}"))
         stored = trials_of(store.conn, tune_id)
         if stored and not settings.resume:
             raise ConfigError(
@@ -176,7 +194,7 @@ def prepare(
         )
         studies = [
             Study(tune_id, ticker, fold, space, base.seed, settings.sampler,
-                  [t for t in stored if t["fold"] == fold.span.index])
+                  [t for t in stored if t.fold == fold.span.index])
             for fold in folds
         ]  # fmt: skip
         out.append(Prepared(tune_id, ticker, base, studies, len(stored)))
@@ -189,34 +207,31 @@ def search(
     settings: TuneSettings,
     space_file: Path | None = None,
     parallel: Parallel = Parallel(),
-    on_trial: Callable[[dict[str, Any]], None] | None = None,
+    on_trial: Callable[[str, TrialRecord], None] | None = None,
+    locks: ExitStack | None = None,
 ) -> tuple[list[Prepared], dict[str, Any]]:
     """Run every study to `settings.trials` finished trials (or the timeout). Returns the
     prepared tunes and the bars they were searched on."""
     store.require_writable()
     series = load_inputs(store, run.tickers, run.csv, ())
     bars = {s.ticker: s.bars for s in series}
-    tunes = prepare(store, run, settings, space_file, bars, parallel.distributed)
+    tunes = prepare(store, run, settings, space_file, bars, parallel.distributed, locks or ExitStack())
     studies = [s for t in tunes for s in t.studies]
     bases = {t.ticker: t.base for t in tunes}
     started = time.monotonic()
     waiting: dict[str, tuple[Study, Any]] = {}
 
-    def finish(study: Study, trial: Any, record: dict[str, Any]) -> None:
+    def finish(study: Study, trial: Any, record: TrialRecord) -> None:
         """Store first (the record), then tell the study."""
-        from optuna.trial import TrialState
-
         save_trial(store.conn, study.tune_id, record)
         study.trials.append(record)
         study.running.pop(trial.number, None)
-        for j, v in enumerate(record.get("steps", [])):
+        for j, v in enumerate(record.steps):
             if np.isfinite(v):
                 trial.report(v, j)
-        state = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "failed": TrialState.FAIL}
-        value = record["value"] if record["state"] == "complete" else None
-        study.study.tell(trial, value, state=state[record["state"]])
+        study.study.tell(trial, record.value if record.complete else None, state=optuna_state(record.state))
         if on_trial:
-            on_trial({**record, "ticker": study.ticker})
+            on_trial(study.ticker, record)
 
     def next_task() -> tuple[str, dict[str, Any]] | None:
         if settings.timeout is not None and time.monotonic() - started > settings.timeout:
@@ -227,11 +242,10 @@ def search(
                 return None
             study = min(open_, key=lambda s: s.started)
             trial = study.study.ask(study.distributions)
-            record = {"fold": study.fold.span.index, "number": trial.number, "params": trial.params}
             try:
                 cfg = study.space.apply(bases[study.ticker], trial.params).validate()
             except ConfigError as exc:  # settings that do not go together: a failed trial, at once
-                finish(study, trial, {**record, "state": "failed", "error": str(exc), "seconds": 0.0})
+                finish(study, trial, failed(study, trial, str(exc), 0.0))
                 continue
             study.running[trial.number] = trial
             key = f"{study.tune_id}-{study.fold.span.index}-{trial.number}"
@@ -241,33 +255,30 @@ def search(
 
     def done(outcome: TaskOutcome) -> None:
         study, trial = waiting.pop(outcome.key)
-        record = {"fold": study.fold.span.index, "number": trial.number, "params": trial.params}
         if outcome.error is not None:
             error = f"{type(outcome.error).__name__}: {outcome.error}"
-            finish(study, trial, {**record, "state": "failed", "error": error, "seconds": outcome.seconds})
+            finish(study, trial, failed(study, trial, error, outcome.seconds))
             return
         r: TrialResult = outcome.value
         finite = bool(np.isfinite(r.skill))
-        finish(
-            study,
-            trial,
-            {
-                **record,
-                "state": "pruned" if r.pruned else "complete" if finite else "failed",
-                "value": r.skill if finite and not r.pruned else None,
-                "steps": list(r.steps),
-                "error": None if finite else "the inner folds gave no finite score",
-                "seconds": r.seconds,
-                "result": {
-                    "dates": [str(d) for d in r.dates],
-                    "gain": r.gain.tolist(),
-                    "active": r.active.tolist(),
-                    "worker": r.worker,
-                    "started_at": r.started_at,
-                    "finished_at": r.finished_at,
-                },
-            },
+        state = TrialState.PRUNED if r.pruned else TrialState.COMPLETE if finite else TrialState.FAILED
+        record = TrialRecord(
+            fold=study.fold.span.index,
+            number=trial.number,
+            state=state,
+            params=trial.params,
+            value=r.skill if state is TrialState.COMPLETE else None,
+            steps=tuple(r.steps),
+            error=None if finite else "the inner folds gave no finite score",
+            seconds=r.seconds,
+            dates=tuple(str(d) for d in r.dates),
+            gain=tuple(r.gain.tolist()),
+            active=tuple(r.active.tolist()),
+            worker=r.worker,
+            started_at=r.started_at,
+            finished_at=r.finished_at,
         )
+        finish(study, trial, record)
 
     stream_tasks(run_trial, next_task, {"bars": bars}, done, parallel)
     return tunes, bars

@@ -1,4 +1,5 @@
-"""A run lock that the kernel releases when its holder dies, so a crash never blocks for good."""
+"""A run lock that the kernel releases when its holder dies, so a crash never blocks for good:
+`daily` holds one for the watchlist, `tune` one per search, so two runs never write one thing."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from lstmcast.errors import LockHeldError
 
 
 @contextmanager
-def run_lock(path: Path) -> Iterator[None]:
+def run_lock(path: Path, what: str = "daily run") -> Iterator[None]:
     """Hold an exclusive flock on `path`; raise LockHeldError at once if another run has it.
 
     The file may outlive a crashed run, but its flock does not: the next run takes it.
@@ -25,7 +26,7 @@ def run_lock(path: Path) -> Iterator[None]:
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
             raise LockHeldError(
-                f"another lstmcast daily run holds {path} (pid {holder}); try again later"
+                f"another lstmcast {what} holds {path} (pid {holder}); try again later"
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
