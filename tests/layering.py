@@ -36,6 +36,7 @@ BASICS = {
     "errors",
     "paths",
     "runlock",
+    "target",
     "tickers",
     "jsonable",
     "tomlfile",

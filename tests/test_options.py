@@ -14,7 +14,10 @@ from typer.testing import CliRunner
 from conftest import SAMPLE, Cli
 from lstmcast.cli.options import run_options
 from lstmcast.config import TrainConfig
+from lstmcast.errors import ConfigError
 from lstmcast.runconfig import PRESETS, BacktestConfig, RunConfig
+from lstmcast.settings import TARGETS
+from lstmcast.target import target_of
 
 # A non-default, valid value for every model and training option.
 EVERY_TRAIN_OPTION = [
@@ -23,9 +26,50 @@ EVERY_TRAIN_OPTION = [
     "--hidden", "9", "--layers", "1", "--dropout", "0.1", "--kernel-size", "3", "--channels", "4",
     "--epochs", "1", "--batch-size", "32", "--lr", "0.002", "--loss", "huber", "--clip", "0.5",
     "--patience", "2", "--seed", "7", "--device", "cpu", "--threads", "1",
-    "--no-stateful", "--ticker-embedding", "--exog", "MSFT", "--vol-proxy", "parkinson",
+    "--no-stateful", "--ticker-embedding", "--exog", "MSFT", "--vol-proxy", "gk",
     "--residual-on", "none",
 ]  # fmt: skip
+
+# A non-default value for every option of TrainConfig and BacktestConfig: as typed, and as held.
+NON_DEFAULT: dict[str, tuple[list[str], object]] = {
+    "model": (["--model", "gru"], "gru"),
+    "vol_proxy": (["--vol-proxy", "parkinson"], "parkinson"),
+    "residual_on": (["--residual-on", "har"], "har"),
+    "features": (["--features", "hl_range"], ("hl_range",)),
+    "window": (["--window", "12"], 12),
+    "horizon": (["--horizon", "2"], 2),
+    "decoder": (["--decoder", "recursive"], "recursive"),
+    "val_frac": (["--val", "0.12"], 0.12),
+    "test_frac": (["--test", "0.11"], 0.11),
+    "hidden": (["--hidden", "9"], 9),
+    "layers": (["--layers", "1"], 1),
+    "dropout": (["--dropout", "0.1"], 0.1),
+    "kernel_size": (["--kernel-size", "3"], 3),
+    "channels": (["--channels", "4"], 4),
+    "epochs": (["--epochs", "1"], 1),
+    "batch_size": (["--batch-size", "32"], 32),
+    "lr": (["--lr", "0.002"], 0.002),
+    "loss": (["--loss", "huber"], "huber"),
+    "clip": (["--clip", "0.5"], 0.5),
+    "patience": (["--patience", "2"], 2),
+    "seed": (["--seed", "7"], 7),
+    "device": (["--device", "cpu"], "cpu"),
+    "threads": (["--threads", "1"], 1),
+    "stateful": (["--stateful"], True),
+    "ticker_embedding": (["--ticker-embedding"], True),
+    "exog": (["--exog", "MSFT"], ("MSFT",)),
+    "folds": (["--folds", "3"], 3),
+    "test_size": (["--test-size", "0.3"], 0.3),
+    "start": (["--start", "2012-01-03"], "2012-01-03"),
+    "scheme": (["--scheme", "sliding"], "sliding"),
+    "train_size": (["--train-size", "500"], 500),
+    "retrain_every": (["--retrain-every", "20"], 20),
+    "seeds": (["--seeds", "2"], 2),
+    "rule": (["--rule", "long_short"], "long_short"),
+    "threshold": (["--threshold", "0.001"], 0.001),
+    "cost_bps": (["--cost-bps", "50"], 50.0),
+    "intervals": (["--intervals", "vol"], "vol"),
+}
 
 
 def _flags(cls: type) -> set[str]:
@@ -58,6 +102,50 @@ def test_train_backtest_and_audit_accept_every_model_option(cli: Cli, command: s
     # Parsed and validated, then the run stops at the data: the ticker is not stored.
     err = cli(command, "NOPE", *EVERY_TRAIN_OPTION, code=1).stderr
     assert "NOPE is not stored" in err
+
+
+def test_the_table_of_non_default_values_covers_every_option() -> None:
+    for cls in (TrainConfig, BacktestConfig):
+        names = {f.name for f in dataclasses.fields(cls) if f.metadata["cli"]} - {"target"}
+        assert names <= set(NON_DEFAULT), names - set(NON_DEFAULT)
+        for f in dataclasses.fields(cls):
+            if f.name in NON_DEFAULT:
+                assert NON_DEFAULT[f.name][1] != f.default, f.name
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_option_either_applies_to_a_target_or_is_refused_never_ignored(cli: Cli, target: str) -> None:
+    """Each option, set away from its default, is honoured by every target it applies to
+    (the check lets it through) and refused in one line, naming it, by every other: by the
+    library and by every command that takes it."""
+    t = target_of(target)
+    refused_somewhere = set()
+    for cls in (TrainConfig, BacktestConfig):
+        for f in dataclasses.fields(cls):
+            if f.name not in NON_DEFAULT:
+                continue
+            typed, value = NON_DEFAULT[f.name]
+            config = cls(**{f.name: value})  # type: ignore[arg-type]
+            if t.applies(f.name):
+                t.check(config)
+                continue
+            refused_somewhere.add(f.name)
+            with pytest.raises(ConfigError, match=f"^{typed[0]} does not apply to --target {target}"):
+                t.check(config)
+            for command in ("train", "backtest", "audit", "sweep", "tune"):
+                res = cli(command, "NOPE", "--target", target, *typed, code=None)
+                if res.exit_code == 2 and "No such option" in res.stderr:
+                    continue  # the command does not take it
+                line = res.stderr.strip()
+                assert res.exit_code == 1 and len(line.splitlines()) == 1, (command, f.name, line)
+                assert f"{typed[0]} does not apply to --target {target}" in line, (command, line)
+    assert refused_somewhere == set(t.refused)
+
+
+def test_a_volatility_backtest_refuses_workers_it_would_not_use(cli: Cli) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    line = cli("backtest", "IBM", "--target", "volatility", "--workers", "2", code=1).stderr.strip()
+    assert len(line.splitlines()) == 1 and "--workers" in line and "not apply" in line
 
 
 def test_backtest_and_audit_share_the_walk_forward_options(cli: Cli) -> None:

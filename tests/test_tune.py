@@ -172,7 +172,9 @@ def test_two_runs_of_one_tune_at_once_never_overwrite_each_others_trials(
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     args = [sys.executable, "-m", "lstmcast", "tune", "IBM", "--trials", "3", "--space",
             str(_space(tmp_path)), *FAST]  # fmt: skip
-    first = subprocess.Popen(args, cwd=ROOT, env=_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    first = subprocess.Popen(
+        args, cwd=ROOT, env=_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     t0 = time.perf_counter()
     while not list((home / "locks").glob("tune-*.lock")):  # the first has planned, not yet fitted
         assert first.poll() is None and time.perf_counter() - t0 < 120, "no lock before the end"

@@ -22,6 +22,7 @@ from lstmcast.settings import (
     check_bounds,
     setting,
 )
+from lstmcast.target import target_of
 
 # The stored bar columns, shared by the sources, the store and the exports.
 PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close", "volume"]
@@ -99,24 +100,12 @@ class TrainConfig:
             ),
             (self.loss in LOSSES, f"unknown loss {self.loss!r}; choose {', '.join(LOSSES)}"),
             (
-                self.loss != "qlike" or self.target == "volatility",
-                "--loss qlike scores variance forecasts: use it with --target volatility",
-            ),
-            (
                 self.vol_proxy in VOL_PROXIES,
                 f"unknown --vol-proxy {self.vol_proxy!r}; choose {', '.join(VOL_PROXIES)}",
             ),
             (
                 self.residual_on in RESIDUAL_ON,
                 f"unknown --residual-on {self.residual_on!r}; choose {' or '.join(RESIDUAL_ON)}",
-            ),
-            (
-                self.residual_on == "none" or self.target == "volatility",
-                "--residual-on har works on the volatility target: add --target volatility",
-            ),
-            (
-                self.target != "volatility" or (not self.stateful and self.decoder == "direct"),
-                "--target volatility trains a direct head (no --stateful, no --decoder recursive/seq2seq)",
             ),
             (self.device in DEVICES, f"unknown device {self.device!r}; choose {', '.join(DEVICES)}"),
             (self.decoder in DECODERS, f"unknown decoder {self.decoder!r}; choose {', '.join(DECODERS)}"),
@@ -148,11 +137,12 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        target_of(self.target).check(self)
         return self
 
     def returns_only(self, what: str) -> TrainConfig:
         """Refuse the volatility target where only return and price models exist so far."""
-        if self.target == "volatility":
+        if target_of(self.target).is_variance:
             raise ConfigError(
                 f"{what} does not take --target volatility yet; `lstmcast backtest TICKER --target"
                 " volatility` runs the volatility forecasts against HAR"

@@ -14,6 +14,7 @@ from typing import Any
 from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError
 from lstmcast.settings import MAX_HORIZON, MODELS, TARGETS, check_bounds, check_choices, setting
+from lstmcast.target import target_of
 from lstmcast.tomlfile import check_table, read_toml
 
 SCHEMES = ("expanding", "sliding")
@@ -129,6 +130,12 @@ class RunConfig:
     csv: str | None = None
     train: TrainConfig = field(default_factory=TrainConfig)
     backtest: BacktestConfig = field(default_factory=BacktestConfig)
+
+    def validate(self) -> RunConfig:
+        """Every setting in range, and none that does not apply to the target."""
+        self.train.validate()
+        target_of(self.train.target).check(self.backtest.validate())
+        return self
 
 
 def _field_types(cls: type) -> dict[str, Any]:

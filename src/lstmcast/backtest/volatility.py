@@ -26,7 +26,7 @@ from lstmcast.errors import DataError
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import ewma_sigma
 from lstmcast.prep.dataset import Frame
-from lstmcast.runconfig import BacktestConfig
+from lstmcast.runconfig import BacktestConfig, RunConfig
 from lstmcast.training.inputs import frame_for
 from lstmcast.training.vol_predict import origins_in
 from lstmcast.training.volatility import check_volatility, fold_forecasts
@@ -158,8 +158,7 @@ def vol_fold(
 
 
 def backtest_volatility(cfg: TrainConfig, bt: BacktestConfig, series: Series) -> VolBacktest:
-    cfg.validate()
-    bt.validate()
+    RunConfig(train=cfg, backtest=bt).validate()
     frame, proxy, returns = vol_frame(cfg, series)
     runs = [vol_fold(cfg, bt, frame, proxy, returns, fold) for fold in plan_folds(frame, cfg, bt)]
     at = np.concatenate([r.at for r in runs])

@@ -99,7 +99,10 @@ def _volatility(
     if len(series) > 1:
         raise fail("--target volatility backtests one ticker at a time (no global model yet)")
     if parallel:
-        info("--target volatility: the folds run in this process (--workers and --cluster are for returns)")
+        raise fail(
+            "--workers and --cluster do not apply to --target volatility: its folds run in this"
+            " process, one after another"
+        )
     result = backtest_volatility(run.train, run.backtest, series[0])
     doc = result.to_json()
     for note in result.notes:

@@ -252,8 +252,7 @@ def run_options(
             if given["ticker"] is not None:
                 tickers = (given["ticker"],)
             run = RunConfig(tickers=tickers, csv=None if csv is None else str(csv), **parts)
-            run.train.validate()
-            run.backtest.validate()
+            run.validate()
             if "backtest" in file and "backtest" not in parts:  # one run's settings: bad for any command
                 BacktestConfig(**file["backtest"]).validate()
             return command(ctx, run=run, **kwargs)

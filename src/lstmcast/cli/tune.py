@@ -28,6 +28,7 @@ from lstmcast.errors import NotFoundError
 from lstmcast.paths import check_output
 from lstmcast.runconfig import RunConfig
 from lstmcast.settings import SAMPLERS
+from lstmcast.target import target_of
 
 if TYPE_CHECKING:
     from lstmcast.store.tunes import TrialRecord
@@ -118,7 +119,7 @@ def survivors(reports: list[TuneReport]) -> str:
     from lstmcast.tuning.report import beats
 
     won = sum(1 for r in reports if beats(r.doc))
-    base = "the stronger HAR" if reports[0].target == "volatility" else "the random walk"
+    base = target_of(reports[0].target).benchmark
     return (
         f"{won} of {len(reports)} tuned tickers beat {base} out of sample after Holm's correction"
         f" across the {len(reports)} tickers"
@@ -127,8 +128,8 @@ def survivors(reports: list[TuneReport]) -> str:
 
 def render_tune(doc: dict[str, Any], trials: list[TrialRecord]) -> None:
     con = out_console()
-    vol = doc["target"] == "volatility"
-    against = "HAR" if vol else "naive"
+    target = target_of(doc["target"])
+    vol, against = target.is_variance, target.short
     t = Table(
         "fold", "test from", "best trial", "inner best", f"outer vs {against}", "optimism", "starting",
         title=f"tune {doc['tune_id']}: {doc['ticker']} {doc['model']}, chosen in each fold's past",
@@ -151,8 +152,7 @@ def render_tune(doc: dict[str, Any], trials: list[TrialRecord]) -> None:
         settings = ", ".join(f"{k}={_short(v)}" for k, v in x.params.items())
         top.add_row(str(x.fold), str(x.number), pct(x.value, 2), settings)
     con.print(top)
-    skill = doc["skill_vs_har"] if vol else doc["skill_vs_naive"]
-    start = doc["start"]["skill_vs_har"] if vol else doc["start"]["skill_vs_naive"]
+    skill, start = doc[target.skill_key], doc["start"][target.skill_key]
     states = doc["states"]
     con.print(
         f"{doc['trials']} trials ({states['complete']} complete, {states['pruned']} pruned,"
@@ -194,9 +194,7 @@ def tunes_cli(ctx: typer.Context, output: Format = None, as_json: Json = False) 
             "target": s["target"],
             "trials": sum(counts.get(s["id"], {}).values()),
             "finished": s["result"] is not None,
-            "skill": None
-            if s["result"] is None
-            else s["result"].get("skill_vs_har" if s["target"] == "volatility" else "skill_vs_naive"),
+            "skill": None if s["result"] is None else s["result"].get(target_of(s["target"]).skill_key),
             "verdict": None if s["result"] is None else s["result"]["verdict"],
             "updated_at": s["updated_at"],
         }

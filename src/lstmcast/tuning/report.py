@@ -33,6 +33,7 @@ from lstmcast.paths import atomic_write_bytes
 from lstmcast.runconfig import RunConfig, run_config_toml
 from lstmcast.store.db import Store
 from lstmcast.store.tunes import TrialRecord, TrialState, save_tune_result
+from lstmcast.target import target_of
 from lstmcast.tuning.nested import OuterTask, Scored, run_outer
 from lstmcast.tuning.tune import Prepared, Study, TuneSettings, search
 
@@ -187,12 +188,12 @@ def assemble(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], run:
 def beats(doc: dict[str, Any]) -> bool:
     """Positive outer skill against the tuning's baseline, significant after adjustment."""
     p = doc.get("dm_pvalue_adjusted", doc["dm_pvalue"])
-    skill = doc["skill_vs_har"] if doc["target"] == "volatility" else doc["skill_vs_naive"]
+    skill = doc[target_of(doc["target"]).skill_key]
     return skill is not None and skill > 0 and p is not None and p < SIGNIFICANCE
 
 
 def verdict_line(doc: dict[str, Any]) -> str:
-    base = "the stronger HAR" if doc["target"] == "volatility" else "the random walk"
+    base = target_of(doc["target"]).benchmark
     if beats(doc):
         p = doc.get("dm_pvalue_adjusted", doc["dm_pvalue"])
         return f"skill: the tuned {doc['model']} beats {base} out of sample (p {p:.3f})"

@@ -1,0 +1,95 @@
+"""What is forecast: a `Target` value per target name, made once by `target_of`.
+
+A target owns what differs between them that every layer asks about: what its forecasts are
+judged against (the benchmark the verdict names and the skill key the JSON carries), the
+losses it trains with, and the options that do not apply to it. An option that does not
+apply is refused in one line when it is given a value other than its default, never
+accepted and ignored (`check`). The shared path asks the value, never the name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lstmcast.errors import ConfigError
+from lstmcast.settings import TARGETS
+
+# Why a trading or interval option means nothing for a variance forecast.
+_NOT_FOR_VARIANCE = "trades and return intervals come from return forecasts"
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    benchmark: str  # what the verdict compares the model with, in words
+    short: str  # the same in a table heading
+    skill_key: str  # the JSON key of the skill against that benchmark
+    losses: tuple[str, ...]  # the training losses that fit this target
+    # option field -> why it does not apply to this target: refused unless left at its default
+    refused: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_variance(self) -> bool:
+        """The forecast is a variance (judged by QLIKE against HAR), not a return or a price."""
+        return self.skill_key == "skill_vs_har"
+
+    def check(self, config: Any) -> None:
+        """Refuse, in one line, a setting of `config` (a TrainConfig or BacktestConfig) that
+        does not apply to this target; a setting left at its default is no choice."""
+        for f in dataclasses.fields(config):
+            why = self.refused.get(f.name)
+            if why is None or getattr(config, f.name) == _default(f):
+                continue
+            flag = (f.metadata.get("flags") or (f"--{f.name.replace('_', '-')}",))[0]
+            raise ConfigError(f"{flag} does not apply to --target {self.name}: {why}")
+        loss = getattr(config, "loss", None)
+        if loss is not None and loss not in self.losses:
+            raise ConfigError(
+                f"--loss {loss} does not fit --target {self.name}; choose {', '.join(self.losses)}"
+            )
+
+    def applies(self, option: str) -> bool:
+        return option not in self.refused
+
+
+def _default(f: dataclasses.Field[Any]) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+
+
+_RETURN_REFUSED = {
+    "vol_proxy": "it chooses the variance proxy of --target volatility",
+    "residual_on": "the network learns HAR's error only with --target volatility",
+}
+_VARIANCE_REFUSED = {
+    "stateful": "a variance forecast is one direct head over the horizon",
+    "decoder": "a variance forecast is one direct head over the horizon",
+    "retrain_every": "each fold's forecasters are fitted once, on the rows before its cutoff",
+    "rule": _NOT_FOR_VARIANCE,
+    "threshold": _NOT_FOR_VARIANCE,
+    "cost_bps": _NOT_FOR_VARIANCE,
+    "intervals": "its value-at-risk and log-error intervals come from the variance itself",
+}
+
+_TARGETS = {
+    "log_return": Target(
+        "log_return", "the random walk", "naive", "skill_vs_naive", ("mse", "huber"), _RETURN_REFUSED
+    ),
+    "price": Target("price", "the random walk", "naive", "skill_vs_naive", ("mse", "huber"), _RETURN_REFUSED),
+    "volatility": Target(
+        "volatility", "the stronger HAR", "HAR", "skill_vs_har", ("mse", "huber", "qlike"), _VARIANCE_REFUSED
+    ),
+}
+assert tuple(_TARGETS) == TARGETS
+
+
+def target_of(name: str) -> Target:
+    """The one place a target's name becomes its value."""
+    try:
+        return _TARGETS[name]
+    except KeyError:
+        raise ConfigError(f"unknown target {name!r}; choose {', '.join(TARGETS)}") from None
