@@ -45,7 +45,7 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-bench: install
+bench: install  # every benchmark the docs quote (tests/test_docs.py checks the list)
 	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_train_process.py
 	$(BIN)/python benchmarks/bench_backtest.py
@@ -57,6 +57,10 @@ bench: install
 	$(BIN)/python benchmarks/bench_forecast.py
 	$(BIN)/python benchmarks/bench_preset.py
 	$(BIN)/python benchmarks/bench_scale.py
+	$(BIN)/python benchmarks/bench_device.py
+	$(BIN)/python benchmarks/bench_import_memory.py
+	$(BIN)/python benchmarks/bench_tune.py
+	$(BIN)/python benchmarks/bench_volatility.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache

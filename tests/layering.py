@@ -34,6 +34,7 @@ BASICS = {
     "config",
     "runconfig",
     "errors",
+    "fingerprint",
     "paths",
     "runlock",
     "target",

@@ -26,3 +26,12 @@ def test_every_relative_link_resolves() -> None:
             if "://" in target:
                 continue
             assert (page.parent / target).exists(), f"{page.name}: broken link {target}"
+
+
+def test_make_bench_runs_every_benchmark_the_docs_quote() -> None:
+    quoted = set()
+    for doc in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        quoted |= set(re.findall(r"benchmarks/(bench_\w+\.py)", doc.read_text()))
+    recipe = (ROOT / "Makefile").read_text().split("\nbench:", 1)[1].split("\n\n", 1)[0]
+    ran = set(re.findall(r"benchmarks/(bench_\w+\.py)", recipe))
+    assert quoted and quoted <= ran, sorted(quoted - ran)

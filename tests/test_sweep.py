@@ -11,9 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -24,6 +22,7 @@ from lstmcast.parallel.cells import Cell, ReturnCell, from_json
 from lstmcast.parallel.engine import cores
 from lstmcast.parallel.leaderboard import leaderboard
 from lstmcast.runconfig import BacktestConfig
+from processes import child_env, dask_cluster, free_port
 
 FAST = [
     "--window",
@@ -131,10 +130,6 @@ def test_an_unreachable_cluster_is_one_line_and_exit_75_within_seconds(cli: Cli,
     assert "cannot reach the Dask scheduler" in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
-def _env(home: Path) -> dict[str, str]:
-    return {**os.environ, "LSTMCAST_HOME": str(home), "OMP_NUM_THREADS": "1"}
-
-
 def _wait_for_cells(home: Path, n: int, proc: subprocess.Popen[bytes], limit: float = 120) -> None:
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < limit:
@@ -149,7 +144,7 @@ def _wait_for_cells(home: Path, n: int, proc: subprocess.Popen[bytes], limit: fl
 def test_killing_the_driver_keeps_the_finished_cells(cli: Cli, home: Path) -> None:
     _import(cli, "IBM")
     args = ["sweep", "IBM", "--models", "cnn,rnn,gru", "--seeds", "2", "--workers", "1", *FAST]
-    proc = subprocess.Popen([sys.executable, "-m", "lstmcast", *args], cwd=ROOT, env=_env(home),
+    proc = subprocess.Popen([sys.executable, "-m", "lstmcast", *args], cwd=ROOT, env=child_env(home),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     _wait_for_cells(home, 2, proc)
     proc.send_signal(signal.SIGKILL)
@@ -160,56 +155,14 @@ def test_killing_the_driver_keeps_the_finished_cells(cli: Cli, home: Path) -> No
     assert sum(c["resumed"] for c in doc["cells"]) == len(kept) and len(_cells(home)) == 6
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _dask(home: Path, address: str, workers: int, *extra: str) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """A `dask scheduler` at `address` on loopback and `workers` one-thread workers (`extra`:
-    e.g. TLS options for both); the workers are yielded, and everything is killed after."""
-    bindir = Path(sys.executable).parent
-    spawn: dict[str, Any] = {"cwd": ROOT, "env": _env(home), "stdout": subprocess.DEVNULL,
-                             "stderr": subprocess.DEVNULL}  # fmt: skip
-    protocol, port = address.split("://")[0], address.rsplit(":", 1)[1]
-    scheduler = subprocess.Popen(
-        [str(bindir / "dask"), "scheduler", "--protocol", protocol, "--host", "127.0.0.1", "--port", port,
-         "--no-dashboard", *extra], **spawn,
-    )  # fmt: skip
-    started = [
-        subprocess.Popen(
-            [
-                str(bindir / "dask"),
-                "worker",
-                address,
-                "--nthreads",
-                "1",
-                "--no-dashboard",
-                "--no-nanny",
-                *extra,
-            ],
-            **spawn,
-        )
-        for _ in range(workers)
-    ]
-    try:
-        yield started
-    finally:
-        for p in [*started, scheduler]:
-            p.kill()
-            p.wait()
-
-
 @pytest.mark.slow
 def test_a_real_dask_cluster_survives_a_killed_worker(cli: Cli, home: Path) -> None:
     _import(cli, "IBM", "MSFT")
-    address = f"tcp://127.0.0.1:{_free_port()}"
-    with _dask(home, address, 2) as workers:
+    address = f"tcp://127.0.0.1:{free_port()}"
+    with dask_cluster(home, address, 2) as workers:
         args = ["sweep", "IBM", "MSFT", "--models", "cnn,rnn", "--seeds", "2", "--cluster", address, *FAST]
         driver = subprocess.Popen(
-            [sys.executable, "-m", "lstmcast", *args, "--json"], cwd=ROOT, env=_env(home),
+            [sys.executable, "-m", "lstmcast", *args, "--json"], cwd=ROOT, env=child_env(home),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
         _wait_for_cells(home, 1, driver, limit=180)
@@ -370,9 +323,9 @@ def test_a_tls_scheduler_is_used_with_its_security_file_and_refused_without(
     tls = ["--tls-ca-file", str(tmp_path / "cert.pem"), "--tls-cert", str(tmp_path / "cert.pem"),
            "--tls-key", str(tmp_path / "key.pem")]  # fmt: skip
     _import(cli, "IBM")
-    port = _free_port()
+    port = free_port()
     address = f"tls://127.0.0.1:{port}"
-    with _dask(home, address, 1, *tls):
+    with dask_cluster(home, address, 1, *tls):
         without = cli("sweep", "IBM", "--models", "cnn", "--cluster", address, *FAST, code=1).stderr
         assert "give --cluster-security FILE" in without and len(without.strip().splitlines()) == 1
         args = ["sweep", "IBM", "--models", "cnn", "--cluster", address, *FAST, "--json"]

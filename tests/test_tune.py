@@ -22,8 +22,8 @@ from lstmcast.evaluation.multiple import backtest_overfitting
 from lstmcast.runconfig import BacktestConfig
 from lstmcast.training.inputs import frame_for
 from lstmcast.tuning.nested import before, fold_of, plan_nested
+from processes import child_env, dask_cluster, free_port
 from synth import random_walk
-from test_sweep import _dask, _env, _free_port
 
 FAST = ["--epochs", "1", "--threads", "1", "--folds", "2", "--inner-folds", "2", "--workers", "1"]
 SMALL_SPACE = """
@@ -173,13 +173,13 @@ def test_two_runs_of_one_tune_at_once_never_overwrite_each_others_trials(
     args = [sys.executable, "-m", "lstmcast", "tune", "IBM", "--trials", "3", "--space",
             str(_space(tmp_path)), *FAST]  # fmt: skip
     first = subprocess.Popen(
-        args, cwd=ROOT, env=_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        args, cwd=ROOT, env=child_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     t0 = time.perf_counter()
     while not list((home / "locks").glob("tune-*.lock")):  # the first has planned, not yet fitted
         assert first.poll() is None and time.perf_counter() - t0 < 120, "no lock before the end"
         time.sleep(0.05)
-    second = subprocess.run(args, cwd=ROOT, env=_env(home), capture_output=True, text=True, timeout=120)
+    second = subprocess.run(args, cwd=ROOT, env=child_env(home), capture_output=True, text=True, timeout=120)
     assert second.returncode == 75, second.stderr
     line = second.stderr.strip()
     assert len(line.splitlines()) == 1 and "another lstmcast tune" in line, line
@@ -216,7 +216,7 @@ def test_resume_after_kill_9_of_the_driver_keeps_every_finished_trial(
 ) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     args = ["tune", "IBM", "--trials", "4", "--space", str(_space(tmp_path)), *FAST]
-    proc = subprocess.Popen([sys.executable, "-m", "lstmcast", *args], cwd=ROOT, env=_env(home),
+    proc = subprocess.Popen([sys.executable, "-m", "lstmcast", *args], cwd=ROOT, env=child_env(home),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     t0 = time.perf_counter()
     while not ((home / "lstmcast.db").exists() and len(_trials(home)) >= 2):
@@ -237,12 +237,12 @@ def test_a_tune_runs_through_a_real_dask_scheduler_with_two_workers(
     cli: Cli, home: Path, tmp_path: Path
 ) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
-    address = f"tcp://127.0.0.1:{_free_port()}"
-    with _dask(home, address, 2):
+    address = f"tcp://127.0.0.1:{free_port()}"
+    with dask_cluster(home, address, 2):
         space = str(_space(tmp_path))
         args = ["tune", "IBM", "--trials", "3", "--space", space, "--epochs", "1", "--folds", "2",
                 "--inner-folds", "2", "--cluster", address, "--json"]  # fmt: skip
-        driver = subprocess.run([sys.executable, "-m", "lstmcast", *args], cwd=ROOT, env=_env(home),
+        driver = subprocess.run([sys.executable, "-m", "lstmcast", *args], cwd=ROOT, env=child_env(home),
                                 capture_output=True, timeout=300)  # fmt: skip
     assert driver.returncode == 0, driver.stderr.decode()[-2000:]
     doc = json.loads(driver.stdout)
@@ -257,7 +257,7 @@ def test_a_tune_runs_through_a_real_dask_scheduler_with_two_workers(
 @pytest.mark.slow
 def test_an_unreachable_cluster_is_one_line_and_exit_75(cli: Cli, home: Path, tmp_path: Path) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     args = ["tune", "IBM", "--space", _space(tmp_path), "--epochs", "1", "--folds", "2", "--cluster", address]
     res = cli(*args, code=75)
     assert "cannot reach the Dask scheduler" in res.stderr and len(res.stderr.strip().splitlines()) == 1

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_data_dir
 
@@ -117,3 +119,17 @@ def _existing_parent(path: Path) -> Path:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def save_png(fig: Any, path: Path) -> Path:
+    """Lay out, render and write a figure atomically (a reader sees the old file or the new), in
+    the format its name asks for: .png, .svg or .pdf (checked before the work: `check_plot`)."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fmt = path.suffix.lower().lstrip(".")
+    fig.savefig(buf, format=fmt if fmt in ("svg", "pdf") else "png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return path

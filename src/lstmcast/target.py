@@ -47,8 +47,10 @@ class Target:
             raise ConfigError(f"{flag} does not apply to --target {self.name}: {why}")
         loss = getattr(config, "loss", None)
         if loss is not None and loss not in self.losses:
+            fits = [t.name for t in _TARGETS.values() if loss in t.losses and t.name != self.name]
             raise ConfigError(
-                f"--loss {loss} does not fit --target {self.name}; choose {', '.join(self.losses)}"
+                f"--loss {loss} {_LOSS_WORDS.get(loss, 'does not fit --target ' + self.name)}: use it with"
+                f" --target {' or '.join(fits)}, or choose {', '.join(self.losses)}"
             )
 
     def applies(self, option: str) -> bool:
@@ -61,6 +63,7 @@ def _default(f: dataclasses.Field[Any]) -> Any:
     return f.default_factory() if f.default_factory is not dataclasses.MISSING else None
 
 
+_LOSS_WORDS = {"qlike": "scores variance forecasts"}
 _RETURN_REFUSED = {
     "vol_proxy": "it chooses the variance proxy of --target volatility",
     "residual_on": "the network learns HAR's error only with --target volatility",

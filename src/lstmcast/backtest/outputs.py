@@ -14,7 +14,7 @@ from lstmcast.backtest.run import BacktestResult
 from lstmcast.backtest.strategy import drawdown_curve
 from lstmcast.evaluation.scoring import to_price
 from lstmcast.jsonable import to_jsonable
-from lstmcast.paths import atomic_write_bytes, atomic_write_text
+from lstmcast.paths import atomic_write_text, save_png
 
 
 def predictions_frame(result: BacktestResult) -> pd.DataFrame:
@@ -141,20 +141,6 @@ def plot(result: BacktestResult, path: Path) -> Path:
     dd_ax.set_ylabel("drawdown %")
     dd_ax.legend(loc="lower left")
     return save_png(fig, path)
-
-
-def save_png(fig: Any, path: Path) -> Path:
-    """Lay out, render and write a figure atomically (a reader sees the old file or the new), in
-    the format its name asks for: .png, .svg or .pdf (checked before the work: `check_plot`)."""
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fmt = path.suffix.lower().lstrip(".")
-    fig.savefig(buf, format=fmt if fmt in ("svg", "pdf") else "png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
 
 
 ROLLING_COVERAGE = 250  # bars: about a trading year

@@ -10,11 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lstmcast.backtest.outputs import save_png
 from lstmcast.backtest.volatility import NAMES, VolBacktest
 from lstmcast.evaluation.volatility import annualised, qlike
 from lstmcast.jsonable import to_jsonable
-from lstmcast.paths import atomic_write_text
+from lstmcast.paths import atomic_write_text, save_png
 from lstmcast.settings import VOL_LABELS as LABELS
 
 
@@ -30,11 +29,11 @@ def forecasts_frame(result: VolBacktest) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def write_vol_outputs(result: VolBacktest, doc: dict[str, Any], out_dir: Path) -> list[Path]:
+def write_vol_outputs(result: VolBacktest, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     csv, metrics = out_dir / "forecasts.csv", out_dir / "metrics.json"
     atomic_write_text(csv, forecasts_frame(result).to_csv(index=False))
-    atomic_write_text(metrics, json.dumps(to_jsonable(doc), indent=2) + "\n")
+    atomic_write_text(metrics, json.dumps(to_jsonable(result.to_json()), indent=2) + "\n")
     return [csv, metrics]
 
 

@@ -57,6 +57,7 @@ class VolBacktest:
     forecasts: dict[str, np.ndarray]  # name -> (N,) variance forecasts; "stronger_har" too
     folds: list[VolFold]
     hits: dict[str, dict[float, np.ndarray]]  # name -> VaR level -> (N,) next-day hit or not
+    scored: dict[str, Any]  # the pooled scores and tests (evaluation.volatility.score_all), once
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -69,11 +70,8 @@ class VolBacktest:
         return Counter(f.har_used for f in self.folds).most_common(1)[0][0]
 
     def to_json(self) -> dict[str, Any]:
+        """The documented --json shape: a serialisation of what was computed, nothing more."""
         h = self.config.horizon
-        forecasts = {n: self.forecasts[n] for n in NAMES}
-        scored = V.score_all(
-            forecasts, self.forecasts["stronger_har"], self.realised, h, self.hits, self.config.seed
-        )
         d = self.frame.dates
         return {
             "ticker": self.ticker,
@@ -93,7 +91,7 @@ class VolBacktest:
                 "proxy": self.proxy,
                 "horizon": h,
                 "annualised": {n: float(V.annualised(np.mean(self.forecasts[n]))) for n in NAMES},
-                **scored,
+                **self.scored,
                 "har_used": self.har_used,
                 "har_used_by_fold": [f.har_used for f in self.folds],
             },
@@ -166,4 +164,9 @@ def backtest_volatility(cfg: TrainConfig, bt: BacktestConfig, series: Series) ->
     hits = {n: {lv: np.concatenate([r.hits[n][lv] for r in runs]) for lv in V.VAR_LEVELS} for n in NAMES}
     realised = V.forward_mean(proxy, cfg.horizon, at)
     folds = [r.fold for r in runs]
-    return VolBacktest(series.ticker, cfg, bt, frame, at, realised, forecasts, folds, hits, list(frame.notes))
+    scored = V.score_all(
+        {n: forecasts[n] for n in NAMES}, forecasts["stronger_har"], realised, cfg.horizon, hits, cfg.seed
+    )
+    return VolBacktest(
+        series.ticker, cfg, bt, frame, at, realised, forecasts, folds, hits, scored, list(frame.notes)
+    )

@@ -107,7 +107,7 @@ def _volatility(
     doc = result.to_json()
     for note in result.notes:
         warn(note)
-    for path in write_vol_outputs(result, doc, out) if out is not None else []:
+    for path in write_vol_outputs(result, out) if out is not None else []:
         info(f"wrote {path}")
     if plot is not None:
         info(f"wrote {plot_volatility(result, plot)}")

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lstmcast.backtest.outputs import save_png
 from lstmcast.forecasting.result import ForecastResult
+from lstmcast.paths import save_png
 
 RECENT = 120  # trading days of history before the forecast
 

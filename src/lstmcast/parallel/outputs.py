@@ -7,8 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from lstmcast.backtest.outputs import save_png
-from lstmcast.paths import atomic_write_text
+from lstmcast.paths import atomic_write_text, save_png
 
 
 def write_sweep(report: Any, out_dir: Path) -> list[Path]:

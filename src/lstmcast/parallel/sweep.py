@@ -9,8 +9,6 @@ ticker x model rows with p-values adjusted for every comparison in the sweep.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
 import os
 import socket
@@ -25,6 +23,7 @@ import pandas as pd
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import load_inputs
 from lstmcast.errors import NotFoundError
+from lstmcast.fingerprint import data_fingerprint, fingerprint
 from lstmcast.parallel.cells import Cell, CellResult, Ran, ReturnCell, VolCell, from_json, to_json
 from lstmcast.parallel.engine import Parallel, TaskOutcome, cores
 from lstmcast.parallel.leaderboard import leaderboard
@@ -85,16 +84,6 @@ def run_cell(bars: dict[str, pd.DataFrame], task: CellTask) -> CellResult:
         np.log(frame.price[at + 1] / frame.price[at]),  # earned over t -> t+1
         ran(),
     )
-
-
-def fingerprint(value: Any, length: int = 16) -> str:
-    """A short hash of a JSON-able value: what keys a cell, a sweep or a tune."""
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:length]
-
-
-def data_fingerprint(bars: pd.DataFrame) -> str:
-    h = hashlib.sha256(pd.util.hash_pandas_object(bars, index=True).to_numpy().tobytes())
-    return h.hexdigest()[:16]
 
 
 @dataclass

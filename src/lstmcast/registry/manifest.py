@@ -94,7 +94,7 @@ def volatility_manifest(
     the VaR quantiles, the interval pool of log errors) and its test scores against HAR."""
     frame, net = trained.frame, trained.net
     out = net.outcome
-    scores = trained.scores()
+    scores = trained.scored
     data = data_seen(frame, origin)
     manifest = {
         "format": MANIFEST_FORMAT,

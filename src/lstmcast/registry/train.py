@@ -86,7 +86,7 @@ def train_volatility_model(store: Store, config: TrainConfig, series: Series) ->
     trained = train_volatility(config, series)
     model_id, path = save_volatility(store, trained, series.origin)
     out = trained.net.outcome
-    scores = trained.scores()
+    scores = trained.scored
     return {
         "model_id": model_id,
         "ticker": trained.ticker,

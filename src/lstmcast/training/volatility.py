@@ -206,6 +206,7 @@ class VolTrained:
     log_errors: np.ndarray  # log(realised / forecast) at validation and test origins: the interval pool
     hits: dict[str, dict[float, np.ndarray]]
     warnings: list[str]
+    scored: dict[str, Any]  # the test segment's scores and tests, computed once (`score_test`)
 
     @property
     def net(self) -> VolFit:
@@ -219,15 +220,18 @@ class VolTrained:
             "test": [str(d[s.val_end].date()), str(d[s.n - 1].date())],
         }
 
-    def scores(self) -> dict[str, Any]:
-        f = self.fits.forecasts
-        stronger = f[self.fits.har_used]
-        return {
-            "proxy": self.proxy,
-            "horizon": self.config.horizon,
-            **V.score_all(f, stronger, self.realised, self.config.horizon, self.hits, self.config.seed),
-            "har_used": self.fits.har_used,
-        }
+
+def score_test(
+    config: TrainConfig, proxy: str, fits: CutoffFits, realised: np.ndarray, hits: dict[str, Any]
+) -> dict[str, Any]:
+    """Every forecaster's scores on the test segment, the tests against the stronger HAR."""
+    f = fits.forecasts
+    return {
+        "proxy": proxy,
+        "horizon": config.horizon,
+        **V.score_all(f, f[fits.har_used], realised, config.horizon, hits, config.seed),
+        "har_used": fits.har_used,
+    }
 
 
 def train_volatility(
@@ -255,6 +259,7 @@ def train_volatility(
     sigma = ewma_sigma(returns[: seg.train_end], shrink=0.0)
     quantiles = V.var_quantiles(returns[: seg.train_end], sigma)
     hits = V.var_hits_of(fits.forecasts, returns[test_at + 1], fits.ratio, quantiles)
+    realised = forward_mean(proxy, config.horizon, test_at)
     return VolTrained(
         series.ticker,
         config,
@@ -263,9 +268,10 @@ def train_volatility(
         frame.vol_proxy,
         fits,
         test_at,
-        forward_mean(proxy, config.horizon, test_at),
+        realised,
         quantiles,
         log_errors,
         hits,
         list(frame.notes),
+        score_test(config, frame.vol_proxy, fits, realised, hits),
     )

@@ -25,9 +25,9 @@ import numpy as np
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import load_inputs
 from lstmcast.errors import ConfigError
+from lstmcast.fingerprint import data_fingerprint, fingerprint
 from lstmcast.parallel.engine import Parallel, TaskOutcome
 from lstmcast.parallel.stream import stream_tasks
-from lstmcast.parallel.sweep import data_fingerprint, fingerprint
 from lstmcast.runconfig import RunConfig
 from lstmcast.runlock import run_lock
 from lstmcast.settings import SAMPLERS
