@@ -14,7 +14,7 @@ import torch
 from conftest import SAMPLE, Cli
 from leaks import scaler_leak
 from lstmcast.backtest.audit import audit
-from lstmcast.backtest.run import backtest
+from lstmcast.backtest.run import ReturnWalk, run_walk
 from lstmcast.backtest.walkforward import fit_fold, plan_folds, walk_forward
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
@@ -39,7 +39,9 @@ def test_folds_are_consecutive_and_fit_before_their_cutoff() -> None:
 def test_ar1_pooled_skill_is_close_to_the_theoretical_one() -> None:
     phi = 0.5
     bars, eps = ar1(2500, phi=phi, seed=2)
-    result = backtest(FAST, BacktestConfig(folds=3, test_size=0.3), Series("AR1", bars, "synthetic"))
+    result = run_walk(
+        ReturnWalk(), FAST, BacktestConfig(folds=3, test_size=0.3), Series("AR1", bars, "synthetic")
+    )
     r = result.first
     at = r.wf.at
     r_next = result.frame.x[at + 1, 0]
@@ -59,7 +61,9 @@ def test_ar1_pooled_skill_is_close_to_the_theoretical_one() -> None:
 
 def test_random_walk_skill_near_zero_and_dm_does_not_reject() -> None:
     bars = random_walk(2000, seed=13)
-    result = backtest(FAST, BacktestConfig(folds=3, test_size=0.3), Series("RW", bars, "synthetic"))
+    result = run_walk(
+        ReturnWalk(), FAST, BacktestConfig(folds=3, test_size=0.3), Series("RW", bars, "synthetic")
+    )
     r = result.first
     assert abs(r.scores.target["model"].skill_vs_naive) < 0.03
     assert r.dm_pvalue > 0.05
@@ -94,7 +98,7 @@ def test_retraining_inside_a_block_warm_starts_from_the_previous_fit() -> None:
 def test_several_seeds_report_mean_and_std() -> None:
     bars, _ = ar1(1400, seed=4)
     bt = BacktestConfig(folds=2, test_size=0.2, seeds=2, retrain_every=70)
-    result = backtest(FAST.replace(epochs=2), bt, Series("AR1", bars, "synthetic"))
+    result = run_walk(ReturnWalk(), FAST.replace(epochs=2), bt, Series("AR1", bars, "synthetic"))
     assert [o.wf.seed for o in result.runs] == [0, 1]
     s = result.across_seeds["model"]["skill_vs_naive"]
     assert s["std"] > 0 and np.isfinite(s["mean"])

@@ -142,10 +142,19 @@ def test_every_option_either_applies_to_a_target_or_is_refused_never_ignored(cli
     assert refused_somewhere == set(t.refused)
 
 
-def test_a_volatility_backtest_refuses_workers_it_would_not_use(cli: Cli) -> None:
+@pytest.mark.slow
+def test_a_volatility_backtest_runs_its_seeds_and_folds_on_workers_as_returns_do(cli: Cli) -> None:
+    """--workers and --seeds mean for volatility what they mean for returns: every (seed, fold)
+    is one task, and the parallel run gives the same numbers as the serial one."""
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
-    line = cli("backtest", "IBM", "--target", "volatility", "--workers", "2", code=1).stderr.strip()
-    assert len(line.splitlines()) == 1 and "--workers" in line and "not apply" in line
+    args = ["backtest", "IBM", "--target", "volatility", "--epochs", "1", "--window", "20",
+            "--hidden", "8", "--layers", "1", "--folds", "2", "--seeds", "2", "--threads", "1", "--json"]  # fmt: skip
+    serial = json.loads(cli(*args).stdout)
+    parallel = json.loads(cli(*args, "--workers", "2").stdout)
+    assert serial["seeds"] == [0, 1] and len(serial["folds"]) == 2
+    for doc in (serial, parallel):
+        doc.pop("threads_per_worker")
+    assert parallel == serial
 
 
 def test_backtest_and_audit_share_the_walk_forward_options(cli: Cli) -> None:

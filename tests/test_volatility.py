@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from conftest import SAMPLE, Cli, one_forecast
-from lstmcast.backtest.volatility import backtest_volatility
+from lstmcast.backtest.run import run_walk
+from lstmcast.backtest.volatility import VolatilityWalk
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation import volatility as V
@@ -122,7 +123,7 @@ def test_on_a_garch_series_the_lstm_is_near_the_oracle_and_the_best_baseline() -
     # QLIKE training, and the average of three seeds' forecasts: one seed sits 1.6% above GARCH
     # here (3.1% on another draw of the series), three 1.1% (2.0%). README, "Volatility".
     bt = BacktestConfig(folds=2, test_size=0.2, seeds=3)
-    result = backtest_volatility(SMALL.replace(loss="qlike"), bt, Series("G", bars, "synthetic"))
+    result = run_walk(VolatilityWalk(), SMALL.replace(loss="qlike"), bt, Series("G", bars, "synthetic"))
     proxy = np.exp(result.frame.x[:, 0])
     # The oracle: the true variance of the next day (frame row r is bar r+1), on the proxy's
     # scale by the same training-rows ratio every close-to-close forecast gets.

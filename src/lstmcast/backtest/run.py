@@ -6,11 +6,12 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from lstmcast.backtest.strategy import Simulation, positions_from, simulate
+from lstmcast.backtest.volatility import VolatilityWalk, VolBacktest
 from lstmcast.backtest.walkforward import FitFn, Fold, FoldRun, WalkForward, assemble, plan_folds, run_fold
 from lstmcast.config import INTERVAL_LEVELS, TrainConfig
 from lstmcast.data.series import Series
@@ -28,7 +29,8 @@ from lstmcast.evaluation.scoring import (
 )
 from lstmcast.evaluation.verdict import Verdict, judge
 from lstmcast.prep.dataset import Frame
-from lstmcast.runconfig import BacktestConfig
+from lstmcast.runconfig import BacktestConfig, RunConfig
+from lstmcast.settings import TARGETS
 from lstmcast.training.inputs import frame_for
 
 
@@ -56,6 +58,11 @@ class BacktestResult:
     # The forecast a user would deploy (the seeds' average when there are several) against the
     # random walk and the best baseline: the one verdict, with its tests.
     verdict: Verdict | None = None
+
+    @property
+    def notes(self) -> list[str]:
+        """What the user should know about the data (a fallback, a stale input)."""
+        return list(self.frame.notes)
 
     @property
     def first(self) -> SeedOutcome:
@@ -183,9 +190,121 @@ def _summary(runs: list[SeedOutcome]) -> dict[str, dict[str, dict[str, float]]]:
     return out
 
 
-# Runs (seed config, fold) jobs somewhere and returns their FoldRuns in the same order: the
-# seam through which `parallel` runs folds on Dask (backtest itself never imports it).
-FoldRunner = Callable[[Frame, BacktestConfig, FitFn | None, list[tuple[TrainConfig, Fold]]], list[FoldRun]]
+@dataclass(frozen=True)
+class ReturnData:
+    """What every fold of a return walk-forward reads: the frame, and a global model's fit
+    (the other members' rows before each cutoff), or None. Sent to each worker once."""
+
+    frame: Frame
+    fit: FitFn | None = None
+    members: tuple[str, ...] = ()
+
+
+D = TypeVar("D")
+R = TypeVar("R")
+B = TypeVar("B", covariant=True)
+
+
+class Walk(Protocol[D, R, B]):
+    """A target's part of the one walk-forward: the data its folds read, one seed's fold (run
+    anywhere: it depends on rows before its cutoff only), and every seed's folds judged
+    together. The driver (`run_walk`) owns the folds, the seeds and where they run."""
+
+    def prepare(self, cfg: TrainConfig, series: Series, others: list[Series]) -> tuple[TrainConfig, D]: ...
+
+    def frame_of(self, data: D) -> Frame: ...
+
+    def run_fold(self, cfg: TrainConfig, data: D, bt: BacktestConfig, fold: Fold) -> R: ...
+
+    def finish(
+        self, cfg: TrainConfig, bt: BacktestConfig, series: Series, data: D, runs: list[list[R]]
+    ) -> B: ...
+
+
+class ReturnWalk:
+    """The return and price targets' part: fits on each fold's past (one global model with
+    `others`), every seed's walk-forward scored, the verdict on the seeds' average."""
+
+    def prepare(
+        self, cfg: TrainConfig, series: Series, others: list[Series]
+    ) -> tuple[TrainConfig, ReturnData]:
+        fit = None
+        if others:
+            from lstmcast.backtest.pooled_folds import fold_fitter
+
+            if cfg.ticker_embedding:
+                cfg = cfg.replace(embedding_tickers=(series.ticker, *(o.ticker for o in others)))
+            fit = fold_fitter(
+                series.ticker, {o.ticker: frame_for(cfg, o.bars, o.exog, o.ticker) for o in others}
+            )
+        frame = frame_for(cfg, series.bars, series.exog, series.ticker)
+        return cfg, ReturnData(frame, fit, tuple(o.ticker for o in others))
+
+    def frame_of(self, data: ReturnData) -> Frame:
+        return data.frame
+
+    def run_fold(self, cfg: TrainConfig, data: ReturnData, bt: BacktestConfig, fold: Fold) -> FoldRun:
+        return run_fold(cfg, data.frame, bt, fold, data.fit)
+
+    def finish(
+        self,
+        cfg: TrainConfig,
+        bt: BacktestConfig,
+        series: Series,
+        data: ReturnData,
+        runs: list[list[FoldRun]],
+    ) -> BacktestResult:
+        frame = data.frame
+        outcomes = [score_seed(frame, assemble(cfg.seed + i, r), bt) for i, r in enumerate(runs)]
+        result = BacktestResult(series.ticker, cfg, bt, frame, outcomes, members=list(data.members))
+        result.across_seeds = _summary(outcomes)
+        result.verdict = seed_average_verdict(frame, [o.wf for o in outcomes])
+        return result
+
+
+Backtest = BacktestResult | VolBacktest
+WALKS: dict[str, Walk[Any, Any, Backtest]] = {
+    "log_return": ReturnWalk(),
+    "price": ReturnWalk(),
+    "volatility": VolatilityWalk(),
+}
+assert set(WALKS) == set(TARGETS)
+
+# Runs (seed config, fold) jobs of a walk somewhere and returns what each produced, in order:
+# the seam through which `parallel` runs folds on Dask (backtest itself never imports it).
+FoldRunner = Callable[[Walk[Any, Any, Any], Any, BacktestConfig, list[tuple[TrainConfig, Fold]]], list[Any]]
+
+
+def run_walk(
+    walk: Walk[D, R, B],
+    cfg: TrainConfig,
+    bt: BacktestConfig,
+    series: Series,
+    others: list[Series] | None = None,
+    run_folds: FoldRunner | None = None,
+    on_fold: Callable[[int, int], None] | None = None,
+) -> B:
+    """The one walk-forward: `bt.seeds` seeds (cfg.seed, cfg.seed+1, ...) by `bt.folds` folds,
+    each fitted on rows before its own cutoff, then judged by the target's walk.
+
+    Every fold of every seed depends on rows before its own cutoff only: `run_folds` may run
+    them in parallel, and the result is the same as one after another. `on_fold(done, total)`
+    hears of each fold run here (a parallel `run_folds` reports its own)."""
+    RunConfig(train=cfg, backtest=bt).validate()
+    cfg, data = walk.prepare(cfg, series, others or [])
+    frame = walk.frame_of(data)
+    seeds = [cfg.replace(seed=cfg.seed + i) for i in range(bt.seeds)]
+    jobs = [(c, fold) for c in seeds for fold in plan_folds(frame, c, bt)]
+    if run_folds is None:
+        done: list[R] = []
+        for c, fold in jobs:
+            done.append(walk.run_fold(c, data, bt, fold))
+            if on_fold:
+                on_fold(len(done), len(jobs))
+    else:
+        done = run_folds(walk, data, bt, jobs)
+    runs = [[r for (j, _), r in zip(jobs, done, strict=True) if j is c] for c in seeds]
+    return walk.finish(cfg, bt, series, data, runs)
 
 
 def backtest(
@@ -195,43 +314,10 @@ def backtest(
     others: list[Series] | None = None,
     run_folds: FoldRunner | None = None,
     on_fold: Callable[[int, int], None] | None = None,
-) -> BacktestResult:
-    """Walk-forward `bt.seeds` times (seeds cfg.seed, cfg.seed+1, ...) and score each run.
-
-    With `others`, every fold trains one global model on `series` and `others` (each ticker's
-    rows before the cutoff date only) and is scored on `series`. Every fold of every seed
-    depends on rows before its own cutoff only: `run_folds` may run them in parallel, and
-    the result is the same as one after another. `on_fold(done, total)` hears of each fold
-    fitted and scored here (a parallel `run_folds` reports its own).
-    """
-    cfg.validate().returns_only("the return backtest (backtest.run)")
-    bt.validate()
-    fit = None
-    if others:
-        from lstmcast.backtest.pooled_folds import fold_fitter
-
-        if cfg.ticker_embedding:
-            cfg = cfg.replace(embedding_tickers=(series.ticker, *(o.ticker for o in others)))
-        fit = fold_fitter(series.ticker, {o.ticker: frame_for(cfg, o.bars, o.exog, o.ticker) for o in others})
-    frame = frame_for(cfg, series.bars, series.exog, series.ticker)
-    seeds = [cfg.replace(seed=cfg.seed + i) for i in range(bt.seeds)]
-    jobs = [(c, fold) for c in seeds for fold in plan_folds(frame, c, bt)]
-    if run_folds is None:
-        done = []
-        for c, fold in jobs:
-            done.append(run_fold(c, frame, bt, fold, fit))
-            if on_fold:
-                on_fold(len(done), len(jobs))
-    else:
-        done = run_folds(frame, bt, fit, jobs)
-    runs = [
-        score_seed(frame, assemble(c.seed, [r for (j, _), r in zip(jobs, done, strict=True) if j is c]), bt)
-        for c in seeds
-    ]
-    result = BacktestResult(series.ticker, cfg, bt, frame, runs, members=[o.ticker for o in others or []])
-    result.across_seeds = _summary(runs)
-    result.verdict = seed_average_verdict(frame, [o.wf for o in runs])
-    return result
+) -> Backtest:
+    """Walk-forward `series` for the config's target (with `others`: one global model on every
+    member's rows before each cutoff, scored on `series`)."""
+    return run_walk(WALKS[cfg.target], cfg, bt, series, others, run_folds, on_fold)
 
 
 def seed_average_verdict(frame: Frame, walks: list[WalkForward]) -> Verdict:

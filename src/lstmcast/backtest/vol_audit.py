@@ -82,12 +82,12 @@ def _fits(cfg: TrainConfig, bt: BacktestConfig, frame: Frame, lo: int, cutoff: i
     train_at = origins_in(cfg, lo, lo, train_end)
     val_at = origins_in(cfg, lo, train_end, cutoff)
     origin = np.array([cutoff - 1])  # the forecast made at the close of the cutoff's eve
-    fits = fold_forecasts(cfg, bt, frame, proxy, returns, lo, train_end, train_at, val_at, origin)
+    fits = fold_forecasts(cfg, frame, proxy, returns, lo, train_end, train_at, val_at, origin)
     sigma = ewma_sigma(returns[lo:train_end], shrink=0.0)
     hars = list(fits.hars.values())
     return _Fits(
         proxy[:cutoff],
-        fits.nets[0],
+        fits.net,
         [m.coef for m in hars] + [np.array([m.scale for m in hars])],
         V.var_quantiles(returns[lo:train_end], sigma),
         fits.forecasts,

@@ -19,14 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from lstmcast.backtest.walkforward import Fold, block_origins, fit_split, plan_folds
+from lstmcast.backtest.walkforward import Fold, block_origins, fit_split
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
-from lstmcast.errors import DataError
+from lstmcast.errors import ConfigError, DataError
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import ewma_sigma
 from lstmcast.prep.dataset import Frame
-from lstmcast.runconfig import BacktestConfig, RunConfig
+from lstmcast.runconfig import BacktestConfig
 from lstmcast.training.inputs import frame_for
 from lstmcast.training.vol_predict import origins_in
 from lstmcast.training.volatility import check_volatility, fold_forecasts
@@ -100,73 +100,108 @@ class VolBacktest:
 
 @dataclass
 class VolFoldRun:
-    """One fold's variance forecasts: its origins, every forecaster's forecasts (and the
-    stronger HAR's), the value-at-risk hits and the fold's summary."""
+    """One seed's fold: its origins, every forecaster's forecasts (and the stronger HAR's), the
+    value-at-risk hits and the HAR its validation origins chose; plain arrays, no model."""
 
+    fold: Fold
     at: np.ndarray
     forecasts: dict[str, np.ndarray]
     hits: dict[str, dict[float, np.ndarray]]
-    fold: VolFold
+    har_used: str
+    ratio: float  # the training rows' proxy over squared returns: a forecast's close-to-close scale
+    quantiles: dict[float, float]  # the VaR quantiles of the training rows' standardised returns
 
 
-def vol_frame(cfg: TrainConfig, series: Series) -> tuple[Frame, np.ndarray, np.ndarray]:
-    """The volatility frame of `series`, its daily variance proxy and its daily log returns."""
-    frame = frame_for(cfg, series.bars, series.exog, series.ticker)
-    check_volatility(cfg, frame)
-    return frame, np.exp(frame.x[:, 0]), frame.x[:, 1]
+@dataclass(frozen=True)
+class VolData:
+    """What every fold of a volatility walk-forward reads: the frame, its daily variance proxy
+    and its daily log returns. Sent to each worker once."""
+
+    frame: Frame
+    proxy: np.ndarray
+    returns: np.ndarray
 
 
-def vol_fold(
-    cfg: TrainConfig, bt: BacktestConfig, frame: Frame, proxy: np.ndarray, returns: np.ndarray, fold: Fold
-) -> VolFoldRun:
-    """Fit every forecaster on the rows before the fold's cutoff and forecast its block."""
-    lo, h = fold.lo, cfg.horizon
-    train_rows, _ = fit_split(cfg, fold.cutoff - lo)
-    train_end = lo + train_rows
-    train_at = origins_in(cfg, lo, lo, train_end)
-    val_at = origins_in(cfg, lo, train_end, fold.cutoff)
-    test_at = block_origins(fold, frame.n, h)
-    if len(train_at) < 100 or len(val_at) < 20 or not len(test_at):
-        raise DataError(
-            f"fold {fold.index} has {len(train_at)} training and {len(val_at)} validation origins"
-            " after HAR's 22-day warm-up: use fewer --folds, a smaller --test-size or more data"
+class VolatilityWalk:
+    """The volatility target's part of the one walk-forward (`backtest.run.backtest`): its
+    data, one seed's fold, and the seeds' folds judged together against HAR."""
+
+    def prepare(self, cfg: TrainConfig, series: Series, others: list[Series]) -> tuple[TrainConfig, VolData]:
+        if others:
+            raise ConfigError("--target volatility backtests one ticker at a time (no global model yet)")
+        frame = frame_for(cfg, series.bars, series.exog, series.ticker)
+        check_volatility(cfg, frame)
+        return cfg, VolData(frame, np.exp(frame.x[:, 0]), frame.x[:, 1])
+
+    def frame_of(self, data: VolData) -> Frame:
+        return data.frame
+
+    def run_fold(self, cfg: TrainConfig, data: VolData, bt: BacktestConfig, fold: Fold) -> VolFoldRun:
+        """Fit every forecaster (the network with `cfg.seed`) on the rows before the fold's
+        cutoff and forecast its block."""
+        frame, proxy, returns = data.frame, data.proxy, data.returns
+        lo, h = fold.lo, cfg.horizon
+        train_rows, _ = fit_split(cfg, fold.cutoff - lo)
+        train_end = lo + train_rows
+        train_at = origins_in(cfg, lo, lo, train_end)
+        val_at = origins_in(cfg, lo, train_end, fold.cutoff)
+        test_at = block_origins(fold, frame.n, h)
+        if len(train_at) < 100 or len(val_at) < 20 or not len(test_at):
+            raise DataError(
+                f"fold {fold.index} has {len(train_at)} training and {len(val_at)} validation origins"
+                " after HAR's 22-day warm-up: use fewer --folds, a smaller --test-size or more data"
+            )
+        fits = fold_forecasts(cfg, frame, proxy, returns, lo, train_end, train_at, val_at, test_at)
+        fc = fits.forecasts
+        # Value-at-risk: quantiles of returns standardised by the volatility known the day
+        # before, on training rows; each forecast back on the close-to-close scale.
+        sigma = ewma_sigma(returns[lo:train_end], shrink=0.0)
+        q = V.var_quantiles(returns[lo:train_end], sigma)
+        ratio = V.proxy_ratio(proxy, returns, slice(lo, train_end))
+        hits = V.var_hits_of({n: fc[n] for n in NAMES}, returns[test_at + 1], ratio, q)
+        forecasts = {**{n: fc[n] for n in NAMES}, "stronger_har": fc[fits.har_used]}
+        return VolFoldRun(fold, test_at, forecasts, hits, fits.har_used, ratio, q)
+
+    def finish(
+        self,
+        cfg: TrainConfig,
+        bt: BacktestConfig,
+        series: Series,
+        data: VolData,
+        runs: list[list[VolFoldRun]],
+    ) -> VolBacktest:
+        """Every seed's folds (runs[seed][fold]) as one backtest: the model is the seeds'
+        average forecast, as the return verdict's is; the baselines do not depend on the seed."""
+        frame, proxy = data.frame, data.proxy
+        folds, parts = [], []
+        for k, first in enumerate(runs[0]):
+            model = np.mean([seed_runs[k].forecasts["model"] for seed_runs in runs], axis=0)
+            forecasts = {**first.forecasts, "model": model}
+            hits = V.var_hits_of({"model": model}, data.returns[first.at + 1], first.ratio, first.quantiles)
+            parts.append((first.at, forecasts, {**first.hits, **hits}))
+            realised = V.forward_mean(proxy, cfg.horizon, first.at)
+            d, f = frame.dates, first.fold
+            folds.append(
+                VolFold(
+                    f.index,
+                    str(d[f.lo].date()),
+                    str(d[f.cutoff - 1].date()),
+                    str(d[f.cutoff].date()),
+                    str(d[f.end - 1].date()),
+                    len(first.at),
+                    first.har_used,
+                    {n: float(np.mean(V.qlike(forecasts[n], realised))) for n in NAMES},
+                )
+            )
+        at = np.concatenate([a for a, _, _ in parts])
+        forecasts = {n: np.concatenate([fc[n] for _, fc, _ in parts]) for n in (*NAMES, "stronger_har")}
+        hits = {
+            n: {lv: np.concatenate([h[n][lv] for _, _, h in parts]) for lv in V.VAR_LEVELS} for n in NAMES
+        }
+        realised = V.forward_mean(proxy, cfg.horizon, at)
+        scored = V.score_all(
+            {n: forecasts[n] for n in NAMES}, forecasts["stronger_har"], realised, cfg.horizon, hits, cfg.seed
         )
-    fits = fold_forecasts(cfg, bt, frame, proxy, returns, lo, train_end, train_at, val_at, test_at)
-    fc, har_used = fits.forecasts, fits.har_used
-    realised = V.forward_mean(proxy, h, test_at)
-    # Value-at-risk: quantiles of returns standardised by the volatility known the day
-    # before, on training rows; each forecast back on the close-to-close scale.
-    sigma = ewma_sigma(returns[lo:train_end], shrink=0.0)
-    q = V.var_quantiles(returns[lo:train_end], sigma)
-    ratio = V.proxy_ratio(proxy, returns, slice(lo, train_end))
-    hits = V.var_hits_of({n: fc[n] for n in NAMES}, returns[test_at + 1], ratio, q)
-    d = frame.dates
-    summary = VolFold(
-        fold.index,
-        str(d[lo].date()),
-        str(d[fold.cutoff - 1].date()),
-        str(d[fold.cutoff].date()),
-        str(d[fold.end - 1].date()),
-        len(test_at),
-        har_used,
-        {n: float(np.mean(V.qlike(fc[n], realised))) for n in NAMES},
-    )
-    forecasts = {**{n: fc[n] for n in NAMES}, "stronger_har": fc[har_used]}
-    return VolFoldRun(test_at, forecasts, hits, summary)
-
-
-def backtest_volatility(cfg: TrainConfig, bt: BacktestConfig, series: Series) -> VolBacktest:
-    RunConfig(train=cfg, backtest=bt).validate()
-    frame, proxy, returns = vol_frame(cfg, series)
-    runs = [vol_fold(cfg, bt, frame, proxy, returns, fold) for fold in plan_folds(frame, cfg, bt)]
-    at = np.concatenate([r.at for r in runs])
-    forecasts = {n: np.concatenate([r.forecasts[n] for r in runs]) for n in (*NAMES, "stronger_har")}
-    hits = {n: {lv: np.concatenate([r.hits[n][lv] for r in runs]) for lv in V.VAR_LEVELS} for n in NAMES}
-    realised = V.forward_mean(proxy, cfg.horizon, at)
-    folds = [r.fold for r in runs]
-    scored = V.score_all(
-        {n: forecasts[n] for n in NAMES}, forecasts["stronger_har"], realised, cfg.horizon, hits, cfg.seed
-    )
-    return VolBacktest(
-        series.ticker, cfg, bt, frame, at, realised, forecasts, folds, hits, scored, list(frame.notes)
-    )
+        return VolBacktest(
+            series.ticker, cfg, bt, frame, at, realised, forecasts, folds, hits, scored, list(frame.notes)
+        )

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from lstmcast.cli.common import (
     emit_json,
-    fail,
     fmt,
     guarded,
     info,
@@ -34,6 +34,9 @@ from lstmcast.paths import check_output, check_plot
 from lstmcast.runconfig import RunConfig
 from lstmcast.settings import VOL_LABELS
 
+if TYPE_CHECKING:
+    from lstmcast.backtest.run import Backtest
+
 
 @guarded
 @run_options(backtest=True)
@@ -52,8 +55,6 @@ def backtest_cli(
     as_json: Json = False,
 ) -> None:
     """Walk-forward backtest against naive, drift and linear AR, with a cost-aware trading simulation."""
-    from lstmcast.backtest.outputs import plot as draw
-    from lstmcast.backtest.outputs import write_outputs
     from lstmcast.backtest.run import backtest
     from lstmcast.data.series import load_inputs
     from lstmcast.parallel.engine import Parallel, cores
@@ -64,9 +65,6 @@ def backtest_cli(
         check_plot(plot)
     parallel = Parallel(workers, cluster, cluster_security)  # a bad address refused before the work
     series = load_inputs(store_of(ctx), run.tickers, run.csv, run.train.exog)
-    if run.train.target == "volatility":
-        _volatility(run, series, out, plot, parallel.distributed, as_json)
-        return
     with fold_progress(f"backtest {series[0].ticker}", interactive()) as on_fold:
         runner = None
         if parallel.distributed:
@@ -74,10 +72,13 @@ def backtest_cli(
 
             runner = fold_runner(parallel, on_fold)
         result = backtest(run.train, run.backtest, series[0], series[1:], runner, on_fold)
-    for path in write_outputs(result, out) if out is not None else []:
+    view = _view(result)
+    for note in result.notes:
+        warn(note)
+    for path in view.write(result, out) if out is not None else []:
         info(f"wrote {path}")
     if plot is not None:
-        info(f"wrote {draw(result, plot)}")
+        info(f"wrote {view.plot(result, plot)}")
     doc = result.to_json()
     # Torch threads per fold: each worker's share of the cores, or this process's setting.
     doc["threads_per_worker"] = (
@@ -86,35 +87,25 @@ def backtest_cli(
     if as_json:
         emit_json(doc)
     else:
-        render(doc)
+        view.render(doc)
 
 
-def _volatility(
-    run: RunConfig, series: list[Any], out: Path | None, plot: Path | None, parallel: bool, as_json: bool
-) -> None:
-    """The volatility contest: the network against HAR and the other baselines."""
-    from lstmcast.backtest.vol_outputs import plot_volatility, write_vol_outputs
-    from lstmcast.backtest.volatility import backtest_volatility
+@dataclass(frozen=True)
+class _View:
+    """How one kind of backtest result is written, drawn and shown."""
 
-    if len(series) > 1:
-        raise fail("--target volatility backtests one ticker at a time (no global model yet)")
-    if parallel:
-        raise fail(
-            "--workers and --cluster do not apply to --target volatility: its folds run in this"
-            " process, one after another"
-        )
-    result = backtest_volatility(run.train, run.backtest, series[0])
-    doc = result.to_json()
-    for note in result.notes:
-        warn(note)
-    for path in write_vol_outputs(result, out) if out is not None else []:
-        info(f"wrote {path}")
-    if plot is not None:
-        info(f"wrote {plot_volatility(result, plot)}")
-    if as_json:
-        emit_json(doc)
-    else:
-        render_volatility(doc)
+    write: Callable[[Any, Path], list[Path]]
+    plot: Callable[[Any, Path], Path]
+    render: Callable[[dict[str, Any]], None]
+
+
+def _view(result: Backtest) -> _View:
+    from lstmcast.backtest import outputs, vol_outputs
+    from lstmcast.backtest.volatility import VolBacktest
+
+    if isinstance(result, VolBacktest):
+        return _View(vol_outputs.write_vol_outputs, vol_outputs.plot_volatility, render_volatility)
+    return _View(outputs.write_outputs, outputs.plot, render)
 
 
 def render_volatility(doc: dict[str, Any]) -> None:

@@ -1,7 +1,8 @@
-"""`backtest --workers N`: the folds of a walk-forward (of every seed) as parallel tasks.
+"""`backtest --workers N`: the folds of a walk-forward (every seed, any target) as parallel tasks.
 
 Each fold fits on rows before its own cutoff only, so running them apart gives the same
-numbers as running them in order (tested). Workers get the frame once and return plain arrays.
+numbers as running them in order (tested). Workers get the target's walk and its data once,
+each fold as a typed `Fold` and `TrainConfig`, and return plain arrays.
 """
 
 from __future__ import annotations
@@ -9,37 +10,33 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lstmcast.backtest.run import FoldRunner
-from lstmcast.backtest.walkforward import FitFn, Fold, FoldRun, run_fold
+from lstmcast.backtest.run import FoldRunner, Walk
+from lstmcast.backtest.walkforward import Fold
 from lstmcast.config import TrainConfig
 from lstmcast.parallel.engine import Parallel, TaskOutcome
 from lstmcast.parallel.stream import run_tasks
-from lstmcast.prep.dataset import Frame
 from lstmcast.runconfig import BacktestConfig
 
 
 def fold_task(
-    frame: Frame, backtest: BacktestConfig, train: dict[str, Any], fold: Fold, fit: FitFn | None = None
-) -> FoldRun:
-    return run_fold(TrainConfig.from_dict(train), frame, backtest, fold, fit)
+    walk: Walk[Any, Any, Any], data: Any, backtest: BacktestConfig, train: TrainConfig, fold: Fold
+) -> Any:
+    """One seed's fold of any target's walk-forward, on a worker."""
+    return walk.run_fold(train, data, backtest, fold)
 
 
 def fold_runner(parallel: Parallel, on_fold: Callable[[int, int], None] | None = None) -> FoldRunner:
     """A FoldRunner on local worker processes (each with its share of the cores) or a Dask cluster."""
 
     def run(
-        frame: Frame, bt: BacktestConfig, fit: FitFn | None, jobs: list[tuple[TrainConfig, Fold]]
-    ) -> list[FoldRun]:
+        walk: Walk[Any, Any, Any], data: Any, bt: BacktestConfig, jobs: list[tuple[TrainConfig, Fold]]
+    ) -> list[Any]:
         keys = [f"fold-{cfg.seed}-{fold.index}" for cfg, fold in jobs]
         # Longest first (a fold fits on every row before its cutoff): the last wave is short.
         order = sorted(range(len(jobs)), key=lambda i: -(jobs[i][1].cutoff - jobs[i][1].lo))
-        tasks = {
-            keys[i]: {"train": jobs[i][0].replace(threads=0).to_dict(), "fold": jobs[i][1]} for i in order
-        }
-        shared: dict[str, Any] = {"frame": frame, "backtest": bt}
-        if fit is not None:
-            shared["fit"] = fit
-        out: dict[str, FoldRun] = {}
+        tasks = {keys[i]: {"train": jobs[i][0].replace(threads=0), "fold": jobs[i][1]} for i in order}
+        shared: dict[str, Any] = {"walk": walk, "data": data, "backtest": bt}
+        out: dict[str, Any] = {}
 
         def done(outcome: TaskOutcome) -> None:
             if outcome.error is not None:

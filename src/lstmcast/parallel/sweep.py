@@ -54,7 +54,7 @@ def run_cell(bars: dict[str, pd.DataFrame], task: CellTask) -> CellResult:
     which the leaderboard judges the seeds' average forecast."""
     import torch
 
-    from lstmcast.backtest.run import backtest as run_backtest
+    from lstmcast.backtest.run import ReturnWalk, run_walk
     from lstmcast.data.series import Series
     from lstmcast.evaluation.scoring import actuals
 
@@ -67,7 +67,7 @@ def run_cell(bars: dict[str, pd.DataFrame], task: CellTask) -> CellResult:
 
     if cfg.target == "volatility":
         return dataclasses.replace(run_vol_cell(bars, ticker, cfg, bt), ran=ran())
-    result = run_backtest(cfg, bt, Series(ticker, bars[ticker], "sweep"))
+    result = run_walk(ReturnWalk(), cfg, bt, Series(ticker, bars[ticker], "sweep"))
     run = result.first
     frame, at = result.frame, run.wf.at
     truth, _ = actuals(frame, at, cfg.horizon)

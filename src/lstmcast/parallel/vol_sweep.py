@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lstmcast.backtest.volatility import NAMES, backtest_volatility
+from lstmcast.backtest.run import run_walk
+from lstmcast.backtest.volatility import NAMES, VolatilityWalk
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation import volatility as V
@@ -23,7 +24,7 @@ SIGNIFICANCE = 0.05
 
 def run_vol_cell(bars: dict[str, pd.DataFrame], ticker: str, cfg: TrainConfig, bt: BacktestConfig) -> VolCell:
     """One volatility backtest with one seed: every forecaster's forecasts and what happened."""
-    result = backtest_volatility(cfg, bt, Series(ticker, bars[ticker], "sweep"))
+    result = run_walk(VolatilityWalk(), cfg, bt, Series(ticker, bars[ticker], "sweep"))
     scores = V.score(result.forecasts["model"], result.realised)
     stronger = V.score(result.forecasts["stronger_har"], result.realised)
     return VolCell(

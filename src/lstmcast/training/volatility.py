@@ -30,7 +30,6 @@ from lstmcast.models import build_model
 from lstmcast.prep.dataset import Frame, Segments
 from lstmcast.prep.scaling import Scaler, apply, fit_scaler
 from lstmcast.prep.windows import targets, windows
-from lstmcast.runconfig import BacktestConfig
 from lstmcast.training import runtime
 from lstmcast.training.inputs import frame_for, split_for
 from lstmcast.training.loop import FitOutcome, fit, predict_scaled
@@ -123,13 +122,12 @@ class CutoffFits:
     forecasts: dict[str, np.ndarray]  # name -> (N,) variance forecasts for the asked origins
     har_used: str  # the HAR with the lower validation QLIKE
     hars: dict[str, Har]
-    nets: list[VolFit]  # one per seed; "model" is their average forecast
+    net: VolFit  # the network of the config's seed ("model"); seeds are averaged by the backtest
     ratio: float  # mean proxy over mean squared return, training rows
 
 
 def fold_forecasts(
     cfg: TrainConfig,
-    bt: BacktestConfig,
     frame: Frame,
     proxy: np.ndarray,
     returns: np.ndarray,
@@ -161,23 +159,9 @@ def fold_forecasts(
         "garch": V.garch(returns, train_end, test_at, h, first=lo) * ratio,
     }
     offset = hars[har_used] if cfg.residual_on == "har" else None
-    nets = [
-        fit_volatility(
-            cfg.replace(seed=cfg.seed + i),
-            frame,
-            proxy,
-            lo,
-            train_at,
-            val_at,
-            offset,
-            init,
-            lr,
-            freeze_encoder,
-        )
-        for i in range(bt.seeds)
-    ]
-    out["model"] = np.mean([n.predict(frame, proxy, test_at) for n in nets], axis=0)  # the seeds' average
-    return CutoffFits(out, har_used, hars, nets, ratio)
+    net = fit_volatility(cfg, frame, proxy, lo, train_at, val_at, offset, init, lr, freeze_encoder)
+    out["model"] = net.predict(frame, proxy, test_at)
+    return CutoffFits(out, har_used, hars, net, ratio)
 
 
 def check_volatility(cfg: TrainConfig, frame: Frame) -> None:
@@ -210,7 +194,7 @@ class VolTrained:
 
     @property
     def net(self) -> VolFit:
-        return self.fits.nets[0]
+        return self.fits.net
 
     def segment_dates(self) -> dict[str, list[str]]:
         d, s = self.frame.dates, self.segments
@@ -251,11 +235,9 @@ def train_volatility(
     train_at = origins_in(config, 0, 0, seg.train_end)
     val_at = origins_in(config, 0, seg.train_end, seg.val_end)
     test_at = origins_in(config, 0, seg.val_end, frame.n)
-    fits = fold_forecasts(
-        config, BacktestConfig(), frame, proxy, returns, 0, seg.train_end, train_at, val_at, test_at
-    )
+    fits = fold_forecasts(config, frame, proxy, returns, 0, seg.train_end, train_at, val_at, test_at)
     oos = np.concatenate([val_at, test_at])
-    log_errors = np.log(forward_mean(proxy, config.horizon, oos) / fits.nets[0].predict(frame, proxy, oos))
+    log_errors = np.log(forward_mean(proxy, config.horizon, oos) / fits.net.predict(frame, proxy, oos))
     sigma = ewma_sigma(returns[: seg.train_end], shrink=0.0)
     quantiles = V.var_quantiles(returns[: seg.train_end], sigma)
     hits = V.var_hits_of(fits.forecasts, returns[test_at + 1], fits.ratio, quantiles)

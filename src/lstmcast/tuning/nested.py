@@ -98,10 +98,12 @@ def score_block(cfg: TrainConfig, bt: BacktestConfig, ticker: str, bars: pd.Data
     seen) and score its forecasts of the span's block against the random walk (returns) or
     the stronger HAR (volatility)."""
     if cfg.target == "volatility":
-        from lstmcast.backtest.volatility import vol_fold, vol_frame
+        from lstmcast.backtest.volatility import VolatilityWalk
 
-        frame, proxy, returns = vol_frame(cfg, Series(ticker, bars, "tune"))
-        vol = vol_fold(cfg, bt, frame, proxy, returns, fold_of(frame, span, bt))
+        walk = VolatilityWalk()
+        _, data = walk.prepare(cfg, Series(ticker, bars, "tune"), [])
+        frame, proxy = data.frame, data.proxy
+        vol = walk.run_fold(cfg, data, bt, fold_of(frame, span, bt))
         realised = V.forward_mean(proxy, cfg.horizon, vol.at)
         q_model = V.qlike(vol.forecasts["model"], realised)
         q_har = V.qlike(vol.forecasts["stronger_har"], realised)
