@@ -21,9 +21,9 @@ from lstmcast.backtest.run import backtest
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import load_csv
 from lstmcast.prep.dataset import Frame
+from lstmcast.prep.inputs import frame_for
 from lstmcast.runconfig import BacktestConfig
 from lstmcast.training.fitted import Fitted, fit_forecaster
-from lstmcast.training.inputs import frame_for
 
 TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")
 

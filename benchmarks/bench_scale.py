@@ -23,8 +23,8 @@ import pandas as pd
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.prep.dataset import sample_arrays
+from lstmcast.prep.inputs import frame_for, split_for
 from lstmcast.prep.scaling import apply, fit_scaler
-from lstmcast.training.inputs import frame_for, split_for
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from synth import ar1, bars_from_log_returns

@@ -28,10 +28,10 @@ from lstmcast.backtest.walkforward import block_origins, fit_split, plan_folds
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series, load_csv
 from lstmcast.evaluation.multiple import holm
+from lstmcast.inference.volatility import origins_in
+from lstmcast.prep.inputs import frame_for
 from lstmcast.runconfig import BacktestConfig
 from lstmcast.training import volatility as net
-from lstmcast.training.inputs import frame_for
-from lstmcast.training.vol_predict import origins_in
 from lstmcast.training.volatility import fold_forecasts
 
 BASELINES = ("ewma", "garch", "har", "har_log", "naive")

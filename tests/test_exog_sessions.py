@@ -10,9 +10,9 @@ from lstmcast.backtest.audit import audit
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.prep import features
+from lstmcast.prep.inputs import frame_for
 from lstmcast.prep.sessions import close_times
 from lstmcast.runconfig import BacktestConfig
-from lstmcast.training.inputs import frame_for
 from synth import bars_from_log_returns
 
 TINY = TrainConfig(model="lstm", window=10, hidden=8, layers=1, epochs=2, patience=2, lr=3e-3, threads=1)

@@ -62,7 +62,7 @@ def test_onnx_forecasts_equal_torch_forecasts(
         assert fa.log_return == pytest.approx(fb.log_return, rel=1e-4, abs=1e-7), label
         assert fa.upper_95 == pytest.approx(fb.upper_95, rel=1e-6), label
     # Batches of other sizes than the export's example: every origin at once.
-    from lstmcast.training.inputs import frame_for
+    from lstmcast.prep.inputs import frame_for
 
     frame = frame_for(cfg, series.bars)
     at = np.arange(cfg.window - 1, frame.n)

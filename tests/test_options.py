@@ -147,8 +147,8 @@ def test_a_volatility_backtest_runs_its_seeds_and_folds_on_workers_as_returns_do
     """--workers and --seeds mean for volatility what they mean for returns: every (seed, fold)
     is one task, and the parallel run gives the same numbers as the serial one."""
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
-    args = ["backtest", "IBM", "--target", "volatility", "--epochs", "1", "--window", "20",
-            "--hidden", "8", "--layers", "1", "--folds", "2", "--seeds", "2", "--threads", "1", "--json"]  # fmt: skip
+    args = ["backtest", "IBM", "--target", "volatility", "--epochs", "1", "--window", "20", "--hidden",
+            "8", "--layers", "1", "--folds", "2", "--seeds", "2", "--threads", "1", "--json"]  # fmt: skip
     serial = json.loads(cli(*args).stdout)
     parallel = json.loads(cli(*args, "--workers", "2").stdout)
     assert serial["seeds"] == [0, 1] and len(serial["folds"]) == 2

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from conftest import ROOT, SAMPLE, Cli
 from lstmcast.config import TrainConfig
 from lstmcast.evaluation.multiple import backtest_overfitting
+from lstmcast.prep.inputs import frame_for
 from lstmcast.runconfig import BacktestConfig
-from lstmcast.training.inputs import frame_for
 from lstmcast.tuning.nested import before, fold_of, plan_nested
 from processes import child_env, dask_cluster, free_port
 from synth import random_walk

@@ -25,11 +25,11 @@ from lstmcast.data.series import Series
 from lstmcast.evaluation.intervals import online_intervals
 from lstmcast.evaluation.scoring import har_sigma, origin_sigma, path_errors
 from lstmcast.prep.dataset import Frame
+from lstmcast.prep.inputs import frame_for
 from lstmcast.prep.sessions import close_times
 from lstmcast.runconfig import BacktestConfig
 from lstmcast.tickers import exchange_of
 from lstmcast.training.fitted import Fitted
-from lstmcast.training.inputs import frame_for
 from lstmcast.training.runtime import deterministic, pick_device
 
 # A change counts as a leak when it exceeds the noise floor this many times. Noise from the

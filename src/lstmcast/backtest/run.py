@@ -29,9 +29,9 @@ from lstmcast.evaluation.scoring import (
 )
 from lstmcast.evaluation.verdict import Verdict, judge
 from lstmcast.prep.dataset import Frame
+from lstmcast.prep.inputs import frame_for
 from lstmcast.runconfig import BacktestConfig, RunConfig
 from lstmcast.settings import TARGETS
-from lstmcast.training.inputs import frame_for
 
 
 @dataclass

@@ -19,11 +19,11 @@ from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import ewma_sigma
+from lstmcast.inference.volatility import origins_in
 from lstmcast.prep.dataset import Frame
+from lstmcast.prep.inputs import frame_for
 from lstmcast.runconfig import BacktestConfig
-from lstmcast.training.inputs import frame_for
 from lstmcast.training.runtime import deterministic, pick_device
-from lstmcast.training.vol_predict import origins_in
 from lstmcast.training.volatility import VolFit, check_volatility, fold_forecasts
 
 CHECKS = (

@@ -25,10 +25,10 @@ from lstmcast.data.series import Series
 from lstmcast.errors import ConfigError, DataError
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import ewma_sigma
+from lstmcast.inference.volatility import origins_in
 from lstmcast.prep.dataset import Frame
+from lstmcast.prep.inputs import frame_for
 from lstmcast.runconfig import BacktestConfig
-from lstmcast.training.inputs import frame_for
-from lstmcast.training.vol_predict import origins_in
 from lstmcast.training.volatility import check_volatility, fold_forecasts
 
 NAMES = ("model", "naive", "ewma", "har", "har_log", "garch")

@@ -21,11 +21,11 @@ from lstmcast.forecasting.result import Forecast, ForecastResult, PathForecast, 
 from lstmcast.forecasting.vol_forecast import VolForecastResult, forecast_volatility
 from lstmcast.inference.predictor import OnnxFitted, reaches_further, run_out_to
 from lstmcast.paths import calendars_dir
+from lstmcast.prep.inputs import frame_for
 from lstmcast.registry.saved import LoadedModel, load_model, newest_model_id
 from lstmcast.runconfig import DEFAULT_INTERVALS, ForecastConfig
 from lstmcast.store.db import Store
 from lstmcast.tickers import exchange_of
-from lstmcast.training.inputs import frame_for
 
 if TYPE_CHECKING:
     from lstmcast.training.fitted import Fitted

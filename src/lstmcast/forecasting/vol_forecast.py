@@ -19,16 +19,16 @@ from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import quantile_pair
 from lstmcast.forecasting.calendar import next_sessions
 from lstmcast.forecasting.ledger import mean_of
-from lstmcast.inference.predictor import OnnxFitted
+from lstmcast.inference.predictor import Net, OnnxFitted
+from lstmcast.inference.volatility import VolHead, origins_in, variance_forecast
 from lstmcast.paths import calendars_dir
+from lstmcast.prep.inputs import frame_for
 from lstmcast.prep.volatility import variance_proxy
 from lstmcast.registry.saved import LoadedModel
 from lstmcast.store.db import Store
 from lstmcast.store.prices import load_prices
 from lstmcast.store.vol_ledger import record_vol, vol_rows
 from lstmcast.tickers import validate_ticker
-from lstmcast.training.inputs import frame_for
-from lstmcast.training.vol_predict import Net, VolHead, origins_in, variance_forecast
 
 
 @dataclass

@@ -1,1 +1,1 @@
-"""Running a saved network without torch: the forecast routine every engine shares."""
+"""Running a network without torch: the forecast routines (return and volatility) every engine shares."""

@@ -1,1 +1,1 @@
-"""Turning bars into model inputs: features, windows, time splits and scaling (numpy only, no torch)."""
+"""Turning bars into model inputs: a config's frame, features, windows, time splits and scaling (no torch)."""

@@ -18,15 +18,15 @@ from lstmcast.errors import ConfigError
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.metrics import Metrics
 from lstmcast.evaluation.volatility import annualised
+from lstmcast.inference.volatility import VolHead
+from lstmcast.prep.inputs import frame_for, split_for
 from lstmcast.registry.saved import LoadedModel, save_trained, save_volatility
 from lstmcast.store.db import Store
 from lstmcast.training.finetune import _parent_for, finetune_volatility, overlap_warning, run_finetune
-from lstmcast.training.inputs import frame_for, split_for
 from lstmcast.training.loop import EpochLog
 from lstmcast.training.report import TrainReport, report_of, verdict_json
 from lstmcast.training.run import fit_members
 from lstmcast.training.scores import pooled_verdict
-from lstmcast.training.vol_predict import VolHead
 from lstmcast.training.volatility import train_volatility
 
 

@@ -12,12 +12,12 @@ from lstmcast.config import FINETUNE_LR, TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import ConfigError
 from lstmcast.evaluation.volatility import forward_mean
+from lstmcast.inference.volatility import VolHead, origins_in
+from lstmcast.prep.inputs import frame_for, split_for
 from lstmcast.prep.scaling import fit_scaler
-from lstmcast.training.inputs import frame_for, split_for
 from lstmcast.training.loop import EpochLog
 from lstmcast.training.run import run_training
 from lstmcast.training.scores import Trained, evaluate_fitted
-from lstmcast.training.vol_predict import VolHead, origins_in
 from lstmcast.training.volatility import VolFit, VolTrained, train_volatility
 
 if TYPE_CHECKING:

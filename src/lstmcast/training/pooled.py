@@ -20,10 +20,10 @@ from lstmcast.evaluation.metrics import score
 from lstmcast.evaluation.scoring import BlockForecasts, Scores, actuals, concat_scales, to_price
 from lstmcast.inference.predictor import with_ticker_id
 from lstmcast.prep.dataset import Frame, Segments, fit_origins, row_at, sample_arrays
+from lstmcast.prep.inputs import frame_for, split_for
 from lstmcast.prep.scaling import Scaler, apply, fit_scaler
 from lstmcast.training import runtime
 from lstmcast.training.fitted import Fitted
-from lstmcast.training.inputs import frame_for, split_for
 from lstmcast.training.loop import EpochLog, fit
 
 

@@ -14,8 +14,8 @@ from lstmcast.errors import DataError
 from lstmcast.evaluation.scoring import (
     Scores,
 )
+from lstmcast.prep.inputs import frame_for, split_for
 from lstmcast.training.fitted import Fitted, fit_forecaster
-from lstmcast.training.inputs import frame_for, split_for
 from lstmcast.training.loop import EpochLog
 from lstmcast.training.scores import Trained, evaluate_fitted
 

@@ -26,14 +26,15 @@ from lstmcast.errors import DataError
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import ewma_sigma
 from lstmcast.evaluation.volatility import Har, forward_mean
+from lstmcast.inference.predictor import Net
+from lstmcast.inference.volatility import MONTH, VolHead, offset, origins_in, raw_variance
 from lstmcast.models import build_model
 from lstmcast.prep.dataset import Frame, Segments
+from lstmcast.prep.inputs import frame_for, split_for
 from lstmcast.prep.scaling import Scaler, apply, fit_scaler
 from lstmcast.prep.windows import targets, windows
 from lstmcast.training import runtime
-from lstmcast.training.inputs import frame_for, split_for
 from lstmcast.training.loop import FitOutcome, fit, predict_scaled
-from lstmcast.training.vol_predict import MONTH, Net, VolHead, offset, origins_in, raw_variance
 
 
 @dataclass

@@ -30,8 +30,8 @@ from lstmcast.data.series import Series
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.scoring import actuals
 from lstmcast.prep.dataset import Frame, row_at
+from lstmcast.prep.inputs import frame_for
 from lstmcast.runconfig import BacktestConfig
-from lstmcast.training.inputs import frame_for
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,12 @@ from lstmcast.errors import ConfigError
 from lstmcast.fingerprint import data_fingerprint, fingerprint
 from lstmcast.parallel.engine import Parallel, TaskOutcome
 from lstmcast.parallel.stream import stream_tasks
+from lstmcast.prep.inputs import frame_for
 from lstmcast.runconfig import RunConfig
 from lstmcast.runlock import run_lock
 from lstmcast.settings import SAMPLERS
 from lstmcast.store.db import Store
 from lstmcast.store.tunes import TrialRecord, TrialState, save_trial, save_tune, trials_of
-from lstmcast.training.inputs import frame_for
 from lstmcast.tuning.nested import OuterFold, TrialResult, TrialTask, plan_nested, run_trial
 from lstmcast.tuning.space import Space, default_space, read_space
 

@@ -3,7 +3,6 @@ the fit (torch) and a saved model (ONNX or torch) both run. No torch import."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,11 +10,11 @@ import numpy as np
 
 from lstmcast.config import TrainConfig
 from lstmcast.evaluation.volatility import HAR_LAGS, Har
+from lstmcast.inference.predictor import Net  # here (N, L, F) -> (N, h) z-scored log ratios
 from lstmcast.prep.dataset import Frame
 from lstmcast.prep.scaling import Scaler, apply
 from lstmcast.prep.windows import windows
 
-Net = Callable[[np.ndarray], np.ndarray]  # (N, L, F) float32 -> (N, h) z-scored log ratios
 MONTH = max(HAR_LAGS)  # HAR's longest term: an origin needs this many proxies behind it
 
 
