@@ -70,11 +70,12 @@ def main() -> None:
             t0 = time.perf_counter()
             if kind == "finetune":
                 import lstmcast.backtest.run as run
+                from lstmcast.backtest.walkforward import walk_forward
 
                 frames = {o.ticker: frame_for(c, o.bars) for o in others}
                 frame = frame_for(c, series.bars)
                 outcome = run.score_seed(
-                    frame, run.walk_forward(c, frame, bt, finetuned_fitter(target, frames)), bt
+                    frame, walk_forward(c, frame, bt, finetuned_fitter(target, frames)), bt
                 )
             else:
                 outcome = backtest(c, bt, series, others if kind == "global" else None).first

@@ -35,7 +35,7 @@ from lstmcast.parallel.engine import Parallel, cores
 from lstmcast.runconfig import BacktestConfig, RunConfig
 from lstmcast.store.db import Store
 from lstmcast.store.prices import upsert_prices
-from lstmcast.store.tunes import trials_of
+from lstmcast.store.tunes import TrialRecord, trials_of
 from lstmcast.tuning.report import tune
 from lstmcast.tuning.tune import TuneSettings
 
@@ -114,13 +114,12 @@ def case_tickers(trials: int) -> None:
     print(f"tuning beat the default settings out of sample on {helped} of {len(rows)} tickers")
 
 
-def _dask_share(trials: list[dict[str, Any]]) -> tuple[float, float]:
+def _dask_share(trials: list[TrialRecord]) -> tuple[float, float]:
     """(sum of gaps between a worker's consecutive trials, sum of their compute), seconds."""
     by: dict[str, list[tuple[float, float]]] = {}
     for t in trials:
-        res = t["result"]
-        if "worker" in res:
-            by.setdefault(res["worker"], []).append((res["started_at"], res["finished_at"]))
+        if t.worker is not None and t.started_at is not None and t.finished_at is not None:
+            by.setdefault(t.worker, []).append((t.started_at, t.finished_at))
     gaps = compute = 0.0
     for spans in by.values():
         spans.sort()

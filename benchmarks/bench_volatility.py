@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from lstmcast.backtest.run import backtest
-from lstmcast.backtest.volatility import backtest_volatility
 from lstmcast.backtest.walkforward import block_origins, fit_split, plan_folds
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series, load_csv
@@ -67,7 +66,7 @@ def baseline_seconds(cfg: TrainConfig, series: Series) -> float:
             train_at = origins_in(cfg, lo, lo, train_end)
             val_at = origins_in(cfg, lo, train_end, fold.cutoff)
             test_at = block_origins(fold, frame.n, cfg.horizon)
-            fold_forecasts(cfg, bt, frame, proxy, returns, lo, train_end, train_at, val_at, test_at)
+            fold_forecasts(cfg, frame, proxy, returns, lo, train_end, train_at, val_at, test_at)
     finally:
         net.fit_volatility = plain  # type: ignore[assignment]
     return time.perf_counter() - t0
@@ -92,10 +91,8 @@ def main() -> None:
             docs = {}
             for m in models:
                 t0 = time.perf_counter()
-                docs[m] = backtest_volatility(
-                    model_config(m, h, args.epochs, args.loss), BacktestConfig(), series
-                )
-                docs[m] = (docs[m].to_json()["volatility"], time.perf_counter() - t0)
+                doc = backtest(model_config(m, h, args.epochs, args.loss), BacktestConfig(), series).to_json()
+                docs[m] = (doc["volatility"], time.perf_counter() - t0)
             first = docs[models[0]][0]
             used = first["har_used"]
             line = f"{ticker:5} h={h:<2} vs {used:7}"
@@ -144,7 +141,7 @@ def main() -> None:
     backtest(TrainConfig(epochs=args.epochs), BacktestConfig(), series)
     returns_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    backtest_volatility(TrainConfig(target="volatility", epochs=args.epochs), BacktestConfig(), series)
+    backtest(TrainConfig(target="volatility", epochs=args.epochs), BacktestConfig(), series)
     vol_s = time.perf_counter() - t0
     base_s = baseline_seconds(TrainConfig(target="volatility", horizon=horizons[-1]), series)
     fixed = []  # the same number of epochs for both: what one epoch costs, early stopping aside
@@ -154,7 +151,7 @@ def main() -> None:
             TrainConfig(epochs=10, patience=100, target="volatility"),
         ):
             t0 = time.perf_counter()
-            (backtest_volatility if cfg.target == "volatility" else backtest)(cfg, BacktestConfig(), series)
+            backtest(cfg, BacktestConfig(), series)
             fixed.append(f"{cfg.target} {time.perf_counter() - t0:.1f}s")
     print(
         f"cost on {tickers[0]}, 5 folds, LSTM 2x64 (mse, horizon 1): return backtest {returns_s:.1f}s,"

@@ -239,6 +239,16 @@ def test_train_forecast_and_the_ledger_score_a_volatility_model(cli: Cli, home: 
     assert 0 < fc["value_at_risk"]["95"] < fc["value_at_risk"]["99"] < 0.2
     human = cli("forecast", "AAPL").stdout
     assert "5-day volatility" in human and "HAR" in human and "already forecast" in human
+    # What the model cannot honour is refused in one line, never answered with something else.
+    mid = doc["model_id"]
+    for asked, words in (
+        (["--horizon", "3"], "--horizon 3 asks for another"),
+        (["--model-id", mid, "--target", "log_return"], "--target log_return asks for another"),
+        (["--model-id", mid, "-m", "gru"], "--model gru asks for another"),
+        (["--intervals", "vol"], "--intervals does not apply to --target volatility"),
+    ):
+        line = cli("forecast", "AAPL", *asked, code=1).stderr.strip()
+        assert len(line.splitlines()) == 1 and words in line, line
     pending = json.loads(cli("ledger", "--json").stdout)["volatility"]
     assert pending["summary"][0]["pending"] == 1 and pending["summary"][0]["qlike"] is None
     cli("import", SAMPLE / "AAPL.csv", "--ticker", "AAPL")  # the five bars arrive

@@ -50,24 +50,24 @@ def finetune_cli(
     if parent.config.target == "volatility":
         from lstmcast.registry.train import finetune_volatility_model
 
-        doc = finetune_volatility_model(
+        vol = finetune_volatility_model(
             store, parent, series, lr or FINETUNE_LR, freeze, epochs, allow_overlap
         )
-        for w in doc["warnings"]:
+        for w in vol.warnings:
             warn(w)
         if as_json:
-            emit_json(doc)
+            emit_json(vol)
             return
         t = Table(
             "forecaster", "QLIKE", "skill vs HAR", "DM p vs HAR",
-            title=f"{doc['ticker']} volatility, test {'..'.join(doc['segments']['test'])}: fine-tuned from"
-            f" {doc['parent']} (skill against the stronger HAR, {doc['har_used']})",
+            title=f"{vol.ticker} volatility, test {'..'.join(vol.segments['test'])}: fine-tuned from"
+            f" {vol.parent} (skill against the stronger HAR, {vol.har_used})",
             title_justify="left",
         )  # fmt: skip
-        for name, r in doc["test"].items():
-            t.add_row(name, fmt(r["qlike"], 4), pct(r["skill_vs_har"], 1), fmt(r["dm_pvalue"], 3))
+        for name, r in vol.test.items():
+            t.add_row(name, fmt(r.qlike, 4), pct(r.skill_vs_har, 1), fmt(r.dm_pvalue, 3))
         out_console().print(t)
-        out_console().print(f"saved as {doc['model_id']}")
+        out_console().print(f"saved as {vol.model_id}")
         return
     with epoch_progress(
         epochs or parent.config.epochs, f"{series.ticker} fine-tune", interactive()

@@ -11,6 +11,7 @@ from lstmcast.cli.common import emit_json, fmt, guarded, interactive, out_consol
 from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.progress import epoch_progress
 from lstmcast.cli.render import metrics_table, verdict, vol_scores_table, vol_verdict
+from lstmcast.jsonable import to_jsonable
 from lstmcast.runconfig import RunConfig
 from lstmcast.settings import VOL_LABELS
 
@@ -50,12 +51,13 @@ def _train_volatility(store: Any, run: RunConfig, series: list[Any], as_json: bo
 
     if len(series) > 1:
         raise typer.BadParameter("--target volatility trains one ticker at a time (no global model yet)")
-    doc = train_volatility_model(store, run.train, series[0])
-    for w in doc["warnings"]:
+    report = train_volatility_model(store, run.train, series[0])
+    for w in report.warnings:
         warn(w)
     if as_json:
-        emit_json(doc)
+        emit_json(report)
         return
+    doc = to_jsonable(report)
     con = out_console()
     seg, vol = doc["segments"], doc["volatility"]
     con.print(

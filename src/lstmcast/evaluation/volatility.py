@@ -72,7 +72,7 @@ class VolScore:
     mz_r2: float
 
 
-def score(forecast: np.ndarray, realised: np.ndarray) -> VolScore:
+def score_variance(forecast: np.ndarray, realised: np.ndarray) -> VolScore:
     return VolScore(
         float(np.mean(qlike(forecast, realised))),
         float(np.mean((forecast - realised) ** 2)),
@@ -132,10 +132,13 @@ def score_all(
     """The scores of every forecaster on the same origins: QLIKE, MSE, Mincer-Zarnowitz R^2,
     skill against the stronger HAR (`stronger`, its forecasts) and naive, VaR hits; DM of
     "model" against the stronger HAR on QLIKE; the 90% MCS over all of them."""
-    reference, naive_qlike = score(stronger, realised).qlike, score(forecasts["naive"], realised).qlike
+    reference, naive_qlike = (
+        score_variance(stronger, realised).qlike,
+        score_variance(forecasts["naive"], realised).qlike,
+    )
     scores: dict[str, Any] = {}
     for name, f in forecasts.items():
-        s = score(f, realised)
+        s = score_variance(f, realised)
         scores[name] = {
             "qlike": s.qlike,
             "mse": s.mse,
@@ -205,7 +208,7 @@ def fit_har(proxy: np.ndarray, train_at: np.ndarray, horizon: int, log: bool) ->
     return Har(coef, True, float(np.mean(v / fitted)))
 
 
-def naive(proxy: np.ndarray, at: np.ndarray, horizon: int) -> np.ndarray:
+def naive_variance(proxy: np.ndarray, at: np.ndarray, horizon: int) -> np.ndarray:
     """The proxy's own mean over the last h days: tomorrow's h days look like the last h."""
     return trailing_mean(proxy, horizon)[at]
 

@@ -25,6 +25,7 @@ from lstmcast.prep.inputs import frame_for
 from lstmcast.registry.saved import LoadedModel, load_model, newest_model_id
 from lstmcast.runconfig import DEFAULT_INTERVALS, ForecastConfig
 from lstmcast.store.db import Store
+from lstmcast.target import target_of
 from lstmcast.tickers import exchange_of
 
 if TYPE_CHECKING:
@@ -118,6 +119,25 @@ def _bound(centre: float, offset: float) -> float:
     return centre * float(np.exp(offset)) if np.isfinite(offset) else math.nan
 
 
+def check_model_fits(loaded: LoadedModel, config: ForecastConfig) -> None:
+    """Refuse, in one line, a forecast setting the chosen model cannot honour: another
+    architecture or target than it has, a volatility horizon other than its own, or an option
+    that does not apply to its target. Nothing is answered with something else than was asked."""
+    own = loaded.config
+    for name, asked, has in (("--model", config.model, own.model), ("--target", config.target, own.target)):
+        if asked is not None and asked != has:
+            raise ConfigError(
+                f"model {loaded.id} is a {own.model} of {own.target}: {name} {asked} asks for another"
+            )
+    target = target_of(own.target)
+    if target.is_variance and config.horizon not in (1, own.horizon):
+        raise ConfigError(
+            f"model {loaded.id} forecasts volatility over its own {own.horizon}-day horizon:"
+            f" --horizon {config.horizon} asks for another; train one with --horizon {config.horizon}"
+        )
+    target.check(config)
+
+
 def forecast(
     store: Store,
     ticker: str | None,
@@ -160,8 +180,9 @@ def forecast(
         ) from exc
     loaded = load_model(store, model_id, series.ticker, engine)  # a global model: seen as this member
     model_id = loaded.id  # the whole ID, when a prefix named it
+    check_model_fits(loaded, config)
     series = series.with_exog(store, loaded.config.exog)
-    if loaded.config.target == "volatility":
+    if target_of(loaded.config.target).is_variance:
         return _volatility(store, loaded, series, calendar, retrain_if_older, csv is None, engine)
     evaluated = len(loaded.residuals())
     if horizon > evaluated:  # refused before the recursive forecast, which would run `horizon` steps
@@ -238,8 +259,8 @@ def _volatility(
     if retrain_if_older is not None and stale > retrain_if_older:
         from lstmcast.registry.train import train_volatility_model
 
-        doc = train_volatility_model(store, loaded.config, series)
-        loaded = load_model(store, doc["model_id"], series.ticker, engine)
+        report = train_volatility_model(store, loaded.config, series)
+        loaded = load_model(store, report.model_id, series.ticker, engine)
         stale = 0
     result = forecast_volatility(store, loaded, series, calendar or exchange_of(series.ticker)[0], record)
     if not record:

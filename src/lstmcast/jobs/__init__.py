@@ -1,1 +1,1 @@
-"""Unattended runs: the daily watchlist job, its lock, and the crontab line that schedules it."""
+"""Unattended runs: the daily watchlist job and the crontab line that schedules it."""

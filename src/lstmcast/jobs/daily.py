@@ -114,7 +114,7 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun) -> DailyJob | None:
     plain values. None when there is nothing to do (no new bar since the last forecast)."""
 
     from lstmcast.data.series import load_stored
-    from lstmcast.forecasting.forecast import retrain_inputs
+    from lstmcast.forecasting.forecast import check_model_fits, retrain_inputs
     from lstmcast.registry.saved import load_model, newest_model_id
 
     series = load_stored(store, item.symbol)
@@ -124,6 +124,8 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun) -> DailyJob | None:
         loaded = load_model(store, model_id, item.symbol, engine="auto")
     except NotFoundError:
         loaded = None
+    if loaded is not None:
+        check_model_fits(loaded, item.forecast)
     if loaded is None:  # the watchlist's preset and [train] settings, then the entry's own
         retrain, cfg = True, item.train_config()
         members = [series.with_exog(store, cfg.exog)]

@@ -25,8 +25,8 @@ SIGNIFICANCE = 0.05
 def run_vol_cell(bars: dict[str, pd.DataFrame], ticker: str, cfg: TrainConfig, bt: BacktestConfig) -> VolCell:
     """One volatility backtest with one seed: every forecaster's forecasts and what happened."""
     result = run_walk(VolatilityWalk(), cfg, bt, Series(ticker, bars[ticker], "sweep"))
-    scores = V.score(result.forecasts["model"], result.realised)
-    stronger = V.score(result.forecasts["stronger_har"], result.realised)
+    scores = V.score_variance(result.forecasts["model"], result.realised)
+    stronger = V.score_variance(result.forecasts["stronger_har"], result.realised)
     return VolCell(
         cfg.horizon,
         1 - scores.qlike / stronger.qlike,  # this seed's own forecast
@@ -54,7 +54,7 @@ def vol_leaderboard(
         average = np.mean([g.forecasts["model"] for g in group], axis=0)
         stronger = first.forecasts["stronger_har"]
         naive = first.forecasts["naive"]
-        q = V.score(average, realised).qlike
+        q = V.score_variance(average, realised).qlike
         _, p = V.dm_qlike(average, stronger, realised, first.horizon)
         skills = [g.skill_vs_har for g in group]
         rows.append(
@@ -65,8 +65,8 @@ def vol_leaderboard(
                 "forecast": "one seed" if len(group) == 1 else f"average of {len(group)} seeds",
                 "har_used": first.har_used,
                 "qlike": q,
-                "skill_vs_har": 1 - q / V.score(stronger, realised).qlike,
-                "skill_vs_naive": 1 - q / V.score(naive, realised).qlike,
+                "skill_vs_har": 1 - q / V.score_variance(stronger, realised).qlike,
+                "skill_vs_naive": 1 - q / V.score_variance(naive, realised).qlike,
                 "skill_seed_std": float(np.std(skills, ddof=1)) if len(skills) > 1 else 0.0,
                 "dm_pvalue": None if not math.isfinite(p) else float(p),
             }

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -24,7 +23,14 @@ from lstmcast.registry.saved import LoadedModel, save_trained, save_volatility
 from lstmcast.store.db import Store
 from lstmcast.training.finetune import _parent_for, finetune_volatility, overlap_warning, run_finetune
 from lstmcast.training.loop import EpochLog
-from lstmcast.training.report import TrainReport, report_of, verdict_json
+from lstmcast.training.report import (
+    QlikeRow,
+    TrainReport,
+    VolatilityFinetuneReport,
+    VolatilityTrainReport,
+    report_of,
+    verdict_json,
+)
 from lstmcast.training.run import fit_members
 from lstmcast.training.scores import pooled_verdict
 from lstmcast.training.volatility import train_volatility
@@ -78,7 +84,7 @@ def train(
     return report
 
 
-def train_volatility_model(store: Store, config: TrainConfig, series: Series) -> dict[str, Any]:
+def train_volatility_model(store: Store, config: TrainConfig, series: Series) -> VolatilityTrainReport:
     """`train --target volatility`: fit, judge against HAR on the test segment, save; the report."""
     from lstmcast.registry.saved import save_volatility
 
@@ -86,27 +92,26 @@ def train_volatility_model(store: Store, config: TrainConfig, series: Series) ->
     trained = train_volatility(config, series)
     model_id, path = save_volatility(store, trained, series.origin)
     out = trained.net.outcome
-    scores = trained.scored
-    return {
-        "model_id": model_id,
-        "ticker": trained.ticker,
-        "model": config.model,
-        "target": "volatility",
-        "window": config.window,
-        "horizon": config.horizon,
-        "epochs_run": len(out.history),
-        "best_epoch": out.best_epoch,
-        "stopped": out.stopped,
-        "train_seconds": round(out.seconds, 3),
-        "segments": trained.segment_dates(),
-        "n_test": len(trained.at),
-        "volatility": {
-            **scores,
+    return VolatilityTrainReport(
+        model_id=model_id,
+        ticker=trained.ticker,
+        model=config.model,
+        target=config.target,
+        window=config.window,
+        horizon=config.horizon,
+        epochs_run=len(out.history),
+        best_epoch=out.best_epoch,
+        stopped=out.stopped,
+        train_seconds=round(out.seconds, 3),
+        segments=trained.segment_dates(),
+        n_test=len(trained.at),
+        volatility={
+            **trained.scored,
             "annualised": {n: float(annualised(np.mean(f))) for n, f in trained.fits.forecasts.items()},
         },
-        "warnings": trained.warnings,
-        "path": str(path),
-    }
+        warnings=trained.warnings,
+        path=str(path),
+    )
 
 
 def finetune(
@@ -157,7 +162,7 @@ def finetune_volatility_model(
     freeze: str = "none",
     epochs: int | None = None,
     allow_overlap: bool = False,
-) -> dict[str, Any]:
+) -> VolatilityFinetuneReport:
     """`finetune` of a volatility model: the parent as is, fine-tuned, and trained from scratch
     on TICKER's split, each against the stronger HAR in QLIKE; the fine-tuned one is saved."""
     store.require_writable()
@@ -174,7 +179,7 @@ def finetune_volatility_model(
     f = after.fits.forecasts
     stronger, realised, h = f[after.fits.har_used], after.realised, cfg.horizon
     reference = float(np.mean(V.qlike(stronger, realised)))
-    rows: dict[str, dict[str, float | None]] = {}
+    rows: dict[str, QlikeRow] = {}
     for name, forecast in (
         ("before", others["before"]),
         ("after", f["model"]),
@@ -182,20 +187,20 @@ def finetune_volatility_model(
     ):
         q = float(np.mean(V.qlike(forecast, realised)))
         _, p = V.dm_qlike(forecast, stronger, realised, h)
-        rows[name] = {"qlike": q, "skill_vs_har": 1 - q / reference, "dm_pvalue": None if p != p else p}
+        rows[name] = QlikeRow(q, 1 - q / reference, None if p != p else p)
     for name in ("naive", "ewma", "har", "har_log", "garch"):
         q = float(np.mean(V.qlike(f[name], realised)))
-        rows[name] = {"qlike": q, "skill_vs_har": 1 - q / reference, "dm_pvalue": None}
-    return {
-        "model_id": model_id,
-        "parent": parent.id,
-        "ticker": series.ticker,
-        "target": "volatility",
-        "lr": lr,
-        "freeze": freeze,
-        "har_used": after.fits.har_used,
-        "test": rows,
-        "segments": after.segment_dates(),
-        "path": str(path),
-        "warnings": [*overlap, *after.warnings],
-    }
+        rows[name] = QlikeRow(q, 1 - q / reference, None)
+    return VolatilityFinetuneReport(
+        model_id=model_id,
+        parent=parent.id,
+        ticker=series.ticker,
+        target=cfg.target,
+        lr=lr,
+        freeze=freeze,
+        har_used=after.fits.har_used,
+        test=rows,
+        segments=after.segment_dates(),
+        path=str(path),
+        warnings=[*overlap, *after.warnings],
+    )

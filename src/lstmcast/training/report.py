@@ -69,3 +69,52 @@ def report_of(trained: Trained, model_id: str, path: Path) -> TrainReport:
 
 def verdict_json(v: Verdict | None) -> dict[str, Any] | None:
     return v.to_json() if v is not None else None
+
+
+@dataclass
+class VolatilityTrainReport:
+    """What `lstmcast train --target volatility --json` prints; keys here are a contract."""
+
+    model_id: str
+    ticker: str
+    model: str
+    target: str
+    window: int
+    horizon: int
+    epochs_run: int
+    best_epoch: int
+    stopped: str
+    train_seconds: float
+    segments: dict[str, list[str]]
+    n_test: int
+    # The test segment's scores and tests against the stronger HAR (training.volatility.score_test),
+    # with each forecaster's mean forecast as annualised volatility.
+    volatility: dict[str, Any]
+    warnings: list[str]
+    path: str
+
+
+@dataclass(frozen=True)
+class QlikeRow:
+    """One forecaster on a test segment: its mean QLIKE, skill against the stronger HAR, DM p."""
+
+    qlike: float
+    skill_vs_har: float
+    dm_pvalue: float | None
+
+
+@dataclass
+class VolatilityFinetuneReport:
+    """What `lstmcast finetune` of a volatility model prints; keys here are a contract."""
+
+    model_id: str
+    parent: str
+    ticker: str
+    target: str
+    lr: float
+    freeze: str
+    har_used: str
+    test: dict[str, QlikeRow]  # before (parent as is), after, scratch, then the baselines
+    segments: dict[str, list[str]]
+    path: str
+    warnings: list[str]

@@ -153,7 +153,7 @@ def fold_forecasts(
     har_used = min(val_qlike, key=lambda n: val_qlike[n])
     ratio = V.proxy_ratio(proxy, returns, slice(lo, train_end))
     out = {
-        "naive": V.naive(proxy, test_at, h),
+        "naive": V.naive_variance(proxy, test_at, h),
         "ewma": V.ewma(returns, test_at) * ratio,
         "har": hars["har"].predict(proxy, test_at, floor),
         "har_log": hars["har_log"].predict(proxy, test_at, floor),

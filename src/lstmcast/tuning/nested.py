@@ -93,7 +93,7 @@ class Scored:
     preds: dict[str, np.ndarray]  # name -> forecasts; "truth" what happened (target units)
 
 
-def score_block(cfg: TrainConfig, bt: BacktestConfig, ticker: str, bars: pd.DataFrame, span: Span) -> Scored:
+def score_span(cfg: TrainConfig, bt: BacktestConfig, ticker: str, bars: pd.DataFrame, span: Span) -> Scored:
     """Fit `cfg` on the bars before `span` (every bar given is before the end of what may be
     seen) and score its forecasts of the span's block against the random walk (returns) or
     the stronger HAR (volatility)."""
@@ -175,7 +175,7 @@ def run_trial(bars: dict[str, pd.DataFrame], task: TrialTask) -> TrialResult:
     steps: list[float] = []
     pruned = False
     for j, span in enumerate(task.outer.inner):
-        parts.append(score_block(task.train, task.backtest, task.ticker, known, span))
+        parts.append(score_span(task.train, task.backtest, task.ticker, known, span))
         model = sum(p.model_loss for p in parts)
         base = sum(p.base_loss for p in parts)
         steps.append(1.0 - model / base if base > 0 else float("nan"))
@@ -208,4 +208,4 @@ def run_outer(bars: dict[str, pd.DataFrame], task: OuterTask) -> Scored:
     """The chosen settings refitted on the rows before the outer cutoff and scored once on its
     block, exactly as `lstmcast backtest` scores that fold (its fit sees rows before the
     cutoff only)."""
-    return score_block(task.train, task.backtest, task.ticker, bars[task.ticker], task.span)
+    return score_span(task.train, task.backtest, task.ticker, bars[task.ticker], task.span)

@@ -119,7 +119,7 @@ def overfitting(study: Study) -> dict[str, Any]:
     }
 
 
-def assemble(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], run: RunConfig) -> TuneReport:
+def tune_report(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], run: RunConfig) -> TuneReport:
     target, horizon = t.base.target, t.base.horizon
     rows, best_parts, base_parts = [], [], []
     everything = [tr for s in t.studies for tr in s.trials]
@@ -238,7 +238,7 @@ def _tune(
         outer[outcome.key] = outcome.value
 
     run_tasks(run_outer, tasks, {"bars": bars}, done, parallel)
-    reports = [assemble(t, settings, outer, run) for t in tunes]
+    reports = [tune_report(t, settings, outer, run) for t in tunes]
     adjusted = holm([r.doc["dm_pvalue"] for r in reports])
     for r, a in zip(reports, adjusted, strict=True):
         r.doc["dm_pvalue_adjusted"] = a
