@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -173,20 +175,41 @@ def test_two_runs_of_one_tune_at_once_never_overwrite_each_others_trials(
     args = [sys.executable, "-m", "lstmcast", "tune", "IBM", "--trials", "3", "--space",
             str(_space(tmp_path)), *FAST]  # fmt: skip
     first = subprocess.Popen(
-        args, cwd=ROOT, env=child_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        args, cwd=ROOT, env=child_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
-    t0 = time.perf_counter()
-    while not list((home / "locks").glob("tune-*.lock")):  # the first has planned, not yet fitted
-        assert first.poll() is None and time.perf_counter() - t0 < 120, "no lock before the end"
-        time.sleep(0.05)
-    second = subprocess.run(args, cwd=ROOT, env=child_env(home), capture_output=True, text=True, timeout=120)
-    assert second.returncode == 75, second.stderr
-    line = second.stderr.strip()
-    assert len(line.splitlines()) == 1 and "another lstmcast tune" in line, line
-    _, err = first.communicate(timeout=300)
+    try:
+        t0 = time.perf_counter()
+        while not list((home / "locks").glob("tune-*.lock")):  # the first has planned, not yet fitted
+            assert first.poll() is None and time.perf_counter() - t0 < 120, "no lock before the end"
+            time.sleep(0.05)
+        # Started while the first runs: refused while it holds the tune, or (if the first ended
+        # first) refused for the stored trials. Either way it writes nothing.
+        second = subprocess.run(
+            args, cwd=ROOT, env=child_env(home), capture_output=True, text=True, timeout=300
+        )
+    finally:
+        _, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
+    line = second.stderr.strip()
+    assert len(line.splitlines()) == 1, line
+    assert (second.returncode == 75 and "another lstmcast tune" in line) or (
+        second.returncode == 1 and "--resume" in line
+    ), line
     trials = _trials(home)
     assert len(trials) == 6 and len({(f, n) for f, n, *_ in trials}) == 6
+    # While a run holds the tune, a second real process is refused in one line (exit 75) and
+    # stores nothing: the lock is held here, the refusal is deterministic.
+    (lock,) = (home / "locks").glob("tune-*.lock")
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held = subprocess.run([*args, "--resume"], cwd=ROOT, env=child_env(home), capture_output=True,
+                              text=True, timeout=300)  # fmt: skip
+    finally:
+        os.close(fd)
+    line = held.stderr.strip()
+    assert held.returncode == 75 and len(line.splitlines()) == 1 and "another lstmcast tune" in line, line
+    assert _trials(home) == trials
 
 
 @pytest.mark.parametrize(
