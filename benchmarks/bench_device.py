@@ -26,11 +26,11 @@ import torch
 from lstmcast.config import TrainConfig
 from lstmcast.data.ingest import import_csv
 from lstmcast.data.series import load_csv
-from lstmcast.parallel.engine import Parallel, cores
-from lstmcast.parallel.sweep import sweep
+from lstmcast.execution.engine import Parallel, cores
 from lstmcast.prep.dataset import build_frame, split_rows
 from lstmcast.runconfig import BacktestConfig, RunConfig
 from lstmcast.store.db import Store
+from lstmcast.sweep.run import sweep
 from lstmcast.training.fitted import fit_forecaster
 from lstmcast.training.runtime import tune_allocator
 

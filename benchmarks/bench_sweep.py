@@ -25,15 +25,15 @@ from typing import Any
 
 import numpy as np
 
+from lstmcast.backtest.folds import fold_runner
 from lstmcast.backtest.run import backtest
 from lstmcast.config import TrainConfig
 from lstmcast.data.ingest import import_csv
 from lstmcast.data.series import load_csv
-from lstmcast.parallel.engine import Parallel
-from lstmcast.parallel.folds import fold_runner
-from lstmcast.parallel.sweep import sweep
+from lstmcast.execution.engine import Parallel
 from lstmcast.runconfig import BacktestConfig, RunConfig
 from lstmcast.store.db import Store
+from lstmcast.sweep.run import sweep
 
 TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")
 

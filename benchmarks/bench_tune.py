@@ -31,7 +31,7 @@ import pandas as pd
 
 from lstmcast.config import TrainConfig
 from lstmcast.data.ingest import import_csv
-from lstmcast.parallel.engine import Parallel, cores
+from lstmcast.execution.engine import Parallel, cores
 from lstmcast.runconfig import BacktestConfig, RunConfig
 from lstmcast.store.db import Store
 from lstmcast.store.prices import upsert_prices

@@ -361,6 +361,17 @@ CASES: list[tuple[str, str, int, str | None]] = [
     ('tune:out-file', 'tune IBM --out {tmp}/one_row.csv', 1, '{tmp}/one_row.csv is a file: --out wants a folder'),
     ('tunes-show:unknown', 'tunes show nosuch', 1, "no tune 'nosuch'; `lstmcast tunes` lists them"),
     ('tune:cluster-notaurl', 'tune IBM --cluster notaurl', 1, "--cluster 'notaurl' is not a Dask scheduler address"),
+    # An empty ID is a prefix of every ID: it names nothing, wherever an ID is taken.
+    ('models-rm:empty', "models rm ''", 1, 'an empty model ID names no model; `lstmcast models` lists them'),
+    ('models-rm:blank', "models rm '  '", 1, 'an empty model ID names no model'),
+    ('models-rm:short', 'models rm ibm', 1, "'ibm' is too short to pick the model this deletes: give at least 4"),
+    ('models-show:empty', "models show ''", 1, 'an empty model ID names no model'),
+    ('models-export:empty', "models export ''", 1, 'an empty model ID names no model'),
+    ('forecast:empty-id', "forecast IBM --model-id ''", 1, 'an empty model ID names no model'),
+    ('finetune:empty-id', "finetune '' IBM", 1, 'an empty model ID names no model'),
+    ('tunes-show:empty', "tunes show ''", 1, 'an empty tune ID names no tune; `lstmcast tunes` lists them'),
+    ('models-show:other-arch', 'models show {model} -m rnn', 1, 'is a cnn: -m rnn names another architecture'),
+    ('models-rm:record-only-orphans', 'models rm --orphans --record-only', 2, '--record-only is for one model'),
 ]
 # fmt: on
 

@@ -18,10 +18,10 @@ import pytest
 
 from conftest import ROOT, SAMPLE, Cli
 from lstmcast.errors import DataError
-from lstmcast.parallel.cells import Cell, ReturnCell, from_json
-from lstmcast.parallel.engine import cores
-from lstmcast.parallel.leaderboard import leaderboard
+from lstmcast.execution.engine import cores
 from lstmcast.runconfig import BacktestConfig
+from lstmcast.sweep.cells import Cell, ReturnCell, from_json
+from lstmcast.sweep.leaderboard import leaderboard
 from processes import child_env, dask_cluster, free_port
 
 FAST = [
@@ -344,7 +344,7 @@ def test_a_tls_scheduler_is_used_with_its_security_file_and_refused_without(
 
 def test_a_security_file_with_a_typo_or_a_missing_pem_is_one_line(tmp_path: Path) -> None:
     from lstmcast.errors import ConfigError
-    from lstmcast.parallel.engine import load_security
+    from lstmcast.execution.engine import load_security
 
     bad = tmp_path / "tls.toml"
     for text, says in [('ca_file = "a.pem"\ncert = "a.pem"\nkeyfile = "k"\n', "unknown key 'keyfile'"),
@@ -362,7 +362,7 @@ def test_local_workers_share_the_cores_and_say_so(
 ) -> None:
     """N local workers on C cores get max(1, C // N) torch threads each: a machine faked to
     8 cores gives 2 workers 4 each, set on the workers, and reported."""
-    from lstmcast.parallel import engine
+    from lstmcast.execution import engine
 
     assert engine.Parallel(5).threads_per_worker(16) == 3 and engine.Parallel(16).threads_per_worker(16) == 1
     assert (

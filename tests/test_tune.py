@@ -107,7 +107,13 @@ def test_tune_reports_outer_skill_writes_a_best_config_that_train_repeats(
 ) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     space = _space(tmp_path)
+    # A link planted where best-IBM.toml goes is replaced, never written through.
+    (tmp_path / "out").mkdir()
+    victim = tmp_path / "victim.toml"
+    victim.write_text("mine\n")
+    (tmp_path / "out" / "best-IBM.toml").symlink_to(victim)
     res = cli("tune", "IBM", "--trials", "3", "--space", space, *FAST, "--out", tmp_path / "out", "--json")
+    assert victim.read_text() == "mine\n" and not (tmp_path / "out" / "best-IBM.toml").is_symlink()
     doc = json.loads(res.stdout)
     assert doc["trials"] == 6 and doc["trials_per_fold"] == 3 and len(doc["outer"]) == 2
     for row in doc["outer"]:
@@ -319,7 +325,7 @@ def test_several_tickers_are_tuned_apart_and_counted_with_holm(cli: Cli, home: P
 def test_tuning_finds_the_signal_of_an_ar1_and_invents_none_in_a_random_walk(tmp_path: Path) -> None:
     """AR(1) returns (phi 0.5): the best possible skill on the outer days is known (the oracle
     forecast phi r_t errs by the innovation alone). A random walk has none to find."""
-    from lstmcast.parallel.engine import Parallel
+    from lstmcast.execution.engine import Parallel
     from lstmcast.runconfig import RunConfig
     from lstmcast.store.db import Store
     from lstmcast.store.prices import upsert_prices

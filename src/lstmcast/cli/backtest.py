@@ -57,7 +57,7 @@ def backtest_cli(
     """Walk-forward backtest against naive, drift and linear AR, with a cost-aware trading simulation."""
     from lstmcast.backtest.run import backtest
     from lstmcast.data.series import load_inputs
-    from lstmcast.parallel.engine import Parallel, cores
+    from lstmcast.execution.engine import Parallel, cores
 
     if out is not None:  # refused before the work, not after it
         check_output(out, directory=True)
@@ -68,7 +68,7 @@ def backtest_cli(
     with fold_progress(f"backtest {series[0].ticker}", interactive()) as on_fold:
         runner = None
         if parallel.distributed:
-            from lstmcast.parallel.folds import fold_runner
+            from lstmcast.backtest.folds import fold_runner
 
             runner = fold_runner(parallel, on_fold)
         result = backtest(run.train, run.backtest, series[0], series[1:], runner, on_fold)

@@ -69,9 +69,9 @@ def daily_cli(
     Exit 0 when all went well (also when there was no new bar), 1 when something failed for
     good, 75 when something should be retried (network, rate limit, another run holding the lock).
     """
+    from lstmcast.execution.engine import Parallel
     from lstmcast.jobs.daily import daily
     from lstmcast.jobs.watchlist import DAILY_CONFIG, init_config
-    from lstmcast.parallel.engine import Parallel
 
     if init:
         path = init_config(config or home_of(ctx) / DAILY_CONFIG)

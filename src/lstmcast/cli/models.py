@@ -82,10 +82,13 @@ OfModel = Annotated[
 ]
 
 
-def which_model(store: Any, model_id: str | None, latest: str | None, model: str | None) -> str:
-    """The full ID a user means: an ID or a unique prefix of one, or `--latest TICKER`."""
-    from lstmcast.errors import NotFoundError
-    from lstmcast.store.runs import newest_run, resolve_id
+def which_model(
+    store: Any, model_id: str | None, latest: str | None, model: str | None, min_prefix: int = 1
+) -> str:
+    """The full ID a user means: an ID or a unique prefix of one (of at least `min_prefix`
+    characters), or `--latest TICKER`; `-m` must name the model's own architecture."""
+    from lstmcast.errors import ConfigError, NotFoundError
+    from lstmcast.store.runs import get_run, newest_run, resolve_id
     from lstmcast.tickers import validate_ticker
 
     if (model_id is None) == (latest is None):
@@ -98,7 +101,11 @@ def which_model(store: Any, model_id: str | None, latest: str | None, model: str
             raise NotFoundError(f"no{kind} model of {ticker}; `lstmcast models` lists them")
         return str(run["id"])
     assert model_id is not None
-    return resolve_id(store.conn, model_id)
+    full = resolve_id(store.conn, model_id, min_prefix)
+    run = get_run(store.conn, full)
+    if model is not None and run is not None and run["model"] != model:
+        raise ConfigError(f"model {full} is a {run['model']}: -m {model} names another architecture")
+    return full
 
 
 def render_models(found: list[dict[str, Any]]) -> None:
@@ -240,20 +247,26 @@ def rm_cli(
     orphans: Annotated[
         bool, typer.Option("--orphans", help="Remove model dirs that no record points to.")
     ] = False,
+    record_only: Annotated[
+        bool, typer.Option("--record-only", help="Delete the model's record and none of its files.")
+    ] = False,
 ) -> None:
     """Delete a model's files and its record (or, with --orphans, files left without a record)."""
     from lstmcast.registry.files import remove_model, remove_orphans
+    from lstmcast.store.db import MIN_PREFIX
 
     if (model_id is None and latest is None) == (not orphans):
         raise typer.BadParameter("give a model ID (or --latest TICKER) or --orphans (one of them)")
+    if orphans and record_only:
+        raise typer.BadParameter("--record-only is for one model's record, not --orphans")
     store = store_of(ctx)
     if orphans:
         gone = remove_orphans(store)
         out_console().print(f"removed {len(gone)} orphaned model dir(s)")
     else:
-        full_id = which_model(store, model_id, latest, model)
-        remove_model(store, full_id)
-        out_console().print(f"removed {full_id}")
+        full_id = which_model(store, model_id, latest, model, MIN_PREFIX)
+        remove_model(store, full_id, record_only)
+        out_console().print(f"removed {full_id}" + (" (its record; no file)" if record_only else ""))
 
 
 @models_app.command("verify")

@@ -11,8 +11,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from lstmcast.cli.common import err_console
 
 if TYPE_CHECKING:
-    from lstmcast.parallel.cells import Cell
     from lstmcast.store.tunes import TrialRecord
+    from lstmcast.sweep.cells import Cell
 
 
 @contextmanager

@@ -29,7 +29,7 @@ from lstmcast.runconfig import RunConfig
 from lstmcast.settings import MODELS, VOL_LABELS
 
 if TYPE_CHECKING:
-    from lstmcast.parallel.sweep import SweepReport
+    from lstmcast.sweep.run import SweepReport
 
 sweeps_app = typer.Typer(invoke_without_command=True, help="List past sweeps; `show ID` prints one again.")
 
@@ -61,9 +61,9 @@ def sweep_cli(
     Each cell equals `lstmcast backtest TICKER --model M --seed S`. The leaderboard adjusts
     every Diebold-Mariano p-value for the number of comparisons in the sweep.
     """
-    from lstmcast.parallel.engine import Parallel, cuda_wanted
-    from lstmcast.parallel.leaderboard import ADJUSTMENTS
-    from lstmcast.parallel.sweep import sweep
+    from lstmcast.execution.engine import Parallel, cuda_wanted
+    from lstmcast.sweep.leaderboard import ADJUSTMENTS
+    from lstmcast.sweep.run import sweep
 
     if cluster is None and cuda_wanted(run.train.device):
         workers = gpu_workers  # one CUDA context per worker: the GPU's share, not the cores'
@@ -80,7 +80,7 @@ def sweep_cli(
     for line in report.failed:
         error(line)
     if out is not None:
-        from lstmcast.parallel.outputs import write_sweep
+        from lstmcast.sweep.outputs import write_sweep
 
         for path in write_sweep(report, out):
             info(f"wrote {path}")
@@ -207,7 +207,7 @@ def sweeps_show_cli(
     ctx: typer.Context, sweep_id: Annotated[str, typer.Argument(help="Sweep id.")], as_json: Json = False
 ) -> None:
     """Print a past sweep's leaderboard again, from the store (nothing is recomputed)."""
-    from lstmcast.parallel.sweep import stored_sweep
+    from lstmcast.sweep.run import stored_sweep
 
     report = stored_sweep(store_of(ctx), sweep_id)
     if as_json:

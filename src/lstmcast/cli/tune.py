@@ -79,7 +79,7 @@ def tune_cli(
     The verdict counts the search: outer skill beside the inner best, the deflated Sharpe
     over every trial, and the probability of backtest overfitting (CSCV).
     """
-    from lstmcast.parallel.engine import Parallel
+    from lstmcast.execution.engine import Parallel
     from lstmcast.store.tunes import TrialState
     from lstmcast.tuning.report import tune
     from lstmcast.tuning.tune import TuneSettings

@@ -170,7 +170,8 @@ def forecast(
     else:
         raise ConfigError("give a stored TICKER or --csv PATH")
     try:
-        model_id = model_id or newest_model_id(store, series.ticker, model, target=target)
+        if model_id is None:  # an empty ID is not "none given": load_model refuses it
+            model_id = newest_model_id(store, series.ticker, model, target=target)
     except NotFoundError as exc:
         if csv is None:
             raise

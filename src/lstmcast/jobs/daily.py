@@ -13,10 +13,10 @@ import numpy as np
 from lstmcast.config import INTERVAL_LEVELS, TrainConfig
 from lstmcast.errors import LstmcastError, NotFoundError
 from lstmcast.evaluation.intervals import ADAPTIVE
+from lstmcast.execution.engine import Parallel, TaskOutcome
+from lstmcast.execution.stream import run_tasks
 from lstmcast.forecasting.ledger import record_path, update_aci
 from lstmcast.jobs.watchlist import DAILY_CONFIG, DAILY_LOCK, WatchItem, load_watchlist
-from lstmcast.parallel.engine import Parallel, TaskOutcome
-from lstmcast.parallel.stream import run_tasks
 from lstmcast.registry.manifest import new_model, new_volatility_model
 from lstmcast.runconfig import ForecastConfig
 from lstmcast.runlock import run_lock

@@ -12,7 +12,7 @@ from typing import Any
 from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.paths import models_dir
 from lstmcast.registry.checkpoint import MANIFEST, check_checkpoint
-from lstmcast.store.db import Store
+from lstmcast.store.db import MIN_PREFIX, Store
 from lstmcast.store.runs import delete_run, get_run, list_runs, resolve_id
 
 STAGING = ".staging"  # a model being written: `.ID.staging` beside where it will be
@@ -49,26 +49,49 @@ def model_dir(store: Store, run: dict[str, Any]) -> Path:
     return path
 
 
-def remove_model(store: Store, model_id: str) -> None:
-    """Delete a model's record and its folder, which must be a model folder (it holds a
-    manifest) inside HOME/models: a row that points anywhere else deletes nothing on disk."""
-    model_id = resolve_id(store.conn, model_id)
+def remove_model(store: Store, model_id: str, record_only: bool = False) -> Path | None:
+    """Delete a model's record and its folder. A prefix must have MIN_PREFIX characters. The
+    folder goes only when it is a model folder (it holds a manifest) inside HOME/models that no
+    other record uses; a link is removed itself, never followed. With `record_only`, or for a
+    record that points outside HOME/models, only the row goes. Returns the folder removed."""
+    store.require_writable()
+    model_id = resolve_id(store.conn, model_id, MIN_PREFIX)
     run = get_run(store.conn, model_id)
     if run is None:
         raise NotFoundError(f"no model {model_id!r}")
+    link = store.home / str(run["path"])  # as recorded: a link stays a link here
     path, root = model_dir(store, run), models_dir(store.home).resolve()
-    if root not in path.parents:
+    if root not in path.parents and not record_only:
         raise ConfigError(
             f"model {model_id}'s record points to {path}, outside {root}: nothing was deleted;"
-            " its record is damaged"
+            f" `lstmcast models rm {model_id} --record-only` deletes the record and no file"
         )
+    shared = any(model_dir(store, r) == path for r in list_runs(store.conn) if r["id"] != model_id)
     delete_run(store.conn, model_id)
-    if (path / MANIFEST).is_file() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
+    if record_only:
+        return None
+    if link.is_symlink():
+        link.unlink()  # the link itself: what it points to is not this model's to delete
+        return link
+    if shared:  # another record's folder too: it stays for that model
+        return None
+    if (path / MANIFEST).is_file():
+        _rmtree(path)
+        return path
+    return None
 
 
 def remove_orphans(store: Store) -> list[Path]:
+    store.require_writable()
     gone = orphans(store)
     for path in gone:
-        shutil.rmtree(path, ignore_errors=True)
+        _rmtree(path)
     return gone
+
+
+def _rmtree(path: Path) -> None:
+    """Delete a folder, or say why it could not be: a folder left behind is never reported gone."""
+    try:
+        shutil.rmtree(path)
+    except OSError as exc:
+        raise ConfigError(f"could not delete {path}: {exc.strerror or exc}") from None

@@ -176,12 +176,24 @@ def migrate(conn: sqlite3.Connection) -> None:
 NAMED_BY_ID = {"models": ("model", "lstmcast models"), "tunes": ("tune", "lstmcast tunes")}
 
 
-def resolve_prefix(conn: sqlite3.Connection, table: str, text: str) -> str:
-    """The row of `table` a user means: its whole ID, or any prefix that only it starts with
-    (as git takes commits). None matching is NotFoundError; several name their candidates."""
+MIN_PREFIX = 4  # characters a prefix needs where it picks what a command deletes
+
+
+def resolve_prefix(conn: sqlite3.Connection, table: str, text: str, min_prefix: int = 1) -> str:
+    """The row of `table` a user means: its whole ID, or any prefix of at least `min_prefix`
+    characters that only it starts with (as git takes commits). An empty or blank ID names
+    nothing (it is a prefix of every ID). None matching is NotFoundError; several name their
+    candidates."""
     noun, listing = NAMED_BY_ID[table]  # a table name from this list only, never from input
+    if not text.strip():
+        raise ConfigError(f"an empty {noun} ID names no {noun}; `{listing}` lists them")
     if conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (text,)).fetchone():
         return text
+    if len(text) < min_prefix:
+        raise ConfigError(
+            f"{text!r} is too short to pick the {noun} this deletes: give at least {min_prefix}"
+            f" characters of its ID, or all of it (`{listing}` lists them)"
+        )
     rows = conn.execute(
         f"SELECT id FROM {table} WHERE substr(id, 1, ?) = ? ORDER BY created_at, rowid", (len(text), text)
     ).fetchall()

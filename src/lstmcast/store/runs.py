@@ -55,9 +55,10 @@ def get_run(conn: sqlite3.Connection, model_id: str) -> dict[str, Any] | None:
     return _decode(row) if row else None
 
 
-def resolve_id(conn: sqlite3.Connection, text: str) -> str:
-    """The model a user means: its whole ID, or any prefix that only it starts with."""
-    return resolve_prefix(conn, "models", text)
+def resolve_id(conn: sqlite3.Connection, text: str, min_prefix: int = 1) -> str:
+    """The model a user means: its whole ID, or any prefix (of at least `min_prefix`
+    characters) that only it starts with."""
+    return resolve_prefix(conn, "models", text, min_prefix)
 
 
 def newest_run(

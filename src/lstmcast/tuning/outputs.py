@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from lstmcast.paths import atomic_write_text, save_png
+from lstmcast.paths import atomic_write_bytes, atomic_write_text, save_png
 from lstmcast.store.tunes import TrialRecord
+from lstmcast.tuning.report import TuneReport
 
 
 def trial_rows(trials: list[TrialRecord]) -> list[dict[str, Any]]:
@@ -28,12 +28,14 @@ def trial_rows(trials: list[TrialRecord]) -> list[dict[str, Any]]:
     ]
 
 
-def write_tune(report: Any, out_dir: Path) -> list[Path]:
+def write_tune(report: TuneReport, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     trials = out_dir / f"trials-{report.ticker}.csv"
     atomic_write_text(trials, pd.DataFrame(trial_rows(report.trials)).to_csv(index=False))
     best = out_dir / f"best-{report.ticker}.toml"
-    shutil.copyfile(report.doc["best_config_path"], best)
+    # Through the link-safe writer, as every file lstmcast writes: a planted link is replaced,
+    # never followed (shutil.copyfile would overwrite whatever it points to).
+    atomic_write_bytes(best, Path(report.doc["best_config_path"]).read_bytes())
     return [trials, best, plot_tune(report.doc, report.trials, out_dir / f"tune-{report.ticker}.png")]
 
 

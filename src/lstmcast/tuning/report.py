@@ -27,8 +27,8 @@ from lstmcast.errors import DataError
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.multiple import backtest_overfitting, deflated_sharpe, holm, per_period_sharpe
 from lstmcast.evaluation.verdict import SIGNIFICANCE, judge
-from lstmcast.parallel.engine import Parallel, TaskOutcome
-from lstmcast.parallel.stream import run_tasks
+from lstmcast.execution.engine import Parallel, TaskOutcome
+from lstmcast.execution.stream import run_tasks
 from lstmcast.paths import atomic_write_bytes
 from lstmcast.runconfig import RunConfig, run_config_toml
 from lstmcast.store.db import Store

@@ -1,7 +1,7 @@
 """`lstmcast tune`: one Optuna study per (ticker, outer fold), searched by ask-and-tell.
 
 Only the driver holds the studies. It asks a study for a trial whenever a worker frees up
-(`parallel.stream`), sends the worker a typed `TrialTask`, and tells the study the result
+(`execution.stream`), sends the worker a typed `TrialTask`, and tells the study the result
 when it comes back. Every finished trial (complete, pruned or failed) is written to the
 store in its own transaction before anything else happens: the store, not Optuna, is the
 record, and `--resume` rebuilds each study from it (a killed driver loses only the trials
@@ -25,9 +25,9 @@ import numpy as np
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import load_inputs
 from lstmcast.errors import ConfigError
+from lstmcast.execution.engine import Parallel, TaskOutcome
+from lstmcast.execution.stream import stream_tasks
 from lstmcast.fingerprint import data_fingerprint, fingerprint
-from lstmcast.parallel.engine import Parallel, TaskOutcome
-from lstmcast.parallel.stream import stream_tasks
 from lstmcast.prep.inputs import frame_for
 from lstmcast.runconfig import RunConfig
 from lstmcast.runlock import run_lock

@@ -23,15 +23,15 @@ import pandas as pd
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import load_inputs
 from lstmcast.errors import NotFoundError
+from lstmcast.execution.engine import Parallel, TaskOutcome, cores
+from lstmcast.execution.stream import run_tasks
 from lstmcast.fingerprint import data_fingerprint, fingerprint
-from lstmcast.parallel.cells import Cell, CellResult, Ran, ReturnCell, VolCell, from_json, to_json
-from lstmcast.parallel.engine import Parallel, TaskOutcome, cores
-from lstmcast.parallel.leaderboard import leaderboard
-from lstmcast.parallel.stream import run_tasks
-from lstmcast.parallel.vol_sweep import run_vol_cell
 from lstmcast.runconfig import BacktestConfig, RunConfig
 from lstmcast.store.db import Store
 from lstmcast.store.sweeps import finished_cells, get_sweep, save_cell, save_sweep
+from lstmcast.sweep.cells import Cell, CellResult, Ran, ReturnCell, VolCell, from_json, to_json
+from lstmcast.sweep.leaderboard import leaderboard
+from lstmcast.sweep.volatility import run_vol_cell
 
 # Bumped whenever what a cell returns changes: cells stored by an older lstmcast are then
 # recomputed instead of read back without the fields the leaderboard needs.

@@ -16,8 +16,8 @@ from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.multiple import benjamini_hochberg, holm
-from lstmcast.parallel.cells import Cell, VolCell
 from lstmcast.runconfig import BacktestConfig
+from lstmcast.sweep.cells import Cell, VolCell
 
 SIGNIFICANCE = 0.05
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lstmcast.errors import TemporaryError
-from lstmcast.parallel.engine import RETRIES, Parallel, TaskOutcome, dask_client, threaded
+from lstmcast.execution.engine import RETRIES, Parallel, TaskOutcome, dask_client, threaded
 
 
 def stream_tasks(

@@ -13,8 +13,8 @@ from typing import Any
 from lstmcast.backtest.run import FoldRunner, Walk
 from lstmcast.backtest.walkforward import Fold
 from lstmcast.config import TrainConfig
-from lstmcast.parallel.engine import Parallel, TaskOutcome
-from lstmcast.parallel.stream import run_tasks
+from lstmcast.execution.engine import Parallel, TaskOutcome
+from lstmcast.execution.stream import run_tasks
 from lstmcast.runconfig import BacktestConfig
 
 

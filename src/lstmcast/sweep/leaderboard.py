@@ -11,9 +11,9 @@ import numpy as np
 from lstmcast.backtest.strategy import Simulation, positions_from, simulate
 from lstmcast.evaluation.multiple import benjamini_hochberg, deflated_sharpe, holm, per_period_sharpe
 from lstmcast.evaluation.verdict import judge
-from lstmcast.parallel.cells import Cell, ReturnCell, VolCell
-from lstmcast.parallel.vol_sweep import vol_leaderboard
 from lstmcast.runconfig import TRADING_DAYS, BacktestConfig
+from lstmcast.sweep.cells import Cell, ReturnCell, VolCell
+from lstmcast.sweep.volatility import vol_leaderboard
 
 ADJUSTMENTS = ("bh", "holm")
 SIGNIFICANCE = 0.05
