@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstmcast.backtest.run import BacktestResult, backtest, walk_forward_intervals
+from lstmcast.backtest.run import ReturnBacktest, backtest, walk_forward_intervals
 from lstmcast.backtest.walkforward import fit_fold, plan_folds, validation_origins
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import load_csv
@@ -49,7 +49,7 @@ def main() -> None:
     cfg = TrainConfig(model=args.model, epochs=args.epochs)
     bt = BacktestConfig(folds=5, test_size=0.4)
     table: dict[str, dict[str, list[float]]] = {}
-    results: dict[str, tuple[BacktestResult, float]] = {}
+    results: dict[str, tuple[ReturnBacktest, float]] = {}
     for ticker in TICKERS:
         t0 = time.perf_counter()
         results[ticker] = backtest(cfg, bt, load_csv(args.data / f"{ticker}.csv", ticker)), 0.0
@@ -61,7 +61,7 @@ def main() -> None:
               f" {'kupiec p':>9} {'christ. p':>9} {'cc p':>7} {'width':>7} {'winkler':>8}")  # fmt: skip
         for ticker in TICKERS:
             result, seconds = results[ticker]
-            run = result.first
+            run = result.outcome.first
             for name, shrink in METHODS:
                 _, scores = walk_forward_intervals(result.frame, run.wf, name.rstrip("*"), shrink=shrink)
                 s = scores[label]
@@ -121,7 +121,7 @@ def main() -> None:
     )
 
 
-def choice_optimism(cfg: TrainConfig, result: BacktestResult, fold: object) -> tuple[float, float, float]:
+def choice_optimism(cfg: TrainConfig, result: ReturnBacktest, fold: object) -> tuple[float, float, float]:
     """Refit `fold` with early stopping on the even validation origins only; (MSE, 80% width,
     95% width) of the one-step errors at the odd origins over those at the even ones."""
     plain = fitted_module.fit
@@ -149,10 +149,10 @@ def choice_optimism(cfg: TrainConfig, result: BacktestResult, fold: object) -> t
     )
 
 
-def pool_check(result: BacktestResult) -> str:
+def pool_check(result: ReturnBacktest) -> str:
     """Coverage of fold 1's one-step outcomes by the validation pool's interval, and the ratio
     of the pool's 80% width to the one the test errors themselves would give."""
-    frame, wf = result.frame, result.first.wf
+    frame, wf = result.frame, result.outcome.first.wf
     seed = path_errors(frame, wf.calib_at, wf.calib_preds)[:, 0]
     seed_sigma = origin_sigma(frame, wf.calib_at)
     first = wf.fold_of == 1

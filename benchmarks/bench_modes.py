@@ -78,7 +78,7 @@ def main() -> None:
                     frame, walk_forward(c, frame, bt, finetuned_fitter(target, frames)), bt
                 )
             else:
-                outcome = backtest(c, bt, series, others if kind == "global" else None).first
+                outcome = backtest(c, bt, series, others if kind == "global" else None).outcome.first
             m = outcome.scores.target["model"]
             row = (
                 target,

@@ -120,8 +120,8 @@ def folds(args: argparse.Namespace, cores: int) -> None:
     t0 = time.perf_counter()
     b = backtest(big, five, series, run_folds=fold_runner(Parallel(2)))
     t_par = time.perf_counter() - t0
-    sa, sb = (r.first.scores.target["model"].skill_vs_naive for r in (a, b))
-    gap = float(np.max(np.abs(a.first.wf.preds["model"] - b.first.wf.preds["model"])))
+    sa, sb = (r.outcome.first.scores.target["model"].skill_vs_naive for r in (a, b))
+    gap = float(np.max(np.abs(a.outcome.first.wf.preds["model"] - b.outcome.first.wf.preds["model"])))
     print(f"backtest, 5 folds LSTM 2x64 x 10 epochs: serial {t_serial:.1f}s, --workers 2 {t_par:.1f}s:"
           f" {t_serial / t_par:.2f}x")  # fmt: skip
     print(f"  skill vs naive {sa:+.4%} serial ({cores} torch threads per fit) vs {sb:+.4%} on workers"

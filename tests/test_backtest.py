@@ -42,7 +42,7 @@ def test_ar1_pooled_skill_is_close_to_the_theoretical_one() -> None:
     result = run_walk(
         ReturnWalk(), FAST, BacktestConfig(folds=3, test_size=0.3), Series("AR1", bars, "synthetic")
     )
-    r = result.first
+    r = result.outcome.first
     at = r.wf.at
     r_next = result.frame.x[at + 1, 0]
     oracle_skill = 1 - np.mean(eps[at + 1] ** 2) / np.mean(r_next**2)  # ~ phi^2 = 0.25
@@ -64,7 +64,7 @@ def test_random_walk_skill_near_zero_and_dm_does_not_reject() -> None:
     result = run_walk(
         ReturnWalk(), FAST, BacktestConfig(folds=3, test_size=0.3), Series("RW", bars, "synthetic")
     )
-    r = result.first
+    r = result.outcome.first
     assert abs(r.scores.target["model"].skill_vs_naive) < 0.03
     assert r.dm_pvalue > 0.05
 
@@ -99,17 +99,17 @@ def test_several_seeds_report_mean_and_std() -> None:
     bars, _ = ar1(1400, seed=4)
     bt = BacktestConfig(folds=2, test_size=0.2, seeds=2, retrain_every=70)
     result = run_walk(ReturnWalk(), FAST.replace(epochs=2), bt, Series("AR1", bars, "synthetic"))
-    assert [o.wf.seed for o in result.runs] == [0, 1]
-    s = result.across_seeds["model"]["skill_vs_naive"]
+    assert [o.wf.seed for o in result.outcome.runs] == [0, 1]
+    s = result.outcome.across_seeds["model"]["skill_vs_naive"]
     assert s["std"] > 0 and np.isfinite(s["mean"])
     doc = result.to_json()
-    assert doc["n_predictions"] == len(result.runs[0].wf.at)
+    assert doc["n_predictions"] == len(result.outcome.runs[0].wf.at)
     # No mean of p-values: the seeds' average forecast is what is tested and judged.
     assert "dm_pvalue" not in doc["across_seeds"]["model"]
     v = doc["verdict"]
     assert v["forecast"] == "average of 2 seeds"
-    average = np.mean([o.wf.preds["model"] for o in result.runs], axis=0)
-    truth = result.frame.x[result.runs[0].wf.at + 1, 0][:, None]
+    average = np.mean([o.wf.preds["model"] for o in result.outcome.runs], axis=0)
+    truth = result.frame.x[result.outcome.runs[0].wf.at + 1, 0][:, None]
     naive_mse = np.mean(truth**2)
     assert v["vs_naive"]["skill"] == pytest.approx(1 - np.mean((average - truth) ** 2) / naive_mse)
 

@@ -128,9 +128,9 @@ def test_on_a_garch_series_the_lstm_is_near_the_oracle_and_the_best_baseline() -
     # The oracle: the true variance of the next day (frame row r is bar r+1), on the proxy's
     # scale by the same training-rows ratio every close-to-close forecast gets.
     truth = var[1:]
-    first = int(result.at[0])
+    first = int(result.outcome.at[0])
     kappa = proxy[:first].mean() / truth[:first].mean()
-    oracle = float(np.mean(V.qlike(kappa * truth[result.at + 1], result.realised)))
+    oracle = float(np.mean(V.qlike(kappa * truth[result.outcome.at + 1], result.outcome.realised)))
     doc = result.to_json()["volatility"]["scores"]
     model = doc["model"]["qlike"]
     best = min(doc[n]["qlike"] for n in ("naive", "ewma", "har", "har_log", "garch"))

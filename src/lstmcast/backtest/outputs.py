@@ -10,20 +10,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lstmcast.backtest.run import BacktestResult
+from lstmcast.backtest.run import ReturnBacktest
 from lstmcast.backtest.strategy import drawdown_curve
 from lstmcast.evaluation.scoring import to_price
 from lstmcast.jsonable import to_jsonable
 from lstmcast.paths import atomic_write_text, save_png
 
 
-def predictions_frame(result: BacktestResult) -> pd.DataFrame:
+def predictions_frame(result: ReturnBacktest) -> pd.DataFrame:
     """One row per forecast (step 1, every seed): target date, actual and each forecast in price,
     and the model's interval at each level in price (`lower_80`, `upper_80`, ...), as made at
     the origin from errors already known then. A side too few errors bound is 0 or inf."""
     rows = []
     f = result.frame
-    for run in result.runs:
+    for run in result.outcome.runs:
         wf = run.wf
         cols = {
             "date": f.dates[wf.at + 1].strftime("%Y-%m-%d"),
@@ -44,8 +44,8 @@ def predictions_frame(result: BacktestResult) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def equity_frame(result: BacktestResult) -> pd.DataFrame:
-    run = result.first
+def equity_frame(result: ReturnBacktest) -> pd.DataFrame:
+    run = result.outcome.first
     f = result.frame
     return pd.DataFrame(
         {
@@ -64,7 +64,7 @@ def _csv(frame: pd.DataFrame) -> str:
     return buf.getvalue()
 
 
-def write_outputs(result: BacktestResult, out_dir: Path) -> list[Path]:
+def write_outputs(result: ReturnBacktest, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {
         out_dir / "predictions.csv": _csv(predictions_frame(result)),
@@ -76,7 +76,7 @@ def write_outputs(result: BacktestResult, out_dir: Path) -> list[Path]:
     return list(files)
 
 
-def plot(result: BacktestResult, path: Path) -> Path:
+def plot(result: ReturnBacktest, path: Path) -> Path:
     """Five panels: actual vs forecast price, cumulative error advantage over naive, rolling
     interval coverage against its nominal level, equity vs buy-and-hold, drawdown."""
     import matplotlib
@@ -85,7 +85,7 @@ def plot(result: BacktestResult, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     pred = predictions_frame(result)
-    pred = pred[pred["seed"] == result.first.wf.seed]
+    pred = pred[pred["seed"] == result.outcome.first.wf.seed]
     eq = equity_frame(result)
     dates = pd.to_datetime(pred["date"])
     fig, axes = plt.subplots(
@@ -98,10 +98,10 @@ def plot(result: BacktestResult, path: Path) -> Path:
     ax.plot(dates, pred["naive"], color="tab:gray", lw=0.8, ls="--", label="naive (yesterday)")
     for fold_start in pred.groupby("fold")["date"].first().iloc[1:]:
         ax.axvline(pd.Timestamp(fold_start), color="tab:red", lw=0.6, alpha=0.5)
-    skill = result.first.scores.target["model"].skill_vs_naive
-    cw = result.verdict.vs_naive.pvalue if result.verdict else None
+    skill = result.outcome.first.scores.target["model"].skill_vs_naive
+    cw = result.outcome.verdict.vs_naive.pvalue if result.outcome.verdict else None
     ax.set_title(
-        f"{result.ticker} walk-forward, {len(result.first.wf.folds)} folds (red lines):"
+        f"{result.ticker} walk-forward, {len(result.outcome.first.wf.folds)} folds (red lines):"
         f" skill vs naive {skill:+.2%}" + ("" if cw is None else f", Clark-West p = {cw:.2f}")
     )
     ax.set_ylabel("price")
@@ -146,9 +146,9 @@ def plot(result: BacktestResult, path: Path) -> Path:
 ROLLING_COVERAGE = 250  # bars: about a trading year
 
 
-def _coverage_panel(ax: Any, dates: pd.Series, result: BacktestResult) -> None:
+def _coverage_panel(ax: Any, dates: pd.Series, result: ReturnBacktest) -> None:
     """Rolling coverage of the one-step intervals, each level against its nominal line."""
-    run = result.first
+    run = result.outcome.first
     actual = np.log(
         result.frame.price[run.wf.at + 1] / to_price(result.frame, run.wf.at, run.wf.preds["model"])[:, 0]
     )

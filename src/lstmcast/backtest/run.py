@@ -1,4 +1,5 @@
-"""`backtest`: walk-forward for one or more seeds, pooled metrics, DM test and the trading simulation."""
+"""`backtest`: the one walk-forward driver for every target (`run_walk`), and the return
+target's part of it: every seed scored, the verdict, the trading simulation and intervals."""
 
 from __future__ import annotations
 
@@ -10,9 +11,19 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from lstmcast.backtest.result import Backtest
 from lstmcast.backtest.strategy import Simulation, positions_from, simulate
-from lstmcast.backtest.volatility import VolatilityWalk, VolBacktest
-from lstmcast.backtest.walkforward import FitFn, Fold, FoldRun, WalkForward, assemble, plan_folds, run_fold
+from lstmcast.backtest.volatility import VolatilityWalk
+from lstmcast.backtest.walkforward import (
+    FitFn,
+    Fold,
+    FoldRun,
+    FoldSummary,
+    WalkForward,
+    assemble,
+    plan_folds,
+    run_fold,
+)
 from lstmcast.config import INTERVAL_LEVELS, TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation.intervals import OnlineIntervals, online_intervals, score_intervals
@@ -47,41 +58,32 @@ class SeedOutcome:
 
 
 @dataclass
-class BacktestResult:
-    ticker: str
-    config: TrainConfig
-    bt: BacktestConfig
-    frame: Frame
-    runs: list[SeedOutcome]
-    members: list[str] = field(default_factory=list)  # other tickers of a global model
-    across_seeds: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
-    # The forecast a user would deploy (the seeds' average when there are several) against the
-    # random walk and the best baseline: the one verdict, with its tests.
-    verdict: Verdict | None = None
+class ReturnOutcome:
+    """The return and price targets' part of a backtest: every seed's walk-forward, scored,
+    their spread, and the one verdict on the forecast a user would deploy (the seeds' average)
+    against the random walk and the best baseline."""
 
-    @property
-    def notes(self) -> list[str]:
-        """What the user should know about the data (a fallback, a stale input)."""
-        return list(self.frame.notes)
+    runs: list[SeedOutcome]
+    across_seeds: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    verdict: Verdict | None = None
 
     @property
     def first(self) -> SeedOutcome:
         return self.runs[0]
 
-    def to_json(self) -> dict[str, Any]:
-        """The documented --json shape (first seed in detail; `across_seeds` summarises all)."""
-        r = self.first
+    def n_predictions(self) -> int:
+        return len(self.first.wf.at)
+
+    def period(self, frame: Frame, horizon: int) -> list[str]:
+        at = self.first.wf.at
+        return [str(frame.dates[at[0] + 1].date()), str(frame.dates[at[-1] + 1].date())]
+
+    def to_json(self, result: Backtest[Any]) -> dict[str, Any]:
+        """The first seed in detail; `across_seeds` summarises all."""
+        r, bt = self.first, result.bt
         asdict = dataclasses.asdict
         return {
-            "ticker": self.ticker,
-            "global_with": self.members,
-            "model": self.config.model,
-            "target": self.config.target,
-            "window": self.config.window,
-            "horizon": self.config.horizon,
-            "scheme": self.bt.scheme,
-            "seeds": [o.wf.seed for o in self.runs],
-            "folds": [asdict(f) for f in r.wf.folds],
+            "global_with": result.members,
             "pooled": {k: asdict(v) for k, v in r.scores.target.items()},
             "pooled_price": {k: asdict(v) for k, v in r.scores.price.items()},
             "per_step": r.scores.per_step,
@@ -90,17 +92,15 @@ class BacktestResult:
             "verdict": self.verdict.to_json() if self.verdict else None,
             "strategy": asdict(r.strategy.stats),
             "buy_and_hold": asdict(r.buy_and_hold.stats),
-            "rule": self.bt.rule,
-            "threshold": self.bt.threshold,
-            "cost_bps": self.bt.cost_bps,
-            "n_predictions": len(r.wf.at),
-            "period": [
-                str(self.frame.dates[r.wf.at[0] + 1].date()),
-                str(self.frame.dates[r.wf.at[-1] + 1].date()),
-            ],
+            "rule": bt.rule,
+            "threshold": bt.threshold,
+            "cost_bps": bt.cost_bps,
             "across_seeds": self.across_seeds,
             "intervals": r.interval_scores,
         }
+
+
+ReturnBacktest = Backtest[ReturnOutcome]
 
 
 def _none(x: float) -> float | None:
@@ -182,7 +182,7 @@ def _summary(runs: list[SeedOutcome]) -> dict[str, dict[str, dict[str, float]]]:
         }
         out[name]["mape"] = ms([o.scores.price[name].mape for o in runs])
     # No mean of p-values here: an average p-value is not a p-value. The seeds' average
-    # forecast is tested instead (BacktestResult.verdict).
+    # forecast is tested instead (ReturnOutcome.verdict).
     out["strategy"] = {
         k: ms([getattr(o.strategy.stats, k) for o in runs])
         for k in ("total_return", "cagr", "sharpe", "max_drawdown", "turnover", "trades")
@@ -253,17 +253,16 @@ class ReturnWalk:
         series: Series,
         data: ReturnData,
         runs: list[list[FoldRun]],
-    ) -> BacktestResult:
+    ) -> ReturnBacktest:
         frame = data.frame
         outcomes = [score_seed(frame, assemble(cfg.seed + i, r), bt) for i, r in enumerate(runs)]
-        result = BacktestResult(series.ticker, cfg, bt, frame, outcomes, members=list(data.members))
-        result.across_seeds = _summary(outcomes)
-        result.verdict = seed_average_verdict(frame, [o.wf for o in outcomes])
-        return result
+        verdict = seed_average_verdict(frame, [o.wf for o in outcomes])
+        outcome = ReturnOutcome(outcomes, _summary(outcomes), verdict)
+        folds: list[FoldSummary[Any]] = list(outcomes[0].wf.folds)
+        return Backtest(series.ticker, cfg, bt, frame, folds, outcome, list(data.members))
 
 
-Backtest = BacktestResult | VolBacktest
-WALKS: dict[str, Walk[Any, Any, Backtest]] = {
+WALKS: dict[str, Walk[Any, Any, Backtest[Any]]] = {
     "log_return": ReturnWalk(),
     "price": ReturnWalk(),
     "volatility": VolatilityWalk(),
@@ -314,7 +313,7 @@ def backtest(
     others: list[Series] | None = None,
     run_folds: FoldRunner | None = None,
     on_fold: Callable[[int, int], None] | None = None,
-) -> Backtest:
+) -> Backtest[Any]:
     """Walk-forward `series` for the config's target (with `others`: one global model on every
     member's rows before each cutoff, scored on `series`)."""
     return run_walk(WALKS[cfg.target], cfg, bt, series, others, run_folds, on_fold)

@@ -14,12 +14,13 @@ the 90% Model Confidence Set, and the hits of the 1-day 95% and 99% value-at-ris
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from lstmcast.backtest.walkforward import Fold, block_origins, fit_split
+from lstmcast.backtest.result import Backtest
+from lstmcast.backtest.walkforward import Fold, FoldSummary, block_origins, fit_split, summarise_fold
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import ConfigError, DataError
@@ -34,68 +35,55 @@ from lstmcast.training.volatility import check_volatility, fold_forecasts
 NAMES = ("model", "naive", "ewma", "har", "har_log", "garch")
 
 
-@dataclass
-class VolFold:
-    index: int
-    fit_start: str
-    fit_end: str
-    test_start: str
-    test_end: str
-    n: int
+@dataclass(frozen=True)
+class VolFoldScores:
+    """A volatility fold's scores: the HAR its validation origins chose, every QLIKE."""
+
     har_used: str  # the stronger HAR on this fold's validation origins
     qlike: dict[str, float]
 
 
 @dataclass
-class VolBacktest:
-    ticker: str
-    config: TrainConfig
-    bt: BacktestConfig
-    frame: Frame
+class VolatilityOutcome:
+    """The volatility target's part of a backtest: every forecaster's variance forecasts (the
+    model's the seeds' average), what was realised, the VaR hits and the scores, once."""
+
     at: np.ndarray  # (N,) origins
     realised: np.ndarray  # (N,) the proxy's mean over the next h rows
     forecasts: dict[str, np.ndarray]  # name -> (N,) variance forecasts; "stronger_har" too
-    folds: list[VolFold]
     hits: dict[str, dict[float, np.ndarray]]  # name -> VaR level -> (N,) next-day hit or not
-    scored: dict[str, Any]  # the pooled scores and tests (evaluation.volatility.score_all), once
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def proxy(self) -> str:
-        """The proxy used (a close-only series falls back to squared returns)."""
-        return self.frame.vol_proxy
+    scored: dict[str, Any]  # the pooled scores and tests (evaluation.volatility.score_all)
+    har_used_by_fold: list[str]
 
     @property
     def har_used(self) -> str:
-        return Counter(f.har_used for f in self.folds).most_common(1)[0][0]
+        return Counter(self.har_used_by_fold).most_common(1)[0][0]
 
-    def to_json(self) -> dict[str, Any]:
-        """The documented --json shape: a serialisation of what was computed, nothing more."""
-        h = self.config.horizon
-        d = self.frame.dates
+    def n_predictions(self) -> int:
+        return len(self.at)
+
+    def period(self, frame: Frame, horizon: int) -> list[str]:
+        d = frame.dates
+        return [str(d[self.at[0] + 1].date()), str(d[min(self.at[-1] + horizon, len(d) - 1)].date())]
+
+    def to_json(self, result: Backtest[Any]) -> dict[str, Any]:
+        cfg = result.config
         return {
-            "ticker": self.ticker,
-            "model": self.config.model,
-            "target": "volatility",
-            "window": self.config.window,
-            "horizon": h,
-            "loss": self.config.loss,
-            "residual_on": self.config.residual_on,
-            "scheme": self.bt.scheme,
-            "seeds": list(range(self.config.seed, self.config.seed + self.bt.seeds)),
-            "folds": [vars(f) for f in self.folds],
-            "n_predictions": len(self.at),
-            "period": [str(d[self.at[0] + 1].date()), str(d[min(self.at[-1] + h, len(d) - 1)].date())],
-            "notes": self.notes,
+            "loss": cfg.loss,
+            "residual_on": cfg.residual_on,
+            "notes": result.notes,
             "volatility": {
-                "proxy": self.proxy,
-                "horizon": h,
+                "proxy": result.frame.vol_proxy,  # a close-only series falls back to squared returns
+                "horizon": cfg.horizon,
                 "annualised": {n: float(V.annualised(np.mean(self.forecasts[n]))) for n in NAMES},
                 **self.scored,
                 "har_used": self.har_used,
-                "har_used_by_fold": [f.har_used for f in self.folds],
+                "har_used_by_fold": self.har_used_by_fold,
             },
         }
+
+
+VolatilityBacktest = Backtest[VolatilityOutcome]
 
 
 @dataclass
@@ -169,29 +157,21 @@ class VolatilityWalk:
         series: Series,
         data: VolData,
         runs: list[list[VolFoldRun]],
-    ) -> VolBacktest:
+    ) -> VolatilityBacktest:
         """Every seed's folds (runs[seed][fold]) as one backtest: the model is the seeds'
         average forecast, as the return verdict's is; the baselines do not depend on the seed."""
         frame, proxy = data.frame, data.proxy
-        folds, parts = [], []
+        folds: list[FoldSummary[Any]] = []
+        parts = []
         for k, first in enumerate(runs[0]):
             model = np.mean([seed_runs[k].forecasts["model"] for seed_runs in runs], axis=0)
             forecasts = {**first.forecasts, "model": model}
             hits = V.var_hits_of({"model": model}, data.returns[first.at + 1], first.ratio, first.quantiles)
             parts.append((first.at, forecasts, {**first.hits, **hits}))
             realised = V.forward_mean(proxy, cfg.horizon, first.at)
-            d, f = frame.dates, first.fold
+            qlike = {n: float(np.mean(V.qlike(forecasts[n], realised))) for n in NAMES}
             folds.append(
-                VolFold(
-                    f.index,
-                    str(d[f.lo].date()),
-                    str(d[f.cutoff - 1].date()),
-                    str(d[f.cutoff].date()),
-                    str(d[f.end - 1].date()),
-                    len(first.at),
-                    first.har_used,
-                    {n: float(np.mean(V.qlike(forecasts[n], realised))) for n in NAMES},
-                )
+                summarise_fold(frame, first.fold, len(first.at), VolFoldScores(first.har_used, qlike))
             )
         at = np.concatenate([a for a, _, _ in parts])
         forecasts = {n: np.concatenate([fc[n] for _, fc, _ in parts]) for n in (*NAMES, "stronger_har")}
@@ -202,6 +182,5 @@ class VolatilityWalk:
         scored = V.score_all(
             {n: forecasts[n] for n in NAMES}, forecasts["stronger_har"], realised, cfg.horizon, hits, cfg.seed
         )
-        return VolBacktest(
-            series.ticker, cfg, bt, frame, at, realised, forecasts, folds, hits, scored, list(frame.notes)
-        )
+        outcome = VolatilityOutcome(at, realised, forecasts, hits, scored, [r.har_used for r in runs[0]])
+        return Backtest(series.ticker, cfg, bt, frame, folds, outcome)

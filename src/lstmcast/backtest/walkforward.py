@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from lstmcast.evaluation.scoring import (
     naive_scale,
     score_block,
 )
+from lstmcast.jsonable import to_jsonable
 from lstmcast.prep.dataset import Frame, fit_origins, row_at
 from lstmcast.runconfig import BacktestConfig
 from lstmcast.settings import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES
@@ -99,14 +101,51 @@ def block_origins(
     return at[at + horizon <= n - 1]
 
 
+S = TypeVar("S")
+
+
 @dataclass
-class FoldResult:
+class FoldSummary(Generic[S]):
+    """One fold of any target: its span, and the target's own scores of its block."""
+
     index: int
     fit_start: str
     fit_end: str
     test_start: str
     test_end: str
     n: int
+    scores: S  # a dataclass: ReturnFoldScores, or the volatility target's
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "fit_start": self.fit_start,
+            "fit_end": self.fit_end,
+            "test_start": self.test_start,
+            "test_end": self.test_end,
+            "n": self.n,
+            **to_jsonable(self.scores),
+        }
+
+
+def summarise_fold(frame: Frame, fold: Fold, n: int, scores: S) -> FoldSummary[S]:
+    """A fold's summary: the dates it fitted on and forecast, and its scores."""
+    d = frame.dates
+    return FoldSummary(
+        fold.index,
+        str(d[fold.lo].date()),
+        str(d[fold.cutoff - 1].date()),
+        str(d[fold.cutoff].date()),
+        str(d[fold.end - 1].date()),
+        n,
+        scores,
+    )
+
+
+@dataclass(frozen=True)
+class ReturnFoldScores:
+    """A return fold's scores: every forecaster in target and price units, DM against naive."""
+
     metrics: dict[str, Metrics]  # target units
     metrics_price: dict[str, Metrics]  # price units (MAPE lives here)
     dm_pvalue: float | None
@@ -121,7 +160,7 @@ class WalkForward:
     fold_of: np.ndarray  # (N,) 1-based fold index
     preds: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (N, H) target units
     scale: tuple[np.ndarray, np.ndarray] | None = None  # in-sample naive MAE behind each origin
-    folds: list[FoldResult] = field(default_factory=list)
+    folds: list[FoldSummary[ReturnFoldScores]] = field(default_factory=list)
     # The first fit's validation origins and their forecasts: out-of-sample errors known before
     # the first cutoff, the calibration set that intervals start from.
     calib_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -154,7 +193,7 @@ class FoldRun:
 
     fold: Fold
     block: BlockForecasts  # origins, every forecaster's forecasts, in-sample naive scales
-    result: FoldResult
+    result: FoldSummary[ReturnFoldScores]
     calib_at: np.ndarray  # the first fit's validation origins (fold 1 only; empty otherwise)
     calib_preds: np.ndarray
 
@@ -188,17 +227,11 @@ def run_fold(
     fold_block = BlockForecasts(at_block, got, concat_scales(stretches))
     scores = score_block(frame, fold_block)  # target and price units
     _, p = dm_vs_naive(frame, fold_block)
-    d = frame.dates
-    result = FoldResult(
-        fold.index,
-        str(d[fold.lo].date()),
-        str(d[fold.cutoff - 1].date()),
-        str(d[fold.cutoff].date()),
-        str(d[fold.end - 1].date()),
+    result = summarise_fold(
+        frame,
+        fold,
         len(at_block),
-        scores.target,
-        scores.price,
-        None if np.isnan(p) else p,
+        ReturnFoldScores(scores.target, scores.price, None if np.isnan(p) else p),
     )
     return FoldRun(fold, fold_block, result, calib_at, calib_preds)
 

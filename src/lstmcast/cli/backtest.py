@@ -35,7 +35,7 @@ from lstmcast.runconfig import RunConfig
 from lstmcast.settings import VOL_LABELS
 
 if TYPE_CHECKING:
-    from lstmcast.backtest.run import Backtest
+    from lstmcast.backtest.result import Backtest
 
 
 @guarded
@@ -99,11 +99,12 @@ class _View:
     render: Callable[[dict[str, Any]], None]
 
 
-def _view(result: Backtest) -> _View:
+def _view(result: Backtest[Any]) -> _View:
+    """The files, figure and table of the result's outcome (its target's own)."""
     from lstmcast.backtest import outputs, vol_outputs
-    from lstmcast.backtest.volatility import VolBacktest
+    from lstmcast.backtest.volatility import VolatilityOutcome
 
-    if isinstance(result, VolBacktest):
+    if isinstance(result.outcome, VolatilityOutcome):
         return _View(vol_outputs.write_vol_outputs, vol_outputs.plot_volatility, render_volatility)
     return _View(outputs.write_outputs, outputs.plot, render)
 

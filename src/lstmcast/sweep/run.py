@@ -68,7 +68,7 @@ def run_cell(bars: dict[str, pd.DataFrame], task: CellTask) -> CellResult:
     if cfg.target == "volatility":
         return dataclasses.replace(run_vol_cell(bars, ticker, cfg, bt), ran=ran())
     result = run_walk(ReturnWalk(), cfg, bt, Series(ticker, bars[ticker], "sweep"))
-    run = result.first
+    run = result.outcome.first
     frame, at = result.frame, run.wf.at
     truth, _ = actuals(frame, at, cfg.horizon)
     model = run.scores.target["model"]

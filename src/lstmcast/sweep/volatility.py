@@ -25,14 +25,14 @@ SIGNIFICANCE = 0.05
 def run_vol_cell(bars: dict[str, pd.DataFrame], ticker: str, cfg: TrainConfig, bt: BacktestConfig) -> VolCell:
     """One volatility backtest with one seed: every forecaster's forecasts and what happened."""
     result = run_walk(VolatilityWalk(), cfg, bt, Series(ticker, bars[ticker], "sweep"))
-    scores = V.score_variance(result.forecasts["model"], result.realised)
-    stronger = V.score_variance(result.forecasts["stronger_har"], result.realised)
+    scores = V.score_variance(result.outcome.forecasts["model"], result.outcome.realised)
+    stronger = V.score_variance(result.outcome.forecasts["stronger_har"], result.outcome.realised)
     return VolCell(
         cfg.horizon,
         1 - scores.qlike / stronger.qlike,  # this seed's own forecast
-        result.har_used,
-        {n: result.forecasts[n] for n in (*NAMES, "stronger_har")},
-        result.realised,
+        result.outcome.har_used,
+        {n: result.outcome.forecasts[n] for n in (*NAMES, "stronger_har")},
+        result.outcome.realised,
     )
 
 
