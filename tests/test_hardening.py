@@ -672,3 +672,35 @@ def test_a_read_only_home_serves_reads_and_names_itself_on_writes(
         for path in [top, *top.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
         shutil.rmtree(top)
+
+
+def test_export_writes_a_pipe_in_place_and_stdout_with_a_dash(
+    cli: Cli, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rename is for regular files: `data export` into a FIFO feeds its reader (the FIFO
+    stays a FIFO), `-` is stdout, and a FIFO that no one reads is refused, not waited on."""
+    import os
+    import stat
+    import subprocess
+
+    from lstmcast import paths
+
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    cli("data", "export", "IBM", tmp_path / "ibm.csv")
+    expected = (tmp_path / "ibm.csv").read_text()
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with open(tmp_path / "read.csv", "w") as sink:  # a file: a pipe back to us would fill and stall
+        reader = subprocess.Popen(["cat", str(fifo)], stdout=sink)
+        try:
+            said = cli("data", "export", "IBM", fifo).stdout
+        finally:
+            reader.wait(timeout=60)
+    assert (tmp_path / "read.csv").read_text() == expected and f"wrote 3270 rows to {fifo}" in said
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and not list(tmp_path.glob(".pipe.csv.*"))
+    dashed = cli("data", "export", "IBM", "-")
+    assert dashed.stdout == expected and "wrote 3270 rows to stdout" in dashed.stderr
+    monkeypatch.setattr(paths, "PIPE_WAIT", 0.2)  # no reader will come: do not wait 5 s for it
+    line = cli("data", "export", "IBM", fifo, code=1).stderr.strip()
+    assert len(line.splitlines()) == 1 and "is a pipe no one read" in line, line
+    assert stat.S_ISFIFO(fifo.stat().st_mode)

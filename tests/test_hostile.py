@@ -42,6 +42,8 @@ FILES: dict[str, bytes] = {
     "huge.csv": (H + "2020-01-02,1e300,1e300,1e300,1e300,1e300,1\n").encode(),
     "high_low.csv": (H + "2020-01-02,10,9,11,10,10,1\n").encode(),
     "close_out.csv": (H + "2020-01-02,10,11,9,12,12,1\n").encode(),
+    "open_out.csv": (H + "2020-01-02,12,11,9,10.5,10.5,1\n").encode(),
+    "tiny.csv": (H + "2020-01-02,1e-300,1e-300,1e-300,1e-300,1e-300,1\n").encode(),
     "dup.csv": (H + G + G).encode(),
     "dup_mixed.csv": (
         H + "2020-01-02,1,1,1,1,1,1\n2020-01-06,1,1,1,1,1,1\n2020-01-02,1,1,1,1,1,1\n2020-01-06,1,1,1,1,1,1\n"
@@ -372,6 +374,21 @@ CASES: list[tuple[str, str, int, str | None]] = [
     ('tunes-show:empty', "tunes show ''", 1, 'an empty tune ID names no tune; `lstmcast tunes` lists them'),
     ('models-show:other-arch', 'models show {model} -m rnn', 1, 'is a cnn: -m rnn names another architecture'),
     ('models-rm:record-only-orphans', 'models rm --orphans --record-only', 2, '--record-only is for one model'),
+    # Values that used to be taken for something else: empty lists, SQL's LIMIT -1, rows[-0:].
+    ('forecast:levels-empty', "forecast IBM --levels ''", 2, "'' is not a list of percentages like 80,95"),
+    ('forecast:levels-commas', 'forecast IBM --levels ,,', 2, "',,' is not a list of percentages like 80,95"),
+    ('forecast:levels-hole', 'forecast IBM --levels 80,,95', 2, "'80,,95' is not a list of percentages"),
+    ('data:rows-negative', 'data IBM --rows -1', 2, "Invalid value for '--rows'"),
+    ('data:rows-zero', 'data IBM --rows 0', 2, "Invalid value for '--rows'"),
+    ('data:rows-huge', 'data IBM --rows 99999999999999999999', 2, "Invalid value for '--rows'"),
+    ('ledger:rows-zero', 'ledger --rows 0', 2, "Invalid value for '--rows'"),
+    ('ledger:rows-negative', 'ledger --rows -2', 2, "Invalid value for '--rows'"),
+    ('data:ticker-dots', 'data ..', 1, "invalid ticker '..': a ticker needs a letter or a digit"),
+    ('data:ticker-caret', 'data ^', 1, "invalid ticker '^': a ticker needs a letter or a digit"),
+    ('home:empty', "--home '' data", 1, "--home '' names no folder"),
+    ('import:open-out', 'import {tmp}/open_out.csv --ticker OO', 1, 'Open 12 is above High 11'),
+    ('import:tiny', 'import {tmp}/tiny.csv --ticker TINY', 1, 'Open is below any plausible price (under 1e-09), got 1e-300'),
+    ('tune:resume-nothing', 'tune IBM --resume --trials 1 --workers 1', 1, 'nothing to resume: no trial of a tune of IBM'),
 ]
 # fmt: on
 

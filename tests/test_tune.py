@@ -255,7 +255,9 @@ def test_resume_after_kill_9_of_the_driver_keeps_every_finished_trial(
     proc.wait()
     kept = _trials(home)
     assert 2 <= len(kept) < 8
-    doc = json.loads(cli(*args, "--resume", "--json").stdout)
+    resumed = cli(*args, "--resume", "--json")
+    doc = json.loads(resumed.stdout)
+    assert f"resumed tune {doc['tune_id']} from its {len(kept)} stored trial(s)" in resumed.stderr
     after = _trials(home)
     assert len(after) == 8 and doc["trials"] == 8 and doc["resumed_trials"] == len(kept)
     assert set(kept) <= set(after)  # the finished trials were not redone (same rows, same times)

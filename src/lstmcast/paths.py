@@ -7,6 +7,7 @@ import errno
 import io
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,10 @@ ENV_HOME = "LSTMCAST_HOME"
 
 
 def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The data dir: an explicit path wins, then $LSTMCAST_HOME, then the platform default."""
+    """The data dir: an explicit path wins, then $LSTMCAST_HOME, then the platform default. An
+    explicit empty path is refused: it is not "none given"."""
+    if explicit is not None and not str(explicit).strip():
+        raise ConfigError("--home '' names no folder: give a path, or leave --home out")
     if explicit:
         return Path(explicit).expanduser().resolve()
     env = os.environ.get(ENV_HOME)
@@ -53,7 +57,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
     The temp file is created exclusively (O_EXCL, a fresh random name, beside the target): a
     file or symlink planted where it will be cannot redirect the write. It is removed if
-    anything fails before the rename."""
+    anything fails before the rename. A rename is for regular files: a pipe or a device that
+    is there (a FIFO, /dev/stdout) is written in place, never replaced by a file."""
+    if _special(path):
+        _write_in_place(path, data)
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -72,6 +80,41 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if isinstance(exc, OSError):
             raise _unwritable(path, exc) from None
         raise
+
+
+def _special(path: Path) -> bool:
+    """An existing pipe, socket or device (through any link): not a file a rename may replace."""
+    return path.exists() and not path.is_file() and not path.is_dir()
+
+
+PIPE_WAIT = 5.0  # seconds a pipe may take to get its reader before the write is refused
+
+
+def _write_in_place(path: Path, data: bytes) -> None:
+    """Write to a pipe or device as it is. A pipe no one reads within PIPE_WAIT seconds is
+    refused, never waited on for ever."""
+    deadline = time.monotonic() + PIPE_WAIT
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise _unwritable(path, exc) from None
+            if time.monotonic() > deadline:
+                raise ConfigError(
+                    f"{path} is a pipe no one read for {PIPE_WAIT:g} s: nothing was written"
+                ) from None
+            time.sleep(0.05)
+    try:
+        os.set_blocking(fd, True)  # a reader is there: let it take the data at its pace
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
+    finally:
+        os.close(fd)
 
 
 def _unwritable(path: Path, exc: OSError) -> ConfigError:
@@ -93,6 +136,10 @@ def check_output(path: Path, directory: bool = False) -> Path:
     else:
         if path.is_dir():
             raise ConfigError(f"{path} is a directory: give a file name")
+        if _special(path):  # written in place: it is the pipe or device, not its folder, that counts
+            if not os.access(path, os.W_OK):
+                raise ConfigError(f"cannot write {path}: it is not writable")
+            return path
         parent = _existing_parent(path)
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         raise ConfigError(f"cannot write {path}: {parent} is not a writable folder")

@@ -17,6 +17,8 @@ def validate_ticker(raw: str) -> str:
     ticker = raw.strip().upper()
     if not _TICKER.match(ticker):
         raise DataError(f"invalid ticker {raw!r}: use letters, digits and . ^ = - (at most 15 characters)")
+    if not any(c.isalnum() for c in ticker):  # `..`, `^`, `-`: punctuation names nothing
+        raise DataError(f"invalid ticker {raw!r}: a ticker needs a letter or a digit")
     return ticker
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,7 +10,7 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from lstmcast.cli.common import emit_csv, emit_json, fmt, guarded, out_console, output_format, store_of
+from lstmcast.cli.common import emit_csv, emit_json, fmt, guarded, info, out_console, output_format, store_of
 from lstmcast.cli.options import Format, Json
 from lstmcast.cli.tables import optional
 from lstmcast.paths import check_output
@@ -40,7 +41,9 @@ data_app = typer.Typer(
 @guarded
 def data_cli(
     ctx: typer.Context,
-    rows: Annotated[int, typer.Option(help="How many recent rows to show for one ticker.")] = 10,
+    rows: Annotated[
+        int, typer.Option(help="How many recent rows to show for one ticker.", min=1, max=1_000_000)
+    ] = 10,
     output: Format = None,
     as_json: Json = False,
 ) -> None:
@@ -93,11 +96,19 @@ def render_tail(last: list[dict[str, Any]], ticker: str) -> None:
 def export_cli(
     ctx: typer.Context,
     ticker: Annotated[str, typer.Argument(help="Stored ticker.")],
-    path: Annotated[Path, typer.Argument(help="CSV file to write (Yahoo-style columns).")],
+    path: Annotated[
+        Path, typer.Argument(help="CSV file to write (Yahoo-style columns); - writes to stdout.")
+    ],
 ) -> None:
     """Write a stored ticker to CSV (Date, Open, High, Low, Close, Adj Close, Volume)."""
-    from lstmcast.data.series import export_csv
+    from lstmcast.data.series import export_csv, export_text
 
+    if str(path) == "-":
+        text, n = export_text(store_of(ctx), ticker)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        info(f"wrote {n} rows to stdout")
+        return
     check_output(path)
     n = export_csv(store_of(ctx), ticker, path)
     out_console().print(f"wrote {n} rows to {path}")

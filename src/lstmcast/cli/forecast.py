@@ -42,8 +42,12 @@ if TYPE_CHECKING:
 
 
 def _levels(text: str) -> tuple[float, ...]:
+    """The levels asked for, each a number: an empty list or an empty item is refused, not skipped."""
+    parts = [x.strip() for x in text.split(",")]
     try:
-        return tuple(float(x) / 100 for x in text.split(",") if x.strip())
+        if not all(parts):
+            raise ValueError
+        return tuple(float(x) / 100 for x in parts)
     except ValueError:
         raise typer.BadParameter(
             f"{text!r} is not a list of percentages like 80,95", param_hint="--levels"

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 def ledger_cli(
     ctx: typer.Context,
     ticker: Annotated[str | None, typer.Argument(help="Only this ticker.", show_default=False)] = None,
-    rows: Annotated[int, typer.Option(help="Recent forecasts to list.")] = 15,
+    rows: Annotated[int, typer.Option(help="Recent forecasts to list.", min=1, max=1_000_000)] = 15,
     output: Format = None,
     as_json: Json = False,
 ) -> None:

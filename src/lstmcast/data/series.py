@@ -62,16 +62,22 @@ def ticker_tail(store: Store, ticker: str, n: int) -> list[dict[str, Any]]:
     return rows
 
 
-def export_csv(store: Store, ticker: str, path: Path) -> int:
-    """Write a Yahoo-style CSV atomically; returns the number of rows."""
+def export_text(store: Store, ticker: str) -> tuple[str, int]:
+    """A stored ticker as Yahoo-style CSV text, and its number of rows."""
     bars = load_stored(store, ticker).bars
     out = bars.rename(columns=YAHOO_NAMES)[list(YAHOO_NAMES.values())]
     out.index = pd.DatetimeIndex(out.index).strftime("%Y-%m-%d")
     out.index.name = "Date"
     buffer = io.StringIO()
     out.to_csv(buffer)
-    atomic_write_text(path, buffer.getvalue())
-    return len(out)
+    return buffer.getvalue(), len(out)
+
+
+def export_csv(store: Store, ticker: str, path: Path) -> int:
+    """Write a Yahoo-style CSV (atomically, or in place into a pipe); returns the number of rows."""
+    text, n = export_text(store, ticker)
+    atomic_write_text(path, text)
+    return n
 
 
 def load_inputs(

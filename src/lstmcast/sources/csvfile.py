@@ -20,6 +20,7 @@ from lstmcast.tickers import exchange_of, today_at
 SPLIT_SUSPECT_MOVE = 0.40
 # No listed share has traded near this; a value above it is a typo or a unit error.
 MAX_PLAUSIBLE_PRICE = 1e9
+MIN_PLAUSIBLE_PRICE = 1e-9  # below any price ever quoted; 1e-300 breaks logs and scalers downstream
 # A one-day move of the adjusted close beyond this factor (up or down) is worth a warning.
 IMPLAUSIBLE_MOVE = 3.0
 # No exchange closes for this long: a gap wider than a year is a typo in a date, or two series.
@@ -253,7 +254,7 @@ def _skip_empty_days(
 def _check_values(
     values: np.ndarray, canon: str, name: str, dates: pd.DatetimeIndex, where: str, lines: np.ndarray
 ) -> None:
-    """Finite, positive (volume: not negative), and a price below any that ever traded."""
+    """Finite, positive (volume: not negative), and a price within any that ever traded."""
 
     def fail(mask: np.ndarray, what: str) -> None:
         i = int(np.flatnonzero(mask)[0])
@@ -269,20 +270,24 @@ def _check_values(
         fail(values <= 0, "must be positive")
     if (values > MAX_PLAUSIBLE_PRICE).any():
         fail(values > MAX_PLAUSIBLE_PRICE, f"is beyond any plausible price (over {MAX_PLAUSIBLE_PRICE:g})")
+    if (values < MIN_PLAUSIBLE_PRICE).any():
+        fail(values < MIN_PLAUSIBLE_PRICE, f"is below any plausible price (under {MIN_PLAUSIBLE_PRICE:g})")
 
 
 def _check_ranges(out: pd.DataFrame, dates: pd.DatetimeIndex, where: str, lines: np.ndarray) -> None:
-    """High >= Low, and the close inside [Low, High], wherever those columns are given."""
-    high, low, close = (out[c].to_numpy() for c in ("high", "low", "close"))
+    """High >= Low, and the open and the close inside [Low, High], wherever those columns are given."""
+    high, low, close, opened = (out[c].to_numpy() for c in ("high", "low", "close", "open"))
     tol = 1e-6  # rounding in the provider's last digit is not an error
     # Comparisons with a missing High or Low are False: nothing to check there.
     checks = [
         (high < low * (1 - tol), "High {h:g} is below Low {lo:g}"),
         (close > high * (1 + tol), "Close {c:g} is above High {h:g}"),
         (close < low * (1 - tol), "Close {c:g} is below Low {lo:g}"),
+        (opened > high * (1 + tol), "Open {o:g} is above High {h:g}"),
+        (opened < low * (1 - tol), "Open {o:g} is below Low {lo:g}"),
     ]
     for mask, say in checks:
         if mask.any():
             i = int(np.flatnonzero(mask)[0])
-            what = say.format(h=high[i], lo=low[i], c=close[i])
+            what = say.format(h=high[i], lo=low[i], c=close[i], o=opened[i])
             raise DataError(f"{where}, line {lines[i]} ({dates[i].date()}): {what}")

@@ -170,6 +170,12 @@ def prepare(
         tune_id = fingerprint([*data_key, settings_key, search_key], 12)
         locks.enter_context(run_lock(store.home / "locks" / f"tune-{tune_id}.lock", f"tune {tune_id}"))
         stored = trials_of(store.conn, tune_id)
+        if settings.resume and not stored:
+            raise ConfigError(
+                f"nothing to resume: no trial of a tune of {ticker} with these settings (tune"
+                f" {tune_id}) is stored; `lstmcast tunes` lists the stored ones, and without"
+                " --resume this one starts"
+            )
         if stored and not settings.resume:
             raise ConfigError(
                 f"tune {tune_id} with these settings already has {len(stored)} trial(s) in the store:"
