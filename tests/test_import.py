@@ -39,13 +39,13 @@ def test_revised_adjusted_close_replaces_old_rows_and_says_how_many(
     revised = [header]
     for i, line in enumerate(body):
         parts = line.split(",")
-        if i >= len(body) - 3:  # a dividend re-bases the last three adjusted closes
+        if i < len(body) - 3:  # a dividend three days ago re-bases every adjusted close before it
             parts[6] = str(float(parts[6]) * 0.99)
         revised.append(",".join(parts))
     path = tmp_path / "ibm2.csv"
     path.write_text("\n".join(revised) + "\n")
     doc = json.loads(cli("import", path, "--ticker", "IBM", "--json").stdout)
-    assert doc["stats"] == {"new": 0, "revised": 3, "unchanged": len(body) - 3}
+    assert doc["stats"] == {"new": 0, "revised": len(body) - 3, "unchanged": 3}
 
 
 def _write(tmp_path: Path, text: str, name: str = "t.csv") -> Path:
@@ -251,6 +251,45 @@ def test_data_rm_removes_a_ticker_and_restore_brings_it_back(cli: Cli, home: Pat
     assert "not stored" in cli("data", "rm", "GOOG", code=1).stderr
     cli("data", "restore", "GOOG")
     assert json.loads(cli("data", "GOOG", "--rows", "5000", "--json").stdout) == before
+
+
+def test_restore_after_rm_and_another_import_is_exact_never_a_blend(cli: Cli, home: Path) -> None:
+    cli("import", SAMPLE / "GOOG.csv", "--ticker", "GG")
+    before = json.loads(cli("data", "GG", "--rows", "5000", "--json").stdout)
+    cli("data", "rm", "GG")
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "GG")  # another series, more bars, other dates
+    undone = json.loads(cli("data", "restore", "GG", "--json").stdout)
+    assert undone["reason"] == "import" and undone["removed"] == 3270 and _rows(home, "GG") == 0
+    assert json.loads(cli("data", "restore", "GG", "--json").stdout)["reason"] == "rm"
+    assert json.loads(cli("data", "GG", "--rows", "5000", "--json").stdout) == before
+    assert "nothing to restore" in cli("data", "restore", "GG", code=1).stderr
+
+
+def _scaled(tmp_path: Path, rows: slice, factor: float, name: str) -> Path:
+    """IBM.csv with the prices of `rows` (data lines) times `factor`."""
+    lines = (SAMPLE / "IBM.csv").read_text().splitlines()
+    out = [lines[0]]
+    for i, line in enumerate(lines[1:]):
+        d, o, h, lo, c, vol, adj = line.split(",")
+        if i in range(len(lines) - 1)[rows]:
+            o, h, lo, c, adj = (f"{float(x) * factor:.6f}" for x in (o, h, lo, c, adj))
+        out.append(",".join([d, o, h, lo, c, vol, adj]))
+    return _write(tmp_path, "\n".join(out) + "\n", name)
+
+
+def test_a_constant_ratio_is_a_split_only_on_all_history_up_to_a_date(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    # 100 bars in the middle, each by the same factor: a revision, not a split.
+    middle = cli("import", _scaled(tmp_path, slice(1000, 1100), 1.1, "mid.csv"), "--ticker", "IBM", code=1)
+    assert "would change 100 stored bar(s)" in middle.stderr and "--replace" in middle.stderr
+    # The last 30 bars in pence for a series stored in pounds: refused too, naming the change.
+    pence = cli("import", _scaled(tmp_path, slice(-30, None), 100, "pence.csv"), "--ticker", "IBM", code=1)
+    assert "would change 30 stored bar(s)" in pence.stderr and "up to 9900.0%" in pence.stderr
+    # All history up to a date by one factor (a dividend's re-adjustment): accepted.
+    head = cli("import", _scaled(tmp_path, slice(0, 2000), 0.98, "div.csv"), "--ticker", "IBM").stdout
+    assert "2000 revised" in head
 
 
 def test_a_date_far_from_the_others_is_named(cli: Cli, home: Path, tmp_path: Path) -> None:

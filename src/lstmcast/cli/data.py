@@ -136,7 +136,8 @@ def restore_cli(
     ticker: Annotated[str, typer.Argument(help="Stored ticker.")],
     as_json: Json = False,
 ) -> None:
-    """Undo the newest import, fetch or rm that revised or removed a ticker's bars."""
+    """Undo the newest write to a ticker's bars that can be undone: an rm, an import or fetch that
+    revised them, or any write after one (each restore undoes exactly one, newest first)."""
     from lstmcast.data.ingest import restore
 
     done = restore(store_of(ctx), ticker)

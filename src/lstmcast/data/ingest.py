@@ -55,7 +55,12 @@ def revision_of(stored: pd.DataFrame, fresh: pd.DataFrame) -> Revision:
         return Revision(0, 0.0, 0.0, True)
     adj = rel[rows, PRICE_COLUMNS.index("adj_close")]
     tiny = bool((rel[rows] <= ROUNDING).all()) and not presence.any()
-    constant = not presence[rows].any()
+    # A split or dividend re-bases all history up to a date by one factor: the revised bars
+    # are every stored bar from the first on. A constant ratio on bars in the middle or at the
+    # end (a file in pence for a series in pounds, a hand edit) is a revision like any other.
+    revised = np.flatnonzero(rows)
+    prefix = len(stored) > 0 and stored.index[0] == common[0] and revised[-1] + 1 == len(revised)
+    constant = prefix and not presence[rows].any()
     for c in range(len(PRICE_COLUMNS)):
         ok = both[rows, c] & (old[rows, c] > 0) & (new[rows, c] > 0)
         if ok.any():
@@ -96,7 +101,8 @@ def import_csv(
         raise DataError(
             f"{ticker}: importing {path.name} would change {revision.changed} stored bar(s), the adjusted"
             f" close by {revision.median_change:.1%} (median) and up to {revision.largest_change:.1%},"
-            " not by one constant ratio as a split or dividend would; nothing was written. Pass"
+            " not as a split or dividend would (one constant ratio on all history up to a date);"
+            " nothing was written. Pass"
             f" --replace to overwrite them (`lstmcast data restore {ticker}` undoes it)"
         )
     stats = upsert_prices(store.conn, ticker, parsed.bars, source or f"csv:{path.name}")

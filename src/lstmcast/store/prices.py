@@ -10,7 +10,7 @@ import pandas as pd
 
 from lstmcast.config import PRICE_COLUMNS
 from lstmcast.store.db import transaction, utcnow
-from lstmcast.store.revisions import keep_batch
+from lstmcast.store.revisions import has_history, keep_batch
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,9 @@ def upsert_prices(
     """Insert new dates, replace revised ones, leave identical ones alone; one transaction.
 
     `bars` is indexed by date with PRICE_COLUMNS (open/high/low/volume may be NaN). A write
-    that revises stored bars keeps their old values (and the dates it adds) as one batch in
-    `price_revisions`, so `data restore` can undo it.
+    that revises stored bars, or any write to a ticker with undo history, keeps their old
+    values (and the dates it adds) as one batch in `price_revisions`, so `data restore` can
+    undo it exactly.
     """
     fetched_at = utcnow()
     rows = [
@@ -81,7 +82,10 @@ def upsert_prices(
                 updated += 1
                 replaced.append(old)
             to_write.append((ticker, *row, source, fetched_at))
-        if replaced:  # only revising writes are kept: a day's new bar needs no undo
+        # A revising write is kept for `data restore`; so is every write to a ticker that has
+        # undo history already (after an rm or a revision), so that a restore puts back exactly
+        # the bars before the newest write and never blends two series.
+        if replaced or (added and has_history(conn, ticker)):
             keep_batch(conn, ticker, replaced, added, reason)
         conn.executemany(
             "INSERT INTO prices (ticker, date, open, high, low, close, adj_close, volume,"

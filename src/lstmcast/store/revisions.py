@@ -1,5 +1,7 @@
 """Undoing writes to prices: the bars a revising write replaced (or a removal took) are kept
-in `price_revisions`, one batch per write, and `restore_last` puts the newest batch back."""
+in `price_revisions`, one batch per write, and `restore_last` puts the newest batch back.
+Once a ticker has such history, every later write to it is a batch too, so each restore
+undoes exactly the newest write."""
 
 from __future__ import annotations
 
@@ -32,6 +34,14 @@ def keep_batch(
         rows,
     )
     return batch
+
+
+def has_history(conn: sqlite3.Connection, ticker: str) -> bool:
+    """Whether `ticker` has a write that `restore_last` could undo."""
+    return (
+        conn.execute("SELECT 1 FROM price_revisions WHERE ticker = ? LIMIT 1", (ticker,)).fetchone()
+        is not None
+    )
 
 
 def remove_ticker(conn: sqlite3.Connection, ticker: str) -> int:
