@@ -44,6 +44,7 @@ FILES: dict[str, bytes] = {
     "close_out.csv": (H + "2020-01-02,10,11,9,12,12,1\n").encode(),
     "open_out.csv": (H + "2020-01-02,12,11,9,10.5,10.5,1\n").encode(),
     "tiny.csv": (H + "2020-01-02,1e-300,1e-300,1e-300,1e-300,1e-300,1\n").encode(),
+    "comma_decimal.csv": (H + '2020-01-02,"10,8",11,9,10.5,10.5,1000\n').encode(),
     "dup.csv": (H + G + G).encode(),
     "dup_mixed.csv": (
         H + "2020-01-02,1,1,1,1,1,1\n2020-01-06,1,1,1,1,1,1\n2020-01-02,1,1,1,1,1,1\n2020-01-06,1,1,1,1,1,1\n"
@@ -387,6 +388,7 @@ CASES: list[tuple[str, str, int, str | None]] = [
     ('data:ticker-caret', 'data ^', 1, "invalid ticker '^': a ticker needs a letter or a digit"),
     ('home:empty', "--home '' data", 1, "--home '' names no folder"),
     ('import:open-out', 'import {tmp}/open_out.csv --ticker OO', 1, 'Open 12 is above High 11'),
+    ('import:comma-decimal', 'import {tmp}/comma_decimal.csv --ticker CD', 1, "Open is '10,8' (1 missing or non-numeric value(s) in that column; a ',' in a number here only groups thousands (1,234.5), so it is ambiguous)"),
     ('import:tiny', 'import {tmp}/tiny.csv --ticker TINY', 1, 'Open is below any plausible price (under 1e-09), got 1e-300'),
     ('tune:resume-nothing', 'tune IBM --resume --trials 1 --workers 1', 1, 'nothing to resume: no trial of a tune of IBM'),
 ]

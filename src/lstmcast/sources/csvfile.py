@@ -106,14 +106,22 @@ def _pick_columns(frame: pd.DataFrame, where: str) -> dict[str, str]:
     return found
 
 
+# A thousands separator groups digits by three (1,234,567.8 or, with a decimal comma,
+# 1.234.567,8); a separator anywhere else ("10,8" in a file whose decimal mark is ".") makes
+# the number ambiguous, and it is refused rather than read as 108.
+_GROUPED = {sep: rf"^[+-]?\d{{1,3}}(\{sep}\d{{3}})+([{mark}]\d*)?$" for sep, mark in ((",", "."), (".", ","))}
+
+
 def _numbers(text: pd.Series, decimal_comma: bool) -> np.ndarray:
-    """Numbers from text cells; thousands separators dropped, the decimal mark normalised."""
+    """Numbers from text cells; thousands separators (groups of three digits only) dropped,
+    the decimal mark normalised. An ambiguous cell is NaN, named by the caller."""
     s = text.astype("string").str.strip()
+    sep, mark = (".", ",") if decimal_comma else (",", ".")
+    ambiguous = s.str.contains(sep, regex=False).fillna(False) & ~s.str.match(_GROUPED[sep]).fillna(False)
+    s = s.str.replace(sep, "", regex=False)
     if decimal_comma:
-        s = s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    else:
-        s = s.str.replace(",", "", regex=False)
-    return pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64")
+        s = s.str.replace(mark, ".", regex=False)
+    return pd.to_numeric(s.mask(ambiguous), errors="coerce").to_numpy(dtype="float64")
 
 
 # What marks a missing value: FRED writes ".", others leave the cell empty or write NA.
@@ -178,9 +186,15 @@ def read_price_csv(path: Path, latest: date | None = None, strict: bool = False)
         if bad.size:
             i = int(bad[0])
             shown = "empty" if cells.iloc[i] in ("", ".") else repr(cells.iloc[i])
+            sep, mark = (".", ",") if decimal_comma else (",", ".")
+            why = (
+                f"; a '{sep}' in a number here only groups thousands (1{sep}234{mark}5), so it is ambiguous"
+                if sep in str(cells.iloc[i]) and shown != "empty"
+                else ""
+            )
             raise DataError(
                 f"{where}, line {lines[i]} ({dates[i].date()}): {found[canon]} is {shown}"
-                f" ({bad.size} missing or non-numeric value(s) in that column)"
+                f" ({bad.size} missing or non-numeric value(s) in that column{why})"
             )
         _check_values(values, canon, found[canon], dates, where, lines)
         out[canon] = values
