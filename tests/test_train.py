@@ -136,19 +136,53 @@ def test_nan_loss_stops_with_advice() -> None:
         fit(Exploding(), (x, y), (x, y), TINY, seed_everything(0))
 
 
-def test_ctrl_c_keeps_the_best_model_so_far() -> None:
-    from lstmcast.training.loop import EpochLog
+def test_ctrl_c_keeps_the_best_model_so_far_in_train_and_stops_anything_else() -> None:
+    from lstmcast.training.loop import EpochLog, keep_best_on_interrupt
 
     def interrupt(log: EpochLog) -> None:
         if log.epoch == 2:
             raise KeyboardInterrupt
 
     bars, _ = ar1(900, seed=7)
-    t = run_training(
-        TINY.replace(epochs=10, patience=10), Series("SYN", bars, "synthetic"), on_epoch=interrupt
-    )
+    cfg, series = TINY.replace(epochs=10, patience=10), Series("SYN", bars, "synthetic")
+    with keep_best_on_interrupt():  # as `train` and `finetune` run
+        t = run_training(cfg, series, on_epoch=interrupt)
     assert t.fitted.outcome is not None and t.fitted.outcome.stopped == "interrupted"
     assert len(t.fitted.outcome.history) == 2
+    # Anywhere else (a backtest fold, a tune trial) the command stops: no half fit goes on.
+    with pytest.raises(KeyboardInterrupt):
+        run_training(cfg, series, on_epoch=interrupt)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "command", [["backtest", "IBM"], ["tune", "IBM", "--workers", "1", "--trials", "50"]]
+)
+def test_ctrl_c_stops_a_long_command_within_seconds_with_exit_130(home: Path, command: list[str]) -> None:
+    """A real SIGINT to a real process: it stops within seconds, says so in one line, exits
+    130, and stores no half-finished trial."""
+    import signal
+    import sqlite3
+    import time
+
+    from processes import child_env
+
+    env = child_env(home)
+    subprocess.run([sys.executable, "-m", "lstmcast", "import", str(SAMPLE / "IBM.csv"), "--ticker", "IBM"],
+                   env=env, check=True, capture_output=True)  # fmt: skip
+    long = ["--epochs", "500", "--patience", "500", "--threads", "1"]
+    proc = subprocess.Popen([sys.executable, "-m", "lstmcast", *command, *long], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    time.sleep(8)  # well into its first fit
+    assert proc.poll() is None, "it ended before it could be interrupted"
+    t0 = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert time.perf_counter() - t0 < 10 and proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err, err
+    if command[0] == "tune":
+        with sqlite3.connect(home / "lstmcast.db") as conn:
+            assert conn.execute("SELECT count(*) FROM tune_trials").fetchone()[0] == 0
 
 
 @pytest.mark.slow

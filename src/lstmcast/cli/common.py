@@ -123,6 +123,11 @@ def guarded(fn: F) -> F:
             if kwargs.get("as_json"):  # a script reading stdout gets a document on failure too
                 emit_json({"error": str(exc), "exit_code": code})
             raise fail(str(exc), code) from None
+        except KeyboardInterrupt:  # Ctrl-C anywhere in a command: one line, 130, no traceback
+            if kwargs.get("as_json"):
+                emit_json({"error": "interrupted", "exit_code": EXIT_INTERRUPTED})
+            err_console().print("interrupted", soft_wrap=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper  # type: ignore[return-value]
 

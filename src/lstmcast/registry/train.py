@@ -22,7 +22,7 @@ from lstmcast.prep.inputs import frame_for, split_for
 from lstmcast.registry.saved import LoadedModel, save_trained, save_volatility
 from lstmcast.store.db import Store
 from lstmcast.training.finetune import _parent_for, finetune_volatility, overlap_warning, run_finetune
-from lstmcast.training.loop import EpochLog
+from lstmcast.training.loop import EpochLog, keep_best_on_interrupt
 from lstmcast.training.report import (
     QlikeRow,
     TrainReport,
@@ -62,7 +62,10 @@ def train(
     from lstmcast.registry.saved import save_trained
 
     store.require_writable()
-    members, scores, origin = fit_members(config, series if isinstance(series, list) else [series], on_epoch)
+    with keep_best_on_interrupt():  # Ctrl-C saves the best epoch so far
+        members, scores, origin = fit_members(
+            config, series if isinstance(series, list) else [series], on_epoch
+        )
     model_id, path = save_trained(store, members, scores, origin)
     report = report_of(members[0], model_id, path)
     if len(members) == 1:
@@ -89,7 +92,8 @@ def train_volatility_model(store: Store, config: TrainConfig, series: Series) ->
     from lstmcast.registry.saved import save_volatility
 
     store.require_writable()
-    trained = train_volatility(config, series)
+    with keep_best_on_interrupt():
+        trained = train_volatility(config, series)
     model_id, path = save_volatility(store, trained, series.origin)
     out = trained.net.outcome
     return VolatilityTrainReport(
@@ -126,7 +130,8 @@ def finetune(
 ) -> FinetuneReport:
     store.require_writable()
     parent_id = parent.id
-    before, after, scratch = run_finetune(parent, series, lr, freeze, epochs, on_epoch, allow_overlap)
+    with keep_best_on_interrupt():
+        before, after, scratch = run_finetune(parent, series, lr, freeze, epochs, on_epoch, allow_overlap)
     model_id, path = save_trained(store, [after], after.scores, series.origin, parent=parent_id)
     t = after.scores.target
     test = {
@@ -174,7 +179,8 @@ def finetune_volatility_model(
     overlap = overlap_warning(parent, frame, split_for(cfg, frame, series.ticker), allow_overlap)
     state = parent.fitted.state  # type: ignore[union-attr]
     head = VolHead.from_dict(parent.manifest["volatility"]["head"])
-    others, after = finetune_volatility(cfg, state, head, series, lr, freeze == "encoder")
+    with keep_best_on_interrupt():
+        others, after = finetune_volatility(cfg, state, head, series, lr, freeze == "encoder")
     model_id, path = save_volatility(store, after, series.origin, parent=parent.id)
     f = after.fits.forecasts
     stronger, realised, h = f[after.fits.har_used], after.realised, cfg.horizon

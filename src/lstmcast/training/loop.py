@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import torch
@@ -67,6 +69,23 @@ def predict_scaled(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return torch.cat(parts) if parts else x.new_zeros((0, 1))
 
 
+# Ctrl-C during a fit: `train` and `finetune` keep the best epoch so far and save it (the user
+# stopped a long fit and wants what it learned); everything else (a backtest fold, a tune
+# trial, a sweep cell, daily) stops the whole command, so nothing half-fitted is scored or
+# stored as if it were complete.
+_KEEP_ON_INTERRUPT: ContextVar[bool] = ContextVar("keep_on_interrupt", default=False)
+
+
+@contextmanager
+def keep_best_on_interrupt() -> Iterator[None]:
+    """Within it, Ctrl-C ends the fit at its best epoch so far instead of stopping the command."""
+    token = _KEEP_ON_INTERRUPT.set(True)
+    try:
+        yield
+    finally:
+        _KEEP_ON_INTERRUPT.reset(token)
+
+
 def optimise(
     model: nn.Module,
     config: TrainConfig,
@@ -111,6 +130,8 @@ def optimise(
                     stopped = "early_stop"
                     break
     except KeyboardInterrupt:
+        if not _KEEP_ON_INTERRUPT.get():
+            raise  # the command stops: see _KEEP_ON_INTERRUPT
         if not history:
             raise Interrupted("interrupted before the first epoch finished; nothing saved") from None
         stopped = "interrupted"
