@@ -66,3 +66,28 @@ def test_every_json_document_matches_its_schema(cli: Cli, home: Path, fake_yahoo
         assert res.exit_code in (1, 75), (args, res.exit_code, res.stderr)
         jsonschema.validate(json.loads(res.stdout), envelope)
         assert json.loads(res.stdout)["error"] in res.stderr  # the same words on both streams
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["backtest", "IBM", "--folds", "x", "--json"],  # a bad value
+        ["cron", "--json"],  # an option the command does not have
+        ["data", "IBM", "--rows", "0", "--format", "json"],
+        ["forecast", "--json", "--nope"],
+    ],
+)
+def test_a_usage_error_under_json_prints_the_envelope_too(home: Path, args: list[str]) -> None:
+    """Through the real entry point (a process): exit 2, Click's words on stderr, and the same
+    words in the error envelope on stdout, so a script reading stdout always gets a document."""
+    import subprocess
+    import sys
+
+    from processes import child_env
+
+    res = subprocess.run([sys.executable, "-m", "lstmcast", *args], env=child_env(home),
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert res.returncode == 2, res.stderr
+    doc = json.loads(res.stdout)
+    jsonschema.validate(doc, _schema("error"))
+    assert doc["exit_code"] == 2 and doc["error"] in res.stderr and "Usage:" in res.stderr

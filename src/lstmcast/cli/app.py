@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import sys
 from typing import Annotated
@@ -77,10 +79,36 @@ app.command("daily")(daily_cli)
 app.command("cron")(cron_cli)
 
 
+# Click's base error (usage errors, bad values), found through a class typer exports, so
+# that no private module of typer's vendored Click is imported by name.
+_CLICK_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+def _wants_json(args: list[str]) -> bool:
+    """Whether the command line asks for a JSON document on stdout."""
+    return (
+        "--json" in args
+        or "--format=json" in args
+        or any(a == "--format" and b == "json" for a, b in itertools.pairwise(args))
+    )
+
+
 def main() -> None:
-    """Console entry point: no traceback for the user unless LSTMCAST_DEBUG is set."""
+    """Console entry point: no traceback for the user unless LSTMCAST_DEBUG is set. Under
+    --json every exit prints the error envelope, a usage error (exit 2) included."""
     try:
-        app()
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except _CLICK_ERROR as exc:
+        exit_code = int(getattr(exc, "exit_code", 2))
+        if _wants_json(sys.argv[1:]):
+            message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            sys.stdout.write(json.dumps({"error": message, "exit_code": exit_code}, indent=2) + "\n")
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(exit_code)
+    except typer.Abort:
+        sys.stderr.write("Aborted!\n")
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
