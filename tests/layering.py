@@ -39,6 +39,7 @@ BASICS = {
     "paths",
     "runlock",
     "target",
+    "threadpolicy",
     "tickers",
     "jsonable",
     "tomlfile",

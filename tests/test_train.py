@@ -253,3 +253,44 @@ def test_training_never_imports_dynamo_and_matches_torch_adam_exactly() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_the_thread_policy_leaves_busy_cores_to_other_work_and_threads_overrides_it() -> None:
+    from lstmcast.threadpolicy import busy_cores, choose_threads, usable_cores
+
+    assert choose_threads(0, cores=2, busy=0.05).threads == 2  # a quiet machine: every core
+    assert choose_threads(0, cores=2, busy=1.0).threads == 1  # one busy process beside us
+    assert choose_threads(0, cores=2, busy=5.8).threads == 1  # never fewer than one
+    assert choose_threads(0, cores=16, busy=3.2).threads == 13
+    chosen = choose_threads(3, cores=2, busy=2.0)
+    assert (chosen.threads, chosen.why) == (3, "--threads 3")  # what the user says wins
+    assert "could not be read" in choose_threads(0, cores=4, busy=None).why
+    assert choose_threads(0, cores=4, busy=None).threads == 4
+    # The real probe on this machine: a number of busy cores between none and all of them.
+    cores = usable_cores()
+    busy = busy_cores(cores, seconds=0.05)
+    assert busy is None or 0.0 <= busy <= len(cores) + 1e-9
+
+
+def test_the_thread_count_changes_no_result_beyond_floating_point_noise() -> None:
+    bars, _ = ar1(900, seed=11)
+    series = Series("SYN", bars, "synthetic")
+    before = torch.get_num_threads()
+    try:
+        one = run_training(TINY.replace(threads=1, epochs=3, patience=10), series)
+        two = run_training(TINY.replace(threads=2, epochs=3, patience=10), series)
+    finally:
+        torch.set_num_threads(before)
+    a, b = one.scores.target["model"], two.scores.target["model"]
+    assert a.mae == pytest.approx(b.mae, rel=1e-4) and a.rmse == pytest.approx(b.rmse, rel=1e-4)
+
+
+def test_omp_num_threads_is_honoured_as_torch_honours_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lstmcast import threadpolicy
+
+    threadpolicy.auto_threads.cache_clear()
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    try:
+        assert threadpolicy.auto_threads() == threadpolicy.ThreadChoice(3, "OMP_NUM_THREADS=3")
+    finally:
+        threadpolicy.auto_threads.cache_clear()

@@ -82,7 +82,11 @@ class TrainConfig:
     )
     seed: int = setting(0, "Random seed; a CPU run repeats exactly.", bounds=(0, MAX_SEED))
     device: str = setting("auto", "auto: $LSTMCAST_DEVICE, else a GPU if there is one.", choices=DEVICES)
-    threads: int = setting(0, "Torch threads; 0 = all cores.", bounds=(0, 1024))
+    threads: int = setting(
+        0,
+        "Torch threads; 0 = the cores other work leaves free (all of them on a quiet machine).",
+        bounds=(0, 1024),
+    )
     stateful: bool = setting(False, "Carry the recurrent state across consecutive chunks (TBPTT).")
     ticker_embedding: bool = setting(False, "Global models: learn a vector per member ticker.")
     # Filled in at training time from the members: the embedding's rows.

@@ -57,7 +57,8 @@ def backtest_cli(
     """Walk-forward backtest against naive, drift and linear AR, with a cost-aware trading simulation."""
     from lstmcast.backtest.run import backtest
     from lstmcast.data.series import load_inputs
-    from lstmcast.execution.engine import Parallel, cores
+    from lstmcast.execution.engine import Parallel
+    from lstmcast.threadpolicy import auto_threads, choose_threads
 
     if out is not None:  # refused before the work, not after it
         check_output(out, directory=True)
@@ -80,10 +81,10 @@ def backtest_cli(
     if plot is not None:
         info(f"wrote {view.plot(result, plot)}")
     doc = result.to_json()
-    # Torch threads per fold: each worker's share of the cores, or this process's setting.
-    doc["threads_per_worker"] = (
-        parallel.threads_per_worker() if parallel.distributed else run.train.threads or cores()
-    )
+    # Torch threads per fold: each worker's share of the cores, or this process's choice.
+    choice = auto_threads() if run.train.threads == 0 else choose_threads(run.train.threads)
+    doc["threads_per_worker"] = parallel.threads_per_worker() if parallel.distributed else choice.threads
+    doc["threads_why"] = "each worker's share of the cores" if parallel.distributed else choice.why
     if as_json:
         emit_json(doc)
     else:

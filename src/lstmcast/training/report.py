@@ -9,6 +9,7 @@ from typing import Any
 
 from lstmcast.evaluation.metrics import Metrics
 from lstmcast.evaluation.verdict import Verdict
+from lstmcast.training import runtime
 from lstmcast.training.scores import Trained
 
 
@@ -37,12 +38,15 @@ class TrainReport:
     history: list[dict[str, float]] = field(default_factory=list)
     by_ticker: dict[str, dict[str, Any]] = field(default_factory=dict)  # global models: each member
     verdict: dict[str, Any] | None = None  # against the random walk and the best baseline
+    threads: int = 0  # torch threads the fit ran on
+    threads_why: str = ""  # --threads N, or what the thread policy saw
 
 
 def report_of(trained: Trained, model_id: str, path: Path) -> TrainReport:
     out = trained.fitted.outcome
     assert out is not None
     cfg = trained.config
+    choice = runtime.thread_choice(cfg.threads)
     return TrainReport(
         model_id,
         trained.ticker,
@@ -64,6 +68,8 @@ def report_of(trained: Trained, model_id: str, path: Path) -> TrainReport:
         str(path),
         [dataclasses.asdict(h) for h in out.history],
         verdict=verdict_json(trained.verdict()),
+        threads=choice.threads,
+        threads_why=choice.why,
     )
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from lstmcast.errors import ConfigError
+from lstmcast.threadpolicy import ThreadChoice, auto_threads, choose_threads
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -89,10 +90,17 @@ def seed_everything(seed: int) -> torch.Generator:
     return gen
 
 
+def thread_choice(threads: int) -> ThreadChoice:
+    """What a fit of `--threads threads` runs on: the number given, or for 0 the free cores
+    (threadpolicy.auto_threads). Dask workers are given their share of the cores instead."""
+    return choose_threads(threads) if threads > 0 else auto_threads()
+
+
 def set_threads(threads: int) -> None:
-    """0 keeps torch's default (all cores). Sweeps should give each worker cores/workers."""
-    if threads > 0 and torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
+    """Torch's intra-op threads: `threads`, or for 0 the policy's choice (the free cores)."""
+    n = thread_choice(threads).threads
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
 
 
 def pick_device(requested: str) -> torch.device:
