@@ -227,6 +227,7 @@ def test_config_round_trip_repeats_the_run_weight_for_weight(cli: Cli, home: Pat
     first = json.loads(cli("train", "IBM", *fast, "--seed", "3", "--json").stdout)["model_id"]
     text = cli("models", "show", first, "--config").stdout
     assert "seed = 3" in text and 'tickers = ["IBM"]' in text and "[backtest]" not in text
+    assert "threads" not in text  # no thread count unless one was chosen: each machine decides
     (tmp_path / "run.toml").write_text(text)
     second = json.loads(cli("train", "--config", tmp_path / "run.toml", "--json").stdout)["model_id"]
     a, b = (home / "models" / m / "weights.safetensors" for m in (first, second))

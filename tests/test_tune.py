@@ -82,6 +82,17 @@ def test_no_inner_fold_ever_holds_a_date_of_its_outer_test_block(
             assert trial_frame.dates[f.end - 1] < block_start
 
 
+def test_tune_says_keep_the_starting_settings_when_they_did_better(tmp_path: Path) -> None:
+    from lstmcast.tuning.report import keep_starting_line, tuning_helped
+
+    worse = {"target": "log_return", "skill_vs_naive": -0.0036, "start": {"skill_vs_naive": 0.0006}}
+    better = {"target": "volatility", "skill_vs_har": 0.05, "start": {"skill_vs_har": 0.02}}
+    assert not tuning_helped(worse) and tuning_helped(better)
+    assert keep_starting_line(worse) == (
+        "keep the starting settings: they scored +0.06% out of sample against -0.36% for the tuned ones"
+    )
+
+
 def test_pbo_of_hand_built_trial_matrices() -> None:
     rows = 8  # one row per block (blocks=8)
     dominant = np.column_stack([np.full(rows, 1.0), np.zeros(rows), np.full(rows, -1.0)])

@@ -196,6 +196,8 @@ def run_config_toml(run: RunConfig, sections: tuple[str, ...] = ("train", "backt
         lines += ["", f"[{section}]"]
         for f in dataclasses.fields(cfg):
             v = getattr(cfg, f.name)
+            if f.name == "threads" and v == 0:
+                continue  # no thread count unless one was chosen: each machine's policy decides
             if f.metadata.get("cli", True) and v is not None:
                 lines.append(f"{f.name} = {value(v)}")
     return "\n".join(lines) + "\n"

@@ -84,6 +84,8 @@ def render_tail(last: list[dict[str, Any]], ticker: str) -> None:
             *(
                 (f"{v:,.0f}" if k == "volume" else fmt(v, 4 if k == "adj_close" else 2))
                 if isinstance(v, float)
+                else "–"
+                if v is None  # a close-only series has no open, high, low or volume
                 else str(v)
                 for k, v in r.items()
             )

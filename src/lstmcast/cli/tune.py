@@ -21,6 +21,7 @@ from lstmcast.cli.common import (
     output_format,
     pct,
     store_of,
+    warn,
 )
 from lstmcast.cli.options import Cluster, ClusterSecurity, Format, Json, ManyWorkers, run_options
 from lstmcast.cli.progress import trial_progress
@@ -81,7 +82,7 @@ def tune_cli(
     """
     from lstmcast.execution.engine import Parallel
     from lstmcast.store.tunes import TrialState
-    from lstmcast.tuning.report import tune
+    from lstmcast.tuning.report import keep_starting_line, tune, tuning_helped
     from lstmcast.tuning.tune import TuneSettings
 
     settings = TuneSettings(trials, inner_folds, sampler, timeout, resume, prune)
@@ -100,7 +101,11 @@ def tune_cli(
                 f"{r.ticker}: {len(failed)} trial(s) failed, e.g. trial {failed[0].number}"
                 f" of fold {failed[0].fold}: {failed[0].error}"
             )
-        info(f"{r.ticker}: best settings in {r.doc['best_config_path']} (`lstmcast train --config FILE`)")
+        if tuning_helped(r.doc):
+            info(f"{r.ticker}: best settings in {r.doc['best_config_path']} (`lstmcast train --config FILE`)")
+        else:
+            warn(f"{r.ticker}: {keep_starting_line(r.doc)}; the search's choice, marked so, is in"
+                 f" {r.doc['best_config_path']}")  # fmt: skip
     if out is not None:
         from lstmcast.tuning.outputs import write_tune
 

@@ -258,5 +258,23 @@ def write_best(report: TuneReport, path: Path, run: RunConfig) -> Path:
     csv = None if run.csv is None else str(Path(run.csv).resolve())  # the file, from any folder
     best = dataclasses.replace(run, tickers=tickers, csv=csv, train=TrainConfig.from_dict(report.best_train))
     text = run_config_toml(best)
+    if not tuning_helped(report.doc):
+        text = f"# {keep_starting_line(report.doc)}\n" + text
     atomic_write_bytes(path, text.encode())
     return path
+
+
+def tuning_helped(doc: dict[str, Any]) -> bool:
+    """Whether the tuned settings scored at least as well out of sample as the starting ones."""
+    key = target_of(doc["target"]).skill_key
+    tuned, start = doc.get(key), doc["start"].get(key)
+    return tuned is None or start is None or tuned >= start
+
+
+def keep_starting_line(doc: dict[str, Any]) -> str:
+    """The advice when the search's choice did worse than the settings it started from."""
+    key = target_of(doc["target"]).skill_key
+    return (
+        f"keep the starting settings: they scored {doc['start'][key]:+.2%} out of sample against"
+        f" {doc[key]:+.2%} for the tuned ones"
+    )
