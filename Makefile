@@ -61,6 +61,7 @@ bench: install  # every benchmark the docs quote (tests/test_docs.py checks the 
 	$(BIN)/python benchmarks/bench_import_memory.py
 	$(BIN)/python benchmarks/bench_tune.py
 	$(BIN)/python benchmarks/bench_volatility.py
+	$(BIN)/python benchmarks/bench_contention.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache
