@@ -72,6 +72,21 @@ def choose_threads(requested: int, cores: int | None = None, busy: float | None 
     return ThreadChoice(n, f"{usable} usable core(s), {busy:.1f} busy with other work at the start")
 
 
+_SHARE: list[int] = []  # a worker's share of the cores, pinned by the engine for this process
+
+
+def pin_share(threads: int) -> None:
+    """A parallel worker's share of the cores: what `--threads 0` means inside it from now on."""
+    _SHARE[:] = [threads]
+
+
+def auto_or_share() -> ThreadChoice:
+    """The worker's pinned share, where the engine set one; else the policy's choice."""
+    if _SHARE:
+        return ThreadChoice(_SHARE[0], "this worker's share of the cores")
+    return auto_threads()
+
+
 @functools.cache
 def auto_threads() -> ThreadChoice:
     """The choice for `--threads 0`, probed once per process. OMP_NUM_THREADS, when set to a
