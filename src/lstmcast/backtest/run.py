@@ -270,7 +270,8 @@ WALKS: dict[str, Walk[Any, Any, Backtest[Any]]] = {
 assert set(WALKS) == set(TARGETS)
 
 # Runs (seed config, fold) jobs of a walk somewhere and returns what each produced, in order:
-# the seam through which `parallel` runs folds on Dask (backtest itself never imports it).
+# the seam through which `backtest.folds` runs them on the execution engine (Dask), so that
+# this driver imports neither.
 FoldRunner = Callable[[Walk[Any, Any, Any], Any, BacktestConfig, list[tuple[TrainConfig, Fold]]], list[Any]]
 
 
