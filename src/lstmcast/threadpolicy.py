@@ -80,8 +80,11 @@ def pin_share(threads: int) -> None:
     _SHARE[:] = [threads]
 
 
-def auto_or_share() -> ThreadChoice:
-    """The worker's pinned share, where the engine set one; else the policy's choice."""
+def thread_choice(threads: int) -> ThreadChoice:
+    """What a fit of `--threads threads` runs on: the number given; for 0, a Dask worker's
+    pinned share of the cores where the engine set one, else the policy's choice."""
+    if threads > 0:
+        return choose_threads(threads)
     if _SHARE:
         return ThreadChoice(_SHARE[0], "this worker's share of the cores")
     return auto_threads()

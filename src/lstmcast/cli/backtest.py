@@ -58,7 +58,7 @@ def backtest_cli(
     from lstmcast.backtest.run import backtest
     from lstmcast.data.series import load_inputs
     from lstmcast.execution.engine import Parallel
-    from lstmcast.threadpolicy import auto_threads, choose_threads
+    from lstmcast.threadpolicy import thread_choice
 
     if out is not None:  # refused before the work, not after it
         check_output(out, directory=True)
@@ -82,7 +82,7 @@ def backtest_cli(
         info(f"wrote {view.plot(result, plot)}")
     doc = result.to_json()
     # Torch threads per fold: each worker's share of the cores, or this process's choice.
-    choice = auto_threads() if run.train.threads == 0 else choose_threads(run.train.threads)
+    choice = thread_choice(run.train.threads)
     doc["threads_per_worker"] = parallel.threads_per_worker() if parallel.distributed else choice.threads
     doc["threads_why"] = "each worker's share of the cores" if parallel.distributed else choice.why
     if as_json:

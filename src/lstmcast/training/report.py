@@ -9,7 +9,7 @@ from typing import Any
 
 from lstmcast.evaluation.metrics import Metrics
 from lstmcast.evaluation.verdict import Verdict
-from lstmcast.training import runtime
+from lstmcast.threadpolicy import thread_choice
 from lstmcast.training.scores import Trained
 
 
@@ -46,7 +46,7 @@ def report_of(trained: Trained, model_id: str, path: Path) -> TrainReport:
     out = trained.fitted.outcome
     assert out is not None
     cfg = trained.config
-    choice = runtime.thread_choice(cfg.threads)
+    choice = thread_choice(cfg.threads)
     return TrainReport(
         model_id,
         trained.ticker,

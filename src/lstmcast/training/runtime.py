@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from lstmcast.errors import ConfigError
-from lstmcast.threadpolicy import ThreadChoice, auto_or_share, choose_threads
+from lstmcast.threadpolicy import thread_choice
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -88,12 +88,6 @@ def seed_everything(seed: int) -> torch.Generator:
     gen = torch.Generator()
     gen.manual_seed(seed)
     return gen
-
-
-def thread_choice(threads: int) -> ThreadChoice:
-    """What a fit of `--threads threads` runs on: the number given, or for 0 the free cores
-    (threadpolicy.auto_threads). Dask workers are given their share of the cores instead."""
-    return choose_threads(threads) if threads > 0 else auto_or_share()
 
 
 def set_threads(threads: int) -> None:
