@@ -55,27 +55,32 @@ def stream_tasks(
             started = time.perf_counter()
             startup = started - t0
             slots = in_flight or max(1, sum(client.nthreads().values()))
-            running: dict[Any, tuple[str, float]] = {}
+            running: dict[Any, tuple[str, float, dict[str, Any], int]] = {}
+
+            def send(key: str, kwargs: dict[str, Any], attempt: int = 0) -> Any:
+                name = f"lstmcast-{key}" + (f"-again{attempt}" if attempt else "")
+                future = client.submit(task, **scattered, **kwargs, key=name, retries=RETRIES, pure=False)
+                running[future] = (key, time.perf_counter(), kwargs, attempt)
+                return future
 
             def submit() -> Any:
                 item = next_task()
-                if item is None:
-                    return None
-                key, kwargs = item
-                future = client.submit(
-                    task, **scattered, **kwargs, key=f"lstmcast-{key}", retries=RETRIES, pure=False
-                )
-                running[future] = (key, time.perf_counter())
-                return future
+                return None if item is None else send(*item)
 
             first = [f for _ in range(slots) if (f := submit()) is not None]
             stream = as_completed(first, loop=client.loop)
             for future in stream:
-                key, since = running.pop(future)
+                key, since, kwargs, attempt = running.pop(future)
                 value, error = None, None
                 try:
                     value = future.result()
                 except FutureCancelledError as exc:
+                    # A worker that dies mid-task can leave the scheduler forgetting the task
+                    # ("already forgotten") instead of retrying it: send it again, under a new
+                    # key, a bounded number of times; a cluster that keeps cancelling is lost.
+                    if attempt < RETRIES:
+                        stream.add(send(key, kwargs, attempt + 1))
+                        continue
                     raise TemporaryError(f"the Dask cluster cancelled the work ({exc})") from None
                 except (KilledWorker, Exception) as exc:  # a dead worker, or the task raised
                     error = exc
