@@ -87,7 +87,7 @@ def test_forecast_ledger_idempotent_then_scored_when_prices_arrive(
     again = cli("forecast", "AAPL", "--horizon", "3")
     assert "already forecast" in again.stdout and _ledger_rows(home) == 3
     pending = json.loads(cli("ledger", "AAPL", "--json").stdout)
-    assert pending["summary"][0]["pending"] == 3 and pending["summary"][0]["mae"] is None
+    assert pending["summary"][0]["pending"] == 3 and pending["summary"][0]["scores"]["mae"] is None
     cli("import", SAMPLE / "AAPL.csv", "--ticker", "AAPL")  # the real prices arrive
     scored = json.loads(cli("ledger", "--json").stdout)
     s = scored["summary"][0]
@@ -98,8 +98,8 @@ def test_forecast_ledger_idempotent_then_scored_when_prices_arrive(
     for row in scored["rows"]:
         assert row["realised"] == pytest.approx(actual[row["target_date"]])
         assert row["error"] == pytest.approx(row["price"] - row["realised"])
-    assert s["mae"] == pytest.approx(np.mean([abs(r["error"]) for r in scored["rows"]]))
-    assert s["naive_mae"] == pytest.approx(
+    assert s["scores"]["mae"] == pytest.approx(np.mean([abs(r["error"]) for r in scored["rows"]]))
+    assert s["scores"]["naive_mae"] == pytest.approx(
         np.mean([abs(r["last_price"] - r["realised"]) for r in scored["rows"]])
     )
     assert 0 <= s["coverage_80"] <= s["coverage_95"] <= 1

@@ -17,6 +17,7 @@ from conftest import SAMPLE, Cli, one_forecast
 from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError
 from lstmcast.runconfig import BacktestConfig
+from lstmcast.store.migrations import MIGRATIONS
 
 HEADER = "Date,Open,High,Low,Close,Volume,Adj Close"
 
@@ -298,7 +299,13 @@ def test_old_absolute_model_paths_are_made_relative_by_the_migration(cli: Cli, h
     with sqlite3.connect(home / "lstmcast.db") as conn:
         assert conn.execute("SELECT path FROM models").fetchone()[0] == f"models/{model}"
         conn.execute("UPDATE models SET path = ?", (str(home / "models" / model),))  # as 0.1 wrote it
-        conn.executescript("DROP TABLE tunes; DROP TABLE tune_trials")  # schema 7 had no tunes
+        # Schema 7 had no tunes and two ledgers (both empty here): as that lstmcast left it.
+        conn.executescript("DROP TABLE tunes; DROP TABLE tune_trials; DROP TABLE ledger")
+        for statement in (MIGRATIONS[2] + MIGRATIONS[6]).split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("ALTER TABLE ledger ADD COLUMN sigma REAL")
+        conn.execute("ALTER TABLE ledger ADD COLUMN interval_method TEXT")
         conn.execute("PRAGMA user_version = 7")
     assert one_forecast(cli("forecast", "IBM", "--json").stdout)["model_id"] == model
     with sqlite3.connect(home / "lstmcast.db") as conn:
@@ -477,8 +484,8 @@ def test_damaged_store_contents_each_get_a_named_line(
     assert one_forecast(cli("forecast", "IBM", "--json").stdout)["model_id"] == second
     # A dropped table, then a schema version lower than the tables: named, nothing changed.
     with sqlite3.connect(home / "lstmcast.db") as conn:
-        conn.execute("DROP TABLE vol_ledger")
-    assert "lacks its vol_ledger table" in cli("data", code=1).stderr
+        conn.execute("DROP TABLE aci_state")
+    assert "lacks its aci_state table" in cli("data", code=1).stderr
     with sqlite3.connect(home / "lstmcast.db") as conn:
         conn.execute("PRAGMA user_version = 3")
     assert "schema version 3 does not match its tables" in cli("data", code=1).stderr

@@ -159,7 +159,7 @@ def test_live_aci_learns_once_from_each_realised_price(cli: Cli, home: Path, tmp
     cli("import", tmp_path / "2013-02-26.csv", "--ticker", "AAPL")
     cli("ledger", "AAPL")
     assert {r[5] for r in _aci_rows(home)} == {"2013-02-22"}  # the next origin, once
-    live = json.loads(cli("ledger", "AAPL", "--json").stdout)["summary"][0]["intervals"]
+    live = json.loads(cli("ledger", "AAPL", "--json").stdout)["summary"][0]["scores"]["intervals"]
     assert set(live) == {"80", "95"} and live["80"]["n"] == 2
 
 

@@ -76,3 +76,82 @@ def test_tunes_and_models_are_named_by_a_unique_prefix_of_their_id(tmp_path: Pat
         resolve_prefix(conn, "tunes", "zz")
     with pytest.raises(NotFoundError, match="no model 'zz'; `lstmcast models` lists them"):
         resolve_prefix(conn, "models", "zz")
+
+
+def _store_at(home: Path, version: int) -> sqlite3.Connection:
+    """A store exactly as an lstmcast of schema `version` left it."""
+    home.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(home / "lstmcast.db", isolation_level=None)
+    for sql in MIGRATIONS[:version]:
+        for statement in sql.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {version}")
+    return conn
+
+
+def test_the_two_old_ledgers_become_one_keeping_every_row_and_its_scores(tmp_path: Path) -> None:
+    from lstmcast.forecasting.ledger import PathScores, VarianceScores, ledger
+    from lstmcast.store.db import Store
+
+    old = _store_at(tmp_path, 9)
+    cfg = "{}"
+    old.execute(
+        "INSERT INTO models VALUES ('p1', 't', 'AAA', 'cnn', 'price', 'a', 'b', 'c', 'd', NULL,"
+        " '{}', '{}', 'x')"
+    )
+    path_row = (
+        "INSERT INTO ledger VALUES (?, 'AAA', '2020-01-10', ?, ?, 'm', 14.0, 15.0, 0.07, 13, 17, 12, 18,"
+        " ?, 0.01, 'aci')"
+    )
+    old.execute(path_row, ("p1", 1, "2020-01-13", cfg))  # its model says: a price target
+    old.execute(path_row, ("gone", 2, "2020-01-14", cfg))  # its model was removed: log_return
+    old.execute(
+        "INSERT INTO vol_ledger VALUES ('v1', 'AAA', '2020-01-10', 5, '2020-01-17', 'm', 'squared',"
+        " 1e-4, 2e-4, 5e-5, 2e-4, 3e-5, 3e-4, -0.02, -0.03, ?)",
+        (cfg,),
+    )
+    old.close()
+    conn = connect(tmp_path)  # migrates
+    assert schema_version(conn) == len(MIGRATIONS)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "vol_ledger" not in tables
+    rows = {r["model_id"]: dict(r) for r in conn.execute("SELECT * FROM ledger")}
+    assert {k: r["target"] for k, r in rows.items()} == {
+        "p1": "price",
+        "gone": "log_return",
+        "v1": "volatility",
+    }
+    assert rows["p1"]["price"] == 15.0 and rows["p1"]["sigma"] == 0.01 and rows["p1"]["variance"] is None
+    v = rows["v1"]
+    assert (v["step"], v["variance"], v["har_variance"], v["var_99"], v["price"]) == (
+        5,
+        1e-4,
+        2e-4,
+        -0.03,
+        None,
+    )
+    # A row that forecasts nothing its target names is refused by the table itself.
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(
+            "INSERT INTO ledger (model_id, ticker, as_of, step, target, target_date, made_at, lower_80,"
+            " upper_80, lower_95, upper_95, config_json) VALUES ('z', 'AAA', 'd', 1, 'volatility', 'd', 'm',"
+            " 0, 1, 0, 1, '{}')"
+        )
+    conn.close()
+    # The prices arrive: each row is scored by its own target's rule, from the one table.
+    upsert_prices(connect(tmp_path), "AAA", _bars(20), "test")
+    report = ledger(Store(tmp_path))
+    kinds = {s.model_id: (s.target, type(s.scores), s.scored) for s in report.summary}
+    assert kinds == {
+        "p1": ("price", PathScores, 1),
+        "gone": ("log_return", PathScores, 1),
+        "v1": ("volatility", VarianceScores, 1),
+    }
+    bars = _bars(20)
+    at = [d.strftime("%Y-%m-%d") for d in bars.index].index("2020-01-10")
+    adj = bars["adj_close"].to_numpy()
+    scored = {r["model_id"]: r for r in report.rows}
+    assert scored["p1"]["realised"] == pytest.approx(14.0 * adj[at + 1] / adj[at])
+    r2 = np.log(adj[1:] / adj[:-1]) ** 2
+    assert scored["v1"]["realised"] == pytest.approx(np.mean(r2[at : at + 5]))

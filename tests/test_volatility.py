@@ -249,21 +249,23 @@ def test_train_forecast_and_the_ledger_score_a_volatility_model(cli: Cli, home: 
     ):
         line = cli("forecast", "AAPL", *asked, code=1).stderr.strip()
         assert len(line.splitlines()) == 1 and words in line, line
-    pending = json.loads(cli("ledger", "--json").stdout)["volatility"]
-    assert pending["summary"][0]["pending"] == 1 and pending["summary"][0]["qlike"] is None
+    pending = json.loads(cli("ledger", "--json").stdout)
+    assert pending["summary"][0]["pending"] == 1 and pending["summary"][0]["scores"]["qlike"] is None
     cli("import", SAMPLE / "AAPL.csv", "--ticker", "AAPL")  # the five bars arrive
-    scored = json.loads(cli("ledger", "--json").stdout)["volatility"]
+    scored = json.loads(cli("ledger", "--json").stdout)
     row, summary = scored["rows"][0], scored["summary"][0]
+    assert row["target"] == summary["target"] == "volatility" and row["step"] == 5
     bars = pd.read_csv(SAMPLE / "AAPL.csv", parse_dates=["Date"]).set_index("Date")
     bars = bars.rename(columns={"Open": "open", "High": "high", "Low": "low", "Close": "close",
                                 "Adj Close": "adj_close", "Volume": "volume"})  # fmt: skip
     proxy, _ = variance_proxy(bars, "gk")
     at = list(pd.DatetimeIndex(bars.index).strftime("%Y-%m-%d")).index("2013-02-15")
     assert row["realised"] == pytest.approx(np.mean(proxy[at + 1 : at + 6]))
-    assert summary["scored"] == 1 and summary["qlike"] == pytest.approx(
+    scores = summary["scores"]
+    assert summary["scored"] == 1 and scores["qlike"] == pytest.approx(
         V.qlike(np.array([fc["variance"]]), np.array([row["realised"]]))[0]
     )
-    assert summary["skill_vs_har"] == pytest.approx(1 - summary["qlike"] / summary["har_qlike"])
+    assert scores["skill_vs_har"] == pytest.approx(1 - scores["qlike"] / scores["har_qlike"])
     assert "live volatility record" in cli("ledger").stdout
 
 
@@ -321,8 +323,9 @@ def test_daily_runs_a_watchlist_that_mixes_return_and_volatility_entries(cli: Cl
     models = json.loads(cli("models", "--json").stdout)
     assert sorted(m["target"] for m in models) == ["log_return", "log_return", "volatility"]
     ledger = json.loads(cli("ledger", "--json").stdout)
-    assert len(ledger["volatility"]["rows"]) == 1 and ledger["volatility"]["rows"][0]["horizon"] == 5
-    assert {r["ticker"] for r in ledger["rows"]} == {"IBM", "MSFT"}
+    vol = [r for r in ledger["rows"] if r["target"] == "volatility"]
+    assert len(vol) == 1 and vol[0]["step"] == 5 and vol[0]["ticker"] == "IBM"
+    assert {r["ticker"] for r in ledger["rows"] if r["target"] == "log_return"} == {"IBM", "MSFT"}
     again = json.loads(cli("daily", "--config", watch, "--json").stdout)  # no new bar: nothing to do
     assert {t["status"] for t in again["tickers"]} == {"no new bar"}
     assert "IBM cnn (volatility)" in cli("daily", "--config", watch).stdout

@@ -13,8 +13,7 @@ from lstmcast.cli.render import interval_cells
 from lstmcast.jsonable import to_jsonable
 
 if TYPE_CHECKING:
-    from lstmcast.forecasting.ledger import LedgerReport
-    from lstmcast.forecasting.vol_forecast import VolLedgerReport
+    from lstmcast.forecasting.ledger import LedgerSummary, PathScores, Row, VarianceScores
 
 
 @guarded
@@ -26,32 +25,35 @@ def ledger_cli(
     as_json: Json = False,
 ) -> None:
     """Score past forecasts against realised prices: live MAE vs naive, hit rate, interval coverage."""
-    from lstmcast.forecasting.ledger import ledger
-    from lstmcast.forecasting.vol_forecast import vol_ledger
+    from lstmcast.forecasting.ledger import VarianceScores, ledger
 
     store = store_of(ctx)
-    report, vol = ledger(store, ticker), vol_ledger(store, ticker)
+    report = ledger(store, ticker)
     shape = output_format(output, as_json)
     if shape == "json":
-        emit_json({**to_jsonable(report), "volatility": to_jsonable(vol)})
+        emit_json(to_jsonable(report))
         return
-    if shape == "csv":  # every forecast row, price and volatility ones apart by a target column
-        emit_csv(
-            [{"target": "return", **r} for r in report.rows]
-            + [{"target": "volatility", **r} for r in vol.rows]
-        )
+    if shape == "csv":  # every forecast row, of every target (its `target` column says which)
+        emit_csv(report.rows)
         return
-    if report.rows or not vol.rows:
-        render_ledger(report, rows)
-    if vol.rows:
-        render_vol_ledger(vol, rows)
-
-
-def render_ledger(report: LedgerReport, rows: int) -> None:
-    con = out_console()
     if not report.rows:
-        con.print("the ledger is empty: run `lstmcast forecast TICKER`")
+        out_console().print("the ledger is empty: run `lstmcast forecast TICKER`")
         return
+    # A person reads each kind of record in its own tables: price paths, then variances.
+    variance = {(x.ticker, x.model_id) for x in report.summary if isinstance(x.scores, VarianceScores)}
+    paths = [x for x in report.summary if (x.ticker, x.model_id) not in variance]
+    if paths:
+        render_paths(paths, [r for r in report.rows if (r["ticker"], r["model_id"]) not in variance], rows)
+    if variance:
+        render_variances(
+            [x for x in report.summary if (x.ticker, x.model_id) in variance],
+            [r for r in report.rows if (r["ticker"], r["model_id"]) in variance],
+            rows,
+        )
+
+
+def render_paths(summary: list[LedgerSummary[PathScores]], forecasts: list[Row], rows: int) -> None:
+    con = out_console()
     s = Table(
         "ticker",
         "model",
@@ -66,21 +68,21 @@ def render_ledger(report: LedgerReport, rows: int) -> None:
         title="live record",
         title_justify="left",
     )
-    for x in report.summary:
+    for x in summary:
         s.add_row(
             x.ticker,
             x.model_id,
             str(x.forecasts),
             str(x.scored),
             str(x.pending),
-            fmt(x.mae, 3),
-            fmt(x.naive_mae, 3),
-            pct(x.hit_rate).lstrip("+"),
+            fmt(x.scores.mae, 3),
+            fmt(x.scores.naive_mae, 3),
+            pct(x.scores.hit_rate).lstrip("+"),
             pct(x.coverage_80).lstrip("+"),
             pct(x.coverage_95).lstrip("+"),
         )
     con.print(s)
-    live = [x for x in report.summary if x.intervals]
+    live = [x for x in summary if x.scores.intervals]
     if live:
         iv = Table(
             "ticker",
@@ -97,7 +99,7 @@ def render_ledger(report: LedgerReport, rows: int) -> None:
             title_justify="left",
         )
         for x in live:
-            for label, sc in x.intervals.items():
+            for label, sc in x.scores.intervals.items():
                 iv.add_row(
                     x.ticker,
                     x.model_id,
@@ -124,7 +126,7 @@ def render_ledger(report: LedgerReport, rows: int) -> None:
     def yes(b: bool | None) -> str:
         return "–" if b is None else ("yes" if b else "no")
 
-    for r in report.rows[-rows:]:
+    for r in forecasts[-rows:]:
         t.add_row(
             r["ticker"],
             r["as_of"],
@@ -139,7 +141,7 @@ def render_ledger(report: LedgerReport, rows: int) -> None:
     con.print(t)
 
 
-def render_vol_ledger(report: VolLedgerReport, rows: int) -> None:
+def render_variances(summary: list[LedgerSummary[VarianceScores]], forecasts: list[Row], rows: int) -> None:
     """Volatility forecasts: the running QLIKE against HAR's forecasts of the same days."""
     con = out_console()
     s = Table(
@@ -147,31 +149,31 @@ def render_vol_ledger(report: VolLedgerReport, rows: int) -> None:
         "80% cover", "95% cover", "VaR 95% hits", "VaR 99% hits",
         title="live volatility record", title_justify="left",
     )  # fmt: skip
-    for x in report.summary:
+    for x in summary:
         s.add_row(
             x.ticker,
             x.model_id,
             str(x.forecasts),
             str(x.scored),
             str(x.pending),
-            fmt(x.qlike, 4),
-            fmt(x.har_qlike, 4),
-            pct(x.skill_vs_har, 1),
+            fmt(x.scores.qlike, 4),
+            fmt(x.scores.har_qlike, 4),
+            pct(x.scores.skill_vs_har, 1),
             pct(x.coverage_80).lstrip("+"),
             pct(x.coverage_95).lstrip("+"),
-            pct(x.var_95_hits).lstrip("+"),
-            pct(x.var_99_hits).lstrip("+"),
+            pct(x.scores.var_95_hits).lstrip("+"),
+            pct(x.scores.var_99_hits).lstrip("+"),
         )
     con.print(s)
     t = Table(
         "ticker", "as of", "to", "days", "forecast", "HAR", "realised", title="recent volatility forecasts"
     )
-    for r in report.rows[-rows:]:
+    for r in forecasts[-rows:]:
         t.add_row(
             r["ticker"],
             r["as_of"],
             r["target_date"],
-            str(r["horizon"]),
+            str(r["step"]),
             f"{(252 * r['variance']) ** 0.5:.1%}",
             f"{(252 * r['har_variance']) ** 0.5:.1%}",
             "–" if r["realised"] is None else f"{r['realised_volatility'] / 100:.1%}",

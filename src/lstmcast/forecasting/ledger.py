@@ -1,48 +1,96 @@
-"""`ledger`: past forecasts scored against the prices that arrived since, per ticker and model."""
+"""`ledger`: past forecasts scored against what arrived since, per ticker and model.
+
+One ledger holds every target's forecasts (a `target` column says which). What "what
+happened" means, and the scores it gives, is the target's own `LedgerKind`: a price path is
+joined with the realised price (MAE against the random walk, direction, interval coverage,
+and ACI learning from each outcome), a variance with the realised proxy over its h bars
+(QLIKE against HAR's forecast of the same day, coverage, value-at-risk hits). The shared
+path groups and counts, and never asks which kind it holds.
+"""
 
 from __future__ import annotations
 
 import bisect
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
 from lstmcast.config import TrainConfig
+from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import aci_update, score_intervals
 from lstmcast.forecasting.result import PathForecast
+from lstmcast.prep.volatility import variance_proxy
+from lstmcast.settings import TARGETS
 from lstmcast.store.db import Store
 from lstmcast.store.ledger import aci_states, ledger_rows, record, save_aci_states
-from lstmcast.store.prices import adjusted_closes
+from lstmcast.store.prices import adjusted_closes, load_prices
 from lstmcast.tickers import validate_ticker
+
+Row = dict[str, Any]
 
 
 @dataclass
-class LedgerSummary:
-    ticker: str
-    model_id: str
-    forecasts: int
-    scored: int
-    pending: int
+class PathScores:
+    """A price path's live record (returns and price targets)."""
+
     mae: float | None  # live, price units
     naive_mae: float | None  # the random walk's live MAE on the same dates
     hit_rate: float | None  # direction right, among scored forecasts that called one
-    coverage_80: float | None  # share of realised prices inside the 80% interval (nominal 0.80)
-    coverage_95: float | None
     # Live, one-step intervals as the backtest scores them: "80" -> coverage (overall and by
     # tercile of the volatility at each origin), width, Winkler, Kupiec and Christoffersen.
     intervals: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
+class VarianceScores:
+    """A variance forecast's live record (the volatility target)."""
+
+    qlike: float | None  # the model's running QLIKE
+    har_qlike: float | None  # HAR's, on the same days
+    skill_vs_har: float | None
+    var_95_hits: float | None  # share of next-day returns below the 95% VaR (nominal 5%)
+    var_99_hits: float | None
+
+
+S = TypeVar("S", PathScores, VarianceScores)
+S_co = TypeVar("S_co", covariant=True)
+
+
+@dataclass
+class LedgerSummary(Generic[S]):
+    ticker: str
+    model_id: str
+    target: str
+    forecasts: int
+    scored: int
+    pending: int
+    coverage_80: float | None  # share of realised values inside the 80% interval (nominal 0.80)
+    coverage_95: float | None
+    scores: S  # what this target's forecasts are judged by
+
+
+@dataclass
 class LedgerReport:
-    rows: list[dict[str, Any]]
-    summary: list[LedgerSummary]
+    rows: list[Row]  # every forecast, joined with what happened where it has
+    summary: list[LedgerSummary[Any]]
 
 
-def _scored(row: dict[str, Any], bars: tuple[list[str], list[float]]) -> dict[str, Any]:
-    """A forecast joined with what happened: the step-th bar after its origin, whatever its
+class LedgerKind(Protocol[S_co]):
+    """How one target's forecasts meet what happened."""
+
+    def realise(self, store: Store, rows: list[Row]) -> list[Row]:
+        """The rows with what happened: `realised` (None while pending), `in_80`, `in_95`."""
+        ...
+
+    def scores(self, store: Store, model_id: str, ticker: str, rows: list[Row]) -> S_co:
+        """One model's live scores on one ticker, from its realised rows."""
+        ...
+
+
+def _path_realised(row: Row, bars: tuple[list[str], list[float]]) -> Row:
+    """A price forecast joined with what happened: the step-th bar after its origin, whatever its
     date. A step-k forecast is about k bars ahead; an unscheduled closure (or a calendar that
     does not fit the ticker) moves the date, and the row is still scored against the right bar."""
     r = dict(row)
@@ -65,16 +113,33 @@ def _scored(row: dict[str, Any], bars: tuple[list[str], list[float]]) -> dict[st
             else (realised > r["last_price"]) == (r["price"] > r["last_price"]),
         )
     else:
+        r.update(realised_date=None, date_moved=None, realised=None, error=None, naive_error=None,
+                 in_80=None, in_95=None, direction_hit=None)  # fmt: skip
+    return r
+
+
+def _variance_realised(row: Row, dates: list[str], proxy: np.ndarray, adj: np.ndarray) -> Row:
+    """A variance forecast with what happened: the proxy's mean over the h bars after its
+    origin (its step is its horizon), and the next day's return against its value-at-risk."""
+    r = dict(row)
+    at = bisect.bisect_left(dates, r["as_of"])
+    h = int(r["step"])
+    if at < len(dates) and dates[at] == r["as_of"] and at + h < len(dates):
+        realised = float(np.mean(proxy[at + 1 : at + h + 1]))
+        next_return = math.log(adj[at + 1] / adj[at])
         r.update(
-            realised_date=None,
-            date_moved=None,
-            realised=None,
-            error=None,
-            naive_error=None,
-            in_80=None,
-            in_95=None,
-            direction_hit=None,
+            realised=realised,
+            realised_volatility=float(V.annualised(realised)),
+            qlike=float(V.qlike(np.array([r["variance"]]), np.array([realised]))[0]),
+            har_qlike=float(V.qlike(np.array([r["har_variance"]]), np.array([realised]))[0]),
+            in_80=r["lower_80"] <= realised <= r["upper_80"],
+            in_95=r["lower_95"] <= realised <= r["upper_95"],
+            var_95_hit=None if r["var_95"] is None else next_return < r["var_95"],
+            var_99_hit=None if r["var_99"] is None else next_return < r["var_99"],
         )
+    else:
+        r.update(realised=None, realised_volatility=None, qlike=None, har_qlike=None, in_80=None, in_95=None,
+                 var_95_hit=None, var_99_hit=None)  # fmt: skip
     return r
 
 
@@ -84,26 +149,89 @@ def mean_of(values: list[Any]) -> float | None:
     return float(np.mean(v)) if v else None
 
 
-def _scored_rows(store: Store, ticker: str | None, model_id: str | None = None) -> list[dict[str, Any]]:
-    raw = ledger_rows(store.conn, ticker)
-    if model_id is not None:
-        raw = [r for r in raw if r["model_id"] == model_id]
-    bars = {tk: adjusted_closes(store.conn, tk) for tk in {r["ticker"] for r in raw}}
-    return [_scored(r, bars[r["ticker"]]) for r in raw]
-
-
 BOUNDS = {0.80: ("lower_80", "upper_80"), 0.95: ("lower_95", "upper_95")}  # what the ledger keeps
 
 
-def update_aci(
-    store: Store, model_id: str, ticker: str, rows: list[dict[str, Any]] | None = None
-) -> dict[tuple[float, int], float]:
+class PathLedger:
+    """Price paths (the log_return and price targets), scored against the realised price."""
+
+    def realise(self, store: Store, rows: list[Row]) -> list[Row]:
+        bars = {tk: adjusted_closes(store.conn, tk) for tk in {r["ticker"] for r in rows}}
+        return [_path_realised(r, bars[r["ticker"]]) for r in rows]
+
+    def scores(self, store: Store, model_id: str, ticker: str, rows: list[Row]) -> PathScores:
+        update_aci(store, model_id, ticker)  # the ledger is where outcomes arrive: ACI learns here
+        done = [r for r in rows if r["realised"] is not None]
+        return PathScores(
+            mae=mean_of([abs(r["error"]) for r in done]),
+            naive_mae=mean_of([abs(r["naive_error"]) for r in done]),
+            hit_rate=mean_of([r["direction_hit"] for r in done]),
+            intervals=_live_intervals(done),
+        )
+
+
+class VarianceLedger:
+    """Variance forecasts (the volatility target), scored by QLIKE against HAR's of the same day."""
+
+    def realise(self, store: Store, rows: list[Row]) -> list[Row]:
+        cache: dict[tuple[str, str], tuple[list[str], np.ndarray, np.ndarray]] = {}
+        out = []
+        for r in rows:
+            key = (r["ticker"], r["proxy"])
+            if key not in cache:
+                bars = load_prices(store.conn, r["ticker"])
+                cache[key] = (
+                    [str(d.date()) for d in bars.index],
+                    variance_proxy(bars, r["proxy"])[0],
+                    bars["adj_close"].to_numpy(dtype="float64"),
+                )
+            out.append(_variance_realised(r, *cache[key]))
+        return out
+
+    def scores(self, store: Store, model_id: str, ticker: str, rows: list[Row]) -> VarianceScores:
+        done = [r for r in rows if r["realised"] is not None]
+        q, hq = mean_of([r["qlike"] for r in done]), mean_of([r["har_qlike"] for r in done])
+        return VarianceScores(
+            qlike=q,
+            har_qlike=hq,
+            skill_vs_har=None if q is None or not hq else 1 - q / hq,
+            var_95_hits=mean_of([r["var_95_hit"] for r in done]),
+            var_99_hits=mean_of([r["var_99_hit"] for r in done]),
+        )
+
+
+# Each target's kind of ledger record: the one place a target name picks it.
+LEDGERS: dict[str, LedgerKind[Any]] = {
+    "log_return": PathLedger(),
+    "price": PathLedger(),
+    "volatility": VarianceLedger(),
+}
+assert tuple(LEDGERS) == TARGETS
+
+
+def _realised_rows(store: Store, ticker: str | None, model_id: str | None = None) -> list[Row]:
+    """The ledger's rows (of one ticker, or all; of one model, or all) with what happened,
+    in the ledger's order."""
+    raw = ledger_rows(store.conn, ticker)
+    if model_id is not None:
+        raw = [r for r in raw if r["model_id"] == model_id]
+    by_target: dict[str, list[int]] = {}
+    for i, r in enumerate(raw):
+        by_target.setdefault(r["target"], []).append(i)
+    out: list[Row] = list(raw)
+    for target, at in by_target.items():
+        for i, r in zip(at, LEDGERS[target].realise(store, [raw[i] for i in at]), strict=True):
+            out[i] = r
+    return out
+
+
+def update_aci(store: Store, model_id: str, ticker: str) -> dict[tuple[float, int], float]:
     """Let ACI learn from every realised outcome it has not seen yet, and return the miss rate
     each (level, step) now aims at. Outcomes are taken in origin order from the last one used,
     so scoring the same realised price again changes nothing."""
     states = aci_states(store.conn, model_id, ticker)
     rows = sorted(
-        (r for r in _scored_rows(store, ticker, model_id) if r["realised"] is not None),
+        (r for r in _realised_rows(store, ticker, model_id) if r["realised"] is not None),
         key=lambda r: r["as_of"],
     )
     new = dict(states)
@@ -120,7 +248,7 @@ def update_aci(
     return {key: alpha for key, (alpha, _) in new.items()}
 
 
-def _live_intervals(done: list[dict[str, Any]]) -> dict[str, Any]:
+def _live_intervals(done: list[Row]) -> dict[str, Any]:
     """Score the one-step intervals of scored rows that recorded their volatility."""
     one = [r for r in done if r["step"] == 1 and r.get("sigma") is not None]
     if not one:
@@ -137,28 +265,28 @@ def _live_intervals(done: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def ledger(store: Store, ticker: str | None = None) -> LedgerReport:
+    """Every forecast of every target, scored where what it forecast has arrived, and per
+    ticker and model its live record."""
     t = validate_ticker(ticker) if ticker else None
-    rows = _scored_rows(store, t)
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    rows = _realised_rows(store, t)
+    groups: dict[tuple[str, str], list[Row]] = {}
     for r in rows:
         groups.setdefault((r["ticker"], r["model_id"]), []).append(r)
-    summary = []
+    summary: list[LedgerSummary[Any]] = []
     for (tk, mid), rs in groups.items():
-        update_aci(store, mid, tk, rs)  # the ledger is where outcomes arrive: ACI learns here
+        target = rs[0]["target"]  # one model forecasts one target
         done = [r for r in rs if r["realised"] is not None]
         summary.append(
             LedgerSummary(
                 ticker=tk,
                 model_id=mid,
+                target=target,
                 forecasts=len(rs),
                 scored=len(done),
                 pending=len(rs) - len(done),
-                mae=mean_of([abs(r["error"]) for r in done]),
-                naive_mae=mean_of([abs(r["naive_error"]) for r in done]),
-                hit_rate=mean_of([r["direction_hit"] for r in done]),
                 coverage_80=mean_of([r["in_80"] for r in done]),
                 coverage_95=mean_of([r["in_95"] for r in done]),
-                intervals=_live_intervals(done),
+                scores=LEDGERS[target].scores(store, mid, tk, rs),
             )
         )
     return LedgerReport(rows, summary)
@@ -174,6 +302,7 @@ def record_path(
             "ticker": ticker,
             "as_of": path.as_of,
             "step": f.step,
+            "target": config.target,
             "target_date": f.date,
             "last_price": path.last,
             "price": f.price,

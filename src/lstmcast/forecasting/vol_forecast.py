@@ -1,10 +1,8 @@
-"""Volatility forecasts from a saved volatility model, beside HAR's, into the volatility ledger;
-and the ledger's scoring once the h bars have arrived (QLIKE against HAR's forecast of the
-same day, interval coverage, value-at-risk hits)."""
+"""Volatility forecasts from a saved volatility model, beside HAR's, into the ledger (which
+scores them once their h bars have arrived: `forecasting.ledger.VarianceLedger`)."""
 
 from __future__ import annotations
 
-import bisect
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,17 +16,13 @@ from lstmcast.errors import DataError
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import quantile_pair
 from lstmcast.forecasting.calendar import next_sessions
-from lstmcast.forecasting.ledger import mean_of
 from lstmcast.inference.predictor import Net, OnnxFitted
 from lstmcast.inference.volatility import VolHead, origins_in, variance_forecast
 from lstmcast.paths import calendars_dir
 from lstmcast.prep.inputs import frame_for
-from lstmcast.prep.volatility import variance_proxy
 from lstmcast.registry.saved import LoadedModel
 from lstmcast.store.db import Store
-from lstmcast.store.prices import load_prices
-from lstmcast.store.vol_ledger import record_vol, vol_rows
-from lstmcast.tickers import validate_ticker
+from lstmcast.store.ledger import record
 
 
 @dataclass
@@ -67,7 +61,7 @@ def forecast_volatility(
     store: Store, loaded: LoadedModel, series: Series, calendar: str, record: bool
 ) -> VolForecastResult:
     """The model's h-day volatility from the newest bar (`predict_volatility`), written to the
-    volatility ledger when `record`."""
+    ledger when `record`."""
     out = predict_volatility(loaded, series, calendar, calendars_dir(store.home))
     if record:
         out.ledger_new = record_volatility(store, out, loaded)
@@ -142,7 +136,8 @@ def record_volatility(store: Store, out: VolForecastResult, loaded: LoadedModel 
         "model_id": out.model_id,
         "ticker": out.ticker,
         "as_of": out.as_of,
-        "horizon": out.horizon,
+        "step": out.horizon,  # one forecast: the average over the horizon
+        "target": out.target,
         "target_date": out.target_date,
         "proxy": out.proxy,
         "variance": out.variance,
@@ -151,96 +146,4 @@ def record_volatility(store: Store, out: VolForecastResult, loaded: LoadedModel 
         "var_95": -out.value_at_risk.get("95", math.nan),
         "var_99": -out.value_at_risk.get("99", math.nan),
     }
-    return record_vol(store.conn, row, {**out.config, "calendar": out.calendar})
-
-
-# --- Scoring ---------------------------------------------------------------------------------
-
-
-@dataclass
-class VolLedgerSummary:
-    ticker: str
-    model_id: str
-    forecasts: int
-    scored: int
-    pending: int
-    qlike: float | None  # the model's running QLIKE
-    har_qlike: float | None  # HAR's, on the same days
-    skill_vs_har: float | None
-    coverage_80: float | None
-    coverage_95: float | None
-    var_95_hits: float | None  # share of next-day returns below the 95% VaR (nominal 5%)
-    var_99_hits: float | None
-
-
-@dataclass
-class VolLedgerReport:
-    rows: list[dict[str, Any]]
-    summary: list[VolLedgerSummary]
-
-
-def _scored(row: dict[str, Any], dates: list[str], proxy: np.ndarray, adj: np.ndarray) -> dict[str, Any]:
-    """A forecast with what happened: the proxy's mean over the h bars after its origin."""
-    r = dict(row)
-    at = bisect.bisect_left(dates, r["as_of"])
-    h = int(r["horizon"])
-    if at < len(dates) and dates[at] == r["as_of"] and at + h < len(dates):
-        realised = float(np.mean(proxy[at + 1 : at + h + 1]))
-        next_return = math.log(adj[at + 1] / adj[at])
-        r.update(
-            realised=realised,
-            realised_volatility=float(V.annualised(realised)),
-            qlike=float(V.qlike(np.array([r["variance"]]), np.array([realised]))[0]),
-            har_qlike=float(V.qlike(np.array([r["har_variance"]]), np.array([realised]))[0]),
-            in_80=r["lower_80"] <= realised <= r["upper_80"],
-            in_95=r["lower_95"] <= realised <= r["upper_95"],
-            var_95_hit=None if r["var_95"] is None else next_return < r["var_95"],
-            var_99_hit=None if r["var_99"] is None else next_return < r["var_99"],
-        )
-    else:
-        r.update(realised=None, realised_volatility=None, qlike=None, har_qlike=None, in_80=None, in_95=None,
-                 var_95_hit=None, var_99_hit=None)  # fmt: skip
-    return r
-
-
-def vol_ledger(store: Store, ticker: str | None = None) -> VolLedgerReport:
-    """Every volatility forecast, scored where its h bars have arrived, and per ticker and model
-    the running QLIKE against HAR's forecasts of the same days."""
-    t = validate_ticker(ticker) if ticker else None
-    raw = vol_rows(store.conn, t)
-    cache: dict[tuple[str, str], tuple[list[str], np.ndarray, np.ndarray]] = {}
-    rows = []
-    for r in raw:
-        key = (r["ticker"], r["proxy"])
-        if key not in cache:
-            bars = load_prices(store.conn, r["ticker"])
-            cache[key] = (
-                [str(d.date()) for d in bars.index],
-                variance_proxy(bars, r["proxy"])[0],
-                bars["adj_close"].to_numpy(dtype="float64"),
-            )
-        rows.append(_scored(r, *cache[key]))
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for r in rows:
-        groups.setdefault((r["ticker"], r["model_id"]), []).append(r)
-    summary = []
-    for (tk, mid), rs in groups.items():
-        done = [r for r in rs if r["realised"] is not None]
-        q, hq = mean_of([r["qlike"] for r in done]), mean_of([r["har_qlike"] for r in done])
-        summary.append(
-            VolLedgerSummary(
-                ticker=tk,
-                model_id=mid,
-                forecasts=len(rs),
-                scored=len(done),
-                pending=len(rs) - len(done),
-                qlike=q,
-                har_qlike=hq,
-                skill_vs_har=None if q is None or not hq else 1 - q / hq,
-                coverage_80=mean_of([r["in_80"] for r in done]),
-                coverage_95=mean_of([r["in_95"] for r in done]),
-                var_95_hits=mean_of([r["var_95_hit"] for r in done]),
-                var_99_hits=mean_of([r["var_99_hit"] for r in done]),
-            )
-        )
-    return VolLedgerReport(rows, summary)
+    return record(store.conn, [row], {**out.config, "calendar": out.calendar})

@@ -23,7 +23,6 @@ from lstmcast.runlock import run_lock
 from lstmcast.store.db import Store
 from lstmcast.store.ledger import has_forecast
 from lstmcast.store.runs import newest_run
-from lstmcast.store.vol_ledger import has_vol_forecast
 from lstmcast.tickers import exchange_of
 
 
@@ -132,8 +131,7 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun) -> DailyJob | None:
     else:
         stale = (date.fromisoformat(newest) - date.fromisoformat(loaded.data_end())).days
         retrain = bool(item.retrain_if_older and stale > item.retrain_if_older)
-        made = has_vol_forecast if item.volatility else has_forecast
-        if made(store.conn, item.symbol, loaded.id, newest) and not retrain:
+        if has_forecast(store.conn, item.symbol, loaded.id, newest) and not retrain:
             run.status, run.as_of, run.model_id = "no new bar", newest, loaded.id
             return None
         cfg, members = retrain_inputs(store, loaded)

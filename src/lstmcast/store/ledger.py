@@ -8,38 +8,39 @@ from typing import Any
 
 from lstmcast.store.db import transaction, utcnow
 
+# Every column a forecast may fill; what a target does not forecast stays null (see migration 10).
 _COLUMNS = (
     "model_id",
     "ticker",
     "as_of",
     "step",
+    "target",
     "target_date",
     "made_at",
     "last_price",
     "price",
     "log_return",
+    "proxy",
+    "variance",
+    "har_variance",
     "lower_80",
     "upper_80",
     "lower_95",
     "upper_95",
-    "config_json",
     "sigma",
     "interval_method",
+    "var_95",
+    "var_99",
+    "config_json",
 )
 
 
 def record(conn: sqlite3.Connection, rows: list[dict[str, Any]], config: dict[str, Any]) -> int:
-    """Insert forecasts; one already made from the same bar by the same model is kept as it was.
-    Returns how many rows were new."""
+    """Insert forecasts (each row names its target); one already made from the same bar by the
+    same model is kept as it was. Returns how many rows were new."""
     made_at = utcnow()
     cfg = json.dumps(config, sort_keys=True)
-    values = [
-        tuple(
-            {"sigma": None, "interval_method": None, **r, "made_at": made_at, "config_json": cfg}[c]
-            for c in _COLUMNS
-        )
-        for r in rows
-    ]
+    values = [tuple({**r, "made_at": made_at, "config_json": cfg}.get(c) for c in _COLUMNS) for r in rows]
     with transaction(conn):
         before = conn.total_changes
         conn.executemany(
@@ -58,10 +59,10 @@ def has_forecast(conn: sqlite3.Connection, ticker: str, model_id: str, as_of: st
 
 
 def ledger_rows(conn: sqlite3.Connection, ticker: str | None) -> list[dict[str, Any]]:
-    """Every forecast in the ledger (of one ticker, or all), oldest origin first."""
+    """Every forecast in the ledger (of one ticker, or all), oldest origin first; a column its
+    target does not fill is None."""
     sql = (
-        "SELECT model_id, ticker, as_of, step, target_date, made_at, last_price, price,"
-        " log_return, lower_80, upper_80, lower_95, upper_95, sigma, interval_method FROM ledger"
+        f"SELECT {', '.join(c for c in _COLUMNS if c != 'config_json')} FROM ledger"
         + (" WHERE ticker = ?" if ticker else "")
         + " ORDER BY ticker, as_of, model_id, step"
     )

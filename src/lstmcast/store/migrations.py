@@ -182,6 +182,59 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (tune_id, fold, number)
     );
     """,
+    # 10: one ledger for every target. A row is one forecast of one step; `target` says what it
+    # forecasts, and the columns of the other targets are null. A volatility forecast is the
+    # one step of its horizon (the h-day average variance). Every row of the two old tables is
+    # kept with its scores: the returns rows take their model's target (log_return when the
+    # model is gone), and the volatility rows step = horizon.
+    """
+    CREATE TABLE forecasts (
+        model_id        TEXT NOT NULL,
+        ticker          TEXT NOT NULL,
+        as_of           TEXT NOT NULL,
+        step            INTEGER NOT NULL,
+        target          TEXT NOT NULL,
+        target_date     TEXT NOT NULL,
+        made_at         TEXT NOT NULL,
+        last_price      REAL,
+        price           REAL,
+        log_return      REAL,
+        proxy           TEXT,
+        variance        REAL,
+        har_variance    REAL,
+        lower_80        REAL NOT NULL,
+        upper_80        REAL NOT NULL,
+        lower_95        REAL NOT NULL,
+        upper_95        REAL NOT NULL,
+        sigma           REAL,
+        interval_method TEXT,
+        var_95          REAL,
+        var_99          REAL,
+        config_json     TEXT NOT NULL,
+        PRIMARY KEY (model_id, ticker, as_of, step),
+        CHECK (target = 'volatility' AND variance IS NOT NULL AND har_variance IS NOT NULL
+               AND proxy IS NOT NULL
+               OR target <> 'volatility' AND price IS NOT NULL AND last_price IS NOT NULL
+               AND log_return IS NOT NULL)
+    );
+    INSERT INTO forecasts (model_id, ticker, as_of, step, target, target_date, made_at, last_price,
+        price, log_return, lower_80, upper_80, lower_95, upper_95, sigma, interval_method,
+        config_json)
+    SELECT l.model_id, l.ticker, l.as_of, l.step,
+        COALESCE((SELECT m.target FROM models m WHERE m.id = l.model_id), 'log_return'),
+        l.target_date, l.made_at, l.last_price, l.price, l.log_return, l.lower_80, l.upper_80,
+        l.lower_95, l.upper_95, l.sigma, l.interval_method, l.config_json
+    FROM ledger l;
+    INSERT INTO forecasts (model_id, ticker, as_of, step, target, target_date, made_at, proxy,
+        variance, har_variance, lower_80, upper_80, lower_95, upper_95, var_95, var_99, config_json)
+    SELECT model_id, ticker, as_of, horizon, 'volatility', target_date, made_at, proxy, variance,
+        har_variance, lower_80, upper_80, lower_95, upper_95, var_95, var_99, config_json
+    FROM vol_ledger;
+    DROP TABLE ledger;
+    DROP TABLE vol_ledger;
+    ALTER TABLE forecasts RENAME TO ledger;
+    CREATE INDEX ledger_by_ticker ON ledger (ticker, target_date);
+    """,
 ]
 
 
@@ -194,7 +247,6 @@ TABLES = (
     "sweep_cells",
     "sweeps",
     "price_revisions",
-    "vol_ledger",
     "tunes",
     "tune_trials",
 )
