@@ -34,7 +34,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--lengths", default="3000,20000,100000")
     args = ap.parse_args()
-    from lstmcast.forecasting.forecast import predict_path
+    from lstmcast.forecasting.path import predict_path
     from lstmcast.registry.saved import LoadedModel
     from lstmcast.training.fitted import fit_forecaster
 

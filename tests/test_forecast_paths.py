@@ -10,7 +10,7 @@ import pytest
 
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
-from lstmcast.forecasting.forecast import predict_path
+from lstmcast.forecasting.path import predict_path
 from lstmcast.registry.saved import load_model, save_trained
 from lstmcast.registry.train import train
 from lstmcast.store.db import Store

@@ -15,7 +15,7 @@ import pytest
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import DamagedError, NotFoundError
-from lstmcast.forecasting.forecast import predict_path
+from lstmcast.forecasting.path import predict_path
 from lstmcast.models.onnx import ONNX_FILE
 from lstmcast.paths import models_dir
 from lstmcast.registry.saved import export_model, load_model

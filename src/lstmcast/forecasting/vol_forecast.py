@@ -18,7 +18,6 @@ from lstmcast.evaluation.intervals import quantile_pair
 from lstmcast.forecasting.calendar import next_sessions
 from lstmcast.inference.predictor import Net, OnnxFitted
 from lstmcast.inference.volatility import VolHead, origins_in, variance_forecast
-from lstmcast.paths import calendars_dir
 from lstmcast.prep.inputs import frame_for
 from lstmcast.registry.saved import LoadedModel
 from lstmcast.store.db import Store
@@ -55,17 +54,6 @@ class VolForecastResult:
 def _net(loaded: LoadedModel) -> Net:
     fitted = loaded.fitted
     return fitted.net if isinstance(fitted, OnnxFitted) else fitted.as_net()
-
-
-def forecast_volatility(
-    store: Store, loaded: LoadedModel, series: Series, calendar: str, record: bool
-) -> VolForecastResult:
-    """The model's h-day volatility from the newest bar (`predict_volatility`), written to the
-    ledger when `record`."""
-    out = predict_volatility(loaded, series, calendar, calendars_dir(store.home))
-    if record:
-        out.ledger_new = record_volatility(store, out, loaded)
-    return out
 
 
 def predict_volatility(

@@ -12,12 +12,10 @@ import numpy as np
 
 from lstmcast.config import INTERVAL_LEVELS, TrainConfig
 from lstmcast.errors import LstmcastError, NotFoundError
-from lstmcast.evaluation.intervals import ADAPTIVE
 from lstmcast.execution.engine import Parallel, TaskOutcome
 from lstmcast.execution.stream import run_tasks
-from lstmcast.forecasting.ledger import record_path, update_aci
+from lstmcast.forecasting.ledger import update_aci
 from lstmcast.jobs.watchlist import DAILY_CONFIG, DAILY_LOCK, WatchItem, load_watchlist
-from lstmcast.registry.manifest import new_model, new_volatility_model
 from lstmcast.runconfig import ForecastConfig
 from lstmcast.runlock import run_lock
 from lstmcast.store.db import Store
@@ -104,8 +102,7 @@ class DailyDone:
     config: TrainConfig
     calendar: str
     warnings: list[str]
-    path: Any = None  # PathForecast, for a return model
-    volatility: Any = None  # VolForecastResult, for a volatility model
+    made: Any = None  # the forecast its target's kind made (forecasting.one)
 
 
 def _prepare(store: Store, item: WatchItem, run: TickerRun) -> DailyJob | None:
@@ -113,7 +110,8 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun) -> DailyJob | None:
     plain values. None when there is nothing to do (no new bar since the last forecast)."""
 
     from lstmcast.data.series import load_stored
-    from lstmcast.forecasting.forecast import check_model_fits, retrain_inputs
+    from lstmcast.forecasting.forecast import check_model_fits
+    from lstmcast.forecasting.one import kind_of, retrain_inputs
     from lstmcast.registry.saved import load_model, newest_model_id
 
     series = load_stored(store, item.symbol)
@@ -142,7 +140,7 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun) -> DailyJob | None:
         if onnx is None:
             state = {k: np.asarray(v) for k, v in loaded.fitted.state.items()}  # type: ignore[union-attr]
     alphas = None
-    if loaded is not None and not retrain and item.intervals in ADAPTIVE and not item.volatility:
+    if loaded is not None and not retrain and kind_of(loaded.config).learns_from_ledger(item.intervals):
         alphas = update_aci(store, loaded.id, item.symbol)  # the ledger's outcomes, learned once
     return DailyJob(
         ticker=item.symbol,
@@ -163,37 +161,28 @@ def daily_compute(job: DailyJob) -> DailyDone:
     """The work of one ticker, in a worker or in this process: (re)train if asked, then
     forecast. Plain values in and out: a new model comes back as its manifest and numpy
     weights, for the driver to write; the forecast as numbers, for the driver's ledger."""
-    from lstmcast.forecasting.forecast import predict_path, stale_exog
-    from lstmcast.forecasting.vol_forecast import predict_volatility
+    from lstmcast.forecasting.one import kind_of, stale_exog
     from lstmcast.registry.saved import loaded_from
 
     new = None
     cfg, members, ticker = job.train, list(job.members), job.ticker
     model_id, manifest, state = job.model_id, job.manifest, job.state
-    if job.retrain and cfg.target == "volatility":
-        from lstmcast.training.volatility import train_volatility
-
-        new = new_volatility_model(train_volatility(cfg, members[0]), members[0].origin)
-        model_id, manifest, state = new
-    elif job.retrain:  # only then torch is imported: a forecast runs the ONNX network
-        from lstmcast.training.run import fit_members
-
-        new = new_model(*fit_members(cfg, members))
+    kind = kind_of(cfg)
+    if job.retrain:  # only then torch is imported: a forecast runs the ONNX network
+        new = kind.fit(cfg, members)
         model_id, manifest, state = new
     assert model_id is not None and manifest is not None and (state is not None or job.onnx is not None)
     loaded = loaded_from(model_id, manifest, state, ticker, onnx=job.onnx)  # None on retraining
     series = next(m for m in members if m.ticker == ticker)
     fc = job.forecast
     calendar = fc.calendar or exchange_of(job.ticker)[0]
-    done = DailyDone(model_id, new, job.first_time, loaded.config, calendar, stale_exog(series))
-    if loaded.config.target == "volatility":
-        return dataclasses.replace(done, volatility=predict_volatility(loaded, series, calendar))
-    path = predict_path(loaded, series, fc.horizon, calendar, INTERVAL_LEVELS, fc.intervals, job.alphas)
-    return dataclasses.replace(done, path=path)
+    made = kind.predict(loaded, series, fc, calendar, INTERVAL_LEVELS, job.alphas, None)
+    return DailyDone(model_id, new, job.first_time, loaded.config, calendar, stale_exog(series), made)
 
 
 def _finish(store: Store, run: TickerRun, done: DailyDone, notes: list[str]) -> None:
     """The driver's half after the work: write the new model, then the forecasts to the ledger."""
+    from lstmcast.forecasting.one import kind_of
     from lstmcast.registry.saved import write_model
 
     if done.new_model is not None:
@@ -201,16 +190,11 @@ def _finish(store: Store, run: TickerRun, done: DailyDone, notes: list[str]) -> 
         notes.append(("trained " if done.first_time else "retrained as ") + done.model_id)
     notes.extend(done.warnings)
     run.model_id = done.model_id
-    if done.volatility is not None:
-        from lstmcast.forecasting.vol_forecast import record_volatility
-
-        vol = done.volatility
-        record_volatility(store, vol)
-        run.as_of, run.next_date, run.next_volatility = vol.as_of, vol.target_date, vol.volatility
-        return
-    path = done.path
-    record_path(store, done.model_id, run.ticker, path, done.config, done.calendar)
-    run.as_of, run.next_date, run.next_price = path.as_of, path.forecasts[0].date, path.forecasts[0].price
+    kind = kind_of(done.config)
+    kind.record(store, done.made, done.model_id, run.ticker, done.config, done.calendar)
+    head = kind.headline(done.made)
+    run.as_of, run.next_date = head.as_of, head.next_date
+    run.next_price, run.next_volatility = head.next_price, head.next_volatility
 
 
 def _failed(run: TickerRun, exc: BaseException, notes: list[str]) -> None:
