@@ -15,6 +15,7 @@ RANKS = {
     "sources": 1,
     "store": 1,
     "data": 2,
+    "universe": 3,
     "prep": 3,
     "models": 4,
     "evaluation": 4,
@@ -57,7 +58,7 @@ ONLY_IN = {
     "onnxruntime": {"models"},
     "optuna": {"tuning"},
 }
-NO_TORCH = {"sources", "store", "data", "prep", "evaluation", "inference", "forecasting"}
+NO_TORCH = {"sources", "store", "data", "universe", "prep", "evaluation", "inference", "forecasting"}
 # The lazy-import rule: an import inside a function is for weight only. It may name a heavy
 # third-party package, or a package module that imports one as it loads (directly or through
 # the modules it imports). The CLI may also import any package module lazily: a command

@@ -37,12 +37,15 @@ SUCCESS = {
     "ledger": "ledger",
     "import": f"import {SAMPLE / 'MSFT.csv'} --ticker MSFT",
     "fetch": "fetch AAPL",  # from the fake Yahoo on loopback
+    "universe": "universe create pair IBM MSFT",
+    "universes": "universe list",
 }
 FAILURE = [
     "data NOSUCH", "train NOSUCH", "models show nosuch", "backtest NOSUCH", "audit NOSUCH",
     "sweeps show nosuch", "tunes show nosuch", "forecast NOSUCH", "import /nonexistent.csv --ticker X",
     "finetune nosuch IBM", "tune NOSUCH --workers 1",
     "sweep NOSUCH --models cnn --workers 1", "data restore NOSUCH", "daily --config /nonexistent.toml",
+    "universe show nosuch", "universe create bad/name IBM", "import /nonexistent-folder/",
 ]  # fmt: skip
 
 

@@ -25,6 +25,7 @@ from lstmcast.cli.models import models_app
 from lstmcast.cli.sweep import sweep_cli, sweeps_app
 from lstmcast.cli.train import train_cli
 from lstmcast.cli.tune import tune_cli, tunes_app
+from lstmcast.cli.universe import universe_app
 
 app = typer.Typer(
     name="lstmcast",
@@ -64,6 +65,7 @@ def root(
 app.command("fetch")(fetch_cli)
 app.command("import")(import_cli)
 app.add_typer(data_app, name="data")
+app.add_typer(universe_app, name="universe")
 app.command("train")(train_cli)
 app.add_typer(models_app, name="models")
 app.command("backtest")(backtest_cli)

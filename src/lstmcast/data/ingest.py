@@ -118,6 +118,80 @@ def import_csv(
     )
 
 
+@dataclass(frozen=True)
+class ImportFailure:
+    path: str
+    error: str
+
+
+@dataclass
+class ImportBatch:
+    """Many files imported at once: each is its own all-or-nothing write."""
+
+    imported: list[ImportResult]
+    failed: list[ImportFailure]
+
+
+CSV_SUFFIXES = (".csv", ".csv.gz")
+
+
+def ticker_of_file(path: Path) -> str:
+    """The ticker a price file names (`AAPL.csv`, `brk-b.csv.gz` -> AAPL, BRK-B), or a DataError
+    that says to rename it or import it alone with --ticker."""
+    name = path.name
+    stem = next((name[: -len(s)] for s in CSV_SUFFIXES if name.lower().endswith(s)), path.stem)
+    try:
+        return validate_ticker(stem)
+    except DataError:
+        raise DataError(
+            f"{name}: its name is not a ticker; rename it (e.g. AAPL.csv) or import it alone with --ticker T"
+        ) from None
+
+
+def price_files(paths: list[Path]) -> list[Path]:
+    """The files `paths` name: each file as given, and each folder's .csv and .csv.gz files (not
+    its subfolders), in name order. A folder without one is refused."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(CSV_SUFFIXES))
+            if not found:
+                raise ConfigError(f"{p} holds no .csv or .csv.gz file")
+            out.extend(found)
+        else:
+            out.append(p)
+    return list(dict.fromkeys(out))
+
+
+def import_many(store: Store, paths: list[Path], replace: bool = False, strict: bool = False) -> ImportBatch:
+    """Import every file that `paths` names (folders give their price files), each under the
+    ticker its file name gives; a file that fails is reported and the others go on. Two files
+    that name one ticker are refused before anything is written."""
+    store.require_writable()
+    files = price_files(paths)
+    named: dict[str, list[Path]] = {}
+    failed: list[ImportFailure] = []
+    for f in files:
+        try:
+            named.setdefault(ticker_of_file(f), []).append(f)
+        except DataError as exc:
+            failed.append(ImportFailure(str(f), str(exc)))
+    twice = {t: fs for t, fs in named.items() if len(fs) > 1}
+    if twice:
+        t, fs = next(iter(twice.items()))
+        raise ConfigError(
+            f"{', '.join(f.name for f in fs)} all name {t}: import them one at a time with --ticker;"
+            " nothing was written"
+        )
+    imported = []
+    for ticker, (f,) in named.items():
+        try:
+            imported.append(import_csv(store, f, ticker, replace=replace, strict=strict))
+        except LstmcastError as exc:
+            failed.append(ImportFailure(str(f), str(exc)))
+    return ImportBatch(imported, failed)
+
+
 def remove(store: Store, ticker: str) -> int:
     """Delete a ticker's stored bars (kept for `restore`); how many there were."""
     ticker = validate_ticker(ticker)

@@ -235,6 +235,26 @@ MIGRATIONS: list[str] = [
     ALTER TABLE forecasts RENAME TO ledger;
     CREATE INDEX ledger_by_ticker ON ledger (ticker, target_date);
     """,
+    # 11: universes: a named set of tickers judged together. A member row is one span of
+    # membership (start and end inclusive ISO dates; null is open), so a ticker that left and
+    # came back has two; point_in_time says the list gave dates at all (else it is today's
+    # members, applied to the past).
+    """
+    CREATE TABLE universes (
+        name          TEXT PRIMARY KEY,
+        created_at    TEXT NOT NULL,
+        source        TEXT NOT NULL,
+        point_in_time INTEGER NOT NULL
+    );
+    CREATE TABLE universe_members (
+        universe TEXT NOT NULL REFERENCES universes (name) ON DELETE CASCADE,
+        ticker   TEXT NOT NULL,
+        start    TEXT,
+        end      TEXT,
+        CHECK (start IS NULL OR end IS NULL OR start <= end)
+    );
+    CREATE INDEX universe_members_by_universe ON universe_members (universe, ticker, start);
+    """,
 ]
 
 
@@ -249,4 +269,6 @@ TABLES = (
     "price_revisions",
     "tunes",
     "tune_trials",
+    "universes",
+    "universe_members",
 )

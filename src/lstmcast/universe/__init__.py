@@ -1,0 +1,1 @@
+"""Universes: named sets of tickers with point-in-time membership, and their survivorship."""
