@@ -74,13 +74,15 @@ NOT_FOUND = {
 
 @dataclass
 class FakeYahoo:
-    """Serves `bars[symbol]`; `rate_limit` answers 429 that many times; `down` and
+    """Serves `bars[symbol]`; `rate_limit` answers 429 that many times, `limited` symbols
+    always; `down` and
     `dns_fails` make the session's connections fail the way a dead network does."""
 
     cert: Path
     key: Path
     bars: dict[str, pd.DataFrame] = field(default_factory=dict)
     rate_limit: int = 0
+    limited: set[str] = field(default_factory=set)  # symbols always answered with 429
     down: bool = False
     dns_fails: bool = False
     chart_requests: list[tuple[str, dict[str, list[str]]]] = field(default_factory=list)
@@ -131,8 +133,8 @@ class FakeYahoo:
         symbol = unquote(url.path.rsplit("/", 1)[1])
         query = parse_qs(url.query)
         self.chart_requests.append((symbol, query))
-        if self.rate_limit > 0:
-            self.rate_limit -= 1
+        if self.rate_limit > 0 or symbol in self.limited:
+            self.rate_limit = max(0, self.rate_limit - 1)
             return 429, "Too Many Requests", "text/plain", {}
         if symbol not in self.bars:
             return 404, json.dumps(NOT_FOUND), "application/json", {}

@@ -7,10 +7,11 @@ import json
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from conftest import SAMPLE, Cli
+from conftest import ROOT, SAMPLE, Cli
 from lstmcast.store.db import Store
 from lstmcast.universe.members import members_on, show_universe
 
@@ -165,3 +166,62 @@ def test_a_universe_is_kept_whole_in_the_store(cli: Cli, home: Path) -> None:
     with sqlite3.connect(home / "lstmcast.db") as conn:
         rows = conn.execute("SELECT universe, ticker, start, end FROM universe_members ORDER BY 2").fetchall()
     assert rows == [("u", "IBM", None, None), ("u", "MSFT", None, None)]
+
+
+def _serve(fake: Any, *tickers: str) -> None:
+    from lstmcast.sources.csvfile import read_price_csv
+
+    bars = read_price_csv(SAMPLE / "IBM.csv").bars.iloc[-30:]
+    for i, t in enumerate(tickers):
+        fake.bars[t] = bars * (1 + i / 10)
+
+
+def test_fetch_universe_paces_retries_resumes_and_names_the_delisted(
+    cli: Cli, home: Path, fake_yahoo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lstmcast.data import ingest
+
+    pauses: list[float] = []
+    monkeypatch.setattr(ingest, "_wait", pauses.append)
+    _serve(fake_yahoo, "AAA", "BBB", "CCC")
+    cli("universe", "create", "u", "AAA", "BBB", "CCC", "GONE")
+    fake_yahoo.rate_limit = 2  # two 429s: retried with backoff, and got through
+    fake_yahoo.limited = {"BBB"}  # ... while BBB's outlast every retry: the fetch stops short
+    first = cli("fetch", "--universe", "u", "--json", code=75)
+    doc = json.loads(first.stdout)
+    failed = {o["ticker"] for o in doc["tickers"] if o["error"] and "rate limit" in o["error"]}
+    fetched = {o["ticker"] for o in doc["tickers"] if o["error"] is None}
+    assert (failed, fetched) == ({"BBB"}, {"AAA", "CCC"}) and fake_yahoo.rate_limit == 0
+    fake_yahoo.limited = set()
+    assert doc["possibly_delisted"] == ["GONE"]  # Yahoo does not know it: reported, not a failure
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(doc, json.loads((ROOT / "docs" / "schemas" / "fetch.json").read_text()))
+    assert pauses == [1.0, 1.0, 1.0]  # paced: one pause between two downloads
+    # Again: only what failed is asked for; the fetched and the delisted are skipped.
+    again = json.loads(cli("fetch", "--universe", "u", "--json", "--pause", "0").stdout)
+    assert {o["ticker"] for o in again["tickers"]} == failed
+    assert set(again["skipped"]) == fetched | {"GONE"} and again["possibly_delisted"] == ["GONE"]
+    s = again["survivorship"]
+    assert (s["members"], s["without_prices"], s["covering"]) == (4, 1, 3) and s["point_in_time"] is False
+    human = cli("fetch", "--universe", "u", "--pause", "0")
+    assert "4 member(s) fetched in the last 12 h were skipped" in human.stdout
+    assert "possibly delisted): GONE" in human.stdout and "survivorship bias" in human.stderr
+    refreshed = json.loads(cli("fetch", "--universe", "u", "--refresh", "--pause", "0", "--json").stdout)
+    assert len(refreshed["tickers"]) == 4 and refreshed["skipped"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["fetch"], "give TICKER... or --universe NAME"),
+        (["fetch", "IBM", "--universe", "u"], "give TICKER... or --universe NAME"),
+        (["fetch", "IBM", "--refresh"], "--refresh goes with --universe"),
+        (["fetch", "--universe", "nosuch"], "no universe 'nosuch'"),
+        (["fetch", "IBM", "--pause", "nan"], "--pause nan is not a number of seconds"),
+    ],
+)
+def test_bad_fetch_requests_are_refused_in_one_line(
+    cli: Cli, home: Path, args: list[str], words: str
+) -> None:
+    line = cli(*args, code=1).stderr.strip()
+    assert words in line and len(line.splitlines()) == 1, line

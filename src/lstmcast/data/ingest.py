@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,7 +17,7 @@ from lstmcast.errors import ConfigError, DataError, LstmcastError, NotFoundError
 from lstmcast.sources import yahoo
 from lstmcast.sources.csvfile import read_price_csv
 from lstmcast.store.db import Store
-from lstmcast.store.prices import UpsertStats, last_date, load_prices, upsert_prices
+from lstmcast.store.prices import UpsertStats, last_date, load_prices, note_fetch, upsert_prices
 from lstmcast.store.revisions import Restored, remove_ticker, restore_last
 from lstmcast.tickers import exchange_of, today_at, validate_ticker
 
@@ -245,6 +247,21 @@ def _adj_close_revised(stored: pd.DataFrame, fresh: pd.DataFrame) -> bool:
 def fetch_one(
     store: Store, ticker: str, start: date | None, end: date | None, session: Any = None
 ) -> FetchOutcome:
+    """Download one ticker into the store (incrementally when it has bars), and note how it
+    ended; a failure is in the outcome, never raised."""
+    outcome = _fetch_one(store, ticker, start, end, session)
+    err = outcome.error
+    note_fetch(store.conn, outcome.ticker, "ok" if err is None else _outcome_word(err))
+    return outcome
+
+
+def _outcome_word(error: LstmcastError) -> str:
+    return "not found" if isinstance(error, NotFoundError) else "failed"
+
+
+def _fetch_one(
+    store: Store, ticker: str, start: date | None, end: date | None, session: Any = None
+) -> FetchOutcome:
     ticker = validate_ticker(ticker)
     outcome = FetchOutcome(ticker)
     try:
@@ -271,12 +288,24 @@ def fetch(
     start: date | None = None,
     end: date | None = None,
     session: Any = None,
+    pause: float = 0.0,
 ) -> FetchReport:
-    """Fetch each ticker independently: one failing neither stops nor undoes the others."""
+    """Fetch each ticker independently: one failing neither stops nor undoes the others.
+    `pause` seconds pass between two downloads (a throttle Yahoo's rate limit asks for)."""
     checked = [validate_ticker(t) for t in tickers]  # reject bad input before any download
     if start is not None and end is not None and start > end:
         raise ConfigError(f"--start {start} is after --end {end}: nothing to fetch")
     if start is not None and start > date.today():
         raise ConfigError(f"--start {start} is in the future: nothing to fetch yet")
+    if not pause >= 0:
+        raise ConfigError(f"--pause {pause} is not a number of seconds >= 0")
     store.require_writable()
-    return FetchReport([fetch_one(store, t, start, end, session) for t in checked])
+    outcomes = []
+    for i, t in enumerate(checked):
+        if i and pause:
+            _wait(pause)
+        outcomes.append(fetch_one(store, t, start, end, session))
+    return FetchReport(outcomes)
+
+
+_wait: Callable[[float], None] = time.sleep  # the throttle; tests record it instead of waiting

@@ -255,6 +255,15 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX universe_members_by_universe ON universe_members (universe, ticker, start);
     """,
+    # 12: each ticker's last download attempt and how it ended ("ok", "not found", "failed"),
+    # so that a long universe fetch resumes where it stopped and knows who Yahoo lacks.
+    """
+    CREATE TABLE fetches (
+        ticker     TEXT PRIMARY KEY,
+        fetched_at TEXT NOT NULL,
+        outcome    TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -271,4 +280,5 @@ TABLES = (
     "tune_trials",
     "universes",
     "universe_members",
+    "fetches",
 )

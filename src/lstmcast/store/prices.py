@@ -151,3 +151,21 @@ def adjusted_closes(conn: sqlite3.Connection, ticker: str) -> tuple[list[str], l
         "SELECT date, adj_close FROM prices WHERE ticker = ? ORDER BY date", (ticker,)
     ).fetchall()
     return [r[0] for r in rows], [float(r[1]) for r in rows]
+
+
+def note_fetch(conn: sqlite3.Connection, ticker: str, outcome: str) -> None:
+    """Remember how the newest download of `ticker` ended ("ok", "not found" or "failed")."""
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO fetches (ticker, fetched_at, outcome) VALUES (?, ?, ?) ON CONFLICT (ticker)"
+            " DO UPDATE SET fetched_at = excluded.fetched_at, outcome = excluded.outcome",
+            (ticker, utcnow(), outcome),
+        )
+
+
+def fetched_since(conn: sqlite3.Connection, since: str) -> dict[str, str]:
+    """Ticker -> outcome of each download that ended (not "failed") at or after `since` (ISO UTC)."""
+    rows = conn.execute(
+        "SELECT ticker, outcome FROM fetches WHERE fetched_at >= ? AND outcome != 'failed'", (since,)
+    )
+    return {r[0]: r[1] for r in rows}
