@@ -73,3 +73,19 @@ def garch_bars(n: int, seed: int = 0, steps: int = 78) -> tuple[pd.DataFrame, np
     )
     bars["adj_close"] = bars["close"]
     return bars[["open", "high", "low", "close", "adj_close", "volume"]], var
+
+
+def reversal_panel(
+    days: int, tickers: int, phi: float, seed: int = 0, sigma: float = 0.01
+) -> tuple[np.ndarray, float, float]:
+    """(T, N) daily log returns with a planted short-term reversal: each ticker's
+    idiosyncratic shock partly reverses the next day, r[t,i] = f[t] + e[t,i] - phi e[t-1,i],
+    under a common market factor f. Across tickers at a date the market drops out, so the
+    IC of yesterday's loser rule (-r[t]) against r[t+1] is phi / (1 + phi^2), and its rank
+    IC (6/pi) asin(IC/2), both known exactly. Returns (r, ic, rank_ic)."""
+    rng = np.random.default_rng(seed)
+    e = rng.normal(0, sigma, size=(days + 1, tickers))
+    f = rng.normal(0, sigma, size=(days, 1))
+    r = f + e[1:] - phi * e[:-1]
+    ic = phi / (1 + phi**2)
+    return r, ic, 6 / math.pi * math.asin(ic / 2)

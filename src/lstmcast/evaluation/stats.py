@@ -66,6 +66,28 @@ def _long_run_variance(d: np.ndarray, horizon: int, bartlett: bool = False) -> f
     return lrv
 
 
+def newey_west_t(x: np.ndarray, lags: int | None = None) -> tuple[float, float]:
+    """The mean of a series over its Newey-West standard error: (t, two-sided normal p).
+
+    Bartlett weights up to `lags` (default the usual floor(4 (n/100)^(2/9))); overlapping
+    h-day targets need lags of at least h-1. NaN entries are left out. Used for a panel's
+    daily IC and a portfolio's daily returns (a t of 3 is the bar Harvey, Liu & Zhu set)."""
+    x = np.asarray(x, dtype="float64")
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n < 3:
+        return math.nan, math.nan
+    if lags is None:
+        lags = math.floor(4 * (n / 100) ** (2 / 9))
+    lrv = _long_run_variance(x, lags + 1, bartlett=True)
+    if lrv <= 0:
+        return math.nan, math.nan
+    t = float(x.mean() / math.sqrt(lrv / n))
+    from scipy.special import ndtr
+
+    return t, float(2 * ndtr(-abs(t)))
+
+
 def clark_west(e_model: np.ndarray, e_base: np.ndarray, horizon: int = 1) -> tuple[float, float]:
     """Clark & West (2007) test of equal predictive accuracy when the model nests the baseline.
 
