@@ -16,7 +16,7 @@ from lstmcast.cli.options import run_options
 from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError
 from lstmcast.runconfig import PRESETS, BacktestConfig, RunConfig
-from lstmcast.settings import TARGETS
+from lstmcast.settings import ALL_TARGETS
 from lstmcast.target import target_of
 
 # A non-default, valid value for every model and training option.
@@ -69,6 +69,8 @@ NON_DEFAULT: dict[str, tuple[list[str], object]] = {
     "threshold": (["--threshold", "0.001"], 0.001),
     "cost_bps": (["--cost-bps", "50"], 50.0),
     "intervals": (["--intervals", "vol"], "vol"),
+    "k": (["--k", "5"], 5),
+    "n_drop": (["--n-drop", "2"], 2),
 }
 
 
@@ -113,7 +115,7 @@ def test_the_table_of_non_default_values_covers_every_option() -> None:
                 assert NON_DEFAULT[f.name][1] != f.default, f.name
 
 
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("target", ALL_TARGETS)
 def test_every_option_either_applies_to_a_target_or_is_refused_never_ignored(cli: Cli, target: str) -> None:
     """Each option, set away from its default, is honoured by every target it applies to
     (the check lets it through) and refused in one line, naming it, by every other: by the

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,11 +24,11 @@ def _next(r: np.ndarray) -> np.ndarray:
 def test_the_reversal_baseline_recovers_the_planted_ic() -> None:
     r, ic, rank_ic = reversal_panel(days=1000, tickers=100, phi=0.3)
     dates = pd.bdate_range("2010-01-01", periods=len(r))
-    s = ic_summary(reversal(r, 1), _next(r), dates)
+    s: Any = ic_summary(reversal(r, 1), _next(r), dates)
     assert s.ic_mean == pytest.approx(ic, abs=0.01) and s.rank_ic_mean == pytest.approx(rank_ic, abs=0.01)
     assert s.rank_ic_t > 30  # 1,000 days of a 0.26 IC: no doubt
     assert [y.year for y in s.by_year] == [2010, 2011, 2012, 2013] and all(y.rank_ic_t > 3 for y in s.by_year)
-    none = ic_summary(momentum(r), _next(r), dates)  # nothing planted at a year's horizon
+    none: Any = ic_summary(momentum(r), _next(r), dates)  # nothing planted at a year's horizon
     assert abs(none.rank_ic_mean) < 0.02 and abs(none.rank_ic_t) < 3
 
 
@@ -34,9 +36,9 @@ def test_the_ridge_learns_the_reversal_from_training_rows_only() -> None:
     r, _, rank_ic = reversal_panel(days=800, tickers=60, phi=0.3, seed=3)
     target = _next(r)
     scores = baseline_scores(r, target, fit_rows=slice(0, 399))
-    test = slice(400, 800)
+    test: Any = slice(400, 800)
     dates = pd.bdate_range("2010-01-01", periods=400)
-    ridge = ic_summary(scores["ridge"][test], target[test], dates)
+    ridge: Any = ic_summary(scores["ridge"][test], target[test], dates)
     assert ridge.rank_ic_mean == pytest.approx(rank_ic, abs=0.03)
     # Its fit reads no row after the fit window: the test rows changed, the early scores stay.
     shuffled = target.copy()
@@ -71,14 +73,14 @@ def test_newey_west_t_matches_statsmodels() -> None:
 def test_the_long_short_earns_the_reversal_and_costs_are_turnover_times_the_rate() -> None:
     r, _, _ = reversal_panel(days=500, tickers=50, phi=0.3, seed=5)
     score, nxt = reversal(r, 1), _next(r)
-    free = portfolio(score, nxt, k=5, cost_bps=0)
-    paid = portfolio(score, nxt, k=5, cost_bps=10)
+    free: Any = portfolio(score, nxt, k=5, cost_bps=0)
+    paid: Any = portfolio(score, nxt, k=5, cost_bps=10)
     assert free.gross_return_ann > 0.5 and free.net_return_ann == free.gross_return_ann
     assert np.allclose(paid.gross - paid.net, paid.traded * 10 / 1e4, rtol=0, atol=1e-15)
     assert paid.net_return_ann < paid.gross_return_ann and paid.net_sharpe_t > 3
     assert 0 < paid.max_drawdown < 1 and paid.years_for_t3 < 2
     # Once built, dropout trades at most 2 * n_drop / k of its book a day: far less than re-picking.
-    slow = portfolio(score, nxt, k=10, cost_bps=10, rule="topk_dropout", n_drop=1)
+    slow: Any = portfolio(score, nxt, k=10, cost_bps=10, rule="topk_dropout", n_drop=1)
     assert slow.traded[0] == pytest.approx(1.0) and slow.traded[1:].max() <= 2 / 10 + 1e-12
     assert slow.turnover < paid.turnover / 3
 
@@ -86,8 +88,8 @@ def test_the_long_short_earns_the_reversal_and_costs_are_turnover_times_the_rate
 def test_a_score_at_t_trades_only_on_what_follows_t() -> None:
     r, _, _ = reversal_panel(days=300, tickers=20, phi=0.0, seed=6)
     nxt = _next(r)
-    cheat = portfolio(nxt, nxt, k=3, cost_bps=0)  # scored with tomorrow's return: a leak
-    honest = portfolio(r, nxt, k=3, cost_bps=0)  # scored with today's: nothing planted here
+    cheat: Any = portfolio(nxt, nxt, k=3, cost_bps=0)  # scored with tomorrow's return: a leak
+    honest: Any = portfolio(r, nxt, k=3, cost_bps=0)  # scored with today's: nothing planted here
     assert cheat.net_sharpe > 20 and abs(honest.net_sharpe_t) < 3
 
 
@@ -96,10 +98,11 @@ def test_the_pooled_dm_has_its_size_on_noise_and_power_on_a_better_model() -> No
     rejected = 0
     for _ in range(200):
         a, b = rng.normal(1, 1, size=(250, 20)), rng.normal(1, 1, size=(250, 20))
-        rejected += pooled_dm(a, b).pvalue < 0.05
+        p = pooled_dm(a, b).pvalue
+        rejected += p is not None and p < 0.05
     assert 0.02 <= rejected / 200 <= 0.09
     better = rng.normal(0.9, 1, size=(250, 20))
-    test = pooled_dm(better, rng.normal(1, 1, size=(250, 20)))
+    test: Any = pooled_dm(better, rng.normal(1, 1, size=(250, 20)))
     assert test.statistic < 0 and test.pvalue < 0.01 and test.days == 250
-    each = per_ticker_dm(better, rng.normal(1, 1, size=(250, 20)))
+    each: Any = per_ticker_dm(better, rng.normal(1, 1, size=(250, 20)))
     assert each.tickers == 20 and each.significant_bh <= each.significant_raw and each.model_better >= 15

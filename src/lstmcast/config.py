@@ -8,6 +8,7 @@ from typing import Any
 
 from lstmcast.errors import ConfigError
 from lstmcast.settings import (
+    ALL_TARGETS,
     DECODERS,
     DEVICES,
     FEATURES,
@@ -17,7 +18,6 @@ from lstmcast.settings import (
     MAX_WINDOW,
     MODELS,
     RESIDUAL_ON,
-    TARGETS,
     VOL_PROXIES,
     check_bounds,
     setting,
@@ -39,8 +39,9 @@ class TrainConfig:
     target: str = setting(
         "log_return",
         "log_return (next-day log return), price, or volatility (the average daily variance over"
-        " the horizon's bars, judged against HAR).",
-        choices=TARGETS,
+        " the horizon's bars, judged against HAR); for a universe, rank (each member's"
+        " cross-sectional rank) or excess (its return less the members' mean).",
+        choices=ALL_TARGETS,
     )
     vol_proxy: str = setting(
         "gk",
@@ -97,7 +98,7 @@ class TrainConfig:
         check_bounds(self)
         checks = [
             (self.model in MODELS, f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}"),
-            (self.target in TARGETS, f"unknown target {self.target!r}; choose {', '.join(TARGETS)}"),
+            (self.target in ALL_TARGETS, f"unknown target {self.target!r}; choose {', '.join(ALL_TARGETS)}"),
             (
                 all(f in FEATURES for f in self.features),
                 f"unknown feature in {list(self.features)}; available: {', '.join(FEATURES)}",

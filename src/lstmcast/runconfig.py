@@ -21,7 +21,10 @@ SCHEMES = ("expanding", "sliding")
 INTERVAL_METHODS = ("empirical", "scaled", "aci", "vol")  # see evaluation/intervals.py
 # The default, by benchmarks/bench_intervals.py: the only one calibrated in calm and turbulent markets.
 DEFAULT_INTERVALS = "aci"
-RULES = ("long_flat", "long_short")
+# long_flat and long_short trade one ticker on its forecast; on a universe, long_flat holds the
+# k best-scored members, long_short also shorts the k worst, and topk_dropout holds k and swaps
+# at most --n-drop a day (qlib's TopkDropoutStrategy).
+RULES = ("long_flat", "long_short", "topk_dropout")
 TRADING_DAYS = 252
 
 
@@ -55,6 +58,10 @@ class BacktestConfig:
     rule: str = setting("long_flat", "Trading rule.", choices=RULES)
     threshold: float = setting(0.0, "Minimum forecast log return to take a position.", bounds=(0, 10))
     cost_bps: float = setting(5.0, "Cost per unit of turnover, in basis points.", bounds=(0, 10_000))
+    k: int = setting(
+        0, "Universe: members held long (and short); 0 = a tenth of them, at least 1.", bounds=(0, 100_000)
+    )
+    n_drop: int = setting(1, "Universe, topk_dropout: members swapped at most per day.", bounds=(1, 100_000))
     intervals: str = interval_setting()
 
     def validate(self) -> BacktestConfig:
@@ -65,7 +72,7 @@ class BacktestConfig:
             (self.scheme in SCHEMES, f"unknown scheme {self.scheme!r}; choose expanding or sliding"),
             (self.train_size >= 100, "--train-size must be at least 100 bars"),
             (self.retrain_every >= 0 and self.seeds >= 1, "--retrain-every must be >= 0 and --seeds >= 1"),
-            (self.rule in RULES, f"unknown rule {self.rule!r}; choose long_flat or long_short"),
+            (self.rule in RULES, f"unknown rule {self.rule!r}; choose {', '.join(RULES)}"),
             (self.threshold >= 0 and self.cost_bps >= 0, "--threshold and --cost-bps must be >= 0"),
             (
                 self.intervals in INTERVAL_METHODS,
@@ -130,11 +137,26 @@ class RunConfig:
     csv: str | None = None
     train: TrainConfig = field(default_factory=TrainConfig)
     backtest: BacktestConfig = field(default_factory=BacktestConfig)
+    universe: str | None = None  # a universe's members, judged together (`backtest --universe`)
 
     def validate(self) -> RunConfig:
-        """Every setting in range, and none that does not apply to the target."""
+        """Every setting in range, none that does not apply to the target, and a universe
+        exactly when the target ranks one."""
         self.train.validate()
-        target_of(self.train.target).check(self.backtest.validate())
+        target = target_of(self.train.target)
+        target.check(self.backtest.validate())
+        if target.panel and self.universe is None:
+            raise ConfigError(
+                f"--target {target.name} judges a universe's members against each other:"
+                f" `lstmcast backtest --universe NAME --target {target.name}` (`lstmcast universe create`)"
+            )
+        if self.universe is not None and not target.panel:
+            raise ConfigError(
+                f"--universe ranks its members with --target rank or excess, not {target.name}"
+                " (a pooled volatility model is not built yet)"
+            )
+        if self.universe is not None and (self.tickers or self.csv):
+            raise ConfigError("give TICKER..., --csv or --universe, not several")
         return self
 
 
@@ -168,7 +190,10 @@ def read_run_config(path: Path) -> dict[str, Any]:
     where = str(path)
     doc, text = read_toml(path, "run config")
     check_table(
-        doc, {"tickers": "tuple[str, ...]", "csv": "str", "train": dict, "backtest": dict}, where, text
+        doc,
+        {"tickers": "tuple[str, ...]", "csv": "str", "universe": "str", "train": dict, "backtest": dict},
+        where,
+        text,
     )
     for section, cls in (("train", TrainConfig), ("backtest", BacktestConfig)):
         check_table(doc.get(section, {}), _field_types(cls), where, text, section)
@@ -191,6 +216,8 @@ def run_config_toml(run: RunConfig, sections: tuple[str, ...] = ("train", "backt
     lines.append(f"tickers = {value(list(run.tickers))}")
     if run.csv is not None:
         lines.append(f"csv = {value(run.csv)}")
+    if run.universe is not None:
+        lines.append(f"universe = {value(run.universe)}")
     for section in sections:
         cfg = getattr(run, section)
         lines += ["", f"[{section}]"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lstmcast.errors import ConfigError
-from lstmcast.settings import TARGETS
+from lstmcast.settings import ALL_TARGETS
 
 # Why a trading or interval option means nothing for a variance forecast.
 _NOT_FOR_VARIANCE = "trades and return intervals come from return forecasts"
@@ -30,6 +30,7 @@ class Target:
     losses: tuple[str, ...]  # the training losses that fit this target
     # option field -> why it does not apply to this target: refused unless left at its default
     refused: Mapping[str, str] = field(default_factory=dict)
+    panel: bool = False  # judged across a universe's members at each date (`--universe`)
 
     @property
     def is_variance(self) -> bool:
@@ -45,6 +46,10 @@ class Target:
                 continue
             flag = (f.metadata.get("flags") or (f"--{f.name.replace('_', '-')}",))[0]
             raise ConfigError(f"{flag} does not apply to --target {self.name}: {why}")
+        if not self.panel and getattr(config, "rule", None) == "topk_dropout":
+            raise ConfigError(
+                "--rule topk_dropout holds k of a universe's members: give --universe NAME with --target rank"
+            )
         loss = getattr(config, "loss", None)
         if loss is not None and loss not in self.losses:
             fits = [t.name for t in _TARGETS.values() if loss in t.losses and t.name != self.name]
@@ -64,11 +69,32 @@ def _default(f: dataclasses.Field[Any]) -> Any:
 
 
 _LOSS_WORDS = {"qlike": "scores variance forecasts"}
+_PORTFOLIO = "a universe portfolio holds its best- and worst-scored members"
 _RETURN_REFUSED = {
     "vol_proxy": "it chooses the variance proxy of --target volatility",
     "residual_on": "the network learns HAR's error only with --target volatility",
+    "k": _PORTFOLIO,
+    "n_drop": _PORTFOLIO,
+}
+_ONE_SERIES = "it belongs to one ticker's walk-forward, not a universe's"
+_PANEL_REFUSED = {
+    "vol_proxy": "it chooses the variance proxy of --target volatility",
+    "residual_on": "the network learns HAR's error only with --target volatility",
+    "stateful": "a universe's network reads each member's window, batches mixing tickers and dates",
+    "decoder": "a universe's network scores one horizon directly",
+    "retrain_every": "each fold's network is fitted once, on the dates before its cutoff",
+    "threshold": "a universe portfolio holds its best- and worst-scored members, whatever their size",
+    "intervals": "a rank has no price interval",
+    "scheme": _ONE_SERIES,
+    "train_size": _ONE_SERIES,
+    "start": _ONE_SERIES,
+    "ticker_embedding": "off by design: the network must score members it never saw",
+    "exog": _ONE_SERIES,
+    "features": "a universe's inputs are each member's standardised returns",
 }
 _VARIANCE_REFUSED = {
+    "k": _PORTFOLIO,
+    "n_drop": _PORTFOLIO,
     "stateful": "a variance forecast is one direct head over the horizon",
     "decoder": "a variance forecast is one direct head over the horizon",
     "retrain_every": "each fold's forecasters are fitted once, on the rows before its cutoff",
@@ -86,8 +112,26 @@ _TARGETS = {
     "volatility": Target(
         "volatility", "the stronger HAR", "HAR", "skill_vs_har", ("mse", "huber", "qlike"), _VARIANCE_REFUSED
     ),
+    "rank": Target(
+        "rank",
+        "the best cross-sectional baseline",
+        "best baseline",
+        "rank_ic",
+        ("mse", "huber"),
+        _PANEL_REFUSED,
+        panel=True,
+    ),
+    "excess": Target(
+        "excess",
+        "the best cross-sectional baseline",
+        "best baseline",
+        "rank_ic",
+        ("mse", "huber"),
+        _PANEL_REFUSED,
+        panel=True,
+    ),
 }
-assert tuple(_TARGETS) == TARGETS
+assert tuple(_TARGETS) == ALL_TARGETS
 
 
 def target_of(name: str) -> Target:
@@ -95,4 +139,4 @@ def target_of(name: str) -> Target:
     try:
         return _TARGETS[name]
     except KeyError:
-        raise ConfigError(f"unknown target {name!r}; choose {', '.join(TARGETS)}") from None
+        raise ConfigError(f"unknown target {name!r}; choose {', '.join(ALL_TARGETS)}") from None

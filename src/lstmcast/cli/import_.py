@@ -61,7 +61,10 @@ def import_cli(
     store = store_of(ctx)
     if len(paths) > 1 or paths[0].is_dir():
         if ticker is not None:
-            raise ConfigError("--ticker names one file's series; several files are named by their file names")
+            raise ConfigError(
+                "--ticker names one file's series; several files, or a folder's, are named"
+                " by their file names"
+            )
         _report_many(import_many(store, paths, replace=replace, strict=strict), as_json)
         return
     path = paths[0]

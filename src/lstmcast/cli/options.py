@@ -201,12 +201,27 @@ def _merge(
     return cls(**values)
 
 
+_UNIVERSE = (
+    "universe",
+    Annotated[
+        str | None,
+        typer.Option(
+            "--universe",
+            help="Judge a universe's members together, date by date (a rank or excess target).",
+            show_default=False,
+        ),
+    ],
+    None,
+)
+
+
 def run_options(
-    *, backtest: bool | tuple[str, ...] = False, tickers_help: str | None = None
+    *, backtest: bool | tuple[str, ...] = False, tickers_help: str | None = None, universe: bool = False
 ) -> Callable[[F], F]:
     """Give a command the run inputs and every TrainConfig option (plus BacktestConfig's, all or
     the named ones); it is called with `run=RunConfig(...)` in place of them. `tickers_help`
-    replaces the TICKERS argument's help where several tickers mean something else."""
+    replaces the TICKERS argument's help where several tickers mean something else; `universe`
+    adds --universe (the commands that can judge one)."""
     only_bt = backtest if isinstance(backtest, tuple) else None
     groups: list[tuple[type, list[tuple[dataclasses.Field[Any], Any]], str]] = [
         (TrainConfig, _fields(TrainConfig, None), "train")
@@ -221,7 +236,7 @@ def run_options(
             (n, Annotated[list[str] | None, typer.Argument(help=tickers_help, show_default=False)], d)
             if n == "tickers" and tickers_help
             else (n, a, d)
-            for n, a, d in _INPUTS
+            for n, a, d in [*_INPUTS, *([_UNIVERSE] if universe else [])]
         ]
         added = [
             inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=d)
@@ -251,7 +266,12 @@ def run_options(
             csv = given["csv"] if given["csv"] is not None else file.get("csv")
             if given["ticker"] is not None:
                 tickers = (given["ticker"],)
-            run = RunConfig(tickers=tickers, csv=None if csv is None else str(csv), **parts)
+            run = RunConfig(
+                tickers=tickers,
+                csv=None if csv is None else str(csv),
+                universe=given.get("universe") or file.get("universe"),
+                **parts,
+            )
             run.validate()
             if "backtest" in file and "backtest" not in parts:  # one run's settings: bad for any command
                 BacktestConfig(**file["backtest"]).validate()

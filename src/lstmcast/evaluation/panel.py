@@ -34,10 +34,19 @@ def row_mean(x: np.ndarray) -> np.ndarray:
     return np.divide(np.where(finite, x, 0.0).sum(axis=1), n, out=np.full(len(x), np.nan), where=n > 0)
 
 
-def _ranks(x: np.ndarray) -> np.ndarray:
+def ranks(x: np.ndarray) -> np.ndarray:
     """Each row's values as ranks (average ranks for ties); NaN stays NaN."""
     frame = pd.DataFrame(x)
     return np.asarray(frame.rank(axis=1, method="average").to_numpy(dtype="float64"))
+
+
+def centred_ranks(x: np.ndarray) -> np.ndarray:
+    """(T, N) each date's values as ranks scaled to [-0.5, 0.5] (ties averaged); NaN stays, and
+    a date with one value has none."""
+    r = ranks(x)
+    n = np.isfinite(x).sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 1, (r - 1) / (n - 1) - 0.5, np.nan)
 
 
 def _row_corr(a: np.ndarray, b: np.ndarray, min_names: int) -> np.ndarray:
@@ -58,7 +67,7 @@ def daily_ic(
     happened, over the tickers with both; NaN on a date with fewer than `min_names`."""
     both = np.isfinite(score) & np.isfinite(realised)
     s, r = np.where(both, score, np.nan), np.where(both, realised, np.nan)
-    return _row_corr(s, r, min_names), _row_corr(_ranks(s), _ranks(r), min_names)
+    return _row_corr(s, r, min_names), _row_corr(ranks(s), ranks(r), min_names)
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,7 @@ def ic_summary(
 class Portfolio:
     """A daily-rebalanced portfolio on the scores, before and after costs."""
 
-    rule: str  # "long_short" (top k long, bottom k short) or "topk_dropout" (long top k)
+    rule: str  # long_short (top k long, bottom k short), long_flat (long top k), topk_dropout
     k: int
     cost_bps: float  # per half-turn: each unit of value traded costs this
     days: int
@@ -148,6 +157,17 @@ def long_short_weights(score: np.ndarray, k: int) -> np.ndarray:
             continue
         w[t, order[t, :k]] = -1.0 / k
         w[t, order[t, n - k : n]] = 1.0 / k
+    return w
+
+
+def long_only_weights(score: np.ndarray, k: int) -> np.ndarray:
+    """(T, N) 1/k on each date's k best-scored tickers (none on a date with fewer than k)."""
+    w = np.zeros(score.shape)
+    finite = np.isfinite(score)
+    order = np.argsort(np.where(finite, -score, np.inf), axis=1, kind="stable")
+    for t in range(score.shape[0]):
+        if finite[t].sum() >= k:
+            w[t, order[t, :k]] = 1.0 / k
     return w
 
 
@@ -186,7 +206,14 @@ def portfolio(
     at the decision; a ticker without a next return contributes nothing that day."""
     if k < 1:
         raise ValueError("k must be at least 1")
-    w = long_short_weights(score, k) if rule == "long_short" else topk_dropout_weights(score, k, n_drop)
+    weights = {
+        "long_short": lambda: long_short_weights(score, k),
+        "long_flat": lambda: long_only_weights(score, k),
+        "topk_dropout": lambda: topk_dropout_weights(score, k, n_drop),
+    }
+    if rule not in weights:
+        raise ValueError(f"unknown portfolio rule {rule!r}")
+    w = weights[rule]()
     simple = np.where(np.isfinite(next_return), np.expm1(next_return), 0.0)
     gross = (w * simple).sum(axis=1)
     traded = np.abs(np.diff(w, axis=0, prepend=np.zeros((1, w.shape[1])))).sum(axis=1)

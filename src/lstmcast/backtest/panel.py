@@ -1,0 +1,354 @@
+"""`backtest --universe`: one network across a universe, walked forward by date, judged date by date.
+
+The test span (the last `--test-size` of the panel's dates) is cut into `--folds` blocks.
+For each, the network is fitted on samples whose outcome was known before the block (the
+last `--val` share of those dates for early stopping only), with each ticker's scaler fitted
+on the rows before the validation dates. Cutoffs are dates, common to every ticker; a member
+enters and leaves the panel with its membership. The blocks' scores, the seeds averaged, are
+judged as the literature does: daily IC and rank IC with Newey-West t and by year, a
+portfolio after costs, the pooled DM against the best baseline (reversal, momentum, ridge),
+and the per-ticker DM distribution adjusted with Benjamini-Hochberg. Every run prints its
+universe's survivorship line.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lstmcast.config import TrainConfig
+from lstmcast.errors import DataError
+from lstmcast.evaluation.panel import (
+    ICSummary,
+    PerTickerDM,
+    PooledDM,
+    Portfolio,
+    centred_ranks,
+    ic_summary,
+    per_ticker_dm,
+    pooled_dm,
+    portfolio,
+)
+from lstmcast.evaluation.panel_baselines import momentum, reversal, ridge
+from lstmcast.jsonable import to_jsonable
+from lstmcast.runconfig import BacktestConfig
+from lstmcast.store.db import Store
+from lstmcast.universe.members import Survivorship, show_universe
+from lstmcast.universe.panel import Panel, build_panel, check_fits, inputs, panel_size, sample_index
+
+MIN_NAMES = 5  # members a date needs to rank
+BASELINES = ("reversal", "reversal_5d", "momentum", "ridge")
+
+
+def panel_target(name: str, forward: np.ndarray, listed: np.ndarray, scale_rows: slice) -> np.ndarray:
+    """What the network learns at each (date, ticker): the centred cross-sectional rank of
+    the forward return (`rank`), or the forward return less that date's members' mean,
+    divided by its spread on `scale_rows` (`excess`)."""
+    fwd = np.where(listed, forward, np.nan)
+    enough = (np.isfinite(fwd).sum(axis=1) >= MIN_NAMES)[:, None]
+    fwd = np.where(enough, fwd, np.nan)
+    if name == "rank":
+        return centred_ranks(fwd)
+    finite = np.isfinite(fwd)
+    n = finite.sum(axis=1, keepdims=True)
+    mean = np.divide(
+        np.where(finite, fwd, 0.0).sum(axis=1, keepdims=True), n, out=np.full(n.shape, np.nan), where=n > 0
+    )
+    excess = fwd - mean
+    spread = np.nanstd(excess[scale_rows]) if np.isfinite(excess[scale_rows]).any() else 1.0
+    return excess / (spread if spread > 0 else 1.0)
+
+
+@dataclass(frozen=True)
+class PanelFold:
+    index: int
+    train_end: str  # the last date whose outcome a training sample could know
+    test_start: str
+    test_end: str
+    n_train: int
+    n_val: int
+    n_test: int
+    best_epochs: list[int]  # per seed
+    rank_ic_mean: float | None  # the network's, on this block
+
+
+@dataclass(frozen=True)
+class BaselineScores:
+    ic_mean: float | None
+    ic_t: float | None
+    rank_ic_mean: float | None
+    rank_ic_t: float | None
+    net_sharpe: float | None
+    net_return_ann: float | None
+
+
+@dataclass
+class PanelBacktest:
+    universe: str
+    target: str
+    model: str
+    horizon: int
+    window: int
+    members: int  # with prices, in the panel
+    dates: int
+    period: tuple[str, str]  # the test span
+    folds: list[PanelFold]
+    seeds: list[int]
+    model_scores: ICSummary
+    rank_ic_by_seed: list[float | None]
+    baselines: dict[str, BaselineScores]
+    best_baseline: str
+    pooled_dm: PooledDM  # against the best baseline, on squared rank errors
+    per_ticker_dm: PerTickerDM
+    portfolio: Portfolio
+    survivorship: Survivorship
+    size: str  # the panel's memory, in words
+    notes: list[str] = field(default_factory=list)
+
+    def verdict(self) -> str:
+        """The finding in plain words, as strong as its tests and no stronger."""
+        m, b = self.model_scores, self.baselines[self.best_baseline]
+        t = m.rank_ic_t
+        if t is None or abs(t) < 2:
+            head = f"no skill: the network's ranking cannot be told from noise (rank IC t {_num(t)})"
+        elif t < 0:
+            head = f"the network ranks backwards (rank IC {_num(m.rank_ic_mean, 4)}, t {_num(t)})"
+        else:
+            head = f"the network ranks the members (rank IC {_num(m.rank_ic_mean, 4)}, t {_num(t)})"
+        p = self.pooled_dm.pvalue
+        stat = self.pooled_dm.statistic
+        if p is None or stat is None:
+            against = f"no test against {self.best_baseline} (too few days)"
+        elif p < 0.05 and stat < 0:
+            against = f"and beats the best baseline, {self.best_baseline} (pooled DM p {p:.3f})"
+        elif p < 0.05:
+            against = f"but the best baseline, {self.best_baseline}, ranks better (pooled DM p {p:.3f})"
+        else:
+            against = (
+                f"and is not better than the best baseline, {self.best_baseline} (rank IC"
+                f" {_num(b.rank_ic_mean, 4)}; pooled DM p {p:.3f})"
+            )
+        return f"{head}, {against}"
+
+    def to_json(self) -> dict[str, Any]:
+        pf = self.portfolio
+        return {
+            "universe": self.universe,
+            "target": self.target,
+            "model": self.model,
+            "horizon": self.horizon,
+            "window": self.window,
+            "members": self.members,
+            "dates": self.dates,
+            "period": list(self.period),
+            "seeds": self.seeds,
+            "panel": {
+                "ic_mean": self.model_scores.ic_mean,
+                "ic_t": self.model_scores.ic_t,
+                "rank_ic_mean": self.model_scores.rank_ic_mean,
+                "rank_ic_t": self.model_scores.rank_ic_t,
+                "rank_ic_by_seed": self.rank_ic_by_seed,
+                "days": self.model_scores.days,
+                "pooled_dm": {
+                    "against": self.best_baseline,
+                    "statistic": self.pooled_dm.statistic,
+                    "pvalue": self.pooled_dm.pvalue,
+                    "days": self.pooled_dm.days,
+                },
+                "per_ticker_dm": to_jsonable(self.per_ticker_dm),
+                "by_year": to_jsonable(self.model_scores.by_year),
+            },
+            "baselines": to_jsonable(self.baselines),
+            "best_baseline": self.best_baseline,
+            "portfolio": {
+                "rule": pf.rule,
+                "k": pf.k,
+                "cost_bps": pf.cost_bps,
+                "days": pf.days,
+                "gross_return_ann": pf.gross_return_ann,
+                "net_return_ann": pf.net_return_ann,
+                "net_sharpe": pf.net_sharpe,
+                "net_sharpe_t": pf.net_sharpe_t,
+                "turnover": pf.turnover,
+                "max_drawdown": pf.max_drawdown,
+                "excess_over_equal_weight_ann": pf.excess_over_equal_weight_ann,
+                "years_for_t3": pf.years_for_t3,
+            },
+            "survivorship": to_jsonable(self.survivorship),
+            "folds": to_jsonable(self.folds),
+            "verdict": self.verdict(),
+            "size": self.size,
+            "notes": self.notes,
+        }
+
+
+def _num(x: float | None, digits: int = 2) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def _blocks(rows: np.ndarray, folds: int) -> list[np.ndarray]:
+    return [b for b in np.array_split(rows, folds) if len(b)]
+
+
+def panel_backtest(
+    store: Store,
+    name: str,
+    train: TrainConfig,
+    config: BacktestConfig,
+    on_fold: Callable[[int, int], None] | None = None,
+) -> PanelBacktest:
+    """Walk a universe forward by date (see the module's words) and judge it."""
+    universe = show_universe(store, name)
+    panel = build_panel(store, universe)
+    size = panel_size(len(panel.dates), len(panel.tickers), 1, train.window)
+    check_fits(size)
+    h = train.horizon
+    forward = panel.forward(h)
+    listed = panel.listed
+    r = panel.returns()
+    ranked = np.isfinite(np.where(listed, forward, np.nan)).sum(axis=1) >= MIN_NAMES
+    usable = np.nonzero(ranked)[0]
+    if len(usable) < 200:
+        raise DataError(
+            f"universe {universe.name}: {len(usable)} dates with {MIN_NAMES} or more members listed;"
+            " a walk-forward needs a few hundred"
+        )
+    test_rows = usable[-max(config.folds, int(len(usable) * config.test_size)) :]
+    blocks = _blocks(test_rows, config.folds)
+    seeds = [train.seed + i for i in range(config.seeds)]
+    by_seed = np.full((len(seeds), *forward.shape), np.nan)
+    folds: list[PanelFold] = []
+    ridge_score = np.full(forward.shape, np.nan)
+    total = len(blocks) * len(seeds)
+    done = 0
+    for i, block in enumerate(blocks):
+        start = int(block[0])
+        first = int(usable[0])
+        history = np.arange(first, start)
+        val_start = int(history[int(len(history) * (1 - train.val_frac))])
+        scaler_cutoff = val_start - 1
+        values, _ = inputs(panel, scaler_cutoff)
+        valid = np.isfinite(values).all(axis=-1) & panel.member
+        target = panel_target(train.target, forward, listed, slice(0, max(val_start - h, 1)))
+        # A sample's outcome spans (t, t+h]: training ends h rows before validation starts,
+        # validation h rows before the test block: nothing after a cutoff reaches a fit.
+        fit_rows = slice(0, val_start - h)
+        val_rows = slice(val_start, start - h)
+        tr = sample_index(valid, target, train.window, fit_rows)
+        va = sample_index(valid, target, train.window, val_rows)
+        te = sample_index(
+            valid, np.where(ranked[:, None], 0.0, np.nan), train.window, slice(start, int(block[-1]) + 1)
+        )
+        if len(tr[0]) < 100 or len(va[0]) < 20:
+            raise DataError(
+                f"universe {universe.name}: fold {i + 1} has {len(tr[0])} training and {len(va[0])}"
+                " validation samples; use fewer --folds, a smaller --test-size or a shorter --window"
+            )
+        ridge_score[block] = ridge(r, forward, slice(0, start - h))[block]
+        best_epochs = []
+        from lstmcast.training.panel import fit_panel, predict_panel
+
+        for s, seed in enumerate(seeds):
+            fit = fit_panel(values, target, tr, va, train.replace(seed=seed))
+            by_seed[s][te] = predict_panel(fit, values, te)
+            best_epochs.append(fit.outcome.best_epoch)
+            done += 1
+            if on_fold:
+                on_fold(done, total)
+        rows = slice(start, int(block[-1]) + 1)
+        block_ic = ic_summary(by_seed.mean(axis=0)[rows], forward[rows], panel.dates[rows], h)
+        folds.append(
+            PanelFold(
+                i + 1,
+                str(panel.dates[max(val_start - h - 1, 0)].date()),
+                str(panel.dates[start].date()),
+                str(panel.dates[int(block[-1])].date()),
+                len(tr[0]),
+                len(va[0]),
+                len(te[0]),
+                best_epochs,
+                block_ic.rank_ic_mean,
+            )
+        )
+    return _judge(panel, universe.name, universe.survivorship, train, config, test_rows, by_seed, ridge_score,
+                  forward, r, folds, seeds, size.words())  # fmt: skip
+
+
+def _judge(
+    panel: Panel,
+    name: str,
+    survivorship: Survivorship,
+    train: TrainConfig,
+    config: BacktestConfig,
+    test_rows: np.ndarray,
+    by_seed: np.ndarray,
+    ridge_score: np.ndarray,
+    forward: np.ndarray,
+    r: np.ndarray,
+    folds: list[PanelFold],
+    seeds: list[int],
+    size: str,
+) -> PanelBacktest:
+    rows = slice(int(test_rows[0]), int(test_rows[-1]) + 1)
+    dates = panel.dates[rows]
+    h = train.horizon
+    realised = np.where(panel.listed, forward, np.nan)[rows]
+    model = by_seed.mean(axis=0)[rows]  # the seeds' average model
+    scores = {
+        "reversal": reversal(r, 1)[rows],
+        "reversal_5d": reversal(r, 5)[rows],
+        "momentum": momentum(r)[rows],
+        "ridge": ridge_score[rows],
+    }
+    has_model = np.isfinite(model)
+    scores = {k: np.where(has_model, v, np.nan) for k, v in scores.items()}  # the same cells as the model
+    next_day = panel.forward(1)[rows]
+    k = config.k or max(1, len(panel.tickers) // 10)
+    rule = config.rule
+    summaries = {n: ic_summary(s, realised, dates, h) for n, s in scores.items()}
+    baselines = {}
+    for n, s in scores.items():
+        pf = portfolio(s, next_day, k, config.cost_bps, rule, config.n_drop)
+        summ = summaries[n]
+        baselines[n] = BaselineScores(
+            summ.ic_mean, summ.ic_t, summ.rank_ic_mean, summ.rank_ic_t, pf.net_sharpe, pf.net_return_ann
+        )
+
+    def rank_ic(n: str) -> float:
+        value = baselines[n].rank_ic_mean
+        return -math.inf if value is None else value
+
+    best = max(baselines, key=rank_ic)  # chosen on the test span: the verdict's hardest comparison
+    truth = centred_ranks(realised)
+    loss_model = (centred_ranks(model) - truth) ** 2
+    loss_best = (centred_ranks(scores[best]) - truth) ** 2
+    seed_ics = [ic_summary(by_seed[s][rows], realised, dates, h).rank_ic_mean for s in range(len(seeds))]
+    notes = []
+    if not survivorship.point_in_time:
+        notes.append(survivorship.warning or "")
+    return PanelBacktest(
+        universe=name,
+        target=train.target,
+        model=train.model,
+        horizon=h,
+        window=train.window,
+        members=len(panel.tickers),
+        dates=len(panel.dates),
+        period=(str(dates[0].date()), str(dates[-1].date())),
+        folds=folds,
+        seeds=seeds,
+        model_scores=ic_summary(model, realised, dates, h),
+        rank_ic_by_seed=seed_ics,
+        baselines=baselines,
+        best_baseline=best,
+        pooled_dm=pooled_dm(loss_model, loss_best, h),
+        per_ticker_dm=per_ticker_dm(loss_model, loss_best, h),
+        portfolio=portfolio(model, next_day, k, config.cost_bps, rule, config.n_drop),
+        survivorship=survivorship,
+        size=size,
+        notes=notes,
+    )

@@ -1,0 +1,126 @@
+"""`backtest --universe`: one network across a universe, on panels whose truth is known."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import ROOT, Cli
+from lstmcast.config import TrainConfig
+from lstmcast.evaluation.panel import ic_summary
+from lstmcast.store.db import Store
+from lstmcast.store.prices import upsert_prices
+from lstmcast.universe.panel import Panel, inputs, sample_index
+from synth import bars_from_log_returns, reversal_panel
+
+TINY = ["--model", "cnn", "--window", "5", "--channels", "8", "--epochs", "3", "--threads", "1"]
+
+
+def _universe(home: Path, r: np.ndarray, cli: Cli, name: str = "syn") -> list[str]:
+    store = Store(home)
+    tickers = [f"T{i:02d}" for i in range(r.shape[1])]
+    for i, t in enumerate(tickers):
+        upsert_prices(store.conn, t, bars_from_log_returns(r[:, i]), "synthetic")
+    store.close()
+    cli("universe", "create", name, *tickers)
+    return tickers
+
+
+def test_the_network_learns_a_planted_reversal_across_the_panel(cli: Cli, home: Path) -> None:
+    r, _, rank_ic = reversal_panel(days=1000, tickers=20, phi=0.3, seed=1)
+    _universe(home, r, cli)
+    args = [
+        "backtest",
+        "--universe",
+        "syn",
+        "--target",
+        "rank",
+        *TINY,
+        "--folds",
+        "2",
+        "--rule",
+        "long_short",
+    ]
+    res = cli(*args, "--k", "3", "--cost-bps", "10", "--json")
+    doc = json.loads(res.stdout)
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(doc, json.loads((ROOT / "docs" / "schemas" / "backtest-universe.json").read_text()))
+    assert doc["universe"] == "syn" and doc["target"] == "rank" and doc["members"] == 20
+    assert doc["baselines"]["reversal"]["rank_ic_mean"] == pytest.approx(rank_ic, abs=0.03)
+    panel = doc["panel"]
+    assert panel["rank_ic_mean"] >= rank_ic / 2 and panel["rank_ic_t"] > 3  # at least half, t > 3
+    pf = doc["portfolio"]
+    assert pf["k"] == 3 and pf["cost_bps"] == 10 and pf["gross_return_ann"] > 0
+    cost = pf["gross_return_ann"] - pf["net_return_ann"]  # = mean daily turnover x exposure x cost
+    assert cost == pytest.approx(pf["turnover"] * 2 * 10 / 1e4 * 252, rel=0.05)
+    assert doc["survivorship"] == {
+        **doc["survivorship"],
+        "members": 20,
+        "without_prices": 0,
+        "ending_early": 0,
+    }
+    assert "the network ranks the members" in doc["verdict"]
+    human = cli(*args).stdout
+    assert "rank IC by date" in human and "verdict:" in human and "survivorship: 20 members" in human
+
+
+def test_on_a_pure_noise_panel_the_verdict_is_no_skill(cli: Cli, home: Path) -> None:
+    r = np.random.default_rng(2).normal(0, 0.01, size=(800, 15))
+    _universe(home, r, cli, "noise")
+    doc = json.loads(cli("backtest", "--universe", "noise", "--target", "excess", *TINY, "--json").stdout)
+    assert doc["verdict"].startswith("no skill") and abs(doc["panel"]["rank_ic_t"]) < 2.5
+    assert "survivorship bias" in doc["notes"][0]  # today's members: said in every run
+
+
+def test_the_network_scores_tickers_it_never_saw() -> None:
+    """No ticker embedding: fitted on 20 members, it ranks 10 others as well as the rule."""
+    from lstmcast.backtest.panel import panel_target
+    from lstmcast.training.panel import fit_panel, predict_panel
+
+    r, _, rank_ic = reversal_panel(days=700, tickers=30, phi=0.3, seed=4)
+    close = 100 * np.exp(np.cumsum(r, axis=0))
+    dates = pd.bdate_range("2010-01-01", periods=len(r))
+    panel = Panel(dates, tuple(f"T{i}" for i in range(30)), close, np.ones(close.shape, dtype=bool))
+    values, _ = inputs(panel, cutoff=499)
+    forward = panel.forward(1)
+    target = panel_target("rank", forward, panel.listed, slice(0, 499))
+    valid = np.isfinite(values).all(axis=-1)
+    seen, unseen = np.zeros(30, dtype=bool), np.zeros(30, dtype=bool)
+    seen[:20], unseen[20:] = True, True
+    tr = sample_index(valid & seen, target, 5, slice(0, 399))
+    va = sample_index(valid & seen, target, 5, slice(400, 499))
+    cfg = TrainConfig(model="cnn", window=5, channels=8, epochs=3, threads=1, target="rank")
+    fit = fit_panel(values, target, tr, va, cfg)
+    te = sample_index(valid & unseen, np.zeros(forward.shape), 5, slice(500, 699))
+    score = np.full(forward.shape, np.nan)
+    score[te] = predict_panel(fit, values, te)
+    got: Any = ic_summary(score[500:699], forward[500:699], dates[500:699])
+    assert got.rank_ic_mean == pytest.approx(rank_ic, abs=0.06) and got.rank_ic_t > 3
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["backtest", "IBM", "--target", "rank"], "--target rank judges a universe's members"),
+        (["backtest", "--universe", "u"], "--universe ranks its members with --target rank or excess"),
+        (["backtest", "--universe", "u", "--target", "volatility"], "not volatility"),
+        (["backtest", "IBM", "--universe", "u", "--target", "rank"], "not several"),
+        (["backtest", "--universe", "u", "--target", "rank", "--stateful"], "--stateful does not apply"),
+        (["backtest", "IBM", "--rule", "topk_dropout"], "--rule topk_dropout holds k of a universe's"),
+        (["backtest", "IBM", "--k", "5"], "--k does not apply to --target log_return"),
+        (["train", "IBM", "--target", "rank"], "--target rank judges a universe's members"),
+        (["backtest", "--universe", "nosuch", "--target", "rank"], "no universe 'nosuch'"),
+        (["backtest", "--universe", "u", "--target", "rank", "--plot", "x.png"], "--plot is not built for"),
+    ],
+)
+def test_universe_options_that_do_not_fit_are_refused_in_one_line(
+    cli: Cli, home: Path, args: list[str], words: str
+) -> None:
+    cli("universe", "create", "u", "AAA", "BBB")
+    line = cli(*args, code=1).stderr.strip()
+    assert words in line and len(line.splitlines()) == 1, line
