@@ -298,14 +298,17 @@ def test_old_absolute_model_paths_are_made_relative_by_the_migration(cli: Cli, h
     model = _tiny(cli, "IBM")
     with sqlite3.connect(home / "lstmcast.db") as conn:
         assert conn.execute("SELECT path FROM models").fetchone()[0] == f"models/{model}"
-        conn.execute("UPDATE models SET path = ?", (str(home / "models" / model),))  # as 0.1 wrote it
-        # Schema 7 had no tunes and two ledgers (both empty here): as that lstmcast left it.
-        conn.executescript("DROP TABLE tunes; DROP TABLE tune_trials; DROP TABLE ledger")
-        for statement in (MIGRATIONS[2] + MIGRATIONS[6]).split(";"):
+        prices = conn.execute("SELECT * FROM prices").fetchall()
+        models = conn.execute("SELECT * FROM models").fetchall()
+    for suffix in ("", "-wal", "-shm"):  # the store as an lstmcast of schema 7 left it
+        (home / f"lstmcast.db{suffix}").unlink(missing_ok=True)
+    with sqlite3.connect(home / "lstmcast.db") as conn:
+        for statement in ";".join(MIGRATIONS[:7]).split(";"):
             if statement.strip():
                 conn.execute(statement)
-        conn.execute("ALTER TABLE ledger ADD COLUMN sigma REAL")
-        conn.execute("ALTER TABLE ledger ADD COLUMN interval_method TEXT")
+        conn.executemany(f"INSERT INTO prices VALUES ({', '.join('?' * len(prices[0]))})", prices)
+        conn.executemany(f"INSERT INTO models VALUES ({', '.join('?' * len(models[0]))})", models)
+        conn.execute("UPDATE models SET path = ?", (str(home / "models" / model),))  # as 0.1 wrote it
         conn.execute("PRAGMA user_version = 7")
     assert one_forecast(cli("forecast", "IBM", "--json").stdout)["model_id"] == model
     with sqlite3.connect(home / "lstmcast.db") as conn:
