@@ -124,3 +124,35 @@ def test_universe_options_that_do_not_fit_are_refused_in_one_line(
     cli("universe", "create", "u", "AAA", "BBB")
     line = cli(*args, code=1).stderr.strip()
     assert words in line and len(line.splitlines()) == 1, line
+
+
+def test_the_universe_audit_is_clean_and_catches_planted_leaks(
+    cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r, _, _ = reversal_panel(days=700, tickers=8, phi=0.3, seed=5)
+    _universe(home, r, cli)
+    args = ["audit", "--universe", "syn", "--target", "rank", *TINY[:-4], "--epochs", "1", "--folds", "1"]
+    doc = json.loads(cli(*args, "--json").stdout)
+    assert doc["clean"] and len(doc["folds"]) == 2 and doc["leaks"] == []
+    assert {f["noised"] for f in doc["folds"]} == {"every member", "T00"}
+    assert "clean: nothing after a cutoff" in cli(*args).stdout
+    from lstmcast.universe import panel as P
+
+    # A scaler fitted across the cutoff (every row): a leak across tickers.
+    honest = P.standardise
+    monkeypatch.setattr(P, "standardise", lambda values, cutoff: honest(values, len(values) - 1))
+    leak = cli(*args, code=1)
+    assert "the inputs, the weights and the scores changed when every member's bars" in leak.stderr
+    monkeypatch.setattr(P, "standardise", honest)
+    # A future bar of one member in everyone's inputs: tomorrow's return of the first ticker.
+    real = P.Panel.returns
+
+    def peeking(self: P.Panel) -> np.ndarray:
+        out = real(self)
+        out[:-1, 1:] += 1e-3 * np.nan_to_num(out[1:, :1])
+        return out
+
+    monkeypatch.setattr(P.Panel, "returns", peeking)
+    caught = json.loads(cli(*args, "--json", code=1).stdout)
+    one = [f for f in caught["folds"] if f["noised"] == "T00"]
+    assert not caught["clean"] and one and not one[0]["inputs_identical"]

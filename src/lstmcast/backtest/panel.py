@@ -194,6 +194,61 @@ def _blocks(rows: np.ndarray, folds: int) -> list[np.ndarray]:
     return [b for b in np.array_split(rows, folds) if len(b)]
 
 
+Samples = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass
+class FoldInputs:
+    """One block's inputs, targets and samples: what its fit and its audit read."""
+
+    values: np.ndarray  # (T, N, F) inputs, each ticker's scaler fitted on rows < val_start
+    target: np.ndarray  # (T, N) what the network learns (NaN where unknown)
+    val_start: int
+    train: Samples  # outcomes known before val_start
+    val: Samples  # outcomes known before the block
+    test: Samples  # the block's dates
+
+    def fit(self, config: TrainConfig) -> Any:
+        from lstmcast.training.panel import fit_panel  # torch: only when a fold is fitted
+
+        return fit_panel(self.values, self.target, self.train, self.val, config)
+
+    def predict(self, fit: Any) -> np.ndarray:
+        from lstmcast.training.panel import predict_panel
+
+        return predict_panel(fit, self.values, self.test)
+
+
+def fold_inputs(
+    panel: Panel,
+    train: TrainConfig,
+    start: int,
+    end: int,
+    first: int,
+    ranked: np.ndarray,
+    name: str = "",
+    index: int = 1,
+) -> FoldInputs:
+    """The inputs of the block of rows [start, end): everything before it that a fit may read.
+    A sample's outcome spans (t, t+h], so training ends h rows before validation starts and
+    validation h rows before the block: nothing after a cutoff reaches a scaler or a fit."""
+    h = train.horizon
+    history = np.arange(first, start)
+    val_start = int(history[int(len(history) * (1 - train.val_frac))])
+    values, _ = inputs(panel, val_start - 1)
+    valid = np.isfinite(values).all(axis=-1) & panel.member
+    target = panel_target(train.target, panel.forward(h), panel.listed, slice(0, max(val_start - h, 1)))
+    tr = sample_index(valid, target, train.window, slice(0, val_start - h))
+    va = sample_index(valid, target, train.window, slice(val_start, start - h))
+    te = sample_index(valid, np.where(ranked[:, None], 0.0, np.nan), train.window, slice(start, end))
+    if len(tr[0]) < 100 or len(va[0]) < 20:
+        raise DataError(
+            f"universe {name}: fold {index} has {len(tr[0])} training and {len(va[0])} validation"
+            " samples; use fewer --folds, a smaller --test-size or a shorter --window"
+        )
+    return FoldInputs(values, target, val_start, tr, va, te)
+
+
 def panel_backtest(
     store: Store,
     name: str,
@@ -226,50 +281,28 @@ def panel_backtest(
     total = len(blocks) * len(seeds)
     done = 0
     for i, block in enumerate(blocks):
-        start = int(block[0])
-        first = int(usable[0])
-        history = np.arange(first, start)
-        val_start = int(history[int(len(history) * (1 - train.val_frac))])
-        scaler_cutoff = val_start - 1
-        values, _ = inputs(panel, scaler_cutoff)
-        valid = np.isfinite(values).all(axis=-1) & panel.member
-        target = panel_target(train.target, forward, listed, slice(0, max(val_start - h, 1)))
-        # A sample's outcome spans (t, t+h]: training ends h rows before validation starts,
-        # validation h rows before the test block: nothing after a cutoff reaches a fit.
-        fit_rows = slice(0, val_start - h)
-        val_rows = slice(val_start, start - h)
-        tr = sample_index(valid, target, train.window, fit_rows)
-        va = sample_index(valid, target, train.window, val_rows)
-        te = sample_index(
-            valid, np.where(ranked[:, None], 0.0, np.nan), train.window, slice(start, int(block[-1]) + 1)
-        )
-        if len(tr[0]) < 100 or len(va[0]) < 20:
-            raise DataError(
-                f"universe {universe.name}: fold {i + 1} has {len(tr[0])} training and {len(va[0])}"
-                " validation samples; use fewer --folds, a smaller --test-size or a shorter --window"
-            )
+        start, end = int(block[0]), int(block[-1]) + 1
+        fold = fold_inputs(panel, train, start, end, int(usable[0]), ranked, name=universe.name, index=i + 1)
         ridge_score[block] = ridge(r, forward, slice(0, start - h))[block]
         best_epochs = []
-        from lstmcast.training.panel import fit_panel, predict_panel
-
         for s, seed in enumerate(seeds):
-            fit = fit_panel(values, target, tr, va, train.replace(seed=seed))
-            by_seed[s][te] = predict_panel(fit, values, te)
+            fit = fold.fit(train.replace(seed=seed))
+            by_seed[s][fold.test] = fold.predict(fit)
             best_epochs.append(fit.outcome.best_epoch)
             done += 1
             if on_fold:
                 on_fold(done, total)
-        rows = slice(start, int(block[-1]) + 1)
+        rows = slice(start, end)
         block_ic = ic_summary(by_seed.mean(axis=0)[rows], forward[rows], panel.dates[rows], h)
         folds.append(
             PanelFold(
                 i + 1,
-                str(panel.dates[max(val_start - h - 1, 0)].date()),
+                str(panel.dates[max(fold.val_start - h - 1, 0)].date()),
                 str(panel.dates[start].date()),
-                str(panel.dates[int(block[-1])].date()),
-                len(tr[0]),
-                len(va[0]),
-                len(te[0]),
+                str(panel.dates[end - 1].date()),
+                len(fold.train[0]),
+                len(fold.val[0]),
+                len(fold.test[0]),
                 best_epochs,
                 block_ic.rank_ic_mean,
             )

@@ -20,7 +20,7 @@ AUDIT_OPTIONS = ("folds", "test_size", "start", "scheme", "train_size", "interva
 
 
 @guarded
-@run_options(backtest=AUDIT_OPTIONS)
+@run_options(backtest=AUDIT_OPTIONS, universe=True)
 def audit_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None:
     """Check the walk-forward for look-ahead: refit each fold with the future replaced by noise.
 
@@ -29,6 +29,10 @@ def audit_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None
     """
     from lstmcast.backtest.audit import audit
     from lstmcast.data.series import load_inputs
+
+    if run.universe is not None:
+        _audit_universe(ctx, run, as_json)
+        return
 
     series = load_inputs(store_of(ctx), run.tickers[:1], run.csv, run.train.exog)
     if run.train.target == "volatility":
@@ -67,6 +71,31 @@ def _audit_volatility(run: RunConfig, series: Any, as_json: bool) -> None:
         out_console().print(t)
         out_console().print(
             "clean: nothing after a cutoff reached what was fitted before it"
+            if report.clean
+            else "[red]leak found[/red]"
+        )
+    if not report.clean:
+        raise fail("; ".join(report.leaks))
+
+
+def _audit_universe(ctx: typer.Context, run: RunConfig, as_json: bool) -> None:
+    from lstmcast.backtest.panel_audit import panel_audit
+
+    assert run.universe is not None
+    with fold_progress(f"audit {run.universe}", interactive()) as on_fold:
+        report = panel_audit(store_of(ctx), run.universe, run.train, run.backtest, on_fold)
+    if as_json:
+        emit_json({"universe": report.universe, "clean": report.clean, "folds": report.folds,
+                   "leaks": report.leaks})  # fmt: skip
+    else:
+        t = Table("fold", "real to", "noise in", "inputs", "weights", "scores",
+                  title=f"{report.universe} leakage audit, universe", title_justify="left")  # fmt: skip
+        for f in report.folds:
+            t.add_row(str(f.fold), f.cutoff, f.noised, _ok(f.inputs_identical), _ok(f.weights_identical),
+                      _ok(f.scores_identical))  # fmt: skip
+        out_console().print(t)
+        out_console().print(
+            "clean: nothing after a cutoff reached what was fitted before it, in one member or across them"
             if report.clean
             else "[red]leak found[/red]"
         )
