@@ -65,8 +65,19 @@ def test_the_network_learns_a_planted_reversal_across_the_panel(cli: Cli, home: 
         "ending_early": 0,
     }
     assert "the network ranks the members" in doc["verdict"]
-    human = cli(*args).stdout
-    assert "rank IC by date" in human and "verdict:" in human and "survivorship: 20 members" in human
+    out, fig = home.parent / "out", home.parent / "fig.png"
+    human = cli(*args, "--out", out, "--plot", fig)
+    assert "rank IC by date" in human.stdout and "verdict:" in human.stdout
+    assert "survivorship: 20 members" in human.stdout and f"wrote {fig}" in human.stderr
+    assert fig.stat().st_size > 10_000 and fig.read_bytes()[:4] == b"\x89PNG"
+    scores = pd.read_csv(out / "scores.csv")
+    assert set(scores.columns) == {"date", "ticker", "network", *doc["baselines"], "realised"}
+    assert len(scores) == sum(f["n_test"] for f in doc["folds"])
+    book = pd.read_csv(out / "portfolio.csv")
+    assert (
+        book["net"].sum() < book["gross"].sum()
+        and json.loads((out / "metrics.json").read_text())["universe"] == "syn"
+    )
 
 
 def test_on_a_pure_noise_panel_the_verdict_is_no_skill(cli: Cli, home: Path) -> None:
@@ -115,7 +126,11 @@ def test_the_network_scores_tickers_it_never_saw() -> None:
         (["backtest", "IBM", "--k", "5"], "--k does not apply to --target log_return"),
         (["train", "IBM", "--target", "rank"], "--target rank judges a universe's members"),
         (["backtest", "--universe", "nosuch", "--target", "rank"], "no universe 'nosuch'"),
-        (["backtest", "--universe", "u", "--target", "rank", "--plot", "x.png"], "--plot is not built for"),
+        (
+            ["backtest", "--universe", "u", "--target", "rank", "--workers", "2"],
+            "--workers/--cluster are not",
+        ),
+        (["backtest", "--universe", "u", "--target", "rank", "--plot", "x.gif"], "x.gif"),
     ],
 )
 def test_universe_options_that_do_not_fit_are_refused_in_one_line(

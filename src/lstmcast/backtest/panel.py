@@ -108,6 +108,13 @@ class PanelBacktest:
     survivorship: Survivorship
     size: str  # the panel's memory, in words
     notes: list[str] = field(default_factory=list)
+    # For the files and the figure: the test dates and members, every score on them (the
+    # network's and each baseline's), what was realised, and each baseline's portfolio.
+    dates_tested: Any = field(default=None, repr=False)
+    tickers: tuple[str, ...] = field(default=(), repr=False)
+    scores: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    realised: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    baseline_portfolios: dict[str, Portfolio] = field(default_factory=dict, repr=False)
 
     def verdict(self) -> str:
         """The finding in plain words, as strong as its tests and no stronger."""
@@ -344,8 +351,9 @@ def _judge(
     rule = config.rule
     summaries = {n: ic_summary(s, realised, dates, h) for n, s in scores.items()}
     baselines = {}
+    books = {}
     for n, s in scores.items():
-        pf = portfolio(s, next_day, k, config.cost_bps, rule, config.n_drop)
+        pf = books[n] = portfolio(s, next_day, k, config.cost_bps, rule, config.n_drop)
         summ = summaries[n]
         baselines[n] = BaselineScores(
             summ.ic_mean, summ.ic_t, summ.rank_ic_mean, summ.rank_ic_t, pf.net_sharpe, pf.net_return_ann
@@ -384,4 +392,9 @@ def _judge(
         survivorship=survivorship,
         size=size,
         notes=notes,
+        dates_tested=dates,
+        tickers=panel.tickers,
+        scores={"network": model, **scores},
+        realised=realised,
+        baseline_portfolios=books,
     )

@@ -298,16 +298,24 @@ def _universe(
 ) -> None:
     """`backtest --universe`: the panel walk-forward, its table and its JSON."""
     from lstmcast.backtest.panel import panel_backtest
+    from lstmcast.backtest.panel_outputs import plot_panel, write_panel_outputs
     from lstmcast.errors import ConfigError
 
-    for given, flag in ((out, "--out"), (plot, "--plot"), (workers > 1 or cluster, "--workers/--cluster")):
-        if given:
-            raise ConfigError(f"{flag} is not built for --universe yet; --json gives every figure")
+    if workers > 1 or cluster:
+        raise ConfigError("--workers/--cluster are not built for --universe yet: its folds run here")
+    if out is not None:  # refused before the work, not after it
+        check_output(out, directory=True)
+    if plot is not None:
+        check_plot(plot)
     assert run.universe is not None
     with fold_progress(f"backtest {run.universe}", interactive()) as on_fold:
         result = panel_backtest(store_of(ctx), run.universe, run.train, run.backtest, on_fold)
     for note in result.notes:
         warn(note)
+    for path in write_panel_outputs(result, out) if out is not None else []:
+        info(f"wrote {path}")
+    if plot is not None:
+        info(f"wrote {plot_panel(result, plot)}")
     doc = result.to_json()
     if as_json:
         emit_json(doc)
