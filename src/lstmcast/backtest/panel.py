@@ -14,6 +14,7 @@ universe's survivorship line.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,8 @@ from lstmcast.evaluation.panel import (
     portfolio,
 )
 from lstmcast.evaluation.panel_baselines import momentum, reversal, ridge
+from lstmcast.execution.engine import Parallel, TaskOutcome
+from lstmcast.execution.stream import run_tasks
 from lstmcast.jsonable import to_jsonable
 from lstmcast.runconfig import BacktestConfig
 from lstmcast.store.db import Store
@@ -256,14 +259,62 @@ def fold_inputs(
     return FoldInputs(values, target, val_start, tr, va, te)
 
 
+@dataclass(frozen=True)
+class PanelFoldResult:
+    """One (block, seed) fit, as a worker returns it: plain arrays and counts."""
+
+    index: int
+    seed: int
+    t: np.ndarray  # the block's samples: date and member indices
+    n: np.ndarray
+    scores: np.ndarray  # the network's score at each
+    best_epoch: int
+    n_train: int
+    n_val: int
+    val_start: int
+    seconds: float
+
+
+def panel_fold_task(
+    panel: Panel,
+    train: TrainConfig,
+    first: int,
+    ranked: np.ndarray,
+    name: str,
+    index: int,
+    start: int,
+    end: int,
+    seed: int,
+) -> PanelFoldResult:
+    """Fit block `index` (rows [start, end)) with `seed` and score its samples: on a worker or here."""
+    t0 = time.perf_counter()
+    fold = fold_inputs(panel, train, start, end, first, ranked, name, index)
+    fit = fold.fit(train.replace(seed=seed))
+    scores = fold.predict(fit)
+    return PanelFoldResult(
+        index=index,
+        seed=seed,
+        t=fold.test[0],
+        n=fold.test[1],
+        scores=scores,
+        best_epoch=fit.outcome.best_epoch,
+        n_train=len(fold.train[0]),
+        n_val=len(fold.val[0]),
+        val_start=fold.val_start,
+        seconds=time.perf_counter() - t0,
+    )
+
+
 def panel_backtest(
     store: Store,
     name: str,
     train: TrainConfig,
     config: BacktestConfig,
     on_fold: Callable[[int, int], None] | None = None,
+    parallel: Parallel = Parallel(),
 ) -> PanelBacktest:
-    """Walk a universe forward by date (see the module's words) and judge it."""
+    """Walk a universe forward by date (see the module's words) and judge it; the (block,
+    seed) fits run where `parallel` says."""
     universe = show_universe(store, name)
     panel = build_panel(store, universe)
     size = panel_size(len(panel.dates), len(panel.tickers), 1, train.window)
@@ -283,34 +334,53 @@ def panel_backtest(
     blocks = _blocks(test_rows, config.folds)
     seeds = [train.seed + i for i in range(config.seeds)]
     by_seed = np.full((len(seeds), *forward.shape), np.nan)
-    folds: list[PanelFold] = []
     ridge_score = np.full(forward.shape, np.nan)
-    total = len(blocks) * len(seeds)
-    done = 0
-    for i, block in enumerate(blocks):
-        start, end = int(block[0]), int(block[-1]) + 1
-        fold = fold_inputs(panel, train, start, end, int(usable[0]), ranked, name=universe.name, index=i + 1)
-        ridge_score[block] = ridge(r, forward, slice(0, start - h))[block]
-        best_epochs = []
-        for s, seed in enumerate(seeds):
-            fit = fold.fit(train.replace(seed=seed))
-            by_seed[s][fold.test] = fold.predict(fit)
-            best_epochs.append(fit.outcome.best_epoch)
-            done += 1
-            if on_fold:
-                on_fold(done, total)
+    spans = [(int(b[0]), int(b[-1]) + 1) for b in blocks]
+    for start, end in spans:  # the ridge is fitted in the driver: a few milliseconds a block
+        ridge_score[start:end] = ridge(r, forward, slice(0, start - h))[start:end]
+    # Each (block, seed) is one task: in this process, or on Dask workers with their share of
+    # the cores. Later blocks fit on more history: they go first, so the last wave is short.
+    tasks = {
+        f"panel-fold-{i + 1}-seed-{seed}": {"index": i + 1, "start": start, "end": end, "seed": seed}
+        for i, (start, end) in reversed(list(enumerate(spans)))
+        for seed in seeds
+    }
+    shared = {
+        "panel": panel,
+        "train": train.replace(threads=0) if parallel.distributed else train,
+        "first": int(usable[0]),
+        "ranked": ranked,
+        "name": universe.name,
+    }
+    results: dict[tuple[int, int], PanelFoldResult] = {}
+
+    def done(outcome: TaskOutcome) -> None:
+        if outcome.error is not None:
+            raise outcome.error  # a block that fails fails the backtest, as it would serially
+        got: PanelFoldResult = outcome.value
+        results[(got.index, got.seed)] = got
+        if on_fold:
+            on_fold(len(results), len(tasks))
+
+    run_tasks(panel_fold_task, tasks, shared, done, parallel)
+    folds: list[PanelFold] = []
+    for i, (start, end) in enumerate(spans):
+        mine = [results[(i + 1, seed)] for seed in seeds]
+        for s, got in enumerate(mine):
+            by_seed[s][got.t, got.n] = got.scores
         rows = slice(start, end)
         block_ic = ic_summary(by_seed.mean(axis=0)[rows], forward[rows], panel.dates[rows], h)
+        first = mine[0]
         folds.append(
             PanelFold(
                 i + 1,
-                str(panel.dates[max(fold.val_start - h - 1, 0)].date()),
+                str(panel.dates[max(first.val_start - h - 1, 0)].date()),
                 str(panel.dates[start].date()),
                 str(panel.dates[end - 1].date()),
-                len(fold.train[0]),
-                len(fold.val[0]),
-                len(fold.test[0]),
-                best_epochs,
+                first.n_train,
+                first.n_val,
+                len(first.t),
+                [got.best_epoch for got in mine],
                 block_ic.rank_ic_mean,
             )
         )

@@ -65,7 +65,7 @@ def backtest_cli(
     from lstmcast.threadpolicy import thread_choice
 
     if run.universe is not None:
-        _universe(ctx, run, out, plot, workers, cluster, as_json)
+        _universe(ctx, run, out, plot, Parallel(workers, cluster, cluster_security), as_json)
         return
 
     if out is not None:  # refused before the work, not after it
@@ -292,24 +292,20 @@ def _universe(
     run: RunConfig,
     out: Path | None,
     plot: Path | None,
-    workers: int,
-    cluster: str | None,
+    parallel: Any,
     as_json: bool,
 ) -> None:
     """`backtest --universe`: the panel walk-forward, its table and its JSON."""
     from lstmcast.backtest.panel import panel_backtest
     from lstmcast.backtest.panel_outputs import plot_panel, write_panel_outputs
-    from lstmcast.errors import ConfigError
 
-    if workers > 1 or cluster:
-        raise ConfigError("--workers/--cluster are not built for --universe yet: its folds run here")
     if out is not None:  # refused before the work, not after it
         check_output(out, directory=True)
     if plot is not None:
         check_plot(plot)
     assert run.universe is not None
     with fold_progress(f"backtest {run.universe}", interactive()) as on_fold:
-        result = panel_backtest(store_of(ctx), run.universe, run.train, run.backtest, on_fold)
+        result = panel_backtest(store_of(ctx), run.universe, run.train, run.backtest, on_fold, parallel)
     for note in result.notes:
         warn(note)
     for path in write_panel_outputs(result, out) if out is not None else []:
