@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -294,3 +295,30 @@ def test_omp_num_threads_is_honoured_as_torch_honours_it(monkeypatch: pytest.Mon
         assert threadpolicy.auto_threads() == threadpolicy.ThreadChoice(3, "OMP_NUM_THREADS=3")
     finally:
         threadpolicy.auto_threads.cache_clear()
+
+
+def test_openmp_sleeps_only_where_a_fixed_thread_count_oversubscribes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lstmcast import threadpolicy as tp
+
+    assert tp.oversubscribed(2, 2, 2.0) and tp.oversubscribed(4, 4, 2.0)
+    assert not tp.oversubscribed(2, 2, 0.0) and not tp.oversubscribed(1, 2, 2.0)
+    assert not tp.oversubscribed(2, 2, None)  # a load that cannot be read: no guess
+    monkeypatch.setattr(tp, "_torch_loaded", lambda: False)
+    monkeypatch.setattr(tp, "usable_cores", lambda: {0, 1})
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(tp, "busy_cores", lambda cores: 0.1)  # quiet: spinning is faster there
+    assert not tp.calm_openmp(2) and "OMP_WAIT_POLICY" not in os.environ
+    monkeypatch.setattr(tp, "busy_cores", lambda cores: 2.0)  # both cores held by other work
+    assert not tp.calm_openmp(0)  # the policy's own choice does not oversubscribe
+    assert tp.calm_openmp(2) and os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the user's word stands
+    assert not tp.calm_openmp(2) and os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # a fixed count from the environment counts too
+    assert tp.calm_openmp(0) and os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setattr(tp, "_torch_loaded", lambda: True)  # too late: torch read it already
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    assert not tp.calm_openmp(2)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import time
 from dataclasses import dataclass
 
@@ -99,3 +100,31 @@ def auto_threads() -> ThreadChoice:
         return ThreadChoice(int(env), f"OMP_NUM_THREADS={env}")
     cores = usable_cores()
     return choose_threads(0, len(cores), busy_cores(cores))
+
+
+def oversubscribed(threads: int, usable: int, busy: float | None) -> bool:
+    """`threads` is more than the cores other work leaves free (half a core of slack)."""
+    return busy is not None and threads > max(1.0, usable - busy) + 0.5
+
+
+def _torch_loaded() -> bool:
+    return "torch" in sys.modules
+
+
+def calm_openmp(threads: int) -> bool:
+    """Before torch loads: when a fixed thread count (`--threads N`, or OMP_NUM_THREADS) is more
+    than the cores other work leaves free, make OpenMP's idle threads sleep rather than spin on
+    cores that work holds (OMP_WAIT_POLICY=PASSIVE): on 2 cores beside 2 busy processes a
+    2-thread fit then takes 25 s instead of 122 s (docs/speed.md). A quiet machine keeps the
+    runtime's spinning, which is faster there; the policy's own choice (`--threads 0`) never
+    oversubscribes. A policy the user set, or a torch already loaded, is left alone. Returns
+    whether it set one."""
+    env = os.environ.get("OMP_NUM_THREADS", "").strip()
+    fixed = threads if threads > 0 else (int(env) if env.isdigit() else 0)
+    if fixed <= 1 or "OMP_WAIT_POLICY" in os.environ or _torch_loaded():
+        return False
+    cores = usable_cores()
+    if not oversubscribed(fixed, len(cores), busy_cores(cores)):
+        return False
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    return True

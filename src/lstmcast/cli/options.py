@@ -29,6 +29,7 @@ from lstmcast.runconfig import (
     read_run_config,
 )
 from lstmcast.settings import ENGINES, MODELS, TARGETS
+from lstmcast.threadpolicy import calm_openmp
 from lstmcast.tickers import validate_ticker
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -273,6 +274,7 @@ def run_options(
                 **parts,
             )
             run.validate()
+            calm_openmp(run.train.threads)  # before any torch import: see threadpolicy
             if "backtest" in file and "backtest" not in parts:  # one run's settings: bad for any command
                 BacktestConfig(**file["backtest"]).validate()
             return command(ctx, run=run, **kwargs)
