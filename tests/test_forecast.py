@@ -280,3 +280,20 @@ def test_the_watchlist_trains_missing_models_with_its_preset_and_train_settings(
                        ('preset = "turbo"\n', "unknown preset 'turbo'")]:  # fmt: skip
         path.write_text('fetch = false\n[[ticker]]\nsymbol = "AAPL"\n' + text)
         assert says in cli("daily", "--config", path, code=1).stderr, text
+
+
+def test_daily_says_what_each_entry_is_doing_as_it_goes(cli: Cli, home: Path) -> None:
+    """A night's run is never silent at a terminal: one line per entry as it is queued and done."""
+    from lstmcast.jobs.daily import daily
+    from lstmcast.store.db import Store
+
+    cli("import", SAMPLE / "AAPL.csv", "--ticker", "AAPL")
+    cfg = _watchlist(home, fetch=False)
+    lines: list[str] = []
+    daily(Store(home), cfg, on_step=lines.append)  # no model yet: trained, then forecast
+    assert lines[0] == "AAPL cnn log_return: queued to train, then forecast (1 queued)"
+    assert lines[1].startswith("AAPL cnn log_return: forecast from 2013-03-01 (")
+    lines.clear()
+    daily(Store(home), cfg, on_step=lines.append)
+    assert lines == ["AAPL cnn log_return: no new bar"]
+    assert cli("daily", "--config", cfg).stderr == ""  # not a terminal here: no progress lines

@@ -16,6 +16,8 @@ from lstmcast.cli.common import (
     exit_code_for,
     guarded,
     home_of,
+    info,
+    interactive,
     out_console,
     store_of,
     worst_exit,
@@ -80,7 +82,11 @@ def daily_cli(
     if log_file is not None:
         check_output(log_file)  # a bad log path is refused before the night's work
     try:
-        report = daily(store_of(ctx), config, parallel=Parallel(workers, cluster, cluster_security))
+        # At a terminal, one line per entry as it goes: a night's run is never silent there.
+        on_step = info if interactive() and not quiet and not as_json else None
+        report = daily(
+            store_of(ctx), config, parallel=Parallel(workers, cluster, cluster_security), on_step=on_step
+        )
     except Exception as exc:  # before any ticker ran: a broken watchlist, an unusable store
         _log(log_file, [f"{_stamp()} error: {exc}"], exit_code_for(exc))
         raise

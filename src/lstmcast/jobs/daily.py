@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -208,8 +209,11 @@ def daily(
     config: Path | None = None,
     fetch_session: Any = None,
     parallel: Parallel = Parallel(),
+    on_step: Callable[[str], None] | None = None,
 ) -> DailyReport:
     """Run the watchlist under the lock; each ticker's failure is recorded and the rest go on.
+    `on_step` hears one line per entry as it is fetched, queued and finished (a terminal shows
+    them: a night's run is never silent).
 
     The driver fetches (serially, rate-limited), decides, writes models and the ledger; the
     training and forecasting of every ticker that needs it runs in this process or, with
@@ -230,10 +234,17 @@ def daily(
         notes: dict[str, list[str]] = {item.key: [] for item in items}
         fetched: dict[str, Any] = {}  # one download per symbol, however many entries it has
         jobs: dict[str, DailyJob] = {}
+
+        def step(key: str, what: str) -> None:
+            if on_step is not None:
+                run = runs[key]
+                on_step(f"{run.ticker} {run.model} {run.target}: {what}")
+
         for item in items:
             run, said = runs[item.key], notes[item.key]
             if item.fetch:
                 if item.symbol not in fetched:
+                    step(item.key, "fetching")
                     fetched[item.symbol] = fetch_one(store, item.symbol, None, None, fetch_session)
                 got = fetched[item.symbol]
                 if got.error:
@@ -251,6 +262,10 @@ def daily(
                 continue
             if job is not None:
                 jobs[item.key] = job
+                what = "to train, then forecast" if job.retrain else "to forecast"
+                step(item.key, f"queued {what} ({len(jobs)} queued)")
+            else:
+                step(item.key, run.status)
 
         def finished(outcome: TaskOutcome) -> None:
             run, said = runs[outcome.key], notes[outcome.key]
@@ -260,6 +275,8 @@ def daily(
                 _finish(store, run, outcome.value, said)
             except Exception as exc:
                 _failed(run, exc, said)
+            done = "failed" if run.status == "failed" else f"forecast from {run.as_of}"
+            step(outcome.key, f"{done} ({outcome.seconds:.0f} s)")
 
         if jobs:
             if parallel.distributed:  # each worker's share of the cores, set there by the engine
