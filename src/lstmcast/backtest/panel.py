@@ -200,8 +200,30 @@ def _num(x: float | None, digits: int = 2) -> str:
     return "–" if x is None else f"{x:.{digits}f}"
 
 
-def _blocks(rows: np.ndarray, folds: int) -> list[np.ndarray]:
-    return [b for b in np.array_split(rows, folds) if len(b)]
+@dataclass(frozen=True)
+class BlockPlan:
+    """Where a universe walk-forward tests: the dates it can rank, and its blocks."""
+
+    ranked: np.ndarray  # (T,) bool: MIN_NAMES or more members listed with a known outcome
+    first: int  # the first rankable row
+    test_rows: np.ndarray
+    blocks: list[np.ndarray]  # consecutive test rows, one per fold
+
+
+def plan_blocks(panel: Panel, forward: np.ndarray, config: BacktestConfig, name: str, what: str) -> BlockPlan:
+    """The last --test-size of the dates whose `forward` outcome can be ranked, cut into
+    --folds blocks: what the backtest and its audit both walk. Too few rankable dates for
+    `what` is refused in one line."""
+    ranked = np.isfinite(np.where(panel.listed, forward, np.nan)).sum(axis=1) >= MIN_NAMES
+    usable = np.nonzero(ranked)[0]
+    if len(usable) < 200:
+        raise DataError(
+            f"universe {name}: {len(usable)} dates with {MIN_NAMES} or more members listed;"
+            f" {what} needs a few hundred"
+        )
+    test_rows = usable[-max(config.folds, int(len(usable) * config.test_size)) :]
+    blocks = [b for b in np.array_split(test_rows, config.folds) if len(b)]
+    return BlockPlan(ranked, int(usable[0]), test_rows, blocks)
 
 
 Samples = tuple[np.ndarray, np.ndarray]
@@ -321,17 +343,9 @@ def panel_backtest(
     check_fits(size)
     h = train.horizon
     forward = panel.forward(h)
-    listed = panel.listed
     r = panel.returns()
-    ranked = np.isfinite(np.where(listed, forward, np.nan)).sum(axis=1) >= MIN_NAMES
-    usable = np.nonzero(ranked)[0]
-    if len(usable) < 200:
-        raise DataError(
-            f"universe {universe.name}: {len(usable)} dates with {MIN_NAMES} or more members listed;"
-            " a walk-forward needs a few hundred"
-        )
-    test_rows = usable[-max(config.folds, int(len(usable) * config.test_size)) :]
-    blocks = _blocks(test_rows, config.folds)
+    plan = plan_blocks(panel, forward, config, universe.name, "a walk-forward")
+    ranked, test_rows, blocks = plan.ranked, plan.test_rows, plan.blocks
     seeds = [train.seed + i for i in range(config.seeds)]
     by_seed = np.full((len(seeds), *forward.shape), np.nan)
     ridge_score = np.full(forward.shape, np.nan)
@@ -348,7 +362,7 @@ def panel_backtest(
     shared = {
         "panel": panel,
         "train": train.replace(threads=0) if parallel.distributed else train,
-        "first": int(usable[0]),
+        "first": plan.first,
         "ranked": ranked,
         "name": universe.name,
     }

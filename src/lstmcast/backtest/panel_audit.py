@@ -16,9 +16,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from lstmcast.backtest.panel import MIN_NAMES, fold_inputs
+from lstmcast.backtest.panel import fold_inputs, plan_blocks
 from lstmcast.config import TrainConfig
-from lstmcast.errors import DataError
 from lstmcast.runconfig import BacktestConfig
 from lstmcast.store.db import Store
 from lstmcast.universe.members import show_universe
@@ -100,26 +99,18 @@ def panel_audit(
     universe = show_universe(store, name)
     panel = build_panel(store, universe)
     forward = panel.forward(train.horizon)
-    ranked = np.isfinite(np.where(panel.listed, forward, np.nan)).sum(axis=1) >= MIN_NAMES
-    usable = np.nonzero(ranked)[0]
-    if len(usable) < 200:
-        raise DataError(
-            f"universe {universe.name}: {len(usable)} dates with {MIN_NAMES} or more members listed;"
-            " an audit of its walk-forward needs a few hundred"
-        )
-    test_rows = usable[-max(config.folds, int(len(usable) * config.test_size)) :]
-    blocks = [b for b in np.array_split(test_rows, config.folds) if len(b)]
+    plan = plan_blocks(panel, forward, config, universe.name, "an audit of its walk-forward")
     one = int(np.argmax(panel.listed.sum(axis=0)))  # the member with the most bars
     report = PanelAudit(universe.name)
-    for i, block in enumerate(blocks):
+    for i, block in enumerate(plan.blocks):
         start, end = int(block[0]), int(block[-1]) + 1
-        real = fold_inputs(panel, train, start, end, int(usable[0]), ranked, universe.name, i + 1)
+        real = fold_inputs(panel, train, start, end, plan.first, plan.ranked, universe.name, i + 1)
         real_fit = real.fit(train)
         at = real.test[0] == start
         real_scores = real.predict(real_fit)[at]
         for who, columns in ((panel.tickers[one], [one]), ("every member", list(range(len(panel.tickers))))):
             other = noised(panel, start, columns, seed=i)
-            fold = fold_inputs(other, train, start, end, int(usable[0]), ranked, universe.name, i + 1)
+            fold = fold_inputs(other, train, start, end, plan.first, plan.ranked, universe.name, i + 1)
             fit = fold.fit(train)
             same_at = fold.test[0] == start
             report.folds.append(
@@ -135,5 +126,5 @@ def panel_audit(
                 )
             )
         if on_fold:
-            on_fold(i + 1, len(blocks))
+            on_fold(i + 1, len(plan.blocks))
     return report
