@@ -299,7 +299,8 @@ def test_old_absolute_model_paths_are_made_relative_by_the_migration(cli: Cli, h
     with sqlite3.connect(home / "lstmcast.db") as conn:
         assert conn.execute("SELECT path FROM models").fetchone()[0] == f"models/{model}"
         prices = conn.execute("SELECT * FROM prices").fetchall()
-        models = conn.execute("SELECT * FROM models").fetchall()
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(models)") if r[1] != "universe"]
+        models = conn.execute(f"SELECT {', '.join(columns)} FROM models").fetchall()  # as schema 7 had
     for suffix in ("", "-wal", "-shm"):  # the store as an lstmcast of schema 7 left it
         (home / f"lstmcast.db{suffix}").unlink(missing_ok=True)
     with sqlite3.connect(home / "lstmcast.db") as conn:

@@ -41,7 +41,11 @@ SUCCESS = {
     "universes": "universe list",
 }
 # Documents whose data the fixtures here cannot hold, checked against their schema where they are made.
-ELSEWHERE = {"backtest-universe": "tests/test_universe_backtest.py (a synthetic universe)"}
+ELSEWHERE = {
+    "backtest-universe": "tests/test_universe_backtest.py (a synthetic universe)",
+    "train-universe": "tests/test_universe_model.py (a synthetic universe)",
+    "forecast-universe": "tests/test_universe_model.py (a synthetic universe)",
+}
 FAILURE = [
     "data NOSUCH", "train NOSUCH", "models show nosuch", "backtest NOSUCH", "audit NOSUCH",
     "sweeps show nosuch", "tunes show nosuch", "forecast NOSUCH", "import /nonexistent.csv --ticker X",

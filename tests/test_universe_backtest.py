@@ -90,8 +90,8 @@ def test_on_a_pure_noise_panel_the_verdict_is_no_skill(cli: Cli, home: Path) -> 
 
 def test_the_network_scores_tickers_it_never_saw() -> None:
     """No ticker embedding: fitted on 20 members, it ranks 10 others as well as the rule."""
-    from lstmcast.backtest.panel import panel_target
     from lstmcast.training.panel import fit_panel, predict_panel
+    from lstmcast.universe.panel import panel_target
 
     r, _, rank_ic = reversal_panel(days=700, tickers=30, phi=0.3, seed=4)
     close = 100 * np.exp(np.cumsum(r, axis=0))

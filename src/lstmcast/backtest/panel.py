@@ -22,13 +22,11 @@ from typing import Any
 import numpy as np
 
 from lstmcast.config import TrainConfig
-from lstmcast.errors import DataError
 from lstmcast.evaluation.panel import (
     ICSummary,
     PerTickerDM,
     PooledDM,
     Portfolio,
-    centred_ranks,
     ic_summary,
     per_ticker_dm,
     pooled_dm,
@@ -40,30 +38,11 @@ from lstmcast.execution.stream import run_tasks
 from lstmcast.jsonable import to_jsonable
 from lstmcast.runconfig import BacktestConfig
 from lstmcast.store.db import Store
+from lstmcast.universe.folds import fold_inputs, plan_blocks
 from lstmcast.universe.members import Survivorship, show_universe
-from lstmcast.universe.panel import Panel, build_panel, check_fits, inputs, panel_size, sample_index
+from lstmcast.universe.panel import Panel, build_panel, centred_ranks, check_fits, panel_size
 
-MIN_NAMES = 5  # members a date needs to rank
 BASELINES = ("reversal", "reversal_5d", "momentum", "ridge")
-
-
-def panel_target(name: str, forward: np.ndarray, listed: np.ndarray, scale_rows: slice) -> np.ndarray:
-    """What the network learns at each (date, ticker): the centred cross-sectional rank of
-    the forward return (`rank`), or the forward return less that date's members' mean,
-    divided by its spread on `scale_rows` (`excess`)."""
-    fwd = np.where(listed, forward, np.nan)
-    enough = (np.isfinite(fwd).sum(axis=1) >= MIN_NAMES)[:, None]
-    fwd = np.where(enough, fwd, np.nan)
-    if name == "rank":
-        return centred_ranks(fwd)
-    finite = np.isfinite(fwd)
-    n = finite.sum(axis=1, keepdims=True)
-    mean = np.divide(
-        np.where(finite, fwd, 0.0).sum(axis=1, keepdims=True), n, out=np.full(n.shape, np.nan), where=n > 0
-    )
-    excess = fwd - mean
-    spread = np.nanstd(excess[scale_rows]) if np.isfinite(excess[scale_rows]).any() else 1.0
-    return excess / (spread if spread > 0 else 1.0)
 
 
 @dataclass(frozen=True)
@@ -201,87 +180,6 @@ def _num(x: float | None, digits: int = 2) -> str:
 
 
 @dataclass(frozen=True)
-class BlockPlan:
-    """Where a universe walk-forward tests: the dates it can rank, and its blocks."""
-
-    ranked: np.ndarray  # (T,) bool: MIN_NAMES or more members listed with a known outcome
-    first: int  # the first rankable row
-    test_rows: np.ndarray
-    blocks: list[np.ndarray]  # consecutive test rows, one per fold
-
-
-def plan_blocks(panel: Panel, forward: np.ndarray, config: BacktestConfig, name: str, what: str) -> BlockPlan:
-    """The last --test-size of the dates whose `forward` outcome can be ranked, cut into
-    --folds blocks: what the backtest and its audit both walk. Too few rankable dates for
-    `what` is refused in one line."""
-    ranked = np.isfinite(np.where(panel.listed, forward, np.nan)).sum(axis=1) >= MIN_NAMES
-    usable = np.nonzero(ranked)[0]
-    if len(usable) < 200:
-        raise DataError(
-            f"universe {name}: {len(usable)} dates with {MIN_NAMES} or more members listed;"
-            f" {what} needs a few hundred"
-        )
-    test_rows = usable[-max(config.folds, int(len(usable) * config.test_size)) :]
-    blocks = [b for b in np.array_split(test_rows, config.folds) if len(b)]
-    return BlockPlan(ranked, int(usable[0]), test_rows, blocks)
-
-
-Samples = tuple[np.ndarray, np.ndarray]
-
-
-@dataclass
-class FoldInputs:
-    """One block's inputs, targets and samples: what its fit and its audit read."""
-
-    values: np.ndarray  # (T, N, F) inputs, each ticker's scaler fitted on rows < val_start
-    target: np.ndarray  # (T, N) what the network learns (NaN where unknown)
-    val_start: int
-    train: Samples  # outcomes known before val_start
-    val: Samples  # outcomes known before the block
-    test: Samples  # the block's dates
-
-    def fit(self, config: TrainConfig) -> Any:
-        from lstmcast.training.panel import fit_panel  # torch: only when a fold is fitted
-
-        return fit_panel(self.values, self.target, self.train, self.val, config)
-
-    def predict(self, fit: Any) -> np.ndarray:
-        from lstmcast.training.panel import predict_panel
-
-        return predict_panel(fit, self.values, self.test)
-
-
-def fold_inputs(
-    panel: Panel,
-    train: TrainConfig,
-    start: int,
-    end: int,
-    first: int,
-    ranked: np.ndarray,
-    name: str = "",
-    index: int = 1,
-) -> FoldInputs:
-    """The inputs of the block of rows [start, end): everything before it that a fit may read.
-    A sample's outcome spans (t, t+h], so training ends h rows before validation starts and
-    validation h rows before the block: nothing after a cutoff reaches a scaler or a fit."""
-    h = train.horizon
-    history = np.arange(first, start)
-    val_start = int(history[int(len(history) * (1 - train.val_frac))])
-    values, _ = inputs(panel, val_start - 1)
-    valid = np.isfinite(values).all(axis=-1) & panel.member
-    target = panel_target(train.target, panel.forward(h), panel.listed, slice(0, max(val_start - h, 1)))
-    tr = sample_index(valid, target, train.window, slice(0, val_start - h))
-    va = sample_index(valid, target, train.window, slice(val_start, start - h))
-    te = sample_index(valid, np.where(ranked[:, None], 0.0, np.nan), train.window, slice(start, end))
-    if len(tr[0]) < 100 or len(va[0]) < 20:
-        raise DataError(
-            f"universe {name}: fold {index} has {len(tr[0])} training and {len(va[0])} validation"
-            " samples; use fewer --folds, a smaller --test-size or a shorter --window"
-        )
-    return FoldInputs(values, target, val_start, tr, va, te)
-
-
-@dataclass(frozen=True)
 class PanelFoldResult:
     """One (block, seed) fit, as a worker returns it: plain arrays and counts."""
 
@@ -310,9 +208,11 @@ def panel_fold_task(
 ) -> PanelFoldResult:
     """Fit block `index` (rows [start, end)) with `seed` and score its samples: on a worker or here."""
     t0 = time.perf_counter()
+    from lstmcast.training.panel import fit_fold, predict_fold  # torch: only when a fold is fitted
+
     fold = fold_inputs(panel, train, start, end, first, ranked, name, index)
-    fit = fold.fit(train.replace(seed=seed))
-    scores = fold.predict(fit)
+    fit = fit_fold(fold, train.replace(seed=seed))
+    scores = predict_fold(fit, fold)
     return PanelFoldResult(
         index=index,
         seed=seed,

@@ -11,15 +11,16 @@ the same seed are bit-identical, so the test is exact.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
-from lstmcast.backtest.panel import fold_inputs, plan_blocks
 from lstmcast.config import TrainConfig
 from lstmcast.runconfig import BacktestConfig
 from lstmcast.store.db import Store
+from lstmcast.universe.folds import fold_inputs, plan_blocks
 from lstmcast.universe.members import show_universe
 from lstmcast.universe.panel import Panel, build_panel
 
@@ -82,10 +83,10 @@ def noised(panel: Panel, after: int, columns: list[int], seed: int = 0) -> Panel
     return replace(panel, close=close)
 
 
-def _same_state(a: dict[str, object], b: dict[str, object]) -> bool:
+def _same_state(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     import torch
 
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # type: ignore[arg-type]
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def panel_audit(
@@ -101,17 +102,19 @@ def panel_audit(
     forward = panel.forward(train.horizon)
     plan = plan_blocks(panel, forward, config, universe.name, "an audit of its walk-forward")
     one = int(np.argmax(panel.listed.sum(axis=0)))  # the member with the most bars
+    from lstmcast.training.panel import fit_fold, predict_fold  # torch: only for an audit
+
     report = PanelAudit(universe.name)
     for i, block in enumerate(plan.blocks):
         start, end = int(block[0]), int(block[-1]) + 1
         real = fold_inputs(panel, train, start, end, plan.first, plan.ranked, universe.name, i + 1)
-        real_fit = real.fit(train)
+        real_fit = fit_fold(real, train)
         at = real.test[0] == start
-        real_scores = real.predict(real_fit)[at]
+        real_scores = predict_fold(real_fit, real)[at]
         for who, columns in ((panel.tickers[one], [one]), ("every member", list(range(len(panel.tickers))))):
             other = noised(panel, start, columns, seed=i)
             fold = fold_inputs(other, train, start, end, plan.first, plan.ranked, universe.name, i + 1)
-            fit = fold.fit(train)
+            fit = fit_fold(fold, train)
             same_at = fold.test[0] == start
             report.folds.append(
                 PanelFoldAudit(
@@ -122,7 +125,7 @@ def panel_audit(
                         np.array_equal(real.values[: start + 1], fold.values[: start + 1], equal_nan=True)
                     ),
                     weights_identical=_same_state(real_fit.outcome.state, fit.outcome.state),
-                    scores_identical=bool(np.array_equal(real_scores, fold.predict(fit)[same_at])),
+                    scores_identical=bool(np.array_equal(real_scores, predict_fold(fit, fold)[same_at])),
                 )
             )
         if on_fold:

@@ -102,13 +102,17 @@ def daily_cli(
 
 def _forecast(t: Any) -> str:
     """The next forecast: a price, or for a volatility entry its annualised volatility."""
+    if t.universe:
+        return "ranking" if t.next_date else "–"
     if t.next_volatility:
         return f"vol {t.next_volatility:.1f}%"
     return f"{t.next_price:,.2f}" if t.next_price else "–"
 
 
 def _entry(t: Any) -> str:
-    """A run's name: the ticker, its model, and whether it forecasts volatility."""
+    """A run's name: the ticker (or universe), its model, and what it forecasts."""
+    if t.universe:
+        return f"universe {t.universe} {t.model} ({t.target})"
     vol = " (volatility)" if t.target == "volatility" else ""
     return t.ticker + (f" {t.model}" if t.model else "") + vol
 

@@ -100,16 +100,54 @@ def forecast_cli(
         ),
     ] = None,
     retrain_if_older: RetrainIfOlder = None,
+    universe: Annotated[
+        str | None,
+        typer.Option(
+            help="Rank this universe's members with its newest model (`train --universe`).",
+            show_default=False,
+        ),
+    ] = None,
+    k: Annotated[
+        int | None,
+        typer.Option(
+            "--k", help="With --universe: long and short picks (default: a tenth of the members).", min=1
+        ),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Forecast the next trading days with 80% and 95% intervals, and record them in the ledger.
 
     Dates come from the exchange calendar (no weekends, holidays or closures). Running it
-    again from the same bar with the same model adds nothing to the ledger.
+    again from the same bar with the same model adds nothing to the ledger. With --universe:
+    today's ranking of its members, and the long and short picks.
     """
     from lstmcast.forecasting.forecast import forecast
     from lstmcast.forecasting.result import forecast_json
 
+    if universe is not None:
+        given = {
+            "TICKER": bool(tickers),
+            "--csv": csv is not None,
+            "--ticker": ticker is not None,
+            "--plot": plot is not None,
+            "--target": target is not None,
+            "--model": model is not None,
+            "--horizon": horizon != 1,
+            "--calendar": calendar is not None,
+            "--intervals": intervals != DEFAULT_INTERVALS,
+            "--levels": levels != "80,95",
+            "--retrain-if-older": retrain_if_older is not None,
+        }
+        clash = [flag for flag, on in given.items() if on]
+        if clash:
+            raise typer.BadParameter(
+                f"{clash[0]} does not apply to --universe: its model fixes the target and horizon,"
+                " and a ranking has no price interval"
+            )
+        _universe(ctx, universe, model_id, k, engine, as_json)
+        return
+    if k is not None:
+        raise typer.BadParameter("--k picks a universe's members: give --universe NAME")
     if csv is None and not tickers:
         raise typer.BadParameter("give stored TICKER(s) or --csv PATH")
     store = store_of(ctx)
@@ -154,6 +192,35 @@ def forecast_cli(
         error(message)
     if failures:
         raise typer.Exit(code)
+
+
+def _universe(ctx: typer.Context, name: str, model_id: str | None, k: int | None, engine: str,
+              as_json: bool) -> None:  # fmt: skip
+    from lstmcast.forecasting.universe import forecast_universe
+
+    made = forecast_universe(store_of(ctx), name, model_id, k, engine)
+    for w in made.warnings:
+        warn(w)
+    if as_json:
+        emit_json(made.to_json())
+        return
+    con = out_console()
+    con.print(
+        f"[bold]{made.universe}[/bold] {made.model} {made.target}: {len(made.ranking)} of"
+        f" {made.members} members ranked at {made.as_of}'s close, for {made.target_date}"
+        f" ({made.horizon}-day)"
+    )
+    shown = made.ranking if len(made.ranking) <= 20 else [r for r in made.ranking if r.side]
+    t = Table("rank", "ticker", "score", "pick", title=f"ranking, k {made.k}", title_justify="left")
+    for i, r in enumerate(shown):
+        if i and r.rank != shown[i - 1].rank + 1:
+            t.add_row("…", "", "", "")
+        t.add_row(str(r.rank), r.ticker, f"{r.score:+.4f}", r.side or "–")
+    con.print(t)
+    new = f"{made.ledger_new} new rows" if made.ledger_new else "already there"
+    con.print(
+        f"model {made.model_id} ({made.engine}); in the ledger: {new} (`lstmcast ledger --universe {name}`)"
+    )
 
 
 def _plots(store: Any, results: list[Any], plot: Path, csv: Path | None) -> None:

@@ -13,7 +13,7 @@ from lstmcast.cli.render import interval_cells
 from lstmcast.jsonable import to_jsonable
 
 if TYPE_CHECKING:
-    from lstmcast.forecasting.ledger import LedgerSummary, PathScores, Row, VarianceScores
+    from lstmcast.forecasting.ledger import LedgerSummary, PathScores, RankScores, Row, VarianceScores
 
 
 @guarded
@@ -21,14 +21,20 @@ def ledger_cli(
     ctx: typer.Context,
     ticker: Annotated[str | None, typer.Argument(help="Only this ticker.", show_default=False)] = None,
     rows: Annotated[int, typer.Option(help="Recent forecasts to list.", min=1, max=1_000_000)] = 15,
+    universe: Annotated[
+        str | None, typer.Option(help="Only this universe's rankings.", show_default=False)
+    ] = None,
     output: Format = None,
     as_json: Json = False,
 ) -> None:
-    """Score past forecasts against realised prices: live MAE vs naive, hit rate, interval coverage."""
-    from lstmcast.forecasting.ledger import VarianceScores, ledger
+    """Score past forecasts against realised prices: live MAE vs naive, hit rate, interval coverage.
+
+    A universe's rankings are judged date by date: rank IC and the picks' realised spread.
+    """
+    from lstmcast.forecasting.ledger import RankScores, VarianceScores, ledger
 
     store = store_of(ctx)
-    report = ledger(store, ticker)
+    report = ledger(store, ticker, universe)
     shape = output_format(output, as_json)
     if shape == "json":
         emit_json(to_jsonable(report))
@@ -39,7 +45,12 @@ def ledger_cli(
     if not report.rows:
         out_console().print("the ledger is empty: run `lstmcast forecast TICKER`")
         return
-    # A person reads each kind of record in its own tables: price paths, then variances.
+    # A person reads each kind of record in its own tables: price paths, variances, rankings.
+    ranked = [x for x in report.summary if isinstance(x.scores, RankScores)]
+    report.summary = [x for x in report.summary if not isinstance(x.scores, RankScores)]
+    if ranked:
+        render_rankings(ranked, [r for r in report.rows if r.get("universe")], rows)
+    report.rows = [r for r in report.rows if not r.get("universe")]
     variance = {(x.ticker, x.model_id) for x in report.summary if isinstance(x.scores, VarianceScores)}
     paths = [x for x in report.summary if (x.ticker, x.model_id) not in variance]
     if paths:
@@ -137,6 +148,51 @@ def render_paths(summary: list[LedgerSummary[PathScores]], forecasts: list[Row],
             fmt(r["error"], 2),
             yes(r["in_80"]),
             yes(r["in_95"]),
+        )
+    con.print(t)
+
+
+def render_rankings(summary: list[LedgerSummary[RankScores]], forecasts: list[Row], rows: int) -> None:
+    """A universe's rankings: per date, how well the scores ordered what the members did."""
+    con = out_console()
+    s = Table(
+        "model", "dates", "rank IC", "t", "spread", "beat",
+        title=f"live rankings of {', '.join(sorted({x.ticker for x in summary}))}", title_justify="left",
+        caption="rank IC by date (Newey-West t); spread: the long picks' realised return less the"
+        " short picks'; beat: the share of dates it was positive",
+        caption_justify="left",
+    )  # fmt: skip
+    for x in summary:
+        s.add_row(
+            x.model_id,
+            str(x.scores.dates),
+            fmt(x.scores.rank_ic_mean, 4),
+            fmt(x.scores.rank_ic_t, 2),
+            pct(x.scores.spread_mean, 2),
+            pct(x.scores.spread_positive).lstrip("+"),
+        )
+    con.print(s)
+    by_date: dict[tuple[str, str, str], list[Row]] = {}
+    for r in forecasts:
+        by_date.setdefault((r["universe"], r["as_of"], r["model_id"]), []).append(r)
+    t = Table("universe", "as of", "to", "ranked", "long", "short", "spread", title="recent rankings",
+              title_justify="left")  # fmt: skip
+    for (name, as_of, _), ranked in sorted(by_date.items(), key=lambda kv: kv[0][1])[-rows:]:
+        order = sorted(ranked, key=lambda r: -r["score"])
+        k = min(int(order[0]["k"]), len(order) // 2) or 1
+        longs, shorts = order[:k], order[-k:]
+        done = all(r["realised"] is not None for r in longs + shorts)
+        spread = (
+            sum(r["realised"] for r in longs) / k - sum(r["realised"] for r in shorts) / k if done else None
+        )
+        t.add_row(
+            name,
+            as_of,
+            ranked[0]["target_date"],
+            str(len(ranked)),
+            ",".join(r["ticker"] for r in longs[:3]) + ("…" if k > 3 else ""),
+            ",".join(r["ticker"] for r in shorts[:3]) + ("…" if k > 3 else ""),
+            pct(spread, 2),
         )
     con.print(t)
 

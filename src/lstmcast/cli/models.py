@@ -13,6 +13,7 @@ from lstmcast.cli.common import (
     emit_csv,
     emit_json,
     fail,
+    fmt,
     guarded,
     out_console,
     output_format,
@@ -108,13 +109,22 @@ def which_model(
     return full
 
 
+def _members(run: dict[str, Any]) -> str:
+    """Whom a model forecasts: its tickers, or its universe and how many members it saw."""
+    if run.get("universe"):
+        return f"universe {run['universe']} ({len(run['tickers'])})"
+    return ",".join(run["tickers"])
+
+
 def render_models(found: list[dict[str, Any]]) -> None:
     table = Table("id", "tickers", "model", "target", "train", "test", "skill vs naive", "created", "status")
     optional(table, "created", "train", "test", "tickers")
     for r in found:
         table.add_row(
             r["id"],
-            ",".join(r["tickers"]),
+            f"universe {r['universe']} ({len(r['tickers'])})"
+            if r.get("universe")
+            else ",".join(r["tickers"]),
             r["model"],
             r["target"],
             f"{r['train_start']}..{r['train_end']}",
@@ -146,11 +156,30 @@ def show_cli(
     `--full` or `--json` print the whole manifest instead (config, scalers, segments, metrics,
     the out-of-sample residuals its intervals are made of, versions, checksums).
     """
+    from lstmcast.config import TrainConfig
+    from lstmcast.registry.checkpoint import read_manifest
+    from lstmcast.registry.files import model_dir
     from lstmcast.registry.saved import load_model, run_config_of
-    from lstmcast.runconfig import run_config_toml
+    from lstmcast.runconfig import RunConfig, run_config_toml
+    from lstmcast.store.runs import get_run
 
     store = store_of(ctx)
-    loaded = load_model(store, which_model(store, model_id, latest, model))
+    chosen = which_model(store, model_id, latest, model)
+    run = get_run(store.conn, chosen)
+    if run is not None and run.get("universe"):  # a universe's network: its manifest says it all
+        manifest = read_manifest(model_dir(store, run))
+        if config:
+            train = TrainConfig.from_dict(manifest["config"])
+            typer.echo(
+                run_config_toml(RunConfig(universe=run["universe"], train=train), sections=("train",)),
+                nl=False,
+            )
+        elif full or as_json:
+            emit_json(manifest)
+        else:
+            render_summary(manifest)
+        return
+    loaded = load_model(store, chosen)
     if config:
         typer.echo(run_config_toml(run_config_of(loaded), sections=("train",)), nl=False)
     elif full or as_json:
@@ -172,8 +201,11 @@ def render_summary(m: dict[str, Any]) -> None:
         if cfg.get("model") == "cnn"
         else f"{cfg.get('layers')}x{cfg.get('hidden')}"
     )
+    who = ("tickers", ", ".join(m.get("tickers", [])))
+    if m.get("universe"):
+        who = ("universe", f"{m['universe']}, {len(m.get('tickers', []))} members seen in training")
     rows = [
-        ("tickers", ", ".join(m.get("tickers", []))),
+        who,
         ("network", f"{cfg.get('model')} {shape}, window {cfg.get('window')}, horizon {cfg.get('horizon')}"),
         ("target", str(cfg.get("target"))),
         (
@@ -187,6 +219,11 @@ def render_summary(m: dict[str, Any]) -> None:
         mse, naive = test["model"].get("rmse"), test["naive"].get("rmse")
         if mse is not None and naive:
             rows.append(("test skill vs naive", pct(1 - (mse / naive) ** 2, 2) + " in MSE"))
+    held_out = test.get("model", {})
+    if "rank_ic_mean" in held_out:
+        best = m.get("metrics", {}).get("best_baseline")
+        ic, ic_t = fmt(held_out["rank_ic_mean"], 4), fmt(held_out.get("rank_ic_t"), 2)
+        rows.append(("held-out rank IC", f"{ic} (t {ic_t}); best baseline {best}"))
     rows += [("warning", w) for w in m.get("warnings", [])]
     rows.append(("files", ", ".join(m.get("checksums", {})) or "weights.safetensors"))
     for k, v in rows:

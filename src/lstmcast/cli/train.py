@@ -20,17 +20,22 @@ if TYPE_CHECKING:
 
 
 @guarded
-@run_options()
+@run_options(universe=True)
 def train_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None:
     """Train an LSTM, GRU, RNN or 1D-CNN on a time split and compare it with the baselines.
 
     Splits train/validation/test in time (80/10/10), scales on the training part only,
     stops early on validation loss, and saves the model under $LSTMCAST_HOME/models/.
+    On a universe (a rank or excess target): one network across its members, for
+    `forecast --universe`.
     """
     from lstmcast.data.series import load_inputs
     from lstmcast.registry.train import train
 
     store = store_of(ctx)
+    if run.universe is not None:
+        _train_universe(store, run, as_json)
+        return
     series = load_inputs(store, run.tickers, run.csv, run.train.exog)
     if run.train.target == "volatility":
         _train_volatility(store, run, series, as_json)
@@ -44,6 +49,42 @@ def train_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None
         emit_json(report)
     else:
         render_report(report)
+
+
+def _train_universe(store: Any, run: RunConfig, as_json: bool) -> None:
+    from lstmcast.registry.universe import train_universe
+
+    assert run.universe is not None
+    label = f"{run.universe} {run.train.model}"
+    with epoch_progress(run.train.epochs, label, enabled=interactive()) as on_epoch:
+        report = train_universe(store, run.universe, run.train, on_epoch)
+    for w in report.warnings:
+        warn(w)
+    doc = report.to_json()
+    if as_json:
+        emit_json(doc)
+        return
+    con = out_console()
+    seg = doc["segments"]
+    con.print(
+        f"[bold]{doc['universe']}[/bold] {doc['model']} {doc['target']}, {doc['horizon']}-day, window"
+        f" {doc['window']}: {doc['members']} members, {doc['epochs_run']} epochs ({doc['stopped']},"
+        f" best {doc['best_epoch']}), {doc['train_seconds']:.1f}s on {doc['device']}"
+    )
+    con.print(
+        f"train {seg['train'][0]}..{seg['train'][1]}"
+        f"  validation {seg['validation'][0]}..{seg['validation'][1]}"
+        f"  test {seg['test'][0]}..{seg['test'][1]} ({doc['n_test']} scores)"
+    )
+    t = Table("scores", "rank IC", "t", "IC", title="held-out dates: rank IC by date, Newey-West t",
+              title_justify="left")  # fmt: skip
+    t.add_row("network", fmt(doc["test"]["rank_ic_mean"], 4), fmt(doc["test"]["rank_ic_t"], 2),
+              fmt(doc["test"]["ic_mean"], 4))  # fmt: skip
+    for name, b in doc["baselines"].items():
+        mark = " (best)" if name == doc["best_baseline"] else ""
+        t.add_row(name + mark, fmt(b["rank_ic_mean"], 4), fmt(b["rank_ic_t"], 2), fmt(b["ic_mean"], 4))
+    con.print(t)
+    con.print(f"model {doc['model_id']}: {doc['verdict']}")
 
 
 def _train_volatility(store: Any, run: RunConfig, series: list[Any], as_json: bool) -> None:

@@ -22,8 +22,8 @@ import pandas as pd
 
 from lstmcast.evaluation.multiple import benjamini_hochberg
 from lstmcast.evaluation.stats import hac_dm, newey_west_t
+from lstmcast.universe.panel import MIN_NAMES, ranks
 
-MIN_NAMES = 5  # a date with fewer scored tickers has no cross-section to speak of
 TRADING_DAYS = 252
 
 
@@ -32,21 +32,6 @@ def row_mean(x: np.ndarray) -> np.ndarray:
     finite = np.isfinite(x)
     n = finite.sum(axis=1)
     return np.divide(np.where(finite, x, 0.0).sum(axis=1), n, out=np.full(len(x), np.nan), where=n > 0)
-
-
-def ranks(x: np.ndarray) -> np.ndarray:
-    """Each row's values as ranks (average ranks for ties); NaN stays NaN."""
-    frame = pd.DataFrame(x)
-    return np.asarray(frame.rank(axis=1, method="average").to_numpy(dtype="float64"))
-
-
-def centred_ranks(x: np.ndarray) -> np.ndarray:
-    """(T, N) each date's values as ranks scaled to [-0.5, 0.5] (ties averaged); NaN stays, and
-    a date with one value has none."""
-    r = ranks(x)
-    n = np.isfinite(x).sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 1, (r - 1) / (n - 1) - 0.5, np.nan)
 
 
 def _row_corr(a: np.ndarray, b: np.ndarray, min_names: int) -> np.ndarray:

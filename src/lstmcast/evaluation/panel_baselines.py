@@ -68,10 +68,11 @@ def ridge(r: np.ndarray, target: np.ndarray, fit_rows: slice, lags: int = RIDGE_
 
 
 def baseline_scores(r: np.ndarray, target: np.ndarray, fit_rows: slice) -> dict[str, np.ndarray]:
-    """Every panel baseline's (T, N) scores."""
+    """Every panel baseline's (T, N) scores, the ridge fitted on `fit_rows`: short-term
+    reversal over 1 and 5 days, 12-1 momentum and a cross-sectional ridge on lagged returns."""
     return {
-        "reversal_1d": reversal(r, 1),
+        "reversal": reversal(r, 1),
         "reversal_5d": reversal(r, 5),
-        "momentum_12_1": momentum(r),
+        "momentum": momentum(r),
         "ridge": ridge(r, target, fit_rows),
     }

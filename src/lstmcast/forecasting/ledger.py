@@ -20,13 +20,17 @@ import numpy as np
 from lstmcast.config import TrainConfig
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import aci_update, score_intervals
+from lstmcast.evaluation.panel import daily_ic
+from lstmcast.evaluation.stats import newey_west_t
 from lstmcast.forecasting.result import PathForecast
 from lstmcast.prep.volatility import variance_proxy
-from lstmcast.settings import TARGETS
+from lstmcast.settings import ALL_TARGETS
 from lstmcast.store.db import Store
-from lstmcast.store.ledger import aci_states, ledger_rows, record, save_aci_states
+from lstmcast.store.ledger import aci_states, ledger_rows, ranking_picks, record, save_aci_states
 from lstmcast.store.prices import adjusted_closes, load_prices
 from lstmcast.tickers import validate_ticker
+from lstmcast.universe.members import show_universe
+from lstmcast.universe.panel import MIN_NAMES
 
 Row = dict[str, Any]
 
@@ -54,13 +58,24 @@ class VarianceScores:
     var_99_hits: float | None
 
 
-S = TypeVar("S", PathScores, VarianceScores)
+@dataclass
+class RankScores:
+    """A universe's rankings' live record (the rank and excess targets), date by date."""
+
+    dates: int  # rankings with every ranked member's outcome known
+    rank_ic_mean: float | None  # Spearman of score and realised return, averaged over dates
+    rank_ic_t: float | None  # its Newey-West t (lags h-1: h-day outcomes overlap)
+    spread_mean: float | None  # the long picks' mean realised return less the short picks'
+    spread_positive: float | None  # share of dates the long picks beat the short ones
+
+
+S = TypeVar("S", PathScores, VarianceScores, RankScores)
 S_co = TypeVar("S_co", covariant=True)
 
 
 @dataclass
 class LedgerSummary(Generic[S]):
-    ticker: str
+    ticker: str  # whose forecasts: the ticker, or for a ranking its universe
     model_id: str
     target: str
     forecasts: int
@@ -85,7 +100,11 @@ class LedgerKind(Protocol[S_co]):
         ...
 
     def scores(self, store: Store, model_id: str, ticker: str, rows: list[Row]) -> S_co:
-        """One model's live scores on one ticker, from its realised rows."""
+        """One model's live scores on one ticker (or universe), from its realised rows."""
+        ...
+
+    def whose(self, row: Row) -> str:
+        """What its record is kept per: the ticker, or the universe a ranking is of."""
         ...
 
 
@@ -155,6 +174,9 @@ BOUNDS = {0.80: ("lower_80", "upper_80"), 0.95: ("lower_95", "upper_95")}  # wha
 class PathLedger:
     """Price paths (the log_return and price targets), scored against the realised price."""
 
+    def whose(self, row: Row) -> str:
+        return str(row["ticker"])
+
     def realise(self, store: Store, rows: list[Row]) -> list[Row]:
         bars = {tk: adjusted_closes(store.conn, tk) for tk in {r["ticker"] for r in rows}}
         return [_path_realised(r, bars[r["ticker"]]) for r in rows]
@@ -172,6 +194,9 @@ class PathLedger:
 
 class VarianceLedger:
     """Variance forecasts (the volatility target), scored by QLIKE against HAR's of the same day."""
+
+    def whose(self, row: Row) -> str:
+        return str(row["ticker"])
 
     def realise(self, store: Store, rows: list[Row]) -> list[Row]:
         cache: dict[tuple[str, str], tuple[list[str], np.ndarray, np.ndarray]] = {}
@@ -200,19 +225,82 @@ class VarianceLedger:
         )
 
 
+class RankLedger:
+    """A universe's rankings (the rank and excess targets): each member's score joined with
+    its realised h-day log return, and judged per date across the members ranked."""
+
+    def whose(self, row: Row) -> str:
+        return str(row["universe"])
+
+    def realise(self, store: Store, rows: list[Row]) -> list[Row]:
+        bars = {tk: adjusted_closes(store.conn, tk) for tk in {r["ticker"] for r in rows}}
+        picks = ranking_picks(store.conn)
+        out = []
+        for r in rows:
+            dates, adj = bars[r["ticker"]]
+            at = bisect.bisect_left(dates, r["as_of"])
+            k = at + int(r["step"])
+            known = at < len(dates) and dates[at] == r["as_of"] and k < len(dates)
+            out.append(
+                {
+                    **r,
+                    "realised": math.log(adj[k] / adj[at]) if known else None,
+                    "realised_date": dates[k] if known else None,
+                    "k": picks.get((r["model_id"], r["as_of"]), 1),
+                    "in_80": None,
+                    "in_95": None,
+                }
+            )
+        return out
+
+    def scores(self, store: Store, model_id: str, ticker: str, rows: list[Row]) -> RankScores:
+        by_date: dict[str, list[Row]] = {}
+        for r in rows:
+            by_date.setdefault(r["as_of"], []).append(r)
+        ics, spreads = [], []
+        for day in sorted(by_date):
+            ranked = by_date[day]
+            if any(r["realised"] is None for r in ranked) or len(ranked) < MIN_NAMES:
+                continue  # judged once every member ranked that day has its outcome
+            score = np.array([r["score"] for r in ranked])
+            realised = np.array([r["realised"] for r in ranked])
+            _, ric = daily_ic(score[None, :], realised[None, :])
+            ics.append(float(ric[0]))
+            k = min(int(ranked[0]["k"]), len(ranked) // 2)
+            order = np.argsort(-score, kind="stable")
+            spreads.append(float(realised[order[:k]].mean() - realised[order[-k:]].mean()))
+        h = int(rows[0]["step"]) if rows else 1
+        ic = np.array([x for x in ics if math.isfinite(x)])
+        return RankScores(
+            dates=len(ics),
+            rank_ic_mean=float(ic.mean()) if len(ic) else None,
+            rank_ic_t=_finite(newey_west_t(ic, max(h - 1, 0))[0]) if len(ic) >= 3 else None,
+            spread_mean=mean_of(spreads),
+            spread_positive=mean_of([x > 0 for x in spreads]),
+        )
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
 # Each target's kind of ledger record: the one place a target name picks it.
 LEDGERS: dict[str, LedgerKind[Any]] = {
     "log_return": PathLedger(),
     "price": PathLedger(),
     "volatility": VarianceLedger(),
+    "rank": RankLedger(),
+    "excess": RankLedger(),
 }
-assert tuple(LEDGERS) == TARGETS
+assert tuple(LEDGERS) == ALL_TARGETS
 
 
-def _realised_rows(store: Store, ticker: str | None, model_id: str | None = None) -> list[Row]:
-    """The ledger's rows (of one ticker, or all; of one model, or all) with what happened,
-    in the ledger's order."""
-    raw = ledger_rows(store.conn, ticker)
+def _realised_rows(
+    store: Store, ticker: str | None, model_id: str | None = None, universe: str | None = None
+) -> list[Row]:
+    """The ledger's rows (of one ticker, or all; of one model, or all; of one universe's
+    rankings, or all) with what happened, in the ledger's order."""
+    raw = ledger_rows(store.conn, ticker, universe)
     if model_id is not None:
         raw = [r for r in raw if r["model_id"] == model_id]
     by_target: dict[str, list[int]] = {}
@@ -264,14 +352,16 @@ def _live_intervals(done: list[Row]) -> dict[str, Any]:
     return out
 
 
-def ledger(store: Store, ticker: str | None = None) -> LedgerReport:
+def ledger(store: Store, ticker: str | None = None, universe: str | None = None) -> LedgerReport:
     """Every forecast of every target, scored where what it forecast has arrived, and per
-    ticker and model its live record."""
+    ticker (a universe, for its rankings) and model its live record."""
     t = validate_ticker(ticker) if ticker else None
-    rows = _realised_rows(store, t)
+    if universe is not None:
+        show_universe(store, universe)  # an unknown name is refused, not an empty ledger
+    rows = _realised_rows(store, t, universe=universe)
     groups: dict[tuple[str, str], list[Row]] = {}
     for r in rows:
-        groups.setdefault((r["ticker"], r["model_id"]), []).append(r)
+        groups.setdefault((LEDGERS[r["target"]].whose(r), r["model_id"]), []).append(r)
     summary: list[LedgerSummary[Any]] = []
     for (tk, mid), rs in groups.items():
         target = rs[0]["target"]  # one model forecasts one target

@@ -16,7 +16,7 @@ from lstmcast.errors import LstmcastError, NotFoundError
 from lstmcast.execution.engine import Parallel, TaskOutcome
 from lstmcast.execution.stream import run_tasks
 from lstmcast.forecasting.ledger import update_aci
-from lstmcast.jobs.watchlist import DAILY_CONFIG, DAILY_LOCK, WatchItem, load_watchlist
+from lstmcast.jobs.watchlist import DAILY_CONFIG, DAILY_LOCK, UniverseItem, WatchItem, read_watchlist
 from lstmcast.runconfig import ForecastConfig
 from lstmcast.runlock import run_lock
 from lstmcast.store.db import Store
@@ -37,6 +37,7 @@ class TickerRun:
     target: str = "log_return"
     next_volatility: float | None = None  # a volatility entry: the h-day forecast, annualised %
     model: str = ""  # the entry's architecture: one ticker can have entries of several
+    universe: str | None = None  # a [[universe]] entry: its name (the ticker field holds it too)
     errors: list[Exception] = field(default_factory=list)  # what went wrong, for the exit code
 
 
@@ -222,7 +223,8 @@ def daily(
     from lstmcast.data.ingest import fetch_one
 
     path = config or store.home / DAILY_CONFIG
-    items = load_watchlist(path)
+    watchlist = read_watchlist(path)
+    items = watchlist.tickers
     store.require_writable()
     with run_lock(store.home / DAILY_LOCK):
         exog = {item.key: _exog_of(store, item) for item in items}  # from each model's record
@@ -286,4 +288,64 @@ def daily(
             run_tasks(daily_compute, {t: {"job": job} for t, job in jobs.items()}, {}, finished, parallel)
         for symbol, run in runs.items():
             run.detail = "; ".join(notes[symbol])
-        return DailyReport([runs[item.key] for item in items])
+        ranked = [_rank_universe(store, u, fetch_session, on_step) for u in watchlist.universes]
+        return DailyReport([runs[item.key] for item in items] + ranked)
+
+
+def _rank_universe(
+    store: Store, item: UniverseItem, session: Any, on_step: Callable[[str], None] | None
+) -> TickerRun:
+    """A `[[universe]]` entry, in the driver: fetch its members, train its network when it has
+    none or it is stale, and rank the members from the newest bar into the ledger."""
+    from lstmcast.forecasting.universe import forecast_universe
+    from lstmcast.registry.checkpoint import read_manifest
+    from lstmcast.registry.files import model_dir
+    from lstmcast.registry.universe import train_universe
+    from lstmcast.store.prices import last_date
+    from lstmcast.store.runs import newest_universe_run
+    from lstmcast.universe.fetch import fetch_universe
+    from lstmcast.universe.members import show_universe
+
+    run = TickerRun(item.name, "forecast", target=item.target, model=item.model, universe=item.name)
+    said: list[str] = []
+
+    def step(what: str) -> None:
+        if on_step is not None:
+            on_step(f"universe {item.name} {item.model} {item.target}: {what}")
+
+    try:
+        if item.fetch:
+            step("fetching its members")
+            got = fetch_universe(store, item.name, session=session)
+            run.errors.extend(got.errors)
+            said.extend(str(e) for e in got.errors)
+            if got.possibly_delisted:
+                said.append(
+                    f"no prices from Yahoo for {', '.join(got.possibly_delisted)} (possibly delisted)"
+                )
+        latest = newest_universe_run(store.conn, item.name, item.model)
+        stale = None
+        if latest is not None:  # days between the model's last bar and the members' newest
+            ends = [last_date(store.conn, t) for t in show_universe(store, item.name).tickers]
+            newest = max((e for e in ends if e), default=None)
+            seen = read_manifest(model_dir(store, latest))["data"]["last_date"]
+            stale = (date.fromisoformat(newest) - date.fromisoformat(seen)).days if newest else 0
+        if latest is None or (item.retrain_if_older and stale is not None and stale > item.retrain_if_older):
+            step("training its network" if latest is None else f"retraining ({stale} days stale)")
+            trained = train_universe(store, item.name, item.train_config())
+            said.append(("trained " if latest is None else "retrained as ") + trained.model_id)
+            latest = newest_universe_run(store.conn, item.name, item.model)
+        step("ranking")
+        assert latest is not None
+        made = forecast_universe(store, item.name, str(latest["id"]), item.k)
+        said.extend(made.warnings)
+        run.model_id, run.as_of, run.next_date = made.model_id, made.as_of, made.target_date
+        if made.ledger_new == 0:
+            run.status = "no new bar"
+        said.append(f"long {', '.join(made.long)}; short {', '.join(made.short)}")
+        step(f"ranked {len(made.ranking)} members from {made.as_of}")
+    except Exception as exc:  # one entry's failure must not stop the rest of an unattended run
+        _failed(run, exc, said)
+        step("failed")
+    run.detail = "; ".join(said)
+    return run

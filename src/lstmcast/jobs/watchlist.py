@@ -11,6 +11,7 @@ from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.paths import atomic_write_text
 from lstmcast.runconfig import ForecastConfig, preset_settings
+from lstmcast.settings import PANEL_TARGETS
 from lstmcast.tickers import validate_ticker
 from lstmcast.tomlfile import check_table, read_toml
 
@@ -38,6 +39,12 @@ symbol = "MSFT"
 model = "gru"
 horizon = 3
 # train = { epochs = 10, hidden = 32 }   # this entry's training settings, over [train]'s
+
+# [[universe]]           # a universe's members ranked each evening (`lstmcast universe create`)
+# name = "sp20"
+# model = "lstm"         # its network: the newest of this type trained on it (trained if none)
+# target = "rank"        # rank or excess
+# k = 2                  # long and short picks; default: a tenth of the members
 
 # [train]                # training settings for every model trained here (any `train` option)
 # epochs = 20
@@ -108,6 +115,88 @@ class WatchItem:
         return self.target == "volatility"
 
 
+@dataclass(frozen=True)
+class UniverseItem:
+    """A `[[universe]]` entry: a universe whose members `daily` fetches and ranks each
+    evening with its newest network of `model` (trained when it has none, or retrained when
+    `retrain_if_older` days stale), picking the top and bottom `k`."""
+
+    name: str
+    model: str = "lstm"
+    target: str = "rank"
+    k: int | None = None
+    fetch: bool = True
+    retrain_if_older: int = 30  # days; 0 = never
+    preset: str | None = None
+    train: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"universe {self.name} {self.model}"
+
+    def train_config(self) -> TrainConfig:
+        chosen = {**preset_settings(self.preset).get("train", {}), **dict(self.train)}
+        return TrainConfig(**{**chosen, "model": self.model, "target": self.target})
+
+
+_UNIVERSE_KEYS: dict[str, Any] = {
+    "name": "str",
+    "model": "str",
+    "target": "str",
+    "k": "int | None",
+    "fetch": "bool",
+    "retrain_if_older": "int",
+    "preset": "str | None",
+    "train": dict,
+}
+
+
+def _universe_items(doc: dict[str, Any], where: str, text: str) -> list[UniverseItem]:
+    """The watchlist's `[[universe]]` entries, each key checked like a ticker's."""
+    entries = doc.get("universe", [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"{where}: universe must be a list of [[universe]] tables, each with a name")
+    shared = doc.get("train", {})
+    items = []
+    for i, entry in enumerate(entries):
+        check_table(entry, _UNIVERSE_KEYS, where, text, "universe", i)
+        if "name" not in entry:
+            raise ConfigError(f"{where}: [[universe]] entry {i + 1} has no name")
+        _check_train(entry.get("train", {}), where, text, "universe", i)
+        top = {k: doc[k] for k in ("fetch", "preset", "retrain_if_older") if k in doc}
+        merged = {**top, **entry}
+        if merged.get("target", "rank") not in PANEL_TARGETS:
+            raise ConfigError(
+                f"{where}: universe {entry['name']}: target {merged['target']!r};"
+                f" choose {', '.join(PANEL_TARGETS)}"
+            )
+        if merged.get("k") is not None and merged["k"] < 1:
+            raise ConfigError(f"{where}: universe {entry['name']}: k must be 1 or more")
+        if merged.get("retrain_if_older") is not None and merged["retrain_if_older"] < 0:
+            raise ConfigError(f"{where}: universe {entry['name']}: retrain_if_older must be 0 or more")
+        train = {**shared, **entry.get("train", {})}
+        item = UniverseItem(
+            name=entry["name"],
+            model=merged.get("model", "lstm"),
+            target=merged.get("target", "rank"),
+            k=merged.get("k"),
+            fetch=merged.get("fetch", True),
+            retrain_if_older=merged.get("retrain_if_older", 30),
+            preset=merged.get("preset"),
+            train=tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in train.items())),
+        )
+        try:
+            item.train_config().validate()
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: universe {item.name}: {exc}") from None
+        items.append(item)
+    names = [i.key for i in items]
+    for key in names:
+        if names.count(key) > 1:
+            raise ConfigError(f"{where}: {key} is listed twice; keep one [[universe]] entry for it")
+    return items
+
+
 _SETTINGS: dict[str, Any] = {f.name: f.type for f in dataclasses.fields(ForecastConfig)}
 _SETTINGS.update(fetch="bool", preset="str | None", train=dict)
 _TRAIN = {f.name: f.type for f in dataclasses.fields(TrainConfig) if f.metadata.get("cli", True)}
@@ -115,17 +204,29 @@ _TRAIN = {f.name: f.type for f in dataclasses.fields(TrainConfig) if f.metadata.
 _ENTRY_OWNS = ("model", "target", "horizon")
 
 
+@dataclass(frozen=True)
+class Watchlist:
+    tickers: list[WatchItem]
+    universes: list[UniverseItem]
+
+
 def load_watchlist(path: Path) -> list[WatchItem]:
+    """The watchlist's ticker entries (`read_watchlist` gives its universes too)."""
+    return read_watchlist(path).tickers
+
+
+def read_watchlist(path: Path) -> Watchlist:
     """The watchlist's entries; a typo or a value of the wrong type names its key and line."""
     if not path.exists():
         raise NotFoundError(f"{path}: no daily config; create one with `lstmcast daily --init`")
     where = str(path)
     doc, text = read_toml(path, "watchlist")
-    check_table(doc, {**_SETTINGS, "ticker": list}, where, text)
-    shared = {k: v for k, v in doc.items() if k != "ticker"}
+    check_table(doc, {**_SETTINGS, "ticker": list, "universe": list}, where, text)
+    shared = {k: v for k, v in doc.items() if k not in ("ticker", "universe")}
     _check_train(shared.get("train", {}), where, text, None, 0)
+    universes = _universe_items(doc, where, text)
     entries = doc.get("ticker", [])
-    if not isinstance(entries, list) or not entries:
+    if not isinstance(entries, list) or not (entries or universes):
         raise ConfigError(
             f"{where}: no [[ticker]] entries; add one per symbol (`lstmcast daily --init` shows how)"
         )
@@ -161,7 +262,7 @@ def load_watchlist(path: Path) -> list[WatchItem]:
             item.train_config().validate()
         except ConfigError as exc:
             raise ConfigError(f"{where}: {item.symbol}: {exc}") from None
-    return items
+    return Watchlist(items, universes)
 
 
 def _check_train(values: Any, where: str, text: str, table: str | None, nth: int) -> None:

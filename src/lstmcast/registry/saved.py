@@ -61,14 +61,22 @@ def save_trained(
     return model_id, write_model(store, model_id, manifest, state)
 
 
-def write_model(store: Store, model_id: str, manifest: dict[str, Any], state: dict[str, np.ndarray]) -> Path:
-    """Write a model's files and its record; only the driver process does this."""
+def write_model(
+    store: Store,
+    model_id: str,
+    manifest: dict[str, Any],
+    state: dict[str, np.ndarray],
+    network: TrainConfig | None = None,
+) -> Path:
+    """Write a model's files and its record; only the driver process does this. `network` is
+    the config its module is built from, when that is not the manifest's (a universe's
+    network scores one horizon directly)."""
     path = models_dir(store.home) / model_id
     # Files first, into a staging dir; the record next; the rename last. A run killed at any
     # moment leaves either nothing loadable or a whole model: an unfinished staging dir is an
     # orphan (`models` lists it, `models rm --orphans` clears it), never a half model.
     staging = path.with_name(f".{model_id}{STAGING}")
-    config = TrainConfig.from_dict(manifest["config"])
+    config = network or TrainConfig.from_dict(manifest["config"])
     try:
         onnx = onnx_of(config, len(manifest["columns"]), state)
     except Exception:  # no exporter here (onnx missing): the model forecasts with torch instead
@@ -99,10 +107,11 @@ def write_model(store: Store, model_id: str, manifest: dict[str, Any], state: di
                 "train_end": seg["train"][1],
                 "test_start": seg["test"][0],
                 "test_end": seg["test"][1],
-                "skill": manifest["metrics"]["test"]["model"]["skill_vs_naive"],
+                "skill": manifest["metrics"]["test"]["model"].get("skill_vs_naive"),
                 "config_json": json.dumps(manifest["config"]),
                 "metrics_json": json.dumps(manifest["metrics"]),
                 "path": str(path.relative_to(store.home)),  # relative: the home can move
+                "universe": manifest.get("universe"),
             },
         )
     except BaseException:
@@ -167,7 +176,7 @@ def load_model(store: Store, model_id: str, ticker: str | None = None, engine: s
         # even though its ONNX file could still run (reads only the headers: cheap).
         why = check_checkpoint(path)
         if why is not None:
-            raise _damaged(model_id, path, why)
+            raise damaged(model_id, path, why)
         manifest = read_manifest(path)
         onnx_file = path / ONNX_FILE
         if onnx_file.is_file():
@@ -175,7 +184,7 @@ def load_model(store: Store, model_id: str, ticker: str | None = None, engine: s
                 return loaded_from(model_id, manifest, None, ticker, onnx=onnx_file.read_bytes())
             except (OnnxUnavailable, OSError) as exc:
                 if engine == "onnx":
-                    raise _damaged(model_id, path, str(exc)) from None
+                    raise damaged(model_id, path, str(exc)) from None
         elif engine == "onnx":
             raise NotFoundError(
                 f"model {model_id} has no {ONNX_FILE}"
@@ -188,13 +197,11 @@ def load_model(store: Store, model_id: str, ticker: str | None = None, engine: s
     try:
         state, manifest = load_checkpoint(path)
     except CheckpointDamaged as exc:
-        raise _damaged(model_id, path, str(exc)) from None
+        raise damaged(model_id, path, str(exc)) from None
     try:
         return loaded_from(model_id, manifest, state, ticker)
     except RuntimeError as exc:
-        raise _damaged(
-            model_id, path, f"weights do not fit its config ({str(exc).splitlines()[0]})"
-        ) from None
+        raise damaged(model_id, path, f"weights do not fit its config ({str(exc).splitlines()[0]})") from None
 
 
 def loaded_from(
@@ -207,6 +214,12 @@ def loaded_from(
     """A model from its manifest and either its ONNX network or its weights (tensors or
     numpy arrays), seen as member `ticker`: no store, no files, so a worker process can
     rebuild what the driver loaded. With `onnx`, torch is never imported."""
+    if manifest.get("universe"):
+        name = manifest["universe"]
+        raise ConfigError(
+            f"model {model_id} ranks the members of universe {name}: use it with"
+            f" `lstmcast forecast --universe {name}`"
+        )
     config = TrainConfig.from_dict(manifest["config"])
     tickers = manifest["tickers"]
     member = ticker or tickers[0]
@@ -254,7 +267,7 @@ def export_model(store: Store, model_id: str) -> Path:
     return path
 
 
-def _damaged(model_id: str, path: Path, why: str) -> DamagedError:
+def damaged(model_id: str, path: Path, why: str) -> DamagedError:
     return DamagedError(
         f"model {model_id} is damaged: {why} (in {path});"
         f" remove it with `lstmcast models rm {model_id}` and train again"

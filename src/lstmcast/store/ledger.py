@@ -31,6 +31,8 @@ _COLUMNS = (
     "interval_method",
     "var_95",
     "var_99",
+    "universe",
+    "score",
     "config_json",
 )
 
@@ -58,15 +60,30 @@ def has_forecast(conn: sqlite3.Connection, ticker: str, model_id: str, as_of: st
     return row is not None
 
 
-def ledger_rows(conn: sqlite3.Connection, ticker: str | None) -> list[dict[str, Any]]:
-    """Every forecast in the ledger (of one ticker, or all), oldest origin first; a column its
-    target does not fill is None."""
+def ledger_rows(
+    conn: sqlite3.Connection, ticker: str | None, universe: str | None = None
+) -> list[dict[str, Any]]:
+    """Every forecast in the ledger (of one ticker, or all; of one universe's rankings, or
+    all), oldest origin first; a column its target does not fill is None."""
+    where = [w for w, v in (("ticker = ?", ticker), ("universe = ?", universe)) if v]
     sql = (
         f"SELECT {', '.join(c for c in _COLUMNS if c != 'config_json')} FROM ledger"
-        + (" WHERE ticker = ?" if ticker else "")
+        + (f" WHERE {' AND '.join(where)}" if where else "")
         + " ORDER BY ticker, as_of, model_id, step"
     )
-    return [dict(r) for r in conn.execute(sql, (ticker,) if ticker else ())]
+    return [dict(r) for r in conn.execute(sql, tuple(v for v in (ticker, universe) if v))]
+
+
+def ranking_picks(conn: sqlite3.Connection) -> dict[tuple[str, str], int]:
+    """(model, date) -> the k each recorded ranking picked long and short."""
+    rows = conn.execute("SELECT DISTINCT model_id, as_of, config_json FROM ledger WHERE universe IS NOT NULL")
+    out = {}
+    for model_id, as_of, config in rows:
+        try:
+            out[(model_id, as_of)] = int(json.loads(config).get("k") or 1)
+        except (json.JSONDecodeError, TypeError, ValueError, AttributeError):
+            out[(model_id, as_of)] = 1
+    return out
 
 
 def aci_states(

@@ -23,10 +23,10 @@ def _insert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     with transaction(conn):
         conn.execute(
             "INSERT INTO models (id, created_at, tickers, model, target, train_start, train_end,"
-            " test_start, test_end, skill, config_json, metrics_json, path)"
+            " test_start, test_end, skill, config_json, metrics_json, path, universe)"
             " VALUES (:id, :created_at, :tickers, :model, :target, :train_start, :train_end,"
-            " :test_start, :test_end, :skill, :config_json, :metrics_json, :path)",
-            row,
+            " :test_start, :test_end, :skill, :config_json, :metrics_json, :path, :universe)",
+            {"universe": None, **row},
         )
 
 
@@ -69,15 +69,28 @@ def newest_run(
     target: str | None = None,
 ) -> dict[str, Any] | None:
     """The newest model of `ticker` (of that architecture); `volatility` True keeps only
-    volatility models, False only return and price ones, None any; `target` exactly that one."""
+    volatility models, False only return and price ones, None any; `target` exactly that one.
+    A universe's model ranks its members and is never one ticker's (`newest_universe_run`)."""
     runs = [
         r
         for r in list_runs(conn, ticker)
         if not r.get("damaged")
+        and r.get("universe") is None
         and (model is None or r["model"] == model)
         and (volatility is None or (r["target"] == "volatility") == volatility)
         and (target is None or r["target"] == target)
     ]
+    return runs[-1] if runs else None
+
+
+def newest_universe_run(
+    conn: sqlite3.Connection, universe: str, model: str | None = None
+) -> dict[str, Any] | None:
+    """The newest model trained across `universe` (of that architecture), or None."""
+    rows = conn.execute(
+        "SELECT * FROM models WHERE universe = ? ORDER BY created_at, rowid", (universe,)
+    ).fetchall()
+    runs = [r for r in map(_decode, rows) if not r.get("damaged") and (model is None or r["model"] == model)]
     return runs[-1] if runs else None
 
 

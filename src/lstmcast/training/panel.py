@@ -21,6 +21,7 @@ from lstmcast.config import TrainConfig
 from lstmcast.models import build_model
 from lstmcast.training import runtime
 from lstmcast.training.loop import EpochLog, FitOutcome, loss_fn, optimise, step
+from lstmcast.universe.folds import FoldInputs, network_config
 from lstmcast.universe.panel import gather
 
 EVAL_BATCH = 4096
@@ -55,7 +56,7 @@ def fit_panel(
     """Train a network on `target` (T, N) at the train samples, stopping on the validation
     samples' loss. Inputs with NaN (none should reach a sample) are zeroed."""
     generator, device = runtime.prepare(config.threads, config.seed, config.device)
-    model = build_model(config.replace(horizon=1, decoder="direct"), values.shape[-1]).to(device)
+    model = build_model(network_config(config), values.shape[-1]).to(device)
     criterion = loss_fn(config.loss)
     t_tr, n_tr = train
     x_val, y_val = _batch(values, target, *val, config.window, device)
@@ -95,3 +96,13 @@ def predict_panel(fit: PanelFit, values: np.ndarray, samples: Samples) -> np.nda
         x = torch.from_numpy(np.ascontiguousarray(part)).to(fit.device)
         out.append(fit.model(x)[:, 0].cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0)
+
+
+def fit_fold(fold: FoldInputs, config: TrainConfig) -> PanelFit:
+    """Fit one block of a universe walk-forward (or `train --universe`'s one block)."""
+    return fit_panel(fold.values, fold.target, fold.train, fold.val, config)
+
+
+def predict_fold(fit: PanelFit, fold: FoldInputs) -> np.ndarray:
+    """The fitted network's score at each of the block's samples."""
+    return predict_panel(fit, fold.values, fold.test)

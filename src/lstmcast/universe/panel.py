@@ -25,6 +25,8 @@ from lstmcast.store.db import Store
 from lstmcast.store.prices import load_prices
 from lstmcast.universe.members import Universe
 
+MIN_NAMES = 5  # a date with fewer members listed has no cross-section to rank
+
 
 @dataclass(frozen=True)
 class Panel:
@@ -89,10 +91,10 @@ def build_panel(store: Store, universe: Universe) -> Panel:
     return Panel(dates, tickers, close.to_numpy(dtype="float64"), member)
 
 
-def standardise(values: np.ndarray, cutoff: int) -> np.ndarray:
-    """(T, N) values divided by each ticker's standard deviation (and less its mean) over rows
-    0..cutoff only: a per-ticker scaler that never sees a row after the cutoff. A ticker with
-    fewer than two finite training rows keeps NaN."""
+def member_scalers(values: np.ndarray, cutoff: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) each ticker's mean and standard deviation over rows 0..cutoff only: a per-ticker
+    scaler that never sees a row after the cutoff. A ticker with fewer than two finite
+    training rows (or none that vary) gets NaN."""
     train = values[: cutoff + 1]
     finite = np.isfinite(train)
     n = finite.sum(axis=0)
@@ -105,7 +107,13 @@ def standardise(values: np.ndarray, cutoff: int) -> np.ndarray:
         where=n > 1,
     )
     sd = np.sqrt(var)
-    sd = np.where(sd > 0, sd, np.nan)
+    return mean, np.where(sd > 0, sd, np.nan)
+
+
+def standardise(values: np.ndarray, cutoff: int) -> np.ndarray:
+    """(T, N) values less each ticker's mean and over its standard deviation, both over rows
+    0..cutoff only (`member_scalers`). A ticker without a scaler keeps NaN."""
+    mean, sd = member_scalers(values, cutoff)
     return (values - mean) / sd
 
 
@@ -124,6 +132,40 @@ def cross_sectional_z(values: np.ndarray) -> np.ndarray:
     )
     sd = np.sqrt(var)
     return np.where(finite & (sd > 0), (values - mean) / np.where(sd > 0, sd, 1.0), np.nan)
+
+
+def ranks(x: np.ndarray) -> np.ndarray:
+    """Each row's values as ranks (average ranks for ties); NaN stays NaN."""
+    frame = pd.DataFrame(x)
+    return np.asarray(frame.rank(axis=1, method="average").to_numpy(dtype="float64"))
+
+
+def centred_ranks(x: np.ndarray) -> np.ndarray:
+    """(T, N) each date's values as ranks scaled to [-0.5, 0.5] (ties averaged); NaN stays, and
+    a date with one value has none."""
+    r = ranks(x)
+    n = np.isfinite(x).sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 1, (r - 1) / (n - 1) - 0.5, np.nan)
+
+
+def panel_target(name: str, forward: np.ndarray, listed: np.ndarray, scale_rows: slice) -> np.ndarray:
+    """What the network learns at each (date, ticker): the centred cross-sectional rank of
+    the forward return (`rank`), or the forward return less that date's members' mean,
+    divided by its spread on `scale_rows` (`excess`)."""
+    fwd = np.where(listed, forward, np.nan)
+    enough = (np.isfinite(fwd).sum(axis=1) >= MIN_NAMES)[:, None]
+    fwd = np.where(enough, fwd, np.nan)
+    if name == "rank":
+        return centred_ranks(fwd)
+    finite = np.isfinite(fwd)
+    n = finite.sum(axis=1, keepdims=True)
+    mean = np.divide(
+        np.where(finite, fwd, 0.0).sum(axis=1, keepdims=True), n, out=np.full(n.shape, np.nan), where=n > 0
+    )
+    excess = fwd - mean
+    spread = np.nanstd(excess[scale_rows]) if np.isfinite(excess[scale_rows]).any() else 1.0
+    return excess / (spread if spread > 0 else 1.0)
 
 
 def inputs(panel: Panel, cutoff: int, cross_sectional: bool = False) -> tuple[np.ndarray, tuple[str, ...]]:

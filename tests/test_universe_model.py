@@ -1,0 +1,149 @@
+"""`train`, `forecast` and `ledger` on a universe: a saved network ranks the members each day,
+and the ledger judges each ranking once its bars arrive."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from conftest import ROOT, Cli
+from lstmcast.store.db import Store
+from lstmcast.store.prices import upsert_prices
+from synth import bars_from_log_returns, reversal_panel
+
+TINY = ["--model", "cnn", "--window", "5", "--channels", "8", "--epochs", "3", "--threads", "1"]
+
+
+def _schema(name: str) -> dict[str, Any]:
+    return dict(json.loads((ROOT / "docs" / "schemas" / f"{name}.json").read_text()))
+
+
+def _store(home: Path, r: np.ndarray, days: int) -> list[str]:
+    """The first `days` bars of each column of `r` (all of them share one calendar)."""
+    store = Store(home)
+    tickers = [f"T{i:02d}" for i in range(r.shape[1])]
+    for i, t in enumerate(tickers):
+        upsert_prices(store.conn, t, bars_from_log_returns(r[:, i]).iloc[:days], "synthetic")
+    store.close()
+    return tickers
+
+
+@pytest.mark.slow
+def test_a_saved_universe_network_ranks_each_day_and_the_ledger_judges_it(cli: Cli, home: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    r, _, rank_ic = reversal_panel(days=900, tickers=20, phi=0.3, seed=4)
+    tickers = _store(home, r, 880)
+    cli("universe", "create", "syn", *tickers)
+
+    trained = json.loads(cli("train", "--universe", "syn", "--target", "rank", *TINY, "--json").stdout)
+    jsonschema.validate(trained, _schema("train-universe"))
+    assert trained["universe"] == "syn" and trained["members"] == 20 and trained["n_test"] > 0
+    assert trained["segments"]["train"][1] < trained["segments"]["validation"][0]
+    assert trained["segments"]["validation"][1] < trained["segments"]["test"][0]
+    # The planted reversal: on the held-out dates the network finds it, as the 1-day rule does.
+    assert trained["baselines"]["reversal"]["rank_ic_mean"] == pytest.approx(rank_ic, abs=0.05)
+    assert trained["test"]["rank_ic_mean"] > rank_ic / 2 and trained["test"]["rank_ic_t"] > 3
+    model_id = trained["model_id"]
+    listed = json.loads(cli("models", "--json").stdout)
+    assert [m["universe"] for m in listed if m["model_id"] == model_id] == ["syn"]
+    assert "syn, 20 members seen in training" in cli("models", "show", model_id).stdout
+    assert 'universe = "syn"' in cli("models", "show", model_id, "--config").stdout
+
+    first = json.loads(cli("forecast", "--universe", "syn", "--k", "3", "--json").stdout)
+    jsonschema.validate(first, _schema("forecast-universe"))
+    assert first["model_id"] == model_id and first["ledger_new"] == 20 and len(first["ranking"]) == 20
+    scores = [x["score"] for x in first["ranking"]]
+    assert scores == sorted(scores, reverse=True)
+    assert [x["rank"] for x in first["ranking"]] == list(range(1, 21))
+    assert first["long"] == [x["ticker"] for x in first["ranking"][:3]]
+    assert first["short"] == [x["ticker"] for x in first["ranking"][-3:]]
+    again = json.loads(cli("forecast", "--universe", "syn", "--k", "3", "--json").stdout)
+    assert again["ledger_new"] == 0 and again["ranking"] == first["ranking"]  # same bar: nothing new
+    # The network scores a member from its window alone: yesterday's loser ranks high.
+    yesterday = {t: r[878, i] for i, t in enumerate(tickers)}  # 880 bars hold returns 0..878
+    rho = stats.spearmanr(scores, [yesterday[x["ticker"]] for x in first["ranking"]])[0]
+    assert rho < -0.3
+
+    # The next bars arrive; the evening's ranking is judged and a new one is made.
+    _store(home, r, 885)
+    human = cli("forecast", "--universe", "syn", "--k", "3").stdout
+    assert "ranking, k 3" in human and "long" in human and "short" in human
+    doc = json.loads(cli("ledger", "--universe", "syn", "--json").stdout)
+    jsonschema.validate(doc, _schema("ledger"))
+    (summary,) = doc["summary"]
+    assert summary["ticker"] == "syn" and summary["target"] == "rank" and summary["scores"]["dates"] == 1
+    judged = [row for row in doc["rows"] if row["as_of"] == first["as_of"]]
+    assert len(judged) == 20 and all(row["realised"] is not None for row in judged)
+    realised = {row["ticker"]: row["realised"] for row in judged}
+    assert realised["T00"] == pytest.approx(r[879, 0], abs=1e-9)  # the next day's log return
+    by = {x["ticker"]: x["score"] for x in first["ranking"]}
+    expected_ic = stats.spearmanr([by[t] for t in tickers], [realised[t] for t in tickers])[0]
+    assert summary["scores"]["rank_ic_mean"] == pytest.approx(expected_ic, abs=1e-9)
+    spread = np.mean([realised[t] for t in first["long"]]) - np.mean([realised[t] for t in first["short"]])
+    assert summary["scores"]["spread_mean"] == pytest.approx(spread, abs=1e-12)
+    table = cli("ledger", "--universe", "syn").stdout
+    assert "live rankings of syn" in table and "recent rankings" in table
+    assert math.isfinite(summary["scores"]["spread_mean"])
+
+
+def test_a_universe_model_is_never_one_tickers_and_options_that_do_not_apply_are_refused(
+    cli: Cli, home: Path
+) -> None:
+    r, _, _ = reversal_panel(days=500, tickers=8, phi=0.3, seed=5)
+    tickers = _store(home, r, 500)
+    cli("universe", "create", "small", *tickers)
+    no_model = cli("forecast", "--universe", "small", code=None)
+    assert no_model.exit_code != 0 and "train --universe small" in no_model.stderr
+    model_id = json.loads(cli("train", "--universe", "small", "--target", "excess", *TINY, "--json").stdout)[
+        "model_id"
+    ]
+    alone = cli("forecast", "T00", code=None)  # the universe's model is not T00's
+    assert alone.exit_code != 0 and "no trained model for T00" in alone.stderr
+    wrong = cli("forecast", "T00", "--model-id", model_id, code=None)
+    assert wrong.exit_code != 0 and "forecast --universe small" in wrong.stderr
+    for args, says in [
+        (["--universe", "small", "--horizon", "5"], "--horizon does not apply to --universe"),
+        (["--universe", "small", "T00"], "TICKER does not apply to --universe"),
+        (["T00", "--k", "3"], "--k picks a universe's members"),
+        (["--universe", "nosuch"], "no universe 'nosuch'"),
+    ]:
+        res = cli("forecast", *args, code=None)
+        assert res.exit_code != 0 and says in res.stderr, (args, res.stderr)
+        assert "Traceback" not in res.stderr
+    res = cli("ledger", "--universe", "nosuch", code=None)
+    assert res.exit_code != 0 and "no universe 'nosuch'" in res.stderr
+    made = json.loads(cli("forecast", "--universe", "small", "--json").stdout)
+    assert made["target"] == "excess" and made["k"] == 1 and len(made["ranking"]) == 8
+
+
+@pytest.mark.slow
+def test_daily_ranks_a_universe_entry_trains_its_network_once_and_says_so(cli: Cli, home: Path) -> None:
+    r, _, _ = reversal_panel(days=700, tickers=10, phi=0.3, seed=6)
+    tickers = _store(home, r, 690)
+    cli("universe", "create", "ten", *tickers)
+    config = home / "daily.toml"
+    config.write_text(
+        '[[universe]]\nname = "ten"\nmodel = "cnn"\nk = 2\nfetch = false\n'
+        "train = { window = 5, channels = 8, epochs = 2, threads = 1 }\n"
+    )
+    doc = json.loads(cli("daily", "--json").stdout)
+    (run,) = doc["tickers"]
+    assert run["universe"] == "ten" and run["status"] == "forecast" and run["target"] == "rank"
+    assert "trained u_ten-cnn" in run["detail"] and "long " in run["detail"]
+    assert doc["exit_code"] == 0
+    again = json.loads(cli("daily", "--json").stdout)["tickers"][0]
+    assert again["status"] == "no new bar" and again["model_id"] == run["model_id"]  # not trained again
+    rows = json.loads(cli("ledger", "--universe", "ten", "--json").stdout)["rows"]
+    assert len(rows) == 10 and {row["model_id"] for row in rows} == {run["model_id"]}
+    config.write_text('[[universe]]\nname = "ten"\ntarget = "volatility"\n')
+    bad = cli("daily", code=None)
+    assert bad.exit_code != 0 and "target 'volatility'; choose rank, excess" in bad.stderr
+    config.write_text('[[universe]]\nname = "nosuch"\nfetch = false\n')
+    failed = json.loads(cli("daily", "--json", code=None).stdout)
+    assert failed["exit_code"] != 0 and "no universe 'nosuch'" in failed["tickers"][0]["detail"]
