@@ -70,6 +70,7 @@ NON_DEFAULT: dict[str, tuple[list[str], object]] = {
     "cost_bps": (["--cost-bps", "50"], 50.0),
     "intervals": (["--intervals", "vol"], "vol"),
     "k": (["--k", "5"], 5),
+    "quantile": (["--quantile", "0.2"], 0.2),
     "n_drop": (["--n-drop", "2"], 2),
 }
 

@@ -106,3 +106,75 @@ def test_the_pooled_dm_has_its_size_on_noise_and_power_on_a_better_model() -> No
     assert test.statistic < 0 and test.pvalue < 0.01 and test.days == 250
     each: Any = per_ticker_dm(better, rng.normal(1, 1, size=(250, 20)))
     assert each.tickers == 20 and each.significant_bh <= each.significant_raw and each.model_better >= 15
+
+
+def test_the_pooled_clark_west_finds_a_real_signal_and_keeps_its_size_on_noise() -> None:
+    from lstmcast.evaluation.panel import pooled_clark_west
+
+    rng = np.random.default_rng(11)
+    signal = rng.normal(0, 1, size=(500, 30))
+    y = 0.2 * signal + rng.normal(0, 1, size=signal.shape)
+    zero = np.zeros_like(y)
+    good = pooled_clark_west(y, 0.2 * signal, zero)
+    assert good.statistic is not None and good.statistic > 3
+    assert good.pvalue is not None and good.pvalue < 0.01
+    assert good.days == 500
+    # A forecast that nests zero but knows nothing: rejected at 5% about 5% of the time, not
+    # more (Clark-West corrects the nesting model's noise that makes plain DM undersized).
+    rejected = 0
+    draws = 200
+    for i in range(draws):
+        g = np.random.default_rng(100 + i)
+        y = g.normal(0, 1, size=(300, 20))
+        noise = 0.1 * g.normal(0, 1, size=y.shape)
+        p = pooled_clark_west(y, noise, np.zeros_like(y)).pvalue
+        rejected += p is not None and p < 0.05
+    assert 0.01 <= rejected / draws <= 0.10
+
+
+def test_the_pooled_mcs_keeps_what_it_cannot_tell_apart_and_drops_the_clearly_worse() -> None:
+    from lstmcast.evaluation.panel import pooled_mcs
+
+    both = 0
+    for seed in range(10):  # a 90% set keeps two equal forecasters together about 9 times in 10
+        rng = np.random.default_rng(seed)
+        base = rng.chisquare(1, size=(400, 20))
+        losses = {  # network and twin: the same expected loss; worse: 0.2 more every day
+            "network": base + rng.normal(0, 0.3, size=base.shape),
+            "twin": base + rng.normal(0, 0.3, size=base.shape),
+            "worse": base + 0.2 + rng.normal(0, 0.3, size=base.shape),
+        }
+        kept = pooled_mcs(losses)
+        assert "worse" not in kept and kept
+        both += {"network", "twin"} <= set(kept)
+    assert both >= 7
+
+
+def test_returns_by_year_and_the_deflated_sharpe_of_a_run() -> None:
+    from lstmcast.evaluation.panel import deflate, returns_by_year
+
+    dates = pd.bdate_range("2020-01-01", periods=600)
+    rng = np.random.default_rng(13)
+    strong = rng.normal(0.002, 0.01, size=600)
+    noise = [rng.normal(0, 0.01, size=600) for _ in range(4)]
+    active = np.ones(600, dtype=bool)
+    years = returns_by_year(strong, active, dates)
+    assert [y.year for y in years] == [2020, 2021, 2022] and sum(y.days for y in years) == 600
+    first = years[0]
+    in_2020 = strong[dates.year == 2020]
+    assert first.net_return == pytest.approx(in_2020.mean() * 252)
+    d = deflate(strong, noise, active)
+    assert d.trials == 5 and d.probability is not None and d.probability > 0.95
+    weak = deflate(noise[0], [strong, *noise[1:]], active)
+    assert weak.probability is not None and weak.probability < 0.5
+
+
+def test_a_portfolio_holds_k_or_a_quantile_of_the_members() -> None:
+    from lstmcast.errors import ConfigError
+    from lstmcast.runconfig import BacktestConfig
+
+    assert BacktestConfig().holding(50) == 5 and BacktestConfig().holding(5) == 1
+    assert BacktestConfig(k=3).holding(50) == 3
+    assert BacktestConfig(quantile=0.2).holding(50) == 10 and BacktestConfig(quantile=0.01).holding(50) == 1
+    with pytest.raises(ConfigError, match="give --k or --quantile, not both"):
+        BacktestConfig(k=3, quantile=0.1).validate()

@@ -65,6 +65,10 @@ def test_the_network_learns_a_planted_reversal_across_the_panel(cli: Cli, home: 
         "ending_early": 0,
     }
     assert "the network ranks the members" in doc["verdict"]
+    # It beats the score it nests (zero), and the run counts the portfolios it compared.
+    assert panel["clark_west"]["pvalue"] < 0.01 and panel["clark_west"]["statistic"] > 0
+    assert pf["deflated_sharpe"]["trials"] == 5 and set(panel["mcs"]) <= {"network", *doc["baselines"]}
+    assert sum(y["days"] for y in pf["by_year"]) == pf["days"]
     out, fig = home.parent / "out", home.parent / "fig.png"
     human = cli(*args, "--out", out, "--plot", fig)
     assert "rank IC by date" in human.stdout and "verdict:" in human.stdout
@@ -124,6 +128,9 @@ def test_the_network_scores_tickers_it_never_saw() -> None:
         (["backtest", "--universe", "u", "--target", "rank", "--stateful"], "--stateful does not apply"),
         (["backtest", "IBM", "--rule", "topk_dropout"], "--rule topk_dropout holds k of a universe's"),
         (["backtest", "IBM", "--k", "5"], "--k does not apply to --target log_return"),
+        (["backtest", "IBM", "--quantile", "0.1"], "--quantile does not apply to --target log_return"),
+        (["backtest", "--universe", "u", "--target", "rank", "--k", "2", "--quantile", "0.1"], "not both"),
+        (["train", "--universe", "u", "--target", "rank"], "universe u has 0 member(s) with prices"),
         (["train", "IBM", "--target", "rank"], "--target rank judges a universe's members"),
         (["backtest", "--universe", "nosuch", "--target", "rank"], "no universe 'nosuch'"),
         (["backtest", "--universe", "u", "--target", "rank"], "universe u has 0 member(s) with prices"),

@@ -17,7 +17,7 @@ from lstmcast.backtest.volatility import VolatilityWalk
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation import volatility as V
-from lstmcast.evaluation.stats import hac_dm
+from lstmcast.evaluation.stats import hac_dm, model_confidence_set
 from lstmcast.prep.volatility import variance_proxy
 from lstmcast.runconfig import BacktestConfig
 from synth import garch_bars
@@ -114,7 +114,7 @@ def test_the_mcs_drops_a_clearly_worse_model() -> None:
     rng = np.random.default_rng(1)
     base = rng.gamma(2.0, 0.1, 600)
     losses = {"a": base + rng.normal(0, 0.01, 600), "b": base + rng.normal(0, 0.01, 600), "bad": base + 0.3}
-    assert V.model_confidence_set(losses, 1) == ["a", "b"]
+    assert model_confidence_set(losses, 1) == ["a", "b"]
 
 
 @pytest.mark.slow

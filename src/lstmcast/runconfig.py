@@ -61,6 +61,11 @@ class BacktestConfig:
     k: int = setting(
         0, "Universe: members held long (and short); 0 = a tenth of them, at least 1.", bounds=(0, 100_000)
     )
+    quantile: float = setting(
+        0.0,
+        "Universe: hold this share of the members long (and short), e.g. 0.1; instead of --k.",
+        bounds=(0.0, 0.5),
+    )
     n_drop: int = setting(1, "Universe, topk_dropout: members swapped at most per day.", bounds=(1, 100_000))
     intervals: str = interval_setting()
 
@@ -74,6 +79,7 @@ class BacktestConfig:
             (self.retrain_every >= 0 and self.seeds >= 1, "--retrain-every must be >= 0 and --seeds >= 1"),
             (self.rule in RULES, f"unknown rule {self.rule!r}; choose {', '.join(RULES)}"),
             (self.threshold >= 0 and self.cost_bps >= 0, "--threshold and --cost-bps must be >= 0"),
+            (not (self.k and self.quantile), "give --k or --quantile, not both"),
             (
                 self.intervals in INTERVAL_METHODS,
                 f"unknown interval method {self.intervals!r}; choose {', '.join(INTERVAL_METHODS)}",
@@ -88,6 +94,13 @@ class BacktestConfig:
             except (TypeError, ValueError):
                 raise ConfigError(f"--start {self.start!r} is not a date like 2024-01-31") from None
         return self
+
+    def holding(self, members: int) -> int:
+        """How many members a universe portfolio holds long (and short): --k, or --quantile of
+        them, or a tenth; at least 1."""
+        if self.k:
+            return self.k
+        return max(1, round(self.quantile * members)) if self.quantile else max(1, members // 10)
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,7 @@ _RETURN_REFUSED = {
     "vol_proxy": "it chooses the variance proxy of --target volatility",
     "residual_on": "the network learns HAR's error only with --target volatility",
     "k": _PORTFOLIO,
+    "quantile": _PORTFOLIO,
     "n_drop": _PORTFOLIO,
 }
 _ONE_SERIES = "it belongs to one ticker's walk-forward, not a universe's"
@@ -94,6 +95,7 @@ _PANEL_REFUSED = {
 }
 _VARIANCE_REFUSED = {
     "k": _PORTFOLIO,
+    "quantile": _PORTFOLIO,
     "n_drop": _PORTFOLIO,
     "stateful": "a variance forecast is one direct head over the horizon",
     "decoder": "a variance forecast is one direct head over the horizon",

@@ -23,14 +23,21 @@ import numpy as np
 
 from lstmcast.config import TrainConfig
 from lstmcast.evaluation.panel import (
+    Deflated,
     ICSummary,
     PerTickerDM,
+    PooledCW,
     PooledDM,
     Portfolio,
+    YearReturn,
+    deflate,
     ic_summary,
     per_ticker_dm,
+    pooled_clark_west,
     pooled_dm,
+    pooled_mcs,
     portfolio,
+    returns_by_year,
 )
 from lstmcast.evaluation.panel_baselines import momentum, reversal, ridge
 from lstmcast.execution.engine import Parallel, TaskOutcome
@@ -87,6 +94,10 @@ class PanelBacktest:
     pooled_dm: PooledDM  # against the best baseline, on squared rank errors
     per_ticker_dm: PerTickerDM
     portfolio: Portfolio
+    clark_west: PooledCW  # against the no-information score: does the network nest-beat zero
+    mcs: list[str]  # the 90% MCS on the pooled squared rank errors
+    by_year: list[YearReturn]  # the portfolio's net return, year by year
+    deflated: Deflated  # its Sharpe, deflated for the portfolios the run compared
     survivorship: Survivorship
     size: str  # the panel's memory, in words
     notes: list[str] = field(default_factory=list)
@@ -150,6 +161,9 @@ class PanelBacktest:
                 },
                 "per_ticker_dm": to_jsonable(self.per_ticker_dm),
                 "by_year": to_jsonable(self.model_scores.by_year),
+                "clark_west": to_jsonable(self.clark_west),
+                "mcs": self.mcs,
+                "rank_ic_seeds": _spread(self.rank_ic_by_seed),
             },
             "baselines": to_jsonable(self.baselines),
             "best_baseline": self.best_baseline,
@@ -166,6 +180,9 @@ class PanelBacktest:
                 "max_drawdown": pf.max_drawdown,
                 "excess_over_equal_weight_ann": pf.excess_over_equal_weight_ann,
                 "years_for_t3": pf.years_for_t3,
+                "years_tested": pf.days / 252,
+                "deflated_sharpe": to_jsonable(self.deflated),
+                "by_year": to_jsonable(self.by_year),
             },
             "survivorship": to_jsonable(self.survivorship),
             "folds": to_jsonable(self.folds),
@@ -173,6 +190,15 @@ class PanelBacktest:
             "size": self.size,
             "notes": self.notes,
         }
+
+
+def _spread(values: list[float | None]) -> dict[str, float | None]:
+    """The seeds' mean and standard deviation (None with fewer than two)."""
+    x = [v for v in values if v is not None]
+    return {
+        "mean": float(np.mean(x)) if x else None,
+        "std": float(np.std(x, ddof=1)) if len(x) > 1 else None,
+    }
 
 
 def _num(x: float | None, digits: int = 2) -> str:
@@ -188,6 +214,7 @@ class PanelFoldResult:
     t: np.ndarray  # the block's samples: date and member indices
     n: np.ndarray
     scores: np.ndarray  # the network's score at each
+    truth: np.ndarray  # what it learned to score, realised at each (the fold's target scale)
     best_epoch: int
     n_train: int
     n_val: int
@@ -219,6 +246,7 @@ def panel_fold_task(
         t=fold.test[0],
         n=fold.test[1],
         scores=scores,
+        truth=fold.target[fold.test],
         best_epoch=fit.outcome.best_epoch,
         n_train=len(fold.train[0]),
         n_val=len(fold.val[0]),
@@ -278,8 +306,10 @@ def panel_backtest(
 
     run_tasks(panel_fold_task, tasks, shared, done, parallel)
     folds: list[PanelFold] = []
+    truth = np.full(forward.shape, np.nan)  # the target, realised, on each fold's own scale
     for i, (start, end) in enumerate(spans):
         mine = [results[(i + 1, seed)] for seed in seeds]
+        truth[mine[0].t, mine[0].n] = mine[0].truth
         for s, got in enumerate(mine):
             by_seed[s][got.t, got.n] = got.scores
         rows = slice(start, end)
@@ -299,7 +329,7 @@ def panel_backtest(
             )
         )
     return _judge(panel, universe.name, universe.survivorship, train, config, test_rows, by_seed, ridge_score,
-                  forward, r, folds, seeds, size.words())  # fmt: skip
+                  forward, r, folds, seeds, size.words(), truth)  # fmt: skip
 
 
 def _judge(
@@ -316,6 +346,7 @@ def _judge(
     folds: list[PanelFold],
     seeds: list[int],
     size: str,
+    truth: np.ndarray,
 ) -> PanelBacktest:
     rows = slice(int(test_rows[0]), int(test_rows[-1]) + 1)
     dates = panel.dates[rows]
@@ -331,7 +362,7 @@ def _judge(
     has_model = np.isfinite(model)
     scores = {k: np.where(has_model, v, np.nan) for k, v in scores.items()}  # the same cells as the model
     next_day = panel.forward(1)[rows]
-    k = config.k or max(1, len(panel.tickers) // 10)
+    k = config.holding(len(panel.tickers))
     rule = config.rule
     summaries = {n: ic_summary(s, realised, dates, h) for n, s in scores.items()}
     baselines = {}
@@ -348,10 +379,14 @@ def _judge(
         return -math.inf if value is None else value
 
     best = max(baselines, key=rank_ic)  # chosen on the test span: the verdict's hardest comparison
-    truth = centred_ranks(realised)
-    loss_model = (centred_ranks(model) - truth) ** 2
-    loss_best = (centred_ranks(scores[best]) - truth) ** 2
+    truth_ranks = centred_ranks(realised)
+    loss_model = (centred_ranks(model) - truth_ranks) ** 2
+    loss_best = (centred_ranks(scores[best]) - truth_ranks) ** 2
     seed_ics = [ic_summary(by_seed[s][rows], realised, dates, h).rank_ic_mean for s in range(len(seeds))]
+    book = portfolio(model, next_day, k, config.cost_bps, rule, config.n_drop)
+    active = (np.abs(book.gross) + book.traded) > 0
+    losses = {"network": loss_model, **{n: (centred_ranks(v) - truth_ranks) ** 2 for n, v in scores.items()}}
+    cw = pooled_clark_west(truth[rows], model, np.zeros_like(model), h, "zero, the no-information score")
     notes = []
     if not survivorship.point_in_time:
         notes.append(survivorship.warning or "")
@@ -372,7 +407,11 @@ def _judge(
         best_baseline=best,
         pooled_dm=pooled_dm(loss_model, loss_best, h),
         per_ticker_dm=per_ticker_dm(loss_model, loss_best, h),
-        portfolio=portfolio(model, next_day, k, config.cost_bps, rule, config.n_drop),
+        portfolio=book,
+        clark_west=cw,
+        mcs=pooled_mcs(losses, h),
+        by_year=returns_by_year(book.net, active, dates),
+        deflated=deflate(book.net, [b.net for b in books.values()], active),
         survivorship=survivorship,
         size=size,
         notes=notes,

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from lstmcast.cli.common import (
     emit_json,
+    fixed,
     fmt,
     guarded,
     info,
@@ -319,11 +320,30 @@ def _universe(
         render_universe(doc)
 
 
+def _p(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _power(pf: dict[str, Any]) -> str:
+    """The power line: the t the net Sharpe reached over the test span, and the years a t of 3
+    would take at that Sharpe."""
+    t, span = pf["net_sharpe_t"], pf["years_tested"]
+    head = f"power: over {span:.1f} years the net Sharpe's t is {fmt(t, 2)}"
+    years = pf["years_for_t3"]
+    if years is None:
+        return f"{head}; with no positive Sharpe, no span of data makes it significant"
+    if years < span:
+        need = "under a tenth of a year" if years < 0.1 else f"{years:.1f} years"
+        return f"{head}; a t of 3 needs {need} at this Sharpe, less than was tested"
+    return f"{head}; a t of 3 would need about {years:,.0f} years at this Sharpe"
+
+
 def render_universe(doc: dict[str, Any]) -> None:
     con = out_console()
     con.print(
         f"[bold]{doc['universe']}[/bold] {doc['model']} {doc['target']}, {doc['horizon']}-day:"
-        f" {doc['members']} members, {len(doc['folds'])} folds, test {doc['period'][0]}..{doc['period'][1]}"
+        f" {doc['members']} members, {len(doc['folds'])} fold{'' if len(doc['folds']) == 1 else 's'},"
+        f" test {doc['period'][0]}..{doc['period'][1]}"
     )
     s = doc["survivorship"]
     con.print(
@@ -333,12 +353,12 @@ def render_universe(doc: dict[str, Any]) -> None:
     table = Table("scores", "rank IC", "t", "IC", "net Sharpe", title="rank IC by date, Newey-West t",
                   title_justify="left")  # fmt: skip
     p, pf = doc["panel"], doc["portfolio"]
-    table.add_row("network", fmt(p["rank_ic_mean"], 4), fmt(p["rank_ic_t"], 2), fmt(p["ic_mean"], 4),
+    table.add_row("network", fixed(p["rank_ic_mean"], 4), fmt(p["rank_ic_t"], 2), fixed(p["ic_mean"], 4),
                   fmt(pf["net_sharpe"], 2))  # fmt: skip
     for name, b in doc["baselines"].items():
         mark = " (best)" if name == doc["best_baseline"] else ""
-        table.add_row(name + mark, fmt(b["rank_ic_mean"], 4), fmt(b["rank_ic_t"], 2), fmt(b["ic_mean"], 4),
-                      fmt(b["net_sharpe"], 2))  # fmt: skip
+        table.add_row(name + mark, fixed(b["rank_ic_mean"], 4), fmt(b["rank_ic_t"], 2),
+                      fixed(b["ic_mean"], 4), fmt(b["net_sharpe"], 2))  # fmt: skip
     con.print(table)
     con.print(
         f"portfolio ({pf['rule']}, k {pf['k']}, {pf['cost_bps']:g} bp per half-turn): net"
@@ -347,9 +367,33 @@ def render_universe(doc: dict[str, Any]) -> None:
         f" turnover {pct(pf['turnover']).lstrip('+')} a day,"
         f" max drawdown {pct(pf['max_drawdown']).lstrip('+')}"
     )
-    years = pf["years_for_t3"]
-    if years is not None:
-        con.print(f"power: at this Sharpe, a t of 3 needs about {years:.1f} years of data")
+    con.print(_power(pf))
+    ds = pf["deflated_sharpe"]
+    if ds["probability"] is not None:
+        con.print(
+            f"deflated Sharpe: {ds['probability']:.0%} probability that its true Sharpe beats the luckiest"
+            f" of the {ds['trials']} portfolios compared (network and baselines)"
+        )
+    years = [y for y in pf["by_year"] if y["days"]]
+    if len(years) > 1:
+        con.print(
+            "net a year, by year: " + ", ".join(f"{y['year']} {pct(y['net_return'], 0)}" for y in years)
+        )
+    cw = p["clark_west"]
+    if cw["pvalue"] is not None:
+        said = "beats" if cw["pvalue"] < 0.05 else "cannot be told from"
+        con.print(
+            f"Clark-West against the no-information score: the network {said} it"
+            f" (one-sided p {_p(cw['pvalue'])})"
+        )
+    if p["mcs"]:
+        con.print(f"90% model confidence set on the pooled rank errors: {', '.join(p['mcs'])}")
+    seeds = p["rank_ic_seeds"]
+    if seeds["std"] is not None:
+        con.print(
+            f"seeds: rank IC {seeds['mean']:.4f} ± {seeds['std']:.4f} over {len(doc['seeds'])} seeds;"
+            " the scores above are their average model"
+        )
     dm = p["per_ticker_dm"]
     con.print(
         f"per ticker: the network's squared rank error is lower for {dm['model_better']} of {dm['tickers']};"

@@ -161,6 +161,11 @@ def emit_json(document: Any) -> None:
     sys.stdout.flush()
 
 
+def fixed(value: float | None, digits: int = 4) -> str:
+    """A number in fixed point, however small (an IC of 0.0001 reads as 0.0001, not 1e-04)."""
+    return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
 def fmt(value: Any, digits: int = 4) -> str:
     if value is None:
         return "–"

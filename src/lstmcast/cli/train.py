@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from lstmcast.cli.common import emit_json, fmt, guarded, interactive, out_console, pct, store_of, warn
+from lstmcast.cli.common import emit_json, fixed, fmt, guarded, interactive, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.progress import epoch_progress
 from lstmcast.cli.render import metrics_table, verdict, vol_scores_table, vol_verdict
@@ -78,11 +78,11 @@ def _train_universe(store: Any, run: RunConfig, as_json: bool) -> None:
     )
     t = Table("scores", "rank IC", "t", "IC", title="held-out dates: rank IC by date, Newey-West t",
               title_justify="left")  # fmt: skip
-    t.add_row("network", fmt(doc["test"]["rank_ic_mean"], 4), fmt(doc["test"]["rank_ic_t"], 2),
-              fmt(doc["test"]["ic_mean"], 4))  # fmt: skip
+    t.add_row("network", fixed(doc["test"]["rank_ic_mean"], 4), fmt(doc["test"]["rank_ic_t"], 2),
+              fixed(doc["test"]["ic_mean"], 4))  # fmt: skip
     for name, b in doc["baselines"].items():
         mark = " (best)" if name == doc["best_baseline"] else ""
-        t.add_row(name + mark, fmt(b["rank_ic_mean"], 4), fmt(b["rank_ic_t"], 2), fmt(b["ic_mean"], 4))
+        t.add_row(name + mark, fixed(b["rank_ic_mean"], 4), fmt(b["rank_ic_t"], 2), fixed(b["ic_mean"], 4))
     con.print(t)
     con.print(f"model {doc['model_id']}: {doc['verdict']}")
 

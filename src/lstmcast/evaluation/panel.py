@@ -20,8 +20,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lstmcast.evaluation.multiple import benjamini_hochberg
-from lstmcast.evaluation.stats import hac_dm, newey_west_t
+from lstmcast.evaluation.multiple import benjamini_hochberg, deflated_sharpe, per_period_sharpe
+from lstmcast.evaluation.stats import (
+    clark_west_differential,
+    clark_west_test,
+    hac_dm,
+    model_confidence_set,
+    newey_west_t,
+)
 from lstmcast.universe.panel import MIN_NAMES, ranks
 
 TRADING_DAYS = 252
@@ -293,3 +299,79 @@ def per_ticker_dm(
         significant_bh=sum(sig),
         significant_better_bh=sum(b and s < 0 for b, s in zip(sig, stats, strict=True)),
     )
+
+
+@dataclass(frozen=True)
+class PooledCW:
+    """Clark-West on the cross-sectional average of the adjusted differential, one series:
+    whether the model beats a forecast it nests (the no-information one, zero)."""
+
+    against: str
+    statistic: float | None  # positive: the model is better
+    pvalue: float | None  # one-sided
+    days: int
+
+
+def pooled_clark_west(
+    realised: np.ndarray, model: np.ndarray, base: np.ndarray, horizon: int = 1, against: str = "zero"
+) -> PooledCW:
+    """(T, N) outcomes and both forecasts on the same scale: each date's mean adjusted
+    differential, tested once (Clark & West 2007, pooled as Gu, Kelly & Xiu pool DM)."""
+    cells = clark_west_differential(realised - model, realised - base)
+    daily = row_mean(np.where(np.isfinite(cells), cells, np.nan))
+    daily = daily[np.isfinite(daily)]
+    stat, p = clark_west_test(daily, horizon)
+    return PooledCW(against, _f(stat), _f(p), len(daily))
+
+
+def pooled_mcs(losses: dict[str, np.ndarray], horizon: int = 1) -> list[str]:
+    """The 90% Model Confidence Set on each forecaster's cross-sectional mean loss per date
+    (the dates where every one has a loss): the forecasters it cannot tell from the best."""
+    daily = {name: row_mean(x) for name, x in losses.items()}
+    common = np.all([np.isfinite(d) for d in daily.values()], axis=0)
+    if common.sum() < 30:
+        return []
+    return model_confidence_set({n: d[common] for n, d in daily.items()}, horizon)
+
+
+@dataclass(frozen=True)
+class YearReturn:
+    year: int
+    days: int
+    net_return: float | None  # the year's mean daily net return, times 252
+    net_sharpe: float | None
+
+
+def returns_by_year(net: np.ndarray, active: np.ndarray, dates: pd.DatetimeIndex) -> list[YearReturn]:
+    """A portfolio's net return and Sharpe in each calendar year: whether an edge faded."""
+    out = []
+    for year in sorted(set(dates.year)):
+        x = net[(dates.year == year) & active]
+        sd = float(x.std(ddof=1)) if len(x) > 2 else 0.0
+        out.append(
+            YearReturn(
+                int(year),
+                len(x),
+                _f(float(x.mean() * TRADING_DAYS)) if len(x) else None,
+                _f(float(x.mean() / sd * math.sqrt(TRADING_DAYS))) if sd > 0 else None,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Deflated:
+    """The deflated Sharpe ratio (Bailey & Lopez de Prado) of the model's portfolio, against
+    the best of the strategies tried by luck alone."""
+
+    trials: int  # strategies compared: the network and every baseline's portfolio
+    probability: float | None  # that its true Sharpe beats the luckiest of them
+
+
+def deflate(model_net: np.ndarray, others: list[np.ndarray], active: np.ndarray) -> Deflated:
+    """The network's daily net returns deflated for every portfolio the run compared."""
+    books = [model_net, *others]
+    sharpes = [per_period_sharpe(b[active]) for b in books]
+    finite = [x for x in sharpes if math.isfinite(x)]
+    variance = float(np.var(finite, ddof=1)) if len(finite) > 1 else 0.0
+    return Deflated(len(books), deflated_sharpe(model_net[active], len(books), variance))

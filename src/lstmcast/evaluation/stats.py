@@ -1,5 +1,5 @@
 """Forecast comparison tests: Diebold-Mariano (HLN-corrected, Student t), Clark-West (nested
-models) and Pesaran-Timmermann.
+models), Pesaran-Timmermann, and the Model Confidence Set (from `arch`).
 
 scipy.special provides the distribution functions (scipy.stats would add 50 MB to every
 run); the statistics themselves are written out here, each with the reference it follows.
@@ -99,10 +99,24 @@ def clark_west(e_model: np.ndarray, e_base: np.ndarray, horizon: int = 1) -> tup
     small p means the model is better.
     """
     em, eb = (np.asarray(e, dtype="float64") for e in (e_model, e_base))
-    f = eb**2 - (em**2 - (eb - em) ** 2)
+    f = clark_west_differential(em, eb)
     if f.ndim == 2:
         horizon = max(horizon, f.shape[1])
         f = f.mean(axis=1)
+    return clark_west_test(f, horizon)
+
+
+def clark_west_differential(e_model: np.ndarray, e_base: np.ndarray) -> np.ndarray:
+    """Clark-West's adjusted loss differential, element by element: e_base^2 - (e_model^2 -
+    (e_base - e_model)^2); its mean is positive when the nesting model is better."""
+    return np.asarray(e_base**2 - (e_model**2 - (e_base - e_model) ** 2))
+
+
+def clark_west_test(f: np.ndarray, horizon: int = 1) -> tuple[float, float]:
+    """The one-sided Clark-West test on one series of adjusted differentials (long-run
+    variance with lags up to horizon-1): (statistic, p); a small p means the model is better."""
+    f = np.asarray(f, dtype="float64")
+    f = f[np.isfinite(f)]
     n = len(f)
     if n < 3:
         return math.nan, math.nan
@@ -140,3 +154,22 @@ def pesaran_timmermann(forecast: np.ndarray, actual: np.ndarray) -> float | None
     if denom <= 1e-15:
         return None
     return 0.5 * math.erfc((p_hat - p_star) / math.sqrt(2 * denom))  # the normal's upper tail
+
+
+MCS_SIZE = 0.10  # the 90% Model Confidence Set
+MCS_REPS = 1000
+
+
+def model_confidence_set(losses: dict[str, np.ndarray], horizon: int, seed: int = 0) -> list[str]:
+    """Hansen, Lunde & Nason's (2011) 90% Model Confidence Set from arch.bootstrap.MCS on each
+    forecaster's loss series (one value per date, the same dates for all: QLIKE for variances,
+    a panel's cross-sectional mean loss), with a block bootstrap whose blocks are at least the
+    horizon long. The names of the forecasters it keeps."""
+    from arch.bootstrap import MCS
+
+    names = list(losses)
+    matrix = np.column_stack([losses[n] for n in names])
+    block = max(horizon, round(len(matrix) ** (1 / 3)))
+    mcs = MCS(matrix, size=MCS_SIZE, reps=MCS_REPS, block_size=block, method="R", seed=seed)
+    mcs.compute()
+    return [names[i] for i in sorted(np.asarray(mcs.included, dtype=int).tolist())]

@@ -16,14 +16,12 @@ from typing import Any
 import numpy as np
 
 from lstmcast.evaluation.intervals import christoffersen, conditional_coverage, ewma_sigma, kupiec
-from lstmcast.evaluation.stats import hac_dm
+from lstmcast.evaluation.stats import MCS_SIZE, hac_dm, model_confidence_set
 from lstmcast.runconfig import TRADING_DAYS
 
 HAR_LAGS = (1, 5, 22)  # Corsi (2009): the day, the week, the month
 EWMA_LAMBDA = 0.94  # RiskMetrics, daily
 VAR_LEVELS = (0.95, 0.99)
-MCS_SIZE = 0.10  # the 90% Model Confidence Set
-MCS_REPS = 1000
 VOL_BASELINES = ("naive", "ewma", "har", "har_log", "garch")
 
 
@@ -84,19 +82,6 @@ def dm_qlike(model: np.ndarray, base: np.ndarray, realised: np.ndarray, horizon:
     """Diebold-Mariano on the QLIKE differential (model minus base), HAC variance with lags up to
     horizon-1 (overlapping h-day targets), HLN-corrected; negative statistic: the model is better."""
     return hac_dm(qlike(model, realised) - qlike(base, realised), horizon)
-
-
-def model_confidence_set(losses: dict[str, np.ndarray], horizon: int, seed: int = 0) -> list[str]:
-    """Hansen, Lunde & Nason's (2011) 90% Model Confidence Set from arch.bootstrap.MCS on the
-    (T, k) QLIKE losses, with a block bootstrap whose blocks are at least the horizon long."""
-    from arch.bootstrap import MCS
-
-    names = list(losses)
-    matrix = np.column_stack([losses[n] for n in names])
-    block = max(horizon, round(len(matrix) ** (1 / 3)))
-    mcs = MCS(matrix, size=MCS_SIZE, reps=MCS_REPS, block_size=block, method="R", seed=seed)
-    mcs.compute()
-    return [names[i] for i in sorted(np.asarray(mcs.included, dtype=int).tolist())]
 
 
 def var_tests(hits: np.ndarray, level: float) -> dict[str, float | int | None]:

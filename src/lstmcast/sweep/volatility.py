@@ -16,6 +16,7 @@ from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.multiple import benjamini_hochberg, holm
+from lstmcast.evaluation.stats import model_confidence_set
 from lstmcast.runconfig import BacktestConfig
 from lstmcast.sweep.cells import Cell, VolCell
 
@@ -76,7 +77,7 @@ def vol_leaderboard(
         for name in ("naive", "ewma", "har", "har_log", "garch"):
             losses.setdefault(name, V.qlike(first.forecasts[name], realised))
     horizon = cells[0][1].horizon if cells else 1
-    mcs = {t: set(V.model_confidence_set(losses, horizon)) for t, losses in by_ticker.items()}
+    mcs = {t: set(model_confidence_set(losses, horizon)) for t, losses in by_ticker.items()}
     adjusted = (holm if adjust == "holm" else benjamini_hochberg)([r["dm_pvalue"] for r in rows])
     for r, a in zip(rows, adjusted, strict=True):
         r["dm_pvalue_adjusted"] = a
