@@ -89,3 +89,23 @@ def reversal_panel(
     r = f + e[1:] - phi * e[:-1]
     ic = phi / (1 + phi**2)
     return r, ic, 6 / math.pi * math.asin(ic / 2)
+
+
+def garch_panel(days: int, tickers: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(T, N) daily log returns whose variances share a common factor: each member's GARCH(1,1)
+    variance is scaled by exp(g[t]), an AR(1) log-volatility factor common to all, and each
+    member has its own level (a 3x range). Returns (returns, true variance known the day before)."""
+    rng = np.random.default_rng(seed)
+    g = np.zeros(days)
+    for t in range(1, days):
+        g[t] = 0.98 * g[t - 1] + rng.normal(0, 0.08)
+    level = np.exp(rng.uniform(-0.5, 0.6, size=tickers))
+    omega, alpha, beta = 2e-6, 0.07, 0.9
+    h = np.full(tickers, omega / (1 - alpha - beta))
+    r = np.empty((days, tickers))
+    var = np.empty((days, tickers))
+    for t in range(days):
+        var[t] = h * level * math.exp(g[t])
+        r[t] = np.sqrt(var[t]) * rng.standard_normal(tickers)
+        h = omega + alpha * r[t] ** 2 / (level * math.exp(g[t])) + beta * h
+    return r, var

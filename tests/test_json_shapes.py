@@ -43,6 +43,7 @@ SUCCESS = {
 # Documents whose data the fixtures here cannot hold, checked against their schema where they are made.
 ELSEWHERE = {
     "backtest-universe": "tests/test_universe_backtest.py (a synthetic universe)",
+    "backtest-universe-volatility": "tests/test_universe_backtest.py (a synthetic pooled GARCH panel)",
     "train-universe": "tests/test_universe_model.py (a synthetic universe)",
     "forecast-universe": "tests/test_universe_model.py (a synthetic universe)",
 }

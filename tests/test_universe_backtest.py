@@ -18,6 +18,7 @@ from lstmcast.store.prices import upsert_prices
 from lstmcast.universe.panel import Panel, inputs, sample_index
 from synth import bars_from_log_returns, reversal_panel
 
+VOL_U = ["backtest", "--universe", "u", "--target", "volatility"]
 TINY = ["--model", "cnn", "--window", "5", "--channels", "8", "--epochs", "3", "--threads", "1"]
 
 
@@ -122,8 +123,18 @@ def test_the_network_scores_tickers_it_never_saw() -> None:
     ("args", "words"),
     [
         (["backtest", "IBM", "--target", "rank"], "--target rank judges a universe's members"),
-        (["backtest", "--universe", "u"], "--universe ranks its members with --target rank or excess"),
-        (["backtest", "--universe", "u", "--target", "volatility"], "not volatility"),
+        (["backtest", "--universe", "u"], "--universe judges its members with --target rank, excess or"),
+        (["backtest", "--universe", "u", "--target", "price"], "not price"),
+        (
+            ["backtest", "--universe", "u", "--target", "volatility", "--vol-proxy", "parkinson"],
+            "squared close",
+        ),
+        (
+            ["backtest", "--universe", "u", "--target", "volatility", "--loss", "qlike"],
+            "--loss does not apply",
+        ),
+        (["backtest", "--universe", "u", "--target", "volatility", "--exog", "X"], "--exog does not apply"),
+        (["train", "--universe", "u", "--target", "volatility"], "backtest --universe u --target volatility"),
         (["backtest", "IBM", "--universe", "u", "--target", "rank"], "not several"),
         (["backtest", "--universe", "u", "--target", "rank", "--stateful"], "--stateful does not apply"),
         (["backtest", "IBM", "--rule", "topk_dropout"], "--rule topk_dropout holds k of a universe's"),
@@ -197,3 +208,37 @@ def test_universe_folds_and_seeds_on_workers_give_the_serial_result(cli: Cli, ho
     serial = json.loads(cli(*args, "--json").stdout)
     parallel = json.loads(cli(*args, "--workers", "2", "--json").stdout)
     assert parallel == serial and len(serial["folds"]) == 2 and serial["seeds"] == [0, 1]
+
+
+@pytest.mark.slow
+def test_a_pooled_variance_network_is_judged_against_per_member_and_pooled_hars(cli: Cli, home: Path) -> None:
+    """A panel whose variances share a common factor: one network across the members is no
+    worse than each member's own log-HAR, and the pooled DM says which is better."""
+    from synth import garch_panel
+
+    r, _ = garch_panel(days=1100, tickers=12, seed=3)
+    _universe(home, r, cli, "vol")
+    net = ["--model", "cnn", "--window", "30", "--channels", "8", "--epochs", "6", "--threads", "1"]
+    args = ["backtest", "--universe", "vol", "--target", "volatility", "--horizon", "5", *net, "--folds", "2"]
+    out = home.parent / "vol-out"
+    doc = json.loads(cli(*args, "--out", out, "--json").stdout)
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "docs" / "schemas" / "backtest-universe-volatility.json").read_text())
+    jsonschema.validate(doc, schema)
+    assert doc["target"] == "volatility" and doc["members"] == 12 and doc["cells"] > 1000
+    assert set(doc["qlike"]) == {"network", "har", "log_har", "pooled_log_har", "leverage_har"}
+    q = doc["qlike"]
+    assert q["network"] <= 1.1 * q["log_har"]  # no worse than each member's own log-HAR
+    best = doc["best_baseline"]
+    assert q[best] == min(q[k] for k in q if k != "network")
+    dm = doc["pooled_dm"]
+    assert dm["against"] == best and (dm["statistic"] < 0) == (q["network"] < q[best])  # its sign says which
+    assert doc["skill_vs"][best] == pytest.approx(1 - q["network"] / q[best])
+    assert len(doc["against_each"]) == 4 and 0 <= doc["survivors_holm"] <= 4
+    assert doc["verdict"].endswith("after Holm's correction")
+    frame = pd.read_csv(out / "forecasts.csv")
+    assert {"network", "har", "realised"} <= set(frame.columns) and (frame["network"] > 0).all()
+    fig = home.parent / "vol.png"
+    human = cli(*args, "--plot", fig).stdout
+    assert "pooled QLIKE" in human and "verdict:" in human
+    assert fig.read_bytes()[:4] == b"\x89PNG" and fig.stat().st_size > 10_000

@@ -163,11 +163,13 @@ class RunConfig:
                 f"--target {target.name} judges a universe's members against each other:"
                 f" `lstmcast backtest --universe NAME --target {target.name}` (`lstmcast universe create`)"
             )
-        if self.universe is not None and not target.panel:
+        if self.universe is not None and target.on_universe is None:
             raise ConfigError(
-                f"--universe ranks its members with --target rank or excess, not {target.name}"
-                " (a pooled volatility model is not built yet)"
+                f"--universe judges its members with --target rank, excess or volatility, not {target.name}"
             )
+        if self.universe is not None:
+            target.check(self.train, universe=True)
+            target.check(self.backtest, universe=True)
         if self.universe is not None and (self.tickers or self.csv):
             raise ConfigError("give TICKER..., --csv or --universe, not several")
         return self

@@ -31,19 +31,25 @@ class Target:
     # option field -> why it does not apply to this target: refused unless left at its default
     refused: Mapping[str, str] = field(default_factory=dict)
     panel: bool = False  # judged across a universe's members at each date (`--universe`)
+    # What it refuses when pooled across a universe (a target that can be); None: it cannot be
+    on_universe: Mapping[str, str] | None = None
 
     @property
     def is_variance(self) -> bool:
         """The forecast is a variance (judged by QLIKE against HAR), not a return or a price."""
         return self.skill_key == "skill_vs_har"
 
-    def check(self, config: Any) -> None:
+    def check(self, config: Any, universe: bool = False) -> None:
         """Refuse, in one line, a setting of `config` (a TrainConfig or BacktestConfig) that
-        does not apply to this target; a setting left at its default is no choice."""
+        does not apply to this target (on a universe, with `universe`); a setting left at
+        its default is no choice."""
+        refused = {**self.refused, **((self.on_universe or {}) if universe else {})}
         for f in dataclasses.fields(config):
-            why = self.refused.get(f.name)
+            why = refused.get(f.name)
             if why is None or getattr(config, f.name) == _default(f):
                 continue
+            if f.name == "loss" and getattr(config, f.name) == "huber":
+                continue  # the losses a pooled network takes: its default (mse) and huber
             flag = (f.metadata.get("flags") or (f"--{f.name.replace('_', '-')}",))[0]
             raise ConfigError(f"{flag} does not apply to --target {self.name}: {why}")
         if not self.panel and getattr(config, "rule", None) == "topk_dropout":
@@ -78,20 +84,31 @@ _RETURN_REFUSED = {
     "n_drop": _PORTFOLIO,
 }
 _ONE_SERIES = "it belongs to one ticker's walk-forward, not a universe's"
-_PANEL_REFUSED = {
-    "vol_proxy": "it chooses the variance proxy of --target volatility",
-    "residual_on": "the network learns HAR's error only with --target volatility",
+# What no network across a universe takes, whatever its target.
+_ON_UNIVERSE = {
     "stateful": "a universe's network reads each member's window, batches mixing tickers and dates",
     "decoder": "a universe's network scores one horizon directly",
     "retrain_every": "each fold's network is fitted once, on the dates before its cutoff",
-    "threshold": "a universe portfolio holds its best- and worst-scored members, whatever their size",
-    "intervals": "a rank has no price interval",
     "scheme": _ONE_SERIES,
     "train_size": _ONE_SERIES,
     "start": _ONE_SERIES,
     "ticker_embedding": "off by design: the network must score members it never saw",
     "exog": _ONE_SERIES,
     "features": "a universe's inputs are each member's standardised returns",
+}
+# ... and what a pooled variance network on a universe does not take beside its target's own.
+_POOLED_VARIANCE = {
+    **_ON_UNIVERSE,
+    "vol_proxy": "a universe's proxy is the squared close-to-close return (a panel holds closes)",
+    "residual_on": "a pooled network forecasts each member's variance itself",
+    "loss": "a pooled network learns each member's standardised log variance by MSE or Huber",
+}
+_PANEL_REFUSED = {
+    **_ON_UNIVERSE,
+    "vol_proxy": "it chooses the variance proxy of --target volatility",
+    "residual_on": "the network learns HAR's error only with --target volatility",
+    "threshold": "a universe portfolio holds its best- and worst-scored members, whatever their size",
+    "intervals": "a rank has no price interval",
 }
 _VARIANCE_REFUSED = {
     "k": _PORTFOLIO,
@@ -112,7 +129,13 @@ _TARGETS = {
     ),
     "price": Target("price", "the random walk", "naive", "skill_vs_naive", ("mse", "huber"), _RETURN_REFUSED),
     "volatility": Target(
-        "volatility", "the stronger HAR", "HAR", "skill_vs_har", ("mse", "huber", "qlike"), _VARIANCE_REFUSED
+        "volatility",
+        "the stronger HAR",
+        "HAR",
+        "skill_vs_har",
+        ("mse", "huber", "qlike"),
+        _VARIANCE_REFUSED,
+        on_universe=_POOLED_VARIANCE,
     ),
     **{
         name: Target(
@@ -123,6 +146,7 @@ _TARGETS = {
             ("mse", "huber"),
             _PANEL_REFUSED,
             panel=True,
+            on_universe={},
         )
         for name in ("rank", "excess")  # judged alike; they differ in what the network learns
     },

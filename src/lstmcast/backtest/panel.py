@@ -14,13 +14,14 @@ universe's survivorship line.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from lstmcast.backtest.panel_volatility import PooledVolatility, judge_variance
+from lstmcast.backtest.panel_walk import PanelRun, walk_panel
 from lstmcast.config import TrainConfig
 from lstmcast.evaluation.panel import (
     Deflated,
@@ -40,29 +41,14 @@ from lstmcast.evaluation.panel import (
     returns_by_year,
 )
 from lstmcast.evaluation.panel_baselines import momentum, reversal, ridge
-from lstmcast.execution.engine import Parallel, TaskOutcome
-from lstmcast.execution.stream import run_tasks
+from lstmcast.execution.engine import Parallel
 from lstmcast.jsonable import to_jsonable
 from lstmcast.runconfig import BacktestConfig
 from lstmcast.store.db import Store
-from lstmcast.universe.folds import fold_inputs, plan_blocks
-from lstmcast.universe.members import Survivorship, show_universe
-from lstmcast.universe.panel import Panel, build_panel, centred_ranks, check_fits, panel_size
+from lstmcast.universe.members import Survivorship
+from lstmcast.universe.panel import Panel, centred_ranks
 
 BASELINES = ("reversal", "reversal_5d", "momentum", "ridge")
-
-
-@dataclass(frozen=True)
-class PanelFold:
-    index: int
-    train_end: str  # the last date whose outcome a training sample could know
-    test_start: str
-    test_end: str
-    n_train: int
-    n_val: int
-    n_test: int
-    best_epochs: list[int]  # per seed
-    rank_ic_mean: float | None  # the network's, on this block
 
 
 @dataclass(frozen=True)
@@ -85,7 +71,7 @@ class PanelBacktest:
     members: int  # with prices, in the panel
     dates: int
     period: tuple[str, str]  # the test span
-    folds: list[PanelFold]
+    folds: list[dict[str, Any]]  # each block's dates and counts, with the network's rank IC there
     seeds: list[int]
     model_scores: ICSummary
     rank_ic_by_seed: list[float | None]
@@ -205,56 +191,6 @@ def _num(x: float | None, digits: int = 2) -> str:
     return "–" if x is None else f"{x:.{digits}f}"
 
 
-@dataclass(frozen=True)
-class PanelFoldResult:
-    """One (block, seed) fit, as a worker returns it: plain arrays and counts."""
-
-    index: int
-    seed: int
-    t: np.ndarray  # the block's samples: date and member indices
-    n: np.ndarray
-    scores: np.ndarray  # the network's score at each
-    truth: np.ndarray  # what it learned to score, realised at each (the fold's target scale)
-    best_epoch: int
-    n_train: int
-    n_val: int
-    val_start: int
-    seconds: float
-
-
-def panel_fold_task(
-    panel: Panel,
-    train: TrainConfig,
-    first: int,
-    ranked: np.ndarray,
-    name: str,
-    index: int,
-    start: int,
-    end: int,
-    seed: int,
-) -> PanelFoldResult:
-    """Fit block `index` (rows [start, end)) with `seed` and score its samples: on a worker or here."""
-    t0 = time.perf_counter()
-    from lstmcast.training.panel import fit_fold, predict_fold  # torch: only when a fold is fitted
-
-    fold = fold_inputs(panel, train, start, end, first, ranked, name, index)
-    fit = fit_fold(fold, train.replace(seed=seed))
-    scores = predict_fold(fit, fold)
-    return PanelFoldResult(
-        index=index,
-        seed=seed,
-        t=fold.test[0],
-        n=fold.test[1],
-        scores=scores,
-        truth=fold.target[fold.test],
-        best_epoch=fit.outcome.best_epoch,
-        n_train=len(fold.train[0]),
-        n_val=len(fold.val[0]),
-        val_start=fold.val_start,
-        seconds=time.perf_counter() - t0,
-    )
-
-
 def panel_backtest(
     store: Store,
     name: str,
@@ -262,74 +198,29 @@ def panel_backtest(
     config: BacktestConfig,
     on_fold: Callable[[int, int], None] | None = None,
     parallel: Parallel = Parallel(),
-) -> PanelBacktest:
-    """Walk a universe forward by date (see the module's words) and judge it; the (block,
-    seed) fits run where `parallel` says."""
-    universe = show_universe(store, name)
-    panel = build_panel(store, universe)
-    size = panel_size(len(panel.dates), len(panel.tickers), 1, train.window)
-    check_fits(size)
-    h = train.horizon
-    forward = panel.forward(h)
+) -> PanelBacktest | PooledVolatility:
+    """Walk a universe forward by date (backtest/panel_walk.py) and judge it by its target's
+    judge; the (block, seed) fits run where `parallel` says."""
+    run = walk_panel(store, name, train, config, on_fold, parallel)
+    return JUDGES[train.target](run)
+
+
+def judge_ranking(run: PanelRun) -> PanelBacktest:
+    """A ranking (rank or excess) judged date by date against the cross-sectional baselines."""
+    panel, h = run.panel, run.train.horizon
     r = panel.returns()
-    plan = plan_blocks(panel, forward, config, universe.name, "a walk-forward")
-    ranked, test_rows, blocks = plan.ranked, plan.test_rows, plan.blocks
-    seeds = [train.seed + i for i in range(config.seeds)]
-    by_seed = np.full((len(seeds), *forward.shape), np.nan)
+    forward = run.outcome
     ridge_score = np.full(forward.shape, np.nan)
-    spans = [(int(b[0]), int(b[-1]) + 1) for b in blocks]
-    for start, end in spans:  # the ridge is fitted in the driver: a few milliseconds a block
+    for start, end in run.spans:  # the ridge is fitted in the driver: a few milliseconds a block
         ridge_score[start:end] = ridge(r, forward, slice(0, start - h))[start:end]
-    # Each (block, seed) is one task: in this process, or on Dask workers with their share of
-    # the cores. Later blocks fit on more history: they go first, so the last wave is short.
-    tasks = {
-        f"panel-fold-{i + 1}-seed-{seed}": {"index": i + 1, "start": start, "end": end, "seed": seed}
-        for i, (start, end) in reversed(list(enumerate(spans)))
-        for seed in seeds
-    }
-    shared = {
-        "panel": panel,
-        "train": train.replace(threads=0) if parallel.distributed else train,
-        "first": plan.first,
-        "ranked": ranked,
-        "name": universe.name,
-    }
-    results: dict[tuple[int, int], PanelFoldResult] = {}
-
-    def done(outcome: TaskOutcome) -> None:
-        if outcome.error is not None:
-            raise outcome.error  # a block that fails fails the backtest, as it would serially
-        got: PanelFoldResult = outcome.value
-        results[(got.index, got.seed)] = got
-        if on_fold:
-            on_fold(len(results), len(tasks))
-
-    run_tasks(panel_fold_task, tasks, shared, done, parallel)
-    folds: list[PanelFold] = []
-    truth = np.full(forward.shape, np.nan)  # the target, realised, on each fold's own scale
-    for i, (start, end) in enumerate(spans):
-        mine = [results[(i + 1, seed)] for seed in seeds]
-        truth[mine[0].t, mine[0].n] = mine[0].truth
-        for s, got in enumerate(mine):
-            by_seed[s][got.t, got.n] = got.scores
+    folds = []
+    model_all = run.by_seed.mean(axis=0)
+    for fold, (start, end) in zip(run.folds, run.spans, strict=True):
         rows = slice(start, end)
-        block_ic = ic_summary(by_seed.mean(axis=0)[rows], forward[rows], panel.dates[rows], h)
-        first = mine[0]
-        folds.append(
-            PanelFold(
-                i + 1,
-                str(panel.dates[max(first.val_start - h - 1, 0)].date()),
-                str(panel.dates[start].date()),
-                str(panel.dates[end - 1].date()),
-                first.n_train,
-                first.n_val,
-                len(first.t),
-                [got.best_epoch for got in mine],
-                block_ic.rank_ic_mean,
-            )
-        )
-    return _judge(panel, universe.name, universe.survivorship, train, config, test_rows, by_seed, ridge_score,
-                  forward, r, folds, seeds, size.words(), truth)  # fmt: skip
+        block = ic_summary(model_all[rows], forward[rows], panel.dates[rows], h)
+        folds.append({**to_jsonable(fold), "rank_ic_mean": block.rank_ic_mean})
+    return _judge(panel, run.universe, run.survivorship, run.train, run.config, run.plan.test_rows,
+                  run.by_seed, ridge_score, forward, r, folds, run.seeds, run.size, run.truth)  # fmt: skip
 
 
 def _judge(
@@ -343,7 +234,7 @@ def _judge(
     ridge_score: np.ndarray,
     forward: np.ndarray,
     r: np.ndarray,
-    folds: list[PanelFold],
+    folds: list[dict[str, Any]],
     seeds: list[int],
     size: str,
     truth: np.ndarray,
@@ -421,3 +312,11 @@ def _judge(
         realised=realised,
         baseline_portfolios=books,
     )
+
+
+# Each panel target's judge: the one place a target's name picks how a universe is judged.
+JUDGES: dict[str, Callable[[PanelRun], PanelBacktest | PooledVolatility]] = {
+    "rank": judge_ranking,
+    "excess": judge_ranking,
+    "volatility": judge_variance,
+}

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.backtest.panel import PanelBacktest
+from lstmcast.backtest.panel_volatility import PooledVolatility
 from lstmcast.evaluation.panel import daily_ic
 from lstmcast.paths import atomic_write_text, save_png
 
@@ -36,11 +37,30 @@ def portfolio_frame(result: PanelBacktest) -> pd.DataFrame:
     return frame
 
 
-def write_panel_outputs(result: PanelBacktest, out: Path) -> list[Path]:
-    """scores.csv, portfolio.csv and metrics.json (the --json document) under `out`."""
+def forecasts_frame(result: PooledVolatility) -> pd.DataFrame:
+    """One row per (date, member) judged: every variance forecast beside the realised one."""
+    dates = pd.DatetimeIndex(result.dates_tested)
+    t, n = np.nonzero(np.isfinite(result.forecasts["network"]) & np.isfinite(result.realised))
+    frame = pd.DataFrame({"date": dates[t].strftime("%Y-%m-%d"), "ticker": np.asarray(result.tickers)[n]})
+    for name, f in result.forecasts.items():
+        frame[name] = f[t, n]
+    frame["realised"] = result.realised[t, n]
+    return frame
+
+
+def tables_of(result: PanelBacktest | PooledVolatility) -> list[tuple[str, pd.DataFrame]]:
+    """The CSV files a universe backtest writes: a ranking's scores and portfolio, or a pooled
+    variance network's forecasts."""
+    if isinstance(result, PooledVolatility):
+        return [("forecasts.csv", forecasts_frame(result))]
+    return [("scores.csv", scores_frame(result)), ("portfolio.csv", portfolio_frame(result))]
+
+
+def write_panel_outputs(result: PanelBacktest | PooledVolatility, out: Path) -> list[Path]:
+    """The result's CSV files and metrics.json (the --json document) under `out`."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, frame in (("scores.csv", scores_frame(result)), ("portfolio.csv", portfolio_frame(result))):
+    for name, frame in tables_of(result):
         path = out / name
         atomic_write_text(path, frame.to_csv(index=False, float_format="%.8g"))
         written.append(path)
@@ -49,7 +69,46 @@ def write_panel_outputs(result: PanelBacktest, out: Path) -> list[Path]:
     return [*written, metrics]
 
 
-def plot_panel(result: PanelBacktest, path: Path) -> Path:
+def plot_panel(result: PanelBacktest | PooledVolatility, path: Path) -> Path:
+    """A ranking's three panels (`plot_ranking`), or a pooled variance network's two."""
+    if isinstance(result, PooledVolatility):
+        return plot_pooled_variance(result, path)
+    return plot_ranking(result, path)
+
+
+def plot_pooled_variance(result: PooledVolatility, path: Path) -> Path:
+    """The cumulative pooled QLIKE of the network less each baseline's (below zero: the
+    network has lost less so far), and the skill against the best baseline by year."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lstmcast.evaluation.volatility import qlike
+
+    dates = pd.DatetimeIndex(result.dates_tested)
+    fig, (cum_ax, year_ax) = plt.subplots(2, 1, figsize=(11, 8), gridspec_kw={"height_ratios": [3, 2]})
+    ok = np.isfinite(result.realised) & (result.realised > 0)
+
+    def daily(f: np.ndarray) -> np.ndarray:
+        loss = np.where(ok, qlike(np.maximum(f, 1e-12), np.where(ok, result.realised, 1.0)), np.nan)
+        return np.nan_to_num(np.nanmean(np.where(np.isfinite(loss), loss, np.nan), axis=1))
+
+    network = daily(result.forecasts["network"])
+    for i, name in enumerate(n for n in result.forecasts if n != "network"):
+        cum_ax.plot(dates, np.cumsum(network - daily(result.forecasts[name])), lw=1.0, color=f"C{i}",
+                    label=f"network less {name}")  # fmt: skip
+    cum_ax.axhline(0, color="black", lw=0.5)
+    cum_ax.set_title(f"{result.universe}: pooled {result.horizon}-day variance, cumulative QLIKE difference")
+    cum_ax.legend(loc="upper left", fontsize=8)
+    years = [y for y in result.by_year if y.skill_vs_best is not None]
+    year_ax.bar([str(y.year) for y in years], [100 * (y.skill_vs_best or 0.0) for y in years])
+    year_ax.axhline(0, color="black", lw=0.5)
+    year_ax.set_ylabel(f"skill vs {result.best_baseline} (%)")
+    return save_png(fig, path)
+
+
+def plot_ranking(result: PanelBacktest, path: Path) -> Path:
     """Three panels: cumulative net returns of the network's portfolio beside each
     baseline's, the network's rank IC by year against the best baseline's, and turnover."""
     import matplotlib

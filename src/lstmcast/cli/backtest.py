@@ -316,8 +316,50 @@ def _universe(
     doc = result.to_json()
     if as_json:
         emit_json(doc)
+    elif doc["target"] == "volatility":
+        render_pooled_variance(doc)
     else:
         render_universe(doc)
+
+
+def render_pooled_variance(doc: dict[str, Any]) -> None:
+    """A pooled variance network beside the per-member and pooled HARs."""
+    con = out_console()
+    folds = len(doc["folds"])
+    con.print(
+        f"[bold]{doc['universe']}[/bold] {doc['model']} volatility, {doc['horizon']}-day: {doc['members']}"
+        f" members, {folds} fold{'' if folds == 1 else 's'}, test {doc['period'][0]}..{doc['period'][1]}"
+    )
+    s = doc["survivorship"]
+    con.print(
+        f"survivorship: {s['members']} members, {s['covering']} cover their span,"
+        f" {s['without_prices']} without prices, {s['ending_early']} end early"
+    )
+    title = f"pooled QLIKE on {doc['cells']:,} cells; skill: 1 - network / it"
+    table = Table("forecaster", "pooled QLIKE", "skill", "DM p", "Holm p", title=title, title_justify="left")
+    table.add_row("network", fixed(doc["qlike"]["network"], 4), "", "", "")
+    for name, q in doc["qlike"].items():
+        if name == "network":
+            continue
+        each = doc["against_each"][name]
+        mark = " (best)" if name == doc["best_baseline"] else ""
+        table.add_row(name + mark, fixed(q, 4), pct(doc["skill_vs"][name], 1), fmt(each["pvalue"], 3),
+                      fmt(each["pvalue_holm"], 3))  # fmt: skip
+    con.print(table)
+    years = [y for y in doc["by_year"] if y["skill_vs_best"] is not None]
+    if len(years) > 1:
+        con.print(
+            f"skill vs {doc['best_baseline']}, by year: "
+            + ", ".join(f"{y['year']} {pct(y['skill_vs_best'], 1)}" for y in years)
+        )
+    if doc["mcs"]:
+        con.print(f"90% model confidence set on the pooled QLIKE: {', '.join(doc['mcs'])}")
+    dm = doc["per_ticker_dm"]
+    con.print(
+        f"per member: the network's QLIKE is lower for {dm['model_better']} of {dm['tickers']};"
+        f" {dm['significant_bh']} differ after Benjamini-Hochberg ({dm['significant_raw']} before)"
+    )
+    con.print(f"verdict: {doc['verdict']}")
 
 
 def _p(p: float) -> str:

@@ -21,8 +21,10 @@ from lstmcast.runconfig import ForecastConfig
 from lstmcast.runlock import run_lock
 from lstmcast.store.db import Store
 from lstmcast.store.ledger import has_forecast
-from lstmcast.store.runs import newest_run
+from lstmcast.store.prices import last_date
+from lstmcast.store.runs import newest_run, newest_universe_run
 from lstmcast.tickers import exchange_of
+from lstmcast.universe.members import show_universe
 
 
 @dataclass
@@ -301,10 +303,7 @@ def _rank_universe(
     from lstmcast.registry.checkpoint import read_manifest
     from lstmcast.registry.files import model_dir
     from lstmcast.registry.universe import train_universe
-    from lstmcast.store.prices import last_date
-    from lstmcast.store.runs import newest_universe_run
     from lstmcast.universe.fetch import fetch_universe
-    from lstmcast.universe.members import show_universe
 
     run = TickerRun(item.name, "forecast", target=item.target, model=item.model, universe=item.name)
     said: list[str] = []

@@ -32,6 +32,7 @@ from lstmcast.registry.saved import damaged, write_model
 from lstmcast.runconfig import BacktestConfig
 from lstmcast.store.db import Store
 from lstmcast.store.runs import get_run, newest_universe_run, resolve_id
+from lstmcast.target import target_of
 from lstmcast.universe.folds import fold_inputs, network_config, plan_blocks
 from lstmcast.universe.members import Survivorship, show_universe
 from lstmcast.universe.panel import build_panel, check_fits, member_scalers, panel_size
@@ -95,6 +96,12 @@ def train_universe(
     from lstmcast.training.panel import fit_panel, predict_fold
 
     store.require_writable()
+    if not target_of(config.target).panel:
+        raise ConfigError(
+            f"a saved universe network ranks its members (--target rank or excess); a pooled"
+            f" --target {config.target} network is judged by `lstmcast backtest --universe {name}"
+            f" --target {config.target}` and is not saved for forecasts yet"
+        )
     universe = show_universe(store, name)
     panel = build_panel(store, universe)
     check_fits(panel_size(len(panel.dates), len(panel.tickers), 1, config.window))

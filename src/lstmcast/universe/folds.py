@@ -9,13 +9,15 @@ backtest, its audit and `train --universe` (one block: the held-out test dates) 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from lstmcast.config import TrainConfig
 from lstmcast.errors import DataError
 from lstmcast.runconfig import BacktestConfig
-from lstmcast.universe.panel import MIN_NAMES, Panel, inputs, panel_target, sample_index
+from lstmcast.universe.panel import MIN_NAMES, Panel, sample_index
+from lstmcast.universe.targets import learner_of
 
 Samples = tuple[np.ndarray, np.ndarray]  # (date index, member index), one entry per sample
 
@@ -56,6 +58,8 @@ class FoldInputs:
     train: Samples  # outcomes known before val_start
     val: Samples  # outcomes known before the block
     test: Samples  # the block's dates
+    outcome: np.ndarray  # (T, N) what is realised (the learner's), NaN where unknown
+    scale: Any = None  # the learner's scale of the target, fitted on training rows
 
 
 def fold_inputs(
@@ -74,9 +78,11 @@ def fold_inputs(
     h = train.horizon
     history = np.arange(first, start)
     val_start = int(history[int(len(history) * (1 - train.val_frac))])
-    values, _ = inputs(panel, val_start - 1)
+    learner = learner_of(train.target)
+    values, _ = learner.inputs(panel, val_start - 1)
     valid = np.isfinite(values).all(axis=-1) & panel.member
-    target = panel_target(train.target, panel.forward(h), panel.listed, slice(0, max(val_start - h, 1)))
+    outcome = learner.outcome(panel, h)
+    target, scale = learner.learn(panel, outcome, slice(0, max(val_start - h, 1)))
     tr = sample_index(valid, target, train.window, slice(0, val_start - h))
     va = sample_index(valid, target, train.window, slice(val_start, start - h))
     te = sample_index(valid, np.where(ranked[:, None], 0.0, np.nan), train.window, slice(start, end))
@@ -85,7 +91,7 @@ def fold_inputs(
             f"universe {name}: fold {index} has {len(tr[0])} training and {len(va[0])} validation"
             " samples; use fewer --folds, a smaller --test-size or a shorter --window"
         )
-    return FoldInputs(values, target, val_start, tr, va, te)
+    return FoldInputs(values, target, val_start, tr, va, te, outcome, scale)
 
 
 def network_config(config: TrainConfig) -> TrainConfig:

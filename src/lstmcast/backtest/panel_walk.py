@@ -1,0 +1,189 @@
+"""The universe walk-forward every panel target shares: blocks, (block, seed) fits, workers.
+
+The test span (the last `--test-size` of the panel's dates with enough members' outcomes
+known) is cut into `--folds` blocks. For each, the network is fitted on samples whose
+outcome was known before the block (the last `--val` share of those dates for early
+stopping and calibration only), each member's scaler fitted on the rows before the
+validation dates (`universe.folds`). Each (block, seed) is one task, run here or on Dask
+workers with their share of the cores; a task returns its block's forecasts in the
+outcome's units (`universe.targets`). What the forecasts are judged by is the target's own
+judge (backtest/panel.py), never this module's business.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from lstmcast.config import TrainConfig
+from lstmcast.execution.engine import Parallel, TaskOutcome
+from lstmcast.execution.stream import run_tasks
+from lstmcast.runconfig import BacktestConfig
+from lstmcast.store.db import Store
+from lstmcast.universe.folds import BlockPlan, fold_inputs, plan_blocks
+from lstmcast.universe.members import Survivorship, show_universe
+from lstmcast.universe.panel import Panel, build_panel, check_fits, panel_size
+from lstmcast.universe.targets import learner_of
+
+
+@dataclass(frozen=True)
+class PanelFold:
+    index: int
+    train_end: str  # the last date whose outcome a training sample could know
+    test_start: str
+    test_end: str
+    n_train: int
+    n_val: int
+    n_test: int
+    best_epochs: list[int]  # per seed
+    val_start: int  # the first validation row: the baselines fit before it and calibrate after
+
+
+@dataclass(frozen=True)
+class PanelFoldResult:
+    """One (block, seed) fit, as a worker returns it: plain arrays and counts."""
+
+    index: int
+    seed: int
+    t: np.ndarray  # the block's samples: date and member indices
+    n: np.ndarray
+    scores: np.ndarray  # the network's forecast at each, in the outcome's units
+    truth: np.ndarray  # what it learned to score, realised at each (the fold's target scale)
+    best_epoch: int
+    n_train: int
+    n_val: int
+    val_start: int
+    seconds: float
+
+
+def panel_fold_task(
+    panel: Panel,
+    train: TrainConfig,
+    first: int,
+    ranked: np.ndarray,
+    name: str,
+    index: int,
+    start: int,
+    end: int,
+    seed: int,
+) -> PanelFoldResult:
+    """Fit block `index` (rows [start, end)) with `seed` and forecast its samples: on a
+    worker or here."""
+    t0 = time.perf_counter()
+    from lstmcast.training.panel import fit_fold, predict_fold, predict_panel  # torch: only here
+
+    fold = fold_inputs(panel, train, start, end, first, ranked, name, index)
+    fit = fit_fold(fold, train.replace(seed=seed))
+    scores = predict_fold(fit, fold)
+    val_scores = predict_panel(fit, fold.values, fold.val)
+    made = learner_of(train.target).forecasts(
+        fold.scale, scores, fold.test, val_scores, fold.val, fold.outcome
+    )
+    return PanelFoldResult(
+        index=index,
+        seed=seed,
+        t=fold.test[0],
+        n=fold.test[1],
+        scores=made,
+        truth=fold.target[fold.test],
+        best_epoch=fit.outcome.best_epoch,
+        n_train=len(fold.train[0]),
+        n_val=len(fold.val[0]),
+        val_start=fold.val_start,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+@dataclass
+class PanelRun:
+    """A walk-forward's forecasts, for the target's judge."""
+
+    universe: str
+    survivorship: Survivorship
+    panel: Panel
+    train: TrainConfig
+    config: BacktestConfig
+    plan: BlockPlan
+    spans: list[tuple[int, int]]  # each block's rows [start, end)
+    outcome: np.ndarray  # (T, N) what is realised, in the forecasts' units
+    by_seed: np.ndarray  # (seeds, T, N) the network's forecasts, NaN off the test samples
+    truth: np.ndarray  # (T, N) the target it learned, realised (each fold's own scale)
+    folds: list[PanelFold]
+    seeds: list[int]
+    size: str  # the panel's memory, in words
+
+    @property
+    def test_rows(self) -> slice:
+        return slice(int(self.plan.test_rows[0]), int(self.plan.test_rows[-1]) + 1)
+
+
+def walk_panel(
+    store: Store,
+    name: str,
+    train: TrainConfig,
+    config: BacktestConfig,
+    on_fold: Callable[[int, int], None] | None = None,
+    parallel: Parallel = Parallel(),
+) -> PanelRun:
+    """Fit every (block, seed) of universe `name` where `parallel` says and gather the forecasts."""
+    universe = show_universe(store, name)
+    panel = build_panel(store, universe)
+    learner = learner_of(train.target)
+    size = panel_size(len(panel.dates), len(panel.tickers), 1, train.window)
+    check_fits(size)
+    h = train.horizon
+    outcome = learner.outcome(panel, h)
+    plan = plan_blocks(panel, outcome, config, universe.name, "a walk-forward")
+    seeds = [train.seed + i for i in range(config.seeds)]
+    spans = [(int(b[0]), int(b[-1]) + 1) for b in plan.blocks]
+    # Later blocks fit on more history: they go first, so the last wave is short.
+    tasks = {
+        f"panel-fold-{i + 1}-seed-{seed}": {"index": i + 1, "start": start, "end": end, "seed": seed}
+        for i, (start, end) in reversed(list(enumerate(spans)))
+        for seed in seeds
+    }
+    shared = {
+        "panel": panel,
+        "train": train.replace(threads=0) if parallel.distributed else train,
+        "first": plan.first,
+        "ranked": plan.ranked,
+        "name": universe.name,
+    }
+    results: dict[tuple[int, int], PanelFoldResult] = {}
+
+    def done(got: TaskOutcome) -> None:
+        if got.error is not None:
+            raise got.error  # a block that fails fails the backtest, as it would serially
+        value: PanelFoldResult = got.value
+        results[(value.index, value.seed)] = value
+        if on_fold:
+            on_fold(len(results), len(tasks))
+
+    run_tasks(panel_fold_task, tasks, shared, done, parallel)
+    by_seed = np.full((len(seeds), *outcome.shape), np.nan)
+    truth = np.full(outcome.shape, np.nan)
+    folds: list[PanelFold] = []
+    for i, (start, end) in enumerate(spans):
+        mine = [results[(i + 1, seed)] for seed in seeds]
+        truth[mine[0].t, mine[0].n] = mine[0].truth
+        for s, got in enumerate(mine):
+            by_seed[s][got.t, got.n] = got.scores
+        first = mine[0]
+        folds.append(
+            PanelFold(
+                i + 1,
+                str(panel.dates[max(first.val_start - h - 1, 0)].date()),
+                str(panel.dates[start].date()),
+                str(panel.dates[end - 1].date()),
+                first.n_train,
+                first.n_val,
+                len(first.t),
+                [got.best_epoch for got in mine],
+                first.val_start,
+            )
+        )
+    return PanelRun(universe.name, universe.survivorship, panel, train, config, plan, spans, outcome, by_seed,
+                    truth, folds, seeds, size.words())  # fmt: skip
