@@ -63,6 +63,9 @@ bench: install  # every benchmark the docs quote (tests/test_docs.py checks the 
 	$(BIN)/python benchmarks/bench_volatility.py
 	$(BIN)/python benchmarks/bench_contention.py
 	$(BIN)/python -m pip install -q skfolio && $(BIN)/python benchmarks/bench_universe_sp20.py --seeds 3
+	$(BIN)/python benchmarks/bench_universe_sp20.py --target volatility --window 30
+	$(BIN)/python benchmarks/bench_universe_scale.py
+	$(BIN)/python benchmarks/bench_universe_fetch.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_universe_sp20.py [--csv sp500_dataset.csv.gz]
         [--model gru] [--epochs 5] [--folds 4] [--test-size 0.4] [--seeds 1]
+        [--target rank|volatility] [--horizon 5]
 
 skfolio (pip install skfolio) ships the daily closes of 20 large US stocks, 1990-2022
 (`skfolio.datasets.load_sp500_dataset`); `--csv` reads the same file without it. Each column
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,6 +59,8 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=20)
     ap.add_argument("--hidden", type=int, default=16)
     ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--target", choices=("rank", "volatility"), default="rank")
+    ap.add_argument("--horizon", type=int, default=5, help="the volatility target's days")
     args = ap.parse_args()
     dates, tickers, rows = closes(args.csv)
     exe = str(Path(sys.executable).with_name("lstmcast"))
@@ -76,26 +80,60 @@ def main() -> None:
         run("import", str(folder))
         run("universe", "create", "sp20", *tickers)
         t0 = time.perf_counter()
-        doc = json.loads(
-            run("backtest", "--universe", "sp20", "--target", "rank", "--model", args.model, "--window",
-                str(args.window), "--hidden", str(args.hidden), "--layers", "1", "--batch-size",
-                str(args.batch_size), "--epochs", str(args.epochs), "--folds", str(args.folds), "--test-size",
-                str(args.test_size), "--seeds", str(args.seeds), "--rule", "long_short", "--k", "3", "--json")
-        )  # fmt: skip
+        net = ["--model", args.model, "--window", str(args.window), "--hidden", str(args.hidden),
+               "--layers", "1", "--batch-size", str(args.batch_size), "--epochs", str(args.epochs),
+               "--folds", str(args.folds), "--test-size", str(args.test_size),
+               "--seeds", str(args.seeds)]  # fmt: skip
+        own = (
+            ["--target", "volatility", "--horizon", str(args.horizon)]
+            if args.target == "volatility"
+            else ["--target", "rank", "--rule", "long_short", "--k", "3"]
+        )
+        doc = json.loads(run("backtest", "--universe", "sp20", *own, *net, "--json"))
         seconds = time.perf_counter() - t0
-    p, pf = doc["panel"], doc["portfolio"]
     print(f"sp20: {doc['members']} stocks, test {doc['period'][0]}..{doc['period'][1]}, {args.model},"
           f" window {args.window}, {args.folds} folds, {args.seeds} seed(s): {seconds:.0f} s")  # fmt: skip
+    if args.target == "volatility":
+        volatility(doc)
+    else:
+        ranking(doc)
+    print(f"verdict: {doc['verdict']}")
+
+
+def ranking(doc: dict[str, Any]) -> None:
+    p, pf = doc["panel"], doc["portfolio"]
     print(f"{'scores':<14}{'rank IC':>9}{'t':>7}{'net Sharpe':>12}")
     print(f"{'network':<14}{p['rank_ic_mean']:>9.4f}{p['rank_ic_t']:>7.2f}{pf['net_sharpe']:>12.2f}")
     for name, b in doc["baselines"].items():
         print(f"{name:<14}{b['rank_ic_mean']:>9.4f}{b['rank_ic_t']:>7.2f}{b['net_sharpe']:>12.2f}")
     dm = p["pooled_dm"]
     print(f"pooled DM against {dm['against']}: statistic {dm['statistic']:.2f}, p {dm['pvalue']:.3f}")
+    cw = p["clark_west"]
+    print(f"Clark-West against zero: statistic {cw['statistic']:.2f}, one-sided p {cw['pvalue']:.3f}")
+    print(f"90% MCS on the pooled rank errors: {', '.join(p['mcs'])}")
     print(f"long-short k 3, 5 bp: gross {pf['gross_return_ann']:+.1%} net {pf['net_return_ann']:+.1%} a year,"
           f" net Sharpe t {pf['net_sharpe_t']:.2f}, turnover {pf['turnover']:.0%} a day")  # fmt: skip
+    ds = pf["deflated_sharpe"]
+    print(f"deflated Sharpe over {ds['trials']} portfolios: {ds['probability']:.3f}")
     print("rank IC by year: " + ", ".join(f"{y['year']} {y['rank_ic_mean']:+.3f}" for y in p["by_year"]))
-    print(f"verdict: {doc['verdict']}")
+    print("net return by year: " + ", ".join(f"{y['year']} {y['net_return']:+.0%}" for y in pf["by_year"]))
+
+
+def volatility(doc: dict[str, Any]) -> None:
+    print(f"{'forecaster':<16}{'pooled QLIKE':>13}{'skill':>8}{'DM p':>8}{'Holm p':>8}")
+    print(f"{'network':<16}{doc['qlike']['network']:>13.4f}")
+    for name in doc["skill_vs"]:
+        each = doc["against_each"][name]
+        print(f"{name:<16}{doc['qlike'][name]:>13.4f}{doc['skill_vs'][name]:>+8.1%}{each['pvalue']:>8.3f}"
+              f"{each['pvalue_holm']:>8.3f}")  # fmt: skip
+    print(f"best baseline {doc['best_baseline']}; 90% MCS: {', '.join(doc['mcs'])}; cells {doc['cells']:,}")
+    years = [
+        f"{y['year']} {y['skill_vs_best']:+.1%}" for y in doc["by_year"] if y["skill_vs_best"] is not None
+    ]
+    print("skill vs the best by year: " + ", ".join(years))
+    dm = doc["per_ticker_dm"]
+    better = f"{dm['model_better']} of {dm['tickers']}"
+    print(f"per member: lower QLIKE for {better}; {dm['significant_bh']} after BH")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ Only the bytes on the wire are made up here.
 from __future__ import annotations
 
 import json
+import random
 import ssl
 import subprocess
 import threading
@@ -83,6 +84,9 @@ class FakeYahoo:
     bars: dict[str, pd.DataFrame] = field(default_factory=dict)
     rate_limit: int = 0
     limited: set[str] = field(default_factory=set)  # symbols always answered with 429
+    random_429: float = 0.0  # the chance that any chart request is answered with 429
+    seed: int = 0
+    served_429: int = 0
     down: bool = False
     dns_fails: bool = False
     chart_requests: list[tuple[str, dict[str, list[str]]]] = field(default_factory=list)
@@ -90,6 +94,7 @@ class FakeYahoo:
 
     def __post_init__(self) -> None:
         fake = self
+        self._rng = random.Random(self.seed)
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -133,8 +138,9 @@ class FakeYahoo:
         symbol = unquote(url.path.rsplit("/", 1)[1])
         query = parse_qs(url.query)
         self.chart_requests.append((symbol, query))
-        if self.rate_limit > 0 or symbol in self.limited:
+        if self.rate_limit > 0 or symbol in self.limited or self._rng.random() < self.random_429:
             self.rate_limit = max(0, self.rate_limit - 1)
+            self.served_429 += 1
             return 429, "Too Many Requests", "text/plain", {}
         if symbol not in self.bars:
             return 404, json.dumps(NOT_FOUND), "application/json", {}
