@@ -128,6 +128,18 @@ def test_clark_west_by_hand() -> None:
     assert math.isnan(clark_west(e_base, e_base)[1])
 
 
+def test_clark_west_falls_back_to_bartlett_where_the_equal_weight_variance_is_negative() -> None:
+    from lstmcast.evaluation.stats import _long_run_variance, clark_west_test
+
+    # Alternating differentials: a strongly negative first autocovariance makes the
+    # equal-weight long-run variance (lag 1, horizon 2) negative; the test still answers.
+    f = np.array([3.0, -1.0, 3.0, -1.0, 3.0, -1.0, 3.0, -1.0, 3.0, -0.5])
+    assert _long_run_variance(f, 2) <= 0 < _long_run_variance(f, 2, bartlett=True)
+    stat, p = clark_west_test(f, 2)
+    expected = f.mean() / math.sqrt(_long_run_variance(f, 2, bartlett=True) / len(f))
+    assert stat == pytest.approx(expected) and 0 < p < 0.5
+
+
 def test_clark_west_keeps_its_size_where_dm_is_undersized() -> None:
     # Under the null the truth is the random walk (forecast 0); the "model" adds estimation
     # noise around it, as a nesting network does. DM (two-sided, at 10% so that one side is 5%)

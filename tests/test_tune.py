@@ -238,6 +238,11 @@ def test_two_runs_of_one_tune_at_once_never_overwrite_each_others_trials(
         ("[window]\nlo = 1\n", ["line 2", "unknown key 'lo'"]),
         ("[loss]\nchoices = ['mse', 'qlike']\n", ["[loss]", "qlike"]),
         ("[window\n", ["space.toml"]),
+        (
+            "[vol_proxy]\nchoices = ['gk', 'squared']\n",
+            ["line 1", "'vol_proxy' cannot be searched", "--vol-proxy"],
+        ),
+        ("[horizon]\nvalue = 5\n", ["'horizon' cannot be searched", "--horizon"]),
     ],
 )
 def test_a_bad_space_file_is_one_line_naming_the_key(
@@ -317,7 +322,7 @@ def test_a_volatility_tune_is_judged_against_har_and_takes_feature_sets(
     assert "HAR" in doc["test"] and doc["skill_vs_har"] is not None and "HAR" in doc["verdict"]
     params = [row["best_params"] for row in doc["outer"]]
     assert all(p["features"] in ("none", "hl_range,oc_return") for p in params)
-    assert all(p["vol_proxy"] in ("gk", "parkinson", "squared") for p in params)  # the default space's
+    assert all("vol_proxy" not in p for p in params)  # the proxy is the question, never searched
 
 
 @pytest.mark.slow

@@ -115,6 +115,13 @@ def test_the_mcs_drops_a_clearly_worse_model() -> None:
     base = rng.gamma(2.0, 0.1, 600)
     losses = {"a": base + rng.normal(0, 0.01, 600), "b": base + rng.normal(0, 0.01, 600), "bad": base + 0.3}
     assert model_confidence_set(losses, 1) == ["a", "b"]
+    from lstmcast.evaluation.stats import MCS_SIZE, mcs_pvalues
+
+    p = mcs_pvalues(losses, 1)  # both statistics, one seed: the same answer each time
+    assert set(p) == {"a", "b", "bad"} and all(set(v) == {"range", "max"} for v in p.values())
+    assert p["bad"]["range"] < MCS_SIZE and p["bad"]["max"] < MCS_SIZE
+    assert max(p["a"]["range"], p["b"]["range"]) == 1.0 and min(p["a"]["max"], p["b"]["max"]) >= MCS_SIZE
+    assert mcs_pvalues(losses, 1) == p
 
 
 @pytest.mark.slow

@@ -155,7 +155,10 @@ def vol_verdict(doc: dict[str, Any]) -> str:
     mcs = vol["mcs"]
     others = [VOL_LABELS.get(n, n) for n in mcs if n != "model"]
     if "model" in mcs:
-        with_ = f" with {', '.join(others)}" if others else ", alone"
+        # "Alone" only where the max statistic agrees: the set can hang on the statistic used.
+        by_max = [n for n, p in vol.get("mcs_pvalues", {}).items() if p.get("max", 0.0) >= vol["mcs_size"]]
+        alone = ", alone" if by_max == ["model"] else " (alone by the range statistic, not by the max)"
+        with_ = f" with {', '.join(others)}" if others else alone
         text += f"; in the 90% MCS{with_}"
     else:
         text += f"; [red]outside the 90% MCS[/red] ({', '.join(others)})"

@@ -8,6 +8,7 @@ run); the statistics themselves are written out here, each with the reference it
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 
@@ -114,13 +115,17 @@ def clark_west_differential(e_model: np.ndarray, e_base: np.ndarray) -> np.ndarr
 
 def clark_west_test(f: np.ndarray, horizon: int = 1) -> tuple[float, float]:
     """The one-sided Clark-West test on one series of adjusted differentials (long-run
-    variance with lags up to horizon-1): (statistic, p); a small p means the model is better."""
+    variance with lags up to horizon-1): (statistic, p); a small p means the model is better.
+    An equal-weight variance that comes out negative falls back to Newey-West's Bartlett
+    weights, which cannot, as the DM test does: a p-value, not a blank."""
     f = np.asarray(f, dtype="float64")
     f = f[np.isfinite(f)]
     n = len(f)
     if n < 3:
         return math.nan, math.nan
     lrv = _long_run_variance(f, horizon)
+    if lrv <= 0:
+        lrv = _long_run_variance(f, horizon, bartlett=True)
     if lrv <= 0:
         return math.nan, math.nan
     stat = float(f.mean() / math.sqrt(lrv / n))
@@ -173,3 +178,22 @@ def model_confidence_set(losses: dict[str, np.ndarray], horizon: int, seed: int 
     mcs = MCS(matrix, size=MCS_SIZE, reps=MCS_REPS, block_size=block, method="R", seed=seed)
     mcs.compute()
     return [names[i] for i in sorted(np.asarray(mcs.included, dtype=int).tolist())]
+
+
+def mcs_pvalues(losses: dict[str, np.ndarray], horizon: int, seed: int = 0) -> dict[str, dict[str, float]]:
+    """Each forecaster's MCS p-value under both of Hansen, Lunde & Nason's statistics, the
+    range ("range") and the max ("max"), with one fixed seed: the set can depend on which is
+    used, so both are reported and a forecaster is "alone" only where both agree."""
+    from arch.bootstrap import MCS
+
+    names = list(losses)
+    matrix = np.column_stack([losses[n] for n in names])
+    block = max(horizon, round(len(matrix) ** (1 / 3)))
+    out: dict[str, dict[str, float]] = {n: {} for n in names}
+    methods: tuple[tuple[str, Literal["R", "max"]], ...] = (("range", "R"), ("max", "max"))
+    for label, method in methods:
+        mcs = MCS(matrix, size=MCS_SIZE, reps=MCS_REPS, block_size=block, method=method, seed=seed)
+        mcs.compute()
+        for index, p in zip(mcs.pvalues.index, mcs.pvalues["Pvalue"], strict=True):
+            out[names[int(str(index))]][label] = float(p)
+    return out

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from lstmcast.evaluation.intervals import christoffersen, conditional_coverage, ewma_sigma, kupiec
-from lstmcast.evaluation.stats import MCS_SIZE, hac_dm, model_confidence_set
+from lstmcast.evaluation.stats import MCS_SIZE, hac_dm, mcs_pvalues, model_confidence_set
 from lstmcast.runconfig import TRADING_DAYS
 
 HAR_LAGS = (1, 5, 22)  # Corsi (2009): the day, the week, the month
@@ -133,12 +133,14 @@ def score_all(
             "var": {f"{lv * 100:g}": var_tests(h, lv) for lv, h in hits[name].items()},
         }
     stat, p = dm_qlike(forecasts["model"], stronger, realised, horizon)
-    mcs = model_confidence_set({n: qlike(f, realised) for n, f in forecasts.items()}, horizon, seed)
+    losses = {n: qlike(f, realised) for n, f in forecasts.items()}
+    mcs = model_confidence_set(losses, horizon, seed)
     return {
         "scores": scores,
         "dm_vs_har": {"statistic": _none(stat), "pvalue": _none(p)},
         "mcs": mcs,
         "mcs_size": MCS_SIZE,
+        "mcs_pvalues": mcs_pvalues(losses, horizon, seed),
     }
 
 

@@ -32,11 +32,17 @@ from lstmcast.settings import FEATURES
 from lstmcast.tomlfile import line_of, read_toml
 
 # The settings a space may search: the network, its inputs and its training. The target, the
-# horizon and the split are the question being asked, not settings to tune.
+# horizon, the split and the variance proxy are the question being asked, not settings to tune:
+# trials scored on different proxies are scored against different things.
 TUNABLE = (
-    "window", "hidden", "layers", "dropout", "lr", "batch_size", "loss", "features", "vol_proxy",
+    "window", "hidden", "layers", "dropout", "lr", "batch_size", "loss", "features",
     "residual_on", "kernel_size", "channels", "epochs", "patience", "clip", "decoder",
 )  # fmt: skip
+QUESTION = {
+    "vol_proxy": "the proxy defines the variance every trial is scored on; choose it with --vol-proxy",
+    "target": "it is the question; choose it with --target",
+    "horizon": "it is the question; choose it with --horizon",
+}
 ENTRY_KEYS = ("low", "high", "log", "step", "choices", "value")
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 
@@ -131,7 +137,6 @@ def default_space(base: TrainConfig) -> Space:
     if base.target == "volatility":
         params += [
             Param("loss", "choice", choices=("mse", "qlike")),
-            Param("vol_proxy", "choice", choices=("gk", "parkinson", "squared")),
             Param("residual_on", "choice", choices=("none", "har")),
         ]
     else:
@@ -153,6 +158,8 @@ def read_space(path: Path, base: TrainConfig) -> Space:
     for name, entry in doc.items():
         line = line_of(text, name) or _header_line(text, name)
         at = f"{where}, line {line}" if line else where
+        if name in QUESTION:
+            raise ConfigError(f"{at}: {name!r} cannot be searched: {QUESTION[name]}")
         if name not in TUNABLE:
             close = difflib.get_close_matches(name, TUNABLE, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; tunable: {', '.join(TUNABLE)}"
