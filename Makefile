@@ -13,15 +13,21 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # torch first, pinned: a bare `torch` requirement would pull a multi-GB CUDA build.
+# One line per step: a first install takes minutes, and a silent one looks stuck.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	@echo "install 1/3: pip itself"
 	$(BIN)/python -m pip install -q --upgrade pip
+	@echo "install 2/3: torch 2.13.0, the CPU build (the largest download; minutes the first time)"
 	$(BIN)/python -m pip install -q torch==2.13.0
+	@echo "install 3/3: lstmcast and its dependencies (pandas, yfinance, dask, arch, optuna, ...)"
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	@echo "installed into $(VENV)"
 	touch $@
 
 install: $(VENV)/.installed
 
 demo: install
+	@echo "demo: importing two sample stocks, training an LSTM, backtesting it, forecasting (about a minute)"
 	rm -rf $(DEMO_HOME)
 	$(BIN)/lstmcast --home $(DEMO_HOME) import sample_data/AAPL.csv --ticker AAPL
 	$(BIN)/lstmcast --home $(DEMO_HOME) import sample_data/MSFT.csv --ticker MSFT

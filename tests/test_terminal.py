@@ -122,7 +122,7 @@ def test_a_model_is_named_by_any_unique_prefix_or_by_latest(cli: Cli, home: Path
     # A prefix only one ID starts with names it; a shared one lists the candidates.
     unique = next(first[:n] for n in range(8, len(first)) if not second.startswith(first[:n]))
     shown = cli("models", "show", unique).stdout
-    assert f"model {first}" in shown and "residuals" not in shown and "test skill vs naive" in shown
+    assert f"model {first}" in shown and "residuals" not in shown and "in MSE against naive" in shown
     ambiguous = cli("models", "show", "ibm-cnn", code=1).stderr
     assert "is the start of 2 model IDs" in ambiguous and first in ambiguous and second in ambiguous
     assert "no model 'zzz'" in cli("models", "show", "zzz", code=1).stderr

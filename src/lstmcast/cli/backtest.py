@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from lstmcast.cli.common import (
+    WIDE,
     emit_json,
     fixed,
     fmt,
@@ -22,7 +23,7 @@ from lstmcast.cli.common import (
     store_of,
     warn,
 )
-from lstmcast.cli.options import Cluster, ClusterSecurity, Json, Workers, run_options
+from lstmcast.cli.options import Cluster, ClusterSecurity, Json, Wide, Workers, run_options
 from lstmcast.cli.progress import fold_progress
 from lstmcast.cli.render import (
     interval_cells,
@@ -31,6 +32,7 @@ from lstmcast.cli.render import (
     vol_scores_table,
     vol_verdict,
 )
+from lstmcast.cli.tables import optional
 from lstmcast.paths import check_output, check_plot
 from lstmcast.runconfig import RunConfig
 from lstmcast.settings import VOL_LABELS
@@ -53,6 +55,7 @@ def backtest_cli(
     workers: Workers = 1,
     cluster: Cluster = None,
     cluster_security: ClusterSecurity = None,
+    wide: Wide = False,
     as_json: Json = False,
 ) -> None:
     """Walk-forward backtest against naive, drift and linear AR, with a cost-aware trading simulation.
@@ -65,6 +68,7 @@ def backtest_cli(
     from lstmcast.execution.engine import Parallel
     from lstmcast.threadpolicy import thread_choice
 
+    WIDE.set(wide)
     if run.universe is not None:
         _universe(ctx, run, out, plot, Parallel(workers, cluster, cluster_security), as_json)
         return
@@ -187,6 +191,7 @@ def render(doc: dict[str, Any]) -> None:
         title="per fold (DM p-values not adjusted for the number of folds)",
         title_justify="left",
     )
+    optional(folds, "MAPE", "RMSE model", "MASE", "rel. MAE", "MAE naive", "DM p (unadj.)", wide=True)
     for f in doc["folds"]:
         m, nv, mp = f["metrics"]["model"], f["metrics"]["naive"], f["metrics_price"]["model"]
         folds.add_row(

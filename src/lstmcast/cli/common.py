@@ -9,6 +9,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -76,11 +77,17 @@ def _width(stream: Any) -> int | None:
     return int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
 
 
+# `--wide` (ledger, backtest): every column, at the content's own width, as `kubectl -o wide`
+# and `gh` print it; the terminal wraps what it must. Set once by the command.
+WIDE: ContextVar[bool] = ContextVar("WIDE", default=False)
+
+
 def out_console() -> Console:
     # Rich drops colour by itself when stdout is not a terminal; NO_COLOR is honoured too.
     from lstmcast.cli.tables import FittingConsole
 
-    return FittingConsole(highlight=False, soft_wrap=False, width=_width(sys.stdout))
+    width = PIPE_WIDTH if WIDE.get() else _width(sys.stdout)
+    return FittingConsole(highlight=False, soft_wrap=False, width=width)
 
 
 def err_console() -> Console:

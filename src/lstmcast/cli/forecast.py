@@ -281,19 +281,23 @@ def render_forecasts(results: list[ForecastResult | VolForecastResult], in_ledge
             render_volatility(r, in_ledger)
             continue
         labels = list(r.forecasts[0].intervals) if r.forecasts else []
-        quoted = f", quoted close {r.last_close:,.2f}" if r.last_close else ""
+        # A quoted column only where the quoted close differs from the adjusted one: else it
+        # repeats the price and takes the room the intervals need.
+        differs = r.last_close is not None and abs(r.last_close / r.last_price - 1) > 0.01
+        quoted = f", quoted close {r.last_close:,.2f}" if differs else ""
         t = Table(
             "date",
-            "adj. price",
+            "adj. price" if differs else "price",
             "return",
             *(f"{lv}% interval" for lv in labels),
-            "quoted",
+            *(["quoted"] if differs else []),
             title=f"{r.ticker} from {r.as_of}: adjusted close {r.last_price:,.2f}{quoted} ({r.model_id})",
             title_justify="left",
         )
         for f in r.forecasts:
             bands = (_band(lo, hi) for lo, hi in f.intervals.values())
-            t.add_row(f.date, fmt(f.price, 2), pct(f.log_return, 2), *bands, fmt(f.close, 2))
+            quote = [fmt(f.close, 2)] if differs else []
+            t.add_row(f.date, fmt(f.price, 2), pct(f.log_return, 2), *bands, *quote)
         con.print(t)
         if r.sigma is not None:
             vs = f", {r.sigma_ratio:.1f}x its 1-year median" if r.sigma_ratio else ""
@@ -301,7 +305,7 @@ def render_forecasts(results: list[ForecastResult | VolForecastResult], in_ledge
                 f"intervals: {r.interval_method}; daily volatility {r.sigma:.2%}{vs};"
                 f" network run by {r.engine}"
             )
-        if r.last_close and abs(r.last_close / r.last_price - 1) > 0.01:
+        if differs:
             con.print(
                 "prices are adjusted closes (dividends and splits folded in), as the model sees them;"
                 " 'quoted' is the same forecast in the last quoted close's units"

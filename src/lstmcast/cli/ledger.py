@@ -7,9 +7,20 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from lstmcast.cli.common import emit_csv, emit_json, fmt, guarded, out_console, output_format, pct, store_of
-from lstmcast.cli.options import Format, Json
+from lstmcast.cli.common import (
+    WIDE,
+    emit_csv,
+    emit_json,
+    fmt,
+    guarded,
+    out_console,
+    output_format,
+    pct,
+    store_of,
+)
+from lstmcast.cli.options import Format, Json, Wide
 from lstmcast.cli.render import interval_cells
+from lstmcast.cli.tables import optional
 from lstmcast.jsonable import to_jsonable
 
 if TYPE_CHECKING:
@@ -25,6 +36,7 @@ def ledger_cli(
         str | None, typer.Option(help="Only this universe's rankings.", show_default=False)
     ] = None,
     output: Format = None,
+    wide: Wide = False,
     as_json: Json = False,
 ) -> None:
     """Score past forecasts against realised prices: live MAE vs naive, hit rate, interval coverage.
@@ -34,6 +46,7 @@ def ledger_cli(
     from lstmcast.forecasting.ledger import RankScores, VarianceScores, ledger
 
     store = store_of(ctx)
+    WIDE.set(wide)
     report = ledger(store, ticker, universe)
     shape = output_format(output, as_json)
     if shape == "json":
@@ -79,6 +92,7 @@ def render_paths(summary: list[LedgerSummary[PathScores]], forecasts: list[Row],
         title="live record",
         title_justify="left",
     )
+    optional(s, "model", "pending", "forecasts", "95% cover", wide=True)
     for x in summary:
         s.add_row(
             x.ticker,
@@ -133,6 +147,7 @@ def render_paths(summary: list[LedgerSummary[PathScores]], forecasts: list[Row],
         title="recent forecasts",
         title_justify="left",
     )
+    optional(t, "target", "in 95%", "error", wide=True)
 
     def yes(b: bool | None) -> str:
         return "–" if b is None else ("yes" if b else "no")

@@ -218,7 +218,7 @@ def render_summary(m: dict[str, Any]) -> None:
     if "model" in test and "naive" in test:
         mse, naive = test["model"].get("rmse"), test["naive"].get("rmse")
         if mse is not None and naive:
-            rows.append(("test skill vs naive", pct(1 - (mse / naive) ** 2, 2) + " in MSE"))
+            rows.append(("test skill", pct(1 - (mse / naive) ** 2, 2) + " in MSE against naive"))
     held_out = test.get("model", {})
     if "rank_ic_mean" in held_out:
         best = m.get("metrics", {}).get("best_baseline")

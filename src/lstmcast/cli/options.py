@@ -302,3 +302,11 @@ Horizon = option_of(ForecastConfig, "horizon")
 Calendar = option_of(ForecastConfig, "calendar")
 ForecastIntervals = option_of(ForecastConfig, "intervals")
 RetrainIfOlder = option_of(ForecastConfig, "retrain_if_older")
+
+# Every column of a long table, at its content's width, instead of the ones that fit.
+Wide = Annotated[
+    bool,
+    typer.Option(
+        "--wide", help="Every column, however wide (the terminal wraps); by default the columns that fit."
+    ),
+]

@@ -8,6 +8,7 @@ from typing import Any
 from rich.table import Table
 
 from lstmcast.cli.common import fmt, pct
+from lstmcast.cli.tables import optional
 from lstmcast.settings import BASELINE_NAMES, VOL_LABELS
 
 
@@ -116,8 +117,11 @@ def vol_scores_table(doc: dict[str, Any], title: str, var: bool) -> Table:
         "MZ R²",
         "90% MCS",
     ]
-    for col in columns + (["VaR 95% hits", "VaR 99% hits"] if var else []):
+    for col in columns:
         t.add_column(col, justify="left" if col == "forecaster" else "right")
+    for col in ["VaR 95% hits (p)", "VaR 99% hits (p)"] if var else []:
+        t.add_column(col, justify="right", no_wrap=True)  # a hit rate and its Kupiec p, one line
+    optional(t, "MSE", "MZ R²", "VaR 99% hits (p)", "skill vs naive", "mean vol", wide=True)
     for name in sorted(vol["scores"], key=lambda n: n != "model"):
         sc = vol["scores"][name]
         cells = [
@@ -132,7 +136,7 @@ def vol_scores_table(doc: dict[str, Any], title: str, var: bool) -> Table:
         ]
         if var:
             cells += [
-                f"{pct(sc['var'][lv]['hit_rate']).lstrip('+')} (p {fmt(sc['var'][lv]['kupiec_p'], 2)})"
+                f"{pct(sc['var'][lv]['hit_rate']).lstrip('+')} ({fmt(sc['var'][lv]['kupiec_p'], 2)})"
                 for lv in ("95", "99")
             ]
         t.add_row(*cells)

@@ -49,6 +49,8 @@ def fit(table: Table, width: int) -> RenderableType:
     need = needed_width(table)
     if need <= width:
         _share(table, width - need)
+        if table.title:  # as wide as its title where the terminal allows: a title never wraps
+            table.min_width = min(Text(_plain(table.title)).cell_len, width)
         return table
     slim = _without_optional(table, width)
     if slim is not None:
@@ -78,9 +80,11 @@ def _share(table: Table, spare: int) -> None:
         col.width = (col.min_width or 0) + extra
 
 
-def optional(table: Table, *headers: str) -> Table:
-    """Mark columns a narrow terminal may drop, the least important first; `--json` keeps them."""
+def optional(table: Table, *headers: str, wide: bool = False) -> Table:
+    """Mark columns a narrow terminal may drop, the least important first; `--json` keeps them,
+    and so does `--wide` where the command has it (`wide`: the note then says so)."""
     table.optional = headers  # type: ignore[attr-defined]
+    table.wide_flag = wide  # type: ignore[attr-defined]
     return table
 
 
@@ -99,7 +103,12 @@ def _without_optional(table: Table, width: int) -> Table | None:
             slim.add_row(*[_cell(table, table.columns.index(col), r) for col in keep])  # type: ignore[arg-type]
         if needed_width(slim) <= width:
             _share(slim, width - needed_width(slim))
-            note = f"not shown at {width} columns: {', '.join(droppable[:k])} (widen the terminal, or --json)"
+            how = (
+                "--wide or --json shows them"
+                if getattr(table, "wide_flag", False)
+                else "widen the terminal, or --json"
+            )
+            note = f"not shown at {width} columns: {', '.join(droppable[:k])} ({how})"
             slim.caption = note if not table.caption else f"{table.caption}\n{note}"
             slim.caption_justify = "left"
             return slim
