@@ -228,7 +228,7 @@ def test_backtest_cli_json_files_and_plot(cli: Cli, home: Path, tmp_path: Path) 
         "0.1",
     ).stdout
     assert "per fold" in human and "buy and hold" in human and "naive" in human
-    assert "DM p (unadj.)" in human and "the random walk" in human and "CW p=" in human
+    assert "DM p (unadj.)" in human and "the random walk" in human and "Clark-West p " in human
 
 
 def test_audit_cli_exit_codes(cli: Cli, home: Path) -> None:

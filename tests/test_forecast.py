@@ -149,8 +149,13 @@ def test_daily_network_failure_still_forecasts_stored_data_and_exits_75(
     log = home / "daily.log"
     res = cli("daily", "--config", _watchlist(home, fetch=True), "--quiet", "--log-file", log, code=75)
     assert "network" in res.stderr and res.stdout == ""
+    # The error line says what failed and nothing else; the log says how old the data is.
+    errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "stored bars" not in errors[0] and "trained" not in errors[0]
     assert _ledger_rows(home) == 2
-    assert "AAPL forecast" in log.read_text() and "exit 75" in log.read_text()
+    text = log.read_text()
+    assert "AAPL forecast" in text and "exit 75" in text
+    assert "working from stored bars up to 2013-03-01" in text and "day(s) old" in text
 
 
 @pytest.mark.slow

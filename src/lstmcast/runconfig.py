@@ -129,7 +129,7 @@ class ForecastConfig:
     intervals: str = interval_setting()
     retrain_if_older: int | None = setting(
         None,
-        "Retrain first if the newest bar is more than DAYS past the model's data.",
+        "Retrain first if the newest bar is more than N days past the model's data.",
         bounds=(0, 100_000),
     )
 

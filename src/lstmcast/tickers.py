@@ -80,3 +80,9 @@ def exchange_of(ticker: str) -> tuple[str, str]:
 def today_at(zone: str) -> date:
     """Today's date where the exchange is: a bar dated after it cannot exist yet."""
     return datetime.now(ZoneInfo(zone)).date()
+
+
+def file_safe(ticker: str) -> str:
+    """A ticker as part of a file name: `^IXIC` gives IXIC and `EURUSD=X` EURUSD_X, so no shell
+    quoting is ever needed (model IDs go further and lower-case it)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", ticker).strip("_.") or "x"

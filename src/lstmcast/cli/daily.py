@@ -92,8 +92,9 @@ def daily_cli(
         raise
     code = worst_exit(report.errors)
     for t in report.tickers:
-        if t.errors:  # the detail may name the ticker already (a fetch error does): once is enough
-            error(t.detail if t.detail.startswith(f"{t.ticker}:") else f"{t.ticker}: {t.detail}")
+        for e in t.errors:  # what went wrong only: the entry's other news is in the table and the log
+            said = str(e)
+            error(said if said.startswith(f"{t.ticker}:") else f"{t.ticker}: {said}")
     _log(log_file, [_line(t) for t in report.tickers], code)
     render_daily(report, as_json, quiet=quiet, code=code)  # --quiet (as cron runs it) prints nothing
     if code:

@@ -76,6 +76,18 @@ def ledger_cli(
         )
 
 
+# A live percentage from a handful of outcomes reads as a finding: none is shown below this.
+MIN_SCORED = 20
+FEW = f"percentages need {MIN_SCORED} scored forecasts; until then they show –"
+
+
+def _share(value: float | None, scored: int, digits: int = 1) -> str:
+    """A live rate or skill as a percentage, once there are enough outcomes behind it."""
+    return (
+        "–" if scored < MIN_SCORED else pct(value, digits).lstrip("+") if digits == 1 else pct(value, digits)
+    )
+
+
 def render_paths(summary: list[LedgerSummary[PathScores]], forecasts: list[Row], rows: int) -> None:
     con = out_console()
     s = Table(
@@ -102,10 +114,12 @@ def render_paths(summary: list[LedgerSummary[PathScores]], forecasts: list[Row],
             str(x.pending),
             fmt(x.scores.mae, 3),
             fmt(x.scores.naive_mae, 3),
-            pct(x.scores.hit_rate).lstrip("+"),
-            pct(x.coverage_80).lstrip("+"),
-            pct(x.coverage_95).lstrip("+"),
+            _share(x.scores.hit_rate, x.scored),
+            _share(x.coverage_80, x.scored),
+            _share(x.coverage_95, x.scored),
         )
+    if any(x.scored < MIN_SCORED for x in summary):
+        s.caption, s.caption_justify = FEW, "left"
     con.print(s)
     live = [x for x in summary if x.scores.intervals]
     if live:
@@ -229,12 +243,14 @@ def render_variances(summary: list[LedgerSummary[VarianceScores]], forecasts: li
             str(x.pending),
             fmt(x.scores.qlike, 4),
             fmt(x.scores.har_qlike, 4),
-            pct(x.scores.skill_vs_har, 1),
-            pct(x.coverage_80).lstrip("+"),
-            pct(x.coverage_95).lstrip("+"),
-            pct(x.scores.var_95_hits).lstrip("+"),
-            pct(x.scores.var_99_hits).lstrip("+"),
+            _share(x.scores.skill_vs_har, x.scored, 2),
+            _share(x.coverage_80, x.scored),
+            _share(x.coverage_95, x.scored),
+            _share(x.scores.var_95_hits, x.scored),
+            _share(x.scores.var_99_hits, x.scored),
         )
+    if any(x.scored < MIN_SCORED for x in summary):
+        s.caption, s.caption_justify = FEW, "left"
     con.print(s)
     t = Table(
         "ticker", "as of", "to", "days", "forecast", "HAR", "realised", title="recent volatility forecasts"

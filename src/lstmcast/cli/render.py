@@ -15,7 +15,7 @@ from lstmcast.settings import BASELINE_NAMES, VOL_LABELS
 def _p(value: float | None) -> str:
     if value is None:
         return "–"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def metrics_table(title: str, target: dict[str, Any], price: dict[str, Any], target_name: str) -> Table:
@@ -63,8 +63,8 @@ def _get(m: Any) -> dict[str, Any]:
 
 
 def _pv(c: dict[str, Any]) -> str:
-    test = "CW" if c["test"] == "clark_west" else "DM"
-    return "" if c["pvalue"] is None else f" ({test} p={_p(c['pvalue'])})"
+    test = "Clark-West" if c["test"] == "clark_west" else "DM"
+    return "" if c["pvalue"] is None else f" ({test} p {_p(c['pvalue'])})"
 
 
 def verdict(v: dict[str, Any] | None) -> str:
@@ -149,7 +149,7 @@ def vol_verdict(doc: dict[str, Any]) -> str:
     used = VOL_LABELS[vol["har_used"]]
     skill = vol["scores"]["model"]["skill_vs_har"]
     p = vol["dm_vs_har"]["pvalue"]
-    test = "" if p is None else f" (DM p={_p(p)})"
+    test = "" if p is None else f" (DM p {_p(p)})"
     if skill > 0 and p is not None and p < 0.05:
         text = f"[green]beats {used}[/green] by {skill:.1%} in QLIKE{test}"
     elif skill > 0:

@@ -201,6 +201,15 @@ def _finish(store: Store, run: TickerRun, done: DailyDone, notes: list[str]) -> 
     run.next_price, run.next_volatility = head.next_price, head.next_volatility
 
 
+def _stored_age(store: Store, ticker: str) -> str:
+    """How old the newest stored bar is: what a forecast made without a fresh fetch rests on."""
+    last = last_date(store.conn, ticker)
+    if last is None:
+        return "no stored bars to forecast from"
+    age = (date.today() - date.fromisoformat(last)).days
+    return f"working from stored bars up to {last}, {age} day(s) old"
+
+
 def _failed(run: TickerRun, exc: BaseException, notes: list[str]) -> None:
     run.status = "failed"
     run.errors.append(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
@@ -255,6 +264,7 @@ def daily(
                     # Keep going on stored data; the error still reaches the exit code (cron retries).
                     run.errors.append(got.error)
                     said.append(str(got.error))
+                    said.append(_stored_age(store, item.symbol))
             for name in exog[item.key]:
                 if name in exog_failed:
                     run.errors.append(exog_failed[name])

@@ -9,6 +9,7 @@ import pandas as pd
 
 from lstmcast.paths import atomic_write_bytes, atomic_write_text, save_png
 from lstmcast.store.tunes import TrialRecord
+from lstmcast.tickers import file_safe
 from lstmcast.tuning.report import TuneReport
 
 
@@ -30,13 +31,17 @@ def trial_rows(trials: list[TrialRecord]) -> list[dict[str, Any]]:
 
 def write_tune(report: TuneReport, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    trials = out_dir / f"trials-{report.ticker}.csv"
+    trials = out_dir / f"trials-{file_safe(report.ticker)}.csv"
     atomic_write_text(trials, pd.DataFrame(trial_rows(report.trials)).to_csv(index=False))
-    best = out_dir / f"best-{report.ticker}.toml"
+    best = out_dir / f"best-{file_safe(report.ticker)}.toml"
     # Through the link-safe writer, as every file lstmcast writes: a planted link is replaced,
     # never followed (shutil.copyfile would overwrite whatever it points to).
     atomic_write_bytes(best, Path(report.doc["best_config_path"]).read_bytes())
-    return [trials, best, plot_tune(report.doc, report.trials, out_dir / f"tune-{report.ticker}.png")]
+    return [
+        trials,
+        best,
+        plot_tune(report.doc, report.trials, out_dir / f"tune-{file_safe(report.ticker)}.png"),
+    ]
 
 
 def plot_tune(doc: dict[str, Any], trials: list[TrialRecord], path: Path) -> Path:
