@@ -297,3 +297,33 @@ def test_listings_print_as_table_csv_or_json(cli: Cli, home: Path) -> None:
         or cli("sweeps", "--format", "csv").stdout == "\n"
     )
     assert "'xml' is not one of" in cli("models", "--format", "xml", code=2).stderr
+
+
+def test_plain_readings_say_what_the_statistics_mean() -> None:
+    from lstmcast.cli import readings
+
+    assert "close to a coin toss" in (readings.pbo(0.42) or "")
+    assert "mostly held up" in (readings.pbo(0.05) or "") and readings.pbo(None) is None
+    assert "what 50 tries give by luck" in (readings.deflated_sharpe(0.2, 50) or "")
+    assert "survives the number of tries" in (readings.deflated_sharpe(0.97, 5) or "")
+    assert "miss by 12% less than log-HAR's" in (readings.qlike_skill(0.12, "log-HAR") or "")
+    assert "only forecaster" in readings.mcs(["model"]) and "leaves the model out" in readings.mcs(["har"])
+    # The held-out index the new user ran: 80% intervals that cover 80.0% overall but 74.5%
+    # in turbulent markets, with clustered misses.
+    aci = {
+        "method": "aci",
+        "80": {"coverage": 0.800, "coverage_by_vol_tercile": [0.84, 0.81, 0.745], "kupiec_p": 0.98,
+               "christoffersen_p": 0.0003},
+        "95": {"coverage": 0.95, "coverage_by_vol_tercile": [0.95, 0.95, 0.94], "kupiec_p": 0.9,
+               "christoffersen_p": 0.4},
+    }  # fmt: skip
+    (line,) = readings.intervals(aci)
+    assert line.startswith("the 80% intervals miss") and "74.5% in turbulent markets" in line
+    assert "come in clusters" in line and "try --intervals vol" in line and "Kupiec" not in line
+    held = {
+        "coverage": 0.80,
+        "coverage_by_vol_tercile": [0.81, 0.80, 0.78],
+        "kupiec_p": 0.9,
+        "christoffersen_p": 0.3,
+    }
+    assert readings.intervals({**aci, "80": held}) == []  # intervals that hold: nothing to say

@@ -236,6 +236,10 @@ def test_train_forecast_and_the_ledger_score_a_volatility_model(cli: Cli, home: 
     assert set(doc["volatility"]["scores"]) == {"model", "naive", "ewma", "har", "har_log", "garch"}
     listed = {m["model_id"]: m for m in json.loads(cli("models", "--json").stdout)}
     assert listed[doc["model_id"]]["target"] == "volatility" and listed[doc["model_id"]]["status"] == "ok"
+    # Its test skill is shown against HAR, its own benchmark, not the naive forecast.
+    skill = doc["volatility"]["scores"]["model"]["skill_vs_har"]
+    assert f"{skill * 100:+.2f}% vs HAR" in cli("models").stdout
+    assert f"{skill * 100:+.2f}% vs HAR" in cli("models", "show", doc["model_id"]).stdout
     # forecast finds the volatility model without extra flags, and runs it without torch (ONNX).
     fc = one_forecast(cli("forecast", "AAPL", "--json").stdout)
     assert fc["target"] == "volatility" and fc["model_id"] == doc["model_id"] and fc["engine"] == "onnx"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from lstmcast.cli import readings
 from lstmcast.cli.common import (
     WIDE,
     emit_json,
@@ -252,6 +253,8 @@ def render(doc: dict[str, Any]) -> None:
         )
     con.print(st)
     con.print(intervals_table(doc["intervals"]))
+    for line in readings.intervals(doc["intervals"]):
+        warn(line)
     con.print(f"model: {verdict(doc['verdict'])}")
 
 
@@ -416,11 +419,9 @@ def render_universe(doc: dict[str, Any]) -> None:
     )
     con.print(_power(pf))
     ds = pf["deflated_sharpe"]
-    if ds["probability"] is not None:
-        con.print(
-            f"deflated Sharpe: {ds['probability']:.0%} probability that its true Sharpe beats the luckiest"
-            f" of the {ds['trials']} portfolios compared (network and baselines)"
-        )
+    said = readings.deflated_sharpe(ds["probability"], ds["trials"])
+    if said is not None:
+        con.print(f"deflated Sharpe over the network's and the baselines' portfolios: {said}")
     years = [y for y in pf["by_year"] if y["days"]]
     if len(years) > 1:
         con.print(

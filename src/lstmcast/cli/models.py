@@ -116,8 +116,19 @@ def _members(run: dict[str, Any]) -> str:
     return ",".join(run["tickers"])
 
 
+def _skill(run: dict[str, Any]) -> str:
+    """Its held-out result against its own target's benchmark (HAR for volatility)."""
+    from lstmcast.errors import ConfigError
+    from lstmcast.target import target_of
+
+    try:
+        return target_of(run["target"]).describe(run.get("metrics", {}).get("test", {}).get("model", {}))
+    except ConfigError:  # a record of a target this version does not know
+        return "–"
+
+
 def render_models(found: list[dict[str, Any]]) -> None:
-    table = Table("id", "tickers", "model", "target", "train", "test", "skill vs naive", "created", "status")
+    table = Table("id", "tickers", "model", "target", "train", "test", "test skill", "created", "status")
     optional(table, "created", "train", "test", "tickers")
     for r in found:
         table.add_row(
@@ -129,7 +140,7 @@ def render_models(found: list[dict[str, Any]]) -> None:
             r["target"],
             f"{r['train_start']}..{r['train_end']}",
             f"{r['test_start']}..{r['test_end']}",
-            pct(r["skill"], 2),
+            _skill(r),
             r["created_at"],
             escape(r["status"]) if r["status"] == "ok" else f"[red]{escape(r['status'])}[/red]",
         )
@@ -219,6 +230,10 @@ def render_summary(m: dict[str, Any]) -> None:
         mse, naive = test["model"].get("rmse"), test["naive"].get("rmse")
         if mse is not None and naive:
             rows.append(("test skill", pct(1 - (mse / naive) ** 2, 2) + " in MSE against naive"))
+    elif "model" in test and cfg.get("target"):  # volatility: against HAR, its own benchmark
+        from lstmcast.target import target_of
+
+        rows.append(("test skill", target_of(str(cfg["target"])).describe(test["model"])))
     held_out = test.get("model", {})
     if "rank_ic_mean" in held_out:
         best = m.get("metrics", {}).get("best_baseline")

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
+from lstmcast.cli import readings
 from lstmcast.cli.common import fmt, pct
 from lstmcast.cli.tables import optional
 from lstmcast.settings import BASELINE_NAMES, VOL_LABELS
@@ -156,6 +157,9 @@ def vol_verdict(doc: dict[str, Any]) -> str:
         text = f"[yellow]not significantly better than {used}[/yellow]: {skill:+.1%} in QLIKE{test}"
     else:
         text = f"[red]does not beat {used}[/red]: {skill:+.1%} in QLIKE{test}"
+    plain = readings.qlike_skill(skill, used)
+    if plain is not None:
+        text += f" ({plain})"
     mcs = vol["mcs"]
     others = [VOL_LABELS.get(n, n) for n in mcs if n != "model"]
     if "model" in mcs:

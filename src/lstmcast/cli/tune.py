@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 from rich.table import Table
 
+from lstmcast.cli import readings
 from lstmcast.cli.common import (
     emit_csv,
     emit_json,
@@ -175,6 +176,12 @@ def render_tune(doc: dict[str, Any], trials: list[TrialRecord]) -> None:
             f"; Holm-adjusted p {fmt(doc['dm_pvalue_adjusted'], 3)} over {doc['tickers_compared']} tickers"
         )
     con.print(counted)
+    for said in (
+        readings.pbo(doc["pbo"]),
+        None if vol else readings.deflated_sharpe(doc["deflated_sharpe"], doc["deflated_over"]),
+    ):
+        if said is not None:
+            con.print(f"  in words: {said}")
     con.print(f"verdict: {doc['verdict']}")
 
 

@@ -112,7 +112,14 @@ def volatility_manifest(
         "data": data,
         "data_by_ticker": {trained.ticker: data},
         # `models` lists QLIKE skill against naive as the skill; the contest is in "volatility".
-        "metrics": {"test": {"model": {"skill_vs_naive": scores["scores"]["model"]["skill_vs_naive"]}}},
+        "metrics": {
+            "test": {
+                "model": {
+                    "skill_vs_naive": scores["scores"]["model"]["skill_vs_naive"],
+                    "skill_vs_har": scores["scores"]["model"]["skill_vs_har"],  # its own benchmark
+                }
+            }
+        },
         "volatility": {
             **scores,
             "head": net.head.to_dict(),

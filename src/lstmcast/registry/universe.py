@@ -157,7 +157,13 @@ def train_universe(
             "segments": segments,
             "data": {"origin": "store", "first_date": day[0], "last_date": day[-1]},
             "metrics": {
-                "test": {"model": {"rank_ic_mean": test.rank_ic_mean, "rank_ic_t": test.rank_ic_t}},
+                "test": {
+                    "model": {
+                        "rank_ic": test.rank_ic_mean,
+                        "rank_ic_mean": test.rank_ic_mean,
+                        "rank_ic_t": test.rank_ic_t,
+                    }
+                },
                 "panel": test,
                 "baselines": baselines,
                 "best_baseline": best,

@@ -1,0 +1,88 @@
+"""Plain readings: one sentence beside a statistic, for a reader who is not a statistician.
+
+Each function takes the figure as the JSON carries it and says what it means for the choice
+in front of the user (keep the model, trust the intervals, deploy the tuned settings). None
+where there is nothing to say (a missing figure). The wording is as strong as the test and
+no stronger: a p-value above 0.05 is "cannot be told from", never "no difference".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# What to try when one method's intervals miss: the one that held where it did not.
+NEXT_METHOD = {
+    "empirical": "vol (scaled by HAR's volatility forecast)",
+    "scaled": "vol (scaled by HAR's volatility forecast)",
+    "aci": "vol (scaled by HAR's volatility forecast), which held every tercile on long held-out indices",
+    "vol": "aci (adapted online to recent misses)",
+}
+TERCILE_SLACK = 0.05  # a tercile's coverage this far from the level is a miss
+
+
+def pbo(value: float | None) -> str | None:
+    """Bailey et al.'s probability of backtest overfitting, in words."""
+    if value is None:
+        return None
+    share = f"in {value:.0%} of splits the best in-sample setting was below the median out of sample"
+    if value >= 0.4:
+        return f"{share}: the choice is close to a coin toss"
+    if value >= 0.2:
+        return f"{share}: the search found something, but much of its edge is luck"
+    return f"{share}: the search's choice mostly held up out of sample"
+
+
+def deflated_sharpe(probability: float | None, trials: int) -> str | None:
+    """The deflated Sharpe ratio, in words."""
+    if probability is None:
+        return None
+    lead = f"{probability:.0%} chance that the true Sharpe beats the luckiest of {trials} tried"
+    if probability >= 0.95:
+        return f"{lead}: the edge survives the number of tries"
+    if probability >= 0.5:
+        return f"{lead}: more likely real than not, but not established"
+    return f"{lead}: the best result is what {trials} tries give by luck"
+
+
+def qlike_skill(skill: float | None, against: str) -> str | None:
+    """A QLIKE skill in words: how much closer the variance forecasts came."""
+    if skill is None:
+        return None
+    if skill > 0:
+        return f"its variance forecasts miss by {skill:.0%} less than {against}'s (QLIKE, lower is better)"
+    return f"its variance forecasts miss by {-skill:.0%} more than {against}'s (QLIKE, lower is better)"
+
+
+def mcs(members: list[str], model: str = "model") -> str:
+    """The 90% Model Confidence Set in words."""
+    if model not in members:
+        return "the set of forecasters that cannot be told from the best leaves the model out"
+    others = [m for m in members if m != model]
+    if not others:
+        return "the model is the only forecaster that cannot be told from the best"
+    return f"the model and {', '.join(others)} cannot be told apart at the top"
+
+
+def intervals(iv: dict[str, Any]) -> list[str]:
+    """Each level whose intervals miss (Kupiec or Christoffersen p < 0.05, or a volatility
+    tercile more than 5 points off), in words, with the method to try instead."""
+    method = str(iv.get("method", ""))
+    said = []
+    for label, s in iv.items():
+        if label == "method" or not isinstance(s, dict):
+            continue
+        level = float(label) / 100
+        why = []
+        if s.get("kupiec_p") is not None and s["kupiec_p"] < 0.05:
+            why.append(f"they cover {s['coverage']:.1%} overall (Kupiec p {s['kupiec_p']:.3f})")
+        if s.get("christoffersen_p") is not None and s["christoffersen_p"] < 0.05:
+            why.append(f"their misses come in clusters (Christoffersen p {s['christoffersen_p']:.3f})")
+        names = ("calm", "middle", "turbulent")
+        for name, cover in zip(names, s.get("coverage_by_vol_tercile") or (), strict=False):
+            if cover is not None and abs(cover - level) > TERCILE_SLACK:
+                why.append(f"they cover {cover:.1%} in {name} markets")
+        if why:
+            instead = NEXT_METHOD.get(method)
+            tail = f"; try --intervals {instead}" if instead else ""
+            said.append(f"the {label}% intervals miss: {'; '.join(why)}{tail}")
+    return said
