@@ -302,3 +302,8 @@ def test_daily_says_what_each_entry_is_doing_as_it_goes(cli: Cli, home: Path) ->
     daily(Store(home), cfg, on_step=lines.append)
     assert lines == ["AAPL cnn log_return: no new bar"]
     assert cli("daily", "--config", cfg).stderr == ""  # not a terminal here: no progress lines
+
+
+def test_one_csv_is_one_series_forecast_once(cli: Cli, home: Path) -> None:
+    res = cli("forecast", "IBM", "MSFT", "--csv", SAMPLE / "IBM.csv", code=2)
+    assert "holds one series: name it with --ticker T" in res.stderr and "IBM, MSFT" in res.stderr

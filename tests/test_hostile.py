@@ -83,6 +83,11 @@ CONFIGS: dict[str, bytes] = {
     "notoml.toml": b"window = = 3\n",
     "huge.toml": b"window = 99999999999999999999999\n",
     "half_range.toml": b"[window]\nlow = 20\n",
+    "mixed_space.toml": b"[window]\nlow = 10\nhigh = 20\nvalue = 15\n",
+    "proxy_space.toml": b"[vol_proxy]\nchoices = ['gk']\n",
+    "bom_typo.toml": b"\xef\xbb\xbfwindw = 10\n",
+    "watch_strings.toml": b'ticker = ["AAPL", "MSFT"]\n',
+    "watch_universe_strings.toml": b'universe = ["sp20"]\n',
 }
 
 # fmt: off
@@ -391,6 +396,16 @@ CASES: list[tuple[str, str, int, str | None]] = [
     ('import:comma-decimal', 'import {tmp}/comma_decimal.csv --ticker CD', 1, "Open is '10,8' (1 missing or non-numeric value(s) in that column; a ',' in a number here only groups thousands (1,234.5), so it is ambiguous)"),
     ('import:tiny', 'import {tmp}/tiny.csv --ticker TINY', 1, 'Open is below any plausible price (under 1e-09), got 1e-300'),
     ('tune:resume-nothing', 'tune IBM --resume --trials 1 --workers 1', 1, 'nothing to resume: no trial of a tune of IBM'),
+    ('space:mixed', 'tune IBM --space {tmp}/mixed_space.toml --workers 1', 1, "{tmp}/mixed_space.toml, line 4: [window] mixes value and a range"),
+    ('space:proxy', 'tune IBM --space {tmp}/proxy_space.toml --workers 1', 1, "'vol_proxy' cannot be searched"),
+    ('config:bom', 'train IBM --config {tmp}/bom_typo.toml', 1, "{tmp}/bom_typo.toml, line 1: unknown setting 'windw'"),
+    ('daily:ticker-strings', 'daily --config {tmp}/watch_strings.toml', 1, "ticker entry 1 is 'AAPL', not a table"),
+    ('daily:universe-strings', 'daily --config {tmp}/watch_universe_strings.toml', 1, "universe entry 1 is 'sp20', not a table"),
+    ('forecast:csv-and-tickers', 'forecast IBM MSFT --csv {tmp}/spaces.csv', 2, "holds one series: name it with --ticker T"),
+    ('forecast:universe-horizon', 'forecast --universe u --horizon 5', 2, "--horizon does not apply to --universe"),
+    ('train:universe-volatility', 'train --universe u --target volatility', 1, 'is not saved for forecasts yet'),
+    ('backtest:universe-vol-loss', 'backtest --universe u --target volatility --loss qlike', 1, "--loss does not apply"),
+    ('ledger:universe-missing', 'ledger --universe nosuch', 1, "no universe 'nosuch'"),
 ]
 # fmt: on
 

@@ -243,6 +243,8 @@ def test_two_runs_of_one_tune_at_once_never_overwrite_each_others_trials(
             ["line 1", "'vol_proxy' cannot be searched", "--vol-proxy"],
         ),
         ("[horizon]\nvalue = 5\n", ["'horizon' cannot be searched", "--horizon"]),
+        ("[window]\nlow = 10\nhigh = 20\nvalue = 15\n", ["line 4", "[window] mixes value and a range"]),
+        ("\ufeff[windw]\nlow = 10\nhigh = 20\n", ["line 1", "'windw'"]),  # a BOM is read past
     ],
 )
 def test_a_bad_space_file_is_one_line_naming_the_key(
@@ -386,3 +388,23 @@ def test_a_tune_of_a_csv_writes_a_best_config_that_finds_the_file_from_anywhere(
     assert f'csv = "{SAMPLE / "IBM.csv"}"' in best.read_text() and "tickers = []" in best.read_text()
     monkeypatch.chdir(tmp_path)  # another folder: the run config still names the file
     cli("train", "--config", best, "--epochs", "1")
+
+
+def test_a_damaged_stored_tune_is_listed_as_such_and_named_when_shown(cli: Cli, home: Path) -> None:
+    from lstmcast.store.db import Store
+    from lstmcast.store.tunes import save_tune, save_tune_result
+
+    store = Store(home)
+    for tune_id in ("aaaa11112222", "bbbb33334444"):
+        save_tune(store.conn, {"id": tune_id, "ticker": "IBM", "model": "lstm", "target": "log_return",
+                               "trials": 2, "config": {}})  # fmt: skip
+        save_tune_result(store.conn, tune_id, {"verdict": "v", "skill_vs_naive": 0.01})
+    store.conn.execute("UPDATE tunes SET result_json = '{broken' WHERE id = 'aaaa11112222'")
+    store.conn.commit()
+    store.close()
+    listed = cli("tunes").stdout
+    assert "damaged" in listed and "+1.00%" in listed  # the healthy one is still listed beside it
+    rows = {r["tune_id"]: r for r in json.loads(cli("tunes", "--json").stdout)}
+    assert rows["aaaa11112222"]["damaged"] and rows["bbbb33334444"]["damaged"] is None
+    shown = cli("tunes", "show", "aaaa", code=1)
+    assert "tune aaaa11112222 is damaged in the store" in shown.stderr and "unexpected" not in shown.stderr

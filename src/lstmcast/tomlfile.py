@@ -116,4 +116,6 @@ def read_toml(path: Path, what: str) -> tuple[dict[str, Any], str]:
         raise ConfigError(
             f"{where}: the {what} is not UTF-8 text ({exc.reason} at byte {exc.start})"
         ) from None
+    # A byte-order mark (Windows editors write one) is not TOML: read past it, as editors do.
+    text = text.removeprefix("\ufeff")
     return parse_toml(text, where), text

@@ -150,6 +150,11 @@ def forecast_cli(
         raise typer.BadParameter("--k picks a universe's members: give --universe NAME")
     if csv is None and not tickers:
         raise typer.BadParameter("give stored TICKER(s) or --csv PATH")
+    if csv is not None and tickers:  # one file is one series, forecast once under one name
+        raise typer.BadParameter(
+            f"--csv {csv} holds one series: name it with --ticker T,"
+            f" not TICKER arguments ({', '.join(tickers)})"
+        )
     store = store_of(ctx)
     if plot is not None:
         check_plot(plot)  # before the work, not after it

@@ -194,7 +194,7 @@ def sweeps_cli(ctx: typer.Context, output: Format = None, as_json: Json = False)
         return
     t = Table("id", "tickers", "models", "seeds", "cells", "updated")
     for s in found:
-        cells = str(len(s["cells"]))
+        cells = "damaged" if s.get("damaged") else str(len(s["cells"]))
         t.add_row(
             s["id"], ",".join(s["tickers"]), ",".join(s["models"]), str(s["seeds"]), cells, s["updated_at"]
         )

@@ -26,7 +26,7 @@ from lstmcast.cli.common import (
 )
 from lstmcast.cli.options import Cluster, ClusterSecurity, Format, Json, ManyWorkers, run_options
 from lstmcast.cli.progress import trial_progress
-from lstmcast.errors import NotFoundError
+from lstmcast.errors import DamagedError, NotFoundError
 from lstmcast.paths import check_output
 from lstmcast.runconfig import RunConfig
 from lstmcast.settings import SAMPLERS
@@ -89,7 +89,10 @@ def tune_cli(
     settings = TuneSettings(trials, inner_folds, sampler, timeout, resume, prune)
     parallel = Parallel(workers, cluster, cluster_security)  # a bad address refused before the work
     if out is not None:
+        from lstmcast.tuning.outputs import check_tune_files
+
         check_output(out, directory=True)
+        check_tune_files(out, list(run.tickers))  # before the search, not after it
     total = len(run.tickers or [run.csv]) * run.backtest.folds * trials
     with trial_progress(total, "tune", interactive()) as tick:
         reports = tune(store_of(ctx), run, settings, space, parallel, tick)
@@ -165,7 +168,8 @@ def render_tune(doc: dict[str, Any], trials: list[TrialRecord]) -> None:
     con.print(
         f"{doc['trials']} trials ({states['complete']} complete, {states['pruned']} pruned,"
         f" {states['failed']} failed). Pooled outer skill vs {against} {pct(skill, 2)}"
-        f" (p {fmt(doc['dm_pvalue'], 3)}, {doc['test']}), starting settings {pct(start, 2)};"
+        f" (p {fmt(doc['dm_pvalue'], 3)}, {TEST_NAMES.get(doc['test'], doc['test'])}),"
+        f" starting settings {pct(start, 2)};"
         f" inner best {pct(doc['inner_best_mean'], 2)} on average."
     )
     counted = f"PBO {fmt(doc['pbo'], 2)} (CSCV, mean over folds)"
@@ -183,6 +187,10 @@ def render_tune(doc: dict[str, Any], trials: list[TrialRecord]) -> None:
         if said is not None:
             con.print(f"  in words: {said}")
     con.print(f"verdict: {doc['verdict']}")
+
+
+# A test's name in prose, not its JSON key.
+TEST_NAMES = {"clark_west": "Clark-West", "diebold_mariano": "Diebold-Mariano"}
 
 
 def _short(value: Any) -> str:
@@ -208,6 +216,7 @@ def tunes_cli(ctx: typer.Context, output: Format = None, as_json: Json = False) 
             "target": s["target"],
             "trials": sum(counts.get(s["id"], {}).values()),
             "finished": s["result"] is not None,
+            "damaged": s.get("damaged"),
             "skill": None if s["result"] is None else s["result"].get(target_of(s["target"]).skill_key),
             "verdict": None if s["result"] is None else s["result"]["verdict"],
             "updated_at": s["updated_at"],
@@ -220,7 +229,7 @@ def tunes_cli(ctx: typer.Context, output: Format = None, as_json: Json = False) 
         return
     t = Table("id", "ticker", "model", "target", "trials", "outer skill", "updated")
     for r in rows:
-        skill = pct(r["skill"], 2) if r["finished"] else "unfinished"
+        skill = "damaged" if r["damaged"] else pct(r["skill"], 2) if r["finished"] else "unfinished"
         t.add_row(
             r["tune_id"], r["ticker"], r["model"], r["target"], str(r["trials"]), skill, r["updated_at"]
         )
@@ -242,6 +251,11 @@ def tunes_show_cli(
     whole = resolve_prefix(store.conn, "tunes", tune_id)
     found = get_tune(store.conn, whole)
     assert found is not None
+    if found.get("damaged"):
+        raise DamagedError(
+            f"tune {whole} is damaged in the store: {found['damaged']}; run the tune again with"
+            " --resume (its finished trials are kept) or start a new one"
+        )
     if found["result"] is None:
         raise NotFoundError(
             f"tune {whole} has not finished ({len(trials_of(store.conn, whole))} trials stored):"

@@ -159,6 +159,11 @@ def _universe_items(doc: dict[str, Any], where: str, text: str) -> list[Universe
     shared = doc.get("train", {})
     items = []
     for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise ConfigError(
+                f"{where}: universe entry {i + 1} is {entry!r}, not a table: write each as"
+                f' [[universe]] with name = "{entry}" on the next line'
+            )
         check_table(entry, _UNIVERSE_KEYS, where, text, "universe", i)
         if "name" not in entry:
             raise ConfigError(f"{where}: [[universe]] entry {i + 1} has no name")
@@ -232,6 +237,11 @@ def read_watchlist(path: Path) -> Watchlist:
         )
     items = []
     for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):  # `ticker = ["AAPL"]` instead of [[ticker]] tables
+            raise ConfigError(
+                f"{where}: ticker entry {i + 1} is {entry!r}, not a table: write each as"
+                f' [[ticker]] with symbol = "{entry}" on the next line'
+            )
         check_table(entry, {"symbol": "str", **_SETTINGS}, where, text, "ticker", i)
         if "symbol" not in entry:
             raise ConfigError(f"{where}: [[ticker]] entry {i + 1} has no symbol")

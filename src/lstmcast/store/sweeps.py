@@ -76,9 +76,14 @@ def get_sweep(conn: sqlite3.Connection, sweep_id: str) -> dict[str, Any] | None:
 
 
 def _decode(r: sqlite3.Row) -> dict[str, Any]:
+    """A sweep's record; one whose JSON is unreadable keeps `damaged` saying so."""
     d = dict(r)
     d["tickers"] = d["tickers"].split(",")
     d["models"] = d["models"].split(",")
-    d["config"] = json.loads(d.pop("config_json"))
-    d["cells"] = json.loads(d.pop("cells_json"))
+    config, cells = d.pop("config_json"), d.pop("cells_json")
+    try:
+        d["config"], d["cells"] = json.loads(config), json.loads(cells)
+    except json.JSONDecodeError as exc:
+        d["config"], d["cells"] = {}, []
+        d["damaged"] = f"its stored config or cells are not readable JSON ({exc})"
     return d

@@ -173,8 +173,16 @@ def get_tune(conn: sqlite3.Connection, tune_id: str) -> dict[str, Any] | None:
 
 
 def _decode(r: sqlite3.Row) -> dict[str, Any]:
+    """A tune's record; one whose JSON is unreadable keeps `damaged` saying so (the others are
+    still listed beside it, and `tunes show` names it)."""
     d = dict(r)
-    d["config"] = json.loads(d.pop("config_json"))
-    raw = d.pop("result_json")
-    d["result"] = json.loads(raw) if raw else None
+    config, raw = d.pop("config_json"), d.pop("result_json")
+    try:
+        d["config"] = json.loads(config)
+        d["result"] = json.loads(raw) if raw else None
+        if not isinstance(d["config"], dict) or not isinstance(d["result"], (dict, type(None))):
+            raise TypeError("not a JSON object")
+    except (json.JSONDecodeError, TypeError) as exc:
+        d["config"], d["result"] = {}, None
+        d["damaged"] = f"its stored config or result is not readable JSON ({exc})"
     return d

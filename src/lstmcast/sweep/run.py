@@ -22,7 +22,7 @@ import pandas as pd
 
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import load_inputs
-from lstmcast.errors import NotFoundError
+from lstmcast.errors import DamagedError, NotFoundError
 from lstmcast.execution.engine import Parallel, TaskOutcome, cores
 from lstmcast.execution.stream import run_tasks
 from lstmcast.fingerprint import data_fingerprint, fingerprint
@@ -235,6 +235,10 @@ def stored_sweep(store: Store, sweep_id: str) -> SweepReport:
     found = get_sweep(store.conn, sweep_id)
     if found is None:
         raise NotFoundError(f"no sweep {sweep_id!r}; `lstmcast sweeps` lists them")
+    if found.get("damaged"):
+        raise DamagedError(
+            f"sweep {sweep_id} is damaged in the store: {found['damaged']}; run the sweep again"
+        )
     stored = finished_cells(store.conn, found["cells"])
     cells = [
         _stored(Cell(k, stored[k]["ticker"], stored[k]["model"], stored[k]["seed"], "stored"), stored[k])

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from lstmcast.errors import ConfigError
 from lstmcast.paths import atomic_write_bytes, atomic_write_text, save_png
 from lstmcast.store.tunes import TrialRecord
 from lstmcast.tickers import file_safe
@@ -29,19 +30,28 @@ def trial_rows(trials: list[TrialRecord]) -> list[dict[str, Any]]:
     ]
 
 
+def tune_files(out_dir: Path, ticker: str) -> tuple[Path, Path, Path]:
+    """Where `--out` puts a ticker's trials, best settings and figure."""
+    name = file_safe(ticker)
+    return out_dir / f"trials-{name}.csv", out_dir / f"best-{name}.toml", out_dir / f"tune-{name}.png"
+
+
+def check_tune_files(out_dir: Path, tickers: list[str]) -> None:
+    """Refuse, before the search, an --out whose file names are taken by folders."""
+    for ticker in tickers:
+        for path in tune_files(out_dir, ticker):
+            if path.is_dir():
+                raise ConfigError(f"{path} is a directory: move it, or give another --out")
+
+
 def write_tune(report: TuneReport, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    trials = out_dir / f"trials-{file_safe(report.ticker)}.csv"
+    trials, best, figure = tune_files(out_dir, report.ticker)
     atomic_write_text(trials, pd.DataFrame(trial_rows(report.trials)).to_csv(index=False))
-    best = out_dir / f"best-{file_safe(report.ticker)}.toml"
     # Through the link-safe writer, as every file lstmcast writes: a planted link is replaced,
     # never followed (shutil.copyfile would overwrite whatever it points to).
     atomic_write_bytes(best, Path(report.doc["best_config_path"]).read_bytes())
-    return [
-        trials,
-        best,
-        plot_tune(report.doc, report.trials, out_dir / f"tune-{file_safe(report.ticker)}.png"),
-    ]
+    return [trials, best, plot_tune(report.doc, report.trials, figure)]
 
 
 def plot_tune(doc: dict[str, Any], trials: list[TrialRecord], path: Path) -> Path:

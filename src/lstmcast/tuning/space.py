@@ -44,6 +44,7 @@ QUESTION = {
     "horizon": "it is the question; choose it with --horizon",
 }
 ENTRY_KEYS = ("low", "high", "log", "step", "choices", "value")
+RANGE_KEYS = ("low", "high", "step", "log")
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 
 
@@ -170,10 +171,17 @@ def read_space(path: Path, base: TrainConfig) -> Space:
         if unknown:
             line = line_of(text, unknown[0], name) or line
             raise ConfigError(
-                f"{where}, line {line}: unknown key {unknown[0]!r} in [{name}];"
-                f" known: {', '.join(ENTRY_KEYS)}"
+                f"{_at(where, line)}: unknown key {unknown[0]!r} in [{name}]; known: {', '.join(ENTRY_KEYS)}"
             )
         kind = FIELDS[name].type
+        forms = (("value", ("value",)), ("choices", ("choices",)), ("a range", RANGE_KEYS))
+        ways = [w for w, keys in forms if any(k in entry for k in keys)]
+        if len(ways) > 1:
+            key = next(k for k in ("value", "choices", *RANGE_KEYS) if k in entry)
+            raise ConfigError(
+                f"{_at(where, line_of(text, key, name) or line)}: [{name}] mixes {' and '.join(ways)};"
+                " give one: value = ..., choices = [...], or low/high"
+            )
         try:
             if "value" in entry:
                 fixed[name] = _check(base, name, _from_toml(name, entry["value"]))
@@ -190,8 +198,13 @@ def read_space(path: Path, base: TrainConfig) -> Space:
             # The line of the entry's first value, else of its table.
             first = next((k for k in ("value", "choices", "low", "high") if k in entry), None)
             line = (line_of(text, first, name) if first else None) or line
-            raise ConfigError(f"{where}, line {line}: [{name}] {exc}") from None
+            raise ConfigError(f"{_at(where, line)}: [{name}] {exc}") from None
     return Space(tuple(default.values()), tuple(fixed.items()))
+
+
+def _at(where: str, line: int | None) -> str:
+    """The file, and the line where one is known (never "line None")."""
+    return f"{where}, line {line}" if line else where
 
 
 def _header_line(text: str, name: str) -> int | None:
