@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.cells import cell_len
@@ -327,3 +328,62 @@ def test_plain_readings_say_what_the_statistics_mean() -> None:
         "christoffersen_p": 0.3,
     }
     assert readings.intervals({**aci, "80": held}) == []  # intervals that hold: nothing to say
+
+
+def test_when_the_tests_disagree_each_is_named_with_its_question() -> None:
+    from lstmcast.cli import readings
+
+    doc: dict[str, Any] = {
+        "verdict": {"vs_naive": {"better": False, "skill": -0.0297}},
+        "pooled": {"model": {"directional_pvalue": 0.0004, "directional_accuracy": 0.54}},
+        "strategy": {"sharpe": 1.10},
+        "buy_and_hold": {"sharpe": 1.03},
+    }
+    said = readings.disagreement(doc) or ""
+    assert "MSE asks whether the forecast's size is closer" in said
+    assert "54% right, p 0.000" in said and "Sharpe 1.10 against buy-and-hold's 1.03" in said
+    agree = {**doc, "pooled": {"model": {"directional_pvalue": 0.4, "directional_accuracy": 0.5}},
+             "strategy": {"sharpe": 0.5}}  # fmt: skip
+    assert readings.disagreement(agree) is None  # nothing to reconcile
+    assert readings.disagreement({**doc, "verdict": {"vs_naive": {"better": True, "skill": 0.01}}}) is None
+
+
+@pytest.mark.slow
+def test_a_backtest_at_a_terminal_shows_the_epoch_inside_the_fold(cli: Cli, home: Path) -> None:
+    """Through a real pseudo-terminal: the fold bar names the epoch the current fit is on, so
+    minutes inside one fold are not minutes of a bar that sits still."""
+    import os
+    import select
+    import subprocess
+    import sys
+    import time
+
+    from processes import child_env
+
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    leader, follower = os.openpty()
+    env = {**child_env(home), "COLUMNS": "120", "TERM": "xterm"}
+    args = ["backtest", "IBM", "--model", "cnn", "--window", "10", "--channels", "4", "--epochs", "30",
+            "--patience", "30", "--folds", "2", "--threads", "1"]  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "lstmcast", *args], stdin=follower, stdout=follower,
+                            stderr=follower, env=env)  # fmt: skip
+    os.close(follower)
+    seen = b""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 240:
+        ready, _, _ = select.select([leader], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=30)
+    os.close(leader)
+    text = seen.decode(errors="replace")
+    assert proc.returncode == 0, text[-2000:]
+    assert "this fold: epoch" in text and "folds" in text

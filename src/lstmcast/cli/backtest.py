@@ -256,6 +256,9 @@ def render(doc: dict[str, Any]) -> None:
     for line in readings.intervals(doc["intervals"]):
         warn(line)
     con.print(f"model: {verdict(doc['verdict'])}")
+    disagree = readings.disagreement(doc)
+    if disagree is not None:
+        con.print(f"  in words: {disagree}")
 
 
 def intervals_table(iv: dict[str, Any]) -> Table:

@@ -82,13 +82,19 @@ def fold_progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], No
     if not enabled:
         yield None
         return
-    with _bar("{task.completed}/{task.total} folds") as bar:
-        task = bar.add_task(label, total=None)
+    from lstmcast.training.watch import watch_epochs
+
+    with _bar("{task.completed}/{task.total} folds  {task.fields[epoch]}") as bar:
+        task = bar.add_task(label, total=None, epoch="")
 
         def on_fold(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            bar.update(task, completed=done, total=total, epoch="")
 
-        yield on_fold
+        def on_epoch(log: Any) -> None:  # a fold fitted in this process: the epoch it is on
+            bar.update(task, epoch=f"(this fold: epoch {log.epoch}, val {log.val_loss:.4g})")
+
+        with watch_epochs(on_epoch):
+            yield on_fold
 
 
 @contextmanager
@@ -99,10 +105,16 @@ def trial_progress(
     if not enabled:
         yield None
         return
-    with _bar(
-        "{task.completed}/{task.total} trials, {task.fields[pruned]} pruned, {task.fields[failed]} failed"
-    ) as bar:
-        task = bar.add_task(label, total=total, pruned=0, failed=0)
+    from lstmcast.training.watch import watch_epochs
+
+    with (
+        _bar(
+            "{task.completed}/{task.total} trials, {task.fields[pruned]} pruned, {task.fields[failed]}"
+            " failed  {task.fields[epoch]}"
+        ) as bar,
+        watch_epochs(lambda log: bar.update(task, epoch=f"(fitting here: epoch {log.epoch})")),
+    ):
+        task = bar.add_task(label, total=total, pruned=0, failed=0, epoch="")
         counts = {"pruned": 0, "failed": 0}
 
         def on_trial(ticker: str, trial: TrialRecord) -> None:

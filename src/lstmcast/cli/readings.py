@@ -86,3 +86,32 @@ def intervals(iv: dict[str, Any]) -> list[str]:
             tail = f"; try --intervals {instead}" if instead else ""
             said.append(f"the {label}% intervals miss: {'; '.join(why)}{tail}")
     return said
+
+
+def disagreement(doc: dict[str, Any]) -> str | None:
+    """When a backtest's tests disagree (no skill in MSE, yet the direction is called more
+    often than chance, or acting on it beat buy-and-hold), which question each one answers."""
+    v = doc.get("verdict") or {}
+    rw = v.get("vs_naive") or {}
+    if rw.get("better") or rw.get("skill") is None:
+        return None
+    model = doc.get("pooled", {}).get("model", {})
+    direction_p, accuracy = model.get("directional_pvalue"), model.get("directional_accuracy")
+    s, b = doc.get("strategy", {}), doc.get("buy_and_hold", {})
+    called = direction_p is not None and direction_p < 0.05 and accuracy is not None
+    paid = s.get("sharpe") is not None and b.get("sharpe") is not None and s["sharpe"] > b["sharpe"]
+    if not (called or paid):
+        return None
+    parts = ["the tests answer different questions: MSE asks whether the forecast's size is closer"
+             " than the random walk's (here it is not)"]  # fmt: skip
+    if called:
+        parts.append(
+            f"Pesaran-Timmermann asks whether its sign is right more often than chance ({accuracy:.0%}"
+            f" right, p {direction_p:.3f}: it is)"
+        )
+    if paid:
+        parts.append(
+            f"the trading rule asks whether acting on it paid (Sharpe {s['sharpe']:.2f} against"
+            f" buy-and-hold's {b['sharpe']:.2f}, before counting how many rules were tried)"
+        )
+    return "; ".join(parts)

@@ -19,6 +19,7 @@ from torch import nn
 from lstmcast.config import TrainConfig
 from lstmcast.errors import Interrupted, TrainingDiverged
 from lstmcast.training import runtime
+from lstmcast.training.watch import heard
 
 EVAL_CHUNK = 8192  # samples per forward pass when evaluating
 
@@ -121,6 +122,7 @@ def optimise(
             history.append(log)
             if on_epoch:
                 on_epoch(log)
+            heard(log)  # a command's listener, if any (a fold's bar at a terminal)
             if v_loss < best_val - 1e-9:
                 best_val, best_epoch, bad_epochs = v_loss, epoch, 0
                 best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
