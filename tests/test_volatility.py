@@ -242,6 +242,10 @@ def test_train_forecast_and_the_ledger_score_a_volatility_model(cli: Cli, home: 
     assert f"{skill * 100:+.2f}% vs HAR" in cli("models", "show", doc["model_id"]).stdout
     # forecast finds the volatility model without extra flags, and runs it without torch (ONNX).
     fc = one_forecast(cli("forecast", "AAPL", "--json").stdout)
+    figure = tmp_path / "vol.png"  # a volatility forecast's chart: its level over the realised
+    drawn = cli("forecast", "AAPL", "--plot", figure)
+    assert f"wrote {figure}" in drawn.stderr and "warning" not in drawn.stderr
+    assert figure.read_bytes()[:4] == b"\x89PNG" and figure.stat().st_size > 10_000
     assert fc["target"] == "volatility" and fc["model_id"] == doc["model_id"] and fc["engine"] == "onnx"
     assert fc["horizon"] == 5 and fc["as_of"] == "2013-02-15" and fc["target_date"] == "2013-02-25"
     lo, hi = fc["intervals"]["80"]

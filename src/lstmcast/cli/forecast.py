@@ -96,7 +96,8 @@ def forecast_cli(
     plot: Annotated[
         Path | None,
         typer.Option(
-            help="Write a fan chart (.png, .svg or .pdf): the recent path, the forecast, its intervals."
+            help="Write a chart (.png, .svg or .pdf): the recent path, the forecast and its intervals"
+            " (a volatility forecast: over the realised volatility)."
         ),
     ] = None,
     retrain_if_older: RetrainIfOlder = None,
@@ -229,19 +230,20 @@ def _universe(ctx: typer.Context, name: str, model_id: str | None, k: int | None
 
 
 def _plots(store: Any, results: list[Any], plot: Path, csv: Path | None) -> None:
-    """One fan chart per return forecast: PLOT for one ticker, PLOT's stem plus the ticker for several."""
+    """One chart per forecast: a fan for a return forecast, the level and interval over the
+    realised volatility for a volatility one; PLOT for one ticker, PLOT's stem plus the ticker
+    for several."""
     from lstmcast.data.series import load_csv, load_stored
-    from lstmcast.forecasting.plot import fan_chart
+    from lstmcast.forecasting.plot import fan_chart, volatility_chart
     from lstmcast.forecasting.result import ForecastResult
 
-    prices = [r for r in results if isinstance(r, ForecastResult)]
     for r in results:
-        if not isinstance(r, ForecastResult):
-            warn(f"{r.ticker}: --plot draws return forecasts; a volatility forecast has no price path to fan")
-    for r in prices:
         series = load_csv(csv, r.ticker) if csv is not None else load_stored(store, r.ticker)
-        path = plot if len(prices) == 1 else plot.with_name(f"{plot.stem}-{r.ticker}{plot.suffix}")
-        info(f"wrote {fan_chart(series.bars['adj_close'], r, path)}")
+        path = plot if len(results) == 1 else plot.with_name(f"{plot.stem}-{r.ticker}{plot.suffix}")
+        if isinstance(r, ForecastResult):
+            info(f"wrote {fan_chart(series.bars['adj_close'], r, path)}")
+        else:
+            info(f"wrote {volatility_chart(series.bars, r, path)}")
 
 
 def _band(lo: float | None, hi: float | None) -> str:
