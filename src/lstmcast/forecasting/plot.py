@@ -11,6 +11,7 @@ import pandas as pd
 from lstmcast.forecasting.result import ForecastResult
 from lstmcast.forecasting.vol_forecast import VolForecastResult
 from lstmcast.paths import save_png
+from lstmcast.prep.volatility import variance_proxy
 
 RECENT = 120  # trading days of history before a long forecast
 
@@ -69,7 +70,6 @@ def volatility_chart(bars: pd.DataFrame, result: VolForecastResult, path: Path) 
     import matplotlib.pyplot as plt
 
     from lstmcast.evaluation.volatility import annualised, trailing_mean
-    from lstmcast.prep.volatility import variance_proxy
 
     proxy, _ = variance_proxy(bars, result.proxy)
     realised = pd.Series(annualised(trailing_mean(proxy, result.horizon)), index=bars.index).iloc[-252:]
