@@ -135,6 +135,9 @@ def test_tune_reports_outer_skill_writes_a_best_config_that_train_repeats(
     for key in ("skill_vs_naive", "dm_pvalue", "deflated_sharpe", "pbo", "best_config_path", "verdict"):
         assert key in doc
     assert all(t[2] in ("complete", "pruned") for t in _trials(home))
+    # PBO says the trials it was computed on: those that finished, not the pruned ones.
+    finished = [t for t in _trials(home) if t[2] == "complete"]
+    assert sum(doc["pbo_trials_by_fold"]) == len(finished) and len(doc["pbo_trials_by_fold"]) == 2
     best = Path(doc["best_config_path"])
     text = best.read_text()
     assert "hidden = 8" in text and "layers = 1" in text and 'tickers = ["IBM"]' in text

@@ -172,7 +172,13 @@ def render_tune(doc: dict[str, Any], trials: list[TrialRecord]) -> None:
         f" starting settings {pct(start, 2)};"
         f" inner best {pct(doc['inner_best_mean'], 2)} on average."
     )
-    counted = f"PBO {fmt(doc['pbo'], 2)} (CSCV, mean over folds)"
+    on = doc.get("pbo_trials_by_fold") or []
+    pruned = f", {states['pruned']} pruned left out" if states["pruned"] else ""
+    counted = (
+        f"PBO {fmt(doc['pbo'], 2)} (CSCV, mean over folds, on the {sum(on)} trials that finished{pruned})"
+        if on
+        else f"PBO {fmt(doc['pbo'], 2)} (CSCV, mean over folds)"
+    )
     if not vol:
         counted += f"; deflated Sharpe {fmt(doc['deflated_sharpe'], 3)} over {doc['deflated_over']} trials"
     if doc.get("tickers_compared", 1) > 1:

@@ -124,6 +124,7 @@ def tune_report(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], r
     rows, best_parts, base_parts = [], [], []
     everything = [tr for s in t.studies for tr in s.trials]
     for s in t.studies:
+        pbo = overfitting(s)
         k = s.fold.span.index
         best = best_trial(s)
         got, start = outer[f"{t.tune_id}-{k}-best"], outer[f"{t.tune_id}-{k}-base"]
@@ -144,7 +145,8 @@ def tune_report(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], r
                 "optimism": None if outer_skill is None or best.value is None else best.value - outer_skill,
                 "start_outer_skill": _skill(start.model_loss, start.base_loss),
                 "trials": state_counts(s.trials),
-                "pbo": overfitting(s)["pbo"],
+                "pbo": pbo["pbo"],
+                "pbo_trials": pbo["trials"],  # the trials PBO was computed on: those that finished
             }
         )
     tuned = judge_outer(target, horizon, best_parts)
@@ -179,6 +181,8 @@ def tune_report(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], r
         "deflated_over": n_trials,
         "pbo": float(np.mean(pbos)) if pbos else None,
         "pbo_by_fold": [r["pbo"] for r in rows],
+        # PBO is computed on the trials that finished every inner fold: pruned ones are left out.
+        "pbo_trials_by_fold": [r["pbo_trials"] for r in rows],
         "best_params": best_trial(last).params,
         "best_config_path": None,
     }
