@@ -164,6 +164,8 @@ def render_volatility(doc: dict[str, Any]) -> None:
         "VaR: 1-day value-at-risk from each forecast (filtered historical simulation), hits and Kupiec p;"
         " mean vol: the average forecast as annualised volatility"
     )
+    for line in readings.far_off(vol, VOL_LABELS, used):
+        con.print(f"  note: {line}")
     con.print(f"model: {vol_verdict(doc)}")
 
 

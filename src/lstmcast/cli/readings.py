@@ -115,3 +115,24 @@ def disagreement(doc: dict[str, Any]) -> str | None:
             f" buy-and-hold's {b['sharpe']:.2f}, before counting how many rules were tried)"
         )
     return "; ".join(parts)
+
+
+def far_off(vol: dict[str, Any], labels: dict[str, str], used: str) -> list[str]:
+    """Baselines far off the mark (QLIKE more than 50% worse than the naive forecast), each
+    with why: a level its coefficients learned on the training years that the test years did
+    not keep. They stay in the table; the verdict is against `used`."""
+    said = []
+    naive = vol.get("annualised", {}).get("naive")
+    for name, sc in vol.get("scores", {}).items():
+        skill = sc.get("skill_vs_naive")
+        if name in ("model", "naive") or skill is None or skill > -0.5:
+            continue
+        mean = vol.get("annualised", {}).get(name)
+        level = f" forecast a mean volatility of {mean:.1f}%" if mean is not None else ""
+        recent = f" where the naive forecast averaged {naive:.1f}%" if naive is not None else ""
+        said.append(
+            f"{labels.get(name, name)}{level}{recent}, {-skill:.0%} worse than naive in QLIKE: its"
+            f" coefficients, fitted on the training years, do not fit the test years; it is shown,"
+            f" and the verdict is against {used}"
+        )
+    return said

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
+from lstmcast.cli import readings
 from lstmcast.cli.common import emit_json, fixed, fmt, guarded, interactive, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.progress import epoch_progress
@@ -116,6 +117,8 @@ def _train_volatility(store: Any, run: RunConfig, series: list[Any], as_json: bo
         doc, f"test segment; skill: 1 - QLIKE / QLIKE of the stronger HAR ({used}) or of naive", var=True
     )
     con.print(t)
+    for line in readings.far_off(vol, VOL_LABELS, used):
+        con.print(f"  note: {line}")
     con.print(f"model {doc['model_id']}: {vol_verdict(doc)}")
 
 
