@@ -187,9 +187,12 @@ def test_two_daily_runs_started_together(cli: Cli, home: Path) -> None:
     outputs = [p.communicate(timeout=300) for p in procs]
     results = [(p.returncode, err.decode()) for p, (_, err) in zip(procs, outputs, strict=True)]
     codes = sorted(code for code, _ in results)
-    assert codes == [0, 75], results
-    assert any("holds" in err for _, err in results)
-    assert _ledger_rows(home) == 2  # one run's forecasts, once
+    # Either the second found the first holding the lock (75, in one line), or the first had
+    # already finished and the second found no new bar (0): which one is a race of process
+    # start-up. Held is tested deterministically in test_daily_lock_held_exits_75.
+    assert codes in ([0, 75], [0, 0]), results
+    assert all("holds" in err for code, err in results if code == 75), results
+    assert _ledger_rows(home) == 2  # never both: one run's forecasts, once
 
 
 def test_daily_init_bad_config_and_cron_line(cli: Cli, home: Path) -> None:
