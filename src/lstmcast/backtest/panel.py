@@ -38,6 +38,7 @@ from lstmcast.evaluation.panel import (
     pooled_dm,
     pooled_mcs,
     portfolio,
+    ranking_strength,
     returns_by_year,
 )
 from lstmcast.evaluation.panel_baselines import momentum, reversal, ridge
@@ -99,12 +100,12 @@ class PanelBacktest:
         """The finding in plain words, as strong as its tests and no stronger."""
         m, b = self.model_scores, self.baselines[self.best_baseline]
         t = m.rank_ic_t
-        if t is None or abs(t) < 2:
-            head = f"no skill: the network's ranking cannot be told from noise (rank IC t {_num(t)})"
-        elif t < 0:
-            head = f"the network ranks backwards (rank IC {_num(m.rank_ic_mean, 4)}, t {_num(t)})"
-        else:
-            head = f"the network ranks the members (rank IC {_num(m.rank_ic_mean, 4)}, t {_num(t)})"
+        ic = f"rank IC {_num(m.rank_ic_mean, 4)}, t {_num(t)}"
+        head = {
+            "noise": f"no skill: the network's ranking cannot be told from noise (rank IC t {_num(t)})",
+            "backwards": f"the network ranks backwards ({ic})",
+            "ranks": f"the network ranks the members ({ic})",
+        }[ranking_strength(t)]
         p = self.pooled_dm.pvalue
         stat = self.pooled_dm.statistic
         if p is None or stat is None:

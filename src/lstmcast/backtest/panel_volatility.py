@@ -41,15 +41,14 @@ def _trailing(x: np.ndarray, k: int) -> np.ndarray:
     return np.asarray(pd.DataFrame(x).rolling(k, min_periods=k).mean().to_numpy())
 
 
-def har_columns(sq: np.ndarray, r: np.ndarray, log: bool, leverage: bool) -> list[np.ndarray]:
-    """The (T, N) regressors: the 1-, 5- and 22-day mean proxy (logged for a log-HAR), and
-    with `leverage` the mean negative return over the same spans."""
-    cols = [_trailing(sq, k) for k in HAR_LAGS]
-    if log:
-        cols = [np.log(np.maximum(c, VARIANCE_FLOOR)) for c in cols]
-    if leverage:
-        cols += [_trailing(np.minimum(r, 0.0), k) for k in HAR_LAGS]
-    return cols
+def har_regressors(sq: np.ndarray, r: np.ndarray) -> dict[str, list[np.ndarray]]:
+    """Each baseline's (T, N) regressors, each trailing mean computed once: the 1-, 5- and
+    22-day mean proxy (HAR), their logs (log-HARs), and the logs beside the mean negative
+    return over the same spans (the leverage HAR)."""
+    levels = [_trailing(sq, k) for k in HAR_LAGS]
+    logs = [np.log(np.maximum(c, VARIANCE_FLOOR)) for c in levels]
+    negative = [_trailing(np.minimum(r, 0.0), k) for k in HAR_LAGS]
+    return {"har": levels, "log_har": logs, "pooled_log_har": logs, "leverage_har": logs + negative}
 
 
 def _design(cols: list[np.ndarray], rows: np.ndarray, j: int) -> np.ndarray:
@@ -104,12 +103,7 @@ def baseline_forecasts(run: PanelRun) -> dict[str, np.ndarray]:
     sq = np.where(panel.listed, squared_returns(panel), np.nan)
     r = np.where(panel.listed, panel.returns(), np.nan)
     y = run.outcome
-    columns = {
-        "har": har_columns(sq, r, log=False, leverage=False),
-        "log_har": har_columns(sq, r, log=True, leverage=False),
-        "pooled_log_har": har_columns(sq, r, log=True, leverage=False),
-        "leverage_har": har_columns(sq, r, log=True, leverage=True),
-    }
+    columns = har_regressors(sq, r)
     out = {name: np.full(y.shape, np.nan) for name in VOL_BASELINES}
     members = np.arange(y.shape[1])
     for fold, (start, end) in zip(run.folds, run.spans, strict=True):

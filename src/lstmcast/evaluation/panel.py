@@ -81,6 +81,14 @@ class ICSummary:
     by_year: list[YearIC] = field(default_factory=list)
 
 
+def ranking_strength(t: float | None) -> str:
+    """What a rank IC's Newey-West t says, for every verdict on a ranking: "noise" (|t| < 2,
+    or no t), "backwards" (significantly negative) or "ranks"."""
+    if t is None or abs(t) < 2:
+        return "noise"
+    return "backwards" if t < 0 else "ranks"
+
+
 def _f(x: float) -> float | None:
     return None if not math.isfinite(x) else float(x)
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError, NotFoundError
-from lstmcast.evaluation.panel import ICSummary, ic_summary
+from lstmcast.evaluation.panel import ICSummary, ic_summary, ranking_strength
 from lstmcast.evaluation.panel_baselines import baseline_scores
 from lstmcast.jsonable import to_jsonable
 from lstmcast.models.onnx import ONNX_FILE, OnnxNet, OnnxUnavailable
@@ -69,12 +69,11 @@ class UniverseTrainReport:
         ic = "–" if self.test.rank_ic_mean is None else f"{self.test.rank_ic_mean:.4f}"
         tt = "–" if t is None else f"{t:.2f}"
         best = "–" if b.rank_ic_mean is None else f"{b.rank_ic_mean:.4f}"
-        if t is None or abs(t) < 2:
-            head = f"no skill on the held-out dates: rank IC {ic}, t {tt}, cannot be told from noise"
-        elif t < 0:
-            head = f"the network ranks backwards on the held-out dates (rank IC {ic}, t {tt})"
-        else:
-            head = f"the network ranks the held-out dates (rank IC {ic}, t {tt})"
+        head = {
+            "noise": f"no skill on the held-out dates: rank IC {ic}, t {tt}, cannot be told from noise",
+            "backwards": f"the network ranks backwards on the held-out dates (rank IC {ic}, t {tt})",
+            "ranks": f"the network ranks the held-out dates (rank IC {ic}, t {tt})",
+        }[ranking_strength(t)]
         return f"{head}; the best baseline, {self.best_baseline}, has {best} (`backtest --universe` tests it)"
 
     def to_json(self) -> dict[str, Any]:
