@@ -67,11 +67,12 @@ def test_always_long_in_a_rising_market_earns_no_directional_credit() -> None:
 
 
 def test_diebold_mariano_by_hand_uses_student_t() -> None:
-    # d = e1^2 - e2^2 = [-3, 0, 0, -0.75, -1.75]: mean -1.1, variance 1.315, n = 5;
-    # DM = -1.1 / sqrt(1.315 / 5) = -2.1449, HLN factor sqrt(0.8): -1.9185; t with 4 df.
+    # d = e1^2 - e2^2 = [-3, 0, 0, -0.75, -1.75]: mean -1.1, n = 5, two cosine terms (the least):
+    # Lambda_j = sqrt(2/5) sum_t cos(pi j (t - 1/2) / 5) (d_t + 1.1) = -0.47307, -2.28384;
+    # variance 2.71986, DM = -1.1 / sqrt(2.71986 / 5) = -1.49144; Student t with 2 df.
     stat, p = diebold_mariano(np.array([1, -1, 2, 0.5, 1.5]), np.array([2, 1, -2, 1, 2]))
-    assert stat == pytest.approx(-1.918491, rel=1e-6)
-    assert p == pytest.approx(0.127493, rel=1e-5)  # the normal would say 0.055
+    assert stat == pytest.approx(-1.491436, rel=1e-6)
+    assert p == pytest.approx(0.274357, rel=1e-5)  # the normal would say 0.136
 
 
 def test_multi_step_verdict_tests_the_whole_path_not_step_one() -> None:
