@@ -134,6 +134,12 @@ def test_tune_reports_outer_skill_writes_a_best_config_that_train_repeats(
         assert row["optimism"] == pytest.approx(row["inner_score"] - row["outer_skill"])
     for key in ("skill_vs_naive", "dm_pvalue", "deflated_sharpe", "pbo", "best_config_path", "verdict"):
         assert key in doc
+    # The deflation is aimed at the selection (each fold's best, on its inner folds, N = its
+    # complete trials); the outer returns get a plain probabilistic Sharpe against zero.
+    assert (
+        len(doc["deflated_sharpe_by_fold"]) == 2 and doc["deflated_over_by_fold"] == doc["pbo_trials_by_fold"]
+    )
+    assert doc["sharpe_probability"] is None or 0 <= doc["sharpe_probability"] <= 1
     assert all(t[2] in ("complete", "pruned") for t in _trials(home))
     # PBO says the trials it was computed on: those that finished, not the pruned ones.
     finished = [t for t in _trials(home) if t[2] == "complete"]

@@ -44,6 +44,16 @@ def deflated_sharpe(probability: float | None, trials: int) -> str | None:
     return f"{lead}: the best result is what {trials} tries give by luck"
 
 
+def sharpe_probability(probability: float | None) -> str | None:
+    """The probabilistic Sharpe ratio of returns no choice saw, against zero, in words."""
+    if probability is None:
+        return None
+    lead = f"{probability:.0%} chance that the strategy's true Sharpe out of sample is above zero"
+    if probability >= 0.95:
+        return f"{lead}: a positive edge, established"
+    return f"{lead}: not established (95% is the bar)"
+
+
 def qlike_skill(skill: float | None, against: str) -> str | None:
     """A QLIKE skill in words: how much closer the variance forecasts came."""
     if skill is None:

@@ -180,7 +180,11 @@ def render_tune(doc: dict[str, Any], trials: list[TrialRecord]) -> None:
         else f"PBO {fmt(doc['pbo'], 2)} (CSCV, mean over folds)"
     )
     if not vol:
-        counted += f"; deflated Sharpe {fmt(doc['deflated_sharpe'], 3)} over {doc['deflated_over']} trials"
+        counted += (
+            f"; deflated Sharpe of the chosen trials {fmt(doc['deflated_sharpe'], 3)} (inner folds, over"
+            f" {doc['deflated_over']} trials a fold); outer Sharpe > 0 with probability"
+            f" {fmt(doc['sharpe_probability'], 3)}"
+        )
     if doc.get("tickers_compared", 1) > 1:
         counted += (
             f"; Holm-adjusted p {fmt(doc['dm_pvalue_adjusted'], 3)} over {doc['tickers_compared']} tickers"
@@ -189,6 +193,7 @@ def render_tune(doc: dict[str, Any], trials: list[TrialRecord]) -> None:
     for said in (
         readings.pbo(doc["pbo"]),
         None if vol else readings.deflated_sharpe(doc["deflated_sharpe"], doc["deflated_over"]),
+        None if vol else readings.sharpe_probability(doc["sharpe_probability"]),
     ):
         if said is not None:
             con.print(f"  in words: {said}")

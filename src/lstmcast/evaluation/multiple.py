@@ -76,7 +76,8 @@ def per_period_sharpe(returns: np.ndarray | Sequence[float]) -> float:
 
 def deflated_sharpe(returns: np.ndarray, n_trials: int, sharpe_variance: float) -> float | None:
     """Probability that the true Sharpe ratio of `returns` (per period) exceeds SR0, the best
-    of `n_trials` lucky ones, correcting for non-normal returns (skew, kurtosis)."""
+    of `n_trials` lucky ones, correcting for non-normal returns (skew, kurtosis). Aim it at a
+    Sharpe ratio that was selected: the best of the trials, in the sample it was chosen on."""
     r = np.asarray(returns, dtype="float64")
     r = r[np.isfinite(r)]
     t = len(r)
@@ -87,6 +88,13 @@ def deflated_sharpe(returns: np.ndarray, n_trials: int, sharpe_variance: float) 
     m2 = float(np.mean(c**2))
     skew, kurt = float(np.mean(c**3)) / m2**1.5, float(np.mean(c**4)) / m2**2  # non-excess kurtosis
     return deflated_sharpe_of(sr, t, skew, kurt, n_trials, sharpe_variance)
+
+
+def probabilistic_sharpe(returns: np.ndarray) -> float | None:
+    """Bailey & Lopez de Prado's probabilistic Sharpe ratio against zero: the probability that
+    the true Sharpe ratio of `returns` is positive, skew and kurtosis counted. What returns no
+    choice has seen (a tune's outer blocks) are tested with: nothing to deflate for."""
+    return deflated_sharpe(returns, 1, 0.0)
 
 
 def deflated_sharpe_of(

@@ -3,9 +3,11 @@
 - The skill reported is the outer one (the chosen settings on a block no choice saw), beside
   the inner-best score (the optimism of the search: inner minus outer), and beside the
   starting settings scored on the same blocks.
-- Returns: Clark-West against the random walk on the pooled outer forecasts, and the deflated
-  Sharpe ratio of the long-flat strategy's active returns over every trial run.
-- Volatility: Diebold-Mariano on QLIKE against the stronger HAR, and skill against naive.
+- Returns: Clark-West against the random walk on the pooled outer forecasts; the deflated
+  Sharpe ratio of each fold's chosen trial on the inner folds it was chosen on (N: that
+  fold's complete trials), where the selection happened; and the probabilistic Sharpe ratio
+  against zero of the outer active returns, which no choice saw.
+- Volatility: Diebold-Mariano on QLIKE against log-HAR (the pre-specified benchmark), and skill against naive.
 - PBO (CSCV) from each fold's complete trials x inner-origin matrix of loss gains.
 - Several tickers: the p-values adjusted by Holm across them, and how many survive.
 """
@@ -25,7 +27,13 @@ import numpy as np
 from lstmcast.config import TrainConfig
 from lstmcast.errors import DataError
 from lstmcast.evaluation import volatility as V
-from lstmcast.evaluation.multiple import backtest_overfitting, deflated_sharpe, holm, per_period_sharpe
+from lstmcast.evaluation.multiple import (
+    backtest_overfitting,
+    deflated_sharpe,
+    holm,
+    per_period_sharpe,
+    probabilistic_sharpe,
+)
 from lstmcast.evaluation.verdict import SIGNIFICANCE, judge
 from lstmcast.execution.engine import Parallel, TaskOutcome
 from lstmcast.execution.stream import run_tasks
@@ -78,11 +86,11 @@ def judge_outer(target: str, horizon: int, parts: list[Scored]) -> dict[str, Any
     if target == "volatility":
         truth = p["truth"]
         q = float(np.mean(V.qlike(p["model"], truth)))
-        _, pv = V.dm_qlike(p["model"], p["stronger_har"], truth, horizon)
+        _, pv = V.dm_qlike(p["model"], p[V.BENCHMARK], truth, horizon)
         return {
             "skill_vs_naive": 1 - q / float(np.mean(V.qlike(p["naive"], truth))),
-            "skill_vs_har": 1 - q / float(np.mean(V.qlike(p["stronger_har"], truth))),
-            "test": "diebold_mariano vs the stronger HAR (QLIKE)",
+            "skill_vs_har": 1 - q / float(np.mean(V.qlike(p[V.BENCHMARK], truth))),
+            "test": "diebold_mariano vs log-HAR (QLIKE)",
             "dm_pvalue": _finite(pv),
         }
     verdict = judge({k: p[k] for k in ("model", "naive", "drift", "linear")}, p["truth"])
@@ -152,13 +160,21 @@ def tune_report(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], r
     tuned = judge_outer(target, horizon, best_parts)
     starting = judge_outer(target, horizon, base_parts)
     n_trials = len(everything)
-    dsr = None
-    if target != "volatility":
-        active = np.concatenate([p.active for p in best_parts])
-        inner = [per_period_sharpe(np.asarray(x.active)) for x in everything if x.complete]
-        inner = [x for x in inner if math.isfinite(x)]
-        variance = float(np.var(inner, ddof=1)) if len(inner) > 1 else 0.0
-        dsr = deflated_sharpe(active, n_trials, variance)
+    dsr_by_fold: list[float | None] = []
+    over_by_fold: list[int] = []
+    psr = None
+    if not target_of(target).is_variance:
+        for s in t.studies:  # the selection is per fold: deflate each fold's inner best
+            done = [x for x in s.trials if x.complete]
+            inner = [per_period_sharpe(np.asarray(x.active)) for x in done]
+            inner = [x for x in inner if math.isfinite(x)]
+            variance = float(np.var(inner, ddof=1)) if len(inner) > 1 else 0.0
+            dsr_by_fold.append(
+                _finite(deflated_sharpe(np.asarray(best_trial(s).active), len(done), variance))
+            )
+            over_by_fold.append(len(done))
+        psr = probabilistic_sharpe(np.concatenate([p.active for p in best_parts]))
+    dsr = [d for d in dsr_by_fold if d is not None]
     pbos = [r["pbo"] for r in rows if r["pbo"] is not None]
     last = t.studies[-1]
     best_train = last.space.apply(t.base, best_trial(last).params).replace(threads=0).to_dict()
@@ -177,8 +193,13 @@ def tune_report(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], r
         **tuned,
         "inner_best_mean": float(np.mean([r["inner_score"] for r in rows])),
         "start": starting,
-        "deflated_sharpe": _finite(dsr),
-        "deflated_over": n_trials,
+        # Each fold's chosen trial, in the sample it was chosen on, deflated for its fold's trials
+        "deflated_sharpe": float(np.mean(dsr)) if dsr else None,
+        "deflated_sharpe_by_fold": dsr_by_fold,
+        "deflated_over": max(over_by_fold, default=0),
+        "deflated_over_by_fold": over_by_fold,
+        # ... and the outer returns, out of sample: a plain probabilistic Sharpe against zero
+        "sharpe_probability": _finite(psr),
         "pbo": float(np.mean(pbos)) if pbos else None,
         "pbo_by_fold": [r["pbo"] for r in rows],
         # PBO is computed on the trials that finished every inner fold: pruned ones are left out.
