@@ -43,10 +43,11 @@ def random_walk(n: int, sigma: float = 0.01, seed: int = 0) -> pd.DataFrame:
 
 
 def garch_bars(n: int, seed: int = 0, steps: int = 78) -> tuple[pd.DataFrame, np.ndarray]:
-    """Daily bars from GARCH(1,1) with Student-t(6) shocks; each day an intraday Brownian bridge
-    of `steps` trades pinned at that day's return (the range proxies then see real highs and
-    lows, read at discrete trades). Returns the bars and the true variance of each day's return
-    known the day before."""
+    """Daily bars from GARCH(1,1) with Student-t(6) shocks; each day an overnight gap carrying a
+    fifth of the day's variance, then an intraday Brownian bridge of `steps` trades from the
+    open, pinned at that day's return (the range proxies then see real highs and lows, read at
+    discrete trades, and the open is not the previous close). Returns the bars and the true
+    variance of each day's return known the day before."""
     rng = np.random.default_rng(seed)
     omega, alpha, beta = 2e-6, 0.08, 0.9
     var = np.empty(n)
@@ -56,23 +57,7 @@ def garch_bars(n: int, seed: int = 0, steps: int = 78) -> tuple[pd.DataFrame, np
         if t:
             var[t] = omega + alpha * r[t - 1] ** 2 + beta * var[t - 1]
         r[t] = math.sqrt(var[t]) * rng.standard_t(6) / math.sqrt(6 / 4)
-    walk = np.cumsum(rng.normal(0, 1, (n, steps)) * np.sqrt(var / steps)[:, None], axis=1)
-    frac = np.arange(1, steps + 1) / steps
-    path = walk - frac * walk[:, -1:] + frac * r[:, None]  # ends at r: a bridge
-    start = np.concatenate([[0.0], np.cumsum(r)[:-1]]) + math.log(100)
-    logp = start[:, None] + np.concatenate([np.zeros((n, 1)), path], axis=1)
-    bars = pd.DataFrame(
-        {
-            "open": np.exp(logp[:, 0]),
-            "high": np.exp(logp.max(axis=1)),
-            "low": np.exp(logp.min(axis=1)),
-            "close": np.exp(logp[:, -1]),
-            "volume": 1e6,
-        },
-        index=pd.bdate_range("2000-01-03", periods=n),
-    )
-    bars["adj_close"] = bars["close"]
-    return bars[["open", "high", "low", "close", "adj_close", "volume"]], var
+    return bars_with_bridges(r, var, rng, seed, steps), var
 
 
 def reversal_panel(
@@ -109,3 +94,45 @@ def garch_panel(days: int, tickers: int, seed: int = 0) -> tuple[np.ndarray, np.
         r[t] = np.sqrt(var[t]) * rng.standard_normal(tickers)
         h = omega + alpha * r[t] ** 2 / (level * math.exp(g[t])) + beta * h
     return r, var
+
+
+def regime_bars(n: int, seed: int = 0, steps: int = 78) -> tuple[pd.DataFrame, np.ndarray]:
+    """Daily bars whose volatility switches between a calm (0.7% a day) and a turbulent (3%)
+    regime, a Markov chain that stays put 99.5% of days (spells of about 200 days, as 2008
+    came after 2005-07), Student-t(6) shocks and the intraday bridges of `garch_bars`. Returns
+    the bars and each day's true variance."""
+    rng = np.random.default_rng(seed)
+    state = np.zeros(n, dtype=int)
+    for t in range(1, n):
+        state[t] = state[t - 1] if rng.random() < 0.995 else 1 - state[t - 1]
+    var = np.where(state == 1, 0.03, 0.007) ** 2
+    r = np.sqrt(var) * rng.standard_t(6, n) / math.sqrt(6 / 4)
+    return bars_with_bridges(r, var, rng, seed, steps), var
+
+
+def bars_with_bridges(
+    r: np.ndarray, var: np.ndarray, rng: np.random.Generator, seed: int, steps: int
+) -> pd.DataFrame:
+    """OHLC bars from daily log returns `r` with variances `var`: an overnight gap carrying a
+    fifth of each day's variance, then an intraday Brownian bridge of `steps` trades pinned at
+    the day's return."""
+    n = len(r)
+    walk = np.cumsum(rng.normal(0, 1, (n, steps)) * np.sqrt(var / steps)[:, None], axis=1)
+    # The overnight part of r (its own stream, so r is the same draw as ever): variance 0.2 var.
+    gap = 0.2 * r + np.random.default_rng(seed + 10_000).normal(0, 1, n) * np.sqrt(0.16 * var)
+    frac = np.arange(1, steps + 1) / steps
+    path = walk - frac * walk[:, -1:] + frac * (r - gap)[:, None]  # from the open to r: a bridge
+    start = np.concatenate([[0.0], np.cumsum(r)[:-1]]) + math.log(100) + gap
+    logp = start[:, None] + np.concatenate([np.zeros((n, 1)), path], axis=1)
+    bars = pd.DataFrame(
+        {
+            "open": np.exp(logp[:, 0]),
+            "high": np.exp(logp.max(axis=1)),
+            "low": np.exp(logp.min(axis=1)),
+            "close": np.exp(logp[:, -1]),
+            "volume": 1e6,
+        },
+        index=pd.bdate_range("2000-01-03", periods=n),
+    )
+    bars["adj_close"] = bars["close"]
+    return bars[["open", "high", "low", "close", "adj_close", "volume"]]

@@ -146,7 +146,7 @@ def test_live_aci_learns_once_from_each_realised_price(cli: Cli, home: Path, tmp
     cli("import", tmp_path / "2013-02-20.csv", "--ticker", "AAPL")
     model_id = _tiny(cli, "AAPL")
     first = one_forecast(cli("forecast", "AAPL", "--horizon", "2", "--json").stdout)
-    assert first["interval_method"] == "aci" and first["sigma"] > 0
+    assert first["interval_method"] == "vol" and first["sigma"] > 0  # the default: ACI on HAR scaling
     cli("import", tmp_path / "2013-02-22.csv", "--ticker", "AAPL")  # two bars arrive
     cli("forecast", "AAPL", "--horizon", "2")  # learns from both steps, then forecasts again
     learned = _aci_rows(home)
@@ -178,7 +178,7 @@ def test_backtest_reports_interval_scores_by_volatility_tercile(cli: Cli, home: 
             assert s[key] is not None
         assert abs(s["coverage"] - int(level) / 100) < 0.06
     human = cli("backtest", "IBM", *fast).stdout
-    assert "one-step intervals (aci), coverage by tercile of ex-ante volatility" in human
+    assert "one-step intervals (vol), coverage by tercile of ex-ante volatility" in human
     assert "interval at cutoff" in cli("audit", "IBM", *fast).stdout
 
 
@@ -250,6 +250,39 @@ def test_vol_intervals_follow_the_range_and_cover_in_every_tercile() -> None:
     assert np.array_equal(har_sigma(later, at[:400], 1500), sigma[:400])
 
 
+def test_on_regime_switches_the_default_keeps_every_tercile_and_aci_does_not() -> None:
+    # Calm and turbulent spells of about 200 days (tests/synth.py), as 2008 came after
+    # 2005-07: the random walk's 80% intervals, terciles of the EWMA volatility at the origin.
+    # The default (`vol`) keeps every tercile within 5 points and its misses unclustered;
+    # `aci`, the old default, clusters its misses on every draw (what held-out index series
+    # showed: 74.5% in the turbulent tercile, Christoffersen p 0.0003).
+    from lstmcast.evaluation.scoring import har_sigma, origin_sigma
+    from lstmcast.prep.dataset import build_frame
+    from lstmcast.runconfig import DEFAULT_INTERVALS
+    from synth import regime_bars
+
+    assert DEFAULT_INTERVALS == "vol"
+    kept, aci_clustered = 0, 0
+    for seed in range(4):
+        bars, _ = regime_bars(5000, seed=seed)
+        frame = build_frame(bars)
+        r = frame.x[:, 0]
+        at, calib_at = np.arange(1500, frame.n - 1), np.arange(1000, 1499)
+        errors, ewma = r[at + 1][:, None], origin_sigma(frame, at)
+        for method in ("vol", "aci"):
+            vol = method == "vol"
+            sigma = har_sigma(frame, at, 1500) if vol else ewma
+            seed_sigma = har_sigma(frame, calib_at, 1000) if vol else origin_sigma(frame, calib_at)
+            out = online_intervals(at, errors, sigma, r[calib_at + 1][:, None], seed_sigma, method, (0.8,))
+            s = score_intervals(out.lower[0.8][:, 0], out.upper[0.8][:, 0], errors[:, 0], ewma, 0.8)
+            if vol:
+                assert max(abs(c - 0.8) for c in s["coverage_by_vol_tercile"]) < 0.05, (seed, s)
+                kept += s["christoffersen_p"] > 0.05
+            else:
+                aci_clustered += s["christoffersen_p"] < 0.01
+    assert kept >= 3 and aci_clustered == 4
+
+
 @pytest.mark.slow
 def test_backtest_audit_and_forecast_with_vol_intervals(cli: Cli, home: Path) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
@@ -260,5 +293,22 @@ def test_backtest_audit_and_forecast_with_vol_intervals(cli: Cli, home: Path) ->
     cli("train", "IBM", "--model", "cnn", "--window", "10", "--epochs", "1", "--channels", "4")
     fc = one_forecast(cli("forecast", "IBM", "--intervals", "vol", "--json").stdout)
     assert fc["interval_method"] == "vol" and 0.003 < fc["sigma"] < 0.05
+    # The live volatility is the saved HAR's (training rows), the one its errors were divided
+    # by: not a HAR refitted on every bar.
+    from lstmcast.config import TrainConfig
+    from lstmcast.data.series import load_csv
+    from lstmcast.evaluation.scoring import HarScale, fit_har_scale
+    from lstmcast.prep.inputs import frame_for
+    from lstmcast.registry.checkpoint import MANIFEST
+
+    manifest = json.loads(next(home.rglob(MANIFEST)).read_text())
+    saved = HarScale.from_dict(manifest["vol_har_by_ticker"]["IBM"])
+    series = load_csv(SAMPLE / "IBM.csv", "IBM")
+    frame = frame_for(TrainConfig.from_dict(manifest["config"]), series.bars, series.exog, "IBM")
+    assert frame.variance is not None
+    at = np.array([frame.n - 1])
+    assert fc["sigma"] == pytest.approx(float(saved.sigma(frame.variance, at)[0]), rel=1e-6)
+    refitted = fit_har_scale(frame, frame.n)
+    assert refitted is not None and float(refitted.sigma(frame.variance, at)[0]) != pytest.approx(fc["sigma"])
     f = fc["forecasts"][0]
     assert f["lower_95"] < f["lower_80"] < f["price"] < f["upper_80"] < f["upper_95"]

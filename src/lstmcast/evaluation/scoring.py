@@ -174,22 +174,47 @@ def origin_sigma(frame: Frame, at: np.ndarray, shrink: float | None = None) -> n
 HAR_MIN_FIT = 100  # origins a HAR fit needs; with fewer, the EWMA volatility stands in
 
 
-def har_sigma(frame: Frame, at: np.ndarray, fit_end: int) -> np.ndarray:
-    """(N,) volatility of the day after each origin as log-HAR on the frame's variance proxy
-    forecasts it: coefficients and bias factor from origins whose target row is before
-    `fit_end`, the forecast put on the close-to-close scale by those rows' proxy-to-squared-
-    return ratio. What `--intervals vol` scales errors by. The EWMA volatility stands in where
-    HAR has no month of history or too few origins to fit on."""
+@dataclass(frozen=True)
+class HarScale:
+    """The log-HAR `--intervals vol` scales errors by, fitted once: its coefficients and the
+    proxy-to-squared-return ratio of its rows. Saved with a model, so that the live interval
+    multiplies back by the very HAR its stored errors were divided by."""
 
-    ewma = origin_sigma(frame, at)
-    month = max(V.HAR_LAGS)
-    train_at = np.arange(month - 1, fit_end - 1)
+    har: V.Har
+    ratio: float
+
+    def sigma(self, proxy: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """(N,) the next day's close-to-close volatility at each origin."""
+        return np.sqrt(self.har.predict(proxy, at, 0.0) / self.ratio)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"har": self.har.to_dict(), "ratio": self.ratio}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> HarScale:
+        return cls(V.Har.from_dict(d["har"]), float(d["ratio"]))
+
+
+def fit_har_scale(frame: Frame, fit_end: int) -> HarScale | None:
+    """Log-HAR on the frame's variance proxy, coefficients and bias factor from origins whose
+    target row is before `fit_end`; None without a proxy or with too few origins to fit on."""
+    train_at = np.arange(max(V.HAR_LAGS) - 1, fit_end - 1)
     if frame.variance is None or len(train_at) < HAR_MIN_FIT:
+        return None
+    har = V.fit_har(frame.variance, train_at, 1, log=True)
+    return HarScale(har, V.proxy_ratio(frame.variance, daily_returns(frame), slice(1, fit_end)))
+
+
+def har_sigma(frame: Frame, at: np.ndarray, fit_end: int, scale: HarScale | None = None) -> np.ndarray:
+    """(N,) volatility of the day after each origin as log-HAR on the frame's variance proxy
+    forecasts it (`fit_har_scale` on rows before `fit_end`, or the saved `scale`), on the
+    close-to-close scale. What `--intervals vol` scales errors by. The EWMA volatility stands
+    in where HAR has no month of history or too few origins to fit on."""
+    ewma = origin_sigma(frame, at)
+    scale = scale or fit_har_scale(frame, fit_end)
+    if scale is None or frame.variance is None:
         return ewma
-    proxy = frame.variance
-    har = V.fit_har(proxy, train_at, 1, log=True)
-    ratio = V.proxy_ratio(proxy, daily_returns(frame), slice(1, fit_end))
-    ok = at >= month - 1
+    ok = at >= max(V.HAR_LAGS) - 1
     out = ewma.copy()
-    out[ok] = np.sqrt(har.predict(proxy, at[ok], 0.0) / ratio)
+    out[ok] = scale.sigma(frame.variance, at[ok])
     return out

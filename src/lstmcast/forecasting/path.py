@@ -71,8 +71,8 @@ def predict_path(
     if method == "vol":
         by_har = loaded.vol_scaled_residuals()
         if by_har is not None:
-            # HAR's volatility for tomorrow, fitted on every bar known now.
-            scaled, sigma = by_har, float(har_sigma(frame, at, frame.n)[0])
+            # HAR's volatility for tomorrow: the HAR the stored errors were divided by.
+            scaled, sigma = by_har, float(har_sigma(frame, at, frame.n, loaded.vol_har())[0])
         else:
             used = "aci"  # a model saved before `vol` kept no errors over HAR's volatility
     if scaled is None:

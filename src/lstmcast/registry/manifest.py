@@ -78,6 +78,8 @@ def manifest_of(
         "scaled_residuals_by_ticker": {t.ticker: [s.tolist() for s in t.scores_scaled] for t in members},
         # ... and over HAR's volatility at each origin: the pool of `--intervals vol`.
         "vol_scaled_residuals_by_ticker": {t.ticker: [s.tolist() for s in t.scores_vol] for t in members},
+        # ... and that HAR itself (training rows), which the live interval multiplies back by.
+        "vol_har_by_ticker": {t.ticker: t.har_scale.to_dict() if t.har_scale else None for t in members},
         "training": training_of(out),
         "seed": first.config.seed,
         "device": first.fitted.device,

@@ -21,6 +21,7 @@ from safetensors import SafetensorError
 
 from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError, DamagedError, NotFoundError
+from lstmcast.evaluation.scoring import HarScale
 from lstmcast.inference.predictor import OnnxFitted
 from lstmcast.models.onnx import ONNX_FILE, OnnxNet, OnnxUnavailable
 from lstmcast.paths import atomic_write_bytes, db_path, models_dir
@@ -148,6 +149,12 @@ class LoadedModel:
         """Per step, the out-of-sample errors over HAR's volatility at their origin (None for a
         model saved before `--intervals vol`)."""
         return self.manifest.get("vol_scaled_residuals_by_ticker", {}).get(self.ticker) or None
+
+    def vol_har(self) -> HarScale | None:
+        """The HAR the errors of `vol_scaled_residuals` were divided by (None for a model saved
+        before it was kept: the live HAR is then refitted on every bar)."""
+        saved = self.manifest.get("vol_har_by_ticker", {}).get(self.ticker)
+        return None if saved is None else HarScale.from_dict(saved)
 
     def data_end(self) -> str:
         by = self.manifest.get("data_by_ticker", {})

@@ -10,10 +10,12 @@ import numpy as np
 from lstmcast.config import TrainConfig
 from lstmcast.evaluation.scoring import (
     BlockForecasts,
+    HarScale,
     Scores,
     actuals,
     baseline_forecasts,
     dm_vs_naive,
+    fit_har_scale,
     har_sigma,
     naive_scale,
     origin_sigma,
@@ -43,6 +45,7 @@ class Trained:
     block: BlockForecasts | None = None  # the test forecasts of the model and each baseline
     scores_scaled: list[np.ndarray] = field(default_factory=list)  # residuals / EWMA vol at origin
     scores_vol: list[np.ndarray] = field(default_factory=list)  # residuals / HAR vol at origin
+    har_scale: HarScale | None = None  # that HAR, fitted on training rows: the live one too
 
     def truth(self) -> np.ndarray:
         """(N, H) what happened after each test origin, target units."""
@@ -84,7 +87,8 @@ def evaluate_fitted(ticker: str, config: TrainConfig, frame: Frame, seg: Segment
     scaled = [r / sigma[: len(r)] for r in residuals]  # step k keeps the first origins with a k-th bar
     # The same errors over HAR's volatility at each origin (HAR fitted on training rows): the
     # pool `--intervals vol` draws on.
-    har = har_sigma(frame, oos_at, seg.train_end)
+    har_scale = fit_har_scale(frame, seg.train_end)
+    har = har_sigma(frame, oos_at, seg.train_end, har_scale)
     by_har = [r / har[: len(r)] for r in residuals]
     warnings = list(frame.notes)
     if tracks_previous_value(frame, test_at, y_model):
@@ -99,7 +103,9 @@ def evaluate_fitted(ticker: str, config: TrainConfig, frame: Frame, seg: Segment
             f"no skill: the model does worse than the random walk on the test segment ({skill:+.1%})"
         )
     dm = None if np.isnan(dm_p) else float(dm_p)
-    return Trained(ticker, config, frame, seg, fitted, scores, residuals, dm, warnings, block, scaled, by_har)
+    return Trained(
+        ticker, config, frame, seg, fitted, scores, residuals, dm, warnings, block, scaled, by_har, har_scale
+    )
 
 
 # A one-step model forecasts further by feeding its forecasts back in; it is evaluated out of
