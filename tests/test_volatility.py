@@ -17,7 +17,7 @@ from lstmcast.backtest.volatility import VolatilityWalk
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation import volatility as V
-from lstmcast.evaluation.stats import hac_dm, model_confidence_set
+from lstmcast.evaluation.stats import ewc_terms, hac_dm, model_confidence_set
 from lstmcast.prep.volatility import variance_proxy
 from lstmcast.runconfig import BacktestConfig
 from synth import garch_bars
@@ -67,6 +67,30 @@ def test_proxies_on_hand_computed_bars() -> None:
     assert variance_proxy(close_only, "gk")[1] == "squared"
 
 
+def test_stale_opens_make_gk_fall_back_to_parkinson_and_say_so() -> None:
+    from lstmcast.prep.dataset import build_frame
+
+    bars, _ = garch_bars(1500)  # about six years of bars with true opens
+    fresh = build_frame(bars, "volatility", vol_proxy="gk")
+    assert fresh.vol_proxy == "gk" and not fresh.stale_report()["years"]
+    assert max(fresh.stale_opens.values()) < 0.05
+    # The first two years' opens copied from the previous close, as in old index files.
+    stale = bars.copy()
+    first = stale.index < stale.index[0] + pd.DateOffset(years=2)
+    prev_close = stale["close"].shift(1).bfill()
+    stale.loc[first, "open"] = prev_close[first]
+    stale["high"] = stale[["high", "open"]].max(axis=1)
+    stale["low"] = stale[["low", "open"]].min(axis=1)
+    frame = build_frame(stale, "volatility", vol_proxy="gk")
+    report = frame.stale_report()
+    assert frame.vol_proxy == "parkinson" and report["proxy"] == "parkinson"
+    assert len(report["years"]) in (2, 3) and all(report["by_year"][y] > 0.5 for y in report["years"])
+    assert any("stale opens" in n and "uses parkinson" in n for n in frame.notes)
+    assert np.allclose(np.exp(frame.x[:, 0]), variance_proxy(stale, "parkinson")[0][1:])
+    # Asked for parkinson or squared, nothing changes and nothing is said.
+    assert build_frame(stale, "volatility", vol_proxy="parkinson").notes == ()
+
+
 def test_qlike_and_mincer_zarnowitz_by_hand() -> None:
     # v/f = 0.5: 0.5 - ln 0.5 - 1 = 0.193147; a perfect forecast scores 0.
     assert V.qlike(np.array([2.0]), np.array([1.0]))[0] == pytest.approx(0.5 + math.log(2) - 1)
@@ -89,25 +113,54 @@ def test_har_ols_recovers_a_hand_built_series_exactly() -> None:
     assert V.forward_mean(proxy, 5, np.array([30]))[0] == pytest.approx(proxy[31:36].mean())
 
 
-def _dm_by_hand(d: np.ndarray, h: int, bartlett: bool) -> tuple[float, float]:
+def _ewc_by_hand(d: np.ndarray, b: int) -> tuple[float, float]:
+    """LLSW's (2018) equal-weighted cosine DM written out: Lambda_j = sqrt(2/n) sum_t
+    cos(pi j (t - 1/2) / n) (d_t - mean), variance mean(Lambda_j^2), Student t with b dof."""
     from scipy.stats import t as student
 
     n = len(d)
-    dc = d - d.mean()
-    gamma = [float(np.sum(dc[k:] * dc[: n - k])) / n for k in range(h)]
-    weights = [1 - k / h if bartlett else 1.0 for k in range(h)]
-    lrv = gamma[0] + 2 * sum(w * g for w, g in zip(weights[1:], gamma[1:], strict=True))
-    stat = d.mean() / math.sqrt(lrv / n) * math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
-    return stat, float(2 * student.sf(abs(stat), n - 1))
+    t = np.arange(1, n + 1)
+    lam = [math.sqrt(2 / n) * float(np.sum(np.cos(math.pi * j * (t - 0.5) / n) * (d - d.mean()))) for j in
+           range(1, b + 1)]  # fmt: skip
+    stat = d.mean() / math.sqrt(float(np.mean(np.square(lam))) / n)
+    return stat, float(2 * student.sf(abs(stat), b))
 
 
-def test_dm_hac_variance_at_horizon_5_by_hand() -> None:
-    # A persistent differential, as overlapping 5-day losses are: equal weights, lags 1..4.
+def test_dm_ewc_variance_at_horizon_5_by_hand() -> None:
+    # 18 points at h = 5: min(0.4 n^(2/3) = 2.75, n // 4h = 0) terms, at least 2.
     d = np.array([0.5, 0.6, 0.4, 0.5, 0.3, 0.2, 0.3, 0.1, 0.2, 0.4, 0.5, 0.7, 0.6, 0.4, 0.3, 0.2, 0.1, 0.3])
-    assert hac_dm(d, 5) == pytest.approx(_dm_by_hand(d, 5, bartlett=False))
-    # Here the equal-weight variance is negative: Newey-West's Bartlett weights take over.
-    e = np.array([0.3, -0.1, 0.4, 0.2, -0.3, 0.5, 0.1, 0.0, 0.2, -0.2, 0.6, 0.1])
-    assert hac_dm(e, 5) == pytest.approx(_dm_by_hand(e, 5, bartlett=True))
+    assert ewc_terms(len(d), 5) == 2
+    assert hac_dm(d, 5) == pytest.approx(_ewc_by_hand(d, 2))
+    # 700 points: LLSW's 0.4 n^(2/3) = 31.5, 32 terms at h = 1; capped at n // 4h = 7 at h = 22.
+    e = np.random.default_rng(0).normal(0.01, 1, 700)
+    assert (ewc_terms(700, 1), ewc_terms(700, 22)) == (32, 7)
+    assert hac_dm(e, 22) == pytest.approx(_ewc_by_hand(e, 7))
+    assert hac_dm(e, 1) == pytest.approx(_ewc_by_hand(e, 32))
+
+
+def _persistent_null(rng: np.random.Generator, n: int, h: int, rho: float) -> np.ndarray:
+    """A loss differential with mean zero, as overlapping h-day losses are: an AR(1) with
+    coefficient rho, averaged over h consecutive days."""
+    from scipy.signal import lfilter
+
+    x = lfilter([1.0], [1.0, -rho], rng.standard_normal(n + h + 500))
+    return np.convolve(x, np.ones(h) / h, "valid")[-n:]
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.95])
+def test_dm_keeps_its_size_at_22_days_with_persistent_losses(rho: float) -> None:
+    # The truncated kernel rejected 7.7% (no persistence) and 12% (AR(1) 0.95) at 5% here,
+    # and 4.3% at Holm's 0.05/48; EWC with its terms capped at n // 4h stays within 3-8%.
+    rng = np.random.default_rng(7)
+    p = np.array([hac_dm(_persistent_null(rng, 700, 22, rho), 22)[1] for _ in range(1000)])
+    assert 0.03 <= float(np.mean(p < 0.05)) <= 0.08
+    assert float(np.mean(p < 0.05 / 48)) <= 0.01
+
+
+def test_dm_finds_a_real_gain_at_22_days() -> None:
+    rng = np.random.default_rng(8)
+    p = [hac_dm(_persistent_null(rng, 700, 22, 0.5) - 0.3, 22)[1] for _ in range(200)]
+    assert float(np.mean(np.array(p) < 0.05)) > 0.5  # power is kept where the gain is real
 
 
 def test_the_mcs_drops_a_clearly_worse_model() -> None:
@@ -147,6 +200,76 @@ def test_on_a_garch_series_the_lstm_is_near_the_oracle_and_the_best_baseline() -
     assert doc["har_log"]["qlike"] < doc["naive"]["qlike"]  # HAR beats naive, or something is wrong
 
 
+def test_the_leverage_har_recovers_its_negative_return_terms() -> None:
+    # Log variance driven by its own HAR terms and by the 1-, 5- and 22-day means of min(r, 0):
+    # Corsi & Reno's leverage HAR; OLS on it finds the generating coefficients.
+    rng = np.random.default_rng(3)
+    coef = np.array([-1.8, 0.3, 0.3, 0.2, -3.0, -5.0, -7.0])
+    logv, r = [math.log(1e-4)] * 30, list(rng.normal(0, 0.01, 30))
+    for _ in range(6000):
+        a, down = np.exp(np.array(logv)), np.minimum(np.array(r), 0)
+        x = [1.0, *(math.log(a[-k:].mean()) for k in V.HAR_LAGS), *(down[-k:].mean() for k in V.HAR_LAGS)]
+        logv.append(float(np.dot(coef, x)) + rng.normal(0, 0.1))
+        r.append(rng.normal(0, math.exp(logv[-1] / 2)))
+    proxy, returns = np.exp(np.array(logv)), np.array(r)
+    at = np.arange(40, len(proxy) - 1)
+    lev = V.fit_har(proxy, at, 1, log=True, returns=returns)
+    assert lev.leverage and np.all(np.abs(lev.coef - coef) <= [0.15, 0.05, 0.05, 0.05, 1.0, 2.0, 3.0])
+    again = V.Har.from_dict(lev.to_dict())
+    assert again.leverage and np.array_equal(again.coef, lev.coef) and again.scale == lev.scale
+    plain = V.fit_har(proxy, at, 1, log=True)
+    f_lev, f_plain = lev.predict(proxy, at, 0.0, returns), plain.predict(proxy, at, 0.0)
+    truth = V.forward_mean(proxy, 1, at)
+    assert np.mean(V.qlike(f_lev, truth)) < np.mean(V.qlike(f_plain, truth))  # the terms matter here
+    with pytest.raises(ValueError, match="returns"):
+        lev.predict(proxy, at, 0.0)
+
+
+def test_the_rolling_recalibration_uses_only_realised_origins() -> None:
+    # A forecast 2x too high throughout: once 20 targets are realised, the scale is 1/2.
+    rng = np.random.default_rng(4)
+    at = np.arange(100, 400)
+    realised = rng.gamma(4.0, 0.25, len(at))
+    scale = V.rolling_scale(2 * realised, realised, at, 5)
+    assert np.all(scale[:24] == 1.0)  # origin i sees origins j <= i - 5 only: 20 from the 25th
+    assert scale[24:] == pytest.approx(0.5)
+    # Leak-free: changing a target not yet realised at origin i leaves its scale alone.
+    f = realised * rng.uniform(0.5, 2.0, len(at))
+    base = V.rolling_scale(f, realised, at, 5)
+    i = 150
+    later = realised.copy()
+    later[i - 4 :] *= 3.0  # targets of origins i-4.. end after origin i
+    assert V.rolling_scale(f, later, at, 5)[: i + 1] == pytest.approx(base[: i + 1])
+    assert V.rolling_scale(f, later, at, 5)[i + 1] != pytest.approx(base[i + 1])
+    # The window: only the last 250 realised origins count.
+    assert len(at) > V.RECALIBRATION_WINDOW + 5
+    j = V.RECALIBRATION_WINDOW + 20
+    known = j - 4  # origins 0..j-5 are realised at origin j
+    window = slice(known - V.RECALIBRATION_WINDOW, known)
+    assert base[j] == pytest.approx(np.mean(realised[window] / f[window]))
+
+
+def test_baselines_refitted_inside_a_block_see_nothing_after_each_origin() -> None:
+    bars, _ = garch_bars(1500)
+    proxy = variance_proxy(bars, "gk")[0][1:]
+    returns = np.diff(np.log(bars["adj_close"].to_numpy()))
+    test_at = np.arange(1200, 1300)
+    every = V.baseline_forecasts(proxy, returns, 0, test_at, 5, refit_every=21)
+    once = V.baseline_forecasts(proxy, returns, 0, test_at, 5, refit_every=0)
+    assert set(every) == set(V.VOL_BASELINES)
+    for name in ("har", "har_log", "har_lev", "garch"):
+        assert every[name][:21] == pytest.approx(once[name][:21])  # the first run: the same fit
+        assert not np.allclose(every[name][21:], once[name][21:])  # refitted after it
+    for k in (0, 30, 99):  # any origin, first of its run or not: the rows after it are noise
+        t = int(test_at[k])
+        noisy_p, noisy_r = proxy.copy(), returns.copy()
+        noisy_p[t + 1 :] *= 5.0
+        noisy_r[t + 1 :] *= -3.0
+        got = V.baseline_forecasts(noisy_p, noisy_r, 0, test_at[: k + 1], 5, refit_every=21)
+        for name in V.VOL_BASELINES:
+            assert got[name][k] == pytest.approx(every[name][k], rel=1e-6), name
+
+
 def test_har_recovers_its_generating_coefficients() -> None:
     rng = np.random.default_rng(2)
     n = 5000
@@ -169,14 +292,22 @@ def test_backtest_json_contract_and_verdict(cli: Cli, home: Path, tmp_path: Path
     doc = json.loads(cli("backtest", "IBM", *fast, "--horizon", "5", "--loss", "qlike", "--json").stdout)
     vol = doc["volatility"]
     assert vol["proxy"] == "gk" and vol["horizon"] == 5 and doc["target"] == "volatility"
-    assert set(vol["scores"]) == {"model", "naive", "ewma", "har", "har_log", "garch"}
+    assert set(vol["scores"]) == {"model", "naive", "ewma", "har", "har_log", "har_lev", "garch"}
     for s in vol["scores"].values():
         assert {"qlike", "mse", "mz_r2"} <= set(s) and s["qlike"] > 0
-    assert vol["har_used"] in ("har", "har_log") and set(vol["dm_vs_har"]) == {"statistic", "pvalue"}
+        assert set(s["skill_vs"]) == {"har", "har_log", "har_lev", "naive"}
+    # The benchmark is pre-specified (log-HAR), and the model is tested against each HAR.
+    assert vol["benchmark"] == "har_log" and vol["dm_vs_har"] == vol["dm"]["har_log"]
+    assert set(vol["dm"]) == {"har", "har_log", "har_lev"} and vol["refit_every"] == 21
     assert vol["mcs"] and set(vol["mcs"]) <= set(vol["scores"])
-    assert vol["scores"][vol["har_used"]]["skill_vs_har"] == pytest.approx(0.0)
+    assert vol["scores"]["har_log"]["skill_vs_har"] == pytest.approx(0.0)
+    assert vol["scores"]["har_lev"]["skill_vs"]["har_lev"] == pytest.approx(0.0)
+    recal = vol["recalibrated"]
+    assert recal["window"] == 250 and set(recal["scores"]) == set(vol["scores"])
+    assert recal["scores"]["model"]["qlike"] != pytest.approx(vol["scores"]["model"]["qlike"])
     human = cli("backtest", "IBM", *fast, "--residual-on", "har", "--plot", tmp_path / "v.png").stdout
-    assert "QLIKE" in human and "90% MCS" in human and "model: " in human and "HAR" in human
+    assert "QLIKE" in human and "90% MCS" in human and "model: " in human and "log-HAR" in human
+    assert "against each HAR: log-HAR" in human and "all recalibrated (rolling 250 origins)" in human
     assert (tmp_path / "v.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -232,14 +363,14 @@ def test_train_forecast_and_the_ledger_score_a_volatility_model(cli: Cli, home: 
     cli("import", early, "--ticker", "AAPL")
     fast = ["--target", "volatility", "--horizon", "5", "--model", "cnn", "--window", "20", "--epochs", "2"]
     doc = json.loads(cli("train", "AAPL", *fast, "--json").stdout)
-    assert doc["target"] == "volatility" and doc["volatility"]["har_used"] in ("har", "har_log")
-    assert set(doc["volatility"]["scores"]) == {"model", "naive", "ewma", "har", "har_log", "garch"}
+    assert doc["target"] == "volatility" and doc["volatility"]["benchmark"] == "har_log"
+    assert set(doc["volatility"]["scores"]) == {"model", *V.VOL_BASELINES}
     listed = {m["model_id"]: m for m in json.loads(cli("models", "--json").stdout)}
     assert listed[doc["model_id"]]["target"] == "volatility" and listed[doc["model_id"]]["status"] == "ok"
     # Its test skill is shown against HAR, its own benchmark, not the naive forecast.
     skill = doc["volatility"]["scores"]["model"]["skill_vs_har"]
-    assert f"{skill * 100:+.2f}% vs HAR" in cli("models").stdout
-    assert f"{skill * 100:+.2f}% vs HAR" in cli("models", "show", doc["model_id"]).stdout
+    assert f"{skill * 100:+.2f}% vs log-HAR" in cli("models").stdout
+    assert f"{skill * 100:+.2f}% vs log-HAR" in cli("models", "show", doc["model_id"]).stdout
     # forecast finds the volatility model without extra flags, and runs it without torch (ONNX).
     fc = one_forecast(cli("forecast", "AAPL", "--json").stdout)
     figure = tmp_path / "vol.png"  # a volatility forecast's chart: its level over the realised
@@ -260,7 +391,7 @@ def test_train_forecast_and_the_ledger_score_a_volatility_model(cli: Cli, home: 
         (["--horizon", "3"], "--horizon 3 asks for another"),
         (["--model-id", mid, "--target", "log_return"], "--target log_return asks for another"),
         (["--model-id", mid, "-m", "gru"], "--model gru asks for another"),
-        (["--intervals", "vol"], "--intervals does not apply to --target volatility"),
+        (["--intervals", "aci"], "--intervals does not apply to --target volatility"),
     ):
         line = cli("forecast", "AAPL", *asked, code=1).stderr.strip()
         assert len(line.splitlines()) == 1 and words in line, line
@@ -313,13 +444,14 @@ def test_a_volatility_sweep_ranks_rows_against_har(cli: Cli, home: Path, tmp_pat
     assert len(doc["cells"]) == 4 and len(board) == 2
     for r in board:
         assert r["forecast"] == "average of 2 seeds" and r["dm_pvalue_adjusted"] >= r["dm_pvalue"]
-        assert r["har_used"] in ("har", "har_log") and isinstance(r["in_mcs"], bool)
+        assert r["benchmark"] == "har_log" and isinstance(r["in_mcs"], bool)
+        assert isinstance(r["skill_vs_har_lev"], float)
     # The row judges the seeds' average forecast: not the mean of the seeds' own skills.
     ibm = [c for c in doc["cells"] if c["ticker"] == "IBM"]
     row = next(r for r in board if r["ticker"] == "IBM")
     assert row["skill_vs_har"] != pytest.approx(np.mean([c["skill_vs_har"] for c in ibm]), abs=1e-9)
     human = cli(*args).stdout
-    assert "beat the stronger HAR in QLIKE after Benjamini-Hochberg adjustment" in human
+    assert "beat log-HAR in QLIKE after Benjamini-Hochberg adjustment" in human
     assert (tmp_path / "sw" / "skill.png").exists()
 
 
@@ -362,8 +494,8 @@ def test_finetune_a_volatility_model_on_another_ticker(cli: Cli, home: Path, tmp
     parent = json.loads(cli("train", "MSFT", *fast, "--json").stdout)["model_id"]
     doc = json.loads(cli("finetune", parent, "IBM", "--lr", "1e-4", "--epochs", "2", "--json").stdout)
     assert doc["target"] == "volatility" and doc["parent"] == parent
-    assert set(doc["test"]) == {"before", "after", "scratch", "naive", "ewma", "har", "har_log", "garch"}
-    assert doc["test"][doc["har_used"]]["skill_vs_har"] == pytest.approx(0.0)
+    assert set(doc["test"]) == {"before", "after", "scratch", *V.VOL_BASELINES}
+    assert doc["benchmark"] == "har_log" and doc["test"]["har_log"]["skill_vs_har"] == pytest.approx(0.0)
     child = {m["model_id"]: m for m in json.loads(cli("models", "--json").stdout)}[doc["model_id"]]
     assert child["target"] == "volatility"
     fc = one_forecast(cli("forecast", "IBM", "--json").stdout)

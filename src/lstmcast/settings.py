@@ -14,7 +14,14 @@ from lstmcast.errors import ConfigError
 MODELS = ("lstm", "gru", "rnn", "cnn")
 # What the baselines are called in text: the return verdict's, and the volatility target's.
 BASELINE_NAMES = {"naive": "the random walk", "drift": "the drift", "linear": "the linear baseline"}
-VOL_LABELS = {"har": "HAR", "har_log": "log-HAR", "naive": "naive", "ewma": "EWMA", "garch": "GARCH"}
+VOL_LABELS = {
+    "har": "HAR",
+    "har_log": "log-HAR",
+    "har_lev": "leverage HAR",
+    "naive": "naive",
+    "ewma": "EWMA",
+    "garch": "GARCH",
+}
 TARGETS = ("log_return", "price", "volatility")  # one ticker's series
 # A universe's members at each date: their cross-sectional rank, or their return less the
 # cross-sectional mean (`backtest --universe`).

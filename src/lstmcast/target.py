@@ -86,8 +86,10 @@ def _default(f: dataclasses.Field[Any]) -> Any:
 
 _LOSS_WORDS = {"qlike": "scores variance forecasts"}
 _PORTFOLIO = "a universe portfolio holds its best- and worst-scored members"
+_VOL_BASELINES = "it re-estimates the volatility baselines (HAR, EWMA, GARCH) of --target volatility"
 _RETURN_REFUSED = {
     "vol_proxy": "it chooses the variance proxy of --target volatility",
+    "refit_every": _VOL_BASELINES,
     "residual_on": "the network learns HAR's error only with --target volatility",
     "k": _PORTFOLIO,
     "quantile": _PORTFOLIO,
@@ -96,6 +98,7 @@ _RETURN_REFUSED = {
 _ONE_SERIES = "it belongs to one ticker's walk-forward, not a universe's"
 # What no network across a universe takes, whatever its target.
 _ON_UNIVERSE = {
+    "refit_every": "a universe's baselines are fitted once per fold, on the dates before its cutoff",
     "stateful": "a universe's network reads each member's window, batches mixing tickers and dates",
     "decoder": "a universe's network scores one horizon directly",
     "retrain_every": "each fold's network is fitted once, on the dates before its cutoff",
@@ -140,8 +143,8 @@ _TARGETS = {
     "price": Target("price", "the random walk", "naive", "skill_vs_naive", ("mse", "huber"), _RETURN_REFUSED),
     "volatility": Target(
         "volatility",
-        "the stronger HAR",
-        "HAR",
+        "log-HAR",
+        "log-HAR",
         "skill_vs_har",
         ("mse", "huber", "qlike"),
         _VARIANCE_REFUSED,

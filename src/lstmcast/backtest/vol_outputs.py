@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.backtest.volatility import NAMES, VolatilityBacktest
-from lstmcast.evaluation.volatility import annualised, qlike
+from lstmcast.evaluation.volatility import BENCHMARK, annualised, qlike
 from lstmcast.jsonable import to_jsonable
 from lstmcast.paths import atomic_write_text, save_png
 from lstmcast.settings import VOL_LABELS as LABELS
@@ -24,7 +24,7 @@ def forecasts_frame(result: VolatilityBacktest) -> pd.DataFrame:
         "origin": d[o.at].strftime("%Y-%m-%d"),
         "realised": annualised(o.realised),
     }
-    for name in (*NAMES, "stronger_har"):
+    for name in NAMES:
         cols[name] = annualised(o.forecasts[name])
     return pd.DataFrame(cols)
 
@@ -44,7 +44,7 @@ def plot_volatility(result: VolatilityBacktest, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     o = result.outcome
-    har = o.har_used
+    har = BENCHMARK
     dates = pd.to_datetime(result.frame.dates[o.at + 1])
     fig, axes = plt.subplots(3, 1, figsize=(10, 9), sharex=True, height_ratios=[3, 2, 1])
     ax = axes[0]
@@ -58,7 +58,7 @@ def plot_volatility(result: VolatilityBacktest, path: Path) -> Path:
     )
     ax.plot(
         dates,
-        annualised(o.forecasts["stronger_har"]),
+        annualised(o.forecasts[BENCHMARK]),
         color="tab:orange",
         lw=1.0,
         label=LABELS[har],
@@ -66,7 +66,7 @@ def plot_volatility(result: VolatilityBacktest, path: Path) -> Path:
     ax.set_ylabel(f"{result.config.horizon}-day volatility, % a year")
     ax.set_title(f"{result.ticker}: {result.frame.vol_proxy} proxy, walk-forward against {LABELS[har]}")
     ax.legend(loc="upper left", fontsize=8)
-    gain = np.cumsum(qlike(o.forecasts["stronger_har"], o.realised) - qlike(o.forecasts["model"], o.realised))
+    gain = np.cumsum(qlike(o.forecasts[BENCHMARK], o.realised) - qlike(o.forecasts["model"], o.realised))
     axes[1].plot(dates, gain, color="tab:green")
     axes[1].axhline(0, color="black", lw=0.6)
     axes[1].set_ylabel(f"cumulative QLIKE,\n{LABELS[har]} minus model")

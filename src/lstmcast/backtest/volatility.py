@@ -1,19 +1,19 @@
 """`backtest --target volatility`: walk-forward variance forecasts against HAR and the others.
 
-Each fold fits on rows before its cutoff only: the inputs' scaler, the network (early
-stopping and its back-transform on the fold's validation origins), HAR in levels and in
-logs (OLS on training origins; the stronger of the two is chosen by validation QLIKE, never
-by test data), EWMA and GARCH (rescaled to the proxy's scale by the training rows'
-proxy-to-squared-return ratio, so that no model wins or loses by matching the proxy's bias),
-and the value-at-risk quantiles. The pooled test forecasts are then scored: QLIKE, MSE and
-Mincer-Zarnowitz R^2 per forecaster, skill against the stronger HAR and naive, Diebold-
-Mariano on the QLIKE differential against the stronger HAR (HAC for overlapping horizons),
-the 90% Model Confidence Set, and the hits of the 1-day 95% and 99% value-at-risk.
+Each fold fits the network on rows before its cutoff only: the inputs' scaler, the network
+(early stopping and its back-transform on the fold's validation origins) and the value-at-
+risk quantiles. The baselines (HAR in levels, in logs and with leverage terms, EWMA and
+GARCH, the last two rescaled to the proxy's scale by the proxy-to-squared-return ratio) are
+re-estimated inside the test block every `--refit-every` origins on all data known by then,
+as a practitioner runs them. The pooled test forecasts are then scored: QLIKE, MSE and
+Mincer-Zarnowitz R^2 per forecaster, skill against each HAR and naive, Diebold-Mariano on
+the QLIKE differential against each HAR (the pre-specified benchmark is log-HAR), the 90%
+Model Confidence Set, the hits of the 1-day 95% and 99% value-at-risk, and the same skill
+and DM with every forecaster under one rolling recalibration.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,14 +32,13 @@ from lstmcast.prep.inputs import frame_for
 from lstmcast.runconfig import BacktestConfig
 from lstmcast.training.volatility import check_volatility, fold_forecasts
 
-NAMES = ("model", "naive", "ewma", "har", "har_log", "garch")
+NAMES = ("model", *V.VOL_BASELINES)
 
 
 @dataclass(frozen=True)
 class VolFoldScores:
-    """A volatility fold's scores: the HAR its validation origins chose, every QLIKE."""
+    """A volatility fold's QLIKE, every forecaster's."""
 
-    har_used: str  # the stronger HAR on this fold's validation origins
     qlike: dict[str, float]
 
 
@@ -50,14 +49,9 @@ class VolatilityOutcome:
 
     at: np.ndarray  # (N,) origins
     realised: np.ndarray  # (N,) the proxy's mean over the next h rows
-    forecasts: dict[str, np.ndarray]  # name -> (N,) variance forecasts; "stronger_har" too
+    forecasts: dict[str, np.ndarray]  # name -> (N,) variance forecasts
     hits: dict[str, dict[float, np.ndarray]]  # name -> VaR level -> (N,) next-day hit or not
     scored: dict[str, Any]  # the pooled scores and tests (evaluation.volatility.score_all)
-    har_used_by_fold: list[str]
-
-    @property
-    def har_used(self) -> str:
-        return Counter(self.har_used_by_fold).most_common(1)[0][0]
 
     def n_predictions(self) -> int:
         return len(self.at)
@@ -77,8 +71,8 @@ class VolatilityOutcome:
                 "horizon": cfg.horizon,
                 "annualised": {n: float(V.annualised(np.mean(self.forecasts[n]))) for n in NAMES},
                 **self.scored,
-                "har_used": self.har_used,
-                "har_used_by_fold": self.har_used_by_fold,
+                "refit_every": result.bt.refit_every,
+                "stale_opens": result.frame.stale_report(),
             },
         }
 
@@ -88,14 +82,13 @@ VolatilityBacktest = Backtest[VolatilityOutcome]
 
 @dataclass
 class VolFoldRun:
-    """One seed's fold: its origins, every forecaster's forecasts (and the stronger HAR's), the
-    value-at-risk hits and the HAR its validation origins chose; plain arrays, no model."""
+    """One seed's fold: its origins, every forecaster's forecasts and the value-at-risk hits;
+    plain arrays, no model."""
 
     fold: Fold
     at: np.ndarray
     forecasts: dict[str, np.ndarray]
     hits: dict[str, dict[float, np.ndarray]]
-    har_used: str
     ratio: float  # the training rows' proxy over squared returns: a forecast's close-to-close scale
     quantiles: dict[float, float]  # the VaR quantiles of the training rows' standardised returns
 
@@ -139,7 +132,9 @@ class VolatilityWalk:
                 f"fold {fold.index} has {len(train_at)} training and {len(val_at)} validation origins"
                 " after HAR's 22-day warm-up: use fewer --folds, a smaller --test-size or more data"
             )
-        fits = fold_forecasts(cfg, frame, proxy, returns, lo, train_end, train_at, val_at, test_at)
+        fits = fold_forecasts(
+            cfg, frame, proxy, returns, lo, train_end, train_at, val_at, test_at, refit_every=bt.refit_every
+        )
         fc = fits.forecasts
         # Value-at-risk: quantiles of returns standardised by the volatility known the day
         # before, on training rows; each forecast back on the close-to-close scale.
@@ -147,8 +142,7 @@ class VolatilityWalk:
         q = V.var_quantiles(returns[lo:train_end], sigma)
         ratio = V.proxy_ratio(proxy, returns, slice(lo, train_end))
         hits = V.var_hits_of({n: fc[n] for n in NAMES}, returns[test_at + 1], ratio, q)
-        forecasts = {**{n: fc[n] for n in NAMES}, "stronger_har": fc[fits.har_used]}
-        return VolFoldRun(fold, test_at, forecasts, hits, fits.har_used, ratio, q)
+        return VolFoldRun(fold, test_at, {n: fc[n] for n in NAMES}, hits, ratio, q)
 
     def finish(
         self,
@@ -170,17 +164,13 @@ class VolatilityWalk:
             parts.append((first.at, forecasts, {**first.hits, **hits}))
             realised = V.forward_mean(proxy, cfg.horizon, first.at)
             qlike = {n: float(np.mean(V.qlike(forecasts[n], realised))) for n in NAMES}
-            folds.append(
-                summarise_fold(frame, first.fold, len(first.at), VolFoldScores(first.har_used, qlike))
-            )
+            folds.append(summarise_fold(frame, first.fold, len(first.at), VolFoldScores(qlike)))
         at = np.concatenate([a for a, _, _ in parts])
-        forecasts = {n: np.concatenate([fc[n] for _, fc, _ in parts]) for n in (*NAMES, "stronger_har")}
+        forecasts = {n: np.concatenate([fc[n] for _, fc, _ in parts]) for n in NAMES}
         hits = {
             n: {lv: np.concatenate([h[n][lv] for _, _, h in parts]) for lv in V.VAR_LEVELS} for n in NAMES
         }
         realised = V.forward_mean(proxy, cfg.horizon, at)
-        scored = V.score_all(
-            {n: forecasts[n] for n in NAMES}, forecasts["stronger_har"], realised, cfg.horizon, hits, cfg.seed
-        )
-        outcome = VolatilityOutcome(at, realised, forecasts, hits, scored, [r.har_used for r in runs[0]])
+        scored = V.score_all(forecasts, realised, at, cfg.horizon, hits, cfg.seed)
+        outcome = VolatilityOutcome(at, realised, forecasts, hits, scored)
         return Backtest(series.ticker, cfg, bt, frame, folds, outcome)

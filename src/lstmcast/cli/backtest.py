@@ -31,6 +31,7 @@ from lstmcast.cli.render import (
     metrics_table,
     verdict,
     vol_scores_table,
+    vol_sensitivity,
     vol_verdict,
 )
 from lstmcast.cli.tables import optional
@@ -137,9 +138,9 @@ def render_volatility(doc: dict[str, Any]) -> None:
         "fold",
         "test period",
         "n",
-        "stronger HAR",
         "QLIKE model",
-        "QLIKE HAR",
+        "QLIKE log-HAR",
+        "QLIKE lev. HAR",
         title="per fold",
         title_justify="left",
     )
@@ -148,15 +149,16 @@ def render_volatility(doc: dict[str, Any]) -> None:
             str(f["index"]),
             f"{f['test_start']}..{f['test_end']}",
             str(f["n"]),
-            VOL_LABELS[f["har_used"]],
             fmt(f["qlike"]["model"], 4),
-            fmt(f["qlike"][f["har_used"]], 4),
+            fmt(f["qlike"]["har_log"], 4),
+            fmt(f["qlike"]["har_lev"], 4),
         )
     con.print(folds)
-    used = VOL_LABELS[vol["har_used"]]
+    used = VOL_LABELS[vol["benchmark"]]
     t = vol_scores_table(
         doc,
-        f"pooled out-of-sample; skill: 1 - QLIKE / QLIKE of the stronger HAR ({used}) or of naive",
+        f"pooled out-of-sample; skill: 1 - QLIKE / QLIKE of {used} (the benchmark), the leverage HAR"
+        f" or naive; baselines refitted every {vol['refit_every'] or 'block'} origins",
         var=True,
     )
     con.print(t)
@@ -167,6 +169,8 @@ def render_volatility(doc: dict[str, Any]) -> None:
     for line in readings.far_off(vol, VOL_LABELS, used):
         con.print(f"  note: {line}")
     con.print(f"model: {vol_verdict(doc)}")
+    for line in vol_sensitivity(vol):
+        con.print(f"  {line}")
 
 
 def render(doc: dict[str, Any]) -> None:

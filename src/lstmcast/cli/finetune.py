@@ -11,6 +11,7 @@ from lstmcast.cli.common import emit_json, fmt, guarded, interactive, out_consol
 from lstmcast.cli.options import FreezeName, Json
 from lstmcast.cli.progress import epoch_progress
 from lstmcast.config import FINETUNE_LR
+from lstmcast.settings import VOL_LABELS
 
 if TYPE_CHECKING:
     from lstmcast.registry.train import FinetuneReport
@@ -59,9 +60,9 @@ def finetune_cli(
             emit_json(vol)
             return
         t = Table(
-            "forecaster", "QLIKE", "skill vs HAR", "DM p vs HAR",
+            "forecaster", "QLIKE", "skill vs log-HAR", "DM p",
             title=f"{vol.ticker} volatility, test {'..'.join(vol.segments['test'])}: fine-tuned from"
-            f" {vol.parent} (skill against the stronger HAR, {vol.har_used})",
+            f" {vol.parent} (skill against {VOL_LABELS[vol.benchmark]})",
             title_justify="left",
         )  # fmt: skip
         for name, r in vol.test.items():

@@ -263,7 +263,7 @@ def render_volatility(r: VolForecastResult, in_ledger: bool) -> None:
         lo, hi = ("unbounded" if math.isnan(x) else f"{x:.1f}%" for x in pair)
         return f"{lo}–{hi}"
 
-    har = VOL_LABELS[r.har_used]
+    har = VOL_LABELS[r.benchmark]
     year = f", 1-year median {r.year_median:.1f}%" if r.year_median is not None else ""
     con.print(
         f"[bold]{r.ticker}[/bold] from {r.as_of} ({r.model_id}): {r.horizon}-day volatility"

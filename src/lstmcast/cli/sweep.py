@@ -26,7 +26,7 @@ from lstmcast.cli.options import Cluster, ClusterSecurity, Format, Json, ManyWor
 from lstmcast.cli.progress import count_progress
 from lstmcast.paths import check_output
 from lstmcast.runconfig import RunConfig
-from lstmcast.settings import MODELS, VOL_LABELS
+from lstmcast.settings import MODELS
 
 if TYPE_CHECKING:
     from lstmcast.sweep.run import SweepReport
@@ -93,12 +93,13 @@ def sweep_cli(
 
 
 def render_vol_sweep(report: SweepReport) -> None:
-    """Volatility rows: QLIKE skill against the stronger HAR, DM adjusted, MCS membership."""
+    """Volatility rows: QLIKE skill against log-HAR and the leverage HAR, DM against log-HAR
+    adjusted, MCS membership."""
     con = out_console()
     t = Table(
-        "ticker", "model", "seeds", "stronger HAR", "skill vs HAR", "± seeds", "skill vs naive", "DM p",
+        "ticker", "model", "seeds", "skill vs log-HAR", "± seeds", "vs lev. HAR", "vs naive", "DM p",
         f"adj. ({report.adjust})", "90% MCS",
-        title=f"volatility leaderboard, sweep {report.sweep_id}: the seeds' average forecast against HAR",
+        title=f"volatility leaderboard, sweep {report.sweep_id}: the seeds' average forecast against log-HAR",
         title_justify="left",
     )  # fmt: skip
     for r in report.leaderboard:
@@ -106,9 +107,9 @@ def render_vol_sweep(report: SweepReport) -> None:
             r["ticker"],
             r["model"],
             str(r["seeds"]),
-            VOL_LABELS[r["har_used"]],
             pct(r["skill_vs_har"], 1),
             pct(r["skill_seed_std"], 1).lstrip("+"),
+            pct(r["skill_vs_har_lev"], 1),
             pct(r["skill_vs_naive"], 1),
             fmt(r["dm_pvalue"], 3),
             fmt(r["dm_pvalue_adjusted"], 3),
@@ -118,7 +119,7 @@ def render_vol_sweep(report: SweepReport) -> None:
     how = "Benjamini-Hochberg" if report.adjust == "bh" else "Holm"
     con.print(
         f"{len(report.cells)} cells on {report.workers} worker(s) in {report.wall_seconds:.1f}s;"
-        f" {report.beat_naive} of {len(report.leaderboard)} ticker x model rows beat the stronger HAR in"
+        f" {report.beat_naive} of {len(report.leaderboard)} ticker x model rows beat log-HAR in"
         f" QLIKE after {how} adjustment (Diebold-Mariano); MCS: each ticker's 90% Model Confidence Set"
         " over its models and the baselines"
     )

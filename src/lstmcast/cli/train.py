@@ -11,7 +11,7 @@ from lstmcast.cli import readings
 from lstmcast.cli.common import emit_json, fixed, fmt, guarded, interactive, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.progress import epoch_progress
-from lstmcast.cli.render import metrics_table, verdict, vol_scores_table, vol_verdict
+from lstmcast.cli.render import metrics_table, verdict, vol_scores_table, vol_sensitivity, vol_verdict
 from lstmcast.jsonable import to_jsonable
 from lstmcast.runconfig import RunConfig
 from lstmcast.settings import VOL_LABELS
@@ -112,14 +112,18 @@ def _train_volatility(store: Any, run: RunConfig, series: list[Any], as_json: bo
         f"train {seg['train'][0]}..{seg['train'][1]}  validation {val[0]}..{val[1]}"
         f"  test {test[0]}..{test[1]} ({doc['n_test']} forecasts)"
     )
-    used = VOL_LABELS[vol["har_used"]]
+    used = VOL_LABELS[vol["benchmark"]]
     t = vol_scores_table(
-        doc, f"test segment; skill: 1 - QLIKE / QLIKE of the stronger HAR ({used}) or of naive", var=True
+        doc,
+        f"test segment; skill: 1 - QLIKE / QLIKE of {used} (the benchmark), the leverage HAR or naive",
+        var=True,
     )
     con.print(t)
     for line in readings.far_off(vol, VOL_LABELS, used):
         con.print(f"  note: {line}")
     con.print(f"model {doc['model_id']}: {vol_verdict(doc)}")
+    for line in vol_sensitivity(vol):
+        con.print(f"  {line}")
 
 
 def render_report(report: TrainReport) -> None:

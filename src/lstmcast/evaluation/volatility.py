@@ -1,6 +1,7 @@
-"""Variance forecasts: the baselines a network must beat (naive, EWMA, HAR in levels and logs,
-GARCH) and how forecasts are scored (QLIKE, MSE, Mincer-Zarnowitz, DM with a HAC variance,
-the Model Confidence Set, value-at-risk hits).
+"""Variance forecasts: the baselines a network must beat (naive, EWMA, HAR in levels, in logs
+and in logs with leverage terms, GARCH) and how forecasts are scored (QLIKE, MSE, Mincer-
+Zarnowitz, DM with a HAC variance, the Model Confidence Set, value-at-risk hits, and one
+rolling recalibration applied to every forecaster alike).
 
 Everything is in daily variance units on the proxy's own scale. The target at origin t for
 horizon h is the mean of the proxy over rows t+1..t+h; every fit uses rows before a cutoff.
@@ -22,7 +23,12 @@ from lstmcast.runconfig import TRADING_DAYS
 HAR_LAGS = (1, 5, 22)  # Corsi (2009): the day, the week, the month
 EWMA_LAMBDA = 0.94  # RiskMetrics, daily
 VAR_LEVELS = (0.95, 0.99)
-VOL_BASELINES = ("naive", "ewma", "har", "har_log", "garch")
+VOL_BASELINES = ("naive", "ewma", "har", "har_log", "har_lev", "garch")
+HARS = ("har", "har_log", "har_lev")  # in levels, in logs, in logs with leverage terms
+BENCHMARK = "har_log"  # pre-specified: the HAR every network is judged against
+REFIT_EVERY = 21  # origins between re-estimates of a baseline inside a test block: a month
+RECALIBRATION_WINDOW = 250  # realised origins behind each rolling recalibration
+RECALIBRATION_MIN = 20  # fewer realised origins than this: no recalibration yet
 
 
 def annualised(variance: Any) -> Any:
@@ -79,8 +85,8 @@ def score_variance(forecast: np.ndarray, realised: np.ndarray) -> VolScore:
 
 
 def dm_qlike(model: np.ndarray, base: np.ndarray, realised: np.ndarray, horizon: int) -> tuple[float, float]:
-    """Diebold-Mariano on the QLIKE differential (model minus base), HAC variance with lags up to
-    horizon-1 (overlapping h-day targets), HLN-corrected; negative statistic: the model is better."""
+    """Diebold-Mariano on the QLIKE differential (model minus base): the long-run variance by
+    equal-weighted cosines (`stats.hac_dm`), Student t; a negative statistic: the model is better."""
     return hac_dm(qlike(model, realised) - qlike(base, realised), horizon)
 
 
@@ -108,40 +114,65 @@ def var_quantiles(returns: np.ndarray, sigma: np.ndarray) -> dict[float, float]:
 
 def score_all(
     forecasts: dict[str, np.ndarray],
-    stronger: np.ndarray,
     realised: np.ndarray,
+    at: np.ndarray,
     horizon: int,
     hits: dict[str, dict[float, np.ndarray]],
     seed: int = 0,
 ) -> dict[str, Any]:
     """The scores of every forecaster on the same origins: QLIKE, MSE, Mincer-Zarnowitz R^2,
-    skill against the stronger HAR (`stronger`, its forecasts) and naive, VaR hits; DM of
-    "model" against the stronger HAR on QLIKE; the 90% MCS over all of them."""
-    reference, naive_qlike = (
-        score_variance(stronger, realised).qlike,
-        score_variance(forecasts["naive"], realised).qlike,
-    )
+    skill against each HAR and naive (`skill_vs_har`: against the pre-specified benchmark,
+    log-HAR), VaR hits; DM of "model" against each HAR on QLIKE; the 90% MCS over all of them,
+    with every forecaster's MCS p-value by both statistics; and the skill and DM again with
+    every forecaster under one rolling recalibration (`recalibrated`), to show how much of a
+    result is calibration."""
+    refs = {n: score_variance(forecasts[n], realised).qlike for n in (*HARS, "naive")}
     scores: dict[str, Any] = {}
     for name, f in forecasts.items():
         s = score_variance(f, realised)
+        skill = {n: 1 - s.qlike / q for n, q in refs.items()}
         scores[name] = {
             "qlike": s.qlike,
             "mse": s.mse,
             "mz_r2": _none(s.mz_r2),
-            "skill_vs_har": 1 - s.qlike / reference,
-            "skill_vs_naive": 1 - s.qlike / naive_qlike,
+            "skill_vs_har": skill[BENCHMARK],
+            "skill_vs_naive": skill["naive"],
+            "skill_vs": skill,
             "var": {f"{lv * 100:g}": var_tests(h, lv) for lv, h in hits[name].items()},
         }
-    stat, p = dm_qlike(forecasts["model"], stronger, realised, horizon)
+    dm = dm_against_hars(forecasts, realised, horizon)
+    recal = recalibrated(forecasts, realised, at, horizon)
+    recal_refs = {n: score_variance(recal[n], realised).qlike for n in (*HARS, "naive")}
+    recal_scores = {}
+    for name, f in recal.items():
+        q = score_variance(f, realised).qlike
+        skill = {n: 1 - q / r for n, r in recal_refs.items()}
+        recal_scores[name] = {"qlike": q, "skill_vs_har": skill[BENCHMARK], "skill_vs": skill}
     losses = {n: qlike(f, realised) for n, f in forecasts.items()}
     mcs = model_confidence_set(losses, horizon, seed)
     return {
+        "benchmark": BENCHMARK,
         "scores": scores,
-        "dm_vs_har": {"statistic": _none(stat), "pvalue": _none(p)},
+        "dm": dm,
+        "dm_vs_har": dm[BENCHMARK],
         "mcs": mcs,
         "mcs_size": MCS_SIZE,
         "mcs_pvalues": mcs_pvalues(losses, horizon, seed),
+        "recalibrated": {
+            "window": RECALIBRATION_WINDOW,
+            "scores": recal_scores,
+            "dm": dm_against_hars(recal, realised, horizon),
+        },
     }
+
+
+def dm_against_hars(forecasts: dict[str, np.ndarray], realised: np.ndarray, horizon: int) -> dict[str, Any]:
+    """DM of "model" against each HAR on QLIKE: {har: {statistic, pvalue}}."""
+    dm = {}
+    for name in HARS:
+        stat, p = dm_qlike(forecasts["model"], forecasts[name], realised, horizon)
+        dm[name] = {"statistic": _none(stat), "pvalue": _none(p)}
+    return dm
 
 
 def var_hits_of(
@@ -162,37 +193,122 @@ def _none(x: float) -> float | None:
 # --- Baselines ---------------------------------------------------------------------------
 
 
-def har_design(proxy: np.ndarray, at: np.ndarray, log: bool) -> np.ndarray:
-    """(N, 4) HAR regressors at origins `at`: 1 and the 1-, 5- and 22-day trailing means."""
+def har_design(proxy: np.ndarray, at: np.ndarray, log: bool, returns: np.ndarray | None = None) -> np.ndarray:
+    """(N, 4) HAR regressors at origins `at`: 1 and the 1-, 5- and 22-day trailing means of the
+    proxy (their logs for log-HAR); with `returns`, (N, 7): Corsi & Reno's (2012) leverage terms
+    beside them, the 1-, 5- and 22-day trailing means of the negative returns min(r, 0)."""
     cols = [trailing_mean(proxy, k)[at] for k in HAR_LAGS]
     x = np.column_stack(cols)
-    return np.column_stack([np.ones(len(at)), np.log(x) if log else x])
+    parts = [np.ones(len(at)), np.log(x) if log else x]
+    if returns is not None:
+        down = np.minimum(np.nan_to_num(returns), 0.0)
+        parts.append(np.column_stack([trailing_mean(down, k)[at] for k in HAR_LAGS]))
+    return np.column_stack(parts)
 
 
 @dataclass(frozen=True)
 class Har:
     """Corsi's HAR fitted by OLS: in levels, or in logs with a multiplicative bias correction
-    (a QLIKE-consistent scale, mean(v / exp(fit)), on the training origins)."""
+    (a QLIKE-consistent scale, mean(v / exp(fit)), on the training origins); with `leverage`,
+    the negative-return terms too (the forecast then needs the returns)."""
 
-    coef: np.ndarray  # (4,)
+    coef: np.ndarray  # (4,), or (7,) with leverage
     log: bool
     scale: float = 1.0
+    leverage: bool = False
 
-    def predict(self, proxy: np.ndarray, at: np.ndarray, floor: float) -> np.ndarray:
-        y = har_design(proxy, at, self.log) @ self.coef
+    def predict(
+        self, proxy: np.ndarray, at: np.ndarray, floor: float, returns: np.ndarray | None = None
+    ) -> np.ndarray:
+        if self.leverage and returns is None:
+            raise ValueError("a leverage HAR forecasts from the returns too")
+        y = har_design(proxy, at, self.log, returns if self.leverage else None) @ self.coef
         return np.exp(y) * self.scale if self.log else np.maximum(y, floor)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"coef": self.coef.tolist(), "log": self.log, "scale": self.scale, "leverage": self.leverage}
 
-def fit_har(proxy: np.ndarray, train_at: np.ndarray, horizon: int, log: bool) -> Har:
-    """OLS on training origins only (their h-day targets end before the cutoff)."""
-    x = har_design(proxy, train_at, log)
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Har:
+        coef = np.asarray(d["coef"], dtype="float64")
+        return cls(coef, bool(d["log"]), float(d["scale"]), bool(d.get("leverage", False)))
+
+
+def fit_har(
+    proxy: np.ndarray, train_at: np.ndarray, horizon: int, log: bool, returns: np.ndarray | None = None
+) -> Har:
+    """OLS on training origins only (their h-day targets end before the cutoff); with
+    `returns`, the leverage HAR."""
+    x = har_design(proxy, train_at, log, returns)
     v = forward_mean(proxy, horizon, train_at)
     y = np.log(v) if log else v
     coef, *_ = np.linalg.lstsq(x, y, rcond=None)
     if not log:
-        return Har(coef, False)
+        return Har(coef, False, leverage=returns is not None)
     fitted = np.exp(x @ coef)
-    return Har(coef, True, float(np.mean(v / fitted)))
+    return Har(coef, True, float(np.mean(v / fitted)), leverage=returns is not None)
+
+
+def fit_hars(proxy: np.ndarray, returns: np.ndarray, train_at: np.ndarray, horizon: int) -> dict[str, Har]:
+    """The three HARs (`HARS`) fitted on the same training origins."""
+    return {
+        "har": fit_har(proxy, train_at, horizon, log=False),
+        "har_log": fit_har(proxy, train_at, horizon, log=True),
+        "har_lev": fit_har(proxy, train_at, horizon, log=True, returns=returns),
+    }
+
+
+def refit_chunks(at: np.ndarray, every: int) -> list[np.ndarray]:
+    """The test origins `at` in runs of `every` (0: one run): each run's baselines are fitted on
+    what is known at its first origin."""
+    if every <= 0 or len(at) <= every:
+        return [at]
+    return [at[i : i + every] for i in range(0, len(at), every)]
+
+
+def baseline_forecasts(
+    proxy: np.ndarray,
+    returns: np.ndarray,
+    lo: int,
+    test_at: np.ndarray,
+    horizon: int,
+    refit_every: int = REFIT_EVERY,
+) -> dict[str, np.ndarray]:
+    """Every baseline's (N,) variance forecasts for origins `test_at`, re-estimated every
+    `refit_every` origins on all rows from `lo` known at the run's first origin t: HAR on the
+    origins whose h-day targets end by row t, GARCH on returns through row t, and EWMA and
+    GARCH put on the proxy's scale by the ratio of those rows (`proxy_ratio`)."""
+    out: dict[str, list[np.ndarray]] = {n: [] for n in VOL_BASELINES}
+    for chunk in refit_chunks(test_at, refit_every):
+        first = int(chunk[0])
+        fit_at = np.arange(lo + HAR_LAGS[-1] - 1, first - horizon + 1)
+        floor = float(np.min(proxy[lo : first + 1]))
+        ratio = proxy_ratio(proxy, returns, slice(lo, first + 1))
+        for name, har in fit_hars(proxy, returns, fit_at, horizon).items():
+            out[name].append(har.predict(proxy, chunk, floor, returns))
+        out["naive"].append(naive_variance(proxy, chunk, horizon))
+        out["ewma"].append(ewma(returns, chunk) * ratio)
+        out["garch"].append(garch(returns, first + 1, chunk, horizon, first=lo) * ratio)
+    return {n: np.concatenate(parts) for n, parts in out.items()}
+
+
+def rolling_scale(forecast: np.ndarray, realised: np.ndarray, at: np.ndarray, horizon: int) -> np.ndarray:
+    """(N,) the QLIKE-optimal scale mean(v / f) of each origin's last `RECALIBRATION_WINDOW`
+    origins whose targets are realised by then (at_j + h <= at_i), 1 before `RECALIBRATION_MIN`
+    of them exist. Leak-free: no target ends after the origin it recalibrates."""
+    ratio = np.concatenate([[0.0], np.cumsum(realised / forecast)])
+    known = np.searchsorted(at, at - horizon, side="right")  # origins j < known[i] are realised
+    start = np.maximum(known - RECALIBRATION_WINDOW, 0)
+    count = known - start
+    mean = (ratio[known] - ratio[start]) / np.maximum(count, 1)
+    return np.where(count >= RECALIBRATION_MIN, mean, 1.0)
+
+
+def recalibrated(
+    forecasts: dict[str, np.ndarray], realised: np.ndarray, at: np.ndarray, horizon: int
+) -> dict[str, np.ndarray]:
+    """Every forecaster under one rule: each forecast times its own rolling scale (`rolling_scale`)."""
+    return {n: f * rolling_scale(f, realised, at, horizon) for n, f in forecasts.items()}
 
 
 def naive_variance(proxy: np.ndarray, at: np.ndarray, horizon: int) -> np.ndarray:

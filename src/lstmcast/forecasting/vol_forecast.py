@@ -35,9 +35,9 @@ class VolForecastResult:
     proxy: str
     volatility: float  # annualised, %: the h-day average daily variance forecast
     variance: float
-    har: float  # the stronger HAR's forecast made the same day, annualised %
+    har: float  # the benchmark HAR's forecast made the same day, annualised %
     har_variance: float
-    har_used: str
+    benchmark: str  # that HAR: log-HAR (an older model names the HAR it chose)
     intervals: dict[str, list[float]]  # "80" -> [lower, upper] annualised %, NaN when unbounded
     unbounded: list[str]
     value_at_risk: dict[str, float]  # "95" -> the 1-day VaR as a loss fraction (0.021 = 2.1%)
@@ -72,8 +72,8 @@ def predict_volatility(
     at = np.array([frame.n - 1])
     head = VolHead.from_dict(saved["head"])
     v = float(variance_forecast(_net(loaded), cfg, loaded.fitted.scaler, head, frame, proxy, at)[0])
-    har_used = saved["har_used"]
-    har = V.fit_har(proxy, origins_in(cfg, 0, 0, frame.n), h, log=har_used == "har_log")
+    benchmark = str(saved.get("benchmark") or saved.get("har_used") or V.BENCHMARK)
+    har = V.fit_har(proxy, origins_in(cfg, 0, 0, frame.n), h, log=benchmark == "har_log")
     har_v = float(har.predict(proxy, at, float(np.min(proxy)))[0])
     errors = np.asarray(saved["log_errors"], dtype="float64")
     intervals, bounds, unbounded = {}, {}, []
@@ -105,7 +105,7 @@ def predict_volatility(
         variance=v,
         har=float(V.annualised(har_v)),
         har_variance=har_v,
-        har_used=har_used,
+        benchmark=benchmark,
         intervals=intervals,
         unbounded=unbounded,
         value_at_risk=var,

@@ -9,7 +9,8 @@ the horizon-1 origins that would straddle a boundary are left out (the gap).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ import pandas as pd
 from lstmcast.errors import DataError
 from lstmcast.prep import windows as W
 from lstmcast.prep.features import feature_frame
-from lstmcast.prep.volatility import variance_proxy
+from lstmcast.prep.volatility import STALE_SHARE, stale_years, variance_proxy
 from lstmcast.settings import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES
 
 
@@ -33,6 +34,19 @@ class Frame:
     # squared returns without open/high/low): what `--intervals vol` scales errors by.
     variance: np.ndarray | None = None
     vol_proxy: str = ""  # a volatility target's proxy in column 0 (after any fallback); else ""
+    # With the gk proxy asked for: {year: share of opens equal to the previous close}
+    stale_opens: dict[str, float] = field(default_factory=dict)
+
+    def stale_report(self) -> dict[str, Any]:
+        """What a volatility result says of stale opens: the share over every year, the years
+        above STALE_SHARE, and the proxy actually used."""
+        shares = self.stale_opens
+        return {
+            "share": float(np.mean(list(shares.values()))) if shares else None,
+            "years": stale_years(shares),
+            "by_year": shares,
+            "proxy": self.vol_proxy,
+        }
 
     @property
     def n(self) -> int:
@@ -48,6 +62,7 @@ class Frame:
             self.notes,
             None if self.variance is None else self.variance[start:stop],
             self.vol_proxy,
+            self.stale_opens,
         )
 
     def fingerprint(self) -> str:
@@ -72,8 +87,17 @@ def build_frame(
     frame = feature_frame(bars, target, features, exog or None, calendars, vol_proxy)
     notes = []
     used = frame.attrs.get("vol_proxy")
-    if used and used != vol_proxy:
+    stale = frame.attrs.get("stale_opens", {})
+    if used == "squared" and used != vol_proxy:
         notes.append(f"no open/high/low in this data: the {vol_proxy} proxy fell back to squared returns")
+    elif used and used != vol_proxy:
+        years = stale_years(stale)
+        span = years[0] if len(years) == 1 else f"{years[0]}-{years[-1]}"
+        notes.append(
+            f"stale opens: the open equals the previous close on more than {STALE_SHARE:.0%} of the"
+            f" bars of {len(years)} year(s) ({span}), so the {vol_proxy} proxy's open terms measure"
+            f" nothing there; the whole series uses {used} (the high-low range) instead"
+        )
     for name, n in frame.attrs.get("exog_missing", {}).items():
         if n:
             notes.append(
@@ -101,6 +125,7 @@ def build_frame(
         tuple(notes),
         variance,
         used or "",
+        stale,
     )
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from lstmcast.errors import DataError
 from lstmcast.prep.sessions import close_times
-from lstmcast.prep.volatility import variance_proxy
+from lstmcast.prep.volatility import has_range, stale_opens, variance_proxy
 
 
 def _log_ratio(a: pd.Series, b: pd.Series) -> np.ndarray:
@@ -73,11 +73,14 @@ def feature_frame(
     adj = bars["adj_close"]
     cols: dict[str, np.ndarray] = {}
     proxy_used = ""
+    frame_attrs: dict[str, dict[str, float]] = {}
     if target == "log_return":
         cols["log_return"] = _log_ratio(adj, adj.shift(1))
     elif target == "volatility":
         # The target's own history is the log of the daily variance proxy; returns ride along.
         proxy, proxy_used = variance_proxy(bars, vol_proxy)
+        if vol_proxy == "gk" and has_range(bars):
+            frame_attrs["stale_opens"] = stale_opens(bars)
         cols["log_variance"] = np.log(proxy)
         cols["log_return"] = _log_ratio(adj, adj.shift(1))
     else:
@@ -105,4 +108,5 @@ def feature_frame(
         frame[f"exog:{name}"], missing[name] = exog_returns(bars, other, pair)
     frame.attrs["exog_missing"] = missing
     frame.attrs["vol_proxy"] = proxy_used
+    frame.attrs["stale_opens"] = frame_attrs.get("stale_opens", {})
     return frame.iloc[1:]

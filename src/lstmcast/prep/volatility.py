@@ -11,6 +11,13 @@ Row t uses bars t and t-1 only (natural logs; O, H, L, C of bar t, C_1 the previ
 Range proxies read prices at discrete trades and so sit below the true variance; forecasts
 of close-to-close variance are compared on the proxy's own scale (evaluation/volatility.py).
 
+Stale opens: in long index files the open is often the previous close itself (95-98% of
+S&P 500 days in 1999-2005), and Garman-Klass's open and overnight terms then measure
+nothing; its ratio to squared returns drifted from 0.61 to 0.82-0.92 across one such file.
+Where any year has more than STALE_SHARE of its opens equal to the previous close, `gk`
+falls back to `parkinson` (the range, no open) for the whole series, so that the proxy means
+one thing throughout, and says so (`stale_opens`).
+
 A bar with no range (high = low: a halt, thin data) has a range proxy of 0, and a log
 model cannot take log(0): such a bar takes its squared close-to-close return instead, and
 every value is floored at FLOOR times the median of the positive values so far (causal).
@@ -24,6 +31,8 @@ import numpy as np
 import pandas as pd
 
 FLOOR = 0.01  # of the running median of the positive proxies: the log stays finite
+STALE_SHARE = 0.5  # a year with more of its opens equal to the previous close has stale opens
+STALE_MIN_BARS = 20  # a year with fewer bars is not judged
 GK_CO = 2 * math.log(2) - 1
 
 
@@ -32,9 +41,28 @@ def has_range(bars: pd.DataFrame) -> bool:
     return bool(all(bars[c].notna().all() for c in ("open", "high", "low")))
 
 
+def stale_opens(bars: pd.DataFrame) -> dict[str, float]:
+    """{year: share of its bars whose (unadjusted) open equals the previous close}, for every
+    year of `bars` with at least STALE_MIN_BARS open prices."""
+    o, c = bars["open"].to_numpy(dtype="float64"), bars["close"].to_numpy(dtype="float64")
+    same = np.isclose(o[1:], c[:-1], rtol=1e-7, atol=0.0)
+    known = np.isfinite(o[1:]) & np.isfinite(c[:-1])
+    years = pd.DatetimeIndex(bars.index[1:]).year
+    frame = pd.DataFrame({"same": same & known, "known": known, "year": years})
+    by = frame.groupby("year")[["same", "known"]].sum()
+    by = by[by["known"] >= STALE_MIN_BARS]
+    return {str(y): float(r["same"] / r["known"]) for y, r in by.iterrows()}
+
+
+def stale_years(shares: dict[str, float]) -> list[str]:
+    """The years whose share of stale opens is above STALE_SHARE."""
+    return [y for y, s in shares.items() if s > STALE_SHARE]
+
+
 def variance_proxy(bars: pd.DataFrame, kind: str) -> tuple[np.ndarray, str]:
     """(T,) daily variance proxy of `bars` (NaN on the first bar) and the proxy used: a
-    series without open/high/low falls back to `squared`."""
+    series without open/high/low falls back to `squared`, a `gk` with stale opens in any
+    year (`stale_years`) to `parkinson`."""
     adj, close = (bars[c].to_numpy(dtype="float64") for c in ("adj_close", "close"))
     ret = np.log(adj[1:] / adj[:-1])
     squared = np.concatenate([[np.nan], ret**2])
@@ -42,6 +70,8 @@ def variance_proxy(bars: pd.DataFrame, kind: str) -> tuple[np.ndarray, str]:
         return _floored(squared), "squared"
     o, h, lo = (bars[c].to_numpy(dtype="float64") for c in ("open", "high", "low"))
     hl = np.log(h / lo) ** 2
+    if kind == "gk" and stale_years(stale_opens(bars)):
+        kind = "parkinson"
     if kind == "parkinson":
         proxy = hl / (4 * math.log(2))
     else:

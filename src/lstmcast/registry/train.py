@@ -169,7 +169,7 @@ def finetune_volatility_model(
     allow_overlap: bool = False,
 ) -> VolatilityFinetuneReport:
     """`finetune` of a volatility model: the parent as is, fine-tuned, and trained from scratch
-    on TICKER's split, each against the stronger HAR in QLIKE; the fine-tuned one is saved."""
+    on TICKER's split, each against log-HAR in QLIKE; the fine-tuned one is saved."""
     store.require_writable()
     if freeze not in ("encoder", "none"):
         raise ConfigError("--freeze must be encoder or none")
@@ -183,7 +183,7 @@ def finetune_volatility_model(
         others, after = finetune_volatility(cfg, state, head, series, lr, freeze == "encoder")
     model_id, path = save_volatility(store, after, series.origin, parent=parent.id)
     f = after.fits.forecasts
-    stronger, realised, h = f[after.fits.har_used], after.realised, cfg.horizon
+    stronger, realised, h = f[V.BENCHMARK], after.realised, cfg.horizon
     reference = float(np.mean(V.qlike(stronger, realised)))
     rows: dict[str, QlikeRow] = {}
     for name, forecast in (
@@ -194,7 +194,7 @@ def finetune_volatility_model(
         q = float(np.mean(V.qlike(forecast, realised)))
         _, p = V.dm_qlike(forecast, stronger, realised, h)
         rows[name] = QlikeRow(q, 1 - q / reference, None if p != p else p)
-    for name in ("naive", "ewma", "har", "har_log", "garch"):
+    for name in V.VOL_BASELINES:
         q = float(np.mean(V.qlike(f[name], realised)))
         rows[name] = QlikeRow(q, 1 - q / reference, None)
     return VolatilityFinetuneReport(
@@ -204,7 +204,7 @@ def finetune_volatility_model(
         target=cfg.target,
         lr=lr,
         freeze=freeze,
-        har_used=after.fits.har_used,
+        benchmark=V.BENCHMARK,
         test=rows,
         segments=after.segment_dates(),
         path=str(path),

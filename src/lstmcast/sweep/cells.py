@@ -52,12 +52,11 @@ class ReturnCell:
 
 @dataclass(frozen=True)
 class VolCell:
-    """One seed's volatility backtest: its skill against the stronger HAR, every forecaster's
-    variance forecasts (N,) and the realised proxy."""
+    """One seed's volatility backtest: its skill against log-HAR, every forecaster's variance
+    forecasts (N,) and the realised proxy."""
 
     horizon: int
     skill_vs_har: float
-    har_used: str
     forecasts: dict[str, np.ndarray]
     realised: np.ndarray
     ran: Ran = Ran()
@@ -100,7 +99,6 @@ def to_json(result: CellResult) -> dict[str, Any]:
             "target": "volatility",
             "horizon": result.horizon,
             "skill_vs_har": result.skill_vs_har,
-            "har_used": result.har_used,
             "forecasts": {k: v.tolist() for k, v in result.forecasts.items()},
             "realised": result.realised.tolist(),
             **ran,
@@ -140,7 +138,6 @@ def from_json(doc: dict[str, Any], ticker: str, model: str) -> CellResult:
         return VolCell(
             int(doc["horizon"]),
             float(doc["skill_vs_har"]),
-            str(doc["har_used"]),
             {k: _array(v) for k, v in doc["forecasts"].items()},
             _array(doc["realised"]),
             ran,

@@ -27,9 +27,7 @@ def _plot(report: Any, path: Path) -> Path:
 
     rows = sorted(report.leaderboard, key=lambda r: (r["ticker"], r["model"]))
     vol = bool(rows) and "skill_vs_har" in rows[0]
-    key, against = (
-        ("skill_vs_har", "the stronger HAR, % of QLIKE") if vol else ("skill_vs_naive", "naive, % of MSE")
-    )
+    key, against = ("skill_vs_har", "log-HAR, % of QLIKE") if vol else ("skill_vs_naive", "naive, % of MSE")
     labels = [f"{r['ticker']}\n{r['model']}" for r in rows]
     fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(rows) + 2), 4.5))
     ax.errorbar(
@@ -40,10 +38,10 @@ def _plot(report: Any, path: Path) -> Path:
         color="tab:blue",
         capsize=3,
     )
-    ax.axhline(0, color="black", lw=0.8, label="the stronger HAR" if vol else "naive (random walk)")
+    ax.axhline(0, color="black", lw=0.8, label="log-HAR" if vol else "naive (random walk)")
     ax.set_xticks(range(len(rows)), labels, fontsize=8)
     ax.set_ylabel(f"skill vs {against}\n(seeds' average; bars: their spread)")
-    beaten = "the stronger HAR" if vol else "the random walk"
+    beaten = "log-HAR" if vol else "the random walk"
     beat = f"{report.beat_naive} of {len(rows)} rows beat {beaten} after adjustment"
     ax.set_title(f"sweep {report.sweep_id}\n{beat}", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)

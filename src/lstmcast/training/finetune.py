@@ -11,7 +11,7 @@ import numpy as np
 from lstmcast.config import FINETUNE_LR, TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import ConfigError
-from lstmcast.evaluation.volatility import forward_mean
+from lstmcast.evaluation.volatility import BENCHMARK, forward_mean
 from lstmcast.inference.volatility import VolHead, origins_in
 from lstmcast.prep.inputs import frame_for, split_for
 from lstmcast.prep.scaling import fit_scaler
@@ -109,7 +109,7 @@ def finetune_volatility(
     frame, seg = after.frame, after.segments
     proxy = np.exp(frame.x[:, 0])
     train_at = origins_in(cfg, 0, 0, seg.train_end)
-    offset_har = after.fits.hars[after.fits.har_used] if cfg.residual_on == "har" else None
+    offset_har = after.fits.hars[BENCHMARK] if cfg.residual_on == "har" else None
     as_is = VolFit(
         cfg,
         fit_scaler(frame.x[: int(train_at.max()) + cfg.horizon + 1]),

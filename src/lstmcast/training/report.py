@@ -93,7 +93,7 @@ class VolatilityTrainReport:
     train_seconds: float
     segments: dict[str, list[str]]
     n_test: int
-    # The test segment's scores and tests against the stronger HAR (training.volatility.score_test),
+    # The test segment's scores and tests against each HAR (training.volatility.score_test),
     # with each forecaster's mean forecast as annualised volatility.
     volatility: dict[str, Any]
     warnings: list[str]
@@ -102,7 +102,7 @@ class VolatilityTrainReport:
 
 @dataclass(frozen=True)
 class QlikeRow:
-    """One forecaster on a test segment: its mean QLIKE, skill against the stronger HAR, DM p."""
+    """One forecaster on a test segment: its mean QLIKE, skill against log-HAR, DM p."""
 
     qlike: float
     skill_vs_har: float
@@ -119,7 +119,7 @@ class VolatilityFinetuneReport:
     target: str
     lr: float
     freeze: str
-    har_used: str
+    benchmark: str  # the HAR every skill here is against (log-HAR)
     test: dict[str, QlikeRow]  # before (parent as is), after, scratch, then the baselines
     segments: dict[str, list[str]]
     path: str

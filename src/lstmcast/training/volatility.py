@@ -121,8 +121,7 @@ class CutoffFits:
     """Everything fitted on rows before one cutoff, and the forecasts it makes."""
 
     forecasts: dict[str, np.ndarray]  # name -> (N,) variance forecasts for the asked origins
-    har_used: str  # the HAR with the lower validation QLIKE
-    hars: dict[str, Har]
+    hars: dict[str, Har]  # the three HARs on the training origins (the hybrid's offset: log-HAR)
     net: VolFit  # the network of the config's seed ("model"); seeds are averaged by the backtest
     ratio: float  # mean proxy over mean squared return, training rows
 
@@ -140,29 +139,20 @@ def fold_forecasts(
     init: dict[str, torch.Tensor] | None = None,
     lr: float | None = None,
     freeze_encoder: bool = False,
+    refit_every: int = V.REFIT_EVERY,
 ) -> CutoffFits:
-    """Fit every forecaster on rows [lo, train_end) (validation origins `val_at` choose the HAR
-    and stop the network early) and forecast origins `test_at`: (N,) variances each."""
+    """Fit the network on rows [lo, train_end) (validation origins `val_at` stop it early) and
+    forecast origins `test_at`: (N,) variances each. The baselines are re-estimated inside the
+    test block every `refit_every` origins on all the rows known by then, as a practitioner
+    would (`evaluation.volatility.baseline_forecasts`); the network is fitted once."""
     h = cfg.horizon
-    floor = float(np.min(proxy[lo:train_end]))
-    hars = {name: V.fit_har(proxy, train_at, h, log=name == "har_log") for name in ("har", "har_log")}
-    val_realised = V.forward_mean(proxy, h, val_at)
-    val_qlike = {
-        n: float(np.mean(V.qlike(m.predict(proxy, val_at, floor), val_realised))) for n, m in hars.items()
-    }
-    har_used = min(val_qlike, key=lambda n: val_qlike[n])
+    hars = V.fit_hars(proxy, returns, train_at, h)
     ratio = V.proxy_ratio(proxy, returns, slice(lo, train_end))
-    out = {
-        "naive": V.naive_variance(proxy, test_at, h),
-        "ewma": V.ewma(returns, test_at) * ratio,
-        "har": hars["har"].predict(proxy, test_at, floor),
-        "har_log": hars["har_log"].predict(proxy, test_at, floor),
-        "garch": V.garch(returns, train_end, test_at, h, first=lo) * ratio,
-    }
-    offset = hars[har_used] if cfg.residual_on == "har" else None
+    out = V.baseline_forecasts(proxy, returns, lo, test_at, h, refit_every)
+    offset = hars[V.BENCHMARK] if cfg.residual_on == "har" else None
     net = fit_volatility(cfg, frame, proxy, lo, train_at, val_at, offset, init, lr, freeze_encoder)
     out["model"] = net.predict(frame, proxy, test_at)
-    return CutoffFits(out, har_used, hars, net, ratio)
+    return CutoffFits(out, hars, net, ratio)
 
 
 def check_volatility(cfg: TrainConfig, frame: Frame) -> None:
@@ -207,15 +197,20 @@ class VolTrained:
 
 
 def score_test(
-    config: TrainConfig, proxy: str, fits: CutoffFits, realised: np.ndarray, hits: dict[str, Any]
+    config: TrainConfig,
+    proxy: str,
+    fits: CutoffFits,
+    at: np.ndarray,
+    realised: np.ndarray,
+    hits: dict[str, Any],
+    stale: dict[str, Any],
 ) -> dict[str, Any]:
-    """Every forecaster's scores on the test segment, the tests against the stronger HAR."""
-    f = fits.forecasts
+    """Every forecaster's scores on the test segment, the tests against each HAR."""
     return {
         "proxy": proxy,
         "horizon": config.horizon,
-        **V.score_all(f, f[fits.har_used], realised, config.horizon, hits, config.seed),
-        "har_used": fits.har_used,
+        "stale_opens": stale,
+        **V.score_all(fits.forecasts, realised, at, config.horizon, hits, config.seed),
     }
 
 
@@ -256,5 +251,5 @@ def train_volatility(
         log_errors,
         hits,
         list(frame.notes),
-        score_test(config, frame.vol_proxy, fits, realised, hits),
+        score_test(config, frame.vol_proxy, fits, test_at, realised, hits, frame.stale_report()),
     )

@@ -96,7 +96,7 @@ class Scored:
 def score_span(cfg: TrainConfig, bt: BacktestConfig, ticker: str, bars: pd.DataFrame, span: Span) -> Scored:
     """Fit `cfg` on the bars before `span` (every bar given is before the end of what may be
     seen) and score its forecasts of the span's block against the random walk (returns) or
-    the stronger HAR (volatility)."""
+    log-HAR (volatility)."""
     if cfg.target == "volatility":
         from lstmcast.backtest.volatility import VolatilityWalk
 
@@ -106,7 +106,7 @@ def score_span(cfg: TrainConfig, bt: BacktestConfig, ticker: str, bars: pd.DataF
         vol = walk.run_fold(cfg, data, bt, fold_of(frame, span, bt))
         realised = V.forward_mean(proxy, cfg.horizon, vol.at)
         q_model = V.qlike(vol.forecasts["model"], realised)
-        q_har = V.qlike(vol.forecasts["stronger_har"], realised)
+        q_har = V.qlike(vol.forecasts[V.BENCHMARK], realised)
         preds = {**vol.forecasts, "truth": realised}
         return Scored(
             frame.dates[vol.at].values.astype("datetime64[D]"),

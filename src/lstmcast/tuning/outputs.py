@@ -66,7 +66,7 @@ def plot_tune(doc: dict[str, Any], trials: list[TrialRecord], path: Path) -> Pat
     from matplotlib.ticker import MaxNLocator
 
     vol = doc["target"] == "volatility"
-    unit = "QLIKE skill vs the stronger HAR, %" if vol else "MSE skill vs the random walk, %"
+    unit = "QLIKE skill vs log-HAR, %" if vol else "MSE skill vs the random walk, %"
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
     for k, row in enumerate(doc["outer"]):
         mine = sorted((t for t in trials if t.fold == row["fold"] and t.complete), key=lambda t: t.number)
