@@ -18,6 +18,7 @@ against a return backtest of the same LSTM, and of the baselines alone. Run it a
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,7 @@ def baseline_seconds(cfg: TrainConfig, series: Series) -> float:
 
     def no_network(*args: Any) -> Any:
         class Flat:
-            def predict(self, frame: Any, proxy: Any, at: np.ndarray) -> np.ndarray:
+            def predict(self, frame: Any, proxy: Any, at: np.ndarray, first_day: bool = False) -> np.ndarray:
                 return np.ones(len(at))
 
         return Flat()
@@ -97,42 +98,11 @@ def cell_of(ticker: str, h: int, model: str, vol: dict[str, Any]) -> dict[str, A
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tickers", default="AAPL,MSFT,IBM,GOOG")
-    ap.add_argument("--horizons", default="1,5,22")
-    ap.add_argument("--models", default="lstm,gru,cnn,hybrid")
-    ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--loss", default="qlike")
-    ap.add_argument("--data", type=Path, default=Path("sample_data"))
-    args = ap.parse_args()
-    tickers = args.tickers.split(",")
-    horizons = [int(h) for h in args.horizons.split(",")]
-    models = args.models.split(",")
-    cells: list[dict[str, Any]] = []
-    for ticker in tickers:
-        series = load_csv(args.data / f"{ticker}.csv", ticker)
-        for h in horizons:
-            first: dict[str, Any] | None = None
-            for m in models:
-                t0 = time.perf_counter()
-                doc = backtest(model_config(m, h, args.epochs, args.loss), BacktestConfig(), series).to_json()
-                vol = doc["volatility"]
-                if first is None:
-                    first = vol
-                    line = f"{ticker:5} h={h:<2} baselines vs log-HAR:"
-                    for b in BASELINES:
-                        line += f" {b} {vol['scores'][b]['skill_vs_har']:+.1%}"
-                    print(line, flush=True)
-                c = cell_of(ticker, h, m, vol)
-                cells.append(c)
-                parts = "  ".join(f"{lab} {c[lab][0]:+.1%} (p {_p(c[lab][1])})" for lab, _, _ in COMPARISONS)
-                mcs = c["mcs"]
-                print(
-                    f"      {m:7} {parts}  MCS p range {mcs['range']:.2f} max {mcs['max']:.2f}"
-                    f"  ({time.perf_counter() - t0:.0f}s)",
-                    flush=True,
-                )
+def summarise(
+    cells: list[dict[str, Any]], tickers: list[str], horizons: list[int], models: list[str]
+) -> None:
+    """Per network, never the best of them: positive pairs, raw DM rejections against what
+    chance gives, and the cells that survive Holm across every network cell; a markdown table."""
     print("\nsummary, per network (no best-of), Holm across every network x ticker x horizon cell:")
     n_pairs = len(tickers) * len(horizons)
     for label, _, _ in COMPARISONS:
@@ -157,6 +127,65 @@ def main() -> None:
         cols = " | ".join(f"{c[lab][0]:+.1%} ({_p(c[lab][1])})" for lab, _, _ in COMPARISONS)
         mcs = f"{c['mcs']['range']:.2f} / {c['mcs']['max']:.2f}"
         print(f"| {c['ticker']} | {c['h']} | {c['model']} | {cols} | {mcs} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tickers", default="AAPL,MSFT,IBM,GOOG")
+    ap.add_argument("--horizons", default="1,5,22")
+    ap.add_argument("--models", default="lstm,gru,cnn,hybrid")
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--loss", default="qlike")
+    ap.add_argument("--data", type=Path, default=Path("sample_data"))
+    ap.add_argument("--cells-out", type=Path, help="also write every network cell to this JSON file")
+    ap.add_argument(
+        "--summarise",
+        type=Path,
+        nargs="+",
+        help="skip the runs: summarise cells files of split runs together",
+    )
+    ap.add_argument("--no-cost", action="store_true", help="skip the cost measurements at the end")
+    args = ap.parse_args()
+    tickers = args.tickers.split(",")
+    horizons = [int(h) for h in args.horizons.split(",")]
+    models = args.models.split(",")
+    cells: list[dict[str, Any]] = []
+    if args.summarise:  # split runs (e.g. two tickers each, one per core) judged as one family
+        for path in args.summarise:
+            cells += json.loads(path.read_text())
+        tickers = sorted({c["ticker"] for c in cells})
+        horizons = sorted({c["h"] for c in cells})
+        models = list(dict.fromkeys(c["model"] for c in cells))
+        summarise(cells, tickers, horizons, models)
+        return
+    for ticker in tickers:
+        series = load_csv(args.data / f"{ticker}.csv", ticker)
+        for h in horizons:
+            first: dict[str, Any] | None = None
+            for m in models:
+                t0 = time.perf_counter()
+                doc = backtest(model_config(m, h, args.epochs, args.loss), BacktestConfig(), series).to_json()
+                vol = doc["volatility"]
+                if first is None:
+                    first = vol
+                    line = f"{ticker:5} h={h:<2} baselines vs log-HAR:"
+                    for b in BASELINES:
+                        line += f" {b} {vol['scores'][b]['skill_vs_har']:+.1%}"
+                    print(line, flush=True)
+                c = cell_of(ticker, h, m, vol)
+                cells.append(c)
+                parts = "  ".join(f"{lab} {c[lab][0]:+.1%} (p {_p(c[lab][1])})" for lab, _, _ in COMPARISONS)
+                mcs = c["mcs"]
+                print(
+                    f"      {m:7} {parts}  MCS p range {mcs['range']:.2f} max {mcs['max']:.2f}"
+                    f"  ({time.perf_counter() - t0:.0f}s)",
+                    flush=True,
+                )
+    if args.cells_out:
+        args.cells_out.write_text(json.dumps(cells))
+    summarise(cells, tickers, horizons, models)
+    if args.no_cost:
+        return
     series = load_csv(args.data / f"{tickers[0]}.csv", tickers[0])
     t0 = time.perf_counter()
     backtest(TrainConfig(epochs=args.epochs), BacktestConfig(), series)

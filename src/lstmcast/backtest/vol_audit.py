@@ -17,8 +17,6 @@ from lstmcast.backtest.audit import noised, value_gap, within_noise
 from lstmcast.backtest.walkforward import fit_split, plan_folds
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
-from lstmcast.evaluation import volatility as V
-from lstmcast.evaluation.intervals import ewma_sigma
 from lstmcast.inference.volatility import origins_in
 from lstmcast.prep.dataset import Frame
 from lstmcast.prep.inputs import frame_for
@@ -72,7 +70,7 @@ class _Fits:
     proxy: np.ndarray
     net: VolFit
     hars: list[np.ndarray]
-    quantiles: dict[float, float]
+    quantiles: dict[str, dict[float, float]]
     at_cutoff: dict[str, np.ndarray]
 
 
@@ -83,13 +81,12 @@ def _fits(cfg: TrainConfig, bt: BacktestConfig, frame: Frame, lo: int, cutoff: i
     val_at = origins_in(cfg, lo, train_end, cutoff)
     origin = np.array([cutoff - 1])  # the forecast made at the close of the cutoff's eve
     fits = fold_forecasts(cfg, frame, proxy, returns, lo, train_end, train_at, val_at, origin)
-    sigma = ewma_sigma(returns[lo:train_end], shrink=0.0)
     hars = list(fits.hars.values())
     return _Fits(
         proxy[:cutoff],
         fits.net,
         [m.coef for m in hars] + [np.array([m.scale for m in hars])],
-        V.var_quantiles(returns[lo:train_end], sigma),
+        fits.quantiles(),
         fits.forecasts,
     )
 

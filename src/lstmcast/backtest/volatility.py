@@ -25,7 +25,6 @@ from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import ConfigError, DataError
 from lstmcast.evaluation import volatility as V
-from lstmcast.evaluation.intervals import ewma_sigma
 from lstmcast.inference.volatility import origins_in
 from lstmcast.prep.dataset import Frame
 from lstmcast.prep.inputs import frame_for
@@ -89,8 +88,11 @@ class VolFoldRun:
     at: np.ndarray
     forecasts: dict[str, np.ndarray]
     hits: dict[str, dict[float, np.ndarray]]
-    ratio: float  # the training rows' proxy over squared returns: a forecast's close-to-close scale
-    quantiles: dict[float, float]  # the VaR quantiles of the training rows' standardised returns
+    # The network's 1-day forecasts (test and training origins) and the next day's returns at
+    # the training origins: the seeds' average takes its VaR quantiles from its own residuals.
+    model_one_day: np.ndarray
+    model_one_day_train: np.ndarray
+    train_next: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -136,13 +138,18 @@ class VolatilityWalk:
             cfg, frame, proxy, returns, lo, train_end, train_at, val_at, test_at, refit_every=bt.refit_every
         )
         fc = fits.forecasts
-        # Value-at-risk: quantiles of returns standardised by the volatility known the day
-        # before, on training rows; each forecast back on the close-to-close scale.
-        sigma = ewma_sigma(returns[lo:train_end], shrink=0.0)
-        q = V.var_quantiles(returns[lo:train_end], sigma)
-        ratio = V.proxy_ratio(proxy, returns, slice(lo, train_end))
-        hits = V.var_hits_of({n: fc[n] for n in NAMES}, returns[test_at + 1], ratio, q)
-        return VolFoldRun(fold, test_at, {n: fc[n] for n in NAMES}, hits, ratio, q)
+        # Value-at-risk: each forecaster's own 1-day forecast, its quantile from its own
+        # standardised residuals on the training origins.
+        hits = fits.hits(returns[test_at + 1])
+        return VolFoldRun(
+            fold,
+            test_at,
+            {n: fc[n] for n in NAMES},
+            hits,
+            fits.one_day["model"],
+            fits.one_day_train["model"],
+            fits.train_next,
+        )
 
     def finish(
         self,
@@ -160,7 +167,10 @@ class VolatilityWalk:
         for k, first in enumerate(runs[0]):
             model = np.mean([seed_runs[k].forecasts["model"] for seed_runs in runs], axis=0)
             forecasts = {**first.forecasts, "model": model}
-            hits = V.var_hits_of({"model": model}, data.returns[first.at + 1], first.ratio, first.quantiles)
+            one_day = np.mean([seed_runs[k].model_one_day for seed_runs in runs], axis=0)
+            one_day_train = np.mean([seed_runs[k].model_one_day_train for seed_runs in runs], axis=0)
+            quantiles = V.own_var_quantiles({"model": one_day_train}, first.train_next)
+            hits = V.var_hits_of({"model": one_day}, data.returns[first.at + 1], quantiles)
             parts.append((first.at, forecasts, {**first.hits, **hits}))
             realised = V.forward_mean(proxy, cfg.horizon, first.at)
             qlike = {n: float(np.mean(V.qlike(forecasts[n], realised))) for n in NAMES}

@@ -104,12 +104,20 @@ def var_tests(hits: np.ndarray, level: float) -> dict[str, float | int | None]:
     }
 
 
-def var_quantiles(returns: np.ndarray, sigma: np.ndarray) -> dict[float, float]:
-    """Filtered historical simulation: the lower 5% and 1% quantiles of returns standardised by
-    the volatility known the day before (training rows only), one per VaR level."""
-    z = returns[1:] / sigma[:-1]
+def var_quantiles(next_return: np.ndarray, one_day: np.ndarray) -> dict[float, float]:
+    """Filtered historical simulation with a forecaster's own residuals: the lower 5% and 1%
+    quantiles of the next day's return over the square root of its own 1-day variance forecast
+    made the day before (training origins only), one per VaR level."""
+    z = next_return / np.sqrt(one_day)
     z = z[np.isfinite(z)]
     return {level: float(np.quantile(z, 1 - level)) if len(z) else math.nan for level in VAR_LEVELS}
+
+
+def own_var_quantiles(
+    one_day: dict[str, np.ndarray], next_return: np.ndarray
+) -> dict[str, dict[float, float]]:
+    """`var_quantiles` of every forecaster, each from its own 1-day forecasts."""
+    return {name: var_quantiles(next_return, f) for name, f in one_day.items()}
 
 
 def score_all(
@@ -176,14 +184,32 @@ def dm_against_hars(forecasts: dict[str, np.ndarray], realised: np.ndarray, hori
 
 
 def var_hits_of(
-    forecasts: dict[str, np.ndarray], next_return: np.ndarray, ratio: float, quantiles: dict[float, float]
+    one_day: dict[str, np.ndarray], next_return: np.ndarray, quantiles: dict[str, dict[float, float]]
 ) -> dict[str, dict[float, np.ndarray]]:
-    """Per forecaster and VaR level, the next-day returns below the VaR its forecast implies
-    (the forecast taken back to the close-to-close scale by `ratio`)."""
+    """Per forecaster and VaR level, the next-day returns below the VaR its own 1-day variance
+    forecast implies with its own residuals' quantile (`own_var_quantiles`): whatever scale
+    the forecast is on, the quantile was taken on the same one."""
     return {
-        name: {lv: next_return < q * np.sqrt(f / ratio) for lv, q in quantiles.items()}
-        for name, f in forecasts.items()
+        name: {lv: next_return < q * np.sqrt(f) for lv, q in quantiles[name].items()}
+        for name, f in one_day.items()
     }
+
+
+def in_sample_one_day(
+    proxy: np.ndarray, returns: np.ndarray, lo: int, train_end: int, train_at: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Every baseline's 1-day variance forecast at the training origins, fitted on those rows
+    [lo, train_end): what each baseline's value-at-risk residuals are standardised by."""
+    floor = float(np.min(proxy[lo:train_end]))
+    ratio = proxy_ratio(proxy, returns, slice(lo, train_end))
+    out = {
+        n: har.predict(proxy, train_at, floor, returns)
+        for n, har in fit_hars(proxy, returns, train_at, 1).items()
+    }
+    out["naive"] = naive_variance(proxy, train_at, 1)
+    out["ewma"] = ewma(returns, train_at) * ratio
+    out["garch"] = garch(returns, train_end, train_at, 1, first=lo) * ratio
+    return out
 
 
 def _none(x: float) -> float | None:

@@ -87,8 +87,13 @@ def predict_volatility(
                             (bounds[f"lower_{label}"], bounds[f"upper_{label}"])]  # fmt: skip
         if not (math.isfinite(lo) and math.isfinite(hi)):
             unbounded.append(label)
-    ratio = float(saved["ratio"])
-    var = {k: -float(q) * math.sqrt(v / ratio) for k, q in saved["var_quantiles"].items()}
+    if saved.get("var_basis") == "one_day":  # its own 1-day forecast, its own residuals' quantile
+        net, scaler = _net(loaded), loaded.fitted.scaler
+        v1 = float(variance_forecast(net, cfg, scaler, head, frame, proxy, at, first_day=True)[0])
+        var = {k: -float(q) * math.sqrt(v1) for k, q in saved["var_quantiles"].items()}
+    else:  # a model saved before: the h-day average on the close-to-close scale
+        ratio = float(saved["ratio"])
+        var = {k: -float(q) * math.sqrt(v / ratio) for k, q in saved["var_quantiles"].items()}
     year = V.trailing_mean(proxy, h)[-252:]
     year = year[np.isfinite(year)]
     as_of = frame.dates[-1].date()

@@ -62,13 +62,16 @@ def raw_variance(
     frame: Frame,
     proxy: np.ndarray,
     at: np.ndarray,
+    first_day: bool = False,
 ) -> np.ndarray:
     """(N,) variance forecasts for origins `at` before the back-transform: the mean over the h
-    days of exp(output), plus the offset. Each uses rows at-window+1..at only."""
+    days of exp(output), plus the offset; with `first_day`, the first day's alone (what its
+    1-day value-at-risk reads). Each uses rows at-window+1..at only."""
     x = windows(apply(scaler, frame.x), config.window, at).astype(np.float32)  # (N, L, F)
     out = np.asarray(net(x), dtype="float64")  # (N, h)
     log_ratio = out * head.target_std + head.target_mean
-    return np.exp(offset(head.har, proxy, at, head.floor)) * np.mean(np.exp(log_ratio), axis=1)
+    days = np.exp(log_ratio[:, :1] if first_day else log_ratio)
+    return np.exp(offset(head.har, proxy, at, head.floor)) * np.mean(days, axis=1)
 
 
 def variance_forecast(
@@ -79,8 +82,9 @@ def variance_forecast(
     frame: Frame,
     proxy: np.ndarray,
     at: np.ndarray,
+    first_day: bool = False,
 ) -> np.ndarray:
-    return raw_variance(net, config, scaler, head, frame, proxy, at) * head.scale
+    return raw_variance(net, config, scaler, head, frame, proxy, at, first_day) * head.scale
 
 
 def origins_in(cfg: TrainConfig, lo: int, first_target: int, last_target: int) -> np.ndarray:

@@ -127,6 +127,9 @@ def volatility_manifest(
             "head": net.head.to_dict(),
             "ratio": trained.fits.ratio,
             "var_quantiles": {f"{lv * 100:g}": q for lv, q in trained.quantiles.items()},
+            # The quantiles are of returns over the model's own 1-day forecast (older models:
+            # over EWMA, applied to the h-day average on the close-to-close scale).
+            "var_basis": "one_day",
             "log_errors": trained.log_errors.tolist(),
         },
         "training": training_of(out),

@@ -24,7 +24,6 @@ from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import DataError
 from lstmcast.evaluation import volatility as V
-from lstmcast.evaluation.intervals import ewma_sigma
 from lstmcast.evaluation.volatility import Har, forward_mean
 from lstmcast.inference.predictor import Net
 from lstmcast.inference.volatility import MONTH, VolHead, offset, origins_in, raw_variance
@@ -55,13 +54,14 @@ class VolFit:
 
         return run
 
-    def raw(self, frame: Frame, proxy: np.ndarray, at: np.ndarray) -> np.ndarray:
-        """(N,) variance forecasts for origins `at` before the back-transform."""
+    def raw(self, frame: Frame, proxy: np.ndarray, at: np.ndarray, first_day: bool = False) -> np.ndarray:
+        """(N,) variance forecasts for origins `at` before the back-transform (`first_day`:
+        the first of the h days alone)."""
         net = self.net(frame.x.shape[1])
-        return raw_variance(net, self.config, self.scaler, self.head, frame, proxy, at)
+        return raw_variance(net, self.config, self.scaler, self.head, frame, proxy, at, first_day)
 
-    def predict(self, frame: Frame, proxy: np.ndarray, at: np.ndarray) -> np.ndarray:
-        return self.raw(frame, proxy, at) * self.head.scale
+    def predict(self, frame: Frame, proxy: np.ndarray, at: np.ndarray, first_day: bool = False) -> np.ndarray:
+        return self.raw(frame, proxy, at, first_day) * self.head.scale
 
 
 def fit_volatility(
@@ -124,6 +124,18 @@ class CutoffFits:
     hars: dict[str, Har]  # the three HARs on the training origins (the hybrid's offset: log-HAR)
     net: VolFit  # the network of the config's seed ("model"); seeds are averaged by the backtest
     ratio: float  # mean proxy over mean squared return, training rows
+    # Each forecaster's 1-day variance forecast, what its value-at-risk reads: at the asked
+    # origins, and at the training origins with the next day's return there (its residuals).
+    one_day: dict[str, np.ndarray]
+    one_day_train: dict[str, np.ndarray]
+    train_next: np.ndarray
+
+    def quantiles(self) -> dict[str, dict[float, float]]:
+        """Every forecaster's VaR quantiles, from its own standardised training residuals."""
+        return V.own_var_quantiles(self.one_day_train, self.train_next)
+
+    def hits(self, next_return: np.ndarray) -> dict[str, dict[float, np.ndarray]]:
+        return V.var_hits_of(self.one_day, next_return, self.quantiles())
 
 
 def fold_forecasts(
@@ -152,7 +164,12 @@ def fold_forecasts(
     offset = hars[V.BENCHMARK] if cfg.residual_on == "har" else None
     net = fit_volatility(cfg, frame, proxy, lo, train_at, val_at, offset, init, lr, freeze_encoder)
     out["model"] = net.predict(frame, proxy, test_at)
-    return CutoffFits(out, hars, net, ratio)
+    # The value-at-risk reads each forecaster's 1-day forecast, never its h-day average.
+    one_day = V.baseline_forecasts(proxy, returns, lo, test_at, 1, refit_every) if h > 1 else dict(out)
+    one_day["model"] = net.predict(frame, proxy, test_at, first_day=True)
+    one_day_train = V.in_sample_one_day(proxy, returns, lo, train_end, train_at)
+    one_day_train["model"] = net.predict(frame, proxy, train_at, first_day=True)
+    return CutoffFits(out, hars, net, ratio, one_day, one_day_train, returns[train_at + 1])
 
 
 def check_volatility(cfg: TrainConfig, frame: Frame) -> None:
@@ -177,7 +194,7 @@ class VolTrained:
     fits: CutoffFits
     at: np.ndarray  # (N,) test origins
     realised: np.ndarray  # (N,) the proxy's mean over the next h rows
-    quantiles: dict[float, float]  # the VaR quantiles of standardised returns, training rows
+    quantiles: dict[float, float]  # the model's VaR quantiles: its own 1-day residuals, training rows
     log_errors: np.ndarray  # log(realised / forecast) at validation and test origins: the interval pool
     hits: dict[str, dict[float, np.ndarray]]
     warnings: list[str]
@@ -234,9 +251,8 @@ def train_volatility(
     fits = fold_forecasts(config, frame, proxy, returns, 0, seg.train_end, train_at, val_at, test_at)
     oos = np.concatenate([val_at, test_at])
     log_errors = np.log(forward_mean(proxy, config.horizon, oos) / fits.net.predict(frame, proxy, oos))
-    sigma = ewma_sigma(returns[: seg.train_end], shrink=0.0)
-    quantiles = V.var_quantiles(returns[: seg.train_end], sigma)
-    hits = V.var_hits_of(fits.forecasts, returns[test_at + 1], fits.ratio, quantiles)
+    quantiles = fits.quantiles()["model"]
+    hits = fits.hits(returns[test_at + 1])
     realised = forward_mean(proxy, config.horizon, test_at)
     return VolTrained(
         series.ticker,
