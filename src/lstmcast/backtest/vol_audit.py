@@ -86,7 +86,7 @@ def _fits(cfg: TrainConfig, bt: BacktestConfig, frame: Frame, lo: int, cutoff: i
         proxy[:cutoff],
         fits.net,
         [m.coef for m in hars] + [np.array([m.scale for m in hars])],
-        fits.quantiles(),
+        fits.quantiles,
         fits.forecasts,
     )
 

@@ -134,11 +134,11 @@ def score_all(
     with every forecaster's MCS p-value by both statistics; and the skill and DM again with
     every forecaster under one rolling recalibration (`recalibrated`), to show how much of a
     result is calibration."""
-    refs = {n: score_variance(forecasts[n], realised).qlike for n in (*HARS, "naive")}
+    each = {name: score_variance(f, realised) for name, f in forecasts.items()}
+    skills = _skills({name: s.qlike for name, s in each.items()})
     scores: dict[str, Any] = {}
-    for name, f in forecasts.items():
-        s = score_variance(f, realised)
-        skill = {n: 1 - s.qlike / q for n, q in refs.items()}
+    for name, s in each.items():
+        skill = skills[name]
         scores[name] = {
             "qlike": s.qlike,
             "mse": s.mse,
@@ -150,12 +150,11 @@ def score_all(
         }
     dm = dm_against_hars(forecasts, realised, horizon)
     recal = recalibrated(forecasts, realised, at, horizon)
-    recal_refs = {n: score_variance(recal[n], realised).qlike for n in (*HARS, "naive")}
-    recal_scores = {}
-    for name, f in recal.items():
-        q = score_variance(f, realised).qlike
-        skill = {n: 1 - q / r for n, r in recal_refs.items()}
-        recal_scores[name] = {"qlike": q, "skill_vs_har": skill[BENCHMARK], "skill_vs": skill}
+    recal_qlike = {name: float(np.mean(qlike(f, realised))) for name, f in recal.items()}
+    recal_scores = {
+        name: {"qlike": recal_qlike[name], "skill_vs_har": skill[BENCHMARK], "skill_vs": skill}
+        for name, skill in _skills(recal_qlike).items()
+    }
     losses = {n: qlike(f, realised) for n, f in forecasts.items()}
     mcs = model_confidence_set(losses, horizon, seed)
     return {
@@ -172,6 +171,12 @@ def score_all(
             "dm": dm_against_hars(recal, realised, horizon),
         },
     }
+
+
+def _skills(qlikes: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Each forecaster's QLIKE skill against each HAR and naive: 1 - its QLIKE over theirs."""
+    refs = {n: qlikes[n] for n in (*HARS, "naive")}
+    return {name: {n: 1 - q / r for n, r in refs.items()} for name, q in qlikes.items()}
 
 
 def dm_against_hars(forecasts: dict[str, np.ndarray], realised: np.ndarray, horizon: int) -> dict[str, Any]:
@@ -200,15 +205,30 @@ def in_sample_one_day(
 ) -> dict[str, np.ndarray]:
     """Every baseline's 1-day variance forecast at the training origins, fitted on those rows
     [lo, train_end): what each baseline's value-at-risk residuals are standardised by."""
-    floor = float(np.min(proxy[lo:train_end]))
-    ratio = proxy_ratio(proxy, returns, slice(lo, train_end))
+    return fitted_baselines(proxy, returns, lo, train_at, train_end, train_at, 1)
+
+
+def fitted_baselines(
+    proxy: np.ndarray,
+    returns: np.ndarray,
+    lo: int,
+    fit_at: np.ndarray,
+    fit_end: int,
+    at: np.ndarray,
+    horizon: int,
+) -> dict[str, np.ndarray]:
+    """Every baseline fitted once on rows [lo, fit_end) (the HARs on origins `fit_at`, GARCH
+    on those returns, EWMA and GARCH put on the proxy's scale by those rows' `proxy_ratio`),
+    and its (N,) variance forecasts for origins `at`."""
+    floor = float(np.min(proxy[lo:fit_end]))
+    ratio = proxy_ratio(proxy, returns, slice(lo, fit_end))
     out = {
-        n: har.predict(proxy, train_at, floor, returns)
-        for n, har in fit_hars(proxy, returns, train_at, 1).items()
+        n: har.predict(proxy, at, floor, returns)
+        for n, har in fit_hars(proxy, returns, fit_at, horizon).items()
     }
-    out["naive"] = naive_variance(proxy, train_at, 1)
-    out["ewma"] = ewma(returns, train_at) * ratio
-    out["garch"] = garch(returns, train_end, train_at, 1, first=lo) * ratio
+    out["naive"] = naive_variance(proxy, at, horizon)
+    out["ewma"] = ewma(returns, at) * ratio
+    out["garch"] = garch(returns, fit_end, at, horizon, first=lo) * ratio
     return out
 
 
@@ -304,18 +324,12 @@ def baseline_forecasts(
     `refit_every` origins on all rows from `lo` known at the run's first origin t: HAR on the
     origins whose h-day targets end by row t, GARCH on returns through row t, and EWMA and
     GARCH put on the proxy's scale by the ratio of those rows (`proxy_ratio`)."""
-    out: dict[str, list[np.ndarray]] = {n: [] for n in VOL_BASELINES}
+    runs = []
     for chunk in refit_chunks(test_at, refit_every):
         first = int(chunk[0])
         fit_at = np.arange(lo + HAR_LAGS[-1] - 1, first - horizon + 1)
-        floor = float(np.min(proxy[lo : first + 1]))
-        ratio = proxy_ratio(proxy, returns, slice(lo, first + 1))
-        for name, har in fit_hars(proxy, returns, fit_at, horizon).items():
-            out[name].append(har.predict(proxy, chunk, floor, returns))
-        out["naive"].append(naive_variance(proxy, chunk, horizon))
-        out["ewma"].append(ewma(returns, chunk) * ratio)
-        out["garch"].append(garch(returns, first + 1, chunk, horizon, first=lo) * ratio)
-    return {n: np.concatenate(parts) for n, parts in out.items()}
+        runs.append(fitted_baselines(proxy, returns, lo, fit_at, first + 1, chunk, horizon))
+    return {n: np.concatenate([run[n] for run in runs]) for n in VOL_BASELINES}
 
 
 def rolling_scale(forecast: np.ndarray, realised: np.ndarray, at: np.ndarray, horizon: int) -> np.ndarray:

@@ -88,6 +88,7 @@ def build_frame(
     notes = []
     used = frame.attrs.get("vol_proxy")
     stale = frame.attrs.get("stale_opens", {})
+    shares = stale or None  # found once by the features, read again by the variance below
     if used == "squared" and used != vol_proxy:
         notes.append(f"no open/high/low in this data: the {vol_proxy} proxy fell back to squared returns")
     elif used and used != vol_proxy:
@@ -110,12 +111,13 @@ def build_frame(
             notes.append(f"exog: {first} early rows dropped, before every exogenous series had started")
             frame = frame.iloc[first:]
             bars = bars.iloc[first:]
+            shares = None  # the stale-open shares were found on bars this frame no longer holds
     values = frame.to_numpy(dtype="float64")
     if not np.isfinite(values).all():
         row = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])
         raise DataError(f"non-finite feature value on {frame.index[row].date()}; check the prices there")
     price = bars["adj_close"].to_numpy(dtype="float64")[1:]
-    variance = variance_proxy(bars, "gk")[0][1:]
+    variance = variance_proxy(bars, "gk", shares)[0][1:]
     return Frame(
         pd.DatetimeIndex(frame.index),
         values,

@@ -78,9 +78,9 @@ def feature_frame(
         cols["log_return"] = _log_ratio(adj, adj.shift(1))
     elif target == "volatility":
         # The target's own history is the log of the daily variance proxy; returns ride along.
-        proxy, proxy_used = variance_proxy(bars, vol_proxy)
-        if vol_proxy == "gk" and has_range(bars):
+        if vol_proxy == "gk" and has_range(bars):  # found once, read by the proxy and the report
             frame_attrs["stale_opens"] = stale_opens(bars)
+        proxy, proxy_used = variance_proxy(bars, vol_proxy, frame_attrs.get("stale_opens"))
         cols["log_variance"] = np.log(proxy)
         cols["log_return"] = _log_ratio(adj, adj.shift(1))
     else:

@@ -59,10 +59,12 @@ def stale_years(shares: dict[str, float]) -> list[str]:
     return [y for y, s in shares.items() if s > STALE_SHARE]
 
 
-def variance_proxy(bars: pd.DataFrame, kind: str) -> tuple[np.ndarray, str]:
+def variance_proxy(
+    bars: pd.DataFrame, kind: str, stale: dict[str, float] | None = None
+) -> tuple[np.ndarray, str]:
     """(T,) daily variance proxy of `bars` (NaN on the first bar) and the proxy used: a
     series without open/high/low falls back to `squared`, a `gk` with stale opens in any
-    year (`stale_years`) to `parkinson`."""
+    year (`stale_years` of `stale`, the bars' `stale_opens` when not given) to `parkinson`."""
     adj, close = (bars[c].to_numpy(dtype="float64") for c in ("adj_close", "close"))
     ret = np.log(adj[1:] / adj[:-1])
     squared = np.concatenate([[np.nan], ret**2])
@@ -70,7 +72,7 @@ def variance_proxy(bars: pd.DataFrame, kind: str) -> tuple[np.ndarray, str]:
         return _floored(squared), "squared"
     o, h, lo = (bars[c].to_numpy(dtype="float64") for c in ("open", "high", "low"))
     hl = np.log(h / lo) ** 2
-    if kind == "gk" and stale_years(stale_opens(bars)):
+    if kind == "gk" and stale_years(stale_opens(bars) if stale is None else stale):
         kind = "parkinson"
     if kind == "parkinson":
         proxy = hl / (4 * math.log(2))

@@ -15,6 +15,7 @@ log-HAR (benchmarks/bench_volatility.py's note). No test row reaches any of it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -130,12 +131,13 @@ class CutoffFits:
     one_day_train: dict[str, np.ndarray]
     train_next: np.ndarray
 
+    @cached_property
     def quantiles(self) -> dict[str, dict[float, float]]:
         """Every forecaster's VaR quantiles, from its own standardised training residuals."""
         return V.own_var_quantiles(self.one_day_train, self.train_next)
 
     def hits(self, next_return: np.ndarray) -> dict[str, dict[float, np.ndarray]]:
-        return V.var_hits_of(self.one_day, next_return, self.quantiles())
+        return V.var_hits_of(self.one_day, next_return, self.quantiles)
 
 
 def fold_forecasts(
@@ -251,7 +253,7 @@ def train_volatility(
     fits = fold_forecasts(config, frame, proxy, returns, 0, seg.train_end, train_at, val_at, test_at)
     oos = np.concatenate([val_at, test_at])
     log_errors = np.log(forward_mean(proxy, config.horizon, oos) / fits.net.predict(frame, proxy, oos))
-    quantiles = fits.quantiles()["model"]
+    quantiles = fits.quantiles["model"]
     hits = fits.hits(returns[test_at + 1])
     realised = forward_mean(proxy, config.horizon, test_at)
     return VolTrained(
