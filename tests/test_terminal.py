@@ -138,15 +138,18 @@ def test_a_model_is_named_by_any_unique_prefix_or_by_latest(cli: Cli, home: Path
     assert f"removed {first}" in cli("models", "rm", unique).stdout
 
 
-def _in_a_terminal(args: list[str], env: dict[str, str]) -> str:
-    """Run lstmcast with stdin, stdout and stderr on a pseudo-terminal (100x30); all it wrote."""
+def _in_a_terminal(args: list[str], env: dict[str, str], limit: float = 240.0) -> tuple[str, int]:
+    """Run lstmcast with stdin, stdout and stderr on a pseudo-terminal (100x30; `env` may set
+    COLUMNS; TERM is xterm-256color): all it wrote within `limit` seconds, and its exit code."""
     import fcntl
     import os
     import pty
+    import select
     import struct
     import subprocess
     import sys
     import termios
+    import time
 
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
@@ -154,17 +157,22 @@ def _in_a_terminal(args: list[str], env: dict[str, str]) -> str:
                             stderr=slave, env={**env, "TERM": "xterm-256color"}, close_fds=True)  # fmt: skip
     os.close(slave)
     chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # the child closed the terminal
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif proc.poll() is not None:
             break
-        if not data:
-            break
-        chunks.append(data)
     proc.wait(timeout=120)
     os.close(master)
-    return b"".join(chunks).decode(errors="replace")
+    return b"".join(chunks).decode(errors="replace"), proc.returncode
 
 
 @pytest.mark.slow
@@ -177,7 +185,7 @@ def test_backtest_and_audit_show_fold_progress_on_a_terminal_only(cli: Cli, home
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
     env = {**os.environ, "LSTMCAST_HOME": str(home)}
     for command in (["backtest", "IBM", *TINY, "--folds", "3"], ["audit", "IBM", *TINY, "--folds", "2"]):
-        shown = _in_a_terminal(command, env)
+        shown, _ = _in_a_terminal(command, env)
         assert f"{command[0]} IBM" in shown and "folds" in shown, shown[-2000:]
         piped = subprocess.run([sys.executable, "-m", "lstmcast", *command], capture_output=True, text=True,
                                env=env, timeout=120)  # fmt: skip
@@ -352,40 +360,14 @@ def test_when_the_tests_disagree_each_is_named_with_its_question() -> None:
 def test_a_backtest_at_a_terminal_shows_the_epoch_inside_the_fold(cli: Cli, home: Path) -> None:
     """Through a real pseudo-terminal: the fold bar names the epoch the current fit is on, so
     minutes inside one fold are not minutes of a bar that sits still."""
-    import os
-    import select
-    import subprocess
-    import sys
-    import time
-
     from processes import child_env
 
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
-    leader, follower = os.openpty()
-    env = {**child_env(home), "COLUMNS": "120", "TERM": "xterm"}
+    env = {**child_env(home), "COLUMNS": "120"}
     args = ["backtest", "IBM", "--model", "cnn", "--window", "10", "--channels", "4", "--epochs", "30",
             "--patience", "30", "--folds", "2", "--threads", "1"]  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "lstmcast", *args], stdin=follower, stdout=follower,
-                            stderr=follower, env=env)  # fmt: skip
-    os.close(follower)
-    seen = b""
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 240:
-        ready, _, _ = select.select([leader], [], [], 0.5)
-        if ready:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-        elif proc.poll() is not None:
-            break
-    proc.wait(timeout=30)
-    os.close(leader)
-    text = seen.decode(errors="replace")
-    assert proc.returncode == 0, text[-2000:]
+    text, code = _in_a_terminal(args, env)
+    assert code == 0, text[-2000:]
     assert "this fold: epoch" in text and "folds" in text
 
 
