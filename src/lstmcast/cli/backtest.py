@@ -163,7 +163,7 @@ def render_volatility(doc: dict[str, Any]) -> None:
     )
     con.print(t)
     con.print(
-        "VaR: 1-day value-at-risk from each forecast (filtered historical simulation), hits and Kupiec p;"
+        "VaR: 1-day value-at-risk from each forecaster's own 1-day forecast and residuals, hits and Kupiec p;"
         " mean vol: the average forecast as annualised volatility"
     )
     for line in readings.far_off(vol, VOL_LABELS, used):

@@ -12,6 +12,7 @@ from lstmcast.forecasting.result import ForecastResult
 from lstmcast.forecasting.vol_forecast import VolForecastResult
 from lstmcast.paths import save_png
 from lstmcast.prep.volatility import variance_proxy
+from lstmcast.settings import VOL_LABELS
 
 RECENT = 120  # trading days of history before a long forecast
 
@@ -86,7 +87,8 @@ def volatility_chart(bars: pd.DataFrame, result: VolForecastResult, path: Path) 
             span, [lo, lo], [top, top], color="tab:red", alpha=alpha, lw=0, label=f"{label}% interval"
         )
     ax.plot(span, [result.volatility] * 2, color="tab:red", lw=2, label=f"{result.model} forecast")
-    ax.plot(span, [result.har] * 2, color="tab:gray", lw=1.5, ls="--", label="HAR's forecast")
+    har = VOL_LABELS.get(result.benchmark, "HAR")
+    ax.plot(span, [result.har] * 2, color="tab:gray", lw=1.5, ls="--", label=f"{har}'s forecast")
     if result.year_median is not None:
         ax.axhline(result.year_median, color="grey", lw=0.6, ls=":", label="last year's median")
     ax.axvline(start, color="grey", lw=0.7, ls=":")
