@@ -403,7 +403,7 @@ CASES: list[tuple[str, str, int, str | None]] = [
     ('daily:universe-strings', 'daily --config {tmp}/watch_universe_strings.toml', 1, "universe entry 1 is 'sp20', not a table"),
     ('forecast:csv-and-tickers', 'forecast IBM MSFT --csv {tmp}/spaces.csv', 2, "holds one series: name it with --ticker T"),
     ('forecast:universe-horizon', 'forecast --universe u --horizon 5', 2, "--horizon does not apply to --universe"),
-    ('train:universe-volatility', 'train --universe u --target volatility', 1, 'is not saved for forecasts yet'),
+    ('train:universe-volatility', 'train --universe u --target volatility --loss qlike', 1, '--loss does not apply'),
     ('backtest:universe-vol-loss', 'backtest --universe u --target volatility --loss qlike', 1, "--loss does not apply"),
     ('ledger:universe-missing', 'ledger --universe nosuch', 1, "no universe 'nosuch'"),
 ]

@@ -134,7 +134,8 @@ def test_the_network_scores_tickers_it_never_saw() -> None:
             "--loss does not apply",
         ),
         (["backtest", "--universe", "u", "--target", "volatility", "--exog", "X"], "--exog does not apply"),
-        (["train", "--universe", "u", "--target", "volatility"], "backtest --universe u --target volatility"),
+        (["train", "--universe", "u", "--target", "volatility"], "universe u has 0 member(s) with prices"),
+        (["train", "--universe", "u", "--target", "log_return"], "--universe judges its members with"),
         (["backtest", "IBM", "--universe", "u", "--target", "rank"], "not several"),
         (["backtest", "--universe", "u", "--target", "rank", "--stateful"], "--stateful does not apply"),
         (["backtest", "IBM", "--rule", "topk_dropout"], "--rule topk_dropout holds k of a universe's"),
@@ -169,11 +170,11 @@ def test_the_universe_audit_is_clean_and_catches_planted_leaks(
     from lstmcast.universe import panel as P
 
     # A scaler fitted across the cutoff (every row): a leak across tickers.
-    honest = P.standardise
-    monkeypatch.setattr(P, "standardise", lambda values, cutoff: honest(values, len(values) - 1))
+    honest = P.member_scalers
+    monkeypatch.setattr(P, "member_scalers", lambda values, cutoff: honest(values, len(values) - 1))
     leak = cli(*args, code=1)
     assert "the inputs, the weights and the scores changed when every member's bars" in leak.stderr
-    monkeypatch.setattr(P, "standardise", honest)
+    monkeypatch.setattr(P, "member_scalers", honest)
     # A future bar of one member in everyone's inputs: tomorrow's return of the first ticker.
     real = P.Panel.returns
 

@@ -141,9 +141,108 @@ def test_daily_ranks_a_universe_entry_trains_its_network_once_and_says_so(cli: C
     assert again["status"] == "no new bar" and again["model_id"] == run["model_id"]  # not trained again
     rows = json.loads(cli("ledger", "--universe", "ten", "--json").stdout)["rows"]
     assert len(rows) == 10 and {row["model_id"] for row in rows} == {run["model_id"]}
-    config.write_text('[[universe]]\nname = "ten"\ntarget = "volatility"\n')
+    config.write_text('[[universe]]\nname = "ten"\ntarget = "log_return"\n')
     bad = cli("daily", code=None)
-    assert bad.exit_code != 0 and "target 'volatility'; choose rank, excess" in bad.stderr
+    assert bad.exit_code != 0 and "target 'log_return'; choose rank, excess, volatility" in bad.stderr
+    # A pooled variance entry: its own network, each member's variance into the ledger.
+    config.write_text(
+        '[[universe]]\nname = "ten"\ntarget = "volatility"\nmodel = "cnn"\nfetch = false\n'
+        "train = { window = 20, channels = 8, epochs = 1, threads = 1 }\n"
+    )
+    vol = json.loads(cli("daily", "--json").stdout)["tickers"][0]
+    assert vol["target"] == "volatility" and vol["model_id"] != run["model_id"]
+    assert "trained " in vol["detail"] and "highest volatility" in vol["detail"]
     config.write_text('[[universe]]\nname = "nosuch"\nfetch = false\n')
     failed = json.loads(cli("daily", "--json", code=None).stdout)
     assert failed["exit_code"] != 0 and "no universe 'nosuch'" in failed["tickers"][0]["detail"]
+
+
+@pytest.mark.slow
+def test_a_saved_pooled_variance_network_forecasts_each_member_and_the_ledger_scores_it(
+    cli: Cli, home: Path
+) -> None:
+    """`train --universe --target volatility` keeps what a live forecast needs to read its
+    scores as the backtest did; `forecast --universe` gives each member's variance beside its
+    log-HAR, near the panel's true variance, and the ledger scores them as one record."""
+    jsonschema = pytest.importorskip("jsonschema")
+    from synth import garch_panel
+
+    r, var = garch_panel(days=1000, tickers=10, seed=7)
+    tickers = _store(home, r, 980)
+    cli("universe", "create", "vol", *tickers)
+    net = ["--model", "cnn", "--window", "30", "--channels", "8", "--epochs", "6", "--threads", "1"]
+    trained = json.loads(
+        cli("train", "--universe", "vol", "--target", "volatility", "--horizon", "5", *net, "--json").stdout
+    )
+    jsonschema.validate(trained, _schema("train-universe"))
+    base = trained["baselines"]
+    assert trained["target"] == "volatility" and set(base) == {"har", "log_har", "pooled_log_har", "leverage_har"}
+    q, best = trained["test"]["qlike"], trained["best_baseline"]
+    assert base[best]["qlike"] == min(b["qlike"] for b in base.values())
+    assert q <= 1.1 * base["log_har"]["qlike"]  # no worse than each member's own log-HAR
+    assert (trained["test"]["pooled_dm"]["statistic"] < 0) == (q < base[best]["qlike"])
+    assert trained["test"]["skill_vs_best"] == pytest.approx(1 - q / base[best]["qlike"])
+    assert "held-out" in trained["verdict"]
+    shown = cli("models", "show", trained["model_id"], "--json").stdout
+    assert '"log_var_mean"' in shown and '"log_sq_return"' in shown  # the readout and every scaler kept
+
+    made = json.loads(cli("forecast", "--universe", "vol", "--json").stdout)
+    jsonschema.validate(made, _schema("forecast-universe"))
+    assert made["target"] == "volatility" and made["k"] == 0 and made["long"] == made["short"] == []
+    assert len(made["ranking"]) == 10 and made["ledger_new"] == 10
+    v = [x["variance"] for x in made["ranking"]]
+    assert v == sorted(v, reverse=True) and all(x > 0 for x in v)
+    # Near the truth: the mean of the true variances over the next 5 days (980 bars hold
+    # returns 0..978; the forecast is of returns 979..983).
+    truth = {t: var[979:984, i].mean() for i, t in enumerate(tickers)}
+    ratios = np.array([x["variance"] / truth[x["ticker"]] for x in made["ranking"]])
+    assert np.abs(np.log(ratios)).mean() < math.log(2)
+    har = np.array([x["har_variance"] / truth[x["ticker"]] for x in made["ranking"]])
+    assert np.isfinite(har).all() and np.abs(np.log(har)).mean() < math.log(2)
+    human = cli("forecast", "--universe", "vol").stdout
+    assert "volatility over the next 5 day(s), annualised" in human and "log-HAR" in human
+
+    _store(home, r, 990)  # the five bars arrive
+    doc = json.loads(cli("ledger", "--universe", "vol", "--json").stdout)
+    jsonschema.validate(doc, _schema("ledger"))
+    (summary,) = doc["summary"]
+    assert summary["ticker"] == "vol" and summary["target"] == "volatility" and summary["scored"] == 10
+    rows = [row for row in doc["rows"] if row["as_of"] == made["as_of"]]
+    assert len(rows) == 10 and all(row["realised"] is not None for row in rows)
+    got = {row["ticker"]: row["realised"] for row in rows}
+    assert got["T00"] == pytest.approx(float(np.mean(r[979:984, 0] ** 2)), rel=1e-6)
+    assert summary["scores"]["qlike"] is not None and summary["scores"]["har_qlike"] is not None
+
+
+def test_a_pooled_variance_readout_serves_a_member_the_network_never_saw(home: Path) -> None:
+    """The saved readout is used where a member has one; a new member's comes from its own
+    outcomes known at the forecast's row, and the pooled calibration ratio."""
+    from synth import garch_panel
+
+    from lstmcast.universe.members import show_universe
+    from lstmcast.universe.panel import build_panel
+    from lstmcast.universe.targets import learner_of
+
+    r, _ = garch_panel(days=400, tickers=3, seed=2)
+    tickers = _store(home, r, 400)
+    store = Store(home)
+    from lstmcast.universe.members import create_universe
+
+    create_universe(store, "three", tickers)
+    panel = build_panel(store, show_universe(store, "three"))
+    learner = learner_of("volatility")
+    saved = {"pooled_ratio": 1.5, "members": {"T00": {"log_var_mean": -9.0, "log_var_sd": 0.5, "ratio": 1.2}}}
+    readout = learner.saved_readout(saved, panel, 5, 390)
+    out = readout.apply(np.zeros(3), np.arange(3))
+    assert out[0] == pytest.approx(math.exp(-9.0) * 1.2)
+    own = np.log(np.mean(r[1:386, 1] ** 2))  # roughly the level of its own log variance
+    assert abs(math.log(out[1] / 1.5) - own) < 1.0 and readout.ratio[1] == 1.5  # type: ignore[attr-defined]
+    # The same readout computed again after later rows change is unchanged: only rows whose
+    # outcome was known at row 390 are read.
+    later = r.copy()
+    later[390:] *= 3
+    _store(home, later, 400)
+    panel2 = build_panel(store, show_universe(store, "three"))
+    again = learner.saved_readout(saved, panel2, 5, 390).apply(np.zeros(3), np.arange(3))
+    assert again == pytest.approx(out)
+    store.close()

@@ -21,106 +21,35 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from lstmcast.backtest.panel_walk import PanelRun
 from lstmcast.evaluation.multiple import holm
 from lstmcast.evaluation.panel import PerTickerDM, PooledDM, per_ticker_dm, pooled_dm, pooled_mcs, row_mean
-from lstmcast.evaluation.volatility import HAR_LAGS, qlike
+from lstmcast.evaluation.pooled_baselines import (
+    POOLED_BASELINES,
+    block_baselines,
+    panel_regressors,
+    pooled_mean,
+    qlike_losses,
+    skill,
+)
 from lstmcast.jsonable import to_jsonable
 from lstmcast.universe.members import Survivorship
-from lstmcast.universe.targets import VARIANCE_FLOOR, calibration, squared_returns
 
-VOL_BASELINES = ("har", "log_har", "pooled_log_har", "leverage_har")
 PROXY = "the squared close-to-close log return (a panel holds closes)"
-MIN_FIT = 50  # a member with fewer training rows gets no per-member HAR
-
-
-def _trailing(x: np.ndarray, k: int) -> np.ndarray:
-    """(T, N) each column's mean over its last k rows (NaN unless all k are finite)."""
-    return np.asarray(pd.DataFrame(x).rolling(k, min_periods=k).mean().to_numpy())
-
-
-def har_regressors(sq: np.ndarray, r: np.ndarray) -> dict[str, list[np.ndarray]]:
-    """Each baseline's (T, N) regressors, each trailing mean computed once: the 1-, 5- and
-    22-day mean proxy (HAR), their logs (log-HARs), and the logs beside the mean negative
-    return over the same spans (the leverage HAR)."""
-    levels = [_trailing(sq, k) for k in HAR_LAGS]
-    logs = [np.log(np.maximum(c, VARIANCE_FLOOR)) for c in levels]
-    negative = [_trailing(np.minimum(r, 0.0), k) for k in HAR_LAGS]
-    return {"har": levels, "log_har": logs, "pooled_log_har": logs, "leverage_har": logs + negative}
-
-
-def _design(cols: list[np.ndarray], rows: np.ndarray, j: int) -> np.ndarray:
-    return np.column_stack([np.ones(len(rows)), *[c[rows, j] for c in cols]])
-
-
-def per_member_har(
-    cols: list[np.ndarray], y: np.ndarray, fit: np.ndarray, predict: slice, log: bool
-) -> np.ndarray:
-    """(T, N) forecasts on the `predict` rows, one OLS per member on its `fit` rows."""
-    out = np.full(y.shape, np.nan)
-    rows = np.arange(y.shape[0])[predict]
-    for j in range(y.shape[1]):
-        x = _design(cols, fit, j)
-        target = np.log(np.maximum(y[fit, j], VARIANCE_FLOOR)) if log else y[fit, j]
-        ok = np.isfinite(x).all(axis=1) & np.isfinite(target)
-        if ok.sum() < MIN_FIT:
-            continue
-        coef, *_ = np.linalg.lstsq(x[ok], target[ok], rcond=None)
-        made = _design(cols, rows, j) @ coef
-        out[rows, j] = np.exp(made) if log else np.maximum(made, VARIANCE_FLOOR)
-    return out
-
-
-def pooled_log_har(cols: list[np.ndarray], y: np.ndarray, fit: np.ndarray, predict: slice) -> np.ndarray:
-    """(T, N) a log-HAR with slopes common to every member and each member's own level: OLS on
-    the fit rows, each member's variables less its own means there."""
-    logy = np.log(np.maximum(y, VARIANCE_FLOOR))
-    xs = np.stack([c[fit] for c in cols], axis=-1)  # (rows, N, k)
-    ys = logy[fit]
-    ok = np.isfinite(xs).all(axis=-1) & np.isfinite(ys)
-    counts = ok.sum(axis=0)
-    xm = np.where(ok[..., None], xs, 0.0).sum(axis=0) / np.maximum(counts, 1)[:, None]
-    ym = np.where(ok, ys, 0.0).sum(axis=0) / np.maximum(counts, 1)
-    dx = (xs - xm)[ok]
-    dy = (ys - ym)[ok]
-    out = np.full(y.shape, np.nan)
-    if len(dy) < MIN_FIT:
-        return out
-    slopes, *_ = np.linalg.lstsq(dx, dy, rcond=None)
-    rows = np.arange(y.shape[0])[predict]
-    now = np.stack([c[rows] for c in cols], axis=-1)
-    made = ym + ((now - xm) @ slopes)
-    out[rows] = np.where(counts >= MIN_FIT, np.exp(made), np.nan)
-    return out
 
 
 def baseline_forecasts(run: PanelRun) -> dict[str, np.ndarray]:
     """Each baseline's (T, N) forecasts on every block: fitted on the block's training dates,
     calibrated on its validation dates, as the network is."""
-    panel, h = run.panel, run.train.horizon
-    sq = np.where(panel.listed, squared_returns(panel), np.nan)
-    r = np.where(panel.listed, panel.returns(), np.nan)
-    y = run.outcome
-    columns = har_regressors(sq, r)
-    out = {name: np.full(y.shape, np.nan) for name in VOL_BASELINES}
-    members = np.arange(y.shape[1])
+    h = run.train.horizon
+    columns = panel_regressors(run.panel)
+    out = {name: np.full(run.outcome.shape, np.nan) for name in POOLED_BASELINES}
     for fold, (start, end) in zip(run.folds, run.spans, strict=True):
         fit = np.arange(run.plan.first, max(fold.val_start - h, run.plan.first))
-        cal = slice(fold.val_start, start - h)
-        both = slice(fold.val_start, end)  # calibration dates, then the block
-        made = {
-            "har": per_member_har(columns["har"], y, fit, both, log=False),
-            "log_har": per_member_har(columns["log_har"], y, fit, both, log=True),
-            "pooled_log_har": pooled_log_har(columns["pooled_log_har"], y, fit, both),
-            "leverage_har": per_member_har(columns["leverage_har"], y, fit, both, log=True),
-        }
+        made = block_baselines(columns, run.outcome, fit, slice(fold.val_start, start - h), slice(start, end))
         for name, f in made.items():
-            t, n = np.nonzero(np.isfinite(f[cal]))
-            t = t + cal.start
-            ratio = calibration(y[t, n], f[t, n], n, len(members))
-            out[name][start:end] = f[start:end] * ratio[None, :]
+            out[name][start:end] = f[start:end]
     return out
 
 
@@ -212,17 +141,16 @@ def judge_variance(run: PanelRun) -> PooledVolatility:
     realised = np.where(panel.listed, run.outcome, np.nan)[rows]
     network = run.by_seed.mean(axis=0)[rows]  # the seeds' average model
     others = {k: v[rows] for k, v in baseline_forecasts(run).items()}
-    common = np.isfinite(network) & (realised > 0) & np.all([np.isfinite(v) for v in others.values()], axis=0)
     forecasts = {"network": network, **others}
+    losses, common = qlike_losses(forecasts, realised)
 
     def loss(f: np.ndarray) -> np.ndarray:
-        return np.where(common, qlike(np.maximum(f, VARIANCE_FLOOR), np.where(common, realised, 1.0)), np.nan)
+        return qlike_losses({"f": f, **others}, realised)[0]["f"]
 
-    losses = {k: loss(f) for k, f in forecasts.items()}
-    pooled = {k: _mean(v) for k, v in losses.items()}
-    skill = {k: _skill(pooled["network"], pooled[k]) for k in VOL_BASELINES}
-    best = min(VOL_BASELINES, key=lambda k: math.inf if pooled[k] is None else pooled[k])  # type: ignore[arg-type, return-value]
-    tests = {k: pooled_dm(losses["network"], losses[k], h) for k in VOL_BASELINES}
+    pooled = {k: pooled_mean(v) for k, v in losses.items()}
+    skills = {k: skill(pooled["network"], pooled[k]) for k in POOLED_BASELINES}
+    best = min(POOLED_BASELINES, key=lambda k: math.inf if pooled[k] is None else pooled[k])  # type: ignore[arg-type, return-value]
+    tests = {k: pooled_dm(losses["network"], losses[k], h) for k in POOLED_BASELINES}
     adjusted = holm([t.pvalue for t in tests.values()])
     dates = panel.dates[rows]
     years = []
@@ -230,9 +158,9 @@ def judge_variance(run: PanelRun) -> PooledVolatility:
         at = dates.year == year
         years.append(
             YearSkill(int(year), int(np.isfinite(row_mean(losses["network"][at])).sum()),
-                      _skill(_mean(losses["network"][at]), _mean(losses[best][at])))
+                      skill(pooled_mean(losses["network"][at]), pooled_mean(losses[best][at])))
         )  # fmt: skip
-    seed_skill = [_skill(_mean(loss(run.by_seed[s][rows])), pooled[best]) for s in range(len(run.seeds))]
+    seed_skill = [skill(pooled_mean(loss(run.by_seed[s][rows])), pooled[best]) for s in range(len(run.seeds))]
     notes = [] if run.survivorship.point_in_time else [run.survivorship.warning or ""]
     folds = [to_jsonable(f) for f in run.folds]
     return PooledVolatility(
@@ -246,7 +174,7 @@ def judge_variance(run: PanelRun) -> PooledVolatility:
         period=(str(dates[0].date()), str(dates[-1].date())),
         seeds=run.seeds,
         qlike=pooled,
-        skill_vs=skill,
+        skill_vs=skills,
         best_baseline=best,
         pooled_dm=tests[best],
         against_each={
@@ -266,14 +194,3 @@ def judge_variance(run: PanelRun) -> PooledVolatility:
         dates_tested=dates,
         tickers=panel.tickers,
     )
-
-
-def _mean(x: np.ndarray) -> float | None:
-    """The mean of each date's mean loss across members: the pooled loss."""
-    daily = row_mean(x)
-    daily = daily[np.isfinite(daily)]
-    return float(daily.mean()) if len(daily) else None
-
-
-def _skill(model: float | None, base: float | None) -> float | None:
-    return None if model is None or not base else 1 - model / base

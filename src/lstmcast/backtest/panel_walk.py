@@ -26,7 +26,7 @@ from lstmcast.store.db import Store
 from lstmcast.universe.folds import BlockPlan, fold_inputs, plan_blocks
 from lstmcast.universe.members import Survivorship, show_universe
 from lstmcast.universe.panel import Panel, build_panel, check_fits, panel_size
-from lstmcast.universe.targets import learner_of
+from lstmcast.universe.targets import forecasts_of, learner_of
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,8 @@ def panel_fold_task(
     fit = fit_fold(fold, train.replace(seed=seed))
     scores = predict_fold(fit, fold)
     val_scores = predict_panel(fit, fold.values, fold.val)
-    made = learner_of(train.target).forecasts(
-        fold.scale, scores, fold.test, val_scores, fold.val, fold.outcome
-    )
+    made = forecasts_of(learner_of(train.target), fold.scale, scores, fold.test, val_scores, fold.val,
+                        fold.outcome)  # fmt: skip
     return PanelFoldResult(
         index=index,
         seed=seed,

@@ -104,7 +104,8 @@ def forecast_cli(
     universe: Annotated[
         str | None,
         typer.Option(
-            help="Rank this universe's members with its newest model (`train --universe`).",
+            help="Rank this universe's members (or forecast each one's volatility) with its newest"
+            " model (`train --universe`).",
             show_default=False,
         ),
     ] = None,
@@ -120,7 +121,8 @@ def forecast_cli(
 
     Dates come from the exchange calendar (no weekends, holidays or closures). Running it
     again from the same bar with the same model adds nothing to the ledger. With --universe:
-    today's ranking of its members, and the long and short picks.
+    today's ranking of its members, and the long and short picks (a volatility model: each
+    member's volatility beside its log-HAR).
     """
     from lstmcast.forecasting.forecast import forecast
     from lstmcast.forecasting.result import forecast_json
@@ -213,20 +215,31 @@ def _universe(ctx: typer.Context, name: str, model_id: str | None, k: int | None
     con = out_console()
     con.print(
         f"[bold]{made.universe}[/bold] {made.model} {made.target}: {len(made.ranking)} of"
-        f" {made.members} members ranked at {made.as_of}'s close, for {made.target_date}"
+        f" {made.members} members {'ranked' if made.k else 'forecast'} at {made.as_of}'s close, for"
+        f" {made.target_date}"
         f" ({made.horizon}-day)"
     )
-    shown = made.ranking if len(made.ranking) <= 20 else [r for r in made.ranking if r.side]
-    t = Table("rank", "ticker", "score", "pick", title=f"ranking, k {made.k}", title_justify="left")
-    for i, r in enumerate(shown):
-        if i and r.rank != shown[i - 1].rank + 1:
-            t.add_row("…", "", "", "")
-        t.add_row(str(r.rank), r.ticker, f"{r.score:+.4f}", r.side or "–")
+    if made.k:
+        shown = made.ranking if len(made.ranking) <= 20 else [r for r in made.ranking if r.side]
+        t = Table("rank", "ticker", "score", "pick", title=f"ranking, k {made.k}", title_justify="left")
+        for i, r in enumerate(shown):
+            if i and r.rank != shown[i - 1].rank + 1:
+                t.add_row("…", "", "", "")
+            t.add_row(str(r.rank), r.ticker, f"{r.score:+.4f}", r.side or "–")
+    else:
+        t = Table("rank", "ticker", "volatility", "log-HAR", title=f"each member's volatility over the next"
+                  f" {made.horizon} day(s), annualised, highest first", title_justify="left")  # fmt: skip
+        for r in made.ranking:
+            t.add_row(str(r.rank), r.ticker, _pct(r.volatility), _pct(r.har_volatility))
     con.print(t)
     new = f"{made.ledger_new} new rows" if made.ledger_new else "already there"
     con.print(
         f"model {made.model_id} ({made.engine}); in the ledger: {new} (`lstmcast ledger --universe {name}`)"
     )
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{x:.1%}"
 
 
 def _plots(store: Any, results: list[Any], plot: Path, csv: Path | None) -> None:

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from lstmcast.cli import readings
-from lstmcast.cli.common import emit_json, fixed, fmt, guarded, interactive, out_console, pct, store_of, warn
+from lstmcast.cli.common import emit_json, fmt, guarded, interactive, out_console, pct, store_of, warn
 from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.progress import epoch_progress
 from lstmcast.cli.render import metrics_table, verdict, vol_scores_table, vol_sensitivity, vol_verdict
@@ -77,13 +77,10 @@ def _train_universe(store: Any, run: RunConfig, as_json: bool) -> None:
         f"  validation {seg['validation'][0]}..{seg['validation'][1]}"
         f"  test {seg['test'][0]}..{seg['test'][1]} ({doc['n_test']} scores)"
     )
-    t = Table("scores", "rank IC", "t", "IC", title="held-out dates: rank IC by date, Newey-West t",
-              title_justify="left")  # fmt: skip
-    t.add_row("network", fixed(doc["test"]["rank_ic_mean"], 4), fmt(doc["test"]["rank_ic_t"], 2),
-              fixed(doc["test"]["ic_mean"], 4))  # fmt: skip
-    for name, b in doc["baselines"].items():
-        mark = " (best)" if name == doc["best_baseline"] else ""
-        t.add_row(name + mark, fixed(b["rank_ic_mean"], 4), fmt(b["rank_ic_t"], 2), fixed(b["ic_mean"], 4))
+    title, heads, rows = report.held_out.table()
+    t = Table(*heads, title=title, title_justify="left")
+    for row in rows:
+        t.add_row(*row)
     con.print(t)
     con.print(f"model {doc['model_id']}: {doc['verdict']}")
 

@@ -146,13 +146,14 @@ def _variance_realised(row: Row, dates: list[str], proxy: np.ndarray, adj: np.nd
     if at < len(dates) and dates[at] == r["as_of"] and at + h < len(dates):
         realised = float(np.mean(proxy[at + 1 : at + h + 1]))
         next_return = math.log(adj[at + 1] / adj[at])
+        har = r["har_variance"]
         r.update(
             realised=realised,
             realised_volatility=float(V.annualised(realised)),
             qlike=float(V.qlike(np.array([r["variance"]]), np.array([realised]))[0]),
-            har_qlike=float(V.qlike(np.array([r["har_variance"]]), np.array([realised]))[0]),
-            in_80=r["lower_80"] <= realised <= r["upper_80"],
-            in_95=r["lower_95"] <= realised <= r["upper_95"],
+            har_qlike=None if har is None else float(V.qlike(np.array([har]), np.array([realised]))[0]),
+            in_80=_inside(r, "80", realised),
+            in_95=_inside(r, "95", realised),
             var_95_hit=None if r["var_95"] is None else next_return < r["var_95"],
             var_99_hit=None if r["var_99"] is None else next_return < r["var_99"],
         )
@@ -160,6 +161,13 @@ def _variance_realised(row: Row, dates: list[str], proxy: np.ndarray, adj: np.nd
         r.update(realised=None, realised_volatility=None, qlike=None, har_qlike=None, in_80=None, in_95=None,
                  var_95_hit=None, var_99_hit=None)  # fmt: skip
     return r
+
+
+def _inside(row: Row, level: str, realised: float) -> bool | None:
+    """Whether `realised` fell inside the row's interval at `level` (None: it had none; a
+    universe's pooled variance forecasts carry none)."""
+    lo, hi = row[f"lower_{level}"], row[f"upper_{level}"]
+    return None if lo is None or hi is None else bool(lo <= realised <= hi)
 
 
 def mean_of(values: list[Any]) -> float | None:
@@ -193,10 +201,11 @@ class PathLedger:
 
 
 class VarianceLedger:
-    """Variance forecasts (the volatility target), scored by QLIKE against HAR's of the same day."""
+    """Variance forecasts (the volatility target), scored by QLIKE against HAR's of the same day;
+    a universe's pooled forecasts are kept as one record, across its members."""
 
     def whose(self, row: Row) -> str:
-        return str(row["ticker"])
+        return str(row["universe"] or row["ticker"])
 
     def realise(self, store: Store, rows: list[Row]) -> list[Row]:
         cache: dict[tuple[str, str], tuple[list[str], np.ndarray, np.ndarray]] = {}
@@ -215,7 +224,8 @@ class VarianceLedger:
 
     def scores(self, store: Store, model_id: str, ticker: str, rows: list[Row]) -> VarianceScores:
         done = [r for r in rows if r["realised"] is not None]
-        q, hq = mean_of([r["qlike"] for r in done]), mean_of([r["har_qlike"] for r in done])
+        both = [r for r in done if r["har_qlike"] is not None]  # HAR's on the same forecasts only
+        q, hq = mean_of([r["qlike"] for r in both]), mean_of([r["har_qlike"] for r in both])
         return VarianceScores(
             qlike=q,
             har_qlike=hq,

@@ -1,10 +1,13 @@
 """`forecast --universe`: today's ranking of a universe's members by its saved network.
 
 Every member listed on the newest date with a whole window of returns is scored from the
-same network; each one's inputs are scaled as in training (its own saved scaler, or, for a
-member the network never saw, one fitted on its own history to date: nothing later exists).
-The top `k` are the long picks and the bottom `k` the short ones. The ranking goes to the
-ledger, one row per member, and is scored there once its h bars arrive (`ledger --universe`).
+same network; each one's inputs are scaled as in training (its own saved scalers, or, for a
+member the network never saw, ones fitted on its own history to date: nothing later exists),
+and its score is read out as the target's backtest reads it (`universe.targets`). A ranking
+(rank, excess) picks the top `k` long and the bottom `k` short; a pooled variance forecasts
+each member's variance over the next h days, beside that member's log-HAR fitted on its
+history to date. The forecasts go to the ledger, one row per member, and are scored there
+once their h bars arrive (`ledger --universe`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 
 from lstmcast.config import STALE_AFTER_DAYS
 from lstmcast.errors import DataError
+from lstmcast.evaluation.pooled_baselines import block_baselines, panel_regressors
 from lstmcast.forecasting.calendar import next_sessions
 from lstmcast.jsonable import to_jsonable
 from lstmcast.paths import calendars_dir
@@ -26,15 +30,27 @@ from lstmcast.store.db import Store
 from lstmcast.store.ledger import record
 from lstmcast.tickers import exchange_of
 from lstmcast.universe.members import Survivorship, show_universe
-from lstmcast.universe.panel import MIN_NAMES, Panel, build_panel, gather, member_scalers
+from lstmcast.universe.panel import MIN_NAMES, Panel, build_panel, gather
+from lstmcast.universe.targets import forward_variance, learner_of
 
 
 @dataclass(frozen=True)
 class Ranked:
     ticker: str
     score: float
-    rank: int  # 1 = the highest score: the first long pick
+    rank: int  # 1 = the highest forecast (a ranking: its score; the first long pick)
     side: str  # "long", "short" or ""
+    variance: float | None = None  # a pooled variance's forecast: the mean daily variance over h days
+    har_variance: float | None = None  # the member's log-HAR's, fitted on its history to date
+
+    @property
+    def volatility(self) -> float | None:
+        """The variance forecast as an annualised volatility."""
+        return None if self.variance is None else math.sqrt(252 * self.variance)
+
+    @property
+    def har_volatility(self) -> float | None:
+        return None if self.har_variance is None else math.sqrt(252 * self.har_variance)
 
 
 @dataclass
@@ -46,7 +62,7 @@ class UniverseForecast:
     horizon: int
     as_of: str  # the newest date: every score uses bars up to its close
     target_date: str  # the h-th session after it, when the ranking is judged
-    k: int
+    k: int  # long and short picks (0: the target forecasts each member, it picks none)
     members: int  # members with prices
     ranking: list[Ranked]
     engine: str
@@ -66,20 +82,17 @@ class UniverseForecast:
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = to_jsonable(self)
         doc.update(long=self.long, short=self.short)
+        for row, r in zip(doc["ranking"], self.ranking, strict=True):
+            row.update(volatility=r.volatility, har_volatility=r.har_volatility)
         return doc
 
 
 def score_members(panel: Panel, model: UniverseModel, at: int) -> tuple[np.ndarray, np.ndarray]:
     """The members scored at row `at` and their scores: each listed with a whole window of
-    returns ending there, its inputs scaled by its saved scaler (or its own history's)."""
+    inputs ending there, scaled by its saved scalers (or its own history's)."""
     window = model.config.window
-    r = panel.returns()
-    saved = model.manifest["scalers"]
-    own_mean, own_sd = member_scalers(r, at)
-    mean = np.array([_get(saved, t, "mean", own_mean[i]) for i, t in enumerate(panel.tickers)])
-    sd = np.array([_get(saved, t, "sd", own_sd[i]) for i, t in enumerate(panel.tickers)])
-    values = ((r - mean) / sd)[..., None].astype("float32")
-    valid = np.isfinite(values[..., 0]) & panel.member
+    values, _, _ = learner_of(model.config.target).inputs(panel, at, model.scalers(panel))
+    valid = np.isfinite(values).all(axis=-1) & panel.member
     if at + 1 < window:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     whole = valid[at - window + 1 : at + 1].all(axis=0)
@@ -90,9 +103,16 @@ def score_members(panel: Panel, model: UniverseModel, at: int) -> tuple[np.ndarr
     return n, model.score(x)
 
 
-def _get(saved: dict[str, Any], ticker: str, key: str, own: float) -> float:
-    value = saved.get(ticker, {}).get(key)
-    return float(own) if value is None else float(value)
+def live_log_har(panel: Panel, horizon: int, at: int) -> np.ndarray:
+    """(N,) each member's log-HAR forecast at row `at` of its mean variance over the next
+    `horizon` days: fitted on the outcomes known by then, calibrated on the last year of them."""
+    y = forward_variance(panel, horizon)
+    known = at - horizon + 1  # rows before this have their outcome
+    cal = max(known - min(250, known // 3), 0)
+    made = block_baselines(
+        panel_regressors(panel), y, np.arange(0, cal), slice(cal, known), slice(at, at + 1)
+    )
+    return np.asarray(made["log_har"][at])
 
 
 def forecast_universe(
@@ -116,20 +136,25 @@ def forecast_universe(
             f"universe {universe.name}: {len(n)} member(s) have a whole {model.config.window}-day window"
             f" up to {as_of.date()}; a ranking needs {MIN_NAMES} or more (`lstmcast fetch --universe {name}`)"
         )
-    order = np.argsort(-scores, kind="stable")
-    size = k or max(1, len(n) // 10)
-    size = min(size, len(n) // 2)
+    config = model.config
+    h = config.horizon
+    learner = learner_of(config.target)
+    made_at = model.readout(panel, at).apply(scores, n)
+    variance = made_at if not learner.picks else None
+    har = live_log_har(panel, h, at)[n] if variance is not None else None
+    order = np.argsort(-made_at, kind="stable")  # the highest forecast first
+    size = min(k or max(1, len(n) // 10), len(n) // 2) if learner.picks else 0
     ranking = [
         Ranked(
             panel.tickers[n[j]],
             float(scores[j]),
             i + 1,
             "long" if i < size else ("short" if i >= len(n) - size else ""),
+            None if variance is None else float(variance[j]),
+            None if har is None or not np.isfinite(har[j]) else float(har[j]),
         )
         for i, j in enumerate(order)
     ]
-    config = model.config
-    h = config.horizon
     calendar = exchange_of(panel.tickers[n[0]])[0]
     target_date = next_sessions(as_of.date(), h, calendar, calendars_dir(store.home))[-1]
     stale = (as_of.date() - date.fromisoformat(str(model.manifest["data"]["last_date"]))).days
@@ -186,6 +211,9 @@ def record_ranking(
             "last_price": float(panel.close[at, col[r.ticker]]),
             "universe": made.universe,
             "score": r.score if math.isfinite(r.score) else 0.0,
+            "variance": r.variance,
+            "har_variance": r.har_variance,
+            "proxy": None if r.variance is None else "squared",
         }
         for r in made.ranking
     ]

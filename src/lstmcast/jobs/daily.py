@@ -332,7 +332,7 @@ def _rank_universe(
                 said.append(
                     f"no prices from Yahoo for {', '.join(got.possibly_delisted)} (possibly delisted)"
                 )
-        latest = newest_universe_run(store.conn, item.name, item.model)
+        latest = newest_universe_run(store.conn, item.name, item.model, item.target)
         stale = None
         if latest is not None:  # days between the model's last bar and the members' newest
             ends = [last_date(store.conn, t) for t in show_universe(store, item.name).tickers]
@@ -343,7 +343,7 @@ def _rank_universe(
             step("training its network" if latest is None else f"retraining ({stale} days stale)")
             trained = train_universe(store, item.name, item.train_config())
             said.append(("trained " if latest is None else "retrained as ") + trained.model_id)
-            latest = newest_universe_run(store.conn, item.name, item.model)
+            latest = newest_universe_run(store.conn, item.name, item.model, item.target)
         step("ranking")
         assert latest is not None
         made = forecast_universe(store, item.name, str(latest["id"]), item.k)
@@ -351,8 +351,12 @@ def _rank_universe(
         run.model_id, run.as_of, run.next_date = made.model_id, made.as_of, made.target_date
         if made.ledger_new == 0:
             run.status = "no new bar"
-        said.append(f"long {', '.join(made.long)}; short {', '.join(made.short)}")
-        step(f"ranked {len(made.ranking)} members from {made.as_of}")
+        if made.k:
+            said.append(f"long {', '.join(made.long)}; short {', '.join(made.short)}")
+        else:
+            top = made.ranking[0]
+            said.append(f"highest volatility {top.ticker} ({(top.volatility or 0):.1%} a year)")
+        step(f"{'ranked' if made.k else 'forecast'} {len(made.ranking)} members from {made.as_of}")
     except Exception as exc:  # one entry's failure must not stop the rest of an unattended run
         _failed(run, exc, said)
         step("failed")

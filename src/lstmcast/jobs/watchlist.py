@@ -11,9 +11,9 @@ from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.paths import atomic_write_text
 from lstmcast.runconfig import ForecastConfig, preset_settings
-from lstmcast.settings import PANEL_TARGETS
 from lstmcast.tickers import validate_ticker
 from lstmcast.tomlfile import check_table, read_toml
+from lstmcast.universe.targets import LEARNERS
 
 DAILY_CONFIG = "daily.toml"  # the watchlist's name in the home
 DAILY_LOCK = "daily.lock"  # held while `daily` runs: a second run exits 75
@@ -170,10 +170,10 @@ def _universe_items(doc: dict[str, Any], where: str, text: str) -> list[Universe
         _check_train(entry.get("train", {}), where, text, "universe", i)
         top = {k: doc[k] for k in ("fetch", "preset", "retrain_if_older") if k in doc}
         merged = {**top, **entry}
-        if merged.get("target", "rank") not in PANEL_TARGETS:
+        if merged.get("target", "rank") not in LEARNERS:
             raise ConfigError(
                 f"{where}: universe {entry['name']}: target {merged['target']!r};"
-                f" choose {', '.join(PANEL_TARGETS)}"
+                f" choose {', '.join(LEARNERS)}"
             )
         if merged.get("k") is not None and merged["k"] < 1:
             raise ConfigError(f"{where}: universe {entry['name']}: k must be 1 or more")

@@ -39,14 +39,16 @@ _COLUMNS = (
 
 def record(conn: sqlite3.Connection, rows: list[dict[str, Any]], config: dict[str, Any]) -> int:
     """Insert forecasts (each row names its target); one already made from the same bar by the
-    same model is kept as it was. Returns how many rows were new."""
+    same model is kept as it was. Returns how many rows were new. A row the table's checks
+    refuse raises (an `OR IGNORE` would drop it without a word)."""
     made_at = utcnow()
     cfg = json.dumps(config, sort_keys=True)
     values = [tuple({**r, "made_at": made_at, "config_json": cfg}.get(c) for c in _COLUMNS) for r in rows]
     with transaction(conn):
         before = conn.total_changes
         conn.executemany(
-            f"INSERT OR IGNORE INTO ledger ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+            f"INSERT INTO ledger ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+            " ON CONFLICT (model_id, ticker, as_of, step) DO NOTHING",
             values,
         )
         return conn.total_changes - before

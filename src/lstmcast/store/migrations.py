@@ -316,6 +316,56 @@ MIGRATIONS: list[str] = [
     CREATE INDEX ledger_by_ticker ON ledger (ticker, target_date);
     CREATE INDEX ledger_by_universe ON ledger (universe, as_of);
     """,
+    # 14: a universe's pooled volatility forecasts: each member's variance, with no interval
+    # (and no log-HAR where one could not be fitted), kept under its universe.
+    """
+    CREATE TABLE forecasts (
+        model_id        TEXT NOT NULL,
+        ticker          TEXT NOT NULL,
+        as_of           TEXT NOT NULL,
+        step            INTEGER NOT NULL,
+        target          TEXT NOT NULL,
+        target_date     TEXT NOT NULL,
+        made_at         TEXT NOT NULL,
+        last_price      REAL,
+        price           REAL,
+        log_return      REAL,
+        proxy           TEXT,
+        variance        REAL,
+        har_variance    REAL,
+        lower_80        REAL,
+        upper_80        REAL,
+        lower_95        REAL,
+        upper_95        REAL,
+        sigma           REAL,
+        interval_method TEXT,
+        var_95          REAL,
+        var_99          REAL,
+        universe        TEXT,
+        score           REAL,
+        config_json     TEXT NOT NULL,
+        PRIMARY KEY (model_id, ticker, as_of, step),
+        CHECK (target = 'volatility' AND variance IS NOT NULL AND proxy IS NOT NULL
+               AND (har_variance IS NOT NULL AND lower_80 IS NOT NULL AND upper_95 IS NOT NULL
+                    OR universe IS NOT NULL AND score IS NOT NULL AND last_price IS NOT NULL)
+               OR target IN ('rank', 'excess') AND universe IS NOT NULL AND score IS NOT NULL
+               AND last_price IS NOT NULL
+               OR target NOT IN ('volatility', 'rank', 'excess') AND price IS NOT NULL
+               AND last_price IS NOT NULL AND log_return IS NOT NULL AND lower_80 IS NOT NULL
+               AND upper_95 IS NOT NULL)
+    );
+    INSERT INTO forecasts (model_id, ticker, as_of, step, target, target_date, made_at, last_price,
+        price, log_return, proxy, variance, har_variance, lower_80, upper_80, lower_95, upper_95,
+        sigma, interval_method, var_95, var_99, universe, score, config_json)
+    SELECT model_id, ticker, as_of, step, target, target_date, made_at, last_price,
+        price, log_return, proxy, variance, har_variance, lower_80, upper_80, lower_95, upper_95,
+        sigma, interval_method, var_95, var_99, universe, score, config_json
+    FROM ledger;
+    DROP TABLE ledger;
+    ALTER TABLE forecasts RENAME TO ledger;
+    CREATE INDEX ledger_by_ticker ON ledger (ticker, target_date);
+    CREATE INDEX ledger_by_universe ON ledger (universe, as_of);
+    """,
 ]
 
 

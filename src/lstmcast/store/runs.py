@@ -84,13 +84,19 @@ def newest_run(
 
 
 def newest_universe_run(
-    conn: sqlite3.Connection, universe: str, model: str | None = None
+    conn: sqlite3.Connection, universe: str, model: str | None = None, target: str | None = None
 ) -> dict[str, Any] | None:
-    """The newest model trained across `universe` (of that architecture), or None."""
+    """The newest model trained across `universe` (of that architecture, for that target), or None."""
     rows = conn.execute(
         "SELECT * FROM models WHERE universe = ? ORDER BY created_at, rowid", (universe,)
     ).fetchall()
-    runs = [r for r in map(_decode, rows) if not r.get("damaged") and (model is None or r["model"] == model)]
+    runs = [
+        r
+        for r in map(_decode, rows)
+        if not r.get("damaged")
+        and (model is None or r["model"] == model)
+        and (target is None or r["target"] == target)
+    ]
     return runs[-1] if runs else None
 
 

@@ -60,6 +60,8 @@ class FoldInputs:
     test: Samples  # the block's dates
     outcome: np.ndarray  # (T, N) what is realised (the learner's), NaN where unknown
     scale: Any = None  # the learner's scale of the target, fitted on training rows
+    columns: tuple[str, ...] = ()  # the inputs' names
+    scalers: Any = None  # each member's input scalers (universe.panel.Scalers)
 
 
 def fold_inputs(
@@ -79,7 +81,7 @@ def fold_inputs(
     history = np.arange(first, start)
     val_start = int(history[int(len(history) * (1 - train.val_frac))])
     learner = learner_of(train.target)
-    values, _ = learner.inputs(panel, val_start - 1)
+    values, columns, scalers = learner.inputs(panel, val_start - 1)
     valid = np.isfinite(values).all(axis=-1) & panel.member
     outcome = learner.outcome(panel, h)
     target, scale = learner.learn(panel, outcome, slice(0, max(val_start - h, 1)))
@@ -91,7 +93,7 @@ def fold_inputs(
             f"universe {name}: fold {index} has {len(tr[0])} training and {len(va[0])} validation"
             " samples; use fewer --folds, a smaller --test-size or a shorter --window"
         )
-    return FoldInputs(values, target, val_start, tr, va, te, outcome, scale)
+    return FoldInputs(values, target, val_start, tr, va, te, outcome, scale, columns, scalers)
 
 
 def network_config(config: TrainConfig) -> TrainConfig:

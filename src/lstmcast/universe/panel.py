@@ -110,6 +110,22 @@ def member_scalers(values: np.ndarray, cutoff: int) -> tuple[np.ndarray, np.ndar
     return mean, np.where(sd > 0, sd, np.nan)
 
 
+Scalers = dict[str, tuple[np.ndarray, np.ndarray]]  # input column -> each member's (mean, sd)
+
+
+def scale_with(
+    values: np.ndarray, cutoff: int, saved: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """(T, N) values standardised per member, and the (mean, sd) used: a member's `saved`
+    scaler where it has one (NaN where not), else its own rows up to `cutoff` only (a member a
+    saved network never saw is scaled on its own history to date: nothing later exists)."""
+    mean, sd = member_scalers(values, cutoff)
+    if saved is not None:
+        mean = np.where(np.isfinite(saved[0]), saved[0], mean)
+        sd = np.where(np.isfinite(saved[1]), saved[1], sd)
+    return (values - mean) / sd, (mean, sd)
+
+
 def standardise(values: np.ndarray, cutoff: int) -> np.ndarray:
     """(T, N) values less each ticker's mean and over its standard deviation, both over rows
     0..cutoff only (`member_scalers`). A ticker without a scaler keeps NaN."""
