@@ -46,6 +46,7 @@ ELSEWHERE = {
     "backtest-universe-volatility": "tests/test_universe_backtest.py (a synthetic pooled GARCH panel)",
     "train-universe": "tests/test_universe_model.py (a synthetic universe)",
     "forecast-universe": "tests/test_universe_model.py (a synthetic universe)",
+    "sweep-universe": "tests/test_universe_search.py (a synthetic universe)",
 }
 FAILURE = [
     "data NOSUCH", "train NOSUCH", "models show nosuch", "backtest NOSUCH", "audit NOSUCH",

@@ -176,7 +176,12 @@ def test_a_saved_pooled_variance_network_forecasts_each_member_and_the_ledger_sc
     )
     jsonschema.validate(trained, _schema("train-universe"))
     base = trained["baselines"]
-    assert trained["target"] == "volatility" and set(base) == {"har", "log_har", "pooled_log_har", "leverage_har"}
+    assert trained["target"] == "volatility" and set(base) == {
+        "har",
+        "log_har",
+        "pooled_log_har",
+        "leverage_har",
+    }
     q, best = trained["test"]["qlike"], trained["best_baseline"]
     assert base[best]["qlike"] == min(b["qlike"] for b in base.values())
     assert q <= 1.1 * base["log_har"]["qlike"]  # no worse than each member's own log-HAR
@@ -217,11 +222,10 @@ def test_a_saved_pooled_variance_network_forecasts_each_member_and_the_ledger_sc
 def test_a_pooled_variance_readout_serves_a_member_the_network_never_saw(home: Path) -> None:
     """The saved readout is used where a member has one; a new member's comes from its own
     outcomes known at the forecast's row, and the pooled calibration ratio."""
-    from synth import garch_panel
-
     from lstmcast.universe.members import show_universe
     from lstmcast.universe.panel import build_panel
     from lstmcast.universe.targets import learner_of
+    from synth import garch_panel
 
     r, _ = garch_panel(days=400, tickers=3, seed=2)
     tickers = _store(home, r, 400)

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from lstmcast.backtest.panel_volatility import PooledVolatility, judge_variance
-from lstmcast.backtest.panel_walk import PanelRun, walk_panel
+from lstmcast.backtest.panel_walk import PanelRun, WalkSummary, walk_panel
 from lstmcast.config import TrainConfig
+from lstmcast.evaluation.multiple import SharpeMoments
 from lstmcast.evaluation.panel import (
     Deflated,
     ICSummary,
@@ -121,6 +122,22 @@ class PanelBacktest:
             )
         return f"{head}, {against}"
 
+    def summary(self) -> WalkSummary:
+        pf = self.portfolio
+        active = (np.abs(pf.gross) + pf.traded) > 0
+        return WalkSummary(
+            metric="rank IC",
+            value=self.model_scores.rank_ic_mean,
+            t=self.model_scores.rank_ic_t,
+            best_baseline=self.best_baseline,
+            dm_statistic=self.pooled_dm.statistic,
+            dm_pvalue=self.pooled_dm.pvalue,
+            net_sharpe=pf.net_sharpe,
+            sharpe=SharpeMoments.of(pf.net[active]),
+            span=f"{self.period[0]}..{self.period[1]}",
+            verdict=self.verdict(),
+        )
+
     def to_json(self) -> dict[str, Any]:
         pf = self.portfolio
         return {
@@ -202,8 +219,12 @@ def panel_backtest(
 ) -> PanelBacktest | PooledVolatility:
     """Walk a universe forward by date (backtest/panel_walk.py) and judge it by its target's
     judge; the (block, seed) fits run where `parallel` says."""
-    run = walk_panel(store, name, train, config, on_fold, parallel)
-    return JUDGES[train.target](run)
+    return judge(walk_panel(store, name, train, config, on_fold, parallel))
+
+
+def judge(run: PanelRun) -> PanelBacktest | PooledVolatility:
+    """A universe walk-forward judged by its target's judge."""
+    return JUDGES[run.train.target](run)
 
 
 def judge_ranking(run: PanelRun) -> PanelBacktest:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmcast.backtest.panel_walk import PanelRun
+from lstmcast.backtest.panel_walk import PanelRun, WalkSummary
 from lstmcast.evaluation.multiple import holm
 from lstmcast.evaluation.panel import PerTickerDM, PooledDM, per_ticker_dm, pooled_dm, pooled_mcs, row_mean
 from lstmcast.evaluation.pooled_baselines import (
@@ -121,6 +121,20 @@ class PooledVolatility:
         else:
             head = f"the pooled network cannot be told from the best baseline, {best}"
         return f"{head} (QLIKE skill {words}, pooled DM p {p:.3f}){tail}"
+
+    def summary(self) -> WalkSummary:
+        return WalkSummary(
+            metric="QLIKE skill vs the best baseline",
+            value=self.skill_vs[self.best_baseline],
+            t=None,
+            best_baseline=self.best_baseline,
+            dm_statistic=self.pooled_dm.statistic,
+            dm_pvalue=self.pooled_dm.pvalue,
+            net_sharpe=None,
+            sharpe=None,
+            span=f"{self.period[0]}..{self.period[1]}",
+            verdict=self.verdict(),
+        )
 
     def to_json(self) -> dict[str, Any]:
         skip = {"forecasts", "realised", "dates_tested", "tickers"}

@@ -12,13 +12,16 @@ judge (backtest/panel.py), never this module's business.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from lstmcast.config import TrainConfig
+from lstmcast.evaluation.multiple import SharpeMoments
 from lstmcast.execution.engine import Parallel, TaskOutcome
 from lstmcast.execution.stream import run_tasks
 from lstmcast.runconfig import BacktestConfig
@@ -96,6 +99,35 @@ def panel_fold_task(
     )
 
 
+@dataclass(frozen=True)
+class WalkSummary:
+    """One judged walk-forward on a universe in the terms every target shares: what a sweep
+    ranks, a tune maximises and the trial register keeps (`store.trials`)."""
+
+    metric: str  # what `value` is, in words
+    value: float | None  # higher is better: a rank IC, or a QLIKE skill against the best baseline
+    t: float | None  # its t-statistic, where it has one (a rank IC's Newey-West t)
+    best_baseline: str
+    dm_statistic: float | None  # pooled DM against the best baseline: negative, the network's loss is lower
+    dm_pvalue: float | None
+    net_sharpe: float | None  # the network's portfolio after costs, annualised (a ranking's)
+    sharpe: SharpeMoments | None  # its daily net returns' moments, to deflate it later
+    span: str  # the test dates judged: "first..last"
+    verdict: str
+
+    def beats_best(self, pvalue: float | None) -> bool:
+        """Better than the best baseline at 5% with `pvalue` (this one, or adjusted)."""
+        return pvalue is not None and pvalue < 0.05 and (self.dm_statistic or 0.0) < 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> WalkSummary:
+        moments = doc.get("sharpe")
+        return cls(**{**doc, "sharpe": None if moments is None else SharpeMoments(**moments)})
+
+
 @dataclass
 class PanelRun:
     """A walk-forward's forecasts, for the target's judge."""
@@ -129,13 +161,26 @@ def walk_panel(
 ) -> PanelRun:
     """Fit every (block, seed) of universe `name` where `parallel` says and gather the forecasts."""
     universe = show_universe(store, name)
-    panel = build_panel(store, universe)
+    return walk(build_panel(store, universe), universe.name, universe.survivorship, train, config, on_fold,
+                parallel)  # fmt: skip
+
+
+def walk(
+    panel: Panel,
+    name: str,
+    survivorship: Survivorship,
+    train: TrainConfig,
+    config: BacktestConfig,
+    on_fold: Callable[[int, int], None] | None = None,
+    parallel: Parallel = Parallel(),
+) -> PanelRun:
+    """Walk `panel` (universe `name`'s, or the part of it before a cutoff) forward."""
     learner = learner_of(train.target)
     size = panel_size(len(panel.dates), len(panel.tickers), 1, train.window)
     check_fits(size)
     h = train.horizon
     outcome = learner.outcome(panel, h)
-    plan = plan_blocks(panel, outcome, config, universe.name, "a walk-forward")
+    plan = plan_blocks(panel, outcome, config, name, "a walk-forward")
     seeds = [train.seed + i for i in range(config.seeds)]
     spans = [(int(b[0]), int(b[-1]) + 1) for b in plan.blocks]
     # Later blocks fit on more history: they go first, so the last wave is short.
@@ -149,7 +194,7 @@ def walk_panel(
         "train": train.replace(threads=0) if parallel.distributed else train,
         "first": plan.first,
         "ranked": plan.ranked,
-        "name": universe.name,
+        "name": name,
     }
     results: dict[tuple[int, int], PanelFoldResult] = {}
 
@@ -184,5 +229,5 @@ def walk_panel(
                 first.val_start,
             )
         )
-    return PanelRun(universe.name, universe.survivorship, panel, train, config, plan, spans, outcome, by_seed,
-                    truth, folds, seeds, size.words())  # fmt: skip
+    return PanelRun(name, survivorship, panel, train, config, plan, spans, outcome, by_seed, truth, folds,
+                    seeds, size.words())  # fmt: skip

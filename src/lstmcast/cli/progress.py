@@ -59,6 +59,22 @@ def _bar(counts: str) -> Progress:
 
 
 @contextmanager
+def step_progress(total: int, label: str, unit: str, enabled: bool) -> Iterator[Callable[[str], None] | None]:
+    """A bar over `total` steps (a universe sweep's models, a tune's trials), each named as it
+    ends, with an ETA; on a terminal only."""
+    if not enabled:
+        yield None
+        return
+    with _bar("{task.completed}/{task.total} " + unit + "  {task.fields[last]}") as bar:
+        task = bar.add_task(label, total=total, last="")
+
+        def on_step(what: str) -> None:
+            bar.update(task, advance=1, last=what)
+
+        yield on_step
+
+
+@contextmanager
 def count_progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[Cell], None] | None]:
     """A bar over sweep cells: done, failed, remaining, ETA. Nothing without a terminal."""
     if not enabled:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -21,9 +21,10 @@ from lstmcast.cli.common import (
     output_format,
     pct,
     store_of,
+    warn,
 )
 from lstmcast.cli.options import Cluster, ClusterSecurity, Format, Json, ManyWorkers, run_options
-from lstmcast.cli.progress import count_progress
+from lstmcast.cli.progress import count_progress, step_progress
 from lstmcast.paths import check_output
 from lstmcast.runconfig import RunConfig
 from lstmcast.settings import MODELS
@@ -35,7 +36,9 @@ sweeps_app = typer.Typer(invoke_without_command=True, help="List past sweeps; `s
 
 
 @guarded
-@run_options(backtest=True, tickers_help="Stored tickers; each is swept on its own. Or use --csv.")
+@run_options(
+    backtest=True, tickers_help="Stored tickers; each is swept on its own. Or use --csv.", universe=True
+)
 def sweep_cli(
     ctx: typer.Context,
     run: RunConfig,
@@ -59,7 +62,10 @@ def sweep_cli(
     """Walk-forward backtest every TICKER x --models x --seeds cell, in parallel; resume from the store.
 
     Each cell equals `lstmcast backtest TICKER --model M --seed S`. The leaderboard adjusts
-    every Diebold-Mariano p-value for the number of comparisons in the sweep.
+    every Diebold-Mariano p-value for the number of comparisons in the sweep. With --universe:
+    one walk-forward per model across the members (`backtest --universe`), each judged
+    against its best baseline, adjusted for the models compared, and the best portfolio's
+    Sharpe deflated for every configuration ever tried on that universe.
     """
     from lstmcast.execution.engine import Parallel, cuda_wanted
     from lstmcast.sweep.leaderboard import ADJUSTMENTS
@@ -74,6 +80,9 @@ def sweep_cli(
     chosen = tuple(m.strip() for m in models.split(",") if m.strip())
     if not chosen or any(m not in MODELS for m in chosen) or adjust not in ADJUSTMENTS:
         raise typer.BadParameter(f"--models from {', '.join(MODELS)}; --adjust bh or holm")
+    if run.universe is not None:
+        _universe(ctx, run, chosen, parallel, adjust, out, as_json)
+        return
     total = len(run.tickers or [run.csv]) * len(chosen) * run.backtest.seeds
     with count_progress(total, "sweep", interactive()) as tick:
         report = sweep(store_of(ctx), run, chosen, run.backtest.seeds, parallel, adjust, tick)
@@ -90,6 +99,64 @@ def sweep_cli(
         render_sweep(report)
     if report.failed:
         raise typer.Exit(1)
+
+
+def _universe(ctx: typer.Context, run: RunConfig, models: tuple[str, ...], parallel: Any, adjust: str,
+              out: Path | None, as_json: bool) -> None:  # fmt: skip
+    from lstmcast.sweep.universe import sweep_universe
+
+    with step_progress(len(models), f"sweep {run.universe}", "models", interactive()) as on_model:
+        report = sweep_universe(store_of(ctx), run, models, parallel, adjust, on_model)
+    for note in report.notes:
+        warn(note)
+    doc = report.to_json()
+    if out is not None:
+        from lstmcast.paths import atomic_write_text
+
+        out.mkdir(parents=True, exist_ok=True)
+        board = out / "leaderboard.csv"
+        atomic_write_text(board, _csv(doc["rows"]))
+        info(f"wrote {board}")
+    if as_json:
+        emit_json(doc)
+        return
+    con = out_console()
+    ranking = doc["rows"] and doc["rows"][0]["net_sharpe"] is not None
+    t = Table(
+        "model", doc["rows"][0]["metric"] if doc["rows"] else "value", "t", "vs best baseline", "DM p",
+        f"adj. ({adjust})", *(["net Sharpe"] if ranking else []),
+        title=f"{doc['universe']} {doc['target']}: {doc['compared']} configuration(s), {doc['seeds']} seed(s)"
+        f" each, tested {doc['span']}",
+        title_justify="left",
+    )  # fmt: skip
+    for r in doc["rows"]:
+        beat = " (beats)" if r["beats_best"] else ""
+        t.add_row(
+            r["model"] + (" ↺" if r["resumed"] else ""),
+            fmt(r["value"], 4),
+            fmt(r["t"], 2),
+            r["best_baseline"] + beat,
+            fmt(r["dm_pvalue"], 3),
+            fmt(r["pvalue_adjusted"], 3),
+            *([fmt(r["net_sharpe"], 2)] if ranking else []),
+        )
+    con.print(t)
+    resumed = sum(1 for r in doc["rows"] if r["resumed"])
+    if resumed:
+        con.print(f"↺ {resumed} read back from the store (the same settings on the same data)")
+    con.print(f"verdict: {doc['verdict']}")
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return buf.getvalue()
 
 
 def render_vol_sweep(report: SweepReport) -> None:

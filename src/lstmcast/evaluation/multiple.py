@@ -74,20 +74,37 @@ def per_period_sharpe(returns: np.ndarray | Sequence[float]) -> float:
     return float(r.mean() / r.std(ddof=1)) if len(r) > 2 and r.std(ddof=1) > 0 else math.nan
 
 
+@dataclass(frozen=True)
+class SharpeMoments:
+    """What the deflated Sharpe needs of a return series, kept without the series: a trial
+    recorded by one run is deflated for, or counted by, a later one."""
+
+    sr: float  # per period
+    t: int
+    skew: float
+    kurt: float  # non-excess
+
+    @classmethod
+    def of(cls, returns: np.ndarray | Sequence[float]) -> SharpeMoments | None:
+        r = np.asarray(returns, dtype="float64")
+        r = r[np.isfinite(r)]
+        if len(r) < 3 or r.std(ddof=1) == 0:
+            return None
+        c = r - r.mean()
+        m2 = float(np.mean(c**2))
+        return cls(float(r.mean() / r.std(ddof=1)), len(r), float(np.mean(c**3)) / m2**1.5,
+                   float(np.mean(c**4)) / m2**2)  # fmt: skip
+
+    def deflated(self, n_trials: int, sharpe_variance: float) -> float | None:
+        return deflated_sharpe_of(self.sr, self.t, self.skew, self.kurt, n_trials, sharpe_variance)
+
+
 def deflated_sharpe(returns: np.ndarray, n_trials: int, sharpe_variance: float) -> float | None:
     """Probability that the true Sharpe ratio of `returns` (per period) exceeds SR0, the best
     of `n_trials` lucky ones, correcting for non-normal returns (skew, kurtosis). Aim it at a
     Sharpe ratio that was selected: the best of the trials, in the sample it was chosen on."""
-    r = np.asarray(returns, dtype="float64")
-    r = r[np.isfinite(r)]
-    t = len(r)
-    if t < 3 or r.std(ddof=1) == 0:
-        return None
-    sr = float(r.mean() / r.std(ddof=1))
-    c = r - r.mean()
-    m2 = float(np.mean(c**2))
-    skew, kurt = float(np.mean(c**3)) / m2**1.5, float(np.mean(c**4)) / m2**2  # non-excess kurtosis
-    return deflated_sharpe_of(sr, t, skew, kurt, n_trials, sharpe_variance)
+    moments = SharpeMoments.of(returns)
+    return None if moments is None else moments.deflated(n_trials, sharpe_variance)
 
 
 def probabilistic_sharpe(returns: np.ndarray) -> float | None:

@@ -366,6 +366,23 @@ MIGRATIONS: list[str] = [
     CREATE INDEX ledger_by_ticker ON ledger (ticker, target_date);
     CREATE INDEX ledger_by_universe ON ledger (universe, as_of);
     """,
+    # 15: every configuration walked forward on a universe (by backtest sweeps and tunes), once
+    # per (universe, target, key): what a later one resumes from, and what the deflated Sharpe
+    # counts as tried. `span` is the test dates it was judged on.
+    """
+    CREATE TABLE universe_trials (
+        universe    TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        span        TEXT NOT NULL,
+        config_json TEXT NOT NULL,
+        result_json TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (universe, target, key)
+    );
+    CREATE INDEX universe_trials_by_span ON universe_trials (universe, target, span);
+    """,
 ]
 
 
@@ -383,4 +400,5 @@ TABLES = (
     "universes",
     "universe_members",
     "fetches",
+    "universe_trials",
 )

@@ -62,6 +62,10 @@ class Panel:
             out[:-horizon] = np.where(whole, span, np.nan)
         return out
 
+    def before(self, row: int) -> Panel:
+        """The panel's rows before `row` only: what existed before that date."""
+        return Panel(self.dates[:row], self.tickers, self.close[:row], self.member[:row])
+
     def index_of(self, day: str) -> int:
         """The last row on or before `day` (ISO): a cutoff as a date common to every ticker."""
         at = int(self.dates.searchsorted(pd.Timestamp(day), side="right")) - 1
