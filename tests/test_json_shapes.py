@@ -47,6 +47,7 @@ ELSEWHERE = {
     "train-universe": "tests/test_universe_model.py (a synthetic universe)",
     "forecast-universe": "tests/test_universe_model.py (a synthetic universe)",
     "sweep-universe": "tests/test_universe_search.py (a synthetic universe)",
+    "tune-universe": "tests/test_universe_search.py (a synthetic universe)",
 }
 FAILURE = [
     "data NOSUCH", "train NOSUCH", "models show nosuch", "backtest NOSUCH", "audit NOSUCH",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -148,9 +150,6 @@ def _universe(ctx: typer.Context, run: RunConfig, models: tuple[str, ...], paral
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
-    import csv
-    import io
-
     buf = io.StringIO()
     if rows:
         w = csv.DictWriter(buf, fieldnames=list(rows[0]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -25,7 +27,7 @@ from lstmcast.cli.common import (
     warn,
 )
 from lstmcast.cli.options import Cluster, ClusterSecurity, Format, Json, ManyWorkers, run_options
-from lstmcast.cli.progress import trial_progress
+from lstmcast.cli.progress import step_progress, trial_progress
 from lstmcast.errors import DamagedError, NotFoundError
 from lstmcast.paths import check_output
 from lstmcast.runconfig import RunConfig
@@ -44,7 +46,9 @@ tunes_app = typer.Typer(invoke_without_command=True, help="List past tunes; `sho
 
 
 @guarded
-@run_options(backtest=True, tickers_help="Stored tickers; each is tuned on its own. Or use --csv.")
+@run_options(
+    backtest=True, tickers_help="Stored tickers; each is tuned on its own. Or use --csv.", universe=True
+)
 def tune_cli(
     ctx: typer.Context,
     run: RunConfig,
@@ -79,7 +83,9 @@ def tune_cli(
     Inside each outer (backtest) fold, an Optuna search scores settings on inner folds cut
     from that fold's past only; the best are refitted and scored once on the outer block.
     The verdict counts the search: outer skill beside the inner best, the deflated Sharpe
-    over every trial, and the probability of backtest overfitting (CSCV).
+    over every trial, and the probability of backtest overfitting (CSCV). With --universe:
+    one search on the dates before the test span (each trial a walk-forward across the
+    members), then the chosen and the starting settings walked over the test span.
     """
     from lstmcast.execution.engine import Parallel
     from lstmcast.store.tunes import TrialState
@@ -88,6 +94,9 @@ def tune_cli(
 
     settings = TuneSettings(trials, inner_folds, sampler, timeout, resume, prune)
     parallel = Parallel(workers, cluster, cluster_security)  # a bad address refused before the work
+    if run.universe is not None:
+        _universe(ctx, run, settings, space, parallel, out, as_json)
+        return
     if out is not None:
         from lstmcast.tuning.outputs import check_tune_files
 
@@ -123,6 +132,65 @@ def tune_cli(
             render_tune(r.doc, r.trials)
         if len(reports) > 1:
             out_console().print(survivors(reports))
+
+
+def _universe(ctx: typer.Context, run: RunConfig, settings: Any, space: Path | None, parallel: Any,
+              out: Path | None, as_json: bool) -> None:  # fmt: skip
+    from lstmcast.tuning.universe import tune_universe
+
+    if out is not None:
+        check_output(out, directory=True)
+    with step_progress(settings.trials, f"tune {run.universe}", "trials", interactive()) as on_trial:
+        report = tune_universe(store_of(ctx), run, settings, space, parallel, on_trial)
+    for note in report.notes:
+        warn(note)
+    failed = [t for t in report.trials if t.state == "failed"]
+    if failed:
+        error(f"{len(failed)} trial(s) failed, e.g. trial {failed[0].number}: {failed[0].error}")
+    doc = report.to_json()
+    if out is not None:
+        from lstmcast.paths import atomic_write_bytes
+
+        out.mkdir(parents=True, exist_ok=True)
+        rows = [{"number": t["number"], "state": t["state"], "value": t["value"], "resumed": t["resumed"],
+                 **t["params"]} for t in doc["trials"]]  # fmt: skip
+        trials_csv, best = out / "trials.csv", out / "best.toml"
+        atomic_write_bytes(trials_csv, _csv(rows).encode())
+        atomic_write_bytes(best, Path(report.best_config_path).read_bytes())
+        for path in (trials_csv, best):
+            info(f"wrote {path}")
+    if as_json:
+        emit_json(doc)
+        return
+    con = out_console()
+    con.print(
+        f"[bold]{doc['universe']}[/bold] {doc['model']} {doc['target']}: {doc['trials_run']} trial(s) on"
+        f" {doc['inner_span']}, judged on {doc['outer_span']}"
+    )
+    title = "out of sample: the chosen settings and the starting ones"
+    t = Table("settings", doc["tuned"]["metric"], "t", "vs best baseline", "DM p", "net Sharpe", title=title,
+              title_justify="left")  # fmt: skip
+    for label, w in (("chosen", doc["tuned"]), ("starting", doc["start"])):
+        t.add_row(label, fmt(w["value"], 4), fmt(w["t"], 2), w["best_baseline"], fmt(w["dm_pvalue"], 3),
+                  fmt(w["net_sharpe"], 2))  # fmt: skip
+    con.print(t)
+    con.print("chosen: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                     for k, v in doc["chosen"].items()))  # fmt: skip
+    resumed = sum(1 for x in doc["trials"] if x["resumed"])
+    if resumed:
+        con.print(f"{resumed} trial(s) read back from the store (the same settings on the same data)")
+    con.print(f"verdict: {doc['verdict']}")
+    info(f"the chosen settings: {doc['best_config_path']} (`lstmcast backtest --config FILE`)")
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    if rows:
+        fields = list(dict.fromkeys(k for r in rows for k in r))
+        w = csv.DictWriter(buf, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    return buf.getvalue()
 
 
 def survivors(reports: list[TuneReport]) -> str:

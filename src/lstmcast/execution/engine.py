@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,11 +174,35 @@ def _connect(client_type: Any, cluster: str, security: Path | None = None) -> An
     return got["client"]
 
 
+_HELD: list[tuple[Parallel, Any]] = []  # clients kept open by `held_cluster`, innermost last
+
+
+@contextmanager
+def held_cluster(parallel: Parallel) -> Iterator[None]:
+    """One cluster (or one connection) for every task set run inside: a sweep's or a tune's
+    many walk-forwards start their LocalCluster once, not once each. Nothing serially."""
+    if not parallel.distributed:
+        yield
+        return
+    with dask_client(parallel) as client:
+        _HELD.append((parallel, client))
+        try:
+            yield
+        finally:
+            _HELD.pop()
+
+
 @contextmanager
 def dask_client(parallel: Parallel) -> Any:
     """A distributed.Client: to the scheduler at `parallel.cluster`, or to an embedded
-    LocalCluster of `parallel.workers` worker processes, one task at a time each (no dashboard)."""
+    LocalCluster of `parallel.workers` worker processes, one task at a time each (no dashboard);
+    the one `held_cluster` keeps for `parallel`, when it keeps one."""
     from distributed import Client, LocalCluster
+
+    for held, client in reversed(_HELD):
+        if held == parallel:
+            yield client
+            return
 
     if parallel.cluster is not None:
         client = _connect(Client, parallel.cluster, parallel.security)

@@ -6,8 +6,15 @@ latest bars matter most (measured: a pooled head did twice as badly as repeating
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
+
+# An even kernel with 'same' padding makes torch pad a copy of the input: a note on speed for
+# torch's developers, printed once per process to a user who chose --kernel-size 4 (or whose
+# tune tried it). It changes nothing in the result.
+warnings.filterwarnings("ignore", message="Using padding='same' with even kernel", category=UserWarning)
 
 
 class ConvForecaster(nn.Module):

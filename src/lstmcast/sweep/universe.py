@@ -25,7 +25,7 @@ from lstmcast.backtest.panel import judge
 from lstmcast.backtest.panel_walk import WalkSummary, walk
 from lstmcast.config import TrainConfig
 from lstmcast.evaluation.multiple import SharpeMoments, benjamini_hochberg, holm
-from lstmcast.execution.engine import Parallel
+from lstmcast.execution.engine import Parallel, held_cluster
 from lstmcast.fingerprint import fingerprint
 from lstmcast.jsonable import to_jsonable
 from lstmcast.runconfig import BacktestConfig, RunConfig
@@ -200,14 +200,15 @@ def sweep_universe(
     panel = build_panel(store, universe)
     base = run.train.replace(threads=0) if parallel.distributed else run.train
     judged: list[tuple[str, WalkSummary, bool, float]] = []
-    for model in models:
-        t1 = time.perf_counter()
-        summary, resumed = judged_walk(store, panel, universe.name, universe.survivorship,
-                                       base.replace(model=model).validate(), run.backtest, "sweep",
-                                       parallel)  # fmt: skip
-        judged.append((model, summary, resumed, time.perf_counter() - t1))
-        if on_cell:
-            on_cell(model)
+    with held_cluster(parallel):  # one cluster for every model's walk
+        for model in models:
+            t1 = time.perf_counter()
+            summary, resumed = judged_walk(store, panel, universe.name, universe.survivorship,
+                                           base.replace(model=model).validate(), run.backtest, "sweep",
+                                           parallel)  # fmt: skip
+            judged.append((model, summary, resumed, time.perf_counter() - t1))
+            if on_cell:
+                on_cell(model)
     adj = adjusted([s.dm_pvalue for _, s, _, _ in judged], adjust)
     rows = [
         UniverseRow(model, s, p, s.beats_best(p), resumed, seconds)

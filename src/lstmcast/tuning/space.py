@@ -62,7 +62,7 @@ class Param:
 
     def describe(self) -> str:
         if self.kind == "choice":
-            return " | ".join(_show(c) for c in self.choices)
+            return " | ".join(str(_show(c)) for c in self.choices)
         scale = ", log" if self.log else ""
         return f"{self.low:g} .. {self.high:g}{scale}"
 
@@ -149,12 +149,13 @@ def default_space(base: TrainConfig) -> Space:
     return Space(tuple(params))
 
 
-def read_space(path: Path, base: TrainConfig) -> Space:
-    """The default space for `base` with `path`'s tables in place of the entries they name;
-    a typo, a wrong type or a value `train` would refuse is a ConfigError naming the line."""
+def read_space(path: Path, base: TrainConfig, start: Space | None = None) -> Space:
+    """The default space for `base` (or `start`) with `path`'s tables in place of the entries
+    they name; a typo, a wrong type or a value `train` would refuse is a ConfigError naming
+    the line."""
     doc, text = read_toml(path, "space file")
     where = str(path)
-    default = {p.name: p for p in default_space(base).params}
+    default = {p.name: p for p in (start or default_space(base)).params}
     fixed: dict[str, Any] = {}
     for name, entry in doc.items():
         line = line_of(text, name) or _header_line(text, name)
