@@ -85,6 +85,7 @@ CONFIGS: dict[str, bytes] = {
     "half_range.toml": b"[window]\nlow = 20\n",
     "mixed_space.toml": b"[window]\nlow = 10\nhigh = 20\nvalue = 15\n",
     "proxy_space.toml": b"[vol_proxy]\nchoices = ['gk']\n",
+    "features_space.toml": b"[features]\nchoices = ['hl_range']\n",
     "bom_typo.toml": b"\xef\xbb\xbfwindw = 10\n",
     "watch_strings.toml": b'ticker = ["AAPL", "MSFT"]\n',
     "watch_universe_strings.toml": b'universe = ["sp20"]\n',
@@ -406,6 +407,10 @@ CASES: list[tuple[str, str, int, str | None]] = [
     ('train:universe-volatility', 'train --universe u --target volatility --loss qlike', 1, '--loss does not apply'),
     ('backtest:universe-vol-loss', 'backtest --universe u --target volatility --loss qlike', 1, "--loss does not apply"),
     ('ledger:universe-missing', 'ledger --universe nosuch', 1, "no universe 'nosuch'"),
+    ('sweep:universe-missing', 'sweep --universe nosuch --target rank --workers 1', 1, "no universe 'nosuch'"),
+    ('tune:universe-missing', 'tune --universe nosuch --target rank --workers 1', 1, "no universe 'nosuch'"),
+    ('tune:universe-space', 'tune --universe nosuch --target rank --space {tmp}/features_space.toml --workers 1', 1, 'line 2: [features] --features does not apply to --target rank'),
+    ('sweep:universe-and-ticker', 'sweep IBM --universe u --target rank --workers 1', 1, 'not several'),
 ]
 # fmt: on
 

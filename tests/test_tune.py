@@ -336,6 +336,20 @@ def test_a_volatility_tune_is_judged_against_har_and_takes_feature_sets(
     assert all("vol_proxy" not in p for p in params)  # the proxy is the question, never searched
 
 
+def test_a_tune_says_when_its_volatility_proxy_fell_back_on_close_only_bars(
+    cli: Cli, home: Path, tmp_path: Path
+) -> None:
+    bars = pd.read_csv(SAMPLE / "IBM.csv").iloc[-1200:]
+    close_only = tmp_path / "IBMC.csv"
+    bars[["Date", "Close"]].to_csv(close_only, index=False)
+    cli("import", close_only, "--ticker", "IBMC")
+    space = _space(tmp_path, SMALL_SPACE)
+    res = cli("tune", "IBMC", "--target", "volatility", "--trials", "1", "--space", space, *FAST, "--json")
+    doc = json.loads(res.stdout)
+    assert any("gk proxy fell back to squared returns" in n for n in doc["notes"])
+    assert "IBMC: no open/high/low in this data: the gk proxy fell back" in res.stderr
+
+
 @pytest.mark.slow
 def test_several_tickers_are_tuned_apart_and_counted_with_holm(cli: Cli, home: Path, tmp_path: Path) -> None:
     for t in ("IBM", "MSFT"):

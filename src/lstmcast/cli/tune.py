@@ -106,6 +106,8 @@ def tune_cli(
     with trial_progress(total, "tune", interactive()) as tick:
         reports = tune(store_of(ctx), run, settings, space, parallel, tick)
     for r in reports:
+        for note in r.doc.get("notes", []):
+            warn(f"{r.ticker}: {note}")
         if r.doc["resumed_trials"]:
             info(f"{r.ticker}: resumed tune {r.tune_id} from its {r.doc['resumed_trials']} stored trial(s)")
         failed = [t for t in r.trials if t.state is TrialState.FAILED]

@@ -146,7 +146,11 @@ class UniverseSweep:
                 f", and its net Sharpe beats the luckiest of the {self.deflated.tried} configurations"
                 f" tried on these dates with probability {self.deflated.probability:.3f} (deflated Sharpe)"
             )
-        if self.survivors == 0:
+        worse = [r.model for r in self.rows if _worse(r)]
+        if worse:
+            names = ", ".join(worse)
+            tail += f"; {len(worse)} do(es) worse than its best baseline after the correction ({names})"
+        elif self.survivors == 0:
             tail += ": none can be told from its baseline"
         return head + tail
 
@@ -177,6 +181,12 @@ class UniverseSweep:
             "verdict": self.verdict(),
             "notes": self.notes,
         }
+
+
+def _worse(row: UniverseRow) -> bool:
+    """Worse than its best baseline at 5% after the adjustment."""
+    p = row.pvalue_adjusted
+    return p is not None and p < 0.05 and (row.summary.dm_statistic or 0.0) > 0
 
 
 def adjusted(pvalues: list[float | None], adjust: str) -> list[float | None]:

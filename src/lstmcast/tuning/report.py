@@ -206,6 +206,7 @@ def tune_report(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], r
         "pbo_trials_by_fold": [r["pbo_trials"] for r in rows],
         "best_params": best_trial(last).params,
         "best_config_path": None,
+        "notes": list(t.notes),
     }
     return TuneReport(t.tune_id, t.ticker, t.base.model, target, doc, everything, best_train)
 

@@ -137,6 +137,7 @@ class Prepared:
     base: TrainConfig
     studies: list[Study]
     resumed: int  # trials read back from the store
+    notes: tuple[str, ...] = ()  # what the data made of the settings (a proxy that fell back, ...)
 
 
 def prepare(
@@ -203,7 +204,7 @@ def prepare(
                   [t for t in stored if t.fold == fold.span.index])
             for fold in folds
         ]  # fmt: skip
-        out.append(Prepared(tune_id, ticker, base, studies, len(stored)))
+        out.append(Prepared(tune_id, ticker, base, studies, len(stored), frame.notes))
     return out
 
 

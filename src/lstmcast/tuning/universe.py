@@ -31,6 +31,7 @@ from lstmcast.fingerprint import fingerprint
 from lstmcast.jsonable import to_jsonable
 from lstmcast.paths import atomic_write_bytes
 from lstmcast.runconfig import RunConfig, run_config_toml
+from lstmcast.runlock import run_lock
 from lstmcast.store.db import Store
 from lstmcast.sweep.universe import Deflation, deflate_over_tried, judged_walk, panel_fingerprint
 from lstmcast.target import target_of
@@ -222,7 +223,8 @@ def tune_universe(
         else optuna.samplers.TPESampler(seed=base.seed)
     )
     study = optuna.create_study(direction="maximize", sampler=sampler)
-    with held_cluster(parallel):  # one cluster for every trial's walk and the two outer ones
+    lock = run_lock(store.home / "locks" / f"tune-{tune_id}.lock", f"tune {tune_id}")
+    with lock, held_cluster(parallel):  # one run of this search at a time; one cluster for its walks
         distributions = space.distributions()
         trials: list[UniverseTrial] = []
         for number in range(settings.trials):
