@@ -66,3 +66,27 @@ def test_a_sweep_shares_the_gpu_between_workers(cli: Cli, home: Path) -> None:
     doc = json.loads(cli(*args, "--folds", "2", "--json").stdout)
     assert len(doc["cells"]) == 4 and all(c["status"] == "ok" for c in doc["cells"])
     assert doc["workers"] == 2
+
+
+def test_a_universe_network_trains_and_walks_forward_on_cuda(cli: Cli, home: Path) -> None:
+    """One network across a universe on the GPU: batches gathered from the panel's index on
+    the device, the saved model ranked by ONNX Runtime on the CPU."""
+    from lstmcast.store.db import Store
+    from lstmcast.store.prices import upsert_prices
+    from synth import bars_from_log_returns, reversal_panel
+
+    r, _, rank_ic = reversal_panel(days=700, tickers=10, phi=0.3, seed=4)
+    store = Store(home)
+    tickers = [f"T{i:02d}" for i in range(r.shape[1])]
+    for i, t in enumerate(tickers):
+        upsert_prices(store.conn, t, bars_from_log_returns(r[:, i]), "synthetic")
+    store.close()
+    cli("universe", "create", "syn", *tickers)
+    net = ["--model", "gru", "--window", "5", "--hidden", "16", "--epochs", "3"]
+    trained = json.loads(cli("train", "--universe", "syn", "--target", "rank", *net, "--json").stdout)
+    assert trained["device"].startswith("cuda") and trained["test"]["rank_ic_mean"] > rank_ic / 2
+    ranked = json.loads(cli("forecast", "--universe", "syn", "--json").stdout)
+    assert len(ranked["ranking"]) == 10
+    doc = json.loads(cli("backtest", "--universe", "syn", "--target", "rank", *net, "--folds", "2",
+                         "--json").stdout)  # fmt: skip
+    assert doc["panel"]["rank_ic_t"] > 3
