@@ -59,11 +59,20 @@ class TuneReport:
     best_train: dict[str, Any] = field(default_factory=dict)  # the settings best.toml holds
 
 
-def best_trial(study: Study) -> TrialRecord:
+def best_trial(study: Study, timeout: float | None = None) -> TrialRecord:
+    """The study's best finished trial; none finished is refused with the reason: the error
+    its trials failed with, every one pruned, or the --timeout that ran out first."""
     done = [t for t in study.trials if t.complete]
     if not done:
         errors = sorted({t.error for t in study.trials if t.error})
-        why = f": {errors[0]}" if errors else ""
+        if errors:
+            why = f": {errors[0]}"
+        elif study.trials:
+            why = f": all {len(study.trials)} were pruned; run more trials, or --no-prune"
+        elif timeout is not None:
+            why = f": the --timeout of {timeout:g} s ran out before the first one ended; give it longer"
+        else:
+            why = ""
         raise DataError(f"{study.ticker}: no trial of outer fold {study.fold.span.index} finished{why}")
     return max(done, key=lambda t: t.value or -math.inf)
 
@@ -253,7 +262,7 @@ def _tune(
     for t in tunes:
         for s in t.studies:
             k = s.fold.span.index
-            chosen = s.space.apply(t.base, best_trial(s).params)
+            chosen = s.space.apply(t.base, best_trial(s, settings.timeout).params)
             tasks[f"{t.tune_id}-{k}-best"] = {"task": OuterTask(t.ticker, chosen, run.backtest, s.fold.span)}
             tasks[f"{t.tune_id}-{k}-base"] = {"task": OuterTask(t.ticker, t.base, run.backtest, s.fold.span)}
     outer: dict[str, Scored] = {}

@@ -24,7 +24,7 @@ import numpy as np
 
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import load_inputs
-from lstmcast.errors import ConfigError
+from lstmcast.errors import ConfigError, LstmcastError
 from lstmcast.execution.engine import Parallel, TaskOutcome
 from lstmcast.execution.stream import stream_tasks
 from lstmcast.fingerprint import data_fingerprint, fingerprint
@@ -46,6 +46,11 @@ def optuna_state(state: TrialState) -> Any:
     from optuna.trial import TrialState as Optuna
 
     return {TrialState.COMPLETE: Optuna.COMPLETE, TrialState.PRUNED: Optuna.PRUNED}.get(state, Optuna.FAIL)
+
+
+def trial_error(exc: BaseException) -> str:
+    """Why a trial failed, in words: ours say what to change; anything else names its type."""
+    return str(exc) if isinstance(exc, LstmcastError) else f"{type(exc).__name__}: {exc}"
 
 
 def failed(study: Study, trial: Any, error: str, seconds: float) -> TrialRecord:
@@ -263,7 +268,7 @@ def search(
     def done(outcome: TaskOutcome) -> None:
         study, trial = waiting.pop(outcome.key)
         if outcome.error is not None:
-            error = f"{type(outcome.error).__name__}: {outcome.error}"
+            error = trial_error(outcome.error)
             finish(study, trial, failed(study, trial, error, outcome.seconds))
             return
         r: TrialResult = outcome.value
