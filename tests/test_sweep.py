@@ -374,3 +374,85 @@ def test_local_workers_share_the_cores_and_say_so(
     doc = json.loads(cli("sweep", "IBM", "--models", "cnn,rnn", "--workers", "2", *FAST, "--json").stdout)
     assert doc["threads_per_worker"] == 4
     assert {c["threads"] for c in doc["cells"]} == {4}, doc["cells"]
+
+
+def _certificate(directory: Path, name: str) -> tuple[Path, Path]:
+    cert, key = directory / f"{name}-cert.pem", directory / f"{name}-key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", str(key),
+         "-out", str(cert), "-subj", f"/CN={name}"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_bad_certificates_and_transports_are_configuration_errors_naming_the_file(
+    cli: Cli, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not "cannot reach" (exit 75, as if trying later could help): exit 1, one line, naming
+    the file, the scheme, or the environment variable the value came from."""
+    a_cert, a_key = _certificate(tmp_path, "a")
+    _, b_key = _certificate(tmp_path, "b")
+    (tmp_path / "garbage.pem").write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n")
+    cases = {
+        "garbage.toml": ('ca_file = "garbage.pem"\ncert = "a-cert.pem"\nkey = "a-key.pem"\n',
+                         "ca_file " + str(tmp_path / "garbage.pem") + " is not a PEM certificate"),
+        "mismatch.toml": ('ca_file = "a-cert.pem"\ncert = "a-cert.pem"\nkey = "b-key.pem"\n',
+                          "are not a matching PEM certificate and key"),
+    }  # fmt: skip
+    base = ["sweep", "IBM", "--models", "cnn", "--cluster", "tls://127.0.0.1:8786"]
+    for name, (text, says) in cases.items():
+        (tmp_path / name).write_text(text)
+        res = cli(*base, "--cluster-security", tmp_path / name, code=1)
+        assert says in res.stderr and str(tmp_path / name) in res.stderr, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1
+    assert a_cert.is_file() and a_key.is_file() and b_key.is_file()
+    for scheme, says in (("ucx", "needs ucx-py"), ("inproc", "in-process only")):
+        res = cli("sweep", "IBM", "--models", "cnn", "--cluster", f"{scheme}://127.0.0.1:8786", code=1)
+        assert f"not {scheme}://" in res.stderr and says in res.stderr
+    # A value from the environment is named as such, not as a flag the user never typed.
+    monkeypatch.setenv("LSTMCAST_CLUSTER", "notaurl")
+    res = cli("sweep", "IBM", "--models", "cnn", code=1)
+    assert "LSTMCAST_CLUSTER (set in the environment) 'notaurl' is not a Dask scheduler address" in res.stderr
+    monkeypatch.setenv("LSTMCAST_CLUSTER", "tls://127.0.0.1:8786")
+    monkeypatch.setenv("LSTMCAST_CLUSTER_SECURITY", str(tmp_path / "mismatch.toml"))
+    res = cli("sweep", "IBM", "--models", "cnn", code=1)
+    assert res.stderr.startswith("error: LSTMCAST_CLUSTER_SECURITY (set in the environment) ")
+
+
+def test_a_server_that_answers_garbage_is_not_a_scheduler_and_no_traceback(cli: Cli, home: Path) -> None:
+    """A port that answers bytes no Dask scheduler would send (distributed once read them as
+    a 3 EiB frame and raised MemoryError with a traceback): one line, exit 1."""
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def answer() -> None:
+        server.settimeout(0.5)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with contextlib.suppress(OSError):
+                conn.sendall(b"\xff" * 64)
+                time.sleep(0.5)
+            conn.close()
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        _import(cli, "IBM")
+        res = cli("sweep", "IBM", "--models", "cnn", "--epochs", "1", "--cluster", f"tcp://127.0.0.1:{port}",
+                  code=None)  # fmt: skip
+        assert res.exit_code == 1, (res.exit_code, res.stderr)
+        assert "answered, but not as a Dask scheduler" in res.stderr and "Traceback" not in res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    finally:
+        stop.set()
+        thread.join(2)
+        server.close()

@@ -24,7 +24,7 @@ from lstmcast.cli.common import (
     store_of,
     warn,
 )
-from lstmcast.cli.options import Cluster, ClusterSecurity, Json, Wide, Workers, run_options
+from lstmcast.cli.options import Cluster, ClusterSecurity, Json, Wide, Workers, parallel_of, run_options
 from lstmcast.cli.progress import fold_progress
 from lstmcast.cli.render import (
     interval_cells,
@@ -67,19 +67,18 @@ def backtest_cli(
     """
     from lstmcast.backtest.run import backtest
     from lstmcast.data.series import load_inputs
-    from lstmcast.execution.engine import Parallel
     from lstmcast.threadpolicy import thread_choice
 
     WIDE.set(wide)
     if run.universe is not None:
-        _universe(ctx, run, out, plot, Parallel(workers, cluster, cluster_security), as_json)
+        _universe(ctx, run, out, plot, parallel_of(ctx, workers, cluster, cluster_security), as_json)
         return
 
     if out is not None:  # refused before the work, not after it
         check_output(out, directory=True)
     if plot is not None:
         check_plot(plot)
-    parallel = Parallel(workers, cluster, cluster_security)  # a bad address refused before the work
+    parallel = parallel_of(ctx, workers, cluster, cluster_security)  # a bad address refused before the work
     series = load_inputs(store_of(ctx), run.tickers, run.csv, run.train.exog)
     with fold_progress(f"backtest {series[0].ticker}", interactive()) as on_fold:
         runner = None

@@ -22,7 +22,7 @@ from lstmcast.cli.common import (
     store_of,
     worst_exit,
 )
-from lstmcast.cli.options import Cluster, ClusterSecurity, Json, Workers
+from lstmcast.cli.options import Cluster, ClusterSecurity, Json, Workers, parallel_of
 from lstmcast.errors import ConfigError
 from lstmcast.paths import check_output
 
@@ -71,7 +71,6 @@ def daily_cli(
     Exit 0 when all went well (also when there was no new bar), 1 when something failed for
     good, 75 when something should be retried (network, rate limit, another run holding the lock).
     """
-    from lstmcast.execution.engine import Parallel
     from lstmcast.jobs.daily import daily
     from lstmcast.jobs.watchlist import DAILY_CONFIG, init_config
 
@@ -85,7 +84,10 @@ def daily_cli(
         # At a terminal, one line per entry as it goes: a night's run is never silent there.
         on_step = info if interactive() and not quiet and not as_json else None
         report = daily(
-            store_of(ctx), config, parallel=Parallel(workers, cluster, cluster_security), on_step=on_step
+            store_of(ctx),
+            config,
+            parallel=parallel_of(ctx, workers, cluster, cluster_security),
+            on_step=on_step,
         )
     except Exception as exc:  # before any ticker ran: a broken watchlist, an unusable store
         _log(log_file, [f"{_stamp()} error: {exc}"], exit_code_for(exc))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import re
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, TypeVar
 import typer
 
 from lstmcast.config import TrainConfig
+from lstmcast.errors import ConfigError
 from lstmcast.runconfig import (
     INTERVAL_METHODS,
     PRESETS,
@@ -39,6 +41,8 @@ Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 # Words from a fixed set, as Typer sees them: shown as [a|b|c], and a wrong one is a usage error
 # (exit 2). Built from the tuples that define them; mypy sees plain strings.
 if TYPE_CHECKING:
+    from lstmcast.execution.engine import Parallel
+
     ModelName: TypeAlias = str
     TargetName: TypeAlias = str
     IntervalName: TypeAlias = str
@@ -89,6 +93,28 @@ ClusterSecurity = Annotated[
     ),
 ]
 LIST_FIELDS = ("features", "exog")  # tuples, typed as comma-separated (or repeated) values
+# Where a cluster option may come from instead of its flag: its message then names the variable.
+_CLUSTER_ENV = (
+    ("cluster_security", re.compile(r"--cluster-security"), "LSTMCAST_CLUSTER_SECURITY"),
+    ("cluster", re.compile(r"--cluster(?!-security)"), "LSTMCAST_CLUSTER"),
+)
+
+
+def parallel_of(ctx: typer.Context, workers: int, cluster: str | None, security: Path | None) -> Parallel:
+    """Where the command's tasks run. A refused --cluster or --cluster-security that came from
+    LSTMCAST_CLUSTER or LSTMCAST_CLUSTER_SECURITY names the variable, not a flag never typed."""
+    from lstmcast.execution.engine import Parallel
+
+    try:
+        return Parallel(workers, cluster, security)
+    except ConfigError as exc:
+        message = str(exc)
+        for name, flag, variable in _CLUSTER_ENV:
+            source = ctx.get_parameter_source(name)
+            if source is not None and source.name == "ENVIRONMENT":
+                message = flag.sub(f"{variable} (set in the environment)", message)
+        raise ConfigError(message) from None
+
 
 _INPUTS = [
     (

@@ -25,7 +25,7 @@ from lstmcast.cli.common import (
     store_of,
     warn,
 )
-from lstmcast.cli.options import Cluster, ClusterSecurity, Format, Json, ManyWorkers, run_options
+from lstmcast.cli.options import Cluster, ClusterSecurity, Format, Json, ManyWorkers, parallel_of, run_options
 from lstmcast.cli.progress import count_progress, step_progress
 from lstmcast.paths import check_output
 from lstmcast.runconfig import RunConfig
@@ -69,13 +69,13 @@ def sweep_cli(
     against its best baseline, adjusted for the models compared, and the best portfolio's
     Sharpe deflated for every configuration ever tried on that universe.
     """
-    from lstmcast.execution.engine import Parallel, cuda_wanted
+    from lstmcast.execution.engine import cuda_wanted
     from lstmcast.sweep.leaderboard import ADJUSTMENTS
     from lstmcast.sweep.run import sweep
 
     if cluster is None and cuda_wanted(run.train.device):
         workers = gpu_workers  # one CUDA context per worker: the GPU's share, not the cores'
-    parallel = Parallel(workers, cluster, cluster_security)
+    parallel = parallel_of(ctx, workers, cluster, cluster_security)
 
     if out is not None:
         check_output(out, directory=True)  # before the work, not after it

@@ -26,7 +26,7 @@ from lstmcast.cli.common import (
     store_of,
     warn,
 )
-from lstmcast.cli.options import Cluster, ClusterSecurity, Format, Json, ManyWorkers, run_options
+from lstmcast.cli.options import Cluster, ClusterSecurity, Format, Json, ManyWorkers, parallel_of, run_options
 from lstmcast.cli.progress import step_progress, trial_progress
 from lstmcast.errors import DamagedError, NotFoundError
 from lstmcast.paths import check_output
@@ -87,13 +87,12 @@ def tune_cli(
     one search on the dates before the test span (each trial a walk-forward across the
     members), then the chosen and the starting settings walked over the test span.
     """
-    from lstmcast.execution.engine import Parallel
     from lstmcast.store.tunes import TrialState
     from lstmcast.tuning.report import keep_starting_line, tune, tuning_helped
     from lstmcast.tuning.tune import TuneSettings
 
     settings = TuneSettings(trials, inner_folds, sampler, timeout, resume, prune)
-    parallel = Parallel(workers, cluster, cluster_security)  # a bad address refused before the work
+    parallel = parallel_of(ctx, workers, cluster, cluster_security)  # a bad address refused before the work
     if run.universe is not None:
         _universe(ctx, run, settings, space, parallel, out, as_json)
         return

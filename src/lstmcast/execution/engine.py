@@ -12,9 +12,11 @@ process and in the workers. Use only a scheduler you trust; across a network, us
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -72,6 +74,8 @@ class Parallel:
             raise ConfigError(
                 "--cluster-security is for a tls:// scheduler address; this one is not encrypted"
             )
+        if self.security is not None:
+            check_security(self.security)  # a bad certificate refused before any work
 
     @property
     def distributed(self) -> bool:
@@ -100,12 +104,12 @@ def cuda_wanted(device: str) -> bool:
 SECURITY_KEYS = {"ca_file": "tls_ca_file", "cert": "tls_client_cert", "key": "tls_client_key"}
 
 
-def load_security(path: Path) -> Any:
-    """A distributed.Security from a TOML file naming PEM files (relative to the file):
-    `ca_file` (the CA that signed the scheduler's certificate), `cert` and, unless the cert
-    holds it, `key` (this client's certificate). Encryption is required."""
-    from distributed import Security
-
+def check_security(path: Path) -> dict[str, str]:
+    """The PEM files a TOML file names (relative to the file): `ca_file` (the CA that signed
+    the scheduler's certificate), `cert` and, unless the cert holds it, `key` (this client's
+    certificate), each checked as TLS will read it: a file that is not PEM, or a key that does
+    not match its certificate, is a ConfigError naming the file, before any connection (it
+    used to surface as "cannot reach" the scheduler, exit 75, as if trying later could help)."""
     doc, _ = read_toml(path, "--cluster-security file")
     unknown = sorted(set(doc) - set(SECURITY_KEYS))
     if unknown:
@@ -121,10 +125,32 @@ def load_security(path: Path) -> Any:
         if not pem.is_file():
             raise ConfigError(f"--cluster-security {path}: {key} {pem} is not a file")
         files[SECURITY_KEYS[key]] = str(pem)
-    return Security(require_encryption=True, **files)
+    try:
+        context = ssl.create_default_context(cafile=files["tls_ca_file"])
+    except (ssl.SSLError, ValueError) as exc:
+        raise ConfigError(
+            f"--cluster-security {path}: ca_file {files['tls_ca_file']} is not a PEM certificate ({exc})"
+        ) from None
+    try:
+        context.load_cert_chain(files["tls_client_cert"], files.get("tls_client_key"))
+    except (ssl.SSLError, ValueError) as exc:
+        named = "cert" if "tls_client_key" not in files else "cert and key"
+        raise ConfigError(
+            f"--cluster-security {path}: {named} ({', '.join(files[k] for k in files if k != 'tls_ca_file')})"
+            f" are not a matching PEM certificate and key ({exc})"
+        ) from None
+    return files
 
 
-SCHEMES = ("tcp", "tls", "inproc", "ucx")  # the transports distributed speaks
+def load_security(path: Path) -> Any:
+    """A distributed.Security from the TOML file at `path` (`check_security`). Encryption is
+    required."""
+    from distributed import Security
+
+    return Security(require_encryption=True, **check_security(path))
+
+
+SCHEMES = ("tcp", "tls")  # the transports a scheduler elsewhere is reached by
 _ADDRESS = re.compile(
     r"(?:(?P<scheme>[a-z]+)://)?(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(?P<port>\d{1,5})"
 )
@@ -134,6 +160,12 @@ def check_address(cluster: str) -> str:
     """A scheduler address as distributed takes it, `tcp://HOST:PORT` (or `HOST:PORT`, tls://,
     ...), or a ConfigError in one line: a malformed one never reaches distributed."""
     m = _ADDRESS.fullmatch(cluster.strip())
+    if m is not None and m["scheme"] in ("inproc", "ucx"):
+        why = "in-process only" if m["scheme"] == "inproc" else "it needs ucx-py and UCX hardware"
+        raise ConfigError(
+            f"--cluster {cluster!r}: lstmcast reaches a scheduler by tcp:// or tls://, not"
+            f" {m['scheme']}:// ({why})"
+        )
     if m is None or (m["scheme"] or "tcp") not in SCHEMES or not 0 < int(m["port"]) < 65536:
         raise ConfigError(
             f"--cluster {cluster!r} is not a Dask scheduler address; give tcp://HOST:PORT"
@@ -149,12 +181,18 @@ def _connect(client_type: Any, cluster: str, security: Path | None = None) -> An
     address = check_address(cluster)
     options: dict[str, Any] = {"security": load_security(security)} if security is not None else {}
     got: dict[str, Any] = {}
+    made: list[Any] = []
+
+    class Tracked(client_type):  # type: ignore[misc]
+        """The client, kept hold of before it connects: a failed start leaves it half made."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made.append(self)
+            super().__init__(*args, **kwargs)
 
     def attempt() -> None:
         try:
-            got["client"] = client_type(
-                address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False, **options
-            )
+            got["client"] = Tracked(address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False, **options)
         except BaseException as exc:  # handed to the caller below
             got["error"] = exc
 
@@ -168,10 +206,25 @@ def _connect(client_type: Any, cluster: str, security: Path | None = None) -> An
         )
     if "error" in got:
         exc = got["error"]
+        _discard(made)
         if isinstance(exc, (OSError, TimeoutError)):
             raise TemporaryError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
-        raise TemporaryError(f"cannot use the Dask scheduler at {address} ({type(exc).__name__}: {exc})")
+        # Something answered, but not in Dask's protocol (a frame it read as 3 EiB long, ...):
+        # the address is wrong, and trying again later will not help.
+        raise ConfigError(
+            f"--cluster {address} answered, but not as a Dask scheduler ({type(exc).__name__}); check the"
+            " address and port"
+        ) from None
     return got["client"]
+
+
+def _discard(made: list[Any]) -> None:
+    """Close the half-made client a failed connection left behind: otherwise its `__del__`
+    waits 10 s at exit to close a connection that never was, then prints a traceback."""
+    for client in made:
+        with contextlib.suppress(Exception):
+            client.status = "closed"  # what `close` checks: nothing left to close
+            client._loop_runner.stop()
 
 
 _HELD: list[tuple[Parallel, Any]] = []  # clients kept open by `held_cluster`, innermost last
