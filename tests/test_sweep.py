@@ -360,9 +360,20 @@ def test_a_security_file_with_a_typo_or_a_missing_pem_is_one_line(tmp_path: Path
 def test_local_workers_share_the_cores_and_say_so(
     cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """N local workers on C cores get max(1, C // N) torch threads each: a machine faked to
-    8 cores gives 2 workers 4 each, set on the workers, and reported."""
+    """N local workers on C free cores get max(1, C // N) torch threads each: a machine faked
+    to 8 free cores gives 2 workers 4 each, set on the workers, and reported. The free cores
+    are the usable ones less those other work keeps busy."""
+    from lstmcast import threadpolicy
     from lstmcast.execution import engine
+
+    monkeypatch.setattr(threadpolicy, "usable_cores", lambda: {0, 1, 2, 3})
+    monkeypatch.setattr(threadpolicy, "busy_cores", lambda cores: 1.0)
+    threadpolicy.free_cores.cache_clear()
+    assert threadpolicy.free_cores() == 3 and engine.Parallel(2).threads_per_worker() == 1
+    monkeypatch.setattr(threadpolicy, "busy_cores", lambda cores: 0.0)
+    threadpolicy.free_cores.cache_clear()
+    assert engine.Parallel(2).threads_per_worker() == 2
+    threadpolicy.free_cores.cache_clear()
 
     assert engine.Parallel(5).threads_per_worker(16) == 3 and engine.Parallel(16).threads_per_worker(16) == 1
     assert (
@@ -370,7 +381,7 @@ def test_local_workers_share_the_cores_and_say_so(
         and engine.Parallel(1, "tcp://h:1").threads_per_worker(8) is None
     )
     _import(cli, "IBM")
-    monkeypatch.setattr(engine, "cores", lambda: 8)
+    monkeypatch.setattr(engine, "free_cores", lambda: 8)
     doc = json.loads(cli("sweep", "IBM", "--models", "cnn,rnn", "--workers", "2", *FAST, "--json").stdout)
     assert doc["threads_per_worker"] == 4
     assert {c["threads"] for c in doc["cells"]} == {4}, doc["cells"]

@@ -73,6 +73,14 @@ def choose_threads(requested: int, cores: int | None = None, busy: float | None 
     return ThreadChoice(n, f"{usable} usable core(s), {busy:.1f} busy with other work at the start")
 
 
+@functools.cache
+def free_cores() -> int:
+    """The usable cores less those other work keeps busy, probed once per process (before any
+    worker starts), at least one: what local parallel workers divide among themselves."""
+    cores = usable_cores()
+    return choose_threads(0, len(cores), busy_cores(cores)).threads
+
+
 _SHARE: list[int] = []  # a worker's share of the cores, pinned by the engine for this process
 
 

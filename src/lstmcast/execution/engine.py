@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lstmcast.errors import ConfigError, TemporaryError
-from lstmcast.threadpolicy import pin_share, usable_cores
+from lstmcast.threadpolicy import free_cores, pin_share, usable_cores
 from lstmcast.tomlfile import read_toml
 
 RETRIES = 2  # a task whose worker died is run again this often before it counts as failed
@@ -82,11 +82,12 @@ class Parallel:
         return self.workers > 1 or self.cluster is not None
 
     def threads_per_worker(self, ncores: int | None = None) -> int | None:
-        """Torch threads each local worker gets: its share of the cores, max(1, cores // workers).
-        None on a remote cluster, where each worker decides from its own `--nthreads`."""
+        """Torch threads each local worker gets: its share of the cores other work leaves free
+        (`threadpolicy.free_cores`, or `ncores`), max(1, free // workers). None on a remote
+        cluster, where each worker decides from its own `--nthreads`."""
         if self.cluster is not None:
             return None
-        return max(1, (ncores or cores()) // max(1, self.workers))
+        return max(1, (ncores or free_cores()) // max(1, self.workers))
 
 
 def cuda_wanted(device: str) -> bool:
