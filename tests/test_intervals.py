@@ -312,3 +312,22 @@ def test_backtest_audit_and_forecast_with_vol_intervals(cli: Cli, home: Path) ->
     assert refitted is not None and float(refitted.sigma(frame.variance, at)[0]) != pytest.approx(fc["sigma"])
     f = fc["forecasts"][0]
     assert f["lower_95"] < f["lower_80"] < f["price"] < f["upper_80"] < f["upper_95"]
+
+
+def test_forecast_bands_widen_with_the_step_and_are_never_narrowed() -> None:
+    """Each step's quantiles are estimated on their own; their noise made a 95% band narrow and
+    widen again (a jagged fan). The bands are made to widen: never narrower than estimated,
+    the first step as it was."""
+    from lstmcast.forecasting.intervals import interval_bounds, widening
+
+    raw = np.array([[-0.02, 0.02, -0.03, 0.03], [-0.03, 0.025, -0.05, 0.04], [-0.025, 0.035, -0.04, 0.06]])
+    out = widening(raw)
+    assert (out[0] == raw[0]).all()
+    assert (np.diff(out[:, 0::2], axis=0) <= 0).all() and (np.diff(out[:, 1::2], axis=0) >= 0).all()
+    assert (out[:, 0::2] <= raw[:, 0::2]).all() and (out[:, 1::2] >= raw[:, 1::2]).all()
+    assert out[2, 0] == -0.03 and out[1, 1] == 0.025 and out[2, 3] == 0.06
+    rng = np.random.default_rng(0)
+    errors = [list(rng.normal(0, 0.01 * np.sqrt(k + 1), 300)) for k in range(10)]
+    for method in ("empirical", "vol"):
+        b = interval_bounds(method, errors, errors, 10, (0.8, 0.95), 1.0)
+        assert (np.diff(b[:, 0::2], axis=0) <= 0).all() and (np.diff(b[:, 1::2], axis=0) >= 0).all()

@@ -52,9 +52,10 @@ def interval_bounds(
 ) -> np.ndarray:
     """(steps, 2 * len(levels)) log offsets of the bounds around the forecast, by `method`:
     empirical quantiles of past errors; or quantiles of errors over the volatility at their
-    origin, times today's volatility (`scaled`), at the miss rate ACI has learned (`aci`)."""
+    origin, times today's volatility (`scaled`), at the miss rate ACI has learned (`aci`).
+    The bands never narrow with the step (`widening`)."""
     if method == "empirical" or scaled is None:
-        return interval_quantiles(residuals, steps, levels, model_id)
+        return widening(interval_quantiles(residuals, steps, levels, model_id))
     if steps > len(scaled):
         interval_quantiles(residuals, steps, levels, model_id)  # raises the same refusal
     out = np.empty((steps, 2 * len(levels)))
@@ -66,4 +67,16 @@ def interval_bounds(
             )
             lo, hi = quantile_pair(pool, alpha)
             out[k, 2 * i], out[k, 2 * i + 1] = lo * sigma, hi * sigma
+    return widening(out)
+
+
+def widening(bounds: np.ndarray) -> np.ndarray:
+    """(steps, 2 * levels) log offsets made to widen with the step: each lower bound at most
+    the one before it, each upper at least. The error k+1 days out holds the k-day one plus a
+    day, so its spread does not shrink; each step's quantiles are estimated on their own, and
+    their noise made the bands jagged (a 95% band that narrowed and widened again). A band is
+    only ever widened, never narrowed, and the first step is left as it is."""
+    out = bounds.copy()
+    out[:, 0::2] = np.minimum.accumulate(out[:, 0::2], axis=0)
+    out[:, 1::2] = np.maximum.accumulate(out[:, 1::2], axis=0)
     return out
