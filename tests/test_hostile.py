@@ -411,7 +411,7 @@ CASES: list[tuple[str, str, int, str | None]] = [
     ('sweep:universe-missing', 'sweep --universe nosuch --target rank --workers 1', 1, "no universe 'nosuch'"),
     ('tune:universe-missing', 'tune --universe nosuch --target rank --workers 1', 1, "no universe 'nosuch'"),
     ('tune:universe-space', 'tune --universe nosuch --target rank --space {tmp}/features_space.toml --workers 1', 1, 'line 2: [features] --features does not apply to --target rank'),
-    ('tune:window-too-long', 'tune IBM --space {tmp}/long_window_space.toml --trials 1 --workers 1 --epochs 1 --folds 2 --inner-folds 2', 1, 'no trial of outer fold 1 finished: --window 3000 needs 3,000 bars before a forecast'),
+    ('tune:space-window-too-long', 'tune IBM --space {tmp}/long_window_space.toml --trials 1 --workers 1 --epochs 1 --folds 2 --inner-folds 2', 1, 'no trial of outer fold 1 finished: --window 3000 needs 3,000 bars before a forecast'),
     ('tune:timeout-tiny', 'tune IBM --trials 2 --workers 1 --epochs 1 --folds 2 --inner-folds 2 --timeout 0.001', 1, 'the --timeout of 0.001 s ran out before the first one ended'),
     ('sweep:universe-and-ticker', 'sweep IBM --universe u --target rank --workers 1', 1, 'not several'),
 ]
