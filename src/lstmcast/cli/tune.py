@@ -74,7 +74,12 @@ def tune_cli(
     cluster: Cluster = None,
     cluster_security: ClusterSecurity = None,
     out: Annotated[
-        Path | None, typer.Option(help="Write trials.csv, best.toml and a PNG here.", show_default=False)
+        Path | None,
+        typer.Option(
+            help="Write trials-TICKER.csv, best-TICKER.toml and tune-TICKER.png here (with --universe:"
+            " trials.csv and best.toml).",
+            show_default=False,
+        ),
     ] = None,
     as_json: Json = False,
 ) -> None:
