@@ -368,12 +368,12 @@ def test_local_workers_share_the_cores_and_say_so(
 
     monkeypatch.setattr(threadpolicy, "usable_cores", lambda: {0, 1, 2, 3})
     monkeypatch.setattr(threadpolicy, "busy_cores", lambda cores: 1.0)
-    threadpolicy.free_cores.cache_clear()
+    threadpolicy.probed.cache_clear()
     assert threadpolicy.free_cores() == 3 and engine.Parallel(2).threads_per_worker() == 1
     monkeypatch.setattr(threadpolicy, "busy_cores", lambda cores: 0.0)
-    threadpolicy.free_cores.cache_clear()
+    threadpolicy.probed.cache_clear()
     assert engine.Parallel(2).threads_per_worker() == 2
-    threadpolicy.free_cores.cache_clear()
+    threadpolicy.probed.cache_clear()
 
     assert engine.Parallel(5).threads_per_worker(16) == 3 and engine.Parallel(16).threads_per_worker(16) == 1
     assert (

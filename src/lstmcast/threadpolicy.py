@@ -74,11 +74,17 @@ def choose_threads(requested: int, cores: int | None = None, busy: float | None 
 
 
 @functools.cache
-def free_cores() -> int:
-    """The usable cores less those other work keeps busy, probed once per process (before any
-    worker starts), at least one: what local parallel workers divide among themselves."""
+def probed() -> ThreadChoice:
+    """The usable cores less those other work keeps busy, probed once per process (the probe
+    sleeps 0.1 s): what a lone fit and the local workers both start from."""
     cores = usable_cores()
-    return choose_threads(0, len(cores), busy_cores(cores)).threads
+    return choose_threads(0, len(cores), busy_cores(cores))
+
+
+def free_cores() -> int:
+    """The free cores, at least one (`probed`, before any worker starts): what local parallel
+    workers divide among themselves."""
+    return probed().threads
 
 
 _SHARE: list[int] = []  # a worker's share of the cores, pinned by the engine for this process
@@ -106,8 +112,7 @@ def auto_threads() -> ThreadChoice:
     env = os.environ.get("OMP_NUM_THREADS", "").strip()
     if env.isdigit() and int(env) > 0:
         return ThreadChoice(int(env), f"OMP_NUM_THREADS={env}")
-    cores = usable_cores()
-    return choose_threads(0, len(cores), busy_cores(cores))
+    return probed()
 
 
 def oversubscribed(threads: int, usable: int, busy: float | None) -> bool:
