@@ -41,6 +41,7 @@ from lstmcast.evaluation.panel import (
     portfolio,
     ranking_strength,
     returns_by_year,
+    versus,
 )
 from lstmcast.evaluation.panel_baselines import momentum, reversal, ridge
 from lstmcast.execution.engine import Parallel
@@ -107,18 +108,18 @@ class PanelBacktest:
             "backwards": f"the network ranks backwards ({ic})",
             "ranks": f"the network ranks the members ({ic})",
         }[ranking_strength(t)]
-        p = self.pooled_dm.pvalue
-        stat = self.pooled_dm.statistic
-        if p is None or stat is None:
-            against = f"no test against {self.best_baseline} (too few days)"
-        elif p < 0.05 and stat < 0:
-            against = f"and beats the best baseline, {self.best_baseline} (pooled DM p {p:.3f})"
-        elif p < 0.05:
-            against = f"but the best baseline, {self.best_baseline}, ranks better (pooled DM p {p:.3f})"
+        p, best = self.pooled_dm.pvalue, self.best_baseline
+        side = versus(p, self.pooled_dm.statistic)
+        if side == "untested":
+            against = f"no test against {best} (too few days)"
+        elif side == "better":
+            against = f"and beats the best baseline, {best} (pooled DM p {p:.3f})"
+        elif side == "worse":
+            against = f"but the best baseline, {best}, ranks better (pooled DM p {p:.3f})"
         else:
             against = (
-                f"and is not better than the best baseline, {self.best_baseline} (rank IC"
-                f" {_num(b.rank_ic_mean, 4)}; pooled DM p {p:.3f})"
+                f"and is not better than the best baseline, {best} (rank IC {_num(b.rank_ic_mean, 4)};"
+                f" pooled DM p {p:.3f})"
             )
         return f"{head}, {against}"
 

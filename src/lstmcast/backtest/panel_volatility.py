@@ -24,7 +24,15 @@ import numpy as np
 
 from lstmcast.backtest.panel_walk import PanelRun, WalkSummary
 from lstmcast.evaluation.multiple import holm
-from lstmcast.evaluation.panel import PerTickerDM, PooledDM, per_ticker_dm, pooled_dm, pooled_mcs, row_mean
+from lstmcast.evaluation.panel import (
+    PerTickerDM,
+    PooledDM,
+    per_ticker_dm,
+    pooled_dm,
+    pooled_mcs,
+    row_mean,
+    versus,
+)
 from lstmcast.evaluation.pooled_baselines import (
     POOLED_BASELINES,
     block_baselines,
@@ -100,11 +108,7 @@ class PooledVolatility:
     @property
     def survivors(self) -> int:
         """Baselines the network beats at 5% after Holm's adjustment."""
-        return sum(
-            1
-            for a in self.against_each.values()
-            if a.pvalue_holm is not None and a.pvalue_holm < 0.05 and (a.statistic or 0) < 0
-        )
+        return sum(1 for a in self.against_each.values() if versus(a.pvalue_holm, a.statistic) == "better")
 
     def verdict(self) -> str:
         best = self.best_baseline
@@ -112,11 +116,12 @@ class PooledVolatility:
         p, stat = self.pooled_dm.pvalue, self.pooled_dm.statistic
         words = "–" if skill is None else f"{skill:+.1%}"
         tail = f"; it beats {self.survivors} of {len(self.against_each)} baselines after Holm's correction"
-        if p is None or stat is None:
+        side = versus(p, stat)
+        if side == "untested":
             return f"no test against {best} (too few days){tail}"
-        if p < 0.05 and stat < 0:
+        if side == "better":
             head = f"the pooled network forecasts variance better than the best baseline, {best}"
-        elif p < 0.05:
+        elif side == "worse":
             head = f"the best baseline, {best}, forecasts variance better than the pooled network"
         else:
             head = f"the pooled network cannot be told from the best baseline, {best}"

@@ -22,6 +22,7 @@ import numpy as np
 
 from lstmcast.config import TrainConfig
 from lstmcast.evaluation.multiple import SharpeMoments
+from lstmcast.evaluation.panel import versus
 from lstmcast.execution.engine import Parallel, TaskOutcome
 from lstmcast.execution.stream import run_tasks
 from lstmcast.runconfig import BacktestConfig
@@ -115,9 +116,10 @@ class WalkSummary:
     span: str  # the test dates judged: "first..last"
     verdict: str
 
-    def beats_best(self, pvalue: float | None) -> bool:
-        """Better than the best baseline at 5% with `pvalue` (this one, or adjusted)."""
-        return pvalue is not None and pvalue < 0.05 and (self.dm_statistic or 0.0) < 0
+    def against_best(self, pvalue: float | None) -> str:
+        """Better than, worse than or the same as the best baseline at 5% with `pvalue` (this
+        one, or adjusted): `evaluation.panel.versus`."""
+        return versus(pvalue, self.dm_statistic)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

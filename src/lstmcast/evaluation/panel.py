@@ -256,6 +256,17 @@ def portfolio(
 # --- Pooled and per-ticker tests -----------------------------------------------------------
 
 
+def versus(pvalue: float | None, statistic: float | None, level: float = 0.05) -> str:
+    """A model against its comparator by a DM test whose negative statistic means the model's
+    loss is lower: "better" or "worse" (significant at `level`), "same" (not), or "untested"
+    (too few days for a test)."""
+    if pvalue is None or statistic is None:
+        return "untested"
+    if pvalue >= level:
+        return "same"
+    return "better" if statistic < 0 else "worse"
+
+
 @dataclass(frozen=True)
 class PooledDM:
     """Gu-Kelly-Xiu: DM on the cross-sectional average loss differential, one series."""

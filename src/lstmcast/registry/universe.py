@@ -24,7 +24,7 @@ import numpy as np
 
 from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError, NotFoundError
-from lstmcast.evaluation.panel import ICSummary, PooledDM, ic_summary, pooled_dm, ranking_strength
+from lstmcast.evaluation.panel import ICSummary, PooledDM, ic_summary, pooled_dm, ranking_strength, versus
 from lstmcast.evaluation.panel_baselines import baseline_scores
 from lstmcast.evaluation.pooled_baselines import (
     POOLED_BASELINES,
@@ -123,11 +123,12 @@ class VarianceHeldOut:
         best, p, stat = self.best_baseline, self.pooled_dm.pvalue, self.pooled_dm.statistic
         gain = self.skill_vs[best]
         words = "–" if gain is None else f"{gain:+.1%}"
-        if p is None or stat is None:
+        side = versus(p, stat)
+        if side == "untested":
             head = f"no test against the best baseline, {best} (too few days)"
-        elif p < 0.05 and stat < 0:
+        elif side == "better":
             head = f"the network forecasts the held-out variance better than the best baseline, {best}"
-        elif p < 0.05:
+        elif side == "worse":
             head = f"the best baseline, {best}, forecasts the held-out variance better than the network"
         else:
             head = f"the network cannot be told from the best baseline, {best}, on the held-out dates"

@@ -146,7 +146,7 @@ class UniverseSweep:
                 f", and its net Sharpe beats the luckiest of the {self.deflated.tried} configurations"
                 f" tried on these dates with probability {self.deflated.probability:.3f} (deflated Sharpe)"
             )
-        worse = [r.model for r in self.rows if _worse(r)]
+        worse = [r.model for r in self.rows if r.summary.against_best(r.pvalue_adjusted) == "worse"]
         if worse:
             names = ", ".join(worse)
             tail += f"; {len(worse)} do(es) worse than its best baseline after the correction ({names})"
@@ -183,12 +183,6 @@ class UniverseSweep:
         }
 
 
-def _worse(row: UniverseRow) -> bool:
-    """Worse than its best baseline at 5% after the adjustment."""
-    p = row.pvalue_adjusted
-    return p is not None and p < 0.05 and (row.summary.dm_statistic or 0.0) > 0
-
-
 def adjusted(pvalues: list[float | None], adjust: str) -> list[float | None]:
     return benjamini_hochberg(pvalues) if adjust == "bh" else holm(pvalues)
 
@@ -221,7 +215,7 @@ def sweep_universe(
                 on_cell(model)
     adj = adjusted([s.dm_pvalue for _, s, _, _ in judged], adjust)
     rows = [
-        UniverseRow(model, s, p, s.beats_best(p), resumed, seconds)
+        UniverseRow(model, s, p, s.against_best(p) == "better", resumed, seconds)
         for (model, s, resumed, seconds), p in zip(judged, adj, strict=True)
     ]
     rows.sort(key=lambda r: -np.inf if r.summary.value is None else -r.summary.value)
