@@ -89,18 +89,24 @@ def panel_regressors(panel: Panel) -> dict[str, list[np.ndarray]]:
 
 
 def block_baselines(
-    columns: dict[str, list[np.ndarray]], y: np.ndarray, fit: np.ndarray, cal: slice, block: slice
+    columns: dict[str, list[np.ndarray]],
+    y: np.ndarray,
+    fit: np.ndarray,
+    cal: slice,
+    block: slice,
+    names: tuple[str, ...] = POOLED_BASELINES,
 ) -> dict[str, np.ndarray]:
-    """Each baseline's (T, N) forecasts on the `block` rows (NaN elsewhere): fitted on the
-    `fit` rows' known outcomes `y`, then calibrated per member on the `cal` rows (after the fit
-    rows, before the block), by the rule the network's forecasts get (`calibration`)."""
+    """The `names` baselines' (T, N) forecasts on the `block` rows (NaN elsewhere): fitted on
+    the `fit` rows' known outcomes `y`, then calibrated per member on the `cal` rows (after the
+    fit rows, before the block), by the rule the network's forecasts get (`calibration`)."""
     both = slice(cal.start, block.stop)  # calibration dates, then the block
-    made = {
-        "har": per_member_har(columns["har"], y, fit, both, log=False),
-        "log_har": per_member_har(columns["log_har"], y, fit, both, log=True),
-        "pooled_log_har": pooled_log_har(columns["pooled_log_har"], y, fit, both),
-        "leverage_har": per_member_har(columns["leverage_har"], y, fit, both, log=True),
+    fitters = {
+        "har": lambda: per_member_har(columns["har"], y, fit, both, log=False),
+        "log_har": lambda: per_member_har(columns["log_har"], y, fit, both, log=True),
+        "pooled_log_har": lambda: pooled_log_har(columns["pooled_log_har"], y, fit, both),
+        "leverage_har": lambda: per_member_har(columns["leverage_har"], y, fit, both, log=True),
     }
+    made = {name: fitters[name]() for name in names}
     out = {}
     for name, f in made.items():
         t, n = np.nonzero(np.isfinite(f[cal]))

@@ -109,9 +109,8 @@ def live_log_har(panel: Panel, horizon: int, at: int) -> np.ndarray:
     y = forward_variance(panel, horizon)
     known = at - horizon + 1  # rows before this have their outcome
     cal = max(known - min(250, known // 3), 0)
-    made = block_baselines(
-        panel_regressors(panel), y, np.arange(0, cal), slice(cal, known), slice(at, at + 1)
-    )
+    columns = panel_regressors(panel)
+    made = block_baselines(columns, y, np.arange(0, cal), slice(cal, known), slice(at, at + 1), ("log_har",))
     return np.asarray(made["log_har"][at])
 
 
