@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import json
 import math
 import os
@@ -144,13 +145,13 @@ def output_format(fmt: str | None, as_json: bool) -> str:
     return "json" if as_json else (fmt or "table")
 
 
-def emit_csv(rows: Sequence[Any]) -> None:
-    """Rows as CSV on stdout, every column any row has (in order of first appearance); lists
-    joined by commas, nested documents left out (they are in --json)."""
-
+def csv_text(rows: Sequence[Any]) -> str:
+    """Rows as CSV, every column any row has (in order of first appearance); lists joined by
+    commas, nested documents left out (they are in --json)."""
     flat = [to_jsonable(r) for r in rows]
     columns = list(dict.fromkeys(k for r in flat for k, v in r.items() if not isinstance(v, dict)))
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
     for r in flat:
         writer.writerow(
@@ -159,6 +160,12 @@ def emit_csv(rows: Sequence[Any]) -> None:
                 for v in (r.get(c) for c in columns)
             ]
         )
+    return buf.getvalue()
+
+
+def emit_csv(rows: Sequence[Any]) -> None:
+    """Rows as CSV on stdout (`csv_text`)."""
+    sys.stdout.write(csv_text(rows))
     sys.stdout.flush()
 
 

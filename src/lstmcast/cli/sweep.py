@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,6 +10,7 @@ import typer
 from rich.table import Table
 
 from lstmcast.cli.common import (
+    csv_text,
     emit_csv,
     emit_json,
     error,
@@ -117,7 +116,7 @@ def _universe(ctx: typer.Context, run: RunConfig, models: tuple[str, ...], paral
 
         out.mkdir(parents=True, exist_ok=True)
         board = out / "leaderboard.csv"
-        atomic_write_text(board, _csv(doc["rows"]))
+        atomic_write_text(board, csv_text(doc["rows"]))
         info(f"wrote {board}")
     if as_json:
         emit_json(doc)
@@ -147,15 +146,6 @@ def _universe(ctx: typer.Context, run: RunConfig, models: tuple[str, ...], paral
     if resumed:
         con.print(f"↺ {resumed} read back from the store (the same settings on the same data)")
     con.print(f"verdict: {doc['verdict']}")
-
-
-def _csv(rows: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    if rows:
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    return buf.getvalue()
 
 
 def render_vol_sweep(report: SweepReport) -> None:

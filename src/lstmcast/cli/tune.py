@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -13,6 +11,7 @@ from rich.table import Table
 
 from lstmcast.cli import readings
 from lstmcast.cli.common import (
+    csv_text,
     emit_csv,
     emit_json,
     error,
@@ -161,7 +160,7 @@ def _universe(ctx: typer.Context, run: RunConfig, settings: Any, space: Path | N
         rows = [{"number": t["number"], "state": t["state"], "value": t["value"], "resumed": t["resumed"],
                  **t["params"]} for t in doc["trials"]]  # fmt: skip
         trials_csv, best = out / "trials.csv", out / "best.toml"
-        atomic_write_bytes(trials_csv, _csv(rows).encode())
+        atomic_write_bytes(trials_csv, csv_text(rows).encode())
         atomic_write_bytes(best, Path(report.best_config_path).read_bytes())
         for path in (trials_csv, best):
             info(f"wrote {path}")
@@ -187,16 +186,6 @@ def _universe(ctx: typer.Context, run: RunConfig, settings: Any, space: Path | N
         con.print(f"{resumed} trial(s) read back from the store (the same settings on the same data)")
     con.print(f"verdict: {doc['verdict']}")
     info(f"the chosen settings: {doc['best_config_path']} (`lstmcast backtest --config FILE`)")
-
-
-def _csv(rows: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    if rows:
-        fields = list(dict.fromkeys(k for r in rows for k in r))
-        w = csv.DictWriter(buf, fieldnames=fields)
-        w.writeheader()
-        w.writerows(rows)
-    return buf.getvalue()
 
 
 def survivors(reports: list[TuneReport]) -> str:

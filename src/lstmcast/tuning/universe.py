@@ -45,6 +45,12 @@ from lstmcast.universe.targets import learner_of
 KEEP = "keep the starting settings: they did better out of sample"
 
 
+def helped(tuned: WalkSummary, start: WalkSummary) -> bool:
+    """The chosen settings did at least as well out of sample as the starting ones."""
+    a, b = tuned.value, start.value
+    return a is None or b is None or a >= b
+
+
 def universe_space(base: TrainConfig, path: Path | None) -> Space:
     """The search space for a universe network: the default's settings that a network across a
     universe takes (or the file's, of which one it refuses is refused in one line)."""
@@ -102,9 +108,7 @@ class UniverseTune:
 
     @property
     def helped(self) -> bool:
-        """The chosen settings did at least as well out of sample as the starting ones."""
-        a, b = self.tuned.value, self.start.value
-        return a is None or b is None or a >= b
+        return helped(self.tuned, self.start)
 
     def verdict(self) -> str:
         metric = self.tuned.metric
@@ -257,8 +261,7 @@ def tune_universe(
     path = store.home / "tunes" / tune_id / "best.toml"
     best_run = dataclasses.replace(run, train=chosen.replace(threads=run.train.threads))
     text = run_config_toml(best_run)
-    helped = tuned.value is None or start.value is None or tuned.value >= start.value
-    if not helped:
+    if not helped(tuned, start):
         text = f"# {KEEP} than these\n" + text
     atomic_write_bytes(path, text.encode())
     notes = [] if universe.survivorship.point_in_time else [universe.survivorship.warning or ""]
