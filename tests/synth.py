@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -136,3 +137,17 @@ def bars_with_bridges(
     )
     bars["adj_close"] = bars["close"]
     return bars[["open", "high", "low", "close", "adj_close", "volume"]]
+
+
+def store_panel(home: Path, r: np.ndarray, days: int | None = None) -> list[str]:
+    """Each column of `r` stored as ticker T00, T01, ... in the store at `home` (its first
+    `days` bars, or all; every column on one calendar); the tickers."""
+    from lstmcast.store.db import Store
+    from lstmcast.store.prices import upsert_prices
+
+    store = Store(home)
+    tickers = [f"T{i:02d}" for i in range(r.shape[1])]
+    for i, t in enumerate(tickers):
+        upsert_prices(store.conn, t, bars_from_log_returns(r[:, i]).iloc[:days], "synthetic")
+    store.close()
+    return tickers

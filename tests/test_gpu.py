@@ -71,17 +71,10 @@ def test_a_sweep_shares_the_gpu_between_workers(cli: Cli, home: Path) -> None:
 def test_a_universe_network_trains_and_walks_forward_on_cuda(cli: Cli, home: Path) -> None:
     """One network across a universe on the GPU: batches gathered from the panel's index on
     the device, the saved model ranked by ONNX Runtime on the CPU."""
-    from lstmcast.store.db import Store
-    from lstmcast.store.prices import upsert_prices
-    from synth import bars_from_log_returns, reversal_panel
+    from synth import reversal_panel, store_panel
 
     r, _, rank_ic = reversal_panel(days=700, tickers=10, phi=0.3, seed=4)
-    store = Store(home)
-    tickers = [f"T{i:02d}" for i in range(r.shape[1])]
-    for i, t in enumerate(tickers):
-        upsert_prices(store.conn, t, bars_from_log_returns(r[:, i]), "synthetic")
-    store.close()
-    cli("universe", "create", "syn", *tickers)
+    cli("universe", "create", "syn", *store_panel(home, r))
     net = ["--model", "gru", "--window", "5", "--hidden", "16", "--epochs", "3"]
     trained = json.loads(cli("train", "--universe", "syn", "--target", "rank", *net, "--json").stdout)
     assert trained["device"].startswith("cuda") and trained["test"]["rank_ic_mean"] > rank_ic / 2

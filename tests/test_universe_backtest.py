@@ -13,21 +13,15 @@ import pytest
 from conftest import ROOT, Cli
 from lstmcast.config import TrainConfig
 from lstmcast.evaluation.panel import ic_summary
-from lstmcast.store.db import Store
-from lstmcast.store.prices import upsert_prices
 from lstmcast.universe.panel import Panel, inputs, sample_index
-from synth import bars_from_log_returns, reversal_panel
+from synth import reversal_panel, store_panel
 
 VOL_U = ["backtest", "--universe", "u", "--target", "volatility"]
 TINY = ["--model", "cnn", "--window", "5", "--channels", "8", "--epochs", "3", "--threads", "1"]
 
 
 def _universe(home: Path, r: np.ndarray, cli: Cli, name: str = "syn") -> list[str]:
-    store = Store(home)
-    tickers = [f"T{i:02d}" for i in range(r.shape[1])]
-    for i, t in enumerate(tickers):
-        upsert_prices(store.conn, t, bars_from_log_returns(r[:, i]), "synthetic")
-    store.close()
+    tickers = store_panel(home, r)
     cli("universe", "create", name, *tickers)
     return tickers
 

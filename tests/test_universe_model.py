@@ -14,8 +14,7 @@ from scipy import stats
 
 from conftest import ROOT, Cli
 from lstmcast.store.db import Store
-from lstmcast.store.prices import upsert_prices
-from synth import bars_from_log_returns, reversal_panel
+from synth import reversal_panel, store_panel
 
 TINY = ["--model", "cnn", "--window", "5", "--channels", "8", "--epochs", "3", "--threads", "1"]
 
@@ -26,12 +25,7 @@ def _schema(name: str) -> dict[str, Any]:
 
 def _store(home: Path, r: np.ndarray, days: int) -> list[str]:
     """The first `days` bars of each column of `r` (all of them share one calendar)."""
-    store = Store(home)
-    tickers = [f"T{i:02d}" for i in range(r.shape[1])]
-    for i, t in enumerate(tickers):
-        upsert_prices(store.conn, t, bars_from_log_returns(r[:, i]).iloc[:days], "synthetic")
-    store.close()
-    return tickers
+    return store_panel(home, r, days)
 
 
 @pytest.mark.slow

@@ -13,9 +13,7 @@ import pytest
 
 from conftest import ROOT, Cli
 from lstmcast.evaluation.multiple import benjamini_hochberg, holm
-from lstmcast.store.db import Store
-from lstmcast.store.prices import upsert_prices
-from synth import bars_from_log_returns, reversal_panel
+from synth import reversal_panel, store_panel
 
 NET = ["--window", "5", "--channels", "8", "--hidden", "8", "--epochs", "2", "--threads", "1", "--folds", "2"]
 
@@ -30,12 +28,7 @@ def _universe(home: Path, cli: Cli, days: int = 700, seed: int = 8, tickers: int
 
 
 def _stored(home: Path, cli: Cli, r: np.ndarray) -> np.ndarray:
-    store = Store(home)
-    tickers = [f"T{i:02d}" for i in range(r.shape[1])]
-    for i, t in enumerate(tickers):
-        upsert_prices(store.conn, t, bars_from_log_returns(r[:, i]), "synthetic")
-    store.close()
-    cli("universe", "create", "syn", *tickers)
+    cli("universe", "create", "syn", *store_panel(home, r))
     return r
 
 
