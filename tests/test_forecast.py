@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sqlite3
 import subprocess
 import sys
@@ -208,6 +209,31 @@ def test_daily_init_bad_config_and_cron_line(cli: Cli, home: Path) -> None:
     assert line.startswith("30 18 * * 1-5 ") and f"LSTMCAST_HOME={home}" in line and " daily " in line
     exe = line.split()[6]
     assert Path(exe).is_absolute()
+
+
+def _as_cron_reads_it(command: str) -> str:
+    """What cron (Vixie, cronie) runs of a crontab command: `\\%` is a plain `%`, and an
+    unescaped `%` ends the command (the rest becomes its input)."""
+    out, escaped = [], False
+    for ch in command:
+        if escaped:
+            out.append(ch if ch == "%" else "\\" + ch)
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "%":
+            break
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def test_a_home_with_percent_signs_survives_cron(cli: Cli, tmp_path: Path) -> None:
+    home = tmp_path / "100% sure %d"
+    line = cli("--home", home, "cron").stdout.strip().splitlines()[-1]
+    words = shlex.split(_as_cron_reads_it(line.split(" ", 5)[5]))
+    assert words[0] == f"LSTMCAST_HOME={home}" and words[-1] == str(home / "daily.log"), words
+    assert "line break" in cli("--home", tmp_path / "two\nlines", "cron", code=1).stderr
 
 
 @pytest.mark.slow

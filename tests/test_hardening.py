@@ -6,6 +6,7 @@ import codecs
 import dataclasses
 import json
 import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -525,6 +526,81 @@ def test_a_full_disk_is_named_and_leaves_nothing_half_written(
         paths.atomic_write_text(target, "new")
     monkeypatch.setattr(os, "fsync", real)
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["model.json"]
+
+
+def test_a_store_on_a_full_disk_refuses_the_import_whole(home: Path) -> None:
+    """SQLite's own full-disk error (SQLITE_FULL), made real by capping the file's pages: one
+    line that says so, and the store exactly as before."""
+    from lstmcast.data.ingest import import_csv
+    from lstmcast.errors import WriteRefused
+    from lstmcast.store.db import Store
+
+    with Store(home) as store:
+        import_csv(store, SAMPLE / "IBM.csv", "IBM")
+        pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+        store.conn.execute(f"PRAGMA max_page_count = {pages}")
+        with pytest.raises(
+            WriteRefused, match=r"^disk full: .*lstmcast.db could not grow; this write was rolled"
+        ):
+            import_csv(store, SAMPLE / "AAPL.csv", "AAPL")
+    conn = sqlite3.connect(home / "lstmcast.db")
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("SELECT DISTINCT ticker FROM prices").fetchall() == [("IBM",)]
+
+
+def _limited(limit: int) -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+@pytest.mark.parametrize("fresh", [False, True], ids=["grown-store", "new-store"])
+def test_a_file_size_limit_is_named_not_called_damage(cli: Cli, home: Path, fresh: bool) -> None:
+    """Under `ulimit -f` SQLite sees EFBIG as a disk I/O error: lstmcast names the limit,
+    never "changed by hand", and the store stays whole and usable once the limit is lifted."""
+    import subprocess
+    import sys
+
+    if not fresh:
+        cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    limit = 20_000 if fresh else 300_000
+    run = subprocess.run(
+        [sys.executable, "-m", "lstmcast", "--home", str(home), "import", str(SAMPLE / "AAPL.csv")],
+        capture_output=True, text=True, preexec_fn=lambda: _limited(limit), timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stderr
+    assert f"at most {limit:,} bytes (ulimit -f)" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert "unexpected" not in run.stderr and "by hand" not in run.stderr
+    listed = json.loads(cli("data", "--json").stdout)
+    assert [t["ticker"] for t in listed] == ([] if fresh else ["IBM"])
+    cli("import", SAMPLE / "AAPL.csv")  # the same import, no limit: it goes through
+
+
+def _closed(home: Path, *args: str, close: tuple[int, ...]) -> subprocess.CompletedProcess[str]:
+    """`lstmcast ARGS` started with the descriptors in `close` closed (as `>&-` does)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\n"
+        f"for fd in {close!r}: os.close(fd)\n"
+        "os.execv(sys.executable, [sys.executable, '-m', 'lstmcast', *sys.argv[1:]])\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, "--home", str(home), *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_closed_standard_streams_discard_output_and_never_land_in_the_store(cli: Cli, home: Path) -> None:
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    run = _closed(home, "data", close=(1,))
+    assert run.returncode == 0 and run.stderr.startswith("warning: standard output is closed"), run.stderr
+    assert _closed(home, "data", close=(1, 2)).returncode == 0
+    assert _closed(home, "data", "NOPE", close=(1, 2)).returncode == 1  # the exit code still tells
+    assert _closed(home, "import", str(SAMPLE / "AAPL.csv"), close=(0, 1)).returncode == 0
+    conn = sqlite3.connect(home / "lstmcast.db")
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert [r[0] for r in conn.execute("SELECT DISTINCT ticker FROM prices ORDER BY 1")] == ["AAPL", "IBM"]
 
 
 def test_output_paths_are_checked_before_the_work(cli: Cli, home: Path, tmp_path: Path) -> None:

@@ -442,6 +442,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def test_the_table_is_as_large_as_the_attack() -> None:
     assert len(CASES) >= 202 and len({c[0] for c in CASES}) == len(CASES)
+    promises = (SAMPLE.parent / "docs" / "promises.md").read_text()
+    assert f"keeps {len(CASES)} hostile command lines" in promises  # the docs say how many
 
 
 @pytest.mark.timeout(120)

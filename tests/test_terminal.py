@@ -109,6 +109,28 @@ def test_ids_and_p_values_stay_whole_in_a_narrow_table(monkeypatch: pytest.Monke
     )
 
 
+def test_an_id_too_long_to_sit_beside_its_label_gets_a_line_of_its_own() -> None:
+    """At 40 columns a model ID (32 characters) does not fit beside a 9-character label: it
+    moves under the label, whole, and the labels stay aligned; a value that fits stays beside."""
+    import io
+
+    from rich.table import Table
+
+    from lstmcast.cli.tables import FittingConsole
+
+    model = "aapl-lstm-20261204-030759-87310000"
+    summary = Table("ticker", "model", "forecasts", "naive MAE", "hit rate", "80% cover", "95% cover")
+    for _ in range(2):
+        summary.add_row("AAPL", model, "5", "0.011", "51%", "80%", "95%")
+    for width in (40, 36):
+        buf = io.StringIO()
+        FittingConsole(file=buf, width=width, force_terminal=False).print(summary)
+        lines = buf.getvalue().splitlines()
+        assert lines.count(model) == 2, lines  # on a line of its own, unbroken
+        assert "ticker     AAPL" in lines and "forecasts  5" in lines, lines  # one label column
+        assert max(cell_len(x) for x in lines) <= width
+
+
 @pytest.mark.slow
 def test_a_model_is_named_by_any_unique_prefix_or_by_latest(cli: Cli, home: Path) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")

@@ -27,6 +27,11 @@ class DamagedError(LstmcastError):
     """Something lstmcast wrote earlier (a model's files, the store) is unreadable or too new."""
 
 
+class WriteRefused(LstmcastError):
+    """The disk refused a write to the store (full, a file-size limit, an I/O error); the write
+    was rolled back whole."""
+
+
 class TemporaryError(LstmcastError):
     """Something that may work if retried later: network, rate limit, a held lock."""
 

@@ -95,9 +95,30 @@ def _wants_json(args: list[str]) -> bool:
     )
 
 
+def _mend_closed_streams() -> None:
+    """Started with stdin, stdout or stderr closed (`>&-`), Python has no stream for it, and the
+    next file opened would take its descriptor: a write meant for the terminal would land in
+    the store. Each closed one is opened onto /dev/null, so that what goes there is discarded
+    (as print() discards it), and a closed stdout is named on stderr."""
+    closed = []
+    for fd in (0, 1, 2):  # in order: os.open takes the lowest free descriptor
+        try:
+            os.fstat(fd)
+        except OSError:
+            if os.open(os.devnull, os.O_RDWR) != fd:  # cannot happen: fd was the lowest free
+                raise RuntimeError(f"descriptor {fd} is closed and could not be reopened") from None
+            closed.append(fd)
+    if 2 in closed or sys.stderr is None:
+        sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115 (lives as long as the process)
+    if 1 in closed or sys.stdout is None:
+        sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+        sys.stderr.write("warning: standard output is closed: what this command prints is discarded\n")
+
+
 def main() -> None:
     """Console entry point: no traceback for the user unless LSTMCAST_DEBUG is set. Under
     --json every exit prints the error envelope, a usage error (exit 2) included."""
+    _mend_closed_streams()
     try:
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)

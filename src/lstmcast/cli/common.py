@@ -131,6 +131,15 @@ def guarded(fn: F) -> F:
             if kwargs.get("as_json"):  # a script reading stdout gets a document on failure too
                 emit_json({"error": str(exc), "exit_code": code})
             raise fail(str(exc), code) from None
+        except Exception as exc:  # a write outside `transaction` the disk refused, else re-raised
+            from lstmcast.store.db import write_refused
+
+            refused = write_refused(exc, "the store")
+            if refused is None:
+                raise
+            if kwargs.get("as_json"):
+                emit_json({"error": str(refused), "exit_code": EXIT_FAILED})
+            raise fail(str(refused)) from None
         except KeyboardInterrupt:  # Ctrl-C anywhere in a command: one line, 130, no traceback
             if kwargs.get("as_json"):
                 emit_json({"error": "interrupted", "exit_code": EXIT_INTERRUPTED})

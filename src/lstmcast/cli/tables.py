@@ -136,17 +136,27 @@ def _transposed(table: Table) -> Table | None:
 
 
 def _blocks(table: Table, width: int) -> RenderableType:
-    """Each row as `header  value` lines, rows apart: for tables too wide even turned."""
+    """Each row as `header  value` lines, rows apart: for tables too wide even turned. A value
+    with a token too long to sit beside its header (a model ID at 40 columns) gets a line of
+    its own under it, so that the token is never split."""
     blocks: list[RenderableType] = []
     if table.title:
         title = table.title
         blocks.append(Text.from_markup(title, style="bold") if isinstance(title, str) else title)
+    label = max((Text(_plain(col.header)).cell_len for col in table.columns), default=0)
     for r in range(table.row_count):
-        grid = Table(box=None, show_header=False, padding=(0, 1), pad_edge=False)
-        grid.add_column(style="dim", no_wrap=True)
-        grid.add_column(overflow="fold")
+        grid = _grid(label)
         for c, col in enumerate(table.columns):
-            grid.add_row(_plain(col.header), _cell(table, c, r))  # type: ignore[arg-type]
+            cell = _cell(table, c, r)
+            if _longest_token([cell]) <= width - label - 2:  # the gap between the columns is 2
+                grid.add_row(_plain(col.header), cell)  # type: ignore[arg-type]
+                continue
+            grid.add_row(_plain(col.header), "")
+            value = (
+                cell if isinstance(cell, Text) else Text.from_markup(cell) if isinstance(cell, str) else cell
+            )
+            blocks += [grid, value]  # type: ignore[list-item]
+            grid = _grid(label)
         blocks.append(grid)
         if r < table.row_count - 1:
             blocks.append(Text("─" * min(width, 40), style="dim"))
@@ -154,6 +164,13 @@ def _blocks(table: Table, width: int) -> RenderableType:
         caption = table.caption
         blocks.append(Text.from_markup(caption) if isinstance(caption, str) else caption)
     return Group(*blocks)
+
+
+def _grid(label: int) -> Table:
+    grid = Table(box=None, show_header=False, padding=(0, 1), pad_edge=False)
+    grid.add_column(style="dim", no_wrap=True, min_width=label)
+    grid.add_column(overflow="fold")
+    return grid
 
 
 class FittingConsole(Console):

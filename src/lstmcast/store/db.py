@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+import resource
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
 
-from lstmcast.errors import ConfigError, DamagedError, NotFoundError, ReadOnlyStore
+from lstmcast.errors import ConfigError, DamagedError, NotFoundError, ReadOnlyStore, WriteRefused
 from lstmcast.paths import db_path
 from lstmcast.store.migrations import MIGRATIONS, TABLES
 
@@ -90,15 +91,18 @@ def connect(home: Path) -> sqlite3.Connection:
             f"{db_path(home)} is read-only and was written by an older lstmcast (schema {version}, this"
             f" one reads {len(MIGRATIONS)}): open it once with write access to upgrade it"
         )
-    if read_only:
-        conn.execute("PRAGMA query_only = 1")  # what `transaction` checks before any write
-    else:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
     try:
+        if read_only:
+            conn.execute("PRAGMA query_only = 1")  # what `transaction` checks before any write
+        else:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
         migrate(conn)
     except sqlite3.OperationalError as exc:  # a version that does not match the tables it has
         conn.close()
+        refused = write_refused(exc, db_path(home))
+        if refused is not None:
+            raise refused from None
         raise DamagedError(
             f"{db_path(home)}: its schema version {version} does not match its tables ({exc}); it was"
             " changed by hand or damaged: restore a backup"
@@ -141,17 +145,50 @@ def ensure_writable(conn: sqlite3.Connection) -> None:
         )
 
 
+def write_refused(exc: BaseException, path: object) -> WriteRefused | None:
+    """What a write the disk refused means, in one line, or None for another error. A full
+    disk and a file-size limit (`ulimit -f`: SQLite sees EFBIG as an I/O error) are named;
+    neither is damage, and the store is as it was before the write (SQLite rolled it back)."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return None
+    name = getattr(exc, "sqlite_errorname", "")
+    kept = "this write was rolled back; nothing stored was changed"
+    if name == "SQLITE_FULL" or "database or disk is full" in str(exc):
+        return WriteRefused(f"disk full: {path} could not grow; {kept}. Free some space and run it again")
+    if name.startswith("SQLITE_IOERR") or "disk I/O error" in str(exc):
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if limit != resource.RLIM_INFINITY:
+            return WriteRefused(
+                f"{path} could not grow: this process may write files of at most {limit:,} bytes"
+                f" (ulimit -f); {kept}. Raise the limit and run it again"
+            )
+        return WriteRefused(f"the disk refused a write to {path} ({exc}); {kept}. Check the disk")
+    return None
+
+
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error: all of a write or none of it."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error: all of a write or none of it. A
+    write the disk refuses (`write_refused`) is named in one line."""
     ensure_writable(conn)
-    conn.execute("BEGIN IMMEDIATE")
     try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:  # SQLite may have rolled back already (a full disk does)
+                with suppress(sqlite3.Error):  # never hide the error that stopped the write
+                    conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        refused = write_refused(exc, conn.execute("PRAGMA database_list").fetchone()[2])
+        if refused is not None:
+            raise refused from None
         raise
-    conn.execute("COMMIT")
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

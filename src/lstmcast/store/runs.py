@@ -6,17 +6,15 @@ import json
 import sqlite3
 from typing import Any
 
-from lstmcast.errors import ConfigError
+from lstmcast.errors import WriteRefused
 from lstmcast.store.db import resolve_prefix, transaction
 
 
 def insert_run(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     try:
         _insert(conn, row)
-    except sqlite3.OperationalError as exc:
-        if "full" in str(exc):  # "database or disk is full"
-            raise ConfigError("disk full: the store could not record the model; it was not saved") from None
-        raise
+    except WriteRefused as exc:  # a full disk, mostly: its files are removed by the caller
+        raise WriteRefused(f"the model was not saved: {exc}") from None
 
 
 def _insert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
