@@ -4,10 +4,12 @@
 
 Trains one model per ticker (1 epoch: inference cost does not depend on how well it learned),
 then alternates, repeat by repeat, fresh `lstmcast forecast AAPL --horizon 5` processes with
-`--engine onnx` and `--engine torch`, and a bare `python -c "import torch"` as the machine's
-yardstick (the issue measured it at 1.5 s; it varies with the machine's load). Prints medians
-of wall time and peak RSS with their spread, the same forecasts from both engines, and one
-process forecasting TICKERS tickers (what `daily` does): imports paid once.
+`--engine onnx` and `--engine torch` (JSON), the default table at a terminal's width, and two
+yardsticks: a bare `python -c "import numpy, onnxruntime, sqlite3"` (what a forecast cannot do
+without; the target is a cold forecast within 2x of it) and `python -c "import torch"`. Prints
+medians of wall time and peak RSS with their spread, the ratio to the bare imports, the same
+forecasts from both engines, and one process forecasting TICKERS tickers (what `daily` does):
+imports paid once.
 """
 
 from __future__ import annotations
@@ -66,8 +68,9 @@ def main() -> None:
         # One forecast first, so the ledger row exists and the sessions cache is warm, as on
         # every night but a model's first: each run below does the same work.
         peak_of([*base, "AAPL", "--horizon", "5"])
-        walls: dict[str, list[float]] = {"onnx": [], "torch": [], "import torch": []}
-        peaks: dict[str, list[float]] = {"onnx": [], "torch": [], "import torch": []}
+        kinds = ("onnx", "torch", "table", "bare imports", "import torch")
+        walls: dict[str, list[float]] = {k: [] for k in kinds}
+        peaks: dict[str, list[float]] = {k: [] for k in kinds}
         outs: dict[str, str] = {}
         for _ in range(args.repeats):
             for engine in ("onnx", "torch"):
@@ -75,9 +78,14 @@ def main() -> None:
                 walls[engine].append(wall)
                 peaks[engine].append(peak)
                 outs[engine] = out
-            wall, peak, _ = peak_of([sys.executable, "-c", "import torch"])
-            walls["import torch"].append(wall)
-            peaks["import torch"].append(peak)
+            for name, cmd in (
+                ("table", [*base, "AAPL", "--horizon", "5"]),
+                ("bare imports", [sys.executable, "-c", "import numpy, onnxruntime, sqlite3"]),
+                ("import torch", [sys.executable, "-c", "import torch"]),
+            ):
+                wall, peak, _ = peak_of(cmd)
+                walls[name].append(wall)
+                peaks[name].append(peak)
         for name in walls:
             w = walls[name]
             print(f"{name:13} wall {statistics.median(w):.2f}s (range {min(w):.2f}-{max(w):.2f}),"
@@ -87,6 +95,10 @@ def main() -> None:
         print(f"largest difference between the engines' 5 log-return forecasts: {gap:.1e}")
         ratio = statistics.median(walls["onnx"]) / statistics.median(walls["torch"])
         print(f"cold forecast, onnx / torch: {ratio:.2f}")
+        bare = statistics.median(walls["bare imports"])
+        for name in ("onnx", "table"):
+            times = statistics.median(walls[name]) / bare
+            print(f"cold forecast ({name}) / bare imports: {times:.2f} (target 2)")
         many: list[float] = []
         for _ in range(max(1, args.repeats // 2)):
             wall, peak, _ = peak_of([*base, *names, "--horizon", "5", "--engine", "onnx", "--json"])

@@ -25,7 +25,9 @@ def command_paths() -> list[list[str]]:
     found: list[list[str]] = [[]]
 
     def walk(cmd: object, prefix: list[str]) -> None:
-        for name, sub in sorted(getattr(cmd, "commands", {}).items()):
+        every = getattr(cmd, "every_command", None)  # the root builds its commands when asked
+        commands = every() if every else getattr(cmd, "commands", {})
+        for name, sub in sorted(commands.items()):
             found.append([*prefix, name])
             walk(sub, [*prefix, name])
 

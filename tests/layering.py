@@ -32,6 +32,7 @@ RANKS = {
     "__main__": 12,
 }
 BASICS = {
+    "bars",
     "settings",
     "config",
     "runconfig",
@@ -64,6 +65,7 @@ NO_TORCH = {"sources", "store", "data", "universe", "prep", "evaluation", "infer
 # the modules it imports). The CLI may also import any package module lazily: a command
 # imports its library when it runs, so that `--help` loads none of it.
 HEAVY = {
+    "pandas",
     "torch", "onnx", "onnxruntime", "dask", "distributed", "matplotlib", "scipy", "yfinance",
     "curl_cffi", "exchange_calendars", "optuna", "arch", "safetensors",
 }  # fmt: skip

@@ -42,7 +42,7 @@ def _callback(command: list[str]) -> Any:
 
     group = typer.main.get_command(app)
     for name in command:
-        group = group.commands[name]  # type: ignore[attr-defined]
+        group = group.get_command(None, name)  # type: ignore[attr-defined]  # the root builds it now
     return group
 
 

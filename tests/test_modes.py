@@ -93,7 +93,7 @@ def test_global_model_scales_each_ticker_on_its_own_training_rows_and_does_not_l
     for m in a.members:
         np.testing.assert_allclose(m.fitted.scaler.mean, m.frame.x[: m.segments.train_end].mean(axis=0))
     test_start = a.members[0].frame.dates[a.members[0].segments.val_end]
-    noisy = [Series(s.ticker, _perturb_from(s.bars, test_start), "synthetic") for s in series]
+    noisy = [Series(s.ticker, _perturb_from(s.bars.frame(), test_start), "synthetic") for s in series]
     b = run_global_training(cfg, noisy)
     assert _same(a.members[0].fitted.state, b.members[0].fitted.state)
     assert a.config.embedding_tickers == ("S0", "S1", "S2")

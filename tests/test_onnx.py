@@ -145,6 +145,44 @@ def test_cold_forecast_process_never_imports_torch(cli, home: Path) -> None:  # 
     assert (home / "cache" / "calendars" / "XNYS.json").is_file()
 
 
+# What a cold forecast may not load: pandas and scipy (0.3-0.8 s of imports), the calendar
+# library once its sessions are cached, torch, and the code of every other command.
+NOT_ON_THE_FORECAST_PATH = (
+    "pandas", "scipy", "torch", "exchange_calendars", "matplotlib", "yfinance", "dask",
+    "distributed", "optuna", "arch", "sklearn", "lstmcast.training", "lstmcast.backtest",
+    "lstmcast.tuning", "lstmcast.sweep", "lstmcast.execution", "lstmcast.sources",
+    "lstmcast.universe.panel", "lstmcast.evaluation.panel", "lstmcast.cli.backtest",
+    "lstmcast.cli.train", "lstmcast.cli.tune", "lstmcast.cli.sweep", "lstmcast.cli.audit",
+    "lstmcast.cli.models", "lstmcast.cli.daily", "lstmcast.cli.universe",
+)  # fmt: skip
+
+
+def _imported(home: Path, *args: str) -> set[str]:
+    """Every module a fresh `lstmcast --home HOME ARGS` process imports, from -X importtime."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "lstmcast", "--home", str(home), *args],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    lines = [ln for ln in done.stderr.splitlines() if ln.startswith("import time:") and "|" in ln]
+    return {ln.rsplit("|", 1)[1].strip() for ln in lines[1:]}  # the first line is the header
+
+
+@pytest.mark.slow
+def test_a_cold_forecast_imports_only_what_it_needs(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+    """The import budget of a nightly forecast (sessions cached by the first one), for a return
+    model and a volatility model: numpy, ONNX Runtime, sqlite3 and the CLI, never pandas."""
+    for ticker in ("AAPL", "IBM"):
+        cli("import", str(Path(__file__).parents[1] / "sample_data" / f"{ticker}.csv"), "--ticker", ticker)
+    cli("train", "AAPL", "--epochs", "1", "--model", "cnn", "--window", "20")
+    cli("train", "IBM", "--epochs", "1", "--model", "cnn", "--window", "20", "--target", "volatility")
+    for ticker in ("AAPL", "IBM"):
+        cli("forecast", ticker)  # the first computes the exchange's sessions and caches them
+        loaded = _imported(home, "forecast", ticker)
+        assert {"numpy", "onnxruntime", "sqlite3", "lstmcast.forecasting.forecast"} <= loaded
+        heavy = sorted(m for m in loaded if m.startswith(NOT_ON_THE_FORECAST_PATH))
+        assert not heavy, (ticker, heavy[:20])
+
+
 @pytest.mark.slow
 def test_models_export_cli_writes_a_runnable_file(cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     csv = Path(__file__).parents[1] / "sample_data" / "AAPL.csv"

@@ -262,7 +262,7 @@ def test_a_forecast_setting_is_declared_once_for_forecast_and_the_watchlist(tmp_
     from lstmcast.jobs.watchlist import load_watchlist
     from lstmcast.runconfig import ForecastConfig
 
-    command = typer.main.get_command(app).commands["forecast"]  # type: ignore[attr-defined]
+    command = typer.main.get_command(app).get_command(None, "forecast")  # type: ignore[attr-defined]
     options = {p.name: p for p in command.params}
     for f in dataclasses.fields(ForecastConfig):
         assert options[f.name].help == f.metadata["help"], f.name

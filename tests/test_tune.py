@@ -72,7 +72,7 @@ def test_no_inner_fold_ever_holds_a_date_of_its_outer_test_block(
     for outer in plan_nested(frame, cfg, bt, inner):
         block_start = pd.Timestamp(outer.span.cutoff)
         known = before(bars, outer.span.cutoff)  # what a trial's worker builds from
-        assert known.index.max() < block_start
+        assert known.dates.max() < block_start
         trial_frame = frame_for(cfg, known)
         for span in outer.inner:
             assert pd.Timestamp(span.last) < block_start

@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from lstmcast.backtest.walkforward import FitFn, fit_fold, plan_folds, validation_origins
+from lstmcast.bars import Bars
 from lstmcast.config import INTERVAL_LEVELS, TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation.intervals import online_intervals
@@ -90,11 +91,11 @@ class AuditReport:
 
 
 def noised(
-    bars: pd.DataFrame, cutoff: pd.Timestamp, seed: int, future: np.ndarray | None = None
+    bars: Bars | pd.DataFrame, cutoff: pd.Timestamp, seed: int, future: np.ndarray | None = None
 ) -> pd.DataFrame:
     """Bars with every value dated on or after `cutoff` (or where `future` is True) replaced by
     a random walk."""
-    out = bars.copy()
+    out = (bars.frame() if isinstance(bars, Bars) else bars).copy()
     future = out.index >= cutoff if future is None else future
     n = int(future.sum())
     if n == 0 or n == len(out):
@@ -170,7 +171,7 @@ def _audit(
                 b,
                 cutoff_date,
                 seed=fold.index + i + 1,
-                future=close_times(exchange_of(t)[0], pd.DatetimeIndex(b.index)) > known_until,
+                future=close_times(exchange_of(t)[0], b.dates) > known_until,
             )
             for i, (t, b) in enumerate(series.exog.items())
         }

@@ -11,21 +11,7 @@ from typing import Annotated
 import typer
 
 from lstmcast import __version__
-from lstmcast.cli.audit import audit_cli
-from lstmcast.cli.backtest import backtest_cli
-from lstmcast.cli.daily import cron_cli, daily_cli
-from lstmcast.cli.data import data_app
-from lstmcast.cli.fetch import fetch_cli
-from lstmcast.cli.finetune import finetune_cli
-from lstmcast.cli.forecast import forecast_cli
 from lstmcast.cli.helptext import TidyGroup
-from lstmcast.cli.import_ import import_cli
-from lstmcast.cli.ledger import ledger_cli
-from lstmcast.cli.models import models_app
-from lstmcast.cli.sweep import sweep_cli, sweeps_app
-from lstmcast.cli.train import train_cli
-from lstmcast.cli.tune import tune_cli, tunes_app
-from lstmcast.cli.universe import universe_app
 
 app = typer.Typer(
     name="lstmcast",
@@ -62,23 +48,7 @@ def root(
     ctx.obj = {"home": home}
 
 
-app.command("fetch")(fetch_cli)
-app.command("import")(import_cli)
-app.add_typer(data_app, name="data")
-app.add_typer(universe_app, name="universe")
-app.command("train")(train_cli)
-app.add_typer(models_app, name="models")
-app.command("backtest")(backtest_cli)
-app.command("audit")(audit_cli)
-app.command("sweep")(sweep_cli)
-app.add_typer(sweeps_app, name="sweeps")
-app.command("tune")(tune_cli)
-app.add_typer(tunes_app, name="tunes")
-app.command("finetune")(finetune_cli)
-app.command("forecast")(forecast_cli)
-app.command("ledger")(ledger_cli)
-app.command("daily")(daily_cli)
-app.command("cron")(cron_cli)
+# The commands are listed in cli.helptext.COMMANDS and built when asked for (TidyGroup).
 
 
 # Click's base error (usage errors, bad values), found through a class typer exports, so

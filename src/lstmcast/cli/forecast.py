@@ -254,9 +254,9 @@ def _plots(store: Any, results: list[Any], plot: Path, csv: Path | None) -> None
         series = load_csv(csv, r.ticker) if csv is not None else load_stored(store, r.ticker)
         path = plot if len(results) == 1 else plot.with_name(f"{plot.stem}-{r.ticker}{plot.suffix}")
         if isinstance(r, ForecastResult):
-            info(f"wrote {fan_chart(series.bars['adj_close'], r, path)}")
+            info(f"wrote {fan_chart(series.bars.frame()['adj_close'], r, path)}")
         else:
-            info(f"wrote {volatility_chart(series.bars, r, path)}")
+            info(f"wrote {volatility_chart(series.bars.frame(), r, path)}")
 
 
 def _band(lo: float | None, hi: float | None) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
+import typer
+import typer.main
 from typer.core import TyperGroup
 
 # A word for each option whose value is a free string, by option name; others get their name.
@@ -54,9 +57,64 @@ def _plain_argument(param: Any) -> None:
     param.display_type_rich = lambda ctx: None
 
 
+# Each command of the root, in the order `--help` lists them: the module and the Typer function
+# (or sub-app) that implement it. A command's module is imported only when that command is
+# asked for, so `lstmcast forecast` never loads what `backtest` or `tune` need.
+COMMANDS = {
+    "fetch": ("lstmcast.cli.fetch", "fetch_cli"),
+    "import": ("lstmcast.cli.import_", "import_cli"),
+    "train": ("lstmcast.cli.train", "train_cli"),
+    "backtest": ("lstmcast.cli.backtest", "backtest_cli"),
+    "audit": ("lstmcast.cli.audit", "audit_cli"),
+    "sweep": ("lstmcast.cli.sweep", "sweep_cli"),
+    "tune": ("lstmcast.cli.tune", "tune_cli"),
+    "finetune": ("lstmcast.cli.finetune", "finetune_cli"),
+    "forecast": ("lstmcast.cli.forecast", "forecast_cli"),
+    "ledger": ("lstmcast.cli.ledger", "ledger_cli"),
+    "daily": ("lstmcast.cli.daily", "daily_cli"),
+    "cron": ("lstmcast.cli.daily", "cron_cli"),
+    "data": ("lstmcast.cli.data", "data_app"),
+    "universe": ("lstmcast.cli.universe", "universe_app"),
+    "models": ("lstmcast.cli.models", "models_app"),
+    "sweeps": ("lstmcast.cli.sweep", "sweeps_app"),
+    "tunes": ("lstmcast.cli.tune", "tunes_app"),
+}
+
+
 class TidyGroup(TyperGroup):
-    """The root group: tidies the whole command tree once Typer has built it."""
+    """The root group: builds each command of COMMANDS from its module when it is first asked
+    for (running it, its help, completion), as the root's own Typer would have built it, and
+    gives it tidy help."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         tidy(self)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, attr = COMMANDS[cmd_name]
+            made = getattr(importlib.import_module(module), attr)
+            if not isinstance(made, typer.Typer):  # a function: a one-command app of its own
+                one = typer.Typer()
+                one.command(cmd_name)(made)
+                made = one
+            # The root's settings, as `add_typer` and `command` would have passed them down.
+            made.rich_markup_mode = None
+            made.pretty_exceptions_short = True
+            made._add_completion = False
+            command = typer.main.get_command(made)
+            command.name = cmd_name
+            if not hasattr(command, "commands"):
+                command.options_metavar = "[OPTIONS]"
+            tidy(command)
+            self.commands[cmd_name] = command
+        return self.commands.get(cmd_name)
+
+    def every_command(self) -> dict[str, Any]:
+        """Every command, each built: for the command reference and the tests that read them."""
+        for name in COMMANDS:
+            self.get_command(None, name)
+        return dict(self.commands)

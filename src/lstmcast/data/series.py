@@ -3,30 +3,43 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from lstmcast.bars import Bars
 from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.paths import atomic_write_text
-from lstmcast.sources.csvfile import read_price_csv
-from lstmcast.sources.yahoo import YAHOO_NAMES
 from lstmcast.store.db import Store
-from lstmcast.store.prices import TickerSummary, load_prices, summarize, tail
+from lstmcast.store.prices import TickerSummary, load_bars, summarize, tail
 from lstmcast.tickers import label_from_filename, validate_ticker
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class Series:
-    """One ticker's bars (DatetimeIndex, PRICE_COLUMNS), where they came from, and the bars of
-    any exogenous series its models read (`--exog`)."""
+    """One ticker's bars, where they came from, and the bars of any exogenous series its models
+    read (`--exog`). Bars given as a DataFrame are kept as `Bars`."""
 
     ticker: str
-    bars: pd.DataFrame
+    bars: Bars
     origin: str  # "store" or the CSV path
-    exog: dict[str, pd.DataFrame] = field(default_factory=dict)
+    exog: dict[str, Bars]
+
+    def __init__(
+        self,
+        ticker: str,
+        bars: Bars | pd.DataFrame,
+        origin: str,
+        exog: Mapping[str, Bars | pd.DataFrame] | None = None,
+    ) -> None:
+        object.__setattr__(self, "ticker", ticker)
+        object.__setattr__(self, "bars", Bars.of(bars))
+        object.__setattr__(self, "origin", origin)
+        object.__setattr__(self, "exog", {t: Bars.of(b) for t, b in (exog or {}).items()})
 
     def with_exog(self, store: Store, tickers: tuple[str, ...]) -> Series:
         """The same series plus stored bars of each exogenous ticker."""
@@ -39,7 +52,7 @@ def stored_tickers(store: Store) -> list[TickerSummary]:
 
 def load_stored(store: Store, ticker: str) -> Series:
     ticker = validate_ticker(ticker)
-    bars = load_prices(store.conn, ticker)
+    bars = load_bars(store.conn, ticker)
     if bars.empty:
         raise NotFoundError(
             f"{ticker} is not stored; run `lstmcast fetch {ticker}`"
@@ -50,6 +63,8 @@ def load_stored(store: Store, ticker: str) -> Series:
 
 def load_csv(path: Path, ticker: str | None = None) -> Series:
     """A CSV read directly, nothing stored; its label defaults to one made from the file name."""
+    from lstmcast.sources.csvfile import read_price_csv  # pandas: only where a file is read
+
     name = validate_ticker(ticker) if ticker else label_from_filename(str(path))
     return Series(name, read_price_csv(path).bars, str(path))
 
@@ -64,7 +79,11 @@ def ticker_tail(store: Store, ticker: str, n: int) -> list[dict[str, Any]]:
 
 def export_text(store: Store, ticker: str) -> tuple[str, int]:
     """A stored ticker as Yahoo-style CSV text, and its number of rows."""
-    bars = load_stored(store, ticker).bars
+    import pandas as pd
+
+    from lstmcast.sources.yahoo import YAHOO_NAMES
+
+    bars = load_stored(store, ticker).bars.frame()
     out = bars.rename(columns=YAHOO_NAMES)[list(YAHOO_NAMES.values())]
     out.index = pd.DatetimeIndex(out.index).strftime("%Y-%m-%d")
     out.index.name = "Date"

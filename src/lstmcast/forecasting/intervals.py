@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 import numpy as np
 
 from lstmcast.config import INTERVAL_LEVELS
@@ -36,7 +38,8 @@ def volatility_now(returns: np.ndarray) -> tuple[float, float | None]:
     (None with less than a year of data): why today's band is wide or narrow."""
     sigma = ewma_sigma(returns)
     year = sigma[-252:]
-    ratio = float(sigma[-1] / np.median(year)) if len(sigma) >= 252 else None
+    # statistics.median: the same value as np.median, which would import numpy.ma (20 ms)
+    ratio = float(sigma[-1] / statistics.median(year.tolist())) if len(sigma) >= 252 else None
     return float(sigma[-1]), ratio
 
 

@@ -20,17 +20,15 @@ import numpy as np
 from lstmcast.config import TrainConfig
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import aci_update, score_intervals
-from lstmcast.evaluation.panel import daily_ic
 from lstmcast.evaluation.stats import newey_west_t
 from lstmcast.forecasting.result import PathForecast
 from lstmcast.prep.volatility import variance_proxy
 from lstmcast.settings import ALL_TARGETS
 from lstmcast.store.db import Store
 from lstmcast.store.ledger import aci_states, ledger_rows, ranking_picks, record, save_aci_states
-from lstmcast.store.prices import adjusted_closes, load_prices
+from lstmcast.store.prices import adjusted_closes, load_bars
 from lstmcast.tickers import validate_ticker
 from lstmcast.universe.members import show_universe
-from lstmcast.universe.panel import MIN_NAMES
 
 Row = dict[str, Any]
 
@@ -213,11 +211,11 @@ class VarianceLedger:
         for r in rows:
             key = (r["ticker"], r["proxy"])
             if key not in cache:
-                bars = load_prices(store.conn, r["ticker"])
+                bars = load_bars(store.conn, r["ticker"])
                 cache[key] = (
-                    [str(d.date()) for d in bars.index],
+                    bars.dates.astype("datetime64[D]").astype(str).tolist(),
                     variance_proxy(bars, r["proxy"])[0],
-                    bars["adj_close"].to_numpy(dtype="float64"),
+                    bars["adj_close"],
                 )
             out.append(_variance_realised(r, *cache[key]))
         return out
@@ -264,6 +262,10 @@ class RankLedger:
         return out
 
     def scores(self, store: Store, model_id: str, ticker: str, rows: list[Row]) -> RankScores:
+        # The universe's panel statistics load pandas: only where a ranking is scored.
+        from lstmcast.evaluation.panel import daily_ic
+        from lstmcast.universe.panel import MIN_NAMES
+
         by_date: dict[str, list[Row]] = {}
         for r in rows:
             by_date.setdefault(r["as_of"], []).append(r)

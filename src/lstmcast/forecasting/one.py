@@ -245,12 +245,12 @@ def retrain_inputs(store: Store, loaded: LoadedModel) -> tuple[TrainConfig, list
 def stale_exog(series: Series) -> list[str]:
     """Warnings for exogenous series that end before the target does: their returns since
     are taken as zero, which is a guess, not data."""
-    end = series.bars.index[-1]
+    end = series.bars.day(-1)
     return [
-        f"exog {name} ends on {bars.index[-1].date()}, before {series.ticker}'s last bar {end.date()}:"
+        f"exog {name} ends on {bars.day(-1)}, before {series.ticker}'s last bar {end}:"
         f" its moves since count as zero; fetch {name} first"
         for name, bars in series.exog.items()
-        if bars.index[-1] < end
+        if bars.day(-1) < end
     ]
 
 
@@ -268,7 +268,7 @@ def forecast_one(
     a `csv` file is not written."""
     kind = kind_of(loaded.config)
     kind.check(loaded, config)
-    stale = (series.bars.index[-1].date() - date.fromisoformat(loaded.data_end())).days
+    stale = (series.bars.day(-1) - date.fromisoformat(loaded.data_end())).days
     retrained = False
     if config.retrain_if_older is not None and stale > config.retrain_if_older:
         from lstmcast.training.loop import keep_best_on_interrupt

@@ -62,7 +62,7 @@ def predict_path(
     last = float(frame.price[-1])
     # Cumulative log return from the last close to each step.
     cum = np.cumsum(y) if fitted.config.target == "log_return" else np.log(y / last)
-    as_of = frame.dates[-1].date()
+    as_of = frame.day(-1)
     days = next_sessions(as_of, horizon, calendar, sessions_cache)
     every = tuple(dict.fromkeys((*INTERVAL_LEVELS, *levels)))  # the ledger's two first, no repeats
     sigma, ratio = volatility_now(daily_returns(frame))
@@ -79,8 +79,8 @@ def predict_path(
         used = "empirical"  # a model saved before 0.2 kept no scaled errors
     q = interval_bounds(used, loaded.residuals(), scaled, horizon, every, sigma, alphas, loaded.id)
     # Adjusted prices sit below quoted ones by the dividends and splits since; show both.
-    quoted = float(series.bars["close"].iloc[-1])
-    to_quoted = quoted / float(series.bars["adj_close"].iloc[-1]) if np.isfinite(quoted) else None
+    quoted = float(series.bars["close"][-1])
+    to_quoted = quoted / float(series.bars["adj_close"][-1]) if np.isfinite(quoted) else None
     out = []
     for k in range(horizon):
         centre = last * float(np.exp(cum[k]))

@@ -4,6 +4,7 @@ scores them once their h bars have arrived: `forecasting.ledger.VarianceLedger`)
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,7 @@ def predict_volatility(
         var = {k: -float(q) * math.sqrt(v / ratio) for k, q in saved["var_quantiles"].items()}
     year = V.trailing_mean(proxy, h)[-252:]
     year = year[np.isfinite(year)]
-    as_of = frame.dates[-1].date()
+    as_of = frame.day(-1)
     target = next_sessions(as_of, h, calendar, sessions_cache)[-1]
     return VolForecastResult(
         ticker=series.ticker,
@@ -114,7 +115,7 @@ def predict_volatility(
         intervals=intervals,
         unbounded=unbounded,
         value_at_risk=var,
-        year_median=float(np.median(V.annualised(year))) if len(year) >= 252 else None,
+        year_median=float(statistics.median(V.annualised(year).tolist())) if len(year) >= 252 else None,
         calendar=calendar,
         engine=loaded.engine,
         warnings=list(frame.notes),

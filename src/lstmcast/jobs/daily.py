@@ -119,7 +119,7 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun) -> DailyJob | None:
     from lstmcast.registry.saved import load_model, newest_model_id
 
     series = load_stored(store, item.symbol)
-    newest = series.bars.index[-1].date().isoformat()
+    newest = series.bars.day(-1).isoformat()
     try:
         model_id = newest_model_id(store, item.symbol, item.model, volatility=item.volatility)
         loaded = load_model(store, model_id, item.symbol, engine="auto")

@@ -10,21 +10,26 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from lstmcast.bars import Bars
 from lstmcast.errors import DataError
 from lstmcast.prep import windows as W
 from lstmcast.prep.features import feature_frame
 from lstmcast.prep.volatility import STALE_SHARE, stale_years, variance_proxy
 from lstmcast.settings import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 @dataclass(frozen=True)
 class Frame:
-    dates: pd.DatetimeIndex  # (T,)
+    days: np.ndarray  # (T,) datetime64[us]: each row's date (`dates` is the same as pandas')
     x: np.ndarray  # (T, F) unscaled features; column 0 is the target's own history
     price: np.ndarray  # (T,) adjusted close on each row's date
     columns: tuple[str, ...]
@@ -48,13 +53,25 @@ class Frame:
             "proxy": self.vol_proxy,
         }
 
+    @cached_property
+    def dates(self) -> pd.DatetimeIndex:
+        """The rows' dates as a DatetimeIndex, for code that works in pandas (made on first use:
+        a forecast never imports pandas)."""
+        import pandas as pd
+
+        return pd.DatetimeIndex(self.days)
+
+    def day(self, row: int) -> date:
+        """The calendar date of row `row` (negative counts from the end)."""
+        return date.fromisoformat(str(self.days[row].astype("datetime64[D]")))
+
     @property
     def n(self) -> int:
-        return len(self.dates)
+        return len(self.days)
 
     def slice(self, start: int, stop: int) -> Frame:
         return Frame(
-            self.dates[start:stop],
+            self.days[start:stop],
             self.x[start:stop],
             self.price[start:stop],
             self.columns,
@@ -68,26 +85,28 @@ class Frame:
     def fingerprint(self) -> str:
         """Identifies the exact data a model saw (dates and values)."""
         h = hashlib.sha256()
-        h.update(self.dates.asi8.tobytes())
+        h.update(self.days.view("int64").tobytes())
         h.update(np.ascontiguousarray(self.x).tobytes())
         return h.hexdigest()[:16]
 
 
 def build_frame(
-    bars: pd.DataFrame,
+    bars: Bars | pd.DataFrame,
     target: str = "log_return",
     features: tuple[str, ...] = (),
-    exog: dict[str, pd.DataFrame] | None = None,
+    exog: dict[str, Bars | pd.DataFrame] | None = None,
     calendars: dict[str, str] | None = None,
     vol_proxy: str = "gk",
 ) -> Frame:
     """The feature frame of `bars`: the target's history, the `features`, and the daily
     returns of each `exog` series as known at each of bars' closes (past values only; with
-    `calendars`, by the time each session closed)."""
-    frame = feature_frame(bars, target, features, exog or None, calendars, vol_proxy)
+    `calendars`, by the time each session closed). The first bar is dropped: a return needs
+    the bar before it."""
+    bars = Bars.of(bars)
+    made = feature_frame(bars, target, features, exog or None, calendars, vol_proxy)
     notes = []
-    used = frame.attrs.get("vol_proxy")
-    stale = frame.attrs.get("stale_opens", {})
+    used = made.vol_proxy
+    stale = made.stale_opens
     shares = stale or None  # found once by the features, read again by the variance below
     if used == "squared" and used != vol_proxy:
         notes.append(f"no open/high/low in this data: the {vol_proxy} proxy fell back to squared returns")
@@ -99,30 +118,32 @@ def build_frame(
             f" bars of {len(years)} year(s) ({span}), so the {vol_proxy} proxy's open terms measure"
             f" nothing there; the whole series uses {used} (the high-low range) instead"
         )
-    for name, n in frame.attrs.get("exog_missing", {}).items():
+    for name, n in made.exog_missing.items():
         if n:
             notes.append(
                 f"exog {name}: no bar on {n} of the target's dates; its last close was carried forward"
             )
+    values = made.values()  # rows 1.. of the bars
+    days = bars.dates[1:]
     if exog:
-        ok = np.isfinite(frame.to_numpy(dtype="float64")).all(axis=1)
-        first = int(np.argmax(ok)) if ok.any() else len(frame)
+        ok = np.isfinite(values).all(axis=1)
+        first = int(np.argmax(ok)) if ok.any() else len(values)
         if first:
             notes.append(f"exog: {first} early rows dropped, before every exogenous series had started")
-            frame = frame.iloc[first:]
-            bars = bars.iloc[first:]
+            values, days = values[first:], days[first:]
+            bars = bars.rows(first)
             shares = None  # the stale-open shares were found on bars this frame no longer holds
-    values = frame.to_numpy(dtype="float64")
     if not np.isfinite(values).all():
         row = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])
-        raise DataError(f"non-finite feature value on {frame.index[row].date()}; check the prices there")
-    price = bars["adj_close"].to_numpy(dtype="float64")[1:]
+        day = str(days[row].astype("datetime64[D]"))
+        raise DataError(f"non-finite feature value on {day}; check the prices there")
+    price = bars["adj_close"][1:].astype("float64")
     variance = variance_proxy(bars, "gk", shares)[0][1:]
     return Frame(
-        pd.DatetimeIndex(frame.index),
+        days,
         values,
         price,
-        tuple(frame.columns),
+        tuple(made.columns),
         target,
         tuple(notes),
         variance,
@@ -210,6 +231,6 @@ def fit_origins(train_end: int, val_end: int, window: int, horizon: int) -> dict
     return Segments(train_end, val_end, val_end).origins(window, horizon)
 
 
-def row_at(dates: pd.DatetimeIndex, when: object) -> int:
+def row_at(dates: pd.DatetimeIndex | np.ndarray, when: object) -> int:
     """The first row dated on or after `when`: the rows before it are what was known before."""
-    return int(np.searchsorted(dates.values, pd.Timestamp(when).to_datetime64()))  # type: ignore[arg-type]
+    return int(np.searchsorted(np.asarray(dates, dtype="datetime64[us]"), np.datetime64(when, "us")))  # type: ignore[call-overload]

@@ -1,21 +1,33 @@
-"""The target series and causal per-bar features: row t uses bars t and t-1, never later ones."""
+"""The target series and causal per-bar features: row t uses bars t and t-1, never later ones.
+
+Computed on numpy columns (`lstmcast.bars.Bars`): a forecast builds its frame without pandas."""
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from lstmcast.bars import Bars
 from lstmcast.errors import DataError
-from lstmcast.prep.sessions import close_times
 from lstmcast.prep.volatility import has_range, stale_opens, variance_proxy
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-def _log_ratio(a: pd.Series, b: pd.Series) -> np.ndarray:
-    return np.log(a.to_numpy(dtype="float64") / b.to_numpy(dtype="float64"))
+
+def _log_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.log(a / b)
+
+
+def _previous(x: np.ndarray) -> np.ndarray:
+    """x shifted one bar later: NaN on the first."""
+    return np.concatenate([[np.nan], x[:-1]])
 
 
 def exog_returns(
-    bars: pd.DataFrame, other: pd.DataFrame, calendars: tuple[str, str] | None = None
+    bars: Bars | pd.DataFrame, other: Bars | pd.DataFrame, calendars: tuple[str, str] | None = None
 ) -> tuple[np.ndarray, int]:
     """Daily log returns of `other` on `bars`' dates, using only its closes known at each of
     `bars`' closes.
@@ -28,41 +40,59 @@ def exog_returns(
     carries the last one (return 0 that day; the move shows up on its next bar). Returns the
     values and how many target dates had no new bar; dates before `other` starts are NaN.
     """
+    bars, other = Bars.of(bars), Bars.of(other)
     if calendars is not None and calendars[0] != calendars[1]:
         return _by_close_time(bars, other, *calendars)
-    own = other["adj_close"]
-    union = own.reindex(own.index.union(bars.index)).ffill()  # past values only: ffill, never bfill
-    aligned = union.reindex(bars.index)
-    started = bars.index >= own.index[0]
-    missing = int((~bars.index.isin(own.index) & started).sum())
-    values = aligned.to_numpy(dtype="float64")
-    return np.log(values / np.concatenate([[np.nan], values[:-1]])), missing
+    adj = other["adj_close"]
+    known = np.isfinite(adj)  # a missing close carries the last one known, never a later one
+    dates, values = other.dates[known], adj[known]
+    last = np.searchsorted(dates, bars.dates, side="right") - 1  # its newest bar on or before
+    aligned = np.where(last >= 0, values[np.maximum(last, 0)], np.nan)
+    started = bars.dates >= other.dates[0]
+    missing = int((~np.isin(bars.dates, other.dates) & started).sum())
+    return np.log(aligned / _previous(aligned)), missing
 
 
-def _by_close_time(bars: pd.DataFrame, other: pd.DataFrame, mine: str, theirs: str) -> tuple[np.ndarray, int]:
+def _by_close_time(bars: Bars, other: Bars, mine: str, theirs: str) -> tuple[np.ndarray, int]:
+    from lstmcast.prep.sessions import close_times  # exchange calendars: only across exchanges
 
-    known_at = close_times(mine, pd.DatetimeIndex(bars.index))
-    closed = close_times(theirs, pd.DatetimeIndex(other.index))
+    known_at = close_times(mine, bars.dates)
+    closed = close_times(theirs, other.dates)
     last = np.searchsorted(closed, known_at, side="right") - 1  # its newest bar closed by then
-    adj = other["adj_close"].to_numpy(dtype="float64")
+    adj = other["adj_close"]
     values = np.where(last >= 0, adj[np.maximum(last, 0)], np.nan)
     started = last >= 0
     missing = int(np.sum(started[1:] & (last[1:] == last[:-1])))
-    return np.log(values / np.concatenate([[np.nan], values[:-1]])), missing
+    return np.log(values / _previous(values)), missing
+
+
+@dataclass(frozen=True)
+class Features:
+    """The columns of a feature frame, one row per bar (the first bar's row is NaN where a
+    return needs the bar before), and what was found making them."""
+
+    columns: dict[str, np.ndarray]
+    exog_missing: dict[str, int] = field(default_factory=dict)  # target dates with no new exog bar
+    vol_proxy: str = ""  # a volatility target's proxy after any fallback; else ""
+    stale_opens: dict[str, float] = field(default_factory=dict)
+
+    def values(self) -> np.ndarray:
+        """(T - 1, F): every row but the first, the columns in order (row-major: a window is a
+        view of consecutive rows)."""
+        return np.column_stack([np.asarray(c[1:], dtype="float64") for c in self.columns.values()])
 
 
 def feature_frame(
-    bars: pd.DataFrame,
+    bars: Bars | pd.DataFrame,
     target: str,
     features: tuple[str, ...],
-    exog: dict[str, pd.DataFrame] | None = None,
+    exog: dict[str, Bars | pd.DataFrame] | None = None,
     calendars: dict[str, str] | None = None,
     vol_proxy: str = "gk",
-) -> pd.DataFrame:
-    """Column 0 is the target's own history; then the requested extras. The first bar is
-    dropped because a return needs the bar before it. `calendars` names the exchange
-    calendar of the target ("") and of each exog series: exog bars are then aligned by the
-    time their sessions closed (`exog_returns`).
+) -> Features:
+    """Column 0 is the target's own history; then the requested extras. `calendars` names the
+    exchange calendar of the target ("") and of each exog series: exog bars are then aligned
+    by the time their sessions closed (`exog_returns`).
 
     - log_return: log(adj_t / adj_{t-1})      - price: adj_t
     - log_volume_change: log1p(vol_t) - log1p(vol_{t-1})
@@ -70,43 +100,41 @@ def feature_frame(
     - volatility: log of the daily variance proxy `vol_proxy` (prep/volatility.py), then
       log_return
     """
+    bars = Bars.of(bars)
     adj = bars["adj_close"]
     cols: dict[str, np.ndarray] = {}
     proxy_used = ""
-    frame_attrs: dict[str, dict[str, float]] = {}
+    stale: dict[str, float] = {}
     if target == "log_return":
-        cols["log_return"] = _log_ratio(adj, adj.shift(1))
+        cols["log_return"] = _log_ratio(adj, _previous(adj))
     elif target == "volatility":
         # The target's own history is the log of the daily variance proxy; returns ride along.
-        if vol_proxy == "gk" and has_range(bars):  # found once, read by the proxy and the report
-            frame_attrs["stale_opens"] = stale_opens(bars)
-        proxy, proxy_used = variance_proxy(bars, vol_proxy, frame_attrs.get("stale_opens"))
+        found = None
+        if vol_proxy == "gk" and has_range(bars):
+            stale = found = stale_opens(bars)  # found once, read by the proxy and the report
+        proxy, proxy_used = variance_proxy(bars, vol_proxy, found)
         cols["log_variance"] = np.log(proxy)
-        cols["log_return"] = _log_ratio(adj, adj.shift(1))
+        cols["log_return"] = _log_ratio(adj, _previous(adj))
     else:
-        cols["price"] = adj.to_numpy(dtype="float64")
+        cols["price"] = adj.copy()
     for name in features:
         needed = {
             "log_volume_change": ["volume"],
             "hl_range": ["high", "low"],
             "oc_return": ["open", "close"],
         }[name]
-        lacking = [c for c in needed if bars[c].isna().any()]
+        lacking = [c for c in needed if not bars.has(c)]
         if lacking:
             raise DataError(f"feature {name} needs the {'/'.join(lacking)} column(s), which this data lacks")
         if name == "log_volume_change":
-            v = np.log1p(bars["volume"].to_numpy(dtype="float64"))
-            cols[name] = v - np.concatenate([[np.nan], v[:-1]])
+            v = np.log1p(bars["volume"])
+            cols[name] = v - _previous(v)
         elif name == "hl_range":
             cols[name] = _log_ratio(bars["high"], bars["low"])
         else:
             cols[name] = _log_ratio(bars["close"], bars["open"])
-    frame = pd.DataFrame(cols, index=bars.index)
     missing: dict[str, int] = {}
     for name, other in (exog or {}).items():
         pair = (calendars[""], calendars[name]) if calendars and name in calendars else None
-        frame[f"exog:{name}"], missing[name] = exog_returns(bars, other, pair)
-    frame.attrs["exog_missing"] = missing
-    frame.attrs["vol_proxy"] = proxy_used
-    frame.attrs["stale_opens"] = frame_attrs.get("stale_opens", {})
-    return frame.iloc[1:]
+        cols[f"exog:{name}"], missing[name] = exog_returns(bars, other, pair)
+    return Features(cols, missing, proxy_used, stale)

@@ -5,13 +5,19 @@ The one place where a TrainConfig is turned into the plain values the lower laye
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from lstmcast.bars import Bars
 from lstmcast.config import TrainConfig
 from lstmcast.errors import DataError
 from lstmcast.prep.dataset import Frame, SampleShape, Segments, build_frame, check_length
 from lstmcast.tickers import exchange_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def shape_of(config: TrainConfig) -> SampleShape:
@@ -19,7 +25,10 @@ def shape_of(config: TrainConfig) -> SampleShape:
 
 
 def frame_for(
-    config: TrainConfig, bars: pd.DataFrame, exog: dict[str, pd.DataFrame] | None = None, ticker: str = ""
+    config: TrainConfig,
+    bars: Bars | pd.DataFrame,
+    exog: Mapping[str, Bars | pd.DataFrame] | None = None,
+    ticker: str = "",
 ) -> Frame:
     """The feature frame a model of `config` reads; its exogenous series must all be given.
     Each series trades on the exchange its ticker's suffix names (`tickers.exchange_of`), and

@@ -31,7 +31,7 @@ def _closes(calendar: str, start: str, end: str) -> tuple[pd.Series, str, time]:
         return cal.closes, str(cal.tz), cal.close_times[-1][1]
 
 
-def close_times(calendar: str, dates: pd.DatetimeIndex) -> np.ndarray:
+def close_times(calendar: str, dates: pd.DatetimeIndex | np.ndarray) -> np.ndarray:
     """(T,) int64 UTC nanoseconds at which the session dated `dates[i]` closed on `calendar`."""
     if not len(dates):
         return np.zeros(0, dtype="int64")

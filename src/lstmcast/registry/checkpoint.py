@@ -97,21 +97,28 @@ def load_checkpoint(directory: Path) -> tuple[dict[str, np.ndarray], dict[str, A
         raise CheckpointDamaged(f"{WEIGHTS} is unreadable ({str(exc).splitlines()[0]})") from None
 
 
-def check_checkpoint(directory: Path) -> str | None:
-    """Why a model dir cannot be loaded (None if it can): the manifest, the weights' header, and
-    every file against its recorded checksum."""
+def checked_manifest(directory: Path) -> dict[str, Any]:
+    """The manifest of a model dir that can be loaded: the manifest, the weights' header, and
+    every file against its recorded checksum; CheckpointDamaged says what cannot."""
     if not directory.is_dir():
-        return "its files are missing"
+        raise CheckpointDamaged("its files are missing")
+    manifest = read_manifest(directory)
     try:
-        manifest = read_manifest(directory)
         with safe_open(str(directory / WEIGHTS), framework="np") as f:
             list(f.keys())
-        for name in manifest.get("checksums", {}):
-            verify_file(directory, name, manifest)
+    except FileNotFoundError:
+        raise CheckpointDamaged(f"{WEIGHTS} is missing") from None
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointDamaged(f"{WEIGHTS} is unreadable ({str(exc).splitlines()[0]})") from None
+    for name in manifest.get("checksums", {}):
+        verify_file(directory, name, manifest)
+    return manifest
+
+
+def check_checkpoint(directory: Path) -> str | None:
+    """Why a model dir cannot be loaded (None if it can): `checked_manifest`'s reason."""
+    try:
+        checked_manifest(directory)
     except CheckpointDamaged as exc:
         return str(exc)
-    except FileNotFoundError:
-        return f"{WEIGHTS} is missing"
-    except (SafetensorError, OSError, ValueError) as exc:
-        return f"{WEIGHTS} is unreadable ({str(exc).splitlines()[0]})"
     return None

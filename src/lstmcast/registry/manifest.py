@@ -8,10 +8,10 @@ import dataclasses
 import re
 import secrets
 from datetime import datetime, timezone
+from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from lstmcast import __version__
 from lstmcast.config import TrainConfig
@@ -176,7 +176,7 @@ def data_seen(frame: Any, origin: str) -> dict[str, Any]:
 def versions() -> dict[str, str]:
     import torch
 
-    return {"lstmcast": __version__, "torch": torch.__version__, "pandas": pd.__version__}
+    return {"lstmcast": __version__, "torch": torch.__version__, "pandas": version("pandas")}
 
 
 def new_model(

@@ -29,7 +29,7 @@ from lstmcast.prep.scaling import Scaler
 from lstmcast.registry.checkpoint import (
     MANIFEST,
     CheckpointDamaged,
-    check_checkpoint,
+    checked_manifest,
     load_checkpoint,
     read_manifest,
     write_checkpoint,
@@ -181,10 +181,10 @@ def load_model(store: Store, model_id: str, ticker: str | None = None, engine: s
     if engine != "torch":
         # The weights stay the source of truth: a model whose weights are damaged is damaged,
         # even though its ONNX file could still run (reads only the headers: cheap).
-        why = check_checkpoint(path)
-        if why is not None:
-            raise damaged(model_id, path, why)
-        manifest = read_manifest(path)
+        try:
+            manifest = checked_manifest(path)  # read once: it holds every stored error (MBs)
+        except CheckpointDamaged as exc:
+            raise damaged(model_id, path, str(exc)) from None
         onnx_file = path / ONNX_FILE
         if onnx_file.is_file():
             try:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import math
 import sqlite3
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from lstmcast.bars import Bars
 from lstmcast.config import PRICE_COLUMNS
 from lstmcast.store.db import transaction, utcnow
 from lstmcast.store.revisions import has_history, keep_batch
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -99,16 +102,20 @@ def upsert_prices(
     return UpsertStats(inserted, updated, unchanged)
 
 
+def load_bars(conn: sqlite3.Connection, ticker: str) -> Bars:
+    """All stored bars of `ticker`, oldest first: read with sqlite3 into numpy, no pandas."""
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: twice as fast as sqlite3.Row for thousands of bars
+    rows = cursor.execute(
+        "SELECT date, open, high, low, close, adj_close, volume FROM prices WHERE ticker = ? ORDER BY date",
+        (ticker,),
+    ).fetchall()
+    return Bars.from_rows(rows)
+
+
 def load_prices(conn: sqlite3.Connection, ticker: str) -> pd.DataFrame:
     """All stored bars of `ticker`, oldest first, indexed by a DatetimeIndex named `date`."""
-    frame = pd.read_sql_query(
-        "SELECT date, open, high, low, close, adj_close, volume FROM prices WHERE ticker = ? ORDER BY date",
-        conn,
-        params=(ticker,),
-    )
-    frame["date"] = pd.to_datetime(frame["date"])
-    frame = frame.set_index("date")
-    return frame.astype("float64")
+    return load_bars(conn, ticker).frame()
 
 
 def last_date(conn: sqlite3.Connection, ticker: str) -> str | None:

@@ -25,6 +25,7 @@ import pandas as pd
 from lstmcast.backtest.run import step1_log_return
 from lstmcast.backtest.strategy import positions_from, simulate
 from lstmcast.backtest.walkforward import Fold, plan_folds, run_fold
+from lstmcast.bars import Bars
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation import volatility as V
@@ -75,9 +76,10 @@ def fold_of(frame: Frame, span: Span, bt: BacktestConfig) -> Fold:
     return Fold(span.index, lo, cutoff, end)
 
 
-def before(bars: pd.DataFrame, cutoff: str) -> pd.DataFrame:
+def before(bars: Bars | pd.DataFrame, cutoff: str) -> Bars:
     """The bars dated before `cutoff`: all that a choice made for that cutoff may see."""
-    return bars.loc[bars.index < pd.Timestamp(cutoff)]
+    bars = Bars.of(bars)
+    return bars.rows(0, row_at(bars.dates, cutoff))
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,9 @@ class Scored:
     preds: dict[str, np.ndarray]  # name -> forecasts; "truth" what happened (target units)
 
 
-def score_span(cfg: TrainConfig, bt: BacktestConfig, ticker: str, bars: pd.DataFrame, span: Span) -> Scored:
+def score_span(
+    cfg: TrainConfig, bt: BacktestConfig, ticker: str, bars: Bars | pd.DataFrame, span: Span
+) -> Scored:
     """Fit `cfg` on the bars before `span` (every bar given is before the end of what may be
     seen) and score its forecasts of the span's block against the random walk (returns) or
     log-HAR (volatility)."""
