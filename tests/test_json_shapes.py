@@ -26,6 +26,7 @@ SUCCESS = {
     "train-volatility": "train IBM --target volatility --epochs 1",
     "models": "models",
     "models-verify": "models verify",
+    "models-export": "models export --latest IBM",
     "backtest": f"backtest IBM {TINY} --folds 2",
     "backtest-volatility": "backtest IBM --target volatility --epochs 1 --folds 2",
     "audit": f"audit IBM {TINY} --folds 2",
@@ -39,6 +40,12 @@ SUCCESS = {
     "fetch": "fetch AAPL",  # from the fake Yahoo on loopback
     "universe": "universe create pair IBM MSFT",
     "universes": "universe list",
+    "cron": "cron",
+    "daily-init": "daily --init",
+    "data-export": "data export IBM HOME/ibm.csv",
+    "universe-rm": "universe rm pair",
+    "models-rm": "models rm --latest IBM --model cnn",
+    "data-rm": "data rm MSFT",
 }
 # Documents whose data the fixtures here cannot hold, checked against their schema where they are made.
 ELSEWHERE = {
@@ -70,7 +77,7 @@ def test_every_json_document_matches_its_schema(cli: Cli, home: Path, fake_yahoo
     fake_yahoo.bars["AAPL"] = read_price_csv(SAMPLE / "AAPL.csv").bars.iloc[-30:]
     assert sorted(p.stem for p in SCHEMAS.glob("*.json")) == sorted([*SUCCESS, *ELSEWHERE, "error"])
     for name, args in SUCCESS.items():
-        doc = json.loads(cli(*shlex.split(args), "--json").stdout)
+        doc = json.loads(cli(*shlex.split(args.replace("HOME", str(home))), "--json").stdout)
         jsonschema.validate(doc, _schema(name))
     envelope = _schema("error")
     for args in FAILURE:
@@ -84,7 +91,7 @@ def test_every_json_document_matches_its_schema(cli: Cli, home: Path, fake_yahoo
     "args",
     [
         ["backtest", "IBM", "--folds", "x", "--json"],  # a bad value
-        ["cron", "--json"],  # an option the command does not have
+        ["cron", "--wide", "--json"],  # an option the command does not have
         ["data", "IBM", "--rows", "0", "--format", "json"],
         ["forecast", "--json", "--nope"],
     ],

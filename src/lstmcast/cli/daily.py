@@ -76,6 +76,9 @@ def daily_cli(
 
     if init:
         path = init_config(config or home_of(ctx) / DAILY_CONFIG)
+        if as_json:
+            emit_json({"wrote": str(path)})
+            return
         out_console().print(f"wrote {path}; edit it, then run `lstmcast daily` (or see `lstmcast cron`)")
         return
     if log_file is not None:
@@ -146,8 +149,19 @@ def render_daily(report: DailyReport, as_json: bool, quiet: bool, code: int) -> 
 
 
 @guarded
-def cron_cli(ctx: typer.Context) -> None:
+def cron_cli(ctx: typer.Context, as_json: Json = False) -> None:
     """Print a ready crontab line for `lstmcast daily` (absolute paths, time-zone note)."""
-    from lstmcast.jobs.schedule import cron_lines
+    from lstmcast.jobs.schedule import CRON_TZ, cron_lines
 
-    typer.echo("\n".join(cron_lines(home_of(ctx))))  # never wrapped: crontab lines must stay whole
+    lines = cron_lines(home_of(ctx))
+    if as_json:
+        emit_json(
+            {
+                "line": lines[-1],
+                "cron_tz": CRON_TZ,
+                "comments": [x for x in lines if x.startswith("#")],
+                "crontab": "\n".join(lines) + "\n",
+            }
+        )
+        return
+    typer.echo("\n".join(lines))  # never wrapped: crontab lines must stay whole

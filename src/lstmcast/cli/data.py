@@ -101,10 +101,13 @@ def export_cli(
     path: Annotated[
         Path, typer.Argument(help="CSV file to write (Yahoo-style columns); - writes to stdout.")
     ],
+    as_json: Json = False,
 ) -> None:
     """Write a stored ticker to CSV (Date, Open, High, Low, Close, Adj Close, Volume)."""
     from lstmcast.data.series import export_csv, export_text
 
+    if str(path) == "-" and as_json:
+        raise typer.BadParameter("--json and - would both write to stdout: give a file to write the CSV to")
     if str(path) == "-":
         text, n = export_text(store_of(ctx), ticker)
         sys.stdout.write(text)
@@ -113,6 +116,9 @@ def export_cli(
         return
     check_output(path)
     n = export_csv(store_of(ctx), ticker, path)
+    if as_json:
+        emit_json({"ticker": ticker.upper(), "path": str(path), "rows": n})
+        return
     out_console().print(f"wrote {n} rows to {path}")
 
 
@@ -121,11 +127,15 @@ def export_cli(
 def rm_cli(
     ctx: typer.Context,
     ticker: Annotated[str, typer.Argument(help="Stored ticker.")],
+    as_json: Json = False,
 ) -> None:
     """Delete a ticker's stored prices (`data restore TICKER` brings them back)."""
     from lstmcast.data.ingest import remove
 
     n = remove(store_of(ctx), ticker)
+    if as_json:
+        emit_json({"ticker": ticker.upper(), "bars": n, "undo": f"lstmcast data restore {ticker.upper()}"})
+        return
     out_console().print(
         f"removed {n} bars of {ticker.upper()}; `lstmcast data restore {ticker.upper()}` undoes it"
     )

@@ -263,6 +263,7 @@ def export_cli(
     out: Annotated[
         Path | None, typer.Option("--out", help="Also copy the ONNX file here.", show_default=False)
     ] = None,
+    as_json: Json = False,
 ) -> None:
     """Write a model's ONNX file (if it was saved without one) and say how to feed it.
 
@@ -280,12 +281,25 @@ def export_cli(
     if out is not None:
         atomic_write_bytes(out, path.read_bytes())
         path = out
-    cfg = load_model(store, model_id, engine="onnx").config  # also proves the file runs
+    loaded = load_model(store, model_id, engine="onnx")  # also proves the file runs
+    cfg, steps = loaded.config, 1 if loaded.config.decoder == "recursive" else loaded.config.horizon
+    features = len(loaded.manifest["columns"])
+    if as_json:
+        emit_json(
+            {
+                "model_id": model_id,
+                "path": str(path),
+                "input": {"name": "x", "dtype": "float32", "shape": ["batch", cfg.window, features]},
+                "output": {"name": "y", "dtype": "float32", "shape": ["batch", steps]},
+                "scaling": "x z-scored by manifest.json's scaler; y in scaled target units",
+            }
+        )
+        return
     con = out_console()
     con.print(f"ONNX: {path}")
     con.print(
         f"input x: float32 (batch, {cfg.window}, features) z-scored by manifest.json's scaler;"
-        f" output y: float32 (batch, {1 if cfg.decoder == 'recursive' else cfg.horizon}), scaled target"
+        f" output y: float32 (batch, {steps}), scaled target"
     )
 
 
@@ -302,6 +316,7 @@ def rm_cli(
     record_only: Annotated[
         bool, typer.Option("--record-only", help="Delete the model's record and none of its files.")
     ] = False,
+    as_json: Json = False,
 ) -> None:
     """Delete a model's files and its record (or, with --orphans, files left without a record)."""
     from lstmcast.registry.files import remove_model, remove_orphans
@@ -313,12 +328,16 @@ def rm_cli(
         raise typer.BadParameter("--record-only is for one model's record, not --orphans")
     store = store_of(ctx)
     if orphans:
-        gone = remove_orphans(store)
-        out_console().print(f"removed {len(gone)} orphaned model dir(s)")
+        gone = [str(p) for p in remove_orphans(store)]
+        said = f"removed {len(gone)} orphaned model dir(s)"
     else:
         full_id = which_model(store, model_id, latest, model, MIN_PREFIX)
         remove_model(store, full_id, record_only)
-        out_console().print(f"removed {full_id}" + (" (its record; no file)" if record_only else ""))
+        gone, said = [full_id], f"removed {full_id}" + (" (its record; no file)" if record_only else "")
+    if as_json:
+        emit_json({"removed": gone, "orphans": orphans, "record_only": record_only})
+        return
+    out_console().print(said)
 
 
 @models_app.command("verify")

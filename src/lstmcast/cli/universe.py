@@ -114,11 +114,14 @@ def show_cli(
 
 @universe_app.command("rm")
 @guarded
-def rm_cli(ctx: typer.Context, name: Name) -> None:
+def rm_cli(ctx: typer.Context, name: Name, as_json: Json = False) -> None:
     """Forget a universe (its members' prices stay stored)."""
     from lstmcast.universe.members import remove_universe, universe_name
 
     n = remove_universe(store_of(ctx), name)
+    if as_json:
+        emit_json({"universe": universe_name(name), "spans": n})
+        return
     out_console().print(f"removed universe {universe_name(name)} ({n} member span(s)); prices are kept")
 
 

@@ -26,7 +26,7 @@ EXAMPLE = """\
 horizon = 5              # trading days forecast each run
 retrain_if_older = 30    # retrain when the newest bar is this many days past the model's data; 0 = never
 fetch = true             # download new bars from Yahoo Finance first; false = use the store as it is
-intervals = "aci"        # empirical, scaled (EWMA volatility), aci (scaled, adapted online), vol (by HAR)
+intervals = "vol"        # vol (errors scaled by HAR's volatility), aci, scaled (EWMA) or empirical
 # preset = "fast"        # settings for models trained here (`lstmcast train --help` lists presets)
 
 [[ticker]]
