@@ -7,7 +7,7 @@ DEMO_HOME := $(CURDIR)/.demo-home
 export MALLOC_MMAP_THRESHOLD_ ?= 33554432
 export MALLOC_TRIM_THRESHOLD_ ?= 1073741824
 
-.PHONY: install demo test test-fast docs lint bench clean
+.PHONY: install demo test test-fast docs tour lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ test-fast: install  # the inner loop: everything but the tests marked slow
 
 docs: install  # the command reference, from the real --help (a test fails while it is stale)
 	$(BIN)/python docs/gen_commands.py
+
+tour: install  # the README's tour, run at 80 columns in a fresh store: docs/tour.md (about 2 minutes)
+	$(BIN)/python docs/gen_tour.py
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
