@@ -41,7 +41,7 @@ def main() -> None:
     cfg = TrainConfig(epochs=1, patience=100)
     # Exchange calendars do not reach 2183: the forecast's dates come from weekdays here, a
     # cost that does not depend on the series' length anyway (a cached lookup in real use).
-    import lstmcast.forecasting.forecast as fc
+    import lstmcast.forecasting.path as fc  # where predict_path looks the sessions up
 
     fc.next_sessions = (
         lambda last, k, cal, cache=None: [  # type: ignore[assignment]
