@@ -476,6 +476,52 @@ def test_a_flipped_bit_is_named_and_models_verify_finds_it(cli: Cli, home: Path)
 
 
 @pytest.mark.slow
+def test_an_edited_manifest_is_named_and_models_verify_finds_it(cli: Cli, home: Path) -> None:
+    """The manifest carries its own checksum: a scaler edited by hand (here by a JSON tool that
+    rewrites the file) is found like a flipped weight; an export that rewrites it keeps it whole."""
+    cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")
+    model = _tiny(cli, "IBM")
+    manifest = home / "models" / model / "manifest.json"
+    (home / "models" / model / "model.onnx").unlink()  # as saved before models had ONNX files
+    doc = json.loads(manifest.read_text())
+    doc["checksums"].pop("model.onnx")
+    manifest.write_text(json.dumps(doc, indent=2))  # not resealed: an edit, as a user would make it
+    assert "manifest.json does not match its checksum" in cli("models", "verify", code=1).stderr
+    from lstmcast.registry.checkpoint import manifest_text
+
+    manifest.write_text(manifest_text(doc))  # resealed, as lstmcast writes it
+    cli("models", "export", model)  # writes model.onnx and its checksum into the manifest
+    assert json.loads(cli("models", "verify", "--json").stdout)["damaged"] == 0
+    doc = json.loads(manifest.read_text())
+    doc["scaler"]["mean"][0] += 1.0
+    manifest.write_text(json.dumps(doc))
+    err = cli("forecast", "IBM", code=1).stderr
+    assert "manifest.json does not match its checksum" in err and len(err.strip().splitlines()) == 1
+    res = cli("models", "verify", code=1)
+    assert model in res.stderr and "manifest.json" in res.stderr
+
+
+def test_a_log_that_is_a_pipe_no_one_reads_is_refused_not_waited_on(cli: Cli, home: Path) -> None:
+    import os
+    import threading
+    import time
+
+    fifo = home / "log.fifo"
+    home.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(fifo)
+    t0 = time.perf_counter()
+    err = cli("daily", "--log-file", fifo, code=1).stderr
+    assert "is a pipe no one read for 5 s" in err and "no daily config" in err  # both said
+    assert time.perf_counter() - t0 < 30
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    cli("daily", "--log-file", fifo, code=1)  # a reader is there: the line arrives
+    reader.join(timeout=30)
+    assert got and "no daily config" in got[0] and got[0].rstrip().endswith("exit 1")
+
+
+@pytest.mark.slow
 def test_damaged_store_contents_each_get_a_named_line(
     cli: Cli, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

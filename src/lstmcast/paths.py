@@ -168,6 +168,21 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def append_text(path: Path, text: str) -> None:
+    """Append `text` to a log: a regular file (made with its folder if missing), or a pipe or
+    device written in place, where a pipe no one reads is refused after PIPE_WAIT seconds
+    instead of holding the run for ever."""
+    if _special(path):
+        _write_in_place(path, text.encode("utf-8"))
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
+
+
 def save_png(fig: Any, path: Path) -> Path:
     """Lay out, render and write a figure atomically (a reader sees the old file or the new), in
     the format its name asks for: .png, .svg or .pdf (checked before the work: `check_plot`)."""

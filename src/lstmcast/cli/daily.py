@@ -20,11 +20,12 @@ from lstmcast.cli.common import (
     interactive,
     out_console,
     store_of,
+    warn,
     worst_exit,
 )
 from lstmcast.cli.options import Cluster, ClusterSecurity, Json, Workers, parallel_of
-from lstmcast.errors import ConfigError
-from lstmcast.paths import check_output
+from lstmcast.errors import LstmcastError
+from lstmcast.paths import append_text, check_output
 
 if TYPE_CHECKING:
     from lstmcast.jobs.daily import DailyReport
@@ -38,12 +39,7 @@ def _log(path: Path | None, lines: list[str], code: int) -> None:
     """Append the run's lines and its exit code: every run leaves a trace, even one that failed at once."""
     if path is None:
         return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a") as fh:
-            fh.write("".join(f"{line}\n" for line in lines) + f"{_stamp()} exit {code}\n")
-    except OSError as exc:
-        raise ConfigError(f"cannot write the log {path}: {exc.strerror or exc}") from None
+    append_text(path, "".join(f"{line}\n" for line in lines) + f"{_stamp()} exit {code}\n")
 
 
 @guarded
@@ -93,7 +89,10 @@ def daily_cli(
             on_step=on_step,
         )
     except Exception as exc:  # before any ticker ran: a broken watchlist, an unusable store
-        _log(log_file, [f"{_stamp()} error: {exc}"], exit_code_for(exc))
+        try:
+            _log(log_file, [f"{_stamp()} error: {exc}"], exit_code_for(exc))
+        except LstmcastError as unlogged:  # the run's own error is the one to report
+            warn(str(unlogged))
         raise
     code = worst_exit(report.errors)
     for t in report.tickers:

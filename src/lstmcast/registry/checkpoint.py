@@ -20,6 +20,10 @@ from lstmcast.models.onnx import ONNX_FILE
 WEIGHTS = "weights.safetensors"
 MANIFEST = "manifest.json"
 REQUIRED = ("config", "columns", "scaler", "tickers", "data")  # what loading a model reads
+# The manifest's own checksum, its last field: the SHA-256 of the file as written with this
+# field's value all zeros. An edited scaler or config is then found like a flipped weight.
+SEAL = "manifest_sha256"
+_BLANK = "0" * 64
 
 
 class CheckpointDamaged(Exception):
@@ -48,9 +52,32 @@ def write_checkpoint(
         files.append(directory / ONNX_FILE)
     # A checksum of every other file in the manifest: a flipped bit is found and named on load.
     manifest = {**manifest, "checksums": {p.name: _sha256(p) for p in files}}
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, allow_nan=False))
+    (directory / MANIFEST).write_text(manifest_text(manifest))
     for path in (*files, directory / MANIFEST, directory):
         _fsync(path)
+
+
+def manifest_text(manifest: dict[str, Any]) -> str:
+    """The manifest as its file holds it: JSON ending in its own checksum (SEAL)."""
+    body = {k: v for k, v in manifest.items() if k != SEAL}
+    text = json.dumps({**body, SEAL: _BLANK}, indent=2, allow_nan=False)
+    blank = f'"{SEAL}": "{_BLANK}"'
+    head, tail = text.rsplit(blank, 1)
+    return f'{head}"{SEAL}": "{hashlib.sha256(text.encode()).hexdigest()}"{tail}'
+
+
+def _check_seal(raw: bytes, manifest: dict[str, Any]) -> None:
+    """Raise CheckpointDamaged when the manifest's text is not what was written (a model saved
+    before manifests were sealed has no seal: nothing to compare)."""
+    seal = manifest.get(SEAL)
+    if seal is None:
+        return
+    written = f'"{SEAL}": "{seal}"'.encode()
+    if not isinstance(seal, str) or written not in raw:
+        raise CheckpointDamaged(f"{MANIFEST} does not match its checksum: the file was changed or damaged")
+    head, tail = raw.rsplit(written, 1)
+    if hashlib.sha256(head + f'"{SEAL}": "{_BLANK}"'.encode() + tail).hexdigest() != seal:
+        raise CheckpointDamaged(f"{MANIFEST} does not match its checksum: the file was changed or damaged")
 
 
 def _sha256(path: Path) -> str:
@@ -75,7 +102,8 @@ def verify_file(directory: Path, name: str, manifest: dict[str, Any]) -> None:
 
 def read_manifest(directory: Path) -> dict[str, Any]:
     try:
-        manifest = json.loads((directory / MANIFEST).read_text())
+        raw = (directory / MANIFEST).read_bytes()
+        manifest = json.loads(raw)
     except FileNotFoundError:
         raise CheckpointDamaged(f"{MANIFEST} is missing") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -83,6 +111,7 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     absent = [k for k in REQUIRED if not isinstance(manifest, dict) or k not in manifest]
     if absent:
         raise CheckpointDamaged(f"{MANIFEST} lacks {', '.join(absent)}")
+    _check_seal(raw, manifest)
     return manifest
 
 

@@ -31,6 +31,7 @@ from lstmcast.registry.checkpoint import (
     CheckpointDamaged,
     checked_manifest,
     load_checkpoint,
+    manifest_text,
     read_manifest,
     write_checkpoint,
 )
@@ -270,7 +271,7 @@ def export_model(store: Store, model_id: str) -> Path:
     # Recorded like a file written with the model, so damage to it is named, not worked around.
     manifest = read_manifest(path.parent)
     manifest["checksums"] = {**manifest.get("checksums", {}), ONNX_FILE: hashlib.sha256(data).hexdigest()}
-    atomic_write_bytes(path.parent / MANIFEST, json.dumps(manifest, indent=2, allow_nan=False).encode())
+    atomic_write_bytes(path.parent / MANIFEST, manifest_text(manifest).encode())
     return path
 
 
