@@ -277,7 +277,7 @@ CASES: list[tuple[str, str, int, str | None]] = [
     ('models-export:file', 'models export {model} --out {tmp}/one_row.csv', 0, None),
     ('models-export:unknown', 'models export nosuch --out {tmp}/exp', 1, "no model 'nosuch'; `lstmcast models` lists them"),
     ('daily:log=dir', 'daily --log-file {tmp}', 1, '{tmp} is a directory: give a file name'),
-    ('daily:log=proc', 'daily --log-file /proc/x.log', 1, 'warning: cannot write /proc/x.log: No such file or directory'),
+    ('daily:log=proc', 'daily --log-file /proc/x.log', 1, 'the log was not written either: cannot write /proc/x.log: No such file or directory'),
     ('models-show:unknown', 'models show nosuch', 1, "no model 'nosuch'; `lstmcast models` lists them"),
     ('models-show:traversal', 'models show ../../etc', 1, "no model '../../etc'; `lstmcast models` lists them"),
     ('models-rm:unknown', 'models rm nosuch', 1, "no model 'nosuch'; `lstmcast models` lists them"),

@@ -91,7 +91,9 @@ def daily_cli(
     except Exception as exc:  # before any ticker ran: a broken watchlist, an unusable store
         try:
             _log(log_file, [f"{_stamp()} error: {exc}"], exit_code_for(exc))
-        except LstmcastError as unlogged:  # the run's own error is the one to report
+        except LstmcastError as unlogged:  # the run's own error first, in one line, its exit code kept
+            if isinstance(exc, LstmcastError):
+                raise type(exc)(f"{exc}; the log was not written either: {unlogged}") from None
             warn(str(unlogged))
         raise
     code = worst_exit(report.errors)
