@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+def day_of(moment: np.datetime64) -> date:
+    """The calendar date of a numpy datetime64 (any unit)."""
+    return date.fromisoformat(str(moment.astype("datetime64[D]")))
+
+
 @dataclass(frozen=True)
 class Bars:
     """(T,) dates (datetime64[us], ascending) and one (T,) float64 array per PRICE_COLUMNS
@@ -51,7 +56,7 @@ class Bars:
 
     def day(self, row: int) -> date:
         """The calendar date of bar `row` (negative counts from the end)."""
-        return date.fromisoformat(str(self.dates[row].astype("datetime64[D]")))
+        return day_of(self.dates[row])
 
     def frame(self) -> pd.DataFrame:
         """The same bars as a DataFrame indexed by a DatetimeIndex named `date`."""

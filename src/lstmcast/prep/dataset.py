@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lstmcast.bars import Bars
+from lstmcast.bars import Bars, day_of
 from lstmcast.errors import DataError
 from lstmcast.prep import windows as W
 from lstmcast.prep.features import feature_frame
@@ -63,7 +63,7 @@ class Frame:
 
     def day(self, row: int) -> date:
         """The calendar date of row `row` (negative counts from the end)."""
-        return date.fromisoformat(str(self.days[row].astype("datetime64[D]")))
+        return day_of(self.days[row])
 
     @property
     def n(self) -> int:
@@ -135,8 +135,7 @@ def build_frame(
             shares = None  # the stale-open shares were found on bars this frame no longer holds
     if not np.isfinite(values).all():
         row = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])
-        day = str(days[row].astype("datetime64[D]"))
-        raise DataError(f"non-finite feature value on {day}; check the prices there")
+        raise DataError(f"non-finite feature value on {day_of(days[row])}; check the prices there")
     price = bars["adj_close"][1:].astype("float64")
     variance = variance_proxy(bars, "gk", shares)[0][1:]
     return Frame(

@@ -73,10 +73,9 @@ def _check_seal(raw: bytes, manifest: dict[str, Any]) -> None:
     if seal is None:
         return
     written = f'"{SEAL}": "{seal}"'.encode()
-    if not isinstance(seal, str) or written not in raw:
-        raise CheckpointDamaged(f"{MANIFEST} does not match its checksum: the file was changed or damaged")
-    head, tail = raw.rsplit(written, 1)
-    if hashlib.sha256(head + f'"{SEAL}": "{_BLANK}"'.encode() + tail).hexdigest() != seal:
+    head, found, tail = raw.rpartition(written)
+    blanked = head + f'"{SEAL}": "{_BLANK}"'.encode() + tail
+    if not (isinstance(seal, str) and found and hashlib.sha256(blanked).hexdigest() == seal):
         raise CheckpointDamaged(f"{MANIFEST} does not match its checksum: the file was changed or damaged")
 
 
