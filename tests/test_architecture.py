@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import layering
@@ -121,3 +122,40 @@ def test_the_architecture_diagram_is_drawn_from_the_ranks() -> None:
         "```", 1
     )[0]
     assert drawn == layering.diagram(PACKAGE), "ARCHITECTURE.md's diagram differs from RANKS: redraw it"
+
+
+def test_no_module_asks_which_target_it_holds_but_the_factory() -> None:
+    """A target is a value (`lstmcast.target`): code outside that module never compares a
+    target's name with a literal. A layer that does one thing per family of target looks the
+    family up in its own table."""
+    names = "|".join(("log_return", "price", "volatility", "rank", "excess"))
+    asks = re.compile(rf"""(target|family)\S*\s*[!=]=\s*["']({names})["']""")
+    found = [
+        f"{path.relative_to(PACKAGE)}:{n}: {line.strip()}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "target.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if asks.search(line)
+    ]
+    assert not found, "\n".join(found)
+    planted = 'if cfg.target == "volatility":'
+    assert asks.search(planted) and asks.search("if t.family != 'volatility':")
+
+
+def test_every_family_table_covers_the_families_its_layer_serves() -> None:
+    """What each layer does per family of target: adding a target of a new family fails here
+    until each of its layers says what it does."""
+    from lstmcast.cli import audit, backtest, finetune, train
+    from lstmcast.prep import features
+    from lstmcast.sweep import cells, run
+    from lstmcast.target import FAMILIES, _TARGETS
+    from lstmcast.tuning import nested, report, space
+
+    one_ticker = {"return", "volatility"}  # a panel target runs across a universe only
+    assert set(FAMILIES) == {t.family for t in _TARGETS.values()}
+    assert set(features._OWN_COLUMNS) == {n for n, t in _TARGETS.items() if not t.panel}
+    assert set(space._OWN_PARAMS) == set(FAMILIES)
+    for table in (train._BY_FAMILY, audit._BY_FAMILY, finetune._BY_FAMILY, nested._SCORERS,
+                  report._JUDGES, run._RUNNERS, cells._CELLS):  # fmt: skip
+        assert set(table) == one_ticker
+    assert set(backtest._UNIVERSE_TABLES) == {"volatility", "panel"}

@@ -33,11 +33,25 @@ class Target:
     panel: bool = False  # judged across a universe's members at each date (`--universe`)
     # What it refuses when pooled across a universe (a target that can be); None: it cannot be
     on_universe: Mapping[str, str] | None = None
+    # Targets forecast alike within a family: "return" (a price path: log_return, price), "volatility"
+    # (one h-day variance), "panel" (a universe's members scored at each date). Layers that do
+    # one thing per family look the family up in their own table; nothing asks for a name.
+    family: str = "return"
+    score: str = "MSE"  # the loss its skill is measured in
+    # Its values are price levels (a path is the prices themselves); else changes a path
+    # compounds from the origin's price (log returns).
+    in_prices: bool = False
+    unit: str = "ret"  # its values' unit in a table heading
 
     @property
     def is_variance(self) -> bool:
         """The forecast is a variance (judged by QLIKE against HAR), not a return or a price."""
-        return self.skill_key == "skill_vs_har"
+        return self.family == "volatility"
+
+    @property
+    def fixed_horizon(self) -> bool:
+        """A model forecasts only the horizon it was trained for (one direct head), not a path."""
+        return self.family == "volatility"
 
     def check(self, config: Any, universe: bool = False) -> None:
         """Refuse, in one line, a setting of `config` (a TrainConfig or BacktestConfig) that
@@ -140,7 +154,16 @@ _TARGETS = {
     "log_return": Target(
         "log_return", "the random walk", "naive", "skill_vs_naive", ("mse", "huber"), _RETURN_REFUSED
     ),
-    "price": Target("price", "the random walk", "naive", "skill_vs_naive", ("mse", "huber"), _RETURN_REFUSED),
+    "price": Target(
+        "price",
+        "the random walk",
+        "naive",
+        "skill_vs_naive",
+        ("mse", "huber"),
+        _RETURN_REFUSED,
+        in_prices=True,
+        unit="adj $",
+    ),
     "volatility": Target(
         "volatility",
         "log-HAR",
@@ -149,6 +172,9 @@ _TARGETS = {
         ("mse", "huber", "qlike"),
         _VARIANCE_REFUSED,
         on_universe=_POOLED_VARIANCE,
+        family="volatility",
+        score="QLIKE",
+        unit="log var",
     ),
     **{
         name: Target(
@@ -160,11 +186,17 @@ _TARGETS = {
             _PANEL_REFUSED,
             panel=True,
             on_universe={},
+            family="panel",
+            score="rank IC",
         )
         for name in ("rank", "excess")  # judged alike; they differ in what the network learns
     },
 }
 assert tuple(_TARGETS) == ALL_TARGETS
+
+
+FAMILIES = ("return", "volatility", "panel")
+assert {t.family for t in _TARGETS.values()} == set(FAMILIES)
 
 
 def target_of(name: str) -> Target:

@@ -11,6 +11,7 @@ from lstmcast.cli.common import emit_json, fail, guarded, interactive, out_conso
 from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.progress import fold_progress
 from lstmcast.runconfig import RunConfig
+from lstmcast.target import target_of
 
 if TYPE_CHECKING:
     from lstmcast.backtest.audit import AuditReport
@@ -27,7 +28,6 @@ def audit_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None
     Exit 0 when scaler statistics, weights and the forecast at each cutoff are identical;
     exit 1 naming the fold and what changed when a leak is found.
     """
-    from lstmcast.backtest.audit import audit
     from lstmcast.data.series import load_inputs
 
     if run.universe is not None:
@@ -35,11 +35,14 @@ def audit_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None
         return
 
     series = load_inputs(store_of(ctx), run.tickers[:1], run.csv, run.train.exog)
-    if run.train.target == "volatility":
-        _audit_volatility(run, series[0], as_json)
-        return
-    with fold_progress(f"audit {series[0].ticker}", interactive()) as on_fold:
-        report = audit(run.train, run.backtest, series[0], on_fold=on_fold)
+    _BY_FAMILY[target_of(run.train.target).family](run, series[0], as_json)
+
+
+def _audit_returns(run: RunConfig, series: Any, as_json: bool) -> None:
+    from lstmcast.backtest.audit import audit
+
+    with fold_progress(f"audit {series.ticker}", interactive()) as on_fold:
+        report = audit(run.train, run.backtest, series, on_fold=on_fold)
     if as_json:
         emit_json(
             {"ticker": report.ticker, "clean": report.clean, "folds": report.folds, "leaks": report.leaks}
@@ -136,3 +139,7 @@ def render_audit(report: AuditReport) -> None:
         if report.clean
         else "[red]leak found[/red]"
     )
+
+
+# One ticker's audit per family of target (a panel target is audited across its universe).
+_BY_FAMILY = {"return": _audit_returns, "volatility": _audit_volatility}

@@ -38,6 +38,7 @@ from lstmcast.cli.tables import optional
 from lstmcast.paths import check_output, check_plot
 from lstmcast.runconfig import RunConfig
 from lstmcast.settings import VOL_LABELS
+from lstmcast.target import target_of
 
 if TYPE_CHECKING:
     from lstmcast.backtest.result import Backtest
@@ -332,10 +333,8 @@ def _universe(
     doc = result.to_json()
     if as_json:
         emit_json(doc)
-    elif doc["target"] == "volatility":
-        render_pooled_variance(doc)
     else:
-        render_universe(doc)
+        _UNIVERSE_TABLES[target_of(doc["target"]).family](doc)
 
 
 def render_pooled_variance(doc: dict[str, Any]) -> None:
@@ -456,3 +455,7 @@ def render_universe(doc: dict[str, Any]) -> None:
         f" {dm['significant_bh']} differ after Benjamini-Hochberg ({dm['significant_raw']} before)"
     )
     con.print(f"verdict: {doc['verdict']}")
+
+
+# A universe backtest's table per family of target: a pooled variance network, or a ranking.
+_UNIVERSE_TABLES = {"volatility": render_pooled_variance, "panel": render_universe}

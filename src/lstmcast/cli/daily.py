@@ -120,8 +120,10 @@ def _entry(t: Any) -> str:
     """A run's name: the ticker (or universe), its model, and what it forecasts."""
     if t.universe:
         return f"universe {t.universe} {t.model} ({t.target})"
-    vol = " (volatility)" if t.target == "volatility" else ""
-    return t.ticker + (f" {t.model}" if t.model else "") + vol
+    from lstmcast.jobs.watchlist import family_named
+
+    named = family_named(t.target)
+    return t.ticker + (f" {t.model}" if t.model else "") + (f" ({named})" if named else "")
 
 
 def _line(t: Any) -> str:

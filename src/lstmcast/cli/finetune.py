@@ -12,9 +12,13 @@ from lstmcast.cli.options import FreezeName, Json
 from lstmcast.cli.progress import epoch_progress
 from lstmcast.config import FINETUNE_LR
 from lstmcast.settings import VOL_LABELS
+from lstmcast.target import target_of
 
 if TYPE_CHECKING:
+    from lstmcast.data.series import Series
+    from lstmcast.registry.saved import LoadedModel
     from lstmcast.registry.train import FinetuneReport
+    from lstmcast.store.db import Store
 
 
 @guarded
@@ -43,33 +47,20 @@ def finetune_cli(
     """Fine-tune MODEL_ID on TICKER's training segment; compare before, after, from scratch and naive."""
     from lstmcast.data.series import load_stored
     from lstmcast.registry.saved import load_model
-    from lstmcast.registry.train import finetune
 
     store = store_of(ctx)
     parent = load_model(store, model_id, engine="torch")  # fine-tuning needs the weights
     series = load_stored(store, ticker).with_exog(store, parent.config.exog)
-    if parent.config.target == "volatility":
-        from lstmcast.registry.train import finetune_volatility_model
+    run = _BY_FAMILY[target_of(parent.config.target).family]
+    run(store, parent, series, lr or FINETUNE_LR, freeze, epochs, allow_overlap, as_json)
 
-        vol = finetune_volatility_model(
-            store, parent, series, lr or FINETUNE_LR, freeze, epochs, allow_overlap
-        )
-        for w in vol.warnings:
-            warn(w)
-        if as_json:
-            emit_json(vol)
-            return
-        t = Table(
-            "forecaster", "QLIKE", "skill vs log-HAR", "DM p",
-            title=f"{vol.ticker} volatility, test {'..'.join(vol.segments['test'])}: fine-tuned from"
-            f" {vol.parent} (skill against {VOL_LABELS[vol.benchmark]})",
-            title_justify="left",
-        )  # fmt: skip
-        for name, r in vol.test.items():
-            t.add_row(name, fmt(r.qlike, 4), pct(r.skill_vs_har, 1), fmt(r.dm_pvalue, 3))
-        out_console().print(t)
-        out_console().print(f"saved as {vol.model_id}")
-        return
+
+def _finetune_returns(
+    store: Store, parent: LoadedModel, series: Series, lr: float, freeze: str, epochs: int | None,
+    allow_overlap: bool, as_json: bool,
+) -> None:  # fmt: skip
+    from lstmcast.registry.train import finetune
+
     with epoch_progress(
         epochs or parent.config.epochs, f"{series.ticker} fine-tune", interactive()
     ) as on_epoch:
@@ -77,7 +68,7 @@ def finetune_cli(
             store,
             parent,
             series,
-            lr=lr or FINETUNE_LR,
+            lr=lr,
             freeze=freeze,
             epochs=epochs,
             on_epoch=on_epoch,
@@ -118,3 +109,31 @@ def render_finetune(report: FinetuneReport) -> None:
         )
     out_console().print(t)
     out_console().print(f"saved {report.model_id} (parent {report.parent})")
+
+
+def _finetune_volatility(
+    store: Store, parent: LoadedModel, series: Series, lr: float, freeze: str, epochs: int | None,
+    allow_overlap: bool, as_json: bool,
+) -> None:  # fmt: skip
+    from lstmcast.registry.train import finetune_volatility_model
+
+    vol = finetune_volatility_model(store, parent, series, lr, freeze, epochs, allow_overlap)
+    for w in vol.warnings:
+        warn(w)
+    if as_json:
+        emit_json(vol)
+        return
+    t = Table(
+        "forecaster", "QLIKE", "skill vs log-HAR", "DM p",
+        title=f"{vol.ticker} volatility, test {'..'.join(vol.segments['test'])}: fine-tuned from"
+        f" {vol.parent} (skill against {VOL_LABELS[vol.benchmark]})",
+        title_justify="left",
+    )  # fmt: skip
+    for name, r in vol.test.items():
+        t.add_row(name, fmt(r.qlike, 4), pct(r.skill_vs_har, 1), fmt(r.dm_pvalue, 3))
+    out_console().print(t)
+    out_console().print(f"saved as {vol.model_id}")
+
+
+# The fine-tuning of each family of target a one-ticker model can have.
+_BY_FAMILY = {"return": _finetune_returns, "volatility": _finetune_volatility}

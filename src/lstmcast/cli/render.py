@@ -11,6 +11,7 @@ from lstmcast.cli import readings
 from lstmcast.cli.common import fmt, pct
 from lstmcast.cli.tables import optional
 from lstmcast.settings import BASELINE_NAMES, VOL_LABELS
+from lstmcast.target import target_of
 
 
 def _p(value: float | None) -> str:
@@ -22,7 +23,7 @@ def _p(value: float | None) -> str:
 def metrics_table(title: str, target: dict[str, Any], price: dict[str, Any], target_name: str) -> Table:
     """One row per forecaster; target-unit and price-unit errors side by side. Prices are
     adjusted closes (dividends and splits folded in), so they sit below the quoted closes."""
-    unit = "ret" if target_name == "log_return" else "adj $"
+    unit = target_of(target_name).unit
     table = Table(title=title, title_justify="left")
     table.add_column("forecaster", justify="left")
     for col in (

@@ -15,6 +15,7 @@ from lstmcast.cli.render import metrics_table, verdict, vol_scores_table, vol_se
 from lstmcast.jsonable import to_jsonable
 from lstmcast.runconfig import RunConfig
 from lstmcast.settings import VOL_LABELS
+from lstmcast.target import target_of
 
 if TYPE_CHECKING:
     from lstmcast.training.report import TrainReport
@@ -31,16 +32,18 @@ def train_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None
     `forecast --universe`.
     """
     from lstmcast.data.series import load_inputs
-    from lstmcast.registry.train import train
 
     store = store_of(ctx)
     if run.universe is not None:
         _train_universe(store, run, as_json)
         return
     series = load_inputs(store, run.tickers, run.csv, run.train.exog)
-    if run.train.target == "volatility":
-        _train_volatility(store, run, series, as_json)
-        return
+    _BY_FAMILY[target_of(run.train.target).family](store, run, series, as_json)
+
+
+def _train_returns(store: Any, run: RunConfig, series: list[Any], as_json: bool) -> None:
+    from lstmcast.registry.train import train
+
     label = f"{','.join(s.ticker for s in series)} {run.train.model}"
     with epoch_progress(run.train.epochs, label, enabled=interactive()) as on_epoch:
         report = train(store, run.train, series if len(series) > 1 else series[0], on_epoch)
@@ -168,3 +171,7 @@ def render_report(report: TrainReport) -> None:
             t.add_row(str(s["step"]), fmt(s["mae"], 5), fmt(s["naive_mae"], 5), pct(s["skill_vs_naive"], 2))
         con.print(t)
     con.print(f"model {report.model_id}: {verdict(report.verdict)}")
+
+
+# One ticker's training per family of target (a panel target trains across a universe only).
+_BY_FAMILY = {"return": _train_returns, "volatility": _train_volatility}

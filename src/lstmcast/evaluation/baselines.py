@@ -13,7 +13,7 @@ RIDGE = 1e-3  # a whisper of ridge keeps the AR solve stable when features are c
 
 def naive(frame: Frame, at: np.ndarray, horizon: int) -> np.ndarray:
     """Tomorrow is today: zero return, or today's price. (N, H) in target units."""
-    if frame.target == "log_return":
+    if not frame.in_prices:
         return np.zeros((len(at), horizon))
     return np.repeat(frame.price[at][:, None], horizon, axis=1)
 
@@ -25,7 +25,7 @@ def drift_rate(frame: Frame, train_end: int) -> float:
 
 
 def drift(frame: Frame, at: np.ndarray, horizon: int, mu: float) -> np.ndarray:
-    if frame.target == "log_return":
+    if not frame.in_prices:
         return np.full((len(at), horizon), mu)
     steps = np.arange(1, horizon + 1)
     return frame.price[at][:, None] * np.exp(mu * steps)[None, :]

@@ -19,9 +19,9 @@ from lstmcast.prep.windows import targets
 
 def to_price(frame: Frame, at: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Target-unit forecasts (N, H) -> prices: compound returns from the origin's price."""
-    if frame.target == "log_return":
-        return frame.price[at][:, None] * np.exp(np.cumsum(y, axis=1))
-    return y
+    if frame.in_prices:
+        return y
+    return frame.price[at][:, None] * np.exp(np.cumsum(y, axis=1))
 
 
 def actuals(frame: Frame, at: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,7 +45,7 @@ def naive_scale(frame: Frame, lo: int, end: int, n: int) -> tuple[np.ndarray, np
     in price units. The denominator of Hyndman & Koehler's MASE."""
     price = frame.price[lo:end]
     moves = float(np.mean(np.abs(np.diff(price)))) if len(price) > 1 else float("nan")
-    own = float(np.mean(np.abs(frame.x[lo:end, 0]))) if frame.target == "log_return" else moves
+    own = moves if frame.in_prices else float(np.mean(np.abs(frame.x[lo:end, 0])))
     return np.full(n, own), np.full(n, moves)
 
 
@@ -96,7 +96,7 @@ def score_block(frame: Frame, block: BlockForecasts) -> Scores:
     y_true, p_true = actuals(frame, at, horizon)
     naive_t = block.by_name["naive"]
     naive_p = to_price(frame, at, naive_t)
-    last_t = None if frame.target == "log_return" else frame.price[at]
+    last_t = frame.price[at] if frame.in_prices else None
     s_t, s_p = block.scale if block.scale is not None else (None, None)
     target: dict[str, Metrics] = {}
     price: dict[str, Metrics] = {}
@@ -127,7 +127,7 @@ def score_block(frame: Frame, block: BlockForecasts) -> Scores:
 def tracks_previous_value(frame: Frame, at: np.ndarray, y_model: np.ndarray) -> bool:
     """True when a price-level model's forecasts sit closer to the last price than to the
     actual one: it learned to copy yesterday, the classic stock-LSTM illusion."""
-    if frame.target != "price":
+    if not frame.in_prices:
         return False
     _, p_true = actuals(frame, at, 1)
     pred = y_model[:, 0]

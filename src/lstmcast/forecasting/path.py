@@ -22,6 +22,7 @@ from lstmcast.inference.predictor import OnnxFitted, reaches_further, run_out_to
 from lstmcast.prep.inputs import frame_for
 from lstmcast.registry.saved import LoadedModel
 from lstmcast.runconfig import DEFAULT_INTERVALS
+from lstmcast.target import target_of
 
 if TYPE_CHECKING:
     from lstmcast.training.fitted import Fitted
@@ -61,7 +62,7 @@ def predict_path(
     y = fitted.predict(frame, at)[0, :horizon]  # (H,) target units
     last = float(frame.price[-1])
     # Cumulative log return from the last close to each step.
-    cum = np.cumsum(y) if fitted.config.target == "log_return" else np.log(y / last)
+    cum = np.log(y / last) if target_of(fitted.config.target).in_prices else np.cumsum(y)
     as_of = frame.day(-1)
     days = next_sessions(as_of, horizon, calendar, sessions_cache)
     every = tuple(dict.fromkeys((*INTERVAL_LEVELS, *levels)))  # the ledger's two first, no repeats

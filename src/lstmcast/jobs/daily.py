@@ -56,7 +56,7 @@ def _exog_of(store: Store, item: WatchItem) -> tuple[str, ...]:
     """The exogenous series the ticker's current model reads (none if it has no model yet),
     from its record: the model itself is loaded once, later, by `_prepare`."""
 
-    run = newest_run(store.conn, item.symbol, item.model, volatility=item.volatility)
+    run = newest_run(store.conn, item.symbol, item.model, family=item.family)
     return TrainConfig.from_dict(run["config"]).exog if run else ()
 
 
@@ -121,7 +121,7 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun) -> DailyJob | None:
     series = load_stored(store, item.symbol)
     newest = series.bars.day(-1).isoformat()
     try:
-        model_id = newest_model_id(store, item.symbol, item.model, volatility=item.volatility)
+        model_id = newest_model_id(store, item.symbol, item.model, family=item.family)
         loaded = load_model(store, model_id, item.symbol, engine="auto")
     except NotFoundError:
         loaded = None

@@ -11,6 +11,7 @@ from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.paths import atomic_write_text
 from lstmcast.runconfig import ForecastConfig, preset_settings
+from lstmcast.target import target_of
 from lstmcast.tickers import validate_ticker
 from lstmcast.tomlfile import check_table, read_toml
 from lstmcast.universe.targets import LEARNERS
@@ -58,6 +59,13 @@ WATCH_DEFAULTS: dict[str, Any] = {"model": "lstm", "target": "log_return", "retr
 FORECAST_KEYS = tuple(f.name for f in dataclasses.fields(ForecastConfig))
 
 
+def family_named(target: str) -> str:
+    """The family of an entry's target (`Target.family`) where it is not the default's
+    family (that of a plain entry's returns), else "": how a run's name tells them apart."""
+    family = target_of(target).family
+    return "" if family == target_of(str(WATCH_DEFAULTS["target"])).family else family
+
+
 @dataclass(frozen=True)
 class WatchItem:
     """One ticker's settings for the evening run (file-wide settings merged with its own): how
@@ -100,19 +108,25 @@ class WatchItem:
         then the preset, then the watchlist's [train] settings, then the entry's model."""
         chosen = {**preset_settings(self.preset).get("train", {}), **dict(self.train), "model": self.model}
         cfg = TrainConfig(**chosen)
-        if self.volatility:  # a volatility model forecasts the entry's horizon
-            cfg = cfg.replace(target="volatility", horizon=self.horizon)
+        if target_of(cfg.target).family != self.family:  # the entry decides what is forecast
+            cfg = cfg.replace(target=self.target)
+        if target_of(self.target).fixed_horizon:  # such a model forecasts the entry's horizon only
+            cfg = cfg.replace(horizon=self.horizon)
         return cfg
 
     @property
     def key(self) -> str:
-        """What names this entry's run: one symbol may have entries of several models and a
-        volatility one; each is processed (the same symbol, model and target twice is refused)."""
-        return f"{self.symbol} {self.model}" + (" volatility" if self.volatility else "")
+        """What names this entry's run: one symbol may have entries of several models and of
+        another family of target; each is processed (the same symbol, model and family twice
+        is refused)."""
+        named = family_named(self.target)
+        return f"{self.symbol} {self.model}" + (f" {named}" if named else "")
 
     @property
-    def volatility(self) -> bool:
-        return self.target == "volatility"
+    def family(self) -> str:
+        """What kind of forecast this entry makes (`Target.family`): a model of any target
+        of that family serves it."""
+        return target_of(self.target).family
 
 
 @dataclass(frozen=True)

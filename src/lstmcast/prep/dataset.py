@@ -22,6 +22,7 @@ from lstmcast.prep import windows as W
 from lstmcast.prep.features import feature_frame
 from lstmcast.prep.volatility import STALE_SHARE, stale_years, variance_proxy
 from lstmcast.settings import MIN_EVAL_SAMPLES, MIN_TRAIN_SAMPLES
+from lstmcast.target import target_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,6 +82,11 @@ class Frame:
             self.vol_proxy,
             self.stale_opens,
         )
+
+    @property
+    def in_prices(self) -> bool:
+        """Its target's values are price levels, not changes (`Target.in_prices`)."""
+        return target_of(self.target).in_prices
 
     def fingerprint(self) -> str:
         """Identifies the exact data a model saw (dates and values)."""

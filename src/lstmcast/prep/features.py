@@ -4,6 +4,7 @@ Computed on numpy columns (`lstmcast.bars.Bars`): a forecast builds its frame wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -82,6 +83,32 @@ class Features:
         return np.column_stack([np.asarray(c[1:], dtype="float64") for c in self.columns.values()])
 
 
+def _return_columns(bars: Bars, vol_proxy: str) -> Features:
+    adj = bars["adj_close"]
+    return Features({"log_return": _log_ratio(adj, _previous(adj))})
+
+
+def _price_columns(bars: Bars, vol_proxy: str) -> Features:
+    return Features({"price": bars["adj_close"].copy()})
+
+
+def _variance_columns(bars: Bars, vol_proxy: str) -> Features:
+    """The target's own history is the log of the daily variance proxy; returns ride along."""
+    found = stale_opens(bars) if vol_proxy == "gk" and has_range(bars) else None  # read by both
+    proxy, used = variance_proxy(bars, vol_proxy, found)
+    adj = bars["adj_close"]
+    columns = {"log_variance": np.log(proxy), "log_return": _log_ratio(adj, _previous(adj))}
+    return Features(columns, vol_proxy=used, stale_opens=found or {})
+
+
+# Each target's own columns, first in its frame: what it forecasts and what rides along.
+_OWN_COLUMNS: dict[str, Callable[[Bars, str], Features]] = {
+    "log_return": _return_columns,
+    "price": _price_columns,
+    "volatility": _variance_columns,
+}
+
+
 def feature_frame(
     bars: Bars | pd.DataFrame,
     target: str,
@@ -101,22 +128,8 @@ def feature_frame(
       log_return
     """
     bars = Bars.of(bars)
-    adj = bars["adj_close"]
-    cols: dict[str, np.ndarray] = {}
-    proxy_used = ""
-    stale: dict[str, float] = {}
-    if target == "log_return":
-        cols["log_return"] = _log_ratio(adj, _previous(adj))
-    elif target == "volatility":
-        # The target's own history is the log of the daily variance proxy; returns ride along.
-        found = None
-        if vol_proxy == "gk" and has_range(bars):
-            stale = found = stale_opens(bars)  # found once, read by the proxy and the report
-        proxy, proxy_used = variance_proxy(bars, vol_proxy, found)
-        cols["log_variance"] = np.log(proxy)
-        cols["log_return"] = _log_ratio(adj, _previous(adj))
-    else:
-        cols["price"] = adj.copy()
+    own = _OWN_COLUMNS[target](bars, vol_proxy)
+    cols = dict(own.columns)
     for name in features:
         needed = {
             "log_volume_change": ["volume"],
@@ -137,4 +150,4 @@ def feature_frame(
     for name, other in (exog or {}).items():
         pair = (calendars[""], calendars[name]) if calendars and name in calendars else None
         cols[f"exog:{name}"], missing[name] = exog_returns(bars, other, pair)
-    return Features(cols, missing, proxy_used, stale)
+    return Features(cols, missing, own.vol_proxy, own.stale_opens)

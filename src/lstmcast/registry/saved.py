@@ -286,12 +286,12 @@ def newest_model_id(
     store: Store,
     ticker: str,
     model: str | None = None,
-    volatility: bool | None = None,
+    family: str | None = None,
     target: str | None = None,
 ) -> str:
-    """The newest model of `ticker`, of any target, or only volatility models (True) or only
-    return and price ones (False), or of exactly `target`."""
-    run = newest_run(store.conn, ticker, model, volatility, target)
+    """The newest model of `ticker`, of any target, or of a target of `family`, or of exactly
+    `target`."""
+    run = newest_run(store.conn, ticker, model, family, target)
     if run is None:
         kind, flag = (f" {model}", f" --model {model}") if model else ("", "")
         if target:

@@ -8,6 +8,7 @@ from typing import Any
 
 from lstmcast.errors import WriteRefused
 from lstmcast.store.db import resolve_prefix, transaction
+from lstmcast.target import target_of
 
 
 def insert_run(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
@@ -63,11 +64,11 @@ def newest_run(
     conn: sqlite3.Connection,
     ticker: str,
     model: str | None = None,
-    volatility: bool | None = None,
+    family: str | None = None,
     target: str | None = None,
 ) -> dict[str, Any] | None:
-    """The newest model of `ticker` (of that architecture); `volatility` True keeps only
-    volatility models, False only return and price ones, None any; `target` exactly that one.
+    """The newest model of `ticker` (of that architecture); `family` keeps only models of a
+    target of that family (`Target.family`), None any; `target` exactly that one.
     A universe's model ranks its members and is never one ticker's (`newest_universe_run`)."""
     runs = [
         r
@@ -75,7 +76,7 @@ def newest_run(
         if not r.get("damaged")
         and r.get("universe") is None
         and (model is None or r["model"] == model)
-        and (volatility is None or (r["target"] == "volatility") == volatility)
+        and (family is None or target_of(r["target"]).family == family)
         and (target is None or r["target"] == target)
     ]
     return runs[-1] if runs else None

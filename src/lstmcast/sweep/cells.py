@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from lstmcast.errors import DataError
+from lstmcast.errors import ConfigError, DataError
+from lstmcast.target import target_of
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,39 @@ class ReturnCell:
         """The cell's own compute time (what the engine reports as the task's)."""
         return self.ran.seconds
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "skill_vs_naive": self.skill_vs_naive,
+            "dm_pvalue": self.dm_pvalue,
+            "directional_accuracy": self.directional_accuracy,
+            "sharpe": self.sharpe,
+            "preds": {k: v.tolist() for k, v in self.preds.items()},
+            "truth": self.truth.tolist(),
+            "origin_price": self.origin_price.tolist(),
+            "realised": self.realised.tolist(),
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], ran: Ran, what: str) -> ReturnCell:
+        if "preds" not in doc:
+            raise DataError(
+                f"sweep cells of {what} were stored by an older lstmcast without their"
+                " forecasts; run the sweep again to recompute them"
+            )
+        return cls(
+            str(doc["target"]),
+            float(doc["skill_vs_naive"]),
+            doc.get("dm_pvalue"),
+            doc.get("directional_accuracy"),
+            float(doc["sharpe"]),
+            {k: _array(v) for k, v in doc["preds"].items()},
+            _array(doc["truth"]),
+            _array(doc["origin_price"]),
+            _array(doc["realised"]),
+            ran,
+        )
+
 
 @dataclass(frozen=True)
 class VolCell:
@@ -65,6 +99,27 @@ class VolCell:
     def seconds(self) -> float:
         """The cell's own compute time (what the engine reports as the task's)."""
         return self.ran.seconds
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": "volatility",
+            "horizon": self.horizon,
+            "skill_vs_har": self.skill_vs_har,
+            "forecasts": {k: v.tolist() for k, v in self.forecasts.items()},
+            "realised": self.realised.tolist(),
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], ran: Ran, what: str) -> VolCell:
+        if "forecasts" not in doc:
+            raise DataError(f"sweep cells of {what} were stored without their forecasts; run the sweep again")
+        return cls(
+            int(doc["horizon"]),
+            float(doc["skill_vs_har"]),
+            {k: _array(v) for k, v in doc["forecasts"].items()},
+            _array(doc["realised"]),
+            ran,
+        )
 
 
 CellResult = ReturnCell | VolCell
@@ -87,33 +142,14 @@ class Cell:
 
 def to_json(result: CellResult) -> dict[str, Any]:
     """The stored form: arrays as lists, where and when it ran at the top level."""
-    ran = {
-        "worker": result.ran.worker,
-        "threads": result.ran.threads,
-        "seconds": result.ran.seconds,
-        "started_at": result.ran.started_at,
-        "finished_at": result.ran.finished_at,
-    }
-    if isinstance(result, VolCell):
-        return {
-            "target": "volatility",
-            "horizon": result.horizon,
-            "skill_vs_har": result.skill_vs_har,
-            "forecasts": {k: v.tolist() for k, v in result.forecasts.items()},
-            "realised": result.realised.tolist(),
-            **ran,
-        }
+    ran = result.ran
     return {
-        "target": result.target,
-        "skill_vs_naive": result.skill_vs_naive,
-        "dm_pvalue": result.dm_pvalue,
-        "directional_accuracy": result.directional_accuracy,
-        "sharpe": result.sharpe,
-        "preds": {k: v.tolist() for k, v in result.preds.items()},
-        "truth": result.truth.tolist(),
-        "origin_price": result.origin_price.tolist(),
-        "realised": result.realised.tolist(),
-        **ran,
+        **result.to_json(),
+        "worker": ran.worker,
+        "threads": ran.threads,
+        "seconds": ran.seconds,
+        "started_at": ran.started_at,
+        "finished_at": ran.finished_at,
     }
 
 
@@ -122,7 +158,8 @@ def _array(value: Any) -> np.ndarray:
 
 
 def from_json(doc: dict[str, Any], ticker: str, model: str) -> CellResult:
-    """A stored result, typed again; a DataError for one stored without its forecasts."""
+    """A stored result, typed again by its target's family; a DataError for one stored
+    without its forecasts."""
     ran = Ran(
         str(doc.get("worker", "")),
         int(doc.get("threads") or 0),
@@ -130,32 +167,14 @@ def from_json(doc: dict[str, Any], ticker: str, model: str) -> CellResult:
         float(doc.get("started_at") or 0.0),
         float(doc.get("finished_at") or 0.0),
     )
-    if doc.get("target") == "volatility":
-        if "forecasts" not in doc:
-            raise DataError(
-                f"sweep cells of {ticker} were stored without their forecasts; run the sweep again"
-            )
-        return VolCell(
-            int(doc["horizon"]),
-            float(doc["skill_vs_har"]),
-            {k: _array(v) for k, v in doc["forecasts"].items()},
-            _array(doc["realised"]),
-            ran,
-        )
-    if "preds" not in doc:
+    try:
+        kind = _CELLS[target_of(str(doc.get("target", "log_return"))).family]
+    except (ConfigError, KeyError):
         raise DataError(
-            f"sweep cells of {ticker} {model} were stored by an older lstmcast without their"
-            " forecasts; run the sweep again to recompute them"
-        )
-    return ReturnCell(
-        str(doc["target"]),
-        float(doc["skill_vs_naive"]),
-        doc.get("dm_pvalue"),
-        doc.get("directional_accuracy"),
-        float(doc["sharpe"]),
-        {k: _array(v) for k, v in doc["preds"].items()},
-        _array(doc["truth"]),
-        _array(doc["origin_price"]),
-        _array(doc["realised"]),
-        ran,
-    )
+            f"sweep cells of {ticker} {model} name an unknown target {doc.get('target')!r}"
+        ) from None
+    return kind.from_json(doc, ran, f"{ticker} {model}")
+
+
+# The cell each family of target a sweep runs returns.
+_CELLS: dict[str, type[ReturnCell] | type[VolCell]] = {"return": ReturnCell, "volatility": VolCell}

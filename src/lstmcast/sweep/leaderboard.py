@@ -14,6 +14,7 @@ from lstmcast.evaluation.verdict import judge
 from lstmcast.runconfig import TRADING_DAYS, BacktestConfig
 from lstmcast.sweep.cells import Cell, ReturnCell, VolCell
 from lstmcast.sweep.volatility import vol_leaderboard
+from lstmcast.target import target_of
 
 ADJUSTMENTS = ("bh", "holm")
 SIGNIFICANCE = 0.05
@@ -102,7 +103,7 @@ def _beats(skill: float, adjusted: float | None) -> bool:
 def _trade(model: np.ndarray, cell: ReturnCell, bt: BacktestConfig) -> tuple[Simulation, Simulation]:
     """The backtest's trading rule on the seeds' average forecast, and buy-and-hold."""
     first = model[:, 0]
-    if cell.target != "log_return":  # a price forecast: its step-1 log return
+    if target_of(cell.target).in_prices:  # a price forecast: its step-1 log return
         first = np.log(first / cell.origin_price)
     realised = cell.realised
     strategy = simulate(positions_from(first, bt.rule, bt.threshold), realised, bt.cost_bps)

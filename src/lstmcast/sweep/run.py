@@ -32,6 +32,7 @@ from lstmcast.store.sweeps import finished_cells, get_sweep, save_cell, save_swe
 from lstmcast.sweep.cells import Cell, CellResult, Ran, ReturnCell, VolCell, from_json, to_json
 from lstmcast.sweep.leaderboard import leaderboard
 from lstmcast.sweep.volatility import run_vol_cell
+from lstmcast.target import target_of
 
 # Bumped whenever what a cell returns changes: cells stored by an older lstmcast are then
 # recomputed instead of read back without the fields the leaderboard needs.
@@ -50,23 +51,27 @@ class CellTask:
 
 def run_cell(bars: dict[str, pd.DataFrame], task: CellTask) -> CellResult:
     """One walk-forward backtest, as `lstmcast backtest TICKER --seed SEED` runs it: this
-    seed's own metrics, and every forecaster's forecasts (N, H) with what happened, from
-    which the leaderboard judges the seeds' average forecast."""
+    seed's own metrics, and every forecaster's forecasts with what happened, from which the
+    leaderboard judges the seeds' average forecast; and where and when it ran."""
     import torch
 
+    t0, started_at = time.perf_counter(), time.time()
+    cfg = task.train
+    result = _RUNNERS[target_of(cfg.target).family](bars, task.ticker, cfg, task.backtest)
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    ran = Ran(worker, torch.get_num_threads(), time.perf_counter() - t0, started_at, time.time())
+    return dataclasses.replace(result, ran=ran)
+
+
+def run_return_cell(
+    bars: dict[str, pd.DataFrame], ticker: str, cfg: TrainConfig, bt: BacktestConfig
+) -> ReturnCell:
+    """One return backtest with one seed: its own scores, every forecaster's forecasts
+    (N, H) in target units and what happened."""
     from lstmcast.backtest.run import ReturnWalk, run_walk
     from lstmcast.data.series import Series
     from lstmcast.evaluation.scoring import actuals
 
-    t0, started_at = time.perf_counter(), time.time()
-    cfg, bt, ticker = task.train, task.backtest, task.ticker
-
-    def ran() -> Ran:
-        worker = f"{socket.gethostname()}:{os.getpid()}"
-        return Ran(worker, torch.get_num_threads(), time.perf_counter() - t0, started_at, time.time())
-
-    if cfg.target == "volatility":
-        return dataclasses.replace(run_vol_cell(bars, ticker, cfg, bt), ran=ran())
     result = run_walk(ReturnWalk(), cfg, bt, Series(ticker, bars[ticker], "sweep"))
     run = result.outcome.first
     frame, at = result.frame, run.wf.at
@@ -82,8 +87,14 @@ def run_cell(bars: dict[str, pd.DataFrame], task: CellTask) -> CellResult:
         truth,
         frame.price[at],
         np.log(frame.price[at + 1] / frame.price[at]),  # earned over t -> t+1
-        ran(),
     )
+
+
+# One seed's backtest of a cell, per family of target a sweep runs.
+_RUNNERS: dict[str, Callable[[dict[str, pd.DataFrame], str, TrainConfig, BacktestConfig], CellResult]] = {
+    "return": run_return_cell,
+    "volatility": run_vol_cell,
+}
 
 
 @dataclass

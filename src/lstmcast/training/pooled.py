@@ -116,7 +116,7 @@ def pool_blocks(blocks: list[tuple[Frame, BlockForecasts]]) -> Scores:
             p[k].append(to_price(frame, block.at, block.by_name[k]))
     yt, pt, last = np.concatenate(truths), np.concatenate(ptruths), np.concatenate(lasts)
     naive_t, naive_p = np.concatenate(y["naive"]), np.concatenate(p["naive"])
-    log_target = blocks[0][0].target == "log_return"
+    log_target = not blocks[0][0].in_prices
     scales = concat_scales([b for _, b in blocks])
     s_t, s_p = scales if scales is not None else (None, None)
     base = None if log_target else last

@@ -33,6 +33,7 @@ from lstmcast.evaluation.scoring import actuals
 from lstmcast.prep.dataset import Frame, row_at
 from lstmcast.prep.inputs import frame_for
 from lstmcast.runconfig import BacktestConfig
+from lstmcast.target import target_of
 
 
 @dataclass(frozen=True)
@@ -101,26 +102,35 @@ def score_span(
     """Fit `cfg` on the bars before `span` (every bar given is before the end of what may be
     seen) and score its forecasts of the span's block against the random walk (returns) or
     log-HAR (volatility)."""
-    if cfg.target == "volatility":
-        from lstmcast.backtest.volatility import VolatilityWalk
+    return _SCORERS[target_of(cfg.target).family](cfg, bt, ticker, bars, span)
 
-        walk = VolatilityWalk()
-        _, data = walk.prepare(cfg, Series(ticker, bars, "tune"), [])
-        frame, proxy = data.frame, data.proxy
-        vol = walk.run_fold(cfg, data, bt, fold_of(frame, span, bt))
-        realised = V.forward_mean(proxy, cfg.horizon, vol.at)
-        q_model = V.qlike(vol.forecasts["model"], realised)
-        q_har = V.qlike(vol.forecasts[V.BENCHMARK], realised)
-        preds = {**vol.forecasts, "truth": realised}
-        return Scored(
-            frame.dates[vol.at].values.astype("datetime64[D]"),
-            q_har - q_model,
-            float(q_model.sum()),
-            float(q_har.sum()),
-            np.zeros(0),
-            preds,
-        )
 
+def _score_variance(
+    cfg: TrainConfig, bt: BacktestConfig, ticker: str, bars: Bars | pd.DataFrame, span: Span
+) -> Scored:
+    from lstmcast.backtest.volatility import VolatilityWalk
+
+    walk = VolatilityWalk()
+    _, data = walk.prepare(cfg, Series(ticker, bars, "tune"), [])
+    frame, proxy = data.frame, data.proxy
+    vol = walk.run_fold(cfg, data, bt, fold_of(frame, span, bt))
+    realised = V.forward_mean(proxy, cfg.horizon, vol.at)
+    q_model = V.qlike(vol.forecasts["model"], realised)
+    q_har = V.qlike(vol.forecasts[V.BENCHMARK], realised)
+    preds = {**vol.forecasts, "truth": realised}
+    return Scored(
+        frame.dates[vol.at].values.astype("datetime64[D]"),
+        q_har - q_model,
+        float(q_model.sum()),
+        float(q_har.sum()),
+        np.zeros(0),
+        preds,
+    )
+
+
+def _score_returns(
+    cfg: TrainConfig, bt: BacktestConfig, ticker: str, bars: Bars | pd.DataFrame, span: Span
+) -> Scored:
     frame = frame_for(cfg, bars, None, ticker)
     run = run_fold(cfg, frame, bt, fold_of(frame, span, bt))
     at = run.block.at
@@ -140,6 +150,10 @@ def score_span(
         strategy.returns - hold.returns,
         preds,
     )
+
+
+# How each family of target a tune searches scores one block.
+_SCORERS = {"return": _score_returns, "volatility": _score_variance}
 
 
 @dataclass(frozen=True)

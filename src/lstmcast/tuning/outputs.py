@@ -10,6 +10,7 @@ import pandas as pd
 from lstmcast.errors import ConfigError
 from lstmcast.paths import atomic_write_bytes, atomic_write_text, save_png
 from lstmcast.store.tunes import TrialRecord
+from lstmcast.target import target_of
 from lstmcast.tickers import file_safe
 from lstmcast.tuning.report import TuneReport
 
@@ -65,8 +66,8 @@ def plot_tune(doc: dict[str, Any], trials: list[TrialRecord], path: Path) -> Pat
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    vol = doc["target"] == "volatility"
-    unit = "QLIKE skill vs log-HAR, %" if vol else "MSE skill vs the random walk, %"
+    target = target_of(doc["target"])
+    unit = f"{target.score} skill vs {target.benchmark}, %"
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
     for k, row in enumerate(doc["outer"]):
         mine = sorted((t for t in trials if t.fold == row["fold"] and t.complete), key=lambda t: t.number)

@@ -90,18 +90,23 @@ def _finite(x: float | None) -> float | None:
 
 
 def judge_outer(target: str, horizon: int, parts: list[Scored]) -> dict[str, Any]:
-    """The pooled outer forecasts against their baselines."""
-    p = _pooled(parts)
-    if target == "volatility":
-        truth = p["truth"]
-        q = float(np.mean(V.qlike(p["model"], truth)))
-        _, pv = V.dm_qlike(p["model"], p[V.BENCHMARK], truth, horizon)
-        return {
-            "skill_vs_naive": 1 - q / float(np.mean(V.qlike(p["naive"], truth))),
-            "skill_vs_har": 1 - q / float(np.mean(V.qlike(p[V.BENCHMARK], truth))),
-            "test": "diebold_mariano vs log-HAR (QLIKE)",
-            "dm_pvalue": _finite(pv),
-        }
+    """The pooled outer forecasts against their baselines, as the target's family judges them."""
+    return _JUDGES[target_of(target).family](_pooled(parts), horizon)
+
+
+def _judge_variance(p: dict[str, np.ndarray], horizon: int) -> dict[str, Any]:
+    truth = p["truth"]
+    q = float(np.mean(V.qlike(p["model"], truth)))
+    _, pv = V.dm_qlike(p["model"], p[V.BENCHMARK], truth, horizon)
+    return {
+        "skill_vs_naive": 1 - q / float(np.mean(V.qlike(p["naive"], truth))),
+        "skill_vs_har": 1 - q / float(np.mean(V.qlike(p[V.BENCHMARK], truth))),
+        "test": "diebold_mariano vs log-HAR (QLIKE)",
+        "dm_pvalue": _finite(pv),
+    }
+
+
+def _judge_returns(p: dict[str, np.ndarray], horizon: int) -> dict[str, Any]:
     verdict = judge({k: p[k] for k in ("model", "naive", "drift", "linear")}, p["truth"])
     return {
         "skill_vs_naive": verdict.vs_naive.skill,
@@ -110,6 +115,13 @@ def judge_outer(target: str, horizon: int, parts: list[Scored]) -> dict[str, Any
         "best_baseline": verdict.best_baseline,
         "skill_vs_best": verdict.vs_best.skill,
     }
+
+
+# How each family of target a tune searches judges its pooled outer forecasts.
+_JUDGES: dict[str, Callable[[dict[str, np.ndarray], int], dict[str, Any]]] = {
+    "return": _judge_returns,
+    "volatility": _judge_variance,
+}
 
 
 def state_counts(trials: list[TrialRecord]) -> dict[str, int]:
@@ -172,7 +184,7 @@ def tune_report(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], r
     dsr_by_fold: list[float | None] = []
     over_by_fold: list[int] = []
     psr = None
-    if not target_of(target).is_variance:
+    if all(p.active.size for p in best_parts):  # trades were simulated (not for a variance)
         for s in t.studies:  # the selection is per fold: deflate each fold's inner best
             done = [x for x in s.trials if x.complete]
             inner = [per_period_sharpe(np.asarray(x.active)) for x in done]

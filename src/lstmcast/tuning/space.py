@@ -29,6 +29,7 @@ from typing import Any
 from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError
 from lstmcast.settings import FEATURES
+from lstmcast.target import target_of
 from lstmcast.tomlfile import line_of, read_toml
 
 # The settings a space may search: the network, its inputs and its training. The target, the
@@ -121,6 +122,23 @@ def _from_optuna(name: str, value: Any) -> Any:
     return value
 
 
+_FEATURE_SETS = ((), *((f,) for f in FEATURES), FEATURES)
+# What each family of target searches beside the network's shape: its losses, and what else
+# changes its forecast (a variance network may learn HAR's error; a return one reads extras;
+# a universe's network reads each member's returns only).
+_OWN_PARAMS: dict[str, list[Param]] = {
+    "return": [
+        Param("loss", "choice", choices=("mse", "huber")),
+        Param("features", "choice", choices=_FEATURE_SETS),
+    ],
+    "volatility": [
+        Param("loss", "choice", choices=("mse", "qlike")),
+        Param("residual_on", "choice", choices=("none", "har")),
+    ],
+    "panel": [Param("loss", "choice", choices=("mse", "huber"))],
+}
+
+
 def default_space(base: TrainConfig) -> Space:
     """The starting space for `base`'s model and target. It holds bad settings on purpose
     (tiny networks, large steps): a search must find its way out of them."""
@@ -135,17 +153,7 @@ def default_space(base: TrainConfig) -> Space:
         params += [Param("channels", "int", 4, 128, log=True), Param("kernel_size", "int", 2, 9)]
     else:
         params.append(Param("hidden", "int", 4, 128, log=True))
-    if base.target == "volatility":
-        params += [
-            Param("loss", "choice", choices=("mse", "qlike")),
-            Param("residual_on", "choice", choices=("none", "har")),
-        ]
-    else:
-        feature_sets = [(), *((f,) for f in FEATURES), FEATURES]
-        params += [
-            Param("loss", "choice", choices=("mse", "huber")),
-            Param("features", "choice", choices=tuple(feature_sets)),
-        ]
+    params += _OWN_PARAMS[target_of(base.target).family]
     return Space(tuple(params))
 
 
