@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from lstmcast.backtest.panel_volatility import PooledVolatility, judge_variance
 from lstmcast.backtest.panel_walk import PanelRun, WalkSummary, walk_panel
@@ -92,7 +93,7 @@ class PanelBacktest:
     notes: list[str] = field(default_factory=list)
     # For the files and the figure: the test dates and members, every score on them (the
     # network's and each baseline's), what was realised, and each baseline's portfolio.
-    dates_tested: Any = field(default=None, repr=False)
+    dates_tested: pd.DatetimeIndex = field(default_factory=lambda: pd.DatetimeIndex([]), repr=False)
     tickers: tuple[str, ...] = field(default=(), repr=False)
     scores: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     realised: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from lstmcast.backtest.panel_walk import PanelRun, WalkSummary
 from lstmcast.evaluation.multiple import holm
@@ -102,7 +103,7 @@ class PooledVolatility:
     notes: list[str] = field(default_factory=list)
     forecasts: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # (test dates, N)
     realised: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
-    dates_tested: Any = field(default=None, repr=False)
+    dates_tested: pd.DatetimeIndex = field(default_factory=lambda: pd.DatetimeIndex([]), repr=False)
     tickers: tuple[str, ...] = field(default=(), repr=False)
 
     @property

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -15,6 +15,7 @@ from lstmcast.target import target_of
 
 if TYPE_CHECKING:
     from lstmcast.backtest.audit import AuditReport
+    from lstmcast.data.series import Series
 
 # What decides the fits, and the interval method whose interval at each cutoff is audited.
 AUDIT_OPTIONS = ("folds", "test_size", "start", "scheme", "train_size", "intervals")
@@ -38,7 +39,7 @@ def audit_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None
     _BY_FAMILY[target_of(run.train.target).family](run, series[0], as_json)
 
 
-def _audit_returns(run: RunConfig, series: Any, as_json: bool) -> None:
+def _audit_returns(run: RunConfig, series: Series, as_json: bool) -> None:
     from lstmcast.backtest.audit import audit
 
     with fold_progress(f"audit {series.ticker}", interactive()) as on_fold:
@@ -53,7 +54,7 @@ def _audit_returns(run: RunConfig, series: Any, as_json: bool) -> None:
         raise fail("; ".join(report.leaks))
 
 
-def _audit_volatility(run: RunConfig, series: Any, as_json: bool) -> None:
+def _audit_volatility(run: RunConfig, series: Series, as_json: bool) -> None:
     from lstmcast.backtest.vol_audit import CHECKS, audit_volatility
 
     report = audit_volatility(run.train, run.backtest, series)

@@ -42,6 +42,7 @@ from lstmcast.target import target_of
 
 if TYPE_CHECKING:
     from lstmcast.backtest.result import Backtest
+    from lstmcast.execution.engine import Parallel
 
 
 @guarded
@@ -310,7 +311,7 @@ def _universe(
     run: RunConfig,
     out: Path | None,
     plot: Path | None,
-    parallel: Any,
+    parallel: Parallel,
     as_json: bool,
 ) -> None:
     """`backtest --universe`: the panel walk-forward, its table and its JSON."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -28,7 +28,7 @@ from lstmcast.errors import LstmcastError
 from lstmcast.paths import append_text, check_output
 
 if TYPE_CHECKING:
-    from lstmcast.jobs.daily import DailyReport
+    from lstmcast.jobs.daily import DailyReport, TickerRun
 
 
 def _stamp() -> str:
@@ -107,7 +107,7 @@ def daily_cli(
         raise typer.Exit(code)
 
 
-def _forecast(t: Any) -> str:
+def _forecast(t: TickerRun) -> str:
     """The next forecast: a price, or for a volatility entry its annualised volatility."""
     if t.universe:
         return "ranking" if t.next_date else "–"
@@ -116,7 +116,7 @@ def _forecast(t: Any) -> str:
     return f"{t.next_price:,.2f}" if t.next_price else "–"
 
 
-def _entry(t: Any) -> str:
+def _entry(t: TickerRun) -> str:
     """A run's name: the ticker (or universe), its model, and what it forecasts."""
     if t.universe:
         return f"universe {t.universe} {t.model} ({t.target})"
@@ -126,7 +126,7 @@ def _entry(t: Any) -> str:
     return t.ticker + (f" {t.model}" if t.model else "") + (f" ({named})" if named else "")
 
 
-def _line(t: Any) -> str:
+def _line(t: TickerRun) -> str:
     forecast = f" {t.next_date} {_forecast(t)}" if t.next_price or t.next_volatility else ""
     return f"{_stamp()} {t.ticker} {t.status}{forecast}" + (f" ({t.detail})" if t.detail else "")
 

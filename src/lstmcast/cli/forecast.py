@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -39,6 +39,7 @@ from lstmcast.settings import VOL_LABELS
 if TYPE_CHECKING:
     from lstmcast.forecasting.result import ForecastResult
     from lstmcast.forecasting.vol_forecast import VolForecastResult
+    from lstmcast.store.db import Store
 
 
 def _levels(text: str) -> tuple[float, ...]:
@@ -242,7 +243,9 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{x:.1%}"
 
 
-def _plots(store: Any, results: list[Any], plot: Path, csv: Path | None) -> None:
+def _plots(
+    store: Store, results: list[ForecastResult | VolForecastResult], plot: Path, csv: Path | None
+) -> None:
     """One chart per forecast: a fan for a return forecast, the level and interval over the
     realised volatility for a volatility one; PLOT for one ticker, PLOT's stem plus the ticker
     for several."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -24,6 +24,9 @@ from lstmcast.cli.common import (
 from lstmcast.cli.options import Format, Json
 from lstmcast.cli.tables import optional
 from lstmcast.paths import atomic_write_bytes, check_output
+
+if TYPE_CHECKING:
+    from lstmcast.store.db import Store
 
 models_app = typer.Typer(
     invoke_without_command=True, help="List trained models; `show ID`, `export ID`, `rm ID`."
@@ -84,7 +87,7 @@ OfModel = Annotated[
 
 
 def which_model(
-    store: Any, model_id: str | None, latest: str | None, model: str | None, min_prefix: int = 1
+    store: Store, model_id: str | None, latest: str | None, model: str | None, min_prefix: int = 1
 ) -> str:
     """The full ID a user means: an ID or a unique prefix of one (of at least `min_prefix`
     characters), or `--latest TICKER`; `-m` must name the model's own architecture."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -31,6 +31,7 @@ from lstmcast.runconfig import RunConfig
 from lstmcast.settings import MODELS
 
 if TYPE_CHECKING:
+    from lstmcast.execution.engine import Parallel
     from lstmcast.sweep.run import SweepReport
 
 sweeps_app = typer.Typer(invoke_without_command=True, help="List past sweeps; `show ID` prints one again.")
@@ -102,7 +103,7 @@ def sweep_cli(
         raise typer.Exit(1)
 
 
-def _universe(ctx: typer.Context, run: RunConfig, models: tuple[str, ...], parallel: Any, adjust: str,
+def _universe(ctx: typer.Context, run: RunConfig, models: tuple[str, ...], parallel: Parallel, adjust: str,
               out: Path | None, as_json: bool) -> None:  # fmt: skip
     from lstmcast.sweep.universe import sweep_universe
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -18,6 +18,8 @@ from lstmcast.settings import VOL_LABELS
 from lstmcast.target import target_of
 
 if TYPE_CHECKING:
+    from lstmcast.data.series import Series
+    from lstmcast.store.db import Store
     from lstmcast.training.report import TrainReport
 
 
@@ -41,7 +43,7 @@ def train_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None
     _BY_FAMILY[target_of(run.train.target).family](store, run, series, as_json)
 
 
-def _train_returns(store: Any, run: RunConfig, series: list[Any], as_json: bool) -> None:
+def _train_returns(store: Store, run: RunConfig, series: list[Series], as_json: bool) -> None:
     from lstmcast.registry.train import train
 
     label = f"{','.join(s.ticker for s in series)} {run.train.model}"
@@ -55,7 +57,7 @@ def _train_returns(store: Any, run: RunConfig, series: list[Any], as_json: bool)
         render_report(report)
 
 
-def _train_universe(store: Any, run: RunConfig, as_json: bool) -> None:
+def _train_universe(store: Store, run: RunConfig, as_json: bool) -> None:
     from lstmcast.registry.universe import train_universe
 
     assert run.universe is not None
@@ -88,7 +90,7 @@ def _train_universe(store: Any, run: RunConfig, as_json: bool) -> None:
     con.print(f"model {doc['model_id']}: {doc['verdict']}")
 
 
-def _train_volatility(store: Any, run: RunConfig, series: list[Any], as_json: bool) -> None:
+def _train_volatility(store: Store, run: RunConfig, series: list[Series], as_json: bool) -> None:
     from lstmcast.registry.train import train_volatility_model
 
     if len(series) > 1:

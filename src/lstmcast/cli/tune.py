@@ -34,8 +34,10 @@ from lstmcast.settings import SAMPLERS
 from lstmcast.target import target_of
 
 if TYPE_CHECKING:
+    from lstmcast.execution.engine import Parallel
     from lstmcast.store.tunes import TrialRecord
     from lstmcast.tuning.report import TuneReport
+    from lstmcast.tuning.tune import TuneSettings
 
     SamplerName = str
 else:
@@ -139,8 +141,8 @@ def tune_cli(
             out_console().print(survivors(reports))
 
 
-def _universe(ctx: typer.Context, run: RunConfig, settings: Any, space: Path | None, parallel: Any,
-              out: Path | None, as_json: bool) -> None:  # fmt: skip
+def _universe(ctx: typer.Context, run: RunConfig, settings: TuneSettings, space: Path | None,
+              parallel: Parallel, out: Path | None, as_json: bool) -> None:  # fmt: skip
     from lstmcast.tuning.universe import tune_universe
 
     if out is not None:

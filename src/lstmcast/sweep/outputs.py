@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from lstmcast.paths import atomic_write_text, save_png
 
+if TYPE_CHECKING:
+    from lstmcast.sweep.run import SweepReport
 
-def write_sweep(report: Any, out_dir: Path) -> list[Path]:
+
+def write_sweep(report: SweepReport, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     cells, board = out_dir / "cells.csv", out_dir / "leaderboard.csv"
     atomic_write_text(cells, pd.DataFrame(report.cells).to_csv(index=False))
@@ -18,7 +21,7 @@ def write_sweep(report: Any, out_dir: Path) -> list[Path]:
     return [cells, board, _plot(report, out_dir / "skill.png")]
 
 
-def _plot(report: Any, path: Path) -> Path:
+def _plot(report: SweepReport, path: Path) -> Path:
     """Skill vs naive per ticker and model, the seeds' spread as error bars, naive at zero."""
     import matplotlib
 

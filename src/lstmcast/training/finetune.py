@@ -4,7 +4,7 @@ tiny learning rate; report it beside the parent as is, a model trained from scra
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -12,9 +12,12 @@ from lstmcast.config import FINETUNE_LR, TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import ConfigError
 from lstmcast.evaluation.volatility import BENCHMARK, forward_mean
+from lstmcast.inference.predictor import OnnxFitted
 from lstmcast.inference.volatility import VolHead, origins_in
+from lstmcast.prep.dataset import Frame, Segments
 from lstmcast.prep.inputs import frame_for, split_for
 from lstmcast.prep.scaling import fit_scaler
+from lstmcast.training.fitted import Fitted
 from lstmcast.training.loop import EpochLog
 from lstmcast.training.run import run_training
 from lstmcast.training.scores import Trained, evaluate_fitted
@@ -24,7 +27,24 @@ if TYPE_CHECKING:
     import torch
 
 
-def _parent_for(parent: Any, ticker: str) -> tuple[TrainConfig, int]:
+
+class Parent(Protocol):
+    """What fine-tuning reads of a saved model (`registry.saved.LoadedModel` is one)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def config(self) -> TrainConfig: ...
+
+    @property
+    def manifest(self) -> dict[str, Any]: ...
+
+    @property
+    def fitted(self) -> Fitted | OnnxFitted: ...
+
+
+def _parent_for(parent: Parent, ticker: str) -> tuple[TrainConfig, int]:
     cfg: TrainConfig = parent.config
     if cfg.stateful:
         raise ConfigError("fine-tuning a stateful model is not supported; train it on the ticker instead")
@@ -36,13 +56,13 @@ def _parent_for(parent: Any, ticker: str) -> tuple[TrainConfig, int]:
     return cfg, cfg.embedding_tickers.index(ticker) if cfg.embedding_tickers else 0
 
 
-def parent_seen_until(parent: Any) -> str:
+def parent_seen_until(parent: Parent) -> str:
     """The last date of any data the parent was fitted or early-stopped on (its validation end)."""
     segments = parent.manifest.get("segments_by_ticker") or {"": parent.manifest["segments"]}
     return max(s["validation"][1] for s in segments.values())
 
 
-def overlap_warning(parent: Any, frame: Any, seg: Any, allow: bool) -> list[str]:
+def overlap_warning(parent: Parent, frame: Frame, seg: Segments, allow: bool) -> list[str]:
     """Refuse (or, allowed, warn) when the parent saw dates in the new ticker's validation or
     test period: markets move together, so its 'before' and 'after' would be judged on days
     it had already learned from, and the comparison with scratch would flatter it."""
@@ -60,7 +80,7 @@ def overlap_warning(parent: Any, frame: Any, seg: Any, allow: bool) -> list[str]
 
 
 def run_finetune(
-    parent: Any,
+    parent: Parent,
     series: Series,
     lr: float = FINETUNE_LR,
     freeze: str = "none",
@@ -72,7 +92,7 @@ def run_finetune(
     when the parent's data overlapped the evaluation period (only with `allow_overlap`)."""
     if freeze not in ("encoder", "none"):
         raise ConfigError("--freeze must be encoder or none")
-    if parent.engine != "torch":
+    if not isinstance(parent.fitted, Fitted):
         raise ConfigError("fine-tuning starts from the weights: load the parent with engine='torch'")
     cfg, tid = _parent_for(parent, series.ticker)
     cfg = cfg.replace(epochs=epochs or cfg.epochs)

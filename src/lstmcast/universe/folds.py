@@ -8,7 +8,7 @@ backtest, its audit and `train --universe` (one block: the held-out test dates) 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,7 @@ import numpy as np
 from lstmcast.config import TrainConfig
 from lstmcast.errors import DataError
 from lstmcast.runconfig import BacktestConfig
-from lstmcast.universe.panel import MIN_NAMES, Panel, sample_index
+from lstmcast.universe.panel import MIN_NAMES, Panel, Scalers, sample_index
 from lstmcast.universe.targets import learner_of
 
 Samples = tuple[np.ndarray, np.ndarray]  # (date index, member index), one entry per sample
@@ -61,7 +61,7 @@ class FoldInputs:
     outcome: np.ndarray  # (T, N) what is realised (the learner's), NaN where unknown
     scale: Any = None  # the learner's scale of the target, fitted on training rows
     columns: tuple[str, ...] = ()  # the inputs' names
-    scalers: Any = None  # each member's input scalers (universe.panel.Scalers)
+    scalers: Scalers = field(default_factory=dict)  # each member's input scalers
 
 
 def fold_inputs(
