@@ -145,17 +145,18 @@ def test_no_module_asks_which_target_it_holds_but_the_factory() -> None:
 def test_every_family_table_covers_the_families_its_layer_serves() -> None:
     """What each layer does per family of target: adding a target of a new family fails here
     until each of its layers says what it does."""
-    from lstmcast.cli import audit, backtest, finetune, train
+    from lstmcast.backtest import audit
+    from lstmcast.cli import backtest, finetune, train
     from lstmcast.prep import features
     from lstmcast.sweep import cells, run
-    from lstmcast.target import FAMILIES, _TARGETS
+    from lstmcast.target import _TARGETS, FAMILIES
     from lstmcast.tuning import nested, report, space
 
     one_ticker = {"return", "volatility"}  # a panel target runs across a universe only
     assert set(FAMILIES) == {t.family for t in _TARGETS.values()}
     assert set(features._OWN_COLUMNS) == {n for n, t in _TARGETS.items() if not t.panel}
     assert set(space._OWN_PARAMS) == set(FAMILIES)
-    for table in (train._BY_FAMILY, audit._BY_FAMILY, finetune._BY_FAMILY, nested._SCORERS,
+    for table in (train._BY_FAMILY, audit._AUDITED, finetune._BY_FAMILY, nested._SCORERS,
                   report._JUDGES, run._RUNNERS, cells._CELLS):  # fmt: skip
         assert set(table) == one_ticker
     assert set(backtest._UNIVERSE_TABLES) == {"volatility", "panel"}

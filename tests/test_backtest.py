@@ -131,7 +131,7 @@ def test_audit_catches_a_scaler_fitted_on_the_whole_series(monkeypatch: pytest.M
         FAST.replace(epochs=1), BacktestConfig(folds=2), Series("AR1", bars, "synthetic"), fit=leaky_fit
     )
     assert not report.clean
-    assert report.folds[0].scaler_identical is False
+    assert report.folds[0].identical["scaler_identical"] is False
     assert "fold 1: scaler statistics" in report.leaks[0]
     clean = audit(
         FAST.replace(epochs=1), BacktestConfig(folds=2), Series("AR1", bars, "synthetic"), fit=fit_fold
@@ -158,12 +158,17 @@ def test_the_audit_tells_device_noise_from_a_leak(monkeypatch: pytest.MonkeyPatc
     bars, _ = ar1(1200, seed=6)
     series, cfg, bt = Series("AR1", bars, "synthetic"), FAST.replace(epochs=1), BacktestConfig(folds=2)
     exact = audit(cfg, bt, series, fit=jittery, repeat=False)
-    assert not exact.clean and not exact.folds[0].weights_identical  # the false alarm GPU users saw
+    assert (
+        not exact.clean and not exact.folds[0].identical["weights_identical"]
+    )  # the false alarm GPU users saw
     floored = audit(cfg, bt, series, fit=jittery, repeat=True)
     assert floored.clean, floored.leaks
     assert all(f.noise_floor is not None and 0 < f.noise_floor < 1e-5 for f in floored.folds)
     caught = audit(cfg, bt, series, fit=leaky, repeat=True)
-    assert not caught.folds[0].scaler_identical and not caught.folds[0].weights_identical
+    assert (
+        not caught.folds[0].identical["scaler_identical"]
+        and not caught.folds[0].identical["weights_identical"]
+    )
 
 
 @pytest.mark.slow

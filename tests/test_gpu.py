@@ -57,7 +57,7 @@ def test_a_planted_leak_is_still_caught_on_cuda(monkeypatch: pytest.MonkeyPatch)
     bars, _ = ar1(1200, seed=6)
     cfg = TrainConfig(model="lstm", window=10, hidden=8, layers=1, epochs=1, device="cuda")
     report = audit(cfg, BacktestConfig(folds=2), Series("AR1", bars, "synthetic"), fit=leaky)
-    assert not report.clean and not report.folds[0].weights_identical
+    assert not report.clean and not report.folds[0].identical["weights_identical"]
 
 
 def test_a_sweep_shares_the_gpu_between_workers(cli: Cli, home: Path) -> None:

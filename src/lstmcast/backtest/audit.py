@@ -1,8 +1,11 @@
 """The leakage audit: what was known at each cutoff must not change when the future does.
 
-For every fold, the walk-forward fit is run on the real bars and again on bars whose values
-from the cutoff date on are replaced by noise. Scaler statistics, fitted weights and the
-forecast made at the cutoff must come out identical; any difference names a leak.
+For every fold, the target's fits are run on the real bars and again on bars whose values
+from the cutoff date on are replaced by noise. What the target says its fits decide (its
+`Check`s: scaler statistics, fitted weights, the forecast and interval made at the cutoff;
+for a variance also the proxy, the HARs, the back-transform and the VaR quantiles) must come
+out identical; any difference names a leak. One driver (`audit`) runs every target of one
+series; a target's part (`Audited`) says how it fits a fold and what it compares.
 
 On a GPU the fits run in deterministic mode, and each fold is also fitted a second time on
 the same real bars: what differs between those two fits is the device's own noise (CUDA
@@ -14,54 +17,90 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 import torch
 
-from lstmcast.backtest.walkforward import FitFn, fit_fold, plan_folds, validation_origins
+from lstmcast.backtest.walkforward import FitFn, fit_fold, fit_split, plan_folds, validation_origins
 from lstmcast.bars import Bars
 from lstmcast.config import INTERVAL_LEVELS, TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.evaluation.intervals import online_intervals
 from lstmcast.evaluation.scoring import har_sigma, origin_sigma, path_errors
+from lstmcast.inference.volatility import origins_in
+from lstmcast.jsonable import to_jsonable
 from lstmcast.prep.dataset import Frame
 from lstmcast.prep.inputs import frame_for
 from lstmcast.prep.sessions import close_times
 from lstmcast.runconfig import BacktestConfig
+from lstmcast.target import target_of
 from lstmcast.tickers import exchange_of
 from lstmcast.training.fitted import Fitted
 from lstmcast.training.runtime import deterministic, pick_device
+from lstmcast.training.volatility import check_volatility, fold_forecasts
 
 # A change counts as a leak when it exceeds the noise floor this many times. Noise from the
 # future moves weights by orders of magnitude more than kernel nondeterminism does.
 NOISE_MARGIN = 10.0
 
 
+@dataclass(frozen=True)
+class Check:
+    """One thing a fold's fit decides that the future must not change."""
+
+    heading: str  # its column in the table
+    words: str  # what changed, in a leak's line
+    key: str  # its key in a fold's JSON
+    noisy: bool  # compared within the device's noise floor (else exactly)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What one fit decided, one array per check; `probes` (by default the values) are what
+    two fits on the same bars are compared on to measure the device's noise."""
+
+    values: dict[str, np.ndarray]
+    probes: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def probe(self, key: str) -> np.ndarray:
+        return self.probes.get(key, self.values[key])
+
+
+class Audited(Protocol):
+    """A target's part of the audit: what its fits decide, and how it fits one fold."""
+
+    @property
+    def title(self) -> str: ...  # the table's title after the ticker
+
+    @property
+    def checks(self) -> tuple[Check, ...]: ...
+
+    def fit(
+        self, cfg: TrainConfig, bt: BacktestConfig, frame: Frame, lo: int, cutoff: int
+    ) -> Fingerprint: ...
+
+
 @dataclass
 class FoldAudit:
     fold: int
     cutoff: str  # first date whose value was replaced by noise
-    scaler_identical: bool
-    weights_identical: bool
-    forecast_identical: bool
-    interval_identical: bool = True  # the interval made at the cutoff (volatility, errors, ACI)
+    identical: dict[str, bool]  # check key -> nothing changed
     # Largest weight difference between two fits on the same bars (None: not measured, on CPU).
     noise_floor: float | None = None
 
     @property
     def clean(self) -> bool:
-        return (
-            self.scaler_identical
-            and self.weights_identical
-            and self.forecast_identical
-            and self.interval_identical
-        )
+        return all(self.identical.values())
 
 
 @dataclass
 class AuditReport:
     ticker: str
+    target: str
+    title: str
+    checks: tuple[Check, ...]
     folds: list[FoldAudit] = field(default_factory=list)
 
     @property
@@ -72,22 +111,21 @@ class AuditReport:
     def leaks(self) -> list[str]:
         out = []
         for f in self.folds:
-            what = [
-                name
-                for name, ok in (
-                    ("scaler statistics", f.scaler_identical),
-                    ("fitted weights", f.weights_identical),
-                    ("the forecast made at the cutoff", f.forecast_identical),
-                    ("the interval made at the cutoff", f.interval_identical),
-                )
-                if not ok
-            ]
+            what = [c.words for c in self.checks if not f.identical[c.key]]
             if what:
                 out.append(
                     f"fold {f.fold}: {', '.join(what)} changed when data from {f.cutoff} on"
                     " was replaced by noise"
                 )
         return out
+
+    def to_json(self) -> dict[str, object]:
+        folds = [
+            {"fold": f.fold, "cutoff": f.cutoff, **f.identical, "noise_floor": f.noise_floor}
+            for f in self.folds
+        ]
+        doc = {"ticker": self.ticker, "target": self.target, "clean": self.clean, "folds": folds}
+        return {**to_jsonable(doc), "leaks": self.leaks}
 
 
 def noised(
@@ -106,13 +144,6 @@ def noised(
         out.loc[future, col] = walk * rng.uniform(0.97, 1.03, n)
     out.loc[future, "volume"] = rng.uniform(1e5, 1e8, n)
     return out
-
-
-def _state_gap(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
-    """Largest absolute difference between two fits' weights (inf if their shapes differ)."""
-    if a.keys() != b.keys() or any(a[k].shape != b[k].shape for k in a):
-        return float("inf")
-    return max((float((a[k].double() - b[k].double()).abs().max()) for k in a if a[k].numel()), default=0.0)
 
 
 def value_gap(a: np.ndarray, b: np.ndarray) -> float:
@@ -135,29 +166,29 @@ def audit(
     repeat: bool | None = None,
     on_fold: Callable[[int, int], None] | None = None,
 ) -> AuditReport:
-    """Run the audit; `fit` is the fold-fitting function under test (lstmcast's own by default).
-    `repeat` fits each fold twice on the real bars to measure the noise floor: by default on a
-    GPU only (a CPU fit repeats bit for bit)."""
-    cfg.validate().returns_only("audit")
+    """Run the audit for the config's target; `fit` is a return model's fold-fitting function
+    under test (lstmcast's own by default). `repeat` fits each fold twice on the real bars to
+    measure the noise floor: by default on a GPU only (a CPU fit repeats bit for bit)."""
+    cfg.validate()
     bt.validate()
-    fit = fit or fit_fold
+    audited = _AUDITED[target_of(cfg.target).family](fit or fit_fold)
     device = pick_device(cfg.device)
     if repeat is None:
         repeat = device.type != "cpu"
     with deterministic(device):
-        return _audit(cfg, bt, series, fit, repeat, on_fold)
+        return _audit(cfg, bt, series, audited, repeat, on_fold)
 
 
 def _audit(
     cfg: TrainConfig,
     bt: BacktestConfig,
     series: Series,
-    fit: FitFn,
+    audited: Audited,
     repeat: bool,
     on_fold: Callable[[int, int], None] | None,
 ) -> AuditReport:
     frame = frame_for(cfg, series.bars, series.exog, series.ticker)
-    report = AuditReport(series.ticker)
+    report = AuditReport(series.ticker, cfg.target, audited.title, audited.checks)
     mine = exchange_of(series.ticker)[0]
     folds = plan_folds(frame, cfg, bt)
     for fold in folds:
@@ -176,44 +207,103 @@ def _audit(
             for i, (t, b) in enumerate(series.exog.items())
         }
         other = frame_for(cfg, noised(series.bars, cutoff_date, seed=fold.index), exog, series.ticker)
-        lo = fold.lo
-        a = fit(cfg, frame, lo, fold.cutoff, None)
-        b = fit(cfg, other, lo, fold.cutoff, None)
-        again = fit(cfg, frame, lo, fold.cutoff, None) if repeat else a  # same bars: the device's noise
-        at = np.array([fold.cutoff - 1])  # the forecast made at the close of the cutoff's eve
-        forecast = a.predict(frame, at)
-        interval = _cutoff_interval(cfg, bt, frame, a, lo, fold.cutoff)
-        # The forecast's floor over the last origins before the cutoff: one number alone is a
-        # poor estimate of the device's noise (two noisy fits can agree there by chance).
-        recent = np.arange(max(lo + cfg.window, fold.cutoff - 64), fold.cutoff)
-        floors = (  # without a repeat (a CPU fit repeats bit for bit) the floor is 0: exact
-            (
-                _state_gap(a.state, again.state),
-                value_gap(a.predict(frame, recent), again.predict(frame, recent)),
-                value_gap(interval, _cutoff_interval(cfg, bt, frame, again, lo, fold.cutoff)),
-            )
-            if repeat
-            else (0.0, 0.0, 0.0)
-        )
-        report.folds.append(
-            FoldAudit(
-                fold.index,
-                str(cutoff_date.date()),
-                bool(
-                    np.array_equal(a.scaler.mean, b.scaler.mean)
-                    and np.array_equal(a.scaler.std, b.scaler.std)
-                ),
-                within_noise(_state_gap(a.state, b.state), floors[0]),
-                within_noise(value_gap(forecast, b.predict(other, at)), floors[1]),
-                within_noise(
-                    value_gap(interval, _cutoff_interval(cfg, bt, other, b, lo, fold.cutoff)), floors[2]
-                ),
-                noise_floor=floors[0] if repeat else None,
-            )
-        )
+        a = audited.fit(cfg, bt, frame, fold.lo, fold.cutoff)
+        b = audited.fit(cfg, bt, other, fold.lo, fold.cutoff)
+        # The device's noise: a second fit on the same bars; without one (a CPU fit repeats
+        # bit for bit) the floor is 0 and every comparison exact.
+        again = audited.fit(cfg, bt, frame, fold.lo, fold.cutoff) if repeat else None
+        identical, floors = {}, {}
+        for c in audited.checks:
+            x, y = a.values[c.key], b.values[c.key]
+            if c.noisy:
+                floors[c.key] = 0.0 if again is None else value_gap(a.probe(c.key), again.probe(c.key))
+                identical[c.key] = within_noise(value_gap(x, y), floors[c.key])
+            else:
+                identical[c.key] = x.shape == y.shape and bool(np.array_equal(x, y, equal_nan=True))
+        floor = next((floors[c.key] for c in audited.checks if c.noisy), None) if repeat else None
+        report.folds.append(FoldAudit(fold.index, str(cutoff_date.date()), identical, floor))
         if on_fold:
             on_fold(len(report.folds), len(folds))
     return report
+
+
+def weights_of(state: dict[str, torch.Tensor]) -> np.ndarray:
+    """A network's weights as one flat array, in the state's order."""
+    return np.concatenate(
+        [t.detach().double().cpu().numpy().ravel() for t in state.values()] or [np.zeros(0)]
+    )
+
+
+@dataclass(frozen=True)
+class ReturnAudit:
+    """The return and price targets' part: the fold's fit (`fit_fold`, lstmcast's own unless a
+    test plants a leak), its scaler and weights, the forecast and interval made at the cutoff."""
+
+    fit_fold: FitFn
+    title: str = "leakage audit"
+    checks: tuple[Check, ...] = (
+        Check("scaler", "scaler statistics", "scaler_identical", noisy=False),
+        Check("weights", "fitted weights", "weights_identical", noisy=True),
+        Check("forecast at cutoff", "the forecast made at the cutoff", "forecast_identical", noisy=True),
+        Check("interval at cutoff", "the interval made at the cutoff", "interval_identical", noisy=True),
+    )
+
+    def fit(self, cfg: TrainConfig, bt: BacktestConfig, frame: Frame, lo: int, cutoff: int) -> Fingerprint:
+        fitted = self.fit_fold(cfg, frame, lo, cutoff, None)
+        at = np.array([cutoff - 1])  # the forecast made at the close of the cutoff's eve
+        # The forecast's floor over the last origins before the cutoff: one number alone is a
+        # poor estimate of the device's noise (two noisy fits can agree there by chance).
+        recent = np.arange(max(lo + cfg.window, cutoff - 64), cutoff)
+        values = {
+            "scaler_identical": np.concatenate([fitted.scaler.mean, fitted.scaler.std]),
+            "weights_identical": weights_of(fitted.state),
+            "forecast_identical": fitted.predict(frame, at),
+            "interval_identical": _cutoff_interval(cfg, bt, frame, fitted, lo, cutoff),
+        }
+        return Fingerprint(values, {"forecast_identical": fitted.predict(frame, recent)})
+
+
+@dataclass(frozen=True)
+class VarianceAudit:
+    """The volatility target's part: the proxy before the cutoff, the inputs' scaler, the
+    network's weights and back-transform, both HARs' coefficients, the value-at-risk quantiles
+    and every forecaster's forecast at the cutoff."""
+
+    title: str = "leakage audit, volatility target"
+    checks: tuple[Check, ...] = (
+        Check("proxy", "proxy", "proxy", noisy=False),
+        Check("scaler", "scaler", "scaler", noisy=False),
+        Check("weights", "weights", "weights", noisy=True),
+        Check("back-transform", "back-transform", "back-transform", noisy=True),
+        Check("HAR coefficients", "HAR coefficients", "HAR coefficients", noisy=False),
+        Check("VaR quantiles", "VaR quantiles", "VaR quantiles", noisy=False),
+        Check("forecasts at the cutoff", "forecasts at the cutoff", "forecasts at the cutoff", noisy=True),
+    )
+
+    def fit(self, cfg: TrainConfig, bt: BacktestConfig, frame: Frame, lo: int, cutoff: int) -> Fingerprint:
+        check_volatility(cfg, frame)
+        proxy, returns = np.exp(frame.x[:, 0]), frame.x[:, 1]
+        train_end = lo + fit_split(cfg, cutoff - lo)[0]
+        train_at = origins_in(cfg, lo, lo, train_end)
+        val_at = origins_in(cfg, lo, train_end, cutoff)
+        origin = np.array([cutoff - 1])  # the forecast made at the close of the cutoff's eve
+        fits = fold_forecasts(cfg, frame, proxy, returns, lo, train_end, train_at, val_at, origin)
+        head, hars = fits.net.head, list(fits.hars.values())
+        har = head.to_dict()["har"] or {}
+        numbers = (head.target_mean, head.target_std, head.floor, head.scale, *har.get("coef", ()),
+                   har.get("log"), har.get("scale"))  # fmt: skip
+        at_cutoff, var = fits.forecasts, fits.quantiles
+        values = {
+            "proxy": proxy[:cutoff],
+            "scaler": np.concatenate([fits.net.scaler.mean, fits.net.scaler.std]),
+            "weights": weights_of(fits.net.state),
+            "back-transform": np.array([np.nan if v is None else float(v) for v in numbers]),
+            "HAR coefficients": np.concatenate([*(m.coef for m in hars), [m.scale for m in hars]]),
+            # In the order of their names and levels, which the config decides
+            "VaR quantiles": np.array([q for name in sorted(var) for _, q in sorted(var[name].items())]),
+            "forecasts at the cutoff": np.concatenate([np.ravel(at_cutoff[k]) for k in sorted(at_cutoff)]),
+        }
+        return Fingerprint(values)
 
 
 def _cutoff_interval(
@@ -239,3 +329,10 @@ def _cutoff_interval(
         INTERVAL_LEVELS,
     )
     return np.stack([np.stack([online.lower[lv], online.upper[lv]]) for lv in INTERVAL_LEVELS])
+
+
+# Each family of target a one-series model can have, made from the fold fit under test.
+_AUDITED: dict[str, Callable[[FitFn], Audited]] = {
+    "return": ReturnAudit,
+    "volatility": lambda fit: VarianceAudit(),  # its fits are its own: no fold fit to plant
+}

@@ -11,11 +11,9 @@ from lstmcast.cli.common import emit_json, fail, guarded, interactive, out_conso
 from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.progress import fold_progress
 from lstmcast.runconfig import RunConfig
-from lstmcast.target import target_of
 
 if TYPE_CHECKING:
     from lstmcast.backtest.audit import AuditReport
-    from lstmcast.data.series import Series
 
 # What decides the fits, and the interval method whose interval at each cutoff is audited.
 AUDIT_OPTIONS = ("folds", "test_size", "start", "scheme", "train_size", "intervals")
@@ -26,8 +24,9 @@ AUDIT_OPTIONS = ("folds", "test_size", "start", "scheme", "train_size", "interva
 def audit_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None:
     """Check the walk-forward for look-ahead: refit each fold with the future replaced by noise.
 
-    Exit 0 when scaler statistics, weights and the forecast at each cutoff are identical;
-    exit 1 naming the fold and what changed when a leak is found.
+    Exit 0 when scaler statistics, weights and the forecast at each cutoff (for volatility
+    also the proxy, the HARs and the VaR quantiles) are identical; exit 1 naming the fold and
+    what changed when a leak is found.
     """
     from lstmcast.data.series import load_inputs
 
@@ -35,49 +34,15 @@ def audit_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None
         _audit_universe(ctx, run, as_json)
         return
 
-    series = load_inputs(store_of(ctx), run.tickers[:1], run.csv, run.train.exog)
-    _BY_FAMILY[target_of(run.train.target).family](run, series[0], as_json)
-
-
-def _audit_returns(run: RunConfig, series: Series, as_json: bool) -> None:
     from lstmcast.backtest.audit import audit
 
+    series = load_inputs(store_of(ctx), run.tickers[:1], run.csv, run.train.exog)[0]
     with fold_progress(f"audit {series.ticker}", interactive()) as on_fold:
         report = audit(run.train, run.backtest, series, on_fold=on_fold)
     if as_json:
-        emit_json(
-            {"ticker": report.ticker, "clean": report.clean, "folds": report.folds, "leaks": report.leaks}
-        )
+        emit_json(report.to_json())
     else:
         render_audit(report)
-    if not report.clean:
-        raise fail("; ".join(report.leaks))
-
-
-def _audit_volatility(run: RunConfig, series: Series, as_json: bool) -> None:
-    from lstmcast.backtest.vol_audit import CHECKS, audit_volatility
-
-    report = audit_volatility(run.train, run.backtest, series)
-    if as_json:
-        emit_json(
-            {
-                "ticker": report.ticker,
-                "target": "volatility",
-                "clean": report.clean,
-                "folds": [{"fold": f.fold, "cutoff": f.cutoff, **f.identical} for f in report.folds],
-                "leaks": report.leaks,
-            }
-        )
-    else:
-        t = Table("fold", "noise from", *CHECKS, title=f"{report.ticker} leakage audit, volatility target")
-        for f in report.folds:
-            t.add_row(str(f.fold), f.cutoff, *(_ok(f.identical[c]) for c in CHECKS))
-        out_console().print(t)
-        out_console().print(
-            "clean: nothing after a cutoff reached what was fitted before it"
-            if report.clean
-            else "[red]leak found[/red]"
-        )
     if not report.clean:
         raise fail("; ".join(report.leaks))
 
@@ -112,35 +77,15 @@ def _ok(b: bool) -> str:
 
 
 def render_audit(report: AuditReport) -> None:
+    """One row per fold, one column per check the target's fits are audited on."""
     t = Table(
-        "fold",
-        "noise from",
-        "scaler",
-        "weights",
-        "forecast at cutoff",
-        "interval at cutoff",
-        title=f"{report.ticker} leakage audit",
+        "fold", "noise from", *(c.heading for c in report.checks), title=f"{report.ticker} {report.title}"
     )
-
-    def ok(b: bool) -> str:
-        return "[green]identical[/green]" if b else "[red]CHANGED[/red]"
-
     for f in report.folds:
-        t.add_row(
-            str(f.fold),
-            f.cutoff,
-            ok(f.scaler_identical),
-            ok(f.weights_identical),
-            ok(f.forecast_identical),
-            ok(f.interval_identical),
-        )
+        t.add_row(str(f.fold), f.cutoff, *(_ok(f.identical[c.key]) for c in report.checks))
     out_console().print(t)
     out_console().print(
         "clean: nothing after a cutoff reached what was fitted before it"
         if report.clean
         else "[red]leak found[/red]"
     )
-
-
-# One ticker's audit per family of target (a panel target is audited across its universe).
-_BY_FAMILY = {"return": _audit_returns, "volatility": _audit_volatility}

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     import torch
 
 
-
 class Parent(Protocol):
     """What fine-tuning reads of a saved model (`registry.saved.LoadedModel` is one)."""
 
