@@ -354,10 +354,18 @@ def test_backtest_json_contract_and_verdict(cli: Cli, home: Path, tmp_path: Path
     recal = vol["recalibrated"]
     assert recal["window"] == 250 and set(recal["scores"]) == set(vol["scores"])
     assert recal["scores"]["model"]["qlike"] != pytest.approx(vol["scores"]["model"]["qlike"])
-    human = cli("backtest", "IBM", *fast, "--residual-on", "har", "--plot", tmp_path / "v.png").stdout
+    out = tmp_path / "vo"
+    human = cli(
+        "backtest", "IBM", *fast, "--residual-on", "har", "--plot", tmp_path / "v.png", "--out", out
+    ).stdout
     assert "QLIKE" in human and "90% MCS" in human and "model: " in human and "log-HAR" in human
     assert "against each HAR: log-HAR" in human and "all recalibrated (rolling 250 origins)" in human
     assert (tmp_path / "v.png").read_bytes()[:4] == b"\x89PNG"
+    # The one outputs writer: the target's own table, and the result's JSON as metrics.json.
+    assert sorted(p.name for p in out.iterdir()) == ["forecasts.csv", "metrics.json"]
+    header = (out / "forecasts.csv").read_text().splitlines()[0].split(",")
+    assert header[:2] == ["origin", "realised"] and "har_log" in header and "model" in header
+    assert json.loads((out / "metrics.json").read_text())["volatility"]["benchmark"] == "har_log"
 
 
 @pytest.mark.slow

@@ -1,20 +1,30 @@
-"""Backtest files: predictions.csv, equity.csv, metrics.json, and the PNG plot."""
+"""A backtest's files, for every target: metrics.json (the result's JSON) and the target's own
+tables as CSV (returns: predictions.csv and equity.csv; volatility: forecasts.csv), and its
+figure (returns: forecast against actual, error advantage, strategy, drawdown, interval
+coverage; volatility: realised against the model and HAR, their cumulative QLIKE difference,
+and the value-at-risk hits)."""
 
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from lstmcast.backtest.result import Backtest
 from lstmcast.backtest.run import ReturnBacktest
 from lstmcast.backtest.strategy import drawdown_curve
+from lstmcast.backtest.volatility import NAMES, VolatilityBacktest
 from lstmcast.evaluation.scoring import to_price
+from lstmcast.evaluation.volatility import BENCHMARK, annualised, qlike
 from lstmcast.jsonable import to_jsonable
 from lstmcast.paths import atomic_write_text, save_png
+from lstmcast.settings import VOL_LABELS as LABELS
+from lstmcast.target import target_of
 
 
 def predictions_frame(result: ReturnBacktest) -> pd.DataFrame:
@@ -64,19 +74,27 @@ def _csv(frame: pd.DataFrame) -> str:
     return buf.getvalue()
 
 
-def write_outputs(result: ReturnBacktest, out_dir: Path) -> list[Path]:
+def write_outputs(result: Backtest[Any], out_dir: Path) -> list[Path]:
+    """The target's tables and metrics.json in `out_dir`, each written whole or not at all."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = {
-        out_dir / "predictions.csv": _csv(predictions_frame(result)),
-        out_dir / "equity.csv": _csv(equity_frame(result)),
-        out_dir / "metrics.json": json.dumps(to_jsonable(result.to_json()), indent=2),
-    }
+    tables = _TABLES[target_of(result.config.target).family](result)
+    files = {out_dir / f"{name}.csv": _csv(frame) for name, frame in tables.items()}
+    files[out_dir / "metrics.json"] = json.dumps(to_jsonable(result.to_json()), indent=2) + "\n"
     for path, text in files.items():
         atomic_write_text(path, text)
     return list(files)
 
 
-def plot(result: ReturnBacktest, path: Path) -> Path:
+def plot(result: Backtest[Any], path: Path) -> Path:
+    """The target's figure of the backtest, as a PNG at `path`."""
+    return _FIGURES[target_of(result.config.target).family](result, path)
+
+
+def _return_tables(result: ReturnBacktest) -> dict[str, pd.DataFrame]:
+    return {"predictions": predictions_frame(result), "equity": equity_frame(result)}
+
+
+def plot_returns(result: ReturnBacktest, path: Path) -> Path:
     """Five panels: actual vs forecast price, cumulative error advantage over naive, rolling
     interval coverage against its nominal level, equity vs buy-and-hold, drawdown."""
     import matplotlib
@@ -160,3 +178,69 @@ def _coverage_panel(ax: Any, dates: pd.Series, result: ReturnBacktest) -> None:
     ax.set_ylabel(f"coverage %\n(rolling {ROLLING_COVERAGE})")
     ax.set_title(f"interval coverage ({run.intervals.method}) against nominal (dashed)", fontsize=9)
     ax.legend(loc="lower left", fontsize=8)
+
+
+def forecasts_frame(result: VolatilityBacktest) -> pd.DataFrame:
+    """One row per origin: the realised proxy mean and every forecast, as annualised volatility."""
+    d, o = result.frame.dates, result.outcome
+    cols: dict[str, Any] = {
+        "origin": d[o.at].strftime("%Y-%m-%d"),
+        "realised": annualised(o.realised),
+    }
+    for name in NAMES:
+        cols[name] = annualised(o.forecasts[name])
+    return pd.DataFrame(cols)
+
+
+def _variance_tables(result: VolatilityBacktest) -> dict[str, pd.DataFrame]:
+    return {"forecasts": forecasts_frame(result)}
+
+
+def plot_volatility(result: VolatilityBacktest, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    o = result.outcome
+    har = BENCHMARK
+    dates = pd.to_datetime(result.frame.dates[o.at + 1])
+    fig, axes = plt.subplots(3, 1, figsize=(10, 9), sharex=True, height_ratios=[3, 2, 1])
+    ax = axes[0]
+    ax.plot(dates, annualised(o.realised), color="lightgray", lw=0.8, label="realised (proxy)")
+    ax.plot(
+        dates,
+        annualised(o.forecasts["model"]),
+        color="tab:blue",
+        lw=1.0,
+        label=result.config.model,
+    )
+    ax.plot(
+        dates,
+        annualised(o.forecasts[BENCHMARK]),
+        color="tab:orange",
+        lw=1.0,
+        label=LABELS[har],
+    )
+    ax.set_ylabel(f"{result.config.horizon}-day volatility, % a year")
+    ax.set_title(f"{result.ticker}: {result.frame.vol_proxy} proxy, walk-forward against {LABELS[har]}")
+    ax.legend(loc="upper left", fontsize=8)
+    gain = np.cumsum(qlike(o.forecasts[BENCHMARK], o.realised) - qlike(o.forecasts["model"], o.realised))
+    axes[1].plot(dates, gain, color="tab:green")
+    axes[1].axhline(0, color="black", lw=0.6)
+    axes[1].set_ylabel(f"cumulative QLIKE,\n{LABELS[har]} minus model")
+    returns = result.frame.x[o.at + 1, 1]
+    axes[2].plot(dates, returns * 100, color="gray", lw=0.5)
+    hit = o.hits["model"][0.99]
+    axes[2].scatter(dates[hit], returns[hit] * 100, color="tab:red", s=10, label="99% VaR hit")
+    axes[2].set_ylabel("next-day\nreturn, %")
+    axes[2].set_title(f"model's 1-day 99% VaR: {int(hit.sum())} hits in {len(hit)} days", fontsize=9)
+    return save_png(fig, path)
+
+
+# Each family of target a one-series backtest has: its tables, and its figure.
+_TABLES: dict[str, Callable[[Any], dict[str, pd.DataFrame]]] = {
+    "return": _return_tables,
+    "volatility": _variance_tables,
+}
+_FIGURES: dict[str, Callable[[Any, Path], Path]] = {"return": plot_returns, "volatility": plot_volatility}

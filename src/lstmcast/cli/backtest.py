@@ -117,13 +117,10 @@ class _View:
 
 
 def _view(result: Backtest[Any]) -> _View:
-    """The files, figure and table of the result's outcome (its target's own)."""
-    from lstmcast.backtest import outputs, vol_outputs
-    from lstmcast.backtest.volatility import VolatilityOutcome
+    """The files, figure and table of the result's target."""
+    from lstmcast.backtest import outputs
 
-    if isinstance(result.outcome, VolatilityOutcome):
-        return _View(vol_outputs.write_vol_outputs, vol_outputs.plot_volatility, render_volatility)
-    return _View(outputs.write_outputs, outputs.plot, render)
+    return _View(outputs.write_outputs, outputs.plot, _TABLES[target_of(result.config.target).family])
 
 
 def render_volatility(doc: dict[str, Any]) -> None:
@@ -458,5 +455,7 @@ def render_universe(doc: dict[str, Any]) -> None:
     con.print(f"verdict: {doc['verdict']}")
 
 
+# A one-series backtest's table per family of target.
+_TABLES = {"return": render, "volatility": render_volatility}
 # A universe backtest's table per family of target: a pooled variance network, or a ranking.
 _UNIVERSE_TABLES = {"volatility": render_pooled_variance, "panel": render_universe}
