@@ -81,12 +81,12 @@ def test_forecasting_and_inference_must_work_without_torch(tmp_path: Path) -> No
     root = _tree(
         tmp_path,
         {
-            "forecasting/vol_forecast.py": "def f():\n    import torch\n",
+            "forecasting/variance.py": "def f():\n    import torch\n",
             "inference/predictor.py": "from torch import nn\n",
         },
     )
     found = layering.violations(root)
-    assert "lstmcast.forecasting.vol_forecast imports torch; forecasting must work without it" in found
+    assert "lstmcast.forecasting.variance imports torch; forecasting must work without it" in found
     assert "lstmcast.inference.predictor imports torch; inference must work without it" in found
 
 

@@ -38,7 +38,7 @@ from lstmcast.settings import VOL_LABELS
 
 if TYPE_CHECKING:
     from lstmcast.forecasting.result import ForecastResult
-    from lstmcast.forecasting.vol_forecast import VolForecastResult
+    from lstmcast.forecasting.variance import VarianceForecast
     from lstmcast.store.db import Store
 
 
@@ -244,7 +244,7 @@ def _pct(x: float | None) -> str:
 
 
 def _plots(
-    store: Store, results: list[ForecastResult | VolForecastResult], plot: Path, csv: Path | None
+    store: Store, results: list[ForecastResult | VarianceForecast], plot: Path, csv: Path | None
 ) -> None:
     """One chart per forecast: a fan for a return forecast, the level and interval over the
     realised volatility for a volatility one; PLOT for one ticker, PLOT's stem plus the ticker
@@ -271,7 +271,7 @@ def _band(lo: float | None, hi: float | None) -> str:
     return f"{lo:,.2f} .. {hi:,.2f}"
 
 
-def render_volatility(r: VolForecastResult, in_ledger: bool) -> None:
+def render_volatility(r: VarianceForecast, in_ledger: bool) -> None:
     """One volatility forecast: the model beside HAR, its interval, the 1-day value-at-risk."""
     con = out_console()
 
@@ -295,12 +295,12 @@ def render_volatility(r: VolForecastResult, in_ledger: bool) -> None:
         con.print(f"ledger: {'1 new row' if r.ledger_new else 'already forecast from this bar'}")
 
 
-def render_forecasts(results: list[ForecastResult | VolForecastResult], in_ledger: bool) -> None:
-    from lstmcast.forecasting.vol_forecast import VolForecastResult
+def render_forecasts(results: list[ForecastResult | VarianceForecast], in_ledger: bool) -> None:
+    from lstmcast.forecasting.variance import VarianceForecast
 
     con = out_console()
     for r in results:
-        if isinstance(r, VolForecastResult):
+        if isinstance(r, VarianceForecast):
             render_volatility(r, in_ledger)
             continue
         labels = list(r.forecasts[0].intervals) if r.forecasts else []

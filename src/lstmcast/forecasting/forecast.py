@@ -9,7 +9,7 @@ from lstmcast.data.series import load_csv, load_stored
 from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.forecasting.one import forecast_one, kind_of
 from lstmcast.forecasting.result import ForecastResult
-from lstmcast.forecasting.vol_forecast import VolForecastResult
+from lstmcast.forecasting.variance import VarianceForecast
 from lstmcast.registry.saved import LoadedModel, load_model, newest_model_id
 from lstmcast.runconfig import ForecastConfig
 from lstmcast.store.db import Store
@@ -40,7 +40,7 @@ def forecast(
     csv: Path | None = None,
     levels: tuple[float, ...] = INTERVAL_LEVELS,
     engine: str = "auto",
-) -> ForecastResult | VolForecastResult:
+) -> ForecastResult | VarianceForecast:
     """Forecast from the newest bar, retraining first if asked and stale, and log to the ledger.
 
     With `csv`, the bars come from that file (nothing stored, nothing written to the ledger).

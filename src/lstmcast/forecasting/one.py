@@ -24,7 +24,7 @@ from lstmcast.evaluation.intervals import ADAPTIVE
 from lstmcast.forecasting.ledger import record_path, update_aci
 from lstmcast.forecasting.path import predict_path
 from lstmcast.forecasting.result import ForecastResult, PathForecast
-from lstmcast.forecasting.vol_forecast import VolForecastResult, predict_volatility, record_volatility
+from lstmcast.forecasting.variance import VarianceForecast, predict_volatility, record_volatility
 from lstmcast.paths import calendars_dir
 from lstmcast.registry.manifest import new_model, new_volatility_model
 from lstmcast.registry.saved import LoadedModel, load_model, write_model
@@ -34,7 +34,7 @@ from lstmcast.store.db import Store
 from lstmcast.tickers import exchange_of
 
 NewModel = tuple[str, dict[str, Any], dict[str, Any]]  # ID, manifest, numpy weights: for write_model
-Made = TypeVar("Made", PathForecast, VolForecastResult)
+Made = TypeVar("Made", PathForecast, VarianceForecast)
 Made_co = TypeVar("Made_co", covariant=True)
 
 
@@ -97,7 +97,7 @@ class ForecastKind(Protocol[Made_co]):
 
     def headline(self, made: Any) -> Headline: ...
 
-    def result(self, made: Any, ctx: Context) -> ForecastResult | VolForecastResult: ...
+    def result(self, made: Any, ctx: Context) -> ForecastResult | VarianceForecast: ...
 
 
 class PathKind:
@@ -199,13 +199,13 @@ class VarianceKind:
         levels: tuple[float, ...],
         alphas: dict[tuple[float, int], float] | None,
         sessions_cache: Path | None,
-    ) -> VolForecastResult:
+    ) -> VarianceForecast:
         return predict_volatility(loaded, series, calendar, sessions_cache)
 
     def record(
         self,
         store: Store,
-        made: VolForecastResult,
+        made: VarianceForecast,
         model_id: str,
         ticker: str,
         config: TrainConfig,
@@ -213,10 +213,10 @@ class VarianceKind:
     ) -> int:
         return record_volatility(store, made)
 
-    def headline(self, made: VolForecastResult) -> Headline:
+    def headline(self, made: VarianceForecast) -> Headline:
         return Headline(made.as_of, made.target_date, next_volatility=made.volatility)
 
-    def result(self, made: VolForecastResult, ctx: Context) -> VolForecastResult:
+    def result(self, made: VarianceForecast, ctx: Context) -> VarianceForecast:
         made.model_id, made.ledger_new = ctx.model_id, ctx.ledger_new
         made.warnings = [*made.warnings, *ctx.warnings]
         return made
@@ -262,7 +262,7 @@ def forecast_one(
     levels: tuple[float, ...] = INTERVAL_LEVELS,
     csv: Path | None = None,
     engine: str = "auto",
-) -> ForecastResult | VolForecastResult:
+) -> ForecastResult | VarianceForecast:
     """Forecast `series` from its newest bar with `loaded` (retrained first, and saved, when
     `config.retrain_if_older` says it is stale), and write it to the ledger; a forecast from
     a `csv` file is not written."""

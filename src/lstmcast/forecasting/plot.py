@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.forecasting.result import ForecastResult
-from lstmcast.forecasting.vol_forecast import VolForecastResult
+from lstmcast.forecasting.variance import VarianceForecast
 from lstmcast.paths import save_png
 from lstmcast.prep.volatility import variance_proxy
 from lstmcast.settings import VOL_LABELS
@@ -61,7 +61,7 @@ def _finite(value: float | None, fallback: float) -> float:
     return fallback if value is None or not np.isfinite(value) else float(value)
 
 
-def volatility_chart(bars: pd.DataFrame, result: VolForecastResult, path: Path) -> Path:
+def volatility_chart(bars: pd.DataFrame, result: VarianceForecast, path: Path) -> Path:
     """The realised h-day volatility (the model's own proxy, annualised) over the last year,
     then the forecast for the next h sessions as a level with its interval bands, beside
     HAR's forecast of the same days and the year's median."""

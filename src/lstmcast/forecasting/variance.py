@@ -26,7 +26,7 @@ from lstmcast.store.ledger import record
 
 
 @dataclass
-class VolForecastResult:
+class VarianceForecast:
     ticker: str
     model_id: str
     model: str
@@ -59,7 +59,7 @@ def _net(loaded: LoadedModel) -> Net:
 
 def predict_volatility(
     loaded: LoadedModel, series: Series, calendar: str, sessions_cache: Path | None = None
-) -> VolForecastResult:
+) -> VarianceForecast:
     """The model's h-day volatility from the newest bar, HAR's beside it (refitted on every bar
     known now), a conformal interval from the model's out-of-sample log errors, and the 1-day
     value-at-risk. No store: a worker process can make it."""
@@ -99,7 +99,7 @@ def predict_volatility(
     year = year[np.isfinite(year)]
     as_of = frame.day(-1)
     target = next_sessions(as_of, h, calendar, sessions_cache)[-1]
-    return VolForecastResult(
+    return VarianceForecast(
         ticker=series.ticker,
         model_id=loaded.id,
         model=cfg.model,
@@ -124,7 +124,7 @@ def predict_volatility(
     )
 
 
-def record_volatility(store: Store, out: VolForecastResult, loaded: LoadedModel | None = None) -> int:
+def record_volatility(store: Store, out: VarianceForecast, loaded: LoadedModel | None = None) -> int:
     """Write a volatility forecast to the ledger, once per model, ticker and last bar."""
     row = {
         "model_id": out.model_id,
