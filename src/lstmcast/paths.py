@@ -9,11 +9,14 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from platformdirs import user_data_dir
 
 from lstmcast.errors import ConfigError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 ENV_HOME = "LSTMCAST_HOME"
 
@@ -183,7 +186,7 @@ def append_text(path: Path, text: str) -> None:
         raise _unwritable(path, exc) from None
 
 
-def save_png(fig: Any, path: Path) -> Path:
+def save_png(fig: Figure, path: Path) -> Path:
     """Lay out, render and write a figure atomically (a reader sees the old file or the new), in
     the format its name asks for: .png, .svg or .pdf (checked before the work: `check_plot`)."""
     import matplotlib.pyplot as plt

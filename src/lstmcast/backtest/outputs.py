@@ -10,7 +10,7 @@ import io
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,9 @@ from lstmcast.jsonable import to_jsonable
 from lstmcast.paths import atomic_write_text, save_png
 from lstmcast.settings import VOL_LABELS as LABELS
 from lstmcast.target import target_of
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 def predictions_frame(result: ReturnBacktest) -> pd.DataFrame:
@@ -164,7 +167,7 @@ def plot_returns(result: ReturnBacktest, path: Path) -> Path:
 ROLLING_COVERAGE = 250  # bars: about a trading year
 
 
-def _coverage_panel(ax: Any, dates: pd.Series, result: ReturnBacktest) -> None:
+def _coverage_panel(ax: Axes, dates: pd.Series, result: ReturnBacktest) -> None:
     """Rolling coverage of the one-step intervals, each level against its nominal line."""
     run = result.outcome.first
     actual = np.log(

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -245,7 +244,7 @@ def _adj_close_revised(stored: pd.DataFrame, fresh: pd.DataFrame) -> bool:
 
 
 def fetch_one(
-    store: Store, ticker: str, start: date | None, end: date | None, session: Any = None
+    store: Store, ticker: str, start: date | None, end: date | None, session: object = None
 ) -> FetchOutcome:
     """Download one ticker into the store (incrementally when it has bars), and note how it
     ended; a failure is in the outcome, never raised."""
@@ -260,7 +259,7 @@ def _outcome_word(error: LstmcastError) -> str:
 
 
 def _fetch_one(
-    store: Store, ticker: str, start: date | None, end: date | None, session: Any = None
+    store: Store, ticker: str, start: date | None, end: date | None, session: object = None
 ) -> FetchOutcome:
     ticker = validate_ticker(ticker)
     outcome = FetchOutcome(ticker)
@@ -287,7 +286,7 @@ def fetch(
     tickers: list[str],
     start: date | None = None,
     end: date | None = None,
-    session: Any = None,
+    session: object = None,
     pause: float = 0.0,
 ) -> FetchReport:
     """Fetch each ticker independently: one failing neither stops nor undoes the others.

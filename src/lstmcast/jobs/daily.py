@@ -61,7 +61,7 @@ def _exog_of(store: Store, item: WatchItem) -> tuple[str, ...]:
 
 
 def _fetch_exog(
-    store: Store, items: list[WatchItem], exog: dict[str, tuple[str, ...]], session: Any
+    store: Store, items: list[WatchItem], exog: dict[str, tuple[str, ...]], session: object
 ) -> dict[str, Exception]:
     """Fetch every exogenous series the watchlist's models read, once each, before any
     forecast: a model with --exog must not forecast from a stale input. Returns the failures."""
@@ -219,7 +219,7 @@ def _failed(run: TickerRun, exc: BaseException, notes: list[str]) -> None:
 def daily(
     store: Store,
     config: Path | None = None,
-    fetch_session: Any = None,
+    fetch_session: object = None,
     parallel: Parallel = Parallel(),
     on_step: Callable[[str], None] | None = None,
 ) -> DailyReport:
@@ -305,7 +305,7 @@ def daily(
 
 
 def _rank_universe(
-    store: Store, item: UniverseItem, session: Any, on_step: Callable[[str], None] | None
+    store: Store, item: UniverseItem, session: object, on_step: Callable[[str], None] | None
 ) -> TickerRun:
     """A `[[universe]]` entry, in the driver: fetch its members, train its network when it has
     none or it is stale, and rank the members from the newest bar into the ledger."""

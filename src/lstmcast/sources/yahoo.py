@@ -40,7 +40,7 @@ _YAHOO_COLUMNS = {v: k for k, v in YAHOO_NAMES.items()}
 _sleep: Callable[[float], None] = time.sleep  # replaced by tests, which must not wait
 
 
-def make_session() -> Any:
+def make_session() -> object:
     """The HTTP session yfinance uses; None lets yfinance build its own (curl_cffi). Without a
     network it fails in seconds, not after the resolver's long waits."""
     if not _resolves(YAHOO_HOST):
@@ -125,7 +125,7 @@ def _is_network_error(exc: BaseException) -> bool:
     )
 
 
-def _history(ticker: str, start: date | None, end: date | None, session: Any) -> pd.DataFrame:
+def _history(ticker: str, start: date | None, end: date | None, session: object) -> pd.DataFrame:
     import yfinance as yf
 
     yf.config.debug.hide_exceptions = False  # let failures raise instead of only logging
@@ -159,7 +159,7 @@ def download_bars(
     start: date | None = None,
     end: date | None = None,
     *,
-    session: Any = None,
+    session: object = None,
     cache_dir: Path | None = None,
     retries: int = RETRIES,
     backoff_s: float = BACKOFF_S,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
 
 from lstmcast.data.ingest import FetchOutcome, fetch
 from lstmcast.errors import LstmcastError, NotFoundError
@@ -45,7 +44,7 @@ def fetch_universe(
     name: str,
     start: date | None = None,
     end: date | None = None,
-    session: Any = None,
+    session: object = None,
     pause: float = DEFAULT_PAUSE,
     refresh: bool = False,
 ) -> UniverseFetch:

@@ -9,7 +9,6 @@ backtest, its audit and `train --universe` (one block: the held-out test dates) 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -17,7 +16,7 @@ from lstmcast.config import TrainConfig
 from lstmcast.errors import DataError
 from lstmcast.runconfig import BacktestConfig
 from lstmcast.universe.panel import MIN_NAMES, Panel, Scalers, sample_index
-from lstmcast.universe.targets import learner_of
+from lstmcast.universe.targets import VarianceScale, learner_of
 
 Samples = tuple[np.ndarray, np.ndarray]  # (date index, member index), one entry per sample
 
@@ -59,7 +58,7 @@ class FoldInputs:
     val: Samples  # outcomes known before the block
     test: Samples  # the block's dates
     outcome: np.ndarray  # (T, N) what is realised (the learner's), NaN where unknown
-    scale: Any = None  # the learner's scale of the target, fitted on training rows
+    scale: VarianceScale | None = None  # the learner's scale of the target, fitted on training rows
     columns: tuple[str, ...] = ()  # the inputs' names
     scalers: Scalers = field(default_factory=dict)  # each member's input scalers
 

@@ -93,11 +93,15 @@ class PanelLearner(Protocol):
         a member has them, else fitted on its rows up to `cutoff`."""
         ...
 
-    def learn(self, panel: Panel, outcome: np.ndarray, scale_rows: slice) -> tuple[np.ndarray, Any]:
+    def learn(
+        self, panel: Panel, outcome: np.ndarray, scale_rows: slice
+    ) -> tuple[np.ndarray, VarianceScale | None]:
         """(T, N) what the network is fitted to, scaled with `scale_rows` only, and the scale."""
         ...
 
-    def readout(self, scale: Any, val_scores: np.ndarray, val: Samples, outcome: np.ndarray) -> Readout:
+    def readout(
+        self, scale: VarianceScale | None, val_scores: np.ndarray, val: Samples, outcome: np.ndarray
+    ) -> Readout:
         """How scores become forecasts, from the learned scale and the validation samples'
         scores against their outcomes (known before the block it serves)."""
         ...
@@ -109,8 +113,8 @@ class PanelLearner(Protocol):
 
 
 def forecasts_of(
-    learner: PanelLearner, scale: Any, scores: np.ndarray, test: Samples, val_scores: np.ndarray,
-    val: Samples, outcome: np.ndarray,
+    learner: PanelLearner, scale: VarianceScale | None, scores: np.ndarray, test: Samples,
+    val_scores: np.ndarray, val: Samples, outcome: np.ndarray,
 ) -> np.ndarray:  # fmt: skip
     """The test samples' forecasts in the outcome's units (validation scores calibrate)."""
     return learner.readout(scale, val_scores, val, outcome).apply(scores, test[1])
@@ -143,10 +147,14 @@ class CrossSection:
         values, used = scale_with(panel.returns(), cutoff, (saved or {}).get("return"))
         return values[..., None].astype("float32"), ("return",), {"return": used}
 
-    def learn(self, panel: Panel, outcome: np.ndarray, scale_rows: slice) -> tuple[np.ndarray, Any]:
+    def learn(
+        self, panel: Panel, outcome: np.ndarray, scale_rows: slice
+    ) -> tuple[np.ndarray, VarianceScale | None]:
         return panel_target(self.name, outcome, panel.listed, scale_rows), None
 
-    def readout(self, scale: Any, val_scores: np.ndarray, val: Samples, outcome: np.ndarray) -> Readout:
+    def readout(
+        self, scale: VarianceScale | None, val_scores: np.ndarray, val: Samples, outcome: np.ndarray
+    ) -> Readout:
         return AsScored()
 
     def saved_readout(self, doc: dict[str, Any], panel: Panel, horizon: int, at: int) -> Readout:
@@ -208,20 +216,30 @@ class PooledVariance:
         return (np.stack(columns, axis=-1).astype("float32"), names,
                 {"return": ret_used, "log_sq_return": lsq_used})  # fmt: skip
 
-    def learn(self, panel: Panel, outcome: np.ndarray, scale_rows: slice) -> tuple[np.ndarray, Any]:
+    def learn(
+        self, panel: Panel, outcome: np.ndarray, scale_rows: slice
+    ) -> tuple[np.ndarray, VarianceScale | None]:
+        return self._learned(panel, outcome, scale_rows)
+
+    def _learned(
+        self, panel: Panel, outcome: np.ndarray, scale_rows: slice
+    ) -> tuple[np.ndarray, VarianceScale]:
         logv = np.log(np.maximum(np.where(panel.listed, outcome, np.nan), VARIANCE_FLOOR))
         mean, sd = member_scalers(logv, (scale_rows.stop or len(logv)) - 1)
         return (logv - mean) / sd, VarianceScale(mean, sd)
 
-    def readout(self, scale: Any, val_scores: np.ndarray, val: Samples, outcome: np.ndarray) -> Readout:
-        s: VarianceScale = scale
+    def readout(
+        self, scale: VarianceScale | None, val_scores: np.ndarray, val: Samples, outcome: np.ndarray
+    ) -> Readout:
+        assert scale is not None, "a variance learner always learns its scale"
+        s = scale
         val_raw = np.exp(s.mean[val[1]] + s.sd[val[1]] * val_scores)
         ratio, pooled = calibration_of(outcome[val], val_raw, val[1], len(s.mean))
         return VarianceReadout(s.mean, s.sd, ratio, pooled)
 
     def saved_readout(self, doc: dict[str, Any], panel: Panel, horizon: int, at: int) -> Readout:
         known = max(at - horizon, 0)  # the last row whose h-day outcome is known at `at`
-        _, own = self.learn(panel, self.outcome(panel, horizon), slice(0, known + 1))
+        _, own = self._learned(panel, self.outcome(panel, horizon), slice(0, known + 1))
         saved = doc.get("members", {})
         pooled = float(doc.get("pooled_ratio") or 1.0)
 
