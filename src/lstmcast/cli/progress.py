@@ -11,8 +11,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from lstmcast.cli.common import err_console
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
+
     from lstmcast.store.tunes import TrialRecord
     from lstmcast.sweep.cells import Cell
+    from lstmcast.training.loop import EpochLog
 
 
 @contextmanager
@@ -35,10 +38,10 @@ def epoch_progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[
 class _EpochBar:
     """Called with each epoch's log; `batch` moves the bar within an epoch."""
 
-    def __init__(self, bar: Progress, task: Any, epochs: int) -> None:
+    def __init__(self, bar: Progress, task: TaskID, epochs: int) -> None:
         self.bar, self.task, self.epochs, self.done = bar, task, epochs, 0
 
-    def __call__(self, log: Any) -> None:
+    def __call__(self, log: EpochLog) -> None:
         self.done = log.epoch
         self.bar.update(
             self.task,
@@ -106,7 +109,7 @@ def fold_progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], No
         def on_fold(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, epoch="")
 
-        def on_epoch(log: Any) -> None:  # a fold fitted in this process: the epoch it is on
+        def on_epoch(log: EpochLog) -> None:  # a fold fitted in this process: the epoch it is on
             bar.update(task, epoch=f"(this fold: epoch {log.epoch}, val {log.val_loss:.4g})")
 
         with watch_epochs(on_epoch):

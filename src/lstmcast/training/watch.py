@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lstmcast.training.loop import EpochLog
 
 _LISTENER: ContextVar[Callable[[Any], None] | None] = ContextVar("epoch_listener", default=None)
 
@@ -27,7 +30,7 @@ def watch_epochs(listener: Callable[[Any], None] | None) -> Iterator[None]:
         _LISTENER.reset(token)
 
 
-def heard(log: Any) -> None:
+def heard(log: EpochLog) -> None:
     """Tell the listener, if any, that an epoch ended (`log`: its EpochLog)."""
     listener = _LISTENER.get()
     if listener is not None:

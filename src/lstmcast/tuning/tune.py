@@ -18,7 +18,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,11 +37,14 @@ from lstmcast.store.tunes import TrialRecord, TrialState, save_trial, save_tune,
 from lstmcast.tuning.nested import OuterFold, TrialResult, TrialTask, plan_nested, run_trial
 from lstmcast.tuning.space import Space, default_space, read_space
 
+if TYPE_CHECKING:
+    import optuna.trial
+
 TUNE_FORMAT = 1  # bumped when what a trial stores changes: older tunes then start afresh
 PRUNE_AFTER = 5  # complete trials a study needs before it prunes (Optuna's MedianPruner default)
 
 
-def optuna_state(state: TrialState) -> Any:
+def optuna_state(state: TrialState) -> optuna.trial.TrialState:
     """Optuna's state for a stored one: the one place the two vocabularies meet."""
     from optuna.trial import TrialState as Optuna
 
@@ -53,7 +56,7 @@ def trial_error(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, LstmcastError) else f"{type(exc).__name__}: {exc}"
 
 
-def failed(study: Study, trial: Any, error: str, seconds: float) -> TrialRecord:
+def failed(study: Study, trial: optuna.trial.BaseTrial, error: str, seconds: float) -> TrialRecord:
     """A trial that ended in an error: its settings and why."""
     return TrialRecord(study.fold.span.index, trial.number, TrialState.FAILED, trial.params, error=error,
                        seconds=seconds)  # fmt: skip
@@ -231,9 +234,9 @@ def search(
     studies = [s for t in tunes for s in t.studies]
     bases = {t.ticker: t.base for t in tunes}
     started = time.monotonic()
-    waiting: dict[str, tuple[Study, Any]] = {}
+    waiting: dict[str, tuple[Study, optuna.trial.Trial]] = {}
 
-    def finish(study: Study, trial: Any, record: TrialRecord) -> None:
+    def finish(study: Study, trial: optuna.trial.Trial, record: TrialRecord) -> None:
         """Store first (the record), then tell the study."""
         save_trial(store.conn, study.tune_id, record)
         study.trials.append(record)
