@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lstmcast.errors import ConfigError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 MODELS = ("lstm", "gru", "rnn", "cnn")
 # What the baselines are called in text: the return verdict's, and the volatility target's.
@@ -66,7 +69,7 @@ def setting(
     return field(default=default, metadata=meta)
 
 
-def check_bounds(config: Any) -> None:
+def check_bounds(config: DataclassInstance) -> None:
     """Every numeric setting within its declared range, or a ConfigError naming the option:
     NaN, infinities, huge and negative values are refused here, before any work."""
     for f in dataclasses.fields(config):
@@ -83,7 +86,7 @@ def check_bounds(config: Any) -> None:
             raise ConfigError(f"{flag} must be {span}, got {value!r}")
 
 
-def check_choices(config: Any) -> None:
+def check_choices(config: DataclassInstance) -> None:
     """Every word setting among its declared choices (None: not chosen), or a ConfigError
     naming the option and the choices."""
     for f in dataclasses.fields(config):

@@ -12,10 +12,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lstmcast.errors import ConfigError
 from lstmcast.settings import ALL_TARGETS
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 # Why a trading or interval option means nothing for a variance forecast.
 _NOT_FOR_VARIANCE = "trades and return intervals come from return forecasts"
@@ -53,7 +56,7 @@ class Target:
         """A model forecasts only the horizon it was trained for (one direct head), not a path."""
         return self.family == "volatility"
 
-    def check(self, config: Any, universe: bool = False) -> None:
+    def check(self, config: DataclassInstance, universe: bool = False) -> None:
         """Refuse, in one line, a setting of `config` (a TrainConfig or BacktestConfig) that
         does not apply to this target (on a universe, with `universe`); a setting left at
         its default is no choice."""

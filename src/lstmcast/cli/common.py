@@ -189,7 +189,7 @@ def fixed(value: float | None, digits: int = 4) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
-def fmt(value: Any, digits: int = 4) -> str:
+def fmt(value: float | int | str | None, digits: int = 4) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):

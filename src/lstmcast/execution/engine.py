@@ -22,11 +22,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lstmcast.errors import ConfigError, TemporaryError
 from lstmcast.threadpolicy import free_cores, pin_share, usable_cores
 from lstmcast.tomlfile import read_toml
+
+if TYPE_CHECKING:
+    from distributed import Client, Security
 
 RETRIES = 2  # a task whose worker died is run again this often before it counts as failed
 CONNECT_TIMEOUT_S = 5  # an unreachable scheduler: one line and exit 75, never a hang
@@ -143,7 +146,7 @@ def check_security(path: Path) -> dict[str, str]:
     return files
 
 
-def load_security(path: Path) -> Any:
+def load_security(path: Path) -> Security:
     """A distributed.Security from the TOML file at `path` (`check_security`). Encryption is
     required."""
     from distributed import Security
@@ -175,16 +178,16 @@ def check_address(cluster: str) -> str:
     return cluster.strip()
 
 
-def _connect(client_type: Any, cluster: str, security: Path | None = None) -> Any:
+def _connect(client_type: type[Client], cluster: str, security: Path | None = None) -> Client:
     """A Client to the scheduler at `cluster`, or a TemporaryError within CONNECT_TIMEOUT_S +
     HANDSHAKE_GRACE_S: distributed's own timeout covers an unreachable port, not a server
     that accepts and never answers (an HTTP server, a stray socket), which used to hang."""
     address = check_address(cluster)
     options: dict[str, Any] = {"security": load_security(security)} if security is not None else {}
     got: dict[str, Any] = {}
-    made: list[Any] = []
+    made: list[Client] = []
 
-    class Tracked(client_type):  # type: ignore[misc]
+    class Tracked(client_type):  # type: ignore[misc,valid-type]
         """The client, kept hold of before it connects: a failed start leaves it half made."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -219,7 +222,7 @@ def _connect(client_type: Any, cluster: str, security: Path | None = None) -> An
     return got["client"]
 
 
-def _discard(made: list[Any]) -> None:
+def _discard(made: list[Client]) -> None:
     """Close the half-made client a failed connection left behind: otherwise its `__del__`
     waits 10 s at exit to close a connection that never was, then prints a traceback."""
     for client in made:
@@ -228,7 +231,7 @@ def _discard(made: list[Any]) -> None:
             client._loop_runner.stop()
 
 
-_HELD: list[tuple[Parallel, Any]] = []  # clients kept open by `held_cluster`, innermost last
+_HELD: list[tuple[Parallel, Client]] = []  # clients kept open by `held_cluster`, innermost last
 
 
 @contextmanager
@@ -247,7 +250,7 @@ def held_cluster(parallel: Parallel) -> Iterator[None]:
 
 
 @contextmanager
-def dask_client(parallel: Parallel) -> Any:
+def dask_client(parallel: Parallel) -> Iterator[Client]:
     """A distributed.Client: to the scheduler at `parallel.cluster`, or to an embedded
     LocalCluster of `parallel.workers` worker processes, one task at a time each (no dashboard);
     the one `held_cluster` keeps for `parallel`, when it keeps one."""
