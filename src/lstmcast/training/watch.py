@@ -12,10 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from lstmcast.training.loop import EpochLog
+from typing import Any
 
 _LISTENER: ContextVar[Callable[[Any], None] | None] = ContextVar("epoch_listener", default=None)
 
@@ -30,8 +27,8 @@ def watch_epochs(listener: Callable[[Any], None] | None) -> Iterator[None]:
         _LISTENER.reset(token)
 
 
-def heard(log: EpochLog) -> None:
-    """Tell the listener, if any, that an epoch ended (`log`: its EpochLog)."""
+def heard(log: object) -> None:
+    """Tell the listener, if any, that an epoch ended (`log`: its EpochLog, handed on as is)."""
     listener = _LISTENER.get()
     if listener is not None:
         listener(log)
