@@ -30,6 +30,7 @@ SUCCESS = {
     "backtest": f"backtest IBM {TINY} --folds 2",
     "backtest-volatility": "backtest IBM --target volatility --epochs 1 --folds 2",
     "audit": f"audit IBM {TINY} --folds 2",
+    "audit-volatility": "audit IBM --target volatility --model cnn --window 20 --epochs 1 --folds 2",
     "sweep": "sweep IBM --models cnn --window 10 --epochs 1 --folds 2 --workers 1",
     "sweeps": "sweeps",
     "tune": "tune IBM --model cnn --window 10 --epochs 1 --folds 2 --inner-folds 2 --trials 2 --workers 1",
