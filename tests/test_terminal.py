@@ -131,6 +131,28 @@ def test_an_id_too_long_to_sit_beside_its_label_gets_a_line_of_its_own() -> None
         assert max(cell_len(x) for x in lines) <= width
 
 
+def test_a_column_that_may_not_wrap_keeps_each_cell_on_one_line_and_its_heading_whole() -> None:
+    """A value-at-risk cell, a hit rate and its p-value, was folded onto two lines at 80
+    columns, doubling the table: a `no_wrap` column now counts its whole cells as what it
+    needs, so another optional column goes instead, and its heading wraps rather than being cut."""
+    import io
+
+    from rich.table import Table
+
+    from lstmcast.cli.tables import FittingConsole, optional
+
+    t = Table("forecaster", *[f"score number {k}" for k in range(5)])
+    t.add_column("VaR 95% hits (p)", no_wrap=True)
+    optional(t, "score number 4", "score number 3")
+    for name in ("model", "naive", "GARCH"):
+        t.add_row(name, *["0.4085"] * 5, "3.7% (0.10)")
+    buf = io.StringIO()
+    FittingConsole(file=buf, width=60, force_terminal=False).print(t)
+    out = buf.getvalue()
+    assert out.count("3.7% (0.10)") == 3 and "VaR 95%" in out and "hits (p)" in out, out
+    assert "not shown at 60 columns" in out and max(cell_len(x) for x in out.splitlines()) <= 60
+
+
 @pytest.mark.slow
 def test_a_model_is_named_by_any_unique_prefix_or_by_latest(cli: Cli, home: Path) -> None:
     cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM")

@@ -11,7 +11,7 @@ block per row, each cell on its own line under its header.
 from __future__ import annotations
 
 from rich.console import Console, Group, RenderableType
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 
@@ -27,12 +27,19 @@ def _longest_token(cells: list[object]) -> int:
     return max((Text(tok).cell_len for c in cells for tok in _plain(c).split()), default=0)
 
 
+def _least(col: Column) -> int:
+    """The narrowest a column can be with no token cut; a column that may not wrap (a value
+    and its p-value, say) keeps each cell on one line, its heading may still wrap."""
+    if not col.no_wrap:
+        return _longest_token([col.header, *col._cells])
+    lines = (Text(line).cell_len for c in col._cells for line in _plain(c).splitlines())
+    return max(_longest_token([col.header]), max(lines, default=0))
+
+
 def needed_width(table: Table) -> int:
     """The narrowest the table can be with no token cut: tokens, padding and borders."""
     pad = table.padding[1] + table.padding[3] if len(table.padding) == 4 else 2
-    inner = sum(
-        max(_longest_token([col.header, *col._cells]), col.min_width or 0) + pad for col in table.columns
-    )
+    inner = sum(max(_least(col), col.min_width or 0) + pad for col in table.columns)
     return inner + (
         len(table.columns) + 1 if table.box is not None and table.show_edge else len(table.columns) - 1
     )
@@ -42,7 +49,8 @@ def fit(table: Table, width: int) -> RenderableType:
     """`table` with every column at least as wide as its longest token, or, if that is wider
     than `width`, its rows as blocks of `header: value` lines."""
     for col in table.columns:
-        col.min_width = max(col.min_width or 0, _longest_token([col.header, *col._cells]))
+        col.min_width = max(col.min_width or 0, _least(col))
+        col.no_wrap = False  # its cells fit their width now; the heading may wrap, never be cut
         col.overflow = "fold"  # a last resort for text without spaces; never "…"
     if not table.columns:
         return table
