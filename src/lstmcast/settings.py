@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from lstmcast.errors import ConfigError
 
@@ -50,6 +50,11 @@ MIN_EVAL_SAMPLES = 20
 MAX_WINDOW = 5000
 MAX_HORIZON = 252  # a trading year
 MAX_SEED = 2**32 - 1  # numpy's seeds end here
+
+
+# A setting's value as a config holds it: a flag, a number, a word, a list of words (features,
+# exog) or unset. Read from a file or a search, a value is an `object` until checked.
+SettingValue: TypeAlias = "bool | int | float | str | tuple[str, ...] | None"
 
 
 def setting(

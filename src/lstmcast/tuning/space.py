@@ -28,7 +28,7 @@ from typing import Any
 
 from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError
-from lstmcast.settings import FEATURES
+from lstmcast.settings import FEATURES, SettingValue
 from lstmcast.target import target_of
 from lstmcast.tomlfile import line_of, read_toml
 
@@ -59,7 +59,7 @@ class Param:
     high: float = 0.0
     log: bool = False
     step: int = 1
-    choices: tuple[Any, ...] = ()
+    choices: tuple[SettingValue, ...] = ()
 
     def describe(self) -> str:
         if self.kind == "choice":
@@ -73,7 +73,7 @@ class Space:
     """The searched settings and the ones a space file fixed."""
 
     params: tuple[Param, ...]
-    fixed: tuple[tuple[str, Any], ...] = ()
+    fixed: tuple[tuple[str, SettingValue], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -101,7 +101,7 @@ class Space:
                 out[p.name] = FloatDistribution(p.low, p.high, log=p.log)
         return out
 
-    def apply(self, base: TrainConfig, params: dict[str, Any]) -> TrainConfig:
+    def apply(self, base: TrainConfig, params: dict[str, object]) -> TrainConfig:
         """`base` with the fixed settings and one trial's `params` (as Optuna holds them)."""
         changes = dict(self.fixed)
         for name, value in params.items():
@@ -109,17 +109,17 @@ class Space:
         return base.replace(**changes)
 
 
-def _show(value: Any) -> Any:
+def _show(value: SettingValue) -> bool | int | float | str | None:
     """A setting's value as Optuna and JSON hold it: a feature list as "a,b" ("none" for none)."""
     if isinstance(value, tuple):
         return ",".join(value) or "none"
     return value
 
 
-def _from_optuna(name: str, value: Any) -> Any:
+def _from_optuna(name: str, value: object) -> SettingValue:
     if name == "features":
         return () if value == "none" else tuple(v for v in str(value).split(",") if v)
-    return value
+    return _setting(value)
 
 
 _FEATURE_SETS = ((), *((f,) for f in FEATURES), FEATURES)
@@ -164,7 +164,7 @@ def read_space(path: Path, base: TrainConfig, start: Space | None = None) -> Spa
     doc, text = read_toml(path, "space file")
     where = str(path)
     default = {p.name: p for p in (start or default_space(base)).params}
-    fixed: dict[str, Any] = {}
+    fixed: dict[str, SettingValue] = {}
     for name, entry in doc.items():
         line = line_of(text, name) or _header_line(text, name)
         at = f"{where}, line {line}" if line else where
@@ -223,17 +223,17 @@ def _header_line(text: str, name: str) -> int | None:
     return None
 
 
-def _from_toml(name: str, value: Any) -> Any:
+def _from_toml(name: str, value: object) -> SettingValue:
     if name == "features":
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return tuple(value)
         if isinstance(value, str):
             return _from_optuna(name, value)
         raise ConfigError('a feature set is a list like ["hl_range"] or []')
-    return value
+    return _setting(value)
 
 
-def _check(base: TrainConfig, name: str, value: Any) -> Any:
+def _check(base: TrainConfig, name: str, value: object) -> SettingValue:
     """`value` if `train` accepts it for `name` (alone, on `base`), else a ConfigError."""
     try:
         base.replace(**{name: value}).validate()
@@ -242,11 +242,30 @@ def _check(base: TrainConfig, name: str, value: Any) -> Any:
     kind = str(FIELDS[name].type)
     if kind == "int" and (not isinstance(value, int) or isinstance(value, bool)):
         raise ConfigError(f"{value!r} is not an integer")
-    if kind == "float" and (not isinstance(value, (int, float)) or isinstance(value, bool)):
-        raise ConfigError(f"{value!r} is not a number")
+    if kind == "float":
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ConfigError(f"{value!r} is not a number")
+        return float(value)
     if kind == "str" and not isinstance(value, str):
         raise ConfigError(f"{value!r} is not a word")
-    return float(value) if kind == "float" else value
+    return _setting(value)
+
+
+def _setting(value: object) -> SettingValue:
+    """`value` as a config holds a setting, or a ConfigError (a TOML table or date is none)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value):
+        return tuple(str(v) for v in value)
+    raise ConfigError(f"{value!r} is not a value a setting takes")
+
+
+def _bound(base: TrainConfig, name: str, value: object) -> float:
+    """One end of a searched range: a number `train` accepts for `name`."""
+    got = _check(base, name, value)
+    if isinstance(got, bool) or not isinstance(got, (int, float)):
+        raise ConfigError(f"{value!r} is not a number")
+    return got
 
 
 def _range(base: TrainConfig, name: str, kind: str, entry: dict[str, Any]) -> Param:
@@ -254,7 +273,7 @@ def _range(base: TrainConfig, name: str, kind: str, entry: dict[str, Any]) -> Pa
         raise ConfigError("a word or a list is searched with choices = [...], not low/high")
     if "low" not in entry or "high" not in entry:
         raise ConfigError("a range needs low and high (or give choices = [...] or value = ...)")
-    low, high = _check(base, name, entry["low"]), _check(base, name, entry["high"])
+    low, high = _bound(base, name, entry["low"]), _bound(base, name, entry["high"])
     log = entry.get("log", False)
     step = entry.get("step", 1)
     if not isinstance(log, bool):
