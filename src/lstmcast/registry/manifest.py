@@ -8,7 +8,6 @@ import dataclasses
 import re
 import secrets
 from datetime import datetime, timezone
-from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -174,6 +173,9 @@ def data_seen(frame: Any, origin: str) -> dict[str, Any]:
 
 
 def versions() -> dict[str, str]:
+    """What made a model, for its manifest (written at training; a forecast never asks)."""
+    from importlib.metadata import version
+
     import torch
 
     return {"lstmcast": __version__, "torch": torch.__version__, "pandas": version("pandas")}
