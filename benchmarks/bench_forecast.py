@@ -10,12 +10,17 @@ without; the target is a cold forecast within 2x of it) and `python -c "import t
 medians of wall time and peak RSS with their spread, the ratio to the bare imports, the same
 forecasts from both engines, and one process forecasting TICKERS tickers (what `daily` does):
 imports paid once.
+
+Every process may write and read its bytecode, as an installed lstmcast's can: with
+PYTHONDONTWRITEBYTECODE set (some machines set it) a checkout's modules would be compiled
+again on every cold start (about 0.05 s here), which no user's install pays.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -60,6 +65,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--tickers", type=int, default=20)
     args = ap.parse_args()
+    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):  # inherited by every process below
+        print("PYTHONDONTWRITEBYTECODE unset for these runs: bytecode is written, then read, as installed")
     lstmcast = str(Path(sys.executable).with_name("lstmcast"))
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
