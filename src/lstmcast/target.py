@@ -33,7 +33,6 @@ class Target:
     losses: tuple[str, ...]  # the training losses that fit this target
     # option field -> why it does not apply to this target: refused unless left at its default
     refused: Mapping[str, str] = field(default_factory=dict)
-    panel: bool = False  # judged across a universe's members at each date (`--universe`)
     # What it refuses when pooled across a universe (a target that can be); None: it cannot be
     on_universe: Mapping[str, str] | None = None
     # Targets forecast alike within a family: "return" (a price path: log_return, price), "volatility"
@@ -45,6 +44,11 @@ class Target:
     # compounds from the origin's price (log returns).
     in_prices: bool = False
     unit: str = "ret"  # its values' unit in a table heading
+
+    @property
+    def panel(self) -> bool:
+        """Judged across a universe's members at each date (`--universe`), never one series."""
+        return self.family == "panel"
 
     @property
     def is_variance(self) -> bool:
@@ -187,7 +191,6 @@ _TARGETS = {
             "rank_ic",
             ("mse", "huber"),
             _PANEL_REFUSED,
-            panel=True,
             on_universe={},
             family="panel",
             score="rank IC",
