@@ -59,7 +59,8 @@ class Check:
 @dataclass(frozen=True)
 class Fingerprint:
     """What one fit decided, one array per check; `probes` (by default the values) are what
-    two fits on the same bars are compared on to measure the device's noise."""
+    two fits on the same bars are compared on to measure the device's noise, made only when
+    the fit is asked for them (a repeat fit will measure that noise)."""
 
     values: dict[str, np.ndarray]
     probes: dict[str, np.ndarray] = field(default_factory=dict)
@@ -78,7 +79,7 @@ class Audited(Protocol):
     def checks(self) -> tuple[Check, ...]: ...
 
     def fit(
-        self, cfg: TrainConfig, bt: BacktestConfig, frame: Frame, lo: int, cutoff: int
+        self, cfg: TrainConfig, bt: BacktestConfig, frame: Frame, lo: int, cutoff: int, probes: bool
     ) -> Fingerprint: ...
 
 
@@ -207,11 +208,11 @@ def _audit(
             for i, (t, b) in enumerate(series.exog.items())
         }
         other = frame_for(cfg, noised(series.bars, cutoff_date, seed=fold.index), exog, series.ticker)
-        a = audited.fit(cfg, bt, frame, fold.lo, fold.cutoff)
-        b = audited.fit(cfg, bt, other, fold.lo, fold.cutoff)
+        a = audited.fit(cfg, bt, frame, fold.lo, fold.cutoff, probes=repeat)
+        b = audited.fit(cfg, bt, other, fold.lo, fold.cutoff, probes=False)
         # The device's noise: a second fit on the same bars; without one (a CPU fit repeats
         # bit for bit) the floor is 0 and every comparison exact.
-        again = audited.fit(cfg, bt, frame, fold.lo, fold.cutoff) if repeat else None
+        again = audited.fit(cfg, bt, frame, fold.lo, fold.cutoff, probes=True) if repeat else None
         identical, floors = {}, {}
         for c in audited.checks:
             x, y = a.values[c.key], b.values[c.key]
@@ -248,18 +249,22 @@ class ReturnAudit:
         Check("interval at cutoff", "the interval made at the cutoff", "interval_identical", noisy=True),
     )
 
-    def fit(self, cfg: TrainConfig, bt: BacktestConfig, frame: Frame, lo: int, cutoff: int) -> Fingerprint:
+    def fit(
+        self, cfg: TrainConfig, bt: BacktestConfig, frame: Frame, lo: int, cutoff: int, probes: bool
+    ) -> Fingerprint:
         fitted = self.fit_fold(cfg, frame, lo, cutoff, None)
         at = np.array([cutoff - 1])  # the forecast made at the close of the cutoff's eve
-        # The forecast's floor over the last origins before the cutoff: one number alone is a
-        # poor estimate of the device's noise (two noisy fits can agree there by chance).
-        recent = np.arange(max(lo + cfg.window, cutoff - 64), cutoff)
         values = {
             "scaler_identical": np.concatenate([fitted.scaler.mean, fitted.scaler.std]),
             "weights_identical": weights_of(fitted.state),
             "forecast_identical": fitted.predict(frame, at),
             "interval_identical": _cutoff_interval(cfg, bt, frame, fitted, lo, cutoff),
         }
+        if not probes:
+            return Fingerprint(values)
+        # The forecast's floor over the last origins before the cutoff: one number alone is a
+        # poor estimate of the device's noise (two noisy fits can agree there by chance).
+        recent = np.arange(max(lo + cfg.window, cutoff - 64), cutoff)
         return Fingerprint(values, {"forecast_identical": fitted.predict(frame, recent)})
 
 
@@ -280,7 +285,9 @@ class VarianceAudit:
         Check("forecasts at the cutoff", "forecasts at the cutoff", "forecasts at the cutoff", noisy=True),
     )
 
-    def fit(self, cfg: TrainConfig, bt: BacktestConfig, frame: Frame, lo: int, cutoff: int) -> Fingerprint:
+    def fit(
+        self, cfg: TrainConfig, bt: BacktestConfig, frame: Frame, lo: int, cutoff: int, probes: bool
+    ) -> Fingerprint:
         check_volatility(cfg, frame)
         proxy, returns = np.exp(frame.x[:, 0]), frame.x[:, 1]
         train_end = lo + fit_split(cfg, cutoff - lo)[0]
