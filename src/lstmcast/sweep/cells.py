@@ -8,6 +8,7 @@ by an older lstmcast without the forecasts the leaderboard needs instead of misr
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,15 +143,7 @@ class Cell:
 
 def to_json(result: CellResult) -> dict[str, Any]:
     """The stored form: arrays as lists, where and when it ran at the top level."""
-    ran = result.ran
-    return {
-        **result.to_json(),
-        "worker": ran.worker,
-        "threads": ran.threads,
-        "seconds": ran.seconds,
-        "started_at": ran.started_at,
-        "finished_at": ran.finished_at,
-    }
+    return {**result.to_json(), **dataclasses.asdict(result.ran)}
 
 
 def _array(value: Any) -> np.ndarray:
