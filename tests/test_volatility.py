@@ -564,3 +564,24 @@ def test_finetune_a_volatility_model_on_another_ticker(cli: Cli, home: Path, tmp
         one_forecast(cli("forecast", "IBM", "--target", "volatility", "--json").stdout)["target"]
         == "volatility"
     )
+
+
+@pytest.mark.slow
+def test_a_fine_tuned_volatility_network_starts_from_its_parent() -> None:
+    """Fine-tuning handed the parent's weights, learning rate and freeze to the training, which
+    dropped them: the "fine-tuned" network was one trained from scratch, equal to the scratch
+    one to the last bit. With a vanishing learning rate it must stay at its parent's weights."""
+    import torch
+
+    from lstmcast.training.volatility import train_volatility
+
+    bars, _ = garch_bars(1500)
+    series = Series("G", bars, "synthetic")
+    cfg = SMALL.replace(epochs=2)
+    parent = train_volatility(cfg, series)
+    state = {k: v.clone() for k, v in parent.fits.net.state.items()}
+    still = train_volatility(cfg.replace(seed=cfg.seed + 1), series, init=state, lr=1e-12)
+    moved = max(float((still.fits.net.state[k] - state[k]).abs().max()) for k in state)
+    assert moved < 1e-6, moved
+    scratch = train_volatility(cfg.replace(seed=cfg.seed + 1), series)
+    assert any(not torch.equal(scratch.fits.net.state[k], still.fits.net.state[k]) for k in state)

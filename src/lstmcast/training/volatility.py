@@ -250,7 +250,10 @@ def train_volatility(
     train_at = origins_in(config, 0, 0, seg.train_end)
     val_at = origins_in(config, 0, seg.train_end, seg.val_end)
     test_at = origins_in(config, 0, seg.val_end, frame.n)
-    fits = fold_forecasts(config, frame, proxy, returns, 0, seg.train_end, train_at, val_at, test_at)
+    fits = fold_forecasts(
+        config, frame, proxy, returns, 0, seg.train_end, train_at, val_at, test_at,
+        init=init, lr=lr, freeze_encoder=freeze_encoder,
+    )  # fmt: skip
     oos = np.concatenate([val_at, test_at])
     log_errors = np.log(forward_mean(proxy, config.horizon, oos) / fits.net.predict(frame, proxy, oos))
     quantiles = fits.quantiles["model"]
