@@ -16,18 +16,20 @@ WORDS = {"home": "DIR", "cluster": "ADDRESS", "calendar": "NAME", "levels": "PCT
 
 def _word(param: Any) -> str | None:
     """The metavar for one Typer parameter, or None to leave Typer's (flags, choices)."""
-    bare = str(param.bare_type())
+    kind = param.type.name  # Click's type: "integer", "float", "path", "choice", "boolean", ...
     name = (param.name or "value").lower()
-    if "Literal" in bare or getattr(param, "is_flag", False) or bare == "bool":
+    if kind in ("choice", "boolean") or getattr(param, "is_flag", False):
         return None  # choices show themselves; flags take no value
     if type(param).__name__ == "TyperArgument":
         word = name.upper()
-        return f"{word}..." if param.nargs == -1 or bare.startswith("list") else word
+        return f"{word}..." if param.nargs == -1 or param.multiple else word
     if name in WORDS:
         return WORDS[name]
-    if bare.startswith("list"):
+    if param.multiple:
         return "A,B"
-    return {"int": "N", "float": "X", "Path": "PATH"}.get(bare, name.upper())
+    return {"int": "N", "int range": "N", "float": "X", "float range": "X", "path": "PATH"}.get(
+        kind, name.upper()
+    )
 
 
 def tidy(command: Any) -> None:
@@ -48,13 +50,17 @@ def tidy(command: Any) -> None:
 
 def _plain_argument(param: Any) -> None:
     """An argument as click writes it, TICKER or [TICKER]..., without Typer's `{ticker}` in the
-    usage line and `<str>` after its name."""
+    usage line and `ticker:str` in the list of arguments."""
     word = (param.name or "value").upper()
     many = "..." if param.nargs != 1 else ""
-    usage = f"{word}{many}" if param.required else f"[{word}]{many}"
-    param._usage_display_name = lambda: usage
-    param._rich_display_name = lambda: f"{word}{many}"
-    param.display_type_rich = lambda ctx: None
+    shown = f"{word}{many}"
+    usage_line = shown if param.required else f"[{word}]{many}"
+
+    def make_metavar(ctx: Any = None, *, usage: bool = False) -> str:
+        return usage_line if usage else shown
+
+    param.metavar = shown
+    param.make_metavar = make_metavar
 
 
 # Each command of the root, in the order `--help` lists them: the module and the Typer function
