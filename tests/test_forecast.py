@@ -38,6 +38,52 @@ def test_dates_skip_weekends_holidays_and_unscheduled_closures() -> None:
     assert next_sessions(date(2013, 2, 15), 1, "XNYS") == [date(2013, 2, 19)]  # Presidents' Day
 
 
+def test_error_pools_live_beside_the_manifest_and_older_models_still_load(home: Path) -> None:
+    """Format 2 writes the interval pools to errors.safetensors, not as JSON numbers; the
+    loaded model holds them as training computed them, and a format 1 model (pools in its
+    JSON) loads to the same pools and the same forecast."""
+    from lstmcast.data.ingest import import_csv
+    from lstmcast.data.series import load_stored
+    from lstmcast.forecasting.forecast import forecast
+    from lstmcast.jsonable import to_jsonable
+    from lstmcast.registry.checkpoint import ERRORS, MANIFEST, POOLS, manifest_text, read_manifest
+    from lstmcast.runconfig import ForecastConfig
+
+    import_csv(Store(home), SAMPLE / "IBM.csv", "IBM")
+    cfg = TrainConfig(model="cnn", window=10, channels=4, layers=1, epochs=1, horizon=3, threads=1)
+    report = train(Store(home), cfg, load_stored(Store(home), "IBM"))
+    folder = home / "models" / report.model_id
+    on_disk = read_manifest(folder)
+    assert (folder / ERRORS).is_file() and ERRORS in on_disk["checksums"]
+    assert not any(k in on_disk for k in (*POOLS, "residuals_log"))
+    assert (folder / MANIFEST).stat().st_size < 40_000  # the pools were most of its 1 MB
+
+    def pools(engine: str) -> list[Any]:
+        loaded = load_model(Store(home), report.model_id, engine=engine)
+        return [loaded.residuals(), loaded.scaled_residuals(), loaded.vol_scaled_residuals()]
+
+    def same(x: list[Any], y: list[Any]) -> bool:
+        return all(np.array_equal(a, b) for p, q in zip(x, y, strict=True) for a, b in zip(p, q, strict=True))
+
+    new = pools("onnx")
+    assert [len(p) for p in new] == [3, 3, 3] and all(len(step) > 100 for p in new for step in p)
+    assert same(new, pools("torch"))
+    before = to_jsonable(forecast(Store(home), "IBM", ForecastConfig(horizon=3)))
+
+    # The same model as format 1 wrote it: the pools in the JSON, no errors file.
+    old = {
+        **on_disk,
+        **{k: {"IBM": [np.asarray(a).tolist() for a in p]} for k, p in zip(POOLS, new, strict=True)},
+    }
+    old["residuals_log"] = old["residuals_by_ticker"]["IBM"]
+    old["checksums"] = {k: v for k, v in old["checksums"].items() if k != ERRORS}
+    (folder / MANIFEST).write_text(manifest_text({**old, "format": 1}))
+    (folder / ERRORS).unlink()
+    assert same(new, pools("onnx"))
+    after = to_jsonable(forecast(Store(home), "IBM", ForecastConfig(horizon=3)))
+    assert {**after, "ledger_new": 3} == before  # the second adds nothing to the ledger
+
+
 def test_interval_coverage_on_unseen_data_is_near_nominal(home: Path) -> None:
     bars, _ = ar1(4000, phi=0.3, seed=17)
     cfg = TrainConfig(model="cnn", window=10, channels=8, layers=1, epochs=6, threads=1)
@@ -46,7 +92,7 @@ def test_interval_coverage_on_unseen_data_is_near_nominal(home: Path) -> None:
     frame = build_frame(bars, cfg.target, cfg.features)
     at = np.arange(2000, frame.n - 1)  # origins the model and its residuals never saw
     centre = to_price(frame, at, loaded.fitted.predict(frame, at))[:, 0]
-    q = interval_quantiles(loaded.manifest["residuals_log"], 1)[0]
+    q = interval_quantiles(loaded.residuals(), 1)[0]
     actual = frame.price[at + 1]
     cover80 = np.mean((actual >= centre * np.exp(q[0])) & (actual <= centre * np.exp(q[1])))
     cover95 = np.mean((actual >= centre * np.exp(q[2])) & (actual <= centre * np.exp(q[3])))

@@ -22,6 +22,8 @@ def to_jsonable(value: Any) -> Any:
         return str(value)
     if isinstance(value, Path):
         return str(value)
+    if getattr(value, "ndim", 0) > 0 and callable(getattr(value, "tolist", None)):  # numpy arrays
+        return to_jsonable(value.tolist())
     if hasattr(value, "item") and callable(value.item):  # numpy scalars
         return to_jsonable(value.item())
     if isinstance(value, float) and not math.isfinite(value):

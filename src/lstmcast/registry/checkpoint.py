@@ -1,7 +1,8 @@
 """Model files: weights as safetensors plus a JSON manifest (and the network as ONNX, see
-models/onnx.py). Loading never unpickles anything, and a damaged file is named as such
-instead of surfacing as a library's internal error. Weights are numpy arrays here: reading a
-manifest or writing a model needs no torch."""
+models/onnx.py), and the out-of-sample errors its intervals are made of as safetensors too.
+Loading never unpickles anything, and a damaged file is named as such instead of surfacing as
+a library's internal error. Weights are numpy arrays here: reading a manifest or writing a
+model needs no torch."""
 
 from __future__ import annotations
 
@@ -19,6 +20,14 @@ from lstmcast.models.onnx import ONNX_FILE
 
 WEIGHTS = "weights.safetensors"
 MANIFEST = "manifest.json"
+# The error pools of a manifest, each {ticker: [errors of step 1, of step 2, ...]}: most of a
+# model's bytes. Written as float64 arrays to ERRORS (manifest format 2), where parsing them
+# as JSON numbers had been a twentieth of a cold forecast; a loaded manifest holds them again,
+# as arrays. A format 1 model keeps them in its JSON, with `residuals_log`, every member's
+# residuals per step in turn, which `residuals_by_ticker` already holds and is not written.
+ERRORS = "errors.safetensors"
+POOLS = ("residuals_by_ticker", "scaled_residuals_by_ticker", "vol_scaled_residuals_by_ticker")
+POOLED = "residuals_log"
 REQUIRED = ("config", "columns", "scaler", "tickers", "data")  # what loading a model reads
 # The manifest's own checksum, its last field: the SHA-256 of the file as written with this
 # field's value all zeros. An edited scaler or config is then found like a flipped weight.
@@ -47,6 +56,10 @@ def write_checkpoint(
     directory.mkdir()
     save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, str(directory / WEIGHTS))
     files = [directory / WEIGHTS]
+    manifest, errors = split_pools(manifest)
+    if errors:
+        save_file(errors, str(directory / ERRORS))
+        files.append(directory / ERRORS)
     if onnx is not None:
         (directory / ONNX_FILE).write_bytes(onnx)
         files.append(directory / ONNX_FILE)
@@ -55,6 +68,41 @@ def write_checkpoint(
     (directory / MANIFEST).write_text(manifest_text(manifest))
     for path in (*files, directory / MANIFEST, directory):
         _fsync(path)
+
+
+def split_pools(manifest: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The manifest without its error pools, and the pools as arrays named `pool/step/ticker`
+    (a ticker last: whatever it holds, the name splits)."""
+    errors = {
+        f"{pool}/{step}/{ticker}": np.asarray(values, dtype="float64")
+        for pool in POOLS
+        for ticker, steps in (manifest.get(pool) or {}).items()
+        for step, values in enumerate(steps)
+    }
+    return {k: v for k, v in manifest.items() if k not in (*POOLS, POOLED)}, errors
+
+
+def with_pools(directory: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest with the error pools of its ERRORS file, each step an array (a format 1
+    manifest, which holds them, as it is). The file is checked against its checksum first."""
+    if ERRORS not in manifest.get("checksums", {}):
+        return manifest
+    verify_file(directory, ERRORS, manifest)
+    try:
+        errors = load_file(str(directory / ERRORS))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointDamaged(f"{ERRORS} is unreadable ({str(exc).splitlines()[0]})") from None
+    pools: dict[str, dict[str, dict[int, np.ndarray]]] = {}
+    for name, values in errors.items():
+        pool, step, ticker = name.split("/", 2)
+        pools.setdefault(pool, {}).setdefault(ticker, {})[int(step)] = values
+    return {
+        **manifest,
+        **{
+            pool: {t: [steps[i] for i in range(len(steps))] for t, steps in by.items()}
+            for pool, by in pools.items()
+        },
+    }
 
 
 def manifest_text(manifest: dict[str, Any]) -> str:
@@ -100,6 +148,7 @@ def verify_file(directory: Path, name: str, manifest: dict[str, Any]) -> None:
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
+    """The manifest as its file holds it (without the pools of ERRORS: see `with_pools`)."""
     try:
         raw = (directory / MANIFEST).read_bytes()
         manifest = json.loads(raw)
@@ -115,7 +164,8 @@ def read_manifest(directory: Path) -> dict[str, Any]:
 
 
 def load_checkpoint(directory: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    manifest = read_manifest(directory)
+    """A model's weights and its manifest with its error pools."""
+    manifest = with_pools(directory, read_manifest(directory))
     verify_file(directory, WEIGHTS, manifest)
     try:
         return load_file(str(directory / WEIGHTS)), manifest
@@ -126,8 +176,9 @@ def load_checkpoint(directory: Path) -> tuple[dict[str, np.ndarray], dict[str, A
 
 
 def checked_manifest(directory: Path) -> dict[str, Any]:
-    """The manifest of a model dir that can be loaded: the manifest, the weights' header, and
-    every file against its recorded checksum; CheckpointDamaged says what cannot."""
+    """The manifest of a model dir that can be loaded, with its error pools: the manifest, the
+    weights' header, and every file against its recorded checksum; CheckpointDamaged says
+    what cannot."""
     if not directory.is_dir():
         raise CheckpointDamaged("its files are missing")
     manifest = read_manifest(directory)
@@ -139,8 +190,9 @@ def checked_manifest(directory: Path) -> dict[str, Any]:
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointDamaged(f"{WEIGHTS} is unreadable ({str(exc).splitlines()[0]})") from None
     for name in manifest.get("checksums", {}):
-        verify_file(directory, name, manifest)
-    return manifest
+        if name != ERRORS:  # checked as it is read, below
+            verify_file(directory, name, manifest)
+    return with_pools(directory, manifest)
 
 
 def check_checkpoint(directory: Path) -> str | None:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from lstmcast.training.scores import Trained
     from lstmcast.training.volatility import VolTrained
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2  # 2: the error pools in their own file (registry/checkpoint.py)
 
 
 def new_model_id(ticker: str, model: str) -> str:

@@ -183,7 +183,7 @@ def load_model(store: Store, model_id: str, ticker: str | None = None, engine: s
         # The weights stay the source of truth: a model whose weights are damaged is damaged,
         # even though its ONNX file could still run (reads only the headers: cheap).
         try:
-            manifest = checked_manifest(path)  # read once: it holds every stored error (MBs)
+            manifest = checked_manifest(path)  # read once, with every stored error
         except CheckpointDamaged as exc:
             raise damaged(model_id, path, str(exc)) from None
         onnx_file = path / ONNX_FILE
