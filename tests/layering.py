@@ -68,6 +68,7 @@ HEAVY = {
     "pandas",
     "torch", "onnx", "onnxruntime", "dask", "distributed", "matplotlib", "scipy", "yfinance",
     "curl_cffi", "exchange_calendars", "optuna", "arch", "safetensors",
+    "rich",  # 0.03-0.05 s: a command that prints JSON (a cron forecast) loads none of it
 }  # fmt: skip
 # Standard-library modules heavy enough to import only where used: importlib.metadata loads
 # email, zipfile and csv (17 ms of a cold forecast).

@@ -150,7 +150,7 @@ def test_cold_forecast_process_never_imports_torch(cli, home: Path) -> None:  # 
 # library once its sessions are cached, torch, and the code of every other command.
 NOT_ON_THE_FORECAST_PATH = (
     "pandas", "scipy", "torch", "exchange_calendars", "matplotlib", "yfinance", "dask",
-    "distributed", "optuna", "arch", "sklearn", "lstmcast.training", "lstmcast.backtest",
+    "distributed", "optuna", "arch", "sklearn", "pydantic", "lstmcast.training", "lstmcast.backtest",
     "lstmcast.tuning", "lstmcast.sweep", "lstmcast.execution", "lstmcast.sources",
     "lstmcast.universe.panel", "lstmcast.evaluation.panel", "lstmcast.cli.backtest",
     "lstmcast.cli.train", "lstmcast.cli.tune", "lstmcast.cli.sweep", "lstmcast.cli.audit",
@@ -171,7 +171,8 @@ def _imported(home: Path, *args: str) -> set[str]:
 @pytest.mark.slow
 def test_a_cold_forecast_imports_only_what_it_needs(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
     """The import budget of a nightly forecast (sessions cached by the first one), for a return
-    model and a volatility model: numpy, ONNX Runtime, sqlite3 and the CLI, never pandas."""
+    model and a volatility model: numpy, ONNX Runtime, sqlite3 and the CLI, never pandas; and
+    printed as JSON, no Rich."""
     for ticker in ("AAPL", "IBM"):
         cli("import", str(Path(__file__).parents[1] / "sample_data" / f"{ticker}.csv"), "--ticker", ticker)
     cli("train", "AAPL", "--epochs", "1", "--model", "cnn", "--window", "20")
@@ -182,6 +183,7 @@ def test_a_cold_forecast_imports_only_what_it_needs(cli, home: Path) -> None:  #
         assert {"numpy", "onnxruntime", "sqlite3", "lstmcast.forecasting.forecast"} <= loaded
         heavy = sorted(m for m in loaded if m.startswith(NOT_ON_THE_FORECAST_PATH))
         assert not heavy, (ticker, heavy[:20])
+        assert "rich" in loaded and "rich" not in _imported(home, "forecast", ticker, "--json")
 
 
 @pytest.mark.slow

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from lstmcast.errors import Interrupted, LstmcastError, TemporaryError
 from lstmcast.jsonable import to_jsonable
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from lstmcast.store.db import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -92,6 +92,8 @@ def out_console() -> Console:
 
 
 def err_console() -> Console:
+    from rich.console import Console  # here, not above: a command that prints JSON loads no Rich
+
     return Console(stderr=True, highlight=False, width=_width(sys.stderr))
 
 
@@ -100,9 +102,17 @@ def interactive() -> bool:
     return sys.stdout.isatty() and sys.stderr.isatty()
 
 
+def _say(label: str, message: str) -> None:
+    """`label` (Rich markup) then `message` on stderr, shown as written: brackets in it
+    (`[[ticker]]`, file text) are not markup."""
+    from rich.markup import escape
+
+    err_console().print(f"{label}{escape(message)}", soft_wrap=True)
+
+
 def error(message: str) -> None:
-    """One red line on stderr, shown as written: brackets in it (`[[ticker]]`, file text) are not markup."""
-    err_console().print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    """One red line on stderr."""
+    _say("[red]error:[/red] ", message)
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
@@ -112,11 +122,11 @@ def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
 
 
 def warn(message: str) -> None:
-    err_console().print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
+    _say("[yellow]warning:[/yellow] ", message)
 
 
 def info(message: str) -> None:
-    err_console().print(escape(message), soft_wrap=True)
+    _say("", message)
 
 
 def guarded(fn: F) -> F:

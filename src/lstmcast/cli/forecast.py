@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from lstmcast.cli.common import (
     emit_json,
@@ -213,6 +212,8 @@ def _universe(ctx: typer.Context, name: str, model_id: str | None, k: int | None
     if as_json:
         emit_json(made.to_json())
         return
+    from rich.table import Table
+
     con = out_console()
     con.print(
         f"[bold]{made.universe}[/bold] {made.model} {made.target}: {len(made.ranking)} of"
@@ -296,6 +297,8 @@ def render_volatility(r: VarianceForecast, in_ledger: bool) -> None:
 
 
 def render_forecasts(results: list[ForecastResult | VarianceForecast], in_ledger: bool) -> None:
+    from rich.table import Table  # here: a forecast printed as JSON loads no Rich
+
     from lstmcast.forecasting.variance import VarianceForecast
 
     con = out_console()
