@@ -155,3 +155,71 @@ def test_the_two_old_ledgers_become_one_keeping_every_row_and_its_scores(tmp_pat
     assert scored["p1"]["realised"] == pytest.approx(14.0 * adj[at + 1] / adj[at])
     r2 = np.log(adj[1:] / adj[:-1]) ** 2
     assert scored["v1"]["realised"] == pytest.approx(np.mean(r2[at : at + 5]))
+
+
+def test_resumable_jobs_rerun_in_place_keep_each_unit_once_and_name_damage(tmp_path: Path) -> None:
+    """Sweeps and tunes share one mechanics (store/resumable.py): a rerun updates its row, a
+    unit is committed on its own (a tune's trial written once, a sweep's cell replaced), and a
+    job whose JSON cannot be read is listed as damaged beside the healthy ones."""
+    from lstmcast.errors import LockHeldError
+    from lstmcast.store.sweeps import get_sweep, list_sweeps, save_cell, save_sweep
+    from lstmcast.store.tunes import (
+        TrialRecord,
+        TrialState,
+        get_tune,
+        list_tunes,
+        save_trial,
+        save_tune,
+        save_tune_result,
+        trials_of,
+    )
+
+    conn = connect(tmp_path)
+    sweep = {
+        "id": "s1",
+        "tickers": ["A", "B"],
+        "models": ["lstm"],
+        "seeds": 2,
+        "config": {"k": 1},
+        "cells": ["x"],
+    }
+    save_sweep(conn, sweep)
+    save_sweep(conn, {**sweep, "config": {"k": 2}, "seeds": 9})  # a rerun: its settings, same cells
+    got = get_sweep(conn, "s1")
+    assert (
+        got is not None and got["config"] == {"k": 2} and got["seeds"] == 2 and got["tickers"] == ["A", "B"]
+    )
+    for status in ("failed", "ok"):  # the same cell run again replaces the stored one
+        save_cell(conn, "key", "A", "lstm", 0, status, None, {"skill": 1.0}, 0.1)
+    assert [tuple(r) for r in conn.execute("SELECT status FROM sweep_cells")] == [("ok",)]
+
+    tune = {
+        "id": "t1",
+        "ticker": "A",
+        "model": "gru",
+        "target": "log_return",
+        "trials": 5,
+        "config": {"a": 1},
+    }
+    save_tune(conn, tune)
+    save_tune(conn, {**tune, "trials": 8})
+    stored = get_tune(conn, "t1")
+    assert stored is not None and (stored["trials"], stored["config"], stored["result"]) == (
+        8,
+        {"a": 1},
+        None,
+    )
+    save_tune_result(conn, "t1", {"skill": 0.5})
+    assert get_tune(conn, "t1")["result"] == {"skill": 0.5}  # type: ignore[index]
+    trial = TrialRecord(fold=0, number=3, state=TrialState.FAILED, params={"lr": 0.1}, error="boom")
+    save_trial(conn, "t1", trial)
+    with pytest.raises(LockHeldError, match="trial 3 of fold 0 of tune t1 is already stored"):
+        save_trial(conn, "t1", trial)
+    assert trials_of(conn, "t1") == [trial]
+
+    conn.execute("UPDATE tunes SET result_json = '[1]' WHERE id = 't1'")
+    conn.execute("UPDATE sweeps SET cells_json = '{' WHERE id = 's1'")
+    conn.commit()
+    [bad_tune], [bad_sweep] = list_tunes(conn), list_sweeps(conn)
+    assert "result is not a JSON dict" in bad_tune["damaged"] and bad_tune["config"] == {}
+    assert "cannot be read as JSON" in bad_sweep["damaged"] and bad_sweep["cells"] == []

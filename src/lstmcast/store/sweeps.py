@@ -1,4 +1,6 @@
-"""Sweeps and their cells: each finished cell written in its own transaction as it arrives."""
+"""Sweeps and their cells: each finished cell written in its own transaction as it arrives
+(store/resumable.py). A cell is keyed by what decides its result, so any sweep that needs it
+again finds it, and one run again replaces it."""
 
 from __future__ import annotations
 
@@ -6,7 +8,13 @@ import json
 import sqlite3
 from typing import Any
 
-from lstmcast.store.db import transaction, utcnow
+from lstmcast.store.db import utcnow
+from lstmcast.store.resumable import Jobs, save_unit
+
+# The same cells run again (perhaps with another --adjust): the latest run's settings.
+SWEEPS = Jobs(
+    "sweeps", ("tickers", "models", "seeds"), {"config": (dict,), "cells": (list,)}, ("config_json",)
+)
 
 
 def finished_cells(conn: sqlite3.Connection, keys: list[str]) -> dict[str, dict[str, Any]]:
@@ -36,54 +44,25 @@ def save_cell(
     seconds: float | None,
 ) -> None:
     """One finished cell, committed at once: an interrupted sweep keeps every cell it finished."""
-    with transaction(conn):
-        conn.execute(
-            "INSERT OR REPLACE INTO sweep_cells (cell_key, ticker, model, seed, status, error,"
-            " result_json, seconds, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, ticker, model, seed, status, error, json.dumps(result), seconds, utcnow()),
-        )
+    save_unit(conn, "sweep_cells", {
+        "cell_key": key, "ticker": ticker, "model": model, "seed": seed, "status": status, "error": error,
+        "result_json": json.dumps(result), "seconds": seconds, "finished_at": utcnow(),
+    })  # fmt: skip
 
 
 def save_sweep(conn: sqlite3.Connection, sweep: dict[str, Any]) -> None:
-    now = utcnow()
-    with transaction(conn):
-        conn.execute(
-            "INSERT INTO sweeps (id, created_at, updated_at, tickers, models, seeds, config_json,"
-            " cells_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            # The same cells run again (perhaps with another --adjust): the latest run's settings.
-            " ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at,"
-            " config_json = excluded.config_json",
-            (
-                sweep["id"],
-                now,
-                now,
-                ",".join(sweep["tickers"]),
-                ",".join(sweep["models"]),
-                sweep["seeds"],
-                json.dumps(sweep["config"]),
-                json.dumps(sweep["cells"]),
-            ),
-        )
+    SWEEPS.save(conn, {**sweep, "tickers": ",".join(sweep["tickers"]), "models": ",".join(sweep["models"])})
 
 
 def list_sweeps(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    return [_decode(r) for r in conn.execute("SELECT * FROM sweeps ORDER BY updated_at, id")]
+    return [_lists(s) for s in SWEEPS.all(conn)]
 
 
 def get_sweep(conn: sqlite3.Connection, sweep_id: str) -> dict[str, Any] | None:
-    row = conn.execute("SELECT * FROM sweeps WHERE id = ?", (sweep_id,)).fetchone()
-    return _decode(row) if row else None
+    found = SWEEPS.get(conn, sweep_id)
+    return None if found is None else _lists(found)
 
 
-def _decode(r: sqlite3.Row) -> dict[str, Any]:
-    """A sweep's record; one whose JSON is unreadable keeps `damaged` saying so."""
-    d = dict(r)
-    d["tickers"] = d["tickers"].split(",")
-    d["models"] = d["models"].split(",")
-    config, cells = d.pop("config_json"), d.pop("cells_json")
-    try:
-        d["config"], d["cells"] = json.loads(config), json.loads(cells)
-    except json.JSONDecodeError as exc:
-        d["config"], d["cells"] = {}, []
-        d["damaged"] = f"its stored config or cells are not readable JSON ({exc})"
-    return d
+def _lists(sweep: dict[str, Any]) -> dict[str, Any]:
+    """A sweep's tickers and models as lists (stored comma-separated)."""
+    return {**sweep, "tickers": sweep["tickers"].split(","), "models": sweep["models"].split(",")}

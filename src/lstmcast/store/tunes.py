@@ -1,5 +1,6 @@
 """Tunes and their trials: each finished trial a typed `TrialRecord`, written in its own
-transaction as it arrives, and read back as the same type (the one codec of a trial)."""
+transaction as it arrives (store/resumable.py), and read back as the same type (the one
+codec of a trial)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from lstmcast.errors import DamagedError, LockHeldError
-from lstmcast.store.db import transaction, utcnow
+from lstmcast.errors import DamagedError
+from lstmcast.store.db import utcnow
+from lstmcast.store.resumable import Jobs, save_unit
 
 
 class TrialState(str, Enum):
@@ -61,63 +63,46 @@ class TrialRecord:
         }
 
 
+# A tune's settings (its id is their fingerprint); a rerun updates its trial budget. Its
+# result is written once the outer folds are judged.
+TUNES = Jobs(
+    "tunes",
+    ("ticker", "model", "target", "trials"),
+    {"config": (dict,), "result": (dict, type(None))},
+    ("trials",),
+)
+
+
 def save_tune(conn: sqlite3.Connection, tune: dict[str, Any]) -> None:
-    """A tune's settings (its id is their fingerprint); a rerun updates its trial budget."""
-    now = utcnow()
-    with transaction(conn):
-        conn.execute(
-            "INSERT INTO tunes (id, created_at, updated_at, ticker, model, target, trials, config_json)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
-            " updated_at = excluded.updated_at, trials = excluded.trials",
-            (
-                tune["id"],
-                now,
-                now,
-                tune["ticker"],
-                tune["model"],
-                tune["target"],
-                tune["trials"],
-                json.dumps(tune["config"]),
-            ),
-        )
+    TUNES.save(conn, {k: v for k, v in tune.items() if k != "result"})
 
 
 def save_tune_result(conn: sqlite3.Connection, tune_id: str, result: dict[str, Any]) -> None:
-    with transaction(conn):
-        conn.execute(
-            "UPDATE tunes SET result_json = ?, updated_at = ? WHERE id = ?",
-            (json.dumps(result), utcnow(), tune_id),
-        )
+    TUNES.set(conn, tune_id, "result", result)
 
 
 def save_trial(conn: sqlite3.Connection, tune_id: str, trial: TrialRecord) -> None:
     """One finished trial (complete, pruned or failed), committed at once. A trial number is
     written once: a second writer of the same number is refused, never let overwrite it."""
-    try:
-        with transaction(conn):
-            conn.execute(
-                "INSERT INTO tune_trials (tune_id, fold, number, state, params_json, value,"
-                " steps_json, error, result_json, seconds, finished_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    tune_id,
-                    trial.fold,
-                    trial.number,
-                    trial.state.value,
-                    json.dumps(trial.params),
-                    trial.value,
-                    json.dumps(list(trial.steps)),
-                    trial.error,
-                    json.dumps(trial.path_json()),
-                    trial.seconds,
-                    utcnow(),
-                ),
-            )
-    except sqlite3.IntegrityError:
-        raise LockHeldError(
-            f"trial {trial.number} of fold {trial.fold} of tune {tune_id} is already stored:"
-            " another run of this tune is writing to the same store"
-        ) from None
+    save_unit(
+        conn,
+        "tune_trials",
+        {
+            "tune_id": tune_id,
+            "fold": trial.fold,
+            "number": trial.number,
+            "state": trial.state.value,
+            "params_json": json.dumps(trial.params),
+            "value": trial.value,
+            "steps_json": json.dumps(list(trial.steps)),
+            "error": trial.error,
+            "result_json": json.dumps(trial.path_json()),
+            "seconds": trial.seconds,
+            "finished_at": utcnow(),
+        },
+        taken=f"trial {trial.number} of fold {trial.fold} of tune {tune_id} is already stored:"
+        " another run of this tune is writing to the same store",
+    )
 
 
 def trial_counts(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
@@ -164,25 +149,8 @@ def _trial(r: sqlite3.Row) -> TrialRecord:
 
 
 def list_tunes(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    return [_decode(r) for r in conn.execute("SELECT * FROM tunes ORDER BY updated_at, id")]
+    return TUNES.all(conn)
 
 
 def get_tune(conn: sqlite3.Connection, tune_id: str) -> dict[str, Any] | None:
-    row = conn.execute("SELECT * FROM tunes WHERE id = ?", (tune_id,)).fetchone()
-    return _decode(row) if row else None
-
-
-def _decode(r: sqlite3.Row) -> dict[str, Any]:
-    """A tune's record; one whose JSON is unreadable keeps `damaged` saying so (the others are
-    still listed beside it, and `tunes show` names it)."""
-    d = dict(r)
-    config, raw = d.pop("config_json"), d.pop("result_json")
-    try:
-        d["config"] = json.loads(config)
-        d["result"] = json.loads(raw) if raw else None
-        if not isinstance(d["config"], dict) or not isinstance(d["result"], (dict, type(None))):
-            raise TypeError("not a JSON object")
-    except (json.JSONDecodeError, TypeError) as exc:
-        d["config"], d["result"] = {}, None
-        d["damaged"] = f"its stored config or result is not readable JSON ({exc})"
-    return d
+    return TUNES.get(conn, tune_id)
