@@ -44,7 +44,7 @@ def setup(home: Path, n: int) -> list[str]:
     """n tickers from the sample CSVs (aliases beyond four), each with a trained model."""
     from lstmcast.config import TrainConfig
     from lstmcast.data.series import load_stored
-    from lstmcast.registry.train import train
+    from lstmcast.jobs.train import train
     from lstmcast.store.db import Store
 
     names = [SAMPLE[i % 4] if i < 4 else f"{SAMPLE[i % 4]}{i}" for i in range(n)]

@@ -21,9 +21,9 @@ from lstmcast.data.series import Series
 from lstmcast.evaluation.scoring import to_price
 from lstmcast.forecasting.calendar import next_sessions
 from lstmcast.forecasting.intervals import interval_quantiles
+from lstmcast.jobs.train import train
 from lstmcast.prep.dataset import build_frame
 from lstmcast.registry.saved import load_model
-from lstmcast.registry.train import train
 from lstmcast.store.db import Store
 from synth import ar1
 
@@ -44,7 +44,7 @@ def test_error_pools_live_beside_the_manifest_and_older_models_still_load(home: 
     JSON) loads to the same pools and the same forecast."""
     from lstmcast.data.ingest import import_csv
     from lstmcast.data.series import load_stored
-    from lstmcast.forecasting.forecast import forecast
+    from lstmcast.jobs.forecast import forecast
     from lstmcast.jsonable import to_jsonable
     from lstmcast.registry.checkpoint import ERRORS, MANIFEST, POOLS, manifest_text, read_manifest
     from lstmcast.runconfig import ForecastConfig

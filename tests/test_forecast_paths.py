@@ -11,8 +11,8 @@ import pytest
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.forecasting.path import predict_path
+from lstmcast.jobs.train import train
 from lstmcast.registry.saved import load_model, save_trained
-from lstmcast.registry.train import train
 from lstmcast.store.db import Store
 from lstmcast.training.finetune import run_finetune
 from synth import ar1

@@ -15,9 +15,9 @@ import torch
 from conftest import SAMPLE, Cli, one_forecast
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
+from lstmcast.jobs.train import train
 from lstmcast.prep.inputs import frame_for
 from lstmcast.registry.saved import load_model
-from lstmcast.registry.train import train
 from lstmcast.store.db import Store
 from lstmcast.training.finetune import run_finetune
 from lstmcast.training.run import run_global_training, run_training

@@ -16,10 +16,10 @@ from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import DamagedError, NotFoundError
 from lstmcast.forecasting.path import predict_path
+from lstmcast.jobs.train import train
 from lstmcast.models.onnx import ONNX_FILE
 from lstmcast.paths import models_dir
 from lstmcast.registry.saved import export_model, load_model
-from lstmcast.registry.train import train
 from lstmcast.store.db import Store
 from synth import ar1
 
@@ -180,7 +180,7 @@ def test_a_cold_forecast_imports_only_what_it_needs(cli, home: Path) -> None:  #
     for ticker in ("AAPL", "IBM"):
         cli("forecast", ticker)  # the first computes the exchange's sessions and caches them
         loaded = _imported(home, "forecast", ticker)
-        assert {"numpy", "onnxruntime", "sqlite3", "lstmcast.forecasting.forecast"} <= loaded
+        assert {"numpy", "onnxruntime", "sqlite3", "lstmcast.jobs.forecast"} <= loaded
         heavy = sorted(m for m in loaded if m.startswith(NOT_ON_THE_FORECAST_PATH))
         assert not heavy, (ticker, heavy[:20])
         assert "rich" in loaded and "rich" not in _imported(home, "forecast", ticker, "--json")

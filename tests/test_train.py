@@ -16,8 +16,8 @@ from conftest import ROOT, SAMPLE, Cli
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
 from lstmcast.errors import TrainingDiverged
+from lstmcast.jobs.train import train
 from lstmcast.registry.saved import load_model
-from lstmcast.registry.train import train
 from lstmcast.store.db import Store
 from lstmcast.training.run import run_training
 from synth import ar1, random_walk

@@ -16,8 +16,8 @@ from lstmcast.target import target_of
 
 if TYPE_CHECKING:
     from lstmcast.data.series import Series
+    from lstmcast.jobs.train import FinetuneReport
     from lstmcast.registry.saved import LoadedModel
-    from lstmcast.registry.train import FinetuneReport
     from lstmcast.store.db import Store
 
 
@@ -59,7 +59,7 @@ def _finetune_returns(
     store: Store, parent: LoadedModel, series: Series, lr: float, freeze: str, epochs: int | None,
     allow_overlap: bool, as_json: bool,
 ) -> None:  # fmt: skip
-    from lstmcast.registry.train import finetune
+    from lstmcast.jobs.train import finetune
 
     with epoch_progress(
         epochs or parent.config.epochs, f"{series.ticker} fine-tune", interactive()
@@ -115,7 +115,7 @@ def _finetune_volatility(
     store: Store, parent: LoadedModel, series: Series, lr: float, freeze: str, epochs: int | None,
     allow_overlap: bool, as_json: bool,
 ) -> None:  # fmt: skip
-    from lstmcast.registry.train import finetune_volatility_model
+    from lstmcast.jobs.train import finetune_volatility_model
 
     vol = finetune_volatility_model(store, parent, series, lr, freeze, epochs, allow_overlap)
     for w in vol.warnings:

@@ -124,8 +124,8 @@ def forecast_cli(
     today's ranking of its members, and the long and short picks (a volatility model: each
     member's volatility beside its log-HAR).
     """
-    from lstmcast.forecasting.forecast import forecast
     from lstmcast.forecasting.result import forecast_json
+    from lstmcast.jobs.forecast import forecast
 
     if universe is not None:
         given = {

@@ -44,7 +44,7 @@ def train_cli(ctx: typer.Context, run: RunConfig, as_json: Json = False) -> None
 
 
 def _train_returns(store: Store, run: RunConfig, series: list[Series], as_json: bool) -> None:
-    from lstmcast.registry.train import train
+    from lstmcast.jobs.train import train
 
     label = f"{','.join(s.ticker for s in series)} {run.train.model}"
     with epoch_progress(run.train.epochs, label, enabled=interactive()) as on_epoch:
@@ -58,7 +58,7 @@ def _train_returns(store: Store, run: RunConfig, series: list[Series], as_json: 
 
 
 def _train_universe(store: Store, run: RunConfig, as_json: bool) -> None:
-    from lstmcast.registry.universe import train_universe
+    from lstmcast.jobs.universe_train import train_universe
 
     assert run.universe is not None
     label = f"{run.universe} {run.train.model}"
@@ -91,7 +91,7 @@ def _train_universe(store: Store, run: RunConfig, as_json: bool) -> None:
 
 
 def _train_volatility(store: Store, run: RunConfig, series: list[Series], as_json: bool) -> None:
-    from lstmcast.registry.train import train_volatility_model
+    from lstmcast.jobs.train import train_volatility_model
 
     if len(series) > 1:
         raise typer.BadParameter("--target volatility trains one ticker at a time (no global model yet)")

@@ -1,1 +1,1 @@
-"""Unattended runs: the daily watchlist job and the crontab line that schedules it."""
+"""Use cases, end to end: train and save, fine-tune, forecast and log, and the daily cron job."""

@@ -114,8 +114,8 @@ def _prepare(store: Store, item: WatchItem, run: TickerRun) -> DailyJob | None:
     plain values. None when there is nothing to do (no new bar since the last forecast)."""
 
     from lstmcast.data.series import load_stored
-    from lstmcast.forecasting.forecast import check_model_fits
     from lstmcast.forecasting.one import kind_of, retrain_inputs
+    from lstmcast.jobs.forecast import check_model_fits
     from lstmcast.registry.saved import load_model, newest_model_id
 
     series = load_stored(store, item.symbol)
@@ -310,9 +310,9 @@ def _rank_universe(
     """A `[[universe]]` entry, in the driver: fetch its members, train its network when it has
     none or it is stale, and rank the members from the newest bar into the ledger."""
     from lstmcast.forecasting.universe import forecast_universe
+    from lstmcast.jobs.universe_train import train_universe
     from lstmcast.registry.checkpoint import read_manifest
     from lstmcast.registry.files import model_dir
-    from lstmcast.registry.universe import train_universe
     from lstmcast.universe.fetch import fetch_universe
 
     run = TickerRun(item.name, "forecast", target=item.target, model=item.model, universe=item.name)

@@ -1,7 +1,7 @@
 """Training and fine-tuning that save: fit (training/), then write the model and its record.
 
-`training/` fits and scores and never writes; these entry points add the saving, through
-`registry.saved`, and are what `train` and `finetune` (and `daily`, for a stale model) call.
+`training/` fits and scores and never writes, and `registry/` only stores; these use cases
+join them, through `registry.saved`, for `train` and `finetune`.
 """
 
 from __future__ import annotations

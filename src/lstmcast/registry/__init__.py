@@ -1,1 +1,1 @@
-"""Saved models: checkpoints, manifests, their folders and records, and the training that saves."""
+"""Saved models: checkpoints, manifests, their error pools, folders and records."""

@@ -1,340 +1,82 @@
-"""`train --universe`: one network across a universe's members, saved to be used every day.
+"""Saved universe networks: a network trained across a universe's members (`train --universe`,
+jobs/universe_train.py) as its manifest keeps it, and loaded back to score windows.
 
-The universe is cut once in time, as one block of its walk-forward: the last `--test` share of
-its dates is held out, the `--val` share before it stops the training, and each member's
-scaler is fitted on the rows before the validation dates (`universe.folds`). The held-out
-dates are scored as the backtest scores them, by the target's own held-out judge: a ranking
-by its rank IC with its Newey-West t beside every cross-sectional baseline, a pooled
-variance by its QLIKE beside the HARs, on the same cells. The network is saved with what a
-forecast needs to rebuild its inputs and read its scores: each member's input scalers, the
-scalers' cutoff date, and the target's readout (for a variance, each member's log-variance
-scale and calibration ratio).
+The manifest holds what a forecast needs to rebuild its inputs and read its scores: each
+member's input scalers, the scalers' cutoff date, and the target's readout (for a variance,
+each member's log-variance scale and calibration ratio).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError, NotFoundError
-from lstmcast.evaluation.panel import ICSummary, PooledDM, ic_summary, pooled_dm, ranking_strength, versus
-from lstmcast.evaluation.panel_baselines import baseline_scores
-from lstmcast.evaluation.pooled_baselines import (
-    POOLED_BASELINES,
-    block_baselines,
-    panel_regressors,
-    pooled_mean,
-    qlike_losses,
-    skill,
-)
 from lstmcast.jsonable import to_jsonable
 from lstmcast.models.onnx import ONNX_FILE, OnnxNet, OnnxUnavailable
 from lstmcast.registry.checkpoint import CheckpointDamaged, load_checkpoint
 from lstmcast.registry.files import model_dir
-from lstmcast.registry.manifest import MANIFEST_FORMAT, new_model_id, training_of, versions
-from lstmcast.registry.saved import damaged, write_model
-from lstmcast.runconfig import BacktestConfig
+from lstmcast.registry.manifest import MANIFEST_FORMAT, training_of, versions
+from lstmcast.registry.saved import damaged
 from lstmcast.store.db import Store
 from lstmcast.store.runs import get_run, newest_universe_run, resolve_id
-from lstmcast.universe.folds import FoldInputs, fold_inputs, network_config, plan_blocks
-from lstmcast.universe.members import Survivorship, show_universe
-from lstmcast.universe.panel import Panel, Scalers, build_panel, check_fits, panel_size
+from lstmcast.universe.folds import FoldInputs, network_config
+from lstmcast.universe.panel import Panel, Scalers
 from lstmcast.universe.targets import Readout, learner_of
 
 
-class HeldOut(Protocol):
-    """A trained universe network's held-out dates, judged as its target is judged."""
-
-    def verdict(self) -> str: ...
-
-    def test_json(self) -> dict[str, Any]:
-        """The network's scores (the report's and the manifest's `test`)."""
-        ...
-
-    def baselines_json(self) -> dict[str, Any]: ...
-
-    @property
-    def best_baseline(self) -> str: ...
-
-    def table(self) -> tuple[str, tuple[str, ...], list[tuple[str, ...]]]:
-        """A title, the column heads, and one row of text per forecaster (the network first)."""
-        ...
-
-
-@dataclass(frozen=True)
-class RankingHeldOut:
-    """A ranking (rank or excess): rank IC by date, beside the cross-sectional baselines."""
-
-    test: ICSummary
-    baselines: dict[str, ICSummary]
-    best_baseline: str
-
-    def verdict(self) -> str:
-        t, b = self.test.rank_ic_t, self.baselines[self.best_baseline]
-        ic = _num(self.test.rank_ic_mean, 4)
-        tt = _num(t, 2)
-        head = {
-            "noise": f"no skill on the held-out dates: rank IC {ic}, t {tt}, cannot be told from noise",
-            "backwards": f"the network ranks backwards on the held-out dates (rank IC {ic}, t {tt})",
-            "ranks": f"the network ranks the held-out dates (rank IC {ic}, t {tt})",
-        }[ranking_strength(t)]
-        best = _num(b.rank_ic_mean, 4)
-        return f"{head}; the best baseline, {self.best_baseline}, has {best} (`backtest --universe` tests it)"
-
-    def test_json(self) -> dict[str, Any]:
-        return dict(to_jsonable(self.test))
-
-    def baselines_json(self) -> dict[str, Any]:
-        return dict(to_jsonable(self.baselines))
-
-    def table(self) -> tuple[str, tuple[str, ...], list[tuple[str, ...]]]:
-        rows: list[tuple[str, ...]] = [("network", *_ic_cells(self.test))]
-        for name, b in self.baselines.items():
-            rows.append((name + (" (best)" if name == self.best_baseline else ""), *_ic_cells(b)))
-        return "held-out dates: rank IC by date, Newey-West t", ("scores", "rank IC", "t", "IC"), rows
-
-
-def _ic_cells(s: ICSummary) -> tuple[str, str, str]:
-    return _num(s.rank_ic_mean, 4), _num(s.rank_ic_t, 2), _num(s.ic_mean, 4)
-
-
-def _num(x: float | None, digits: int) -> str:
-    return "–" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
-
-
-@dataclass(frozen=True)
-class VarianceHeldOut:
-    """A pooled variance: QLIKE pooled across members by date, beside the HARs."""
-
-    qlike: dict[str, float | None]  # the network's and each baseline's pooled QLIKE
-    skill_vs: dict[str, float | None]  # 1 - the network's QLIKE / the baseline's
-    best_baseline: str
-    pooled_dm: PooledDM  # against the best baseline: negative, the network's loss is lower
-    cells: int
-
-    def verdict(self) -> str:
-        best, p, stat = self.best_baseline, self.pooled_dm.pvalue, self.pooled_dm.statistic
-        gain = self.skill_vs[best]
-        words = "–" if gain is None else f"{gain:+.1%}"
-        side = versus(p, stat)
-        if side == "untested":
-            head = f"no test against the best baseline, {best} (too few days)"
-        elif side == "better":
-            head = f"the network forecasts the held-out variance better than the best baseline, {best}"
-        elif side == "worse":
-            head = f"the best baseline, {best}, forecasts the held-out variance better than the network"
-        else:
-            head = f"the network cannot be told from the best baseline, {best}, on the held-out dates"
-        tail = "" if p is None else f", pooled DM p {p:.3f}"
-        return f"{head} (QLIKE skill {words}{tail}; `backtest --universe` walks it forward)"
-
-    def test_json(self) -> dict[str, Any]:
-        return {
-            "qlike": self.qlike["network"],
-            "skill_vs_best": self.skill_vs[self.best_baseline],
-            "pooled_dm": to_jsonable(self.pooled_dm),
-            "cells": self.cells,
-        }
-
-    def baselines_json(self) -> dict[str, Any]:
-        return {k: {"qlike": self.qlike[k], "skill": self.skill_vs[k]} for k in POOLED_BASELINES}
-
-    def table(self) -> tuple[str, tuple[str, ...], list[tuple[str, ...]]]:
-        rows: list[tuple[str, ...]] = [("network", _num(self.qlike["network"], 4), "")]
-        for k in POOLED_BASELINES:
-            mark = " (best)" if k == self.best_baseline else ""
-            gain = self.skill_vs[k]
-            rows.append((k + mark, _num(self.qlike[k], 4), "–" if gain is None else f"{gain:+.1%}"))
-        title = "held-out dates: QLIKE pooled by date; skill: 1 - the network's / the baseline's"
-        return title, ("forecaster", "QLIKE", "network's skill"), rows
-
-
-def ranking_held_out(panel: Panel, fold: FoldInputs, forecast: np.ndarray, rows: slice, h: int) -> HeldOut:
-    """The held-out dates of a ranking, judged as `backtest --universe` judges one."""
-    realised = np.where(panel.listed, fold.outcome, np.nan)[rows]
-    dates = panel.dates[rows]
-    scored = np.isfinite(forecast[rows])
-    others = {
-        k: np.where(scored, v[rows], np.nan)
-        for k, v in baseline_scores(panel.returns(), fold.outcome, slice(0, rows.start - h)).items()
-    }
-    baselines = {k: ic_summary(v, realised, dates, h) for k, v in others.items()}
-    best = max(baselines, key=lambda k: _or_inf(baselines[k].rank_ic_mean))
-    return RankingHeldOut(ic_summary(forecast[rows], realised, dates, h), baselines, best)
-
-
-def variance_held_out(panel: Panel, fold: FoldInputs, forecast: np.ndarray, rows: slice, h: int) -> HeldOut:
-    """The held-out dates of a pooled variance, against the HARs fitted on the training dates
-    and calibrated on the validation dates, as the backtest fits them."""
-    y = fold.outcome
-    fit = np.arange(0, max(fold.val_start - h, 0))
-    made = block_baselines(panel_regressors(panel), y, fit, slice(fold.val_start, rows.start - h), rows)
-    realised = np.where(panel.listed, y, np.nan)[rows]
-    losses, common = qlike_losses({"network": forecast[rows], **{k: v[rows] for k, v in made.items()}},
-                                  realised)  # fmt: skip
-    pooled = {k: pooled_mean(v) for k, v in losses.items()}
-    best = min(POOLED_BASELINES, key=lambda k: _lowest(pooled[k]))
-    return VarianceHeldOut(
-        qlike=pooled,
-        skill_vs={k: skill(pooled["network"], pooled[k]) for k in POOLED_BASELINES},
-        best_baseline=best,
-        pooled_dm=pooled_dm(losses["network"], losses[best], h),
-        cells=int(common.sum()),
-    )
-
-
-# Each panel target's held-out judge: the one place a target's name picks it.
-HELD_OUT: dict[str, Callable[[Panel, FoldInputs, np.ndarray, slice, int], HeldOut]] = {
-    "rank": ranking_held_out,
-    "excess": ranking_held_out,
-    "volatility": variance_held_out,
-}
-
-
-@dataclass
-class UniverseTrainReport:
-    model_id: str
-    universe: str
-    target: str
-    model: str
-    horizon: int
-    window: int
-    members: int
-    segments: dict[str, list[str]]  # train, validation, test: first and last dates
-    n_train: int
-    n_val: int
-    n_test: int
-    epochs_run: int
-    best_epoch: int
-    stopped: str
-    train_seconds: float
-    device: str
-    held_out: HeldOut  # the held-out dates, judged as the target's backtest judges them
-    survivorship: Survivorship
-    path: str
-    warnings: list[str] = field(default_factory=list)
-
-    def verdict(self) -> str:
-        """The held-out finding in plain words, as strong as its test."""
-        return self.held_out.verdict()
-
-    def to_json(self) -> dict[str, Any]:
-        doc: dict[str, Any] = to_jsonable(
-            {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "held_out"}
-        )
-        doc["test"] = self.held_out.test_json()
-        doc["baselines"] = self.held_out.baselines_json()
-        doc["best_baseline"] = self.held_out.best_baseline
-        doc["verdict"] = self.verdict()
-        return doc
-
-
-def train_universe(
-    store: Store, name: str, config: TrainConfig, on_epoch: Callable[..., None] | None = None
-) -> UniverseTrainReport:
-    """Fit one network across universe `name` (its last `test_frac` of dates held out), score
-    it there beside the baselines, and save it."""
-    from lstmcast.training.loop import keep_best_on_interrupt
-    from lstmcast.training.panel import fit_panel, predict_fold, predict_panel
-
-    store.require_writable()
-    learner = learner_of(config.target)
-    universe = show_universe(store, name)
-    panel = build_panel(store, universe)
-    check_fits(panel_size(len(panel.dates), len(panel.tickers), 1, config.window))
-    h = config.horizon
-    plan = plan_blocks(panel, learner.outcome(panel, h), BacktestConfig(folds=1, test_size=config.test_frac),
-                       universe.name, "training")  # fmt: skip
-    start, end = int(plan.test_rows[0]), int(plan.test_rows[-1]) + 1
-    fold = fold_inputs(panel, config, start, end, plan.first, plan.ranked, universe.name)
-    with keep_best_on_interrupt():  # Ctrl-C saves the best epoch so far
-        fit = fit_panel(fold.values, fold.target, fold.train, fold.val, config, on_epoch)
-    readout = learner.readout(fold.scale, predict_panel(fit, fold.values, fold.val), fold.val, fold.outcome)
-    forecast = np.full(fold.outcome.shape, np.nan)
-    forecast[fold.test] = readout.apply(predict_fold(fit, fold), fold.test[1])
-    rows = slice(start, end)
-    held_out = HELD_OUT[config.target](panel, fold, forecast, rows, h)
+def universe_manifest(
+    model_id: str,
+    universe: str,
+    config: TrainConfig,
+    panel: Panel,
+    fold: FoldInputs,
+    readout: Readout,
+    segments: dict[str, list[str]],
+    metrics: dict[str, Any],
+    outcome: Any,
+    device: str,
+    warnings: list[str],
+) -> dict[str, Any]:
+    """A universe network as plain JSON: what a forecast needs to rebuild its inputs and read
+    its scores, and the held-out `metrics` it was saved with."""
     day = [str(d.date()) for d in panel.dates]
     cutoff = fold.val_start - 1  # the last row each member's scaler saw
-    segments = {
-        "train": [day[plan.first], day[max(fold.val_start - h - 1, 0)]],
-        "validation": [day[fold.val_start], day[start - h - 1]],
-        "test": [day[start], day[end - 1]],
-    }
-    model_id = new_model_id(f"u-{universe.name}", config.model)
-    warnings = [] if universe.survivorship.point_in_time else [universe.survivorship.warning or ""]
-    out = fit.outcome
-    manifest = to_jsonable(
-        {
-            "format": MANIFEST_FORMAT,
-            "id": model_id,
-            "created_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-            "universe": universe.name,
-            "tickers": list(panel.tickers),
-            "parent": None,
-            "config": config.to_dict(),
-            "columns": list(fold.columns),
-            # Each member's input scalers, fitted on the rows up to `cutoff`: a forecast
-            # rebuilds its inputs with them (a member the network never saw gets its own).
-            "scaler": {"per_member": True, "cutoff": day[cutoff]},
-            "scalers": saved_scalers(fold.scalers, panel.tickers),
-            # How the network's scores become forecasts (the target's readout, per member).
-            "readout": readout.to_dict(panel.tickers),
-            "panel": {"horizon": h},
-            "segments": segments,
-            "data": {"origin": "store", "first_date": day[0], "last_date": day[-1]},
-            "metrics": {
-                "test": {"model": held_out.test_json()},
-                "panel": held_out.test_json(),
-                "baselines": held_out.baselines_json(),
-                "best_baseline": held_out.best_baseline,
-            },
-            "training": training_of(out),
-            "seed": config.seed,
-            "device": str(fit.device),
-            "versions": versions(),
-            "warnings": warnings,
-        }
+    return dict(
+        to_jsonable(
+            {
+                "format": MANIFEST_FORMAT,
+                "id": model_id,
+                "created_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+                "universe": universe,
+                "tickers": list(panel.tickers),
+                "parent": None,
+                "config": config.to_dict(),
+                "columns": list(fold.columns),
+                # Each member's input scalers, fitted on the rows up to `cutoff`: a forecast
+                # rebuilds its inputs with them (a member the network never saw gets its own).
+                "scaler": {"per_member": True, "cutoff": day[cutoff]},
+                "scalers": saved_scalers(fold.scalers, panel.tickers),
+                # How the network's scores become forecasts (the target's readout, per member).
+                "readout": readout.to_dict(panel.tickers),
+                "panel": {"horizon": config.horizon},
+                "segments": segments,
+                "data": {"origin": "store", "first_date": day[0], "last_date": day[-1]},
+                "metrics": metrics,
+                "training": training_of(outcome),
+                "seed": config.seed,
+                "device": device,
+                "versions": versions(),
+                "warnings": warnings,
+            }
+        )
     )
-    state = {k: v.detach().cpu().numpy() for k, v in out.state.items()}
-    path = write_model(store, model_id, manifest, state, network_config(config))
-    return UniverseTrainReport(
-        model_id=model_id,
-        universe=universe.name,
-        target=config.target,
-        model=config.model,
-        horizon=h,
-        window=config.window,
-        members=len(panel.tickers),
-        segments=segments,
-        n_train=len(fold.train[0]),
-        n_val=len(fold.val[0]),
-        n_test=len(fold.test[0]),
-        epochs_run=len(out.history),
-        best_epoch=out.best_epoch,
-        stopped=out.stopped,
-        train_seconds=out.seconds,
-        device=str(fit.device),
-        held_out=held_out,
-        survivorship=universe.survivorship,
-        path=str(Path(path)),
-        warnings=warnings,
-    )
-
-
-def _lowest(x: float | None) -> float:
-    return math.inf if x is None else x
-
-
-def _or_inf(x: float | None) -> float:
-    return -math.inf if x is None else x
 
 
 def _f(x: float) -> float | None:
