@@ -429,3 +429,35 @@ def test_a_baseline_far_off_the_mark_is_explained() -> None:
     (line,) = readings.far_off(vol, {"har": "HAR", "har_log": "log-HAR"}, "log-HAR")
     assert line.startswith("HAR forecast a mean volatility of 48.8% where the naive forecast averaged 28.1%")
     assert "107% worse than naive" in line and "the verdict is against log-HAR" in line
+
+
+def test_a_forecast_keeps_each_interval_on_one_line_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a quoted column (a dividend payer), the forecast table once folded every interval
+    onto two lines at 80 columns. Now headings wrap and intervals never do; where even that
+    is too wide (prices over 1,000), the quoted column goes, and the table says so."""
+    import contextlib
+    import io
+
+    from lstmcast.cli.forecast import render_forecasts
+    from lstmcast.forecasting.result import Forecast, ForecastResult
+
+    monkeypatch.setenv("COLUMNS", "80")
+
+    def shown(scale: float) -> str:
+        band = {"80": [173.43 * scale, 177.58 * scale], "95": [172.0 * scale, 178.78 * scale]}
+        rows = [Forecast(f"2013-03-0{d}", d, 175.5 * scale, 0.0012, *band["80"], *band["95"], band,
+                         close=203.15 * scale) for d in (4, 5, 6)]  # fmt: skip
+        made = ForecastResult("IBM", "ibm-gru-20261204-092940-cd89", "gru", "2013-03-01", 175.27 * scale,
+                              "XNYS", rows, "2013-03-01", 0, last_close=202.91 * scale)  # fmt: skip
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            render_forecasts([made], in_ledger=False)
+        text = out.getvalue()
+        assert all(cell_len(line) <= 80 for line in text.splitlines()), text
+        return text
+
+    text = shown(1)
+    assert "173.43 .. 177.58" in text and "172.00 .. 178.78" in text and "203.15" in text, text
+    text = shown(10)
+    assert "1,734.30 .. 1,775.80" in text and "2,031.50" not in text, text
+    assert "not shown at 80 columns: quoted" in text, text

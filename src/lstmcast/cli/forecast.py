@@ -297,8 +297,9 @@ def render_volatility(r: VarianceForecast, in_ledger: bool) -> None:
 
 
 def render_forecasts(results: list[ForecastResult | VarianceForecast], in_ledger: bool) -> None:
-    from rich.table import Table  # here: a forecast printed as JSON loads no Rich
+    from rich.table import Column, Table  # here: a forecast printed as JSON loads no Rich
 
+    from lstmcast.cli.tables import optional
     from lstmcast.forecasting.variance import VarianceForecast
 
     con = out_console()
@@ -311,15 +312,17 @@ def render_forecasts(results: list[ForecastResult | VarianceForecast], in_ledger
         # repeats the price and takes the room the intervals need.
         differs = r.last_close is not None and abs(r.last_close / r.last_price - 1) > 0.01
         quoted = f", quoted close {r.last_close:,.2f}" if differs else ""
+        # An interval stays on one line; a narrow terminal drops the quoted prices first.
         t = Table(
             "date",
             "adj. price" if differs else "price",
             "return",
-            *(f"{lv}% interval" for lv in labels),
+            *(Column(f"{lv}% interval", no_wrap=True) for lv in labels),
             *(["quoted"] if differs else []),
             title=f"{r.ticker} from {r.as_of}: adjusted close {r.last_price:,.2f}{quoted} ({r.model_id})",
             title_justify="left",
         )
+        optional(t, "quoted")
         for f in r.forecasts:
             bands = (_band(lo, hi) for lo, hi in f.intervals.values())
             quote = [fmt(f.close, 2)] if differs else []
