@@ -445,7 +445,8 @@ def test_a_forecast_keeps_each_interval_on_one_line_at_80_columns(monkeypatch: p
 
     def shown(scale: float) -> str:
         band = {"80": [173.43 * scale, 177.58 * scale], "95": [172.0 * scale, 178.78 * scale]}
-        rows = [Forecast(f"2013-03-0{d}", d, 175.5 * scale, 0.0012, *band["80"], *band["95"], band,
+        (lo80, hi80), (lo95, hi95) = band["80"], band["95"]
+        rows = [Forecast(f"2013-03-0{d}", d, 175.5 * scale, 0.0012, lo80, hi80, lo95, hi95, band,
                          close=203.15 * scale) for d in (4, 5, 6)]  # fmt: skip
         made = ForecastResult("IBM", "ibm-gru-20261204-092940-cd89", "gru", "2013-03-01", 175.27 * scale,
                               "XNYS", rows, "2013-03-01", 0, last_close=202.91 * scale)  # fmt: skip
