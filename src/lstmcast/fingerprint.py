@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lstmcast.bars import Bars
 
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def fingerprint(value: Any, length: int = 16) -> str:
+def fingerprint(value: object, length: int = 16) -> str:
     """A short hash of a JSON-able value: what keys a cell, a sweep or a tune."""
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:length]
 

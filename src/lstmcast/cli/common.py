@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import typer
 
@@ -70,7 +70,7 @@ def worst_exit(errors: Sequence[BaseException]) -> int:
 PIPE_WIDTH = 1000
 
 
-def _width(stream: Any) -> int | None:
+def _width(stream: TextIO) -> int | None:
     """The terminal's width on a terminal (Rich reads it), else $COLUMNS or PIPE_WIDTH."""
     if stream.isatty():
         return None
@@ -164,7 +164,7 @@ def output_format(fmt: str | None, as_json: bool) -> str:
     return "json" if as_json else (fmt or "table")
 
 
-def csv_text(rows: Sequence[Any]) -> str:
+def csv_text(rows: Sequence[object]) -> str:
     """Rows as CSV, every column any row has (in order of first appearance); lists joined by
     commas, nested documents left out (they are in --json)."""
     flat = [to_jsonable(r) for r in rows]
@@ -182,13 +182,13 @@ def csv_text(rows: Sequence[Any]) -> str:
     return buf.getvalue()
 
 
-def emit_csv(rows: Sequence[Any]) -> None:
+def emit_csv(rows: Sequence[object]) -> None:
     """Rows as CSV on stdout (`csv_text`)."""
     sys.stdout.write(csv_text(rows))
     sys.stdout.flush()
 
 
-def emit_json(document: Any) -> None:
+def emit_json(document: object) -> None:
     """Exactly one JSON document on stdout."""
     sys.stdout.write(json.dumps(to_jsonable(document), indent=2) + "\n")
     sys.stdout.flush()

@@ -7,22 +7,19 @@ from typing import Any
 
 import typer
 import typer.main
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 # A word for each option whose value is a free string, by option name; others get their name.
 WORDS = {"home": "DIR", "cluster": "ADDRESS", "calendar": "NAME", "levels": "PCTS", "start": "DATE",
          "end": "DATE", "out": "PATH", "plot": "FILE", "log_file": "FILE", "config": "FILE"}  # fmt: skip
 
 
-def _word(param: Any) -> str | None:
-    """The metavar for one Typer parameter, or None to leave Typer's (flags, choices)."""
-    kind = param.type.name  # Click's type: "integer", "float", "path", "choice", "boolean", ...
+def _word(param: TyperOption) -> str | None:
+    """The metavar for one option, or None to leave Typer's (flags, choices)."""
+    kind = param.type.name  # Click's type: "int", "float", "path", "choice", "boolean", ...
     name = (param.name or "value").lower()
-    if kind in ("choice", "boolean") or getattr(param, "is_flag", False):
+    if kind in ("choice", "boolean") or param.is_flag:
         return None  # choices show themselves; flags take no value
-    if type(param).__name__ == "TyperArgument":
-        word = name.upper()
-        return f"{word}..." if param.nargs == -1 or param.multiple else word
     if name in WORDS:
         return WORDS[name]
     if param.multiple:
@@ -33,12 +30,13 @@ def _word(param: Any) -> str | None:
 
 
 def tidy(command: Any) -> None:
-    """Give every parameter of `command` and its subcommands a metavar that reads as a word,
-    and every leaf command the plain `[OPTIONS]` usage (a group's own may differ)."""
+    """Give every parameter of `command` (a Click command or group) and its subcommands a
+    metavar that reads as a word, and every leaf command the plain `[OPTIONS]` usage (a
+    group's own may differ)."""
     for param in command.params:
-        if type(param).__name__ == "TyperArgument":
+        if isinstance(param, TyperArgument):
             _plain_argument(param)
-        elif param.metavar is None:
+        elif isinstance(param, TyperOption) and param.metavar is None:
             word = _word(param)
             if word is not None:
                 param.metavar = word
@@ -48,7 +46,7 @@ def tidy(command: Any) -> None:
         tidy(sub)
 
 
-def _plain_argument(param: Any) -> None:
+def _plain_argument(param: TyperArgument) -> None:
     """An argument as click writes it, TICKER or [TICKER]..., without Typer's `{ticker}` in the
     usage line and `ticker:str` in the list of arguments."""
     word = (param.name or "value").upper()
@@ -56,11 +54,11 @@ def _plain_argument(param: Any) -> None:
     shown = f"{word}{many}"
     usage_line = shown if param.required else f"[{word}]{many}"
 
-    def make_metavar(ctx: Any = None, *, usage: bool = False) -> str:
+    def make_metavar(ctx: object = None, *, usage: bool = False) -> str:
         return usage_line if usage else shown
 
     param.metavar = shown
-    param.make_metavar = make_metavar
+    setattr(param, "make_metavar", make_metavar)  # noqa: B010 (an instance's own method)
 
 
 # Each command of the root, in the order `--help` lists them: the module and the Typer function

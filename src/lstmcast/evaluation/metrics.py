@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,12 @@ class Metrics:
     directional_accuracy: float | None
     directional_pvalue: float | None
     skill_vs_naive: float
+
+
+def mean_defined(values: Iterable[float | bool | None]) -> float | None:
+    """The mean of the values that are defined (None left out); None when none is."""
+    v = [float(x) for x in values if x is not None]
+    return float(np.mean(v)) if v else None
 
 
 def directional(pred_change: np.ndarray, true_change: np.ndarray) -> tuple[float | None, float | None]:

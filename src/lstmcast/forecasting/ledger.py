@@ -20,6 +20,7 @@ import numpy as np
 from lstmcast.config import TrainConfig
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import aci_update, score_intervals
+from lstmcast.evaluation.metrics import mean_defined
 from lstmcast.evaluation.stats import newey_west_t
 from lstmcast.forecasting.result import PathForecast
 from lstmcast.prep.volatility import variance_proxy
@@ -168,12 +169,6 @@ def _inside(row: Row, level: str, realised: float) -> bool | None:
     return None if lo is None or hi is None else bool(lo <= realised <= hi)
 
 
-def mean_of(values: list[Any]) -> float | None:
-    """The mean of the values that are defined (None left out); None when none is."""
-    v = [float(x) for x in values if x is not None]
-    return float(np.mean(v)) if v else None
-
-
 BOUNDS = {0.80: ("lower_80", "upper_80"), 0.95: ("lower_95", "upper_95")}  # what the ledger keeps
 
 
@@ -191,9 +186,9 @@ class PathLedger:
         update_aci(store, model_id, ticker)  # the ledger is where outcomes arrive: ACI learns here
         done = [r for r in rows if r["realised"] is not None]
         return PathScores(
-            mae=mean_of([abs(r["error"]) for r in done]),
-            naive_mae=mean_of([abs(r["naive_error"]) for r in done]),
-            hit_rate=mean_of([r["direction_hit"] for r in done]),
+            mae=mean_defined([abs(r["error"]) for r in done]),
+            naive_mae=mean_defined([abs(r["naive_error"]) for r in done]),
+            hit_rate=mean_defined([r["direction_hit"] for r in done]),
             intervals=_live_intervals(done),
         )
 
@@ -223,13 +218,13 @@ class VarianceLedger:
     def scores(self, store: Store, model_id: str, ticker: str, rows: list[Row]) -> VarianceScores:
         done = [r for r in rows if r["realised"] is not None]
         both = [r for r in done if r["har_qlike"] is not None]  # HAR's on the same forecasts only
-        q, hq = mean_of([r["qlike"] for r in both]), mean_of([r["har_qlike"] for r in both])
+        q, hq = mean_defined([r["qlike"] for r in both]), mean_defined([r["har_qlike"] for r in both])
         return VarianceScores(
             qlike=q,
             har_qlike=hq,
             skill_vs_har=None if q is None or not hq else 1 - q / hq,
-            var_95_hits=mean_of([r["var_95_hit"] for r in done]),
-            var_99_hits=mean_of([r["var_99_hit"] for r in done]),
+            var_95_hits=mean_defined([r["var_95_hit"] for r in done]),
+            var_99_hits=mean_defined([r["var_99_hit"] for r in done]),
         )
 
 
@@ -287,8 +282,8 @@ class RankLedger:
             dates=len(ics),
             rank_ic_mean=float(ic.mean()) if len(ic) else None,
             rank_ic_t=_finite(newey_west_t(ic, max(h - 1, 0))[0]) if len(ic) >= 3 else None,
-            spread_mean=mean_of(spreads),
-            spread_positive=mean_of([x > 0 for x in spreads]),
+            spread_mean=mean_defined(spreads),
+            spread_positive=mean_defined([x > 0 for x in spreads]),
         )
 
 
@@ -386,8 +381,8 @@ def ledger(store: Store, ticker: str | None = None, universe: str | None = None)
                 forecasts=len(rs),
                 scored=len(done),
                 pending=len(rs) - len(done),
-                coverage_80=mean_of([r["in_80"] for r in done]),
-                coverage_95=mean_of([r["in_95"] for r in done]),
+                coverage_80=mean_defined([r["in_80"] for r in done]),
+                coverage_95=mean_defined([r["in_95"] for r in done]),
                 scores=LEDGERS[target].scores(store, mid, tk, rs),
             )
         )

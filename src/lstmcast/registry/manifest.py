@@ -20,6 +20,8 @@ from lstmcast.jsonable import to_jsonable
 
 if TYPE_CHECKING:
     from lstmcast.evaluation.scoring import Scores
+    from lstmcast.prep.dataset import Frame
+    from lstmcast.training.loop import FitOutcome
     from lstmcast.training.scores import Trained
     from lstmcast.training.volatility import VolTrained
 
@@ -40,6 +42,7 @@ def manifest_of(
     one Trained per ticker (one for a single-ticker model); `pooled` their joint scores."""
     first = members[0]
     out = first.fitted.outcome
+    assert out is not None, "a run is saved from its fit, which records its outcome"
 
     def data_of(t: Trained) -> dict[str, Any]:
         return data_seen(t.frame, origin)
@@ -150,7 +153,7 @@ def new_volatility_model(
     return model_id, manifest, {k: v.detach().cpu().numpy() for k, v in trained.net.state.items()}
 
 
-def training_of(out: Any) -> dict[str, Any]:
+def training_of(out: FitOutcome) -> dict[str, Any]:
     """How a fit went: its epochs, the best one, why it stopped, its time and history."""
     return {
         "epochs_run": len(out.history),
@@ -161,7 +164,7 @@ def training_of(out: Any) -> dict[str, Any]:
     }
 
 
-def data_seen(frame: Any, origin: str) -> dict[str, Any]:
+def data_seen(frame: Frame, origin: str) -> dict[str, Any]:
     """The data a model saw: its fingerprint, where it came from, its first and last bars."""
     return {
         "fingerprint": frame.fingerprint(),

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from lstmcast.universe.folds import FoldInputs, network_config
 from lstmcast.universe.panel import Panel, Scalers
 from lstmcast.universe.targets import Readout, learner_of
 
+if TYPE_CHECKING:
+    from lstmcast.training.loop import FitOutcome
+
 
 def universe_manifest(
     model_id: str,
@@ -40,7 +43,7 @@ def universe_manifest(
     readout: Readout,
     segments: dict[str, list[str]],
     metrics: dict[str, Any],
-    outcome: Any,
+    outcome: FitOutcome,
     device: str,
     warnings: list[str],
 ) -> dict[str, Any]:

@@ -44,7 +44,7 @@ class Jobs:
                 tuple(values.values()),
             )
 
-    def set(self, conn: sqlite3.Connection, job_id: str, document: str, value: Any) -> None:
+    def set(self, conn: sqlite3.Connection, job_id: str, document: str, value: object) -> None:
         """Replace one JSON document of a stored job (a tune's result, once it is judged)."""
         assert document in self.documents
         with transaction(conn):

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from lstmcast.backtest.strategy import Simulation, positions_from, simulate
+from lstmcast.evaluation.metrics import mean_defined
 from lstmcast.evaluation.multiple import benjamini_hochberg, deflated_sharpe, holm, per_period_sharpe
 from lstmcast.evaluation.verdict import judge
 from lstmcast.runconfig import TRADING_DAYS, BacktestConfig
@@ -67,7 +68,7 @@ def leaderboard(
                 "skill_vs_best": v.vs_best.skill,
                 "test_vs_best": v.vs_best.test,
                 "pvalue_vs_best": v.vs_best.pvalue,
-                "directional_accuracy": _mean([g.directional_accuracy for g in group]),
+                "directional_accuracy": mean_defined([g.directional_accuracy for g in group]),
                 "sharpe": strategy.stats.sharpe,
                 "buy_and_hold_sharpe": hold.stats.sharpe,
                 "active_sharpe": per_period_sharpe(active[-1]) * math.sqrt(TRADING_DAYS),
@@ -108,8 +109,3 @@ def _trade(model: np.ndarray, cell: ReturnCell, bt: BacktestConfig) -> tuple[Sim
     realised = cell.realised
     strategy = simulate(positions_from(first, bt.rule, bt.threshold), realised, bt.cost_bps)
     return strategy, simulate(np.ones(len(realised)), realised, bt.cost_bps)
-
-
-def _mean(values: list[Any]) -> float | None:
-    v = [float(x) for x in values if x is not None]
-    return float(np.mean(v)) if v else None
