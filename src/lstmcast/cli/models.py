@@ -27,6 +27,7 @@ from lstmcast.paths import atomic_write_bytes, check_output
 
 if TYPE_CHECKING:
     from lstmcast.store.db import Store
+    from lstmcast.store.runs import RunRecord
 
 models_app = typer.Typer(
     invoke_without_command=True, help="List trained models; `show ID`, `export ID`, `rm ID`."
@@ -64,7 +65,7 @@ def models_cli(
         render_models(found)
 
 
-def public_run(r: dict[str, Any]) -> dict[str, Any]:
+def public_run(r: RunRecord) -> dict[str, object]:
     """A model record as `--json` names it: the words the tables and other commands use."""
     renamed = {"id": "model_id", "skill": "skill_vs_naive"}
     return {renamed.get(k, k): v for k, v in r.items()}
@@ -112,14 +113,14 @@ def which_model(
     return full
 
 
-def _members(run: dict[str, Any]) -> str:
+def _members(run: RunRecord) -> str:
     """Whom a model forecasts: its tickers, or its universe and how many members it saw."""
     if run.get("universe"):
         return f"universe {run['universe']} ({len(run['tickers'])})"
     return ",".join(run["tickers"])
 
 
-def _skill(run: dict[str, Any]) -> str:
+def _skill(run: RunRecord) -> str:
     """Its held-out result against its own target's benchmark (HAR for volatility)."""
     from lstmcast.errors import ConfigError
     from lstmcast.target import target_of
@@ -130,15 +131,13 @@ def _skill(run: dict[str, Any]) -> str:
         return "–"
 
 
-def render_models(found: list[dict[str, Any]]) -> None:
+def render_models(found: list[RunRecord]) -> None:
     table = Table("id", "tickers", "model", "target", "train", "test", "test skill", "created", "status")
     optional(table, "created", "train", "test", "tickers")
     for r in found:
         table.add_row(
             r["id"],
-            f"universe {r['universe']} ({len(r['tickers'])})"
-            if r.get("universe")
-            else ",".join(r["tickers"]),
+            _members(r),
             r["model"],
             r["target"],
             f"{r['train_start']}..{r['train_end']}",

@@ -7,18 +7,17 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.paths import models_dir
 from lstmcast.registry.checkpoint import MANIFEST, check_checkpoint
 from lstmcast.store.db import MIN_PREFIX, Store
-from lstmcast.store.runs import delete_run, get_run, list_runs, resolve_id
+from lstmcast.store.runs import RunRecord, delete_run, get_run, list_runs, resolve_id
 
 STAGING = ".staging"  # a model being written: `.ID.staging` beside where it will be
 
 
-def runs(store: Store, ticker: str | None = None) -> list[dict[str, Any]]:
+def runs(store: Store, ticker: str | None = None) -> list[RunRecord]:
     """Every recorded model, each with `status`: "ok", or "damaged: why" when it cannot load."""
     found = list_runs(store.conn, ticker)
     for r in found:
@@ -36,13 +35,13 @@ def orphans(store: Store) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and p.resolve() not in known)
 
 
-def model_dir(store: Store, run: dict[str, Any]) -> Path:
+def model_dir(store: Store, run: RunRecord) -> Path:
     """A model's folder: its stored path, relative to the home, resolved. Rows written before
     paths were relative are converted by migration 8.
 
     A run killed between its record's commit and the rename (write_model) left the record and
     a complete staging folder: the rename is finished here, on the next use of the model."""
-    path = (store.home / str(run["path"])).resolve()
+    path = (store.home / run["path"]).resolve()
     staging = path.with_name(f".{path.name}{STAGING}")
     if not path.exists() and staging.is_dir() and check_checkpoint(staging) is None:
         os.replace(staging, path)
@@ -59,7 +58,7 @@ def remove_model(store: Store, model_id: str, record_only: bool = False) -> Path
     run = get_run(store.conn, model_id)
     if run is None:
         raise NotFoundError(f"no model {model_id!r}")
-    link = store.home / str(run["path"])  # as recorded: a link stays a link here
+    link = store.home / run["path"]  # as recorded: a link stays a link here
     path, root = model_dir(store, run), models_dir(store.home).resolve()
     if root not in path.parents and not record_only:
         raise ConfigError(

@@ -4,11 +4,35 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
+from typing import Any, TypedDict
 
 from lstmcast.errors import WriteRefused
 from lstmcast.store.db import resolve_prefix, transaction
 from lstmcast.target import target_of
+
+
+class _Marks(TypedDict, total=False):
+    damaged: str  # why its config or metrics cannot be read
+    status: str  # "ok", or "damaged: why" its files cannot load (`registry.files.runs`)
+
+
+class RunRecord(_Marks):
+    """A model's row of the `models` table, its JSON read."""
+
+    id: str
+    created_at: str
+    tickers: list[str]
+    model: str
+    target: str
+    train_start: str
+    train_end: str
+    test_start: str
+    test_end: str
+    skill: float | None  # held-out skill against its target's benchmark
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    path: str  # its folder, relative to the home
+    universe: str | None  # the universe it was trained across, if it was
 
 
 def insert_run(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
@@ -29,27 +53,30 @@ def _insert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
         )
 
 
-def _decode(r: sqlite3.Row) -> dict[str, Any]:
-    """A row as a dict; a record whose JSON is unreadable keeps `damaged` saying so, so that the
+def _decode(r: sqlite3.Row) -> RunRecord:
+    """A row as a record; one whose JSON is unreadable keeps `damaged` saying so, so that the
     healthy models are still listed beside it."""
-    d = dict(r)
-    d["tickers"] = d["tickers"].split(",")
-    config, metrics = d.pop("config_json"), d.pop("metrics_json")
+    record = RunRecord(
+        id=r["id"], created_at=r["created_at"], tickers=r["tickers"].split(","), model=r["model"],
+        target=r["target"], train_start=r["train_start"], train_end=r["train_end"],
+        test_start=r["test_start"], test_end=r["test_end"], skill=r["skill"], config={}, metrics={},
+        path=r["path"], universe=r["universe"],
+    )  # fmt: skip
     try:
-        d["config"], d["metrics"] = json.loads(config), json.loads(metrics)
+        record["config"], record["metrics"] = json.loads(r["config_json"]), json.loads(r["metrics_json"])
     except (json.JSONDecodeError, TypeError):
-        d["config"], d["metrics"] = {}, {}
-        d["damaged"] = "its record's config or metrics are not readable JSON"
-    return d
+        record["config"], record["metrics"] = {}, {}
+        record["damaged"] = "its record's config or metrics are not readable JSON"
+    return record
 
 
-def list_runs(conn: sqlite3.Connection, ticker: str | None = None) -> list[dict[str, Any]]:
+def list_runs(conn: sqlite3.Connection, ticker: str | None = None) -> list[RunRecord]:
     rows = conn.execute("SELECT * FROM models ORDER BY created_at, rowid").fetchall()
     runs = [_decode(r) for r in rows]
     return [r for r in runs if ticker is None or ticker in r["tickers"]]
 
 
-def get_run(conn: sqlite3.Connection, model_id: str) -> dict[str, Any] | None:
+def get_run(conn: sqlite3.Connection, model_id: str) -> RunRecord | None:
     row = conn.execute("SELECT * FROM models WHERE id = ?", (model_id,)).fetchone()
     return _decode(row) if row else None
 
@@ -66,7 +93,7 @@ def newest_run(
     model: str | None = None,
     family: str | None = None,
     target: str | None = None,
-) -> dict[str, Any] | None:
+) -> RunRecord | None:
     """The newest model of `ticker` (of that architecture); `family` keeps only models of a
     target of that family (`Target.family`), None any; `target` exactly that one.
     A universe's model ranks its members and is never one ticker's (`newest_universe_run`)."""
@@ -84,7 +111,7 @@ def newest_run(
 
 def newest_universe_run(
     conn: sqlite3.Connection, universe: str, model: str | None = None, target: str | None = None
-) -> dict[str, Any] | None:
+) -> RunRecord | None:
     """The newest model trained across `universe` (of that architecture, for that target), or None."""
     rows = conn.execute(
         "SELECT * FROM models WHERE universe = ? ORDER BY created_at, rowid", (universe,)
