@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,10 @@ from lstmcast.store.prices import last_date
 from lstmcast.store.runs import newest_run, newest_universe_run
 from lstmcast.tickers import exchange_of
 from lstmcast.universe.members import show_universe
+
+if TYPE_CHECKING:
+    from lstmcast.data.series import Series
+    from lstmcast.forecasting.one import NewModel
 
 
 @dataclass
@@ -83,7 +87,7 @@ class DailyJob:
     forecast."""
 
     ticker: str
-    members: tuple[Any, ...]  # the Series the model reads (several for a global model)
+    members: tuple[Series, ...]  # the Series the model reads (several for a global model)
     train: TrainConfig
     retrain: bool
     model_id: str | None
@@ -101,7 +105,7 @@ class DailyDone:
     one, and the forecast (a price path or a volatility forecast) for the driver's ledger."""
 
     model_id: str
-    new_model: tuple[str, dict[str, Any], dict[str, Any]] | None
+    new_model: NewModel | None
     first_time: bool
     config: TrainConfig
     calendar: str

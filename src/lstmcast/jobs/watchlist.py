@@ -11,6 +11,7 @@ from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError, NotFoundError
 from lstmcast.paths import atomic_write_text
 from lstmcast.runconfig import ForecastConfig, preset_settings
+from lstmcast.settings import SettingValue
 from lstmcast.target import target_of
 from lstmcast.tickers import validate_ticker
 from lstmcast.tomlfile import check_table, read_toml
@@ -75,7 +76,7 @@ class WatchItem:
     forecast: ForecastConfig = field(default_factory=lambda: ForecastConfig(**WATCH_DEFAULTS))
     fetch: bool = True
     preset: str | None = None  # settings for a model trained here (`train --preset`)
-    train: tuple[tuple[str, Any], ...] = ()  # TrainConfig settings over the preset's, sorted pairs
+    train: tuple[tuple[str, SettingValue], ...] = ()  # TrainConfig settings over the preset's, sorted pairs
 
     @property
     def model(self) -> str:
@@ -142,7 +143,7 @@ class UniverseItem:
     fetch: bool = True
     retrain_if_older: int = 30  # days; 0 = never
     preset: str | None = None
-    train: tuple[tuple[str, Any], ...] = ()
+    train: tuple[tuple[str, SettingValue], ...] = ()
 
     @property
     def key(self) -> str:
