@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -80,7 +80,7 @@ class Bars:
         return cls(dates, columns)
 
     @classmethod
-    def from_rows(cls, rows: Sequence[Sequence[Any]]) -> Bars:
+    def from_rows(cls, rows: Sequence[Sequence[str | float | None]]) -> Bars:
         """Bars from rows of an ISO date and the PRICE_COLUMNS values (None where missing), as
         the store returns them."""
         if not rows:

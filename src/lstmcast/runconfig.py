@@ -225,7 +225,7 @@ def read_run_config(path: Path) -> dict[str, Any]:
 def run_config_toml(run: RunConfig, sections: tuple[str, ...] = ("train", "backtest")) -> str:
     """A run config as TOML that `read_run_config` reads back to the same RunConfig."""
 
-    def value(v: Any) -> str:
+    def value(v: object) -> str:
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, (list, tuple)):

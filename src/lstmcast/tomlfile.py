@@ -17,7 +17,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-def _type_ok(value: Any, kind: Any) -> bool:
+def _type_ok(value: object, kind: object) -> bool:
     """Does a TOML value fit a config field's type? (bool is not an int here, an int is a float)."""
     if kind in ("int", int):
         return isinstance(value, int) and not isinstance(value, bool)

@@ -290,7 +290,7 @@ def read_watchlist(path: Path) -> Watchlist:
     return Watchlist(items, universes)
 
 
-def _check_train(values: Any, where: str, text: str, table: str | None, nth: int) -> None:
+def _check_train(values: object, where: str, text: str, table: str | None, nth: int) -> None:
     """A [train] table (for all entries) or an entry's `train = {...}`: TrainConfig's settings,
     each of its type, without the keys the entry itself owns."""
     if not isinstance(values, dict):

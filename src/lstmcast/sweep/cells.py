@@ -146,7 +146,7 @@ def to_json(result: CellResult) -> dict[str, Any]:
     return {**result.to_json(), **dataclasses.asdict(result.ran)}
 
 
-def _array(value: Any) -> np.ndarray:
+def _array(value: object) -> np.ndarray:
     return np.asarray(value, dtype="float64")
 
 
