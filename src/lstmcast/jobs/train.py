@@ -13,15 +13,13 @@ import numpy as np
 
 from lstmcast.config import FINETUNE_LR, TrainConfig
 from lstmcast.data.series import Series
-from lstmcast.errors import ConfigError
 from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.metrics import Metrics
 from lstmcast.evaluation.volatility import annualised
 from lstmcast.inference.volatility import VolHead
-from lstmcast.prep.inputs import frame_for, split_for
 from lstmcast.registry.saved import LoadedModel, save_trained, save_volatility
 from lstmcast.store.db import Store
-from lstmcast.training.finetune import _parent_for, finetune_volatility, overlap_warning, run_finetune
+from lstmcast.training.finetune import finetune_volatility, prepare_finetune, run_finetune
 from lstmcast.training.loop import EpochLog, keep_best_on_interrupt
 from lstmcast.training.report import (
     QlikeRow,
@@ -171,12 +169,7 @@ def finetune_volatility_model(
     """`finetune` of a volatility model: the parent as is, fine-tuned, and trained from scratch
     on TICKER's split, each against log-HAR in QLIKE; the fine-tuned one is saved."""
     store.require_writable()
-    if freeze not in ("encoder", "none"):
-        raise ConfigError("--freeze must be encoder or none")
-    cfg, _ = _parent_for(parent, series.ticker)
-    cfg = cfg.replace(epochs=epochs or cfg.epochs)
-    frame = frame_for(cfg, series.bars, series.exog, series.ticker)
-    overlap = overlap_warning(parent, frame, split_for(cfg, frame, series.ticker), allow_overlap)
+    cfg, _, _, _, overlap = prepare_finetune(parent, series, freeze, epochs, allow_overlap)
     state = parent.fitted.state  # type: ignore[union-attr]
     head = VolHead.from_dict(parent.manifest["volatility"]["head"])
     with keep_best_on_interrupt():

@@ -78,6 +78,22 @@ def overlap_warning(parent: Parent, frame: Frame, seg: Segments, allow: bool) ->
     return [message]
 
 
+def prepare_finetune(
+    parent: Parent, series: Series, freeze: str, epochs: int | None, allow_overlap: bool
+) -> tuple[TrainConfig, int, Frame, Segments, list[str]]:
+    """What every fine-tune starts from, for any target: the parent's config (with `epochs`
+    if given), its embedding row for `series`, the ticker's frame and split, and the overlap
+    warning. A bad `--freeze`, a parent that cannot take this ticker, or an overlap not
+    allowed is refused here."""
+    if freeze not in ("encoder", "none"):
+        raise ConfigError("--freeze must be encoder or none")
+    cfg, tid = _parent_for(parent, series.ticker)
+    cfg = cfg.replace(epochs=epochs or cfg.epochs)
+    frame = frame_for(cfg, series.bars, series.exog, series.ticker)
+    seg = split_for(cfg, frame, series.ticker)
+    return cfg, tid, frame, seg, overlap_warning(parent, frame, seg, allow_overlap)
+
+
 def run_finetune(
     parent: Parent,
     series: Series,
@@ -89,15 +105,9 @@ def run_finetune(
 ) -> tuple[Trained, Trained, Trained]:
     """(before, after, scratch) on `series`' own split; no I/O. The warnings of `after` say
     when the parent's data overlapped the evaluation period (only with `allow_overlap`)."""
-    if freeze not in ("encoder", "none"):
-        raise ConfigError("--freeze must be encoder or none")
     if not isinstance(parent.fitted, Fitted):
         raise ConfigError("fine-tuning starts from the weights: load the parent with engine='torch'")
-    cfg, tid = _parent_for(parent, series.ticker)
-    cfg = cfg.replace(epochs=epochs or cfg.epochs)
-    frame = frame_for(cfg, series.bars, series.exog, series.ticker)
-    seg = split_for(cfg, frame, series.ticker)
-    overlap = overlap_warning(parent, frame, seg, allow_overlap)
+    cfg, tid, frame, seg, overlap = prepare_finetune(parent, series, freeze, epochs, allow_overlap)
     # The parent as it is, with this ticker's own scaler (its training rows only).
     as_is = parent.fitted.replace(
         config=cfg, columns=frame.columns, scaler=fit_scaler(frame.x[: seg.train_end]), ticker_id=tid
