@@ -100,6 +100,29 @@ def test_version_and_python_m(cli: Cli) -> None:
     assert run.returncode == 0 and "forecast" in run.stdout
 
 
+# What a process ending through `_leave` (no interpreter teardown) must still do.
+_LEAVING = """
+import atexit, sys, threading, time
+from lstmcast.cli.app import _leave
+atexit.register(lambda: print("exit handler ran"))
+sys.stdout.write("x" * 200_000 + "\\n")  # buffered, never flushed by hand
+if sys.argv[1] == "thread":
+    threading.Thread(target=lambda: (time.sleep(0.3), print("thread finished"))).start()
+_leave(int(sys.argv[2]))
+"""
+
+
+@pytest.mark.parametrize("thread", ["none", "thread"])
+def test_skipping_teardown_keeps_the_exit_code_the_output_exit_handlers_and_threads(thread: str) -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", _LEAVING, thread, "3"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert run.returncode == 3, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "x" * 200_000 and "exit handler ran" in lines
+    assert ("thread finished" in lines) == (thread == "thread")  # a running thread is waited for
+
+
 def test_json_output_is_exactly_one_document(cli: Cli) -> None:
     res = cli("import", SAMPLE / "IBM.csv", "--ticker", "IBM", "--json")
     json.loads(res.stdout)  # nothing else on stdout

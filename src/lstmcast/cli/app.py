@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import itertools
 import json
 import os
 import sys
-from typing import Annotated
+import threading
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -85,30 +88,47 @@ def _mend_closed_streams() -> None:
         sys.stderr.write("warning: standard output is closed: what this command prints is discarded\n")
 
 
-def main() -> None:
+def _leave(code: int) -> NoReturn:
+    """End the process with `code` without the interpreter's teardown. By now each command has
+    closed its store and files, and what was printed is flushed here; exit handlers run as at
+    any exit (a Dask cluster's, logging's, temporary directories'). What is skipped is freeing
+    every loaded module's objects one by one: about 50 ms with numpy and ONNX Runtime loaded,
+    a sixth of a cold forecast, that no caller waits for. While another (non-daemon) thread
+    still runs, the exit is the ordinary one, which waits for it."""
+    others = [t for t in threading.enumerate() if t is not threading.current_thread()]
+    if any(t.is_alive() and not t.daemon for t in others):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader that went away: nothing to say
+            stream.flush()
+    os._exit(code)
+
+
+def main() -> NoReturn:
     """Console entry point: no traceback for the user unless LSTMCAST_DEBUG is set. Under
     --json every exit prints the error envelope, a usage error (exit 2) included."""
     _mend_closed_streams()
     try:
         code = app(standalone_mode=False)
-        sys.exit(code if isinstance(code, int) else 0)
+        code = code if isinstance(code, int) else 0
     except _CLICK_ERROR as exc:
-        exit_code = int(getattr(exc, "exit_code", 2))
+        code = int(getattr(exc, "exit_code", 2))
         if _wants_json(sys.argv[1:]):
             message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-            sys.stdout.write(json.dumps({"error": message, "exit_code": exit_code}, indent=2) + "\n")
+            sys.stdout.write(json.dumps({"error": message, "exit_code": code}, indent=2) + "\n")
         exc.show()  # type: ignore[attr-defined]
-        sys.exit(exit_code)
     except typer.Abort:
         sys.stderr.write("Aborted!\n")
-        sys.exit(1)
+        code = 1
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
-        sys.exit(130)
+        code = 130
     except Exception as exc:  # last line of defence: one line, exit 1
         if os.environ.get("LSTMCAST_DEBUG"):
             raise
         sys.stderr.write(
             f"error: unexpected {type(exc).__name__}: {exc} (set LSTMCAST_DEBUG=1 for details)\n"
         )
-        sys.exit(1)
+        code = 1
+    _leave(code)

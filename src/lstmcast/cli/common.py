@@ -88,13 +88,13 @@ def out_console() -> Console:
     from lstmcast.cli.tables import FittingConsole
 
     width = PIPE_WIDTH if WIDE.get() else _width(sys.stdout)
-    return FittingConsole(highlight=False, soft_wrap=False, width=width)
+    return FittingConsole(highlight=False, emoji=False, soft_wrap=False, width=width)
 
 
 def err_console() -> Console:
     from rich.console import Console  # here, not above: a command that prints JSON loads no Rich
 
-    return Console(stderr=True, highlight=False, width=_width(sys.stderr))
+    return Console(stderr=True, highlight=False, emoji=False, width=_width(sys.stderr))
 
 
 def interactive() -> bool:
