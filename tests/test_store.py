@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 
@@ -62,12 +63,11 @@ def test_revised_values_replace_and_identical_values_are_left_alone(tmp_path: Pa
 def test_tunes_and_models_are_named_by_a_unique_prefix_of_their_id(tmp_path: Path) -> None:
     from lstmcast.errors import NotFoundError
     from lstmcast.store.db import resolve_prefix
-    from lstmcast.store.tunes import save_tune
+    from lstmcast.store.tunes import TuneRecord, save_tune
 
     conn = connect(tmp_path)
     for tune_id in ("abc123", "abd456"):
-        save_tune(conn, {"id": tune_id, "ticker": "X", "model": "lstm", "target": "log_return", "trials": 1,
-                         "config": {}})  # fmt: skip
+        save_tune(conn, TuneRecord(tune_id, "X", "lstm", "log_return", 1, {}))
     assert resolve_prefix(conn, "tunes", "abd") == "abd456"
     assert resolve_prefix(conn, "tunes", "abc123") == "abc123"
     with pytest.raises(NotFoundError, match=r"'ab' is the start of 2 tune IDs \(abc123, abd456\)"):
@@ -162,10 +162,11 @@ def test_resumable_jobs_rerun_in_place_keep_each_unit_once_and_name_damage(tmp_p
     unit is committed on its own (a tune's trial written once, a sweep's cell replaced), and a
     job whose JSON cannot be read is listed as damaged beside the healthy ones."""
     from lstmcast.errors import LockHeldError
-    from lstmcast.store.sweeps import get_sweep, list_sweeps, save_cell, save_sweep
+    from lstmcast.store.sweeps import SweepRecord, get_sweep, list_sweeps, save_cell, save_sweep
     from lstmcast.store.tunes import (
         TrialRecord,
         TrialState,
+        TuneRecord,
         get_tune,
         list_tunes,
         save_trial,
@@ -175,42 +176,30 @@ def test_resumable_jobs_rerun_in_place_keep_each_unit_once_and_name_damage(tmp_p
     )
 
     conn = connect(tmp_path)
-    sweep = {
-        "id": "s1",
-        "tickers": ["A", "B"],
-        "models": ["lstm"],
-        "seeds": 2,
-        "config": {"k": 1},
-        "cells": ["x"],
-    }
+    sweep = SweepRecord("s1", ["A", "B"], ["lstm"], 2, {"k": 1}, ["x"])
     save_sweep(conn, sweep)
-    save_sweep(conn, {**sweep, "config": {"k": 2}, "seeds": 9})  # a rerun: its settings, same cells
+    save_sweep(
+        conn, dataclasses.replace(sweep, config={"k": 2}, seeds=9)
+    )  # a rerun: its settings, same cells
     got = get_sweep(conn, "s1")
-    assert (
-        got is not None and got["config"] == {"k": 2} and got["seeds"] == 2 and got["tickers"] == ["A", "B"]
+    assert got is not None and (got.config, got.seeds, got.tickers, got.cells) == (
+        {"k": 2},
+        2,
+        ["A", "B"],
+        ["x"],
     )
     for status in ("failed", "ok"):  # the same cell run again replaces the stored one
         save_cell(conn, "key", "A", "lstm", 0, status, None, {"skill": 1.0}, 0.1)
     assert [tuple(r) for r in conn.execute("SELECT status FROM sweep_cells")] == [("ok",)]
 
-    tune = {
-        "id": "t1",
-        "ticker": "A",
-        "model": "gru",
-        "target": "log_return",
-        "trials": 5,
-        "config": {"a": 1},
-    }
+    tune = TuneRecord("t1", "A", "gru", "log_return", 5, {"a": 1})
     save_tune(conn, tune)
-    save_tune(conn, {**tune, "trials": 8})
+    save_tune(conn, dataclasses.replace(tune, trials=8))
     stored = get_tune(conn, "t1")
-    assert stored is not None and (stored["trials"], stored["config"], stored["result"]) == (
-        8,
-        {"a": 1},
-        None,
-    )
+    assert stored is not None and (stored.trials, stored.config, stored.result) == (8, {"a": 1}, None)
     save_tune_result(conn, "t1", {"skill": 0.5})
-    assert get_tune(conn, "t1")["result"] == {"skill": 0.5}  # type: ignore[index]
+    again = get_tune(conn, "t1")
+    assert again is not None and again.result == {"skill": 0.5}
     trial = TrialRecord(fold=0, number=3, state=TrialState.FAILED, params={"lr": 0.1}, error="boom")
     save_trial(conn, "t1", trial)
     with pytest.raises(LockHeldError, match="trial 3 of fold 0 of tune t1 is already stored"):
@@ -221,5 +210,5 @@ def test_resumable_jobs_rerun_in_place_keep_each_unit_once_and_name_damage(tmp_p
     conn.execute("UPDATE sweeps SET cells_json = '{' WHERE id = 's1'")
     conn.commit()
     [bad_tune], [bad_sweep] = list_tunes(conn), list_sweeps(conn)
-    assert "result is not a JSON dict" in bad_tune["damaged"] and bad_tune["config"] == {}
-    assert "cannot be read as JSON" in bad_sweep["damaged"] and bad_sweep["cells"] == []
+    assert "result is not a JSON dict" in (bad_tune.damaged or "") and bad_tune.config == {}
+    assert "cannot be read as JSON" in (bad_sweep.damaged or "") and bad_sweep.cells == []

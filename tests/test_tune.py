@@ -415,12 +415,11 @@ def test_a_tune_of_a_csv_writes_a_best_config_that_finds_the_file_from_anywhere(
 
 def test_a_damaged_stored_tune_is_listed_as_such_and_named_when_shown(cli: Cli, home: Path) -> None:
     from lstmcast.store.db import Store
-    from lstmcast.store.tunes import save_tune, save_tune_result
+    from lstmcast.store.tunes import TuneRecord, save_tune, save_tune_result
 
     store = Store(home)
     for tune_id in ("aaaa11112222", "bbbb33334444"):
-        save_tune(store.conn, {"id": tune_id, "ticker": "IBM", "model": "lstm", "target": "log_return",
-                               "trials": 2, "config": {}})  # fmt: skip
+        save_tune(store.conn, TuneRecord(tune_id, "IBM", "lstm", "log_return", 2, {}))
         save_tune_result(store.conn, tune_id, {"verdict": "v", "skill_vs_naive": 0.01})
     store.conn.execute("UPDATE tunes SET result_json = '{broken' WHERE id = 'aaaa11112222'")
     store.conn.commit()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from lstmcast.errors import ConfigError
+from lstmcast.jsonable import from_json_object
 from lstmcast.settings import (
     ALL_TARGETS,
     DECODERS,
@@ -154,19 +156,15 @@ class TrainConfig:
             )
         return self
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         d = dataclasses.asdict(self)
         for key in ("features", "embedding_tickers", "exog"):
             d[key] = list(d[key])
         return d
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        clean = {k: v for k, v in data.items() if k in known}
-        for key in ("features", "embedding_tickers", "exog"):
-            clean[key] = tuple(clean.get(key, ()))
-        return cls(**clean)
+    def from_dict(cls, data: Mapping[str, object]) -> TrainConfig:
+        return from_json_object(cls, data, ("features", "embedding_tickers", "exog"))
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)

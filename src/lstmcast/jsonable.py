@@ -1,12 +1,16 @@
-"""Turning results into plain JSON values: dataclasses, numpy scalars, dates; NaN becomes null."""
+"""Turning results into plain JSON values (dataclasses, numpy scalars, dates; NaN becomes
+null), and a JSON object back into the dataclass it was written from."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -29,3 +33,14 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None  # JSON has no NaN; null says "not defined"
     return value
+
+
+def from_json_object(cls: type[T], data: Mapping[str, object], lists: tuple[str, ...] = ()) -> T:
+    """The dataclass `cls` from a JSON object written from one: its own keys (others are a
+    newer or older lstmcast's and are left), the fields in `lists` as tuples again. Its
+    constructor checks what it must; JSON's values are what the fields were written from."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]  # a dataclass, by contract
+    kwargs: dict[str, Any] = {k: v for k, v in data.items() if k in names}
+    for key in lists:
+        kwargs[key] = tuple(kwargs.get(key, ()))
+    return cls(**kwargs)

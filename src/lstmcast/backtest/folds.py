@@ -8,9 +8,8 @@ each fold as a typed `Fold` and `TrainConfig`, and return plain arrays.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from lstmcast.backtest.run import FoldRunner, Walk
+from lstmcast.backtest.run import B, D, FoldRunner, R, Walk
 from lstmcast.backtest.walkforward import Fold
 from lstmcast.config import TrainConfig
 from lstmcast.execution.engine import Parallel, TaskOutcome
@@ -18,9 +17,7 @@ from lstmcast.execution.stream import run_tasks
 from lstmcast.runconfig import BacktestConfig
 
 
-def fold_task(
-    walk: Walk[Any, Any, Any], data: Any, backtest: BacktestConfig, train: TrainConfig, fold: Fold
-) -> Any:
+def fold_task(walk: Walk[D, R, B], data: D, backtest: BacktestConfig, train: TrainConfig, fold: Fold) -> R:
     """One seed's fold of any target's walk-forward, on a worker."""
     return walk.run_fold(train, data, backtest, fold)
 
@@ -29,19 +26,17 @@ def fold_runner(parallel: Parallel, on_fold: Callable[[int, int], None] | None =
     """A FoldRunner on local worker processes (each with its share of the cores) or a Dask cluster."""
 
     def run(
-        walk: Walk[Any, Any, Any], data: Any, bt: BacktestConfig, jobs: list[tuple[TrainConfig, Fold]]
-    ) -> list[Any]:
+        walk: Walk[D, R, B], data: D, bt: BacktestConfig, jobs: list[tuple[TrainConfig, Fold]]
+    ) -> list[R]:
         keys = [f"fold-{cfg.seed}-{fold.index}" for cfg, fold in jobs]
         # Longest first (a fold fits on every row before its cutoff): the last wave is short.
         order = sorted(range(len(jobs)), key=lambda i: -(jobs[i][1].cutoff - jobs[i][1].lo))
         tasks = {keys[i]: {"train": jobs[i][0].replace(threads=0), "fold": jobs[i][1]} for i in order}
-        shared: dict[str, Any] = {"walk": walk, "data": data, "backtest": bt}
-        out: dict[str, Any] = {}
+        shared: dict[str, object] = {"walk": walk, "data": data, "backtest": bt}
+        out: dict[str, R] = {}
 
-        def done(outcome: TaskOutcome) -> None:
-            if outcome.error is not None:
-                raise outcome.error  # a fold that fails fails the backtest, as it would serially
-            out[outcome.key] = outcome.value
+        def done(outcome: TaskOutcome[R]) -> None:
+            out[outcome.key] = outcome.get()  # a fold that fails fails the backtest, as it would serially
             if on_fold:
                 on_fold(len(out), len(keys))
 

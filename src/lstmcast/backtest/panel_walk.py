@@ -200,10 +200,8 @@ def walk(
     }
     results: dict[tuple[int, int], PanelFoldResult] = {}
 
-    def done(got: TaskOutcome) -> None:
-        if got.error is not None:
-            raise got.error  # a block that fails fails the backtest, as it would serially
-        value: PanelFoldResult = got.value
+    def done(got: TaskOutcome[PanelFoldResult]) -> None:
+        value = got.get()  # a block that fails fails the backtest, as it would serially
         results[(value.index, value.seed)] = value
         if on_fold:
             on_fold(len(results), len(tasks))

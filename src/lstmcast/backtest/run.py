@@ -269,10 +269,15 @@ WALKS: dict[str, Walk[Any, Any, Backtest[Any]]] = {
 }
 assert set(WALKS) == set(TARGETS)
 
-# Runs (seed config, fold) jobs of a walk somewhere and returns what each produced, in order:
-# the seam through which `backtest.folds` runs them on the execution engine (Dask), so that
-# this driver imports neither.
-FoldRunner = Callable[[Walk[Any, Any, Any], Any, BacktestConfig, list[tuple[TrainConfig, Fold]]], list[Any]]
+
+class FoldRunner(Protocol):
+    """Runs (seed config, fold) jobs of a walk somewhere and returns what each produced, in
+    order: the seam through which `backtest.folds` runs them on the execution engine (Dask),
+    so that this driver imports neither."""
+
+    def __call__(
+        self, walk: Walk[D, R, B], data: D, bt: BacktestConfig, jobs: list[tuple[TrainConfig, Fold]]
+    ) -> list[R]: ...
 
 
 def run_walk(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -15,14 +16,19 @@ from lstmcast.cli.options import Format, Json
 from lstmcast.cli.tables import optional
 from lstmcast.paths import check_output
 
+if TYPE_CHECKING:
+    from typer._click.core import Context  # Typer 0.28 vendors Click
+
+    from lstmcast.store.prices import TickerSummary
+
 
 class _TickerOrCommand(TyperGroup):
     """`data TICKER` shows a ticker, `data export ...` runs the subcommand."""
 
-    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+    def collect_usage_pieces(self, ctx: Context) -> list[str]:
         return ["[TICKER]", "[OPTIONS]", "|", "COMMAND", "[ARGS]..."]
 
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         if args and not args[0].startswith("-") and args[0] not in self.commands:
             ctx.meta["lstmcast.ticker"] = args[0]
             args = args[1:]
@@ -54,19 +60,27 @@ def data_cli(
 
     ticker = ctx.meta.get("lstmcast.ticker")
     store = store_of(ctx)
-    found: Any = stored_tickers(store) if ticker is None else ticker_tail(store, ticker, rows)
     shape = output_format(output, as_json)
-    if shape == "json":
-        emit_json(found)
-    elif shape == "csv":
-        emit_csv(found)
-    elif ticker is None:
-        render_summary(found, store.home)
+    if ticker is None:
+        summary = stored_tickers(store)
+        if not _emit(shape, summary):
+            render_summary(summary, store.home)
     else:
-        render_tail(found, ticker)
+        last = ticker_tail(store, ticker, rows)
+        if not _emit(shape, last):
+            render_tail(last, ticker)
 
 
-def render_summary(summary: list[Any], home: Path) -> None:
+def _emit(shape: str, rows: Sequence[object]) -> bool:
+    """Rows as JSON or CSV when asked for; whether they were."""
+    if shape == "json":
+        emit_json(rows)
+    elif shape == "csv":
+        emit_csv(rows)
+    return shape in ("json", "csv")
+
+
+def render_summary(summary: list[TickerSummary], home: Path) -> None:
     table = Table("ticker", "first", "last", "rows", "source", title=f"stored in {home}")
     for s in summary:
         table.add_row(s.ticker, s.first, s.last, str(s.rows), s.source)
@@ -75,7 +89,7 @@ def render_summary(summary: list[Any], home: Path) -> None:
     )
 
 
-def render_tail(last: list[dict[str, Any]], ticker: str) -> None:
+def render_tail(last: list[dict[str, object]], ticker: str) -> None:
     table = optional(
         Table(*last[0].keys(), title=f"{ticker.upper()}: last {len(last)} rows"), "source", "volume"
     )

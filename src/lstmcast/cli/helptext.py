@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 import typer.main
 from typer.core import TyperArgument, TyperGroup, TyperOption
+
+if TYPE_CHECKING:  # Typer 0.28 vendors Click; its hooks take and give these
+    from typer._click.core import Command, Context
 
 # A word for each option whose value is a free string, by option name; others get their name.
 WORDS = {"home": "DIR", "cluster": "ADDRESS", "calendar": "NAME", "levels": "PCTS", "start": "DATE",
@@ -29,7 +32,7 @@ def _word(param: TyperOption) -> str | None:
     )
 
 
-def tidy(command: Any) -> None:
+def tidy(command: Command) -> None:
     """Give every parameter of `command` (a Click command or group) and its subcommands a
     metavar that reads as a word, and every leaf command the plain `[OPTIONS]` usage (a
     group's own may differ)."""
@@ -40,7 +43,8 @@ def tidy(command: Any) -> None:
             word = _word(param)
             if word is not None:
                 param.metavar = word
-    for sub in getattr(command, "commands", {}).values():
+    subs: dict[str, Command] = getattr(command, "commands", {})
+    for sub in subs.values():
         if not hasattr(sub, "commands"):
             sub.options_metavar = "[OPTIONS]"
         tidy(sub)
@@ -90,14 +94,14 @@ class TidyGroup(TyperGroup):
     for (running it, its help, completion), as the root's own Typer would have built it, and
     gives it tidy help."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]  # Typer's own, passed on
         tidy(self)
 
-    def list_commands(self, ctx: Any) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         return list(COMMANDS)
 
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+    def get_command(self, ctx: Context | None, cmd_name: str) -> Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             module, attr = COMMANDS[cmd_name]
             made = getattr(importlib.import_module(module), attr)
@@ -117,7 +121,7 @@ class TidyGroup(TyperGroup):
             self.commands[cmd_name] = command
         return self.commands.get(cmd_name)
 
-    def every_command(self) -> dict[str, Any]:
+    def every_command(self) -> dict[str, Command]:
         """Every command, each built: for the command reference and the tests that read them."""
         for name in COMMANDS:
             self.get_command(None, name)

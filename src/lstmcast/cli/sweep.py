@@ -32,6 +32,7 @@ from lstmcast.settings import MODELS
 
 if TYPE_CHECKING:
     from lstmcast.execution.engine import Parallel
+    from lstmcast.store.sweeps import SweepRecord
     from lstmcast.sweep.run import SweepReport
 
 sweeps_app = typer.Typer(invoke_without_command=True, help="List past sweeps; `show ID` prints one again.")
@@ -247,16 +248,23 @@ def sweeps_cli(ctx: typer.Context, output: Format = None, as_json: Json = False)
     found = list_sweeps(store_of(ctx).conn)
     shape = output_format(output, as_json)
     if shape != "table":
-        public = [{("sweep_id" if k == "id" else k): v for k, v in s.items()} for s in found]
+        public = [_listed(s) for s in found]
         emit_json(public) if shape == "json" else emit_csv(public)
         return
     t = Table("id", "tickers", "models", "seeds", "cells", "updated")
     for s in found:
-        cells = "damaged" if s.get("damaged") else str(len(s["cells"]))
-        t.add_row(
-            s["id"], ",".join(s["tickers"]), ",".join(s["models"]), str(s["seeds"]), cells, s["updated_at"]
-        )
+        cells = "damaged" if s.damaged else str(len(s.cells))
+        t.add_row(s.id, ",".join(s.tickers), ",".join(s.models), str(s.seeds), cells, s.updated_at)
     out_console().print(t if found else "no sweeps yet: try `lstmcast sweep AAPL MSFT`")
+
+
+def _listed(s: SweepRecord) -> dict[str, object]:
+    """One sweep as `sweeps --json` lists it; `damaged` only where it is."""
+    row: dict[str, object] = {
+        "sweep_id": s.id, "created_at": s.created_at, "updated_at": s.updated_at, "tickers": s.tickers,
+        "models": s.models, "seeds": s.seeds, "config": s.config, "cells": s.cells,
+    }  # fmt: skip
+    return row if s.damaged is None else {**row, "damaged": s.damaged}
 
 
 @sweeps_app.command("show")

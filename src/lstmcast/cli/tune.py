@@ -35,7 +35,7 @@ from lstmcast.target import target_of
 
 if TYPE_CHECKING:
     from lstmcast.execution.engine import Parallel
-    from lstmcast.store.tunes import TrialRecord
+    from lstmcast.store.tunes import TrialRecord, TuneRecord
     from lstmcast.tuning.report import TuneReport
     from lstmcast.tuning.tune import TuneSettings
 
@@ -284,32 +284,37 @@ def tunes_cli(ctx: typer.Context, output: Format = None, as_json: Json = False) 
     store = store_of(ctx)
     found = list_tunes(store.conn)
     counts = trial_counts(store.conn)
-    rows = [
-        {
-            "tune_id": s["id"],
-            "ticker": s["ticker"],
-            "model": s["model"],
-            "target": s["target"],
-            "trials": sum(counts.get(s["id"], {}).values()),
-            "finished": s["result"] is not None,
-            "damaged": s.get("damaged"),
-            "skill": None if s["result"] is None else s["result"].get(target_of(s["target"]).skill_key),
-            "verdict": None if s["result"] is None else s["result"]["verdict"],
-            "updated_at": s["updated_at"],
-        }
-        for s in found
-    ]
+    trials = {s.id: sum(counts.get(s.id, {}).values()) for s in found}
     shape = output_format(output, as_json)
     if shape != "table":
+        rows = [
+            {
+                "tune_id": s.id,
+                "ticker": s.ticker,
+                "model": s.model,
+                "target": s.target,
+                "trials": trials[s.id],
+                "finished": s.result is not None,
+                "damaged": s.damaged,
+                "skill": _skill(s),
+                "verdict": None if s.result is None else s.result["verdict"],
+                "updated_at": s.updated_at,
+            }
+            for s in found
+        ]
         emit_json(rows) if shape == "json" else emit_csv(rows)
         return
     t = Table("id", "ticker", "model", "target", "trials", "outer skill", "updated")
-    for r in rows:
-        skill = "damaged" if r["damaged"] else pct(r["skill"], 2) if r["finished"] else "unfinished"
-        t.add_row(
-            r["tune_id"], r["ticker"], r["model"], r["target"], str(r["trials"]), skill, r["updated_at"]
-        )
-    out_console().print(t if rows else "no tunes yet: try `lstmcast tune AAPL --trials 20`")
+    for s in found:
+        skill = "damaged" if s.damaged else "unfinished" if s.result is None else pct(_skill(s), 2)
+        t.add_row(s.id, s.ticker, s.model, s.target, str(trials[s.id]), skill, s.updated_at)
+    out_console().print(t if found else "no tunes yet: try `lstmcast tune AAPL --trials 20`")
+
+
+def _skill(tune: TuneRecord) -> float | None:
+    """A finished tune's outer skill, by its target's measure."""
+    skill = None if tune.result is None else tune.result.get(target_of(tune.target).skill_key)
+    return float(skill) if isinstance(skill, (int, float)) else None
 
 
 @tunes_app.command("show")
@@ -327,17 +332,17 @@ def tunes_show_cli(
     whole = resolve_prefix(store.conn, "tunes", tune_id)
     found = get_tune(store.conn, whole)
     assert found is not None
-    if found.get("damaged"):
+    if found.damaged:
         raise DamagedError(
-            f"tune {whole} is damaged in the store: {found['damaged']}; run the tune again with"
+            f"tune {whole} is damaged in the store: {found.damaged}; run the tune again with"
             " --resume (its finished trials are kept) or start a new one"
         )
-    if found["result"] is None:
+    if found.result is None:
         raise NotFoundError(
             f"tune {whole} has not finished ({len(trials_of(store.conn, whole))} trials stored):"
             " run it again with --resume"
         )
     if as_json:
-        emit_json(found["result"])
+        emit_json(found.result)
     else:
-        render_tune(found["result"], trials_of(store.conn, whole))
+        render_tune(found.result, trials_of(store.conn, whole))

@@ -6,7 +6,7 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lstmcast.bars import Bars
 from lstmcast.errors import ConfigError, NotFoundError
@@ -69,7 +69,7 @@ def load_csv(path: Path, ticker: str | None = None) -> Series:
     return Series(name, read_price_csv(path).bars, str(path))
 
 
-def ticker_tail(store: Store, ticker: str, n: int) -> list[dict[str, Any]]:
+def ticker_tail(store: Store, ticker: str, n: int) -> list[dict[str, object]]:
     ticker = validate_ticker(ticker)
     rows = tail(store.conn, ticker, n)
     if not rows:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from lstmcast.errors import ConfigError, TemporaryError
 from lstmcast.threadpolicy import free_cores, pin_share, usable_cores
@@ -37,12 +37,22 @@ HANDSHAKE_GRACE_S = 2  # then a server that accepts and never answers is given u
 MAX_WORKERS = 1024  # worker processes on one machine: beyond this, a typo
 
 
+V = TypeVar("V")
+
+
 @dataclass
-class TaskOutcome:
+class TaskOutcome(Generic[V]):
     key: str
-    value: Any = None
+    value: V | None = None  # None when the task failed
     error: BaseException | None = None
     seconds: float = 0.0
+
+    def get(self) -> V:
+        """The task's value, or its error raised here."""
+        if self.error is not None:
+            raise self.error
+        assert self.value is not None  # a task that did not fail returned its value
+        return self.value
 
 
 def cores() -> int:
@@ -183,14 +193,15 @@ def _connect(client_type: type[Client], cluster: str, security: Path | None = No
     HANDSHAKE_GRACE_S: distributed's own timeout covers an unreachable port, not a server
     that accepts and never answers (an HTTP server, a stray socket), which used to hang."""
     address = check_address(cluster)
-    options: dict[str, Any] = {"security": load_security(security)} if security is not None else {}
-    got: dict[str, Any] = {}
+    options: dict[str, object] = {"security": load_security(security)} if security is not None else {}
+    got: dict[str, Client] = {}
+    failed: list[BaseException] = []
     made: list[Client] = []
 
     class Tracked(client_type):  # type: ignore[misc,valid-type]
         """The client, kept hold of before it connects: a failed start leaves it half made."""
 
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
+        def __init__(self, *args: object, **kwargs: object) -> None:
             made.append(self)
             super().__init__(*args, **kwargs)
 
@@ -198,7 +209,7 @@ def _connect(client_type: type[Client], cluster: str, security: Path | None = No
         try:
             got["client"] = Tracked(address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False, **options)
         except BaseException as exc:  # handed to the caller below
-            got["error"] = exc
+            failed.append(exc)
 
     thread = threading.Thread(target=attempt, name="lstmcast-connect", daemon=True)
     thread.start()
@@ -208,8 +219,8 @@ def _connect(client_type: type[Client], cluster: str, security: Path | None = No
             f"cannot reach the Dask scheduler at {address}: no Dask handshake within"
             f" {CONNECT_TIMEOUT_S + HANDSHAKE_GRACE_S}s (is it a Dask scheduler?)"
         )
-    if "error" in got:
-        exc = got["error"]
+    if failed:
+        exc = failed[0]
         _discard(made)
         if isinstance(exc, (OSError, TimeoutError)):
             raise TemporaryError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
@@ -286,11 +297,11 @@ def dask_client(parallel: Parallel) -> Iterator[Client]:
         local.close()
 
 
-def threaded(fn: Callable[..., Any], threads: int | None) -> Callable[..., Any]:
+def threaded(fn: Callable[..., V], threads: int | None) -> Callable[..., V]:
     """`fn` run with `threads` torch threads, or on a remote worker with its share of that
     machine's cores: cores // the worker's `--nthreads` (the tasks it runs at once)."""
 
-    def task(**kwargs: Any) -> Any:
+    def task(**kwargs: object) -> V:
         from lstmcast.training.runtime import set_threads
 
         n = threads

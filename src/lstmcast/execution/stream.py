@@ -9,18 +9,21 @@ their share of the cores as torch threads, and only a cluster that is asked for 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from lstmcast.errors import TemporaryError
-from lstmcast.execution.engine import RETRIES, Parallel, TaskOutcome, dask_client, threaded
+from lstmcast.execution.engine import RETRIES, Parallel, TaskOutcome, V, dask_client, threaded
+
+if TYPE_CHECKING:
+    from distributed import Future
 
 
 def stream_tasks(
-    fn: Callable[..., Any],
-    next_task: Callable[[], tuple[str, dict[str, Any]] | None],
-    shared: dict[str, Any],
-    on_done: Callable[[TaskOutcome], None],
+    fn: Callable[..., V],
+    next_task: Callable[[], tuple[str, Mapping[str, object]] | None],
+    shared: dict[str, object],
+    on_done: Callable[[TaskOutcome[V]], None],
     parallel: Parallel = Parallel(),
     in_flight: int | None = None,
 ) -> float:
@@ -55,15 +58,15 @@ def stream_tasks(
             started = time.perf_counter()
             startup = started - t0
             slots = in_flight or max(1, sum(client.nthreads().values()))
-            running: dict[Any, tuple[str, float, dict[str, Any], int]] = {}
+            running: dict[Future[V], tuple[str, float, Mapping[str, object], int]] = {}
 
-            def send(key: str, kwargs: dict[str, Any], attempt: int = 0) -> Any:
+            def send(key: str, kwargs: Mapping[str, object], attempt: int = 0) -> Future[V]:
                 name = f"lstmcast-{key}" + (f"-again{attempt}" if attempt else "")
                 future = client.submit(task, **scattered, **kwargs, key=name, retries=RETRIES, pure=False)
                 running[future] = (key, time.perf_counter(), kwargs, attempt)
                 return future
 
-            def submit() -> Any:
+            def submit() -> Future[V] | None:
                 item = next_task()
                 return None if item is None else send(*item)
 
@@ -71,9 +74,10 @@ def stream_tasks(
             stream = as_completed(first, loop=client.loop)
             for future in stream:
                 key, since, kwargs, attempt = running.pop(future)
-                value, error = None, None
+                got: V | None = None
+                error: BaseException | None = None
                 try:
-                    value = future.result()
+                    got = future.result()
                 except FutureCancelledError as exc:
                     # A worker that dies mid-task can leave the scheduler forgetting the task
                     # ("already forgotten") instead of retrying it: send it again, under a new
@@ -84,9 +88,9 @@ def stream_tasks(
                     raise TemporaryError(f"the Dask cluster cancelled the work ({exc})") from None
                 except (KilledWorker, Exception) as exc:  # a dead worker, or the task raised
                     error = exc
-                took = getattr(value, "seconds", None)
+                took = getattr(got, "seconds", None)
                 seconds = float(took) if isinstance(took, (int, float)) else time.perf_counter() - since
-                on_done(TaskOutcome(key, value, error, seconds))
+                on_done(TaskOutcome(key, got, error, seconds))
                 while len(running) < slots and (nxt := submit()) is not None:
                     stream.add(nxt)
         except (OSError, TimeoutError) as exc:
@@ -95,10 +99,10 @@ def stream_tasks(
 
 
 def run_tasks(
-    fn: Callable[..., Any],
-    tasks: dict[str, dict[str, Any]],
-    shared: dict[str, Any],
-    on_done: Callable[[TaskOutcome], None],
+    fn: Callable[..., V],
+    tasks: Mapping[str, Mapping[str, object]],
+    shared: dict[str, object],
+    on_done: Callable[[TaskOutcome[V]], None],
     parallel: Parallel = Parallel(),
 ) -> float:
     """`stream_tasks` over a fixed set: fn(**shared, **tasks[key]) for every key, all

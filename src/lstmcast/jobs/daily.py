@@ -285,12 +285,10 @@ def daily(
             else:
                 step(item.key, run.status)
 
-        def finished(outcome: TaskOutcome) -> None:
+        def finished(outcome: TaskOutcome[DailyDone]) -> None:
             run, said = runs[outcome.key], notes[outcome.key]
             try:
-                if outcome.error is not None:
-                    raise outcome.error
-                _finish(store, run, outcome.value, said)
+                _finish(store, run, outcome.get(), said)
             except Exception as exc:
                 _failed(run, exc, said)
             done = "failed" if run.status == "failed" else f"forecast from {run.as_of}"

@@ -12,11 +12,24 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from lstmcast.errors import LockHeldError
 from lstmcast.store.db import transaction, utcnow
+
+
+@dataclass(frozen=True)
+class Job:
+    """One stored job as read: its plain columns and its JSON documents, by name. A job whose
+    documents cannot be read has each one empty and `damaged` saying why."""
+
+    id: str
+    created_at: str
+    updated_at: str
+    columns: dict[str, str | int | float | None]
+    documents: dict[str, object]
+    damaged: str | None = None
 
 
 @dataclass(frozen=True)
@@ -30,7 +43,7 @@ class Jobs:
     documents: dict[str, tuple[type, ...]]
     rerun: tuple[str, ...]
 
-    def save(self, conn: sqlite3.Connection, job: dict[str, Any]) -> None:
+    def save(self, conn: sqlite3.Connection, job: Mapping[str, object]) -> None:
         """Write a job, or update the row of the same id with a rerun's values."""
         now = utcnow()
         values = {"id": job["id"], "created_at": now, "updated_at": now}
@@ -53,31 +66,36 @@ class Jobs:
                 (json.dumps(value), utcnow(), job_id),
             )
 
-    def all(self, conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    def all(self, conn: sqlite3.Connection) -> list[Job]:
         """Every job, least recently run first."""
         return [self.decode(r) for r in conn.execute(f"SELECT * FROM {self.table} ORDER BY updated_at, id")]
 
-    def get(self, conn: sqlite3.Connection, job_id: str) -> dict[str, Any] | None:
+    def get(self, conn: sqlite3.Connection, job_id: str) -> Job | None:
         row = conn.execute(f"SELECT * FROM {self.table} WHERE id = ?", (job_id,)).fetchone()
         return self.decode(row) if row else None
 
-    def decode(self, row: sqlite3.Row) -> dict[str, Any]:
+    def decode(self, row: sqlite3.Row) -> Job:
         """A job's row with its JSON documents read; one that cannot be read (or is not of its
         type) leaves every document empty and `damaged` saying why."""
-        job = dict(row)
-        raw = {d: job.pop(f"{d}_json") for d in self.documents}
+        columns = dict(row)
+        raw = {d: columns.pop(f"{d}_json") for d in self.documents}
+        times = (str(columns.pop("id")), str(columns.pop("created_at")), str(columns.pop("updated_at")))
+        documents: dict[str, object] = {}
         try:
             for d, text in raw.items():
-                job[d] = None if text is None else json.loads(text)
-                if not isinstance(job[d], self.documents[d]):
+                documents[d] = None if text is None else json.loads(text)
+                if not isinstance(documents[d], self.documents[d]):
                     raise TypeError(f"{d} is not a JSON {self.documents[d][0].__name__}")
         except (json.JSONDecodeError, TypeError) as exc:
-            job |= {d: None if type(None) in self.documents[d] else self.documents[d][0]() for d in raw}
-            job["damaged"] = f"its stored {' or '.join(self.documents)} cannot be read as JSON ({exc})"
-        return job
+            empty = {d: None if type(None) in self.documents[d] else self.documents[d][0]() for d in raw}
+            damaged = f"its stored {' or '.join(self.documents)} cannot be read as JSON ({exc})"
+            return Job(*times, columns, empty, damaged)
+        return Job(*times, columns, documents)
 
 
-def save_unit(conn: sqlite3.Connection, table: str, unit: dict[str, Any], taken: str | None = None) -> None:
+def save_unit(
+    conn: sqlite3.Connection, table: str, unit: dict[str, object], taken: str | None = None
+) -> None:
     """One finished unit, committed at once. With `taken`, a unit is written once: a second
     writer of the same key is refused with that message (another run of the same job), never
     let overwrite it; without, the unit found again replaces the stored one."""

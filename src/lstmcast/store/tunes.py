@@ -9,11 +9,10 @@ import math
 import sqlite3
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 from lstmcast.errors import DamagedError
 from lstmcast.store.db import utcnow
-from lstmcast.store.resumable import Jobs, save_unit
+from lstmcast.store.resumable import Job, Jobs, save_unit
 
 
 class TrialState(str, Enum):
@@ -31,7 +30,7 @@ class TrialRecord:
     fold: int
     number: int
     state: TrialState
-    params: dict[str, Any]
+    params: dict[str, object]
     value: float | None = None  # the inner skill, for a complete trial only
     steps: tuple[float, ...] = ()  # the inner skill after each inner fold run
     error: str | None = None  # why a failed trial failed
@@ -49,7 +48,7 @@ class TrialRecord:
     def complete(self) -> bool:
         return self.state is TrialState.COMPLETE
 
-    def path_json(self) -> dict[str, Any]:
+    def path_json(self) -> dict[str, object]:
         """The per-origin part, as result_json holds it."""
         if not self.dates and self.worker is None:
             return {}
@@ -73,11 +72,31 @@ TUNES = Jobs(
 )
 
 
-def save_tune(conn: sqlite3.Connection, tune: dict[str, Any]) -> None:
-    TUNES.save(conn, {k: v for k, v in tune.items() if k != "result"})
+@dataclass(frozen=True)
+class TuneRecord:
+    """One tune as the store keeps it: its settings (`config`: "train", "backtest", "space",
+    "inner_folds", "sampler") and, once the outer folds are judged, the `tune --json` document."""
+
+    id: str
+    ticker: str
+    model: str
+    target: str
+    trials: int
+    config: dict[str, object]
+    result: dict[str, object] | None = None
+    updated_at: str = ""
+    damaged: str | None = None  # why its stored JSON cannot be read; config and result are then empty
 
 
-def save_tune_result(conn: sqlite3.Connection, tune_id: str, result: dict[str, Any]) -> None:
+def save_tune(conn: sqlite3.Connection, tune: TuneRecord) -> None:
+    """A tune's settings (its result is written once it is judged: `save_tune_result`)."""
+    TUNES.save(conn, {
+        "id": tune.id, "ticker": tune.ticker, "model": tune.model, "target": tune.target,
+        "trials": tune.trials, "config": tune.config,
+    })  # fmt: skip
+
+
+def save_tune_result(conn: sqlite3.Connection, tune_id: str, result: dict[str, object]) -> None:
     TUNES.set(conn, tune_id, "result", result)
 
 
@@ -148,9 +167,20 @@ def _trial(r: sqlite3.Row) -> TrialRecord:
         ) from None
 
 
-def list_tunes(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    return TUNES.all(conn)
+def list_tunes(conn: sqlite3.Connection) -> list[TuneRecord]:
+    return [_tune(t) for t in TUNES.all(conn)]
 
 
-def get_tune(conn: sqlite3.Connection, tune_id: str) -> dict[str, Any] | None:
-    return TUNES.get(conn, tune_id)
+def get_tune(conn: sqlite3.Connection, tune_id: str) -> TuneRecord | None:
+    found = TUNES.get(conn, tune_id)
+    return None if found is None else _tune(found)
+
+
+def _tune(job: Job) -> TuneRecord:
+    config, result = job.documents["config"], job.documents["result"]
+    assert isinstance(config, dict) and (result is None or isinstance(result, dict))  # Jobs.decode checked
+    c = job.columns
+    return TuneRecord(
+        job.id, str(c["ticker"]), str(c["model"]), str(c["target"]), int(c["trials"] or 0), config, result,
+        job.updated_at, job.damaged,
+    )  # fmt: skip

@@ -26,9 +26,10 @@ from lstmcast.errors import DamagedError, NotFoundError
 from lstmcast.execution.engine import Parallel, TaskOutcome, cores
 from lstmcast.execution.stream import run_tasks
 from lstmcast.fingerprint import data_fingerprint, fingerprint
+from lstmcast.jsonable import from_json_object
 from lstmcast.runconfig import BacktestConfig, RunConfig
 from lstmcast.store.db import Store
-from lstmcast.store.sweeps import finished_cells, get_sweep, save_cell, save_sweep
+from lstmcast.store.sweeps import StoredCell, SweepRecord, finished_cells, get_sweep, save_cell, save_sweep
 from lstmcast.sweep.cells import Cell, CellResult, Ran, ReturnCell, VolCell, from_json, to_json
 from lstmcast.sweep.leaderboard import leaderboard
 from lstmcast.sweep.volatility import run_vol_cell
@@ -153,18 +154,11 @@ def sweep(
                 )
                 planned[key] = (Cell(key, ticker, model, seed, "planned"), cfg.replace(seed=seed))
     sweep_id = fingerprint([sorted(planned), run.train.to_dict(), bt])
-    record = {
-        "id": sweep_id,
-        "tickers": list(bars),
-        "models": list(models),
-        "seeds": seeds,
-        "config": {"train": base.to_dict(), "backtest": bt, "adjust": adjust},
-        "cells": list(planned),
-    }
-    save_sweep(store.conn, record)
+    config: dict[str, object] = {"train": base.to_dict(), "backtest": bt, "adjust": adjust}
+    save_sweep(store.conn, SweepRecord(sweep_id, list(bars), list(models), seeds, config, list(planned)))
     results: dict[str, Cell] = {}
     for key, row in finished_cells(store.conn, list(planned)).items():
-        if row["status"] == "ok":
+        if row.status == "ok":
             results[key] = _stored(planned[key][0], row)
             if on_cell:
                 on_cell(results[key])
@@ -174,7 +168,7 @@ def sweep(
         if k not in results
     }
 
-    def finished(outcome: TaskOutcome) -> None:
+    def finished(outcome: TaskOutcome[CellResult]) -> None:
         cell = dataclasses.replace(planned[outcome.key][0], seconds=outcome.seconds)
         if outcome.error is None:
             cell = dataclasses.replace(cell, status="ok", result=outcome.value)
@@ -209,11 +203,11 @@ def sweep(
     )
 
 
-def _stored(cell: Cell, row: dict[str, Any]) -> Cell:
+def _stored(cell: Cell, row: StoredCell) -> Cell:
     """A cell as the store holds it, typed again."""
-    result = from_json(row["result"], cell.ticker, cell.model) if row["status"] == "ok" else None
+    result = from_json(row.result, cell.ticker, cell.model) if row.status == "ok" else None
     return dataclasses.replace(
-        cell, status=row["status"], result=result, error=row["error"], seconds=row["seconds"], resumed=True
+        cell, status=row.status, result=result, error=row.error, seconds=row.seconds, resumed=True
     )
 
 
@@ -246,19 +240,18 @@ def stored_sweep(store: Store, sweep_id: str) -> SweepReport:
     found = get_sweep(store.conn, sweep_id)
     if found is None:
         raise NotFoundError(f"no sweep {sweep_id!r}; `lstmcast sweeps` lists them")
-    if found.get("damaged"):
-        raise DamagedError(
-            f"sweep {sweep_id} is damaged in the store: {found['damaged']}; run the sweep again"
-        )
-    stored = finished_cells(store.conn, found["cells"])
+    if found.damaged:
+        raise DamagedError(f"sweep {sweep_id} is damaged in the store: {found.damaged}; run the sweep again")
+    stored = finished_cells(store.conn, found.cells)
     cells = [
-        _stored(Cell(k, stored[k]["ticker"], stored[k]["model"], stored[k]["seed"], "stored"), stored[k])
-        for k in found["cells"]
+        _stored(Cell(k, stored[k].ticker, stored[k].model, stored[k].seed, "stored"), stored[k])
+        for k in found.cells
         if k in stored
     ]
-    config = found["config"]
-    adjust = config.get("adjust", "bh")  # sweeps stored before 0.2 kept no --adjust: they used BH
-    bt = dataclasses.replace(BacktestConfig(**config["backtest"]), seeds=found["seeds"])
+    adjust = str(found.config.get("adjust", "bh"))  # sweeps stored before 0.2 kept no --adjust: they used BH
+    backtest = found.config["backtest"]
+    assert isinstance(backtest, dict)  # as save_sweep wrote it
+    bt = dataclasses.replace(from_json_object(BacktestConfig, backtest), seeds=found.seeds)
     board, beat = leaderboard(cells, adjust, bt)
     return SweepReport(
         sweep_id=sweep_id,

@@ -279,10 +279,8 @@ def _tune(
             tasks[f"{t.tune_id}-{k}-base"] = {"task": OuterTask(t.ticker, t.base, run.backtest, s.fold.span)}
     outer: dict[str, Scored] = {}
 
-    def done(outcome: TaskOutcome) -> None:
-        if outcome.error is not None:
-            raise outcome.error  # a refit that fails fails the tune's verdict
-        outer[outcome.key] = outcome.value
+    def done(outcome: TaskOutcome[Scored]) -> None:
+        outer[outcome.key] = outcome.get()  # a refit that fails fails the tune's verdict
 
     run_tasks(run_outer, tasks, {"bars": bars}, done, parallel)
     reports = [tune_report(t, settings, outer, run) for t in tunes]

@@ -33,7 +33,7 @@ from lstmcast.runconfig import RunConfig
 from lstmcast.runlock import run_lock
 from lstmcast.settings import SAMPLERS
 from lstmcast.store.db import Store
-from lstmcast.store.tunes import TrialRecord, TrialState, save_trial, save_tune, trials_of
+from lstmcast.store.tunes import TrialRecord, TrialState, TuneRecord, save_trial, save_tune, trials_of
 from lstmcast.tuning.nested import OuterFold, TrialResult, TrialTask, plan_nested, run_trial
 from lstmcast.tuning.space import Space, default_space, read_space
 
@@ -190,23 +190,14 @@ def prepare(
                 f"tune {tune_id} with these settings already has {len(stored)} trial(s) in the store:"
                 " add --resume to continue it (or `lstmcast tunes show " + tune_id + "`)"
             )
-        save_tune(
-            store.conn,
-            {
-                "id": tune_id,
-                "ticker": ticker,
-                "model": base.model,
-                "target": base.target,
-                "trials": settings.trials,
-                "config": {
-                    "train": base.to_dict(),
-                    "backtest": dataclasses.asdict(bt),
-                    "space": space.to_json(),
-                    "inner_folds": settings.inner_folds,
-                    "sampler": settings.sampler,
-                },
-            },
-        )
+        config: dict[str, object] = {
+            "train": base.to_dict(),
+            "backtest": dataclasses.asdict(bt),
+            "space": space.to_json(),
+            "inner_folds": settings.inner_folds,
+            "sampler": settings.sampler,
+        }
+        save_tune(store.conn, TuneRecord(tune_id, ticker, base.model, base.target, settings.trials, config))
         studies = [
             Study(tune_id, ticker, fold, space, base.seed, settings.sampler,
                   [t for t in stored if t.fold == fold.span.index])
@@ -268,13 +259,13 @@ def search(
             prune = study.prune_bars() if settings.prune else ()
             return key, {"task": TrialTask(study.ticker, cfg, run.backtest, study.fold, prune)}
 
-    def done(outcome: TaskOutcome) -> None:
+    def done(outcome: TaskOutcome[TrialResult]) -> None:
         study, trial = waiting.pop(outcome.key)
         if outcome.error is not None:
             error = trial_error(outcome.error)
             finish(study, trial, failed(study, trial, error, outcome.seconds))
             return
-        r: TrialResult = outcome.value
+        r = outcome.get()
         finite = bool(np.isfinite(r.skill))
         state = TrialState.PRUNED if r.pruned else TrialState.COMPLETE if finite else TrialState.FAILED
         record = TrialRecord(
