@@ -37,10 +37,11 @@ def to_jsonable(value: Any) -> Any:
 
 def from_json_object(cls: type[T], data: Mapping[str, object], lists: tuple[str, ...] = ()) -> T:
     """The dataclass `cls` from a JSON object written from one: its own keys (others are a
-    newer or older lstmcast's and are left), the fields in `lists` as tuples again. Its
-    constructor checks what it must; JSON's values are what the fields were written from."""
+    newer or older lstmcast's and are left), those in `lists` as tuples again (JSON has only
+    lists). Its constructor checks what it must; each value is what its field was written from."""
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]  # a dataclass, by contract
     kwargs: dict[str, Any] = {k: v for k, v in data.items() if k in names}
     for key in lists:
-        kwargs[key] = tuple(kwargs.get(key, ()))
+        if isinstance(kwargs.get(key), list):
+            kwargs[key] = tuple(kwargs[key])
     return cls(**kwargs)

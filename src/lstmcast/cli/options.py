@@ -21,6 +21,7 @@ import typer
 
 from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError
+from lstmcast.jsonable import from_json_object
 from lstmcast.runconfig import (
     INTERVAL_METHODS,
     PRESETS,
@@ -35,6 +36,7 @@ from lstmcast.threadpolicy import calm_openmp
 from lstmcast.tickers import validate_ticker
 
 F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C")
 
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
@@ -169,7 +171,7 @@ _INPUTS = [
 ]
 
 
-def _option(f: dataclasses.Field[Any], kind: Any) -> tuple[Any, Any]:
+def _option(f: dataclasses.Field[object], kind: Any) -> tuple[Any, object]:
     """(annotation, default) of the Typer option for one config field."""
     flags = f.metadata["flags"] or (f"--{f.name.replace('_', '-')}",)
     help_text = f.metadata["help"]
@@ -192,7 +194,7 @@ def _option(f: dataclasses.Field[Any], kind: Any) -> tuple[Any, Any]:
     return Annotated[kind, typer.Option(*flags, help=help_text)], default
 
 
-def _fields(cls: type, only: tuple[str, ...] | None) -> list[tuple[dataclasses.Field[Any], Any]]:
+def _fields(cls: type, only: tuple[str, ...] | None) -> list[tuple[dataclasses.Field[object], Any]]:
     hints = typing.get_type_hints(cls)
     return [
         (f, hints[f.name])
@@ -212,20 +214,22 @@ def _as_tuple(values: list[str]) -> tuple[str, ...]:
 
 
 def _merge(
-    cls: type,
-    fields: list[tuple[dataclasses.Field[Any], Any]],
+    cls: type[C],
+    fields: list[tuple[dataclasses.Field[object], Any]],
     ctx: typer.Context,
-    given: dict[str, Any],
-    file: dict[str, Any],
-) -> Any:
-    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in file.items()}
+    given: dict[str, object],
+    file: dict[str, object],
+) -> C:
+    """The config `cls` from the run's settings file, then each option the user typed."""
+    values = dict(file)
     for f, _ in fields:
         if _typed(ctx, f.name):
             v = given[f.name]
-            values[f.name] = _as_tuple(v) if f.name in LIST_FIELDS else v
-    if "exog" in values:
-        values["exog"] = tuple(validate_ticker(t) for t in values["exog"])
-    return cls(**values)
+            values[f.name] = _as_tuple(v) if f.name in LIST_FIELDS and isinstance(v, list) else v
+    exog = values.get("exog")
+    if isinstance(exog, (list, tuple)):
+        values["exog"] = tuple(validate_ticker(str(t)) for t in exog)
+    return from_json_object(cls, values, tuple(f.name for f, _ in fields))
 
 
 _UNIVERSE = (
@@ -250,11 +254,8 @@ def run_options(
     replaces the TICKERS argument's help where several tickers mean something else; `universe`
     adds --universe (the commands that can judge one)."""
     only_bt = backtest if isinstance(backtest, tuple) else None
-    groups: list[tuple[type, list[tuple[dataclasses.Field[Any], Any]], str]] = [
-        (TrainConfig, _fields(TrainConfig, None), "train")
-    ]
-    if backtest:
-        groups.append((BacktestConfig, _fields(BacktestConfig, only_bt), "backtest"))
+    train_fields = _fields(TrainConfig, None)
+    bt_fields = _fields(BacktestConfig, only_bt) if backtest else []
 
     def decorate(command: F) -> F:
         own = list(inspect.signature(command, eval_str=True).parameters.values())
@@ -269,14 +270,13 @@ def run_options(
             inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=d)
             for n, a, d in inputs
         ]
-        for _, fields, _ in groups:
-            for f, kind in fields:
-                annotation, default = _option(f, kind)
-                added.append(
-                    inspect.Parameter(
-                        f.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
-                    )
+        for f, kind in [*train_fields, *bt_fields]:
+            annotation, default = _option(f, kind)
+            added.append(
+                inspect.Parameter(
+                    f.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
                 )
+            )
         rest = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own[at + 1 :]]
         names = {p.name for p in added}
 
@@ -285,10 +285,12 @@ def run_options(
             given = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
             file = read_run_config(given["config"]) if given["config"] is not None else {}
             preset = preset_settings(given["preset"])
-            parts = {
-                section: _merge(cls, fields, ctx, given, {**preset.get(section, {}), **file.get(section, {})})
-                for cls, fields, section in groups
-            }
+
+            def section(name: str) -> dict[str, object]:
+                return {**preset.get(name, {}), **file.get(name, {})}
+
+            train = _merge(TrainConfig, train_fields, ctx, given, section("train"))
+            bt = _merge(BacktestConfig, bt_fields, ctx, given, section("backtest")) if backtest else None
             tickers = tuple(given["tickers"] or file.get("tickers", ()))
             csv = given["csv"] if given["csv"] is not None else file.get("csv")
             if given["ticker"] is not None:
@@ -297,11 +299,12 @@ def run_options(
                 tickers=tickers,
                 csv=None if csv is None else str(csv),
                 universe=given.get("universe") or file.get("universe"),
-                **parts,
+                train=train,
+                backtest=bt or BacktestConfig(),
             )
             run.validate()
             calm_openmp(run.train.threads)  # before any torch import: see threadpolicy
-            if "backtest" in file and "backtest" not in parts:  # one run's settings: bad for any command
+            if "backtest" in file and bt is None:  # one run's settings: bad for any command
                 BacktestConfig(**file["backtest"]).validate()
             return command(ctx, run=run, **kwargs)
 
