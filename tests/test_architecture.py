@@ -146,7 +146,7 @@ def test_every_family_table_covers_the_families_its_layer_serves() -> None:
     """What each layer does per family of target: adding a target of a new family fails here
     until each of its layers says what it does."""
     from lstmcast.backtest import audit
-    from lstmcast.cli import backtest, finetune, train
+    from lstmcast.cli import finetune, train
     from lstmcast.prep import features
     from lstmcast.sweep import cells, run
     from lstmcast.target import _TARGETS, FAMILIES
@@ -159,4 +159,3 @@ def test_every_family_table_covers_the_families_its_layer_serves() -> None:
     for table in (train._BY_FAMILY, audit._AUDITED, finetune._BY_FAMILY, nested._SCORERS,
                   report._JUDGES, run._RUNNERS, cells._CELLS):  # fmt: skip
         assert set(table) == one_ticker
-    assert set(backtest._UNIVERSE_TABLES) == {"volatility", "panel"}

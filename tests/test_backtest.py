@@ -53,7 +53,8 @@ def test_ar1_pooled_skill_is_close_to_the_theoretical_one() -> None:
     assert len(r.wf.folds) == 3 and r.scores.target["model"].n == len(at)
     # The verdict names the best baseline: on AR(1) that is the linear AR, not the random walk,
     # and the network is tested against it too (DM: it does not nest a linear regression).
-    v = result.to_json()["verdict"]
+    doc: Any = result.to_json()
+    v = doc["verdict"]
     assert v["vs_naive"]["test"] == "clark_west" and v["vs_naive"]["better"]
     assert v["best_baseline"] == "linear" and v["vs_best"]["test"] == "diebold_mariano"
     assert v["vs_best"]["skill"] < 0.05  # the linear AR already has (almost) all of phi^2
@@ -102,7 +103,7 @@ def test_several_seeds_report_mean_and_std() -> None:
     assert [o.wf.seed for o in result.outcome.runs] == [0, 1]
     s = result.outcome.across_seeds["model"]["skill_vs_naive"]
     assert s["std"] > 0 and np.isfinite(s["mean"])
-    doc = result.to_json()
+    doc: Any = result.to_json()
     assert doc["n_predictions"] == len(result.outcome.runs[0].wf.at)
     # No mean of p-values: the seeds' average forecast is what is tested and judged.
     assert "dm_pvalue" not in doc["across_seeds"]["model"]

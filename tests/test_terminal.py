@@ -3,9 +3,9 @@ than the terminal, and piped output carries no trailing padding."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from rich.cells import cell_len
@@ -366,41 +366,43 @@ def test_plain_readings_say_what_the_statistics_mean() -> None:
     assert "only forecaster" in readings.mcs(["model"]) and "leaves the model out" in readings.mcs(["har"])
     # The held-out index the new user ran: 80% intervals that cover 80.0% overall but 74.5%
     # in turbulent markets, with clustered misses.
-    aci = {
-        "method": "aci",
-        "80": {"coverage": 0.800, "coverage_by_vol_tercile": [0.84, 0.81, 0.745], "kupiec_p": 0.98,
-               "christoffersen_p": 0.0003},
-        "95": {"coverage": 0.95, "coverage_by_vol_tercile": [0.95, 0.95, 0.94], "kupiec_p": 0.9,
-               "christoffersen_p": 0.4},
-    }  # fmt: skip
+    from lstmcast.evaluation.intervals import IntervalReport, IntervalScores
+
+    def level(coverage: float, terciles: list[float], kupiec: float, christoffersen: float) -> IntervalScores:
+        tests = (kupiec, christoffersen, None)
+        return IntervalScores(500, 0, coverage, list(terciles), None, None, None, None, *tests, [], {})
+
+    aci = IntervalReport(
+        "aci",
+        {
+            "80": level(0.800, [0.84, 0.81, 0.745], 0.98, 0.0003),
+            "95": level(0.95, [0.95, 0.95, 0.94], 0.9, 0.4),
+        },
+    )
     (line,) = readings.intervals(aci)
     assert line.startswith("the 80% intervals miss") and "74.5% in turbulent markets" in line
     assert "come in clusters" in line and "try --intervals vol" in line and "Kupiec" not in line
-    held = {
-        "coverage": 0.80,
-        "coverage_by_vol_tercile": [0.81, 0.80, 0.78],
-        "kupiec_p": 0.9,
-        "christoffersen_p": 0.3,
-    }
-    assert readings.intervals({**aci, "80": held}) == []  # intervals that hold: nothing to say
+    held = level(0.80, [0.81, 0.80, 0.78], 0.9, 0.3)
+    assert readings.intervals(IntervalReport("aci", {**aci.levels, "80": held})) == []  # nothing to say
 
 
 def test_when_the_tests_disagree_each_is_named_with_its_question() -> None:
     from lstmcast.cli import readings
+    from lstmcast.evaluation.metrics import Metrics
+    from lstmcast.evaluation.verdict import Comparison, Verdict
 
-    doc: dict[str, Any] = {
-        "verdict": {"vs_naive": {"better": False, "skill": -0.0297}},
-        "pooled": {"model": {"directional_pvalue": 0.0004, "directional_accuracy": 0.54}},
-        "strategy": {"sharpe": 1.10},
-        "buy_and_hold": {"sharpe": 1.03},
-    }
-    said = readings.disagreement(doc) or ""
+    def judged(skill: float, pvalue: float) -> Verdict:
+        rw = Comparison("naive", "clark_west", skill, 1.0, pvalue)
+        return Verdict("one seed", rw, "naive", rw)
+
+    no_skill = judged(-0.0297, 0.9)
+    calls = Metrics(500, 0.01, 0.02, None, None, 1.0, 0.54, 0.0004, -0.0297)
+    said = readings.disagreement(no_skill, calls, 1.10, 1.03) or ""
     assert "MSE asks whether the forecast's size is closer" in said
     assert "54% right, p 0.000" in said and "Sharpe 1.10 against buy-and-hold's 1.03" in said
-    agree = {**doc, "pooled": {"model": {"directional_pvalue": 0.4, "directional_accuracy": 0.5}},
-             "strategy": {"sharpe": 0.5}}  # fmt: skip
-    assert readings.disagreement(agree) is None  # nothing to reconcile
-    assert readings.disagreement({**doc, "verdict": {"vs_naive": {"better": True, "skill": 0.01}}}) is None
+    guesses = dataclasses.replace(calls, directional_pvalue=0.4, directional_accuracy=0.5)
+    assert readings.disagreement(no_skill, guesses, 0.5, 1.03) is None  # nothing to reconcile
+    assert readings.disagreement(judged(0.01, 0.01), calls, 1.10, 1.03) is None  # skill: nothing either
 
 
 @pytest.mark.slow

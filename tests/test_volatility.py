@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -192,7 +193,8 @@ def test_on_a_garch_series_the_lstm_is_near_the_oracle_and_the_best_baseline() -
     first = int(result.outcome.at[0])
     kappa = proxy[:first].mean() / truth[:first].mean()
     oracle = float(np.mean(V.qlike(kappa * truth[result.outcome.at + 1], result.outcome.realised)))
-    doc = result.to_json()["volatility"]["scores"]
+    whole: Any = result.to_json()
+    doc = whole["volatility"]["scores"]
     model = doc["model"]["qlike"]
     best = min(doc[n]["qlike"] for n in ("naive", "ewma", "har", "har_log", "garch"))
     assert model <= oracle * 1.05, (model, oracle)
@@ -313,7 +315,8 @@ def test_at_22_days_every_forecasters_value_at_risk_holds_its_level() -> None:
     result = run_walk(
         VolatilityWalk(), SMALL.replace(horizon=22, epochs=3), bt, Series("G", bars, "synthetic")
     )
-    scores = result.to_json()["volatility"]["scores"]
+    whole: Any = result.to_json()
+    scores = whole["volatility"]["scores"]
     for name, sc in scores.items():  # 879 test days: the 95% level's hits have a sd of 0.7 points
         assert 0.025 < sc["var"]["95"]["hit_rate"] < 0.075, (name, sc["var"])
         assert 0.002 < sc["var"]["99"]["hit_rate"] < 0.02, (name, sc["var"])

@@ -30,7 +30,7 @@ RULES = ("long_flat", "long_short", "topk_dropout")
 TRADING_DAYS = 252
 
 
-def interval_setting() -> Any:
+def interval_setting() -> str:
     """The interval method, one declaration for the walk-forward and the forecast configs."""
     return setting(
         DEFAULT_INTERVALS,
@@ -182,7 +182,7 @@ class RunConfig:
         return self
 
 
-def _field_types(cls: type) -> dict[str, Any]:
+def _field_types(cls: type) -> dict[str, object]:
     return {f.name: f.type for f in dataclasses.fields(cls) if f.metadata.get("cli", True)}
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import field
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from lstmcast.errors import ConfigError
 
@@ -57,21 +57,25 @@ MAX_SEED = 2**32 - 1  # numpy's seeds end here
 SettingValue: TypeAlias = "bool | int | float | str | tuple[str, ...] | None"
 
 
+T = TypeVar("T")
+
+
 def setting(
-    default: Any,
+    default: T,
     help: str,
     *,
     flags: tuple[str, ...] = (),
     cli: bool = True,
     bounds: tuple[float | None, float | None] | None = None,
     choices: tuple[str, ...] | None = None,
-) -> Any:
+) -> T:
     """A config field with its one declaration of help text (and CLI flags, when they differ
     from --field-name) and, for a number, its accepted range (inclusive), for a word its
     choices: the command line (where a wrong choice is a usage error), --config files, the
     help and `check_bounds` are all built from it."""
     meta = {"help": help, "flags": flags, "cli": cli, "bounds": bounds, "choices": choices}
-    return field(default=default, metadata=meta)
+    made: T = field(default=default, metadata=meta)  # a Field, typed as its value, as field() is
+    return made
 
 
 def check_bounds(config: DataclassInstance) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lstmcast.errors import ConfigError
 from lstmcast.settings import ALL_TARGETS
@@ -88,7 +88,7 @@ class Target:
     def applies(self, option: str) -> bool:
         return option not in self.refused
 
-    def describe(self, tested: dict[str, Any]) -> str:
+    def describe(self, tested: Mapping[str, object]) -> str:
         """A saved model's held-out result against this target's own benchmark, in one cell:
         `+11.7% vs HAR`, `rank IC 0.257`; "–" for a model saved before it was recorded."""
         value = tested.get(self.skill_key)
@@ -99,7 +99,7 @@ class Target:
         return f"{value * 100:+.2f}% vs {self.short}"
 
 
-def _default(f: dataclasses.Field[Any]) -> Any:
+def _default(f: dataclasses.Field[object]) -> object:
     if f.default is not dataclasses.MISSING:
         return f.default
     return f.default_factory() if f.default_factory is not dataclasses.MISSING else None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +71,8 @@ def line_of(text: str, key: str, table: str | None = None, nth: int = 0) -> int 
 
 
 def check_table(
-    values: dict[str, Any],
-    fields: dict[str, Any],
+    values: Mapping[str, object],
+    fields: Mapping[str, object],
     where: str,
     text: str,
     table: str | None = None,
@@ -91,7 +92,8 @@ def check_table(
             raise ConfigError(f"{at}: unknown setting {key!r}{scope}{hint}")
         kind = fields[key]
         if not _type_ok(value, kind):
-            want = _TYPE_WORDS.get(kind if isinstance(kind, str) else kind.__name__, str(kind))
+            name = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+            want = _TYPE_WORDS.get(name, str(kind))
             raise ConfigError(f"{at}: {key} must be {want}, got {value!r}")
 
 

@@ -296,9 +296,9 @@ class VarianceAudit:
         origin = np.array([cutoff - 1])  # the forecast made at the close of the cutoff's eve
         fits = fold_forecasts(cfg, frame, proxy, returns, lo, train_end, train_at, val_at, origin)
         head, hars = fits.net.head, list(fits.hars.values())
-        har = head.to_dict()["har"] or {}
-        numbers = (head.target_mean, head.target_std, head.floor, head.scale, *har.get("coef", ()),
-                   har.get("log"), har.get("scale"))  # fmt: skip
+        har = head.har
+        numbers = (head.target_mean, head.target_std, head.floor, head.scale,
+                   *((None, None) if har is None else (*har.coef.tolist(), har.log, har.scale)))  # fmt: skip
         at_cutoff, var = fits.forecasts, fits.quantiles
         values = {
             "proxy": proxy[:cutoff],

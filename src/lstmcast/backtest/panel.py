@@ -140,7 +140,7 @@ class PanelBacktest:
             verdict=self.verdict(),
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         pf = self.portfolio
         return {
             "universe": self.universe,

@@ -142,7 +142,7 @@ class PooledVolatility:
             verdict=self.verdict(),
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         skip = {"forecasts", "realised", "dates_tested", "tickers"}
         doc: dict[str, Any] = to_jsonable(
             {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in skip}

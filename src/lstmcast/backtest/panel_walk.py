@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -25,6 +24,7 @@ from lstmcast.evaluation.multiple import SharpeMoments
 from lstmcast.evaluation.panel import versus
 from lstmcast.execution.engine import Parallel, TaskOutcome
 from lstmcast.execution.stream import run_tasks
+from lstmcast.jsonable import from_json_object
 from lstmcast.runconfig import BacktestConfig
 from lstmcast.store.db import Store
 from lstmcast.universe.folds import BlockPlan, fold_inputs, plan_blocks
@@ -121,13 +121,20 @@ class WalkSummary:
         one, or adjusted): `evaluation.panel.versus`."""
         return versus(pvalue, self.dm_statistic)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, doc: dict[str, Any]) -> WalkSummary:
+    def from_dict(cls, doc: Mapping[str, object]) -> WalkSummary:
+        """A summary from its JSON; a TypeError for one of another shape."""
         moments = doc.get("sharpe")
-        return cls(**{**doc, "sharpe": None if moments is None else SharpeMoments(**moments)})
+        if moments is not None and not isinstance(moments, dict):
+            raise TypeError(f"sharpe is not a JSON object: {moments!r}")
+        sharpe = None if moments is None else from_json_object(SharpeMoments, moments)
+        names = {f.name for f in dataclasses.fields(cls)}
+        if set(doc) != names:  # from_json_object would leave one out: here, it is another shape
+            raise TypeError(f"not a walk summary: keys {sorted(doc)}")
+        return from_json_object(cls, {**doc, "sharpe": sharpe})
 
 
 @dataclass

@@ -26,7 +26,7 @@ class Outcome(Protocol):
         """The first and last dates the forecasts are of."""
         ...
 
-    def to_json(self, result: Backtest[Any]) -> dict[str, Any]:
+    def to_json(self, result: Backtest[Any]) -> dict[str, object]:
         """The target's keys of the --json document."""
         ...
 
@@ -49,7 +49,7 @@ class Backtest(Generic[T]):
         """What the user should know about the data (a fallback proxy, an aligned input)."""
         return list(self.frame.notes)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         """The documented --json shape: the keys every target shares, then its own."""
         cfg = self.config
         return {

@@ -26,7 +26,7 @@ from lstmcast.backtest.walkforward import (
 )
 from lstmcast.config import INTERVAL_LEVELS, TrainConfig
 from lstmcast.data.series import Series
-from lstmcast.evaluation.intervals import OnlineIntervals, online_intervals, score_intervals
+from lstmcast.evaluation.intervals import IntervalReport, OnlineIntervals, online_intervals, score_intervals
 from lstmcast.evaluation.scoring import (
     BlockForecasts,
     Scores,
@@ -54,7 +54,7 @@ class SeedOutcome:
     strategy: Simulation
     buy_and_hold: Simulation
     intervals: OnlineIntervals
-    interval_scores: dict[str, Any]  # "80" -> scores of the one-step intervals at that level
+    interval_scores: IntervalReport  # the one-step intervals at each level
 
 
 @dataclass
@@ -78,7 +78,7 @@ class ReturnOutcome:
         at = self.first.wf.at
         return [str(frame.dates[at[0] + 1].date()), str(frame.dates[at[-1] + 1].date())]
 
-    def to_json(self, result: Backtest[Any]) -> dict[str, Any]:
+    def to_json(self, result: Backtest[Any]) -> dict[str, object]:
         """The first seed in detail; `across_seeds` summarises all."""
         r, bt = self.first, result.bt
         asdict = dataclasses.asdict
@@ -96,7 +96,7 @@ class ReturnOutcome:
             "threshold": bt.threshold,
             "cost_bps": bt.cost_bps,
             "across_seeds": self.across_seeds,
-            "intervals": r.interval_scores,
+            "intervals": r.interval_scores.to_json(),
         }
 
 
@@ -130,7 +130,7 @@ def walk_forward_intervals(
     method: str,
     levels: tuple[float, ...] = INTERVAL_LEVELS,
     shrink: float | None = None,
-) -> tuple[OnlineIntervals, dict[str, Any]]:
+) -> tuple[OnlineIntervals, IntervalReport]:
     """Intervals for every walk-forward forecast, each built bar by bar from errors already
     realised at its origin (seeded by the first fit's validation errors), and how the
     one-step ones did at each level."""
@@ -144,13 +144,13 @@ def walk_forward_intervals(
     if method == "vol":
         scale, seed_scale = vol_scales(frame, wf)
     online = online_intervals(wf.at, errors, scale, seed_err, seed_scale, method, levels)
-    scores: dict[str, Any] = {"method": method}
-    for level in levels:
-        label = f"{level * 100:g}"
-        scores[label] = score_intervals(
+    scores = {
+        f"{level * 100:g}": score_intervals(
             online.lower[level][:, 0], online.upper[level][:, 0], errors[:, 0], sigma, level
         )
-    return online, scores
+        for level in levels
+    }
+    return online, IntervalReport(method, scores)
 
 
 def vol_scales(frame: Frame, wf: WalkForward) -> tuple[np.ndarray, np.ndarray]:

@@ -59,20 +59,25 @@ class VolatilityOutcome:
         d = frame.dates
         return [str(d[self.at[0] + 1].date()), str(d[min(self.at[-1] + horizon, len(d) - 1)].date())]
 
-    def to_json(self, result: Backtest[Any]) -> dict[str, Any]:
+    def block(self, result: Backtest[Any]) -> dict[str, Any]:
+        """The "volatility" block of the --json document: the proxy, each forecaster's mean
+        forecast as annualised volatility, and the scores and tests, as JSON values."""
+        return {
+            "proxy": result.frame.vol_proxy,  # a close-only series falls back to squared returns
+            "horizon": result.config.horizon,
+            "annualised": {n: float(V.annualised(np.mean(self.forecasts[n]))) for n in NAMES},
+            **self.scored,
+            "refit_every": result.bt.refit_every,
+            "stale_opens": result.frame.stale_report(),
+        }
+
+    def to_json(self, result: Backtest[Any]) -> dict[str, object]:
         cfg = result.config
         return {
             "loss": cfg.loss,
             "residual_on": cfg.residual_on,
             "notes": result.notes,
-            "volatility": {
-                "proxy": result.frame.vol_proxy,  # a close-only series falls back to squared returns
-                "horizon": cfg.horizon,
-                "annualised": {n: float(V.annualised(np.mean(self.forecasts[n]))) for n in NAMES},
-                **self.scored,
-                "refit_every": result.bt.refit_every,
-                "stale_opens": result.frame.stale_report(),
-            },
+            "volatility": self.block(result),
         }
 
 

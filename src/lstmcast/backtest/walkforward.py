@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -116,7 +116,7 @@ class FoldSummary(Generic[S]):
     n: int
     scores: S  # a dataclass: ReturnFoldScores, or the volatility target's
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "index": self.index,
             "fit_start": self.fit_start,

@@ -143,9 +143,9 @@ def render_paths(summary: list[LedgerSummary[PathScores]], forecasts: list[Row],
                     x.ticker,
                     x.model_id,
                     f"{label}%",
-                    str(sc["n"]),
+                    str(sc.n),
                     *interval_cells(sc),
-                    fmt(sc["kupiec_p"], 3),
+                    fmt(sc.kupiec_p, 3),
                 )
         con.print(iv)
     t = Table(

@@ -125,8 +125,11 @@ def _skill(run: RunRecord) -> str:
     from lstmcast.errors import ConfigError
     from lstmcast.target import target_of
 
+    tested: object = run.get("metrics", {})
+    for key in ("test", "model"):  # metrics -> test -> model, each a JSON object where it is stored
+        tested = tested.get(key, {}) if isinstance(tested, dict) else {}
     try:
-        return target_of(run["target"]).describe(run.get("metrics", {}).get("test", {}).get("model", {}))
+        return target_of(run["target"]).describe(tested if isinstance(tested, dict) else {})
     except ConfigError:  # a record of a target this version does not know
         return "–"
 

@@ -8,7 +8,13 @@ no stronger: a p-value above 0.05 is "cannot be told from", never "no difference
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lstmcast.evaluation.intervals import IntervalReport
+    from lstmcast.evaluation.metrics import Metrics
+    from lstmcast.evaluation.verdict import Verdict
 
 # What to try when one method's intervals miss: the one that held where it did not.
 NEXT_METHOD = {
@@ -73,43 +79,38 @@ def mcs(members: list[str], model: str = "model") -> str:
     return f"the model and {', '.join(others)} cannot be told apart at the top"
 
 
-def intervals(iv: dict[str, Any]) -> list[str]:
+def intervals(iv: IntervalReport) -> list[str]:
     """Each level whose intervals miss (Kupiec or Christoffersen p < 0.05, or a volatility
     tercile more than 5 points off), in words, with the method to try instead."""
-    method = str(iv.get("method", ""))
     said = []
-    for label, s in iv.items():
-        if label == "method" or not isinstance(s, dict):
-            continue
+    for label, s in iv.levels.items():
         level = float(label) / 100
         why = []
-        if s.get("kupiec_p") is not None and s["kupiec_p"] < 0.05:
-            why.append(f"they cover {s['coverage']:.1%} overall (Kupiec p {s['kupiec_p']:.3f})")
-        if s.get("christoffersen_p") is not None and s["christoffersen_p"] < 0.05:
-            why.append(f"their misses come in clusters (Christoffersen p {s['christoffersen_p']:.3f})")
+        if s.kupiec_p is not None and s.kupiec_p < 0.05:
+            overall = "–" if s.coverage is None else f"{s.coverage:.1%}"
+            why.append(f"they cover {overall} overall (Kupiec p {s.kupiec_p:.3f})")
+        if s.christoffersen_p is not None and s.christoffersen_p < 0.05:
+            why.append(f"their misses come in clusters (Christoffersen p {s.christoffersen_p:.3f})")
         names = ("calm", "middle", "turbulent")
-        for name, cover in zip(names, s.get("coverage_by_vol_tercile") or (), strict=False):
+        for name, cover in zip(names, s.coverage_by_vol_tercile, strict=False):
             if cover is not None and abs(cover - level) > TERCILE_SLACK:
                 why.append(f"they cover {cover:.1%} in {name} markets")
         if why:
-            instead = NEXT_METHOD.get(method)
+            instead = NEXT_METHOD.get(iv.method)
             tail = f"; try --intervals {instead}" if instead else ""
             said.append(f"the {label}% intervals miss: {'; '.join(why)}{tail}")
     return said
 
 
-def disagreement(doc: dict[str, Any]) -> str | None:
-    """When a backtest's tests disagree (no skill in MSE, yet the direction is called more
-    often than chance, or acting on it beat buy-and-hold), which question each one answers."""
-    v = doc.get("verdict") or {}
-    rw = v.get("vs_naive") or {}
-    if rw.get("better") or rw.get("skill") is None:
+def disagreement(v: Verdict | None, model: Metrics, sharpe: float, hold_sharpe: float) -> str | None:
+    """When a backtest's tests disagree (no skill in MSE against the random walk in `v`, yet
+    the `model`'s direction is called more often than chance, or acting on it earned a better
+    Sharpe than buy-and-hold), which question each one answers."""
+    if v is None or v.vs_naive.better or not math.isfinite(v.vs_naive.skill):
         return None
-    model = doc.get("pooled", {}).get("model", {})
-    direction_p, accuracy = model.get("directional_pvalue"), model.get("directional_accuracy")
-    s, b = doc.get("strategy", {}), doc.get("buy_and_hold", {})
+    direction_p, accuracy = model.directional_pvalue, model.directional_accuracy
     called = direction_p is not None and direction_p < 0.05 and accuracy is not None
-    paid = s.get("sharpe") is not None and b.get("sharpe") is not None and s["sharpe"] > b["sharpe"]
+    paid = math.isfinite(sharpe) and math.isfinite(hold_sharpe) and sharpe > hold_sharpe
     if not (called or paid):
         return None
     parts = ["the tests answer different questions: MSE asks whether the forecast's size is closer"
@@ -121,8 +122,8 @@ def disagreement(doc: dict[str, Any]) -> str | None:
         )
     if paid:
         parts.append(
-            f"the trading rule asks whether acting on it paid (Sharpe {s['sharpe']:.2f} against"
-            f" buy-and-hold's {b['sharpe']:.2f}, before counting how many rules were tried)"
+            f"the trading rule asks whether acting on it paid (Sharpe {sharpe:.2f} against"
+            f" buy-and-hold's {hold_sharpe:.2f}, before counting how many rules were tried)"
         )
     return "; ".join(parts)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import math
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
@@ -12,6 +13,10 @@ from lstmcast.cli.common import fmt, pct
 from lstmcast.cli.tables import optional
 from lstmcast.settings import BASELINE_NAMES, VOL_LABELS
 from lstmcast.target import target_of
+
+if TYPE_CHECKING:
+    from lstmcast.evaluation.intervals import IntervalScores
+    from lstmcast.evaluation.verdict import Comparison, Verdict
 
 
 def _p(value: float | None) -> str:
@@ -64,49 +69,49 @@ def _get(m: Any) -> dict[str, Any]:
     return dict(m)
 
 
-def _pv(c: dict[str, Any]) -> str:
-    test = "Clark-West" if c["test"] == "clark_west" else "DM"
-    return "" if c["pvalue"] is None else f" ({test} p {_p(c['pvalue'])})"
+def _pv(c: Comparison) -> str:
+    test = "Clark-West" if c.test == "clark_west" else "DM"
+    return "" if c.pvalue is None else f" ({test} p {_p(c.pvalue)})"
 
 
-def verdict(v: dict[str, Any] | None) -> str:
+def verdict(v: Verdict | None) -> str:
     """One honest sentence: against the random walk (Clark-West: the network nests it), then
     against the best baseline when that is another one (Diebold-Mariano against linear)."""
-    if v is None or v["vs_naive"]["skill"] is None:
+    if v is None or not math.isfinite(v.vs_naive.skill):
         return "no verdict: skill is undefined"
-    rw, best = v["vs_naive"], v["vs_best"]
-    skill = rw["skill"]
-    if rw["better"]:
+    rw, best = v.vs_naive, v.vs_best
+    skill = rw.skill
+    if rw.better:
         text = f"[green]beats the random walk[/green] by {skill:.2%} in MSE{_pv(rw)}"
     elif skill > 0:
         text = f"[yellow]not significantly better than the random walk[/yellow]: {skill:+.2%} in MSE{_pv(rw)}"
     else:
         text = f"[red]does not beat the random walk[/red]: {skill:+.2%} in MSE{_pv(rw)}"
-    if v["best_baseline"] != "naive" and best["skill"] is not None:
-        name = BASELINE_NAMES.get(v["best_baseline"], v["best_baseline"])
-        against = f"{best['skill']:+.2%}{_pv(best)}"
-        if best["better"]:
-            text += f"; {'and' if rw['better'] else 'yet it'} beats {name}, the best baseline, by {against}"
-        elif best["worse"]:
-            joint = "but" if rw["better"] else "and"
+    if v.best_baseline != "naive" and math.isfinite(best.skill):
+        name = BASELINE_NAMES.get(v.best_baseline, v.best_baseline)
+        against = f"{best.skill:+.2%}{_pv(best)}"
+        if best.better:
+            text += f"; {'and' if rw.better else 'yet it'} beats {name}, the best baseline, by {against}"
+        elif best.worse:
+            joint = "but" if rw.better else "and"
             text += f"; [red]{joint} is significantly worse than {name}[/red]: {against}"
         else:
-            text += f"; {'but not' if rw['better'] else 'nor'} {name}, the best baseline: {against}"
-    return text + (f" [{v['forecast']}]" if v["forecast"] != "one seed" else "")
+            text += f"; {'but not' if rw.better else 'nor'} {name}, the best baseline: {against}"
+    return text + (f" [{v.forecast}]" if v.forecast != "one seed" else "")
 
 
-def interval_cells(s: dict[str, Any]) -> list[str]:
+def interval_cells(s: IntervalScores) -> list[str]:
     """Coverage, coverage by volatility tercile (calm, middle, turbulent) and width of one
     level's interval scores, as table cells."""
-    share = [pct(v).lstrip("+") for v in (s["coverage"], *s["coverage_by_vol_tercile"])]
-    return [*share, pct(s["width"], 2).lstrip("+")]
+    share = [pct(v).lstrip("+") for v in (s.coverage, *s.coverage_by_vol_tercile)]
+    return [*share, pct(s.width, 2).lstrip("+")]
 
 
-def vol_scores_table(doc: dict[str, Any], title: str, var: bool) -> Table:
+def vol_scores_table(vol: dict[str, Any], model: str, title: str, var: bool) -> Table:
     """Every forecaster's volatility scores, the model first: mean forecast, QLIKE, skill against
     log-HAR (the benchmark), the leverage HAR and naive, MSE, Mincer-Zarnowitz R^2, MCS
-    membership, and with `var` the value-at-risk hits with their Kupiec p."""
-    vol = doc["volatility"]
+    membership, and with `var` the value-at-risk hits with their Kupiec p. `vol` is the
+    JSON block of the scores (a backtest's or a training's "volatility")."""
     used = VOL_LABELS[vol["benchmark"]]
     t = Table(title=title, title_justify="left")
     columns = [
@@ -128,7 +133,7 @@ def vol_scores_table(doc: dict[str, Any], title: str, var: bool) -> Table:
     for name in sorted(vol["scores"], key=lambda n: n != "model"):
         sc = vol["scores"][name]
         cells = [
-            doc["model"] if name == "model" else VOL_LABELS[name],
+            model if name == "model" else VOL_LABELS[name],
             f"{vol['annualised'][name]:.1f}%",
             fmt(sc["qlike"], 4),
             pct(sc["skill_vs_har"], 1),
@@ -166,10 +171,9 @@ def vol_sensitivity(vol: dict[str, Any]) -> list[str]:
     ]
 
 
-def vol_verdict(doc: dict[str, Any]) -> str:
+def vol_verdict(vol: dict[str, Any]) -> str:
     """One sentence against the pre-specified benchmark (log-HAR): QLIKE skill, DM p, and the
     90% MCS. `vol_sensitivity` says how it fares against the other HARs and recalibrated."""
-    vol = doc["volatility"]
     used = VOL_LABELS[vol["benchmark"]]
     skill = vol["scores"]["model"]["skill_vs_har"]
     p = vol["dm_vs_har"]["pvalue"]

@@ -118,36 +118,37 @@ def _universe(ctx: typer.Context, run: RunConfig, models: tuple[str, ...], paral
 
         out.mkdir(parents=True, exist_ok=True)
         board = out / "leaderboard.csv"
-        atomic_write_text(board, csv_text(doc["rows"]))
+        atomic_write_text(board, csv_text(report.leaderboard_rows()))
         info(f"wrote {board}")
     if as_json:
         emit_json(doc)
         return
     con = out_console()
-    ranking = doc["rows"] and doc["rows"][0]["net_sharpe"] is not None
+    rows = report.rows
+    ranking = bool(rows) and rows[0].summary.net_sharpe is not None
     t = Table(
-        "model", doc["rows"][0]["metric"] if doc["rows"] else "value", "t", "vs best baseline", "DM p",
+        "model", rows[0].summary.metric if rows else "value", "t", "vs best baseline", "DM p",
         f"adj. ({adjust})", *(["net Sharpe"] if ranking else []),
-        title=f"{doc['universe']} {doc['target']}: {doc['compared']} configuration(s), {doc['seeds']} seed(s)"
-        f" each, tested {doc['span']}",
+        title=f"{report.universe} {report.target}: {len(rows)} configuration(s), {report.seeds} seed(s)"
+        f" each, tested {report.span}",
         title_justify="left",
     )  # fmt: skip
-    for r in doc["rows"]:
-        beat = " (beats)" if r["beats_best"] else ""
+    for r in rows:
+        s = r.summary
         t.add_row(
-            r["model"] + (" ↺" if r["resumed"] else ""),
-            fmt(r["value"], 4),
-            fmt(r["t"], 2),
-            r["best_baseline"] + beat,
-            fmt(r["dm_pvalue"], 3),
-            fmt(r["pvalue_adjusted"], 3),
-            *([fmt(r["net_sharpe"], 2)] if ranking else []),
+            r.model + (" ↺" if r.resumed else ""),
+            fmt(s.value, 4),
+            fmt(s.t, 2),
+            s.best_baseline + (" (beats)" if r.beats_best else ""),
+            fmt(s.dm_pvalue, 3),
+            fmt(r.pvalue_adjusted, 3),
+            *([fmt(s.net_sharpe, 2)] if ranking else []),
         )
     con.print(t)
-    resumed = sum(1 for r in doc["rows"] if r["resumed"])
+    resumed = sum(1 for r in rows if r.resumed)
     if resumed:
         con.print(f"↺ {resumed} read back from the store (the same settings on the same data)")
-    con.print(f"verdict: {doc['verdict']}")
+    con.print(f"verdict: {report.verdict()}")
 
 
 def render_vol_sweep(report: SweepReport) -> None:

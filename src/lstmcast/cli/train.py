@@ -52,7 +52,7 @@ def _train_returns(store: Store, run: RunConfig, series: list[Series], as_json: 
     for w in report.warnings:
         warn(w)
     if as_json:
-        emit_json(report)
+        emit_json(report.to_json())
     else:
         render_report(report)
 
@@ -66,28 +66,27 @@ def _train_universe(store: Store, run: RunConfig, as_json: bool) -> None:
         report = train_universe(store, run.universe, run.train, on_epoch)
     for w in report.warnings:
         warn(w)
-    doc = report.to_json()
     if as_json:
-        emit_json(doc)
+        emit_json(report.to_json())
         return
     con = out_console()
-    seg = doc["segments"]
+    r, seg = report, report.segments
     con.print(
-        f"[bold]{doc['universe']}[/bold] {doc['model']} {doc['target']}, {doc['horizon']}-day, window"
-        f" {doc['window']}: {doc['members']} members, {doc['epochs_run']} epochs ({doc['stopped']},"
-        f" best {doc['best_epoch']}), {doc['train_seconds']:.1f}s on {doc['device']}"
+        f"[bold]{r.universe}[/bold] {r.model} {r.target}, {r.horizon}-day, window {r.window}: {r.members}"
+        f" members, {r.epochs_run} epochs ({r.stopped}, best {r.best_epoch}), {r.train_seconds:.1f}s on"
+        f" {r.device}"
     )
     con.print(
         f"train {seg['train'][0]}..{seg['train'][1]}"
         f"  validation {seg['validation'][0]}..{seg['validation'][1]}"
-        f"  test {seg['test'][0]}..{seg['test'][1]} ({doc['n_test']} scores)"
+        f"  test {seg['test'][0]}..{seg['test'][1]} ({r.n_test} scores)"
     )
     title, heads, rows = report.held_out.table()
     t = Table(*heads, title=title, title_justify="left")
     for row in rows:
         t.add_row(*row)
     con.print(t)
-    con.print(f"model {doc['model_id']}: {doc['verdict']}")
+    con.print(f"model {r.model_id}: {r.verdict()}")
 
 
 def _train_volatility(store: Store, run: RunConfig, series: list[Series], as_json: bool) -> None:
@@ -116,14 +115,15 @@ def _train_volatility(store: Store, run: RunConfig, series: list[Series], as_jso
     )
     used = VOL_LABELS[vol["benchmark"]]
     t = vol_scores_table(
-        doc,
+        vol,
+        report.model,
         f"test segment; skill: 1 - QLIKE / QLIKE of {used} (the benchmark), the leverage HAR or naive",
         var=True,
     )
     con.print(t)
     for line in readings.far_off(vol, VOL_LABELS, used):
         con.print(f"  note: {line}")
-    con.print(f"model {doc['model_id']}: {vol_verdict(doc)}")
+    con.print(f"model {report.model_id}: {vol_verdict(vol)}")
     for line in vol_sensitivity(vol):
         con.print(f"  {line}")
 
@@ -154,15 +154,15 @@ def render_report(report: TrainReport) -> None:
             title_justify="left",
         )
         for name, m in report.by_ticker.items():
-            model, naive = m["test"]["model"], m["test"]["naive"]
+            model, naive = m.test["model"], m.test["naive"]
             t.add_row(
                 name,
-                "..".join(m["segments"]["test"]),
+                "..".join(m.segments["test"]),
                 fmt(model.mae, 5),
                 fmt(naive.mae, 5),
                 pct(model.skill_vs_naive, 2),
                 pct(model.directional_accuracy).lstrip("+"),
-                fmt(m["dm_pvalue"], 3),
+                fmt(m.dm_pvalue, 3),
             )
         con.print(t)
     title = "test segment, all tickers pooled" if report.by_ticker else "test segment"

@@ -159,8 +159,8 @@ def _universe(ctx: typer.Context, run: RunConfig, settings: TuneSettings, space:
         from lstmcast.paths import atomic_write_bytes
 
         out.mkdir(parents=True, exist_ok=True)
-        rows = [{"number": t["number"], "state": t["state"], "value": t["value"], "resumed": t["resumed"],
-                 **t["params"]} for t in doc["trials"]]  # fmt: skip
+        rows = [{"number": t.number, "state": t.state, "value": t.value, "resumed": t.resumed, **t.params}
+                for t in report.trials]  # fmt: skip
         trials_csv, best = out / "trials.csv", out / "best.toml"
         atomic_write_bytes(trials_csv, csv_text(rows).encode())
         atomic_write_bytes(best, Path(report.best_config_path).read_bytes())
@@ -171,23 +171,23 @@ def _universe(ctx: typer.Context, run: RunConfig, settings: TuneSettings, space:
         return
     con = out_console()
     con.print(
-        f"[bold]{doc['universe']}[/bold] {doc['model']} {doc['target']}: {doc['trials_run']} trial(s) on"
-        f" {doc['inner_span']}, judged on {doc['outer_span']}"
+        f"[bold]{report.universe}[/bold] {report.model} {report.target}: {len(report.trials)} trial(s) on"
+        f" {report.inner_span}, judged on {report.outer_span}"
     )
     title = "out of sample: the chosen settings and the starting ones"
-    t = Table("settings", doc["tuned"]["metric"], "t", "vs best baseline", "DM p", "net Sharpe", title=title,
+    t = Table("settings", report.tuned.metric, "t", "vs best baseline", "DM p", "net Sharpe", title=title,
               title_justify="left")  # fmt: skip
-    for label, w in (("chosen", doc["tuned"]), ("starting", doc["start"])):
-        t.add_row(label, fmt(w["value"], 4), fmt(w["t"], 2), w["best_baseline"], fmt(w["dm_pvalue"], 3),
-                  fmt(w["net_sharpe"], 2))  # fmt: skip
+    for label, w in (("chosen", report.tuned), ("starting", report.start)):
+        t.add_row(label, fmt(w.value, 4), fmt(w.t, 2), w.best_baseline, fmt(w.dm_pvalue, 3),
+                  fmt(w.net_sharpe, 2))  # fmt: skip
     con.print(t)
     con.print("chosen: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                                     for k, v in doc["chosen"].items()))  # fmt: skip
-    resumed = sum(1 for x in doc["trials"] if x["resumed"])
+                                     for k, v in report.chosen.items()))  # fmt: skip
+    resumed = sum(1 for x in report.trials if x.resumed)
     if resumed:
         con.print(f"{resumed} trial(s) read back from the store (the same settings on the same data)")
-    con.print(f"verdict: {doc['verdict']}")
-    info(f"the chosen settings: {doc['best_config_path']} (`lstmcast backtest --config FILE`)")
+    con.print(f"verdict: {report.verdict()}")
+    info(f"the chosen settings: {report.best_config_path} (`lstmcast backtest --config FILE`)")
 
 
 def survivors(reports: list[TuneReport]) -> str:

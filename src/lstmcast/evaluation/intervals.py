@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
+from lstmcast.jsonable import to_jsonable
 from lstmcast.runconfig import INTERVAL_METHODS
 
 METHODS = INTERVAL_METHODS
@@ -163,17 +163,65 @@ def conditional_coverage(misses: np.ndarray, p: float) -> float:
     return math.exp(-max(lr, 0.0) / 2) if math.isfinite(lr) else math.nan
 
 
-def _var_tests(misses: np.ndarray, p: float) -> dict[str, float | None]:
-    return {
-        "kupiec_p": _none(kupiec(misses, p)),
-        "christoffersen_p": _none(christoffersen(misses)),
-        "conditional_coverage_p": _none(conditional_coverage(misses, p)),
-    }
+@dataclass(frozen=True)
+class VarTests:
+    """Tests of a run of misses with miss rate p: how many (Kupiec), in clusters
+    (Christoffersen), both (conditional coverage)."""
+
+    kupiec_p: float | None
+    christoffersen_p: float | None
+    conditional_coverage_p: float | None
+
+
+def _var_tests(misses: np.ndarray, p: float) -> VarTests:
+    return VarTests(
+        _none(kupiec(misses, p)), _none(christoffersen(misses)), _none(conditional_coverage(misses, p))
+    )
+
+
+@dataclass(frozen=True)
+class TailScores:
+    """One side of an interval read as a value-at-risk forecast: its miss rate and tests."""
+
+    miss_rate: float | None
+    kupiec_p: float | None
+    christoffersen_p: float | None
+    conditional_coverage_p: float | None
+
+
+@dataclass(frozen=True)
+class IntervalScores:
+    """How one level's intervals did (`score_intervals`); its JSON keeps these names."""
+
+    n: int
+    unbounded: int  # intervals with a side too few errors could bound
+    coverage: float | None
+    coverage_by_vol_tercile: list[float | None]  # calm, middle, turbulent
+    width: float | None
+    winkler: float | None
+    pinball_lower: float | None
+    pinball_upper: float | None
+    kupiec_p: float | None
+    christoffersen_p: float | None
+    conditional_coverage_p: float | None
+    tests_by_vol_tercile: list[VarTests]
+    tails: dict[str, TailScores]  # "lower", "upper"
+
+
+@dataclass(frozen=True)
+class IntervalReport:
+    """The one-step intervals of a walk-forward (or a ledger) at each level, by label ("80")."""
+
+    method: str
+    levels: dict[str, IntervalScores]
+
+    def to_json(self) -> dict[str, object]:
+        return {"method": self.method, **to_jsonable(self.levels)}
 
 
 def score_intervals(
     lower: np.ndarray, upper: np.ndarray, y: np.ndarray, sigma: np.ndarray, level: float
-) -> dict[str, Any]:
+) -> IntervalScores:
     """How one level's intervals did: coverage (overall, by ex-ante volatility tercile), width,
     Winkler, pinball of each bound, Kupiec, Christoffersen and conditional coverage on the
     misses (overall, per tercile, and per tail, each tail a value-at-risk forecast with miss
@@ -195,24 +243,28 @@ def score_intervals(
     edges = np.quantile(sigma, [1 / 3, 2 / 3]) if len(sigma) else [0, 0]
     tercile = np.searchsorted(edges, sigma, side="right")  # 0 calm, 1 middle, 2 turbulent
     by_vol = [_none(float(np.mean(~miss[tercile == k]))) if np.any(tercile == k) else None for k in range(3)]
-    return {
-        "n": len(y),
-        "unbounded": int(len(y) - nb),
-        "coverage": _none(float(np.mean(~miss))) if len(y) else None,
-        "coverage_by_vol_tercile": by_vol,
-        "width": _none(float(np.mean(ub - lb))) if nb else None,
-        "winkler": _none(float(np.mean(winkler(lb, ub, yb, alpha)))) if nb else None,
-        "pinball_lower": _none(pinball(lb, yb, alpha / 2)) if nb else None,
-        "pinball_upper": _none(pinball(ub, yb, 1 - alpha / 2)) if nb else None,
-        **_var_tests(miss, alpha),
-        "tests_by_vol_tercile": [_var_tests(miss[tercile == k], alpha) for k in range(3)],
-        "tails": {
-            "lower": {"miss_rate": _none(float(np.mean(below))) if len(y) else None,
-                      **_var_tests(below, alpha / 2)},
-            "upper": {"miss_rate": _none(float(np.mean(above))) if len(y) else None,
-                      **_var_tests(above, alpha / 2)},
-        },
-    }  # fmt: skip
+
+    def tail(misses: np.ndarray) -> TailScores:
+        tests = _var_tests(misses, alpha / 2)
+        rate = _none(float(np.mean(misses))) if len(y) else None
+        return TailScores(rate, tests.kupiec_p, tests.christoffersen_p, tests.conditional_coverage_p)
+
+    overall = _var_tests(miss, alpha)
+    return IntervalScores(
+        n=len(y),
+        unbounded=int(len(y) - nb),
+        coverage=_none(float(np.mean(~miss))) if len(y) else None,
+        coverage_by_vol_tercile=by_vol,
+        width=_none(float(np.mean(ub - lb))) if nb else None,
+        winkler=_none(float(np.mean(winkler(lb, ub, yb, alpha)))) if nb else None,
+        pinball_lower=_none(pinball(lb, yb, alpha / 2)) if nb else None,
+        pinball_upper=_none(pinball(ub, yb, 1 - alpha / 2)) if nb else None,
+        kupiec_p=overall.kupiec_p,
+        christoffersen_p=overall.christoffersen_p,
+        conditional_coverage_p=overall.conditional_coverage_p,
+        tests_by_vol_tercile=[_var_tests(miss[tercile == k], alpha) for k in range(3)],
+        tails={"lower": tail(below), "upper": tail(above)},
+    )
 
 
 # --- Online intervals over a walk-forward ---------------------------------------------------

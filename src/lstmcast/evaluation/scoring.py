@@ -187,7 +187,7 @@ class HarScale:
         """(N,) the next day's close-to-close volatility at each origin."""
         return np.sqrt(self.har.predict(proxy, at, 0.0) / self.ratio)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"har": self.har.to_dict(), "ratio": self.ratio}
 
     @classmethod

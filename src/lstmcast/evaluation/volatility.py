@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -27,11 +27,12 @@ VOL_BASELINES = ("naive", "ewma", "har", "har_log", "har_lev", "garch")
 HARS = ("har", "har_log", "har_lev")  # in levels, in logs, in logs with leverage terms
 BENCHMARK = "har_log"  # pre-specified: the HAR every network is judged against
 REFIT_EVERY = 21  # origins between re-estimates of a baseline inside a test block: a month
+ArrayOrFloat = TypeVar("ArrayOrFloat", float, np.ndarray)
 RECALIBRATION_WINDOW = 250  # realised origins behind each rolling recalibration
 RECALIBRATION_MIN = 20  # fewer realised origins than this: no recalibration yet
 
 
-def annualised(variance: Any) -> Any:
+def annualised(variance: ArrayOrFloat) -> ArrayOrFloat:
     """Daily variance (a number or an array) as annualised volatility in percent: sqrt(252 v) x 100."""
     return np.sqrt(TRADING_DAYS * np.asarray(variance, dtype="float64")) * 100
 
@@ -179,7 +180,9 @@ def _skills(qlikes: dict[str, float]) -> dict[str, dict[str, float]]:
     return {name: {n: 1 - q / r for n, r in refs.items()} for name, q in qlikes.items()}
 
 
-def dm_against_hars(forecasts: dict[str, np.ndarray], realised: np.ndarray, horizon: int) -> dict[str, Any]:
+def dm_against_hars(
+    forecasts: dict[str, np.ndarray], realised: np.ndarray, horizon: int
+) -> dict[str, dict[str, float | None]]:
     """DM of "model" against each HAR on QLIKE: {har: {statistic, pvalue}}."""
     dm = {}
     for name in HARS:
@@ -271,7 +274,7 @@ class Har:
         y = har_design(proxy, at, self.log, returns if self.leverage else None) @ self.coef
         return np.exp(y) * self.scale if self.log else np.maximum(y, floor)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"coef": self.coef.tolist(), "log": self.log, "scale": self.scale, "leverage": self.leverage}
 
     @classmethod

@@ -19,7 +19,7 @@ import numpy as np
 
 from lstmcast.config import TrainConfig
 from lstmcast.evaluation import volatility as V
-from lstmcast.evaluation.intervals import aci_update, score_intervals
+from lstmcast.evaluation.intervals import IntervalScores, aci_update, score_intervals
 from lstmcast.evaluation.metrics import mean_defined
 from lstmcast.evaluation.stats import newey_west_t
 from lstmcast.forecasting.result import PathForecast
@@ -43,7 +43,7 @@ class PathScores:
     hit_rate: float | None  # direction right, among scored forecasts that called one
     # Live, one-step intervals as the backtest scores them: "80" -> coverage (overall and by
     # tercile of the volatility at each origin), width, Winkler, Kupiec and Christoffersen.
-    intervals: dict[str, Any] = field(default_factory=dict)
+    intervals: dict[str, IntervalScores] = field(default_factory=dict)
 
 
 @dataclass
@@ -343,14 +343,14 @@ def update_aci(store: Store, model_id: str, ticker: str) -> dict[tuple[float, in
     return {key: alpha for key, (alpha, _) in new.items()}
 
 
-def _live_intervals(done: list[Row]) -> dict[str, Any]:
+def _live_intervals(done: list[Row]) -> dict[str, IntervalScores]:
     """Score the one-step intervals of scored rows that recorded their volatility."""
     one = [r for r in done if r["step"] == 1 and r.get("sigma") is not None]
     if not one:
         return {}
     y = np.log(np.array([r["realised"] / r["price"] for r in one]))
     sigma = np.array([r["sigma"] for r in one])
-    out: dict[str, Any] = {}
+    out: dict[str, IntervalScores] = {}
     for level, (lo, hi) in BOUNDS.items():
         with np.errstate(divide="ignore"):  # an unbounded side is stored as 0 (log: -inf) or inf
             lower = np.log(np.array([r[lo] / r["price"] for r in one]))

@@ -79,7 +79,7 @@ class UniverseForecast:
     def short(self) -> list[str]:
         return [r.ticker for r in self.ranking if r.side == "short"]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         doc: dict[str, Any] = to_jsonable(self)
         doc.update(long=self.long, short=self.short)
         for row, r in zip(doc["ranking"], self.ranking, strict=True):

@@ -29,7 +29,7 @@ class VolHead:
     floor: float
     scale: float = 1.0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         har = (
             None
             if self.har is None

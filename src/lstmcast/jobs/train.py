@@ -22,12 +22,12 @@ from lstmcast.store.db import Store
 from lstmcast.training.finetune import finetune_volatility, prepare_finetune, run_finetune
 from lstmcast.training.loop import EpochLog, keep_best_on_interrupt
 from lstmcast.training.report import (
+    MemberReport,
     QlikeRow,
     TrainReport,
     VolatilityFinetuneReport,
     VolatilityTrainReport,
     report_of,
-    verdict_json,
 )
 from lstmcast.training.run import fit_members
 from lstmcast.training.scores import pooled_verdict
@@ -71,15 +71,10 @@ def train(
     report.ticker = ",".join(m.ticker for m in members)
     report.test, report.test_price, report.per_step = scores.target, scores.price, scores.per_step
     report.dm_pvalue = None
-    report.verdict = verdict_json(pooled_verdict(members))
+    report.verdict = pooled_verdict(members)
     report.warnings = [f"{m.ticker}: {w}" for m in members for w in m.warnings]
     report.by_ticker = {
-        m.ticker: {
-            "test": m.scores.target,
-            "test_price": m.scores.price,
-            "dm_pvalue": m.dm_pvalue,
-            "segments": m.segment_dates(),
-        }
+        m.ticker: MemberReport(m.scores.target, m.scores.price, m.dm_pvalue, m.segment_dates())
         for m in members
     }
     return report

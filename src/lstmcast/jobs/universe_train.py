@@ -217,7 +217,7 @@ class UniverseTrainReport:
         """The held-out finding in plain words, as strong as its test."""
         return self.held_out.verdict()
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         doc: dict[str, Any] = to_jsonable(
             {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "held_out"}
         )

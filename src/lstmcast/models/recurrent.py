@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TypeAlias
 
 import torch
 from torch import nn
 
-CELLS: dict[str, Any] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+CELLS: dict[str, Callable[..., nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+# A recurrent state: the hidden state (GRU, RNN), or the hidden and cell states (LSTM).
+State: TypeAlias = "torch.Tensor | tuple[torch.Tensor, torch.Tensor]"
 
 
 class RecurrentForecaster(nn.Module):
@@ -25,7 +28,7 @@ class RecurrentForecaster(nn.Module):
         out, _ = self.rnn(x)  # (B, L, hidden)
         return self.head(out[:, -1])  # (B, H): the latest bar's state carries the forecast
 
-    def forward_seq(self, x: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+    def forward_seq(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """Stateful use: a forecast at every step, and the state to continue from."""
         out, state = self.rnn(x, state)  # (B, L, hidden)
         return self.head(out), state  # (B, L, H)

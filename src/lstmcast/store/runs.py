@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from lstmcast.errors import WriteRefused
 from lstmcast.store.db import resolve_prefix, transaction
@@ -29,20 +29,20 @@ class RunRecord(_Marks):
     test_start: str
     test_end: str
     skill: float | None  # held-out skill against its target's benchmark
-    config: dict[str, Any]
-    metrics: dict[str, Any]
+    config: dict[str, object]
+    metrics: dict[str, object]
     path: str  # its folder, relative to the home
     universe: str | None  # the universe it was trained across, if it was
 
 
-def insert_run(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+def insert_run(conn: sqlite3.Connection, row: dict[str, object]) -> None:
     try:
         _insert(conn, row)
     except WriteRefused as exc:  # a full disk, mostly: its files are removed by the caller
         raise WriteRefused(f"the model was not saved: {exc}") from None
 
 
-def _insert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+def _insert(conn: sqlite3.Connection, row: dict[str, object]) -> None:
     with transaction(conn):
         conn.execute(
             "INSERT INTO models (id, created_at, tickers, model, target, train_start, train_end,"

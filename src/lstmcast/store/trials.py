@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
+from dataclasses import dataclass
 
 from lstmcast.store.db import transaction, utcnow
 
@@ -23,8 +23,8 @@ def save_trial(
     key: str,
     source: str,
     span: str,
-    config: dict[str, Any],
-    result: dict[str, Any],
+    config: dict[str, object],
+    result: dict[str, object],
 ) -> bool:
     """Record one judged configuration; one already there (the same key) is kept as it was.
     Whether it was new."""
@@ -39,7 +39,7 @@ def save_trial(
         return conn.total_changes > before
 
 
-def get_trial(conn: sqlite3.Connection, universe: str, target: str, key: str) -> dict[str, Any] | None:
+def get_trial(conn: sqlite3.Connection, universe: str, target: str, key: str) -> dict[str, object] | None:
     """A recorded configuration's result, or None (also for a row that does not parse)."""
     row = conn.execute(
         "SELECT result_json FROM universe_trials WHERE universe = ? AND target = ? AND key = ?",
@@ -54,18 +54,27 @@ def get_trial(conn: sqlite3.Connection, universe: str, target: str, key: str) ->
     return doc if isinstance(doc, dict) else None
 
 
-def tried(conn: sqlite3.Connection, universe: str, target: str, span: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Tried:
+    """One configuration judged on a universe: its key, what ran it, and its result's JSON."""
+
+    key: str
+    source: str
+    result: object
+
+
+def tried(conn: sqlite3.Connection, universe: str, target: str, span: str) -> list[Tried]:
     """Every configuration judged on `universe` for `target` over the test dates `span`,
-    oldest first: source, key and result."""
+    oldest first."""
     rows = conn.execute(
         "SELECT key, source, result_json FROM universe_trials WHERE universe = ? AND target = ? AND span = ?"
         " ORDER BY created_at, rowid",
         (universe, target, span),
     ).fetchall()
-    out = []
+    out: list[Tried] = []
     for key, source, result in rows:
         try:
-            out.append({"key": key, "source": source, "result": json.loads(result)})
+            out.append(Tried(key, source, json.loads(result)))
         except json.JSONDecodeError:
             continue  # a damaged row is not a trial anyone can count on
     return out

@@ -51,7 +51,7 @@ class ReturnCell:
         """The cell's own compute time (what the engine reports as the task's)."""
         return self.ran.seconds
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "target": self.target,
             "skill_vs_naive": self.skill_vs_naive,
@@ -101,7 +101,7 @@ class VolCell:
         """The cell's own compute time (what the engine reports as the task's)."""
         return self.ran.seconds
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "target": "volatility",
             "horizon": self.horizon,

@@ -17,7 +17,6 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -92,7 +91,7 @@ def deflate_over_tried(
     """`chosen` deflated over every configuration in the register on `span` (it among them)."""
     srs = []
     for row in tried(store.conn, name, target, span):
-        moments = row["result"].get("sharpe")
+        moments = row.result.get("sharpe") if isinstance(row.result, dict) else None
         if isinstance(moments, dict) and isinstance(moments.get("sr"), (int, float)):
             srs.append(float(moments["sr"]))
     if chosen is None or not srs:
@@ -154,7 +153,21 @@ class UniverseSweep:
             tail += ": none can be told from its baseline"
         return head + tail
 
-    def to_json(self) -> dict[str, Any]:
+    def leaderboard_rows(self) -> list[dict[str, object]]:
+        """One row per configuration, best first: `--json`'s "rows" and leaderboard.csv."""
+        return [
+            {
+                "model": r.model,
+                **to_jsonable({k: v for k, v in r.summary.to_dict().items() if k != "sharpe"}),
+                "pvalue_adjusted": r.pvalue_adjusted,
+                "beats_best": r.beats_best,
+                "resumed": r.resumed,
+                "seconds": r.seconds,
+            }
+            for r in self.rows
+        ]
+
+    def to_json(self) -> dict[str, object]:
         return {
             "universe": self.universe,
             "target": self.target,
@@ -163,17 +176,7 @@ class UniverseSweep:
             "span": self.span,
             "compared": len(self.rows),
             "survivors": self.survivors,
-            "rows": [
-                {
-                    "model": r.model,
-                    **to_jsonable({k: v for k, v in r.summary.to_dict().items() if k != "sharpe"}),
-                    "pvalue_adjusted": r.pvalue_adjusted,
-                    "beats_best": r.beats_best,
-                    "resumed": r.resumed,
-                    "seconds": r.seconds,
-                }
-                for r in self.rows
-            ],
+            "rows": self.leaderboard_rows(),
             "deflated_sharpe": self.deflated.probability,
             "deflated_over": self.deflated.tried,
             "survivorship": to_jsonable(self.survivorship),

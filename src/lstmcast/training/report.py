@@ -9,6 +9,7 @@ from typing import Any
 
 from lstmcast.evaluation.metrics import Metrics
 from lstmcast.evaluation.verdict import Verdict
+from lstmcast.jsonable import to_jsonable
 from lstmcast.threadpolicy import thread_choice
 from lstmcast.training.scores import Trained
 
@@ -36,10 +37,25 @@ class TrainReport:
     warnings: list[str]
     path: str
     history: list[dict[str, float]] = field(default_factory=list)
-    by_ticker: dict[str, dict[str, Any]] = field(default_factory=dict)  # global models: each member
-    verdict: dict[str, Any] | None = None  # against the random walk and the best baseline
+    by_ticker: dict[str, MemberReport] = field(default_factory=dict)  # global models: each member
+    verdict: Verdict | None = None  # against the random walk and the best baseline
     threads: int = 0  # torch threads the fit ran on
     threads_why: str = ""  # --threads N, or what the thread policy saw
+
+    def to_json(self) -> dict[str, object]:
+        """The `train --json` document: every field, the verdict in its own JSON form."""
+        doc = {f.name: to_jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {**doc, "verdict": self.verdict.to_json() if self.verdict else None}  # in its place
+
+
+@dataclass(frozen=True)
+class MemberReport:
+    """One member's held-out result in a global model's report."""
+
+    test: dict[str, Metrics]
+    test_price: dict[str, Metrics]
+    dm_pvalue: float | None
+    segments: dict[str, list[str]]
 
 
 def report_of(trained: Trained, model_id: str, path: Path) -> TrainReport:
@@ -67,14 +83,10 @@ def report_of(trained: Trained, model_id: str, path: Path) -> TrainReport:
         trained.warnings,
         str(path),
         [dataclasses.asdict(h) for h in out.history],
-        verdict=verdict_json(trained.verdict()),
+        verdict=trained.verdict(),
         threads=choice.threads,
         threads_why=choice.why,
     )
-
-
-def verdict_json(v: Verdict | None) -> dict[str, Any] | None:
-    return v.to_json() if v is not None else None
 
 
 @dataclass

@@ -6,9 +6,8 @@ import ctypes
 import os
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import numpy as np
 import torch
@@ -42,7 +41,7 @@ def tune_allocator() -> None:
         pass  # not glibc (musl, macOS): nothing to tune
 
 
-def adam(params: Any, lr: float) -> torch.optim.Optimizer:
+def adam(params: Iterable[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
     """torch.optim.Adam, stepped without importing torch._dynamo.
 
     Adam.step is wrapped by a function that imports torch._dynamo on every call to place a
@@ -56,7 +55,7 @@ def adam(params: Any, lr: float) -> torch.optim.Optimizer:
 class _Adam(torch.optim.Adam):
     _body = getattr(torch.optim.Adam.step, "__wrapped__", None)
 
-    def step(self, closure: Any = None) -> Any:
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
         if self._body is None:  # a torch whose wrappers differ: the ordinary path
             return super().step(closure)
         with torch.no_grad():

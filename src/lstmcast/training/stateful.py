@@ -10,23 +10,23 @@ first bar, so each one continues from the state at the end of the data it may se
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from lstmcast.config import TrainConfig
+from lstmcast.models.recurrent import State
 from lstmcast.training.loop import EpochLog, FitOutcome, loss_fn, optimise, step
 
 MAX_STREAMS = 8  # parallel streams per batch; fewer when the series is short
 
 
-def _detach(state: Any) -> Any:
+def _detach(state: State | None) -> State | None:
     if state is None:
         return None
     if isinstance(state, tuple):
-        return tuple(s.detach() for s in state)
+        return state[0].detach(), state[1].detach()
     return state.detach()
 
 
@@ -36,11 +36,12 @@ def run_sequence(model: nn.Module, xs: torch.Tensor) -> torch.Tensor:
     return out[0, :, 0]  # (T,)
 
 
-def _cat_states(states: list[Any]) -> Any:
+def _cat_states(states: list[State]) -> State:
     """Per-origin states (each batch 1) -> one state batched over the origins (dim 1)."""
-    if isinstance(states[0], tuple):
-        return tuple(torch.cat(parts, dim=1) for parts in zip(*states, strict=True))
-    return torch.cat(states, dim=1)
+    pairs = [s for s in states if isinstance(s, tuple)]
+    if pairs:
+        return torch.cat([h for h, _ in pairs], dim=1), torch.cat([c for _, c in pairs], dim=1)
+    return torch.cat([s for s in states if not isinstance(s, tuple)], dim=1)
 
 
 def run_paths(model: nn.Module, xs: torch.Tensor, at: np.ndarray, steps: int) -> torch.Tensor:
@@ -49,12 +50,15 @@ def run_paths(model: nn.Module, xs: torch.Tensor, at: np.ndarray, steps: int) ->
     then all paths continue together, each forecast fed back in as the next row's target
     (other features at their mean, 0 when scaled). Returns (N, steps)."""
     order = np.argsort(at, kind="stable")
-    state, start = None, 0
-    firsts, states = [], []
+    state: State | None = None
+    start = 0
+    firsts: list[torch.Tensor] = []
+    states: list[State] = []
     for t in at[order]:
         if t + 1 > start:
             out, state = model.forward_seq(xs[None, start : t + 1], state)  # type: ignore[operator]
             start = t + 1
+        assert state is not None  # the first origin ran the rows up to it
         firsts.append(out[:, -1, :1])  # (1, 1): the forecast of row t+1
         states.append(state)
     y = torch.cat(firsts)  # (N, 1)

@@ -75,7 +75,7 @@ class Space:
     params: tuple[Param, ...]
     fixed: tuple[tuple[str, SettingValue], ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "params": [dataclasses.asdict(p) for p in self.params],
             "fixed": {k: _show(v) for k, v in self.fixed},

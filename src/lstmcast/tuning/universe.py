@@ -130,7 +130,7 @@ class UniverseTune:
         parts.append(f"against its best baseline out of sample: {self.tuned.verdict}")
         return "; ".join(parts)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         def walk(s: WalkSummary) -> dict[str, Any]:
             return dict(to_jsonable({k: v for k, v in s.to_dict().items() if k != "sharpe"}))
 

@@ -68,7 +68,7 @@ class Readout(Protocol):
         """The forecasts of `scores`, each the score of member `members[i]`."""
         ...
 
-    def to_dict(self, tickers: tuple[str, ...]) -> dict[str, Any]:
+    def to_dict(self, tickers: tuple[str, ...]) -> dict[str, object]:
         """What a saved network keeps of it, per member by name."""
         ...
 
@@ -127,7 +127,7 @@ class AsScored:
     def apply(self, scores: np.ndarray, members: np.ndarray) -> np.ndarray:
         return scores
 
-    def to_dict(self, tickers: tuple[str, ...]) -> dict[str, Any]:
+    def to_dict(self, tickers: tuple[str, ...]) -> dict[str, object]:
         return {}
 
 
@@ -180,7 +180,7 @@ class VarianceReadout:
     def apply(self, scores: np.ndarray, members: np.ndarray) -> np.ndarray:
         return np.asarray(np.exp(self.mean[members] + self.sd[members] * scores) * self.ratio[members])
 
-    def to_dict(self, tickers: tuple[str, ...]) -> dict[str, Any]:
+    def to_dict(self, tickers: tuple[str, ...]) -> dict[str, object]:
         def num(x: float) -> float | None:
             return float(x) if np.isfinite(x) else None
 
