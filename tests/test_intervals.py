@@ -176,11 +176,11 @@ def test_backtest_reports_interval_scores_by_volatility_tercile(cli: Cli, home: 
     assert iv["method"] == "scaled" and set(iv) == {"method", "80", "95"}
     for level in ("80", "95"):
         s = iv[level]
-        assert len(s.coverage_by_vol_tercile) == 3 and s.n == doc["n_predictions"]
+        assert len(s["coverage_by_vol_tercile"]) == 3 and s["n"] == doc["n_predictions"]
         keys = ("coverage", "width", "winkler", "kupiec_p", "christoffersen_p", "conditional_coverage_p")
         for key in (*keys, "pinball_lower"):
             assert s[key] is not None
-        assert abs(s.coverage - int(level) / 100) < 0.06
+        assert abs(s["coverage"] - int(level) / 100) < 0.06
     human = cli("backtest", "IBM", *fast).stdout
     assert "one-step intervals (vol), coverage by tercile of ex-ante volatility" in human
     assert "interval at cutoff" in cli("audit", "IBM", *fast).stdout

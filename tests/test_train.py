@@ -138,7 +138,8 @@ def test_nan_loss_stops_with_advice() -> None:
 
 
 def test_ctrl_c_keeps_the_best_model_so_far_in_train_and_stops_anything_else() -> None:
-    from lstmcast.training.loop import EpochLog, keep_best_on_interrupt
+    from lstmcast.training.loop import keep_best_on_interrupt
+    from lstmcast.training.watch import EpochLog
 
     def interrupt(log: EpochLog) -> None:
         if log.epoch == 2:

@@ -73,7 +73,7 @@ def test_stale_opens_make_gk_fall_back_to_parkinson_and_say_so() -> None:
 
     bars, _ = garch_bars(1500)  # about six years of bars with true opens
     fresh = build_frame(bars, "volatility", vol_proxy="gk")
-    assert fresh.vol_proxy == "gk" and not fresh.stale_report()["years"]
+    assert fresh.vol_proxy == "gk" and not fresh.stale_report().years
     assert max(fresh.stale_opens.values()) < 0.05
     # The first two years' opens copied from the previous close, as in old index files.
     stale = bars.copy()
@@ -84,8 +84,8 @@ def test_stale_opens_make_gk_fall_back_to_parkinson_and_say_so() -> None:
     stale["low"] = stale[["low", "open"]].min(axis=1)
     frame = build_frame(stale, "volatility", vol_proxy="gk")
     report = frame.stale_report()
-    assert frame.vol_proxy == "parkinson" and report["proxy"] == "parkinson"
-    assert len(report["years"]) in (2, 3) and all(report["by_year"][y] > 0.5 for y in report["years"])
+    assert frame.vol_proxy == "parkinson" and report.proxy == "parkinson"
+    assert len(report.years) in (2, 3) and all(report.by_year[y] > 0.5 for y in report.years)
     assert any("stale opens" in n and "uses parkinson" in n for n in frame.notes)
     assert np.allclose(np.exp(frame.x[:, 0]), variance_proxy(stale, "parkinson")[0][1:])
     # Asked for parkinson or squared, nothing changes and nothing is said.

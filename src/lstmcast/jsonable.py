@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def to_jsonable(value: Any) -> Any:
+def to_jsonable(value: object) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
@@ -26,10 +26,11 @@ def to_jsonable(value: Any) -> Any:
         return str(value)
     if isinstance(value, Path):
         return str(value)
-    if getattr(value, "ndim", 0) > 0 and callable(getattr(value, "tolist", None)):  # numpy arrays
-        return to_jsonable(value.tolist())
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return to_jsonable(value.item())
+    tolist, item = getattr(value, "tolist", None), getattr(value, "item", None)
+    if getattr(value, "ndim", 0) > 0 and callable(tolist):  # numpy arrays
+        return to_jsonable(tolist())
+    if callable(item):  # numpy scalars
+        return to_jsonable(item())
     if isinstance(value, float) and not math.isfinite(value):
         return None  # JSON has no NaN; null says "not defined"
     return value
@@ -45,3 +46,17 @@ def from_json_object(cls: type[T], data: Mapping[str, object], lists: tuple[str,
         if isinstance(kwargs.get(key), list):
             kwargs[key] = tuple(kwargs[key])
     return cls(**kwargs)
+
+
+def number(value: object) -> float:
+    """A JSON number as a float; a TypeError for anything else (what a damaged file gives)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def json_object(value: object) -> Mapping[str, object]:
+    """A JSON object; a TypeError for anything else."""
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+    return value

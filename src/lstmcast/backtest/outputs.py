@@ -10,15 +10,15 @@ import io
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from lstmcast.backtest.result import Backtest
-from lstmcast.backtest.run import ReturnBacktest
+from lstmcast.backtest.result import Backtest, Outcome
+from lstmcast.backtest.run import ReturnBacktest, ReturnOutcome
 from lstmcast.backtest.strategy import drawdown_curve
-from lstmcast.backtest.volatility import NAMES, VolatilityBacktest
+from lstmcast.backtest.volatility import NAMES, VolatilityBacktest, VolatilityOutcome
 from lstmcast.evaluation.scoring import to_price
 from lstmcast.evaluation.volatility import BENCHMARK, annualised, qlike
 from lstmcast.jsonable import to_jsonable
@@ -77,7 +77,7 @@ def _csv(frame: pd.DataFrame) -> str:
     return buf.getvalue()
 
 
-def write_outputs(result: Backtest[Any], out_dir: Path) -> list[Path]:
+def write_outputs(result: Backtest[Outcome], out_dir: Path) -> list[Path]:
     """The target's tables and metrics.json in `out_dir`, each written whole or not at all."""
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = _TABLES[target_of(result.config.target).family](result)
@@ -88,7 +88,7 @@ def write_outputs(result: Backtest[Any], out_dir: Path) -> list[Path]:
     return list(files)
 
 
-def plot(result: Backtest[Any], path: Path) -> Path:
+def plot(result: Backtest[Outcome], path: Path) -> Path:
     """The target's figure of the backtest, as a PNG at `path`."""
     return _FIGURES[target_of(result.config.target).family](result, path)
 
@@ -186,7 +186,7 @@ def _coverage_panel(ax: Axes, dates: pd.Series, result: ReturnBacktest) -> None:
 def forecasts_frame(result: VolatilityBacktest) -> pd.DataFrame:
     """One row per origin: the realised proxy mean and every forecast, as annualised volatility."""
     d, o = result.frame.dates, result.outcome
-    cols: dict[str, Any] = {
+    cols: dict[str, object] = {
         "origin": d[o.at].strftime("%Y-%m-%d"),
         "realised": annualised(o.realised),
     }
@@ -242,8 +242,11 @@ def plot_volatility(result: VolatilityBacktest, path: Path) -> Path:
 
 
 # Each family of target a one-series backtest has: its tables, and its figure.
-_TABLES: dict[str, Callable[[Any], dict[str, pd.DataFrame]]] = {
-    "return": _return_tables,
-    "volatility": _variance_tables,
+_TABLES: dict[str, Callable[[Backtest[Outcome]], dict[str, pd.DataFrame]]] = {
+    "return": lambda r: _return_tables(r.of(ReturnOutcome)),
+    "volatility": lambda r: _variance_tables(r.of(VolatilityOutcome)),
 }
-_FIGURES: dict[str, Callable[[Any, Path], Path]] = {"return": plot_returns, "volatility": plot_volatility}
+_FIGURES: dict[str, Callable[[Backtest[Outcome], Path], Path]] = {
+    "return": lambda r, path: plot_returns(r.of(ReturnOutcome), path),
+    "volatility": lambda r, path: plot_volatility(r.of(VolatilityOutcome), path),
+}

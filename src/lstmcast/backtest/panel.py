@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -75,7 +74,7 @@ class PanelBacktest:
     members: int  # with prices, in the panel
     dates: int
     period: tuple[str, str]  # the test span
-    folds: list[dict[str, Any]]  # each block's dates and counts, with the network's rank IC there
+    folds: list[dict[str, object]]  # each block's dates and counts, with the network's rank IC there
     seeds: list[int]
     model_scores: ICSummary
     rank_ic_by_seed: list[float | None]
@@ -258,7 +257,7 @@ def _judge(
     ridge_score: np.ndarray,
     forward: np.ndarray,
     r: np.ndarray,
-    folds: list[dict[str, Any]],
+    folds: list[dict[str, object]],
     seeds: list[int],
     size: str,
     truth: np.ndarray,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from lstmcast.store.db import Store
 from lstmcast.universe.folds import fold_inputs, plan_blocks
 from lstmcast.universe.members import show_universe
 from lstmcast.universe.panel import Panel, build_panel
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ def noised(panel: Panel, after: int, columns: list[int], seed: int = 0) -> Panel
     return replace(panel, close=close)
 
 
-def _same_state(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+def _same_state(a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor]) -> bool:
     import torch
 
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -97,7 +97,7 @@ class PooledVolatility:
     by_year: list[YearSkill]
     skill_by_seed: list[float | None]
     survivorship: Survivorship
-    folds: list[dict[str, Any]]
+    folds: list[dict[str, object]]
     size: str
     cells: int  # (date, member) cells every forecaster has
     notes: list[str] = field(default_factory=list)

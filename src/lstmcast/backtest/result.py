@@ -26,15 +26,16 @@ class Outcome(Protocol):
         """The first and last dates the forecasts are of."""
         ...
 
-    def to_json(self, result: Backtest[Any]) -> dict[str, object]:
+    def to_json(self, result: Backtest[Outcome]) -> dict[str, object]:
         """The target's keys of the --json document."""
         ...
 
 
-T = TypeVar("T", bound=Outcome)
+T = TypeVar("T", bound=Outcome, covariant=True)
+K = TypeVar("K", bound=Outcome)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Backtest(Generic[T]):
     ticker: str
     config: TrainConfig
@@ -43,6 +44,14 @@ class Backtest(Generic[T]):
     folds: list[FoldSummary[Any]]  # each fold's span and its own scores (the first seed's)
     outcome: T
     members: list[str] = field(default_factory=list)  # the other tickers of a global model
+
+    def of(self, kind: type[K]) -> Backtest[K]:
+        """This result as a backtest of `kind` outcomes: how a family's table, files or figure
+        (chosen by the result's target) reads its own outcome. Another kind is a bug."""
+        out = self.outcome
+        if not isinstance(out, kind):
+            raise TypeError(f"a {type(out).__name__} backtest read as a {kind.__name__} one")
+        return Backtest(self.ticker, self.config, self.bt, self.frame, self.folds, out, self.members)
 
     @property
     def notes(self) -> list[str]:

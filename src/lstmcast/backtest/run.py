@@ -11,7 +11,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from lstmcast.backtest.result import Backtest
+from lstmcast.backtest.result import Backtest, Outcome
 from lstmcast.backtest.strategy import Simulation, positions_from, simulate
 from lstmcast.backtest.volatility import VolatilityWalk
 from lstmcast.backtest.walkforward import (
@@ -78,7 +78,7 @@ class ReturnOutcome:
         at = self.first.wf.at
         return [str(frame.dates[at[0] + 1].date()), str(frame.dates[at[-1] + 1].date())]
 
-    def to_json(self, result: Backtest[Any]) -> dict[str, object]:
+    def to_json(self, result: Backtest[Outcome]) -> dict[str, object]:
         """The first seed in detail; `across_seeds` summarises all."""
         r, bt = self.first, result.bt
         asdict = dataclasses.asdict
@@ -262,7 +262,7 @@ class ReturnWalk:
         return Backtest(series.ticker, cfg, bt, frame, folds, outcome, list(data.members))
 
 
-WALKS: dict[str, Walk[Any, Any, Backtest[Any]]] = {
+WALKS: dict[str, Walk[Any, Any, Backtest[Outcome]]] = {
     "log_return": ReturnWalk(),
     "price": ReturnWalk(),
     "volatility": VolatilityWalk(),
@@ -319,7 +319,7 @@ def backtest(
     others: list[Series] | None = None,
     run_folds: FoldRunner | None = None,
     on_fold: Callable[[int, int], None] | None = None,
-) -> Backtest[Any]:
+) -> Backtest[Outcome]:
     """Walk-forward `series` for the config's target (with `others`: one global model on every
     member's rows before each cutoff, scored on `series`)."""
     return run_walk(WALKS[cfg.target], cfg, bt, series, others, run_folds, on_fold)

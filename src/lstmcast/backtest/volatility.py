@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmcast.backtest.result import Backtest
+from lstmcast.backtest.result import Backtest, Outcome
 from lstmcast.backtest.walkforward import Fold, FoldSummary, block_origins, fit_split, summarise_fold
 from lstmcast.config import TrainConfig
 from lstmcast.data.series import Series
@@ -59,7 +59,7 @@ class VolatilityOutcome:
         d = frame.dates
         return [str(d[self.at[0] + 1].date()), str(d[min(self.at[-1] + horizon, len(d) - 1)].date())]
 
-    def block(self, result: Backtest[Any]) -> dict[str, Any]:
+    def block(self, result: Backtest[Outcome]) -> dict[str, Any]:
         """The "volatility" block of the --json document: the proxy, each forecaster's mean
         forecast as annualised volatility, and the scores and tests, as JSON values."""
         return {
@@ -71,7 +71,7 @@ class VolatilityOutcome:
             "stale_opens": result.frame.stale_report(),
         }
 
-    def to_json(self, result: Backtest[Any]) -> dict[str, object]:
+    def to_json(self, result: Backtest[Outcome]) -> dict[str, object]:
         cfg = result.config
         return {
             "loss": cfg.loss,

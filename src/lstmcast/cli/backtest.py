@@ -116,8 +116,7 @@ def render_volatility(result: Backtest[Outcome]) -> None:
     and the verdict against the benchmark HAR."""
     from lstmcast.backtest.volatility import VolatilityOutcome
 
-    out, cfg = result.outcome, result.config
-    assert isinstance(out, VolatilityOutcome)  # the volatility family's table (_TABLES)
+    out, cfg = result.of(VolatilityOutcome).outcome, result.config
     vol = out.block(result)
     period = out.period(result.frame, cfg.horizon)
     con = out_console()
@@ -169,8 +168,7 @@ def render(result: Backtest[Outcome]) -> None:
     from lstmcast.backtest.run import ReturnOutcome
 
     con = out_console()
-    cfg, out = result.config, result.outcome
-    assert isinstance(out, ReturnOutcome)  # the return family's table (_TABLES)
+    cfg, out = result.config, result.of(ReturnOutcome).outcome
     first = out.first
     if result.members:
         others = ", ".join(result.members)

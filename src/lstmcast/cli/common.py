@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TextIO, TypeVar
 
 import typer
 
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
     from lstmcast.store.db import Store
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def home_of(ctx: typer.Context) -> Path:
@@ -129,11 +130,11 @@ def info(message: str) -> None:
     _say("", message)
 
 
-def guarded(fn: F) -> F:
+def guarded(fn: Callable[P, R]) -> Callable[P, R]:
     """Turn library errors into a one-line message and their exit code; never a traceback."""
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
         except LstmcastError as exc:
@@ -156,7 +157,7 @@ def guarded(fn: F) -> F:
             err_console().print("interrupted", soft_wrap=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def output_format(fmt: str | None, as_json: bool) -> str:

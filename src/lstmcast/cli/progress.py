@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -15,11 +15,11 @@ if TYPE_CHECKING:
 
     from lstmcast.store.tunes import TrialRecord
     from lstmcast.sweep.cells import Cell
-    from lstmcast.training.loop import EpochLog
+    from lstmcast.training.watch import EpochLog
 
 
 @contextmanager
-def epoch_progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[Any], None] | None]:
+def epoch_progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[EpochLog], None] | None]:
     if not enabled:
         yield None
         return

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -12,6 +12,7 @@ from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.intervals import EWMA_SHRINK, ewma_sigma
 from lstmcast.evaluation.metrics import Metrics, score
 from lstmcast.evaluation.stats import diebold_mariano
+from lstmcast.jsonable import json_object, number
 from lstmcast.prep.dataset import Frame
 from lstmcast.prep.scaling import Scaler
 from lstmcast.prep.windows import targets
@@ -134,7 +135,7 @@ def tracks_previous_value(frame: Frame, at: np.ndarray, y_model: np.ndarray) -> 
     return bool(np.mean(np.abs(pred - frame.price[at])) < np.mean(np.abs(pred - p_true[:, 0])))
 
 
-def metrics_json(scores: Scores) -> dict[str, Any]:
+def metrics_json(scores: Scores) -> dict[str, object]:
     return {
         "test": {k: asdict(v) for k, v in scores.target.items()},
         "test_price": {k: asdict(v) for k, v in scores.price.items()},
@@ -191,8 +192,8 @@ class HarScale:
         return {"har": self.har.to_dict(), "ratio": self.ratio}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> HarScale:
-        return cls(V.Har.from_dict(d["har"]), float(d["ratio"]))
+    def from_dict(cls, d: Mapping[str, object]) -> HarScale:
+        return cls(V.Har.from_dict(json_object(d["har"])), number(d["ratio"]))
 
 
 def fit_har_scale(frame: Frame, fit_end: int) -> HarScale | None:

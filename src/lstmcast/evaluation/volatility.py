@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from lstmcast.evaluation.intervals import christoffersen, conditional_coverage, ewma_sigma, kupiec
 from lstmcast.evaluation.stats import MCS_SIZE, hac_dm, mcs_pvalues, model_confidence_set
+from lstmcast.jsonable import number
 from lstmcast.runconfig import TRADING_DAYS
 
 HAR_LAGS = (1, 5, 22)  # Corsi (2009): the day, the week, the month
@@ -278,9 +280,9 @@ class Har:
         return {"coef": self.coef.tolist(), "log": self.log, "scale": self.scale, "leverage": self.leverage}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Har:
+    def from_dict(cls, d: Mapping[str, object]) -> Har:
         coef = np.asarray(d["coef"], dtype="float64")
-        return cls(coef, bool(d["log"]), float(d["scale"]), bool(d.get("leverage", False)))
+        return cls(coef, bool(d["log"]), number(d["scale"]), bool(d.get("leverage", False)))
 
 
 def fit_har(

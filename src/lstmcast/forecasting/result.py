@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import overload
 
 from lstmcast.config import INTERVAL_LEVELS
 from lstmcast.jsonable import to_jsonable
@@ -54,33 +54,42 @@ def level_label(level: float) -> str:
     return f"{level * 100:g}"
 
 
-PRICE_FIELDS = ("price", "lower_80", "upper_80", "lower_95", "upper_95", "close", "last_price", "last_close")
-
-
-def cents(value: Any) -> Any:
+@overload
+def cents(value: float) -> float: ...
+@overload
+def cents(value: None) -> None: ...
+def cents(value: float | None) -> float | None:
     """A price as it is quoted: to the cent (four significant digits below one), without the
     float noise of arithmetic (806.1900000000002)."""
-    if not isinstance(value, float) or value != value or value in (float("inf"), float("-inf")):
+    if value is None or value != value or value in (float("inf"), float("-inf")):
         return value
     return round(value, 2) if abs(value) >= 1 else float(f"{value:.4g}")
 
 
-def forecast_json(result: object) -> dict[str, Any]:
+def forecast_json(result: object) -> dict[str, object]:
     """A forecast as `--json` prints it: prices to the cent, levels named as the intervals'
     keys ("80", "95"). A volatility forecast has no prices: as it is."""
-    doc: dict[str, Any] = to_jsonable(result)
     if not isinstance(result, ForecastResult):
-        return doc
-    doc["levels"] = [level_label(lv) for lv in result.levels]
-    for key in PRICE_FIELDS:
-        if key in doc:
-            doc[key] = cents(doc[key])
-    for step in doc["forecasts"]:
-        for key in PRICE_FIELDS:
-            if key in step:
-                step[key] = cents(step[key])
-        step["intervals"] = {k: [cents(v) for v in band] for k, band in step["intervals"].items()}
-    return doc
+        whole: dict[str, object] = to_jsonable(result)
+        return whole
+    steps = [
+        replace(
+            f,
+            price=cents(f.price),
+            lower_80=cents(f.lower_80),
+            upper_80=cents(f.upper_80),
+            lower_95=cents(f.lower_95),
+            upper_95=cents(f.upper_95),
+            close=cents(f.close),
+            intervals={k: [cents(v) for v in band] for k, band in f.intervals.items()},
+        )
+        for f in result.forecasts
+    ]
+    quoted = replace(
+        result, forecasts=steps, last_price=cents(result.last_price), last_close=cents(result.last_close)
+    )
+    doc: dict[str, object] = to_jsonable(quoted)
+    return {**doc, "levels": [level_label(lv) for lv in result.levels]}
 
 
 @dataclass

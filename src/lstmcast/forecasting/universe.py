@@ -13,6 +13,7 @@ once their h bars arrive (`ledger --universe`).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -195,7 +196,7 @@ def forecast_universe(
 
 
 def record_ranking(
-    store: Store, made: UniverseForecast, panel: Panel, at: int, config: dict[str, Any]
+    store: Store, made: UniverseForecast, panel: Panel, at: int, config: Mapping[str, object]
 ) -> int:
     """One ledger row per ranked member (once per model, member and date); how many were new."""
     col = {t: i for i, t in enumerate(panel.tickers)}

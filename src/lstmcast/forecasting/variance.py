@@ -7,7 +7,6 @@ import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -49,7 +48,7 @@ class VarianceForecast:
     ledger_new: int = 0
     warnings: list[str] = field(default_factory=list)
     bounds: dict[str, float] = field(default_factory=dict, repr=False)  # the interval, in variance
-    config: dict[str, Any] = field(default_factory=dict, repr=False)
+    config: dict[str, object] = field(default_factory=dict, repr=False)
 
 
 def _net(loaded: LoadedModel) -> Net:

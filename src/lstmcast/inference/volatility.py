@@ -3,14 +3,15 @@ the fit (torch) and a saved model (ONNX or torch) both run. No torch import."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from lstmcast.config import TrainConfig
 from lstmcast.evaluation.volatility import HAR_LAGS, Har
 from lstmcast.inference.predictor import Net  # here (N, L, F) -> (N, h) z-scored log ratios
+from lstmcast.jsonable import json_object, number
 from lstmcast.prep.dataset import Frame
 from lstmcast.prep.scaling import Scaler, apply
 from lstmcast.prep.windows import windows
@@ -39,14 +40,12 @@ class VolHead:
                 "floor": self.floor, "scale": self.scale}  # fmt: skip
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> VolHead:
+    def from_dict(cls, d: Mapping[str, object]) -> VolHead:
         h = d.get("har")
-        har = (
-            None
-            if h is None
-            else Har(np.asarray(h["coef"], dtype="float64"), bool(h["log"]), float(h["scale"]))
+        har = None if h is None else Har.from_dict(json_object(h))  # saved without `leverage`: none
+        return cls(
+            number(d["target_mean"]), number(d["target_std"]), har, number(d["floor"]), number(d["scale"])
         )
-        return cls(float(d["target_mean"]), float(d["target_std"]), har, float(d["floor"]), float(d["scale"]))
 
 
 def offset(har: Har | None, proxy: np.ndarray, at: np.ndarray, floor: float) -> np.ndarray:

@@ -20,7 +20,7 @@ from lstmcast.inference.volatility import VolHead
 from lstmcast.registry.saved import LoadedModel, save_trained, save_volatility
 from lstmcast.store.db import Store
 from lstmcast.training.finetune import finetune_volatility, prepare_finetune, run_finetune
-from lstmcast.training.loop import EpochLog, keep_best_on_interrupt
+from lstmcast.training.loop import keep_best_on_interrupt
 from lstmcast.training.report import (
     MemberReport,
     QlikeRow,
@@ -32,6 +32,7 @@ from lstmcast.training.report import (
 from lstmcast.training.run import fit_members
 from lstmcast.training.scores import pooled_verdict
 from lstmcast.training.volatility import train_volatility
+from lstmcast.training.watch import EpochLog
 
 
 @dataclass

@@ -56,7 +56,12 @@ horizon = 3
 
 # An entry always names a model (one is trained when there is none) and retrains one a month
 # stale: `forecast`'s "the newest of any" and "never" do not fit a job that runs unattended.
-WATCH_DEFAULTS: dict[str, Any] = {"model": "lstm", "target": "log_return", "retrain_if_older": 30}
+# What an entry that says nothing more forecasts with, and when its model is trained again.
+DEFAULT_MODEL, DEFAULT_TARGET, DEFAULT_RETRAIN_DAYS = "lstm", "log_return", 30
+_DEFAULTS = {"model": DEFAULT_MODEL, "target": DEFAULT_TARGET, "retrain_if_older": DEFAULT_RETRAIN_DAYS}
+_DEFAULT_FORECAST = ForecastConfig(
+    model=DEFAULT_MODEL, target=DEFAULT_TARGET, retrain_if_older=DEFAULT_RETRAIN_DAYS
+)
 FORECAST_KEYS = tuple(f.name for f in dataclasses.fields(ForecastConfig))
 
 
@@ -64,7 +69,7 @@ def family_named(target: str) -> str:
     """The family of an entry's target (`Target.family`) where it is not the default's
     family (that of a plain entry's returns), else "": how a run's name tells them apart."""
     family = target_of(target).family
-    return "" if family == target_of(str(WATCH_DEFAULTS["target"])).family else family
+    return "" if family == target_of(DEFAULT_TARGET).family else family
 
 
 @dataclass(frozen=True)
@@ -73,18 +78,18 @@ class WatchItem:
     it forecasts (a ForecastConfig, as `forecast` takes it), and how `daily` keeps it fresh."""
 
     symbol: str
-    forecast: ForecastConfig = field(default_factory=lambda: ForecastConfig(**WATCH_DEFAULTS))
+    forecast: ForecastConfig = field(default_factory=lambda: _DEFAULT_FORECAST)
     fetch: bool = True
     preset: str | None = None  # settings for a model trained here (`train --preset`)
     train: tuple[tuple[str, SettingValue], ...] = ()  # TrainConfig settings over the preset's, sorted pairs
 
     @property
     def model(self) -> str:
-        return self.forecast.model or str(WATCH_DEFAULTS["model"])
+        return self.forecast.model or DEFAULT_MODEL
 
     @property
     def target(self) -> str:
-        return self.forecast.target or str(WATCH_DEFAULTS["target"])
+        return self.forecast.target or DEFAULT_TARGET
 
     @property
     def horizon(self) -> int:
@@ -102,7 +107,7 @@ class WatchItem:
     def retrain_if_older(self) -> int:
         """Days; 0 = never."""
         days = self.forecast.retrain_if_older
-        return int(WATCH_DEFAULTS["retrain_if_older"]) if days is None else days
+        return DEFAULT_RETRAIN_DAYS if days is None else days
 
     def train_config(self) -> TrainConfig:
         """The config a model for this entry is trained with when it has none: the defaults,
@@ -154,7 +159,7 @@ class UniverseItem:
         return TrainConfig(**{**chosen, "model": self.model, "target": self.target})
 
 
-_UNIVERSE_KEYS: dict[str, Any] = {
+_UNIVERSE_KEYS: dict[str, object] = {
     "name": "str",
     "model": "str",
     "target": "str",
@@ -217,7 +222,7 @@ def _universe_items(doc: dict[str, Any], where: str, text: str) -> list[Universe
     return items
 
 
-_SETTINGS: dict[str, Any] = {f.name: f.type for f in dataclasses.fields(ForecastConfig)}
+_SETTINGS: dict[str, object] = {f.name: f.type for f in dataclasses.fields(ForecastConfig)}
 _SETTINGS.update(fetch="bool", preset="str | None", train=dict)
 _TRAIN = {f.name: f.type for f in dataclasses.fields(TrainConfig) if f.metadata.get("cli", True)}
 # The entry says these itself: which model is its, and what it forecasts.
@@ -262,7 +267,7 @@ def read_watchlist(path: Path) -> Watchlist:
             raise ConfigError(f"{where}: [[ticker]] entry {i + 1} has no symbol")
         _check_train(entry.get("train", {}), where, text, "ticker", i)
         train = {**shared.get("train", {}), **entry.get("train", {})}
-        merged = {**WATCH_DEFAULTS, **shared, **entry}
+        merged = {**_DEFAULTS, **shared, **entry}
         symbol = validate_ticker(entry["symbol"])
         given = {k: merged[k] for k in FORECAST_KEYS if k in merged}  # TOML values, types checked
         try:

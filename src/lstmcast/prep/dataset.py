@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +26,17 @@ from lstmcast.target import target_of
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+@dataclass(frozen=True)
+class StaleReport:
+    """Stale opens in a volatility result: their share over every year, the years above
+    STALE_SHARE, each year's share, and the proxy actually used."""
+
+    share: float | None
+    years: list[str]
+    by_year: dict[str, float]
+    proxy: str
 
 
 @dataclass(frozen=True)
@@ -43,16 +54,12 @@ class Frame:
     # With the gk proxy asked for: {year: share of opens equal to the previous close}
     stale_opens: dict[str, float] = field(default_factory=dict)
 
-    def stale_report(self) -> dict[str, Any]:
+    def stale_report(self) -> StaleReport:
         """What a volatility result says of stale opens: the share over every year, the years
         above STALE_SHARE, and the proxy actually used."""
         shares = self.stale_opens
-        return {
-            "share": float(np.mean(list(shares.values()))) if shares else None,
-            "years": stale_years(shares),
-            "by_year": shares,
-            "proxy": self.vol_proxy,
-        }
+        share = float(np.mean(list(shares.values()))) if shares else None
+        return StaleReport(share, stale_years(shares), shares, self.vol_proxy)
 
     @cached_property
     def dates(self) -> pd.DatetimeIndex:

@@ -16,7 +16,6 @@ import warnings
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -134,7 +133,7 @@ def _history(ticker: str, start: date | None, end: date | None, session: object)
     for name in ("yfinance", "bs4", "peewee"):  # they log what we report ourselves
         logging.getLogger(name).setLevel(logging.CRITICAL)
     handle = yf.Ticker(ticker, session=session)
-    kwargs: dict[str, Any] = {
+    kwargs: dict[str, object] = {
         "interval": "1d",
         "auto_adjust": False,
         "actions": False,

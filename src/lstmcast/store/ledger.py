@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lstmcast.store.db import transaction, utcnow
@@ -37,7 +38,9 @@ _COLUMNS = (
 )
 
 
-def record(conn: sqlite3.Connection, rows: list[dict[str, Any]], config: dict[str, Any]) -> int:
+def record(
+    conn: sqlite3.Connection, rows: Sequence[Mapping[str, object]], config: Mapping[str, object]
+) -> int:
     """Insert forecasts (each row names its target); one already made from the same bar by the
     same model is kept as it was. Returns how many rows were new. A row the table's checks
     refuse raises (an `OR IGNORE` would drop it without a word)."""

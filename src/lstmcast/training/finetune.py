@@ -18,10 +18,10 @@ from lstmcast.prep.dataset import Frame, Segments
 from lstmcast.prep.inputs import frame_for, split_for
 from lstmcast.prep.scaling import fit_scaler
 from lstmcast.training.fitted import Fitted
-from lstmcast.training.loop import EpochLog
 from lstmcast.training.run import run_training
 from lstmcast.training.scores import Trained, evaluate_fitted
 from lstmcast.training.volatility import VolFit, VolTrained, train_volatility
+from lstmcast.training.watch import EpochLog
 
 if TYPE_CHECKING:
     import torch

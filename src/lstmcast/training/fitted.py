@@ -21,7 +21,8 @@ from lstmcast.models import build_model
 from lstmcast.prep.dataset import Frame, fit_origins, sample_arrays
 from lstmcast.prep.scaling import Scaler, apply, fit_scaler, invert_target
 from lstmcast.training import runtime
-from lstmcast.training.loop import EpochLog, FitOutcome, fit, predict_scaled
+from lstmcast.training.loop import FitOutcome, fit, predict_scaled
+from lstmcast.training.watch import EpochLog
 
 
 @dataclass(kw_only=True)

@@ -19,17 +19,9 @@ from torch import nn
 from lstmcast.config import TrainConfig
 from lstmcast.errors import Interrupted, TrainingDiverged
 from lstmcast.training import runtime
-from lstmcast.training.watch import heard
+from lstmcast.training.watch import EpochLog, heard
 
 EVAL_CHUNK = 8192  # samples per forward pass when evaluating
-
-
-@dataclass(frozen=True)
-class EpochLog:
-    epoch: int
-    train_loss: float
-    val_loss: float
-    seconds: float
 
 
 @dataclass

@@ -20,7 +20,8 @@ from torch import nn
 from lstmcast.config import TrainConfig
 from lstmcast.models import build_model
 from lstmcast.training import runtime
-from lstmcast.training.loop import EpochLog, FitOutcome, loss_fn, optimise, step
+from lstmcast.training.loop import FitOutcome, loss_fn, optimise, step
+from lstmcast.training.watch import EpochLog
 from lstmcast.universe.folds import FoldInputs, network_config
 from lstmcast.universe.panel import gather
 

@@ -24,7 +24,8 @@ from lstmcast.prep.inputs import frame_for, split_for
 from lstmcast.prep.scaling import Scaler, apply, fit_scaler
 from lstmcast.training import runtime
 from lstmcast.training.fitted import Fitted
-from lstmcast.training.loop import EpochLog, fit
+from lstmcast.training.loop import fit
+from lstmcast.training.watch import EpochLog
 
 
 @dataclass

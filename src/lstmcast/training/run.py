@@ -16,8 +16,8 @@ from lstmcast.evaluation.scoring import (
 )
 from lstmcast.prep.inputs import frame_for, split_for
 from lstmcast.training.fitted import Fitted, fit_forecaster
-from lstmcast.training.loop import EpochLog
 from lstmcast.training.scores import Trained, evaluate_fitted
+from lstmcast.training.watch import EpochLog
 
 
 def run_training(

@@ -17,7 +17,8 @@ from torch import nn
 
 from lstmcast.config import TrainConfig
 from lstmcast.models.recurrent import State
-from lstmcast.training.loop import EpochLog, FitOutcome, loss_fn, optimise, step
+from lstmcast.training.loop import FitOutcome, loss_fn, optimise, step
+from lstmcast.training.watch import EpochLog
 
 MAX_STREAMS = 8  # parallel streams per batch; fewer when the series is short
 

@@ -29,7 +29,7 @@ from lstmcast.evaluation.volatility import Har, forward_mean
 from lstmcast.inference.predictor import Net
 from lstmcast.inference.volatility import MONTH, VolHead, offset, origins_in, raw_variance
 from lstmcast.models import build_model
-from lstmcast.prep.dataset import Frame, Segments
+from lstmcast.prep.dataset import Frame, Segments, StaleReport
 from lstmcast.prep.inputs import frame_for, split_for
 from lstmcast.prep.scaling import Scaler, apply, fit_scaler
 from lstmcast.prep.windows import targets, windows
@@ -222,7 +222,7 @@ def score_test(
     at: np.ndarray,
     realised: np.ndarray,
     hits: dict[str, Any],
-    stale: dict[str, Any],
+    stale: StaleReport,
 ) -> dict[str, Any]:
     """Every forecaster's scores on the test segment, the tests against each HAR."""
     return {

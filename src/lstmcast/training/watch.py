@@ -12,13 +12,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from dataclasses import dataclass
 
-_LISTENER: ContextVar[Callable[[Any], None] | None] = ContextVar("epoch_listener", default=None)
+
+@dataclass(frozen=True)
+class EpochLog:
+    """One epoch of a fit, as its history keeps it and a listener hears it."""
+
+    epoch: int
+    train_loss: float
+    val_loss: float
+    seconds: float
+
+
+_LISTENER: ContextVar[Callable[[EpochLog], None] | None] = ContextVar("epoch_listener", default=None)
 
 
 @contextmanager
-def watch_epochs(listener: Callable[[Any], None] | None) -> Iterator[None]:
+def watch_epochs(listener: Callable[[EpochLog], None] | None) -> Iterator[None]:
     """Within it, every fit in this process calls `listener(log)` after each epoch."""
     token = _LISTENER.set(listener)
     try:
@@ -27,8 +38,8 @@ def watch_epochs(listener: Callable[[Any], None] | None) -> Iterator[None]:
         _LISTENER.reset(token)
 
 
-def heard(log: object) -> None:
-    """Tell the listener, if any, that an epoch ended (`log`: its EpochLog, handed on as is)."""
+def heard(log: EpochLog) -> None:
+    """Tell the listener, if any, that an epoch ended."""
     listener = _LISTENER.get()
     if listener is not None:
         listener(log)

@@ -15,7 +15,7 @@ from lstmcast.tickers import file_safe
 from lstmcast.tuning.report import TuneReport
 
 
-def trial_rows(trials: list[TrialRecord]) -> list[dict[str, Any]]:
+def trial_rows(trials: list[TrialRecord]) -> list[dict[str, object]]:
     """Every trial in one flat row: fold, number, state, inner score, its settings, the error."""
     return [
         {
