@@ -21,7 +21,7 @@ from lstmcast.errors import DataError
 from lstmcast.execution.engine import cores
 from lstmcast.runconfig import BacktestConfig
 from lstmcast.sweep.cells import Cell, ReturnCell, from_json
-from lstmcast.sweep.leaderboard import leaderboard
+from lstmcast.sweep.leaderboard import ReturnRow, leaderboard
 from processes import child_env, dask_cluster, free_port
 
 FAST = [
@@ -249,18 +249,18 @@ def test_the_leaderboard_judges_the_seeds_average_and_deflates_active_returns() 
     cells = [_cell("RW", "lstm", i, p, r) for i, p in enumerate(long)]
     cells += [_cell("RW", "cnn", i, p, r) for i, p in enumerate(noisy)]
     board, beat = leaderboard(cells, "bh", BacktestConfig(cost_bps=0.0))
-    rows = {row["model"]: row for row in board}
+    rows = {row.model: row for row in board if isinstance(row, ReturnRow)}
     lstm, cnn = rows["lstm"], rows["cnn"]
     # Always long: the strategy is buy-and-hold, its active returns are zero, nothing to deflate.
-    assert lstm["sharpe"] == pytest.approx(lstm["buy_and_hold_sharpe"])
-    assert lstm["deflated_sharpe"] is None and lstm["deflated_over"] == 2
+    assert lstm.sharpe == pytest.approx(lstm.buy_and_hold_sharpe)
+    assert lstm.deflated_sharpe is None and lstm.deflated_over == 2
     # One forecast per row: the skill is that of the seeds' average forecast.
     truth = r[1 : n + 1, None]
     avg = (noisy[0] + noisy[1]) / 2
-    assert cnn["skill_vs_naive"] == pytest.approx(1 - np.mean((avg - truth) ** 2) / np.mean(truth**2))
+    assert cnn.skill_vs_naive == pytest.approx(1 - np.mean((avg - truth) ** 2) / np.mean(truth**2))
     mean_of_skills = np.mean([c.result.skill_vs_naive for c in cells[2:] if isinstance(c.result, ReturnCell)])
-    assert cnn["skill_vs_naive"] > mean_of_skills + 0.05  # averaging cancels the seeds' noise
-    assert beat == 0 and cnn["cw_pvalue"] is not None
+    assert cnn.skill_vs_naive > mean_of_skills + 0.05  # averaging cancels the seeds' noise
+    assert beat == 0 and cnn.cw_pvalue is not None
 
 
 def test_a_cell_stored_by_an_older_lstmcast_is_named_not_misread() -> None:

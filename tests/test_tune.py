@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,12 +84,12 @@ def test_no_inner_fold_ever_holds_a_date_of_its_outer_test_block(
 
 
 def test_tune_says_keep_the_starting_settings_when_they_did_better(tmp_path: Path) -> None:
-    from lstmcast.tuning.report import keep_starting_line, tuning_helped
+    from lstmcast.tuning.report import TuneReport
 
-    worse = {"target": "log_return", "skill_vs_naive": -0.0036, "start": {"skill_vs_naive": 0.0006}}
-    better = {"target": "volatility", "skill_vs_har": 0.05, "start": {"skill_vs_har": 0.02}}
-    assert not tuning_helped(worse) and tuning_helped(better)
-    assert keep_starting_line(worse) == (
+    worse = TuneReport("t", "X", "lstm", "log_return", {}, skill=-0.0036, start_skill=0.0006)
+    better = TuneReport("t", "X", "lstm", "volatility", {}, skill=0.05, start_skill=0.02)
+    assert not worse.helped() and better.helped()
+    assert worse.keep_starting() == (
         "keep the starting settings: they scored +0.06% out of sample against -0.36% for the tuned ones"
     )
 
@@ -384,10 +385,11 @@ def test_tuning_finds_the_signal_of_an_ar1_and_invents_none_in_a_random_walk(tmp
         upsert_prices(store.conn, "AR", bars, "test")
         upsert_prices(store.conn, "RW", random_walk(1200, seed=3), "test")
         settings = TuneSettings(trials=4, inner_folds=2, sampler="random")
-        ar_doc, rw_doc = (
+        docs: list[Any] = [
             tune(store, RunConfig(tickers=(t,), train=cfg, backtest=bt), settings, space, Parallel(1))[0].doc
             for t in ("AR", "RW")
-        )
+        ]
+        ar_doc, rw_doc = docs
     r = np.log(bars["adj_close"]).diff().to_numpy()[1:]
     e2 = n2 = 0.0
     for row in ar_doc["outer"]:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from lstmcast.execution.engine import Parallel
     from lstmcast.store.sweeps import SweepRecord
     from lstmcast.sweep.run import SweepReport
+    from lstmcast.sweep.volatility import VolRow
 
 sweeps_app = typer.Typer(invoke_without_command=True, help="List past sweeps; `show ID` prints one again.")
 
@@ -151,7 +152,7 @@ def _universe(ctx: typer.Context, run: RunConfig, models: tuple[str, ...], paral
     con.print(f"verdict: {report.verdict()}")
 
 
-def render_vol_sweep(report: SweepReport) -> None:
+def render_vol_sweep(report: SweepReport, rows: list[VolRow]) -> None:
     """Volatility rows: QLIKE skill against log-HAR and the leverage HAR, DM against log-HAR
     adjusted, MCS membership."""
     con = out_console()
@@ -161,18 +162,18 @@ def render_vol_sweep(report: SweepReport) -> None:
         title=f"volatility leaderboard, sweep {report.sweep_id}: the seeds' average forecast against log-HAR",
         title_justify="left",
     )  # fmt: skip
-    for r in report.leaderboard:
+    for r in rows:
         t.add_row(
-            r["ticker"],
-            r["model"],
-            str(r["seeds"]),
-            pct(r["skill_vs_har"], 1),
-            pct(r["skill_seed_std"], 1).lstrip("+"),
-            pct(r["skill_vs_har_lev"], 1),
-            pct(r["skill_vs_naive"], 1),
-            fmt(r["dm_pvalue"], 3),
-            fmt(r["dm_pvalue_adjusted"], 3),
-            "in" if r["in_mcs"] else "–",
+            r.ticker,
+            r.model,
+            str(r.seeds),
+            pct(r.skill_vs_har, 1),
+            pct(r.skill_seed_std, 1).lstrip("+"),
+            pct(r.skill_vs_har_lev, 1),
+            pct(r.skill_vs_naive, 1),
+            fmt(r.dm_pvalue, 3),
+            fmt(r.dm_pvalue_adjusted, 3),
+            "in" if r.in_mcs else "–",
         )
     con.print(t)
     how = "Benjamini-Hochberg" if report.adjust == "bh" else "Holm"
@@ -185,10 +186,14 @@ def render_vol_sweep(report: SweepReport) -> None:
 
 
 def render_sweep(report: SweepReport) -> None:
-    board = report.leaderboard
-    if board and "skill_vs_har" in board[0]:
-        render_vol_sweep(report)
+    from lstmcast.sweep.leaderboard import ReturnRow
+    from lstmcast.sweep.volatility import VolRow
+
+    vol = [r for r in report.leaderboard if isinstance(r, VolRow)]
+    if vol:
+        render_vol_sweep(report, vol)
         return
+    board = [r for r in report.leaderboard if isinstance(r, ReturnRow)]
     con = out_console()
     t = Table(
         "ticker",
@@ -206,20 +211,20 @@ def render_sweep(report: SweepReport) -> None:
         title_justify="left",
     )
     for r in board:
-        vs_best = f"{pct(r['skill_vs_best'], 2)} (p {fmt(r['pvalue_vs_best_adjusted'], 3)})"
-        best = "–" if r["best_baseline"] == "naive" else f"{r['best_baseline']} {vs_best}"
+        vs_best = f"{pct(r.skill_vs_best, 2)} (p {fmt(r.pvalue_vs_best_adjusted, 3)})"
+        best = "–" if r.best_baseline == "naive" else f"{r.best_baseline} {vs_best}"
         t.add_row(
-            r["ticker"],
-            r["model"],
-            str(r["seeds"]),
-            pct(r["skill_vs_naive"], 2),
-            pct(r["skill_seed_std"], 2).lstrip("+"),
-            fmt(r["cw_pvalue"], 3),
-            fmt(r["cw_pvalue_adjusted"], 3),
+            r.ticker,
+            r.model,
+            str(r.seeds),
+            pct(r.skill_vs_naive, 2),
+            pct(r.skill_seed_std, 2).lstrip("+"),
+            fmt(r.cw_pvalue, 3),
+            fmt(r.cw_pvalue_adjusted, 3),
             best,
-            fmt(r["sharpe"], 2),
-            fmt(r["buy_and_hold_sharpe"], 2),
-            fmt(r["deflated_sharpe"], 3),
+            fmt(r.sharpe, 2),
+            fmt(r.buy_and_hold_sharpe, 2),
+            fmt(r.deflated_sharpe, 3),
         )
     con.print(t)
     resumed = sum(1 for c in report.cells if c["resumed"])
@@ -234,7 +239,7 @@ def render_sweep(report: SweepReport) -> None:
         con.print(
             "skill, tests and Sharpe are of the seeds' average forecast over the whole path; ± seeds"
             " is the spread of each seed's own skill. DSR: deflated Sharpe of strategy minus"
-            f" buy-and-hold returns, over {board[0]['deflated_over']} configuration(s)"
+            f" buy-and-hold returns, over {board[0].deflated_over} configuration(s)"
         )
 
 

@@ -94,7 +94,7 @@ def tune_cli(
     members), then the chosen and the starting settings walked over the test span.
     """
     from lstmcast.store.tunes import TrialState
-    from lstmcast.tuning.report import keep_starting_line, tune, tuning_helped
+    from lstmcast.tuning.report import tune
     from lstmcast.tuning.tune import TuneSettings
 
     settings = TuneSettings(trials, inner_folds, sampler, timeout, resume, prune)
@@ -111,21 +111,21 @@ def tune_cli(
     with trial_progress(total, "tune", interactive()) as tick:
         reports = tune(store_of(ctx), run, settings, space, parallel, tick)
     for r in reports:
-        for note in r.doc.get("notes", []):
+        for note in r.notes:
             warn(f"{r.ticker}: {note}")
-        if r.doc["resumed_trials"]:
-            info(f"{r.ticker}: resumed tune {r.tune_id} from its {r.doc['resumed_trials']} stored trial(s)")
+        if r.resumed_trials:
+            info(f"{r.ticker}: resumed tune {r.tune_id} from its {r.resumed_trials} stored trial(s)")
         failed = [t for t in r.trials if t.state is TrialState.FAILED]
         if failed:
             error(
                 f"{r.ticker}: {len(failed)} trial(s) failed, e.g. trial {failed[0].number}"
                 f" of fold {failed[0].fold}: {failed[0].error}"
             )
-        if tuning_helped(r.doc):
-            info(f"{r.ticker}: best settings in {r.doc['best_config_path']} (`lstmcast train --config FILE`)")
+        if r.helped():
+            info(f"{r.ticker}: best settings in {r.best_config_path} (`lstmcast train --config FILE`)")
         else:
-            warn(f"{r.ticker}: {keep_starting_line(r.doc)}; the search's choice, marked so, is in"
-                 f" {r.doc['best_config_path']}")  # fmt: skip
+            warn(f"{r.ticker}: {r.keep_starting()}; the search's choice, marked so, is in"
+                 f" {r.best_config_path}")  # fmt: skip
     if out is not None:
         from lstmcast.tuning.outputs import write_tune
 
@@ -192,9 +192,7 @@ def _universe(ctx: typer.Context, run: RunConfig, settings: TuneSettings, space:
 
 def survivors(reports: list[TuneReport]) -> str:
     """How many tickers' tuned models beat their baseline after Holm's correction across them."""
-    from lstmcast.tuning.report import beats
-
-    won = sum(1 for r in reports if beats(r.doc))
+    won = sum(1 for r in reports if r.beats())
     base = target_of(reports[0].target).benchmark
     return (
         f"{won} of {len(reports)} tuned tickers beat {base} out of sample after Holm's correction"
@@ -269,7 +267,7 @@ def render_tune(doc: dict[str, Any], trials: list[TrialRecord]) -> None:
 TEST_NAMES = {"clark_west": "Clark-West", "diebold_mariano": "Diebold-Mariano"}
 
 
-def _short(value: Any) -> str:
+def _short(value: object) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 

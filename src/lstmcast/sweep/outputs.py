@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from lstmcast.paths import atomic_write_text, save_png
+from lstmcast.sweep.leaderboard import ReturnRow
+from lstmcast.sweep.volatility import VolRow
 
 if TYPE_CHECKING:
     from lstmcast.sweep.run import SweepReport
@@ -28,15 +30,15 @@ def _plot(report: SweepReport, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = sorted(report.leaderboard, key=lambda r: (r["ticker"], r["model"]))
-    vol = bool(rows) and "skill_vs_har" in rows[0]
-    key, against = ("skill_vs_har", "log-HAR, % of QLIKE") if vol else ("skill_vs_naive", "naive, % of MSE")
-    labels = [f"{r['ticker']}\n{r['model']}" for r in rows]
+    rows: list[ReturnRow | VolRow] = sorted(report.leaderboard, key=lambda r: (r.ticker, r.model))
+    vol = bool(rows) and isinstance(rows[0], VolRow)
+    against = "log-HAR, % of QLIKE" if vol else "naive, % of MSE"
+    labels = [f"{r.ticker}\n{r.model}" for r in rows]
     fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(rows) + 2), 4.5))
     ax.errorbar(
         range(len(rows)),
-        [r[key] * 100 for r in rows],
-        yerr=[r["skill_seed_std"] * 100 for r in rows],
+        [(r.skill_vs_har if isinstance(r, VolRow) else r.skill_vs_naive) * 100 for r in rows],
+        yerr=[r.skill_seed_std * 100 for r in rows],
         fmt="o",
         color="tab:blue",
         capsize=3,

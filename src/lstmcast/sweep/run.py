@@ -15,7 +15,6 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,8 +30,8 @@ from lstmcast.runconfig import BacktestConfig, RunConfig
 from lstmcast.store.db import Store
 from lstmcast.store.sweeps import StoredCell, SweepRecord, finished_cells, get_sweep, save_cell, save_sweep
 from lstmcast.sweep.cells import Cell, CellResult, Ran, ReturnCell, VolCell, from_json, to_json
-from lstmcast.sweep.leaderboard import leaderboard
-from lstmcast.sweep.volatility import run_vol_cell
+from lstmcast.sweep.leaderboard import ReturnRow, leaderboard
+from lstmcast.sweep.volatility import VolRow, run_vol_cell
 from lstmcast.target import target_of
 
 # Bumped whenever what a cell returns changes: cells stored by an older lstmcast are then
@@ -104,15 +103,15 @@ class SweepReport:
     workers: int
     threads_per_worker: int | None  # None: each remote worker's own share
     wall_seconds: float
-    cells: list[dict[str, Any]]
-    leaderboard: list[dict[str, Any]]
+    cells: list[dict[str, object]]  # each cell as --json shows it (`_public`)
+    leaderboard: list[ReturnRow] | list[VolRow]
     adjust: str
     beat_naive: int = 0  # leaderboard rows better than the random walk after adjustment
 
     @property
     def beat_best(self) -> int:
         """Rows that also beat their best baseline after adjustment."""
-        return sum(1 for r in self.leaderboard if r.get("beats_best"))
+        return sum(1 for r in self.leaderboard if isinstance(r, ReturnRow) and r.beats_best)
 
     failed: list[str] = field(default_factory=list)
     startup_seconds: float = 0.0  # starting the cluster and shipping the bars to it
@@ -211,12 +210,12 @@ def _stored(cell: Cell, row: StoredCell) -> Cell:
     )
 
 
-def _public(cell: Cell) -> dict[str, Any]:
+def _public(cell: Cell) -> dict[str, object]:
     """A cell as `--json` shows it: that seed's own numbers (the leaderboard judges the seeds'
     average forecast instead)."""
     res = cell.result
     returns = res if isinstance(res, ReturnCell) else None
-    out: dict[str, Any] = {
+    out: dict[str, object] = {
         "ticker": cell.ticker,
         "model": cell.model,
         "seed": cell.seed,

@@ -5,7 +5,7 @@ the sweep, and membership of each ticker's 90% Model Confidence Set."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -36,9 +36,27 @@ def run_vol_cell(bars: dict[str, pd.DataFrame], ticker: str, cfg: TrainConfig, b
     )
 
 
-def vol_leaderboard(
-    cells: list[tuple[Cell, VolCell]], adjust: str = "bh"
-) -> tuple[list[dict[str, Any]], int]:
+@dataclass
+class VolRow:
+    """One ticker x model of a volatility sweep: the seeds' average forecast against log-HAR."""
+
+    ticker: str
+    model: str
+    seeds: int
+    forecast: str
+    benchmark: str
+    qlike: float
+    skill_vs_har: float
+    skill_vs_har_lev: float
+    skill_vs_naive: float
+    skill_seed_std: float
+    dm_pvalue: float | None
+    dm_pvalue_adjusted: float | None = None  # for every row of the sweep
+    in_mcs: bool = False  # in its ticker's 90% MCS
+    beats_har: bool = False
+
+
+def vol_leaderboard(cells: list[tuple[Cell, VolCell]], adjust: str = "bh") -> tuple[list[VolRow], int]:
     """One row per ticker x model, about one forecast: the seeds' average. QLIKE skill against
     log-HAR (the pre-specified benchmark), the leverage HAR and naive, Diebold-Mariano against
     log-HAR (HAC), that p adjusted
@@ -47,7 +65,7 @@ def vol_leaderboard(
     groups: dict[tuple[str, str], list[VolCell]] = {}
     for c, result in cells:
         groups.setdefault((c.ticker, c.model), []).append(result)
-    rows: list[dict[str, Any]] = []
+    rows: list[VolRow] = []
     by_ticker: dict[str, dict[str, np.ndarray]] = {}
     for (ticker, model), group in groups.items():
         first = group[0]
@@ -59,19 +77,19 @@ def vol_leaderboard(
         _, p = V.dm_qlike(average, benchmark, realised, first.horizon)
         skills = [g.skill_vs_har for g in group]
         rows.append(
-            {
-                "ticker": ticker,
-                "model": model,
-                "seeds": len(group),
-                "forecast": "one seed" if len(group) == 1 else f"average of {len(group)} seeds",
-                "benchmark": V.BENCHMARK,
-                "qlike": q,
-                "skill_vs_har": 1 - q / V.score_variance(benchmark, realised).qlike,
-                "skill_vs_har_lev": 1 - q / V.score_variance(first.forecasts["har_lev"], realised).qlike,
-                "skill_vs_naive": 1 - q / V.score_variance(naive, realised).qlike,
-                "skill_seed_std": float(np.std(skills, ddof=1)) if len(skills) > 1 else 0.0,
-                "dm_pvalue": None if not math.isfinite(p) else float(p),
-            }
+            VolRow(
+                ticker=ticker,
+                model=model,
+                seeds=len(group),
+                forecast="one seed" if len(group) == 1 else f"average of {len(group)} seeds",
+                benchmark=V.BENCHMARK,
+                qlike=q,
+                skill_vs_har=1 - q / V.score_variance(benchmark, realised).qlike,
+                skill_vs_har_lev=1 - q / V.score_variance(first.forecasts["har_lev"], realised).qlike,
+                skill_vs_naive=1 - q / V.score_variance(naive, realised).qlike,
+                skill_seed_std=float(np.std(skills, ddof=1)) if len(skills) > 1 else 0.0,
+                dm_pvalue=None if not math.isfinite(p) else float(p),
+            )
         )
         losses = by_ticker.setdefault(ticker, {})
         losses[model] = V.qlike(average, realised)
@@ -79,10 +97,10 @@ def vol_leaderboard(
             losses.setdefault(name, V.qlike(first.forecasts[name], realised))
     horizon = cells[0][1].horizon if cells else 1
     mcs = {t: set(model_confidence_set(losses, horizon)) for t, losses in by_ticker.items()}
-    adjusted = (holm if adjust == "holm" else benjamini_hochberg)([r["dm_pvalue"] for r in rows])
+    adjusted = (holm if adjust == "holm" else benjamini_hochberg)([r.dm_pvalue for r in rows])
     for r, a in zip(rows, adjusted, strict=True):
-        r["dm_pvalue_adjusted"] = a
-        r["in_mcs"] = r["model"] in mcs[r["ticker"]]
-        r["beats_har"] = bool(r["skill_vs_har"] > 0 and a is not None and a < SIGNIFICANCE)
-    rows.sort(key=lambda r: -r["skill_vs_har"])
-    return rows, sum(r["beats_har"] for r in rows)
+        r.dm_pvalue_adjusted = a
+        r.in_mcs = r.model in mcs[r.ticker]
+        r.beats_har = bool(r.skill_vs_har > 0 and a is not None and a < SIGNIFICANCE)
+    rows.sort(key=lambda r: -r.skill_vs_har)
+    return rows, sum(r.beats_har for r in rows)

@@ -51,7 +51,7 @@ def write_tune(report: TuneReport, out_dir: Path) -> list[Path]:
     atomic_write_text(trials, pd.DataFrame(trial_rows(report.trials)).to_csv(index=False))
     # Through the link-safe writer, as every file lstmcast writes: a planted link is replaced,
     # never followed (shutil.copyfile would overwrite whatever it points to).
-    atomic_write_bytes(best, Path(report.doc["best_config_path"]).read_bytes())
+    atomic_write_bytes(best, Path(report.best_config_path).read_bytes())
     return [trials, best, plot_tune(report.doc, report.trials, figure)]
 
 

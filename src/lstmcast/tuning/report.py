@@ -20,7 +20,6 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -54,9 +53,39 @@ class TuneReport:
     ticker: str
     model: str
     target: str
-    doc: dict[str, Any]  # the --json document
+    doc: dict[str, object]  # the --json document (the store keeps it; `tunes show` renders it again)
     trials: list[TrialRecord] = field(default_factory=list)  # every trial, for tables and plots
-    best_train: dict[str, Any] = field(default_factory=dict)  # the settings best.toml holds
+    best_train: dict[str, object] = field(default_factory=dict)  # the settings best.toml holds
+    skill: float | None = None  # the tuned settings' pooled outer skill against the target's benchmark
+    start_skill: float | None = None  # the starting settings', the same way
+    dm_pvalue: float | None = None  # the tuned outer forecasts against that benchmark
+    dm_pvalue_adjusted: float | None = None  # Holm, over the tickers tuned together
+    resumed_trials: int = 0
+    best_config_path: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def beats(self) -> bool:
+        """Positive outer skill against the tuning's baseline, significant after adjustment."""
+        p = self.dm_pvalue_adjusted if self.dm_pvalue_adjusted is not None else self.dm_pvalue
+        return self.skill is not None and self.skill > 0 and p is not None and p < SIGNIFICANCE
+
+    def verdict(self) -> str:
+        base = target_of(self.target).benchmark
+        if self.beats():
+            p = self.dm_pvalue_adjusted if self.dm_pvalue_adjusted is not None else self.dm_pvalue
+            return f"skill: the tuned {self.model} beats {base} out of sample (p {p:.3f})"
+        return f"tuned, and still no skill against {base} out of sample"
+
+    def helped(self) -> bool:
+        """Whether the tuned settings scored at least as well out of sample as the starting ones."""
+        return self.skill is None or self.start_skill is None or self.skill >= self.start_skill
+
+    def keep_starting(self) -> str:
+        """The advice when the search's choice did worse than the settings it started from."""
+        return (
+            f"keep the starting settings: they scored {self.start_skill or 0:+.2%} out of sample against"
+            f" {self.skill or 0:+.2%} for the tuned ones"
+        )
 
 
 def best_trial(study: Study, timeout: float | None = None) -> TrialRecord:
@@ -89,12 +118,15 @@ def _finite(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
-def judge_outer(target: str, horizon: int, parts: list[Scored]) -> dict[str, Any]:
+Judged = dict[str, float | str | None]  # a family's pooled outer judgement, as --json shows it
+
+
+def judge_outer(target: str, horizon: int, parts: list[Scored]) -> Judged:
     """The pooled outer forecasts against their baselines, as the target's family judges them."""
     return _JUDGES[target_of(target).family](_pooled(parts), horizon)
 
 
-def _judge_variance(p: dict[str, np.ndarray], horizon: int) -> dict[str, Any]:
+def _judge_variance(p: dict[str, np.ndarray], horizon: int) -> Judged:
     truth = p["truth"]
     q = float(np.mean(V.qlike(p["model"], truth)))
     _, pv = V.dm_qlike(p["model"], p[V.BENCHMARK], truth, horizon)
@@ -106,7 +138,7 @@ def _judge_variance(p: dict[str, np.ndarray], horizon: int) -> dict[str, Any]:
     }
 
 
-def _judge_returns(p: dict[str, np.ndarray], horizon: int) -> dict[str, Any]:
+def _judge_returns(p: dict[str, np.ndarray], horizon: int) -> Judged:
     verdict = judge({k: p[k] for k in ("model", "naive", "drift", "linear")}, p["truth"])
     return {
         "skill_vs_naive": verdict.vs_naive.skill,
@@ -118,7 +150,7 @@ def _judge_returns(p: dict[str, np.ndarray], horizon: int) -> dict[str, Any]:
 
 
 # How each family of target a tune searches judges its pooled outer forecasts.
-_JUDGES: dict[str, Callable[[dict[str, np.ndarray], int], dict[str, Any]]] = {
+_JUDGES: dict[str, Callable[[dict[str, np.ndarray], int], Judged]] = {
     "return": _judge_returns,
     "volatility": _judge_variance,
 }
@@ -129,7 +161,7 @@ def state_counts(trials: list[TrialRecord]) -> dict[str, int]:
     return {st.value: sum(1 for x in trials if x.state is st) for st in TrialState}
 
 
-def overfitting(study: Study) -> dict[str, Any]:
+def overfitting(study: Study) -> dict[str, int | float | None]:
     """PBO of one study: its complete trials' per-origin gains on the inner origins they share."""
     done = [t for t in study.trials if t.complete and t.gain]
     if len(done) < 2:
@@ -150,7 +182,11 @@ def overfitting(study: Study) -> dict[str, Any]:
 
 def tune_report(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], run: RunConfig) -> TuneReport:
     target, horizon = t.base.target, t.base.horizon
-    rows, best_parts, base_parts = [], [], []
+    rows: list[dict[str, object]] = []
+    best_parts: list[Scored] = []
+    base_parts: list[Scored] = []
+    inner_best: list[float] = []  # each fold's best inner score
+    pbos: list[float] = []  # each fold's PBO, where it has one
     everything = [tr for s in t.studies for tr in s.trials]
     for s in t.studies:
         pbo = overfitting(s)
@@ -160,6 +196,9 @@ def tune_report(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], r
         best_parts.append(got)
         base_parts.append(start)
         outer_skill = _skill(got.model_loss, got.base_loss)
+        inner_best.append(math.nan if best.value is None else best.value)
+        if pbo["pbo"] is not None:
+            pbos.append(float(pbo["pbo"]))
         rows.append(
             {
                 "fold": k,
@@ -196,10 +235,9 @@ def tune_report(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], r
             over_by_fold.append(len(done))
         psr = probabilistic_sharpe(np.concatenate([p.active for p in best_parts]))
     dsr = [d for d in dsr_by_fold if d is not None]
-    pbos = [r["pbo"] for r in rows if r["pbo"] is not None]
     last = t.studies[-1]
     best_train = last.space.apply(t.base, best_trial(last).params).replace(threads=0).to_dict()
-    doc: dict[str, Any] = {
+    doc: dict[str, object] = {
         "tune_id": t.tune_id,
         "ticker": t.ticker,
         "model": t.base.model,
@@ -212,7 +250,7 @@ def tune_report(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], r
         "sampler": settings.sampler,
         "outer": rows,
         **tuned,
-        "inner_best_mean": float(np.mean([r["inner_score"] for r in rows])),
+        "inner_best_mean": float(np.mean(inner_best)),
         "start": starting,
         # Each fold's chosen trial, in the sample it was chosen on, deflated for its fold's trials
         "deflated_sharpe": float(np.mean(dsr)) if dsr else None,
@@ -229,22 +267,15 @@ def tune_report(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], r
         "best_config_path": None,
         "notes": list(t.notes),
     }
-    return TuneReport(t.tune_id, t.ticker, t.base.model, target, doc, everything, best_train)
+    key = target_of(target).skill_key
+    return TuneReport(
+        t.tune_id, t.ticker, t.base.model, target, doc, everything, best_train, _number(tuned.get(key)),
+        _number(starting.get(key)), _number(tuned["dm_pvalue"]), t.resumed, notes=list(t.notes),
+    )  # fmt: skip
 
 
-def beats(doc: dict[str, Any]) -> bool:
-    """Positive outer skill against the tuning's baseline, significant after adjustment."""
-    p = doc.get("dm_pvalue_adjusted", doc["dm_pvalue"])
-    skill = doc[target_of(doc["target"]).skill_key]
-    return skill is not None and skill > 0 and p is not None and p < SIGNIFICANCE
-
-
-def verdict_line(doc: dict[str, Any]) -> str:
-    base = target_of(doc["target"]).benchmark
-    if beats(doc):
-        p = doc.get("dm_pvalue_adjusted", doc["dm_pvalue"])
-        return f"skill: the tuned {doc['model']} beats {base} out of sample (p {p:.3f})"
-    return f"tuned, and still no skill against {base} out of sample"
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def tune(
@@ -270,7 +301,7 @@ def _tune(
     locks: ExitStack,
 ) -> list[TuneReport]:
     tunes, bars = search(store, run, settings, space_file, parallel, on_trial, locks)
-    tasks: dict[str, dict[str, Any]] = {}
+    tasks: dict[str, dict[str, object]] = {}
     for t in tunes:
         for s in t.studies:
             k = s.fold.span.index
@@ -284,15 +315,14 @@ def _tune(
 
     run_tasks(run_outer, tasks, {"bars": bars}, done, parallel)
     reports = [tune_report(t, settings, outer, run) for t in tunes]
-    adjusted = holm([r.doc["dm_pvalue"] for r in reports])
+    adjusted = holm([r.dm_pvalue for r in reports])
     for r, a in zip(reports, adjusted, strict=True):
-        r.doc["dm_pvalue_adjusted"] = a
-        r.doc["verdict"] = verdict_line(r.doc)
-        r.doc["tickers_compared"] = len(reports)
+        r.dm_pvalue_adjusted = a
+        r.doc.update(dm_pvalue_adjusted=a, verdict=r.verdict(), tickers_compared=len(reports))
     for r in reports:
         path = store.home / "tunes" / r.tune_id / "best.toml"
         write_best(r, path, run)
-        r.doc["best_config_path"] = str(path)
+        r.best_config_path = r.doc["best_config_path"] = str(path)
         save_tune_result(store.conn, r.tune_id, r.doc)
     return reports
 
@@ -303,23 +333,7 @@ def write_best(report: TuneReport, path: Path, run: RunConfig) -> Path:
     csv = None if run.csv is None else str(Path(run.csv).resolve())  # the file, from any folder
     best = dataclasses.replace(run, tickers=tickers, csv=csv, train=TrainConfig.from_dict(report.best_train))
     text = run_config_toml(best)
-    if not tuning_helped(report.doc):
-        text = f"# {keep_starting_line(report.doc)}\n" + text
+    if not report.helped():
+        text = f"# {report.keep_starting()}\n" + text
     atomic_write_bytes(path, text.encode())
     return path
-
-
-def tuning_helped(doc: dict[str, Any]) -> bool:
-    """Whether the tuned settings scored at least as well out of sample as the starting ones."""
-    key = target_of(doc["target"]).skill_key
-    tuned, start = doc.get(key), doc["start"].get(key)
-    return tuned is None or start is None or tuned >= start
-
-
-def keep_starting_line(doc: dict[str, Any]) -> str:
-    """The advice when the search's choice did worse than the settings it started from."""
-    key = target_of(doc["target"]).skill_key
-    return (
-        f"keep the starting settings: they scored {doc['start'][key]:+.2%} out of sample against"
-        f" {doc[key]:+.2%} for the tuned ones"
-    )
