@@ -71,12 +71,9 @@ def test_error_pools_live_beside_the_manifest_and_older_models_still_load(home: 
     before = to_jsonable(forecast(Store(home), "IBM", ForecastConfig(horizon=3)))
 
     # The same model as format 1 wrote it: the pools in the JSON, no errors file.
-    old = {
-        **on_disk,
-        **{k: {"IBM": [np.asarray(a).tolist() for a in p]} for k, p in zip(POOLS, new, strict=True)},
-    }
-    old["residuals_log"] = old["residuals_by_ticker"]["IBM"]
-    old["checksums"] = {k: v for k, v in old["checksums"].items() if k != ERRORS}
+    as_lists = {k: {"IBM": [np.asarray(a).tolist() for a in p]} for k, p in zip(POOLS, new, strict=True)}
+    old: dict[str, object] = {**on_disk, **as_lists, "residuals_log": as_lists["residuals_by_ticker"]["IBM"]}
+    old["checksums"] = {k: v for k, v in on_disk["checksums"].items() if k != ERRORS}
     (folder / MANIFEST).write_text(manifest_text({**old, "format": 1}))
     (folder / ERRORS).unlink()
     assert same(new, pools("onnx"))

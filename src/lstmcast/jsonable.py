@@ -60,3 +60,11 @@ def json_object(value: object) -> Mapping[str, object]:
     if not isinstance(value, dict):
         raise TypeError(f"expected a JSON object, got {type(value).__name__}")
     return value
+
+
+def json_at(doc: object, *keys: str) -> object:
+    """doc[k1][k2]... of a JSON document, or None where a key is missing or a step is not a
+    JSON object (what an older file, or one of another target, lacks)."""
+    for key in keys:
+        doc = doc.get(key) if isinstance(doc, dict) else None
+    return doc

@@ -23,9 +23,11 @@ from lstmcast.cli.common import (
 )
 from lstmcast.cli.options import Format, Json
 from lstmcast.cli.tables import optional
+from lstmcast.jsonable import json_at, json_object
 from lstmcast.paths import atomic_write_bytes, check_output
 
 if TYPE_CHECKING:
+    from lstmcast.registry.checkpoint import Manifest
     from lstmcast.store.db import Store
     from lstmcast.store.runs import RunRecord
 
@@ -204,11 +206,11 @@ def show_cli(
         render_summary(loaded.manifest)
 
 
-def render_summary(m: dict[str, Any]) -> None:
+def render_summary(m: Manifest) -> None:
     """A model on one screen: the manifest without its residuals."""
     cfg = m.get("config", {})
     seg = m.get("segments", {})
-    test = m.get("metrics", {}).get("test", {})
+    test = json_object(m.get("metrics", {}).get("test", {}))
     t = Table(show_header=False, box=None, title=f"model {m['id']}", title_justify="left")
     t.add_column(style="dim")
     t.add_column()
@@ -231,19 +233,22 @@ def render_summary(m: dict[str, Any]) -> None:
         *[(name, f"{lo}..{hi}") for name, (lo, hi) in seg.items()],
         ("trained", _training(m.get("training", {}), m.get("device"))),
     ]
-    if "model" in test and "naive" in test:
-        mse, naive = test["model"].get("rmse"), test["naive"].get("rmse")
-        if mse is not None and naive:
-            rows.append(("test skill", pct(1 - (mse / naive) ** 2, 2) + " in MSE against naive"))
-    elif "model" in test and cfg.get("target"):  # volatility: against HAR, its own benchmark
+    held_out = json_object(test.get("model", {}))
+    mse, naive = json_at(held_out, "rmse"), json_at(test, "naive", "rmse")
+    if isinstance(mse, (int, float)) and isinstance(naive, (int, float)) and naive:
+        rows.append(("test skill", pct(1 - (mse / naive) ** 2, 2) + " in MSE against naive"))
+    elif "model" in test and "naive" not in test and cfg.get("target"):  # against its own benchmark
         from lstmcast.target import target_of
 
-        rows.append(("test skill", target_of(str(cfg["target"])).describe(test["model"])))
-    held_out = test.get("model", {})
-    if "rank_ic_mean" in held_out:
+        rows.append(("test skill", target_of(str(cfg["target"])).describe(held_out)))
+    ic = held_out.get("rank_ic_mean")
+    if isinstance(ic, (int, float)):
         best = m.get("metrics", {}).get("best_baseline")
-        ic, ic_t = fmt(held_out["rank_ic_mean"], 4), fmt(held_out.get("rank_ic_t"), 2)
-        rows.append(("held-out rank IC", f"{ic} (t {ic_t}); best baseline {best}"))
+        ic_t = held_out.get("rank_ic_t")
+        rows.append(
+            ("held-out rank IC", f"{fmt(ic, 4)} (t {fmt(ic_t if isinstance(ic_t, float) else None, 2)});"
+             f" best baseline {best}")
+        )  # fmt: skip
     rows += [("warning", w) for w in m.get("warnings", [])]
     rows.append(("files", ", ".join(m.get("checksums", {})) or "weights.safetensors"))
     for k, v in rows:

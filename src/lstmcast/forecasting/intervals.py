@@ -9,10 +9,11 @@ import numpy as np
 from lstmcast.config import INTERVAL_LEVELS
 from lstmcast.errors import ConfigError
 from lstmcast.evaluation.intervals import ADAPTIVE, ewma_sigma, quantile_pair
+from lstmcast.registry.checkpoint import Steps
 
 
 def interval_quantiles(
-    residuals: list[list[float]], steps: int, levels: tuple[float, ...] = INTERVAL_LEVELS, model_id: str = ""
+    residuals: Steps, steps: int, levels: tuple[float, ...] = INTERVAL_LEVELS, model_id: str = ""
 ) -> np.ndarray:
     """(steps, 2 * len(levels)) conformal quantiles of log(actual/forecast): lower, upper for each
     level, +-inf where the errors are too few to bound that side (`quantile_pair`).
@@ -45,8 +46,8 @@ def volatility_now(returns: np.ndarray) -> tuple[float, float | None]:
 
 def interval_bounds(
     method: str,
-    residuals: list[list[float]],
-    scaled: list[list[float]] | None,
+    residuals: Steps,
+    scaled: Steps | None,
     steps: int,
     levels: tuple[float, ...],
     sigma: float,

@@ -17,6 +17,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import numpy as np
+
 from lstmcast.config import INTERVAL_LEVELS, STALE_AFTER_DAYS, TrainConfig
 from lstmcast.data.series import Series, load_stored
 from lstmcast.errors import ConfigError
@@ -26,6 +28,7 @@ from lstmcast.forecasting.path import predict_path
 from lstmcast.forecasting.result import ForecastResult, PathForecast
 from lstmcast.forecasting.variance import VarianceForecast, predict_volatility, record_volatility
 from lstmcast.paths import calendars_dir
+from lstmcast.registry.checkpoint import Manifest
 from lstmcast.registry.manifest import new_model, new_volatility_model
 from lstmcast.registry.saved import LoadedModel, load_model, write_model
 from lstmcast.runconfig import ForecastConfig
@@ -33,7 +36,7 @@ from lstmcast.settings import TARGETS
 from lstmcast.store.db import Store
 from lstmcast.tickers import exchange_of
 
-NewModel = tuple[str, dict[str, Any], dict[str, Any]]  # ID, manifest, numpy weights: for write_model
+NewModel = tuple[str, Manifest, dict[str, np.ndarray]]  # ID, manifest, numpy weights: for write_model
 Made = TypeVar("Made", PathForecast, VarianceForecast)
 Made_co = TypeVar("Made_co", covariant=True)
 

@@ -29,6 +29,7 @@ from lstmcast.universe.members import show_universe
 if TYPE_CHECKING:
     from lstmcast.data.series import Series
     from lstmcast.forecasting.one import NewModel
+    from lstmcast.registry.checkpoint import Manifest
 
 
 @dataclass
@@ -91,8 +92,8 @@ class DailyJob:
     train: TrainConfig
     retrain: bool
     model_id: str | None
-    manifest: dict[str, Any] | None
-    state: dict[str, Any] | None
+    manifest: Manifest | None
+    state: dict[str, np.ndarray] | None
     onnx: bytes | None
     forecast: ForecastConfig  # the entry's, its calendar resolved
     alphas: dict[tuple[float, int], float] | None

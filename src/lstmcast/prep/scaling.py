@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ class Scaler:
         return {"mean": self.mean.tolist(), "std": self.std.tolist()}
 
     @classmethod
-    def from_dict(cls, d: dict[str, list[float]]) -> Scaler:
+    def from_dict(cls, d: Mapping[str, object]) -> Scaler:
         return cls(np.asarray(d["mean"], dtype="float64"), np.asarray(d["std"], dtype="float64"))
 
 

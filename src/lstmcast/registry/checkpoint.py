@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TypedDict, cast
 
 import numpy as np
 from safetensors import SafetensorError, safe_open
@@ -35,6 +36,69 @@ SEAL = "manifest_sha256"
 _BLANK = "0" * 64
 
 
+# Per step of a forecast, a pool of out-of-sample errors: JSON lists, or arrays once loaded.
+Steps = list[list[float]] | list[np.ndarray]
+
+
+class DataSeen(TypedDict, total=False):
+    """The data a model saw (a universe network's has no fingerprint or last price)."""
+
+    fingerprint: str
+    origin: str  # "store", or the CSV file it was read from
+    first_date: str
+    last_date: str
+    last_price: float
+
+
+class VolatilitySaved(TypedDict, total=False):
+    """What a volatility model's forecast needs beside its weights, with its test scores."""
+
+    head: dict[str, object]  # inference.volatility.VolHead
+    ratio: float
+    var_quantiles: dict[str, float]  # "95" -> the quantile of returns over the 1-day forecast
+    var_basis: str
+    log_errors: list[float]  # the interval pool: log(realised / forecast)
+
+
+class Manifest(TypedDict, total=False):
+    """A model's manifest.json, as registry/manifest.py (and registry/universe.py) write it.
+    Not every key is in every manifest: older formats lack newer ones, and a universe
+    network keeps its scalers and readout its own way (dicts of JSON here)."""
+
+    format: int
+    id: str
+    created_at: str
+    tickers: list[str]
+    parent: str | None
+    universe: str
+    config: dict[str, object]  # TrainConfig.to_dict()
+    columns: list[str]
+    scaler: dict[str, object]
+    scalers: dict[str, dict[str, object]]
+    segments: dict[str, list[str]]
+    segments_by_ticker: dict[str, dict[str, list[str]]]
+    rows: dict[str, int]
+    data: DataSeen
+    data_by_ticker: dict[str, DataSeen]
+    metrics: dict[str, object]
+    metrics_by_ticker: dict[str, dict[str, object]]
+    residuals_log: Steps
+    residuals_by_ticker: dict[str, Steps]
+    scaled_residuals_by_ticker: dict[str, Steps]
+    vol_scaled_residuals_by_ticker: dict[str, Steps]
+    vol_har_by_ticker: dict[str, dict[str, object] | None]
+    volatility: VolatilitySaved
+    readout: dict[str, object]
+    panel: dict[str, int]
+    training: dict[str, object]
+    seed: int
+    device: str
+    versions: dict[str, str]
+    warnings: list[str]
+    checksums: dict[str, str]
+    manifest_sha256: str
+
+
 class CheckpointDamaged(Exception):
     """One of a model's files is missing or unreadable; the message names it and why."""
 
@@ -48,7 +112,7 @@ def _fsync(path: Path) -> None:
 
 
 def write_checkpoint(
-    directory: Path, state: dict[str, np.ndarray], manifest: dict[str, Any], onnx: bytes | None = None
+    directory: Path, state: dict[str, np.ndarray], manifest: Mapping[str, object], onnx: bytes | None = None
 ) -> None:
     """Write the files into a new `directory`, flushed to disk. The caller renames it into
     place once the model's record is committed, so a model dir is whole or absent."""
@@ -56,7 +120,7 @@ def write_checkpoint(
     directory.mkdir()
     save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, str(directory / WEIGHTS))
     files = [directory / WEIGHTS]
-    manifest, errors = split_pools(manifest)
+    kept, errors = split_pools(manifest)
     if errors:
         save_file(errors, str(directory / ERRORS))
         files.append(directory / ERRORS)
@@ -64,25 +128,31 @@ def write_checkpoint(
         (directory / ONNX_FILE).write_bytes(onnx)
         files.append(directory / ONNX_FILE)
     # A checksum of every other file in the manifest: a flipped bit is found and named on load.
-    manifest = {**manifest, "checksums": {p.name: _sha256(p) for p in files}}
-    (directory / MANIFEST).write_text(manifest_text(manifest))
+    sealed = {**kept, "checksums": {p.name: _sha256(p) for p in files}}
+    (directory / MANIFEST).write_text(manifest_text(sealed))
     for path in (*files, directory / MANIFEST, directory):
         _fsync(path)
 
 
-def split_pools(manifest: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def as_manifest(doc: Mapping[str, object]) -> Manifest:
+    """A JSON object as a manifest: its keys are the ones registry/manifest.py writes, and
+    `read_manifest` checked those loading needs."""
+    return cast(Manifest, dict(doc))
+
+
+def split_pools(manifest: Mapping[str, object]) -> tuple[dict[str, object], dict[str, np.ndarray]]:
     """The manifest without its error pools, and the pools as arrays named `pool/step/ticker`
     (a ticker last: whatever it holds, the name splits)."""
-    errors = {
-        f"{pool}/{step}/{ticker}": np.asarray(values, dtype="float64")
-        for pool in POOLS
-        for ticker, steps in (manifest.get(pool) or {}).items()
-        for step, values in enumerate(steps)
-    }
+    errors = {}
+    for pool in POOLS:
+        by = manifest.get(pool) or {}
+        for ticker, steps in by.items() if isinstance(by, dict) else ():
+            for step, values in enumerate(steps):
+                errors[f"{pool}/{step}/{ticker}"] = np.asarray(values, dtype="float64")
     return {k: v for k, v in manifest.items() if k not in (*POOLS, POOLED)}, errors
 
 
-def with_pools(directory: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+def with_pools(directory: Path, manifest: Manifest) -> Manifest:
     """The manifest with the error pools of its ERRORS file, each step an array (a format 1
     manifest, which holds them, as it is). The file is checked against its checksum first."""
     if ERRORS not in manifest.get("checksums", {}):
@@ -96,16 +166,18 @@ def with_pools(directory: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     for name, values in errors.items():
         pool, step, ticker = name.split("/", 2)
         pools.setdefault(pool, {}).setdefault(ticker, {})[int(step)] = values
-    return {
-        **manifest,
-        **{
-            pool: {t: [steps[i] for i in range(len(steps))] for t, steps in by.items()}
-            for pool, by in pools.items()
-        },
-    }
+    return as_manifest(
+        {
+            **manifest,
+            **{
+                pool: {t: [steps[i] for i in range(len(steps))] for t, steps in by.items()}
+                for pool, by in pools.items()
+            },
+        }
+    )
 
 
-def manifest_text(manifest: dict[str, Any]) -> str:
+def manifest_text(manifest: Mapping[str, object]) -> str:
     """The manifest as its file holds it: JSON ending in its own checksum (SEAL)."""
     body = {k: v for k, v in manifest.items() if k != SEAL}
     text = json.dumps({**body, SEAL: _BLANK}, indent=2, allow_nan=False)
@@ -114,7 +186,7 @@ def manifest_text(manifest: dict[str, Any]) -> str:
     return f'{head}"{SEAL}": "{hashlib.sha256(text.encode()).hexdigest()}"{tail}'
 
 
-def _check_seal(raw: bytes, manifest: dict[str, Any]) -> None:
+def _check_seal(raw: bytes, manifest: Manifest) -> None:
     """Raise CheckpointDamaged when the manifest's text is not what was written (a model saved
     before manifests were sealed has no seal: nothing to compare)."""
     seal = manifest.get(SEAL)
@@ -131,7 +203,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def verify_file(directory: Path, name: str, manifest: dict[str, Any]) -> None:
+def verify_file(directory: Path, name: str, manifest: Manifest) -> None:
     """Raise CheckpointDamaged when `name` no longer matches the checksum its model recorded
     (models written before checksums have none: nothing to compare)."""
     expected = manifest.get("checksums", {}).get(name)
@@ -147,7 +219,7 @@ def verify_file(directory: Path, name: str, manifest: dict[str, Any]) -> None:
         raise CheckpointDamaged(f"{name} does not match its checksum: the file was changed or damaged")
 
 
-def read_manifest(directory: Path) -> dict[str, Any]:
+def read_manifest(directory: Path) -> Manifest:
     """The manifest as its file holds it (without the pools of ERRORS: see `with_pools`)."""
     try:
         raw = (directory / MANIFEST).read_bytes()
@@ -160,10 +232,10 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     if absent:
         raise CheckpointDamaged(f"{MANIFEST} lacks {', '.join(absent)}")
     _check_seal(raw, manifest)
-    return manifest
+    return as_manifest(manifest)
 
 
-def load_checkpoint(directory: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def load_checkpoint(directory: Path) -> tuple[dict[str, np.ndarray], Manifest]:
     """A model's weights and its manifest with its error pools."""
     manifest = with_pools(directory, read_manifest(directory))
     verify_file(directory, WEIGHTS, manifest)
@@ -175,7 +247,7 @@ def load_checkpoint(directory: Path) -> tuple[dict[str, np.ndarray], dict[str, A
         raise CheckpointDamaged(f"{WEIGHTS} is unreadable ({str(exc).splitlines()[0]})") from None
 
 
-def checked_manifest(directory: Path) -> dict[str, Any]:
+def checked_manifest(directory: Path) -> Manifest:
     """The manifest of a model dir that can be loaded, with its error pools: the manifest, the
     weights' header, and every file against its recorded checksum; CheckpointDamaged says
     what cannot."""

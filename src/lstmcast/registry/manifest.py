@@ -8,7 +8,7 @@ import dataclasses
 import re
 import secrets
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from lstmcast.config import TrainConfig
 from lstmcast.evaluation.scoring import metrics_json
 from lstmcast.inference.predictor import n_inputs
 from lstmcast.jsonable import to_jsonable
+from lstmcast.registry.checkpoint import DataSeen, Manifest
 
 if TYPE_CHECKING:
     from lstmcast.evaluation.scoring import Scores
@@ -37,14 +38,14 @@ def new_model_id(ticker: str, model: str) -> str:
 
 def manifest_of(
     members: list[Trained], pooled: Scores, model_id: str, origin: str, parent: str | None = None
-) -> dict[str, Any]:
+) -> Manifest:
     """Everything needed to rebuild, audit and reuse the run, as plain JSON. `members` holds
     one Trained per ticker (one for a single-ticker model); `pooled` their joint scores."""
     first = members[0]
     out = first.fitted.outcome
     assert out is not None, "a run is saved from its fit, which records its outcome"
 
-    def data_of(t: Trained) -> dict[str, Any]:
+    def data_of(t: Trained) -> DataSeen:
         return data_seen(t.frame, origin)
 
     manifest = {
@@ -93,7 +94,7 @@ def manifest_of(
 
 def volatility_manifest(
     trained: VolTrained, model_id: str, origin: str, parent: str | None = None
-) -> dict[str, Any]:
+) -> Manifest:
     """A volatility model as plain JSON: what forecasting needs beside the weights (the head,
     the VaR quantiles, the interval pool of log errors) and its test scores against HAR."""
     frame, net = trained.frame, trained.net
@@ -145,7 +146,7 @@ def volatility_manifest(
 
 def new_volatility_model(
     trained: VolTrained, origin: str, parent: str | None = None
-) -> tuple[str, dict[str, Any], dict[str, np.ndarray]]:
+) -> tuple[str, Manifest, dict[str, np.ndarray]]:
     """A trained volatility model as plain data (id, manifest, numpy weights): what a worker
     sends back for the driver to write."""
     model_id = new_model_id(trained.ticker, trained.config.model)
@@ -153,7 +154,7 @@ def new_volatility_model(
     return model_id, manifest, {k: v.detach().cpu().numpy() for k, v in trained.net.state.items()}
 
 
-def training_of(out: FitOutcome) -> dict[str, Any]:
+def training_of(out: FitOutcome) -> dict[str, object]:
     """How a fit went: its epochs, the best one, why it stopped, its time and history."""
     return {
         "epochs_run": len(out.history),
@@ -164,7 +165,7 @@ def training_of(out: FitOutcome) -> dict[str, Any]:
     }
 
 
-def data_seen(frame: Frame, origin: str) -> dict[str, Any]:
+def data_seen(frame: Frame, origin: str) -> DataSeen:
     """The data a model saw: its fingerprint, where it came from, its first and last bars."""
     return {
         "fingerprint": frame.fingerprint(),
@@ -186,7 +187,7 @@ def versions() -> dict[str, str]:
 
 def new_model(
     members: list[Trained], pooled: Scores, origin: str, parent: str | None = None
-) -> tuple[str, dict[str, Any], dict[str, np.ndarray]]:
+) -> tuple[str, Manifest, dict[str, np.ndarray]]:
     """A trained run as plain data, ready to be written by whoever holds the store: its id,
     its manifest, and its weights as numpy arrays (what a worker process sends back)."""
     name = members[0].ticker if len(members) == 1 else f"global{len(members)}"

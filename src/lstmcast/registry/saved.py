@@ -13,8 +13,9 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from safetensors import SafetensorError
@@ -23,12 +24,15 @@ from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError, DamagedError, NotFoundError
 from lstmcast.evaluation.scoring import HarScale
 from lstmcast.inference.predictor import OnnxFitted
+from lstmcast.jsonable import json_at
 from lstmcast.models.onnx import ONNX_FILE, OnnxNet, OnnxUnavailable
 from lstmcast.paths import atomic_write_bytes, db_path, models_dir
 from lstmcast.prep.scaling import Scaler
 from lstmcast.registry.checkpoint import (
     MANIFEST,
     CheckpointDamaged,
+    Manifest,
+    Steps,
     checked_manifest,
     load_checkpoint,
     manifest_text,
@@ -43,6 +47,8 @@ from lstmcast.store.db import Store
 from lstmcast.store.runs import get_run, insert_run, newest_run, resolve_id
 
 if TYPE_CHECKING:
+    import torch
+
     from lstmcast.evaluation.scoring import Scores
     from lstmcast.training.fitted import Fitted
     from lstmcast.training.scores import Trained
@@ -66,7 +72,7 @@ def save_trained(
 def write_model(
     store: Store,
     model_id: str,
-    manifest: dict[str, Any],
+    manifest: Manifest,
     state: dict[str, np.ndarray],
     network: TrainConfig | None = None,
 ) -> Path:
@@ -109,7 +115,7 @@ def write_model(
                 "train_end": seg["train"][1],
                 "test_start": seg["test"][0],
                 "test_end": seg["test"][1],
-                "skill": manifest["metrics"]["test"]["model"].get("skill_vs_naive"),
+                "skill": json_at(manifest.get("metrics"), "test", "model", "skill_vs_naive"),
                 "config_json": json.dumps(manifest["config"]),
                 "metrics_json": json.dumps(manifest["metrics"]),
                 "path": str(path.relative_to(store.home)),  # relative: the home can move
@@ -126,7 +132,7 @@ def write_model(
 @dataclasses.dataclass
 class LoadedModel:
     id: str
-    manifest: dict[str, Any]
+    manifest: Manifest
     fitted: Fitted | OnnxFitted
     ticker: str  # the member it was loaded for
     onnx: bytes | None = None  # the exported network, when loaded with the onnx engine
@@ -135,18 +141,18 @@ class LoadedModel:
     def engine(self) -> str:
         return "onnx" if isinstance(self.fitted, OnnxFitted) else "torch"
 
-    def residuals(self) -> list[list[float]]:
+    def residuals(self) -> Steps:
         """Out-of-sample log errors per step for this member (pooled when not recorded)."""
         by = self.manifest.get("residuals_by_ticker", {})
         return by.get(self.ticker) or self.manifest["residuals_log"]
 
-    def scaled_residuals(self) -> list[list[float]] | None:
+    def scaled_residuals(self) -> Steps | None:
         """Per step, the out-of-sample errors over the volatility at their origin (None for a
         model saved before lstmcast kept them)."""
         by = self.manifest.get("scaled_residuals_by_ticker", {})
         return by.get(self.ticker)
 
-    def vol_scaled_residuals(self) -> list[list[float]] | None:
+    def vol_scaled_residuals(self) -> Steps | None:
         """Per step, the out-of-sample errors over HAR's volatility at their origin (None for a
         model saved before `--intervals vol`)."""
         return self.manifest.get("vol_scaled_residuals_by_ticker", {}).get(self.ticker) or None
@@ -156,6 +162,11 @@ class LoadedModel:
         before it was kept: the live HAR is then refitted on every bar)."""
         saved = self.manifest.get("vol_har_by_ticker", {}).get(self.ticker)
         return None if saved is None else HarScale.from_dict(saved)
+
+    def seen_until(self) -> str:
+        """The last date of any data it was fitted or early-stopped on (its validation end)."""
+        by = self.manifest.get("segments_by_ticker") or {"": self.manifest["segments"]}
+        return max(s["validation"][1] for s in by.values())
 
     def data_end(self) -> str:
         by = self.manifest.get("data_by_ticker", {})
@@ -214,8 +225,8 @@ def load_model(store: Store, model_id: str, ticker: str | None = None, engine: s
 
 def loaded_from(
     model_id: str,
-    manifest: dict[str, Any],
-    state: dict[str, Any] | None,
+    manifest: Manifest,
+    state: Mapping[str, np.ndarray] | Mapping[str, torch.Tensor] | None,
     ticker: str | None = None,
     onnx: bytes | None = None,
 ) -> LoadedModel:

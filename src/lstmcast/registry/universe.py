@@ -9,18 +9,18 @@ each member's log-variance scale and calibration ratio).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError, NotFoundError
-from lstmcast.jsonable import to_jsonable
+from lstmcast.jsonable import json_at, number, to_jsonable
 from lstmcast.models.onnx import ONNX_FILE, OnnxNet, OnnxUnavailable
-from lstmcast.registry.checkpoint import CheckpointDamaged, load_checkpoint
+from lstmcast.registry.checkpoint import CheckpointDamaged, Manifest, as_manifest, load_checkpoint
 from lstmcast.registry.files import model_dir
 from lstmcast.registry.manifest import MANIFEST_FORMAT, training_of, versions
 from lstmcast.registry.saved import damaged
@@ -42,16 +42,16 @@ def universe_manifest(
     fold: FoldInputs,
     readout: Readout,
     segments: dict[str, list[str]],
-    metrics: dict[str, Any],
+    metrics: Mapping[str, object],
     outcome: FitOutcome,
     device: str,
     warnings: list[str],
-) -> dict[str, Any]:
+) -> Manifest:
     """A universe network as plain JSON: what a forecast needs to rebuild its inputs and read
     its scores, and the held-out `metrics` it was saved with."""
     day = [str(d.date()) for d in panel.dates]
     cutoff = fold.val_start - 1  # the last row each member's scaler saw
-    return dict(
+    return as_manifest(
         to_jsonable(
             {
                 "format": MANIFEST_FORMAT,
@@ -96,7 +96,7 @@ def saved_scalers(
     }
 
 
-def scalers_for(manifest: dict[str, Any], tickers: tuple[str, ...]) -> Scalers:
+def scalers_for(manifest: Manifest, tickers: tuple[str, ...]) -> Scalers:
     """A saved network's input scalers for `tickers`, NaN for a member it never saw (an older
     manifest kept one scaler per member: its daily return's)."""
     saved = manifest.get("scalers", {})
@@ -104,11 +104,14 @@ def scalers_for(manifest: dict[str, Any], tickers: tuple[str, ...]) -> Scalers:
     out: Scalers = {}
     for col in sorted(columns):
         got = [saved.get(t, {}) for t in tickers]
-        got = [g if "mean" in g else g.get(col, {}) for g in got]
-        out[col] = tuple(  # type: ignore[assignment]
-            np.array([np.nan if g.get(k) is None else float(g[k]) for g in got]) for k in ("mean", "sd")
-        )
+        each = [g if "mean" in g else json_at(g, col) for g in got]
+        out[col] = (_values(each, "mean"), _values(each, "sd"))
     return out
+
+
+def _values(entries: list[object], key: str) -> np.ndarray:
+    """(N,) each entry's `key` as a float, NaN where it has none."""
+    return np.array([number(v) if (v := json_at(e, key)) is not None else np.nan for e in entries])
 
 
 @dataclass
@@ -117,7 +120,7 @@ class UniverseModel:
     it has an ONNX file and onnxruntime is installed, else with torch."""
 
     id: str
-    manifest: dict[str, Any]
+    manifest: Manifest
     score: Callable[[np.ndarray], np.ndarray]  # (B, window, F) float32 -> (B,) scores
     engine: str
 

@@ -4,7 +4,7 @@ tiny learning rate; report it beside the parent as is, a model trained from scra
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -36,8 +36,9 @@ class Parent(Protocol):
     @property
     def config(self) -> TrainConfig: ...
 
-    @property
-    def manifest(self) -> dict[str, Any]: ...
+    def seen_until(self) -> str:
+        """The last date of any data it was fitted or early-stopped on (its validation end)."""
+        ...
 
     @property
     def fitted(self) -> Fitted | OnnxFitted: ...
@@ -55,17 +56,11 @@ def _parent_for(parent: Parent, ticker: str) -> tuple[TrainConfig, int]:
     return cfg, cfg.embedding_tickers.index(ticker) if cfg.embedding_tickers else 0
 
 
-def parent_seen_until(parent: Parent) -> str:
-    """The last date of any data the parent was fitted or early-stopped on (its validation end)."""
-    segments = parent.manifest.get("segments_by_ticker") or {"": parent.manifest["segments"]}
-    return max(s["validation"][1] for s in segments.values())
-
-
 def overlap_warning(parent: Parent, frame: Frame, seg: Segments, allow: bool) -> list[str]:
     """Refuse (or, allowed, warn) when the parent saw dates in the new ticker's validation or
     test period: markets move together, so its 'before' and 'after' would be judged on days
     it had already learned from, and the comparison with scratch would flatter it."""
-    seen = parent_seen_until(parent)
+    seen = parent.seen_until()
     start = str(frame.dates[seg.train_end].date())
     if seen < start:
         return []
