@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -144,10 +143,10 @@ class PooledVolatility:
 
     def to_json(self) -> dict[str, object]:
         skip = {"forecasts", "realised", "dates_tested", "tickers"}
-        doc: dict[str, Any] = to_jsonable(
+        doc: dict[str, object] = to_jsonable(
             {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in skip}
         )
-        doc["pooled_dm"] = {"against": self.best_baseline, **doc["pooled_dm"]}
+        doc["pooled_dm"] = {"against": self.best_baseline, **to_jsonable(self.pooled_dm)}
         doc["proxy"] = PROXY
         doc["survivors_holm"] = self.survivors
         doc["verdict"] = self.verdict()

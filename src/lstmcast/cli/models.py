@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -257,7 +258,7 @@ def render_summary(m: Manifest) -> None:
     out_console().print("the whole manifest: --full (JSON); the run as TOML: --config")
 
 
-def _training(tr: dict[str, Any], device: str | None) -> str:
+def _training(tr: Mapping[str, object], device: str | None) -> str:
     if not tr:
         return "–"
     return f"{tr.get('epochs_run')} epoch(s), best {tr.get('best_epoch')}, {tr.get('stopped')}, on {device}"

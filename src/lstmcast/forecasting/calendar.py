@@ -17,10 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lstmcast.errors import ConfigError
 from lstmcast.paths import atomic_write_text
+
+if TYPE_CHECKING:
+    from exchange_calendars import ExchangeCalendar
 
 BEFORE, AHEAD = 30, 400  # days of sessions computed around the last bar
 REFRESH_DAYS = 7  # a cached schedule is recomputed after this: exchanges announce closures
@@ -35,7 +38,7 @@ def _quiet() -> Iterator[None]:
         yield
 
 
-def _calendar(name: str, around: date) -> Any:
+def _calendar(name: str, around: date) -> ExchangeCalendar:
     import exchange_calendars as xcals
 
     try:

@@ -16,7 +16,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 import numpy as np
 
@@ -81,11 +80,12 @@ class UniverseForecast:
         return [r.ticker for r in self.ranking if r.side == "short"]
 
     def to_json(self) -> dict[str, object]:
-        doc: dict[str, Any] = to_jsonable(self)
-        doc.update(long=self.long, short=self.short)
-        for row, r in zip(doc["ranking"], self.ranking, strict=True):
-            row.update(volatility=r.volatility, har_volatility=r.har_volatility)
-        return doc
+        doc: dict[str, object] = to_jsonable(self)
+        ranking = [
+            {**to_jsonable(r), "volatility": r.volatility, "har_volatility": r.har_volatility}
+            for r in self.ranking
+        ]
+        return {**doc, "ranking": ranking, "long": self.long, "short": self.short}
 
 
 def score_members(panel: Panel, model: UniverseModel, at: int) -> tuple[np.ndarray, np.ndarray]:

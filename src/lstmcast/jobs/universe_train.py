@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -46,11 +46,11 @@ class HeldOut(Protocol):
 
     def verdict(self) -> str: ...
 
-    def test_json(self) -> dict[str, Any]:
+    def test_json(self) -> dict[str, object]:
         """The network's scores (the report's and the manifest's `test`)."""
         ...
 
-    def baselines_json(self) -> dict[str, Any]: ...
+    def baselines_json(self) -> dict[str, object]: ...
 
     @property
     def best_baseline(self) -> str: ...
@@ -80,10 +80,10 @@ class RankingHeldOut:
         best = _num(b.rank_ic_mean, 4)
         return f"{head}; the best baseline, {self.best_baseline}, has {best} (`backtest --universe` tests it)"
 
-    def test_json(self) -> dict[str, Any]:
+    def test_json(self) -> dict[str, object]:
         return dict(to_jsonable(self.test))
 
-    def baselines_json(self) -> dict[str, Any]:
+    def baselines_json(self) -> dict[str, object]:
         return dict(to_jsonable(self.baselines))
 
     def table(self) -> tuple[str, tuple[str, ...], list[tuple[str, ...]]]:
@@ -127,7 +127,7 @@ class VarianceHeldOut:
         tail = "" if p is None else f", pooled DM p {p:.3f}"
         return f"{head} (QLIKE skill {words}{tail}; `backtest --universe` walks it forward)"
 
-    def test_json(self) -> dict[str, Any]:
+    def test_json(self) -> dict[str, object]:
         return {
             "qlike": self.qlike["network"],
             "skill_vs_best": self.skill_vs[self.best_baseline],
@@ -135,7 +135,7 @@ class VarianceHeldOut:
             "cells": self.cells,
         }
 
-    def baselines_json(self) -> dict[str, Any]:
+    def baselines_json(self) -> dict[str, object]:
         return {k: {"qlike": self.qlike[k], "skill": self.skill_vs[k]} for k in POOLED_BASELINES}
 
     def table(self) -> tuple[str, tuple[str, ...], list[tuple[str, ...]]]:
@@ -218,7 +218,7 @@ class UniverseTrainReport:
         return self.held_out.verdict()
 
     def to_json(self) -> dict[str, object]:
-        doc: dict[str, Any] = to_jsonable(
+        doc: dict[str, object] = to_jsonable(
             {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "held_out"}
         )
         doc["test"] = self.held_out.test_json()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,7 +33,7 @@ def export_onnx(module: nn.Module, window: int, n_inputs: int) -> bytes:
     import torch
 
     example = torch.zeros(1, window, n_inputs)
-    buf: Any = io.BytesIO()  # typed as a path in torch's stubs; a file object works
+    buf = io.BytesIO()
     with warnings.catch_warnings():
         # The TorchScript exporter is marked legacy, and warns about batch sizes for
         # recurrent layers without given initial states; ours start from zeros, and the
@@ -42,7 +42,7 @@ def export_onnx(module: nn.Module, window: int, n_inputs: int) -> bytes:
         torch.onnx.export(
             module.eval(),
             (example,),
-            buf,
+            buf,  # type: ignore[arg-type]  # typed as a path in torch's stubs; a file object works
             dynamo=False,
             input_names=["x"],
             output_names=["y"],
@@ -69,7 +69,7 @@ class OnnxNet:
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         try:
-            self._session: Any = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own types for a bad file
             raise OnnxUnavailable(f"{ONNX_FILE} is unreadable ({str(exc).splitlines()[0]})") from None
 

@@ -269,9 +269,19 @@ def tune_report(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], r
     }
     key = target_of(target).skill_key
     return TuneReport(
-        t.tune_id, t.ticker, t.base.model, target, doc, everything, best_train, _number(tuned.get(key)),
-        _number(starting.get(key)), _number(tuned["dm_pvalue"]), t.resumed, notes=list(t.notes),
-    )  # fmt: skip
+        t.tune_id,
+        t.ticker,
+        t.base.model,
+        target,
+        doc,
+        everything,
+        best_train,
+        skill=_number(tuned.get(key)),
+        start_skill=_number(starting.get(key)),
+        dm_pvalue=_number(tuned["dm_pvalue"]),
+        resumed_trials=t.resumed,
+        notes=list(t.notes),
+    )
 
 
 def _number(value: object) -> float | None:

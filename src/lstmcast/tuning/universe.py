@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from lstmcast.backtest.panel_walk import WalkSummary
 from lstmcast.config import TrainConfig
@@ -72,7 +71,7 @@ def universe_space(base: TrainConfig, path: Path | None) -> Space:
 @dataclass(frozen=True)
 class UniverseTrial:
     number: int
-    params: dict[str, Any]
+    params: dict[str, object]
     state: str  # "complete" or "failed"
     value: float | None  # the inner walk's value (higher is better)
     resumed: bool  # read back from the register
@@ -90,7 +89,7 @@ class UniverseTune:
     inner_span: str  # the inner walks' test dates, all before the outer span
     outer_span: str
     trials: list[UniverseTrial]
-    chosen: dict[str, Any]  # the best trial's settings
+    chosen: dict[str, object]  # the best trial's settings
     chosen_inner: float | None
     tuned: WalkSummary  # the chosen settings walked over the outer span
     start: WalkSummary  # the starting settings, the same way
@@ -131,7 +130,7 @@ class UniverseTune:
         return "; ".join(parts)
 
     def to_json(self) -> dict[str, object]:
-        def walk(s: WalkSummary) -> dict[str, Any]:
+        def walk(s: WalkSummary) -> dict[str, object]:
             return dict(to_jsonable({k: v for k, v in s.to_dict().items() if k != "sharpe"}))
 
         return {
@@ -172,7 +171,7 @@ def _num(x: float | None) -> str:
 
 def _trial(
     number: int,
-    params: dict[str, Any],
+    params: dict[str, object],
     judge: Callable[[TrainConfig], tuple[WalkSummary, bool]],
     space: Space,
     base: TrainConfig,
