@@ -422,13 +422,16 @@ def test_a_backtest_at_a_terminal_shows_the_epoch_inside_the_fold(cli: Cli, home
 
 def test_a_baseline_far_off_the_mark_is_explained() -> None:
     from lstmcast.cli import readings
+    from lstmcast.evaluation.volatility import Against, ForecasterScores, Recalibrated, VolScores
 
-    vol = {
-        "annualised": {"naive": 28.1, "har": 48.8, "har_log": 27.5},
-        "scores": {"model": {"skill_vs_naive": 0.2}, "naive": {"skill_vs_naive": 0.0},
-                   "har": {"skill_vs_naive": -1.07}, "har_log": {"skill_vs_naive": 0.1}},
-    }  # fmt: skip
-    (line,) = readings.far_off(vol, {"har": "HAR", "har_log": "log-HAR"}, "log-HAR")
+    def scored(skill: float) -> ForecasterScores:
+        return ForecasterScores(1.0, 1.0, None, 0.0, skill, {}, {})
+
+    skills = {"model": 0.2, "naive": 0.0, "har": -1.07, "har_log": 0.1}
+    by_name = {n: scored(s) for n, s in skills.items()}
+    vol = VolScores("har_log", by_name, {}, Against(None, None), [], 0.1, {}, Recalibrated(250, {}, {}))
+    annualised = {"naive": 28.1, "har": 48.8, "har_log": 27.5}
+    (line,) = readings.far_off(vol, annualised, {"har": "HAR", "har_log": "log-HAR"}, "log-HAR")
     assert line.startswith("HAR forecast a mean volatility of 48.8% where the naive forecast averaged 28.1%")
     assert "107% worse than naive" in line and "the verdict is against log-HAR" in line
 

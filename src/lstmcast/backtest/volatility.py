@@ -26,6 +26,7 @@ from lstmcast.data.series import Series
 from lstmcast.errors import ConfigError, DataError
 from lstmcast.evaluation import volatility as V
 from lstmcast.inference.volatility import origins_in
+from lstmcast.jsonable import to_jsonable
 from lstmcast.prep.dataset import Frame
 from lstmcast.prep.inputs import frame_for
 from lstmcast.runconfig import BacktestConfig
@@ -50,7 +51,7 @@ class VolatilityOutcome:
     realised: np.ndarray  # (N,) the proxy's mean over the next h rows
     forecasts: dict[str, np.ndarray]  # name -> (N,) variance forecasts
     hits: dict[str, dict[float, np.ndarray]]  # name -> VaR level -> (N,) next-day hit or not
-    scored: dict[str, Any]  # the pooled scores and tests (evaluation.volatility.score_all)
+    scored: V.VolScores  # the pooled scores and tests, computed once
 
     def n_predictions(self) -> int:
         return len(self.at)
@@ -59,14 +60,18 @@ class VolatilityOutcome:
         d = frame.dates
         return [str(d[self.at[0] + 1].date()), str(d[min(self.at[-1] + horizon, len(d) - 1)].date())]
 
-    def block(self, result: Backtest[Outcome]) -> dict[str, Any]:
+    def annualised(self) -> dict[str, float]:
+        """Each forecaster's mean forecast as annualised volatility, in percent."""
+        return {n: float(V.annualised(np.mean(self.forecasts[n]))) for n in NAMES}
+
+    def block(self, result: Backtest[Outcome]) -> dict[str, object]:
         """The "volatility" block of the --json document: the proxy, each forecaster's mean
         forecast as annualised volatility, and the scores and tests, as JSON values."""
         return {
             "proxy": result.frame.vol_proxy,  # a close-only series falls back to squared returns
             "horizon": result.config.horizon,
-            "annualised": {n: float(V.annualised(np.mean(self.forecasts[n]))) for n in NAMES},
-            **self.scored,
+            "annualised": self.annualised(),
+            **to_jsonable(self.scored),
             "refit_every": result.bt.refit_every,
             "stale_opens": result.frame.stale_report(),
         }

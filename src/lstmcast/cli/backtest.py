@@ -117,12 +117,12 @@ def render_volatility(result: Backtest[Outcome]) -> None:
     from lstmcast.backtest.volatility import VolatilityOutcome
 
     out, cfg = result.of(VolatilityOutcome).outcome, result.config
-    vol = out.block(result)
+    scores, annualised = out.scored, out.annualised()
     period = out.period(result.frame, cfg.horizon)
     con = out_console()
     con.print(
         f"[bold]{result.ticker}[/bold] {cfg.model} volatility, {cfg.horizon}-day average variance of the"
-        f" {vol['proxy']} proxy: walk-forward ({result.bt.scheme}), {len(result.folds)} folds,"
+        f" {result.frame.vol_proxy} proxy: walk-forward ({result.bt.scheme}), {len(result.folds)} folds,"
         f" {out.n_predictions()} forecasts {period[0]}..{period[1]}"
     )
     folds = Table(
@@ -142,12 +142,13 @@ def render_volatility(result: Backtest[Outcome]) -> None:
             fmt(q["har_lev"], 4),
         )  # fmt: skip
     con.print(folds)
-    used = VOL_LABELS[vol["benchmark"]]
+    used = VOL_LABELS[scores.benchmark]
     t = vol_scores_table(
-        vol,
+        scores,
+        annualised,
         cfg.model,
         f"pooled out-of-sample; skill: 1 - QLIKE / QLIKE of {used} (the benchmark), the leverage HAR"
-        f" or naive; baselines refitted every {vol['refit_every'] or 'block'} origins",
+        f" or naive; baselines refitted every {result.bt.refit_every or 'block'} origins",
         var=True,
     )
     con.print(t)
@@ -155,10 +156,10 @@ def render_volatility(result: Backtest[Outcome]) -> None:
         "VaR: 1-day value-at-risk from each forecaster's own 1-day forecast and residuals, hits and Kupiec p;"
         " mean vol: the average forecast as annualised volatility"
     )
-    for line in readings.far_off(vol, VOL_LABELS, used):
+    for line in readings.far_off(scores, annualised, VOL_LABELS, used):
         con.print(f"  note: {line}")
-    con.print(f"model: {vol_verdict(vol)}")
-    for line in vol_sensitivity(vol):
+    con.print(f"model: {vol_verdict(scores)}")
+    for line in vol_sensitivity(scores):
         con.print(f"  {line}")
 
 

@@ -9,12 +9,13 @@ no stronger: a p-value above 0.05 is "cannot be told from", never "no difference
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from lstmcast.evaluation.intervals import IntervalReport
     from lstmcast.evaluation.metrics import Metrics
     from lstmcast.evaluation.verdict import Verdict
+    from lstmcast.evaluation.volatility import VolScores
 
 # What to try when one method's intervals miss: the one that held where it did not.
 NEXT_METHOD = {
@@ -128,17 +129,18 @@ def disagreement(v: Verdict | None, model: Metrics, sharpe: float, hold_sharpe: 
     return "; ".join(parts)
 
 
-def far_off(vol: dict[str, Any], labels: dict[str, str], used: str) -> list[str]:
+def far_off(vol: VolScores, annualised: dict[str, float], labels: dict[str, str], used: str) -> list[str]:
     """Baselines far off the mark (QLIKE more than 50% worse than the naive forecast), each
     with why: a level its coefficients learned on the training years that the test years did
-    not keep. They stay in the table; the verdict is against `used`."""
+    not keep (`annualised`: each one's mean forecast). They stay in the table; the verdict is
+    against `used`."""
     said = []
-    naive = vol.get("annualised", {}).get("naive")
-    for name, sc in vol.get("scores", {}).items():
-        skill = sc.get("skill_vs_naive")
-        if name in ("model", "naive") or skill is None or skill > -0.5:
+    naive = annualised.get("naive")
+    for name, sc in vol.scores.items():
+        skill = sc.skill_vs_naive
+        if name in ("model", "naive") or not math.isfinite(skill) or skill > -0.5:
             continue
-        mean = vol.get("annualised", {}).get(name)
+        mean = annualised.get(name)
         level = f" forecast a mean volatility of {mean:.1f}%" if mean is not None else ""
         recent = f" where the naive forecast averaged {naive:.1f}%" if naive is not None else ""
         said.append(

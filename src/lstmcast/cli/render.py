@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
@@ -16,7 +15,9 @@ from lstmcast.target import target_of
 
 if TYPE_CHECKING:
     from lstmcast.evaluation.intervals import IntervalScores
+    from lstmcast.evaluation.metrics import Metrics
     from lstmcast.evaluation.verdict import Comparison, Verdict
+    from lstmcast.evaluation.volatility import Against, VolScores
 
 
 def _p(value: float | None) -> str:
@@ -25,7 +26,9 @@ def _p(value: float | None) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def metrics_table(title: str, target: dict[str, Any], price: dict[str, Any], target_name: str) -> Table:
+def metrics_table(
+    title: str, target: dict[str, Metrics], price: dict[str, Metrics], target_name: str
+) -> Table:
     """One row per forecaster; target-unit and price-unit errors side by side. Prices are
     adjusted closes (dividends and splits folded in), so they sit below the quoted closes."""
     unit = target_of(target_name).unit
@@ -45,28 +48,21 @@ def metrics_table(title: str, target: dict[str, Any], price: dict[str, Any], tar
     ):
         table.add_column(col, justify="right")
     for name in target:
-        t, p = _get(target[name]), _get(price[name])
+        t, p = target[name], price[name]
         table.add_row(
             name,
-            fmt(t["mae"], 5 if unit == "ret" else 2),
-            fmt(t["rmse"], 5 if unit == "ret" else 2),
-            fmt(p["mae"], 2),
-            fmt(p["rmse"], 2),
-            pct(p["mape"], 2).lstrip("+"),
-            fmt(t["mase"], 3),  # in target units: scale-free whatever the price level did
-            fmt(t["rel_mae"], 3),
-            pct(t["directional_accuracy"]).lstrip("+") if t["directional_accuracy"] is not None else "–",
-            _p(t["directional_pvalue"]),
-            pct(t["skill_vs_naive"], 2),
+            fmt(t.mae, 5 if unit == "ret" else 2),
+            fmt(t.rmse, 5 if unit == "ret" else 2),
+            fmt(p.mae, 2),
+            fmt(p.rmse, 2),
+            pct(p.mape, 2).lstrip("+"),
+            fmt(t.mase, 3),  # in target units: scale-free whatever the price level did
+            fmt(t.rel_mae, 3),
+            pct(t.directional_accuracy).lstrip("+") if t.directional_accuracy is not None else "–",
+            _p(t.directional_pvalue),
+            pct(t.skill_vs_naive, 2),
         )
     return table
-
-
-def _get(m: Any) -> dict[str, Any]:
-
-    if dataclasses.is_dataclass(m) and not isinstance(m, type):
-        return dataclasses.asdict(m)
-    return dict(m)
 
 
 def _pv(c: Comparison) -> str:
@@ -107,12 +103,14 @@ def interval_cells(s: IntervalScores) -> list[str]:
     return [*share, pct(s.width, 2).lstrip("+")]
 
 
-def vol_scores_table(vol: dict[str, Any], model: str, title: str, var: bool) -> Table:
-    """Every forecaster's volatility scores, the model first: mean forecast, QLIKE, skill against
-    log-HAR (the benchmark), the leverage HAR and naive, MSE, Mincer-Zarnowitz R^2, MCS
-    membership, and with `var` the value-at-risk hits with their Kupiec p. `vol` is the
-    JSON block of the scores (a backtest's or a training's "volatility")."""
-    used = VOL_LABELS[vol["benchmark"]]
+def vol_scores_table(
+    vol: VolScores, annualised: dict[str, float], model: str, title: str, var: bool
+) -> Table:
+    """Every forecaster's volatility scores, the model first: mean forecast (`annualised`),
+    QLIKE, skill against log-HAR (the benchmark), the leverage HAR and naive, MSE,
+    Mincer-Zarnowitz R^2, MCS membership, and with `var` the value-at-risk hits with their
+    Kupiec p."""
+    used = VOL_LABELS[vol.benchmark]
     t = Table(title=title, title_justify="left")
     columns = [
         "forecaster",
@@ -130,53 +128,54 @@ def vol_scores_table(vol: dict[str, Any], model: str, title: str, var: bool) -> 
     for col in ["VaR 95% hits (p)", "VaR 99% hits (p)"] if var else []:
         t.add_column(col, justify="right", no_wrap=True)  # a hit rate and its Kupiec p, one line
     optional(t, "MSE", "MZ R²", "VaR 99% hits (p)", "skill vs naive", "mean vol", wide=True)
-    for name in sorted(vol["scores"], key=lambda n: n != "model"):
-        sc = vol["scores"][name]
+    for name in sorted(vol.scores, key=lambda n: n != "model"):
+        sc = vol.scores[name]
         cells = [
             model if name == "model" else VOL_LABELS[name],
-            f"{vol['annualised'][name]:.1f}%",
-            fmt(sc["qlike"], 4),
-            pct(sc["skill_vs_har"], 1),
-            pct(sc["skill_vs"]["har_lev"], 1),
-            pct(sc["skill_vs_naive"], 1),
-            fmt(sc["mse"], 3),
-            fmt(sc["mz_r2"], 3),
-            "in" if name in vol["mcs"] else "–",
+            f"{annualised[name]:.1f}%",
+            fmt(sc.qlike, 4),
+            pct(sc.skill_vs_har, 1),
+            pct(sc.skill_vs["har_lev"], 1),
+            pct(sc.skill_vs_naive, 1),
+            fmt(sc.mse, 3),
+            fmt(sc.mz_r2, 3),
+            "in" if name in vol.mcs else "–",
         ]
         if var:
             cells += [
-                f"{pct(sc['var'][lv]['hit_rate']).lstrip('+')} ({fmt(sc['var'][lv]['kupiec_p'], 2)})"
+                f"{pct(sc.var[lv].hit_rate).lstrip('+')} ({fmt(sc.var[lv].kupiec_p, 2)})"
                 for lv in ("95", "99")
             ]
         t.add_row(*cells)
     return t
 
 
-def vol_sensitivity(vol: dict[str, Any]) -> list[str]:
+def vol_sensitivity(vol: VolScores) -> list[str]:
     """The headline's robustness in two lines: the model's QLIKE skill and DM p against each
     HAR, as forecast and with every forecaster under one rolling recalibration."""
-    recal = vol["recalibrated"]
+    recal = vol.recalibrated
 
-    def against(scores: dict[str, Any], dm: dict[str, Any]) -> str:
+    def against(skill_vs: dict[str, float], dm: dict[str, Against]) -> str:
         cells = []
         for name in ("har_log", "har_lev", "har"):
-            p = dm[name]["pvalue"]
+            p = dm[name].pvalue
             test = "" if p is None else f" (DM p {_p(p)})"
-            cells.append(f"{VOL_LABELS[name]} {scores['model']['skill_vs'][name]:+.1%}{test}")
+            cells.append(f"{VOL_LABELS[name]} {skill_vs[name]:+.1%}{test}")
         return ", ".join(cells)
 
     return [
-        f"against each HAR: {against(vol['scores'], vol['dm'])}",
-        f"all recalibrated (rolling {recal['window']} origins): {against(recal['scores'], recal['dm'])}",
+        f"against each HAR: {against(vol.scores['model'].skill_vs, vol.dm)}",
+        f"all recalibrated (rolling {recal.window} origins):"
+        f" {against(recal.scores['model'].skill_vs, recal.dm)}",
     ]
 
 
-def vol_verdict(vol: dict[str, Any]) -> str:
+def vol_verdict(vol: VolScores) -> str:
     """One sentence against the pre-specified benchmark (log-HAR): QLIKE skill, DM p, and the
     90% MCS. `vol_sensitivity` says how it fares against the other HARs and recalibrated."""
-    used = VOL_LABELS[vol["benchmark"]]
-    skill = vol["scores"]["model"]["skill_vs_har"]
-    p = vol["dm_vs_har"]["pvalue"]
+    used = VOL_LABELS[vol.benchmark]
+    skill = vol.scores["model"].skill_vs_har
+    p = vol.dm_vs_har.pvalue
     test = "" if p is None else f" (DM p {_p(p)})"
     if skill > 0 and p is not None and p < 0.05:
         text = f"[green]beats {used}[/green] by {skill:.1%} in QLIKE{test}"
@@ -187,11 +186,11 @@ def vol_verdict(vol: dict[str, Any]) -> str:
     plain = readings.qlike_skill(skill, used)
     if plain is not None:
         text += f" ({plain})"
-    mcs = vol["mcs"]
+    mcs = vol.mcs
     others = [VOL_LABELS.get(n, n) for n in mcs if n != "model"]
     if "model" in mcs:
         # "Alone" only where the max statistic agrees: the set can hang on the statistic used.
-        by_max = [n for n, p in vol.get("mcs_pvalues", {}).items() if p.get("max", 0.0) >= vol["mcs_size"]]
+        by_max = [n for n, p in vol.mcs_pvalues.items() if p.get("max", 0.0) >= vol.mcs_size]
         alone = ", alone" if by_max == ["model"] else " (alone by the range statistic, not by the max)"
         with_ = f" with {', '.join(others)}" if others else alone
         text += f"; in the 90% MCS{with_}"

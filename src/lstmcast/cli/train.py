@@ -12,7 +12,6 @@ from lstmcast.cli.common import emit_json, fmt, guarded, interactive, out_consol
 from lstmcast.cli.options import Json, run_options
 from lstmcast.cli.progress import epoch_progress
 from lstmcast.cli.render import metrics_table, verdict, vol_scores_table, vol_sensitivity, vol_verdict
-from lstmcast.jsonable import to_jsonable
 from lstmcast.runconfig import RunConfig
 from lstmcast.settings import VOL_LABELS
 from lstmcast.target import target_of
@@ -98,33 +97,33 @@ def _train_volatility(store: Store, run: RunConfig, series: list[Series], as_jso
     for w in report.warnings:
         warn(w)
     if as_json:
-        emit_json(report)
+        emit_json(report.to_json())
         return
-    doc = to_jsonable(report)
     con = out_console()
-    seg, vol = doc["segments"], doc["volatility"]
+    r, seg, scores = report, report.segments, report.scores
     con.print(
-        f"[bold]{doc['ticker']}[/bold] {doc['model']} on volatility ({vol['proxy']} proxy), window"
-        f" {doc['window']}, {doc['horizon']}-day average variance: {doc['epochs_run']} epochs"
-        f" ({doc['stopped']}, best {doc['best_epoch']}), {doc['train_seconds']:.1f}s"
+        f"[bold]{r.ticker}[/bold] {r.model} on volatility ({r.proxy} proxy), window {r.window},"
+        f" {r.horizon}-day average variance: {r.epochs_run} epochs ({r.stopped}, best {r.best_epoch}),"
+        f" {r.train_seconds:.1f}s"
     )
     val, test = seg["validation"], seg["test"]
     con.print(
         f"train {seg['train'][0]}..{seg['train'][1]}  validation {val[0]}..{val[1]}"
-        f"  test {test[0]}..{test[1]} ({doc['n_test']} forecasts)"
+        f"  test {test[0]}..{test[1]} ({r.n_test} forecasts)"
     )
-    used = VOL_LABELS[vol["benchmark"]]
+    used = VOL_LABELS[scores.benchmark]
     t = vol_scores_table(
-        vol,
-        report.model,
+        scores,
+        r.annualised,
+        r.model,
         f"test segment; skill: 1 - QLIKE / QLIKE of {used} (the benchmark), the leverage HAR or naive",
         var=True,
     )
     con.print(t)
-    for line in readings.far_off(vol, VOL_LABELS, used):
+    for line in readings.far_off(scores, r.annualised, VOL_LABELS, used):
         con.print(f"  note: {line}")
-    con.print(f"model {report.model_id}: {vol_verdict(vol)}")
-    for line in vol_sensitivity(vol):
+    con.print(f"model {r.model_id}: {vol_verdict(scores)}")
+    for line in vol_sensitivity(scores):
         con.print(f"  {line}")
 
 

@@ -13,7 +13,7 @@ import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
@@ -93,18 +93,82 @@ def dm_qlike(model: np.ndarray, base: np.ndarray, realised: np.ndarray, horizon:
     return hac_dm(qlike(model, realised) - qlike(base, realised), horizon)
 
 
-def var_tests(hits: np.ndarray, level: float) -> dict[str, float | int | None]:
+@dataclass(frozen=True)
+class VarTest:
+    """How a 1-day value-at-risk did: its hits (next-day returns below -VaR) and the tests."""
+
+    n: int
+    hits: int
+    hit_rate: float | None
+    kupiec_p: float | None
+    christoffersen_p: float | None
+    conditional_coverage_p: float | None
+
+
+def var_tests(hits: np.ndarray, level: float) -> VarTest:
     """How a 1-day value-at-risk at `level` did: its hits (next-day returns below -VaR), with
     Kupiec, Christoffersen and conditional coverage on them."""
     rate = 1 - level
-    return {
-        "n": len(hits),
-        "hits": int(hits.sum()),
-        "hit_rate": float(hits.mean()) if len(hits) else None,
-        "kupiec_p": _none(kupiec(hits, rate)),
-        "christoffersen_p": _none(christoffersen(hits)),
-        "conditional_coverage_p": _none(conditional_coverage(hits, rate)),
-    }
+    return VarTest(
+        n=len(hits),
+        hits=int(hits.sum()),
+        hit_rate=float(hits.mean()) if len(hits) else None,
+        kupiec_p=_none(kupiec(hits, rate)),
+        christoffersen_p=_none(christoffersen(hits)),
+        conditional_coverage_p=_none(conditional_coverage(hits, rate)),
+    )
+
+
+@dataclass(frozen=True)
+class ForecasterScores:
+    """One forecaster's variance scores on the origins every forecaster shares."""
+
+    qlike: float
+    mse: float
+    mz_r2: float | None  # Mincer-Zarnowitz R^2
+    skill_vs_har: float  # against the pre-specified benchmark, log-HAR
+    skill_vs_naive: float
+    skill_vs: dict[str, float]  # against each HAR and naive
+    var: dict[str, VarTest]  # "95", "99"
+
+
+@dataclass(frozen=True)
+class Against:
+    """A Diebold-Mariano test of the model against one forecaster."""
+
+    statistic: float | None
+    pvalue: float | None
+
+
+@dataclass(frozen=True)
+class RecalibratedScores:
+    qlike: float
+    skill_vs_har: float
+    skill_vs: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Recalibrated:
+    """The skill and DM again, every forecaster under one rolling recalibration."""
+
+    window: int
+    scores: dict[str, RecalibratedScores]
+    dm: dict[str, Against]
+
+
+@dataclass(frozen=True)
+class VolScores:
+    """Every forecaster's scores and the tests (`score_all`), computed once; its JSON keeps
+    these names."""
+
+    benchmark: str
+    scores: dict[str, ForecasterScores]
+    dm: dict[str, Against]  # the model against each HAR
+    dm_vs_har: Against  # ... against the benchmark
+    mcs: list[str]  # the 90% model confidence set
+    mcs_size: float
+    mcs_pvalues: dict[str, dict[str, float]]  # forecaster -> "range", "max"
+    recalibrated: Recalibrated
 
 
 def var_quantiles(next_return: np.ndarray, one_day: np.ndarray) -> dict[float, float]:
@@ -130,7 +194,7 @@ def score_all(
     horizon: int,
     hits: dict[str, dict[float, np.ndarray]],
     seed: int = 0,
-) -> dict[str, Any]:
+) -> VolScores:
     """The scores of every forecaster on the same origins: QLIKE, MSE, Mincer-Zarnowitz R^2,
     skill against each HAR and naive (`skill_vs_har`: against the pre-specified benchmark,
     log-HAR), VaR hits; DM of "model" against each HAR on QLIKE; the 90% MCS over all of them,
@@ -139,41 +203,38 @@ def score_all(
     result is calibration."""
     each = {name: score_variance(f, realised) for name, f in forecasts.items()}
     skills = _skills({name: s.qlike for name, s in each.items()})
-    scores: dict[str, Any] = {}
-    for name, s in each.items():
-        skill = skills[name]
-        scores[name] = {
-            "qlike": s.qlike,
-            "mse": s.mse,
-            "mz_r2": _none(s.mz_r2),
-            "skill_vs_har": skill[BENCHMARK],
-            "skill_vs_naive": skill["naive"],
-            "skill_vs": skill,
-            "var": {f"{lv * 100:g}": var_tests(h, lv) for lv, h in hits[name].items()},
-        }
+    scores = {
+        name: ForecasterScores(
+            qlike=s.qlike,
+            mse=s.mse,
+            mz_r2=_none(s.mz_r2),
+            skill_vs_har=skills[name][BENCHMARK],
+            skill_vs_naive=skills[name]["naive"],
+            skill_vs=skills[name],
+            var={f"{lv * 100:g}": var_tests(h, lv) for lv, h in hits[name].items()},
+        )
+        for name, s in each.items()
+    }
     dm = dm_against_hars(forecasts, realised, horizon)
     recal = recalibrated(forecasts, realised, at, horizon)
     recal_qlike = {name: float(np.mean(qlike(f, realised))) for name, f in recal.items()}
     recal_scores = {
-        name: {"qlike": recal_qlike[name], "skill_vs_har": skill[BENCHMARK], "skill_vs": skill}
+        name: RecalibratedScores(recal_qlike[name], skill[BENCHMARK], skill)
         for name, skill in _skills(recal_qlike).items()
     }
     losses = {n: qlike(f, realised) for n, f in forecasts.items()}
-    mcs = model_confidence_set(losses, horizon, seed)
-    return {
-        "benchmark": BENCHMARK,
-        "scores": scores,
-        "dm": dm,
-        "dm_vs_har": dm[BENCHMARK],
-        "mcs": mcs,
-        "mcs_size": MCS_SIZE,
-        "mcs_pvalues": mcs_pvalues(losses, horizon, seed),
-        "recalibrated": {
-            "window": RECALIBRATION_WINDOW,
-            "scores": recal_scores,
-            "dm": dm_against_hars(recal, realised, horizon),
-        },
-    }
+    return VolScores(
+        benchmark=BENCHMARK,
+        scores=scores,
+        dm=dm,
+        dm_vs_har=dm[BENCHMARK],
+        mcs=model_confidence_set(losses, horizon, seed),
+        mcs_size=MCS_SIZE,
+        mcs_pvalues=mcs_pvalues(losses, horizon, seed),
+        recalibrated=Recalibrated(
+            RECALIBRATION_WINDOW, recal_scores, dm_against_hars(recal, realised, horizon)
+        ),
+    )
 
 
 def _skills(qlikes: dict[str, float]) -> dict[str, dict[str, float]]:
@@ -184,12 +245,12 @@ def _skills(qlikes: dict[str, float]) -> dict[str, dict[str, float]]:
 
 def dm_against_hars(
     forecasts: dict[str, np.ndarray], realised: np.ndarray, horizon: int
-) -> dict[str, dict[str, float | None]]:
-    """DM of "model" against each HAR on QLIKE: {har: {statistic, pvalue}}."""
+) -> dict[str, Against]:
+    """DM of "model" against each HAR on QLIKE."""
     dm = {}
     for name in HARS:
         stat, p = dm_qlike(forecasts["model"], forecasts[name], realised, horizon)
-        dm[name] = {"statistic": _none(stat), "pvalue": _none(p)}
+        dm[name] = Against(_none(stat), _none(p))
     return dm
 
 

@@ -103,10 +103,10 @@ def train_volatility_model(store: Store, config: TrainConfig, series: Series) ->
         train_seconds=round(out.seconds, 3),
         segments=trained.segment_dates(),
         n_test=len(trained.at),
-        volatility={
-            **trained.scored,
-            "annualised": {n: float(annualised(np.mean(f))) for n, f in trained.fits.forecasts.items()},
-        },
+        proxy=trained.proxy,
+        stale_opens=trained.stale,
+        scores=trained.scored,
+        annualised={n: float(annualised(np.mean(f))) for n, f in trained.fits.forecasts.items()},
         warnings=trained.warnings,
         path=str(path),
     )

@@ -120,13 +120,13 @@ def volatility_manifest(
         "metrics": {
             "test": {
                 "model": {
-                    "skill_vs_naive": scores["scores"]["model"]["skill_vs_naive"],
-                    "skill_vs_har": scores["scores"]["model"]["skill_vs_har"],  # its own benchmark
+                    "skill_vs_naive": scores.scores["model"].skill_vs_naive,
+                    "skill_vs_har": scores.scores["model"].skill_vs_har,  # its own benchmark
                 }
             }
         },
         "volatility": {
-            **scores,
+            **trained.scores_json(),
             "head": net.head.to_dict(),
             "ratio": trained.fits.ratio,
             "var_quantiles": {f"{lv * 100:g}": q for lv, q in trained.quantiles.items()},

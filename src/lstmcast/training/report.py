@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from lstmcast.evaluation.metrics import Metrics
 from lstmcast.evaluation.verdict import Verdict
+from lstmcast.evaluation.volatility import VolScores
 from lstmcast.jsonable import to_jsonable
+from lstmcast.prep.dataset import StaleReport
 from lstmcast.threadpolicy import thread_choice
 from lstmcast.training.scores import Trained
 
@@ -105,11 +106,30 @@ class VolatilityTrainReport:
     train_seconds: float
     segments: dict[str, list[str]]
     n_test: int
-    # The test segment's scores and tests against each HAR (training.volatility.score_test),
-    # with each forecaster's mean forecast as annualised volatility.
-    volatility: dict[str, Any]
+    proxy: str  # the variance proxy used (after any fallback)
+    stale_opens: StaleReport
+    scores: VolScores  # the test segment's scores and tests against each HAR
+    annualised: dict[str, float]  # each forecaster's mean forecast as annualised volatility
     warnings: list[str]
     path: str
+
+    def to_json(self) -> dict[str, object]:
+        """The `train --target volatility --json` document: the run, then "volatility" (the
+        proxy, the scores and tests, and the annualised mean forecasts), its warnings, its path."""
+        volatility = {
+            "proxy": self.proxy,
+            "horizon": self.horizon,
+            "stale_opens": self.stale_opens,
+            **to_jsonable(self.scores),
+            "annualised": self.annualised,
+        }
+        run = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        own = ("proxy", "stale_opens", "scores", "annualised", "warnings", "path")
+        doc: dict[str, object] = to_jsonable(
+            {**{k: v for k, v in run.items() if k not in own}, "volatility": volatility,
+             "warnings": self.warnings, "path": self.path}
+        )  # fmt: skip
+        return doc
 
 
 @dataclass(frozen=True)

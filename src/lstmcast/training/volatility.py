@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 import torch
@@ -28,6 +27,7 @@ from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.volatility import Har, forward_mean
 from lstmcast.inference.predictor import Net
 from lstmcast.inference.volatility import MONTH, VolHead, offset, origins_in, raw_variance
+from lstmcast.jsonable import to_jsonable
 from lstmcast.models import build_model
 from lstmcast.prep.dataset import Frame, Segments, StaleReport
 from lstmcast.prep.inputs import frame_for, split_for
@@ -200,7 +200,15 @@ class VolTrained:
     log_errors: np.ndarray  # log(realised / forecast) at validation and test origins: the interval pool
     hits: dict[str, dict[float, np.ndarray]]
     warnings: list[str]
-    scored: dict[str, Any]  # the test segment's scores and tests, computed once (`score_test`)
+    scored: V.VolScores  # the test segment's scores and tests, computed once
+    stale: StaleReport
+
+    def scores_json(self) -> dict[str, object]:
+        """The test segment's scores as the report and the manifest keep them: the proxy, the
+        horizon, its stale opens, then every score and test."""
+        head = {"proxy": self.proxy, "horizon": self.config.horizon, "stale_opens": self.stale}
+        doc: dict[str, object] = to_jsonable({**head, **to_jsonable(self.scored)})
+        return doc
 
     @property
     def net(self) -> VolFit:
@@ -213,24 +221,6 @@ class VolTrained:
             "validation": [str(d[s.train_end].date()), str(d[s.val_end - 1].date())],
             "test": [str(d[s.val_end].date()), str(d[s.n - 1].date())],
         }
-
-
-def score_test(
-    config: TrainConfig,
-    proxy: str,
-    fits: CutoffFits,
-    at: np.ndarray,
-    realised: np.ndarray,
-    hits: dict[str, Any],
-    stale: StaleReport,
-) -> dict[str, Any]:
-    """Every forecaster's scores on the test segment, the tests against each HAR."""
-    return {
-        "proxy": proxy,
-        "horizon": config.horizon,
-        "stale_opens": stale,
-        **V.score_all(fits.forecasts, realised, at, config.horizon, hits, config.seed),
-    }
 
 
 def train_volatility(
@@ -272,5 +262,6 @@ def train_volatility(
         log_errors,
         hits,
         list(frame.notes),
-        score_test(config, frame.vol_proxy, fits, test_at, realised, hits, frame.stale_report()),
+        V.score_all(fits.forecasts, realised, test_at, config.horizon, hits, config.seed),
+        frame.stale_report(),
     )
