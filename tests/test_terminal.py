@@ -464,6 +464,9 @@ def test_a_forecast_keeps_each_interval_on_one_line_at_80_columns(monkeypatch: p
 
     text = shown(1)
     assert "173.43 .. 177.58" in text and "172.00 .. 178.78" in text and "203.15" in text, text
+    assert "'quoted' is the same forecast" in " ".join(text.split()), text
     text = shown(10)
     assert "1,734.30 .. 1,775.80" in text and "2,031.50" not in text, text
     assert "not shown at 80 columns: quoted" in text, text
+    # A note about a column the table no longer has is not printed under it.
+    assert "'quoted'" not in text and "prices are adjusted closes" in " ".join(text.split()), text

@@ -10,6 +10,8 @@ block per row, each cell on its own line under its header.
 
 from __future__ import annotations
 
+import copy
+
 from rich.console import Console, Group, RenderableType
 from rich.table import Column, Table
 from rich.text import Text
@@ -67,6 +69,18 @@ def fit(table: Table, width: int) -> RenderableType:
     if turned is not None and needed_width(turned) <= width:
         return fit(turned, width)
     return _blocks(table, width)
+
+
+def shows(table: Table, header: str, width: int) -> bool:
+    """Whether the column `header` is still a column once `table` is fitted to `width` (a
+    narrow terminal drops the optional ones first), so that a note about it is not printed
+    under a table without it. Fitting a copy leaves `table` as it was."""
+    fitted = fit(copy.deepcopy(table), width)
+    if not isinstance(fitted, Table) or not fitted.columns:
+        return True  # as blocks, every column is a line of each row's block
+    headers = {_plain(c.header) for c in fitted.columns}
+    turned = {_plain(c) for c in fitted.columns[0]._cells if isinstance(c, (str, Text))}  # rows as columns
+    return header in headers or header in turned
 
 
 def _share(table: Table, spare: int) -> None:
