@@ -55,6 +55,11 @@ def number(value: object) -> float:
     return float(value)
 
 
+def number_or_none(value: object) -> float | None:
+    """A JSON number as a float; None for anything else (null, or what an older file lacks)."""
+    return None if isinstance(value, bool) or not isinstance(value, (int, float)) else float(value)
+
+
 def json_object(value: object) -> Mapping[str, object]:
     """A JSON object; a TypeError for anything else."""
     if not isinstance(value, dict):

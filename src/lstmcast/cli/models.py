@@ -24,7 +24,7 @@ from lstmcast.cli.common import (
 )
 from lstmcast.cli.options import Format, Json
 from lstmcast.cli.tables import optional
-from lstmcast.jsonable import json_at, json_object
+from lstmcast.jsonable import json_at, json_object, number_or_none
 from lstmcast.paths import atomic_write_bytes, check_output
 
 if TYPE_CHECKING:
@@ -128,9 +128,7 @@ def _skill(run: RunRecord) -> str:
     from lstmcast.errors import ConfigError
     from lstmcast.target import target_of
 
-    tested: object = run.get("metrics", {})
-    for key in ("test", "model"):  # metrics -> test -> model, each a JSON object where it is stored
-        tested = tested.get(key, {}) if isinstance(tested, dict) else {}
+    tested = json_at(run.get("metrics"), "test", "model")
     try:
         return target_of(run["target"]).describe(tested if isinstance(tested, dict) else {})
     except ConfigError:  # a record of a target this version does not know
@@ -235,21 +233,18 @@ def render_summary(m: Manifest) -> None:
         ("trained", _training(m.get("training", {}), m.get("device"))),
     ]
     held_out = json_object(test.get("model", {}))
-    mse, naive = json_at(held_out, "rmse"), json_at(test, "naive", "rmse")
-    if isinstance(mse, (int, float)) and isinstance(naive, (int, float)) and naive:
+    mse, naive = number_or_none(held_out.get("rmse")), number_or_none(json_at(test, "naive", "rmse"))
+    if mse is not None and naive:
         rows.append(("test skill", pct(1 - (mse / naive) ** 2, 2) + " in MSE against naive"))
     elif "model" in test and "naive" not in test and cfg.get("target"):  # against its own benchmark
         from lstmcast.target import target_of
 
         rows.append(("test skill", target_of(str(cfg["target"])).describe(held_out)))
-    ic = held_out.get("rank_ic_mean")
-    if isinstance(ic, (int, float)):
+    ic = number_or_none(held_out.get("rank_ic_mean"))
+    if ic is not None:
         best = m.get("metrics", {}).get("best_baseline")
-        ic_t = held_out.get("rank_ic_t")
-        rows.append(
-            ("held-out rank IC", f"{fmt(ic, 4)} (t {fmt(ic_t if isinstance(ic_t, float) else None, 2)});"
-             f" best baseline {best}")
-        )  # fmt: skip
+        ic_t = number_or_none(held_out.get("rank_ic_t"))
+        rows.append(("held-out rank IC", f"{fmt(ic, 4)} (t {fmt(ic_t, 2)}); best baseline {best}"))
     rows += [("warning", w) for w in m.get("warnings", [])]
     rows.append(("files", ", ".join(m.get("checksums", {})) or "weights.safetensors"))
     for k, v in rows:

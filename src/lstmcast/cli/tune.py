@@ -28,6 +28,7 @@ from lstmcast.cli.common import (
 from lstmcast.cli.options import Cluster, ClusterSecurity, Format, Json, ManyWorkers, parallel_of, run_options
 from lstmcast.cli.progress import step_progress, trial_progress
 from lstmcast.errors import DamagedError, NotFoundError
+from lstmcast.jsonable import json_at, number_or_none
 from lstmcast.paths import check_output
 from lstmcast.runconfig import RunConfig
 from lstmcast.settings import SAMPLERS
@@ -311,8 +312,7 @@ def tunes_cli(ctx: typer.Context, output: Format = None, as_json: Json = False) 
 
 def _skill(tune: TuneRecord) -> float | None:
     """A finished tune's outer skill, by its target's measure."""
-    skill = None if tune.result is None else tune.result.get(target_of(tune.target).skill_key)
-    return float(skill) if isinstance(skill, (int, float)) else None
+    return number_or_none(json_at(tune.result, target_of(tune.target).skill_key))
 
 
 @tunes_app.command("show")

@@ -36,6 +36,7 @@ from lstmcast.evaluation.multiple import (
 from lstmcast.evaluation.verdict import SIGNIFICANCE, judge
 from lstmcast.execution.engine import Parallel, TaskOutcome
 from lstmcast.execution.stream import run_tasks
+from lstmcast.jsonable import number_or_none
 from lstmcast.paths import atomic_write_bytes
 from lstmcast.runconfig import RunConfig, run_config_toml
 from lstmcast.store.db import Store
@@ -276,16 +277,12 @@ def tune_report(t: Prepared, settings: TuneSettings, outer: dict[str, Scored], r
         doc,
         everything,
         best_train,
-        skill=_number(tuned.get(key)),
-        start_skill=_number(starting.get(key)),
-        dm_pvalue=_number(tuned["dm_pvalue"]),
+        skill=number_or_none(tuned.get(key)),
+        start_skill=number_or_none(starting.get(key)),
+        dm_pvalue=number_or_none(tuned["dm_pvalue"]),
         resumed_trials=t.resumed,
         notes=list(t.notes),
     )
-
-
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, (int, float)) else None
 
 
 def tune(
