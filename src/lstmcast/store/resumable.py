@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from lstmcast.errors import LockHeldError
 from lstmcast.store.db import transaction, utcnow
@@ -32,16 +33,21 @@ class Job:
     damaged: str | None = None
 
 
+R = TypeVar("R")
+
+
 @dataclass(frozen=True)
-class Jobs:
+class Jobs(Generic[R]):
     """One table of jobs. `columns` are its plain columns besides id and times; `documents`
     its JSON ones, each `<name>_json`, by the type its value must have (None allowed where
-    the column may be empty); a rerun overwrites `updated_at` and the columns in `rerun`."""
+    the column may be empty); a rerun overwrites `updated_at` and the columns in `rerun`.
+    `record` reads a decoded job as the record its kind of job is (a sweep's, a tune's)."""
 
     table: str
     columns: tuple[str, ...]
     documents: dict[str, tuple[type, ...]]
     rerun: tuple[str, ...]
+    record: Callable[[Job], R]
 
     def save(self, conn: sqlite3.Connection, job: Mapping[str, object]) -> None:
         """Write a job, or update the row of the same id with a rerun's values."""
@@ -66,13 +72,14 @@ class Jobs:
                 (json.dumps(value), utcnow(), job_id),
             )
 
-    def all(self, conn: sqlite3.Connection) -> list[Job]:
+    def all(self, conn: sqlite3.Connection) -> list[R]:
         """Every job, least recently run first."""
-        return [self.decode(r) for r in conn.execute(f"SELECT * FROM {self.table} ORDER BY updated_at, id")]
+        rows = conn.execute(f"SELECT * FROM {self.table} ORDER BY updated_at, id")
+        return [self.record(self.decode(r)) for r in rows]
 
-    def get(self, conn: sqlite3.Connection, job_id: str) -> Job | None:
+    def get(self, conn: sqlite3.Connection, job_id: str) -> R | None:
         row = conn.execute(f"SELECT * FROM {self.table} WHERE id = ?", (job_id,)).fetchone()
-        return self.decode(row) if row else None
+        return self.record(self.decode(row)) if row else None
 
     def decode(self, row: sqlite3.Row) -> Job:
         """A job's row with its JSON documents read; one that cannot be read (or is not of its

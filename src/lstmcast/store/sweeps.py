@@ -11,11 +11,6 @@ from dataclasses import dataclass
 from lstmcast.store.db import utcnow
 from lstmcast.store.resumable import Job, Jobs, save_unit
 
-# The same cells run again (perhaps with another --adjust): the latest run's settings.
-SWEEPS = Jobs(
-    "sweeps", ("tickers", "models", "seeds"), {"config": (dict,), "cells": (list,)}, ("config_json",)
-)
-
 
 @dataclass(frozen=True)
 class SweepRecord:
@@ -87,15 +82,6 @@ def save_sweep(conn: sqlite3.Connection, sweep: SweepRecord) -> None:
     })  # fmt: skip
 
 
-def list_sweeps(conn: sqlite3.Connection) -> list[SweepRecord]:
-    return [_record(s) for s in SWEEPS.all(conn)]
-
-
-def get_sweep(conn: sqlite3.Connection, sweep_id: str) -> SweepRecord | None:
-    found = SWEEPS.get(conn, sweep_id)
-    return None if found is None else _record(found)
-
-
 def _record(job: Job) -> SweepRecord:
     """A sweep from its row: tickers and models are stored comma-separated."""
     config, cells = job.documents["config"], job.documents["cells"]
@@ -111,3 +97,17 @@ def _record(job: Job) -> SweepRecord:
         updated_at=job.updated_at,
         damaged=job.damaged,
     )
+
+
+# The same cells run again (perhaps with another --adjust): the latest run's settings.
+SWEEPS = Jobs(
+    "sweeps", ("tickers", "models", "seeds"), {"config": (dict,), "cells": (list,)}, ("config_json",), _record
+)
+
+
+def list_sweeps(conn: sqlite3.Connection) -> list[SweepRecord]:
+    return SWEEPS.all(conn)
+
+
+def get_sweep(conn: sqlite3.Connection, sweep_id: str) -> SweepRecord | None:
+    return SWEEPS.get(conn, sweep_id)

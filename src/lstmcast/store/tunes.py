@@ -62,16 +62,6 @@ class TrialRecord:
         }
 
 
-# A tune's settings (its id is their fingerprint); a rerun updates its trial budget. Its
-# result is written once the outer folds are judged.
-TUNES = Jobs(
-    "tunes",
-    ("ticker", "model", "target", "trials"),
-    {"config": (dict,), "result": (dict, type(None))},
-    ("trials",),
-)
-
-
 @dataclass(frozen=True)
 class TuneRecord:
     """One tune as the store keeps it: its settings (`config`: "train", "backtest", "space",
@@ -167,15 +157,6 @@ def _trial(r: sqlite3.Row) -> TrialRecord:
         ) from None
 
 
-def list_tunes(conn: sqlite3.Connection) -> list[TuneRecord]:
-    return [_tune(t) for t in TUNES.all(conn)]
-
-
-def get_tune(conn: sqlite3.Connection, tune_id: str) -> TuneRecord | None:
-    found = TUNES.get(conn, tune_id)
-    return None if found is None else _tune(found)
-
-
 def _tune(job: Job) -> TuneRecord:
     config, result = job.documents["config"], job.documents["result"]
     assert isinstance(config, dict) and (result is None or isinstance(result, dict))  # Jobs.decode checked
@@ -184,3 +165,22 @@ def _tune(job: Job) -> TuneRecord:
         job.id, str(c["ticker"]), str(c["model"]), str(c["target"]), int(c["trials"] or 0), config, result,
         job.updated_at, job.damaged,
     )  # fmt: skip
+
+
+# A tune's settings (its id is their fingerprint); a rerun updates its trial budget. Its
+# result is written once the outer folds are judged.
+TUNES = Jobs(
+    "tunes",
+    ("ticker", "model", "target", "trials"),
+    {"config": (dict,), "result": (dict, type(None))},
+    ("trials",),
+    _tune,
+)
+
+
+def list_tunes(conn: sqlite3.Connection) -> list[TuneRecord]:
+    return TUNES.all(conn)
+
+
+def get_tune(conn: sqlite3.Connection, tune_id: str) -> TuneRecord | None:
+    return TUNES.get(conn, tune_id)
