@@ -22,6 +22,7 @@ from lstmcast.jsonable import to_jsonable
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from lstmcast.cli.tables import FittingConsole
     from lstmcast.store.db import Store
 
 P = ParamSpec("P")
@@ -84,7 +85,7 @@ def _width(stream: TextIO) -> int | None:
 WIDE: ContextVar[bool] = ContextVar("WIDE", default=False)
 
 
-def out_console() -> Console:
+def out_console() -> FittingConsole:
     # Rich drops colour by itself when stdout is not a terminal; NO_COLOR is honoured too.
     from lstmcast.cli.tables import FittingConsole
 

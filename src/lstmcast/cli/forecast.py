@@ -299,7 +299,7 @@ def render_volatility(r: VarianceForecast, in_ledger: bool) -> None:
 def render_forecasts(results: list[ForecastResult | VarianceForecast], in_ledger: bool) -> None:
     from rich.table import Column, Table  # here: a forecast printed as JSON loads no Rich
 
-    from lstmcast.cli.tables import optional, shows
+    from lstmcast.cli.tables import optional
     from lstmcast.forecasting.variance import VarianceForecast
 
     con = out_console()
@@ -327,8 +327,8 @@ def render_forecasts(results: list[ForecastResult | VarianceForecast], in_ledger
             bands = (_band(lo, hi) for lo, hi in f.intervals.values())
             quote = [fmt(f.close, 2)] if differs else []
             t.add_row(f.date, fmt(f.price, 2), pct(f.log_return, 2), *bands, *quote)
-        quoted_shown = differs and shows(t, "quoted", con.width)
         con.print(t)
+        quoted_shown = differs and "quoted" not in con.dropped
         if r.sigma is not None:
             vs = f", {r.sigma_ratio:.1f}x its 1-year median" if r.sigma_ratio else ""
             con.print(

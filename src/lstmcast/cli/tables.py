@@ -10,8 +10,6 @@ block per row, each cell on its own line under its header.
 
 from __future__ import annotations
 
-import copy
-
 from rich.console import Console, Group, RenderableType
 from rich.table import Column, Table
 from rich.text import Text
@@ -71,18 +69,6 @@ def fit(table: Table, width: int) -> RenderableType:
     return _blocks(table, width)
 
 
-def shows(table: Table, header: str, width: int) -> bool:
-    """Whether the column `header` is still a column once `table` is fitted to `width` (a
-    narrow terminal drops the optional ones first), so that a note about it is not printed
-    under a table without it. Fitting a copy leaves `table` as it was."""
-    fitted = fit(copy.deepcopy(table), width)
-    if not isinstance(fitted, Table) or not fitted.columns:
-        return True  # as blocks, every column is a line of each row's block
-    headers = {_plain(c.header) for c in fitted.columns}
-    turned = {_plain(c) for c in fitted.columns[0]._cells if isinstance(c, (str, Text))}  # rows as columns
-    return header in headers or header in turned
-
-
 def _share(table: Table, spare: int) -> None:
     """Fix each column's width: its longest token, plus a share of the spare room in
     proportion to how much more its longest line wants. (Left to itself, Rich's shrinking
@@ -133,6 +119,7 @@ def _without_optional(table: Table, width: int) -> Table | None:
             note = f"not shown at {width} columns: {', '.join(droppable[:k])} ({how})"
             slim.caption = note if not table.caption else f"{table.caption}\n{note}"
             slim.caption_justify = "left"
+            slim.dropped = tuple(droppable[:k])  # type: ignore[attr-defined]
             return slim
     return None
 
@@ -196,10 +183,15 @@ def _grid(label: int) -> Table:
 
 
 class FittingConsole(Console):
-    """A Console whose tables fit its width (see `fit`); piped output has no trailing spaces."""
+    """A Console whose tables fit its width (see `fit`); piped output has no trailing spaces.
+    `dropped` names the optional columns the last print left out, so that a note about one of
+    them is not printed under a table without it."""
+
+    dropped: tuple[str, ...] = ()
 
     def print(self, *objects: object, **kwargs: object) -> None:
         fitted = [fit(o, self.width) if isinstance(o, Table) else o for o in objects]
+        self.dropped = tuple(h for f in fitted for h in getattr(f, "dropped", ()))
         if self.is_terminal:
             super().print(*fitted, **kwargs)  # type: ignore[arg-type]
             return
