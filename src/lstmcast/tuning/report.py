@@ -65,16 +65,20 @@ class TuneReport:
     best_config_path: str = ""
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def pvalue(self) -> float | None:
+        """The p-value the verdict is judged by: Holm-adjusted once the tickers are compared."""
+        return self.dm_pvalue_adjusted if self.dm_pvalue_adjusted is not None else self.dm_pvalue
+
     def beats(self) -> bool:
         """Positive outer skill against the tuning's baseline, significant after adjustment."""
-        p = self.dm_pvalue_adjusted if self.dm_pvalue_adjusted is not None else self.dm_pvalue
+        p = self.pvalue
         return self.skill is not None and self.skill > 0 and p is not None and p < SIGNIFICANCE
 
     def verdict(self) -> str:
         base = target_of(self.target).benchmark
         if self.beats():
-            p = self.dm_pvalue_adjusted if self.dm_pvalue_adjusted is not None else self.dm_pvalue
-            return f"skill: the tuned {self.model} beats {base} out of sample (p {p:.3f})"
+            return f"skill: the tuned {self.model} beats {base} out of sample (p {self.pvalue:.3f})"
         return f"tuned, and still no skill against {base} out of sample"
 
     def helped(self) -> bool:
