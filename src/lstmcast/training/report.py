@@ -116,13 +116,8 @@ class VolatilityTrainReport:
     def to_json(self) -> dict[str, object]:
         """The `train --target volatility --json` document: the run, then "volatility" (the
         proxy, the scores and tests, and the annualised mean forecasts), its warnings, its path."""
-        volatility = {
-            "proxy": self.proxy,
-            "horizon": self.horizon,
-            "stale_opens": self.stale_opens,
-            **to_jsonable(self.scores),
-            "annualised": self.annualised,
-        }
+        scores = volatility_scores_json(self.proxy, self.horizon, self.stale_opens, self.scores)
+        volatility = {**scores, "annualised": self.annualised}
         run = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         own = ("proxy", "stale_opens", "scores", "annualised", "warnings", "path")
         doc: dict[str, object] = to_jsonable(
@@ -130,6 +125,17 @@ class VolatilityTrainReport:
              "warnings": self.warnings, "path": self.path}
         )  # fmt: skip
         return doc
+
+
+def volatility_scores_json(
+    proxy: str, horizon: int, stale: StaleReport, scores: VolScores
+) -> dict[str, object]:
+    """A volatility model's test scores as its manifest and `train --json` keep them: the
+    proxy, the horizon, its stale opens, then every score and test."""
+    doc: dict[str, object] = to_jsonable(
+        {"proxy": proxy, "horizon": horizon, "stale_opens": stale, **to_jsonable(scores)}
+    )
+    return doc
 
 
 @dataclass(frozen=True)

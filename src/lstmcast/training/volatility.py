@@ -27,7 +27,6 @@ from lstmcast.evaluation import volatility as V
 from lstmcast.evaluation.volatility import Har, forward_mean
 from lstmcast.inference.predictor import Net
 from lstmcast.inference.volatility import MONTH, VolHead, offset, origins_in, raw_variance
-from lstmcast.jsonable import to_jsonable
 from lstmcast.models import build_model
 from lstmcast.prep.dataset import Frame, Segments, StaleReport
 from lstmcast.prep.inputs import frame_for, split_for
@@ -35,6 +34,7 @@ from lstmcast.prep.scaling import Scaler, apply, fit_scaler
 from lstmcast.prep.windows import targets, windows
 from lstmcast.training import runtime
 from lstmcast.training.loop import FitOutcome, fit, predict_scaled
+from lstmcast.training.report import volatility_scores_json
 
 
 @dataclass
@@ -206,9 +206,7 @@ class VolTrained:
     def scores_json(self) -> dict[str, object]:
         """The test segment's scores as the report and the manifest keep them: the proxy, the
         horizon, its stale opens, then every score and test."""
-        head = {"proxy": self.proxy, "horizon": self.config.horizon, "stale_opens": self.stale}
-        doc: dict[str, object] = to_jsonable({**head, **to_jsonable(self.scored)})
-        return doc
+        return volatility_scores_json(self.proxy, self.config.horizon, self.stale, self.scored)
 
     @property
     def net(self) -> VolFit:
